@@ -1,0 +1,1 @@
+"""Connectors: one small interface per service (Trello, Slack, Mailchimp), one module per vendor."""

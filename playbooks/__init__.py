@@ -1,0 +1,1 @@
+"""Playbooks: the guide's six steps, tasks, meetings and action-plan template as validated data."""

@@ -1,0 +1,114 @@
+"""The ``mcm-sync`` command line: parse, load config, call the engine, map errors to exit codes.
+
+Only ``sync/cli*.py`` modules import click. Every :class:`~sync.errors.McmSyncError` is turned
+into one line per problem on stderr and the fixed exit code of its class, in one place:
+:meth:`McmGroup.invoke`. Exit codes are documented in the README.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sync import __version__
+from sync.config import Config, default_config_path, load_config
+from sync.errors import ExitStatus, McmSyncError
+
+
+class AppContext:
+    """What every command gets: the config path (loaded lazily) and output switches."""
+
+    def __init__(self, config_path: Path | None, verbose: int) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The validated config; loading it raises ConfigError with every problem."""
+        if self._config is None:
+            self._config = load_config(self.config_path or default_config_path())
+        return self._config
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def echo_json(data: Any) -> None:
+    """Print ``data`` as JSON for scripts (stable key order, UTF-8)."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str))
+
+
+def report_error(error: McmSyncError) -> None:
+    """Print an error as one line per problem on stderr, each prefixed with ``error:``."""
+    for line in error.lines():
+        click.echo(f"error: {line}", err=True)
+
+
+class McmGroup(click.Group):
+    """A click group that maps the project's exceptions to messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn McmSyncError and unexpected errors into exit codes."""
+        try:
+            return super().invoke(ctx)
+        except McmSyncError as error:
+            report_error(error)
+            ctx.exit(int(error.exit_status))
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except Exception as error:  # a bug: say so, briefly, and keep the stack for -v
+            app = ctx.find_object(AppContext)
+            if app is not None and app.verbose:
+                traceback.print_exc()
+            click.echo(
+                f"error: internal error: {type(error).__name__}: {error} "
+                "(hint: run with -v for the stack trace and report it)",
+                err=True,
+            )
+            ctx.exit(int(ExitStatus.INTERNAL))
+
+
+@click.group(cls=McmGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file (default: ./mcm-sync.yaml or $MCM_SYNC_CONFIG).",
+)
+@click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs).")
+@click.version_option(__version__, prog_name="mcm-sync")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """Run a regional alliance of the Migrant Community Mediators guide.
+
+    Playbooks and templates for the guide's six steps; Trello, Slack and Mailchimp set up and
+    kept in step. Exit codes: 0 ok, 1 internal error, 2 usage/config/input error,
+    3 conflicts left unresolved, 4 a remote service failed.
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = AppContext(config_path, verbose)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="mcm-sync")
+
+
+# Command groups register themselves on `cli` when imported; keep this list in one place.
+from sync import cli_foundation  # noqa: E402,F401
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""CLI commands of the foundation: init, validate, playbook, template."""
