@@ -98,7 +98,9 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     3 conflicts left unresolved, 4 a remote service failed.
     """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     ctx.obj = AppContext(config_path, verbose)
 
 

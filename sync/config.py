@@ -205,7 +205,12 @@ class Config(_Strict):
         return self.resolve_path(self.state.path)
 
 
-SECRET_KEYS = {("trello", "api_key"), ("trello", "token"), ("slack", "token"), ("mailchimp", "api_key")}
+SECRET_KEYS = {
+    ("trello", "api_key"),
+    ("trello", "token"),
+    ("slack", "token"),
+    ("mailchimp", "api_key"),
+}
 
 
 def _resolve_secrets(raw: dict[str, Any], source: str, sandbox: bool) -> list[Problem]:
@@ -239,8 +244,12 @@ def _resolve_secrets(raw: dict[str, Any], source: str, sandbox: bool) -> list[Pr
             resolved = os.environ.get(name)
             if resolved is None and not sandbox:
                 problems.append(
-                    Problem(source, where, f"environment variable {name} is not set",
-                            f"export {name}=... before running mcm-sync")
+                    Problem(
+                        source,
+                        where,
+                        f"environment variable {name} is not set",
+                        f"export {name}=... before running mcm-sync",
+                    )
                 )
             block[key] = resolved
         else:
@@ -249,8 +258,12 @@ def _resolve_secrets(raw: dict[str, Any], source: str, sandbox: bool) -> list[Pr
                 block[key] = file_path.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 problems.append(
-                    Problem(source, where, f"cannot read secret file {file_path}: {exc.strerror}",
-                            "check the path and its permissions")
+                    Problem(
+                        source,
+                        where,
+                        f"cannot read secret file {file_path}: {exc.strerror}",
+                        "check the path and its permissions",
+                    )
                 )
                 block[key] = None
     return problems
@@ -302,11 +315,27 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
-        raise ConfigError([Problem(source, where, f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                                   "check indentation and quoting")]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    source,
+                    where,
+                    f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                    "check indentation and quoting",
+                )
+            ]
+        ) from None
     if not isinstance(raw, dict):
-        raise ConfigError([Problem(source, "", "the config must be a mapping of sections",
-                                   "start from config.example.yaml")])
+        raise ConfigError(
+            [
+                Problem(
+                    source,
+                    "",
+                    "the config must be a mapping of sections",
+                    "start from config.example.yaml",
+                )
+            ]
+        )
     sandbox = bool(raw.get("sandbox", False))
     problems = _resolve_secrets(raw, source, sandbox)
     try:
@@ -330,8 +359,16 @@ def load_config(path: Path | str | None = None) -> Config:
     try:
         text = config_path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([Problem(str(config_path), "", "config file not found",
-                                   "run `mcm-sync init` or pass -c FILE")]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    str(config_path),
+                    "",
+                    "config file not found",
+                    "run `mcm-sync init` or pass -c FILE",
+                )
+            ]
+        ) from None
     except OSError as exc:
         raise ConfigError([Problem(str(config_path), "", f"cannot read: {exc.strerror}")]) from None
     return parse_config(text, str(config_path), config_path.resolve())

@@ -38,24 +38,44 @@ def test_example_config_is_valid() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d["alliance"].update(colour="red"),
-         "alliance.yaml: alliance.colour: unknown key (hint: remove it"),
-        (lambda d: d["trello"].update(bord_name="x"), "alliance.yaml: trello.bord_name: unknown key"),
-        (lambda d: d["alliance"].update(duration_months="long"),
-         "alliance.yaml: alliance.duration_months: Input should be a valid integer"),
-        (lambda d: d["alliance"].update(start_date="next spring"),
-         "alliance.yaml: alliance.start_date: Input should be a valid date"),
-        (lambda d: d["people"][2].update(email="carla-at-example"),
-         "alliance.yaml: people[2].email: value is not a valid email address"),
-        (lambda d: d["people"][3].update(role="king"), "alliance.yaml: people[3].role: Input should be"),
-        (lambda d: d["alliance"].update(slug="Friesland Alliance"),
-         "alliance.yaml: alliance.slug: must be 2-20 characters"),
+        (
+            lambda d: d["alliance"].update(colour="red"),
+            "alliance.yaml: alliance.colour: unknown key (hint: remove it",
+        ),
+        (
+            lambda d: d["trello"].update(bord_name="x"),
+            "alliance.yaml: trello.bord_name: unknown key",
+        ),
+        (
+            lambda d: d["alliance"].update(duration_months="long"),
+            "alliance.yaml: alliance.duration_months: Input should be a valid integer",
+        ),
+        (
+            lambda d: d["alliance"].update(start_date="next spring"),
+            "alliance.yaml: alliance.start_date: Input should be a valid date",
+        ),
+        (
+            lambda d: d["people"][2].update(email="carla-at-example"),
+            "alliance.yaml: people[2].email: value is not a valid email address",
+        ),
+        (
+            lambda d: d["people"][3].update(role="king"),
+            "alliance.yaml: people[3].role: Input should be",
+        ),
+        (
+            lambda d: d["alliance"].update(slug="Friesland Alliance"),
+            "alliance.yaml: alliance.slug: must be 2-20 characters",
+        ),
         (lambda d: d["alliance"].pop("region"), "alliance.yaml: alliance.region: Field required"),
-        (lambda d: d["people"][1].update(email=d["people"][0]["email"]),
-         "alliance.yaml: people[1].email: anna.devries@example.org is already used by people[0]"),
+        (
+            lambda d: d["people"][1].update(email=d["people"][0]["email"]),
+            "alliance.yaml: people[1].email: anna.devries@example.org is already used by people[0]",
+        ),
     ],
 )
-def test_each_error_names_file_and_key_path(example_config_text: str, change, expected: str) -> None:
+def test_each_error_names_file_and_key_path(
+    example_config_text: str, change, expected: str
+) -> None:
     lines = _problems(_edit(example_config_text, change))
     assert any(line.startswith(expected) for line in lines), lines
 
@@ -77,7 +97,9 @@ def test_literal_secret_is_refused_and_never_echoed(example_config_text: str) ->
     assert not any(secret in line for line in lines)
 
 
-def test_secret_from_environment_and_missing_variable(example_config_text: str, monkeypatch) -> None:
+def test_secret_from_environment_and_missing_variable(
+    example_config_text: str, monkeypatch
+) -> None:
     real = _edit(example_config_text, lambda d: d.update(sandbox=False))
     lines = _problems(real)
     assert any("trello.token: environment variable TRELLO_TOKEN is not set" in ln for ln in lines)

@@ -1,0 +1,350 @@
+"""The small interfaces the engine uses, one per service, and the plain data they exchange.
+
+The engine (``sync/``) only ever sees these dataclasses and protocols, never an SDK type.
+Each vendor module (``connectors/trello.py``, ``slack.py``, ``mailchimp.py``) implements one
+protocol on the vendor's SDK; tests may implement them in memory. Every method maps vendor
+errors into ``sync.errors`` (AuthError, NotFoundError, RetriableRemoteError, FatalRemoteError)
+and is wrapped in the one retry policy of ``connectors.retry``.
+
+Identity tokens: everything we create carries a short token (see ``sync.identity``) so that a
+crashed run finds it again instead of creating a duplicate: boards and cards in a marker line
+at the end of their description, Slack messages in their metadata, the audience by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# --------------------------------------------------------------------------- Trello
+
+
+@dataclass(frozen=True)
+class TrelloBoard:
+    """A board: id, name, description (with our marker), URL."""
+
+    id: str
+    name: str
+    desc: str
+    url: str
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class TrelloList:
+    """A list (column) of a board."""
+
+    id: str
+    name: str
+    closed: bool = False
+    pos: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrelloLabel:
+    """A label of a board."""
+
+    id: str
+    name: str
+    color: str | None
+
+
+@dataclass(frozen=True)
+class TrelloCheckItem:
+    """An item of a checklist."""
+
+    id: str
+    name: str
+    complete: bool
+    pos: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrelloChecklist:
+    """A checklist on a card."""
+
+    id: str
+    card_id: str
+    name: str
+    items: tuple[TrelloCheckItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrelloCard:
+    """A card, with the fields the sync compares."""
+
+    id: str
+    name: str
+    desc: str
+    list_id: str
+    closed: bool = False
+    due: dt.datetime | None = None
+    due_complete: bool = False
+    member_ids: tuple[str, ...] = ()
+    label_ids: tuple[str, ...] = ()
+    url: str = ""
+    last_activity: str = ""
+    pos: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrelloMember:
+    """A Trello member as far as Trello reveals it (no e-mail for others)."""
+
+    id: str
+    username: str
+    full_name: str
+
+
+@dataclass(frozen=True)
+class BoardSnapshot:
+    """Everything on a board, read in one call (nested resources)."""
+
+    board: TrelloBoard
+    lists: tuple[TrelloList, ...]
+    labels: tuple[TrelloLabel, ...]
+    cards: tuple[TrelloCard, ...]
+    checklists: tuple[TrelloChecklist, ...]
+    members: tuple[TrelloMember, ...]
+
+
+@dataclass(frozen=True)
+class TrelloAction:
+    """One board action (newest first in the API), flattened to what the sync needs."""
+
+    id: str
+    type: str
+    date: str
+    member_id: str
+    member_name: str
+    card_id: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class TrelloAPI(Protocol):
+    """What the engine needs from Trello."""
+
+    def me(self) -> TrelloMember:
+        """The member whose token we use."""
+        ...
+
+    def find_boards(self) -> list[TrelloBoard]:
+        """Open boards of the token's member (one call, with descriptions)."""
+        ...
+
+    def create_board(self, name: str, desc: str) -> TrelloBoard:
+        """A new board without default lists or labels."""
+        ...
+
+    def snapshot(self, board_id: str, *, include_closed_cards: bool = True) -> BoardSnapshot:
+        """The board with lists, labels, cards, checklists and members, in one call."""
+        ...
+
+    def create_list(self, board_id: str, name: str, pos: str | float = "bottom") -> TrelloList:
+        """A new list on the board."""
+        ...
+
+    def create_label(self, board_id: str, name: str, color: str | None) -> TrelloLabel:
+        """A new label on the board."""
+        ...
+
+    def create_card(
+        self,
+        list_id: str,
+        name: str,
+        desc: str,
+        *,
+        due: dt.datetime | None = None,
+        label_ids: Sequence[str] = (),
+        member_ids: Sequence[str] = (),
+        pos: str | float = "bottom",
+    ) -> TrelloCard:
+        """A new card."""
+        ...
+
+    def update_card(self, card_id: str, **changes: Any) -> TrelloCard:
+        """Set fields absolutely: list_id, name, desc, closed, due, due_complete, member_ids,
+        label_ids (replace)."""
+        ...
+
+    def create_checklist(self, card_id: str, name: str, items: Sequence[str]) -> TrelloChecklist:
+        """A checklist with its items (one call for the list, one per item)."""
+        ...
+
+    def add_checkitem(self, checklist_id: str, name: str) -> TrelloCheckItem:
+        """Add one item to an existing checklist (to complete a half-made one)."""
+        ...
+
+    def add_comment(self, card_id: str, text: str) -> str:
+        """Comment on a card; returns the action id."""
+        ...
+
+    def invite_member(self, board_id: str, email: str, full_name: str) -> TrelloMember | None:
+        """Invite someone to the board by e-mail; the member if Trello reveals one."""
+        ...
+
+    def board_actions(
+        self, board_id: str, *, since: str | None = None, types: Sequence[str] = ()
+    ) -> list[TrelloAction]:
+        """Board actions after ``since`` (an action id), oldest first, all pages."""
+        ...
+
+
+# --------------------------------------------------------------------------- Slack
+
+
+@dataclass(frozen=True)
+class SlackChannel:
+    """A channel."""
+
+    id: str
+    name: str
+    is_archived: bool = False
+    topic: str = ""
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A message with the parts the sync compares (reactions, thread, metadata)."""
+
+    ts: str
+    text: str
+    user: str = ""
+    bot_id: str = ""
+    thread_ts: str = ""
+    reply_count: int = 0
+    latest_reply: str = ""
+    metadata: dict[str, Any] | None = None
+    reactions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    edited_ts: str = ""
+
+
+class SlackAPI(Protocol):
+    """What the engine needs from Slack."""
+
+    def identity(self) -> tuple[str, str]:
+        """(user id, bot id) of our token (auth.test)."""
+        ...
+
+    def list_channels(self) -> list[SlackChannel]:
+        """Every public and private channel we can see, archived included (all pages)."""
+        ...
+
+    def create_channel(self, name: str) -> SlackChannel:
+        """A new channel; an existing name is adopted (returned), never an error."""
+        ...
+
+    def unarchive(self, channel_id: str) -> None:
+        """Unarchive (already unarchived is fine)."""
+        ...
+
+    def set_topic(self, channel_id: str, topic: str) -> None:
+        """Set the channel topic."""
+        ...
+
+    def set_purpose(self, channel_id: str, purpose: str) -> None:
+        """Set the channel purpose."""
+        ...
+
+    def lookup_user(self, email: str) -> str | None:
+        """The user id for an e-mail address, None if there is none."""
+        ...
+
+    def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
+        """Invite users (already in the channel is fine)."""
+        ...
+
+    def post_message(
+        self,
+        channel_id: str,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+        thread_ts: str | None = None,
+    ) -> SlackMessage:
+        """Post a message (metadata: {"event_type", "event_payload"})."""
+        ...
+
+    def update_message(
+        self,
+        channel_id: str,
+        ts: str,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace a message's text (and blocks, metadata)."""
+        ...
+
+    def pin(self, channel_id: str, ts: str) -> None:
+        """Pin a message (already pinned is fine)."""
+        ...
+
+    def history(self, channel_id: str, *, oldest: str | None = None) -> list[SlackMessage]:
+        """Top-level messages after ``oldest``, with reactions and metadata, all pages."""
+        ...
+
+    def replies(self, channel_id: str, ts: str, *, oldest: str | None = None) -> list[SlackMessage]:
+        """Replies in a thread (without the parent), after ``oldest``."""
+        ...
+
+
+# --------------------------------------------------------------------------- Mailchimp
+
+
+@dataclass(frozen=True)
+class MailchimpAudience:
+    """An audience (list)."""
+
+    id: str
+    name: str
+    member_count: int = 0
+
+
+@dataclass(frozen=True)
+class MailchimpMember:
+    """An audience member as Mailchimp reports it."""
+
+    email: str
+    subscriber_hash: str
+    status: str
+    merge_fields: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    last_changed: str = ""
+
+
+class MailchimpAPI(Protocol):
+    """What the engine needs from Mailchimp."""
+
+    def list_audiences(self) -> list[MailchimpAudience]:
+        """Every audience (all pages)."""
+        ...
+
+    def get_audience(self, audience_id: str) -> MailchimpAudience:
+        """One audience; NotFoundError if there is none."""
+        ...
+
+    def create_audience(self, spec: dict[str, Any]) -> MailchimpAudience:
+        """A new audience from the API's create body."""
+        ...
+
+    def merge_fields(self, audience_id: str) -> dict[str, str]:
+        """Existing merge fields: tag -> name."""
+        ...
+
+    def create_merge_field(self, audience_id: str, tag: str, name: str, kind: str) -> None:
+        """Add a merge field."""
+        ...
+
+    def tags(self, audience_id: str) -> set[str]:
+        """Names of the audience's tags (static segments)."""
+        ...
+
+    def create_tag(self, audience_id: str, name: str) -> None:
+        """Create a tag (an empty static segment)."""
+        ...
