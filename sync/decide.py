@@ -1,0 +1,120 @@
+"""Who wins: the three-way, per-field decision of the sync, as a pure function.
+
+For one item, every side (the hub — the coordinator's state and action-plan file —, Trello,
+Slack) reports the current value of the fields it carries. The *base* is the value all sides
+agreed at the last sync. Per field (vdirsyncer's rule, by value and not by activity):
+
+- no side differs from the base: nothing to do;
+- the sides that changed all changed to the same value: that is the new agreed value;
+- they changed to different values: a conflict. The policy picks the winner (``newest``:
+  the change with the latest known time, else the fixed side order; or one named side
+  always wins). The losing values are returned as :class:`Conflict` records, never dropped.
+
+The result also says which sides must be written so that all of them show the agreed value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Side = Literal["hub", "trello", "slack"]
+Policy = Literal["newest", "trello", "slack", "coordinator"]
+# When times are unknown or equal, the coordinator's deliberate edit outranks a member's,
+# and a card (richer, edited on purpose) outranks a reaction.
+SIDE_ORDER: tuple[Side, ...] = ("hub", "trello", "slack")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one side shows now: the fields it carries, who changed it and when (if known)."""
+
+    side: Side
+    values: Mapping[str, Any]
+    actor: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A field two sides changed to different values since the last sync."""
+
+    field: str
+    winner_side: Side
+    winner_value: Any
+    loser_side: Side
+    loser_value: Any
+    loser_actor: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A field whose agreed value changes, and the side (and person) it came from."""
+
+    field: str
+    old: Any
+    new: Any
+    side: Side
+    actor: str = ""
+
+
+@dataclass
+class Decision:
+    """The outcome for one item."""
+
+    agreed: dict[str, Any]
+    changes: list[Change] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    writes: dict[Side, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def is_noop(self) -> bool:
+        """True when nothing changes and nothing needs writing."""
+        return not self.changes and not self.writes
+
+
+def _winner(changed: Sequence[Observation], policy: Policy) -> Observation:
+    preferred: dict[Policy, Side] = {"trello": "trello", "slack": "slack", "coordinator": "hub"}
+    if policy in preferred:
+        for obs in changed:
+            if obs.side == preferred[policy]:
+                return obs
+    rank = {side: i for i, side in enumerate(SIDE_ORDER)}
+    # Newest first where times are known (ISO strings compare in time order); a change with
+    # a known time beats one without; then the fixed side order.
+    return sorted(changed, key=lambda o: (o.at == "", _neg(o.at), rank[o.side]))[0]
+
+
+def _neg(text: str) -> tuple[int, ...]:
+    return tuple(-ord(ch) for ch in text)
+
+
+def decide(
+    base: Mapping[str, Any], observations: Sequence[Observation], policy: Policy = "newest"
+) -> Decision:
+    """The agreed value per field, the changes, the conflicts and the writes per side."""
+    agreed = dict(base)
+    decision = Decision(agreed=agreed)
+    fields = list(base)
+    for obs in observations:
+        fields += [f for f in obs.values if f not in fields]
+    for name in fields:
+        old = base.get(name)
+        changed = [o for o in observations if name in o.values and o.values[name] != old]
+        if not changed:
+            continue
+        winner = _winner(changed, policy)
+        new = winner.values[name]
+        agreed[name] = new
+        decision.changes.append(Change(name, old, new, winner.side, winner.actor))
+        for obs in changed:
+            if obs.values[name] != new:
+                decision.conflicts.append(
+                    Conflict(name, winner.side, new, obs.side, obs.values[name], obs.actor)
+                )
+    for obs in observations:
+        stale = {f: agreed[f] for f in obs.values if f in agreed and obs.values[f] != agreed[f]}
+        if stale:
+            decision.writes[obs.side] = stale
+    return decision
