@@ -142,6 +142,10 @@ class TrelloAPI(Protocol):
         """The board with lists, labels, cards, checklists and members, in one call."""
         ...
 
+    def cards(self, card_ids: Sequence[str]) -> list[TrelloCard]:
+        """The current state of these cards (``/batch``, ten per call); missing ones left out."""
+        ...
+
     def create_list(self, board_id: str, name: str, pos: str | float = "bottom") -> TrelloList:
         """A new list on the board."""
         ...
