@@ -1,0 +1,222 @@
+"""Client-side pacing, so that a normal run stays under every vendor limit and sees no 429.
+
+- :class:`Pacer`: a thread-safe sliding-window limiter, ``max_calls`` per ``per_seconds`` for
+  each key. A caller *reserves* the earliest slot that keeps every window within the limit and
+  sleeps until it (outside the lock), so waiting threads are served in arrival order and no
+  time is wasted polling.
+- :class:`SlackPacer`: Slack's per-method tiers (limits apply per method, per workspace, per
+  app) and ``chat.postMessage``'s "about one message per second per channel".
+- :class:`TrelloPacer`: 100 requests per 10 s per token (we use 90), plus the separate
+  100 per 900 s of routes under ``/1/members/`` (we use 90).
+- :class:`ConnectionGate`: Mailchimp allows 10 simultaneous connections; we use at most 8.
+
+Clock and sleep are injectable so tests run on a fake clock. Figures come from
+``contracts/API-NOTES.md`` (vendor docs); Slack's tiers are floors ("20+ per minute"), so
+pacing at the floor is safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``calls`` calls in any window of ``seconds`` seconds."""
+
+    calls: int
+    seconds: float
+
+
+# Slack tiers (docs.slack.dev/apis/web-api/rate-limits), per method per workspace.
+SLACK_TIERS: dict[int, Limit] = {
+    1: Limit(1, 60.0),
+    2: Limit(20, 60.0),
+    3: Limit(50, 60.0),
+    4: Limit(100, 60.0),
+}
+# The tier of each method we call (docs.slack.dev/reference/methods/<method>). Note that
+# since 2025-05-29 commercially distributed non-Marketplace apps get far lower limits on
+# conversations.history/replies; an alliance's own (internal) app keeps Tier 3.
+SLACK_METHOD_TIERS: dict[str, int] = {
+    "auth.test": 4,
+    "conversations.archive": 2,
+    "conversations.create": 2,
+    "conversations.history": 3,
+    "conversations.info": 3,
+    "conversations.invite": 3,
+    "conversations.join": 3,
+    "conversations.list": 2,
+    "conversations.replies": 3,
+    "conversations.setPurpose": 2,
+    "conversations.setTopic": 2,
+    "conversations.unarchive": 2,
+    "chat.getPermalink": 4,
+    "chat.update": 3,
+    "pins.add": 2,
+    "pins.list": 2,
+    "reactions.add": 3,
+    "reactions.get": 3,
+    "users.info": 4,
+    "users.list": 2,
+    "users.lookupByEmail": 3,
+}
+SLACK_DEFAULT_TIER = 2  # an unlisted method is paced as the strictest tier we commonly meet
+SLACK_POST_PER_CHANNEL = Limit(1, 1.0)
+TRELLO_TOKEN_LIMIT = Limit(90, 10.0)  # vendor: 100 per 10 s per token
+TRELLO_MEMBERS_LIMIT = Limit(90, 900.0)  # vendor: 100 per 900 s on /1/members/ routes
+MAILCHIMP_MAX_CONNECTIONS = 8  # vendor: 10 simultaneous connections
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class Pacer:
+    """At most ``max_calls`` per ``per_seconds`` in every sliding window, per key."""
+
+    def __init__(
+        self,
+        max_calls: int,
+        per_seconds: float,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        if max_calls < 1 or per_seconds <= 0:
+            raise ValueError("a pacer needs max_calls >= 1 and per_seconds > 0")
+        self.max_calls = max_calls
+        self.per_seconds = per_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        # Per key, the start times of the last ``max_calls`` calls (granted or reserved).
+        self._slots: dict[str, deque[float]] = {}
+        self._not_before: dict[str, float] = {}
+        self.calls = 0
+        self.waited = 0.0
+
+    @classmethod
+    def of(cls, limit: Limit, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> Pacer:
+        """A pacer for a :class:`Limit`."""
+        return cls(limit.calls, limit.seconds, clock=clock, sleep=sleep)
+
+    def reserve(self, key: str = "") -> float:
+        """Book the earliest allowed slot for ``key``; returns how long to wait for it."""
+        with self._lock:
+            now = self._clock()
+            slots = self._slots.setdefault(key, deque(maxlen=self.max_calls))
+            start = max(now, self._not_before.get(key, now))
+            if len(slots) == self.max_calls:
+                # The call ``max_calls`` back must have left the window when we start.
+                start = max(start, slots[0] + self.per_seconds)
+            slots.append(start)
+            self.calls += 1
+            wait = start - now
+            self.waited += wait
+            return wait
+
+    def acquire(self, key: str = "") -> float:
+        """Block until a call for ``key`` is allowed; returns the seconds waited."""
+        wait = self.reserve(key)
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def pause(self, key: str, seconds: float) -> None:
+        """Hold every call for ``key`` back for ``seconds`` (after a 429 despite pacing)."""
+        with self._lock:
+            until = self._clock() + max(0.0, seconds)
+            self._not_before[key] = max(self._not_before.get(key, until), until)
+
+
+class SlackPacer:
+    """Slack Web API pacing: per-method tiers, and one post per second per channel."""
+
+    def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+        self._tiers = {
+            tier: Pacer.of(limit, clock=clock, sleep=sleep) for tier, limit in SLACK_TIERS.items()
+        }
+        self._posts = Pacer.of(SLACK_POST_PER_CHANNEL, clock=clock, sleep=sleep)
+
+    @staticmethod
+    def limit_of(method: str) -> Limit:
+        """The limit we apply to ``method`` (``chat.postMessage``: per channel)."""
+        if method == "chat.postMessage":
+            return SLACK_POST_PER_CHANNEL
+        return SLACK_TIERS[SLACK_METHOD_TIERS.get(method, SLACK_DEFAULT_TIER)]
+
+    def acquire(self, method: str, channel: str | None = None) -> float:
+        """Wait for a slot for one call of ``method`` (``channel`` for chat.postMessage)."""
+        if method == "chat.postMessage":
+            return self._posts.acquire(channel or "")
+        tier = SLACK_METHOD_TIERS.get(method, SLACK_DEFAULT_TIER)
+        return self._tiers[tier].acquire(method)
+
+    def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
+        """Hold ``method`` back after Slack answered 429 with ``Retry-After: seconds``."""
+        if method == "chat.postMessage":
+            self._posts.pause(channel or "", seconds)
+        else:
+            tier = SLACK_METHOD_TIERS.get(method, SLACK_DEFAULT_TIER)
+            self._tiers[tier].pause(method, seconds)
+
+
+class TrelloPacer:
+    """Trello pacing: the per-token window, and the stricter one of ``/1/members/`` routes."""
+
+    def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+        self._token = Pacer.of(TRELLO_TOKEN_LIMIT, clock=clock, sleep=sleep)
+        self._members = Pacer.of(TRELLO_MEMBERS_LIMIT, clock=clock, sleep=sleep)
+
+    def acquire(self, path: str = "") -> float:
+        """Wait for a slot for one request to ``path`` (e.g. ``/1/members/me/boards``)."""
+        waited = 0.0
+        if path.lstrip("/").removeprefix("1/").startswith("members/"):
+            waited += self._members.acquire()
+        return waited + self._token.acquire()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request back after a 429 (Trello sends no Retry-After)."""
+        self._token.pause("", seconds)
+
+
+class ConnectionGate:
+    """A bounded number of simultaneous requests (Mailchimp: 10; we default to 8)."""
+
+    def __init__(self, max_connections: int = MAILCHIMP_MAX_CONNECTIONS) -> None:
+        if max_connections < 1:
+            raise ValueError("a gate needs max_connections >= 1")
+        self.max_connections = max_connections
+        self._semaphore = threading.BoundedSemaphore(max_connections)
+        self._count_lock = threading.Lock()
+        self.active = 0
+        self.peak = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one connection slot for the duration of a request."""
+        with self:
+            yield
+
+    def __enter__(self) -> ConnectionGate:
+        self._semaphore.acquire()
+        with self._count_lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with self._count_lock:
+            self.active -= 1
+        self._semaphore.release()

@@ -1,0 +1,203 @@
+"""Client-side pacing: the sliding window, the vendor tables, the connection gate."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.pacing import (
+    SLACK_TIERS,
+    TRELLO_TOKEN_LIMIT,
+    ConnectionGate,
+    Limit,
+    Pacer,
+    SlackPacer,
+    TrelloPacer,
+)
+
+
+class FakeTime:
+    """A clock that moves only when someone sleeps (or the test advances it)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_the_call_after_a_full_window_waits_for_the_oldest_to_leave() -> None:
+    fake = FakeTime()
+    pacer = Pacer(3, 10.0, clock=fake.clock, sleep=fake.sleep)
+    times = []
+    for advance in (0.0, 1.0, 2.0, 0.0, 0.0):
+        fake.now += advance
+        pacer.acquire("token")
+        times.append(fake.now)
+    # Calls at 0, 1, 3; the 4th waits until 10 (the call at 0 leaves), the 5th until 11.
+    assert times == [0.0, 1.0, 3.0, 10.0, 11.0]
+    assert fake.sleeps == [7.0, 1.0]
+    assert (pacer.calls, pacer.waited) == (5, 8.0)
+
+
+def test_keys_have_separate_windows() -> None:
+    fake = FakeTime()
+    pacer = Pacer(1, 1.0, clock=fake.clock, sleep=fake.sleep)
+    assert [pacer.acquire(channel) for channel in ("C1", "C2", "C3")] == [0.0, 0.0, 0.0]
+    assert pacer.acquire("C1") == 1.0
+
+
+def test_pause_holds_a_key_back() -> None:
+    fake = FakeTime()
+    pacer = Pacer(100, 10.0, clock=fake.clock, sleep=fake.sleep)
+    pacer.acquire("k")
+    pacer.pause("k", 5.0)
+    assert pacer.acquire("k") == 5.0
+    assert pacer.acquire("other") == 0.0
+
+
+def test_invalid_limits_are_refused() -> None:
+    with pytest.raises(ValueError):
+        Pacer(0, 1.0)
+    with pytest.raises(ValueError):
+        ConnectionGate(0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    max_calls=st.integers(1, 6),
+    per_seconds=st.floats(0.5, 30.0),
+    calls=st.lists(
+        st.tuples(st.floats(0.0, 20.0), st.sampled_from(["a", "b"])),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_never_more_than_max_calls_in_any_window_and_never_a_needless_wait(
+    max_calls: int, per_seconds: float, calls: list[tuple[float, str]]
+) -> None:
+    fake = FakeTime()
+    pacer = Pacer(max_calls, per_seconds, clock=fake.clock, sleep=fake.sleep)
+    granted: dict[str, list[float]] = {"a": [], "b": []}
+    for gap, key in calls:
+        fake.now += gap
+        arrival = fake.now
+        pacer.acquire(key)
+        times = granted[key]
+        # Never sooner than allowed, and never later than needed.
+        earliest = arrival
+        if len(times) >= max_calls:
+            earliest = max(arrival, times[-max_calls] + per_seconds)
+        assert fake.now == pytest.approx(earliest)
+        times.append(fake.now)
+    for times in granted.values():
+        for i in range(len(times) - max_calls):
+            # Calls i..i+max_calls are max_calls + 1 calls: they span at least a window.
+            assert times[i + max_calls] - times[i] >= per_seconds - 1e-9
+
+
+def test_threads_share_the_window() -> None:
+    pacer = Pacer(4, 0.25)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(3):
+            pacer.acquire("shared")
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stamps.sort()
+    assert len(stamps) == 12
+    for i in range(len(stamps) - 4):
+        assert stamps[i + 4] - stamps[i] >= 0.25 - 0.01  # sleep granularity
+
+
+# ---------------------------------------------------------------- vendor tables
+
+
+def test_slack_tiers_and_per_channel_posting() -> None:
+    fake = FakeTime()
+    slack = SlackPacer(clock=fake.clock, sleep=fake.sleep)
+    assert SlackPacer.limit_of("conversations.create") == Limit(20, 60.0)
+    assert SlackPacer.limit_of("chat.update") == SLACK_TIERS[3] == Limit(50, 60.0)
+    assert SlackPacer.limit_of("users.info") == Limit(100, 60.0)
+    assert SlackPacer.limit_of("some.newMethod") == Limit(20, 60.0)
+    for _ in range(20):
+        assert slack.acquire("conversations.create") == 0.0
+    assert slack.acquire("conversations.setTopic") == 0.0  # same tier, its own method window
+    assert slack.acquire("conversations.create") == pytest.approx(60.0)
+    fake.now = 1000.0
+    assert slack.acquire("chat.postMessage", "C1") == 0.0
+    assert slack.acquire("chat.postMessage", "C2") == 0.0
+    assert slack.acquire("chat.postMessage", "C1") == pytest.approx(1.0)
+
+
+def test_slack_pause_after_a_429() -> None:
+    fake = FakeTime()
+    slack = SlackPacer(clock=fake.clock, sleep=fake.sleep)
+    slack.pause("chat.update", 30.0)
+    assert slack.acquire("chat.update") == 30.0
+    assert slack.acquire("chat.postMessage", "C1") == 0.0
+
+
+def test_trello_stays_under_100_per_10_seconds_per_token() -> None:
+    fake = FakeTime()
+    trello = TrelloPacer(clock=fake.clock, sleep=fake.sleep)
+    stamps = []
+    for _ in range(250):
+        trello.acquire("/1/cards")
+        stamps.append(fake.now)
+    limit = TRELLO_TOKEN_LIMIT.calls
+    assert limit < 100
+    assert stamps[limit - 1] == 0.0 and stamps[limit] == 10.0
+    for i in range(len(stamps) - limit):
+        assert stamps[i + limit] - stamps[i] >= 10.0
+
+
+def test_trello_members_routes_have_their_own_stricter_window() -> None:
+    fake = FakeTime()
+    trello = TrelloPacer(clock=fake.clock, sleep=fake.sleep)
+    for _ in range(90):
+        trello.acquire("/1/members/me/boards")
+    fake.now = 20.0  # the token window has long passed, the members one has not
+    assert trello.acquire("/1/boards/b1") == 0.0
+    assert trello.acquire("/1/members/me") == pytest.approx(880.0)
+
+
+def test_connection_gate_bounds_concurrency() -> None:
+    gate = ConnectionGate()
+    assert gate.max_connections == 8 < 10
+    release = threading.Event()
+    entered = threading.Semaphore(0)
+
+    def request() -> None:
+        with gate.slot():
+            entered.release()
+            release.wait(5)
+
+    threads = [threading.Thread(target=request) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for _ in range(8):
+        assert entered.acquire(timeout=5)
+    assert not entered.acquire(timeout=0.1)  # the 9th waits for a free connection
+    assert gate.active == 8
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert (gate.peak, gate.active) == (8, 0)
