@@ -2,9 +2,10 @@
 
 A mixin of :class:`sync.state.StateStore`. An item's ``key`` is its stable logical key
 (playbook task id, action-plan row key, meeting key, ``trello:<card id>`` for a card a member
-added) and its ``number`` (``FRL-12``) is handed out once and never reused. Per side (Trello,
-Slack) the store keeps the remote id, the *base* (the normalised value all sides agreed at the
-last sync, for the three-way comparison) and the last seen fingerprint.
+added) and its ``number`` (``FRL-12``) is handed out once and never reused. Per side
+(``trello``, ``slack``, and ``file`` for the action-plan row as last read) the store keeps the
+remote id, the *base* (the normalised value all sides agreed at the last sync, for the
+three-way comparison) and the last seen fingerprint.
 """
 
 from __future__ import annotations

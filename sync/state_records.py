@@ -108,15 +108,19 @@ class RecordsMixin(StoreBase):
     def add_audit(
         self,
         item_id: str | None,
+        actor: str,
+        source: str,
         field: str,
         old: Any,
         new: Any,
         *,
-        source: str,
-        actor: str = "",
         at: str | None = None,
     ) -> AuditEntry:
-        """Append one change to the audit trail (when, who, where from, old -> new)."""
+        """Append one change to the audit trail: who, where from, which field, old -> new.
+
+        ``source`` is one of ``trello``, ``slack``, ``cli``, ``file``, ``playbook``, ``hub``;
+        ``at`` defaults to now.
+        """
         with self.transaction():
             cur = self._conn.execute(
                 "INSERT INTO audit (at, item_id, actor, source, field, old, new)"

@@ -14,7 +14,7 @@ from typing import Any, Literal
 IntentState = Literal["open", "done", "failed", "abandoned"]
 INTENT_STATES: frozenset[str] = frozenset({"open", "done", "failed", "abandoned"})
 ItemKind = Literal["task", "action", "meeting", "member"]
-Side = Literal["trello", "slack"]
+Side = Literal["trello", "slack", "file"]  # "file": the action-plan row's last read
 
 
 def _json(text: str | None) -> Any:

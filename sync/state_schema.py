@@ -53,7 +53,7 @@ _V1: tuple[str, ...] = (
     )""",
     """CREATE TABLE item_sides (
         item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
-        side TEXT NOT NULL CHECK (side IN ('trello', 'slack')),
+        side TEXT NOT NULL CHECK (side IN ('trello', 'slack', 'file')),
         remote_id TEXT NOT NULL,
         base TEXT NOT NULL DEFAULT '{}',
         fingerprint TEXT NOT NULL DEFAULT '',
@@ -107,7 +107,7 @@ _V2: tuple[str, ...] = (
         item_id TEXT REFERENCES items(id) ON DELETE SET NULL,
         actor TEXT NOT NULL DEFAULT '',
         source TEXT NOT NULL
-            CHECK (source IN ('trello', 'slack', 'cli', 'file', 'playbook')),
+            CHECK (source IN ('trello', 'slack', 'cli', 'file', 'playbook', 'hub')),
         field TEXT NOT NULL,
         old TEXT NOT NULL DEFAULT 'null',
         new TEXT NOT NULL DEFAULT 'null'

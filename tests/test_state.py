@@ -133,7 +133,7 @@ def test_reopen_persists_everything(db: Path) -> None:
         item_id = _item(store, "task:1", "FRL-1", step="step1", due="2025-03-01")
         store.put_side(item_id, "trello", "card1", {"status": "todo"}, fingerprint="list1|a1")
         store.set_bookmark("trello", "board", "action-9")
-        store.add_audit(item_id, "status", "todo", "doing", source="trello", actor="Ana")
+        store.add_audit(item_id, "Ana", "trello", "status", "todo", "doing")
     with StateStore.open(db) as store:
         assert store.get_alliance().name == "Friesland alliance"
         res = store.get_resource("slack", "channel", "general")
