@@ -106,25 +106,37 @@ def test_never_more_than_max_calls_in_any_window_and_never_a_needless_wait(
 
 
 def test_threads_share_the_window() -> None:
-    pacer = Pacer(4, 0.25)
-    stamps: list[float] = []
+    """Under contention every thread books a distinct slot and the window still holds."""
+    fake = FakeTime()
+    fake.now = 100.0  # frozen: threads only book, so the test cannot depend on scheduling
+    pacer = Pacer(4, 0.25, clock=fake.clock, sleep=fake.sleep)
+    starts: list[float] = []
     lock = threading.Lock()
+    barrier = threading.Barrier(8)
 
     def worker() -> None:
-        for _ in range(3):
-            pacer.acquire("shared")
+        barrier.wait()
+        for _ in range(25):
+            start = fake.now + pacer.reserve("shared")
             with lock:
-                stamps.append(time.monotonic())
+                starts.append(start)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
+    threads = [threading.Thread(target=worker) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    stamps.sort()
-    assert len(stamps) == 12
-    for i in range(len(stamps) - 4):
-        assert stamps[i + 4] - stamps[i] >= 0.25 - 0.01  # sleep granularity
+    starts.sort()
+    expected = [100.0 + 0.25 * (i // 4) for i in range(200)]
+    assert starts == pytest.approx(expected)
+
+
+def test_acquire_really_sleeps_with_the_real_clock() -> None:
+    pacer = Pacer(2, 0.1)
+    began = time.monotonic()
+    waits = [pacer.acquire() for _ in range(3)]
+    assert waits[:2] == [0.0, 0.0] and 0.05 < waits[2] <= 0.1
+    assert time.monotonic() - began >= waits[2]
 
 
 # ---------------------------------------------------------------- vendor tables
