@@ -132,7 +132,51 @@ _V2: tuple[str, ...] = (
         FROM items WHERE instr(number, '-') > 1 GROUP BY 1""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# Version 3: the stakeholder database (issue 6): one row per person with the fingerprint of
+# what was last pushed to the audience and what Mailchimp last said about them; erasure
+# tombstones (a salted hash, never the address); store-wide settings such as that salt; the
+# export files written (so that an erasure can clean them); and the newsletter drafts made.
+_V3: tuple[str, ...] = (
+    """CREATE TABLE stakeholders (
+        key TEXT PRIMARY KEY,
+        email TEXT NOT NULL DEFAULT '',
+        data TEXT NOT NULL DEFAULT '{}',
+        position INTEGER NOT NULL DEFAULT 0,
+        pushed_fingerprint TEXT NOT NULL DEFAULT '',
+        pushed_status TEXT NOT NULL DEFAULT '',
+        remote_status TEXT NOT NULL DEFAULT '',
+        remote_changed_at TEXT NOT NULL DEFAULT '',
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX stakeholders_email ON stakeholders (email)",
+    """CREATE TABLE erasures (
+        hash TEXT PRIMARY KEY,
+        erased_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+    """CREATE TABLE exports (
+        path TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        written_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE newsletters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL,
+        since TEXT NOT NULL,
+        language TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        campaign_id TEXT NOT NULL DEFAULT '',
+        web_id TEXT NOT NULL DEFAULT ''
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
