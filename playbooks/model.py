@@ -113,6 +113,7 @@ class Facts(_Model):
     plenaries_max: int = 5
     duration_months_min: int = 12
     duration_months_max: int = 18
+    plan_weeks: int = Field(default=78, description="length of the reference plan the timing uses")
     project_years: int = 2
     sustainability_lead_months: int = 6
     briefing_min_reasons: int = 5
