@@ -172,4 +172,4 @@ class ActionRow(_Model):
     status: Status = "todo"
     step: str = "publish"
     outcome: str = ""
-    key: str = Field(default="", description="stable id of the row; derived from the action if empty")
+    key: str = Field(default="", description="stable row id; derived from the action if empty")
