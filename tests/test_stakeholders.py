@@ -14,7 +14,9 @@ from sync.state import StateStore
 from sync.state_schema import SCHEMA_VERSION
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "playbooks" / "examples"
-HEADER = "organisation,contact_person,email,influence,sector,alliance_member,consent_date,consent_method"
+HEADER = (
+    "organisation,contact_person,email,influence,sector,alliance_member,consent_date,consent_method"
+)
 
 
 @pytest.fixture
