@@ -191,7 +191,8 @@ def import_file(
     if parsed.problems and not skip_invalid:
         raise InputError(
             parsed.problems,
-            summary=f"{path}: {len(parsed.problems)} problems; nothing was imported",
+            summary=f"{path}: {len(parsed.problems)} problem"
+            f"{'' if len(parsed.problems) == 1 else 's'}; nothing was imported",
         )
     report = ImportReport(str(path), skipped=list(parsed.problems), dry_run=dry_run)
     keep: list[Stakeholder] = []

@@ -210,6 +210,18 @@ class StakeholderStore:
         ).fetchone()
         return row is not None
 
+    def erased_among(self, emails: Iterable[str]) -> set[str]:
+        """The addresses (lowercased) among ``emails`` that were erased."""
+        salt = self.salt()
+        hashes = {row["hash"] for row in self._conn.execute("SELECT hash FROM erasures").fetchall()}
+        found = set()
+        for email in emails:
+            key = email.strip().lower()
+            digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()
+            if key and digest in hashes:
+                found.add(key)
+        return found
+
     def add_erasure(self, email: str) -> tuple[str, str]:
         """Write the tombstone of an address; returns (hash, date). Idempotent."""
         digest = self.erasure_hash(email)
