@@ -223,6 +223,8 @@ def validation_problems(error: ValidationError, source: str) -> list[Problem]:
             message = "unknown key"
         elif kind == "missing":
             message = "missing key"
+        elif kind == "string_too_short":
+            message = "must not be empty"
         elif kind.endswith("_type") or kind.endswith("_parsing"):
             got = type(item.get("input")).__name__
             message = f"wrong type: {item['msg'].lower()} (got {got})"
