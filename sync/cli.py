@@ -111,6 +111,7 @@ def main() -> None:
 
 # Command groups register themselves on `cli` when imported; keep this list in one place.
 from sync import cli_foundation  # noqa: E402,F401
+from sync import cli_stakeholders  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()
