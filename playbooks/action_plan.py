@@ -133,6 +133,16 @@ def _csv_records(
     for cells in reader:
         if not any(cell.strip() for cell in cells):
             continue  # spreadsheets leave empty lines at the end
+        if any(cell.strip() for cell in cells[len(keys) :]):
+            # Usually an unquoted comma inside a text: the columns after it are shifted.
+            problems.append(
+                Problem(
+                    source,
+                    f"row {len(records) + 1}",
+                    "more cells than columns in the header",
+                    'put texts that contain the delimiter in double quotes ("...")',
+                )
+            )
         records.append({key: value for key, value in zip(keys, cells, strict=False)})
     return records, problems
 

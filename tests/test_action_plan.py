@@ -192,3 +192,11 @@ def test_row_keys_are_stable_slugs() -> None:
     assert row_key("مرحبا") == row_key("مرحبا") and row_key("مرحبا").startswith("row-")
     long = row_key("Open a weekly mediation desk in the Leeuwarden public library every Wednesday")
     assert len(long) <= 60 and not long.endswith("-") and long.endswith("-public")
+
+
+def test_csv_row_with_too_many_cells(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, "plan.csv", "number,action\n1,Open a desk\n2,Open a desk, then a cafe\n"
+    )
+    [problem] = _errors(path)
+    assert (problem.location, problem.message) == ("row 2", "more cells than columns in the header")
