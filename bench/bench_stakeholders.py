@@ -51,30 +51,17 @@ def stats(base: str) -> dict[str, Any]:
 
 
 def mailchimp_writes(before: dict[str, Any], after: dict[str, Any]) -> int:
-    """Mailchimp requests that are not GET, between two stats readings (best effort)."""
-
-    def count(data: dict[str, Any]) -> int:
-        total = 0
-        for key, value in _flatten(data):
-            low = key.lower()
-            if (
-                "mailchimp" in low
-                and any(m in low for m in ("post", "put", "patch", "delete"))
-                and isinstance(value, int)
-            ):
-                total += value
-        return total
-
-    return count(after) - count(before)
+    """Mailchimp requests other than GET between two stats readings (dropped ones included)."""
+    return _writes(after) - _writes(before)
 
 
-def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    if isinstance(data, dict):
-        found = []
-        for key, value in data.items():
-            found += _flatten(value, f"{prefix}/{key}")
-        return found
-    return [(prefix, data)]
+def _writes(data: dict[str, Any]) -> int:
+    # Keys look like "PUT /3.0/lists/{id}/members/{id}" -> {"200": 12, "dropped": 1}.
+    total = 0
+    for key, codes in data.get("mailchimp", {}).items():
+        if key.split(" ", 1)[0].upper() != "GET" and isinstance(codes, dict):
+            total += sum(int(n) for n in codes.values())
+    return total
 
 
 def write_csv(path: Path, count: int) -> None:

@@ -1,0 +1,206 @@
+"""The audience sync against the sandbox (the ground truth): writes counted, faults injected.
+
+Skipped, with the reason, while ``connectors.sandbox.server`` or ``connectors.mailchimp`` is
+not importable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.audience import subscriber_hash
+from sync.audience_apply import push
+from sync.errors import RemoteError
+from sync.stakeholders import import_file
+from sync.stakeholders_forget import forget, plan_forget
+from sync.stakeholders_store import StakeholderStore
+from sync.state import StateStore
+
+server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
+mailchimp_module = pytest.importorskip("connectors.mailchimp", reason="connector not built yet")
+
+SECTORS = {"social_action": "Social action"}
+HEADER = (
+    "organisation,contact_person,email,sector,influence,alliance_member,consent_date,consent_method"
+)
+AUDIENCE = {
+    "name": "Test alliance newsletter",
+    "contact": {"company": "Test", "address1": "Street 1", "city": "Leeuwarden", "country": "NL"},
+    "permission_reminder": "You follow the test alliance.",
+    "campaign_defaults": {
+        "from_name": "Test",
+        "from_email": "test@example.org",
+        "subject": "News",
+        "language": "en",
+    },
+    "email_type_option": False,
+}
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class Sandbox:
+    """A running sandbox, its Mailchimp connector and audience, and the admin calls."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.server = server_module.SandboxServer(port=0, rate_limits=False, data_dir=data_dir)
+        self.server.start()
+        self.mailchimp = mailchimp_module.MailchimpConnector(
+            "sandbox-coordinator-us1", server="us1", base_url=f"{self.server.url}/mailchimp/3.0"
+        )
+        self.audience = self.mailchimp.create_audience(AUDIENCE).id
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.server.url}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with _OPENER.open(request, timeout=10) as answer:
+            text = answer.read()
+        return json.loads(text) if text else None
+
+    def writes(self) -> int:
+        stats = self.admin("GET", "/_sandbox/stats")
+        return sum(
+            sum(int(n) for n in codes.values())
+            for key, codes in stats.get("mailchimp", {}).items()
+            if key.split(" ", 1)[0] != "GET"
+        )
+
+    def fault(self, **spec: Any) -> None:
+        self.admin("POST", "/_sandbox/faults", {"service": "mailchimp", **spec})
+
+    def members(self) -> dict[str, Any]:
+        return {m.email.lower(): m for m in self.mailchimp.members(self.audience)}
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    running = Sandbox(tmp_path / "sandbox")
+    yield running
+    running.server.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StateStore]:
+    opened = StateStore.open(tmp_path / "state.db")
+    yield opened
+    opened.close()
+
+
+def load(store: StateStore, tmp_path: Path, count: int, *, extra: tuple[str, ...] = ()) -> None:
+    lines = [
+        f"Org {i},Person {i},p{i}@example.org,social_action,medium,no,2025-01-14,form"
+        for i in range(count)
+    ]
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join([HEADER, *lines, *extra]) + "\n", encoding="utf-8")
+    import_file(StakeholderStore(store), path)
+
+
+def do_push(store: StateStore, sandbox: Sandbox) -> Any:
+    return push(
+        store, sandbox.mailchimp, sandbox.audience, alliance_slug="tst", sector_titles=SECTORS
+    )
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_push_then_zero_writes(
+    store: StateStore, sandbox: Sandbox, tmp_path: Path, count: int
+) -> None:
+    load(store, tmp_path, count, extra=("No consent,Nina X,nina@example.org,,,no,,",))
+    first = do_push(store, sandbox)
+    assert first.sent == count and first.failed == []
+    members = sandbox.members()
+    assert len(members) == count and "nina@example.org" not in members
+    member = members["p0@example.org"]
+    assert member.status == "subscribed"
+    assert member.merge_fields["ORG"] == "Org 0"
+    assert {"alliance-tst", "sector-social_action", "influence-medium"} <= set(member.tags)
+    before = sandbox.writes()
+    second = do_push(store, sandbox)
+    assert second.write_calls == 0 and sandbox.writes() == before
+
+
+def test_unsubscribed_in_mailchimp_is_never_resubscribed(
+    store: StateStore, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    load(store, tmp_path, 2)
+    do_push(store, sandbox)
+    # The person unsubscribes in Mailchimp (here through the API, as the form would).
+    sandbox.mailchimp.upsert_member(
+        sandbox.audience,
+        "p0@example.org",
+        {
+            "email_address": "p0@example.org",
+            "status_if_new": "unsubscribed",
+            "status": "unsubscribed",
+        },
+    )
+    load(store, tmp_path, 2)  # unchanged data; then a change to p0:
+    people = StakeholderStore(store)
+    person = people.get("p0@example.org").person.model_copy(update={"organisation": "Renamed"})
+    people.upsert([person])
+    result = do_push(store, sandbox)
+    assert result.write_calls == 0
+    assert sandbox.members()["p0@example.org"].status == "unsubscribed"
+    assert people.get("p0@example.org").blocked
+
+
+def test_forget_deletes_permanently(store: StateStore, sandbox: Sandbox, tmp_path: Path) -> None:
+    load(store, tmp_path, 2)
+    do_push(store, sandbox)
+    result = forget(
+        store, plan_forget(store, "p1@example.org"), sandbox.mailchimp, sandbox.audience
+    )
+    assert result.remote == "erased"
+    assert "p1@example.org" not in sandbox.members()
+    # Mailchimp refuses the address from now on; our tombstone means we never try.
+    before = sandbox.writes()
+    load(store, tmp_path, 2)
+    assert do_push(store, sandbox).write_calls == 0 and sandbox.writes() == before
+
+
+def test_faults_make_no_duplicate_and_lose_no_consent(
+    store: StateStore, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    load(store, tmp_path, 30)
+    sandbox.fault(method="POST", path="/3.0/batches", mode="drop_after_apply", count=1)
+    sandbox.fault(method="PUT", path="/3.0/lists/*", mode="error", status=503, count=2)
+    sandbox.fault(method="POST", path="/3.0/batches", mode="ratelimit", count=1)
+    try:
+        do_push(store, sandbox)
+    except RemoteError:
+        pass  # retries may give up on an unknown outcome; the next push finishes the job
+    sandbox.admin("DELETE", "/_sandbox/faults")
+    do_push(store, sandbox)
+    members = sandbox.members()
+    assert len(members) == 30
+    assert {m.status for m in members.values()} == {"subscribed"}
+    people = StakeholderStore(store).people()
+    assert {r.pushed_status for r in people} == {"subscribed"}
+    # Withdraw one person's consent under faults: the unsubscribe is not lost.
+    path = tmp_path / "w.csv"
+    path.write_text(
+        HEADER + ",consent_withdrawn\nOrg 0,Person 0,p0@example.org,social_action,"
+        "medium,no,2025-01-14,form,2025-03-01\n",
+        encoding="utf-8",
+    )
+    import_file(StakeholderStore(store), path)
+    sandbox.fault(method="PUT", path="/3.0/lists/*", mode="drop_after_apply", count=1)
+    with contextlib.suppress(RemoteError):
+        do_push(store, sandbox)
+    sandbox.admin("DELETE", "/_sandbox/faults")
+    do_push(store, sandbox)
+    assert sandbox.members()["p0@example.org"].status == "unsubscribed"
+    assert StakeholderStore(store).get("p0@example.org").pushed_status == "unsubscribed"
+    assert subscriber_hash("p0@example.org") == sandbox.members()["p0@example.org"].subscriber_hash
