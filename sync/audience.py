@@ -102,9 +102,14 @@ def managed_tags(people: Iterable[Stakeholder], sectors: Iterable[str]) -> set[s
     return tags
 
 
-def fingerprint(body: Mapping[str, Any], tags: Iterable[str]) -> str:
-    """The content hash of what is sent for one person (the body and the active tags)."""
-    text = dumps({"body": dict(body), "tags": sorted(tags)})
+def fingerprint(body: Mapping[str, Any], status: str, tags: Iterable[str]) -> str:
+    """The content hash of one person's member: fields, resulting status and active tags.
+
+    The forced ``status`` of a one-off write (re-consent) is left out: what counts is the
+    state the member ends in, so the write after it is not taken for a change.
+    """
+    fields = {k: v for k, v in body.items() if k != "status"}
+    text = dumps({"body": fields, "status": status, "tags": sorted(tags)})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -140,7 +145,7 @@ def _write(
         # Never subscribed (no consent), or already unsubscribed by us: send nothing more.
         return "no-consent"
     tags = active_tags(person, alliance_slug)
-    print_ = fingerprint(body, tags)
+    print_ = fingerprint(body, status, tags)
     if print_ == record.pushed_fingerprint:
         return "unchanged"
     wanted = {name: True for name in sorted(tags)}
