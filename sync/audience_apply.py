@@ -23,7 +23,7 @@ from typing import Any
 
 from connectors.base import MailchimpAPI
 from sync.audience import MemberWrite, PushPlan, RemoteStatus, plan_push, pull_updates
-from sync.errors import FatalRemoteError, NotFoundError
+from sync.errors import AuthError, FatalRemoteError
 from sync.stakeholders_store import StakeholderStore
 from sync.state import StateStore
 
@@ -111,7 +111,9 @@ def _one_by_one(
             mailchimp.upsert_member(audience_id, write.email, dict(write.body))
             result.write_calls += 1
             mailchimp.set_tags(audience_id, write.email, dict(write.tags))
-        except (FatalRemoteError, NotFoundError) as exc:
+        except AuthError:
+            raise  # our credentials, not this person: stop
+        except FatalRemoteError as exc:
             # One refused person (bad address, forgotten address) must not stop the others.
             result.failed.append((write.email, str(exc)))
             people.mark_error(write.key, str(exc))
