@@ -14,7 +14,7 @@ at the end of their description, Slack messages in their metadata, the audience 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -352,3 +352,106 @@ class MailchimpAPI(Protocol):
     def create_tag(self, audience_id: str, name: str) -> None:
         """Create a tag (an empty static segment)."""
         ...
+
+    # ----------------------------------------------------------- stakeholder sync (issue 6)
+    # Added for the audience push, erasure and newsletter drafts. ``upsert_member`` and
+    # ``set_tags`` accept both the keyword form and the body/mapping form that
+    # ``sync.audience_apply`` sends (a ready member PUT body; tag name -> active).
+
+    def upsert_member(
+        self,
+        audience_id: str,
+        email: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        status_if_new: str | None = None,
+        status: str | None = None,
+        merge_fields: Mapping[str, Any] | None = None,
+        language: str = "",
+    ) -> MailchimpMember:
+        """Create or update one member (idempotent PUT by subscriber hash)."""
+        ...
+
+    def set_tags(
+        self,
+        audience_id: str,
+        email: str,
+        active: Sequence[str] | Mapping[str, bool] = (),
+        inactive: Sequence[str] = (),
+    ) -> None:
+        """Set tags active / inactive on one member (absolute, safe to repeat)."""
+        ...
+
+    def members(
+        self, audience_id: str, *, since_last_changed: str | None = None, since: str | None = None
+    ) -> list[MailchimpMember]:
+        """Every member (changed after ``since_last_changed``, ISO 8601), all pages."""
+        ...
+
+    def delete_permanent(self, audience_id: str, email: str) -> None:
+        """Erase a member for good (GDPR); NotFoundError if there is none."""
+        ...
+
+    def run_batch(self, operations: list[dict[str, Any]]) -> BatchResult:
+        """Run batch operations to the end; the outcome of every operation."""
+        ...
+
+    def create_campaign_draft(
+        self,
+        audience_id: str,
+        subject: str,
+        title: str,
+        from_name: str,
+        reply_to: str,
+        html: str,
+        segment_opts: dict[str, Any] | None = None,
+    ) -> str:
+        """A regular campaign draft with this HTML (never sent); returns its id."""
+        ...
+
+
+@dataclass(frozen=True)
+class BatchOperationResult:
+    """The outcome of one operation of a batch (``response``: parsed JSON where possible)."""
+
+    operation_id: str
+    status_code: int
+    response: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx answer."""
+        return 200 <= self.status_code < 300
+
+    @property
+    def message(self) -> str:
+        """Mailchimp's reason for a refusal: title, detail and field errors, on one line."""
+        body = self.response
+        if not isinstance(body, Mapping):
+            return str(body or f"HTTP {self.status_code}")[:300]
+        parts = [str(body.get("title") or ""), str(body.get("detail") or "")]
+        parts += [f"{e.get('field')}: {e.get('message')}" for e in body.get("errors") or []]
+        return " - ".join(p for p in parts if p) or f"HTTP {self.status_code}"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A finished batch: its counts and each operation's outcome (iterable over them)."""
+
+    id: str
+    status: str
+    total_operations: int
+    finished_operations: int
+    errored_operations: int
+    results: tuple[BatchOperationResult, ...] = ()
+
+    @property
+    def errors(self) -> tuple[BatchOperationResult, ...]:
+        """The operations that failed."""
+        return tuple(r for r in self.results if not r.ok)
+
+    def __iter__(self) -> Iterator[BatchOperationResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
