@@ -33,8 +33,9 @@ def write(tmp_path: Path, *lines: str, name: str = "people.csv") -> Path:
 
 
 @pytest.mark.parametrize("name", ["friesland", "roscommon", "bordeaux", "kalmar-kronoberg"])
-def test_example_files_import_and_round_trip(people: StakeholderStore, tmp_path: Path,
-                                             name: str) -> None:
+def test_example_files_import_and_round_trip(
+    people: StakeholderStore, tmp_path: Path, name: str
+) -> None:
     source = EXAMPLES / f"stakeholders-{name}.csv"
     report = import_file(people, source)
     records = people.people()
@@ -68,10 +69,10 @@ def test_bad_rows_are_named_by_row_and_column_and_nothing_is_imported(
         import_file(people, path)
     lines = info.value.lines()
     assert any(f"{path}: row 3, column email:" in line for line in lines)
-    assert any("row 4, column influence: " in line and "low, medium or high" in line
-               for line in lines)
-    assert any("row 4, column alliance_member: " in line and "yes or no" in line
-               for line in lines)
+    assert any(
+        "row 4, column influence: " in line and "low, medium or high" in line for line in lines
+    )
+    assert any("row 4, column alliance_member: " in line and "yes or no" in line for line in lines)
     assert str(info.value) == f"{path}: 3 problems; nothing was imported"
     assert people.people() == []
 
@@ -88,8 +89,9 @@ def test_consent_needs_both_date_and_method(tmp_path: Path) -> None:
     ]
 
 
-def test_duplicates_are_refused_with_both_row_numbers(people: StakeholderStore,
-                                                      tmp_path: Path) -> None:
+def test_duplicates_are_refused_with_both_row_numbers(
+    people: StakeholderStore, tmp_path: Path
+) -> None:
     path = write(
         tmp_path,
         HEADER,
@@ -105,8 +107,9 @@ def test_duplicates_are_refused_with_both_row_numbers(people: StakeholderStore,
     ]
 
 
-def test_skip_invalid_imports_the_good_rows_and_lists_the_bad(people: StakeholderStore,
-                                                             tmp_path: Path) -> None:
+def test_skip_invalid_imports_the_good_rows_and_lists_the_bad(
+    people: StakeholderStore, tmp_path: Path
+) -> None:
     path = write(
         tmp_path,
         HEADER,
@@ -135,8 +138,9 @@ def test_file_level_problems_are_not_skippable(people: StakeholderStore, tmp_pat
     assert any("row 1: column organisation is missing" in line for line in lines)
 
 
-def test_semicolons_localised_values_and_sector_titles(people: StakeholderStore,
-                                                      tmp_path: Path) -> None:
+def test_semicolons_localised_values_and_sector_titles(
+    people: StakeholderStore, tmp_path: Path
+) -> None:
     path = write(
         tmp_path,
         "Organisation;Contact person;E-mail;Influence;Sector;Alliance member",
@@ -145,7 +149,10 @@ def test_semicolons_localised_values_and_sector_titles(people: StakeholderStore,
     import_file(people, path, sector_names={"Sociale actie": "social_action"})
     person = people.people()[0].person
     assert (person.influence, person.sector, person.alliance_member) == (
-        "high", "social_action", True)
+        "high",
+        "social_action",
+        True,
+    )
 
 
 def test_xlsx_is_refused_with_a_hint(people: StakeholderStore, tmp_path: Path) -> None:
@@ -154,11 +161,16 @@ def test_xlsx_is_refused_with_a_hint(people: StakeholderStore, tmp_path: Path) -
     assert "CSV UTF-8" in info.value.lines()[0]
 
 
-def test_erased_addresses_are_reported_and_kept_out(people: StakeholderStore,
-                                                    tmp_path: Path) -> None:
+def test_erased_addresses_are_reported_and_kept_out(
+    people: StakeholderStore, tmp_path: Path
+) -> None:
     people.add_erasure("Ann@Example.org")
-    path = write(tmp_path, HEADER, "A org,Ann Example,ann@example.org,,,no,,",
-                 "B org,Bob Example,bob@example.org,,,no,,")
+    path = write(
+        tmp_path,
+        HEADER,
+        "A org,Ann Example,ann@example.org,,,no,,",
+        "B org,Bob Example,bob@example.org,,,no,,",
+    )
     report = import_file(people, path)
     assert report.erased_rows == [2]
     assert [r.email for r in people.people()] == ["bob@example.org"]
