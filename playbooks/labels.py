@@ -1,0 +1,129 @@
+"""Label catalogues of the templates, and dates and amounts written the way each language does.
+
+``playbooks/data/labels/<lang>.yaml`` holds every word the Markdown templates print. English
+is the reference: every other catalogue must have exactly its key paths (lists of the same
+length) and only non-empty texts, so no template can meet a hole in one language only. Dates
+("11 januari 2027", "1er mars 2027") and euro amounts ("€ 8.500") use the catalogue's month
+names and separators; no locale database is needed for four languages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from sync.errors import PlaybookError, Problem
+
+LABELS_FOLDER = "data/labels"
+REFERENCE_LANGUAGE = "en"
+
+
+def _label_source(language: str) -> str:
+    return f"playbooks/{LABELS_FOLDER}/{language}.yaml"
+
+
+def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every (key path, value) of a label catalogue, e.g. ``("date.months[11]", "December")``."""
+    if isinstance(data, Mapping):
+        found: list[tuple[str, Any]] = []
+        for key, value in data.items():
+            found += _leaves(value, f"{prefix}.{key}" if prefix else str(key))
+        return found
+    if isinstance(data, list) and prefix:
+        return [
+            leaf
+            for index, value in enumerate(data)
+            for leaf in _leaves(value, f"{prefix}[{index}]")
+        ]
+    return [(prefix, data)]
+
+
+def flatten_keys(data: Any) -> set[str]:
+    """Every key path of a label catalogue: ``briefing.reasons[0]``, ``date.months[11]``..."""
+    return {key for key, _ in _leaves(data)}
+
+
+def _read_labels(language: str) -> dict[str, Any]:
+    source = _label_source(language)
+    try:
+        text = resources.files("playbooks").joinpath(f"{LABELS_FOLDER}/{language}.yaml")
+        data = yaml.safe_load(text.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlaybookError(
+            [Problem(source, "", "no template labels in this language", "add the label file")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise PlaybookError([Problem(source, "", f"not valid YAML: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise PlaybookError([Problem(source, "", "the file must be a mapping of sections")])
+    # An unquoted "Question: answer?" in YAML becomes a mapping; catch it here, not in a document.
+    wrong = [key for key, value in _leaves(data) if not isinstance(value, str) or not value.strip()]
+    if wrong:
+        raise PlaybookError(
+            [
+                Problem(source, key, "must be a non-empty text", "put the text in quotes")
+                for key in wrong
+            ]
+        )
+    return data
+
+
+@cache
+def labels(language: str) -> dict[str, Any]:
+    """The template labels of ``language``; :class:`PlaybookError` if a key is missing or extra.
+
+    English is the reference: every other catalogue must have exactly its key paths (lists
+    of the same length), so no template can meet a hole in one language only.
+    """
+    data = _read_labels(language)
+    if language != REFERENCE_LANGUAGE:
+        expected = flatten_keys(_read_labels(REFERENCE_LANGUAGE))
+        found = flatten_keys(data)
+        source = _label_source(language)
+        problems = [Problem(source, key, "missing label") for key in sorted(expected - found)]
+        problems += [
+            Problem(source, key, "unknown label", "remove it or add it to en.yaml")
+            for key in sorted(found - expected)
+        ]
+        if problems:
+            raise PlaybookError(problems)
+    return data
+
+
+def fill(text: str, **values: Any) -> str:
+    """``text`` with its ``{name}`` placeholders filled; an unknown placeholder is an error."""
+    try:
+        return str(text).format_map(values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise PlaybookError(
+            [Problem("playbooks/data/labels", repr(text[:40]), f"bad placeholder: {exc}")]
+        ) from None
+
+
+def cell(value: Any) -> str:
+    """Text made safe for one Markdown table cell: ``|`` escaped, line breaks as ``<br>``."""
+    text = "" if value is None else str(value)
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    return "<br>".join(line.strip() for line in text.strip().splitlines())
+
+
+def format_date(date: dt.date, language: str) -> str:
+    """A date as people write it in ``language``, e.g. ``11 januari 2027``, ``1er mars 2027``."""
+    spec = labels(language)["date"]
+    day = spec["first_day"] if date.day == 1 else str(date.day)
+    return fill(spec["format"], day=day, month=spec["months"][date.month - 1], year=date.year)
+
+
+def format_amount(amount: Decimal, language: str) -> str:
+    """An amount in euros with the language's separators, e.g. ``€ 8.500`` in Dutch."""
+    spec = labels(language)["number"]
+    whole = amount == amount.to_integral_value()
+    text = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
+    text = text.replace(",", "\x00").replace(".", spec["decimal"])
+    return fill(spec["currency"], amount=text.replace("\x00", spec["thousands"]))
