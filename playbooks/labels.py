@@ -29,24 +29,42 @@ def _label_source(language: str) -> str:
 
 
 def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Every (key path, value) of a label catalogue, e.g. ``("date.months[11]", "December")``."""
+    """Every (key path, value) of a label catalogue, e.g. ``("date.months[11]", "December")``.
+
+    Mappings are followed; list items are leaves (a list item must be a text).
+    """
     if isinstance(data, Mapping):
         found: list[tuple[str, Any]] = []
         for key, value in data.items():
             found += _leaves(value, f"{prefix}.{key}" if prefix else str(key))
         return found
-    if isinstance(data, list) and prefix:
-        return [
-            leaf
-            for index, value in enumerate(data)
-            for leaf in _leaves(value, f"{prefix}[{index}]")
-        ]
+    if isinstance(data, list):
+        return [(f"{prefix}[{index}]", value) for index, value in enumerate(data)]
     return [(prefix, data)]
 
 
 def flatten_keys(data: Any) -> set[str]:
     """Every key path of a label catalogue: ``briefing.reasons[0]``, ``date.months[11]``..."""
     return {key for key, _ in _leaves(data)}
+
+
+def check_catalogue(data: Any, reference: Any, source: str) -> list[Problem]:
+    """Problems of a catalogue: non-texts, then keys missing from or unknown to ``reference``."""
+    # An unquoted "Question: answer?" in a YAML list becomes a mapping: caught here, not in
+    # a rendered document.
+    problems = [
+        Problem(source, key, "must be a non-empty text", "put the text in quotes")
+        for key, value in _leaves(data)
+        if not isinstance(value, str) or not value.strip()
+    ]
+    if reference is not None:
+        expected, found = flatten_keys(reference), flatten_keys(data)
+        problems += [Problem(source, key, "missing label") for key in sorted(expected - found)]
+        problems += [
+            Problem(source, key, "unknown label", "remove it or add it to en.yaml")
+            for key in sorted(found - expected)
+        ]
+    return problems
 
 
 def _read_labels(language: str) -> dict[str, Any]:
@@ -62,15 +80,6 @@ def _read_labels(language: str) -> dict[str, Any]:
         raise PlaybookError([Problem(source, "", f"not valid YAML: {exc}")]) from None
     if not isinstance(data, dict):
         raise PlaybookError([Problem(source, "", "the file must be a mapping of sections")])
-    # An unquoted "Question: answer?" in YAML becomes a mapping; catch it here, not in a document.
-    wrong = [key for key, value in _leaves(data) if not isinstance(value, str) or not value.strip()]
-    if wrong:
-        raise PlaybookError(
-            [
-                Problem(source, key, "must be a non-empty text", "put the text in quotes")
-                for key in wrong
-            ]
-        )
     return data
 
 
@@ -82,17 +91,10 @@ def labels(language: str) -> dict[str, Any]:
     of the same length), so no template can meet a hole in one language only.
     """
     data = _read_labels(language)
-    if language != REFERENCE_LANGUAGE:
-        expected = flatten_keys(_read_labels(REFERENCE_LANGUAGE))
-        found = flatten_keys(data)
-        source = _label_source(language)
-        problems = [Problem(source, key, "missing label") for key in sorted(expected - found)]
-        problems += [
-            Problem(source, key, "unknown label", "remove it or add it to en.yaml")
-            for key in sorted(found - expected)
-        ]
-        if problems:
-            raise PlaybookError(problems)
+    reference = None if language == REFERENCE_LANGUAGE else _read_labels(REFERENCE_LANGUAGE)
+    problems = check_catalogue(data, reference, _label_source(language))
+    if problems:
+        raise PlaybookError(problems)
     return data
 
 
