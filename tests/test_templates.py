@@ -275,18 +275,8 @@ def test_a_pipe_or_newline_in_user_text_keeps_table_rows_intact(config: Config) 
     ):
         text = _render(name, odd, "en")
         body = _table_rows(text, header)
-        width = (
-            len(
-                _PIPE.split(
-                    text.splitlines()[
-                        text.splitlines().index(
-                            next(line for line in text.splitlines() if line.startswith(header))
-                        )
-                    ]
-                )
-            )
-            - 2
-        )
+        header_line = next(line for line in text.splitlines() if line.startswith(header))
+        width = len(_PIPE.split(header_line)) - 2
         assert all(len(row) == width for row in body), name
     charter = _render("charter", odd, "en")
     assert "| Zoë \\| Test | Stichting A \\| B<br>afdeling C |" in charter
