@@ -48,6 +48,11 @@ def flatten_keys(data: Any) -> set[str]:
     return {key for key, _ in _leaves(data)}
 
 
+def _is_text(key: str, value: str) -> bool:
+    # Separators may be a (no-break) space; every other label must say something.
+    return bool(value.strip()) or (key.startswith("number.") and value != "")
+
+
 def check_catalogue(data: Any, reference: Any, source: str) -> list[Problem]:
     """Problems of a catalogue: non-texts, then keys missing from or unknown to ``reference``."""
     # An unquoted "Question: answer?" in a YAML list becomes a mapping: caught here, not in
@@ -55,7 +60,7 @@ def check_catalogue(data: Any, reference: Any, source: str) -> list[Problem]:
     problems = [
         Problem(source, key, "must be a non-empty text", "put the text in quotes")
         for key, value in _leaves(data)
-        if not isinstance(value, str) or not value.strip()
+        if not isinstance(value, str) or not _is_text(key, value)
     ]
     if reference is not None:
         expected, found = flatten_keys(reference), flatten_keys(data)

@@ -130,7 +130,8 @@ def _responsible(config: Config, book: Playbook, role: str) -> str:
     label = book.roles.get(role, role)
     names = [p.name for p in _people_with_role(config, role)]
     # Name the people only for a role one or two people hold; "Member: <everyone>" helps nobody.
-    return f"{label}: {', '.join(names)}" if 0 < len(names) <= 2 else label
+    colon = labels(book.language)["common"]["colon"]
+    return f"{label}{colon}{', '.join(names)}" if 0 < len(names) <= 2 else label
 
 
 def _row_cells(row: ActionRow, book: Playbook, *, for_csv: bool) -> dict[str, str]:
