@@ -17,7 +17,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Literal
 
 import jinja2
 
@@ -189,11 +189,6 @@ def render_template(
     return RenderedDocument(name, filename, _MEDIA_TYPES[kind], text)
 
 
-def template_context(config: Config, playbook: Playbook) -> dict[str, Any]:
-    """The variables every Markdown template sees (for previews and tests)."""
-    return base_context(config, playbook, (), 1)
-
-
 __all__ = [
     "LABELS_FOLDER",
     "STAKEHOLDER_COLUMNS",
@@ -204,5 +199,4 @@ __all__ = [
     "labels",
     "list_templates",
     "render_template",
-    "template_context",
 ]
