@@ -34,49 +34,20 @@ from slack_sdk.errors import SlackApiError
 
 from connectors.base import SlackChannel, SlackMessage
 from connectors.pacing import SlackPacer
-from connectors.retry import (
-    DEFAULT_POLICY,
-    Retrier,
-    RetryPolicy,
-    error_for_connection,
-    error_for_status,
-    parse_retry_after,
-    redact,
+from connectors.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_for_connection, redact
+from connectors.slack_shapes import (
+    CREATES,
+    SERVICE,
+    as_channel,
+    as_message,
+    slack_error,
+    ts_key,
 )
-from sync.errors import (
-    AuthError,
-    FatalRemoteError,
-    NotFoundError,
-    RemoteError,
-    RetriableRemoteError,
-)
+from sync.errors import FatalRemoteError, RemoteError
 from sync.identity import token_in_metadata
 
-SERVICE = "slack"
-AUTH_HINT = "check slack.token (SLACK_BOT_TOKEN)"
 PAGE = 200  # Slack advises at most 200 per page for cursor-paged methods
 RECOVER_WINDOW = 200  # recent messages searched for a post whose answer was lost
-
-_AUTH_CODES = {
-    "invalid_auth",
-    "not_authed",
-    "account_inactive",
-    "token_revoked",
-    "token_expired",
-    "no_permission",
-}
-_NOT_FOUND_CODES = {
-    "channel_not_found",
-    "message_not_found",
-    "thread_not_found",
-    "user_not_found",
-    "users_not_found",
-    "not_found",
-}
-# Documented as temporary on every method page ("the server could not complete your
-# operation(s) without encountering an error, likely due to a transient issue").
-_TRANSIENT_CODES = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-_CREATES = {"conversations.create", "chat.postMessage"}
 
 T = TypeVar("T")
 Response = dict[str, Any]
@@ -140,7 +111,7 @@ class SlackConnector:
                     method, answer.status_code, data, answer.headers, channel
                 ) from None
             except (OSError, http.client.HTTPException) as exc:
-                raise error_for_connection(SERVICE, exc, write=method in _CREATES) from None
+                raise error_for_connection(SERVICE, exc, write=method in CREATES) from None
 
         return self._retrier.call(once, operation=method, recover=recover)
 
@@ -152,39 +123,12 @@ class SlackConnector:
         headers: dict[str, Any],
         channel: str | None,
     ) -> RemoteError:
-        """The project's exception for a failed Slack answer (no token in any message)."""
-        code = str(data.get("error") or f"HTTP {status}")
-        create = method in _CREATES
-        if status == 429 or code == "ratelimited":
-            lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
-            after = parse_retry_after(lowered.get("retry-after"))
-            if after is not None:
-                self._pacer.pause(method, after, channel)
-            return RetriableRemoteError(SERVICE, f"{method}: rate limited", retry_after=after)
-        if status != 200:
-            return error_for_status(
-                SERVICE,
-                status,
-                self._clean(f"{method}: {code}"),
-                write=create,
-                hint=AUTH_HINT if status in (401, 403) else "",
-            )
-        if code in _TRANSIENT_CODES:
-            return RetriableRemoteError(SERVICE, f"{method}: {code}", outcome_unknown=create)
-        if code in _AUTH_CODES:
-            return AuthError(SERVICE, f"{method}: the token was refused ({code})", hint=AUTH_HINT)
-        if code in _NOT_FOUND_CODES:
-            return NotFoundError(SERVICE, f"{method}: {code}")
-        if code == "missing_scope":
-            needed = data.get("needed", "?")
-            return FatalRemoteError(
-                SERVICE,
-                f"{method}: the token lacks the scope {needed}",
-                hint=f"add the {needed} scope to the Slack app and reinstall it",
-            )
-        details = (data.get("response_metadata") or {}).get("messages") or []
-        suffix = f" ({'; '.join(map(str, details))})" if details else ""
-        return FatalRemoteError(SERVICE, self._clean(f"{method}: {code}{suffix}"))
+        """The project's exception for a failed answer; after a 429 the pacer holds back."""
+        error = slack_error(method, status, data, headers, clean=self._clean)
+        after = getattr(error, "retry_after", None)
+        if after is not None:
+            self._pacer.pause(method, after, channel)
+        return error
 
     def _clean(self, text: str) -> str:
         """``text`` without our token, even in a form the generic redaction misses."""
@@ -216,7 +160,7 @@ class SlackConnector:
             types="public_channel,private_channel",
             exclude_archived=False,
         )
-        return [_channel(c) for c in found]
+        return [as_channel(c) for c in found]
 
     def find_channel(self, name: str) -> SlackChannel | None:
         """The channel called ``name``, archived ones included (unlike Terraform's lookup)."""
@@ -246,7 +190,7 @@ class SlackConnector:
                     hint="the channel may be private to others: invite the app or rename it",
                 )
             return found
-        return _channel(answer["channel"])
+        return as_channel(answer["channel"])
 
     def archive(self, channel_id: str) -> None:
         """Archive a channel (already archived is fine)."""
@@ -328,7 +272,7 @@ class SlackConnector:
             message.setdefault("metadata", metadata)
         if thread_ts:
             message.setdefault("thread_ts", thread_ts)
-        return _message(message)
+        return as_message(message)
 
     def _find_posted(
         self, channel_id: str, token: str, thread_ts: str | None
@@ -351,7 +295,7 @@ class SlackConnector:
             )
         for raw in answer.get("messages") or []:
             if token_in_metadata(raw.get("metadata")) == token and raw.get("ts") != thread_ts:
-                return _message(raw)
+                return as_message(raw)
         return None
 
     def update_message(
@@ -393,7 +337,7 @@ class SlackConnector:
         )
         # Thread replies broadcast to the channel show up here too: they are not top-level.
         top = [m for m in raw if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")]
-        return sorted((_message(m) for m in top), key=lambda m: _ts_key(m.ts))
+        return sorted((as_message(m) for m in top), key=lambda m: ts_key(m.ts))
 
     def replies(self, channel_id: str, ts: str, *, oldest: str | None = None) -> list[SlackMessage]:
         """Replies in a thread (without the parent), after ``oldest``, oldest first."""
@@ -405,44 +349,5 @@ class SlackConnector:
             oldest=oldest,
             include_all_metadata=True,
         )
-        found = [_message(m) for m in raw if m.get("ts") != ts]
-        return sorted(found, key=lambda m: _ts_key(m.ts))
-
-
-# ---------------------------------------------------------------------- plain data
-
-
-def _ts_key(ts: str) -> tuple[int, int]:
-    """Slack timestamps ("1716212345.000200") as a sortable pair, exact (no float)."""
-    seconds, _, fraction = (ts or "0").partition(".")
-    return int(seconds or 0), int(fraction or 0)
-
-
-def _channel(raw: dict[str, Any]) -> SlackChannel:
-    return SlackChannel(
-        id=str(raw["id"]),
-        name=str(raw.get("name") or ""),
-        is_archived=bool(raw.get("is_archived")),
-        topic=str((raw.get("topic") or {}).get("value") or ""),
-        purpose=str((raw.get("purpose") or {}).get("value") or ""),
-    )
-
-
-def _message(raw: dict[str, Any]) -> SlackMessage:
-    reactions = {
-        str(r.get("name")): tuple(str(u) for u in r.get("users") or ())
-        for r in raw.get("reactions") or ()
-    }
-    metadata = raw.get("metadata")
-    return SlackMessage(
-        ts=str(raw.get("ts") or ""),
-        text=str(raw.get("text") or ""),
-        user=str(raw.get("user") or ""),
-        bot_id=str(raw.get("bot_id") or ""),
-        thread_ts=str(raw.get("thread_ts") or ""),
-        reply_count=int(raw.get("reply_count") or 0),
-        latest_reply=str(raw.get("latest_reply") or ""),
-        metadata=dict(metadata) if isinstance(metadata, dict) else None,
-        reactions=reactions,
-        edited_ts=str((raw.get("edited") or {}).get("ts") or ""),
-    )
+        found = [as_message(m) for m in raw if m.get("ts") != ts]
+        return sorted(found, key=lambda m: ts_key(m.ts))
