@@ -26,8 +26,6 @@ tag states) and are simply retried.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -38,6 +36,13 @@ from mailchimp_marketing.api_client import ApiClientError
 
 from connectors.base import BatchResult, MailchimpAudience, MailchimpMember
 from connectors.mailchimp_batch import BatchRunner
+from connectors.mailchimp_shapes import (
+    as_audience,
+    as_member,
+    data_centre,
+    problem_text,
+    subscriber_hash,
+)
 from connectors.pacing import ConnectionGate
 from connectors.retry import (
     DEFAULT_POLICY,
@@ -68,32 +73,6 @@ MEMBER_FIELDS = [
 
 T = TypeVar("T")
 _FOUND = object()  # what a recover returns for a create that returns nothing
-
-
-def subscriber_hash(email: str) -> str:
-    """Mailchimp's member id: the MD5 of the lowercased address (hex)."""
-    return hashlib.md5(email.strip().lower().encode("utf-8")).hexdigest()
-
-
-def data_centre(api_key: str) -> str:
-    """The data centre of an API key: its suffix after the last ``-`` ('' if none)."""
-    head, dash, tail = api_key.rpartition("-")
-    return tail if dash and head and tail else ""
-
-
-def problem_text(text: Any) -> str:
-    """Mailchimp's problem+json (string or parsed) as one line: title, detail, field errors."""
-    body = text
-    if isinstance(text, str | bytes):
-        try:
-            body = json.loads(text)
-        except ValueError:
-            return str(text)[:300]
-    if not isinstance(body, Mapping):
-        return str(body)[:300]
-    parts = [str(body.get("title") or ""), str(body.get("detail") or "")]
-    parts += [f"{e.get('field')}: {e.get('message')}" for e in body.get("errors") or []]
-    return " - ".join(p for p in parts if p)
 
 
 class MailchimpConnector:
@@ -202,7 +181,7 @@ class MailchimpConnector:
             ),
             "lists",
         )
-        return [_audience(a) for a in raw]
+        return [as_audience(a) for a in raw]
 
     def find_audience(self, name: str) -> MailchimpAudience | None:
         """The audience called ``name``, if any."""
@@ -211,7 +190,7 @@ class MailchimpConnector:
     def get_audience(self, audience_id: str) -> MailchimpAudience:
         """One audience; NotFoundError if there is none."""
         raw = self._call("get audience", lambda: self._client.lists.get_list(audience_id))
-        return _audience(raw)
+        return as_audience(raw)
 
     def create_audience(self, spec: dict[str, Any]) -> MailchimpAudience:
         """A new audience from the API's create body (looked up by name after a lost answer)."""
@@ -221,7 +200,7 @@ class MailchimpConnector:
             create=True,
             recover=lambda: self.find_audience(str(spec.get("name", ""))),
         )
-        return raw if isinstance(raw, MailchimpAudience) else _audience(raw)
+        return raw if isinstance(raw, MailchimpAudience) else as_audience(raw)
 
     def merge_fields(self, audience_id: str) -> dict[str, str]:
         """Existing merge fields: tag -> name."""
@@ -306,7 +285,7 @@ class MailchimpConnector:
             "upsert member",
             lambda: self._client.lists.set_list_member(audience_id, key, payload),
         )
-        return _member(raw)
+        return as_member(raw)
 
     def set_tags(
         self,
@@ -349,7 +328,7 @@ class MailchimpConnector:
             ),
             "members",
         )
-        return [_member(m) for m in raw]
+        return [as_member(m) for m in raw]
 
     def delete_permanent(self, audience_id: str, email: str) -> None:
         """Erase a member for good (GDPR); NotFoundError if there is none.
@@ -432,25 +411,4 @@ class MailchimpConnector:
         return str(found[-1]["id"]) if found else None
 
 
-# ---------------------------------------------------------------------- plain data
-
-
-def _audience(raw: Mapping[str, Any]) -> MailchimpAudience:
-    stats = raw.get("stats") or {}
-    return MailchimpAudience(
-        id=str(raw["id"]),
-        name=str(raw.get("name") or ""),
-        member_count=int(stats.get("member_count") or 0),
-    )
-
-
-def _member(raw: Mapping[str, Any]) -> MailchimpMember:
-    email = str(raw.get("email_address") or "")
-    return MailchimpMember(
-        email=email,
-        subscriber_hash=str(raw.get("id") or subscriber_hash(email)),
-        status=str(raw.get("status") or ""),
-        merge_fields=dict(raw.get("merge_fields") or {}),
-        tags=tuple(str(t.get("name")) for t in raw.get("tags") or ()),
-        last_changed=str(raw.get("last_changed") or ""),
-    )
+__all__ = ["MailchimpConnector", "data_centre", "problem_text", "subscriber_hash"]
