@@ -25,7 +25,6 @@ Flaws of that document worked around here, each only where it applies:
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -39,28 +38,12 @@ from openapi_schema_validator import OAS30ReadValidator
 
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.testing import mailchimp_client
+from tests.sandbox.mailchimp_helpers import AUDIENCE, md5
 
 CONTRACTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "contracts"
 SPEC_FILE = CONTRACTS / "mailchimp" / "mailchimp-marketing-openapi-3.0.55.yaml"
 SINGLE_MEMBER = "#/components/schemas/List_Members"
 CLASHING = "#/components/schemas/List_Members_2"
-
-AUDIENCE: dict[str, Any] = {
-    "name": "Contract audience",
-    "contact": {"company": "FRL", "address1": "Street 1", "city": "Leeuwarden", "country": "NL"},
-    "permission_reminder": "You follow the alliance.",
-    "campaign_defaults": {
-        "from_name": "FRL",
-        "from_email": "news@example.org",
-        "subject": "News",
-        "language": "en",
-    },
-    "email_type_option": False,
-}
-
-
-def md5(email: str) -> str:
-    return hashlib.md5(email.lower().encode()).hexdigest()
 
 
 class Contract:
