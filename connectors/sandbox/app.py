@@ -246,7 +246,9 @@ class SandboxApp:
             if early is not None:
                 return early
             with self.store.transaction():
-                return service.dispatch(request, identity, endpoint, values)
+                response = service.dispatch(request, identity, endpoint, values)
+            service.after_commit()
+            return response
         except ServiceError as error:
             return error.response or service.error_response(error.status, error.message)
         except Exception:

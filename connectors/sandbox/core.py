@@ -144,6 +144,9 @@ class ServiceEmulator:
         handler = getattr(self, "handle_" + endpoint)
         return handler(request, identity, **values)
 
+    def after_commit(self) -> None:
+        """Called after a handler's transaction committed (e.g. to send webhooks)."""
+
     # -- vendor formats ----------------------------------------------------------------
 
     def error_response(self, status: int, message: str) -> Response:

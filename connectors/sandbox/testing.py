@@ -41,8 +41,12 @@ class RewritingSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         """Rewrite the Trello host, then send as usual."""
-        if isinstance(url, str) and url.startswith(TRELLO_HOST):
-            url = self.base + url[len(TRELLO_HOST) :]
+        if isinstance(url, str):
+            # py-trello's create_hook posts to trello.com, everything else to api.trello.com.
+            for host in (TRELLO_HOST, "https://trello.com"):
+                if url.startswith(host + "/"):
+                    url = self.base + url[len(host) :]
+                    break
         return super().request(method, url, *args, **kwargs)
 
 
