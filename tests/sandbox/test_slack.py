@@ -6,6 +6,8 @@ import re
 import time
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -426,3 +428,35 @@ def test_sdk_rate_limit_handler_recovers(sandbox_rl: SandboxServer) -> None:
     assert time.monotonic() - started >= 1.0  # the third call was held back by a 429
     stats = sandbox_rl.app.stats()["slack"]["POST /api/auth.test"]
     assert stats == {"200": 3, "429": 1}
+
+
+# ---------------------------------------------------------------------- concurrency, restart
+
+
+def test_concurrent_posters_get_unique_ordered_ts(sandbox: SandboxServer, bot: WebClient) -> None:
+    channel = new_channel(bot, "crowded")
+    clients = [slack_client(sandbox) for _ in range(4)]
+
+    def post_ten(client: WebClient) -> list[str]:
+        return [client.chat_postMessage(channel=channel, text="x")["ts"] for _ in range(10)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        stamps = [ts for batch in pool.map(post_ten, clients) for ts in batch]
+    assert len(set(stamps)) == 40
+    history = [m["ts"] for m in bot.conversations_history(channel=channel)["messages"]]
+    assert sorted(history) == sorted(stamps)
+    assert history == sorted(history, key=lambda ts: tuple(map(int, ts.split("."))), reverse=True)
+
+
+def test_channels_messages_and_ts_order_survive_a_restart(tmp_path: Path) -> None:
+    with SandboxServer(port=0, data_dir=tmp_path, rate_limits=False) as first:
+        client = slack_client(first)
+        channel = new_channel(client, "durable")
+        before = client.chat_postMessage(channel=channel, text="before")["ts"]
+    with SandboxServer(port=0, data_dir=tmp_path, rate_limits=False) as second:
+        client = slack_client(second)
+        assert client.conversations_info(channel=channel)["channel"]["name"] == "durable"
+        after = client.chat_postMessage(channel=channel, text="after")["ts"]
+        texts = [m["text"] for m in client.conversations_history(channel=channel)["messages"]]
+    assert texts == ["after", "before"]
+    assert tuple(map(int, after.split("."))) > tuple(map(int, before.split(".")))
