@@ -126,9 +126,9 @@ def chat_update(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
 
 def _window(params: dict[str, Any]) -> tuple[int, int | None, bool]:
     """``oldest``, ``latest`` (None: no upper bound) and ``inclusive`` of a history read."""
-    oldest = ts_micros(params.get("oldest") or "0", "oldest")
+    oldest = ts_micros(params.get("oldest") or "0", "ts_oldest")
     latest_raw = params.get("latest")
-    latest = ts_micros(latest_raw, "latest") if latest_raw not in (None, "") else None
+    latest = ts_micros(latest_raw, "ts_latest") if latest_raw not in (None, "") else None
     return oldest, latest, flag(params, "inclusive")
 
 

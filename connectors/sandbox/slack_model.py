@@ -68,7 +68,7 @@ def ts_micros(value: Any, param: str = "ts") -> int:
     """Microseconds of a timestamp parameter (``"1700000000.000100"``, ``"0"``, ``1.5``).
 
     Exact (decimal, never float) so that ``ts`` strings compare as Slack compares them.
-    Raises ``invalid_ts_<param>``-style errors as Slack does for unparsable values.
+    An unparsable value is Slack's ``invalid_<param>`` (``invalid_ts_oldest``, ...).
     """
     try:
         number = Decimal(str(value).strip())
@@ -88,14 +88,6 @@ def text_param(params: dict[str, Any], key: str, default: str = "") -> str:
     return default if value is None else str(value).strip()
 
 
-def required(params: dict[str, Any], key: str, code: str | None = None) -> str:
-    """A non-empty string parameter, else Slack's error for it (default ``<key>_not_found``)."""
-    value = text_param(params, key)
-    if not value:
-        raise SlackError(code or f"{key}_not_found")
-    return value
-
-
 def flag(params: dict[str, Any], key: str, default: bool = False) -> bool:
     """A boolean parameter as Slack reads them: ``true``/``1`` (slack_sdk sends ``1``/``0``)."""
     value = params.get(key)
@@ -107,7 +99,7 @@ def flag(params: dict[str, Any], key: str, default: bool = False) -> bool:
 
 
 def integer(params: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
-    """An integer parameter clamped to ``[low, high]``; ``invalid_limit`` if not a number."""
+    """An integer parameter clamped to ``[low, high]``; ``invalid_<key>`` if not a number."""
     value = params.get(key)
     if value is None or value == "":
         return default
@@ -184,12 +176,6 @@ def decode_cursor(value: Any, kind: str) -> str | None:
     if prefix != kind or not key:
         raise SlackError("invalid_cursor")
     return key
-
-
-def page(items: list[Any], start: int, limit: int) -> tuple[list[Any], bool]:
-    """``items[start:start+limit]`` and whether more follow."""
-    chunk = items[start : start + limit]
-    return chunk, start + limit < len(items)
 
 
 # ---------------------------------------------------------------------- rendering

@@ -331,6 +331,9 @@ def test_history_window_and_pages(bot: WebClient) -> None:
     )
     assert [m["text"] for m in inclusive["messages"]] == ["m3", "m2", "m1"]
     assert bot.conversations_history(channel=channel, oldest=stamps[4])["messages"] == []
+    assert error_of(lambda: bot.conversations_history(channel=channel, oldest="soon")) == (
+        "invalid_ts_oldest"
+    )
 
 
 # ---------------------------------------------------------------------- HTTP level
