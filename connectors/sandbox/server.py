@@ -112,8 +112,12 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         """Serve in a background daemon thread; returns self."""
         if self._thread is None:
+            # A short poll interval makes stop() quick (tests start and stop many servers).
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="sandbox-http", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="sandbox-http",
+                daemon=True,
             )
             self._thread.start()
         return self
