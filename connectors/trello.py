@@ -72,7 +72,7 @@ class TrelloConnector(TrelloCore):
 
         return self._call(
             "POST",
-            "/boards/",
+            "/boards",
             wire.board,
             body={"name": name, "desc": desc, "defaultLists": False, "defaultLabels": False},
             recover=find_board if token else None,

@@ -69,6 +69,7 @@ class TrelloCore:
         self._me: TrelloMember | None = None
         self._board_members: dict[str, tuple[float, tuple[dict[str, Any], ...]]] = {}
         self.calls = 0
+        self.actions_page = ACTIONS_PAGE  # actions per page; tests lower it to exercise paging
 
     # ------------------------------------------------------------------ the one call path
 
@@ -215,7 +216,7 @@ class TrelloCore:
         ``before=<oldest id so far>``. So a sync with nothing new costs one call.
         """
         params: dict[str, Any] = {
-            "limit": ACTIONS_PAGE,
+            "limit": self.actions_page,
             "memberCreator": "true",
             "memberCreator_fields": "fullName,username",
         }
@@ -234,7 +235,7 @@ class TrelloCore:
                 params=page_params,
             )
             newest_first.extend(page)
-            if len(page) < ACTIONS_PAGE or page[-1]["id"] == before:
+            if len(page) < self.actions_page or page[-1]["id"] == before:
                 break
             before = str(page[-1]["id"])
         seen: set[str] = {since} if since else set()
