@@ -13,8 +13,6 @@ from connectors.sandbox.trello_model import (
     SERVICE,
     TrelloModel,
     iso,
-    member_json,
-    parse_date,
     select_fields,
     short_link,
     slug,
@@ -28,63 +26,6 @@ DEFAULT_LISTS = ("To Do", "Doing", "Done")
 
 class BoardsMixin(TrelloModel):
     """Members, boards, lists, board membership, board actions."""
-
-    # -- members --------------------------------------------------------------------------
-
-    def _person_boards(self, person: dict[str, Any]) -> list[dict[str, Any]]:
-        return [
-            b
-            for b in self.store.list(SERVICE, "board")
-            if any(m["idMember"] == person["trello_id"] for m in b["memberships"])
-        ]
-
-    def handle_me(self, request: Request, identity: Identity) -> Response:
-        """GET /1/members/me."""
-        return self._member_answer(request, identity.person)
-
-    def handle_member(self, request: Request, identity: Identity, member_id: str) -> Response:
-        """GET /1/members/{id or username}."""
-        return self._member_answer(request, self._person(member_id))
-
-    def _person(self, member_ref: str) -> dict[str, Any]:
-        person = (
-            self.people.get_by_trello_id(member_ref)
-            if ID_RE.match(member_ref)
-            else self.people.get_by_trello_username(member_ref)
-        )
-        if person is None:
-            raise ServiceError(404, "The requested resource was not found.")
-        return person
-
-    def _member_answer(self, request: Request, person: dict[str, Any]) -> Response:
-        out = member_json(person)
-        out["idBoards"] = [b["id"] for b in self._person_boards(person)]
-        out["idOrganizations"] = []
-        return json_response(select_fields(out, request.args.get("fields")))
-
-    def handle_my_boards(
-        self, request: Request, identity: Identity, filter: str | None = None
-    ) -> Response:
-        """GET /1/members/me/boards[/{filter}] (filter=open|closed|all, fields=...)."""
-        return self._boards_of(request, identity.person, filter)
-
-    def handle_member_boards(
-        self, request: Request, identity: Identity, member_id: str
-    ) -> Response:
-        """GET /1/members/{id}/boards."""
-        return self._boards_of(request, self._person(member_id), None)
-
-    def _boards_of(
-        self, request: Request, person: dict[str, Any], path_filter: str | None
-    ) -> Response:
-        which = path_filter or request.args.get("filter", "all")
-        boards = self._person_boards(person)
-        if which == "open":
-            boards = [b for b in boards if not b["closed"]]
-        elif which == "closed":
-            boards = [b for b in boards if b["closed"]]
-        fields = request.args.get("fields")
-        return json_response([select_fields(self._board_out(b), fields) for b in boards])
 
     # -- boards ---------------------------------------------------------------------------
 
@@ -104,7 +45,6 @@ class BoardsMixin(TrelloModel):
             "id": board_id,
             "name": name,
             "desc": str(params.get("desc") or ""),
-            "descData": None,
             "closed": False,
             "idOrganization": params.get("idOrganization") or None,
             "idMemberCreator": identity.person["trello_id"],
@@ -127,7 +67,7 @@ class BoardsMixin(TrelloModel):
                 self.store.insert(SERVICE, "label", label["id"], label, parent=board_id)
         if truthy(params.get("defaultLists", True)):
             for index, list_name in enumerate(DEFAULT_LISTS):
-                self._new_list(board, identity, list_name, POS_BASE * (index + 1))
+                self._new_list(board, identity, list_name, 16384.0 * (index + 1))
         return json_response(self._board_out(board))
 
     def handle_get_board(self, request: Request, identity: Identity, board_id: str) -> Response:
@@ -231,7 +171,6 @@ class BoardsMixin(TrelloModel):
             "pos": self.position(pos, siblings),
             "idBoard": board["id"],
             "subscribed": False,
-            "softLimit": None,
         }
         self.store.insert(SERVICE, "list", lst["id"], lst, parent=board["id"])
         self.record("createList", board, identity, {"list": self.ref("list", lst)})
@@ -384,139 +323,10 @@ class BoardsMixin(TrelloModel):
         board = self.load_board(board_id)
         return json_response(self.store.list(SERVICE, "customField", board["id"]))
 
-    # -- board members --------------------------------------------------------------------
-
-    def _members(self, board: dict[str, Any]) -> list[dict[str, Any]]:
-        found = (self.people.get_by_trello_id(m["idMember"]) for m in board["memberships"])
-        return [member_json(p) for p in found if p]
-
-    def handle_board_members(self, request: Request, identity: Identity, board_id: str) -> Response:
-        """GET /1/boards/{id}/members (fields)."""
-        board = self.load_board(board_id)
-        fields = request.args.get("fields")
-        return json_response([select_fields(m, fields) for m in self._members(board)])
-
-    def handle_invite_board_member(
-        self, request: Request, identity: Identity, board_id: str
-    ) -> Response:
-        """PUT /1/boards/{id}/members?email=&fullName=&type= : invite (here: add) by email."""
-        params = self.params(request)
-        email = str(params.get("email") or "").strip()
-        if "@" not in email:
-            raise ServiceError(400, "invalid value for email")
-        board = self.load_board(board_id)
-        person = self.people.ensure(email, params.get("fullName") or None)
-        return self._add_board_member(board, identity, person, params.get("type") or "normal")
-
-    def handle_put_board_member(
-        self, request: Request, identity: Identity, board_id: str, member_id: str
-    ) -> Response:
-        """PUT /1/boards/{id}/members/{idMember} (type)."""
-        board = self.load_board(board_id)
-        person = self._person(member_id)
-        return self._add_board_member(board, identity, person, self.params(request).get("type"))
-
-    def _add_board_member(
-        self, board: dict[str, Any], identity: Identity, person: dict[str, Any], kind: Any
-    ) -> Response:
-        member_type = str(kind or "normal")
-        if member_type not in ("admin", "normal", "observer"):
-            raise ServiceError(400, "invalid value for type")
-        if self.ensure_board_member(board, person, member_type):
-            self.save("board", board)
-            self.record(
-                "addMemberToBoard",
-                board,
-                identity,
-                {"idMember": person["trello_id"]},
-                member=person,
-            )
-        else:
-            for membership in board["memberships"]:
-                if membership["idMember"] == person["trello_id"]:
-                    membership["memberType"] = member_type
-            self.save("board", board)
-        return json_response(
-            {
-                "id": board["id"],
-                "members": self._members(board),
-                "memberships": board["memberships"],
-            }
-        )
-
-    def handle_remove_board_member(
-        self, request: Request, identity: Identity, board_id: str, member_id: str
-    ) -> Response:
-        """DELETE /1/boards/{id}/members/{idMember}."""
-        board = self.load_board(board_id)
-        person = self._person(member_id)
-        before = len(board["memberships"])
-        board["memberships"] = [
-            m for m in board["memberships"] if m["idMember"] != person["trello_id"]
-        ]
-        if len(board["memberships"]) != before:
-            self.save("board", board)
-            self.record(
-                "removeMemberFromBoard",
-                board,
-                identity,
-                {"idMember": person["trello_id"]},
-                member=person,
-            )
-        return json_response(
-            {
-                "id": board["id"],
-                "members": self._members(board),
-                "memberships": board["memberships"],
-            }
-        )
-
-    # -- actions --------------------------------------------------------------------------
+    # -- actions ---
 
     def handle_board_actions(self, request: Request, identity: Identity, board_id: str) -> Response:
         """GET /1/boards/{id}/actions (since, before, filter, limit <= 1000, page)."""
         board = self.load_board(board_id)
         actions = self.store.list(SERVICE, "action", board["id"])
         return json_response(self.filter_actions(actions, request.args, default_filter="all"))
-
-    def filter_actions(
-        self, actions: list[dict[str, Any]], args: Any, *, default_filter: str
-    ) -> list[dict[str, Any]]:
-        """Apply Trello's action query: filter, since/before (date or id), limit, page."""
-        wanted = [f.strip() for f in str(args.get("filter") or default_filter).split(",")]
-        wanted = [f for f in wanted if f]
-        if "all" not in wanted:
-            actions = [a for a in actions if _matches_filter(a, wanted)]
-        for bound, keep in (("since", lambda a, b: a > b), ("before", lambda a, b: a < b)):
-            value = args.get(bound)
-            if not value or value == "null":
-                continue
-            if ID_RE.match(value):
-                actions = [a for a in actions if keep(a["id"].lower(), value.lower())]
-            else:
-                moment = parse_date(value)
-                actions = [a for a in actions if keep(parse_date(a["date"]), moment)]
-        try:
-            limit = int(args.get("limit", 50))
-            page = int(args.get("page", 0))
-        except ValueError:
-            raise ServiceError(400, "invalid value for limit") from None
-        if not 0 <= limit <= 1000:
-            raise ServiceError(400, "invalid value for limit")
-        if page < 0 or (page + 1) * limit > 1000 and page > 0:
-            raise ServiceError(400, "invalid value for page")
-        newest_first = sorted(actions, key=lambda a: a["id"], reverse=True)
-        return newest_first[page * limit : page * limit + limit]
-
-
-POS_BASE = 16384.0
-
-
-def _matches_filter(action: dict[str, Any], wanted: list[str]) -> bool:
-    for item in wanted:
-        kind, _, field = item.partition(":")
-        if action["type"] != kind:
-            continue
-        if not field or field in action["data"].get("old", {}):
-            return True
-    return False

@@ -8,12 +8,12 @@ from werkzeug.wrappers import Request, Response
 
 from connectors.sandbox.core import Identity, ServiceError, json_response
 from connectors.sandbox.trello_model import (
-    COLORS,
     ID_RE,
     SERVICE,
     TrelloModel,
     id_list,
     iso,
+    label_ref,
     member_json,
     parse_date,
     select_fields,
@@ -101,7 +101,6 @@ class CardsMixin(TrelloModel):
             "idAttachmentCover": None,
             "manualCoverAttachment": False,
             "subscribed": False,
-            "cover": {"idAttachment": None, "color": None, "size": "normal", "brightness": "dark"},
         }
         self.store.insert(SERVICE, "card", card_id, card, parent=board["id"])
         self.touch(board)
@@ -311,7 +310,7 @@ class CardsMixin(TrelloModel):
         card["idLabels"].append(label_id)
         self.touch(card)
         self.save("card", card)
-        data = {"card": self.ref("card", card), "label": _label_ref(label), "text": label["name"]}
+        data = {"card": self.ref("card", card), "label": label_ref(label), "text": label["name"]}
         self.record("addLabelToCard", board, identity, data)
 
     def remove_label(
@@ -324,7 +323,7 @@ class CardsMixin(TrelloModel):
         card["idLabels"].remove(label_id)
         self.touch(card)
         self.save("card", card)
-        data = {"card": self.ref("card", card), "label": _label_ref(label), "text": label["name"]}
+        data = {"card": self.ref("card", card), "label": label_ref(label), "text": label["name"]}
         self.record("removeLabelFromCard", board, identity, data)
 
     def handle_add_card_label(self, request: Request, identity: Identity, card_id: str) -> Response:
@@ -357,23 +356,6 @@ class CardsMixin(TrelloModel):
         self.add_label(card, board, identity, label["id"])
         return json_response(card["idLabels"])
 
-    def new_label(
-        self, board: dict[str, Any], identity: Identity, name: Any, color: Any
-    ) -> dict[str, Any]:
-        """Create a board label (colour one of Trello's or none)."""
-        color = None if color in (None, "", "null", "none") else str(color)
-        if color is not None and color not in COLORS:
-            raise ServiceError(400, "invalid value for color")
-        label = {
-            "id": self.new_id(),
-            "idBoard": board["id"],
-            "name": str(name or ""),
-            "color": color,
-        }
-        self.store.insert(SERVICE, "label", label["id"], label, parent=board["id"])
-        self.record("createLabel", board, identity, {"label": _label_ref(label)})
-        return label
-
     # -- comments and card actions --------------------------------------------------------
 
     def handle_add_comment(self, request: Request, identity: Identity, card_id: str) -> Response:
@@ -400,11 +382,7 @@ class CardsMixin(TrelloModel):
             for a in self.store.list(SERVICE, "action", card["idBoard"])
             if a["data"].get("card", {}).get("id") == card["id"]
         ]
-        answer = self.filter_actions(  # type: ignore[attr-defined]
+        answer = self.filter_actions(
             actions, request.args, default_filter="commentCard,updateCard:idList"
         )
         return json_response(answer)
-
-
-def _label_ref(label: dict[str, Any]) -> dict[str, Any]:
-    return {"id": label["id"], "name": label["name"], "color": label["color"]}

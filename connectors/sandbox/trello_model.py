@@ -266,6 +266,23 @@ class TrelloModel(ServiceEmulator):
     def after_action(self, action: dict[str, Any], board: dict[str, Any]) -> None:
         """Hook for webhook deliveries (the emulator overrides it)."""
 
+    def new_label(
+        self, board: dict[str, Any], identity: Identity, name: Any, color: Any
+    ) -> dict[str, Any]:
+        """Create a board label (colour one of Trello's or none)."""
+        color = None if color in (None, "", "null", "none") else str(color)
+        if color is not None and color not in COLORS:
+            raise ServiceError(400, "invalid value for color")
+        label = {
+            "id": self.new_id(),
+            "idBoard": board["id"],
+            "name": str(name or ""),
+            "color": color,
+        }
+        self.store.insert(SERVICE, "label", label["id"], label, parent=board["id"])
+        self.record("createLabel", board, identity, {"label": label_ref(label)})
+        return label
+
     # -- output shapes --------------------------------------------------------------------
 
     def label_json(self, label: dict[str, Any]) -> dict[str, Any]:
@@ -316,3 +333,54 @@ class TrelloModel(ServiceEmulator):
         out = dict(checklist)
         out["checkItems"] = sorted(checklist["checkItems"], key=lambda i: i["pos"])
         return out
+
+    def _members(self, board: dict[str, Any]) -> list[dict[str, Any]]:
+        found = (self.people.get_by_trello_id(m["idMember"]) for m in board["memberships"])
+        return [member_json(p) for p in found if p]
+
+    def filter_actions(
+        self, actions: list[dict[str, Any]], args: Any, *, default_filter: str
+    ) -> list[dict[str, Any]]:
+        """Apply Trello's action query: filter, since/before (date or id), limit, page."""
+        wanted = [f.strip() for f in str(args.get("filter") or default_filter).split(",")]
+        wanted = [f for f in wanted if f]
+        if "all" not in wanted:
+            actions = [a for a in actions if _matches_filter(a, wanted)]
+        for bound, keep in (("since", lambda a, b: a > b), ("before", lambda a, b: a < b)):
+            value = args.get(bound)
+            if not value or value == "null":
+                continue
+            if ID_RE.match(value):
+                actions = [a for a in actions if keep(a["id"].lower(), value.lower())]
+            else:
+                moment = parse_date(value)
+                actions = [a for a in actions if keep(parse_date(a["date"]), moment)]
+        try:
+            limit = int(args.get("limit", 50))
+            page = int(args.get("page", 0))
+        except ValueError:
+            raise ServiceError(400, "invalid value for limit") from None
+        if not 0 <= limit <= 1000:
+            raise ServiceError(400, "invalid value for limit")
+        if page < 0 or (page + 1) * limit > 1000 and page > 0:
+            raise ServiceError(400, "invalid value for page")
+        newest_first = sorted(actions, key=lambda a: a["id"], reverse=True)
+        return newest_first[page * limit : page * limit + limit]
+
+
+POS_BASE = 16384.0
+
+
+def _matches_filter(action: dict[str, Any], wanted: list[str]) -> bool:
+    for item in wanted:
+        kind, _, field = item.partition(":")
+        if action["type"] != kind:
+            continue
+        if not field or field in action["data"].get("old", {}):
+            return True
+    return False
+
+
+def label_ref(label: dict[str, Any]) -> dict[str, Any]:
+    """The short label reference action data carries."""
+    return {"id": label["id"], "name": label["name"], "color": label["color"]}

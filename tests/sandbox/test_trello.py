@@ -316,11 +316,11 @@ def test_invalid_and_unknown_ids(client: TrelloClient) -> None:
 class _Hook(BaseHTTPRequestHandler):
     received: list[tuple[str, dict[str, str], bytes]] = []
 
-    def do_HEAD(self) -> None:  # noqa: N802 - http.server naming
+    def do_HEAD(self) -> None:
         self.send_response(200)
         self.end_headers()
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.received.append((self.path, dict(self.headers), body))
         self.send_response(200)
