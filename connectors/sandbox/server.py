@@ -177,7 +177,13 @@ def serve(
     ``ConfigError`` for a non-loopback host without ``allow_remote``; ``OSError`` if the port
     is taken.
     """
-    say = echo or print
+
+    def say(line: str) -> None:
+        if echo is not None:
+            echo(line)
+        else:
+            print(line, flush=True)  # flushed: a supervising process reads the URLs at once
+
     server = SandboxServer(host, port, data_dir, rate_limits, allow_remote)
     say(f"mcm-sync sandbox on {server.url} (data: {data_dir or 'in memory'})")
     for name, url in server.base_urls.items():

@@ -257,3 +257,28 @@ def test_health_and_people(sandbox: SandboxServer, admin: Admin) -> None:
     person = admin("POST", "/_sandbox/people", {"email": "Bo@Example.org", "name": "Bo"})
     assert person["email"] == "bo@example.org" and person["slack_id"].startswith("U")
     assert len(person["trello_id"]) == 24
+
+
+def test_serve_prints_urls_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from connectors.sandbox.server import serve; "
+        "serve(port=0, data_dir=Path(sys.argv[1]))"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "d")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert process.stdout is not None
+    lines = [process.stdout.readline() for _ in range(4)]
+    assert lines[1].split()[0] == "trello" and lines[1].split()[1].endswith("/trello")
+    assert lines[3].split()[1].endswith("/mailchimp/3.0")
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "sandbox stopped" in rest
