@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import signal
 import sys
 import threading
@@ -25,6 +26,8 @@ from connectors.sandbox.store import SandboxStore
 from sync.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
+# Trello puts a token in the path of /1/tokens/{token}/webhooks: never echo it.
+_TOKEN_IN_PATH = re.compile(r"(/tokens/)[^/]+(/|$)")
 
 
 def is_loopback(host: str) -> bool:
@@ -45,7 +48,7 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Log method, path (never the query: it carries keys/tokens) and status."""
         if self.echo is not None:
-            path = self.path.split("?", 1)[0]
+            path = _TOKEN_IN_PATH.sub(r"\1***\2", self.path.split("?", 1)[0])
             print(f"{self.command} {path} {code}", file=self.echo, flush=True)
 
     def log_error(self, format: str, *args: Any) -> None:
