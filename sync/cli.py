@@ -110,8 +110,12 @@ def main() -> None:
 
 
 # Command groups register themselves on `cli` when imported; keep this list in one place.
-from sync import cli_foundation  # noqa: E402,F401
-from sync import cli_stakeholders  # noqa: E402,F401
+from sync import (  # noqa: E402,F401
+    cli_foundation,
+    cli_services,
+    cli_stakeholders,
+    cli_sync,
+)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

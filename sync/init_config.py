@@ -1,0 +1,71 @@
+"""Write the config file of a new alliance (the engine behind ``mcm-sync init``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import yaml
+
+_HEADER = """\
+# mcm-sync configuration, written by `mcm-sync init`.
+# Reference: config.example.yaml and the README's "Configuration" section.
+# Secrets are never written here: ${VAR} reads an environment variable, ${file:PATH} a file.
+"""
+
+
+def new_config_text(
+    *,
+    name: str,
+    slug: str,
+    region: str,
+    language: str,
+    start_date: dt.date | str,
+    duration_months: int | str,
+    coordinator_name: str,
+    coordinator_email: str,
+    organisation: str,
+    country: str = "NL",
+    sandbox: bool = True,
+) -> str:
+    """The YAML text of a minimal valid config for a new alliance with one coordinator."""
+    data = {
+        "alliance": {
+            "name": name,
+            "slug": slug,
+            "region": region,
+            "country": country.upper(),
+            "language": language,
+            "start_date": start_date
+            if isinstance(start_date, dt.date)
+            else dt.date.fromisoformat(str(start_date)),
+            "duration_months": int(duration_months),
+            "host_organisation": organisation,
+        },
+        "people": [
+            {
+                "name": coordinator_name,
+                "email": coordinator_email,
+                "organisation": organisation,
+                "role": "coordinator",
+            },
+        ],
+        "sandbox": sandbox,
+        "state": {"path": ".mcm-sync/state.db"},
+        "trello": {"api_key": "${TRELLO_API_KEY}", "token": "${TRELLO_TOKEN}", "board_name": name},
+        "slack": {"token": "${SLACK_BOT_TOKEN}"},
+        "mailchimp": {
+            "api_key": "${MAILCHIMP_API_KEY}",
+            "audience_name": f"{name} newsletter",
+            "contact": {
+                "company": organisation,
+                "address1": "(street and number)",
+                "city": region,
+                "country": country.upper(),
+            },
+            "from_name": name,
+            "from_email": coordinator_email,
+            "permission_reminder": "You are receiving this because you joined or follow "
+            "the alliance.",
+        },
+    }
+    return _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
