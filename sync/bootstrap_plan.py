@@ -62,6 +62,7 @@ class Observed:
     board: BoardSnapshot | None = None
     channels: tuple[SlackChannel, ...] | None = None
     welcome_posted: bool = False
+    uninvited: tuple[str, ...] = ()
     audiences: tuple[MailchimpAudience, ...] | None = None
     merge_fields: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
@@ -207,13 +208,15 @@ def _plan_slack(desired: DesiredState, observed: Observed) -> list[Change]:
             changes.append(
                 Change("slack", "channel", channel.key, "adopt", f"#{channel.name}", found.id)
             )
+    # People already invited (recorded in the state) are not asked again.
+    uninvited = len(observed.uninvited)
     changes.append(
         Change(
             "slack",
             "invites",
             "people",
-            "update",
-            f"invite {len(desired.invite_emails)} people by e-mail",
+            "update" if uninvited else "nothing",
+            f"invite {uninvited} people by e-mail" if uninvited else "everyone invited",
         )
     )
     changes.append(

@@ -112,6 +112,7 @@ class DesiredState:
     channels: tuple[DesiredChannel, ...]
     audience: DesiredAudience
     invite_emails: tuple[str, ...]
+    welcome_token: str
 
 
 def slack_channel_name(text: str) -> str:
@@ -350,4 +351,5 @@ def desired_state(
         channels=desired_channels(config, book),
         audience=desired_audience(config, book),
         invite_emails=tuple(str(person.email) for person in config.people),
+        welcome_token=make_token(config.alliance.slug, "slack:welcome"),
     )

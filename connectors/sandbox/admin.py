@@ -3,7 +3,7 @@
 - ``GET /_sandbox/stats`` -> ``{service: {"METHOD path": {"status": n}}}``;
   ``POST /_sandbox/stats/reset`` zeroes it.
 - ``POST /_sandbox/faults`` arms a fault ``{"service", "method", "path", "mode", "status",
-  "seconds", "count"}``; ``GET`` lists them; ``DELETE`` disarms all.
+  "seconds", "count", "skip"}``; ``GET`` lists them; ``DELETE`` disarms all.
 - ``GET/POST /_sandbox/settings`` -> ``{"rate_limits": bool}``.
 - ``POST /_sandbox/people`` ``{"email", "name"}`` seeds a member; ``GET`` lists people.
 - ``GET /_sandbox/health`` -> ``{"ok": true, "services": [...]}``.
@@ -35,6 +35,7 @@ class FaultSpec(BaseModel):
     status: int = Field(default=503, ge=100, le=599)
     seconds: float = Field(default=0.0, ge=0)
     count: int | None = Field(default=None, ge=1)
+    skip: int = Field(default=0, ge=0)
 
 
 class PersonSpec(BaseModel):

@@ -76,7 +76,11 @@ def load_services(
 
 @dataclass
 class Fault:
-    """One armed fault; ``count`` None means until disarmed."""
+    """One armed fault; ``count`` None means until disarmed.
+
+    ``skip`` lets that many matching requests through first, so a test can break a run at its
+    k-th write (crash-point enumeration) without knowing which object that write is.
+    """
 
     service: str
     method: str
@@ -85,6 +89,7 @@ class Fault:
     status: int = 503
     seconds: float = 0.0
     count: int | None = None
+    skip: int = 0
 
     def matches(self, service: str, method: str, paths: Iterable[str]) -> bool:
         """True if this fault applies (``*`` wildcards in each field)."""
@@ -169,6 +174,9 @@ class SandboxApp:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(service, method, paths):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     if fault.count is not None:
                         fault.count -= 1
                         if fault.count <= 0:

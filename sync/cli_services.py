@@ -1,0 +1,189 @@
+"""CLI commands that reach the services: ``sandbox serve``, ``plan``, ``bootstrap``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from connectors.factory import (
+    ALL_SERVICES,
+    SERVER_INFO,
+    announce_sandbox,
+    connect,
+    sandbox_data_dir,
+)
+from playbooks import load_action_plan, load_playbook
+from sync.bootstrap import BootstrapResult, Services, run_bootstrap
+from sync.bootstrap_plan import Change, Plan
+from sync.cli import AppContext, cli, echo_json, pass_app
+from sync.config import Config
+from sync.errors import UserError
+from sync.state import StateStore
+
+
+def _services_option(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ALL_SERVICES
+    chosen = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [name for name in chosen if name not in ALL_SERVICES]
+    if unknown:
+        raise UserError(f"unknown service {', '.join(unknown)} in --only",
+                        hint="use a comma list of trello, slack, mailchimp")
+    return chosen
+
+
+@contextmanager
+def _prepared(app: AppContext, only: str | None, sandbox: bool | None
+              ) -> Iterator[tuple[Config, Any, list[Any], Services, StateStore, str]]:
+    """Validate everything first, then open the state store and connect the services."""
+    config = app.config
+    book = load_playbook(config.alliance.language)
+    rows: list[Any] = []
+    if config.action_plan:
+        rows = list(load_action_plan(config.resolve_path(config.action_plan), book,
+                                     config.people).rows)
+    services = _services_option(only)
+    store = StateStore.open(config.state_path)
+    try:
+        with connect(config, services, sandbox=sandbox) as connected:
+            yield (config, book, rows,
+                   Services(connected.trello, connected.slack, connected.mailchimp),  # type: ignore[arg-type]
+                   store, connected.sandbox_url)
+    finally:
+        store.close()
+
+
+def _print_plan(plan: Plan) -> None:
+    symbols = {"create": "+", "adopt": "=", "complete": "~", "update": "~", "nothing": " "}
+    app = click.get_current_context().find_object(AppContext)
+    verbose = bool(app and app.verbose)
+    for change in plan.changes:
+        if change.action != "nothing" or verbose:
+            click.echo(f"{symbols[change.action]} {change.service:9} {change.kind:11} "
+                       f"{change.action:8} {change.detail}")
+    for service, counts in plan.counts().items():
+        summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        click.echo(f"{service}: {summary}")
+
+
+@cli.command()
+@click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
+@click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable plan.")
+@pass_app
+def plan(app: AppContext, only: str | None, sandbox: bool | None, as_json: bool) -> None:
+    """Show what bootstrap would do, per service, without writing anything."""
+    with _prepared(app, only, sandbox) as (config, book, rows, services, store, _url):
+        result = run_bootstrap(config, book, rows, services, store, dry_run=True)
+    if as_json:
+        echo_json({"changes": [c.as_dict() for c in result.plan.changes],
+                   "counts": result.plan.counts()})
+    else:
+        _print_plan(result.plan)
+
+
+def _summary(result: BootstrapResult, sandbox_url: str) -> dict[str, Any]:
+    return {"applied": result.applied, "links": result.links, "unresolved": result.unresolved,
+            "sandbox_page": f"{sandbox_url}/" if sandbox_url else ""}
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Only show the plan (same as `mcm-sync plan`).")
+@click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
+@click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@pass_app
+def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | None,
+              as_json: bool) -> None:
+    """Create the alliance's board, channels and audience; never anything twice."""
+    with _prepared(app, only, sandbox) as (config, book, rows, services, store, url):
+        if dry_run:
+            result = run_bootstrap(config, book, rows, services, store, dry_run=True)
+            if as_json:
+                echo_json({"changes": [c.as_dict() for c in result.plan.changes]})
+            else:
+                _print_plan(result.plan)
+            return
+        console = Console(stderr=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=console, transient=True,
+                      disable=as_json or not console.is_terminal) as progress:
+            task = progress.add_task("bootstrap", total=None)
+
+            def tick(change: Change) -> None:
+                progress.update(task, advance=1,
+                                description=f"{change.service} {change.kind} {change.key}")
+
+            result = run_bootstrap(config, book, rows, services, store, progress=tick)
+    if as_json:
+        echo_json(_summary(result, url))
+        return
+    creates = result.creates()
+    counts = ", ".join(f"{n} {a}" for a, n in sorted(result.applied.items()))
+    click.echo(f"bootstrap done: {counts}" + ("" if creates else " (nothing created)"))
+    for name, link in result.links.items():
+        click.echo(f"  {name}: {link}")
+    if url:
+        click.echo(f"  sandbox page: {url}/")
+    for line in result.unresolved:
+        click.echo(f"unresolved: {line}", err=True)
+
+
+def _wait_for_signal() -> None:
+    """Block until Ctrl-C or SIGTERM (a service manager's stop), then return normally."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@cli.group()
+def sandbox() -> None:
+    """The embedded sandbox: local emulators of Trello, Slack and Mailchimp."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port (0: any free).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data folder (default: the config's, else .mcm-sync/sandbox).")
+@click.option("--rate-limits/--no-rate-limits", default=True, show_default=True,
+              help="Emulate the vendors' rate limits.")
+@click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
+@pass_app
+def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
+                  rate_limits: bool, allow_remote: bool) -> None:
+    """Run the sandbox in the foreground until Ctrl-C (prints the three base URLs)."""
+    from connectors.sandbox.server import SandboxServer
+
+    if data_dir is None:
+        config_file = app.config_path
+        data_dir = (sandbox_data_dir(app.config) if config_file and config_file.exists()
+                    else Path(".mcm-sync/sandbox"))
+    server = SandboxServer(host=host, port=port, data_dir=data_dir, rate_limits=rate_limits,
+                           allow_remote=allow_remote)
+    server.start()
+    info = data_dir / SERVER_INFO
+    try:
+        announce_sandbox(data_dir, server.url, rate_limits)
+        click.echo(f"sandbox page: {server.url}/")
+        for service, base in server.base_urls.items():
+            click.echo(f"{service:10} {base}")
+        click.echo("press Ctrl-C to stop")
+        _wait_for_signal()
+    finally:
+        info.unlink(missing_ok=True)
+        server.stop()

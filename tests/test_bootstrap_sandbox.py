@@ -1,0 +1,197 @@
+"""``mcm-sync bootstrap`` end to end on the sandbox: what it makes, idempotence, crashes, errors."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.identity import token_in, token_in_metadata
+from tests.alliance import Alliance
+
+# The example alliance: 34 playbook tasks + 5 plenary meetings + 6 action-plan rows.
+EXPECTED_CARDS = 45
+STATUS_LISTS = 5
+# Slack's Web API takes every method as a POST; these only read.
+SLACK_READS = {"auth.test", "conversations.list", "conversations.history", "conversations.info",
+               "conversations.replies", "users.lookupByEmail", "users.info", "reactions.get"}
+
+
+@pytest.fixture
+def alliance(tmp_path: Path) -> Iterator[Alliance]:
+    made = Alliance(tmp_path)
+    yield made
+    made.close()
+
+
+def board_cards(alliance: Alliance) -> list[dict[str, Any]]:
+    """Every open card on the alliance board, as the coordinator sees it through py-trello."""
+    board_id = alliance.resource("trello", "board", "board")
+    client = alliance.trello_member("bram.visser@example.org")
+    return list(client.fetch_json(f"/boards/{board_id}/cards", query_params={"filter": "open"}))
+
+
+def remote_inventory(alliance: Alliance) -> dict[str, Any]:
+    """Counts of what exists remotely, with duplicates made visible."""
+    coordinator = alliance.trello_member("anna.devries@example.org")
+    boards = [b for b in coordinator.fetch_json("/members/me/boards") if not b["closed"]]
+    board_tokens = Counter(token_in(b.get("desc", "")) for b in boards)
+    cards = board_cards(alliance) if boards else []
+    card_tokens = Counter(token_in(c["desc"]) for c in cards)
+    slack = alliance.slack_member("anna.devries@example.org")
+    channels = Counter(c["name"] for c in slack.conversations_list(types="public_channel",
+                                                                   exclude_archived=False)
+                       ["channels"])
+    welcome = 0
+    if "frl-alliance" in channels:
+        general = next(c["id"] for c in slack.conversations_list()["channels"]
+                       if c["name"] == "frl-alliance")
+        welcome = sum(1 for m in slack.conversations_history(channel=general,
+                                                             include_all_metadata=True)["messages"]
+                      if token_in_metadata(m.get("metadata")))
+    return {
+        "boards": sum(board_tokens.values()),
+        "cards": len(cards),
+        "duplicate_cards": sum(n - 1 for n in card_tokens.values() if n > 1),
+        "untokened_cards": card_tokens.get(None, 0),
+        "channels": sorted(channels.elements()),
+        "welcome_messages": welcome,
+    }
+
+
+def test_bootstrap_creates_everything_once(alliance: Alliance) -> None:
+    summary = alliance.json("bootstrap")
+    assert summary["applied"]["create"] > EXPECTED_CARDS
+    assert summary["links"]["trello_board"].startswith("https://trello.com/b/")
+    assert summary["sandbox_page"].startswith("http://127.0.0.1:")
+    inventory = remote_inventory(alliance)
+    assert inventory == {
+        "boards": 1, "cards": EXPECTED_CARDS, "duplicate_cards": 0, "untokened_cards": 0,
+        "channels": ["frl-actions", "frl-alliance"], "welcome_messages": 1,
+    }
+    with alliance.store() as store:
+        items = store.list_items()
+        assert len(items) == EXPECTED_CARDS
+        assert sorted(int(i.number.split("-")[1]) for i in items) == list(
+            range(1, EXPECTED_CARDS + 1))
+        assert all(store.get_side(i.id, "trello") for i in items)
+        # Every create was journalled first and closed with its remote id.
+        assert store.open_intents() == []
+
+
+def test_second_bootstrap_creates_nothing_and_reads_little(alliance: Alliance) -> None:
+    alliance.cli("bootstrap")
+    alliance.reset_calls()
+    summary = alliance.json("bootstrap")
+    assert "create" not in summary["applied"]
+    assert "update" not in summary["applied"]
+    calls = alliance.calls()
+    # Reads only: boards + one board snapshot, channel list + history, audiences + fields + tags.
+    assert sum(calls.values()) <= 12, calls
+    assert remote_inventory(alliance)["cards"] == EXPECTED_CARDS
+
+
+def test_plan_and_dry_run_write_nothing(alliance: Alliance) -> None:
+    plan = alliance.json("plan")
+    creates = [c for c in plan["changes"] if c["action"] == "create"]
+    assert len([c for c in creates if c["kind"] == "card"]) == EXPECTED_CARDS
+    alliance.reset_calls()
+    dry = alliance.cli("bootstrap", "--dry-run")
+    assert "+ trello    card" in dry.output
+    stats = alliance.admin("GET", "/_sandbox/stats")
+    writes = [route for routes in stats.values() for route in routes
+              if not route.startswith("GET") and route.rsplit("/", 1)[-1] not in SLACK_READS]
+    assert writes == []
+    assert not alliance.config.state_path.exists() or alliance.store().list_items() == []
+
+
+@pytest.mark.parametrize("skip", [0, 1, 2, 7, 20, 60, 150, 250, 281, 290, 300, 310, 320])
+def test_crash_at_any_write_then_rerun_adopts(alliance: Alliance, skip: int) -> None:
+    """Break the run at its k-th write (400: not retried), run again: nothing is duplicated."""
+    alliance.fault(method="POST", mode="error", status=400, count=1, skip=skip)
+    alliance.fault(method="PUT", mode="error", status=400, count=1, skip=skip)
+    first = alliance.cli("bootstrap", expect=None)
+    alliance.admin("DELETE", "/_sandbox/faults")
+    assert first.exit_code in (0, 4), first.output
+    if first.exit_code == 4:
+        assert first.stderr.startswith("error: ")
+    alliance.cli("bootstrap")
+    inventory = remote_inventory(alliance)
+    assert inventory["boards"] == 1
+    assert inventory["cards"] == EXPECTED_CARDS
+    assert inventory["duplicate_cards"] == 0
+    assert inventory["channels"] == ["frl-actions", "frl-alliance"]
+    assert inventory["welcome_messages"] == 1
+    # And a third run has nothing left to do.
+    assert "create" not in alliance.json("bootstrap")["applied"]
+
+
+def test_lost_answers_are_adopted_not_repeated(alliance: Alliance) -> None:
+    """A create that happened but whose answer was lost is found by its token, not re-sent."""
+    alliance.fault(service="trello", method="POST", path="/1/cards", mode="drop_after_apply",
+                   count=2, skip=3)
+    alliance.fault(service="slack", method="POST", path="*chat.postMessage",
+                   mode="drop_after_apply", count=1)
+    alliance.cli("bootstrap")
+    inventory = remote_inventory(alliance)
+    assert inventory["cards"] == EXPECTED_CARDS
+    assert inventory["duplicate_cards"] == 0
+    assert inventory["welcome_messages"] == 1
+
+
+def test_invalid_config_is_refused_before_any_call(alliance: Alliance) -> None:
+    text = alliance.config_path.read_text(encoding="utf-8")
+    alliance.config_path.write_text(text.replace("slug: frl", "slug: Not A Slug!"),
+                                    encoding="utf-8")
+    alliance.reset_calls()
+    result = alliance.cli("bootstrap", expect=2)
+    assert "alliance.slug" in result.stderr
+    assert alliance.calls() == {}
+
+
+def test_bad_action_plan_is_refused_before_any_call(alliance: Alliance, tmp_path: Path) -> None:
+    bad = tmp_path / "plan.csv"
+    bad.write_text("number,action\n1,\n", encoding="utf-8")
+    text = alliance.config_path.read_text(encoding="utf-8")
+    alliance.config_path.write_text(
+        "\n".join(f"action_plan: {bad}" if line.startswith("action_plan:") else line
+                  for line in text.splitlines()), encoding="utf-8")
+    alliance.reset_calls()
+    result = alliance.cli("bootstrap", expect=2)
+    assert "plan.csv" in result.stderr
+    assert alliance.calls() == {}
+
+
+def test_only_one_service(alliance: Alliance) -> None:
+    summary = alliance.json("bootstrap", "--only", "slack")
+    assert set(summary["links"]) == {"slack_general_channel", "slack_actions_channel"}
+    assert alliance.calls().get("trello", 0) == 0
+    result = alliance.cli("bootstrap", "--only", "jira", expect=2)
+    assert "unknown service jira" in result.stderr
+
+
+def test_auth_failure_names_the_setting_and_hides_the_secret(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    secret = "0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("TRELLO_API_KEY", "sandbox-key")
+    monkeypatch.setenv("TRELLO_TOKEN", secret)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-" + secret)
+    monkeypatch.setenv("MAILCHIMP_API_KEY", secret + "-us1")
+    made = Alliance(tmp_path, sandbox="false")
+    try:
+        text = made.config_path.read_text(encoding="utf-8")
+        base = made.server.url
+        text = text.replace("  # base_url: http://127.0.0.1:8765/trello",
+                            f"  base_url: {base}/trello")
+        made.config_path.write_text(text, encoding="utf-8")
+        made.fault(service="trello", mode="error", status=401)
+        result = made.cli("bootstrap", "--only", "trello", expect=4)
+        assert "trello" in result.stderr.lower()
+        assert secret not in result.output + result.stderr
+        assert "TRELLO_TOKEN" in result.stderr or "trello.token" in result.stderr
+    finally:
+        made.close()
