@@ -1,0 +1,169 @@
+"""CLI commands of the sync: ``sync`` (once or ``--watch``), ``status``, ``log``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import signal
+import threading
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from connectors.factory import connect
+from playbooks import load_action_plan, load_playbook
+from sync.cli import AppContext, cli, echo_json, pass_app
+from sync.digest import parse_duration
+from sync.errors import ConflictsUnresolved, McmSyncError, UserError
+from sync.progress import item_rows, step_progress
+from sync.runner import SyncOutcome, sync_once
+from sync.state import StateStore
+
+
+def _summary_line(outcome: SyncOutcome) -> str:
+    result = outcome.result
+    writes = sum(result.writes.values())
+    mode = "full" if result.full else "incremental"
+    return (f"sync ({mode}) done: {len(result.changes)} changes, {len(result.created_items)} new "
+            f"items, {len(result.conflicts)} conflicts, {result.comments} comments copied, "
+            f"{writes} writes" + (", digest posted" if outcome.digest_posted else ""))
+
+
+def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -> None:
+    config = app.config
+    book = load_playbook(config.alliance.language)
+    rows: list[Any] = []
+    if config.action_plan:
+        rows = list(load_action_plan(config.resolve_path(config.action_plan), book,
+                                     config.people).rows)
+    with StateStore.lock(config.state_path), StateStore.open(config.state_path) as store, \
+            connect(config, ("trello", "slack"), sandbox=sandbox) as connected:
+        outcome = sync_once(config, book, rows, connected.trello, connected.slack,  # type: ignore[arg-type]
+                            store, full=full)
+    if as_json:
+        echo_json(outcome.as_dict())
+    else:
+        click.echo(_summary_line(outcome))
+        for change in outcome.result.changes:
+            who = f"{change['actor']} in " if change["actor"] else "in "
+            click.echo(f"  {change['item']}: {change['field']} {change['old']} -> {change['new']} "
+                       f"({who}{change['side']})")
+        for conflict in outcome.result.conflicts:
+            click.echo(f"  conflict: {conflict.field}: kept {conflict.winner_value} "
+                       f"({conflict.winner_side}), not applied {conflict.loser_value} "
+                       f"({conflict.loser_side})")
+    if outcome.unresolved:
+        raise ConflictsUnresolved(f"{outcome.unresolved} conflicts need a decision",
+                                  hint="see `mcm-sync status`")
+
+
+@cli.command("sync")
+@click.option("--full", is_flag=True, help="Compare every card and message (else incremental; "
+              "a full reconciliation also runs when sync.full_reconcile_every has passed).")
+@click.option("--watch", is_flag=True, help="Keep syncing every --interval until stopped.")
+@click.option("--interval", default="5m", show_default=True,
+              help="With --watch: 30s..24h, e.g. 5m.")
+@click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
+@pass_app
+def sync_command(app: AppContext, full: bool, watch: bool, interval: str,
+                 sandbox: bool | None, as_json: bool) -> None:
+    """Keep every action item in step across Trello, Slack and the state store.
+
+    Run it from cron or a systemd timer (once), or with --watch. Exit codes: 0 ok,
+    2 config error, 3 unresolved conflicts, 4 a service failed after retries.
+    """
+    if not watch:
+        _run_once(app, full, sandbox, as_json)
+        return
+    period = parse_duration(interval, "--interval").total_seconds()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            try:
+                _run_once(app, full, sandbox, as_json)
+            except McmSyncError as error:  # keep watching: the next round may succeed
+                for line in error.lines():
+                    click.echo(f"error: {line}", err=True)
+            full = False
+            # Jitter, so that many alliances on one host don't hit the APIs in lockstep.
+            stop.wait(period * random.uniform(0.9, 1.1))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@cli.command()
+@click.option("--step", help="Only this step (key, e.g. research).")
+@click.option("--owner", help="Only items whose owner contains this text (e-mail or name).")
+@click.option("--overdue", is_flag=True, help="Only overdue items.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable status.")
+@pass_app
+def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
+           as_json: bool) -> None:
+    """The action plan as a table, progress per step, overdue items highlighted."""
+    config = app.config
+    book = load_playbook(config.alliance.language)
+    today = dt.date.today()
+    with StateStore.open(config.state_path) as store:
+        items = store.list_items()
+        rows = item_rows(items, today, step=step, owner=owner, overdue_only=overdue)
+        conflicts = store.list_conflicts()
+        numbers = {i.id: i.number for i in items}
+    progress = step_progress(items, book)
+    if as_json:
+        echo_json({"items": [r.as_dict() for r in rows],
+                   "progress": [{"step": p.key, "done": p.done, "total": p.total,
+                                 "percent": p.percent} for p in progress],
+                   "conflicts": [{"item": numbers.get(c.item_id, c.item_id), "field": c.field,
+                                  "values": c.side_values, "winner": c.winner,
+                                  "loser_value": c.loser_value, "at": c.created_at}
+                                 for c in conflicts]})
+        return
+    console = Console()
+    table = Table(title=config.alliance.name)
+    for column in ("number", "title", "step", "owner", "due", "status"):
+        table.add_column(column)
+    for row in rows:
+        style = "bold red" if row.overdue else None
+        table.add_row(row.number, row.title, row.step, row.owner, row.due or "", row.status,
+                      style=style)
+    console.print(table)
+    for p in progress:
+        console.print(f"{p.title}: {p.done}/{p.total} ({p.percent}%)")
+    for c in conflicts:
+        console.print(f"[yellow]conflict[/] {numbers.get(c.item_id, c.item_id)} {c.field}: "
+                      f"kept {c.side_values.get(c.winner)!r} ({c.winner}), not applied "
+                      f"{c.loser_value!r} — {c.created_at[:16]}")
+
+
+@cli.command()
+@click.option("--item", "number", help="Only this item (e.g. FRL-12).")
+@click.option("--limit", default=200, show_default=True, help="At most this many lines.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable log.")
+@pass_app
+def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
+    """The audit trail: when, who, where from, old -> new."""
+    config = app.config
+    with StateStore.open(config.state_path) as store:
+        item_id = None
+        if number:
+            item = store.get_item_by_number(number)
+            if item is None:
+                raise UserError(f"no item {number}", hint="see `mcm-sync status` for the numbers")
+            item_id = item.id
+        entries = store.list_audit(item_id, limit=limit)
+        numbers = {i.id: i.number for i in store.list_items()}
+    if as_json:
+        echo_json([{"at": e.at, "item": numbers.get(e.item_id or "", ""), "actor": e.actor,
+                    "source": e.source, "field": e.field, "old": e.old, "new": e.new}
+                   for e in entries])
+        return
+    for e in entries:
+        click.echo(f"{e.at[:19]}  {numbers.get(e.item_id or '', '-'):8} {e.field:8} "
+                   f"{e.old!s} -> {e.new!s}  ({e.actor or '?'} in {e.source})")
+

@@ -1,0 +1,232 @@
+"""``mcm-sync sync``: keep every item's status in step between the hub, Trello and Slack.
+
+One run: read (Trello board actions since the bookmark, or the whole board on a full
+reconciliation; the actions channel's history, paged), then per item build one observation
+per side, let :func:`sync.decide.decide` say what is agreed, and apply the writes through the
+journalled effect layer (``sync.engine_effects``). Bookmarks move only when the whole run
+succeeded, so a failed or killed run is simply repeated: reads are at-least-once and every
+write is absolute (move card to list X, set message text to T), hence safe to repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base import SlackAPI, SlackMessage, TrelloAPI, TrelloCard
+from playbooks.model import ActionRow, Playbook
+from sync.config import Config
+from sync.decide import Conflict, Observation, decide
+from sync.errors import UserError
+from sync.identity import make_token, token_in, token_in_metadata
+from sync.normalize import card_values, reaction_set, slack_status
+from sync.state import StateStore
+
+TRELLO_ACTION_TYPES = ("createCard", "updateCard", "deleteCard", "commentCard",
+                       "addMemberToCard", "removeMemberFromCard", "moveCardToBoard")
+FIELDS = ("status", "due", "title", "owners")
+
+
+@dataclass
+class SyncResult:
+    """What one sync did, for the summary, ``--json`` and the exit code."""
+
+    run_id: str
+    full: bool = False
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    created_items: list[str] = field(default_factory=list)
+    writes: dict[str, int] = field(default_factory=dict)
+    comments: int = 0
+
+    def count(self, what: str) -> None:
+        """Count one write of kind ``what``."""
+        self.writes[what] = self.writes.get(what, 0) + 1
+
+
+@dataclass
+class Snapshot:
+    """What this run read: the cards it looked at and the actions channel's messages."""
+
+    cards: dict[str, TrelloCard]
+    card_actors: dict[str, tuple[str, str]]
+    new_card_ids: list[str]
+    deleted_card_ids: set[str]
+    comments: list[tuple[str, str, str]]
+    messages: dict[str, SlackMessage]
+    last_action_id: str | None
+
+
+@dataclass
+class SyncContext:
+    """Everything one run needs; built by :func:`prepare`."""
+
+    config: Config
+    book: Playbook
+    rows: Sequence[ActionRow]
+    trello: TrelloAPI
+    slack: SlackAPI
+    store: StateStore
+    board_id: str
+    actions_channel: str
+    list_status: dict[str, str]
+    status_list: dict[str, str]
+    member_emails: dict[str, str]
+    me_trello: str
+    me_slack: tuple[str, str]
+    now: dt.datetime
+
+
+def _resource(store: StateStore, service: str, kind: str, key: str) -> str:
+    resource = store.get_resource(service, kind, key)
+    if resource is None:
+        raise UserError(f"no {service} {kind} recorded for this alliance",
+                        hint="run `mcm-sync bootstrap` first")
+    return str(resource.remote_id)
+
+
+def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: TrelloAPI,
+            slack: SlackAPI, store: StateStore, now: dt.datetime | None = None) -> SyncContext:
+    """Resolve the recorded board, lists, channel and people; fail early if bootstrap is due."""
+    board_id = _resource(store, "trello", "board", "board")
+    status_list = {status: _resource(store, "trello", "list", status)
+                   for status in ("todo", "doing", "blocked", "done", "cancelled")}
+    me = store.get_resource("trello", "me", "me")
+    me_trello = me.remote_id if me else trello.me().id
+    if me is None:
+        store.put_resource("trello", "me", "me", me_trello)
+    members = {r.remote_id: r.logical_key for r in store.list_resources("trello", "member")}
+    return SyncContext(
+        config=config, book=book, rows=rows, trello=trello, slack=slack, store=store,
+        board_id=board_id, actions_channel=_resource(store, "slack", "channel", "actions"),
+        list_status={v: k for k, v in status_list.items()}, status_list=status_list,
+        member_emails=members, me_trello=me_trello, me_slack=slack.identity(),
+        now=now or dt.datetime.now(dt.UTC),
+    )
+
+
+def due_for_full(store: StateStore, every: dt.timedelta, now: dt.datetime) -> bool:
+    """True when the last full reconciliation is older than ``every`` (or never happened)."""
+    last = store.get_bookmark("trello", "full")
+    if not last:
+        return True
+    return now - dt.datetime.fromisoformat(last) >= every
+
+
+def read(ctx: SyncContext, *, full: bool) -> Snapshot:
+    """Read what changed: Trello incrementally (or everything), Slack's actions channel."""
+    since = None if full else ctx.store.get_bookmark("trello", "actions")
+    actions = ctx.trello.board_actions(ctx.board_id, since=since, types=TRELLO_ACTION_TYPES) \
+        if since or not full else []
+    touched: set[str] = set()
+    actors: dict[str, tuple[str, str]] = {}
+    new_ids: list[str] = []
+    deleted: set[str] = set()
+    comments: list[tuple[str, str, str]] = []
+    for action in actions:
+        if action.member_id == ctx.me_trello or not action.card_id:
+            continue  # our own writes coming back: never a member's change
+        if action.type == "deleteCard":
+            deleted.add(action.card_id)
+            continue
+        if action.type == "commentCard":
+            comments.append((action.card_id, action.member_name, str(action.data.get("text", ""))))
+            continue
+        touched.add(action.card_id)
+        actors[action.card_id] = (action.member_name, action.date)
+        if action.type == "createCard":
+            new_ids.append(action.card_id)
+    if full:
+        snapshot = ctx.trello.snapshot(ctx.board_id)
+        cards = {card.id: card for card in snapshot.cards}
+        known = {s.remote_id for s in ctx.store.list_sides("trello")}
+        new_ids = [c.id for c in snapshot.cards if c.id not in known and not c.closed
+                   and token_in(c.desc) is None]
+        deleted |= known - set(cards)
+    else:
+        cards = {card.id: card for card in ctx.trello.cards(sorted(touched))} if touched else {}
+    messages: dict[str, SlackMessage] = {}
+    for message in ctx.slack.history(ctx.actions_channel):
+        token = token_in_metadata(message.metadata)
+        if token and token not in messages:
+            messages[token] = message
+    last_id = actions[-1].id if actions else since
+    return Snapshot(cards, actors, new_ids, deleted, comments, messages, last_id)
+
+
+def observations(ctx: SyncContext, item: Any, snap: Snapshot) -> tuple[list[Observation],
+                                                                         dict[str, Any]]:
+    """The item's observations per side (only real changes count) and each side's current."""
+    store = ctx.store
+    agreed = {"status": item.status, "due": item.due, "title": item.title, "owners": item.owner}
+    result: list[Observation] = []
+    current: dict[str, Any] = {}
+    trello_side = store.get_side(item.id, "trello")
+    if trello_side is not None and trello_side.remote_id in snap.cards:
+        card = snap.cards[trello_side.remote_id]
+        values = card_values(card, ctx.list_status, ctx.member_emails, item.status)
+        current["trello"] = values
+        base = {**agreed, **trello_side.base}
+        changed = {k: v for k, v in values.items() if v != base.get(k)}
+        actor, at = snap.card_actors.get(card.id, ("", ""))
+        result.append(Observation("trello", {**agreed, **changed}, actor=actor, at=at))
+    slack_side = store.get_side(item.id, "slack")
+    message = snap.messages.get(make_token(ctx.config.alliance.slug, item.key))
+    if slack_side is not None and message is not None:
+        reactions = reaction_set(message, ignore_users=ctx.me_slack)
+        seen = slack_side.base.get("reactions", {})
+        status, user = slack_status(reactions, seen, ctx.config.slack.reactions,
+                                    slack_side.base.get("status", item.status))
+        current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
+                            "ts": message.ts}
+        changed_status = status if status != slack_side.base.get("status", item.status) \
+            else item.status
+        result.append(Observation("slack", {"status": changed_status}, actor=user))
+    return result, current
+
+
+def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
+    """One sync: read, decide per item, apply, then move the bookmarks."""
+    from sync.engine_effects import apply_item, ensure_new_items, post_missing_messages
+
+    result = SyncResult(run_id=uuid.uuid4().hex, full=full)
+    snap = read(ctx, full=full)
+    ensure_new_items(ctx, snap, result)
+    for item in ctx.store.list_items():
+        obs, current = observations(ctx, item, snap)
+        file_obs = _file_observation(ctx, item)
+        if file_obs is not None:
+            obs.insert(0, file_obs)
+        decision = decide({"status": item.status, "due": item.due, "title": item.title,
+                           "owners": item.owner}, obs, ctx.config.sync.conflict_policy)
+        apply_item(ctx, item, decision, current, snap, result)
+    post_missing_messages(ctx, snap, result)
+    # Cursors last: only a run that got here without an exception moves them.
+    if snap.last_action_id:
+        ctx.store.set_bookmark("trello", "actions", snap.last_action_id)
+    if full:
+        ctx.store.set_bookmark("trello", "full", ctx.now.isoformat())
+    return result
+
+
+def _file_observation(ctx: SyncContext, item: Any) -> Observation | None:
+    """The coordinator's edit of an action-plan row since it was last read, if any."""
+    if not item.key.startswith("action:"):
+        return None
+    row = next((r for r in ctx.rows if f"action:{r.key}" == item.key), None)
+    if row is None:
+        return None
+    values = {"status": row.status, "due": row.due.isoformat() if row.due else None,
+              "title": row.action}
+    side = ctx.store.get_side(item.id, "file")
+    base = side.base if side is not None else values
+    changed = {k: v for k, v in values.items() if v != base.get(k)}
+    if side is None:
+        ctx.store.put_side(item.id, "file", row.key, values, fingerprint="")
+    if not changed:
+        return None
+    agreed = {"status": item.status, "due": item.due, "title": item.title}
+    return Observation("hub", {**agreed, **changed}, actor="coordinator", at=ctx.now.isoformat())

@@ -1,0 +1,230 @@
+"""The sync's effect layer: apply one item's decision, adopt new cards, post missing messages.
+
+Only does what ``sync.engine`` decided. Every create is journalled before the call with the
+item's identity token; updates are absolute and therefore safe to repeat. State rows (the
+item, each side's new base, audit lines, conflicts) are written right after each effect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from playbooks.messages import messages
+from sync.decide import Decision
+from sync.identity import item_metadata, make_token, token_in, with_marker
+from sync.normalize import card_values, render_item_message
+
+if TYPE_CHECKING:
+    from sync.engine import Snapshot, SyncContext, SyncResult
+
+WHERE = {"trello": "Trello", "slack": "Slack", "hub": "the action plan", "file": "the action plan"}
+
+
+def token_of(ctx: SyncContext, item: Any) -> str:
+    """The identity token of an item (derived from the alliance and the item's key)."""
+    return make_token(ctx.config.alliance.slug, item.key)
+
+
+def _labels(ctx: SyncContext) -> dict[str, str]:
+    text = dict(messages(ctx.book.language))
+    text.update({f"status:{k}": v for k, v in ctx.book.action_plan.statuses.items()})
+    return text
+
+
+def _step_title(ctx: SyncContext, key: str) -> str:
+    return next((s.title for s in ctx.book.steps if s.key == key), key)
+
+
+def item_text(ctx: SyncContext, item: Any, agreed: dict[str, Any]) -> str:
+    """The item message's text for the agreed values."""
+    labels = _labels(ctx)
+    return render_item_message(labels["item_message"], labels, number=item.number,
+                               title=agreed["title"], step=_step_title(ctx, item.step),
+                               owner=owner_names(ctx, agreed.get("owners") or ""),
+                               due=agreed.get("due"),
+                               status=agreed["status"])
+
+
+def owner_names(ctx: SyncContext, owners: str) -> str:
+    """The owners' names for a message (e-mails of people not in the config stay e-mails)."""
+    names = {str(p.email): p.name for p in ctx.config.people}
+    return ", ".join(names.get(email, email) for email in owners.split(",") if email)
+
+
+def _card_changes(ctx: SyncContext, item: Any, agreed: dict[str, Any],
+                  card_now: dict[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if agreed["status"] != card_now.get("status"):
+        changes["list_id"] = ctx.status_list[agreed["status"]]
+        changes["closed"] = False
+        changes["due_complete"] = agreed["status"] == "done"
+    if agreed.get("due") != card_now.get("due"):
+        changes["due"] = (dt.datetime.combine(dt.date.fromisoformat(agreed["due"]), dt.time(12),
+                                              tzinfo=dt.UTC) if agreed.get("due") else None)
+    if agreed["title"] != card_now.get("title"):
+        changes["name"] = f"{item.number} · {agreed['title']}"
+    return changes
+
+
+def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[str, Any],
+               snap: Snapshot, result: SyncResult) -> None:
+    """Write the agreed value where it is missing, record changes, conflicts and comments."""
+    store = ctx.store
+    agreed = decision.agreed
+    labels = _labels(ctx)
+    who = {c.field: c for c in decision.changes}
+    for change in decision.changes:
+        store.add_audit(item.id, change.actor or WHERE[change.side], change.side, change.field,
+                        change.old, change.new)
+        result.changes.append({"item": item.number, "field": change.field, "old": change.old,
+                               "new": change.new, "side": change.side, "actor": change.actor})
+    if decision.changes:
+        store.update_item(item.id, status=agreed["status"], due=agreed.get("due"),
+                          title=agreed["title"], owner=agreed.get("owners") or "")
+    for conflict in decision.conflicts:
+        values = {conflict.winner_side: conflict.winner_value,
+                  conflict.loser_side: conflict.loser_value}
+        record = store.record_conflict(item.id, conflict.field, values,
+                                       winner=conflict.winner_side,
+                                       loser_value=conflict.loser_value,
+                                       policy=ctx.config.sync.conflict_policy)
+        # Settled by the policy (the winner is applied everywhere); kept for `status` and
+        # posted in the item's thread below, so the losing value is never silently dropped.
+        store.resolve_conflict(record.id)
+        result.conflicts.append(conflict)
+
+    trello_side = store.get_side(item.id, "trello")
+    if trello_side is not None:
+        card_now = current.get("trello") or {**agreed, **trello_side.base}
+        changes = _card_changes(ctx, item, agreed, card_now)
+        if changes:
+            ctx.trello.update_card(trello_side.remote_id, **changes)
+            result.count("trello.update_card")
+        store.put_side(item.id, "trello", trello_side.remote_id,
+                       {k: agreed.get(k) for k in ("status", "due", "title", "owners")},
+                       fingerprint="")
+
+    slack_side = store.get_side(item.id, "slack")
+    if slack_side is None:
+        return
+    now = current.get("slack")
+    text = item_text(ctx, item, agreed)
+    base = dict(slack_side.base)
+    if now is not None and now["text"] != text or now is None and base.get("text") != text:
+        ctx.slack.update_message(ctx.actions_channel, slack_side.remote_id, text,
+                                 metadata=item_metadata(token_of(ctx, item), item.number))
+        result.count("slack.update_message")
+    notes = [_note(labels, ctx, c.field, c.new, c.actor, c.side) for c in who.values()
+             if c.side != "slack" or c.field != "status"]
+    notes += [labels["conflict_note"].format(
+        field=c.field, winner_value=c.winner_value, winner_side=WHERE[c.winner_side],
+        loser_value=c.loser_value, loser_side=WHERE[c.loser_side]) for c in decision.conflicts]
+    if "status" in who and who["status"].side == "slack":
+        notes.append(_note(labels, ctx, "status", who["status"].new, who["status"].actor, "slack"))
+    notes += _copy_comments(ctx, item, slack_side, now, snap, trello_side, result)
+    last_reply = base.get("latest_reply", "")
+    for note in notes:
+        reply = ctx.slack.post_message(ctx.actions_channel, note, thread_ts=slack_side.remote_id)
+        last_reply = max(last_reply, reply.ts)
+        result.count("slack.thread_reply")
+    base.update(status=agreed["status"], text=text, latest_reply=last_reply)
+    if now is not None:
+        base["reactions"] = now["reactions"]
+    store.put_side(item.id, "slack", slack_side.remote_id, base, fingerprint="")
+
+
+def _note(labels: dict[str, str], ctx: SyncContext, field: str, new: Any, actor: str,
+          side: str) -> str:
+    who = _display_name(ctx, actor)
+    if field == "status":
+        return labels["moved_by"].format(new=labels.get(f"status:{new}", new), who=who,
+                                         where=WHERE[side])
+    return labels["changed_by"].format(field=field, new=new if new is not None else "-", who=who,
+                                       where=WHERE[side])
+
+
+def _display_name(ctx: SyncContext, actor: str) -> str:
+    """A person's name for a Slack user id or a Trello name; the raw value otherwise."""
+    for resource in ctx.store.list_resources("slack", "user"):
+        if resource.remote_id == actor:
+            person = next((p for p in ctx.config.people if str(p.email) == resource.logical_key),
+                          None)
+            if person is not None:
+                return person.name
+    return actor or "?"
+
+
+def _copy_comments(ctx: SyncContext, item: Any, slack_side: Any, now: dict[str, Any] | None,
+                   snap: Snapshot, trello_side: Any, result: SyncResult) -> list[str]:
+    """Slack thread replies -> Trello comments; Trello comments -> notes for the thread."""
+    labels = _labels(ctx)
+    notes = [labels["comment_from"].format(who=who, where="Trello", text=text)
+             for card_id, who, text in snap.comments
+             if trello_side is not None and card_id == trello_side.remote_id]
+    message = snap.messages.get(token_of(ctx, item))
+    seen = slack_side.base.get("latest_reply", "")
+    if trello_side is None or message is None or not message.latest_reply \
+            or message.latest_reply <= seen:
+        return notes
+    for reply in ctx.slack.replies(ctx.actions_channel, message.ts, oldest=seen or None):
+        if reply.ts <= seen or reply.user in ctx.me_slack or reply.bot_id:
+            continue
+        ctx.trello.add_comment(trello_side.remote_id, labels["comment_from"].format(
+            who=_display_name(ctx, reply.user), where="Slack", text=reply.text))
+        ctx.store.add_audit(item.id, reply.user, "slack", "comment", None, reply.text)
+        result.comments += 1
+    return notes
+
+
+def ensure_new_items(ctx: SyncContext, snap: Snapshot, result: SyncResult) -> None:
+    """Cards a member added become items (tokened and numbered); new file rows get cards."""
+    store = ctx.store
+    for card_id in snap.new_card_ids:
+        card = snap.cards.get(card_id)
+        if card is None or token_in(card.desc) or store.find_side("trello", card_id):
+            continue
+        key = f"trello:{card_id}"
+        values = card_values(card, ctx.list_status, ctx.member_emails, "todo")
+        number = store.next_item_number(ctx.config.alliance.item_prefix)
+        item = store.ensure_item(key=key, number=number, kind="member", title=values["title"],
+                                 step="", owner=values["owners"], due=values["due"],
+                                 status=values["status"], source="trello")
+        token = make_token(ctx.config.alliance.slug, key)
+        ctx.trello.update_card(card_id, name=f"{number} · {values['title']}",
+                               desc=with_marker(card.desc, token, number))
+        result.count("trello.update_card")
+        store.put_side(item.id, "trello", card_id, values, fingerprint="")
+        actor = snap.card_actors.get(card_id, ("", ""))[0]
+        store.add_audit(item.id, actor, "trello", "created", None, values["title"])
+        result.created_items.append(number)
+
+
+def post_missing_messages(ctx: SyncContext, snap: Snapshot, result: SyncResult) -> None:
+    """Every item gets its one message in the actions channel (adopted by token if it exists)."""
+    store = ctx.store
+    labels = _labels(ctx)
+    for item in store.list_items():
+        if store.get_side(item.id, "slack") is not None:
+            continue
+        token = token_of(ctx, item)
+        agreed = {"status": item.status, "due": item.due, "title": item.title,
+                  "owners": item.owner}
+        text = item_text(ctx, item, agreed)
+        found = snap.messages.get(token)
+        if found is None:
+            intent = store.journal_open(result.run_id, "slack", "post_item", token,
+                                        item_id=item.id)
+            found = ctx.slack.post_message(ctx.actions_channel, text,
+                                           metadata=item_metadata(token, item.number))
+            store.journal_close(intent, "done", found.ts)
+            result.count("slack.post_message")
+            if item.kind == "member":
+                actor = store.list_audit(item.id)[0].actor if store.list_audit(item.id) else ""
+                note = labels["new_item_note"].format(number=item.number, who=actor or "?",
+                                                      where="Trello", title=item.title)
+                ctx.slack.post_message(ctx.actions_channel, note, thread_ts=found.ts)
+                result.count("slack.thread_reply")
+        store.put_side(item.id, "slack", found.ts,
+                       {"status": item.status, "text": found.text or text, "reactions": {},
+                        "latest_reply": found.latest_reply}, fingerprint="")

@@ -1,0 +1,68 @@
+"""One sync run end to end: record the run, read-decide-apply, post the digest when due."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.base import SlackAPI, TrelloAPI
+from playbooks.model import ActionRow, Playbook
+from sync.config import Config
+from sync.digest import digest_due, digest_text, parse_duration
+from sync.engine import SyncResult, due_for_full, prepare, run_sync
+from sync.state import StateStore
+
+
+@dataclass
+class SyncOutcome:
+    """A finished run: the engine's result, whether a digest went out, open conflicts."""
+
+    result: SyncResult
+    digest_posted: bool
+    unresolved: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for ``mcm-sync sync --json``."""
+        r = self.result
+        return {
+            "run": r.run_id, "full": r.full, "changes": r.changes,
+            "created_items": r.created_items, "writes": r.writes, "comments": r.comments,
+            "conflicts": [c.__dict__ for c in r.conflicts], "digest_posted": self.digest_posted,
+            "unresolved_conflicts": self.unresolved,
+        }
+
+
+def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: TrelloAPI,
+              slack: SlackAPI, store: StateStore, *, full: bool = False,
+              now: dt.datetime | None = None) -> SyncOutcome:
+    """Run one sync; a failure leaves the run recorded as failed and the bookmarks unmoved."""
+    now = now or dt.datetime.now(dt.UTC)
+    run = store.start_run("sync")
+    try:
+        ctx = prepare(config, book, rows, trello, slack, store, now=now)
+        full = full or due_for_full(store, parse_duration(config.sync.full_reconcile_every,
+                                                          "sync.full_reconcile_every"), now)
+        result = run_sync(ctx, full=full)
+        posted = _post_digest(config, book, slack, store, now)
+    except BaseException:
+        store.finish_run(run.id, "failed")
+        raise
+    store.finish_run(run.id, "ok")
+    unresolved = len(store.list_conflicts(unresolved=True))
+    return SyncOutcome(result, posted, unresolved)
+
+
+def _post_digest(config: Config, book: Playbook, slack: SlackAPI, store: StateStore,
+                 now: dt.datetime) -> bool:
+    every = parse_duration(config.sync.digest_every, "sync.digest_every")
+    if not digest_due(store.get_bookmark("slack", "digest"), every, now):
+        return False
+    general = store.get_resource("slack", "channel", "general")
+    if general is None:
+        return False
+    text = digest_text(config.alliance.name, book, store.list_items(), now.date())
+    slack.post_message(general.remote_id, text)
+    store.set_bookmark("slack", "digest", now.isoformat())
+    return True
