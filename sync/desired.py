@@ -251,6 +251,11 @@ def _row_cards(
     return cards
 
 
+def row_card(config: Config, book: Playbook, row: ActionRow, number: str) -> DesiredCard:
+    """The card of one action-plan row (a row added after bootstrap gets it at the next sync)."""
+    return _row_cards(config, book, [row], {f"action:{row.key}": number})[0]
+
+
 def desired_board(
     config: Config, book: Playbook, rows: Sequence[ActionRow], numbers: Mapping[str, str]
 ) -> DesiredBoard:

@@ -168,9 +168,10 @@ def observations(ctx: SyncContext, item: Any, snap: Snapshot) -> tuple[list[Obse
     if trello_side is not None and trello_side.remote_id in snap.cards:
         card = snap.cards[trello_side.remote_id]
         values = card_values(card, ctx.list_status, ctx.member_emails, item.status)
-        current["trello"] = values
         base = {**agreed, **trello_side.base}
         changed = {k: v for k, v in values.items() if v != base.get(k)}
+        # The raw mark too, so a card reopened by a drag also loses its "complete" mark.
+        current["trello"] = {**values, "complete": card.due_complete}
         actor, at = snap.card_actors.get(card.id, ("", ""))
         result.append(Observation("trello", {**agreed, **changed}, actor=actor, at=at))
     slack_side = store.get_side(item.id, "slack")
@@ -191,10 +192,13 @@ def observations(ctx: SyncContext, item: Any, snap: Snapshot) -> tuple[list[Obse
 def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     """One sync: read, decide per item, apply, then move the bookmarks."""
     from sync.engine_effects import apply_item, ensure_new_items, post_missing_messages
+    from sync.engine_new import add_new_rows, create_missing_cards
 
     result = SyncResult(run_id=uuid.uuid4().hex, full=full)
     snap = read(ctx, full=full)
     ensure_new_items(ctx, snap, result)
+    add_new_rows(ctx)
+    create_missing_cards(ctx, snap, result)
     for item in ctx.store.list_items():
         obs, current = observations(ctx, item, snap)
         file_obs = _file_observation(ctx, item)

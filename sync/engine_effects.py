@@ -59,6 +59,8 @@ def _card_changes(ctx: SyncContext, item: Any, agreed: dict[str, Any],
         changes["list_id"] = ctx.status_list[agreed["status"]]
         changes["closed"] = False
         changes["due_complete"] = agreed["status"] == "done"
+    elif card_now.get("complete", agreed["status"] == "done") != (agreed["status"] == "done"):
+        changes["due_complete"] = agreed["status"] == "done"
     if agreed.get("due") != card_now.get("due"):
         changes["due"] = (dt.datetime.combine(dt.date.fromisoformat(agreed["due"]), dt.time(12),
                                               tzinfo=dt.UTC) if agreed.get("due") else None)
@@ -118,12 +120,14 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
     notes = [_note(labels, ctx, c.field, c.new, c.actor, c.side) for c in who.values()
              if c.side != "slack" or c.field != "status"]
     notes += [labels["conflict_note"].format(
-        field=c.field, winner_value=c.winner_value, winner_side=WHERE[c.winner_side],
-        loser_value=c.loser_value, loser_side=WHERE[c.loser_side]) for c in decision.conflicts]
+        field=c.field, winner_value=_shown(labels, c.field, c.winner_value),
+        winner_side=WHERE[c.winner_side], loser_value=_shown(labels, c.field, c.loser_value),
+        loser_side=WHERE[c.loser_side]) for c in decision.conflicts]
     if "status" in who and who["status"].side == "slack":
         notes.append(_note(labels, ctx, "status", who["status"].new, who["status"].actor, "slack"))
-    notes += _copy_comments(ctx, item, slack_side, now, snap, trello_side, result)
-    last_reply = base.get("latest_reply", "")
+    copied, newest_seen = _copy_comments(ctx, item, slack_side, snap, trello_side, result)
+    notes += copied
+    last_reply = max(base.get("latest_reply", ""), newest_seen)
     for note in notes:
         reply = ctx.slack.post_message(ctx.actions_channel, note, thread_ts=slack_side.remote_id)
         last_reply = max(last_reply, reply.ts)
@@ -132,6 +136,13 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
     if now is not None:
         base["reactions"] = now["reactions"]
     store.put_side(item.id, "slack", slack_side.remote_id, base, fingerprint="")
+
+
+def _shown(labels: dict[str, str], field: str, value: Any) -> str:
+    """A value as people read it: the localised status name, '-' for nothing."""
+    if field == "status":
+        return labels.get(f"status:{value}", str(value))
+    return "-" if value is None else str(value)
 
 
 def _note(labels: dict[str, str], ctx: SyncContext, field: str, new: Any, actor: str,
@@ -155,9 +166,12 @@ def _display_name(ctx: SyncContext, actor: str) -> str:
     return actor or "?"
 
 
-def _copy_comments(ctx: SyncContext, item: Any, slack_side: Any, now: dict[str, Any] | None,
-                   snap: Snapshot, trello_side: Any, result: SyncResult) -> list[str]:
-    """Slack thread replies -> Trello comments; Trello comments -> notes for the thread."""
+def _copy_comments(ctx: SyncContext, item: Any, slack_side: Any, snap: Snapshot,
+                   trello_side: Any, result: SyncResult) -> tuple[list[str], str]:
+    """Slack thread replies -> Trello comments; Trello comments -> notes for the thread.
+
+    Returns the notes to post and the newest reply ts read, so each reply is copied once.
+    """
     labels = _labels(ctx)
     notes = [labels["comment_from"].format(who=who, where="Trello", text=text)
              for card_id, who, text in snap.comments
@@ -166,15 +180,18 @@ def _copy_comments(ctx: SyncContext, item: Any, slack_side: Any, now: dict[str, 
     seen = slack_side.base.get("latest_reply", "")
     if trello_side is None or message is None or not message.latest_reply \
             or message.latest_reply <= seen:
-        return notes
+        return notes, seen
+    newest = seen
     for reply in ctx.slack.replies(ctx.actions_channel, message.ts, oldest=seen or None):
-        if reply.ts <= seen or reply.user in ctx.me_slack or reply.bot_id:
+        newest = max(newest, reply.ts)
+        if reply.ts <= seen or reply.ts == message.ts or reply.user in ctx.me_slack \
+                or reply.bot_id:
             continue
         ctx.trello.add_comment(trello_side.remote_id, labels["comment_from"].format(
             who=_display_name(ctx, reply.user), where="Slack", text=reply.text))
         ctx.store.add_audit(item.id, reply.user, "slack", "comment", None, reply.text)
         result.comments += 1
-    return notes
+    return notes, newest
 
 
 def ensure_new_items(ctx: SyncContext, snap: Snapshot, result: SyncResult) -> None:

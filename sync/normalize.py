@@ -26,15 +26,18 @@ def card_title(name: str) -> str:
 def card_status(card: TrelloCard, list_status: Mapping[str, str], previous: str) -> str:
     """The status a card shows: archived is cancelled; else its list's status.
 
-    A card in a list that is not one of our status lists (a member made a new list) keeps the
-    previous status, so an unknown list never loses information.
+    ``previous`` is the status last agreed for the card. A card in a list that is not one of
+    our status lists (a member made a new list) keeps it, so an unknown list never loses
+    information. "Mark complete" means done, unless the member has just dragged the card to
+    another list (moving a card back out of Done reopens it; we clear the mark then).
     """
     if card.closed:
         return "cancelled"
     status = list_status.get(card.list_id)
     if status is None:
         return previous
-    if card.due_complete and status != "cancelled":
+    moved = status != previous
+    if card.due_complete and status != "cancelled" and not (moved and previous == "done"):
         return "done"
     return status
 

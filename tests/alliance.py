@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,14 @@ def example_config(folder: Path, **overrides: str) -> Path:
 class Alliance:
     """The example alliance, its config file, its sandbox and its members' clients."""
 
-    def __init__(self, folder: Path, **overrides: str) -> None:
+    def __init__(self, folder: Path, *, copy_of: Path | None = None, **overrides: str) -> None:
         self.folder = folder
         self.config_path = example_config(folder, **overrides)
         self.config = load_config(self.config_path)
+        if copy_of is not None:
+            # State and sandbox data of another alliance folder: a bootstrapped alliance in
+            # milliseconds instead of seconds (remote ids live in both, so they stay paired).
+            shutil.copytree(copy_of / ".mcm-sync", self.config.state_path.parent)
         data_dir = self.config.state_path.parent / "sandbox"
         self.server = SandboxServer(port=0, data_dir=data_dir, rate_limits=False)
         self.server.start()

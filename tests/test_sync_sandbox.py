@@ -1,0 +1,243 @@
+"""``mcm-sync sync`` end to end: members act in Trello and Slack through the SDKs, the CLI syncs.
+
+Each test bootstraps the example alliance on a private sandbox, runs the first sync (which
+posts one message per item), then plays what members do and checks what everyone else sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.alliance import Alliance
+
+ESRA = "esra.yilmaz@example.org"
+FARAH = "farah.haddad@example.org"
+
+
+class Synced(Alliance):
+    """A bootstrapped and once-synced alliance, with shortcuts to an item's card and message."""
+
+    def side(self, number: str, side: str) -> str:
+        """The remote id of an item's card (``trello``) or message ts (``slack``)."""
+        with self.store() as store:
+            item = store.get_item_by_number(number)
+            assert item is not None, number
+            found = store.get_side(item.id, side)
+        assert found is not None, (number, side)
+        return str(found.remote_id)
+
+    def item(self, number: str) -> Any:
+        """The item as the state store holds it."""
+        with self.store() as store:
+            return store.get_item_by_number(number)
+
+    def card(self, number: str) -> dict[str, Any]:
+        """The item's card as Trello shows it."""
+        client = self.trello_member(ESRA)
+        return dict(client.fetch_json(f"/cards/{self.side(number, 'trello')}"))
+
+    def message(self, number: str) -> dict[str, Any]:
+        """The item's message in the actions channel, with its thread replies."""
+        slack = self.slack_member(ESRA)
+        channel = self.resource("slack", "channel", "actions")
+        ts = self.side(number, "slack")
+        replies = slack.conversations_replies(channel=channel, ts=ts)["messages"]
+        return {**replies[0], "thread": [m["text"] for m in replies[1:]]}
+
+    def move(self, number: str, status: str, who: str = ESRA) -> None:
+        """A member drags the item's card to the list of ``status``."""
+        self.trello_member(who).fetch_json(
+            f"/cards/{self.side(number, 'trello')}", http_method="PUT",
+            query_params={"idList": self.resource("trello", "list", status)})
+
+    def react(self, number: str, emoji: str, who: str = FARAH) -> None:
+        """A member adds a reaction to the item's message."""
+        self.slack_member(who).reactions_add(
+            channel=self.resource("slack", "channel", "actions"),
+            timestamp=self.side(number, "slack"), name=emoji)
+
+
+@pytest.fixture(scope="session")
+def synced_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One bootstrapped and synced alliance per test worker; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("synced")
+    made = Synced(folder)
+    made.cli("bootstrap")
+    made.cli("sync")
+    made.close()
+    return folder
+
+
+@pytest.fixture
+def alliance(tmp_path: Path, synced_template: Path) -> Iterator[Synced]:
+    made = Synced(tmp_path, copy_of=synced_template)
+    yield made
+    made.close()
+
+
+def test_first_sync_posts_one_message_per_item_then_nothing(alliance: Synced) -> None:
+    with alliance.store() as store:
+        items = store.list_items()
+        assert all(store.get_side(i.id, "slack") for i in items)
+    slack = alliance.slack_member(ESRA)
+    history = slack.conversations_history(channel=alliance.resource("slack", "channel", "actions"),
+                                          limit=200)["messages"]
+    assert len(history) == len(items)
+    alliance.reset_calls()
+    result = alliance.json("sync")
+    assert result["writes"] == {}
+    assert result["changes"] == []
+    # A no-change sync reads a constant handful: board actions, channel history, identity.
+    assert sum(alliance.calls().values()) <= 4, alliance.calls()
+
+
+def test_card_moved_in_trello_reaches_slack_and_the_hub(alliance: Synced) -> None:
+    alliance.move("FRL-3", "doing")
+    result = alliance.json("sync")
+    assert [(c["item"], c["field"], c["new"]) for c in result["changes"]] == [
+        ("FRL-3", "status", "doing")]
+    assert alliance.item("FRL-3").status == "doing"
+    message = alliance.message("FRL-3")
+    assert "Status: *In progress*" in message["text"]
+    assert any("In progress" in line and "Trello" in line for line in message["thread"])
+    log = alliance.cli("log", "--item", "FRL-3").output
+    assert "todo -> doing" in log or "doing" in log
+    # Our own writes come back in the next read and are not mistaken for a member's change.
+    again = alliance.json("sync")
+    assert again["changes"] == [] and again["writes"] == {}
+
+
+def test_reaction_in_slack_moves_the_card(alliance: Synced) -> None:
+    alliance.react("FRL-4", "white_check_mark")
+    result = alliance.json("sync")
+    assert [(c["item"], c["new"], c["side"]) for c in result["changes"]] == [
+        ("FRL-4", "done", "slack")]
+    card = alliance.card("FRL-4")
+    assert card["idList"] == alliance.resource("trello", "list", "done")
+    assert card["dueComplete"] is True
+    assert "Done" in alliance.message("FRL-4")["text"]
+    assert alliance.json("sync")["writes"] == {}
+
+
+def test_card_moved_back_from_done_reopens(alliance: Synced) -> None:
+    alliance.react("FRL-5", "white_check_mark")
+    alliance.cli("sync")
+    alliance.move("FRL-5", "doing")
+    alliance.cli("sync")
+    assert alliance.item("FRL-5").status == "doing"
+    assert alliance.card("FRL-5")["dueComplete"] is False
+
+
+def test_archived_card_is_cancelled(alliance: Synced) -> None:
+    alliance.trello_member(ESRA).fetch_json(
+        f"/cards/{alliance.side('FRL-6', 'trello')}", http_method="PUT",
+        query_params={"closed": "true"})
+    alliance.cli("sync")
+    assert alliance.item("FRL-6").status == "cancelled"
+    assert "Cancelled" in alliance.message("FRL-6")["text"]
+
+
+def test_new_card_by_a_member_becomes_an_item(alliance: Synced) -> None:
+    with alliance.store() as store:
+        before = len(store.list_items())
+    alliance.trello_member(ESRA).fetch_json(
+        "/cards", http_method="POST",
+        query_params={"idList": alliance.resource("trello", "list", "todo"),
+                      "name": "Translate the flyer into Tigrinya"})
+    result = alliance.json("sync")
+    number = f"FRL-{before + 1}"
+    assert result["created_items"] == [number]
+    card = alliance.card(number)
+    assert card["name"] == f"{number} · Translate the flyer into Tigrinya"
+    assert "mcm-sync" in card["desc"]
+    message = alliance.message(number)
+    assert "Tigrinya" in message["text"]
+    assert any("New item" in line for line in message["thread"])
+    # Nothing twice: a later sync, even a full one, adds no item and no message.
+    assert alliance.json("sync", "--full")["created_items"] == []
+    with alliance.store() as store:
+        assert len(store.list_items()) == before + 1
+
+
+def test_conflict_keeps_one_value_and_shows_the_other(alliance: Synced) -> None:
+    alliance.move("FRL-7", "blocked")
+    alliance.react("FRL-7", "white_check_mark")
+    result = alliance.json("sync")
+    assert len(result["conflicts"]) == 1
+    conflict = result["conflicts"][0]
+    kept = alliance.item("FRL-7").status
+    assert kept == conflict["winner_value"]
+    assert {conflict["winner_value"], conflict["loser_value"]} == {"blocked", "done"}
+    thread = alliance.message("FRL-7")["thread"]
+    loser_label = {"blocked": "Blocked", "done": "Done"}[conflict["loser_value"]]
+    assert any("Conflict" in line and loser_label in line for line in thread)
+    status = alliance.cli("status").output
+    assert "FRL-7" in status and "conflict" in status.lower()
+    assert alliance.json("sync")["writes"] == {}
+
+
+def test_comments_cross_over(alliance: Synced) -> None:
+    slack = alliance.slack_member(FARAH)
+    slack.chat_postMessage(channel=alliance.resource("slack", "channel", "actions"),
+                           thread_ts=alliance.side("FRL-8", "slack"),
+                           text="The library can host us on Tuesday")
+    alliance.trello_member(ESRA).fetch_json(
+        f"/cards/{alliance.side('FRL-9', 'trello')}/actions/comments", http_method="POST",
+        query_params={"text": "Draft is in the shared folder"})
+    result = alliance.json("sync")
+    assert result["comments"] == 1
+    actions = alliance.trello_member(ESRA).fetch_json(
+        f"/cards/{alliance.side('FRL-8', 'trello')}/actions",
+        query_params={"filter": "commentCard"})
+    assert any("library can host us" in a["data"]["text"] for a in actions)
+    assert any("shared folder" in line for line in alliance.message("FRL-9")["thread"])
+    # Copied once only.
+    assert alliance.json("sync")["comments"] == 0
+
+
+def test_action_plan_row_added_by_the_coordinator(alliance: Synced, tmp_path: Path) -> None:
+    plan = Path(alliance.config.resolve_path(alliance.config.action_plan))
+    extra = tmp_path / "plan.yaml"
+    extra.write_text(plan.read_text(encoding="utf-8") + """
+  - key: buddy-walks
+    step: promote
+    action: Buddy walks through the city centre
+    local_problem: Newcomers do not know the city's services
+    responsible: Stichting VerbindMij
+    due: 2027-09-01
+    status: todo
+""", encoding="utf-8")
+    text = alliance.config_path.read_text(encoding="utf-8")
+    alliance.config_path.write_text(
+        "\n".join(f"action_plan: {extra}" if line.startswith("action_plan:") else line
+                  for line in text.splitlines()), encoding="utf-8")
+    result = alliance.json("sync")
+    assert len(result["created_items"]) == 1
+    number = result["created_items"][0]
+    assert alliance.card(number)["name"].endswith("Buddy walks through the city centre")
+    assert "Buddy walks" in alliance.message(number)["text"]
+    assert alliance.json("sync")["created_items"] == []
+
+
+def test_sync_before_bootstrap_says_what_to_do(tmp_path: Path) -> None:
+    fresh = Alliance(tmp_path)
+    try:
+        result = fresh.cli("sync", expect=2)
+        assert "mcm-sync bootstrap" in result.stderr
+    finally:
+        fresh.close()
+
+
+def test_remote_failure_exit_code_and_rerun_heals(alliance: Synced) -> None:
+    alliance.move("FRL-10", "doing")
+    alliance.fault(service="slack", path="*chat.update", mode="error", status=400, count=1)
+    failed = alliance.cli("sync", expect=4)
+    assert failed.stderr.startswith("error: slack")
+    result = alliance.json("sync")
+    assert "In progress" in alliance.message("FRL-10")["text"]
+    assert alliance.item("FRL-10").status == "doing"
+    assert result["writes"].get("slack.update_message") == 1
