@@ -15,6 +15,7 @@ from rich.table import Table
 from connectors.factory import connect
 from playbooks import load_action_plan, load_playbook
 from sync.cli import AppContext, cli, echo_json, pass_app
+from sync.conflicts import resolve as resolve_conflict
 from sync.digest import parse_duration
 from sync.errors import ConflictsUnresolved, McmSyncError, UserError
 from sync.progress import item_rows, step_progress
@@ -167,3 +168,26 @@ def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
         click.echo(f"{e.at[:19]}  {numbers.get(e.item_id or '', '-'):8} {e.field:8} "
                    f"{e.old!s} -> {e.new!s}  ({e.actor or '?'} in {e.source})")
 
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--take", required=True,
+              help="The side whose value wins (trello, slack, hub) or the value itself.")
+@click.option("--field", help="The field, when the item has conflicts on several.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
+@pass_app
+def resolve(app: AppContext, number: str, take: str, field: str | None, as_json: bool) -> None:
+    """Decide a conflict that waits for you (conflict_policy: ask).
+
+    The chosen value becomes the agreed one; the next `mcm-sync sync` writes it to Trello and
+    Slack. Example: mcm-sync resolve FRL-7 --take trello
+    """
+    config = app.config
+    with StateStore.lock(config.state_path), StateStore.open(config.state_path) as store:
+        done = resolve_conflict(store, number, take, field)
+    if as_json:
+        echo_json(done.__dict__)
+        return
+    click.echo(f"{done.number}: {done.field} = {done.value} (from {done.taken_from}); "
+               "run `mcm-sync sync` to apply it everywhere")

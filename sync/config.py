@@ -159,7 +159,9 @@ class StateSettings(_Strict):
 class SyncSettings(_Strict):
     """How `mcm-sync sync` behaves."""
 
-    conflict_policy: Literal["newest", "trello", "slack", "coordinator"] = "newest"
+    # "ask": a conflict waits (the field keeps its last agreed value everywhere it was not
+    # changed) until the coordinator runs `mcm-sync resolve`; `sync` exits 3 meanwhile.
+    conflict_policy: Literal["newest", "trello", "slack", "coordinator", "ask"] = "newest"
     full_reconcile_every: str = "24h"
     digest_every: str = "7d"
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Side = Literal["hub", "trello", "slack"]
-Policy = Literal["newest", "trello", "slack", "coordinator"]
+Policy = Literal["newest", "trello", "slack", "coordinator", "ask"]
 # When times are unknown or equal, the coordinator's deliberate edit outranks a member's,
 # and a card (richer, edited on purpose) outranks a reaction.
 SIDE_ORDER: tuple[Side, ...] = ("hub", "trello", "slack")
@@ -118,3 +118,31 @@ def decide(
         if stale:
             decision.writes[obs.side] = stale
     return decision
+
+
+def hold_conflicts(decision: Decision, base: Mapping[str, Any]) -> Decision:
+    """The ``ask`` policy: conflicted fields keep their base value until someone decides.
+
+    The conflicts stay in the decision (to be recorded as unresolved); the changes to those
+    fields are dropped, so no side is overwritten with either contested value.
+    """
+    held = {c.field for c in decision.conflicts}
+    if not held:
+        return decision
+    agreed = {**decision.agreed, **{f: base.get(f) for f in held}}
+    return Decision(
+        agreed=agreed,
+        changes=[c for c in decision.changes if c.field not in held],
+        conflicts=list(decision.conflicts),
+        writes={side: {f: v for f, v in w.items() if f not in held}
+                for side, w in decision.writes.items()
+                if any(f not in held for f in w)},
+    )
+
+
+def without_fields(observations: Sequence[Observation], fields: set[str]) -> list[Observation]:
+    """Observations with ``fields`` left out (fields whose conflict awaits a decision)."""
+    if not fields:
+        return list(observations)
+    return [Observation(o.side, {k: v for k, v in o.values.items() if k not in fields},
+                        o.actor, o.at) for o in observations]

@@ -19,7 +19,7 @@ from typing import Any
 from connectors.base import SlackAPI, SlackMessage, TrelloAPI, TrelloCard
 from playbooks.model import ActionRow, Playbook
 from sync.config import Config
-from sync.decide import Conflict, Observation, decide
+from sync.decide import Conflict, Observation, decide, hold_conflicts, without_fields
 from sync.errors import UserError
 from sync.identity import make_token, token_in, token_in_metadata
 from sync.normalize import card_values, reaction_set, slack_status
@@ -199,14 +199,25 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     ensure_new_items(ctx, snap, result)
     add_new_rows(ctx)
     create_missing_cards(ctx, snap, result)
+    policy = ctx.config.sync.conflict_policy
+    waiting: dict[str, set[str]] = {}
+    for record in ctx.store.list_conflicts(unresolved=True):
+        waiting.setdefault(record.item_id, set()).add(record.field)
     for item in ctx.store.list_items():
         obs, current = observations(ctx, item, snap)
         file_obs = _file_observation(ctx, item)
         if file_obs is not None:
             obs.insert(0, file_obs)
-        decision = decide({"status": item.status, "due": item.due, "title": item.title,
-                           "owners": item.owner}, obs, ctx.config.sync.conflict_policy)
-        apply_item(ctx, item, decision, current, snap, result)
+        base = {"status": item.status, "due": item.due, "title": item.title,
+                "owners": item.owner}
+        # A field whose conflict awaits the coordinator is left alone until it is resolved.
+        obs = without_fields(obs, waiting.get(item.id, set()))
+        decision = decide(base, obs, "newest" if policy == "ask" else policy)
+        held = set(waiting.get(item.id, set()))
+        if policy == "ask":
+            decision = hold_conflicts(decision, base)
+            held |= {c.field for c in decision.conflicts}
+        apply_item(ctx, item, decision, current, snap, result, held=held)
     post_missing_messages(ctx, snap, result)
     # Cursors last: only a run that got here without an exception moves them.
     if snap.last_action_id:

@@ -70,8 +70,13 @@ def _card_changes(ctx: SyncContext, item: Any, agreed: dict[str, Any],
 
 
 def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[str, Any],
-               snap: Snapshot, result: SyncResult) -> None:
-    """Write the agreed value where it is missing, record changes, conflicts and comments."""
+               snap: Snapshot, result: SyncResult, *, held: set[str] | None = None) -> None:
+    """Write the agreed value where it is missing, record changes, conflicts and comments.
+
+    ``held`` fields await the coordinator's decision: no side is written for them, and each
+    side keeps its base, so whatever a member set stays visible until it is resolved.
+    """
+    held = held or set()
     store = ctx.store
     agreed = decision.agreed
     labels = _labels(ctx)
@@ -93,18 +98,22 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
                                        policy=ctx.config.sync.conflict_policy)
         # Settled by the policy (the winner is applied everywhere); kept for `status` and
         # posted in the item's thread below, so the losing value is never silently dropped.
-        store.resolve_conflict(record.id)
+        # Under "ask" it stays open until `mcm-sync resolve`.
+        if ctx.config.sync.conflict_policy != "ask":
+            store.resolve_conflict(record.id)
         result.conflicts.append(conflict)
 
     trello_side = store.get_side(item.id, "trello")
     if trello_side is not None:
         card_now = current.get("trello") or {**agreed, **trello_side.base}
-        changes = _card_changes(ctx, item, agreed, card_now)
+        wanted = {**agreed, **{f: card_now.get(f) for f in held if f in card_now}}
+        changes = _card_changes(ctx, item, wanted, card_now)
         if changes:
             ctx.trello.update_card(trello_side.remote_id, **changes)
             result.count("trello.update_card")
         store.put_side(item.id, "trello", trello_side.remote_id,
-                       {k: agreed.get(k) for k in ("status", "due", "title", "owners")},
+                       {k: trello_side.base.get(k, agreed.get(k)) if k in held else agreed.get(k)
+                        for k in ("status", "due", "title", "owners")},
                        fingerprint="")
 
     slack_side = store.get_side(item.id, "slack")
@@ -119,7 +128,8 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
         result.count("slack.update_message")
     notes = [_note(labels, ctx, c.field, c.new, c.actor, c.side) for c in who.values()
              if c.side != "slack" or c.field != "status"]
-    notes += [labels["conflict_note"].format(
+    note_key = "conflict_waiting" if ctx.config.sync.conflict_policy == "ask" else "conflict_note"
+    notes += [labels[note_key].format(number=item.number,
         field=c.field, winner_value=_shown(labels, c.field, c.winner_value),
         winner_side=WHERE[c.winner_side], loser_value=_shown(labels, c.field, c.loser_value),
         loser_side=WHERE[c.loser_side]) for c in decision.conflicts]

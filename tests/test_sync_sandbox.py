@@ -241,3 +241,31 @@ def test_remote_failure_exit_code_and_rerun_heals(alliance: Synced) -> None:
     assert "In progress" in alliance.message("FRL-10")["text"]
     assert alliance.item("FRL-10").status == "doing"
     assert result["writes"].get("slack.update_message") == 1
+
+
+def test_ask_policy_waits_for_the_coordinator(tmp_path: Path, synced_template: Path) -> None:
+    alliance = Synced(tmp_path, copy_of=synced_template)
+    try:
+        text = alliance.config_path.read_text(encoding="utf-8")
+        alliance.config_path.write_text(
+            text.replace("conflict_policy: newest", "conflict_policy: ask"), encoding="utf-8")
+        alliance.move("FRL-11", "blocked")
+        alliance.react("FRL-11", "white_check_mark")
+        waiting = alliance.cli("sync", expect=3)
+        assert "conflicts need a decision" in waiting.stderr
+        assert alliance.item("FRL-11").status == "todo"
+        assert "mcm-sync resolve FRL-11" in alliance.message("FRL-11")["thread"][-1]
+        # Still waiting: nothing is overwritten, and the exit code keeps saying so.
+        alliance.cli("sync", expect=3)
+        assert alliance.card("FRL-11")["idList"] == alliance.resource("trello", "list", "blocked")
+        wrong = alliance.cli("resolve", "FRL-11", "--take", "maybe", expect=2)
+        assert "not a status" in wrong.stderr
+        alliance.cli("resolve", "FRL-11", "--take", "slack")
+        done = alliance.json("sync")
+        assert done["unresolved_conflicts"] == 0
+        assert alliance.item("FRL-11").status == "done"
+        assert alliance.card("FRL-11")["idList"] == alliance.resource("trello", "list", "done")
+        assert "Status: *Done*" in alliance.message("FRL-11")["text"]
+        assert alliance.json("sync")["writes"] == {}
+    finally:
+        alliance.close()
