@@ -15,11 +15,13 @@ from rich.table import Table
 from connectors.factory import connect
 from playbooks import load_action_plan, load_playbook
 from sync.cli import AppContext, cli, echo_json, pass_app
+from sync.config import Config
 from sync.conflicts import resolve as resolve_conflict
 from sync.digest import parse_duration
 from sync.errors import ConflictsUnresolved, McmSyncError, UserError
 from sync.progress import item_rows, step_progress
 from sync.runner import SyncOutcome, sync_once
+from sync.stakeholders_store import StakeholderStore
 from sync.state import StateStore
 
 
@@ -32,6 +34,14 @@ def _summary_line(outcome: SyncOutcome) -> str:
             f"{writes} writes" + (", digest posted" if outcome.digest_posted else ""))
 
 
+def _sync_services(config: Config, store: StateStore) -> tuple[str, ...]:
+    """Trello and Slack always; Mailchimp when an audience was made and has people to get."""
+    audience = store.get_resource("mailchimp", "audience", "audience")
+    if (audience or config.mailchimp.audience_id) and StakeholderStore(store).people():
+        return ("trello", "slack", "mailchimp")
+    return ("trello", "slack")
+
+
 def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -> None:
     config = app.config
     book = load_playbook(config.alliance.language)
@@ -40,9 +50,9 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
         rows = list(load_action_plan(config.resolve_path(config.action_plan), book,
                                      config.people).rows)
     with StateStore.lock(config.state_path), StateStore.open(config.state_path) as store, \
-            connect(config, ("trello", "slack"), sandbox=sandbox) as connected:
+            connect(config, _sync_services(config, store), sandbox=sandbox) as connected:
         outcome = sync_once(config, book, rows, connected.trello, connected.slack,  # type: ignore[arg-type]
-                            store, full=full)
+                            store, full=full, mailchimp=connected.mailchimp)  # type: ignore[arg-type]
     if as_json:
         echo_json(outcome.as_dict())
     else:
@@ -51,6 +61,10 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
             who = f"{change['actor']} in " if change["actor"] else "in "
             click.echo(f"  {change['item']}: {change['field']} {change['old']} -> {change['new']} "
                        f"({who}{change['side']})")
+        if outcome.audience is not None:
+            pushed = outcome.audience
+            click.echo(f"  audience: {pushed.sent} people sent in {pushed.write_calls} write "
+                       f"calls; {len(pushed.failed)} refused")
         for conflict in outcome.result.conflicts:
             click.echo(f"  conflict: {conflict.field}: kept {conflict.winner_value} "
                        f"({conflict.winner_side}), not applied {conflict.loser_value} "
@@ -112,7 +126,8 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     today = dt.date.today()
     with StateStore.open(config.state_path) as store:
         items = store.list_items()
-        rows = item_rows(items, today, step=step, owner=owner, overdue_only=overdue)
+        names = {str(p.email): p.name for p in config.people}
+        rows = item_rows(items, today, step=step, owner=owner, overdue_only=overdue, names=names)
         conflicts = store.list_conflicts()
         numbers = {i.id: i.number for i in items}
     progress = step_progress(items, book)

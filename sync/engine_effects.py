@@ -14,6 +14,7 @@ from playbooks.messages import messages
 from sync.decide import Decision
 from sync.identity import item_metadata, make_token, token_in, with_marker
 from sync.normalize import card_values, render_item_message
+from sync.progress import owner_names
 
 if TYPE_CHECKING:
     from sync.engine import Snapshot, SyncContext, SyncResult
@@ -41,15 +42,11 @@ def item_text(ctx: SyncContext, item: Any, agreed: dict[str, Any]) -> str:
     labels = _labels(ctx)
     return render_item_message(labels["item_message"], labels, number=item.number,
                                title=agreed["title"], step=_step_title(ctx, item.step),
-                               owner=owner_names(ctx, agreed.get("owners") or ""),
+                               owner=owner_names(agreed.get("owners") or "",
+                                                 {str(p.email): p.name
+                                                  for p in ctx.config.people}),
                                due=agreed.get("due"),
                                status=agreed["status"])
-
-
-def owner_names(ctx: SyncContext, owners: str) -> str:
-    """The owners' names for a message (e-mails of people not in the config stay e-mails)."""
-    names = {str(p.email): p.name for p in ctx.config.people}
-    return ", ".join(names.get(email, email) for email in owners.split(",") if email)
 
 
 def _card_changes(ctx: SyncContext, item: Any, agreed: dict[str, Any],

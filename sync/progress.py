@@ -6,7 +6,7 @@ Used by ``mcm-sync status``, the weekly digest, the newsletter and the reports.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from playbooks.model import Playbook
@@ -53,19 +53,30 @@ def is_overdue(item: Item, today: dt.date) -> bool:
         and dt.date.fromisoformat(item.due[:10]) < today
 
 
+def owner_names(owner: str, names: Mapping[str, str]) -> str:
+    """Comma-joined owner e-mails as people's names (unknown e-mails stay e-mails)."""
+    return ", ".join(names.get(email, email) for email in owner.split(",") if email)
+
+
 def item_rows(items: Sequence[Item], today: dt.date, *, step: str | None = None,
-              owner: str | None = None, overdue_only: bool = False) -> list[ItemRow]:
-    """The status table, filtered, ordered by due date then number."""
+              owner: str | None = None, overdue_only: bool = False,
+              names: Mapping[str, str] | None = None) -> list[ItemRow]:
+    """The status table, filtered, ordered by due date then number.
+
+    ``names`` maps e-mails to people's names: the table shows names, and ``owner`` matches
+    either.
+    """
     rows = []
     for item in items:
+        shown = owner_names(item.owner, names or {})
         if step and item.step != step:
             continue
-        if owner and owner.lower() not in item.owner.lower():
+        if owner and owner.lower() not in f"{item.owner} {shown}".lower():
             continue
         late = is_overdue(item, today)
         if overdue_only and not late:
             continue
-        rows.append(ItemRow(item.number, item.title, item.step, item.owner, item.due,
+        rows.append(ItemRow(item.number, item.title, item.step, shown, item.due,
                             item.status, late))
     return sorted(rows, key=lambda r: (r.due or "9999", _number_key(r.number)))
 

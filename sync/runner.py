@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import SlackAPI, TrelloAPI
+from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
 from playbooks.model import ActionRow, Playbook
+from sync.audience_apply import PushResult, push
 from sync.config import Config
 from sync.digest import digest_due, digest_text, parse_duration
 from sync.engine import SyncResult, due_for_full, prepare, run_sync
+from sync.stakeholders_store import StakeholderStore
 from sync.state import StateStore
 
 
@@ -22,6 +24,7 @@ class SyncOutcome:
     result: SyncResult
     digest_posted: bool
     unresolved: int
+    audience: PushResult | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for ``mcm-sync sync --json``."""
@@ -31,13 +34,19 @@ class SyncOutcome:
             "created_items": r.created_items, "writes": r.writes, "comments": r.comments,
             "conflicts": [c.__dict__ for c in r.conflicts], "digest_posted": self.digest_posted,
             "unresolved_conflicts": self.unresolved,
+            "audience": self.audience.as_dict() if self.audience else None,
         }
 
 
 def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: TrelloAPI,
               slack: SlackAPI, store: StateStore, *, full: bool = False,
-              now: dt.datetime | None = None) -> SyncOutcome:
-    """Run one sync; a failure leaves the run recorded as failed and the bookmarks unmoved."""
+              now: dt.datetime | None = None,
+              mailchimp: MailchimpAPI | None = None) -> SyncOutcome:
+    """Run one sync; a failure leaves the run recorded as failed and the bookmarks unmoved.
+
+    With ``mailchimp``, the stakeholder database is also pushed to the audience (only the
+    people who changed; unsubscribes pulled back first), when there is one to push.
+    """
     now = now or dt.datetime.now(dt.UTC)
     run = store.start_run("sync")
     try:
@@ -46,12 +55,24 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
                                                           "sync.full_reconcile_every"), now)
         result = run_sync(ctx, full=full)
         posted = _post_digest(config, book, slack, store, now)
+        audience = _push_audience(config, book, mailchimp, store) if mailchimp else None
     except BaseException:
         store.finish_run(run.id, "failed")
         raise
     store.finish_run(run.id, "ok")
     unresolved = len(store.list_conflicts(unresolved=True))
-    return SyncOutcome(result, posted, unresolved)
+    return SyncOutcome(result, posted, unresolved, audience)
+
+
+def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,
+                   store: StateStore) -> PushResult | None:
+    """The stakeholder push of ``mcm-sync stakeholders push``, when there is anyone to push."""
+    found = store.get_resource("mailchimp", "audience", "audience")
+    audience_id = found.remote_id if found else config.mailchimp.audience_id
+    if not audience_id or not StakeholderStore(store).people():
+        return None
+    return push(store, mailchimp, audience_id, alliance_slug=config.alliance.slug,
+                sector_titles=dict(book.facts.sectors))
 
 
 def _post_digest(config: Config, book: Playbook, slack: SlackAPI, store: StateStore,

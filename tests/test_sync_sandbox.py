@@ -51,14 +51,18 @@ class Synced(Alliance):
     def move(self, number: str, status: str, who: str = ESRA) -> None:
         """A member drags the item's card to the list of ``status``."""
         self.trello_member(who).fetch_json(
-            f"/cards/{self.side(number, 'trello')}", http_method="PUT",
-            query_params={"idList": self.resource("trello", "list", status)})
+            f"/cards/{self.side(number, 'trello')}",
+            http_method="PUT",
+            query_params={"idList": self.resource("trello", "list", status)},
+        )
 
     def react(self, number: str, emoji: str, who: str = FARAH) -> None:
         """A member adds a reaction to the item's message."""
         self.slack_member(who).reactions_add(
             channel=self.resource("slack", "channel", "actions"),
-            timestamp=self.side(number, "slack"), name=emoji)
+            timestamp=self.side(number, "slack"),
+            name=emoji,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +88,9 @@ def test_first_sync_posts_one_message_per_item_then_nothing(alliance: Synced) ->
         items = store.list_items()
         assert all(store.get_side(i.id, "slack") for i in items)
     slack = alliance.slack_member(ESRA)
-    history = slack.conversations_history(channel=alliance.resource("slack", "channel", "actions"),
-                                          limit=200)["messages"]
+    history = slack.conversations_history(
+        channel=alliance.resource("slack", "channel", "actions"), limit=200
+    )["messages"]
     assert len(history) == len(items)
     alliance.reset_calls()
     result = alliance.json("sync")
@@ -99,7 +104,8 @@ def test_card_moved_in_trello_reaches_slack_and_the_hub(alliance: Synced) -> Non
     alliance.move("FRL-3", "doing")
     result = alliance.json("sync")
     assert [(c["item"], c["field"], c["new"]) for c in result["changes"]] == [
-        ("FRL-3", "status", "doing")]
+        ("FRL-3", "status", "doing")
+    ]
     assert alliance.item("FRL-3").status == "doing"
     message = alliance.message("FRL-3")
     assert "Status: *In progress*" in message["text"]
@@ -115,7 +121,8 @@ def test_reaction_in_slack_moves_the_card(alliance: Synced) -> None:
     alliance.react("FRL-4", "white_check_mark")
     result = alliance.json("sync")
     assert [(c["item"], c["new"], c["side"]) for c in result["changes"]] == [
-        ("FRL-4", "done", "slack")]
+        ("FRL-4", "done", "slack")
+    ]
     card = alliance.card("FRL-4")
     assert card["idList"] == alliance.resource("trello", "list", "done")
     assert card["dueComplete"] is True
@@ -134,8 +141,10 @@ def test_card_moved_back_from_done_reopens(alliance: Synced) -> None:
 
 def test_archived_card_is_cancelled(alliance: Synced) -> None:
     alliance.trello_member(ESRA).fetch_json(
-        f"/cards/{alliance.side('FRL-6', 'trello')}", http_method="PUT",
-        query_params={"closed": "true"})
+        f"/cards/{alliance.side('FRL-6', 'trello')}",
+        http_method="PUT",
+        query_params={"closed": "true"},
+    )
     alliance.cli("sync")
     assert alliance.item("FRL-6").status == "cancelled"
     assert "Cancelled" in alliance.message("FRL-6")["text"]
@@ -145,9 +154,13 @@ def test_new_card_by_a_member_becomes_an_item(alliance: Synced) -> None:
     with alliance.store() as store:
         before = len(store.list_items())
     alliance.trello_member(ESRA).fetch_json(
-        "/cards", http_method="POST",
-        query_params={"idList": alliance.resource("trello", "list", "todo"),
-                      "name": "Translate the flyer into Tigrinya"})
+        "/cards",
+        http_method="POST",
+        query_params={
+            "idList": alliance.resource("trello", "list", "todo"),
+            "name": "Translate the flyer into Tigrinya",
+        },
+    )
     result = alliance.json("sync")
     number = f"FRL-{before + 1}"
     assert result["created_items"] == [number]
@@ -182,17 +195,21 @@ def test_conflict_keeps_one_value_and_shows_the_other(alliance: Synced) -> None:
 
 def test_comments_cross_over(alliance: Synced) -> None:
     slack = alliance.slack_member(FARAH)
-    slack.chat_postMessage(channel=alliance.resource("slack", "channel", "actions"),
-                           thread_ts=alliance.side("FRL-8", "slack"),
-                           text="The library can host us on Tuesday")
+    slack.chat_postMessage(
+        channel=alliance.resource("slack", "channel", "actions"),
+        thread_ts=alliance.side("FRL-8", "slack"),
+        text="The library can host us on Tuesday",
+    )
     alliance.trello_member(ESRA).fetch_json(
-        f"/cards/{alliance.side('FRL-9', 'trello')}/actions/comments", http_method="POST",
-        query_params={"text": "Draft is in the shared folder"})
+        f"/cards/{alliance.side('FRL-9', 'trello')}/actions/comments",
+        http_method="POST",
+        query_params={"text": "Draft is in the shared folder"},
+    )
     result = alliance.json("sync")
     assert result["comments"] == 1
     actions = alliance.trello_member(ESRA).fetch_json(
-        f"/cards/{alliance.side('FRL-8', 'trello')}/actions",
-        query_params={"filter": "commentCard"})
+        f"/cards/{alliance.side('FRL-8', 'trello')}/actions", query_params={"filter": "commentCard"}
+    )
     assert any("library can host us" in a["data"]["text"] for a in actions)
     assert any("shared folder" in line for line in alliance.message("FRL-9")["thread"])
     # Copied once only.
@@ -202,7 +219,9 @@ def test_comments_cross_over(alliance: Synced) -> None:
 def test_action_plan_row_added_by_the_coordinator(alliance: Synced, tmp_path: Path) -> None:
     plan = Path(alliance.config.resolve_path(alliance.config.action_plan))
     extra = tmp_path / "plan.yaml"
-    extra.write_text(plan.read_text(encoding="utf-8") + """
+    extra.write_text(
+        plan.read_text(encoding="utf-8")
+        + """
   - key: buddy-walks
     step: promote
     action: Buddy walks through the city centre
@@ -210,11 +229,17 @@ def test_action_plan_row_added_by_the_coordinator(alliance: Synced, tmp_path: Pa
     responsible: Stichting VerbindMij
     due: 2027-09-01
     status: todo
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     text = alliance.config_path.read_text(encoding="utf-8")
     alliance.config_path.write_text(
-        "\n".join(f"action_plan: {extra}" if line.startswith("action_plan:") else line
-                  for line in text.splitlines()), encoding="utf-8")
+        "\n".join(
+            f"action_plan: {extra}" if line.startswith("action_plan:") else line
+            for line in text.splitlines()
+        ),
+        encoding="utf-8",
+    )
     result = alliance.json("sync")
     assert len(result["created_items"]) == 1
     number = result["created_items"][0]
@@ -248,7 +273,8 @@ def test_ask_policy_waits_for_the_coordinator(tmp_path: Path, synced_template: P
     try:
         text = alliance.config_path.read_text(encoding="utf-8")
         alliance.config_path.write_text(
-            text.replace("conflict_policy: newest", "conflict_policy: ask"), encoding="utf-8")
+            text.replace("conflict_policy: newest", "conflict_policy: ask"), encoding="utf-8"
+        )
         alliance.move("FRL-11", "blocked")
         alliance.react("FRL-11", "white_check_mark")
         waiting = alliance.cli("sync", expect=3)
@@ -269,3 +295,15 @@ def test_ask_policy_waits_for_the_coordinator(tmp_path: Path, synced_template: P
         assert alliance.json("sync")["writes"] == {}
     finally:
         alliance.close()
+
+
+def test_sync_pushes_the_stakeholders_to_the_audience(alliance: Synced) -> None:
+    from tests.conftest import ROOT
+
+    alliance.cli(
+        "stakeholders", "import", str(ROOT / "playbooks/examples/stakeholders-friesland.csv")
+    )
+    first = alliance.json("sync")["audience"]
+    assert first["sent"] > 0 and first["failed"] == []
+    # Only changed people are sent: the next sync sends nobody.
+    assert alliance.json("sync")["audience"]["sent"] == 0
