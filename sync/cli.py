@@ -112,6 +112,7 @@ def main() -> None:
 # Command groups register themselves on `cli` when imported; keep this list in one place.
 from sync import (  # noqa: E402,F401
     cli_foundation,
+    cli_meetings,
     cli_services,
     cli_stakeholders,
     cli_sync,
