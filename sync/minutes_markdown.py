@@ -18,7 +18,7 @@ from playbooks.labels import labels
 from playbooks.model import Playbook
 from sync.config import LANGUAGES
 from sync.errors import Problem
-from sync.minutes import RawAction, RawMinutes
+from sync.minutes_read import RawAction, RawMinutes
 
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _SEPARATOR = re.compile(r"^\|?\s*:?-{3,}")
