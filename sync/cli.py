@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from connectors.retry import redact
 from sync import __version__
 from sync.config import Config, default_config_path, load_config
 from sync.errors import ExitStatus, McmSyncError
@@ -98,10 +99,36 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     3 conflicts left unresolved, 4 a remote service failed.
     """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    _log_to_stderr(level)
     ctx.obj = AppContext(config_path, verbose)
+
+
+class _Redacting(logging.Filter):
+    """Masks credentials in every log line: with -vv, HTTP libraries log URLs with ?token=."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with secrets masked (never drops a record)."""
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _log_to_stderr(level: int) -> None:
+    """One stderr handler of ours on the root logger, redacting (replaced on each call)."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _McmHandler)]:
+        root.removeHandler(handler)
+    handler = _McmHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Redacting())
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+class _McmHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Our stderr handler (a class of its own so it can be found and replaced)."""
 
 
 def main() -> None:

@@ -94,6 +94,10 @@ def sync_command(app: AppContext, full: bool, watch: bool, interval: str,
         _run_once(app, full, sandbox, as_json)
         return
     period = parse_duration(interval, "--interval").total_seconds()
+    if not 30 <= period <= 86400:
+        # Faster than 30 s only burns the vendors' rate limits; slower than a day, use cron.
+        raise UserError(f"--interval {interval} is out of range",
+                        hint="use 30s..24h; for rarer runs schedule `mcm-sync sync` with cron")
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

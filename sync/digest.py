@@ -12,16 +12,16 @@ from sync.errors import UserError
 from sync.progress import due_between, is_overdue, step_progress
 from sync.state_rows import Item
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_duration(text: str, setting: str = "duration") -> dt.timedelta:
-    """``5m``, ``24h``, ``7d``, ``2w`` as a timedelta; a clear error otherwise."""
+    """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a timedelta; a clear error otherwise."""
     match = _DURATION.match(text)
     if not match:
         raise UserError(f"{setting}: '{text}' is not a duration",
-                        hint="write a number and a unit: 30m, 24h, 7d or 2w")
+                        hint="write a number and a unit: 30s, 5m, 24h, 7d or 2w")
     return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
