@@ -140,6 +140,7 @@ def main() -> None:
 from sync import (  # noqa: E402,F401
     cli_foundation,
     cli_meetings,
+    cli_sandbox_members,
     cli_services,
     cli_stakeholders,
     cli_sync,

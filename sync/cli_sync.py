@@ -34,6 +34,11 @@ def _summary_line(outcome: SyncOutcome) -> str:
             f"{writes} writes" + (", digest posted" if outcome.digest_posted else ""))
 
 
+# Where a change came from, as the coordinator calls it.
+PLACE = {"trello": "Trello", "slack": "Slack", "hub": "the action plan", "file": "the action plan",
+         "cli": "mcm-sync", "minutes": "the minutes"}
+
+
 def _sync_services(config: Config, store: StateStore) -> tuple[str, ...]:
     """Trello and Slack always; Mailchimp when an audience was made and has people to get."""
     audience = store.get_resource("mailchimp", "audience", "audience")
@@ -60,7 +65,7 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
         for change in outcome.result.changes:
             who = f"{change['actor']} in " if change["actor"] else "in "
             click.echo(f"  {change['item']}: {change['field']} {change['old']} -> {change['new']} "
-                       f"({who}{change['side']})")
+                       f"({who}{PLACE.get(change['side'], change['side'])})")
         if outcome.audience is not None:
             pushed = outcome.audience
             click.echo(f"  audience: {pushed.sent} people sent in {pushed.write_calls} write "
@@ -184,8 +189,11 @@ def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
                    for e in entries])
         return
     for e in entries:
-        click.echo(f"{e.at[:19]}  {numbers.get(e.item_id or '', '-'):8} {e.field:8} "
-                   f"{e.old!s} -> {e.new!s}  ({e.actor or '?'} in {e.source})")
+        old, new = ("-" if v is None else v for v in (e.old, e.new))
+        added = e.old is None and e.field in ("comment", "created")
+        what = f"{new}" if added else f"{old} -> {new}"
+        click.echo(f"{e.at[:19]}  {numbers.get(e.item_id or '', '-'):8} {e.field:8} {what}  "
+                   f"({e.actor or '?'} in {PLACE.get(e.source, e.source)})")
 
 
 

@@ -79,10 +79,12 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
     labels = _labels(ctx)
     who = {c.field: c for c in decision.changes}
     for change in decision.changes:
-        store.add_audit(item.id, change.actor or WHERE[change.side], change.side, change.field,
+        # People by name (a Slack user id means nothing to the coordinator reading the log).
+        actor = _display_name(ctx, change.actor) if change.actor else ""
+        store.add_audit(item.id, actor or WHERE[change.side], change.side, change.field,
                         change.old, change.new)
         result.changes.append({"item": item.number, "field": change.field, "old": change.old,
-                               "new": change.new, "side": change.side, "actor": change.actor})
+                               "new": change.new, "side": change.side, "actor": actor})
     if decision.changes:
         store.update_item(item.id, status=agreed["status"], due=agreed.get("due"),
                           title=agreed["title"], owner=agreed.get("owners") or "")
@@ -196,7 +198,8 @@ def _copy_comments(ctx: SyncContext, item: Any, slack_side: Any, snap: Snapshot,
             continue
         ctx.trello.add_comment(trello_side.remote_id, labels["comment_from"].format(
             who=_display_name(ctx, reply.user), where="Slack", text=reply.text))
-        ctx.store.add_audit(item.id, reply.user, "slack", "comment", None, reply.text)
+        ctx.store.add_audit(item.id, _display_name(ctx, reply.user), "slack", "comment", None,
+                            reply.text)
         result.comments += 1
     return notes, newest
 
@@ -210,7 +213,9 @@ def ensure_new_items(ctx: SyncContext, snap: Snapshot, result: SyncResult) -> No
             continue
         key = f"trello:{card_id}"
         values = card_values(card, ctx.list_status, ctx.member_emails, "todo")
-        number = store.next_item_number(ctx.config.alliance.item_prefix)
+        # A run killed before the card was tokened already made the item: keep its number.
+        made = store.get_item_by_key(key)
+        number = made.number if made else store.next_item_number(ctx.config.alliance.item_prefix)
         item = store.ensure_item(key=key, number=number, kind="member", title=values["title"],
                                  step="", owner=values["owners"], due=values["due"],
                                  status=values["status"], source="trello")
@@ -239,8 +244,13 @@ def post_missing_messages(ctx: SyncContext, snap: Snapshot, result: SyncResult) 
         if found is None:
             intent = store.journal_open(result.run_id, "slack", "post_item", token,
                                         item_id=item.id)
-            found = ctx.slack.post_message(ctx.actions_channel, text,
-                                           metadata=item_metadata(token, item.number))
+            try:
+                found = ctx.slack.post_message(ctx.actions_channel, text,
+                                               metadata=item_metadata(token, item.number))
+            except BaseException:
+                # Closed "failed", not left open: the next run finds it by token if it exists.
+                store.journal_close(intent, "failed")
+                raise
             store.journal_close(intent, "done", found.ts)
             result.count("slack.post_message")
             if item.kind == "member":

@@ -307,3 +307,21 @@ def test_sync_pushes_the_stakeholders_to_the_audience(alliance: Synced) -> None:
     assert first["sent"] > 0 and first["failed"] == []
     # Only changed people are sent: the next sync sends nobody.
     assert alliance.json("sync")["audience"]["sent"] == 0
+
+
+def test_playing_members_from_the_cli(alliance: Synced) -> None:
+    alliance.cli("sandbox", "move", "FRL-12", "doing", "--as", ESRA)
+    alliance.cli("sandbox", "react", "FRL-13", ":no_entry:", "--as", FARAH)
+    alliance.cli("sandbox", "add-card", "Map the language cafés", "--as", FARAH)
+    result = alliance.json("sync")
+    assert sorted((c["item"], c["new"], c["actor"]) for c in result["changes"]) == [
+        ("FRL-12", "doing", "Esra Yilmaz (example)"),
+        ("FRL-13", "blocked", "Farah Haddad (example)"),
+    ]
+    assert len(result["created_items"]) == 1
+    log = alliance.cli("log", "--item", "FRL-13").output
+    assert "todo -> blocked  (Farah Haddad (example) in Slack)" in log
+    stranger = alliance.cli("sandbox", "move", "FRL-12", "done", "--as", "x@example.com", expect=2)
+    assert "not one of the alliance's people" in stranger.stderr
+    missing = alliance.cli("sandbox", "move", "FRL-999", "done", expect=2)
+    assert "no item FRL-999" in missing.stderr
