@@ -132,6 +132,11 @@ def test_schedule_and_reminders_on_the_sandbox(alliance: Alliance) -> None:
     with alliance.store() as store:
         item = store.get_item_by_key("meeting:gap-workshop")
         assert item is not None and item.due == "2027-06-10"
+    alliance.cli("sync")  # pushes the new date to the meeting's card
+    board = alliance.resource("trello", "board", "board")
+    cards = alliance.trello_member("bram.visser@example.org").fetch_json(f"/boards/{board}/cards")
+    assert [c["due"][:10] for c in cards if c["name"].startswith(f"{item.number} ")] == [
+        "2027-06-10"]
     config, book = alliance.config, load_playbook("en")
     now = dt.datetime(2027, 6, 4, 9, 0, tzinfo=dt.UTC)
     with alliance.store() as store, connect(config, ("slack",)) as connected:

@@ -260,3 +260,35 @@ def test_cli_dry_run_and_missing_file(tmp_path: Path) -> None:
     assert not load_config(config_path).state_path.exists()
     missing = run(config_path, "minutes", "import", str(tmp_path / "nope.md"))
     assert missing.exit_code == 2 and "minutes file not found" in missing.stderr
+
+
+# --------------------------------------------------------------------------- the sync's side
+
+
+def test_next_sync_gives_agreed_actions_a_card_and_a_message(tmp_path: Path) -> None:
+    """The contract with the sync: a store item without a Trello side gets its card and message."""
+    from sync.identity import make_token, token_in
+    from tests.alliance import Alliance
+
+    alliance = Alliance(tmp_path)
+    try:
+        alliance.cli("bootstrap")
+        minutes = write(tmp_path, "m.yaml", MINUTES_YAML)
+        alliance.cli("minutes", "import", str(minutes))
+        alliance.cli("sync")
+        board = alliance.resource("trello", "board", "board")
+        cards = alliance.trello_member("bram.visser@example.org").fetch_json(
+            f"/boards/{board}/cards")
+        with alliance.store() as store:
+            item = store.get_item_by_key("minutes:gap-workshop:1")
+            assert item is not None
+            assert store.get_side(item.id, "slack") is not None
+        token = make_token("frl", "minutes:gap-workshop:1")
+        assert [c["name"] for c in cards if token_in(c["desc"]) == token] == [
+            f"{item.number} · Publish the research summary"]
+        # Importing the same minutes again and syncing creates nothing new.
+        again = alliance.cli("minutes", "import", str(minutes))
+        assert "0 new action items, 2 already imported" in again.output
+        assert alliance.json("sync")["created_items"] == []
+    finally:
+        alliance.close()
