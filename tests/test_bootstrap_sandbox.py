@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from connectors.sandbox.testing import mailchimp_client
 from sync.identity import token_in, token_in_metadata
 from tests.alliance import Alliance
 
@@ -195,3 +196,18 @@ def test_auth_failure_names_the_setting_and_hides_the_secret(tmp_path: Path,
         assert "TRELLO_TOKEN" in result.stderr or "trello.token" in result.stderr
     finally:
         made.close()
+
+
+def test_transient_faults_are_retried_without_duplicates(alliance: Alliance) -> None:
+    """503s, a 429 burst with Retry-After and a dropped answer: one of everything all the same."""
+    alliance.fault(service="trello", method="POST", path="/1/cards", mode="error", status=503,
+                   count=1, skip=5)
+    alliance.fault(service="slack", path="*conversations.create", mode="ratelimit", count=1)
+    alliance.fault(service="mailchimp", method="POST", mode="drop_after_apply", count=1)
+    alliance.cli("bootstrap")
+    inventory = remote_inventory(alliance)
+    assert inventory["cards"] == EXPECTED_CARDS and inventory["duplicate_cards"] == 0
+    assert inventory["channels"] == ["frl-actions", "frl-alliance"]
+    lists = mailchimp_client(alliance.server).lists.get_all_lists()["lists"]
+    assert [a["name"] for a in lists] == [alliance.config.mailchimp.audience_name]
+    assert "create" not in alliance.json("bootstrap")["applied"]

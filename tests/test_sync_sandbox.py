@@ -325,3 +325,18 @@ def test_playing_members_from_the_cli(alliance: Synced) -> None:
     assert "not one of the alliance's people" in stranger.stderr
     missing = alliance.cli("sandbox", "move", "FRL-999", "done", expect=2)
     assert "no item FRL-999" in missing.stderr
+
+
+def test_due_date_and_title_edits_in_trello(alliance: Synced) -> None:
+    card_id = alliance.side("FRL-14", "trello")
+    alliance.trello_member(ESRA).fetch_json(
+        f"/cards/{card_id}", http_method="PUT",
+        query_params={"due": "2027-06-30T12:00:00.000Z", "name": "FRL-14 · Weekly mediator call"})
+    result = alliance.json("sync")
+    assert sorted((c["field"], c["new"]) for c in result["changes"]) == [
+        ("due", "2027-06-30"), ("title", "Weekly mediator call")]
+    item = alliance.item("FRL-14")
+    assert (item.due, item.title) == ("2027-06-30", "Weekly mediator call")
+    text = alliance.message("FRL-14")["text"]
+    assert "Weekly mediator call" in text and "2027-06-30" in text
+    assert alliance.json("sync")["writes"] == {}
