@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from playbooks.model import STATUSES, ActionRow, Playbook
 from sync.config import Person
 from sync.errors import InputError, Problem
+from sync.yaml_text import load_yaml
 
 # Row fields beyond the guide's table columns (always by key; no translated titles).
 _EXTRA_FIELDS = ("step", "outcome", "key")
@@ -150,7 +151,7 @@ def _csv_records(
 def _yaml_records(text: str, source: str) -> tuple[list[Any], list[Problem]]:
     """YAML rows: a list of mappings, or a mapping with a ``rows`` list."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

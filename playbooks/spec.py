@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sync.errors import Problem
+from sync.yaml_text import TextDateLoader
 
 Text = Annotated[str, Field(min_length=1)]
 TEMPLATE_NAMES = (
@@ -159,7 +160,7 @@ class TextSpec(_Spec):
 # --- reading -----------------------------------------------------------------------------
 
 
-class _DuplicateCheckingLoader(yaml.SafeLoader):
+class _DuplicateCheckingLoader(TextDateLoader):
     """A safe loader that records duplicate mapping keys (PyYAML silently keeps the last)."""
 
     def __init__(self, stream: str) -> None:

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from sync.errors import ConfigError, Problem
+from sync.yaml_text import load_yaml
 
 DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
 CONFIG_ENV = "MCM_SYNC_CONFIG"
@@ -313,7 +314,7 @@ def problems_from_validation(error: ValidationError, source: str) -> list[Proble
 def parse_config(text: str, source: str = "<config>", path: Path | None = None) -> Config:
     """Parse and validate config text; raise :class:`ConfigError` listing every problem."""
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

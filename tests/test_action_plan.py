@@ -200,3 +200,15 @@ def test_csv_row_with_too_many_cells(tmp_path: Path) -> None:
     )
     [problem] = _errors(path)
     assert (problem.location, problem.message) == ("row 2", "more cells than columns in the header")
+
+
+def test_impossible_yaml_date_is_an_error_with_the_row(tmp_path: Path) -> None:
+    """PyYAML would raise a bare ValueError for 2027-13-40; we name the file and row."""
+    from tests.conftest import EXAMPLE_CONFIG
+
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("rows:\n  - key: x\n    step: scope\n    action: A\n    due: 2027-13-40\n",
+                   encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_action_plan(bad, load_playbook("en"), load_config(EXAMPLE_CONFIG).people)
+    assert f"{bad}: row 1.due" in str(caught.value)

@@ -1,0 +1,30 @@
+"""Reading YAML without PyYAML's implicit dates.
+
+PyYAML turns ``2027-13-40`` into a ``datetime.date`` while parsing and raises a bare
+``ValueError`` for an impossible date, with neither file nor key. Leaving dates as text lets the
+validation (pydantic) parse them and name the file and key path of a bad one, like any other
+error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class TextDateLoader(yaml.SafeLoader):
+    """A safe loader that keeps dates and times as strings."""
+
+
+TextDateLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text safely, dates kept as text."""
+    return yaml.load(text, Loader=TextDateLoader)
