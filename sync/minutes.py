@@ -189,7 +189,8 @@ def resolve(raw: RawMinutes, source: str, config: Config, book: Playbook) -> Min
     """Check raw minutes against the alliance; :class:`InputError` lists every problem."""
     problems = list(raw.problems)
     meeting = find_meeting(raw.meeting, book)
-    if meeting is None and not problems:
+    # A reader that could not find the meeting at all has said so already.
+    if meeting is None and (raw.meeting not in (None, "") or not problems):
         count = len(book.meetings.meetings)
         what = f"unknown meeting '{raw.meeting}'" if raw.meeting else "which meeting is this?"
         problems.append(Problem(source, f"line {raw.meeting_line}", what,

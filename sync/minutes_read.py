@@ -132,6 +132,9 @@ def read_yaml(text: str, source: str) -> RawMinutes:
         raw.problems.append(Problem(source, f"line {_line_of(data, key)}", f"unknown key '{key}'",
                                     f"use {', '.join(sorted(_YAML_KEYS))}"))
     raw.meeting, raw.meeting_line = data.get("meeting"), _line_of(data, "meeting")
+    if raw.meeting in (None, ""):
+        raw.problems.append(Problem(source, "line 1", "which meeting is this?",
+                                    "add meeting: with its number or key, e.g. meeting: 2"))
     raw.date, raw.date_line = data.get("date"), _line_of(data, "date")
     raw.host, raw.place = str(data.get("host") or ""), str(data.get("place") or "")
     raw.attendees = _names(data.get("attendees"), _line_of(data, "attendees"))

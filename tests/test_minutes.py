@@ -119,6 +119,7 @@ def test_every_problem_is_reported_with_file_and_line(tmp_path: Path, config: Co
     ("meeting: 2\nagenda: []\n", "line 2: unknown key 'agenda'"),
     ("meeting: 2\nitems: [\n", "not valid YAML"),
     ("meeting: 2\nattendees: [Nobody Here]\n", "line 2: attendee 'Nobody Here' is not a person"),
+    ("items: []\n", "line 1: which meeting is this?"),
 ])
 def test_yaml_problems_are_clear(tmp_path: Path, config: Config, text: str, message: str) -> None:
     with pytest.raises(InputError) as caught:
@@ -171,6 +172,14 @@ def test_an_unfilled_template_agrees_no_action(tmp_path: Path, config: Config) -
     text = render_template("minutes", config, load_playbook("en"), meeting_number=3).text
     minutes = load_minutes(write(tmp_path, "m.md", text), config, load_playbook("en"))
     assert minutes.meeting.number == 3 and minutes.actions == ()
+
+
+def test_every_problem_at_once(tmp_path: Path, config: Config) -> None:
+    text = "meeting: 9\nplace: x\nagenda: []\nattendees: [Nobody Here]\n"
+    with pytest.raises(InputError) as caught:
+        load_minutes(write(tmp_path, "m.yaml", text), config, load_playbook("en"))
+    assert [line.split(": ", 2)[1] for line in caught.value.lines()] == [
+        "line 3", "line 1", "line 4"]  # unknown key, unknown meeting, unknown attendee
 
 
 def test_markdown_problem_names_the_table_line(tmp_path: Path, config: Config) -> None:
