@@ -1,0 +1,268 @@
+"""Shared harness of the bootstrap and sync benchmarks: the example alliance on a sandbox.
+
+:class:`BenchAlliance` writes the example config (``config.example.yaml``) into a temporary
+folder, optionally with a generated action plan of extra rows (to reach N items cheaply),
+starts a loopback sandbox beside it and announces it the way ``mcm-sync sandbox serve`` does,
+so ``mcm-sync`` runs (through click's CliRunner, in process) find it and pace only when the
+sandbox emulates the vendors' rate limits.
+
+Rate limits can be switched at run time (``POST /_sandbox/settings``) together with the
+announcement, so the client's pacing follows. :meth:`BenchAlliance.restart` starts a new
+server on the same data: its rate-limit windows are empty, as they would be for runs minutes
+apart (a fresh ``mcm-sync`` process has a fresh pacer, but the sandbox remembers the last
+minute of calls).
+
+Figures: the vendors' documented limits (``contracts/API-NOTES.md``), used for the floors the
+benchmarks print. They are the vendors' figures, not our pacing's (which stays a bit under).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner
+
+from connectors.factory import announce_sandbox
+from connectors.sandbox.server import SandboxServer
+from connectors.sandbox.testing import admin, member_token, slack_client, trello_client
+from sync.cli import cli
+from sync.config import load_config
+from sync.state import StateStore
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_CONFIG = ROOT / "config.example.yaml"
+EXAMPLE_PLAN = ROOT / "playbooks/examples/frl-action-plan.yaml"
+# Items the example playbook makes without any action-plan row: 34 tasks + 5 plenary meetings.
+PLAYBOOK_ITEMS = 39
+PEOPLE = ("bram.visser@example.org", "carla.mulder@example.org", "daan.bakker@example.org",
+          "esra.yilmaz@example.org", "farah.haddad@example.org")
+
+# Vendor limits (per token / per method per workspace / per channel).
+TRELLO_PER_10S = 100
+SLACK_TIER_PER_MIN = {1: 1, 2: 20, 3: 50, 4: 100}
+SLACK_POSTS_PER_S = 1  # chat.postMessage: "about one message per second per channel"
+
+
+def plan_rows(count: int) -> list[dict[str, Any]]:
+    """``count`` synthetic action-plan rows (unique action, number and key)."""
+    steps = ("research", "publish", "promote", "sustain")
+    start = dt.date(2027, 3, 1)
+    return [{
+        "number": str(1000 + i),
+        "key": f"bench-row-{i:05d}",
+        "action": f"Benchmark action {i:05d}",
+        "local_problem": "A synthetic row to reach many items",
+        "responsible": PEOPLE[i % len(PEOPLE)],
+        "status": "todo",
+        "due": (start + dt.timedelta(days=i % 500)).isoformat(),
+        "step": steps[i % len(steps)],
+        "outcome": "Measured",
+    } for i in range(count)]
+
+
+@dataclass
+class Run:
+    """One CLI run: exit code, wall seconds, sandbox requests per service and 429s seen."""
+
+    exit_code: int
+    seconds: float
+    calls: dict[str, int]
+    throttled: int
+    routes: dict[str, dict[str, dict[str, int]]]
+    output: str
+
+    @property
+    def total(self) -> int:
+        """Requests to all services."""
+        return sum(self.calls.values())
+
+
+class BenchAlliance:
+    """The example alliance in ``folder`` with its own sandbox (see the module docstring)."""
+
+    def __init__(self, folder: Path, *, extra_rows: int | None = None,
+                 rate_limits: bool = False) -> None:
+        self.folder = folder
+        self.config_path = self._write_config(extra_rows)
+        self.config = load_config(self.config_path)
+        self.data_dir = self.config.state_path.parent / "sandbox"
+        self.runner = CliRunner()
+        self.server: SandboxServer | None = None
+        self.start(rate_limits)
+
+    def _write_config(self, extra_rows: int | None) -> Path:
+        plan = EXAMPLE_PLAN
+        if extra_rows is not None:
+            plan = self.folder / "action-plan.yaml"
+            plan.write_text(yaml.safe_dump({"rows": plan_rows(extra_rows)}, sort_keys=False),
+                            encoding="utf-8")
+        text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+        text = text.replace("action_plan: playbooks/examples/frl-action-plan.yaml",
+                            f"action_plan: {plan}")
+        text = text.replace("path: .mcm-sync/state.db",
+                            f"path: {self.folder / '.mcm-sync/state.db'}")
+        path = self.folder / "mcm-sync.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    # ------------------------------------------------------------------ sandbox
+
+    def start(self, rate_limits: bool) -> None:
+        """Start a sandbox on the alliance's data and announce it (pacing iff limits)."""
+        self.server = SandboxServer(port=0, data_dir=self.data_dir, rate_limits=rate_limits)
+        self.server.start()
+        announce_sandbox(self.data_dir, self.server.url, rate_limits=rate_limits)
+
+    def restart(self, rate_limits: bool) -> None:
+        """A new server on the same data: empty rate-limit windows and counters."""
+        self.close()
+        self.start(rate_limits)
+
+    def close(self) -> None:
+        """Stop the sandbox."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def set_rate_limits(self, on: bool) -> None:
+        """Switch the sandbox's rate limits and the clients' pacing together."""
+        self.admin("POST", "/_sandbox/settings", {"rate_limits": on})
+        assert self.server is not None
+        announce_sandbox(self.data_dir, self.server.url, rate_limits=on)
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """The sandbox's admin API."""
+        assert self.server is not None
+        return admin(self.server, method, path, body)
+
+    def stats(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Requests per service, route and status since the last reset."""
+        return dict(self.admin("GET", "/_sandbox/stats"))
+
+    def reset_stats(self) -> None:
+        """Zero the request counters."""
+        self.admin("POST", "/_sandbox/stats/reset")
+
+    # ------------------------------------------------------------------ runs
+
+    def cli(self, *args: str) -> Run:
+        """``mcm-sync -c <config> args`` in process, timed and counted (counters reset first)."""
+        self.reset_stats()
+        started = time.perf_counter()
+        result = self.runner.invoke(cli, ["-c", str(self.config_path), *args])
+        seconds = time.perf_counter() - started
+        routes = self.stats()
+        run = Run(result.exit_code, seconds, per_service(routes), throttled(routes), routes,
+                  result.output)
+        if result.exit_code not in (0, 3):
+            raise RuntimeError(f"mcm-sync {' '.join(args)} exited {result.exit_code}: "
+                               f"{result.output[-2000:]} {result.exception!r}")
+        return run
+
+    def store(self) -> StateStore:
+        """A fresh handle on the state store (use as a context manager)."""
+        return StateStore.open(self.config.state_path)
+
+    def resource(self, service: str, kind: str, key: str) -> str:
+        """A recorded remote id (board, list, channel...)."""
+        with self.store() as store:
+            found = store.get_resource(service, kind, key)
+        assert found is not None, (service, kind, key)
+        return str(found.remote_id)
+
+    def trello_member(self, email: str) -> Any:
+        """A py-trello client acting as that member."""
+        assert self.server is not None
+        return trello_client(self.server, token=member_token(email))
+
+    def slack_member(self, email: str) -> Any:
+        """A slack_sdk WebClient acting as that member."""
+        assert self.server is not None
+        return slack_client(self.server, token=member_token(email))
+
+    def __enter__(self) -> BenchAlliance:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def per_service(routes: Mapping[str, Mapping[str, Mapping[str, int]]]) -> dict[str, int]:
+    """Requests per service (every status, dropped connections included)."""
+    return {service: sum(sum(codes.values()) for codes in by_route.values())
+            for service, by_route in routes.items()}
+
+
+def throttled(routes: Mapping[str, Mapping[str, Mapping[str, int]]]) -> int:
+    """How many requests the sandbox answered 429."""
+    return sum(codes.get("429", 0) for by_route in routes.values() for codes in by_route.values())
+
+
+def route_count(routes: Mapping[str, Mapping[str, Mapping[str, int]]], service: str,
+                suffix: str) -> int:
+    """Requests of one service whose route ends with ``suffix`` (e.g. ``chat.postMessage``)."""
+    return sum(sum(codes.values()) for route, codes in routes.get(service, {}).items()
+               if route.endswith(suffix))
+
+
+def window_floor(calls: int, per_window: int, window: float) -> float:
+    """Least wall time for ``calls`` under "``per_window`` calls in any ``window`` s".
+
+    The first ``per_window`` go at once; each further full window admits ``per_window`` more.
+    """
+    if calls <= per_window:
+        return 0.0
+    return ((calls - 1) // per_window) * window
+
+
+def floors(routes: Mapping[str, Mapping[str, Mapping[str, int]]]) -> dict[str, float]:
+    """The floor each vendor limit implies for these requests (seconds, by limit name).
+
+    Answers 429 are left out (a refused call takes no slot). Slack posts are counted as one
+    channel's (the actions channel takes nearly all).
+    """
+    from connectors.sandbox.slack_limits import DEFAULT_TIER, METHOD_TIERS
+
+    served = {service: {route: {code: n for code, n in codes.items() if code != "429"}
+                        for route, codes in by_route.items()}
+              for service, by_route in routes.items()}
+    found = {"trello 100/10s per token":
+             window_floor(per_service(served).get("trello", 0), TRELLO_PER_10S, 10.0)}
+    for route, codes in served.get("slack", {}).items():
+        method = route.rsplit("/", 1)[-1]
+        count = sum(codes.values())
+        if method == "chat.postMessage":
+            found["slack chat.postMessage 1/s per channel"] = max(0.0, (count - 1)
+                                                                  / SLACK_POSTS_PER_S)
+            continue
+        tier = METHOD_TIERS.get(method, DEFAULT_TIER)
+        found[f"slack {method} tier {tier} ({SLACK_TIER_PER_MIN[tier]}/min)"] = window_floor(
+            count, SLACK_TIER_PER_MIN[tier], 60.0)
+    return found
+
+
+def binding(routes: Mapping[str, Mapping[str, Mapping[str, int]]]) -> tuple[str, float]:
+    """The limit with the highest floor, and that floor."""
+    found = floors(routes)
+    name = max(found, key=lambda k: found[k])
+    return name, found[name]
+
+
+def dump(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON (for ``--json`` outputs)."""
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def no_proxies() -> None:
+    """Loopback only: drop proxy settings the environment may carry."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY",
+                 "all_proxy"):
+        os.environ.pop(name, None)
