@@ -19,7 +19,6 @@ benchmarks print. They are the vendors' figures, not our pacing's (which stays a
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -254,11 +253,6 @@ def binding(routes: Mapping[str, Mapping[str, Mapping[str, int]]]) -> tuple[str,
     found = floors(routes)
     name = max(found, key=lambda k: found[k])
     return name, found[name]
-
-
-def dump(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON (for ``--json`` outputs)."""
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
 def no_proxies() -> None:
