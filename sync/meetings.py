@@ -191,15 +191,16 @@ def _local(now: dt.datetime, timezone: str) -> dt.datetime:
 
 
 def post_meeting_reminders(config: Config, book: Playbook, slack: SlackAPI, store: StateStore,
-                           now: dt.datetime | None = None) -> list[Reminder]:
+                           now: dt.datetime | None = None, run_id: str = "") -> list[Reminder]:
     """Post the plenary reminders that are due in the general channel; returns those posted.
 
     For the sync runner: call it once per run after the engine, with the run's Slack
     connector, store and clock. It posts nothing when the general channel is not yet
     recorded (before bootstrap). Each posted reminder is recorded as the resource
     ``("slack", "meeting_reminder", reminder.key)`` holding the message ts, right after its
-    call, so a second run posts nothing twice; a crash between the post and the record can
-    repeat one reminder, never lose one. Connector errors propagate (RemoteError).
+    call, so a second run posts nothing twice. Each post is journalled first and carries its
+    key in the message metadata: after a crash between the post and the record, the next run
+    finds the message and adopts it instead of posting again. Connector errors propagate.
     """
     general = store.get_resource("slack", "channel", "general")
     if general is None:
@@ -207,17 +208,43 @@ def post_meeting_reminders(config: Config, book: Playbook, slack: SlackAPI, stor
     local = _local(now or dt.datetime.now(dt.UTC), config.alliance.timezone)
     sent = {r.logical_key for r in store.list_resources("slack", REMINDER_KIND)}
     posted = []
+    already: dict[str, str] | None = None
     for reminder in reminders_due(meeting_schedule(config, book, store), local, sent):
-        message = slack.post_message(
-            general.remote_id,
-            reminder_text(reminder, book.language),
-            metadata={"event_type": REMINDER_EVENT,
-                      "event_payload": {"meeting": reminder.meeting_key,
-                                        "lead_days": reminder.lead_days}},
-        )
-        store.put_resource("slack", REMINDER_KIND, reminder.key, message.ts,
+        token = f"{REMINDER_EVENT}:{reminder.key}"
+        ts = None
+        if store.intents(identity_token=token):
+            # An earlier run may have posted it and died before recording it: look first.
+            already = already if already is not None else _posted_reminders(slack, general)
+            ts = already.get(reminder.key)
+        if ts is None:
+            intent = store.journal_open(run_id or "reminders", "slack", "post_reminder", token)
+            try:
+                ts = slack.post_message(
+                    general.remote_id,
+                    reminder_text(reminder, book.language),
+                    metadata={"event_type": REMINDER_EVENT,
+                              "event_payload": {"meeting": reminder.meeting_key,
+                                                "lead_days": reminder.lead_days,
+                                                "key": reminder.key}},
+                ).ts
+            except BaseException:
+                store.journal_close(intent, "failed")
+                raise
+            store.journal_close(intent, "done", ts)
+        store.put_resource("slack", REMINDER_KIND, reminder.key, ts,
                            data={"meeting": reminder.meeting_key,
                                  "date": reminder.date.isoformat(),
                                  "lead_days": reminder.lead_days})
         posted.append(reminder)
     return posted
+
+
+def _posted_reminders(slack: SlackAPI, general: Any) -> dict[str, str]:
+    """Reminders found in the general channel, by key (from their message metadata)."""
+    found = {}
+    for message in slack.history(general.remote_id):
+        metadata = message.metadata or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == REMINDER_EVENT and payload.get("key"):
+            found[str(payload["key"])] = message.ts
+    return found

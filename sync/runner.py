@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
@@ -13,6 +13,7 @@ from sync.audience_apply import PushResult, push
 from sync.config import Config
 from sync.digest import digest_due, digest_text, parse_duration
 from sync.engine import SyncResult, due_for_full, prepare, run_sync
+from sync.meetings import post_meeting_reminders
 from sync.stakeholders_store import StakeholderStore
 from sync.state import StateStore
 
@@ -25,6 +26,7 @@ class SyncOutcome:
     digest_posted: bool
     unresolved: int
     audience: PushResult | None = None
+    reminders: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for ``mcm-sync sync --json``."""
@@ -35,6 +37,7 @@ class SyncOutcome:
             "conflicts": [c.__dict__ for c in r.conflicts], "digest_posted": self.digest_posted,
             "unresolved_conflicts": self.unresolved,
             "audience": self.audience.as_dict() if self.audience else None,
+            "meeting_reminders": self.reminders,
         }
 
 
@@ -55,13 +58,14 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
                                                           "sync.full_reconcile_every"), now)
         result = run_sync(ctx, full=full)
         posted = _post_digest(config, book, slack, store, now)
+        reminders = post_meeting_reminders(config, book, slack, store, now, run_id=run.id)
         audience = _push_audience(config, book, mailchimp, store) if mailchimp else None
     except BaseException:
         store.finish_run(run.id, "failed")
         raise
     store.finish_run(run.id, "ok")
     unresolved = len(store.list_conflicts(unresolved=True))
-    return SyncOutcome(result, posted, unresolved, audience)
+    return SyncOutcome(result, posted, unresolved, audience, [r.key for r in reminders])
 
 
 def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,

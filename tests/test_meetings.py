@@ -13,7 +13,7 @@ from connectors.factory import connect
 from playbooks import load_playbook
 from sync.cli import cli
 from sync.config import Config, load_config
-from sync.errors import UserError
+from sync.errors import RemoteError, UserError
 from sync.meetings import (
     Reminder,
     ScheduledMeeting,
@@ -151,6 +151,29 @@ def test_schedule_and_reminders_on_the_sandbox(alliance: Alliance) -> None:
     assert texts == [f"Plenary meeting in one week: *Research and gap-finding workshop* "
                      f"({item.number}) on 10 June 2027. The agenda is on the card; add your "
                      "points there."]
+
+
+def test_reminder_posted_before_a_crash_is_adopted_not_repeated(alliance: Alliance) -> None:
+    """The post reaches Slack but the process dies before recording it: the next run finds it."""
+    alliance.cli("bootstrap", "--only", "trello,slack")
+    config, book = alliance.config, load_playbook("en")
+    now = dt.datetime(2027, 2, 16, 9, 0, tzinfo=dt.UTC)  # a week before the kick-off
+    alliance.fault(service="slack", path="*chat.postMessage", mode="error", status=400, count=1)
+    with alliance.store() as store, connect(config, ("slack",)) as connected, \
+            pytest.raises(RemoteError):
+        post_meeting_reminders(config, book, connected.slack, store, now)
+    # Now it was posted but not recorded: same as a crash right after the call.
+    with alliance.store() as store, connect(config, ("slack",)) as connected:
+        general = store.get_resource("slack", "channel", "general")
+        connected.slack.post_message(
+            general.remote_id, "reminder sent by the run that died",
+            metadata={"event_type": "mcm_sync_meeting_reminder",
+                      "event_payload": {"key": "kickoff:2027-02-22:7d"}})
+        posted = post_meeting_reminders(config, book, connected.slack, store, now)
+        assert [r.key for r in posted] == ["kickoff:2027-02-22:7d"]
+    history = alliance.slack_member("bram.visser@example.org").conversations_history(
+        channel=alliance.resource("slack", "channel", "general"))["messages"]
+    assert not [m for m in history if "Plenary meeting in one week" in m["text"]]
 
 
 def test_no_reminders_before_bootstrap(tmp_path: Path, config: Config) -> None:
