@@ -110,10 +110,11 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
         if changes:
             ctx.trello.update_card(trello_side.remote_id, **changes)
             result.count("trello.update_card")
-        store.put_side(item.id, "trello", trello_side.remote_id,
-                       {k: trello_side.base.get(k, agreed.get(k)) if k in held else agreed.get(k)
-                        for k in ("status", "due", "title", "owners")},
-                       fingerprint="")
+        new_base = {k: trello_side.base.get(k, agreed.get(k)) if k in held else agreed.get(k)
+                    for k in ("status", "due", "title", "owners")}
+        # Written only when it changed: a sync with nothing to do writes nothing locally either.
+        if new_base != trello_side.base:
+            store.put_side(item.id, "trello", trello_side.remote_id, new_base, fingerprint="")
 
     slack_side = store.get_side(item.id, "slack")
     if slack_side is None:
@@ -144,7 +145,8 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
     base.update(status=agreed["status"], text=text, latest_reply=last_reply)
     if now is not None:
         base["reactions"] = now["reactions"]
-    store.put_side(item.id, "slack", slack_side.remote_id, base, fingerprint="")
+    if base != slack_side.base:
+        store.put_side(item.id, "slack", slack_side.remote_id, base, fingerprint="")
 
 
 def _shown(labels: dict[str, str], field: str, value: Any) -> str:

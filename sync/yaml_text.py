@@ -15,7 +15,12 @@ import yaml
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class TextDateLoader(yaml.SafeLoader):
+# libyaml's parser where the wheel has it (5-10x faster on a 2000-row action plan); the
+# resolver, where dates are recognised, is the pure-Python one in both cases.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class TextDateLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """A safe loader that keeps dates and times as strings."""
 
 
