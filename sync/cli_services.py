@@ -137,15 +137,17 @@ def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | 
         click.echo(f"unresolved: {line}", err=True)
 
 
-def _wait_for_signal() -> None:
-    """Block until Ctrl-C or SIGTERM (a service manager's stop), then return normally."""
+@contextmanager
+def _until_stopped() -> Iterator[threading.Event]:
+    """SIGTERM (a service manager's stop) sets the event; handler in place before we announce.
+
+    Installed first so that a supervisor stopping us the moment it reads our URLs gets a
+    clean stop rather than the default action (killed mid-way, server.json left behind).
+    """
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        yield stop
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -175,15 +177,19 @@ def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
                     else Path(".mcm-sync/sandbox"))
     server = SandboxServer(host=host, port=port, data_dir=data_dir, rate_limits=rate_limits,
                            allow_remote=allow_remote)
-    server.start()
     info = data_dir / SERVER_INFO
-    try:
-        announce_sandbox(data_dir, server.url, rate_limits)
-        click.echo(f"sandbox page: {server.url}/")
-        for service, base in server.base_urls.items():
-            click.echo(f"{service:10} {base}")
-        click.echo("press Ctrl-C to stop")
-        _wait_for_signal()
-    finally:
-        info.unlink(missing_ok=True)
-        server.stop()
+    with _until_stopped() as stop:
+        server.start()
+        try:
+            announce_sandbox(data_dir, server.url, rate_limits)
+            click.echo(f"sandbox page: {server.url}/")
+            for service, base in server.base_urls.items():
+                click.echo(f"{service:10} {base}")
+            click.echo("press Ctrl-C to stop")
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            info.unlink(missing_ok=True)
+            server.stop()

@@ -106,3 +106,22 @@ def test_secrets_never_reach_output_logs_or_state(
                 assert secret.encode() not in path.read_bytes(), path
     finally:
         made.close()
+
+
+@pytest.mark.skipif(not MCM_SYNC.exists(), reason="the mcm-sync console script is not installed")
+def test_sandbox_serve_announces_itself_and_stops_on_sigterm(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    process = subprocess.Popen(
+        [str(MCM_SYNC), "sandbox", "serve", "--port", "0", "--data", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("sandbox page: http://127.0.0.1:"), first
+        assert (data / "server.json").exists()
+        process.send_signal(signal.SIGTERM)  # at once: the handler is already in place
+        assert process.wait(timeout=10) == 0
+        assert not (data / "server.json").exists()
+    finally:
+        if process.poll() is None:
+            process.kill()

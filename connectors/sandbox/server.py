@@ -136,14 +136,20 @@ class SandboxServer:
         self._server.server_close()
         self.store.close()
 
-    def serve_forever(self) -> None:
-        """Serve in the foreground until SIGINT/SIGTERM, then close cleanly."""
+    def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
+        """Serve in the foreground until SIGINT/SIGTERM, then close cleanly.
+
+        ``ready`` runs once the signal handlers are in place (it prints the URLs): a
+        supervisor that stops us as soon as it reads them must not kill us half-way.
+        """
 
         def stop_signal(signum: int, frame: FrameType | None) -> None:
             raise _Stop
 
         previous = {sig: signal.signal(sig, stop_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
+            if ready is not None:
+                ready()
             self._server.serve_forever()
         except (_Stop, KeyboardInterrupt):
             pass
@@ -188,12 +194,15 @@ def serve(
             print(line, flush=True)  # flushed: a supervising process reads the URLs at once
 
     server = SandboxServer(host, port, data_dir, rate_limits, allow_remote)
-    say(f"mcm-sync sandbox on {server.url} (data: {data_dir or 'in memory'})")
-    for name, url in server.base_urls.items():
-        say(f"  {name:<10} {url}")
-    say(f"  page       {server.url}/")
-    say("Press Ctrl-C to stop.")
-    server.serve_forever()
+
+    def announce() -> None:
+        say(f"mcm-sync sandbox on {server.url} (data: {data_dir or 'in memory'})")
+        for name, url in server.base_urls.items():
+            say(f"  {name:<10} {url}")
+        say(f"  page       {server.url}/")
+        say("Press Ctrl-C to stop.")
+
+    server.serve_forever(ready=announce)
     say("sandbox stopped")
 
 
