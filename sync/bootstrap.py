@@ -59,16 +59,24 @@ def item_numbers(store: StateStore, config: Config, book: Playbook,
     """Human numbers for every item: existing ones from the store, new ones allocated.
 
     With ``persist=False`` (plan, dry run) nothing is written: new numbers are only predicted.
+    A number handed out is recorded against its key at once (resource ``hub/number``): a run
+    killed before the item was recorded gets the same number again, so the card it may
+    already have made (its name and marker carry the number) still matches.
     """
     prefix = config.alliance.item_prefix
     numbers: dict[str, str] = {}
     predicted = store.peek_item_number(prefix)
     for key in item_keys(book, rows):
         item = store.get_item_by_key(key)
+        reserved = store.get_resource("hub", "number", key) if item is None else None
         if item is not None:
             numbers[key] = item.number
+        elif reserved is not None:
+            numbers[key] = str(reserved.remote_id)
         elif persist:
-            numbers[key] = store.next_item_number(prefix)
+            with store.transaction():  # handed out and recorded together, or neither
+                numbers[key] = store.next_item_number(prefix)
+                store.put_resource("hub", "number", key, numbers[key])
         else:
             numbers[key] = f"{prefix}-{predicted}"
             predicted += 1
@@ -93,10 +101,12 @@ def observe(services: Services, desired: DesiredState, store: StateStore) -> Obs
         )
         general = next((c for c in channels if c.name == desired.channels[0].name), None)
         if general is not None:
-            observed["welcome_posted"] = any(
-                token_in_metadata(m.metadata) == desired.welcome_token
-                for m in services.slack.history(general.id)
-            )
+            welcome = next((m for m in services.slack.history(general.id)
+                            if token_in_metadata(m.metadata) == desired.welcome_token), None)
+            observed["welcome_posted"] = welcome is not None
+            # Recorded only once pinned: a run killed in between left it posted, not pinned.
+            if welcome is not None and store.get_resource("slack", "message", "welcome") is None:
+                observed["welcome_unpinned"] = welcome.ts
     if services.mailchimp is not None:
         audiences = tuple(services.mailchimp.list_audiences())
         observed["audiences"] = audiences

@@ -228,6 +228,9 @@ def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed:
             lambda m: m.ts)
         slack.pin(general, message.ts)
         store.put_resource("slack", "message", "welcome", message.ts)
+    elif welcome.action == "complete":  # posted by a run that died before pinning it
+        slack.pin(ctx.channels["general"], observed.welcome_unpinned)
+        store.put_resource("slack", "message", "welcome", observed.welcome_unpinned)
     _count(result, welcome, tick)
 
 

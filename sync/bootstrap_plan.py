@@ -62,6 +62,7 @@ class Observed:
     board: BoardSnapshot | None = None
     channels: tuple[SlackChannel, ...] | None = None
     welcome_posted: bool = False
+    welcome_unpinned: str = ""  # ts of a posted welcome message not recorded as pinned
     uninvited: tuple[str, ...] = ()
     audiences: tuple[MailchimpAudience, ...] | None = None
     merge_fields: frozenset[str] = frozenset()
@@ -219,15 +220,13 @@ def _plan_slack(desired: DesiredState, observed: Observed) -> list[Change]:
             f"invite {uninvited} people by e-mail" if uninvited else "everyone invited",
         )
     )
-    changes.append(
-        Change(
-            "slack",
-            "message",
-            "welcome",
-            "nothing" if observed.welcome_posted else "create",
-            "pinned welcome message in the general channel",
-        )
-    )
+    if observed.welcome_unpinned:
+        welcome: Action = "complete"
+        detail = "pin the welcome message in the general channel"
+    else:
+        welcome = "nothing" if observed.welcome_posted else "create"
+        detail = "pinned welcome message in the general channel"
+    changes.append(Change("slack", "message", "welcome", welcome, detail))
     return changes
 
 

@@ -217,7 +217,13 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
         if policy == "ask":
             decision = hold_conflicts(decision, base)
             held |= {c.field for c in decision.conflicts}
-        apply_item(ctx, item, decision, current, snap, result, held=held)
+        # The item's state rows commit together, after its remote writes: a run that dies
+        # half-way leaves the old base, so the next run decides the item again the same way
+        # (a half-applied value taken for the base turns a conflict's loser into the winner).
+        with ctx.store.transaction():
+            apply_item(ctx, item, decision, current, snap, result, held=held)
+            if file_obs is not None and not held:
+                _seen_file_row(ctx, item)
     post_missing_messages(ctx, snap, result)
     # Cursors last: only a run that got here without an exception moves them.
     if snap.last_action_id:
@@ -234,8 +240,7 @@ def _file_observation(ctx: SyncContext, item: Any) -> Observation | None:
     row = next((r for r in ctx.rows if f"action:{r.key}" == item.key), None)
     if row is None:
         return None
-    values = {"status": row.status, "due": row.due.isoformat() if row.due else None,
-              "title": row.action}
+    values = _row_values(row)
     side = ctx.store.get_side(item.id, "file")
     base = side.base if side is not None else values
     changed = {k: v for k, v in values.items() if v != base.get(k)}
@@ -245,3 +250,17 @@ def _file_observation(ctx: SyncContext, item: Any) -> Observation | None:
         return None
     agreed = {"status": item.status, "due": item.due, "title": item.title}
     return Observation("hub", {**agreed, **changed}, actor="coordinator", at=ctx.now.isoformat())
+
+
+def _row_values(row: ActionRow) -> dict[str, Any]:
+    """The fields an action-plan row carries, as the sync compares them."""
+    return {"status": row.status, "due": row.due.isoformat() if row.due else None,
+            "title": row.action}
+
+
+def _seen_file_row(ctx: SyncContext, item: Any) -> None:
+    """Remember the row as read once its edit is applied: the same edit is not taken again
+    (else a member's later change would be reverted by the coordinator's old one)."""
+    row = next((r for r in ctx.rows if f"action:{r.key}" == item.key), None)
+    if row is not None:
+        ctx.store.put_side(item.id, "file", row.key, _row_values(row), fingerprint="")

@@ -65,11 +65,17 @@ def create_missing_cards(ctx: SyncContext, snap: Snapshot, result: SyncResult) -
                    if item.due else None)
             intent = store.journal_open(result.run_id, "trello", "create_card", token,
                                         item_id=item.id)
-            card = ctx.trello.create_card(
-                ctx.status_list[item.status], f"{item.number} · {item.title}",
-                with_marker(_body(ctx, item), token, item.number), due=due,
-                label_ids=[labels[f"step:{item.step}"]] if f"step:{item.step}" in labels else [],
-                member_ids=[member_ids[e] for e in item.owner.split(",") if e in member_ids])
+            try:
+                card = ctx.trello.create_card(
+                    ctx.status_list[item.status], f"{item.number} · {item.title}",
+                    with_marker(_body(ctx, item), token, item.number), due=due,
+                    label_ids=[labels[f"step:{item.step}"]] if f"step:{item.step}" in labels
+                    else [],
+                    member_ids=[member_ids[e] for e in item.owner.split(",") if e in member_ids])
+            except BaseException:
+                # Closed "failed", not left open: the next run adopts it by token if it exists.
+                store.journal_close(intent, "failed")
+                raise
             store.journal_close(intent, "done", card.id)
             result.count("trello.create_card")
         store.put_side(item.id, "trello", card.id,

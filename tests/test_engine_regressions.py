@@ -1,0 +1,134 @@
+"""Regression tests for engine bugs found by the crash-point enumeration and the state machine.
+
+Each test is the smallest scenario on the in-memory fakes that showed the bug.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from sync.errors import FatalRemoteError, RemoteError
+from sync.identity import token_in
+from tests.fake_alliance import FakeAlliance, scratch_dir
+from tests.sync_scenario import STATUSES, item_ids, member_changes
+
+
+@pytest.fixture
+def alliance() -> Iterator[FakeAlliance]:
+    made = FakeAlliance(scratch_dir())
+    yield made
+    shutil.rmtree(made.folder, ignore_errors=True)
+
+
+def _card_numbers(alliance: FakeAlliance) -> dict[str, str]:
+    """Item number in each card's marker -> the number in its name."""
+    found = {}
+    for card in alliance.world.trello.cards_by_id.values():
+        marker = card["desc"].rsplit("mcm-sync ", 1)[-1].split(" ·")[0]
+        found[marker] = card["name"].split(" ·")[0]
+    return found
+
+
+def test_bootstrap_keeps_item_numbers_after_a_crash(alliance: FakeAlliance) -> None:
+    """A run dying after the numbers were handed out but before the items were recorded
+    used to give every item a new number (FRL-46..90) on the rerun, while the cards made
+    before the crash showed the old one."""
+    alliance.world.crash_after(60)  # a few cards made, their items not all recorded
+    with pytest.raises(FatalRemoteError):
+        alliance.bootstrap()
+    alliance.bootstrap()
+    state = alliance.state()
+    numbers = sorted(int(i["number"].split("-")[1]) for i in state["items"].values())
+    assert numbers == list(range(1, 46))
+    assert all(marker == name for marker, name in _card_numbers(alliance).items())
+
+
+def test_bootstrap_pins_the_welcome_a_dying_run_posted(alliance: FakeAlliance) -> None:
+    """Posted, then killed before the pin: the rerun saw "posted" and never pinned it."""
+    alliance.bootstrap()
+    pin = alliance.world.log.index("slack.pin")
+    again = alliance.fresh(scratch_dir())
+    try:
+        again.world.crash_after(pin)
+        with pytest.raises(FatalRemoteError):
+            again.bootstrap()
+        again.bootstrap()
+        general = again.resource("slack", "channel", "general")
+        assert len(again.world.slack.channels[general]["pins"]) == 1
+        assert again.resource("slack", "message", "welcome")
+    finally:
+        shutil.rmtree(again.folder, ignore_errors=True)
+
+
+def _synced_with_changes(alliance: FakeAlliance) -> None:
+    alliance.bootstrap()
+    alliance.sync()
+    member_changes(alliance)
+
+
+def test_member_card_keeps_its_number_after_a_crash(alliance: FakeAlliance) -> None:
+    """A sync dying while tokening a member's new card gave it a second number on resume."""
+    _synced_with_changes(alliance)
+    alliance.world.crash_after(0)  # the first write of the sync: tokening the new card
+    with pytest.raises(FatalRemoteError):
+        alliance.sync()
+    alliance.sync()
+    new = [c for c in alliance.world.trello.cards_by_id.values()
+           if c["name"].endswith("Invite the library")]
+    assert [c["name"] for c in new] == ["FRL-46 · Invite the library"]
+    assert token_in(new[0]["desc"])
+
+
+def test_conflict_outcome_survives_a_crash_mid_item(alliance: FakeAlliance) -> None:
+    """Card moved to Done (Trello) while someone reacted "blocked" (Slack): Trello wins.
+    A sync dying after the item was recorded as done but before its card and message were
+    written used to take "done" for the base on resume, so the loser (blocked) won."""
+    _synced_with_changes(alliance)
+    reference = alliance.fork(scratch_dir())
+    try:
+        before = reference.world.writes
+        reference.sync()
+        log = reference.world.log[before:]
+        # The third card update of the run: FRL-8's "complete" mark.
+        k = [i for i, op in enumerate(log) if op == "trello.update_card"][2]
+        alliance.world.crash_after(k)
+        with pytest.raises(RemoteError):
+            alliance.sync()
+        alliance.sync()
+        assert alliance.state()["items"] == reference.state()["items"]
+        assert alliance.state()["conflicts"] == [("status", "trello", "blocked")]
+    finally:
+        shutil.rmtree(reference.folder, ignore_errors=True)
+
+
+def test_a_failed_item_post_closes_its_intent(alliance: FakeAlliance) -> None:
+    """A post_item that failed stayed an open intent forever."""
+    alliance.bootstrap()
+    alliance.world.crash_after(3)
+    with pytest.raises(FatalRemoteError):
+        alliance.sync()
+    with alliance.store() as store:
+        assert store.open_intents() == []
+    alliance.sync()
+    assert alliance.state()["open_intents"] == 0
+
+
+def test_a_coordinator_edit_is_taken_once(alliance: FakeAlliance) -> None:
+    """The file side's base never moved, so an old action-plan edit was taken again at every
+    sync and reverted what a member did since."""
+    alliance.bootstrap()
+    alliance.sync()
+    key = f"action:{alliance.rows[1].key}"
+    alliance.edit_row("2", status="blocked")
+    alliance.sync()
+    number = alliance.state()["items"][key]["number"]
+    lists = {s: alliance.resource("trello", "list", s) for s in STATUSES}
+    card_id = item_ids(alliance)[number][0]
+    alliance.world.as_member("bram.visser@example.org").move_card(card_id, lists["doing"])
+    alliance.sync()
+    alliance.sync()
+    assert alliance.state()["items"][key]["status"] == "doing"
+    assert alliance.world.trello.cards_by_id[card_id]["list_id"] == lists["doing"]

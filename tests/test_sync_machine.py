@@ -1,0 +1,262 @@
+"""A hypothesis state machine over the sync (issue 5), on the in-memory fakes.
+
+Members move, archive, re-date, rename and add cards in Trello, react and reply in Slack; the
+coordinator edits action-plan rows; syncs run clean, die at a random write (before it takes
+effect), or lose the answer of a write that took effect. Every sync is a fresh process (the
+state store reopened, new engine objects), the remote data is kept. Invariants: at most one
+card and one message per item; after a clean sync every member edit is the agreed value or
+recorded as a conflict's loser; after two clean syncs Trello, the state store and the Slack
+message agree; a further sync writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+from collections import Counter
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from sync.errors import RemoteError
+from sync.identity import token_in, token_in_metadata
+from sync.normalize import card_values
+from tests.fake_alliance import FakeAlliance, scratch_dir
+from tests.sync_scenario import STATUSES, item_ids
+
+PEOPLE = ("bram.visser@example.org", "carla.mulder@example.org", "esra.yilmaz@example.org")
+NUMBERS = st.integers(min_value=1, max_value=45).map(lambda n: f"FRL-{n}")
+DATES = st.dates(min_value=dt.date(2027, 1, 1), max_value=dt.date(2028, 12, 31))
+TITLES = st.sampled_from(["Call the mayor", "Book the hall", "Print the flyers", "Ask DBieb"])
+# The engine's rule for several new reactions at once: the most decisive one counts.
+PRIORITY = ("done", "cancelled", "blocked", "doing", "todo")
+_TEMPLATE: list[FakeAlliance] = []
+
+
+def template() -> FakeAlliance:
+    """The example alliance bootstrapped and synced once (made once per process)."""
+    if not _TEMPLATE:
+        alliance = FakeAlliance(scratch_dir())
+        alliance.bootstrap()
+        alliance.sync()
+        _TEMPLATE.append(alliance)
+    return _TEMPLATE[0]
+
+
+class SyncMachine(RuleBasedStateMachine):
+    """Members, the coordinator and the sync, with faults."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alliance = template().fork(scratch_dir())
+        self.world = self.alliance.world
+        self.lists = {s: self.alliance.resource("trello", "list", s) for s in STATUSES}
+        self.channel = self.alliance.resource("slack", "channel", "actions")
+        self.emoji = dict(self.alliance.config.slack.reactions)
+        self.ids = item_ids(self.alliance)
+        self.rows = {row.number: f"action:{row.key}" for row in self.alliance.rows}
+        # Edits not yet settled: (number, field, side) -> (value, agreed value when made);
+        # Slack reactions not yet settled: number -> the statuses asked for.
+        self.edits: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self.requests: dict[str, list[str]] = {}
+        self.replies: list[tuple[str, str]] = []
+        self.base = self._agreed()
+
+    def teardown(self) -> None:
+        """Settle, check agreement, and remove the scratch folder."""
+        try:
+            self.settle()
+        finally:
+            shutil.rmtree(self.alliance.folder, ignore_errors=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _agreed(self) -> dict[str, dict[str, Any]]:
+        with self.alliance.store() as store:
+            return {i.number: {"status": i.status, "due": i.due, "title": i.title, "key": i.key}
+                    for i in store.list_items()}
+
+    def _card(self, number: str) -> dict[str, Any] | None:
+        card = self.world.trello.cards_by_id.get(self.ids.get(number, ("", ""))[0])
+        return card if card is not None and not card["closed"] else None
+
+    def _edit(self, number: str, field: str, side: str, value: Any) -> None:
+        before = self.edits.get((number, field, side), (None, self.base[number][field]))[1]
+        self.edits[(number, field, side)] = (value, before)
+
+    # ------------------------------------------------------------------ members in Trello
+
+    @rule(number=NUMBERS, status=st.sampled_from(("todo", "doing", "blocked", "done")),
+          who=st.sampled_from(PEOPLE))
+    def move_card(self, number: str, status: str, who: str) -> None:
+        """A member drags an open card to another status list."""
+        card = self._card(number)
+        if card is None or card["list_id"] == self.lists[status]:
+            return
+        self.world.as_member(who).move_card(card["id"], self.lists[status])
+        values = card_values(self.world.trello._as_card(card), {v: k for k, v in
+                                                              self.lists.items()}, {},
+                             self.base[number]["status"])
+        self._edit(number, "status", "trello", values["status"])
+
+    @rule(number=NUMBERS, who=st.sampled_from(PEOPLE))
+    def archive_card(self, number: str, who: str) -> None:
+        """A member archives a card (cancelled)."""
+        card = self._card(number)
+        if card is not None:
+            self.world.as_member(who).archive_card(card["id"])
+            self._edit(number, "status", "trello", "cancelled")
+
+    @rule(number=NUMBERS, due=DATES, who=st.sampled_from(PEOPLE))
+    def change_due(self, number: str, due: dt.date, who: str) -> None:
+        """A member changes a card's due date."""
+        card = self._card(number)
+        if card is not None:
+            self.world.as_member(who).set_due(card["id"], due)
+            self._edit(number, "due", "trello", due.isoformat())
+
+    @rule(number=NUMBERS, title=TITLES, who=st.sampled_from(PEOPLE))
+    def rename_card(self, number: str, title: str, who: str) -> None:
+        """A member renames a card (keeping our number in front)."""
+        card = self._card(number)
+        if card is not None:
+            self.world.as_member(who).rename_card(card["id"], f"{number} · {title}")
+            self._edit(number, "title", "trello", title)
+
+    @rule(title=TITLES, status=st.sampled_from(("todo", "doing")), who=st.sampled_from(PEOPLE))
+    def add_card(self, title: str, status: str, who: str) -> None:
+        """A member adds a card of their own."""
+        self.world.as_member(who).add_card(self.lists[status], title)
+
+    # ------------------------------------------------------------------ members in Slack
+
+    @rule(number=NUMBERS, emoji=st.sampled_from(sorted(
+        {"white_check_mark", "hourglass_flowing_sand", "no_entry", "x"})),
+          who=st.sampled_from(PEOPLE))
+    def react(self, number: str, emoji: str, who: str) -> None:
+        """A member reacts to an item's message with a status emoji."""
+        message = self.world.slack.message(self.channel, self.ids[number][1])
+        user = self.world.person(who).slack_id
+        if user in message["reactions"].get(emoji, []):
+            return
+        self.world.as_member(who).react(self.channel, message["ts"], emoji)
+        self.requests.setdefault(number, []).append(self.emoji[emoji])
+
+    @rule(number=NUMBERS, who=st.sampled_from(PEOPLE))
+    def reply(self, number: str, who: str) -> None:
+        """A member replies in an item's thread (to be copied to the card)."""
+        text = f"note {len(self.replies)} from {who.split('@')[0]}"
+        self.world.as_member(who).reply(self.channel, self.ids[number][1], text)
+        self.replies.append((number, text))
+
+    # ------------------------------------------------------------------ the coordinator
+
+    @rule(row=st.sampled_from(["1", "2", "3", "4", "5", "6"]), status=st.sampled_from(STATUSES),
+          due=st.none() | DATES)
+    def edit_row(self, row: str, status: str, due: dt.date | None) -> None:
+        """The coordinator changes a row's status (and maybe its due date) in the file."""
+        changes: dict[str, Any] = {"status": status}
+        if due is not None:
+            changes["due"] = due.isoformat()
+        self.alliance.edit_row(row, **changes)
+        number = next(n for n, v in self.base.items() if v["key"] == self.rows[row])
+        self._edit(number, "status", "hub", status)
+        if due is not None:
+            self._edit(number, "due", "hub", due.isoformat())
+
+    # ------------------------------------------------------------------ syncs
+
+    @rule()
+    def sync(self) -> None:
+        """A clean sync; every edit since the last one is agreed or a recorded loser."""
+        self.alliance.sync()
+        self._check_edits()
+
+    @rule(k=st.integers(min_value=0, max_value=30), drop=st.booleans())
+    def sync_with_fault(self, k: int, drop: bool) -> None:
+        """A sync that dies at its (k+1)-th write, before or after it takes effect."""
+        if drop:
+            self.world.drop_after(k)
+        else:
+            self.world.crash_after(k)
+        with contextlib.suppress(RemoteError):
+            self.alliance.sync()
+        self.world.crash_after(None)  # fewer writes than k: nothing happened
+        # Items the run got through are committed: their edits are settled already.
+        self._check_edits(strict=False)
+
+    @rule()
+    def settle(self) -> None:
+        """Two clean syncs: all sides agree; a third writes nothing."""
+        self.sync()
+        self.sync()
+        self._check_agreement()
+        writes = self.world.writes
+        self.alliance.sync()
+        assert self.world.writes == writes, Counter(self.world.log[writes:])
+
+    def _check_edits(self, *, strict: bool = True) -> None:
+        """Each edit since the last check is agreed or a recorded loser (``strict``: all of
+        them must be; else those that are, the items a dying run got through, are settled).
+        An edit back to the value agreed when it was made is no change at all."""
+        agreed = self._agreed()
+        with self.alliance.store() as store:
+            lost = {(c.item_id, c.field, str(c.loser_value)) for c in store.list_conflicts()}
+            ids = {i.number: i.id for i in store.list_items()}
+        edits = dict(self.edits)
+        for number, statuses in self.requests.items():
+            edits[(number, "status", "slack")] = (min(statuses, key=PRIORITY.index),
+                                                  self.base[number]["status"])
+        for (number, field, side), (value, before) in edits.items():
+            if value in (before, agreed[number][field]) or (
+                    (ids[number], field, str(value)) in lost):
+                self.edits.pop((number, field, side), None)
+                if side == "slack":
+                    self.requests.pop(number, None)
+                continue
+            assert not strict, (f"{side} edit of {number}.{field} to {value!r} lost: agreed "
+                                f"{agreed[number][field]!r}")
+        self.base = agreed
+        self.ids = item_ids(self.alliance)
+        if strict:
+            comments = {a["data"].get("text", "") for a in self.world.trello.actions
+                        if a["type"] == "commentCard"}
+            for number, text in self.replies:
+                assert any(text in c for c in comments), f"reply {text!r} on {number} not copied"
+            self.replies.clear()
+
+    def _check_agreement(self) -> None:
+        labels = self.alliance.book.action_plan.statuses
+        list_status = {v: k for k, v in self.lists.items()}
+        with self.alliance.store() as store:
+            for item in store.list_items():
+                card_id, ts = self.ids[item.number]
+                card = self.world.trello._as_card(self.world.trello.cards_by_id[card_id])
+                values = card_values(card, list_status, {}, item.status)
+                assert (values["status"], values["due"], values["title"]) == (
+                    item.status, item.due, item.title), item.number
+                text = self.world.slack.message(self.channel, ts)["text"]
+                assert text.endswith(f"*{labels[item.status]}*"), (item.number, text)
+
+    # ------------------------------------------------------------------ always
+
+    @invariant()
+    def one_card_and_one_message_per_item(self) -> None:
+        """Never two cards, nor two messages, for one item."""
+        cards = Counter(token_in(c["desc"]) for c in self.world.trello.cards_by_id.values())
+        cards.pop(None, None)
+        assert all(n == 1 for n in cards.values()), cards.most_common(3)
+        messages = Counter(token_in_metadata(m["metadata"])
+                           for m in self.world.slack.messages[self.channel]
+                           if not m["thread_ts"])
+        messages.pop(None, None)
+        assert all(n == 1 for n in messages.values()), messages.most_common(3)
+
+
+SyncMachine.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=12, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow])
+TestSyncMachine = SyncMachine.TestCase
