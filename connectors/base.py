@@ -208,6 +208,7 @@ class SlackChannel:
     is_archived: bool = False
     topic: str = ""
     purpose: str = ""
+    is_member: bool = True  # is our bot in it (a channel someone else made may lack us)
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,10 @@ class SlackAPI(Protocol):
 
     def create_channel(self, name: str) -> SlackChannel:
         """A new channel; an existing name is adopted (returned), never an error."""
+        ...
+
+    def join(self, channel_id: str) -> None:
+        """Join a public channel (already a member is fine)."""
         ...
 
     def unarchive(self, channel_id: str) -> None:

@@ -196,6 +196,10 @@ class SlackConnector:
         """Archive a channel (already archived is fine)."""
         self._call("conversations.archive", tolerate=("already_archived",), channel=channel_id)
 
+    def join(self, channel_id: str) -> None:
+        """Join a public channel (already a member is fine)."""
+        self._call("conversations.join", channel=channel_id)
+
     def unarchive(self, channel_id: str) -> None:
         """Unarchive (already unarchived is fine)."""
         self._call("conversations.unarchive", tolerate=("not_archived",), channel=channel_id)

@@ -99,6 +99,7 @@ def as_channel(raw: dict[str, Any]) -> SlackChannel:
         is_archived=bool(raw.get("is_archived")),
         topic=str((raw.get("topic") or {}).get("value") or ""),
         purpose=str((raw.get("purpose") or {}).get("value") or ""),
+        is_member=bool(raw.get("is_member", True)),
     )
 
 

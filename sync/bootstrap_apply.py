@@ -186,6 +186,8 @@ def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed:
             remote = known[channel.name]
             if remote.is_archived:
                 slack.unarchive(remote.id)
+            if not remote.is_member:  # made by someone else: we must be in it to post
+                slack.join(remote.id)
         if change.action in ("create", "update"):
             slack.set_topic(remote.id, channel.topic)
             slack.set_purpose(remote.id, channel.purpose)

@@ -194,6 +194,11 @@ def _plan_slack(desired: DesiredState, observed: Observed) -> list[Change]:
                     found.id,
                 )
             )
+        elif not found.is_member:
+            changes.append(
+                Change("slack", "channel", channel.key, "update", f"#{channel.name}: join",
+                       found.id)
+            )
         elif found.topic != channel.topic or found.purpose != channel.purpose:
             changes.append(
                 Change(

@@ -96,6 +96,10 @@ class FakeSlack:
             return self._as_channel(found)
         return self._write("create_channel", apply, create=True)
 
+    def join(self, channel_id: str) -> None:
+        """Join a channel (our bot is a member of every channel in the fakes)."""
+        self._write("join", lambda: self._channel(channel_id))
+
     def unarchive(self, channel_id: str) -> None:
         """Unarchive (already unarchived is fine)."""
         self._write("unarchive", lambda: self._channel(channel_id).update(archived=False))

@@ -211,3 +211,35 @@ def test_transient_faults_are_retried_without_duplicates(alliance: Alliance) -> 
     lists = mailchimp_client(alliance.server).lists.get_all_lists()["lists"]
     assert [a["name"] for a in lists] == [alliance.config.mailchimp.audience_name]
     assert "create" not in alliance.json("bootstrap")["applied"]
+
+
+def test_existing_channel_and_audience_are_adopted(tmp_path: Path) -> None:
+    """An archived #frl-actions is unarchived, and mailchimp.audience_id adopts that audience."""
+    made = Alliance(tmp_path)
+    try:
+        slack = made.slack_member("anna.devries@example.org")
+        channel = slack.conversations_create(name="frl-actions")["channel"]["id"]
+        slack.conversations_archive(channel=channel)
+        existing = mailchimp_client(made.server).lists.create_list({
+            "name": "Learning Hub newsletter", "permission_reminder": "You signed up.",
+            "email_type_option": False,
+            "contact": {"company": "Learning Hub", "address1": "Street 1", "city": "Leeuwarden",
+                        "zip": "8911 AA", "country": "NL"},
+            "campaign_defaults": {"from_name": "Hub", "from_email": "hub@example.org",
+                                  "subject": "News", "language": "en"}})["id"]
+        text = made.config_path.read_text(encoding="utf-8")
+        made.config_path.write_text(text.replace("  # audience_id: abc123def4",
+                                                 f"  audience_id: {existing}"), encoding="utf-8")
+        plan = made.json("plan")
+        actions = {(c["kind"], c["key"]): c["action"] for c in plan["changes"]}
+        assert actions[("channel", "actions")] == "update"  # unarchive
+        assert actions[("audience", "audience")] == "adopt"
+        summary = made.json("bootstrap")
+        assert summary["links"]["mailchimp_audience"] == existing
+        assert remote_inventory(made)["channels"] == ["frl-actions", "frl-alliance"]
+        info = slack.conversations_info(channel=channel)["channel"]
+        assert info["is_archived"] is False
+        lists = mailchimp_client(made.server).lists.get_all_lists()["lists"]
+        assert [a["id"] for a in lists] == [existing]
+    finally:
+        made.close()

@@ -140,6 +140,7 @@ METHODS: dict[str, Handler] = {
     "conversations.info": channels.conversations_info,
     "conversations.archive": channels.conversations_archive,
     "conversations.unarchive": channels.conversations_unarchive,
+    "conversations.join": channels.conversations_join,
     "conversations.invite": channels.conversations_invite,
     "conversations.setTopic": channels.conversations_set_topic,
     "conversations.setPurpose": channels.conversations_set_purpose,

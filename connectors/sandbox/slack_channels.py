@@ -99,6 +99,25 @@ def conversations_unarchive(ws: Workspace, caller: Person, params: dict[str, Any
     return {"ok": True}
 
 
+def conversations_join(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
+    """Join a public channel (archived: ``is_archived``; already in: ok with a warning)."""
+    user_id = caller["slack_id"]
+    doc = ws.channel(text_param(params, "channel"), user_id)
+    if doc.get("is_private"):
+        raise SlackError("method_not_supported_for_channel_type")
+    if doc.get("is_archived"):
+        raise SlackError("is_archived")
+    body: Body = {"ok": True}
+    if user_id in doc["members"]:
+        body["warning"] = "already_in_channel"
+        body["response_metadata"] = {"warnings": ["already_in_channel"]}
+    else:
+        doc["members"] = [*doc["members"], user_id]
+        ws.save_channel(doc)
+    body["channel"] = render_channel(doc, user_id)
+    return body
+
+
 def conversations_invite(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
     """Invite users (comma list); the whole call fails on the first refused user."""
     user_id = caller["slack_id"]
