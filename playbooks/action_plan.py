@@ -29,7 +29,7 @@ import yaml
 from pydantic import ValidationError
 
 from playbooks.model import STATUSES, ActionRow, Playbook
-from sync.config import Person
+from sync.config import Config, Person
 from sync.errors import InputError, Problem
 from sync.yaml_text import load_yaml
 
@@ -396,3 +396,11 @@ def _known_responsible(responsible: str, people: Sequence[Person]) -> bool:
         known.add(person.organisation.casefold())
     parts = [part.strip().casefold() for part in re.split(r"[;,]", responsible) if part.strip()]
     return all(part in known for part in parts)
+
+
+def alliance_rows(config: Config, book: Playbook) -> list[ActionRow]:
+    """The rows of the config's ``action_plan`` file (none without one); InputError if bad."""
+    if not config.action_plan:
+        return []
+    return list(load_action_plan(config.resolve_path(config.action_plan), book,
+                                 config.people).rows)

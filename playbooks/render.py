@@ -122,10 +122,14 @@ def list_templates(language: str, *, slug: str | None = None) -> list[TemplateIn
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def environment(html: bool = False) -> jinja2.Environment:
+    """The Jinja2 environment of the templates and reports (autoescaped only for HTML).
+
+    Markdown is not escaped as HTML; its table cells are escaped with the ``cell`` filter.
+    """
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("playbooks", "templates"),
-        autoescape=False,  # Markdown, not HTML; table cells are escaped with `cell`
+        autoescape=html,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -182,7 +186,7 @@ def render_template(
         text = _write_csv(header, table)
     else:
         context = base_context(config, book, rows, meeting_number)
-        text = _environment().get_template(f"{name}.md.j2").render(context).rstrip() + "\n"
+        text = environment().get_template(f"{name}.md.j2").render(context).rstrip() + "\n"
     filename = _filename(
         name, config.alliance.slug, lang, meeting_number if name in _PER_MEETING else None
     )

@@ -17,14 +17,14 @@ from typing import Any
 
 from playbooks.labels import fill, format_date, labels
 from playbooks.model import ActionRow, Playbook
-from playbooks.render import render_template
+from playbooks.render import environment, render_template
 from playbooks.render_context import MeetingView, base_context
 from sync.config import Config
 from sync.errors import UserError
 from sync.meetings import ScheduledMeeting, meeting_schedule
 from sync.minutes import MINUTES_KIND
 from sync.progress import OPEN_STATUSES
-from sync.report import Report, environment, report_from_store
+from sync.report import Report, report_from_store
 from sync.state import StateStore
 from sync.state_rows import Item
 

@@ -18,8 +18,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from playbooks import load_action_plan, load_playbook
-from playbooks.model import ActionRow, Playbook
+from playbooks import alliance_rows, load_playbook
 from sync.agenda import render_agenda, render_profile
 from sync.cli import AppContext, cli, echo_json, pass_app
 from sync.config import Config
@@ -34,13 +33,6 @@ from sync.report import (
     report_from_store,
 )
 from sync.state import StateStore
-
-
-def _rows(config: Config, book: Playbook) -> list[ActionRow]:
-    if not config.action_plan:
-        return []
-    return list(load_action_plan(config.resolve_path(config.action_plan), book,
-                                 config.people).rows)
 
 
 @contextmanager
@@ -125,7 +117,7 @@ def meeting_agenda(app: AppContext, number: int, output: Path | None) -> None:
     """
     config = app.config
     book = load_playbook(config.alliance.language)
-    rows = _rows(config, book)
+    rows = alliance_rows(config, book)
     with _store(config) as store:
         text = render_agenda(config, book, rows, store, number)
     _write(text, output, "agenda")
@@ -208,7 +200,7 @@ def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path |
     """
     config = app.config
     book = load_playbook(config.alliance.language)
-    rows = _rows(config, book)
+    rows = alliance_rows(config, book)
     day = today.date() if today else dt.date.today()
     started = time.perf_counter()
     with _store(config) as store:
@@ -241,6 +233,7 @@ def profile_command(app: AppContext, output: Path | None) -> None:
     """Render the alliance's short public profile (guide, step 2) from the config and state."""
     config = app.config
     book = load_playbook(config.alliance.language)
+    rows = alliance_rows(config, book)  # validated before the store is opened
     with _store(config) as store:
-        report = report_from_store(config, book, _rows(config, book), store, dt.date.today())
+        report = report_from_store(config, book, rows, store, dt.date.today())
     _write(render_profile(config, book, report), output, "profile")

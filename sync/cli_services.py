@@ -20,7 +20,7 @@ from connectors.factory import (
     connect,
     sandbox_data_dir,
 )
-from playbooks import load_action_plan, load_playbook
+from playbooks import alliance_rows, load_playbook
 from sync.bootstrap import BootstrapResult, Services, run_bootstrap
 from sync.bootstrap_plan import Change, Plan
 from sync.cli import AppContext, cli, echo_json, pass_app
@@ -46,10 +46,7 @@ def _prepared(app: AppContext, only: str | None, sandbox: bool | None
     """Validate everything first, then open the state store and connect the services."""
     config = app.config
     book = load_playbook(config.alliance.language)
-    rows: list[Any] = []
-    if config.action_plan:
-        rows = list(load_action_plan(config.resolve_path(config.action_plan), book,
-                                     config.people).rows)
+    rows: list[Any] = alliance_rows(config, book)
     services = _services_option(only)
     store = StateStore.open(config.state_path)
     try:

@@ -6,14 +6,13 @@ import datetime as dt
 import random
 import signal
 import threading
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from connectors.factory import connect
-from playbooks import load_action_plan, load_playbook
+from playbooks import alliance_rows, load_playbook
 from sync.cli import AppContext, cli, echo_json, pass_app
 from sync.config import Config
 from sync.conflicts import resolve as resolve_conflict
@@ -50,10 +49,7 @@ def _sync_services(config: Config, store: StateStore) -> tuple[str, ...]:
 def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -> None:
     config = app.config
     book = load_playbook(config.alliance.language)
-    rows: list[Any] = []
-    if config.action_plan:
-        rows = list(load_action_plan(config.resolve_path(config.action_plan), book,
-                                     config.people).rows)
+    rows = alliance_rows(config, book)
     with StateStore.lock(config.state_path), StateStore.open(config.state_path) as store, \
             connect(config, _sync_services(config, store), sandbox=sandbox) as connected:
         outcome = sync_once(config, book, rows, connected.trello, connected.slack,  # type: ignore[arg-type]

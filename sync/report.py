@@ -18,13 +18,11 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
 from typing import Any, Literal
 
-import jinja2
-
-from playbooks.labels import cell, fill, format_amount, format_date, labels
+from playbooks.labels import fill, format_amount, format_date, labels
 from playbooks.model import ActionRow, Playbook
+from playbooks.render import environment
 from playbooks.render_context import plan_groups
 from sync.chart import ChartFormat, StepBar, progress_chart
 from sync.config import Config
@@ -222,22 +220,6 @@ def report_chart(report: Report, fmt: ChartFormat = "png") -> bytes:
     planned = [row.due for row in live if row.due is not None]
     done = [row.done_on for row in live if row.done_on is not None]
     return progress_chart(bars, planned, done, report.today, report.language, fmt)
-
-
-@cache
-def environment(html: bool) -> jinja2.Environment:
-    """The Jinja2 environment of the reports: autoescaped for HTML, plain for Markdown."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("playbooks", "templates"),
-        autoescape=html,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["cell"] = cell
-    env.filters["fill"] = fill
-    return env
 
 
 def _context(report: Report) -> dict[str, Any]:
