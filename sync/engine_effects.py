@@ -77,7 +77,6 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
     store = ctx.store
     agreed = decision.agreed
     labels = _labels(ctx)
-    who = {c.field: c for c in decision.changes}
     for change in decision.changes:
         # People by name (a Slack user id means nothing to the coordinator reading the log).
         actor = _display_name(ctx, change.actor) if change.actor else ""
@@ -126,15 +125,13 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
         ctx.slack.update_message(ctx.actions_channel, slack_side.remote_id, text,
                                  metadata=item_metadata(token_of(ctx, item), item.number))
         result.count("slack.update_message")
-    notes = [_note(labels, ctx, c.field, c.new, c.actor, c.side) for c in who.values()
-             if c.side != "slack" or c.field != "status"]
+    # Who changed what where, then any conflict (the losing value is shown, never dropped).
+    notes = [_note(labels, ctx, c.field, c.new, c.actor, c.side) for c in decision.changes]
     note_key = "conflict_waiting" if ctx.config.sync.conflict_policy == "ask" else "conflict_note"
-    notes += [labels[note_key].format(number=item.number,
-        field=c.field, winner_value=_shown(labels, c.field, c.winner_value),
+    notes += [labels[note_key].format(
+        number=item.number, field=c.field, winner_value=_shown(labels, c.field, c.winner_value),
         winner_side=WHERE[c.winner_side], loser_value=_shown(labels, c.field, c.loser_value),
         loser_side=WHERE[c.loser_side]) for c in decision.conflicts]
-    if "status" in who and who["status"].side == "slack":
-        notes.append(_note(labels, ctx, "status", who["status"].new, who["status"].actor, "slack"))
     copied, newest_seen = _copy_comments(ctx, item, slack_side, snap, trello_side, result)
     notes += copied
     last_reply = max(base.get("latest_reply", ""), newest_seen)
