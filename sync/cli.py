@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -67,6 +68,10 @@ class McmGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`mcm-sync log | head`): stop quietly, as other tools do.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes it at exit
+            ctx.exit(141)
         except Exception as error:  # a bug: say so, briefly, and keep the stack for -v
             app = ctx.find_object(AppContext)
             if app is not None and app.verbose:
