@@ -131,6 +131,7 @@ def read(ctx: SyncContext, *, full: bool) -> Snapshot:
             continue  # our own writes coming back: never a member's change
         if action.type == "deleteCard":
             deleted.add(action.card_id)
+            actors[action.card_id] = (action.member_name, action.date)
             continue
         if action.type == "commentCard":
             comments.append((action.card_id, action.member_name, str(action.data.get("text", ""))))
@@ -165,7 +166,15 @@ def observations(ctx: SyncContext, item: Any, snap: Snapshot) -> tuple[list[Obse
     result: list[Observation] = []
     current: dict[str, Any] = {}
     trello_side = store.get_side(item.id, "trello")
-    if trello_side is not None and trello_side.remote_id in snap.cards:
+    if (trello_side is not None and trello_side.remote_id in snap.deleted_card_ids
+            and not trello_side.base.get("deleted")):
+        # A member deleted the card (not archived): the item is cancelled, and its card is
+        # not made again (the member meant it gone).
+        actor, at = snap.card_actors.get(trello_side.remote_id, ("", ""))
+        current["trello"] = {"deleted": True}
+        result.append(Observation("trello", {**agreed, "status": "cancelled"}, actor=actor,
+                                  at=at))
+    elif trello_side is not None and trello_side.remote_id in snap.cards:
         card = snap.cards[trello_side.remote_id]
         values = card_values(card, ctx.list_status, ctx.member_emails, item.status)
         base = {**agreed, **trello_side.base}

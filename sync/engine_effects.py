@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from playbooks.messages import messages
 from sync.decide import Decision
+from sync.errors import NotFoundError
 from sync.identity import item_metadata, make_token, token_in, with_marker
 from sync.normalize import card_values, render_item_message
 from sync.progress import owner_names
@@ -102,13 +103,27 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
         result.conflicts.append(conflict)
 
     trello_side = store.get_side(item.id, "trello")
+    if trello_side is not None and (trello_side.base.get("deleted")
+                                    or (current.get("trello") or {}).get("deleted")):
+        if not trello_side.base.get("deleted"):
+            store.put_side(item.id, "trello", trello_side.remote_id,
+                           {**trello_side.base, "deleted": True}, fingerprint="")
+        trello_side = None  # gone from the board: nothing to write there any more
     if trello_side is not None:
         card_now = current.get("trello") or {**agreed, **trello_side.base}
         wanted = {**agreed, **{f: card_now.get(f) for f in held if f in card_now}}
         changes = _card_changes(ctx, item, wanted, card_now)
         if changes:
-            ctx.trello.update_card(trello_side.remote_id, **changes)
-            result.count("trello.update_card")
+            try:
+                ctx.trello.update_card(trello_side.remote_id, **changes)
+                result.count("trello.update_card")
+            except NotFoundError:
+                # Deleted in a way the board actions did not tell us (or since we read them):
+                # same as a deletion we saw, never a run that fails forever.
+                store.put_side(item.id, "trello", trello_side.remote_id,
+                               {**trello_side.base, "deleted": True}, fingerprint="")
+                trello_side = None
+    if trello_side is not None:
         new_base = {k: trello_side.base.get(k, agreed.get(k)) if k in held else agreed.get(k)
                     for k in ("status", "due", "title", "owners")}
         # Written only when it changed: a sync with nothing to do writes nothing locally either.
@@ -116,9 +131,11 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
             store.put_side(item.id, "trello", trello_side.remote_id, new_base, fingerprint="")
 
     slack_side = store.get_side(item.id, "slack")
-    if slack_side is None:
-        return
     now = current.get("slack")
+    if slack_side is None or now is None:
+        # No message, or it was deleted (the whole channel is read each run, so missing means
+        # gone): post_missing_messages posts it again with the agreed text.
+        return
     text = item_text(ctx, item, agreed)
     base = dict(slack_side.base)
     if now is not None and now["text"] != text or now is None and base.get("text") != text:
@@ -229,13 +246,18 @@ def ensure_new_items(ctx: SyncContext, snap: Snapshot, result: SyncResult) -> No
 
 
 def post_missing_messages(ctx: SyncContext, snap: Snapshot, result: SyncResult) -> None:
-    """Every item gets its one message in the actions channel (adopted by token if it exists)."""
+    """Every item gets its one message in the actions channel (adopted by token if it exists).
+
+    An item whose message has gone (deleted in Slack, or hidden by a plan's history limit:
+    the whole channel is read each run) gets it posted again with the agreed values.
+    """
     store = ctx.store
     labels = _labels(ctx)
     for item in store.list_items():
-        if store.get_side(item.id, "slack") is not None:
-            continue
         token = token_of(ctx, item)
+        side = store.get_side(item.id, "slack")
+        if side is not None and token in snap.messages:
+            continue
         agreed = {"status": item.status, "due": item.due, "title": item.title,
                   "owners": item.owner}
         text = item_text(ctx, item, agreed)
@@ -258,6 +280,9 @@ def post_missing_messages(ctx: SyncContext, snap: Snapshot, result: SyncResult) 
                                                       where="Trello", title=item.title)
                 ctx.slack.post_message(ctx.actions_channel, note, thread_ts=found.ts)
                 result.count("slack.thread_reply")
+        if side is not None:
+            store.add_audit(item.id, "mcm-sync", "slack", "message", side.remote_id, found.ts)
+        # Reactions start empty even on an adopted message: any there are unprocessed requests.
         store.put_side(item.id, "slack", found.ts,
                        {"status": item.status, "text": found.text or text, "reactions": {},
                         "latest_reply": found.latest_reply}, fingerprint="")

@@ -340,3 +340,31 @@ def test_due_date_and_title_edits_in_trello(alliance: Synced) -> None:
     text = alliance.message("FRL-14")["text"]
     assert "Weekly mediator call" in text and "2027-06-30" in text
     assert alliance.json("sync")["writes"] == {}
+
+
+def test_deleted_card_cancels_the_item_and_is_not_made_again(alliance: Synced) -> None:
+    card_id = alliance.side("FRL-15", "trello")
+    alliance.trello_member(ESRA).fetch_json(f"/cards/{card_id}", http_method="DELETE")
+    result = alliance.json("sync")
+    assert [(c["item"], c["new"]) for c in result["changes"]] == [("FRL-15", "cancelled")]
+    assert "Status: *Cancelled*" in alliance.message("FRL-15")["text"]
+    # A later reaction still works: the item changes, nothing tries to write the lost card.
+    alliance.react("FRL-15", "hourglass_flowing_sand")
+    later = alliance.json("sync", "--full")
+    assert alliance.item("FRL-15").status == "doing"
+    assert later["created_items"] == []
+    assert alliance.json("sync")["writes"] == {}
+
+
+def test_deleted_message_is_posted_again(alliance: Synced) -> None:
+    from connectors.sandbox.testing import slack_client
+
+    old_ts = alliance.side("FRL-16", "slack")
+    bot = slack_client(alliance.server, token="sandbox-coordinator")
+    bot.chat_delete(channel=alliance.resource("slack", "channel", "actions"), ts=old_ts)
+    alliance.move("FRL-16", "doing")
+    alliance.cli("sync")
+    new_ts = alliance.side("FRL-16", "slack")
+    assert new_ts != old_ts
+    assert "Status: *In progress*" in alliance.message("FRL-16")["text"]
+    assert alliance.json("sync")["writes"] == {}

@@ -148,6 +148,7 @@ METHODS: dict[str, Handler] = {
     "conversations.replies": messages.conversations_replies,
     "chat.postMessage": messages.chat_post_message,
     "chat.update": messages.chat_update,
+    "chat.delete": messages.chat_delete,
     "reactions.add": messages.reactions_add,
     "reactions.remove": messages.reactions_remove,
     "reactions.get": messages.reactions_get,

@@ -50,6 +50,7 @@ METHOD_TIERS: dict[str, int] = {
     "conversations.setTopic": 2,
     "conversations.unarchive": 2,
     "chat.update": 3,
+    "chat.delete": 3,
     "pins.add": 2,
     "reactions.add": 3,
     "reactions.get": 3,

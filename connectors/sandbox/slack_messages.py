@@ -124,6 +124,17 @@ def chat_update(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
     }
 
 
+def chat_delete(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
+    """Delete a message; only its author may (a bot deletes its own; admins act as bots here)."""
+    user_id = caller["slack_id"]
+    channel = ws.writable(text_param(params, "channel"), user_id, member=False)
+    doc = ws.message(channel["id"], text_param(params, "ts"))
+    if doc["user"] != user_id:
+        raise SlackError("cant_delete_message")
+    ws.delete_message(doc)
+    return {"ok": True, "channel": channel["id"], "ts": doc["ts"]}
+
+
 def _window(params: dict[str, Any]) -> tuple[int, int | None, bool]:
     """``oldest``, ``latest`` (None: no upper bound) and ``inclusive`` of a history read."""
     oldest = ts_micros(params.get("oldest") or "0", "ts_oldest")

@@ -150,3 +150,7 @@ class Workspace:
     def save_message(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Write a changed message document back."""
         return self.store.update(SERVICE, MESSAGE, message_key(doc["channel"], doc["ts"]), doc)
+
+    def delete_message(self, doc: dict[str, Any]) -> None:
+        """Remove a message (a top-level message keeps no thread: Slack hides its replies)."""
+        self.store.delete(SERVICE, MESSAGE, message_key(doc["channel"], doc["ts"]))
