@@ -17,6 +17,7 @@ from sync.cli import AppContext, cli, echo_json, pass_app
 from sync.config import Config
 from sync.conflicts import resolve as resolve_conflict
 from sync.digest import parse_duration
+from sync.engine import prepare, preview
 from sync.errors import ConflictsUnresolved, McmSyncError, UserError
 from sync.progress import item_rows, step_progress
 from sync.runner import SyncOutcome, sync_once
@@ -75,22 +76,57 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
                                   hint="see `mcm-sync status`")
 
 
+def _dry_run(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -> None:
+    """Read and decide like a sync, print what it would do, write nothing anywhere."""
+    config = app.config
+    book = load_playbook(config.alliance.language)
+    rows = alliance_rows(config, book)
+    with StateStore.open(config.state_path) as store, \
+            connect(config, ("trello", "slack"), sandbox=sandbox) as connected:
+        ctx = prepare(config, book, rows, connected.trello, connected.slack, store)  # type: ignore[arg-type]
+        result = preview(ctx, full=full)
+    if as_json:
+        echo_json({"dry_run": True, "changes": result.changes,
+                   "new_items": result.created_items, "would_make": result.writes,
+                   "conflicts": [c.__dict__ for c in result.conflicts]})
+        return
+    click.echo(f"dry run: {len(result.changes)} changes, {len(result.created_items)} new items, "
+               f"{len(result.conflicts)} conflicts; nothing was written")
+    for change in result.changes:
+        click.echo(f"  would set {change['item']} {change['field']}: {change['old']} -> "
+                   f"{change['new']} (from {PLACE.get(change['side'], change['side'])})")
+    for new in result.created_items:
+        click.echo(f"  would add an item for the {new}")
+    for what, count in result.writes.items():
+        click.echo(f"  would make {count} x {what}")
+    for conflict in result.conflicts:
+        click.echo(f"  conflict: {conflict.field}: {conflict.winner_value} "
+                   f"({conflict.winner_side}) vs {conflict.loser_value} ({conflict.loser_side})")
+
+
 @cli.command("sync")
 @click.option("--full", is_flag=True, help="Compare every card and message (else incremental; "
               "a full reconciliation also runs when sync.full_reconcile_every has passed).")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--watch", is_flag=True, help="Keep syncing every --interval until stopped.")
 @click.option("--interval", default="5m", show_default=True,
               help="With --watch: 30s..24h, e.g. 5m.")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @pass_app
-def sync_command(app: AppContext, full: bool, watch: bool, interval: str,
+def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interval: str,
                  sandbox: bool | None, as_json: bool) -> None:
     """Keep every action item in step across Trello, Slack and the state store.
 
     Run it from cron or a systemd timer (once), or with --watch. Exit codes: 0 ok,
     2 config error, 3 unresolved conflicts, 4 a service failed after retries.
     """
+    if dry_run:
+        if watch:
+            raise UserError("--dry-run and --watch do not go together",
+                            hint="a dry run reads and decides once")
+        _dry_run(app, full, sandbox, as_json)
+        return
     if not watch:
         _run_once(app, full, sandbox, as_json)
         return

@@ -19,7 +19,14 @@ from typing import Any
 from connectors.base import SlackAPI, SlackMessage, TrelloAPI, TrelloCard
 from playbooks.model import ActionRow, Playbook
 from sync.config import Config
-from sync.decide import Conflict, Observation, decide, hold_conflicts, without_fields
+from sync.decide import (
+    Conflict,
+    Decision,
+    Observation,
+    decide,
+    hold_conflicts,
+    without_fields,
+)
 from sync.errors import UserError
 from sync.identity import make_token, token_in, token_in_metadata
 from sync.normalize import card_values, reaction_set, slack_status
@@ -208,24 +215,9 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     ensure_new_items(ctx, snap, result)
     add_new_rows(ctx)
     create_missing_cards(ctx, snap, result)
-    policy = ctx.config.sync.conflict_policy
-    waiting: dict[str, set[str]] = {}
-    for record in ctx.store.list_conflicts(unresolved=True):
-        waiting.setdefault(record.item_id, set()).add(record.field)
+    waiting = _waiting(ctx)
     for item in ctx.store.list_items():
-        obs, current = observations(ctx, item, snap)
-        file_obs = _file_observation(ctx, item)
-        if file_obs is not None:
-            obs.insert(0, file_obs)
-        base = {"status": item.status, "due": item.due, "title": item.title,
-                "owners": item.owner}
-        # A field whose conflict awaits the coordinator is left alone until it is resolved.
-        obs = without_fields(obs, waiting.get(item.id, set()))
-        decision = decide(base, obs, "newest" if policy == "ask" else policy)
-        held = set(waiting.get(item.id, set()))
-        if policy == "ask":
-            decision = hold_conflicts(decision, base)
-            held |= {c.field for c in decision.conflicts}
+        decision, current, held, file_obs = decide_item(ctx, item, snap, waiting)
         # The item's state rows commit together, after its remote writes: a run that dies
         # half-way leaves the old base, so the next run decides the item again the same way
         # (a half-applied value taken for the base turns a conflict's loser into the winner).
@@ -242,7 +234,69 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     return result
 
 
-def _file_observation(ctx: SyncContext, item: Any) -> Observation | None:
+def _waiting(ctx: SyncContext) -> dict[str, set[str]]:
+    """Per item, the fields whose conflict awaits the coordinator (``ask`` policy)."""
+    waiting: dict[str, set[str]] = {}
+    for record in ctx.store.list_conflicts(unresolved=True):
+        waiting.setdefault(record.item_id, set()).add(record.field)
+    return waiting
+
+
+def decide_item(ctx: SyncContext, item: Any, snap: Snapshot, waiting: dict[str, set[str]],
+                *, record: bool = True
+                ) -> tuple[Decision, dict[str, Any], set[str], Observation | None]:
+    """One item's decision from what every side shows (no remote call, no remote write).
+
+    Returns the decision, each side's current values, the fields held for the coordinator and
+    the action-plan observation. ``record=False`` (a dry run) writes nothing locally either.
+    """
+    policy = ctx.config.sync.conflict_policy
+    obs, current = observations(ctx, item, snap)
+    file_obs = _file_observation(ctx, item, record=record)
+    if file_obs is not None:
+        obs.insert(0, file_obs)
+    base = {"status": item.status, "due": item.due, "title": item.title, "owners": item.owner}
+    # A field whose conflict awaits the coordinator is left alone until it is resolved.
+    obs = without_fields(obs, waiting.get(item.id, set()))
+    decision = decide(base, obs, "newest" if policy == "ask" else policy)
+    held = set(waiting.get(item.id, set()))
+    if policy == "ask":
+        decision = hold_conflicts(decision, base)
+        held |= {c.field for c in decision.conflicts}
+    return decision, current, held, file_obs
+
+
+def preview(ctx: SyncContext, *, full: bool = False) -> SyncResult:
+    """What a sync would do (``sync --dry-run``): the same reads and decisions, no writes.
+
+    ``created_items`` lists what would become new items (cards members added, new action-plan
+    rows); ``writes`` counts the cards and messages that would be made.
+    """
+    result = SyncResult(run_id="dry-run", full=full)
+    snap = read(ctx, full=full)
+    store = ctx.store
+    for card_id in snap.new_card_ids:
+        card = snap.cards.get(card_id)
+        if card is not None and not token_in(card.desc) and not store.find_side("trello", card_id):
+            result.created_items.append(f"card {card.name!r} (Trello)")
+    for row in ctx.rows:
+        if store.get_item_by_key(f"action:{row.key}") is None:
+            result.created_items.append(f"row {row.key!r} (action plan)")
+    waiting = _waiting(ctx)
+    for item in store.list_items():
+        decision, _current, _held, _file = decide_item(ctx, item, snap, waiting, record=False)
+        result.changes += [{"item": item.number, "field": c.field, "old": c.old, "new": c.new,
+                            "side": c.side, "actor": c.actor} for c in decision.changes]
+        result.conflicts += decision.conflicts
+        if store.get_side(item.id, "trello") is None:
+            result.count("trello.create_card")
+        if store.get_side(item.id, "slack") is None:
+            result.count("slack.post_message")
+    return result
+
+
+def _file_observation(ctx: SyncContext, item: Any, *, record: bool = True
+                      ) -> Observation | None:
     """The coordinator's edit of an action-plan row since it was last read, if any."""
     if not item.key.startswith("action:"):
         return None
@@ -253,7 +307,7 @@ def _file_observation(ctx: SyncContext, item: Any) -> Observation | None:
     side = ctx.store.get_side(item.id, "file")
     base = side.base if side is not None else values
     changed = {k: v for k, v in values.items() if v != base.get(k)}
-    if side is None:
+    if side is None and record:
         ctx.store.put_side(item.id, "file", row.key, values, fingerprint="")
     if not changed:
         return None

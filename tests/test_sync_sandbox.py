@@ -65,6 +65,14 @@ class Synced(Alliance):
         )
 
 
+def state_dump(alliance: Alliance) -> list[str]:
+    """Every row of the state store as SQL (reads the WAL too, unlike the file's bytes)."""
+    import sqlite3
+
+    with sqlite3.connect(alliance.config.state_path) as conn:
+        return list(conn.iterdump())
+
+
 @pytest.fixture(scope="session")
 def synced_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One bootstrapped and synced alliance per test worker; each test gets a copy."""
@@ -368,3 +376,25 @@ def test_deleted_message_is_posted_again(alliance: Synced) -> None:
     assert new_ts != old_ts
     assert "Status: *In progress*" in alliance.message("FRL-16")["text"]
     assert alliance.json("sync")["writes"] == {}
+
+
+def test_dry_run_shows_what_would_change_and_writes_nothing(alliance: Synced) -> None:
+    alliance.move("FRL-17", "blocked")
+    alliance.trello_member(FARAH).fetch_json(
+        "/cards", http_method="POST",
+        query_params={"idList": alliance.resource("trello", "list", "todo"), "name": "Rent a hall"})
+    state_before = state_dump(alliance)
+    alliance.reset_calls()
+    shown = alliance.cli("sync", "--dry-run")
+    assert "would set FRL-17 status: todo -> blocked (from Trello)" in shown.output
+    assert "would add an item for the card 'Rent a hall' (Trello)" in shown.output
+    stats = alliance.admin("GET", "/_sandbox/stats")
+    writes = [route for routes in stats.values() for route in routes
+              if route.split()[0] in ("POST", "PUT", "DELETE")
+              and route.rsplit("/", 1)[-1] not in ("auth.test", "conversations.history")]
+    assert writes == []
+    assert state_dump(alliance) == state_before
+    # Still to do, and then done by the real sync.
+    assert alliance.json("sync", "--dry-run")["changes"][0]["new"] == "blocked"
+    assert alliance.json("sync")["changes"][0]["new"] == "blocked"
+    assert alliance.json("sync", "--dry-run")["changes"] == []
