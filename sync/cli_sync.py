@@ -178,7 +178,8 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                                  "percent": p.percent} for p in progress],
                    "conflicts": [{"item": numbers.get(c.item_id, c.item_id), "field": c.field,
                                   "values": c.side_values, "winner": c.winner,
-                                  "loser_value": c.loser_value, "at": c.created_at}
+                                  "loser_value": c.loser_value, "at": c.created_at,
+                                  "waiting": c.resolved_at is None}
                                  for c in conflicts]})
         return
     console = Console()
@@ -193,7 +194,13 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     for p in progress:
         console.print(f"{p.title}: {p.done}/{p.total} ({p.percent}%)")
     for c in conflicts:
-        console.print(f"[yellow]conflict[/] {numbers.get(c.item_id, c.item_id)} {c.field}: "
+        number = numbers.get(c.item_id, c.item_id)
+        if c.resolved_at is None:  # conflict_policy: ask
+            shown = ", ".join(f"{side} {value!r}" for side, value in c.side_values.items())
+            console.print(f"[bold yellow]conflict waiting[/] {number} {c.field}: {shown} — "
+                          f"decide with `mcm-sync resolve {number} --take SIDE`")
+            continue
+        console.print(f"[yellow]conflict[/] {number} {c.field}: "
                       f"kept {c.side_values.get(c.winner)!r} ({c.winner}), not applied "
                       f"{c.loser_value!r} — {c.created_at[:16]}")
 

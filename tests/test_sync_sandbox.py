@@ -291,6 +291,8 @@ def test_ask_policy_waits_for_the_coordinator(tmp_path: Path, synced_template: P
         assert "mcm-sync resolve FRL-11" in alliance.message("FRL-11")["thread"][-1]
         # Still waiting: nothing is overwritten, and the exit code keeps saying so.
         alliance.cli("sync", expect=3)
+        status = alliance.cli("status").output
+        assert "conflict waiting FRL-11 status" in status and "mcm-sync resolve FRL-11" in status
         assert alliance.card("FRL-11")["idList"] == alliance.resource("trello", "list", "blocked")
         wrong = alliance.cli("resolve", "FRL-11", "--take", "maybe", expect=2)
         assert "not a status" in wrong.stderr
