@@ -9,6 +9,7 @@ import threading
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from connectors.factory import connect
@@ -51,10 +52,20 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
     config = app.config
     book = load_playbook(config.alliance.language)
     rows = alliance_rows(config, book)
+    console = Console(stderr=True)
     with StateStore.lock(config.state_path), StateStore.open(config.state_path) as store, \
-            connect(config, _sync_services(config, store), sandbox=sandbox) as connected:
+            connect(config, _sync_services(config, store), sandbox=sandbox) as connected, \
+            Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                     console=console, transient=True,
+                     disable=as_json or not console.is_terminal) as bar:
+        task = bar.add_task("sync", total=None)
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"sync {what}")
+
         outcome = sync_once(config, book, rows, connected.trello, connected.slack,  # type: ignore[arg-type]
-                            store, full=full, mailchimp=connected.mailchimp)  # type: ignore[arg-type]
+                            store, full=full, mailchimp=connected.mailchimp,  # type: ignore[arg-type]
+                            progress=progress)
     if as_json:
         echo_json(outcome.as_dict())
     else:

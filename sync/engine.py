@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +85,13 @@ class SyncContext:
     me_trello: str
     me_slack: tuple[str, str]
     now: dt.datetime
+    # Called with (done, total, what) as the run goes, for a progress display; never required.
+    progress: Callable[[int, int, str], None] | None = None
+
+    def tick(self, done: int, total: int, what: str) -> None:
+        """Report progress, if anyone listens."""
+        if self.progress is not None:
+            self.progress(done, total, what)
 
 
 def _resource(store: StateStore, service: str, kind: str, key: str) -> str:
@@ -216,7 +223,9 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     add_new_rows(ctx)
     create_missing_cards(ctx, snap, result)
     waiting = _waiting(ctx)
-    for item in ctx.store.list_items():
+    items = ctx.store.list_items()
+    for done, item in enumerate(items, 1):
+        ctx.tick(done, len(items), item.number)
         decision, current, held, file_obs = decide_item(ctx, item, snap, waiting)
         # The item's state rows commit together, after its remote writes: a run that dies
         # half-way leaves the old base, so the next run decides the item again the same way

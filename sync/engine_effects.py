@@ -253,11 +253,13 @@ def post_missing_messages(ctx: SyncContext, snap: Snapshot, result: SyncResult) 
     """
     store = ctx.store
     labels = _labels(ctx)
-    for item in store.list_items():
+    items = store.list_items()
+    for done, item in enumerate(items, 1):
         token = token_of(ctx, item)
         side = store.get_side(item.id, "slack")
         if side is not None and token in snap.messages:
             continue
+        ctx.tick(done, len(items), f"message {item.number}")
         agreed = {"status": item.status, "due": item.due, "title": item.title,
                   "owners": item.owner}
         text = item_text(ctx, item, agreed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,8 @@ class SyncOutcome:
 def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: TrelloAPI,
               slack: SlackAPI, store: StateStore, *, full: bool = False,
               now: dt.datetime | None = None,
-              mailchimp: MailchimpAPI | None = None) -> SyncOutcome:
+              mailchimp: MailchimpAPI | None = None,
+              progress: Callable[[int, int, str], None] | None = None) -> SyncOutcome:
     """Run one sync; a failure leaves the run recorded as failed and the bookmarks unmoved.
 
     With ``mailchimp``, the stakeholder database is also pushed to the audience (only the
@@ -54,6 +55,7 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
     run = store.start_run("sync")
     try:
         ctx = prepare(config, book, rows, trello, slack, store, now=now)
+        ctx.progress = progress
         full = full or due_for_full(store, parse_duration(config.sync.full_reconcile_every,
                                                           "sync.full_reconcile_every"), now)
         result = run_sync(ctx, full=full)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,21 @@ def test_a_coordinator_edit_is_taken_once(alliance: FakeAlliance) -> None:
     alliance.sync()
     assert alliance.state()["items"][key]["status"] == "doing"
     assert alliance.world.trello.cards_by_id[card_id]["list_id"] == lists["doing"]
+
+
+def test_sync_reports_progress_per_item_and_message(tmp_path: Path) -> None:
+    """The CLI's progress bar is fed by the engine: every item, then every message posted."""
+    from sync.runner import sync_once
+
+    alliance = FakeAlliance(tmp_path)
+    alliance.bootstrap()
+    seen: list[tuple[int, int, str]] = []
+    with alliance.store() as store:
+        sync_once(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
+                  alliance.world.slack, store, now=alliance.now,
+                  progress=lambda done, total, what: seen.append((done, total, what)))
+    items = [entry for entry in seen if not entry[2].startswith("message")]
+    messages = [entry for entry in seen if entry[2].startswith("message")]
+    assert [done for done, _total, _what in items] == list(range(1, 46))
+    assert {total for _done, total, _what in seen} == {45}
+    assert len(messages) == 45 and messages[0][2] == "message FRL-1"
