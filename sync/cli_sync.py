@@ -30,9 +30,13 @@ def _summary_line(outcome: SyncOutcome) -> str:
     result = outcome.result
     writes = sum(result.writes.values())
     mode = "full" if result.full else "incremental"
-    return (f"sync ({mode}) done: {len(result.changes)} changes, {len(result.created_items)} new "
-            f"items, {len(result.conflicts)} conflicts, {result.comments} comments copied, "
-            f"{writes} writes" + (", digest posted" if outcome.digest_posted else ""))
+    new = len(result.created_items)
+    new_items = f"{new} new items" + (f" ({', '.join(result.created_items)})" if new else "")
+    extras = [", digest posted" if outcome.digest_posted else "",
+              f", {len(outcome.reminders)} meeting reminders" if outcome.reminders else ""]
+    return (f"sync ({mode}) done: {len(result.changes)} changes, {new_items}, "
+            f"{len(result.conflicts)} conflicts, {result.comments} comments copied, "
+            f"{writes} writes" + "".join(extras))
 
 
 # Where a change came from, as the coordinator calls it.
