@@ -87,6 +87,13 @@ class SyncContext:
     now: dt.datetime
     # Called with (done, total, what) as the run goes, for a progress display; never required.
     progress: Callable[[int, int, str], None] | None = None
+    _rows_by_key: dict[str, ActionRow] | None = field(default=None, repr=False)
+
+    def row_of(self, item: Any) -> ActionRow | None:
+        """The action-plan row an item comes from, if any (looked up by its ``action:`` key)."""
+        if self._rows_by_key is None:
+            self._rows_by_key = {f"action:{row.key}": row for row in self.rows}
+        return self._rows_by_key.get(item.key)
 
     def tick(self, done: int, total: int, what: str) -> None:
         """Report progress, if anyone listens."""
@@ -309,7 +316,7 @@ def _file_observation(ctx: SyncContext, item: Any, *, record: bool = True
     """The coordinator's edit of an action-plan row since it was last read, if any."""
     if not item.key.startswith("action:"):
         return None
-    row = next((r for r in ctx.rows if f"action:{r.key}" == item.key), None)
+    row = ctx.row_of(item)
     if row is None:
         return None
     values = _row_values(row)
@@ -333,6 +340,6 @@ def _row_values(row: ActionRow) -> dict[str, Any]:
 def _seen_file_row(ctx: SyncContext, item: Any) -> None:
     """Remember the row as read once its edit is applied: the same edit is not taken again
     (else a member's later change would be reverted by the coordinator's old one)."""
-    row = next((r for r in ctx.rows if f"action:{r.key}" == item.key), None)
+    row = ctx.row_of(item)
     if row is not None:
         ctx.store.put_side(item.id, "file", row.key, _row_values(row), fingerprint="")

@@ -41,7 +41,7 @@ def add_new_rows(ctx: SyncContext) -> list[str]:
 
 def _body(ctx: SyncContext, item: Any) -> str:
     """The card description: the action-plan fields for a row, the source otherwise."""
-    row = next((r for r in ctx.rows if f"action:{r.key}" == item.key), None)
+    row = ctx.row_of(item)
     if row is not None:
         return row_card(ctx.config, ctx.book, row, item.number).body
     return ""
