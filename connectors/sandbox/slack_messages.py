@@ -97,13 +97,20 @@ def chat_post_message(ws: Workspace, caller: Person, params: dict[str, Any]) -> 
     }
 
 
+def _own_message(ws: Workspace, caller: Person, params: dict[str, Any],
+                 refusal: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The channel and the message ``ts`` that ``caller`` wrote; ``refusal`` if someone else."""
+    channel = ws.writable(text_param(params, "channel"), caller["slack_id"], member=False)
+    doc = ws.message(channel["id"], text_param(params, "ts"))
+    if doc["user"] != caller["slack_id"]:
+        raise SlackError(refusal)
+    return channel, doc
+
+
 def chat_update(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
     """Replace a message's text, blocks or metadata; only its author may."""
     user_id = caller["slack_id"]
-    channel = ws.writable(text_param(params, "channel"), user_id, member=False)
-    doc = ws.message(channel["id"], text_param(params, "ts"))
-    if doc["user"] != user_id:
-        raise SlackError("cant_update_message")
+    channel, doc = _own_message(ws, caller, params, "cant_update_message")
     text, blocks, metadata = _content(params)
     if text is None and blocks is None and metadata is None:
         raise SlackError("no_text")
@@ -126,11 +133,7 @@ def chat_update(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
 
 def chat_delete(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
     """Delete a message; only its author may (a bot deletes its own; admins act as bots here)."""
-    user_id = caller["slack_id"]
-    channel = ws.writable(text_param(params, "channel"), user_id, member=False)
-    doc = ws.message(channel["id"], text_param(params, "ts"))
-    if doc["user"] != user_id:
-        raise SlackError("cant_delete_message")
+    channel, doc = _own_message(ws, caller, params, "cant_delete_message")
     ws.delete_message(doc)
     return {"ok": True, "channel": channel["id"], "ts": doc["ts"]}
 
