@@ -29,12 +29,12 @@ from typing import Any
 import yaml
 from click.testing import CliRunner
 
-from connectors.factory import announce_sandbox
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.testing import admin, member_token, slack_client, trello_client
-from sync.cli import cli
-from sync.config import load_config
-from sync.state import StateStore
+from sync.cli.main import cli
+from sync.core.config import load_config
+from sync.core.services import announce_sandbox
+from sync.state.store import StateStore
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "config.example.yaml"

@@ -31,8 +31,8 @@ from alliance_harness import (
     window_floor,
 )
 
-from connectors.factory import connect
 from connectors.pacing import TRELLO_TOKEN_LIMIT
+from sync.core.services import connect
 
 # Routes whose every successful call creates exactly one object (sandbox stats keys).
 CREATES = {

@@ -19,10 +19,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sync.audience_apply import push
-from sync.stakeholders import import_file
-from sync.stakeholders_store import StakeholderStore
-from sync.state import StateStore
+from sync.audience.apply import push
+from sync.audience.stakeholders import import_file
+from sync.audience.store import StakeholderStore
+from sync.state.store import StateStore
 
 SECTORS = {
     "social_action": "Social action",
@@ -83,7 +83,7 @@ def write_csv(path: Path, count: int) -> None:
 
 def run(label: str, people: int, batch_threshold: int) -> None:
     """Import ``people`` into a fresh store, push twice, print the figures."""
-    from connectors.mailchimp import MailchimpConnector
+    from connectors.mailchimp.connector import MailchimpConnector
     from connectors.sandbox.server import SandboxServer
 
     with tempfile.TemporaryDirectory() as folder:

@@ -44,7 +44,7 @@ from alliance_harness import (
     window_floor,
 )
 
-from connectors.factory import connect
+from sync.core.services import connect
 
 EXAMPLE_ITEMS = 45  # the example alliance as shipped (6 action-plan rows)
 CHANGE_ITEMS = 200

@@ -1,12 +1,12 @@
 """The small interfaces the engine uses, one per service, and the plain data they exchange.
 
 The engine (``sync/``) only ever sees these dataclasses and protocols, never an SDK type.
-Each vendor module (``connectors/trello.py``, ``slack.py``, ``mailchimp.py``) implements one
+Each vendor package (``connectors/trello/``, ``slack/``, ``mailchimp/``) implements one
 protocol on the vendor's SDK; tests may implement them in memory. Every method maps vendor
-errors into ``sync.errors`` (AuthError, NotFoundError, RetriableRemoteError, FatalRemoteError)
+errors into ``sync.core.errors`` (AuthError, NotFoundError, RetriableRemoteError, FatalRemoteError)
 and is wrapped in the one retry policy of ``connectors.retry``.
 
-Identity tokens: everything we create carries a short token (see ``sync.identity``) so that a
+Identity tokens: everything we create carries a short token (see ``connectors.identity``) so that a
 crashed run finds it again instead of creating a duplicate: boards and cards in a marker line
 at the end of their description, Slack messages in their metadata, the audience by name.
 """
@@ -361,7 +361,7 @@ class MailchimpAPI(Protocol):
     # ----------------------------------------------------------- stakeholder sync (issue 6)
     # Added for the audience push, erasure and newsletter drafts. ``upsert_member`` and
     # ``set_tags`` accept both the keyword form and the body/mapping form that
-    # ``sync.audience_apply`` sends (a ready member PUT body; tag name -> active).
+    # ``sync.audience.apply`` sends (a ready member PUT body; tag name -> active).
 
     def upsert_member(
         self,

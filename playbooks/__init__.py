@@ -4,7 +4,7 @@ Public API: :func:`load_playbook` and :func:`available_languages` (the guide in 
 :func:`load_action_plan` (an alliance's own action-plan rows), and the models.
 """
 
-from playbooks.action_plan import ActionPlanFile, alliance_rows, load_action_plan
+from playbooks.action_plan import ActionPlanFile, load_action_plan
 from playbooks.loader import available_languages, load_playbook, load_playbook_files, validate_all
 from playbooks.model import (
     STATUSES,
@@ -36,7 +36,6 @@ __all__ = [
     "Task",
     "Timing",
     "available_languages",
-    "alliance_rows",
     "load_action_plan",
     "load_playbook",
     "load_playbook_files",

@@ -23,15 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import ValidationError
 
+from playbooks.errors import InputError, Problem
 from playbooks.model import STATUSES, ActionRow, Playbook
-from sync.config import Config, Person
-from sync.errors import InputError, Problem
-from sync.yaml_text import load_yaml
+from playbooks.yaml_text import load_yaml
 
 # Row fields beyond the guide's table columns (always by key; no translated titles).
 _EXTRA_FIELDS = ("step", "outcome", "key")
@@ -40,6 +39,17 @@ _ALIASES = {"budget_eur": "budget", "due_date": "due", "owner": "responsible"}
 _TEXT_FIELDS = ("number", "action", "local_problem", "description", "resources", "responsible")
 _TEXT_FIELDS += ("timeline", "outcome", "key")
 _CSV_DELIMITERS = ",;\t"
+
+
+class Party(Protocol):
+    """Who may be named responsible for a row: a person of the alliance (the config's people)."""
+
+    @property
+    def name(self) -> str: ...  # noqa: D102 - a protocol's member says it all
+    @property
+    def email(self) -> str: ...  # noqa: D102
+    @property
+    def organisation(self) -> str: ...  # noqa: D102
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ def row_key(action: str) -> str:
 
 
 def load_action_plan(
-    path: Path, playbook: Playbook, people: Sequence[Person] = ()
+    path: Path, playbook: Playbook, people: Sequence[Party] = ()
 ) -> ActionPlanFile:
     """Read and validate an action-plan file (``.yaml``/``.yml`` or ``.csv``).
 
@@ -192,7 +202,7 @@ def column_names(playbook: Playbook) -> dict[str, str]:
 
 
 def parse_rows(
-    records: Sequence[Any], source: str, playbook: Playbook, people: Sequence[Person] = ()
+    records: Sequence[Any], source: str, playbook: Playbook, people: Sequence[Party] = ()
 ) -> ActionPlanFile:
     """Validate row mappings into :class:`ActionRow` objects, or raise with every problem."""
     names = column_names(playbook)
@@ -342,7 +352,7 @@ def _duplicates(rows: Sequence[tuple[int, ActionRow]], source: str) -> list[Prob
 
 
 def smart_warnings(
-    row: ActionRow, number: int, source: str, people: Sequence[Person] = ()
+    row: ActionRow, number: int, source: str, people: Sequence[Party] = ()
 ) -> list[Problem]:
     """The SMART gaps of one row, as warnings (cancelled rows need none)."""
     if row.status == "cancelled":
@@ -388,7 +398,7 @@ def smart_warnings(
     return warnings
 
 
-def _known_responsible(responsible: str, people: Sequence[Person]) -> bool:
+def _known_responsible(responsible: str, people: Sequence[Party]) -> bool:
     """Every name in ``responsible`` (comma or semicolon separated) is a person or organisation."""
     known = set()
     for person in people:
@@ -396,11 +406,3 @@ def _known_responsible(responsible: str, people: Sequence[Person]) -> bool:
         known.add(person.organisation.casefold())
     parts = [part.strip().casefold() for part in re.split(r"[;,]", responsible) if part.strip()]
     return all(part in known for part in parts)
-
-
-def alliance_rows(config: Config, book: Playbook) -> list[ActionRow]:
-    """The rows of the config's ``action_plan`` file (none without one); InputError if bad."""
-    if not config.action_plan:
-        return []
-    return list(load_action_plan(config.resolve_path(config.action_plan), book,
-                                 config.people).rows)

@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, get_args
 
+from playbooks.errors import Problem
 from playbooks.model import STATUSES, Role
 from playbooks.spec import TEMPLATE_NAMES, StructureSpec, TextSpec
-from sync.errors import Problem
 
 STEP_KEYS = ("scope", "start", "research", "publish", "promote", "sustain")
 REQUIRED_COLUMNS = (

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from sync.errors import PlaybookError, Problem
+from playbooks.errors import PlaybookError, Problem
 
 LABELS_FOLDER = "data/labels"
 REFERENCE_LANGUAGE = "en"

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from playbooks.checks import STEP_KEYS, check_structure, check_texts
+from playbooks.errors import PlaybookError, Problem
 from playbooks.model import (
     ActionPlanTemplate,
     AgendaItem,
@@ -31,7 +32,6 @@ from playbooks.model import (
     Timing,
 )
 from playbooks.spec import StructureSpec, TextSpec, read_yaml, validation_problems
-from sync.errors import PlaybookError, Problem
 
 STRUCTURE_SOURCE = "playbooks/data/structure.yaml"
 _TEXT_FOLDER = "data/text"

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from sync.errors import PlaybookError, Problem
+from playbooks.errors import PlaybookError, Problem
 
 _FOLDER = "data/messages"
 

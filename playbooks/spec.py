@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sync.errors import Problem
-from sync.yaml_text import TextDateLoader
+from playbooks.errors import Problem, key_path
+from playbooks.yaml_text import TextDateLoader
 
 Text = Annotated[str, Field(min_length=1)]
 TEMPLATE_NAMES = (
@@ -196,17 +196,6 @@ def read_yaml(text: str, source: str) -> tuple[Any, list[Problem]]:
         for line, key in loader.duplicates
     ]
     return data, problems
-
-
-def key_path(loc: tuple[Any, ...]) -> str:
-    """Render a pydantic location as ``steps[0].tasks[2].timing`` or ``tasks.scope.x.title``."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 _HINTS = {

@@ -9,13 +9,13 @@ from typing import Any
 
 from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
 from playbooks.model import ActionRow, Playbook
-from sync.audience_apply import PushResult, push
-from sync.config import Config
-from sync.digest import digest_due, digest_text, parse_duration
-from sync.engine import SyncResult, due_for_full, prepare, run_sync
-from sync.meetings import post_meeting_reminders
-from sync.stakeholders_store import StakeholderStore
-from sync.state import StateStore
+from sync.audience.apply import PushResult, push
+from sync.audience.store import StakeholderStore
+from sync.core.config import Config
+from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
+from sync.plenary.meetings import post_meeting_reminders
+from sync.reports.digest import digest_due, digest_text, parse_duration
+from sync.state.store import StateStore
 
 
 @dataclass

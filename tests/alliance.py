@@ -17,12 +17,12 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from connectors.factory import announce_sandbox
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.testing import admin, member_token, slack_client, trello_client
-from sync.cli import cli
-from sync.config import load_config
-from sync.state import StateStore
+from sync.cli.main import cli
+from sync.core.config import load_config
+from sync.core.services import announce_sandbox
+from sync.state.store import StateStore
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -2,7 +2,7 @@
 
 The counterpart of ``tests.alliance`` (which runs the CLI against the HTTP sandbox) for the
 tests that run the engine hundreds of times: crash-point enumeration and the state machine.
-A "process" is a fresh :class:`~sync.state.StateStore` opened from the file and fresh engine
+A "process" is a fresh :class:`~sync.state.store.StateStore` opened from the file and fresh engine
 objects; the remote data (the :class:`~tests.fakes.FakeWorld`) outlives it, as the vendors'
 data outlives a killed run. :meth:`FakeAlliance.fork` copies both, so a scenario set up once
 can be crashed at every write.
@@ -23,12 +23,12 @@ from typing import Any
 
 import yaml
 
+from connectors.identity import token_in, token_in_metadata
 from playbooks import load_action_plan, load_playbook
-from sync.bootstrap import BootstrapResult, Services, run_bootstrap
-from sync.config import load_config
-from sync.identity import token_in, token_in_metadata
+from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
+from sync.core.config import load_config
 from sync.runner import SyncOutcome, sync_once
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.alliance import example_config
 from tests.conftest import ROOT
 from tests.fakes import FakeWorld

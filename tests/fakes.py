@@ -12,12 +12,12 @@ apart.
 and a Slack user, like the sandbox's ``people``) and one counter of the *engine's* writes
 with fault injection:
 
-- ``crash_after(k)``: the (k+1)-th write raises :class:`sync.errors.FatalRemoteError` before
+- ``crash_after(k)``: the (k+1)-th write raises :class:`sync.core.errors.FatalRemoteError` before
   it has any effect (a 400, or the process killed just before the call);
 - ``drop_after(k)``: the (k+1)-th write takes effect, then its answer is lost. The fakes sit
   where the connector hands over to the engine, so they raise what a connector surfaces once
   its retries and its recover-before-repeat lookups have given up: a
-  :class:`sync.errors.RetriableRemoteError` with ``outcome_unknown`` for a create (POST,
+  :class:`sync.core.errors.RetriableRemoteError` with ``outcome_unknown`` for a create (POST,
   ``chat.postMessage``, ``conversations.create``), without it for an absolute update.
 
 Members act through :meth:`FakeWorld.as_member` (``move_card``, ``archive_card``,
@@ -32,7 +32,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sync.errors import FatalRemoteError, RetriableRemoteError
+from sync.core.errors import FatalRemoteError, RetriableRemoteError
 
 BOT_EMAIL = "coordinator@sandbox.invalid"
 BOT_NAME = "mcm-sync coordinator"

@@ -1,6 +1,7 @@
 """The in-memory Mailchimp of :class:`tests.fakes.FakeWorld` (``MailchimpAPI``).
 
-Behaves like ``connectors.mailchimp`` on the sandbox: a new audience comes with Mailchimp's
+Behaves like ``connectors.mailchimp.connector`` on the sandbox: a new audience comes with
+Mailchimp's
 default merge fields (FNAME, LNAME, ADDRESS, PHONE, BIRTHDAY); tags are static segments;
 members are upserted by subscriber hash; a batch runs at once and reports every operation.
 """
@@ -18,7 +19,7 @@ from connectors.base import (
     MailchimpAudience,
     MailchimpMember,
 )
-from sync.errors import FatalRemoteError, NotFoundError
+from sync.core.errors import FatalRemoteError, NotFoundError
 
 if TYPE_CHECKING:
     from tests.fakes import FakeWorld

@@ -1,6 +1,6 @@
 """The in-memory Slack of :class:`tests.fakes.FakeWorld` (:class:`connectors.base.SlackAPI`).
 
-Behaves like ``connectors.slack`` on the sandbox: ``ts`` values grow ("seconds.micros");
+Behaves like ``connectors.slack.connector`` on the sandbox: ``ts`` values grow ("seconds.micros");
 ``history`` gives top-level messages oldest first with their reactions (name -> users, in the
 order they reacted), metadata and thread counters (``reply_count``, ``latest_reply``);
 ``replies`` gives a thread without its parent, oldest first, after ``oldest``; a channel name
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import SlackChannel, SlackMessage
-from sync.errors import FatalRemoteError, NotFoundError
+from sync.core.errors import FatalRemoteError, NotFoundError
 
 if TYPE_CHECKING:
     from tests.fakes import FakeWorld, Person

@@ -1,6 +1,6 @@
 """The in-memory Trello of :class:`tests.fakes.FakeWorld` (:class:`connectors.base.TrelloAPI`).
 
-Behaves like ``connectors.trello`` on the sandbox: a snapshot lists cards by list position
+Behaves like ``connectors.trello.connector`` on the sandbox: a snapshot lists cards by list position
 then card position, closed cards included on request; ``cards()`` leaves deleted cards out;
 every change is recorded as a board action the way the sandbox records it (``createCard``;
 one ``updateCard`` per changed field in Trello's order, ``listBefore``/``listAfter`` on a
@@ -25,7 +25,7 @@ from connectors.base import (
     TrelloList,
     TrelloMember,
 )
-from sync.errors import FatalRemoteError, NotFoundError
+from sync.core.errors import FatalRemoteError, NotFoundError
 
 if TYPE_CHECKING:
     from tests.fakes import FakeWorld, Person

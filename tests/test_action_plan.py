@@ -10,8 +10,8 @@ import pytest
 
 from playbooks import load_action_plan, load_playbook
 from playbooks.action_plan import row_key
-from sync.config import Config, load_config
-from sync.errors import InputError, Problem
+from sync.core.config import Config, load_config
+from sync.core.errors import InputError, Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "playbooks" / "examples"

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 
 from connectors.base import MailchimpMember
-from sync.audience import plan_push, pull_updates, subscriber_hash
-from sync.audience_apply import push
-from sync.errors import FatalRemoteError, NotFoundError
-from sync.stakeholders import export_file, import_file
-from sync.stakeholders_forget import AUDIT_FIELD, forget, plan_forget
-from sync.stakeholders_model import Stakeholder
-from sync.stakeholders_store import StakeholderRecord, StakeholderStore
-from sync.state import StateStore
+from sync.audience.apply import push
+from sync.audience.forget import AUDIT_FIELD, forget, plan_forget
+from sync.audience.model import Stakeholder
+from sync.audience.plan import plan_push, pull_updates, subscriber_hash
+from sync.audience.stakeholders import export_file, import_file
+from sync.audience.store import StakeholderRecord, StakeholderStore
+from sync.core.errors import FatalRemoteError, NotFoundError
+from sync.state.store import StateStore
 
 SECTORS = {"social_action": "Social action", "professional_economic": "Professional"}
 HEADER = (

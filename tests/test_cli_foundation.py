@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from sync.cli import cli
+from sync.cli.main import cli
 from tests.alliance import example_config
 from tests.conftest import EXAMPLE_CONFIG
 

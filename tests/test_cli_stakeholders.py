@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sync.cli import cli
+from sync.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FRIESLAND = ROOT / "playbooks" / "examples" / "stakeholders-friesland.csv"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sync.config import load_config, parse_config
-from sync.errors import ConfigError, ExitStatus
+from sync.core.config import load_config, parse_config
+from sync.core.errors import ConfigError, ExitStatus
 from tests.conftest import EXAMPLE_CONFIG
 
 

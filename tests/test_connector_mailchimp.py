@@ -13,10 +13,17 @@ from typing import Any
 
 import pytest
 
-import connectors.mailchimp as mailchimp_module
-from connectors.mailchimp import MailchimpConnector, data_centre, subscriber_hash
-from connectors.mailchimp_batch import parse_results
-from sync.errors import AuthError, FatalRemoteError, NotFoundError, UserError
+import connectors.mailchimp.connector as mailchimp_module
+from connectors.mailchimp.batch import parse_results
+from connectors.mailchimp.connector import MailchimpConnector, data_centre, subscriber_hash
+from sync.core.errors import (
+    AuthError,
+    ConnectorSettingError,
+    ExitStatus,
+    FatalRemoteError,
+    NotFoundError,
+    exit_status,
+)
 
 server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
 
@@ -97,9 +104,10 @@ def test_data_centre_and_host() -> None:
     local = MailchimpConnector("key-us6", base_url="http://myserver.local/3.0/")
     assert local._client.api_client.host == "http://myserver.local/3.0"
     assert local._client.api_client.server == ""
-    with pytest.raises(UserError) as caught:
+    with pytest.raises(ConnectorSettingError) as caught:
         MailchimpConnector("nodatacentre")
     assert "mailchimp.api_key" in caught.value.lines()[0]
+    assert exit_status(caught.value) == ExitStatus.USAGE  # a user's error, exit 2
     assert "nodatacentre" not in caught.value.lines()[0]
 
 
@@ -150,7 +158,7 @@ def test_members_upsert_tags_and_since(mc: MailchimpConnector, audience: str) ->
         language="nl",
     )
     assert ana.status == "subscribed" and ana.subscriber_hash == subscriber_hash("ana@example.org")
-    # The body form of sync.audience_apply: an existing member keeps its status.
+    # The body form of sync.audience.apply: an existing member keeps its status.
     body = {
         "email_address": "ana@example.org",
         "status_if_new": "unsubscribed",

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from connectors.identity import item_metadata, token_in_metadata
 from connectors.pacing import SlackPacer
-from connectors.slack import SlackConnector
-from sync.errors import AuthError, NotFoundError, RetriableRemoteError
-from sync.identity import item_metadata, token_in_metadata
+from connectors.slack.connector import SlackConnector
+from sync.core.errors import AuthError, NotFoundError, RetriableRemoteError
 
 server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from connectors.identity import make_token, token_in, with_marker
 from connectors.pacing import TrelloPacer
 from connectors.retry import RetryPolicy
-from connectors.trello import TrelloConnector, _invitee
-from sync.errors import AuthError, FatalRemoteError, NotFoundError, RetriableRemoteError
-from sync.identity import make_token, token_in, with_marker
+from connectors.trello.connector import TrelloConnector, _invitee
+from sync.core.errors import AuthError, FatalRemoteError, NotFoundError, RetriableRemoteError
 
 server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
 testing = pytest.importorskip("connectors.sandbox.testing")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from sync.errors import FatalRemoteError, RemoteError
+from sync.core.errors import FatalRemoteError, RemoteError
 from tests.fake_alliance import FakeAlliance, scratch_dir
 from tests.sync_scenario import member_changes
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.decide import Observation, decide
+from sync.engine.decide import Observation, decide
 
 STATUSES = ["todo", "doing", "blocked", "done", "cancelled"]
 BASE = {"status": "todo", "due": "2027-03-01", "title": "Define the region"}

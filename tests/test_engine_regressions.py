@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.errors import FatalRemoteError, RemoteError
-from sync.identity import token_in
+from connectors.identity import token_in
+from sync.core.errors import FatalRemoteError, RemoteError
 from tests.fake_alliance import FakeAlliance, scratch_dir
 from tests.sync_scenario import STATUSES, item_ids, member_changes
 

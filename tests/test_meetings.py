@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from connectors.factory import connect
 from playbooks import load_playbook
-from sync.cli import cli
-from sync.config import Config, load_config
-from sync.errors import RemoteError, UserError
-from sync.meetings import (
+from sync.cli.main import cli
+from sync.core.config import Config, load_config
+from sync.core.errors import RemoteError, UserError
+from sync.core.services import connect
+from sync.plenary.meetings import (
     Reminder,
     ScheduledMeeting,
     apply_schedule,
@@ -24,7 +24,7 @@ from sync.meetings import (
     reminder_text,
     reminders_due,
 )
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.alliance import Alliance, example_config
 from tests.test_minutes import MINUTES_YAML
 

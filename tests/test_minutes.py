@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from playbooks import load_playbook
-from playbooks.render import render_template
-from sync.cli import cli
-from sync.config import Config, load_config
-from sync.errors import InputError
-from sync.minutes import import_minutes, load_minutes, match_person, parse_date
-from sync.state import StateStore
+from sync.cli.main import cli
+from sync.core.config import Config, load_config
+from sync.core.errors import InputError
+from sync.documents.render import render_template
+from sync.plenary.minutes import import_minutes, load_minutes, match_person, parse_date
+from sync.state.store import StateStore
 from tests.alliance import example_config
 
 MINUTES_YAML = """\
@@ -276,7 +276,7 @@ def test_cli_dry_run_and_missing_file(tmp_path: Path) -> None:
 
 def test_next_sync_gives_agreed_actions_a_card_and_a_message(tmp_path: Path) -> None:
     """The contract with the sync: a store item without a Trello side gets its card and message."""
-    from sync.identity import make_token, token_in
+    from connectors.identity import make_token, token_in
     from tests.alliance import Alliance
 
     alliance = Alliance(tmp_path)

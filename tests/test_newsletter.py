@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from playbooks import load_playbook
-from sync.config import load_config
-from sync.errors import UserError
-from sync.newsletter import LABEL_KEYS, build, create_draft, labels, render_newsletter
-from sync.stakeholders_store import StakeholderStore
-from sync.state import StateStore
+from sync.audience.newsletter import LABEL_KEYS, build, create_draft, labels, render_newsletter
+from sync.audience.store import StakeholderStore
+from sync.core.config import load_config
+from sync.core.errors import UserError
+from sync.state.store import StateStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2027, 3, 1)

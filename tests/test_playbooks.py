@@ -11,7 +11,7 @@ import yaml
 
 from playbooks import available_languages, load_playbook, load_playbook_files, validate_all
 from playbooks.loader import STEP_KEYS
-from sync.errors import PlaybookError, Problem
+from sync.core.errors import PlaybookError, Problem
 
 DATA = Path(__file__).resolve().parents[1] / "playbooks" / "data"
 STRUCTURE = DATA / "structure.yaml"

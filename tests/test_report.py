@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from playbooks import load_action_plan, load_playbook
-from sync.chart import StepBar, cumulative, progress_chart
-from sync.cli import cli
-from sync.config import load_config
-from sync.report import (
+from sync.cli.main import cli
+from sync.core.config import load_config
+from sync.reports.chart import StepBar, cumulative, progress_chart
+from sync.reports.report import (
     Report,
     render_csv,
     render_html,
@@ -24,7 +24,7 @@ from sync.report import (
     report_chart,
     report_from_store,
 )
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.alliance import example_config
 from tests.test_minutes import MINUTES_YAML
 

@@ -17,7 +17,7 @@ from connectors.retry import (
     parse_retry_after,
     redact,
 )
-from sync.errors import (
+from sync.core.errors import (
     AuthError,
     FatalRemoteError,
     NotFoundError,

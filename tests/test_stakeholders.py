@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from sync.errors import InputError
-from sync.stakeholders import export_file, export_text, import_file, parse_csv
-from sync.stakeholders_model import COLUMNS
-from sync.stakeholders_store import StakeholderStore
-from sync.state import StateStore
-from sync.state_schema import SCHEMA_VERSION
+from sync.audience.model import COLUMNS
+from sync.audience.stakeholders import export_file, export_text, import_file, parse_csv
+from sync.audience.store import StakeholderStore
+from sync.core.errors import InputError
+from sync.state.schema import SCHEMA_VERSION
+from sync.state.store import StateStore
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "playbooks" / "examples"
 HEADER = (

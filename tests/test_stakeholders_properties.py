@@ -7,9 +7,9 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.audience import plan_push
-from sync.stakeholders_model import Stakeholder
-from sync.stakeholders_store import StakeholderRecord
+from sync.audience.model import Stakeholder
+from sync.audience.plan import plan_push
+from sync.audience.store import StakeholderRecord
 
 STATUSES = st.sampled_from(["", "subscribed", "unsubscribed", "cleaned", "pending"])
 

@@ -1,6 +1,7 @@
 """The audience sync against the sandbox (the ground truth): writes counted, faults injected.
 
-Skipped, with the reason, while ``connectors.sandbox.server`` or ``connectors.mailchimp`` is
+Skipped, with the reason, while ``connectors.sandbox.server`` or
+``connectors.mailchimp.connector`` is
 not importable.
 """
 
@@ -15,16 +16,17 @@ from typing import Any
 
 import pytest
 
-from sync.audience import subscriber_hash
-from sync.audience_apply import push
-from sync.errors import RemoteError
-from sync.stakeholders import import_file
-from sync.stakeholders_forget import forget, plan_forget
-from sync.stakeholders_store import StakeholderStore
-from sync.state import StateStore
+from sync.audience.apply import push
+from sync.audience.forget import forget, plan_forget
+from sync.audience.plan import subscriber_hash
+from sync.audience.stakeholders import import_file
+from sync.audience.store import StakeholderStore
+from sync.core.errors import RemoteError
+from sync.state.store import StateStore
 
 server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
-mailchimp_module = pytest.importorskip("connectors.mailchimp", reason="connector not built yet")
+mailchimp_module = pytest.importorskip("connectors.mailchimp.connector",
+                                       reason="connector not built yet")
 
 SECTORS = {"social_action": "Social action"}
 HEADER = (

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sync.errors import StateError
-from sync.state import StateStore
-from sync.state_lock import lock_path
-from sync.state_schema import MIGRATIONS, SCHEMA_VERSION, column_names, migrate
+from sync.core.errors import StateError
+from sync.state.lock import lock_path
+from sync.state.schema import MIGRATIONS, SCHEMA_VERSION, column_names, migrate
+from sync.state.store import StateStore
 from tests.conftest import ROOT
 
 
@@ -232,7 +232,7 @@ def test_journal_intent_survives_a_crash_and_is_closed_on_the_next_run(db: Path)
     StateStore.open(db).close()
     crashed = _run_python(f"""
         import os
-        from sync.state import StateStore
+        from sync.state.store import StateStore
         store = StateStore.open({str(db)!r})
         intent = store.journal_open("run-1", "trello", "create_card", "0123abcd4567",
                                     detail={{"name": "Map the partners"}})
@@ -346,7 +346,7 @@ def test_lock_held_by_another_process_is_refused_with_its_pid(db: Path) -> None:
             "-c",
             textwrap.dedent(f"""
             import sys
-            from sync.state import StateStore
+            from sync.state.store import StateStore
             store = StateStore.open({str(db)!r}, lock=True)
             print("locked", flush=True)
             sys.stdin.readline()
@@ -376,7 +376,7 @@ def test_lock_held_by_another_process_is_refused_with_its_pid(db: Path) -> None:
 def test_lock_is_released_when_the_holder_dies(db: Path) -> None:
     died = _run_python(f"""
         import os
-        from sync.state import StateStore
+        from sync.state.store import StateStore
         StateStore.lock({str(db)!r}).acquire()
         os._exit(3)
     """)

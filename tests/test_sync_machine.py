@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from sync.errors import RemoteError
-from sync.identity import token_in, token_in_metadata
-from sync.normalize import card_values
+from connectors.identity import token_in, token_in_metadata
+from sync.core.errors import RemoteError
+from sync.engine.normalize import card_values
 from tests.fake_alliance import FakeAlliance, scratch_dir
 from tests.sync_scenario import STATUSES, item_ids
 

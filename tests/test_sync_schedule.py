@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.alliance import Alliance
 
 MCM_SYNC = Path(sys.executable).parent / "mcm-sync"

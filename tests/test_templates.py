@@ -15,15 +15,15 @@ import yaml
 
 from playbooks import ActionRow, load_action_plan, load_playbook
 from playbooks.labels import check_catalogue, flatten_keys, format_amount, format_date, labels
-from playbooks.render import (
+from sync.audience.stakeholders import parse_csv
+from sync.core.config import Config, Person, load_config
+from sync.core.errors import PlaybookError, UserError
+from sync.documents.render import (
     STAKEHOLDER_COLUMNS,
     TEMPLATES,
     list_templates,
     render_template,
 )
-from sync.config import Config, Person, load_config
-from sync.errors import PlaybookError, UserError
-from sync.stakeholders import parse_csv
 from tests.conftest import EXAMPLE_CONFIG
 
 LANGUAGES = ("en", "nl", "fr", "sv")

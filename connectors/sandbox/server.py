@@ -21,9 +21,9 @@ from typing import Any, TextIO
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from sync.core.errors import ConfigError, Problem
 from connectors.sandbox.app import SandboxApp
 from connectors.sandbox.store import SandboxStore
-from sync.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
 # Trello puts a token in the path of /1/tokens/{token}/webhooks: never echo it.

@@ -19,7 +19,7 @@ from connectors.sandbox.ratelimit import ConcurrencyLimiter, MethodLimiter, Wind
 from connectors.sandbox.server import SandboxServer, is_loopback
 from connectors.sandbox.store import SandboxStore
 from connectors.sandbox.testing import FakeClock, admin, trello_client
-from sync.errors import ConfigError
+from sync.core.errors import ConfigError
 
 Admin = Callable[..., Any]
 

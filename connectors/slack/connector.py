@@ -1,0 +1,357 @@
+"""Slack connector: :class:`connectors.base.SlackAPI` on slack_sdk's ``WebClient``.
+
+Every Web API call goes through one private method, :meth:`SlackConnector._call`, which
+paces it (:class:`connectors.pacing.SlackPacer`: method tiers, one post per second per
+channel), counts it (``calls``), runs it under the shared retry policy
+(:mod:`connectors.retry`) and maps Slack's answers into :mod:`sync.core.errors`:
+
+- ``invalid_auth`` / ``not_authed`` / ``account_inactive`` / revoked or expired token ->
+  :class:`AuthError` naming the setting to fix;
+- ``*_not_found`` -> :class:`NotFoundError`;
+- HTTP 429 -> :class:`RetriableRemoteError` with Slack's ``Retry-After`` (and the pacer holds
+  that method back for as long);
+- HTTP 5xx, Slack's transient codes and dropped connections -> :class:`RetriableRemoteError`,
+  with ``outcome_unknown`` for the creates (``conversations.create``, ``chat.postMessage``);
+- anything else -> :class:`FatalRemoteError`.
+
+slack_sdk's own retry handlers are switched off (``retry_handlers=[]``): its default
+``ConnectionErrorRetryHandler`` would silently re-send a ``chat.postMessage`` whose answer was
+lost, posting the message twice, and a second retry layer would multiply attempts and break
+the policy's time budget. So the policy of ``connectors.retry`` is the only retry layer, and
+a create whose answer was lost is looked up (channel by name, message by the identity token in
+its metadata) before it is ever repeated.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from connectors.base import SlackChannel, SlackMessage
+from connectors.errors import FatalRemoteError, RemoteError
+from connectors.identity import token_in_metadata
+from connectors.pacing import SlackPacer
+from connectors.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_for_connection, redact
+from connectors.slack.shapes import (
+    CREATES,
+    SERVICE,
+    as_channel,
+    as_message,
+    slack_error,
+    ts_key,
+)
+
+PAGE = 200  # Slack advises at most 200 per page for cursor-paged methods
+RECOVER_WINDOW = 200  # recent messages searched for a post whose answer was lost
+
+T = TypeVar("T")
+Response = dict[str, Any]
+
+
+class SlackConnector:
+    """The engine's Slack: channels, members, item messages with metadata, reactions."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | None = None,
+        policy: RetryPolicy | None = None,
+        pacer: SlackPacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        # retry_handlers=[]: see the module docstring (one retry layer, never a blind re-post).
+        kwargs: dict[str, Any] = {"token": token, "retry_handlers": []}
+        if base_url:
+            kwargs["base_url"] = base_url
+        self._client = WebClient(**kwargs)
+        self._client.retry_handlers = []  # belt and braces: the SDK falls back on [] -> default
+        self._token = token
+        self._retrier = Retrier(SERVICE, policy or DEFAULT_POLICY, sleep=sleep)
+        self._pacer = pacer or SlackPacer(sleep=sleep)
+        self.calls = 0
+
+    # ------------------------------------------------------------------ the one call path
+
+    def _call(
+        self,
+        method: str,
+        *,
+        tolerate: Sequence[str] = (),
+        recover: Callable[[], Any] | None = None,
+        channel: str | None = None,
+        **params: Any,
+    ) -> Response:
+        """Call Web API ``method`` (paced, counted, retried, errors mapped).
+
+        ``tolerate``: error codes that mean "already so" and are returned as the answer
+        (``{"ok": False, "error": code}``) instead of raised.
+        """
+        sdk_method = getattr(self._client, method.replace(".", "_"))
+        params = {k: v for k, v in params.items() if v is not None}
+        if channel is not None:
+            params["channel"] = channel  # also the pacing key of chat.postMessage
+
+        def once() -> Response:
+            self._pacer.acquire(method, channel)
+            self.calls += 1
+            try:
+                return dict(sdk_method(**params).data)
+            except SlackApiError as exc:
+                answer = exc.response
+                data = answer.data if isinstance(answer.data, dict) else {}
+                if answer.status_code == 200 and data.get("error") in tolerate:
+                    return dict(data)
+                raise self._error(
+                    method, answer.status_code, data, answer.headers, channel
+                ) from None
+            except (OSError, http.client.HTTPException) as exc:
+                raise error_for_connection(SERVICE, exc, write=method in CREATES) from None
+
+        return self._retrier.call(once, operation=method, recover=recover)
+
+    def _error(
+        self,
+        method: str,
+        status: int,
+        data: dict[str, Any],
+        headers: dict[str, Any],
+        channel: str | None,
+    ) -> RemoteError:
+        """The project's exception for a failed answer; after a 429 the pacer holds back."""
+        error = slack_error(method, status, data, headers, clean=self._clean)
+        after = getattr(error, "retry_after", None)
+        if after is not None:
+            self._pacer.pause(method, after, channel)
+        return error
+
+    def _clean(self, text: str) -> str:
+        """``text`` without our token, even in a form the generic redaction misses."""
+        return redact(text.replace(self._token, "***") if self._token else text)
+
+    def _pages(self, method: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a cursor-paged method (``key``: the list in each answer)."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            answer = self._call(method, cursor=cursor, limit=PAGE, **params)
+            items.extend(answer.get(key) or [])
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return items
+
+    # ------------------------------------------------------------------ identity, channels
+
+    def identity(self) -> tuple[str, str]:
+        """(user id, bot id) of our token (auth.test)."""
+        answer = self._call("auth.test")
+        return str(answer.get("user_id") or ""), str(answer.get("bot_id") or "")
+
+    def list_channels(self) -> list[SlackChannel]:
+        """Every public and private channel we can see, archived included (all pages)."""
+        found = self._pages(
+            "conversations.list",
+            "channels",
+            types="public_channel,private_channel",
+            exclude_archived=False,
+        )
+        return [as_channel(c) for c in found]
+
+    def find_channel(self, name: str) -> SlackChannel | None:
+        """The channel called ``name``, archived ones included (unlike Terraform's lookup)."""
+        return next((c for c in self.list_channels() if c.name == name), None)
+
+    def create_channel(self, name: str) -> SlackChannel:
+        """A new channel; an existing name (even an archived channel) is adopted, not an error.
+
+        An adopted archived channel comes back with ``is_archived=True``: the caller decides
+        to unarchive it.
+        """
+        answer = self._call(
+            "conversations.create",
+            tolerate=("name_taken",),
+            recover=lambda: self.find_channel(name),
+            name=name,
+            is_private=False,
+        )
+        if isinstance(answer, SlackChannel):  # recovered after a lost answer
+            return answer
+        if answer.get("ok") is False:  # name_taken: adopt
+            found = self.find_channel(name)
+            if found is None:
+                raise FatalRemoteError(
+                    SERVICE,
+                    f"conversations.create: name_taken, but no visible channel is called {name}",
+                    hint="the channel may be private to others: invite the app or rename it",
+                )
+            return found
+        return as_channel(answer["channel"])
+
+    def archive(self, channel_id: str) -> None:
+        """Archive a channel (already archived is fine)."""
+        self._call("conversations.archive", tolerate=("already_archived",), channel=channel_id)
+
+    def join(self, channel_id: str) -> None:
+        """Join a public channel (already a member is fine)."""
+        self._call("conversations.join", channel=channel_id)
+
+    def unarchive(self, channel_id: str) -> None:
+        """Unarchive (already unarchived is fine)."""
+        self._call("conversations.unarchive", tolerate=("not_archived",), channel=channel_id)
+
+    def set_topic(self, channel_id: str, topic: str) -> None:
+        """Set the channel topic."""
+        self._call("conversations.setTopic", channel=channel_id, topic=topic)
+
+    def set_purpose(self, channel_id: str, purpose: str) -> None:
+        """Set the channel purpose."""
+        self._call("conversations.setPurpose", channel=channel_id, purpose=purpose)
+
+    # ------------------------------------------------------------------ people
+
+    def lookup_user(self, email: str) -> str | None:
+        """The user id for an e-mail address, None if there is none."""
+        answer = self._call("users.lookupByEmail", tolerate=("users_not_found",), email=email)
+        if answer.get("ok") is False:
+            return None
+        return str((answer.get("user") or {}).get("id") or "") or None
+
+    def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
+        """Invite users (already in the channel, or ourselves, is fine)."""
+        users = [u for u in dict.fromkeys(user_ids) if u]
+        if not users:
+            return
+        tolerated = ("already_in_channel", "cant_invite_self")
+        answer = self._call(
+            "conversations.invite", tolerate=tolerated, channel=channel_id, users=users
+        )
+        if answer.get("ok") is False and len(users) > 1:
+            # Slack refuses the whole list for one member already in: invite one by one.
+            for user in users:
+                self._call(
+                    "conversations.invite", tolerate=tolerated, channel=channel_id, users=[user]
+                )
+
+    # ------------------------------------------------------------------ messages
+
+    def post_message(
+        self,
+        channel_id: str,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+        thread_ts: str | None = None,
+    ) -> SlackMessage:
+        """Post a message (metadata: {"event_type", "event_payload"}).
+
+        If the answer is lost, a message carrying an identity token in its metadata is looked
+        up in the recent history (or the thread) and adopted; without a token the outcome is
+        unknown and the post is not repeated (the error says so).
+        """
+        token = token_in_metadata(metadata)
+        recover = None
+        if token is not None:
+            recover = lambda: self._find_posted(channel_id, token, thread_ts)  # noqa: E731
+        answer = self._call(
+            "chat.postMessage",
+            recover=recover,
+            channel=channel_id,
+            text=text,
+            blocks=blocks,
+            metadata=metadata,
+            thread_ts=thread_ts,
+        )
+        if isinstance(answer, SlackMessage):
+            return answer
+        message = dict(answer.get("message") or {})
+        message.setdefault("ts", answer.get("ts"))
+        message.setdefault("text", text)
+        if metadata is not None:
+            message.setdefault("metadata", metadata)
+        if thread_ts:
+            message.setdefault("thread_ts", thread_ts)
+        return as_message(message)
+
+    def _find_posted(
+        self, channel_id: str, token: str, thread_ts: str | None
+    ) -> SlackMessage | None:
+        """The recent message carrying ``token`` in its metadata (one page), if any."""
+        if thread_ts:
+            answer = self._call(
+                "conversations.replies",
+                channel=channel_id,
+                ts=thread_ts,
+                limit=RECOVER_WINDOW,
+                include_all_metadata=True,
+            )
+        else:
+            answer = self._call(
+                "conversations.history",
+                channel=channel_id,
+                limit=RECOVER_WINDOW,
+                include_all_metadata=True,
+            )
+        for raw in answer.get("messages") or []:
+            if token_in_metadata(raw.get("metadata")) == token and raw.get("ts") != thread_ts:
+                return as_message(raw)
+        return None
+
+    def update_message(
+        self,
+        channel_id: str,
+        ts: str,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace a message's text (and blocks, metadata); absolute, so safe to repeat."""
+        self._call(
+            "chat.update", channel=channel_id, ts=ts, text=text, blocks=blocks, metadata=metadata
+        )
+
+    def pin(self, channel_id: str, ts: str) -> None:
+        """Pin a message (already pinned is fine)."""
+        self._call("pins.add", tolerate=("already_pinned",), channel=channel_id, timestamp=ts)
+
+    def add_reaction(self, channel_id: str, ts: str, name: str) -> None:
+        """React to a message (already reacted is fine); used by tests acting as a member."""
+        self._call(
+            "reactions.add",
+            tolerate=("already_reacted",),
+            channel=channel_id,
+            timestamp=ts,
+            name=name,
+        )
+
+    def history(self, channel_id: str, *, oldest: str | None = None) -> list[SlackMessage]:
+        """Top-level messages after ``oldest``, oldest first, with reactions and metadata."""
+        raw = self._pages(
+            "conversations.history",
+            "messages",
+            channel=channel_id,
+            oldest=oldest,
+            include_all_metadata=True,
+        )
+        # Thread replies broadcast to the channel show up here too: they are not top-level.
+        top = [m for m in raw if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")]
+        return sorted((as_message(m) for m in top), key=lambda m: ts_key(m.ts))
+
+    def replies(self, channel_id: str, ts: str, *, oldest: str | None = None) -> list[SlackMessage]:
+        """Replies in a thread (without the parent), after ``oldest``, oldest first."""
+        raw = self._pages(
+            "conversations.replies",
+            "messages",
+            channel=channel_id,
+            ts=ts,
+            oldest=oldest,
+            include_all_metadata=True,
+        )
+        found = [as_message(m) for m in raw if m.get("ts") != ts]
+        return sorted(found, key=lambda m: ts_key(m.ts))

@@ -1,0 +1,1 @@
+"""The stakeholder database, consent, the Mailchimp audience, erasure and the newsletter."""

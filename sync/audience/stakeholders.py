@@ -1,0 +1,253 @@
+"""The stakeholder database: import a CSV file, list, show and export it.
+
+A file is read whole and every row validated (``sync.audience.model``) before anything is
+stored: one bad row rejects the file, with every problem named by row number and column,
+unless ``skip_invalid`` imports the good rows and lists the bad. Rows are numbered as a
+spreadsheet shows them (the header is row 1). The same address on two rows is refused, naming
+both rows. An address erased with ``mcm-sync forget`` is skipped and reported as erased: its
+salted-hash tombstone keeps it out for good.
+
+Excel files are not read: no well-kept xlsx reader is among the project's dependencies, so the
+user is asked to save the sheet as CSV (UTF-8).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from sync.audience.model import COLUMNS, REQUIRED_COLUMNS, Stakeholder, header_key, sector_key
+from sync.audience.store import ImportCounts, StakeholderRecord, StakeholderStore
+from sync.core.errors import InputError, Problem
+
+DELIMITERS = ",;\t"
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A file's valid people (with their row numbers) and the problems of the others."""
+
+    people: list[tuple[int, Stakeholder]]
+    problems: list[Problem]
+    rows: int
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would do)."""
+
+    source: str
+    counts: ImportCounts = field(default_factory=ImportCounts)
+    erased_rows: list[int] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "source": self.source,
+            "added": self.counts.added,
+            "updated": self.counts.updated,
+            "unchanged": self.counts.unchanged,
+            "erased_rows": self.erased_rows,
+            "skipped": [str(p) for p in self.skipped],
+            "dry_run": self.dry_run,
+        }
+
+
+def _read_text(path: Path) -> str:
+    if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    "",
+                    "spreadsheet files are not read directly",
+                    "save the sheet as 'CSV UTF-8' and import that file",
+                )
+            ]
+        )
+    try:
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark.
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError([Problem(str(path), "", "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            [Problem(str(path), "", f"not UTF-8 text ({exc.reason})", "save it as CSV UTF-8")]
+        ) from None
+
+
+def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    first = text.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(first, delimiters=DELIMITERS)
+    except csv.Error:
+        return csv.excel
+
+
+def _row_problems(source: str, number: int, error: ValidationError) -> list[Problem]:
+    problems = []
+    for detail in error.errors():
+        column = ".".join(str(part) for part in detail["loc"])
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        if not column and ": " in message:
+            # Model-level checks (consent) say which column in their message.
+            column, message = message.split(": ", 1)
+        where = f"row {number}, column {column}" if column else f"row {number}"
+        problems.append(Problem(source, where, message))
+    return problems
+
+
+def parse_csv(
+    text: str, source: str, *, sector_names: Mapping[str, str] | None = None
+) -> ParsedFile:
+    """Validate every row of a CSV text; file-level problems raise ``InputError`` at once.
+
+    ``sector_names`` maps a sector's title in the alliance's language to its key, so that
+    ``Sociale actie`` and ``social_action`` are the same sector.
+    """
+    reader = csv.reader(io.StringIO(text), _dialect(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError([Problem(source, "row 1", "the file is empty")]) from None
+    keys = [header_key(cell) for cell in header]
+    file_problems = [
+        Problem(
+            source,
+            f"row 1, column {cell!r}",
+            "unknown column",
+            f"use the columns {', '.join(COLUMNS)}",
+        )
+        for cell, key in zip(header, keys, strict=True)
+        if key and key not in COLUMNS
+    ]
+    file_problems += [
+        Problem(source, "row 1", f"column {name} is missing", "add it to the header row")
+        for name in REQUIRED_COLUMNS
+        if name not in keys
+    ]
+    repeated = sorted({k for k in keys if k and keys.count(k) > 1})
+    file_problems += [Problem(source, "row 1", f"column {k} appears twice") for k in repeated]
+    if file_problems:
+        raise InputError(file_problems)
+    sectors = {sector_key(title): key for title, key in (sector_names or {}).items()}
+    people: list[tuple[int, Stakeholder]] = []
+    problems: list[Problem] = []
+    first_row: dict[str, int] = {}
+    count = 0
+    for number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines at the end of a spreadsheet export
+        count += 1
+        if len(cells) > len(keys):
+            problems.append(
+                Problem(
+                    source, f"row {number}", f"{len(cells)} cells but the header has {len(keys)}"
+                )
+            )
+            continue
+        values = {key: cell for key, cell in zip(keys, cells, strict=False) if key}
+        if values.get("sector"):
+            values["sector"] = sectors.get(sector_key(values["sector"]), values["sector"])
+        try:
+            person = Stakeholder.model_validate(values)
+        except ValidationError as error:
+            problems.extend(_row_problems(source, number, error))
+            continue
+        if person.key in first_row:
+            column = "email" if person.email else "organisation"
+            problems.append(
+                Problem(
+                    source,
+                    f"row {number}, column {column}",
+                    f"{person.email or person.organisation} is already on row "
+                    f"{first_row[person.key]}",
+                    "keep one row per person: merge the two rows",
+                )
+            )
+            continue
+        first_row[person.key] = number
+        people.append((number, person))
+    return ParsedFile(people, problems, count)
+
+
+def import_file(
+    store: StakeholderStore,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    sector_names: Mapping[str, str] | None = None,
+) -> ImportReport:
+    """Validate ``path`` and store its people (all or nothing unless ``skip_invalid``)."""
+    parsed = parse_csv(_read_text(path), str(path), sector_names=sector_names)
+    if parsed.problems and not skip_invalid:
+        raise InputError(
+            parsed.problems,
+            summary=f"{path}: {len(parsed.problems)} problem"
+            f"{'' if len(parsed.problems) == 1 else 's'}; nothing was imported",
+        )
+    report = ImportReport(str(path), skipped=list(parsed.problems), dry_run=dry_run)
+    keep: list[Stakeholder] = []
+    for number, person in parsed.people:
+        if store.is_erased(str(person.email)):
+            report.erased_rows.append(number)
+        else:
+            keep.append(person)
+    if dry_run:
+        added = sum(1 for p in keep if store.get(p.key) is None)
+        changed = sum(1 for p in keep if (r := store.get(p.key)) is not None and r.person != p)
+        report.counts = ImportCounts(added, changed, len(keep) - added - changed)
+    else:
+        report.counts = store.upsert(keep)
+    return report
+
+
+def export_text(people: Sequence[StakeholderRecord]) -> str:
+    """The people as CSV in the import format (``import`` of this text changes nothing)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for record in people:
+        writer.writerow(record.person.as_row())
+    return buffer.getvalue()
+
+
+def export_file(store: StakeholderStore, path: Path) -> int:
+    """Write the export to ``path`` and remember it (``forget`` cleans it); returns the count."""
+    people = store.people()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(export_text(people), encoding="utf-8")
+    store.record_export(str(path.resolve()))
+    return len(people)
+
+
+def audience_state(record: StakeholderRecord) -> str:
+    """One word for ``stakeholders list``: where this person stands with the newsletter."""
+    if record.remote_status in ("unsubscribed", "cleaned"):
+        return record.remote_status
+    if not record.email:
+        return "no-email"
+    if not record.person.has_consent:
+        return "withdrawn" if record.person.consent_withdrawn else "no-consent"
+    if record.last_error:
+        return "error"
+    return "subscribed" if record.pushed_status == "subscribed" else "to-push"
+
+
+def summary(record: StakeholderRecord) -> dict[str, object]:
+    """A person as a JSON-ready dict for ``list --json`` and ``show``."""
+    return {
+        **record.person.model_dump(mode="json"),
+        "newsletter": audience_state(record),
+        "mailchimp_status": record.remote_status,
+        "last_error": record.last_error,
+        "updated_at": record.updated_at,
+    }

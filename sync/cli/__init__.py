@@ -1,0 +1,1 @@
+"""The command line: only parsing, calling and printing; the one place errors become exit codes."""

@@ -1,0 +1,146 @@
+"""The ``mcm-sync`` command line: parse, load config, call the engine, map errors to exit codes.
+
+Only ``sync/cli/`` modules import click. Every error of ours (:data:`sync.core.errors.REPORTED`)
+is turned into one line per problem on stderr and its fixed exit code, in one place:
+:meth:`McmGroup.invoke`. Exit codes are documented in the README. The commands themselves
+are put on the root group by :mod:`sync.cli.main`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from connectors.retry import redact
+from sync import __version__
+from sync.api import Alliance
+from sync.core.config import Config, default_config_path, load_config
+from sync.core.errors import REPORTED, ExitStatus, error_lines, exit_status
+
+
+class AppContext:
+    """What every command gets: the config path (loaded lazily) and output switches."""
+
+    def __init__(self, config_path: Path | None, verbose: int) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+        self._config: Config | None = None
+        self._alliance: Alliance | None = None
+
+    @property
+    def config(self) -> Config:
+        """The validated config; loading it raises ConfigError with every problem."""
+        if self._config is None:
+            self._config = load_config(self.config_path or default_config_path())
+        return self._config
+
+    @property
+    def alliance(self) -> Alliance:
+        """The alliance of the config (its playbook and rows are read once, when first used)."""
+        if self._alliance is None:
+            self._alliance = Alliance(self.config)
+        return self._alliance
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def echo_json(data: Any) -> None:
+    """Print ``data`` as JSON for scripts (stable key order, UTF-8)."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str))
+
+
+def report_error(error: BaseException) -> None:
+    """Print an error as one line per problem on stderr, each prefixed with ``error:``."""
+    for line in error_lines(error):
+        click.echo(f"error: {line}", err=True)
+
+
+class McmGroup(click.Group):
+    """A click group that maps the project's exceptions to messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn our errors and unexpected ones into exit codes."""
+        try:
+            return super().invoke(ctx)
+        except REPORTED as error:
+            report_error(error)
+            ctx.exit(int(exit_status(error)))
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`mcm-sync log | head`): stop quietly, as other tools do.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes it at exit
+            ctx.exit(141)
+        except Exception as error:  # a bug: say so, briefly, and keep the stack for -v
+            app = ctx.find_object(AppContext)
+            if app is not None and app.verbose:
+                traceback.print_exc()
+            click.echo(
+                f"error: internal error: {type(error).__name__}: {error} "
+                "(hint: run with -v for the stack trace and report it)",
+                err=True,
+            )
+            ctx.exit(int(ExitStatus.INTERNAL))
+
+
+@click.group(cls=McmGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file (default: ./mcm-sync.yaml or $MCM_SYNC_CONFIG).",
+)
+@click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs).")
+@click.version_option(__version__, prog_name="mcm-sync")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """Run a regional alliance of the Migrant Community Mediators guide.
+
+    Playbooks and templates for the guide's six steps; Trello, Slack and Mailchimp set up and
+    kept in step. Exit codes: 0 ok, 1 internal error, 2 usage/config/input error,
+    3 conflicts left unresolved, 4 a remote service failed.
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    _log_to_stderr(level)
+    ctx.obj = AppContext(config_path, verbose)
+
+
+class _Redacting(logging.Filter):
+    """Masks credentials in every log line: with -vv, HTTP libraries log URLs with ?token=."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with secrets masked (never drops a record)."""
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _log_to_stderr(level: int) -> None:
+    """One stderr handler of ours on the root logger, redacting (replaced on each call)."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _McmHandler)]:
+        root.removeHandler(handler)
+    handler = _McmHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Redacting())
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+class _McmHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Our stderr handler (a class of its own so it can be found and replaced)."""

@@ -1,0 +1,250 @@
+"""CLI commands of the foundation: ``init``, ``validate``, ``playbook``, ``template``.
+
+Thin by design: each command parses its options, loads what it needs through the library
+(``sync.core.config``, ``playbooks``) and prints. Errors are raised as ``McmSyncError`` and turned
+into messages and exit codes by :class:`sync.cli.app.McmGroup`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import click
+
+from playbooks import available_languages, load_action_plan, load_playbook
+from playbooks.loader import validate_all
+from playbooks.model import Playbook
+from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
+from sync.cli.app import AppContext, echo_json, pass_app
+from sync.core.config import Config, default_config_path, parse_config
+from sync.core.errors import Problem, UserError
+from sync.core.init_config import new_config_text
+from sync.documents.render import list_templates, render_template
+
+
+def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Problem]]:
+    """The alliance's own action-plan rows and their SMART warnings (none if no file)."""
+    if not config.action_plan:
+        return [], []
+    loaded = load_action_plan(config.resolve_path(config.action_plan), playbook, config.people)
+    return list(loaded.rows), list(loaded.warnings)
+
+
+@click.command()
+@click.option("--name", help="Alliance name, e.g. 'Friesland Newcomer Mediation Alliance'.")
+@click.option("--slug", help="Short id, lowercase: item numbers and channel names (e.g. frl).")
+@click.option("--region", help="The region the alliance serves.")
+@click.option("--country", help="Country, ISO 3166 two-letter code (e.g. NL).")
+@click.option("--language", type=click.Choice(["en", "nl", "fr", "sv"]), help="Alliance language.")
+@click.option("--start-date", type=click.DateTime(["%Y-%m-%d"]), help="Start date, YYYY-MM-DD.")
+@click.option("--duration", "duration_months", type=click.IntRange(12, 36), help="Months (12-36).")
+@click.option("--coordinator-name", help="Your name.")
+@click.option("--coordinator-email", help="Your e-mail address.")
+@click.option("--organisation", help="Your organisation.")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=True,
+    show_default=True,
+    help="Start on the embedded sandbox (no accounts needed).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@pass_app
+def init(app: AppContext, force: bool, sandbox: bool, **answers: Any) -> None:
+    """Write a config file for a new alliance (asks for what the options don't give)."""
+    target = app.config_path or default_config_path()
+    if target.exists() and not force:
+        raise UserError(f"{target} already exists", hint="pass --force to overwrite it")
+    prompts = {
+        "name": ("Alliance name", None),
+        "slug": ("Short id (lowercase, e.g. frl)", None),
+        "region": ("Region", None),
+        "country": ("Country (two-letter code)", "NL"),
+        "language": ("Language (en, nl, fr, sv)", "en"),
+        "start_date": ("Start date (YYYY-MM-DD)", dt.date.today().isoformat()),
+        "duration_months": ("Duration in months", 18),
+        "coordinator_name": ("Your name", None),
+        "coordinator_email": ("Your e-mail", None),
+        "organisation": ("Your organisation", None),
+    }
+    for key, (question, default) in prompts.items():
+        if answers.get(key) in (None, ""):
+            answers[key] = click.prompt(question, default=default)
+    if isinstance(answers["start_date"], dt.datetime):
+        answers["start_date"] = answers["start_date"].date()
+    text = new_config_text(sandbox=sandbox, **answers)
+    # Validate before writing: never leave a config behind that `validate` would refuse.
+    parse_config(text, str(target), target.resolve())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}; next: mcm-sync -c {target} validate")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
+@pass_app
+def validate(app: AppContext, as_json: bool) -> None:
+    """Check the config, the playbooks and the action-plan file; exit 2 on any error."""
+    config = app.config
+    problems = validate_all()
+    if problems:
+        from sync.core.errors import PlaybookError
+
+        raise PlaybookError(problems)
+    playbook = app.alliance.playbook
+    rows, warnings = _action_rows(config, playbook)
+    source = str(app.config_path or default_config_path())
+    if as_json:
+        echo_json(
+            {
+                "ok": True,
+                "config": source,
+                "language": config.alliance.language,
+                "tasks": len(playbook.all_tasks()),
+                "action_rows": len(rows),
+                "warnings": [str(w) for w in warnings],
+            }
+        )
+        return
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"ok: {source} is valid ({len(config.people)} people, playbook '{playbook.language}' "
+        f"with {len(playbook.all_tasks())} tasks, {len(rows)} action-plan rows, "
+        f"{len(warnings)} warnings)"
+    )
+
+
+@click.group()
+def playbook() -> None:
+    """Show the guide's six steps, their tasks and the meeting series."""
+
+
+@playbook.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
+def playbook_list(as_json: bool) -> None:
+    """List the playbook languages with their step and task counts."""
+    rows = []
+    for language in available_languages():
+        book = load_playbook(language)
+        rows.append(
+            {
+                "language": language,
+                "title": book.title,
+                "steps": len(book.steps),
+                "tasks": len(book.all_tasks()),
+            }
+        )
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['language']}  {row['title']}  ({row['steps']} steps, {row['tasks']} tasks)"
+        )
+
+
+def _language_option() -> Any:
+    """The shared --lang option."""
+    return click.option(
+        "--lang",
+        "language",
+        type=click.Choice(["en", "nl", "fr", "sv"]),
+        default=None,
+        help="Language (default: the alliance's, else en).",
+    )
+
+
+def _language(app: AppContext, language: str | None) -> str:
+    """The explicit language, else the config's if a config is present, else English."""
+    if language:
+        return language
+    path = app.config_path or default_config_path()
+    return app.config.alliance.language if path.exists() else "en"
+
+
+@playbook.command("show")
+@_language_option()
+@click.option("--step", help="Only this step (key like 'scope' or number 1-6).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@pass_app
+def playbook_show(app: AppContext, language: str | None, step: str | None, fmt: str) -> None:
+    """Show the steps and tasks (with timing, owner role, checklist)."""
+    book = load_playbook(_language(app, language))
+    if step is not None:
+        keys = [s.key for s in book.steps]
+        wanted = [s for s in book.steps if s.key == step or str(s.number) == step]
+        if not wanted:
+            raise UserError(f"no step '{step}'", hint=f"use one of {', '.join(keys)} or 1-6")
+        book = book.model_copy(update={"steps": wanted})
+    if fmt == "json":
+        echo_json(playbook_as_dict(book))
+    elif fmt == "markdown":
+        click.echo(playbook_as_markdown(book))
+    else:
+        click.echo(playbook_as_text(book))
+
+
+@click.group()
+def template() -> None:
+    """Render the guide's templates (briefing, charter, agenda, ...) for your alliance."""
+
+
+@template.command("list")
+@_language_option()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
+@pass_app
+def template_list(app: AppContext, language: str | None, as_json: bool) -> None:
+    """List the templates that can be rendered."""
+    infos = list_templates(_language(app, language))
+    if as_json:
+        echo_json([{"name": i.name, "title": i.title, "format": i.format} for i in infos])
+        return
+    for info in infos:
+        click.echo(f"{info.name:20} {info.format:9} {info.title}")
+
+
+@template.command("render")
+@click.argument("name")
+@_language_option()
+@click.option(
+    "--meeting",
+    "meeting_number",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Plenary meeting number (agenda, minutes).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write to this file (a folder: use the template's file name); default stdout.",
+)
+@pass_app
+def template_render(
+    app: AppContext, name: str, language: str | None, meeting_number: int, output: Path | None
+) -> None:
+    """Render template NAME filled with the alliance's data."""
+    config = app.config
+    lang = language or config.alliance.language
+    book = load_playbook(lang)
+    rows, _ = _action_rows(config, book)
+    document = render_template(
+        name, config, book, rows=rows, language=lang, meeting_number=meeting_number
+    )
+    if output is None:
+        click.echo(document.text, nl=not document.text.endswith("\n"))
+        return
+    target = output / document.filename if output.is_dir() else output
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(document.text, encoding="utf-8")
+    click.echo(f"wrote {target}")

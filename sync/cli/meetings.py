@@ -1,0 +1,224 @@
+"""CLI commands of the plenary cycle and the published documents.
+
+``meeting schedule`` and ``meeting agenda N``, ``minutes import FILE``, ``report`` and
+``profile``. The logic lives in :mod:`sync.plenary.meetings`, :mod:`sync.plenary.minutes`,
+:mod:`sync.reports.report`
+and :mod:`sync.plenary.agenda`; this module parses options, opens the state store and prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sync.cli.app import AppContext, echo_json, pass_app
+from sync.plenary.agenda import render_agenda, render_profile
+from sync.plenary.meetings import apply_schedule, parse_adjustments
+from sync.plenary.minutes import import_minutes, load_minutes
+from sync.reports.report import (
+    FORMATS,
+    render_csv,
+    render_html,
+    render_markdown,
+    report_chart,
+    report_from_store,
+)
+
+
+def _write(text: str | bytes, output: Path | None, what: str) -> None:
+    """Print ``text`` or write it to ``output`` (saying where, on stderr)."""
+    if output is None:
+        if isinstance(text, bytes):
+            raise click.UsageError(f"the {what} is binary: pass -o FILE")
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        output.write_bytes(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
+
+
+# --------------------------------------------------------------------------- meeting
+
+
+@click.group()
+def meeting() -> None:
+    """The plenary meetings: their dates and agendas."""
+
+
+@meeting.command("schedule")
+@click.option("--date", "dates", multiple=True, metavar="N=YYYY-MM-DD",
+              help="Move meeting N (number or key) to this date; repeatable. Kept in the state "
+              "store; the next sync moves the card.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def meeting_schedule_command(app: AppContext, dates: tuple[str, ...], as_json: bool) -> None:
+    """Show (and with --date adjust) the plenary series and its Slack reminder days.
+
+    Dates come from the alliance's start and the playbook; an adjusted date wins, else the
+    meeting card's due date. Reminders go to the general channel a week and a day before,
+    posted by `mcm-sync sync`.
+    """
+    config = app.config
+    book = app.alliance.playbook
+    adjustments = parse_adjustments(dates, book)
+    with app.alliance.store(lock=True, bind=True) as store:
+        schedule = apply_schedule(config, book, store, adjustments)
+    if as_json:
+        echo_json([m.as_dict() for m in schedule])
+        return
+    table = Table(title=f"Plenary meetings of {config.alliance.name}")
+    for column in ("N", "Card", "Meeting", "Date", "Planned", "Reminders", "Status"):
+        table.add_column(column)
+    for m in schedule:
+        data = m.as_dict()
+        planned = "" if m.date == m.planned else m.planned.isoformat()
+        table.add_row(str(m.number), m.item_number or "-", m.title,
+                      f"{m.date.isoformat()}" + (f" ({m.origin})" if m.origin != "plan" else ""),
+                      planned, ", ".join(data["reminders"]), m.status)
+    Console(width=140).print(table)
+    if not any(m.item_number for m in schedule):
+        click.echo("no meeting cards yet: run `mcm-sync bootstrap` to create them", err=True)
+
+
+@meeting.command("agenda")
+@click.argument("number", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file; default stdout.")
+@pass_app
+def meeting_agenda(app: AppContext, number: int, output: Path | None) -> None:
+    """Render the agenda of plenary NUMBER, filled in from the state.
+
+    The guide's agenda, then the previous meeting's minutes (as imported), the open actions
+    and the action plan's progress per step for its review.
+    """
+    config = app.config
+    book = app.alliance.playbook
+    rows = app.alliance.rows
+    with app.alliance.store(bind=True) as store:
+        text = render_agenda(config, book, rows, store, number)
+    _write(text, output, "agenda")
+
+
+# --------------------------------------------------------------------------- minutes
+
+
+@click.group()
+def minutes() -> None:
+    """Minutes of the plenary meetings."""
+
+
+@minutes.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and list the actions; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
+    """Import the minutes in FILE (YAML, or the Markdown of `template render minutes`).
+
+    Every agreed action becomes an action item; the next `mcm-sync sync` gives it a Trello
+    card and a Slack message. Importing the same file again creates nothing new. A person
+    who is not in the alliance or a date that does not parse stops the import (exit 2)
+    before anything is written.
+    """
+    config = app.config
+    book = app.alliance.playbook
+    checked = load_minutes(file, config, book)
+    if dry_run:
+        data: dict[str, Any] = {"meeting": checked.meeting.key, "dry_run": True,
+                                "actions": [{"title": a.title, "owner": ",".join(a.owners),
+                                             "due": a.due.isoformat()} for a in checked.actions]}
+        if as_json:
+            echo_json(data)
+        else:
+            click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}), "
+                       f"{len(checked.actions)} agreed actions; nothing written (--dry-run)")
+        return
+    with app.alliance.store(lock=True, bind=True) as store:
+        result = import_minutes(store, config, checked)
+    if as_json:
+        echo_json({"meeting": checked.meeting.key,
+                   "created": [{"number": i.number, "key": i.key, "title": i.title,
+                                "owner": i.owner, "due": i.due} for i in result.created],
+                   "existing": [i.number for i in result.existing]})
+        return
+    click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}): "
+               f"{len(result.created)} new action items, {len(result.existing)} already imported")
+    for item in result.created:
+        click.echo(f"  {item.number} {item.title} ({item.owner}, due {item.due})")
+    for action, item in result.differing:
+        click.echo(f"warning: {file}: line {action.line}: action {action.index} was imported as "
+                   f"{item.number} '{item.title}'; kept as is (change it on its card)", err=True)
+    if result.created:
+        click.echo("run `mcm-sync sync` to create their cards and messages")
+
+
+# --------------------------------------------------------------------------- report, profile
+
+
+@click.command("report")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file; default stdout.")
+@click.option("--chart", "chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also save the progress picture (.png or .svg); markdown links to it.")
+@click.option("--profile", "profile", is_flag=True,
+              help="Render the alliance profile instead (same as `mcm-sync profile`).")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Report as of this date (default: today).")
+@pass_app
+def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path | None,
+                   profile: bool, today: dt.datetime | None) -> None:
+    """Publish the Regional Alliance Action Plan: the guide's table by step, with progress.
+
+    In the alliance's language; HTML embeds the progress picture (completion per step, and
+    actions planned and done over time).
+    """
+    config = app.config
+    book = app.alliance.playbook
+    rows = app.alliance.rows
+    day = today.date() if today else dt.date.today()
+    started = time.perf_counter()
+    with app.alliance.store(bind=True) as store:
+        report = report_from_store(config, book, rows, store, day)
+    if profile:
+        _write(render_profile(config, book, report), output, "profile")
+        return
+    if chart is not None:
+        kind = "svg" if chart.suffix.lower() == ".svg" else "png"
+        _write(report_chart(report, kind), chart, "picture")
+    if fmt == "html":
+        text = render_html(report, report_chart(report, "png"))
+    elif fmt == "csv":
+        text = render_csv(report)
+    else:
+        link = ""
+        if chart is not None:
+            link = chart.name if output and chart.parent == output.parent else str(chart)
+        text = render_markdown(report, chart_path=link)
+    _write(text, output, "report")
+    if app.verbose:
+        click.echo(f"report built in {time.perf_counter() - started:.2f} s", err=True)
+
+
+@click.command("profile")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file; default stdout.")
+@pass_app
+def profile_command(app: AppContext, output: Path | None) -> None:
+    """Render the alliance's short public profile (guide, step 2) from the config and state."""
+    config = app.config
+    book = app.alliance.playbook
+    rows = app.alliance.rows  # validated before the store is opened
+    with app.alliance.store(bind=True) as store:
+        report = report_from_store(config, book, rows, store, dt.date.today())
+    _write(render_profile(config, book, report), output, "profile")

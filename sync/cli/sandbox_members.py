@@ -1,0 +1,138 @@
+"""``mcm-sync sandbox move|react|reply|comment|add-card|archive``: play a member on the sandbox.
+
+For trying mcm-sync without accounts: each command does, as one alliance member, what that
+person would do in Trello or Slack, on the running sandbox (``mcm-sync sandbox serve``) or an
+embedded one; then ``mcm-sync sync`` carries it to the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from sync.cli.app import AppContext, pass_app
+from sync.core.config import Config
+from sync.core.errors import UserError
+from sync.core.services import connect
+from sync.state.store import StateStore
+
+
+def _default_member(config: Config) -> str:
+    members = [p for p in config.people if p.role == "member"] or list(config.people)
+    return str(members[0].email)
+
+
+@contextmanager
+def _member(app: AppContext, email: str | None) -> Iterator[tuple[Any, StateStore, Config]]:
+    """The acting member on the alliance's sandbox, and the state store to find items in."""
+    from connectors.sandbox.members import SandboxMember
+
+    config = app.config
+    if not config.sandbox:
+        raise UserError("members can only be played on the sandbox",
+                        hint="set sandbox: true in the config; on the real services, act in "
+                        "Trello or Slack yourself")
+    who = email or _default_member(config)
+    if who not in {str(p.email) for p in config.people}:
+        raise UserError(f"{who} is not one of the alliance's people",
+                        hint="use an e-mail from the config's people")
+    with app.alliance.store() as store, connect(config, ()) as connected:
+        yield SandboxMember(connected.sandbox_url, who), store, config
+
+
+def _side(store: StateStore, number: str, side: str) -> str:
+    item = store.get_item_by_number(number)
+    if item is None:
+        raise UserError(f"no item {number}", hint="see `mcm-sync status` for the numbers")
+    found = store.get_side(item.id, side)
+    if found is None:
+        raise UserError(f"{number} has no {side} side yet", hint="run `mcm-sync sync` first")
+    return str(found.remote_id)
+
+
+def _resource(store: StateStore, service: str, kind: str, key: str) -> str:
+    found = store.get_resource(service, kind, key)
+    if found is None:
+        raise UserError(f"no {service} {kind} {key} yet", hint="run `mcm-sync bootstrap` first")
+    return str(found.remote_id)
+
+
+_AS = click.option("--as", "email", help="The member's e-mail (default: the first member).")
+STATUSES = click.Choice(["todo", "doing", "blocked", "done", "cancelled"])
+
+
+@click.command("move")
+@click.argument("number")
+@click.argument("status", type=STATUSES)
+@_AS
+@pass_app
+def move(app: AppContext, number: str, status: str, email: str | None) -> None:
+    """Drag item NUMBER's card to the STATUS list in Trello."""
+    with _member(app, email) as (member, store, _config):
+        member.move_card(_side(store, number, "trello"),
+                         _resource(store, "trello", "list", status))
+    click.echo(f"{member.email} moved {number} to {status} in Trello")
+
+
+@click.command("react")
+@click.argument("number")
+@click.argument("emoji")
+@_AS
+@pass_app
+def react(app: AppContext, number: str, emoji: str, email: str | None) -> None:
+    """React with EMOJI (e.g. white_check_mark) to item NUMBER's Slack message."""
+    with _member(app, email) as (member, store, _config):
+        member.react(_resource(store, "slack", "channel", "actions"),
+                     _side(store, number, "slack"), emoji.strip(":"))
+    click.echo(f"{member.email} reacted :{emoji.strip(':')}: to {number} in Slack")
+
+
+@click.command("reply")
+@click.argument("number")
+@click.argument("text")
+@_AS
+@pass_app
+def reply(app: AppContext, number: str, text: str, email: str | None) -> None:
+    """Reply TEXT in item NUMBER's Slack thread."""
+    with _member(app, email) as (member, store, _config):
+        member.reply(_resource(store, "slack", "channel", "actions"),
+                     _side(store, number, "slack"), text)
+    click.echo(f"{member.email} replied in {number}'s thread in Slack")
+
+
+@click.command("comment")
+@click.argument("number")
+@click.argument("text")
+@_AS
+@pass_app
+def comment(app: AppContext, number: str, text: str, email: str | None) -> None:
+    """Comment TEXT on item NUMBER's Trello card."""
+    with _member(app, email) as (member, store, _config):
+        member.comment(_side(store, number, "trello"), text)
+    click.echo(f"{member.email} commented on {number} in Trello")
+
+
+@click.command("add-card")
+@click.argument("title")
+@click.option("--status", type=STATUSES, default="todo", show_default=True)
+@_AS
+@pass_app
+def add_card(app: AppContext, title: str, status: str, email: str | None) -> None:
+    """Add a new card TITLE to the board (it becomes an action item at the next sync)."""
+    with _member(app, email) as (member, store, _config):
+        member.add_card(_resource(store, "trello", "list", status), title)
+    click.echo(f"{member.email} added the card {title!r} in Trello")
+
+
+@click.command("archive")
+@click.argument("number")
+@_AS
+@pass_app
+def archive(app: AppContext, number: str, email: str | None) -> None:
+    """Archive item NUMBER's card in Trello (the sync reads it as cancelled)."""
+    with _member(app, email) as (member, store, _config):
+        member.archive_card(_side(store, number, "trello"))
+    click.echo(f"{member.email} archived {number}'s card in Trello")

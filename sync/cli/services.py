@@ -1,0 +1,171 @@
+"""CLI commands that reach the services: ``sandbox serve``, ``plan``, ``bootstrap``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from sync.bootstrap.plan import Change, Plan
+from sync.bootstrap.run import BootstrapResult
+from sync.cli.app import AppContext, echo_json, pass_app
+from sync.core.errors import UserError
+from sync.core.services import (
+    ALL_SERVICES,
+    SERVER_INFO,
+    announce_sandbox,
+    sandbox_data_dir,
+)
+
+
+def _services_option(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ALL_SERVICES
+    chosen = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [name for name in chosen if name not in ALL_SERVICES]
+    if unknown:
+        raise UserError(f"unknown service {', '.join(unknown)} in --only",
+                        hint="use a comma list of trello, slack, mailchimp")
+    return chosen
+
+
+def _print_plan(plan: Plan) -> None:
+    symbols = {"create": "+", "adopt": "=", "complete": "~", "update": "~", "nothing": " "}
+    app = click.get_current_context().find_object(AppContext)
+    verbose = bool(app and app.verbose)
+    for change in plan.changes:
+        if change.action != "nothing" or verbose:
+            click.echo(f"{symbols[change.action]} {change.service:9} {change.kind:11} "
+                       f"{change.action:8} {change.detail}")
+    for service, counts in plan.counts().items():
+        summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        click.echo(f"{service}: {summary}")
+
+
+@click.command()
+@click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
+@click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable plan.")
+@pass_app
+def plan(app: AppContext, only: str | None, sandbox: bool | None, as_json: bool) -> None:
+    """Show what bootstrap would do, per service, without writing anything."""
+    result = app.alliance.plan(only=_services_option(only), sandbox=sandbox)
+    if as_json:
+        echo_json({"changes": [c.as_dict() for c in result.plan.changes],
+                   "counts": result.plan.counts()})
+    else:
+        _print_plan(result.plan)
+
+
+def _summary(result: BootstrapResult, sandbox_url: str) -> dict[str, Any]:
+    return {"applied": result.applied, "links": result.links, "unresolved": result.unresolved,
+            "sandbox_page": f"{sandbox_url}/" if sandbox_url else ""}
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Only show the plan (same as `mcm-sync plan`).")
+@click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
+@click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@pass_app
+def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | None,
+              as_json: bool) -> None:
+    """Create the alliance's board, channels and audience; never anything twice."""
+    services = _services_option(only)
+    if dry_run:
+        planned = app.alliance.plan(only=services, sandbox=sandbox)
+        if as_json:
+            echo_json({"changes": [c.as_dict() for c in planned.plan.changes]})
+        else:
+            _print_plan(planned.plan)
+        return
+    app.alliance.validate()  # every input checked before the first remote call
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=console, transient=True,
+                  disable=as_json or not console.is_terminal) as progress:
+        task = progress.add_task("bootstrap", total=None)
+
+        def tick(change: Change) -> None:
+            progress.update(task, advance=1,
+                            description=f"{change.service} {change.kind} {change.key}")
+
+        run = app.alliance.bootstrap(only=services, sandbox=sandbox, progress=tick)
+    result, url = run.result, run.sandbox_url
+    if as_json:
+        echo_json(_summary(result, url))
+        return
+    creates = result.creates()
+    counts = ", ".join(f"{n} {a}" for a, n in sorted(result.applied.items()))
+    click.echo(f"bootstrap done: {counts}" + ("" if creates else " (nothing created)"))
+    for name, link in result.links.items():
+        click.echo(f"  {name}: {link}")
+    if url:
+        click.echo(f"  sandbox page: {url}/")
+    for line in result.unresolved:
+        click.echo(f"unresolved: {line}", err=True)
+
+
+@contextmanager
+def _until_stopped() -> Iterator[threading.Event]:
+    """SIGTERM (a service manager's stop) sets the event; handler in place before we announce.
+
+    Installed first so that a supervisor stopping us the moment it reads our URLs gets a
+    clean stop rather than the default action (killed mid-way, server.json left behind).
+    """
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@click.group()
+def sandbox() -> None:
+    """The embedded sandbox: local emulators of Trello, Slack and Mailchimp."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port (0: any free).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data folder (default: the config's, else .mcm-sync/sandbox).")
+@click.option("--rate-limits/--no-rate-limits", default=True, show_default=True,
+              help="Emulate the vendors' rate limits.")
+@click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
+@pass_app
+def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
+                  rate_limits: bool, allow_remote: bool) -> None:
+    """Run the sandbox in the foreground until Ctrl-C (prints the three base URLs)."""
+    from connectors.sandbox.server import SandboxServer
+
+    if data_dir is None:
+        config_file = app.config_path
+        data_dir = (sandbox_data_dir(app.config) if config_file and config_file.exists()
+                    else Path(".mcm-sync/sandbox"))
+    server = SandboxServer(host=host, port=port, data_dir=data_dir, rate_limits=rate_limits,
+                           allow_remote=allow_remote)
+    info = data_dir / SERVER_INFO
+    with _until_stopped() as stop:
+        server.start()
+        try:
+            announce_sandbox(data_dir, server.url, rate_limits)
+            click.echo(f"sandbox page: {server.url}/")
+            for service, base in server.base_urls.items():
+                click.echo(f"{service:10} {base}")
+            click.echo("press Ctrl-C to stop")
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            info.unlink(missing_ok=True)
+            server.stop()

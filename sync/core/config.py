@@ -1,0 +1,367 @@
+"""Configuration: load, interpolate secrets, validate.
+
+The config is YAML. Secrets are never written in it: a value like ``${TRELLO_TOKEN}`` is read
+from the environment and ``${file:~/.secrets/trello}`` from a file. Validation uses pydantic
+models that forbid unknown keys; every problem is reported with the file and key path, and no
+secret value ever appears in a message (pydantic's ``SecretStr`` masks it, and we never echo
+inputs of secret fields).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from playbooks.errors import key_path
+from playbooks.yaml_text import load_yaml
+from sync.core.errors import ConfigError, Problem
+
+DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
+CONFIG_ENV = "MCM_SYNC_CONFIG"
+LANGUAGES = ("en", "nl", "fr", "sv")
+STATUSES = ("todo", "doing", "blocked", "done", "cancelled")
+ROLES = ("coordinator", "chair", "secretariat", "communications", "evaluator", "member")
+
+_SECRET_REF = re.compile(r"^\$\{(?:(?P<env>[A-Za-z_][A-Za-z0-9_]*)|file:(?P<file>[^}]+))\}$")
+_SLUG = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+
+
+class _Strict(BaseModel):
+    """Base model: unknown keys are errors, values are not coerced from the wrong type."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+class Alliance(_Strict):
+    """The alliance itself: who, where, when, in which language."""
+
+    name: str = Field(min_length=3, max_length=100)
+    slug: str = Field(description="short lowercase id: channel names and item numbers (FRL-12)")
+    region: str = Field(min_length=2)
+    country: str = Field(default="", max_length=2, description="ISO 3166 alpha-2 code")
+    language: Literal["en", "nl", "fr", "sv"] = "en"
+    start_date: dt.date
+    duration_months: int = Field(default=18, ge=12, le=36)
+    host_organisation: str = ""
+    website: str = ""
+    vision: str = ""
+    timezone: str = "Europe/Amsterdam"
+
+    @field_validator("slug")
+    @classmethod
+    def _slug_shape(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(
+                "must be 2-20 characters: lowercase letters, digits and '-', starting with a letter"
+            )
+        return value
+
+    @property
+    def end_date(self) -> dt.date:
+        """The last day of the alliance's work plan (start + duration)."""
+        month_index = self.start_date.month - 1 + self.duration_months
+        year = self.start_date.year + month_index // 12
+        month = month_index % 12 + 1
+        day = min(self.start_date.day, 28)
+        return dt.date(year, month, day) - dt.timedelta(days=1)
+
+    @property
+    def item_prefix(self) -> str:
+        """Prefix of human item numbers, e.g. ``FRL`` for slug ``frl``."""
+        return self.slug.replace("-", "")[:5].upper()
+
+
+class Person(_Strict):
+    """A representative in the alliance."""
+
+    name: str = Field(min_length=2)
+    email: EmailStr
+    organisation: str = Field(min_length=2)
+    role: Literal["coordinator", "chair", "secretariat", "communications", "evaluator", "member"]
+    sector: str = ""
+    phone: str = ""
+    trello_username: str = ""
+    slack_id: str = ""
+
+
+class TrelloSettings(_Strict):
+    """Trello: key and token (secrets), optional base URL, board and list names."""
+
+    api_key: SecretStr | None = None
+    token: SecretStr | None = None
+    base_url: str | None = None
+    board_name: str = ""
+    workspace_id: str = ""
+    status_lists: dict[Literal["todo", "doing", "blocked", "done", "cancelled"], str] = {}
+
+
+class SlackSettings(_Strict):
+    """Slack: bot token (secret), optional base URL, channel names, reaction map."""
+
+    token: SecretStr | None = None
+    base_url: str | None = None
+    general_channel: str = ""
+    actions_channel: str = ""
+    reactions: dict[str, Literal["todo", "doing", "blocked", "done", "cancelled"]] = {
+        "white_check_mark": "done",
+        "heavy_check_mark": "done",
+        "hourglass_flowing_sand": "doing",
+        "arrows_counterclockwise": "doing",
+        "no_entry": "blocked",
+        "x": "cancelled",
+    }
+
+
+class MailchimpContact(_Strict):
+    """The postal contact Mailchimp requires on every audience (anti-spam law)."""
+
+    company: str
+    address1: str
+    city: str
+    zip: str = ""
+    state: str = ""
+    country: str = Field(min_length=2, max_length=2)
+
+
+class MailchimpSettings(_Strict):
+    """Mailchimp: API key (secret), server prefix, audience to create or adopt."""
+
+    api_key: SecretStr | None = None
+    server: str = ""
+    base_url: str | None = None
+    audience_id: str = ""
+    audience_name: str = ""
+    contact: MailchimpContact | None = None
+    from_name: str = ""
+    from_email: EmailStr | None = None
+    permission_reminder: str = ""
+
+
+class StateSettings(_Strict):
+    """Where the local state store lives."""
+
+    path: str = ".mcm-sync/state.db"
+
+
+class SyncSettings(_Strict):
+    """How `mcm-sync sync` behaves."""
+
+    # "ask": a conflict waits (the field keeps its last agreed value everywhere it was not
+    # changed) until the coordinator runs `mcm-sync resolve`; `sync` exits 3 meanwhile.
+    conflict_policy: Literal["newest", "trello", "slack", "coordinator", "ask"] = "newest"
+    full_reconcile_every: str = "24h"
+    digest_every: str = "7d"
+
+
+class Config(_Strict):
+    """The whole configuration file."""
+
+    alliance: Alliance
+    people: Annotated[list[Person], Field(min_length=1)]
+    action_plan: str | None = None
+    sandbox: bool = False
+    state: StateSettings = StateSettings()
+    sync: SyncSettings = SyncSettings()
+    trello: TrelloSettings = TrelloSettings()
+    slack: SlackSettings = SlackSettings()
+    mailchimp: MailchimpSettings = MailchimpSettings()
+
+    # Set by the loader, not by the user: the file the config came from.
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _people_unique(self) -> Config:
+        seen: dict[str, int] = {}
+        for index, person in enumerate(self.people):
+            key = str(person.email).lower()
+            if key in seen:
+                raise ValueError(
+                    f"people[{index}].email: {person.email} is already used by people[{seen[key]}]"
+                )
+            seen[key] = index
+        return self
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        path = Path(os.path.expanduser(value))
+        if path.is_absolute() or self.source_path is None:
+            return path
+        return self.source_path.parent / path
+
+    @property
+    def state_path(self) -> Path:
+        """The state store's file."""
+        return self.resolve_path(self.state.path)
+
+
+SECRET_KEYS = {
+    ("trello", "api_key"),
+    ("trello", "token"),
+    ("slack", "token"),
+    ("mailchimp", "api_key"),
+}
+
+
+def _resolve_secrets(raw: dict[str, Any], source: str, sandbox: bool) -> list[Problem]:
+    """Replace ``${VAR}`` / ``${file:PATH}`` in secret fields, in place; return the problems.
+
+    Secrets may only be given as references: a literal secret in a file that is likely to be
+    shared or committed is refused. Unset variables are tolerated in sandbox mode, where the
+    embedded sandbox issues its own credentials.
+    """
+    problems: list[Problem] = []
+    for section, key in sorted(SECRET_KEYS):
+        block = raw.get(section)
+        if not isinstance(block, dict) or block.get(key) in (None, ""):
+            continue
+        value = block[key]
+        where = f"{section}.{key}"
+        match = _SECRET_REF.match(str(value)) if isinstance(value, str) else None
+        if not match:
+            problems.append(
+                Problem(
+                    source,
+                    where,
+                    "secrets must not be written in the config",
+                    f"write ${{{section.upper()}_{key.upper()}}} and set that environment variable",
+                )
+            )
+            block[key] = None
+            continue
+        if match.group("env"):
+            name = match.group("env")
+            resolved = os.environ.get(name)
+            if resolved is None and not sandbox:
+                problems.append(
+                    Problem(
+                        source,
+                        where,
+                        f"environment variable {name} is not set",
+                        f"export {name}=... before running mcm-sync",
+                    )
+                )
+            block[key] = resolved
+        else:
+            file_path = Path(os.path.expanduser(match.group("file")))
+            try:
+                block[key] = file_path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                problems.append(
+                    Problem(
+                        source,
+                        where,
+                        f"cannot read secret file {file_path}: {exc.strerror}",
+                        "check the path and its permissions",
+                    )
+                )
+                block[key] = None
+    return problems
+
+
+_HINTS = {
+    "extra_forbidden": "remove it, or check its spelling against config.example.yaml",
+    "missing": "add it; see config.example.yaml",
+    "date_from_datetime_parsing": "write dates as YYYY-MM-DD",
+    "date_parsing": "write dates as YYYY-MM-DD",
+    "date_type": "write dates as YYYY-MM-DD",
+    "value_error": "",
+    "literal_error": "",
+}
+
+
+def problems_from_validation(error: ValidationError, source: str) -> list[Problem]:
+    """Turn pydantic's errors into :class:`Problem` lines without echoing any input value."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        location = key_path(tuple(item["loc"]))
+        message = item["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        if ": " in message and message.split(": ", 1)[0].startswith("people["):
+            # A model-level check already names its own path.
+            location, message = message.split(": ", 1)
+        problems.append(Problem(source, location, message, _HINTS.get(item["type"], "")))
+    return problems
+
+
+def parse_config(text: str, source: str = "<config>", path: Path | None = None) -> Config:
+    """Parse and validate config text; raise :class:`ConfigError` listing every problem."""
+    try:
+        raw = load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        raise ConfigError(
+            [
+                Problem(
+                    source,
+                    where,
+                    f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                    "check indentation and quoting",
+                )
+            ]
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            [
+                Problem(
+                    source,
+                    "",
+                    "the config must be a mapping of sections",
+                    "start from config.example.yaml",
+                )
+            ]
+        )
+    sandbox = bool(raw.get("sandbox", False))
+    problems = _resolve_secrets(raw, source, sandbox)
+    try:
+        config = Config.model_validate({**raw, "source_path": path})
+    except ValidationError as exc:
+        problems.extend(problems_from_validation(exc, source))
+        config = None
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def default_config_path() -> Path:
+    """``$MCM_SYNC_CONFIG`` if set, else ``./mcm-sync.yaml``."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read, interpolate and validate the config file at ``path``."""
+    config_path = Path(path) if path else default_config_path()
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [
+                Problem(
+                    str(config_path),
+                    "",
+                    "config file not found",
+                    "run `mcm-sync init` or pass -c FILE",
+                )
+            ]
+        ) from None
+    except OSError as exc:
+        raise ConfigError([Problem(str(config_path), "", f"cannot read: {exc.strerror}")]) from None
+    return parse_config(text, str(config_path), config_path.resolve())

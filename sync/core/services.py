@@ -1,0 +1,150 @@
+"""Build the connectors of a run from the config, on the real services or the sandbox.
+
+With ``sandbox: true`` (or ``--sandbox``) an in-process sandbox server is started on a free
+loopback port, with its data in ``<state folder>/sandbox`` so that what bootstrap made today is
+there tomorrow, and the connectors are pointed at it with sandbox credentials. Otherwise the
+config's secrets and optional ``base_url`` settings are used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sync.core.config import Config
+from sync.core.errors import UserError
+
+SANDBOX_COORDINATOR = "sandbox-coordinator"
+SANDBOX_MAILCHIMP_KEY = "sandbox-coordinator-us1"
+ALL_SERVICES = ("trello", "slack", "mailchimp")
+SERVER_INFO = "server.json"
+
+
+@dataclass
+class Connected:
+    """The connectors of one run and, in sandbox mode, where the sandbox page is."""
+
+    trello: object | None = None
+    slack: object | None = None
+    mailchimp: object | None = None
+    sandbox_url: str = ""
+
+
+def sandbox_data_dir(config: Config) -> Path:
+    """Where the embedded sandbox keeps its data: beside the state store."""
+    return config.state_path.parent / "sandbox"
+
+
+@dataclass(frozen=True)
+class RunningSandbox:
+    """A sandbox some other process serves: where, and whether it emulates rate limits."""
+
+    url: str
+    rate_limits: bool = True
+
+
+def announce_sandbox(data_dir: Path, url: str, rate_limits: bool) -> Path:
+    """Write ``server.json`` beside the sandbox data so that runs of mcm-sync find the server."""
+    info = data_dir / SERVER_INFO
+    data_dir.mkdir(parents=True, exist_ok=True)
+    info.write_text(json.dumps({"url": url, "rate_limits": rate_limits}), encoding="utf-8")
+    return info
+
+
+def running_sandbox(data_dir: Path) -> RunningSandbox | None:
+    """The sandbox already serving ``data_dir`` (``mcm-sync sandbox serve``), if any.
+
+    The server writes ``server.json`` beside its data; we trust it only if the server answers,
+    so a stale file left by a killed server is ignored.
+    """
+    info_file = data_dir / SERVER_INFO
+    try:
+        info = json.loads(info_file.read_text(encoding="utf-8"))
+        url = str(info["url"])
+        # No proxy: the sandbox is on loopback, and proxies from the environment would intercept.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"{url}/_sandbox/health", timeout=1) as answer:
+            if answer.status != 200:
+                return None
+        return RunningSandbox(url, bool(info.get("rate_limits", True)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _never_sleep(seconds: float) -> None:
+    """Pacing off: a sandbox without rate limits has no window to stay under."""
+
+
+def _secret(value: object, setting: str, variable: str) -> str:
+    if value is None:
+        raise UserError(f"{setting} is not set",
+                        hint=f"set {variable} in the environment, or use sandbox: true to try "
+                        "mcm-sync without accounts")
+    return value.get_secret_value()  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
+            sandbox: bool | None = None, sandbox_url: str | None = None) -> Iterator[Connected]:
+    """Yield the connectors for ``services``; stops an embedded sandbox afterwards.
+
+    ``sandbox_url`` points at an already running sandbox (``mcm-sync sandbox serve``) instead
+    of starting one in-process.
+    """
+    from connectors.mailchimp.connector import MailchimpConnector
+    from connectors.pacing import SlackPacer, TrelloPacer
+    from connectors.slack.connector import SlackConnector
+    from connectors.trello.connector import TrelloConnector
+
+    use_sandbox = config.sandbox if sandbox is None else sandbox
+    server = None
+    try:
+        if use_sandbox:
+            found = (RunningSandbox(sandbox_url) if sandbox_url
+                     else running_sandbox(sandbox_data_dir(config)))
+            if found is None:
+                from connectors.sandbox.server import SandboxServer
+
+                server = SandboxServer(port=0, data_dir=sandbox_data_dir(config))
+                server.start()
+                found = RunningSandbox(server.url, rate_limits=True)
+            base = found.url.rstrip("/")
+            connected = Connected(sandbox_url=base)
+            # Pace as for the real services only where the sandbox emulates their limits.
+            sleep = time.sleep if found.rate_limits else _never_sleep
+            if "trello" in services:
+                connected.trello = TrelloConnector(
+                    SANDBOX_COORDINATOR, SANDBOX_COORDINATOR, base_url=f"{base}/trello",
+                    pacer=TrelloPacer(sleep=sleep))
+            if "slack" in services:
+                connected.slack = SlackConnector(
+                    SANDBOX_COORDINATOR, base_url=f"{base}/slack/api/",
+                    pacer=SlackPacer(sleep=sleep))
+            if "mailchimp" in services:
+                connected.mailchimp = MailchimpConnector(SANDBOX_MAILCHIMP_KEY, server="us1",
+                                                         base_url=f"{base}/mailchimp/3.0")
+            yield connected
+            return
+        connected = Connected()
+        if "trello" in services:
+            connected.trello = TrelloConnector(
+                _secret(config.trello.api_key, "trello.api_key", "TRELLO_API_KEY"),
+                _secret(config.trello.token, "trello.token", "TRELLO_TOKEN"),
+                base_url=config.trello.base_url)
+        if "slack" in services:
+            connected.slack = SlackConnector(
+                _secret(config.slack.token, "slack.token", "SLACK_BOT_TOKEN"),
+                base_url=config.slack.base_url)
+        if "mailchimp" in services:
+            connected.mailchimp = MailchimpConnector(
+                _secret(config.mailchimp.api_key, "mailchimp.api_key", "MAILCHIMP_API_KEY"),
+                server=config.mailchimp.server, base_url=config.mailchimp.base_url)
+        yield connected
+    finally:
+        if server is not None:
+            server.stop()

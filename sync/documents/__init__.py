@@ -1,0 +1,1 @@
+"""The guide's templates rendered for one alliance, in its language."""

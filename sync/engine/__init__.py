@@ -1,0 +1,1 @@
+"""The sync engine: read both sides, decide per item (pure), apply the decisions with a journal."""

@@ -1,0 +1,97 @@
+"""Normalised values: what a card or a message *means* for an item, as plain comparable data.
+
+The sync compares values, not activity: these pure functions turn a Trello card and a Slack
+message into the fields the three-way decision (``sync.engine.decide``) works on, and render the
+item message that the bot keeps in the actions channel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from connectors.base import SlackMessage, TrelloCard
+from playbooks.model import STATUSES
+
+_NUMBER_PREFIX = re.compile(r"^\s*[A-Z0-9]+-\d+\s*·\s*")
+# When several new reactions arrive at once, the most decisive one wins, in this order.
+_REACTION_PRIORITY = ("done", "cancelled", "blocked", "doing", "todo")
+
+
+def card_title(name: str) -> str:
+    """The item title in a card name (our ``FRL-12 ·`` prefix removed)."""
+    return _NUMBER_PREFIX.sub("", name).strip()
+
+
+def card_status(card: TrelloCard, list_status: Mapping[str, str], previous: str) -> str:
+    """The status a card shows: archived is cancelled; else its list's status.
+
+    ``previous`` is the status last agreed for the card. A card in a list that is not one of
+    our status lists (a member made a new list) keeps it, so an unknown list never loses
+    information. "Mark complete" means done, unless the member has just dragged the card to
+    another list (moving a card back out of Done reopens it; we clear the mark then).
+    """
+    if card.closed:
+        return "cancelled"
+    status = list_status.get(card.list_id)
+    if status is None:
+        return previous
+    moved = status != previous
+    if card.due_complete and status != "cancelled" and not (moved and previous == "done"):
+        return "done"
+    return status
+
+
+def card_values(card: TrelloCard, list_status: Mapping[str, str], member_emails: Mapping[str, str],
+                previous_status: str) -> dict[str, object]:
+    """The fields a card carries: status, due (ISO date), title, owners (sorted e-mails)."""
+    owners = sorted(member_emails.get(member_id, f"trello:{member_id}")
+                    for member_id in card.member_ids)
+    return {
+        "status": card_status(card, list_status, previous_status),
+        "due": card.due.date().isoformat() if card.due else None,
+        "title": card_title(card.name),
+        "owners": ",".join(owners),
+    }
+
+
+def reaction_set(message: SlackMessage, ignore_users: Sequence[str] = ()) -> dict[str, list[str]]:
+    """The message's reactions by people (our own bot's left out), sorted for comparing."""
+    return {name: sorted(u for u in users if u not in ignore_users)
+            for name, users in sorted(message.reactions.items())
+            if any(u not in ignore_users for u in users)}
+
+
+def slack_status(current: Mapping[str, Sequence[str]], seen: Mapping[str, Sequence[str]],
+                 emoji_map: Mapping[str, str], base_status: str) -> tuple[str, str]:
+    """The status the message's reactions ask for, and who asked (a user id, or "").
+
+    Only reactions added since the last sync count (a reaction left in place from earlier
+    does not keep overriding later changes made in Trello). Removing a reaction changes
+    nothing: it is not a request for any particular status.
+    """
+    added: list[tuple[str, str]] = []
+    for name, users in current.items():
+        new_users = [u for u in users if u not in seen.get(name, ())]
+        if new_users and name in emoji_map:
+            added.append((emoji_map[name], new_users[0]))
+    if not added:
+        return base_status, ""
+    added.sort(key=lambda pair: _REACTION_PRIORITY.index(pair[0]))
+    return added[0]
+
+
+def render_item_message(template: str, labels: Mapping[str, str], *, number: str, title: str,
+                        step: str, owner: str, due: str | None, status: str) -> str:
+    """The text of an item's message in the actions channel."""
+    return template.format(
+        number=number, title=title, step=step, owner=owner or labels["nobody"],
+        due=due or labels["no_date"], status=labels.get(f"status:{status}", status),
+        step_label=labels["step"], owner_label=labels["owner"], due_label=labels["due"],
+        status_label=labels["status"],
+    )
+
+
+def valid_status(value: str) -> bool:
+    """True for one of the five statuses."""
+    return value in STATUSES

@@ -1,0 +1,1 @@
+"""The plenary cycle: meeting dates and reminders, agendas, minutes."""

@@ -1,0 +1,56 @@
+"""The digest message in the general channel: overdue, due this week, progress, next meeting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from playbooks.messages import messages
+from playbooks.model import Playbook
+from sync.core.errors import UserError
+from sync.reports.progress import due_between, is_overdue, step_progress
+from sync.state.rows import Item
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str, setting: str = "duration") -> dt.timedelta:
+    """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a timedelta; a clear error otherwise."""
+    match = _DURATION.match(text)
+    if not match:
+        raise UserError(f"{setting}: '{text}' is not a duration",
+                        hint="write a number and a unit: 30s, 5m, 24h, 7d or 2w")
+    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def digest_text(alliance: str, book: Playbook, items: Sequence[Item], today: dt.date) -> str:
+    """The digest in the alliance's language (Slack mrkdwn)."""
+    text = messages(book.language)
+    statuses = book.action_plan.statuses
+
+    def line(item: Item) -> str:
+        return f"• *{item.number}* {item.title} ({item.due or '-'}, {statuses[item.status]})"
+
+    overdue = [i for i in items if is_overdue(i, today) and i.kind != "meeting"]
+    week = [i for i in due_between(items, today, today + dt.timedelta(days=7))
+            if i.kind != "meeting"]
+    meetings = sorted((i for i in items if i.kind == "meeting" and i.status != "cancelled"
+                       and i.due and i.due[:10] >= today.isoformat()), key=lambda i: i.due or "")
+    parts = [text["digest_title"].format(alliance=alliance, date=today.isoformat()), "",
+             f"*{text['digest_overdue']}*"]
+    parts += [line(i) for i in overdue] or [text["digest_none"]]
+    parts += ["", f"*{text['digest_due_week']}*"]
+    parts += [line(i) for i in week] or [text["digest_none"]]
+    parts += ["", f"*{text['digest_progress']}*"]
+    parts += [f"• {p.title}: {p.done}/{p.total} ({p.percent}%)"
+              for p in step_progress(items, book)]
+    parts += ["", f"*{text['digest_next_meeting']}*",
+              f"• {meetings[0].title} ({meetings[0].due})" if meetings else text["digest_none"]]
+    return "\n".join(parts)
+
+
+def digest_due(last_posted: str | None, every: dt.timedelta, now: dt.datetime) -> bool:
+    """True when the previous digest is older than ``every`` (or there was none)."""
+    return last_posted is None or now - dt.datetime.fromisoformat(last_posted) >= every

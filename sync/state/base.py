@@ -1,0 +1,72 @@
+"""What the parts of the state store share: the JSON encoder and the mixins' base class.
+
+``StateStore`` (``sync.state.store``) is assembled from mixins (``sync.state.items``,
+``sync.state.records``) so each file stays small; :class:`StoreBase` names what they rely on.
+:func:`dumps` is the store's one JSON encoder and refuses anything that looks like a credential.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+# Keys that would hold a credential if someone put one into a JSON column by mistake.
+_SECRET_KEY = re.compile(
+    r"(?i)(secret|password|passwd|api_?key|apikey|access_?token|auth|credential|^token$)"
+)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in the state store")
+
+
+def _check_keys(value: Any, guard: str) -> None:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if _SECRET_KEY.search(str(key)):
+                raise ValueError(f"{guard}: refusing key {key!r}: no secret goes into the state")
+            _check_keys(inner, guard)
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            _check_keys(inner, guard)
+
+
+def dumps(value: Any, *, guard: str = "") -> str:
+    """Canonical JSON (sorted keys, so equal values compare equal as text).
+
+    With ``guard`` (a name for messages), mapping keys that look like credentials are refused.
+    """
+    if guard:
+        _check_keys(value, guard)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+    )
+
+
+class StoreBase:
+    """The connection, clock and transactions the mixins use; implemented by ``StateStore``."""
+
+    _conn: sqlite3.Connection
+
+    def _now(self) -> str:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes atomically (see ``StateStore.transaction``)."""
+        raise NotImplementedError
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return list(self._conn.execute(sql, params).fetchall())

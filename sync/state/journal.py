@@ -1,0 +1,55 @@
+"""The one journal helper: every remote create or append is an intent on disk before the call.
+
+``Journal(store, run_id).create(...)`` writes an open intent carrying the object's identity
+token (committed at once), makes the call, and closes the intent ``done`` with the remote id,
+or ``failed`` if the call raised. A run that died in between leaves an intent behind; the next
+run sees it (:meth:`sync.state.store.StateStore.intents`) and looks the object up by its token
+before making it again, so nothing is made twice (the mbsync/vdirsyncer discipline).
+
+Every create site of the app goes through here: bootstrap, new items' cards, item messages,
+meeting reminders, newsletter drafts, and erasures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sync.state.store import StateStore
+
+T = TypeVar("T")
+
+
+def _no_remote_id(result: object) -> str | None:
+    return None
+
+
+class Journal:
+    """Journals each remote call of one run before it is made, and closes it after."""
+
+    def __init__(self, store: StateStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+
+    def create(self, service: str, operation: str, token: str, call: Callable[[], T],
+               remote_id: Callable[[T], str | None] = _no_remote_id, *,
+               item_id: str | None = None, detail: dict[str, Any] | None = None,
+               on_failure: Callable[[], None] | None = None) -> T:
+        """Open an intent for ``token``, run ``call``, close it with ``remote_id(result)``.
+
+        ``on_failure`` runs after the intent is closed ``failed`` and before the error goes
+        on (a caller that recorded a run closes it there).
+        """
+        intent = self.store.journal_open(self.run_id, service, operation, token,
+                                         item_id=item_id, detail=detail)
+        try:
+            result = call()
+        except BaseException:
+            # Closed "failed", not left open: the next run observes and adopts it by its
+            # token if the call did take effect.
+            self.store.journal_close(intent, "failed")
+            if on_failure is not None:
+                on_failure()
+            raise
+        self.store.journal_close(intent, "done", remote_id(result))
+        return result

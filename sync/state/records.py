@@ -1,0 +1,184 @@
+"""The sync's bookkeeping in the state store: bookmarks, conflicts, the audit trail and runs.
+
+A mixin of :class:`sync.state.store.StateStore` (kept apart so each file stays readable); it relies
+only on the store's connection, clock and ``transaction()`` (``sync.state.base.StoreBase``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sync.state.base import StoreBase, dumps
+from sync.state.rows import AuditEntry, Bookmark, ConflictRecord, Run
+
+
+class RecordsMixin(StoreBase):
+    """Bookmarks, conflicts, audit and runs; mixed into ``StateStore``."""
+
+    # ------------------------------------------------------------------ bookmarks
+
+    def get_bookmark(self, side: str, scope: str) -> str | None:
+        """The cursor of one side's incremental read (last action id, last ts), or None."""
+        row = self._conn.execute(
+            "SELECT cursor FROM bookmarks WHERE side = ? AND scope = ?", (side, scope)
+        ).fetchone()
+        return str(row["cursor"]) if row else None
+
+    def set_bookmark(self, side: str, scope: str, cursor: str) -> None:
+        """Move a cursor; call this last, once every action of the run has succeeded."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO bookmarks (side, scope, cursor, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (side, scope) DO UPDATE SET cursor = excluded.cursor,"
+                " updated_at = excluded.updated_at",
+                (side, scope, cursor, self._now()),
+            )
+
+    def list_bookmarks(self) -> list[Bookmark]:
+        """Every cursor, for ``status`` and debugging."""
+        rows = self._conn.execute("SELECT * FROM bookmarks ORDER BY side, scope").fetchall()
+        return [Bookmark(r["side"], r["scope"], r["cursor"], r["updated_at"]) for r in rows]
+
+    # ------------------------------------------------------------------ conflicts
+
+    def record_conflict(
+        self,
+        item_id: str,
+        field: str,
+        side_values: Mapping[str, Any],
+        winner: str,
+        loser_value: Any,
+        policy: str,
+    ) -> ConflictRecord:
+        """Keep a conflict: every side's value, who won, the losing value, the policy used."""
+        with self.transaction():
+            cur = self._conn.execute(
+                "INSERT INTO conflicts (item_id, field, side_values, winner, loser_value,"
+                " policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    item_id,
+                    field,
+                    dumps(dict(side_values)),
+                    winner,
+                    dumps(loser_value),
+                    policy,
+                    self._now(),
+                ),
+            )
+        return self._conflict(int(cur.lastrowid or 0))
+
+    def _conflict(self, conflict_id: int) -> ConflictRecord:
+        row = self._conn.execute("SELECT * FROM conflicts WHERE id = ?", (conflict_id,)).fetchone()
+        if row is None:
+            raise KeyError(conflict_id)
+        return ConflictRecord.from_row(row)
+
+    def list_conflicts(
+        self, *, item_id: str | None = None, unresolved: bool = False, unannounced: bool = False
+    ) -> list[ConflictRecord]:
+        """Conflicts, oldest first; filtered to one item, the unresolved or the unannounced."""
+        rows = self._conn.execute(
+            "SELECT * FROM conflicts WHERE (?1 IS NULL OR item_id = ?1)"
+            " AND (NOT ?2 OR resolved_at IS NULL) AND (NOT ?3 OR announced = 0) ORDER BY id",
+            (item_id, unresolved, unannounced),
+        ).fetchall()
+        return [ConflictRecord.from_row(r) for r in rows]
+
+    def resolve_conflict(self, conflict_id: int) -> ConflictRecord:
+        """Mark a conflict resolved (idempotent: the first resolution time is kept)."""
+        with self.transaction():
+            self._conflict(conflict_id)
+            self._conn.execute(
+                "UPDATE conflicts SET resolved_at = COALESCE(resolved_at, ?) WHERE id = ?",
+                (self._now(), conflict_id),
+            )
+        return self._conflict(conflict_id)
+
+    def mark_conflict_announced(self, conflict_id: int) -> ConflictRecord:
+        """Note that the losing value was posted in the item's thread."""
+        with self.transaction():
+            self._conflict(conflict_id)
+            self._conn.execute("UPDATE conflicts SET announced = 1 WHERE id = ?", (conflict_id,))
+        return self._conflict(conflict_id)
+
+    # ------------------------------------------------------------------ audit
+
+    def add_audit(
+        self,
+        item_id: str | None,
+        actor: str,
+        source: str,
+        field: str,
+        old: Any,
+        new: Any,
+        *,
+        at: str | None = None,
+    ) -> AuditEntry:
+        """Append one change to the audit trail: who, where from, which field, old -> new.
+
+        ``source`` is one of ``trello``, ``slack``, ``cli``, ``file``, ``playbook``, ``hub``;
+        ``at`` defaults to now.
+        """
+        with self.transaction():
+            cur = self._conn.execute(
+                "INSERT INTO audit (at, item_id, actor, source, field, old, new)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (at or self._now(), item_id, actor, source, field, dumps(old), dumps(new)),
+            )
+        row = self._conn.execute("SELECT * FROM audit WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return AuditEntry.from_row(row)
+
+    def list_audit(
+        self, item_id: str | None = None, *, limit: int | None = None
+    ) -> list[AuditEntry]:
+        """The audit trail, oldest first (the last ``limit`` entries if given)."""
+        rows = self._conn.execute(
+            "SELECT * FROM (SELECT * FROM audit WHERE (?1 IS NULL OR item_id = ?1)"
+            " ORDER BY id DESC LIMIT ?2) ORDER BY id",
+            (item_id, -1 if limit is None else limit),
+        ).fetchall()
+        return [AuditEntry.from_row(r) for r in rows]
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(self, command: str) -> Run:
+        """Record the start of a command run; its id also tags the run's journal entries."""
+        run_id = uuid.uuid4().hex
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO runs (id, command, started_at) VALUES (?, ?, ?)",
+                (run_id, command, self._now()),
+            )
+        return self.get_run(run_id)
+
+    def finish_run(self, run_id: str, outcome: str) -> Run:
+        """Record how a run ended (``ok``, ``conflicts``, ``remote-error``...)."""
+        with self.transaction():
+            self.get_run(run_id)
+            self._conn.execute(
+                "UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?",
+                (self._now(), outcome, run_id),
+            )
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        """One run (``KeyError`` if unknown)."""
+        row = self._conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(run_id)
+        return Run(row["id"], row["command"], row["started_at"], row["finished_at"], row["outcome"])
+
+    def last_run(self, command: str | None = None, *, outcome: str | None = None) -> Run | None:
+        """The most recent run, optionally of one command and outcome (e.g. last good sync)."""
+        row = self._conn.execute(
+            "SELECT * FROM runs WHERE (?1 IS NULL OR command = ?1)"
+            " AND (?2 IS NULL OR outcome = ?2) ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (command, outcome),
+        ).fetchone()
+        return (
+            Run(row["id"], row["command"], row["started_at"], row["finished_at"], row["outcome"])
+            if row
+            else None
+        )

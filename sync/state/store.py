@@ -1,0 +1,380 @@
+"""The local state store: the hub of the sync, one SQLite file per alliance.
+
+It records the alliance, every remote resource we made or adopted (kind, logical key, remote
+id), every action item with each side's agreed base value and seen fingerprint, a journal of
+intents written *before* each remote write, read bookmarks, conflicts, the audit trail and
+runs. The schema and its migrations live in ``sync.state.schema``; the rows are the frozen
+dataclasses of ``sync.state.rows``; the one-run-at-a-time lock is ``sync.state.lock``.
+
+SQLite runs in WAL mode with foreign keys on, ``synchronous=FULL`` (a committed journal intent
+survives a crash or power loss) and a busy timeout. Every public write commits on return
+unless it runs inside :meth:`StateStore.transaction`, which groups writes atomically (nested
+blocks are savepoints). Nothing secret is ever stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sync.core.errors import StateError
+from sync.state.base import dumps
+from sync.state.items import ItemsMixin
+from sync.state.lock import StateLock
+from sync.state.records import RecordsMixin
+from sync.state.rows import (
+    INTENT_STATES,
+    Alliance,
+    Intent,
+    Resource,
+)
+from sync.state.schema import migrate, schema_version
+
+BUSY_TIMEOUT_MS = 5000
+Clock = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class StateStore(ItemsMixin, RecordsMixin):
+    """An open state store. Use :meth:`open`; one thread, one connection."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        clock: Clock = _utc_now,
+        lock: StateLock | None = None,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self._clock = clock
+        self._lock = lock
+        self._depth = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        lock: bool = False,
+        clock: Clock | None = None,
+    ) -> StateStore:
+        """Open (creating and migrating as needed) the store at ``path``.
+
+        With ``lock=True`` the alliance's run lock is taken first and released by
+        :meth:`close`; a held lock raises :class:`StateError` naming the holder's pid.
+        """
+        path = Path(path)
+        held = StateLock(path).acquire() if lock else None
+        try:
+            conn = _connect(path)
+            try:
+                migrate(conn, where=f"state store {path}")
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise _unusable(path, exc) from exc
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            if held is not None:
+                held.release()
+            raise
+        return cls(conn, path, clock=clock or _utc_now, lock=held)
+
+    @staticmethod
+    def lock(path: str | os.PathLike[str]) -> StateLock:
+        """The run lock of the store at ``path`` (a context manager; not yet acquired)."""
+        return StateLock(path)
+
+    def acquire_lock(self) -> None:
+        """Take the run lock of this store (released by :meth:`close`)."""
+        if self._lock is None:
+            self._lock = StateLock(self.path)
+        self._lock.acquire()
+
+    def close(self) -> None:
+        """Close the connection and release the run lock if this store holds it."""
+        try:
+            self._conn.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open file."""
+        return schema_version(self._conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes: all commit together or none. Nested blocks roll back on their own."""
+        if self._depth:
+            name = f"sp{self._depth}"
+            self._conn.execute(f"SAVEPOINT {name}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._conn.execute(f"ROLLBACK TO {name}")
+                self._conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                self._conn.execute(f"RELEASE {name}")
+            finally:
+                self._depth -= 1
+            return
+        # IMMEDIATE: take the write lock up front, so a concurrent reader never turns into a
+        # failed upgrade half-way through our writes.
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._conn.execute("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` block is open."""
+        return self._depth > 0
+
+    def _now(self) -> str:
+        return self._clock().astimezone(dt.UTC).isoformat()
+
+    # ------------------------------------------------------------------ alliance
+
+    def bind_alliance(self, slug: str, name: str) -> Alliance:
+        """Record the store's alliance on first use; refuse a store of another alliance."""
+        with self.transaction():
+            found = self.get_alliance()
+            if found is None:
+                self._conn.execute(
+                    "INSERT INTO alliance (slug, name, created_at) VALUES (?, ?, ?)",
+                    (slug, name, self._now()),
+                )
+            elif found.slug != slug:
+                raise StateError(
+                    f"state store {self.path} belongs to alliance {found.slug!r}, not {slug!r}",
+                    hint="point state.path in the config at this alliance's own store",
+                )
+            elif found.name != name:
+                self._conn.execute("UPDATE alliance SET name = ? WHERE slug = ?", (name, slug))
+        alliance = self.get_alliance()
+        assert alliance is not None
+        return alliance
+
+    def get_alliance(self) -> Alliance | None:
+        """The alliance this store belongs to, if recorded."""
+        row = self._one("SELECT slug, name, created_at FROM alliance LIMIT 1")
+        return Alliance(row["slug"], row["name"], row["created_at"]) if row else None
+
+    # ------------------------------------------------------------------ resources
+
+    def get_resource(self, service: str, kind: str, logical_key: str) -> Resource | None:
+        """The recorded remote object of ``(service, kind, logical_key)``, or None."""
+        row = self._one(
+            "SELECT * FROM resources WHERE service = ? AND kind = ? AND logical_key = ?",
+            (service, kind, logical_key),
+        )
+        return Resource.from_row(row) if row else None
+
+    def put_resource(
+        self,
+        service: str,
+        kind: str,
+        logical_key: str,
+        remote_id: str,
+        *,
+        url: str = "",
+        identity_token: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> Resource:
+        """Record (insert or replace) a remote object; ``data`` must hold no secret."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO resources (service, kind, logical_key, remote_id, url,"
+                " identity_token, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (service, kind, logical_key) DO UPDATE SET"
+                " remote_id = excluded.remote_id, url = excluded.url,"
+                " identity_token = excluded.identity_token, data = excluded.data,"
+                " updated_at = excluded.updated_at",
+                (
+                    service,
+                    kind,
+                    logical_key,
+                    remote_id,
+                    url,
+                    identity_token,
+                    dumps(data or {}, guard="resource data"),
+                    self._now(),
+                ),
+            )
+        found = self.get_resource(service, kind, logical_key)
+        assert found is not None
+        return found
+
+    def list_resources(self, service: str | None = None, kind: str | None = None) -> list[Resource]:
+        """Recorded remote objects, optionally of one service and kind, in key order."""
+        rows = self._all(
+            "SELECT * FROM resources WHERE (?1 IS NULL OR service = ?1)"
+            " AND (?2 IS NULL OR kind = ?2) ORDER BY service, kind, logical_key",
+            (service, kind),
+        )
+        return [Resource.from_row(r) for r in rows]
+
+    def delete_resource(self, service: str, kind: str, logical_key: str) -> bool:
+        """Forget a remote object (e.g. found deleted remotely); True if it was recorded."""
+        with self.transaction():
+            cur = self._conn.execute(
+                "DELETE FROM resources WHERE service = ? AND kind = ? AND logical_key = ?",
+                (service, kind, logical_key),
+            )
+        return cur.rowcount > 0
+
+    # ------------------------------------------------------------------ journal
+
+    def journal_open(
+        self,
+        run_id: str,
+        service: str,
+        operation: str,
+        identity_token: str,
+        *,
+        item_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Write an intent before a remote call and commit it at once; returns its id.
+
+        Refused inside :meth:`transaction`: the intent must be on disk before the call, not
+        when an enclosing block happens to commit.
+        """
+        if self._depth:
+            raise RuntimeError(
+                "journal_open() inside a transaction: the intent must be "
+                "committed before the remote call"
+            )
+        with self.transaction():
+            cur = self._conn.execute(
+                "INSERT INTO journal (run_id, item_id, service, operation, identity_token,"
+                " state, detail, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+                (
+                    run_id,
+                    item_id,
+                    service,
+                    operation,
+                    identity_token,
+                    dumps(detail or {}, guard="journal detail"),
+                    self._now(),
+                ),
+            )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def journal_close(
+        self,
+        intent_id: int,
+        state: str,
+        remote_id: str | None = None,
+        *,
+        detail: dict[str, Any] | None = None,
+    ) -> Intent:
+        """Close an open intent as done, failed or abandoned (with the remote id if known)."""
+        if state not in INTENT_STATES - {"open"}:
+            raise ValueError(f"cannot close an intent as {state!r}")
+        with self.transaction():
+            intent = self.get_intent(intent_id)
+            if intent.state != "open":
+                raise ValueError(f"intent {intent_id} is already {intent.state}")
+            merged = {**intent.detail, **(detail or {})}
+            self._conn.execute(
+                "UPDATE journal SET state = ?, remote_id = COALESCE(?, remote_id), detail = ?,"
+                " closed_at = ? WHERE id = ?",
+                (state, remote_id, dumps(merged, guard="journal detail"), self._now(), intent_id),
+            )
+        return self.get_intent(intent_id)
+
+    def get_intent(self, intent_id: int) -> Intent:
+        """One journal entry (``KeyError`` if unknown)."""
+        row = self._one("SELECT * FROM journal WHERE id = ?", (intent_id,))
+        if row is None:
+            raise KeyError(intent_id)
+        return Intent.from_row(row)
+
+    def open_intents(self, service: str | None = None) -> list[Intent]:
+        """Intents left open by a run that died mid-call: resolve them by token first."""
+        rows = self._all(
+            "SELECT * FROM journal WHERE state = 'open' AND (?1 IS NULL OR service = ?1)"
+            " ORDER BY id",
+            (service,),
+        )
+        return [Intent.from_row(r) for r in rows]
+
+    def intents(
+        self, *, run_id: str | None = None, identity_token: str | None = None
+    ) -> list[Intent]:
+        """Journal entries of one run and/or one identity token, oldest first."""
+        rows = self._all(
+            "SELECT * FROM journal WHERE (?1 IS NULL OR run_id = ?1)"
+            " AND (?2 IS NULL OR identity_token = ?2) ORDER BY id",
+            (run_id, identity_token),
+        )
+        return [Intent.from_row(r) for r in rows]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    except (OSError, sqlite3.Error) as exc:
+        raise _unusable(path, exc) from exc
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _unusable(path, exc) from exc
+    if str(mode).lower() != "wal":
+        conn.close()
+        raise StateError(
+            f"state store {path}: cannot switch SQLite to WAL mode ({mode})",
+            hint="put the state store on a local disk (state.path in the config)",
+        )
+    return conn
+
+
+def _unusable(path: Path, exc: BaseException) -> StateError:
+    return StateError(
+        f"cannot use the state store {path}: {exc}",
+        hint="check state.path in the config; the file must be an mcm-sync state store on a "
+        "writable local disk",
+    )
