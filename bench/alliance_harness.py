@@ -30,8 +30,8 @@ import yaml
 from click.testing import CliRunner
 
 from connectors.factory import announce_sandbox
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import admin, member_token, slack_client, trello_client
+from connectors.sandbox.clients.testing import admin, member_token, slack_client, trello_client
+from connectors.sandbox.core.server import SandboxServer
 from sync.cli import cli
 from sync.config import load_config
 from sync.state import StateStore
@@ -228,7 +228,7 @@ def floors(routes: Mapping[str, Mapping[str, Mapping[str, int]]]) -> dict[str, f
     Answers 429 are left out (a refused call takes no slot). Slack posts are counted as one
     channel's (the actions channel takes nearly all).
     """
-    from connectors.sandbox.slack_limits import DEFAULT_TIER, METHOD_TIERS
+    from connectors.sandbox.slack.limits import DEFAULT_TIER, METHOD_TIERS
 
     served = {service: {route: {code: n for code, n in codes.items() if code != "429"}
                         for route, codes in by_route.items()}

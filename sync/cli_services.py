@@ -166,7 +166,7 @@ def sandbox() -> None:
 def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
                   rate_limits: bool, allow_remote: bool) -> None:
     """Run the sandbox in the foreground until Ctrl-C (prints the three base URLs)."""
-    from connectors.sandbox.server import SandboxServer
+    from connectors.sandbox.core.server import SandboxServer
 
     if data_dir is None:
         config_file = app.config_path

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sandbox.testing import mailchimp_client
+from connectors.sandbox.clients.testing import mailchimp_client
 from sync.identity import token_in, token_in_metadata
 from tests.alliance import Alliance
 

@@ -18,7 +18,9 @@ from connectors.mailchimp import MailchimpConnector, data_centre, subscriber_has
 from connectors.mailchimp_batch import parse_results
 from sync.errors import AuthError, FatalRemoteError, NotFoundError, UserError
 
-server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
+server_module = pytest.importorskip(
+    "connectors.sandbox.core.server", reason="sandbox not built yet"
+)
 
 API_KEY = "0123456789abcdef0123456789abcdef-us1"  # any non-empty key is the coordinator
 AUDIENCE = {

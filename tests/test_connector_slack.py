@@ -16,7 +16,9 @@ from connectors.slack import SlackConnector
 from sync.errors import AuthError, NotFoundError, RetriableRemoteError
 from sync.identity import item_metadata, token_in_metadata
 
-server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
+server_module = pytest.importorskip(
+    "connectors.sandbox.core.server", reason="sandbox not built yet"
+)
 
 BOT_TOKEN = "xoxb-4242-coordinator-secret"  # any non-empty token is the bot in the sandbox
 ANA = "ana@example.org"

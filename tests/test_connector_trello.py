@@ -15,8 +15,10 @@ from connectors.trello import TrelloConnector, _invitee
 from sync.errors import AuthError, FatalRemoteError, NotFoundError, RetriableRemoteError
 from sync.identity import make_token, token_in, with_marker
 
-server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
-testing = pytest.importorskip("connectors.sandbox.testing")
+server_module = pytest.importorskip(
+    "connectors.sandbox.core.server", reason="sandbox not built yet"
+)
+testing = pytest.importorskip("connectors.sandbox.clients.testing")
 
 KEY = "sandbox-key-0123456789abcdef"
 TOKEN = "coordinator-token-SECRET-42"  # any non-empty token is the coordinator in the sandbox

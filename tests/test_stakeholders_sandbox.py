@@ -1,6 +1,6 @@
 """The audience sync against the sandbox (the ground truth): writes counted, faults injected.
 
-Skipped, with the reason, while ``connectors.sandbox.server`` or ``connectors.mailchimp`` is
+Skipped, with the reason, while ``connectors.sandbox.core.server`` or ``connectors.mailchimp`` is
 not importable.
 """
 
@@ -23,7 +23,9 @@ from sync.stakeholders_forget import forget, plan_forget
 from sync.stakeholders_store import StakeholderStore
 from sync.state import StateStore
 
-server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
+server_module = pytest.importorskip(
+    "connectors.sandbox.core.server", reason="sandbox not built yet"
+)
 mailchimp_module = pytest.importorskip("connectors.mailchimp", reason="connector not built yet")
 
 SECTORS = {"social_action": "Social action"}

@@ -15,10 +15,10 @@ import pytest
 import requests
 from trello.exceptions import ResourceUnavailable
 
-from connectors.sandbox.ratelimit import ConcurrencyLimiter, MethodLimiter, WindowLimiter
-from connectors.sandbox.server import SandboxServer, is_loopback
-from connectors.sandbox.store import SandboxStore
-from connectors.sandbox.testing import FakeClock, admin, trello_client
+from connectors.sandbox.clients.testing import FakeClock, admin, trello_client
+from connectors.sandbox.core.ratelimit import ConcurrencyLimiter, MethodLimiter, WindowLimiter
+from connectors.sandbox.core.server import SandboxServer, is_loopback
+from connectors.sandbox.core.store import SandboxStore
 from sync.errors import ConfigError
 
 Admin = Callable[..., Any]
@@ -265,7 +265,7 @@ def test_serve_prints_urls_and_stops_on_sigterm(tmp_path: Path) -> None:
     import sys
 
     script = (
-        "import sys; from pathlib import Path; from connectors.sandbox.server import serve; "
+        "import sys; from pathlib import Path; from connectors.sandbox.core.server import serve; "
         "serve(port=0, data_dir=Path(sys.argv[1]))"
     )
     process = subprocess.Popen(
