@@ -11,16 +11,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.wrappers import Request, Response
 
+from connectors.sandbox.core.controls import CallStats, Fault, FaultRegistry, Settings
 from connectors.sandbox.core.service import json_response
 
 if TYPE_CHECKING:
-    from connectors.sandbox.core.app import SandboxApp
+    from connectors.sandbox.core.people import People
+    from connectors.sandbox.core.service import ServiceEmulator
 
 
 class FaultSpec(BaseModel):
@@ -45,7 +48,7 @@ class PersonSpec(BaseModel):
     name: str | None = None
 
 
-class Settings(BaseModel):
+class SettingsSpec(BaseModel):
     """The body of ``POST /_sandbox/settings``."""
 
     rate_limits: bool
@@ -62,38 +65,48 @@ def _invalid(error: ValidationError) -> Response:
     return json_response({"error": "invalid request", "problems": problems}, 400)
 
 
-def handle_admin(app: SandboxApp, request: Request) -> Response:
-    """Answer one admin request."""
-    from connectors.sandbox.core.app import Fault
+@dataclass(frozen=True)
+class AdminAPI:
+    """The admin API over the parts of the app it controls; the app hands it every request
+    under ``/_sandbox/`` (``admin(request)``)."""
 
-    route = (request.method, request.path.rstrip("/"))
-    try:
-        if route == ("GET", "/_sandbox/stats"):
-            return json_response(app.stats())
-        if route == ("POST", "/_sandbox/stats/reset"):
-            app.reset_stats()
-            return json_response({"ok": True})
-        if route == ("POST", "/_sandbox/faults"):
-            spec = FaultSpec.model_validate(_body(request) or {})
-            app.arm(Fault(**spec.model_dump()))
-            return json_response({"ok": True, "armed": len(app.faults())})
-        if route == ("GET", "/_sandbox/faults"):
-            return json_response([asdict(f) for f in app.faults()])
-        if route == ("DELETE", "/_sandbox/faults"):
-            app.disarm()
-            return json_response({"ok": True})
-        if route == ("GET", "/_sandbox/settings"):
-            return json_response({"rate_limits": app.rate_limits})
-        if route == ("POST", "/_sandbox/settings"):
-            app.rate_limits = Settings.model_validate(_body(request) or {}).rate_limits
-            return json_response({"rate_limits": app.rate_limits})
-        if route == ("POST", "/_sandbox/people"):
-            spec_p = PersonSpec.model_validate(_body(request) or {})
-            return json_response(app.people.ensure(spec_p.email, spec_p.name))
-        if route == ("GET", "/_sandbox/people"):
-            return json_response(app.people.all())
-        if route == ("GET", "/_sandbox/health"):
-            return json_response({"ok": True, "services": [s.name for s in app.services]})
-    except ValidationError as error:
-        return _invalid(error)
-    return json_response({"error": f"no admin route {request.method} {request.path}"}, 404)
+    stats: CallStats
+    faults: FaultRegistry
+    settings: Settings
+    people: People
+    services: Sequence[ServiceEmulator]
+
+    def __call__(self, request: Request) -> Response:
+        """Answer one admin request."""
+        route = (request.method, request.path.rstrip("/"))
+        try:
+            if route == ("GET", "/_sandbox/stats"):
+                return json_response(self.stats.snapshot())
+            if route == ("POST", "/_sandbox/stats/reset"):
+                self.stats.reset()
+                return json_response({"ok": True})
+            if route == ("POST", "/_sandbox/faults"):
+                spec = FaultSpec.model_validate(_body(request) or {})
+                self.faults.arm(Fault(**spec.model_dump()))
+                return json_response({"ok": True, "armed": len(self.faults.armed())})
+            if route == ("GET", "/_sandbox/faults"):
+                return json_response([asdict(f) for f in self.faults.armed()])
+            if route == ("DELETE", "/_sandbox/faults"):
+                self.faults.disarm()
+                return json_response({"ok": True})
+            if route == ("GET", "/_sandbox/settings"):
+                return json_response({"rate_limits": self.settings.rate_limits})
+            if route == ("POST", "/_sandbox/settings"):
+                rate_limits = SettingsSpec.model_validate(_body(request) or {}).rate_limits
+                self.settings.rate_limits = rate_limits
+                return json_response({"rate_limits": self.settings.rate_limits})
+            if route == ("POST", "/_sandbox/people"):
+                spec_p = PersonSpec.model_validate(_body(request) or {})
+                return json_response(self.people.ensure(spec_p.email, spec_p.name))
+            if route == ("GET", "/_sandbox/people"):
+                return json_response(self.people.all())
+            if route == ("GET", "/_sandbox/health"):
+                return json_response({"ok": True, "services": [s.name for s in self.services]})
+        except ValidationError as error:
+            return _invalid(error)
+        return json_response({"error": f"no admin route {request.method} {request.path}"}, 404)

@@ -2,29 +2,29 @@
 
 Per request: pick the service by mount, match its route, count the call in the stats, apply an
 armed fault, authenticate, rate-limit (if on), and run the handler in one store transaction.
-Admin calls live under ``/_sandbox/`` (stats, faults, settings, people, health) and ``/``
-shows what the services hold.
+Admin calls live under ``/_sandbox/`` (stats, faults, settings, people, health), answered by
+``core.admin`` over the app's own stats, faults and settings (``core.controls``), and ``/``
+shows what the services hold (``core.page``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import importlib
 import inspect
 import logging
 import socket
-import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
+from connectors.sandbox.core.admin import AdminAPI
+from connectors.sandbox.core.controls import CallStats, Fault, FaultRegistry, Settings
+from connectors.sandbox.core.page import render_page
 from connectors.sandbox.core.people import People
 from connectors.sandbox.core.service import (
     AuthFailure,
@@ -43,7 +43,6 @@ SERVICE_MODULES = {
     "slack": "connectors.sandbox.slack.emulator",
     "mailchimp": "connectors.sandbox.mailchimp.emulator",
 }
-FAULT_MODES = ("error", "drop_after_apply", "delay", "ratelimit")
 DROPPED = "dropped"
 
 
@@ -74,32 +73,6 @@ def load_services(
     return services
 
 
-@dataclass
-class Fault:
-    """One armed fault; ``count`` None means until disarmed.
-
-    ``skip`` lets that many matching requests through first, so a test can break a run at its
-    k-th write (crash-point enumeration) without knowing which object that write is.
-    """
-
-    service: str
-    method: str
-    path: str
-    mode: str
-    status: int = 503
-    seconds: float = 0.0
-    count: int | None = None
-    skip: int = 0
-
-    def matches(self, service: str, method: str, paths: Iterable[str]) -> bool:
-        """True if this fault applies (``*`` wildcards in each field)."""
-        return (
-            fnmatch.fnmatchcase(service, self.service)
-            and fnmatch.fnmatchcase(method.upper(), self.method.upper())
-            and any(fnmatch.fnmatchcase(p, self.path) for p in paths)
-        )
-
-
 class SandboxApp:
     """The WSGI application. ``rate_limits`` can be switched at run time (settings)."""
 
@@ -113,16 +86,16 @@ class SandboxApp:
     ) -> None:
         self.store = store
         self.clock = clock
-        self.rate_limits = rate_limits
         self.people = People(store, clock)
         self.services = (
             services if services is not None else load_services(store, self.people, clock)
         )
-        self._lock = threading.Lock()
-        self._stats: dict[str, dict[str, dict[str, int]]] = defaultdict(
-            lambda: defaultdict(lambda: defaultdict(int))
+        self.call_stats = CallStats()
+        self.fault_registry = FaultRegistry()
+        self.settings = Settings(rate_limits=rate_limits)
+        self.admin = AdminAPI(
+            self.call_stats, self.fault_registry, self.settings, self.people, self.services
         )
-        self._faults: list[Fault] = []
 
     def service(self, name: str) -> ServiceEmulator:
         """The emulator of one service (KeyError if it is not loaded)."""
@@ -131,58 +104,40 @@ class SandboxApp:
                 return service
         raise KeyError(name)
 
-    # -- stats and faults (also usable in-process) --------------------------------------
+    @property
+    def rate_limits(self) -> bool:
+        """Whether the vendors' rate limits are emulated (``/_sandbox/settings``)."""
+        return self.settings.rate_limits
+
+    @rate_limits.setter
+    def rate_limits(self, on: bool) -> None:
+        self.settings.rate_limits = on
+
+    # -- stats and faults (also usable in-process; the admin API shares the same objects) ---
 
     def count(self, service: str, key: str, status: str) -> None:
         """Add one call to the stats."""
-        with self._lock:
-            self._stats[service][key][status] += 1
+        self.call_stats.count(service, key, status)
 
     def stats(self) -> dict[str, dict[str, dict[str, int]]]:
         """A copy of the counters: ``{service: {"METHOD path": {"status": n}}}``."""
-        with self._lock:
-            return {
-                service: {key: dict(codes) for key, codes in calls.items()}
-                for service, calls in self._stats.items()
-            }
+        return self.call_stats.snapshot()
 
     def reset_stats(self) -> None:
         """Zero every counter."""
-        with self._lock:
-            self._stats.clear()
+        self.call_stats.reset()
 
     def arm(self, fault: Fault) -> None:
         """Arm a fault (after the ones already armed)."""
-        if fault.mode not in FAULT_MODES:
-            raise ValueError(f"unknown fault mode {fault.mode!r}")
-        with self._lock:
-            self._faults.append(fault)
+        self.fault_registry.arm(fault)
 
     def disarm(self) -> None:
         """Disarm every fault."""
-        with self._lock:
-            self._faults.clear()
+        self.fault_registry.disarm()
 
     def faults(self) -> list[Fault]:
         """The armed faults."""
-        with self._lock:
-            return list(self._faults)
-
-    def _take_fault(self, service: str, method: str, paths: Iterable[str]) -> Fault | None:
-        """The first matching armed fault, its count spent by one."""
-        paths = list(paths)
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(service, method, paths):
-                    if fault.skip > 0:
-                        fault.skip -= 1
-                        continue
-                    if fault.count is not None:
-                        fault.count -= 1
-                        if fault.count <= 0:
-                            self._faults.remove(fault)
-                    return fault
-        return None
+        return self.fault_registry.armed()
 
     # -- WSGI ---------------------------------------------------------------------------
 
@@ -196,13 +151,9 @@ class SandboxApp:
         """Route one request to the page, the admin API or a service."""
         path = request.path
         if path == "/":
-            from connectors.sandbox.core.page import render_page
-
-            return Response(render_page(self), mimetype="text/html")
+            return Response(render_page(self.services), mimetype="text/html")
         if path.startswith("/_sandbox/"):
-            from connectors.sandbox.core.admin import handle_admin
-
-            return handle_admin(self, request)
+            return self.admin(request)
         for service in self.services:
             if path == service.mount or path.startswith(service.mount + "/"):
                 return self._handle_service(service, request, path[len(service.mount) :] or "/")
@@ -218,7 +169,7 @@ class SandboxApp:
             self.count(service.name, f"{method} {rel}", str(response.status_code))
             return response
         key = stats_key(method, rule.rule, values)
-        fault = self._take_fault(service.name, method, (rel, key.split(" ", 1)[1]))
+        fault = self.fault_registry.take(service.name, method, (rel, key.split(" ", 1)[1]))
         if fault is not None and fault.mode in ("error", "ratelimit"):
             response = (
                 service.ratelimited_response()

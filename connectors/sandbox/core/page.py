@@ -6,13 +6,14 @@ Each service renders its own fragment (``ServiceEmulator.render_page``); service
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 from markupsafe import Markup
 
 if TYPE_CHECKING:
-    from connectors.sandbox.core.app import SandboxApp
+    from connectors.sandbox.core.service import ServiceEmulator
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -47,7 +48,7 @@ def render_fragment(template: str, **context: Any) -> Markup:
     return Markup(_ENV.from_string(template).render(**context))
 
 
-def render_page(app: SandboxApp) -> str:
+def render_page(services: Iterable[ServiceEmulator]) -> str:
     """The whole page: one section per loaded service."""
-    sections = [(s.name, Markup(s.render_page())) for s in app.services]
+    sections = [(s.name, Markup(s.render_page())) for s in services]
     return _PAGE.render(sections=sections)
