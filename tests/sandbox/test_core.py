@@ -16,10 +16,10 @@ import requests
 from trello.exceptions import ResourceUnavailable
 
 from connectors.sandbox.clients.testing import FakeClock, admin, trello_client
+from connectors.sandbox.core.errors import SandboxConfigError
 from connectors.sandbox.core.ratelimit import ConcurrencyLimiter, MethodLimiter, WindowLimiter
 from connectors.sandbox.core.server import SandboxServer, is_loopback
 from connectors.sandbox.core.store import SandboxStore
-from sync.errors import ConfigError
 
 Admin = Callable[..., Any]
 
@@ -235,7 +235,7 @@ def test_store_transaction_rolls_back() -> None:
 def test_refuses_non_loopback_unless_allowed() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
-    with pytest.raises(ConfigError) as failure:
+    with pytest.raises(SandboxConfigError) as failure:
         SandboxServer(host="0.0.0.0", port=0)
     assert "non-loopback" in str(failure.value)
 

@@ -7,7 +7,6 @@ real security: any token is accepted). ``serve()`` is the entry point the CLI co
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import signal
@@ -22,22 +21,13 @@ from typing import Any, TextIO
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connectors.sandbox.core.app import SandboxApp
+from connectors.sandbox.core.errors import SandboxConfigError
+from connectors.sandbox.core.network import is_loopback
 from connectors.sandbox.core.store import SandboxStore
-from sync.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
 # Trello puts a token in the path of /1/tokens/{token}/webhooks: never echo it.
 _TOKEN_IN_PATH = re.compile(r"(/tokens/)[^/]+(/|$)")
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IP literals (names are not resolved)."""
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -75,15 +65,10 @@ class SandboxServer:
         echo: TextIO | None = None,
     ) -> None:
         if not allow_remote and not is_loopback(host):
-            raise ConfigError(
-                [
-                    Problem(
-                        "sandbox",
-                        "host",
-                        f"refusing to listen on non-loopback address {host!r}",
-                        "use 127.0.0.1, or pass --allow-remote if you really mean it",
-                    )
-                ]
+            raise SandboxConfigError(
+                f"refusing to listen on non-loopback address {host!r}",
+                setting="host",
+                hint="use 127.0.0.1, or pass --allow-remote if you really mean it",
             )
         self.clock = clock
         self.store = SandboxStore(data_dir)
@@ -183,8 +168,8 @@ def serve(
     """Run the sandbox in the foreground: print the base URLs, block until Ctrl-C/SIGTERM.
 
     ``echo`` prints a line (the CLI passes ``click.echo``); default ``print``.
-    ``ConfigError`` for a non-loopback host without ``allow_remote``; ``OSError`` if the port
-    is taken.
+    ``SandboxConfigError`` for a non-loopback host without ``allow_remote``; ``OSError`` if the
+    port is taken.
     """
 
     def say(line: str) -> None:

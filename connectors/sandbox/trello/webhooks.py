@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 from werkzeug.wrappers import Request, Response
 
+from connectors.sandbox.core.network import is_loopback
 from connectors.sandbox.core.service import Identity, ServiceError, json_response, text_response
 from connectors.sandbox.trello.model import ID_RE, SERVICE, TrelloModel
 
@@ -170,8 +171,6 @@ def _is_http_url(url: str) -> bool:
 
 
 def _is_loopback_url(url: str) -> bool:
-    from connectors.sandbox.core.server import is_loopback
-
     host = urlsplit(url).hostname
     return bool(host) and is_loopback(host or "")
 
