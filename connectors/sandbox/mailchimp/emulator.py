@@ -29,6 +29,7 @@ from typing import Any
 from werkzeug import Request, Response
 from werkzeug.routing import Map, Rule
 
+from connectors.rate_limits import MAILCHIMP_CONNECTIONS
 from connectors.sandbox.core.people import MEMBER_PREFIX, People
 from connectors.sandbox.core.ratelimit import ConcurrencyLimiter
 from connectors.sandbox.core.service import AuthFailure, Identity, ServiceEmulator, ServiceError
@@ -50,7 +51,7 @@ from connectors.sandbox.mailchimp.lists import ListHandlers
 from connectors.sandbox.mailchimp.members import MemberHandlers
 from connectors.sandbox.mailchimp.segments import SegmentHandlers
 
-CONCURRENT_REQUESTS = 10  # Mailchimp: "10 simultaneous connections" per API key
+CONCURRENT_REQUESTS = MAILCHIMP_CONNECTIONS  # Mailchimp: "10 simultaneous connections"
 DATA_CENTRE_SUFFIX = re.compile(r"-[a-z]{2,}[0-9]+$")
 ACCOUNT_ID = "5a4d1c5e0f1e2d3c4b5a6978a"
 L = "/3.0/lists/<list_id>"

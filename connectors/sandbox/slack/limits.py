@@ -1,12 +1,13 @@
-"""Slack's rate limits for the emulator: per-method tiers and posts per channel.
+"""Slack's rate limits in the emulator: per-method tiers and posts per channel.
 
-Figures (``contracts/API-NOTES.md``, docs.slack.dev/apis/web-api/rate-limits): Tier 1 = 1+
-per minute, Tier 2 = 20+, Tier 3 = 50+, Tier 4 = 100+; limits apply per method, per
-workspace, per app (here: per method and per token, a token being one app installation or one
-member). ``chat.postMessage`` is "about one message per second per channel", with short bursts
-allowed: we allow 5 in any 5 seconds per channel. An exceeded limit is answered with HTTP 429,
-``Retry-After`` in whole seconds (rounded up, so a client that waits that long gets through)
-and ``{"ok": false, "error": "ratelimited"}``.
+The figures are the vendor's, from ``connectors.rate_limits`` (the table client pacing reads
+too): Tier 1 = 1+ per minute, Tier 2 = 20+, Tier 3 = 50+, Tier 4 = 100+; limits apply per
+method, per workspace, per app (here: per method and per token, a token being one app
+installation or one member). ``chat.postMessage`` is "about one message per second per
+channel", with short bursts allowed: we allow ``SLACK_POST_BURST`` (5 in any 5 seconds) per
+channel. An exceeded limit is answered with HTTP 429, ``Retry-After`` in whole seconds
+(rounded up, so a client that waits that long gets through) and
+``{"ok": false, "error": "ratelimited"}``.
 
 The clock is injected (the emulator's); tests build a :class:`SlackLimits` with a short
 window to see a 429 quickly.
@@ -16,52 +17,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from connectors.rate_limits import (
+    SLACK_DEFAULT_TIER,
+    SLACK_METHOD_TIERS,
+    SLACK_POST_BURST,
+    SLACK_POST_METHOD,
+    SLACK_TIERS,
+    Limit,
+)
 from connectors.sandbox.core.ratelimit import WindowLimiter
 
-
-@dataclass(frozen=True)
-class Window:
-    """At most ``calls`` calls in any ``seconds``-long sliding window."""
-
-    calls: int
-    seconds: float
-
-
-TIERS: dict[int, Window] = {
-    1: Window(1, 60.0),
-    2: Window(20, 60.0),
-    3: Window(50, 60.0),
-    4: Window(100, 60.0),
-}
-
-# Tier labels from docs.slack.dev/reference/methods/<method>.
-METHOD_TIERS: dict[str, int] = {
-    "auth.test": 4,
-    "conversations.archive": 2,
-    "conversations.create": 2,
-    "conversations.history": 3,
-    "conversations.info": 3,
-    "conversations.invite": 3,
-    "conversations.list": 2,
-    "conversations.replies": 3,
-    "conversations.setPurpose": 2,
-    "conversations.setTopic": 2,
-    "conversations.unarchive": 2,
-    "chat.update": 3,
-    "chat.delete": 3,
-    "pins.add": 2,
-    "reactions.add": 3,
-    "reactions.get": 3,
-    "reactions.remove": 2,
-    "users.info": 4,
-    "users.list": 2,
-    "users.lookupByEmail": 3,
-}
-DEFAULT_TIER = 2
-POST_METHOD = "chat.postMessage"
-POST_PER_CHANNEL = Window(5, 5.0)
+POST_METHOD = SLACK_POST_METHOD
+DEFAULT_LIMIT = SLACK_TIERS[SLACK_DEFAULT_TIER].calls
 
 
 class SlackLimits:
@@ -77,14 +45,14 @@ class SlackLimits:
         *,
         per_window: dict[str, int] | None = None,
         window: float = 60.0,
-        posts: Window = POST_PER_CHANNEL,
+        posts: Limit = SLACK_POST_BURST,
     ) -> None:
         self.per_window = (
             dict(per_window)
             if per_window is not None
-            else {method: TIERS[tier].calls for method, tier in METHOD_TIERS.items()}
+            else {method: SLACK_TIERS[tier].calls for method, tier in SLACK_METHOD_TIERS.items()}
         )
-        self._tiers = WindowLimiter(TIERS[DEFAULT_TIER].calls, window, clock)
+        self._tiers = WindowLimiter(DEFAULT_LIMIT, window, clock)
         self._posts = WindowLimiter(posts.calls, posts.seconds, clock)
 
     def hit(self, method: str, token: str, channel: str = "") -> int | None:
@@ -95,7 +63,7 @@ class SlackLimits:
         if method == POST_METHOD:
             wait = self._posts.hit((token, channel))
         else:
-            limit = self.per_window.get(method, TIERS[DEFAULT_TIER].calls)
+            limit = self.per_window.get(method, DEFAULT_LIMIT)
             wait = self._tiers.hit((token, method), limit)
         return None if wait is None else max(1, math.ceil(wait))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -26,6 +27,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
+from connectors.rate_limits import TRELLO_MEMBERS_ROUTES, TRELLO_PER_KEY, TRELLO_PER_TOKEN, Limit
 from connectors.sandbox.core.page import render_fragment
 from connectors.sandbox.core.people import MEMBER_PREFIX, member_email
 from connectors.sandbox.core.ratelimit import WindowLimiter
@@ -147,6 +149,11 @@ def _rules() -> list[Rule]:
     return [Rule(path, endpoint=endpoint, methods=methods) for path, endpoint, methods in table]
 
 
+def _limiter(limit: Limit, clock: Callable[[], float]) -> WindowLimiter:
+    """A sliding window enforcing one of Trello's published limits."""
+    return WindowLimiter(limit.calls, limit.seconds, clock)
+
+
 class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMixin, WebhooksMixin):
     """Trello's REST API v1 as py-trello and mcm-sync use it."""
 
@@ -156,9 +163,9 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._token_limit = WindowLimiter(100, 10.0, self.clock)
-        self._key_limit = WindowLimiter(300, 10.0, self.clock)
-        self._members_limit = WindowLimiter(100, 900.0, self.clock)
+        self._token_limit = _limiter(TRELLO_PER_TOKEN, self.clock)
+        self._key_limit = _limiter(TRELLO_PER_KEY, self.clock)
+        self._members_limit = _limiter(TRELLO_MEMBERS_ROUTES, self.clock)
         self._pending = threading.local()
 
     # -- authentication and limits --------------------------------------------------------
