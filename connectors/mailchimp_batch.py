@@ -20,15 +20,13 @@ import datetime as dt
 import io
 import json
 import tarfile
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import requests
 
 from connectors.base import BatchOperationResult, BatchResult
 from sync.errors import NotFoundError, RetriableRemoteError
-
-if TYPE_CHECKING:
-    from connectors.mailchimp import MailchimpConnector
 
 FIRST_POLL = 1.0  # seconds before the first status read
 MAX_POLL = 15.0  # the interval doubles up to this
@@ -37,10 +35,33 @@ CLOCK_SKEW = 5.0  # seconds of tolerance between our clock and Mailchimp's submi
 DOWNLOAD_TIMEOUT = 120.0
 
 
+T = TypeVar("T")
+
+
+class BatchConnector(Protocol):
+    """What a :class:`BatchRunner` uses of its connector (``MailchimpConnector``): the SDK
+    client, the one call path, its error mapping and its sleep."""
+
+    _client: Any
+    _sleep: Callable[[float], None]
+
+    def _call(
+        self,
+        operation: str,
+        fn: Callable[[], T],
+        *,
+        create: bool = False,
+        recover: Callable[[], Any] | None = None,
+    ) -> T: ...
+
+    def _error(self, operation: str, status: int | None, text: Any, create: bool) -> Exception:
+        ...
+
+
 class BatchRunner:
     """Start, poll and read batches through its connector's one call path."""
 
-    def __init__(self, connector: MailchimpConnector) -> None:
+    def __init__(self, connector: BatchConnector) -> None:
         self._mc = connector
         self._used: set[str] = set()  # batch ids started or adopted by this connector
 
