@@ -29,8 +29,14 @@ from typing import Any
 import yaml
 from click.testing import CliRunner
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import admin, member_token, slack_client, trello_client
+from connectors.rate_limits import (
+    SLACK_POST_PER_CHANNEL,
+    SLACK_TIERS,
+    TRELLO_PER_TOKEN,
+    slack_tier,
+)
+from connectors.sandbox.clients.testing import admin, member_token, slack_client, trello_client
+from connectors.sandbox.core.server import SandboxServer
 from sync.cli.main import cli
 from sync.core.config import load_config
 from sync.core.services import announce_sandbox
@@ -44,10 +50,10 @@ PLAYBOOK_ITEMS = 39
 PEOPLE = ("bram.visser@example.org", "carla.mulder@example.org", "daan.bakker@example.org",
           "esra.yilmaz@example.org", "farah.haddad@example.org")
 
-# Vendor limits (per token / per method per workspace / per channel).
-TRELLO_PER_10S = 100
-SLACK_TIER_PER_MIN = {1: 1, 2: 20, 3: 50, 4: 100}
-SLACK_POSTS_PER_S = 1  # chat.postMessage: "about one message per second per channel"
+# Vendor limits (per token / per method per workspace / per channel), from connectors.rate_limits.
+TRELLO_PER_10S = TRELLO_PER_TOKEN.calls
+SLACK_TIER_PER_MIN = {tier: limit.calls for tier, limit in SLACK_TIERS.items()}
+SLACK_POSTS_PER_S = SLACK_POST_PER_CHANNEL.calls / SLACK_POST_PER_CHANNEL.seconds
 
 
 def plan_rows(count: int) -> list[dict[str, Any]]:
@@ -228,8 +234,6 @@ def floors(routes: Mapping[str, Mapping[str, Mapping[str, int]]]) -> dict[str, f
     Answers 429 are left out (a refused call takes no slot). Slack posts are counted as one
     channel's (the actions channel takes nearly all).
     """
-    from connectors.sandbox.slack_limits import DEFAULT_TIER, METHOD_TIERS
-
     served = {service: {route: {code: n for code, n in codes.items() if code != "429"}
                         for route, codes in by_route.items()}
               for service, by_route in routes.items()}
@@ -242,7 +246,7 @@ def floors(routes: Mapping[str, Mapping[str, Mapping[str, int]]]) -> dict[str, f
             found["slack chat.postMessage 1/s per channel"] = max(0.0, (count - 1)
                                                                   / SLACK_POSTS_PER_S)
             continue
-        tier = METHOD_TIERS.get(method, DEFAULT_TIER)
+        tier = slack_tier(method)
         found[f"slack {method} tier {tier} ({SLACK_TIER_PER_MIN[tier]}/min)"] = window_floor(
             count, SLACK_TIER_PER_MIN[tier], 60.0)
     return found

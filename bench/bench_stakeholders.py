@@ -84,7 +84,7 @@ def write_csv(path: Path, count: int) -> None:
 def run(label: str, people: int, batch_threshold: int) -> None:
     """Import ``people`` into a fresh store, push twice, print the figures."""
     from connectors.mailchimp.connector import MailchimpConnector
-    from connectors.sandbox.server import SandboxServer
+    from connectors.sandbox.core.server import SandboxServer
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

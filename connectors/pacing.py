@@ -10,9 +10,9 @@
   100 per 900 s of routes under ``/1/members/`` (we use 90).
 - :class:`ConnectionGate`: Mailchimp allows 10 simultaneous connections; we use at most 8.
 
-Clock and sleep are injectable so tests run on a fake clock. Figures come from
-``contracts/API-NOTES.md`` (vendor docs); Slack's tiers are floors ("20+ per minute"), so
-pacing at the floor is safe.
+Clock and sleep are injectable so tests run on a fake clock. The vendors' figures are in
+``connectors.rate_limits`` (the same table the sandbox enforces); Slack's tiers are floors
+("20+ per minute"), so pacing at the floor is safe.
 """
 
 from __future__ import annotations
@@ -22,53 +22,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import TracebackType
 
+from connectors.rate_limits import (
+    MAILCHIMP_CONNECTIONS,
+    SLACK_POST_METHOD,
+    SLACK_POST_PER_CHANNEL,
+    SLACK_TIERS,
+    TRELLO_MEMBERS_ROUTES,
+    TRELLO_PER_TOKEN,
+    Limit,
+    slack_tier,
+)
 
-@dataclass(frozen=True)
-class Limit:
-    """At most ``calls`` calls in any window of ``seconds`` seconds."""
-
-    calls: int
-    seconds: float
-
-
-# Slack tiers (docs.slack.dev/apis/web-api/rate-limits), per method per workspace.
-SLACK_TIERS: dict[int, Limit] = {
-    1: Limit(1, 60.0),
-    2: Limit(20, 60.0),
-    3: Limit(50, 60.0),
-    4: Limit(100, 60.0),
-}
-# The tier of each method we call (docs.slack.dev/reference/methods/<method>). Note that
-# since 2025-05-29 commercially distributed non-Marketplace apps get far lower limits on
-# conversations.history/replies; an alliance's own (internal) app keeps Tier 3.
-SLACK_METHOD_TIERS: dict[str, int] = {
-    "auth.test": 4,
-    "conversations.archive": 2,
-    "conversations.create": 2,
-    "conversations.history": 3,
-    "conversations.info": 3,
-    "conversations.invite": 3,
-    "conversations.join": 3,
-    "conversations.list": 2,
-    "conversations.replies": 3,
-    "conversations.setPurpose": 2,
-    "conversations.setTopic": 2,
-    "conversations.unarchive": 2,
-    "chat.getPermalink": 4,
-    "chat.update": 3,
-    "pins.add": 2,
-    "pins.list": 2,
-    "reactions.add": 3,
-    "reactions.get": 3,
-    "users.info": 4,
-    "users.list": 2,
-    "users.lookupByEmail": 3,
-}
-SLACK_DEFAULT_TIER = 2  # an unlisted method is paced as the strictest tier we commonly meet
-SLACK_POST_PER_CHANNEL = Limit(1, 1.0)
 # Calls spaced exactly at a limit by the client can reach the server closer together (network
 # jitter): the benchmark saw 429s at 1.0 s per post and none with 10 % more room.
 SLACK_MARGIN = 1.1
@@ -78,9 +44,15 @@ def with_margin(limit: Limit) -> Limit:
     """The limit we pace at: the vendor's window stretched by ``SLACK_MARGIN``."""
     return Limit(limit.calls, limit.seconds * SLACK_MARGIN)
 
-TRELLO_TOKEN_LIMIT = Limit(90, 10.0)  # vendor: 100 per 10 s per token
-TRELLO_MEMBERS_LIMIT = Limit(90, 900.0)  # vendor: 100 per 900 s on /1/members/ routes
-MAILCHIMP_MAX_CONNECTIONS = 8  # vendor: 10 simultaneous connections
+
+def with_headroom(limit: Limit) -> Limit:
+    """The limit we pace at: 10 % fewer calls than the vendor's in the same window."""
+    return Limit(limit.calls * 9 // 10, limit.seconds)
+
+
+TRELLO_TOKEN_LIMIT = with_headroom(TRELLO_PER_TOKEN)  # vendor: 100 per 10 s per token -> 90
+TRELLO_MEMBERS_LIMIT = with_headroom(TRELLO_MEMBERS_ROUTES)  # vendor: 100 per 900 s -> 90
+MAILCHIMP_MAX_CONNECTIONS = MAILCHIMP_CONNECTIONS - 2  # vendor: 10 simultaneous -> 8
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -157,24 +129,22 @@ class SlackPacer:
     @staticmethod
     def limit_of(method: str) -> Limit:
         """The limit we apply to ``method`` (``chat.postMessage``: per channel)."""
-        if method == "chat.postMessage":
+        if method == SLACK_POST_METHOD:
             return SLACK_POST_PER_CHANNEL
-        return SLACK_TIERS[SLACK_METHOD_TIERS.get(method, SLACK_DEFAULT_TIER)]
+        return SLACK_TIERS[slack_tier(method)]
 
     def acquire(self, method: str, channel: str | None = None) -> float:
         """Wait for a slot for one call of ``method`` (``channel`` for chat.postMessage)."""
-        if method == "chat.postMessage":
+        if method == SLACK_POST_METHOD:
             return self._posts.acquire(channel or "")
-        tier = SLACK_METHOD_TIERS.get(method, SLACK_DEFAULT_TIER)
-        return self._tiers[tier].acquire(method)
+        return self._tiers[slack_tier(method)].acquire(method)
 
     def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
         """Hold ``method`` back after Slack answered 429 with ``Retry-After: seconds``."""
-        if method == "chat.postMessage":
+        if method == SLACK_POST_METHOD:
             self._posts.pause(channel or "", seconds)
         else:
-            tier = SLACK_METHOD_TIERS.get(method, SLACK_DEFAULT_TIER)
-            self._tiers[tier].pause(method, seconds)
+            self._tiers[slack_tier(method)].pause(method, seconds)
 
 
 class TrelloPacer:

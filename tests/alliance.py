@@ -17,8 +17,8 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import admin, member_token, slack_client, trello_client
+from connectors.sandbox.clients.testing import admin, member_token, slack_client, trello_client
+from connectors.sandbox.core.server import SandboxServer
 from sync.cli.main import cli
 from sync.core.config import load_config
 from sync.core.services import announce_sandbox
@@ -93,7 +93,7 @@ class Alliance:
         self.admin("POST", "/_sandbox/stats/reset")
 
     def fault(self, **spec: Any) -> None:
-        """Arm a fault (see ``connectors.sandbox.admin``)."""
+        """Arm a fault (see ``connectors.sandbox.core.admin``)."""
         self.admin("POST", "/_sandbox/faults", spec)
 
     def trello_member(self, email: str) -> Any:

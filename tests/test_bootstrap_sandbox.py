@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connectors.identity import token_in, token_in_metadata
-from connectors.sandbox.testing import mailchimp_client
+from connectors.sandbox.clients.testing import mailchimp_client
 from tests.alliance import Alliance
 
 # The example alliance: 34 playbook tasks + 5 plenary meetings + 6 action-plan rows.

@@ -25,7 +25,9 @@ from sync.core.errors import (
     exit_status,
 )
 
-server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
+server_module = pytest.importorskip(
+    "connectors.sandbox.core.server", reason="sandbox not built yet"
+)
 
 API_KEY = "0123456789abcdef0123456789abcdef-us1"  # any non-empty key is the coordinator
 AUDIENCE = {

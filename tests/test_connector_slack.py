@@ -16,7 +16,9 @@ from connectors.pacing import SlackPacer
 from connectors.slack.connector import SlackConnector
 from sync.core.errors import AuthError, NotFoundError, RetriableRemoteError
 
-server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
+server_module = pytest.importorskip(
+    "connectors.sandbox.core.server", reason="sandbox not built yet"
+)
 
 BOT_TOKEN = "xoxb-4242-coordinator-secret"  # any non-empty token is the bot in the sandbox
 ANA = "ana@example.org"

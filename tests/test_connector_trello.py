@@ -15,8 +15,10 @@ from connectors.retry import RetryPolicy
 from connectors.trello.connector import TrelloConnector, _invitee
 from sync.core.errors import AuthError, FatalRemoteError, NotFoundError, RetriableRemoteError
 
-server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
-testing = pytest.importorskip("connectors.sandbox.testing")
+server_module = pytest.importorskip(
+    "connectors.sandbox.core.server", reason="sandbox not built yet"
+)
+testing = pytest.importorskip("connectors.sandbox.clients.testing")
 
 KEY = "sandbox-key-0123456789abcdef"
 TOKEN = "coordinator-token-SECRET-42"  # any non-empty token is the coordinator in the sandbox

@@ -1,8 +1,7 @@
 """The audience sync against the sandbox (the ground truth): writes counted, faults injected.
 
-Skipped, with the reason, while ``connectors.sandbox.server`` or
-``connectors.mailchimp.connector`` is
-not importable.
+Skipped, with the reason, while ``connectors.sandbox.core.server`` or
+``connectors.mailchimp.connector`` is not importable.
 """
 
 from __future__ import annotations
@@ -24,7 +23,9 @@ from sync.audience.store import StakeholderStore
 from sync.core.errors import RemoteError
 from sync.state.store import StateStore
 
-server_module = pytest.importorskip("connectors.sandbox.server", reason="sandbox not built yet")
+server_module = pytest.importorskip(
+    "connectors.sandbox.core.server", reason="sandbox not built yet"
+)
 mailchimp_module = pytest.importorskip("connectors.mailchimp.connector",
                                        reason="connector not built yet")
 

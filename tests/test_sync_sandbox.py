@@ -367,7 +367,7 @@ def test_deleted_card_cancels_the_item_and_is_not_made_again(alliance: Synced) -
 
 
 def test_deleted_message_is_posted_again(alliance: Synced) -> None:
-    from connectors.sandbox.testing import slack_client
+    from connectors.sandbox.clients.testing import slack_client
 
     old_ts = alliance.side("FRL-16", "slack")
     bot = slack_client(alliance.server, token="sandbox-coordinator")

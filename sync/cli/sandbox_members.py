@@ -28,7 +28,7 @@ def _default_member(config: Config) -> str:
 @contextmanager
 def _member(app: AppContext, email: str | None) -> Iterator[tuple[Any, StateStore, Config]]:
     """The acting member on the alliance's sandbox, and the state store to find items in."""
-    from connectors.sandbox.members import SandboxMember
+    from connectors.sandbox.clients.members import SandboxMember
 
     config = app.config
     if not config.sandbox:

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sync.bootstrap.plan import Change, Plan
 from sync.bootstrap.run import BootstrapResult
 from sync.cli.app import AppContext, echo_json, pass_app
-from sync.core.errors import UserError
+from sync.core.errors import ConfigError, Problem, UserError
 from sync.core.services import (
     ALL_SERVICES,
     SERVER_INFO,
@@ -145,14 +145,19 @@ def sandbox() -> None:
 def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
                   rate_limits: bool, allow_remote: bool) -> None:
     """Run the sandbox in the foreground until Ctrl-C (prints the three base URLs)."""
-    from connectors.sandbox.server import SandboxServer
+    from connectors.sandbox.core.errors import SandboxConfigError
+    from connectors.sandbox.core.server import SandboxServer
 
     if data_dir is None:
         config_file = app.config_path
         data_dir = (sandbox_data_dir(app.config) if config_file and config_file.exists()
                     else Path(".mcm-sync/sandbox"))
-    server = SandboxServer(host=host, port=port, data_dir=data_dir, rate_limits=rate_limits,
-                           allow_remote=allow_remote)
+    try:
+        server = SandboxServer(host=host, port=port, data_dir=data_dir,
+                               rate_limits=rate_limits, allow_remote=allow_remote)
+    except SandboxConfigError as error:
+        raise ConfigError([Problem("sandbox", error.setting, error.message, error.hint)]) \
+            from error
     info = data_dir / SERVER_INFO
     with _until_stopped() as stop:
         server.start()

@@ -108,7 +108,7 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             found = (RunningSandbox(sandbox_url) if sandbox_url
                      else running_sandbox(sandbox_data_dir(config)))
             if found is None:
-                from connectors.sandbox.server import SandboxServer
+                from connectors.sandbox.core.server import SandboxServer
 
                 server = SandboxServer(port=0, data_dir=sandbox_data_dir(config))
                 server.start()

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import FakeClock
-from connectors.sandbox.testing import admin as admin_call
+from connectors.sandbox.clients.testing import FakeClock
+from connectors.sandbox.clients.testing import admin as admin_call
+from connectors.sandbox.core.server import SandboxServer
 
 
 @pytest.fixture

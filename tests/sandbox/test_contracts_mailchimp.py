@@ -36,8 +36,8 @@ from mailchimp_marketing import Client
 from mailchimp_marketing.api_client import ApiClientError
 from openapi_schema_validator import OAS30ReadValidator
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import mailchimp_client
+from connectors.sandbox.clients.testing import mailchimp_client
+from connectors.sandbox.core.server import SandboxServer
 from tests.sandbox.mailchimp_helpers import AUDIENCE, md5
 
 CONTRACTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "contracts"

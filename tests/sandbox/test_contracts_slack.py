@@ -39,8 +39,8 @@ from referencing.jsonschema import DRAFT202012
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import member_token, slack_client
+from connectors.sandbox.clients.testing import member_token, slack_client
+from connectors.sandbox.core.server import SandboxServer
 
 CONTRACTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "contracts"
 SPEC_FILE = CONTRACTS / "slack" / "slack_web_openapi_v2.json"

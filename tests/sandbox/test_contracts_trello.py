@@ -21,8 +21,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from trello import TrelloClient
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import member_token, trello_client
+from connectors.sandbox.clients.testing import member_token, trello_client
+from connectors.sandbox.core.server import SandboxServer
 
 CONTRACTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "contracts"
 SPEC_FILE = CONTRACTS / "trello" / "trello-openapi.json"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from mailchimp_marketing import Client
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import mailchimp_client
+from connectors.sandbox.clients.testing import mailchimp_client
+from connectors.sandbox.core.server import SandboxServer
 from tests.sandbox.mailchimp_helpers import AUDIENCE, md5, problem, put
 
 

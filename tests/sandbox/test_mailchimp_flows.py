@@ -20,8 +20,8 @@ import requests
 from mailchimp_marketing import Client
 from mailchimp_marketing.api_client import ApiClientError
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import mailchimp_client
+from connectors.sandbox.clients.testing import mailchimp_client
+from connectors.sandbox.core.server import SandboxServer
 from tests.sandbox.mailchimp_helpers import AUDIENCE, md5, problem, put
 
 

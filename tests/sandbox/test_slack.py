@@ -15,9 +15,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.slack_limits import SlackLimits
-from connectors.sandbox.testing import member_token, slack_client
+from connectors.sandbox.clients.testing import member_token, slack_client
+from connectors.sandbox.core.server import SandboxServer
+from connectors.sandbox.slack.limits import SlackLimits
 
 ANA = "ana@example.org"
 BEN = "ben@example.org"

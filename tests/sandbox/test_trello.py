@@ -14,8 +14,8 @@ import requests
 from trello import TrelloClient
 from trello.exceptions import ResourceUnavailable, Unauthorized
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.testing import RewritingSession, member_token, trello_client
+from connectors.sandbox.clients.testing import RewritingSession, member_token, trello_client
+from connectors.sandbox.core.server import SandboxServer
 
 ANA = "ana@example.org"
 

@@ -1,0 +1,62 @@
+"""Act as an alliance member on a running sandbox, through the vendors' own SDKs.
+
+Members work only in Trello and Slack; on the sandbox, ``mcm-sync sandbox move|react|...``
+plays them, so a newcomer can watch a member's change travel through ``mcm-sync sync``
+without any account. Each call is what the member's own client would send: py-trello and
+slack_sdk with the member's sandbox token (``sandbox-member:<email>``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from trello import TrelloClient
+
+from connectors.sandbox.clients.testing import RewritingSession, member_token
+
+
+class SandboxMember:
+    """One person acting on the sandbox at ``base_url`` (``http://127.0.0.1:PORT``)."""
+
+    def __init__(self, base_url: str, email: str) -> None:
+        base = base_url.rstrip("/")
+        token = member_token(email)
+        self.email = email
+        self.trello = TrelloClient(api_key="sandbox-key", api_secret=token,
+                                   http_service=RewritingSession(f"{base}/trello"))
+        self.slack = WebClient(token=token, base_url=f"{base}/slack/api/")
+        self.slack.proxy = None  # loopback: never through a proxy from the environment
+
+    def move_card(self, card_id: str, list_id: str) -> dict[str, Any]:
+        """Drag a card to another list."""
+        return dict(self.trello.fetch_json(f"/cards/{card_id}", http_method="PUT",
+                                           query_params={"idList": list_id}))
+
+    def archive_card(self, card_id: str) -> dict[str, Any]:
+        """Archive a card (the sync reads it as cancelled)."""
+        return dict(self.trello.fetch_json(f"/cards/{card_id}", http_method="PUT",
+                                           query_params={"closed": "true"}))
+
+    def set_due(self, card_id: str, due: str) -> dict[str, Any]:
+        """Change a card's due date (ISO date)."""
+        return dict(self.trello.fetch_json(f"/cards/{card_id}", http_method="PUT",
+                                           query_params={"due": f"{due}T12:00:00.000Z"}))
+
+    def add_card(self, list_id: str, name: str) -> dict[str, Any]:
+        """Add a new card to a list (the sync makes it an action item)."""
+        return dict(self.trello.fetch_json("/cards", http_method="POST",
+                                           query_params={"idList": list_id, "name": name}))
+
+    def comment(self, card_id: str, text: str) -> dict[str, Any]:
+        """Comment on a card (the sync copies it to the item's Slack thread)."""
+        return dict(self.trello.fetch_json(f"/cards/{card_id}/actions/comments",
+                                           http_method="POST", query_params={"text": text}))
+
+    def react(self, channel: str, ts: str, emoji: str) -> None:
+        """Add a reaction to a message (a status emoji changes the item's status)."""
+        self.slack.reactions_add(channel=channel, timestamp=ts, name=emoji)
+
+    def reply(self, channel: str, ts: str, text: str) -> None:
+        """Reply in a message's thread (the sync copies it to the card as a comment)."""
+        self.slack.chat_postMessage(channel=channel, thread_ts=ts, text=text)

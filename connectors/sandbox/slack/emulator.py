@@ -1,0 +1,249 @@
+"""The Slack Web API emulator: ``/slack/api/<method>``, close enough for slack_sdk's WebClient.
+
+Point the real client at it with ``WebClient(token=..., base_url=server.base_urls["slack"])``.
+What it follows (``contracts/API-NOTES.md`` section 2, the Slack OpenAPI description and the
+method pages of docs.slack.dev):
+
+- **Envelope:** every method answers JSON with ``ok``; a method error is HTTP 200
+  ``{"ok": false, "error": "<code>"}``. Parameters come as query, form or JSON body (slack_sdk
+  posts forms for most methods and JSON for ``chat.*``), both GET and POST are accepted.
+- **Auth:** ``Authorization: Bearer <token>`` or a ``token`` field; none -> ``not_authed``,
+  an empty or unusable one -> ``invalid_auth``. ``sandbox-member:<email>`` acts as that member
+  (created on first use); any other token is the coordinator's bot.
+- **Rate limits** (when the app has them on): per-method tiers per token and about one post
+  per second per channel, answered with HTTP 429, ``Retry-After`` and ``ratelimited``.
+- Methods: see :data:`METHODS`; the handlers live in ``channels`` and ``messages``,
+  the object shapes in ``model``, the storage rules in ``workspace`` (all in this package).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from connectors.sandbox.core.people import MEMBER_PREFIX, People, member_email
+from connectors.sandbox.core.service import (
+    AuthFailure,
+    Identity,
+    ServiceEmulator,
+    ServiceError,
+    json_response,
+)
+from connectors.sandbox.core.store import SandboxStore
+from connectors.sandbox.slack import channels, messages
+from connectors.sandbox.slack.limits import POST_METHOD, SlackLimits
+from connectors.sandbox.slack.model import (
+    SERVICE,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    TEAM_NAME,
+    SlackError,
+    bot_id_of,
+    decode_cursor,
+    encode_cursor,
+    integer,
+    render_user,
+    text_param,
+)
+from connectors.sandbox.slack.page import render_slack_page
+from connectors.sandbox.slack.workspace import Workspace
+
+Body = dict[str, Any]
+Person = dict[str, Any]
+Handler = Callable[[Workspace, Person, dict[str, Any]], Body]
+
+# Error codes for HTTP-level errors (faults, unknown methods), as Slack names them.
+_STATUS_CODES = {
+    400: "invalid_arguments",
+    401: "invalid_auth",
+    403: "not_allowed_token_type",
+    404: "unknown_method",
+    429: "ratelimited",
+    500: "internal_error",
+    503: "service_unavailable",
+    504: "request_timeout",
+}
+USERS_DEFAULT = 200
+USERS_MAX = 1000
+
+
+# ---------------------------------------------------------------------- auth and users
+
+
+def auth_test(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
+    """Who the token is: user id, team and (for the bot) the bot id."""
+    user = render_user(caller, ws.now())
+    body: Body = {
+        "ok": True,
+        "url": f"https://{TEAM_DOMAIN}.slack.com/",
+        "team": TEAM_NAME,
+        "user": user["name"],
+        "team_id": TEAM_ID,
+        "user_id": caller["slack_id"],
+    }
+    if bot_id_of(caller):
+        body["bot_id"] = bot_id_of(caller)
+    body["is_enterprise_install"] = False
+    return body
+
+
+def users_lookup_by_email(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
+    """The user with this email (a sandbox person), else ``users_not_found``."""
+    email = text_param(params, "email")
+    person = ws.people.get_by_email(email) if email else None
+    if person is None:
+        raise SlackError("users_not_found")
+    return {"ok": True, "user": render_user(person, ws.now())}
+
+
+def users_info(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
+    """The user with this id, else ``user_not_found``."""
+    user_id = text_param(params, "user")
+    person = ws.people.get_by_slack_id(user_id) if user_id else None
+    if person is None:
+        raise SlackError("user_not_found")
+    return {"ok": True, "user": render_user(person, ws.now())}
+
+
+def users_list(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
+    """Every person of the sandbox (the bot included), paged by cursor."""
+    ws.people.bot()  # the bot user exists in a workspace from the app's installation on
+    people = ws.people.all()
+    limit = integer(params, "limit", USERS_DEFAULT, 1, USERS_MAX)
+    start = 0
+    after = decode_cursor(params.get("cursor"), "user")
+    if after is not None:
+        ids = [p["slack_id"] for p in people]
+        if after not in ids:
+            raise SlackError("invalid_cursor")
+        start = ids.index(after)
+    chunk, rest = people[start : start + limit], people[start + limit :]
+    return {
+        "ok": True,
+        "members": [render_user(p, ws.now()) for p in chunk],
+        "cache_ts": ws.now(),
+        "response_metadata": {
+            "next_cursor": encode_cursor("user", rest[0]["slack_id"]) if rest else ""
+        },
+    }
+
+
+METHODS: dict[str, Handler] = {
+    "auth.test": auth_test,
+    "conversations.create": channels.conversations_create,
+    "conversations.list": channels.conversations_list,
+    "conversations.info": channels.conversations_info,
+    "conversations.archive": channels.conversations_archive,
+    "conversations.unarchive": channels.conversations_unarchive,
+    "conversations.join": channels.conversations_join,
+    "conversations.invite": channels.conversations_invite,
+    "conversations.setTopic": channels.conversations_set_topic,
+    "conversations.setPurpose": channels.conversations_set_purpose,
+    "conversations.history": messages.conversations_history,
+    "conversations.replies": messages.conversations_replies,
+    "chat.postMessage": messages.chat_post_message,
+    "chat.update": messages.chat_update,
+    "chat.delete": messages.chat_delete,
+    "reactions.add": messages.reactions_add,
+    "reactions.remove": messages.reactions_remove,
+    "reactions.get": messages.reactions_get,
+    "pins.add": messages.pins_add,
+    "users.lookupByEmail": users_lookup_by_email,
+    "users.info": users_info,
+    "users.list": users_list,
+}
+
+
+class SlackEmulator(ServiceEmulator):
+    """The Slack Web API under ``/slack/api/<method>`` (see the module docstring)."""
+
+    name = SERVICE
+    mount = "/slack"
+    url_map = Map(
+        [Rule(f"/api/{method}", endpoint=method, methods=["GET", "POST"]) for method in METHODS]
+    )
+
+    def __init__(
+        self, store: SandboxStore, people: People, clock: Callable[[], float] = time.time
+    ) -> None:
+        super().__init__(store, people, clock)
+        self.workspace = Workspace(store, people, clock)
+        self.limits = SlackLimits(clock)
+
+    # ------------------------------------------------------------------ app hooks
+
+    def authenticate(self, request: Request) -> Identity:
+        """The caller from the Bearer header or the ``token`` field (not from a JSON body)."""
+        header = request.headers.get("Authorization")
+        if header is not None:
+            scheme, _, token = header.strip().partition(" ")
+            if scheme.lower() != "bearer":
+                raise AuthFailure(self._error_body("invalid_auth"))
+        else:
+            token = request.form.get("token", request.args.get("token"))
+            if token is None:
+                raise AuthFailure(self._error_body("not_authed"))
+        token = token.strip()
+        if not token:
+            raise AuthFailure(self._error_body("invalid_auth"))
+        if token.startswith(MEMBER_PREFIX):
+            email = member_email(token)
+            if not email or "@" not in email:
+                raise AuthFailure(self._error_body("invalid_auth"))
+            person = self.people.ensure(email)
+        else:
+            person = self.people.bot()
+        return Identity(service=SERVICE, credential_key=token, person=person)
+
+    def check_rate_limit(self, request: Request, identity: Identity) -> Response | None:
+        """Slack's 429 when the method's tier (or the channel's post rate) is exceeded."""
+        method = request.path.rsplit("/", 1)[-1]
+        channel = ""
+        if method == POST_METHOD:
+            channel = str(self.request_params(request).get("channel") or "")
+        retry_after = self.limits.hit(method, identity.credential_key, channel)
+        return None if retry_after is None else self.ratelimited_response(retry_after)
+
+    def dispatch(
+        self, request: Request, identity: Identity, endpoint: str, values: dict[str, Any]
+    ) -> Response:
+        """Run the method's handler; a method error rolls the transaction back."""
+        params = self.request_params(request)
+        params.pop("token", None)
+        try:
+            body = METHODS[endpoint](self.workspace, identity.person, params)
+        except SlackError as error:
+            raise ServiceError(200, error.code, response=json_response(error.body())) from None
+        return json_response(body)
+
+    # ------------------------------------------------------------------ vendor formats
+
+    def error_response(self, status: int, message: str) -> Response:
+        """Slack's envelope for an HTTP-level error (injected faults, unknown paths)."""
+        code = message if message.isidentifier() and message.islower() else None
+        return json_response(
+            {"ok": False, "error": code or _STATUS_CODES.get(status, "fatal_error")}, status
+        )
+
+    def ratelimited_response(self, retry_after: int = 1) -> Response:
+        """HTTP 429 with ``Retry-After`` and ``{"ok": false, "error": "ratelimited"}``."""
+        return json_response(
+            {"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(retry_after)}
+        )
+
+    def not_found_response(self, request: Request, relative_path: str) -> Response:
+        """An unknown method: HTTP 404 ``unknown_method`` naming it, as Slack answers."""
+        method = relative_path.rsplit("/", 1)[-1]
+        return json_response({"ok": False, "error": "unknown_method", "req_method": method}, 404)
+
+    def render_page(self) -> str:
+        """Each channel with its messages, reactions and thread replies (escaped HTML)."""
+        return render_slack_page(self.workspace)
+
+    def _error_body(self, code: str) -> Response:
+        """An auth error: HTTP 200 with ``ok: false`` (Slack never answers 401)."""
+        return json_response({"ok": False, "error": code})
