@@ -290,6 +290,10 @@ class SlackAPI(Protocol):
         """Replace a message's text (and blocks, metadata)."""
         ...
 
+    def delete_message(self, channel_id: str, ts: str) -> None:
+        """Delete one of our messages (a second copy of an item's message)."""
+        ...
+
     def pin(self, channel_id: str, ts: str) -> None:
         """Pin a message (already pinned is fine)."""
         ...

@@ -16,6 +16,9 @@ import re
 
 TOKEN_LENGTH = 12
 SLACK_EVENT_TYPE = "mcm_sync_item"
+# A thread note or digest we post carries its own token, so a repeated run finds it.
+NOTE_EVENT_TYPE = "mcm_sync_note"
+OUR_EVENT_TYPES = (SLACK_EVENT_TYPE, NOTE_EVENT_TYPE)
 _MARKER = re.compile(
     r"(?:\n\n)?-{3}\n?mcm-sync (?P<number>[A-Z0-9]+-\d+|board) · id (?P<token>[0-9a-f]{12})\s*$"
 )
@@ -56,9 +59,15 @@ def item_metadata(token: str, item_number: str) -> dict[str, object]:
     return {"event_type": SLACK_EVENT_TYPE, "event_payload": payload}
 
 
-def token_in_metadata(metadata: dict[str, object] | None) -> str | None:
-    """The item token in a Slack message's metadata, or None."""
-    if not metadata or metadata.get("event_type") != SLACK_EVENT_TYPE:
+def note_metadata(token: str) -> dict[str, object]:
+    """The Slack message metadata of a thread note or digest: its identity token."""
+    return {"event_type": NOTE_EVENT_TYPE, "event_payload": {"token": token}}
+
+
+def token_in_metadata(metadata: dict[str, object] | None,
+                      event_types: tuple[str, ...] = (SLACK_EVENT_TYPE,)) -> str | None:
+    """The token in a Slack message's metadata (an item's, unless ``event_types`` says), or None."""
+    if not metadata or metadata.get("event_type") not in event_types:
         return None
     payload = metadata.get("event_payload")
     if isinstance(payload, dict) and isinstance(payload.get("token"), str):

@@ -182,6 +182,16 @@ class FakeSlack:
             doc["edited_ts"] = self._next_ts()
         self._write("update_message", apply)
 
+    def delete_message(self, channel_id: str, ts: str) -> None:
+        """Delete one of the bot's messages (one already gone is fine)."""
+        def apply() -> None:
+            found = [m for m in self.messages[channel_id] if m["ts"] == ts]
+            for doc in found:
+                if doc["user"] != self.world.bot.slack_id:
+                    raise FatalRemoteError(SERVICE, "chat.delete: cant_delete_message")
+                self.messages[channel_id].remove(doc)
+        self._write("delete_message", apply)
+
     def pin(self, channel_id: str, ts: str) -> None:
         """Pin a message (already pinned is fine)."""
         def apply() -> None:

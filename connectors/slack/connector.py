@@ -33,8 +33,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from connectors.base import SlackChannel, SlackMessage
-from connectors.errors import FatalRemoteError, RemoteError
-from connectors.identity import token_in_metadata
+from connectors.errors import FatalRemoteError, NotFoundError, RemoteError
+from connectors.identity import OUR_EVENT_TYPES, token_in_metadata
 from connectors.pacing import SlackPacer
 from connectors.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_for_connection, redact
 from connectors.slack.shapes import (
@@ -254,7 +254,7 @@ class SlackConnector:
         up in the recent history (or the thread) and adopted; without a token the outcome is
         unknown and the post is not repeated (the error says so).
         """
-        token = token_in_metadata(metadata)
+        token = token_in_metadata(metadata, OUR_EVENT_TYPES)
         recover = None
         if token is not None:
             recover = lambda: self._find_posted(channel_id, token, thread_ts)  # noqa: E731
@@ -298,7 +298,8 @@ class SlackConnector:
                 include_all_metadata=True,
             )
         for raw in answer.get("messages") or []:
-            if token_in_metadata(raw.get("metadata")) == token and raw.get("ts") != thread_ts:
+            posted = token_in_metadata(raw.get("metadata"), OUR_EVENT_TYPES)
+            if posted == token and raw.get("ts") != thread_ts:
                 return as_message(raw)
         return None
 
@@ -315,6 +316,13 @@ class SlackConnector:
         self._call(
             "chat.update", channel=channel_id, ts=ts, text=text, blocks=blocks, metadata=metadata
         )
+
+    def delete_message(self, channel_id: str, ts: str) -> None:
+        """Delete one of our messages; one already gone is fine (repeating is safe)."""
+        try:
+            self._call("chat.delete", channel=channel_id, ts=ts)
+        except NotFoundError:
+            pass
 
     def pin(self, channel_id: str, ts: str) -> None:
         """Pin a message (already pinned is fine)."""

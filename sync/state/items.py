@@ -215,6 +215,11 @@ class ItemsMixin(StoreBase):
         )
         return ItemSide.from_row(row) if row else None
 
+    def all_sides(self) -> list[ItemSide]:
+        """Every item's record on every side (one query, for the sync's state view)."""
+        rows = self._all("SELECT * FROM item_sides ORDER BY item_id, side")
+        return [ItemSide.from_row(r) for r in rows]
+
     def list_sides(self, side: str) -> list[ItemSide]:
         """Every item's record on one side."""
         rows = self._all("SELECT * FROM item_sides WHERE side = ? ORDER BY item_id", (side,))

@@ -53,3 +53,25 @@ class Journal:
             raise
         self.store.journal_close(intent, "done", remote_id(result))
         return result
+
+    def append(self, service: str, operation: str, token: str, call: Callable[[], T],
+               remote_id: Callable[[T], str | None] = _no_remote_id, *,
+               item_id: str | None = None,
+               find: Callable[[], T | None] | None = None) -> T | None:
+        """Make an append (a note, a comment) at most once per ``token``; None if made before.
+
+        A ``done`` intent for the token means an earlier run made it: nothing to do. An intent
+        left open or failed (a crash, a lost answer) means it may exist: ``find`` looks for it
+        first and it is adopted if found. Only then is the call made, journalled as ever.
+        """
+        earlier = self.store.intents(identity_token=token)
+        if any(intent.state == "done" for intent in earlier):
+            return None
+        if earlier and find is not None:
+            found = find()
+            if found is not None:
+                intent = self.store.journal_open(self.run_id, service, operation, token,
+                                                 item_id=item_id, detail={"adopted": True})
+                self.store.journal_close(intent, "done", remote_id(found))
+                return found
+        return self.create(service, operation, token, call, remote_id, item_id=item_id)

@@ -130,6 +130,15 @@ class RecordsMixin(StoreBase):
         row = self._conn.execute("SELECT * FROM audit WHERE id = ?", (cur.lastrowid,)).fetchone()
         return AuditEntry.from_row(row)
 
+    def audit_summary(self) -> dict[str, tuple[int, str]]:
+        """Per item: how many audit lines it has and the actor of its first one."""
+        rows = self._conn.execute(
+            "SELECT item_id, COUNT(*) AS n, (SELECT actor FROM audit AS first WHERE"
+            " first.item_id = audit.item_id ORDER BY id LIMIT 1) AS actor FROM audit"
+            " WHERE item_id IS NOT NULL GROUP BY item_id"
+        ).fetchall()
+        return {row["item_id"]: (int(row["n"]), row["actor"] or "") for row in rows}
+
     def list_audit(
         self, item_id: str | None = None, *, limit: int | None = None
     ) -> list[AuditEntry]:

@@ -1,0 +1,152 @@
+"""The sync engine's data: what a run read, what the state store holds, and what it did.
+
+Three kinds of value flow through one run (pip-tools' ``diff()``/``sync()`` shape):
+
+- :class:`Snapshot`: what the run read from Trello and Slack (:mod:`sync.engine.read`);
+- :class:`StateView`: the state store's items, sides and bookkeeping, read once as plain data;
+- :class:`Settings`: the alliance's config, playbook, rows and the resolved remote ids.
+
+:func:`sync.engine.plan.plan_sync` turns those into a :class:`sync.engine.plan.SyncPlan`
+without touching anything; :mod:`sync.engine.apply` carries it out through a
+:class:`SyncContext` (the services and the store) and fills in a :class:`SyncResult`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base import SlackAPI, SlackMessage, TrelloAPI, TrelloCard
+from playbooks.model import ActionRow, Playbook
+from sync.core.config import Config
+from sync.engine.decide import Conflict
+from sync.state.rows import Item, ItemSide
+from sync.state.store import StateStore
+
+FIELDS = ("status", "due", "title", "owners")
+
+
+@dataclass
+class SyncResult:
+    """What one sync did (or, for a dry run, would do), for the summary and ``--json``."""
+
+    run_id: str
+    full: bool = False
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    created_items: list[str] = field(default_factory=list)
+    writes: dict[str, int] = field(default_factory=dict)
+    comments: int = 0
+    # Second copies of our item messages found (and removed) by a full reconciliation.
+    duplicates_removed: list[str] = field(default_factory=list)
+
+    def count(self, what: str, n: int = 1) -> None:
+        """Count ``n`` writes of kind ``what``."""
+        self.writes[what] = self.writes.get(what, 0) + n
+
+
+@dataclass(frozen=True)
+class TrelloComment:
+    """A comment a member wrote on a card (from the board actions)."""
+
+    action_id: str
+    card_id: str
+    who: str
+    text: str
+
+
+@dataclass
+class Snapshot:
+    """What this run read: cards, who touched them, comments, and the actions channel."""
+
+    cards: dict[str, TrelloCard]
+    card_actors: dict[str, tuple[str, str]]
+    new_card_ids: list[str]
+    deleted_card_ids: set[str]
+    comments: list[TrelloComment]
+    messages: dict[str, SlackMessage]
+    last_action_id: str | None
+    full: bool = False
+    # Thread replies newer than each message's last seen reply, by item token.
+    replies: dict[str, list[SlackMessage]] = field(default_factory=dict)
+    # Cards carrying our token, read when some item needs its card made (crash adoption).
+    board_cards_by_token: dict[str, TrelloCard] = field(default_factory=dict)
+    # Comments we wrote that came back in the board actions: (card id, text).
+    own_comments: set[tuple[str, str]] = field(default_factory=set)
+    # Further messages carrying an item's token (a post repeated after a lost answer).
+    duplicate_messages: dict[str, list[SlackMessage]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The alliance's fixed facts for one run: config, playbook, rows and remote ids."""
+
+    config: Config
+    book: Playbook
+    rows: Sequence[ActionRow]
+    board_id: str
+    actions_channel: str
+    list_status: Mapping[str, str]
+    status_list: Mapping[str, str]
+    member_emails: Mapping[str, str]
+    me_trello: str
+    me_slack: tuple[str, str]
+    now: dt.datetime
+
+    def row_of(self, key: str) -> ActionRow | None:
+        """The action-plan row an item key (``action:<row key>``) comes from, if any."""
+        if not key.startswith("action:"):
+            return None
+        wanted = key[len("action:"):]
+        return next((row for row in self.rows if row.key == wanted), None)
+
+
+@dataclass(frozen=True)
+class StateView:
+    """The state store as plain data, read once per run before planning."""
+
+    items: tuple[Item, ...]
+    by_key: Mapping[str, Item]
+    sides: Mapping[tuple[str, str], ItemSide]
+    waiting: Mapping[str, frozenset[str]]
+    slack_users: Mapping[str, str]
+    label_ids: Mapping[str, str]
+    next_number: int
+    audit_counts: Mapping[str, int]
+    first_actors: Mapping[str, str]
+
+    def side(self, item_id: str, name: str) -> ItemSide | None:
+        """One side's record of an item, or None."""
+        return self.sides.get((item_id, name))
+
+    def item_by_key(self, key: str) -> Item | None:
+        """The item with ``key``, or None."""
+        return self.by_key.get(key)
+
+    def trello_card_ids(self) -> set[str]:
+        """Every card id an item's Trello side holds."""
+        return {s.remote_id for (_, name), s in self.sides.items() if name == "trello"}
+
+
+@dataclass
+class SyncContext:
+    """One run's services and store beside its settings; built by ``read.prepare``."""
+
+    settings: Settings
+    trello: TrelloAPI
+    slack: SlackAPI
+    store: StateStore
+    # Called with (done, total, what) as the run goes, for a progress display; never required.
+    progress: Callable[[int, int, str], None] | None = None
+
+    @property
+    def config(self) -> Config:
+        """The alliance's config."""
+        return self.settings.config
+
+    def tick(self, done: int, total: int, what: str) -> None:
+        """Report progress, if anyone listens."""
+        if self.progress is not None:
+            self.progress(done, total, what)

@@ -1,0 +1,173 @@
+"""The sync's reads: resolve the alliance's remote ids, read the state view and both services.
+
+:func:`prepare` finds the recorded board, lists and channel (failing early if bootstrap is
+due); :func:`state_view` reads the state store once into plain data; :func:`read` reads what
+changed remotely: Trello's board actions since the bookmark (or the whole board on a full
+reconciliation), the actions channel's history (paged), the thread replies newer than each
+message's last seen reply, and, only when some item needs its card made, the board's cards by
+token so that a card a crashed run made is adopted. Nothing here decides or writes remotely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from connectors.base import SlackAPI, SlackMessage, TrelloAPI
+from connectors.identity import make_token, token_in, token_in_metadata
+from playbooks.model import ActionRow, Playbook
+from sync.bootstrap.plan import cards_by_token
+from sync.core.config import Config
+from sync.core.errors import UserError
+from sync.engine.model import Settings, Snapshot, StateView, SyncContext, TrelloComment
+from sync.state.store import StateStore
+
+TRELLO_ACTION_TYPES = ("createCard", "updateCard", "deleteCard", "commentCard",
+                       "addMemberToCard", "removeMemberFromCard", "moveCardToBoard")
+STATUSES = ("todo", "doing", "blocked", "done", "cancelled")
+
+
+def _resource(store: StateStore, service: str, kind: str, key: str) -> str:
+    resource = store.get_resource(service, kind, key)
+    if resource is None:
+        raise UserError(f"no {service} {kind} recorded for this alliance",
+                        hint="run `mcm-sync bootstrap` first")
+    return str(resource.remote_id)
+
+
+def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: TrelloAPI,
+            slack: SlackAPI, store: StateStore, now: dt.datetime | None = None) -> SyncContext:
+    """Resolve the recorded board, lists, channel and people; fail early if bootstrap is due."""
+    board_id = _resource(store, "trello", "board", "board")
+    status_list = {status: _resource(store, "trello", "list", status) for status in STATUSES}
+    me = store.get_resource("trello", "me", "me")
+    me_trello = me.remote_id if me else trello.me().id
+    if me is None:
+        store.put_resource("trello", "me", "me", me_trello)
+    members = {r.remote_id: r.logical_key for r in store.list_resources("trello", "member")}
+    settings = Settings(
+        config=config, book=book, rows=tuple(rows), board_id=board_id,
+        actions_channel=_resource(store, "slack", "channel", "actions"),
+        list_status={v: k for k, v in status_list.items()}, status_list=status_list,
+        member_emails=members, me_trello=me_trello, me_slack=slack.identity(),
+        now=now or dt.datetime.now(dt.UTC),
+    )
+    return SyncContext(settings=settings, trello=trello, slack=slack, store=store)
+
+
+def due_for_full(store: StateStore, every: dt.timedelta, now: dt.datetime) -> bool:
+    """True when the last full reconciliation is older than ``every`` (or never happened)."""
+    last = store.get_bookmark("trello", "full")
+    if not last:
+        return True
+    return now - dt.datetime.fromisoformat(last) >= every
+
+
+def state_view(store: StateStore, prefix: str) -> StateView:
+    """The state store's items, sides and bookkeeping as plain data (a handful of queries)."""
+    items = tuple(store.list_items())
+    waiting: dict[str, set[str]] = {}
+    for record in store.list_conflicts(unresolved=True):
+        waiting.setdefault(record.item_id, set()).add(record.field)
+    summary = store.audit_summary()
+    return StateView(
+        items=items,
+        by_key={item.key: item for item in items},
+        sides={(s.item_id, s.side): s for s in store.all_sides()},
+        waiting={k: frozenset(v) for k, v in waiting.items()},
+        slack_users={r.remote_id: r.logical_key for r in store.list_resources("slack", "user")},
+        label_ids={r.logical_key: r.remote_id for r in store.list_resources("trello", "label")},
+        next_number=store.peek_item_number(prefix),
+        audit_counts={item_id: n for item_id, (n, _) in summary.items()},
+        first_actors={item_id: actor for item_id, (_, actor) in summary.items()},
+    )
+
+
+def read(ctx: SyncContext, view: StateView, *, full: bool) -> Snapshot:
+    """Read what changed: Trello incrementally (or everything), Slack's actions channel."""
+    settings, store = ctx.settings, ctx.store
+    since = None if full else store.get_bookmark("trello", "actions")
+    actions = ctx.trello.board_actions(settings.board_id, since=since, types=TRELLO_ACTION_TYPES) \
+        if since or not full else []
+    touched: set[str] = set()
+    actors: dict[str, tuple[str, str]] = {}
+    new_ids: list[str] = []
+    deleted: set[str] = set()
+    comments: list[TrelloComment] = []
+    own_comments: set[tuple[str, str]] = set()
+    for action in actions:
+        if action.member_id == settings.me_trello:
+            # Our own writes coming back: never a member's change; our comments are kept to
+            # recognise one a failed run already made.
+            if action.type == "commentCard" and action.card_id:
+                own_comments.add((action.card_id, str(action.data.get("text", ""))))
+            continue
+        if not action.card_id:
+            continue
+        if action.type == "deleteCard":
+            deleted.add(action.card_id)
+            actors[action.card_id] = (action.member_name, action.date)
+            continue
+        if action.type == "commentCard":
+            comments.append(TrelloComment(action.id, action.card_id, action.member_name,
+                                          str(action.data.get("text", ""))))
+            continue
+        touched.add(action.card_id)
+        actors[action.card_id] = (action.member_name, action.date)
+        if action.type == "createCard":
+            new_ids.append(action.card_id)
+    by_token = {}
+    if full:
+        board = ctx.trello.snapshot(settings.board_id)
+        cards = {card.id: card for card in board.cards}
+        known = view.trello_card_ids()
+        new_ids = [c.id for c in board.cards if c.id not in known and not c.closed
+                   and token_in(c.desc) is None]
+        deleted |= known - set(cards)
+        by_token = cards_by_token(board)
+    else:
+        cards = {card.id: card for card in ctx.trello.cards(sorted(touched))} if touched else {}
+        if _cards_to_make(ctx, view):
+            # One board read, only when some card is to be made: adopt what a crash made.
+            by_token = cards_by_token(ctx.trello.snapshot(settings.board_id))
+    messages: dict[str, SlackMessage] = {}
+    duplicates: dict[str, list[SlackMessage]] = {}
+    for message in ctx.slack.history(settings.actions_channel):
+        token = token_in_metadata(message.metadata)
+        if not token:
+            continue
+        if token in messages:
+            duplicates.setdefault(token, []).append(message)
+        else:
+            messages[token] = message
+    return Snapshot(cards, actors, new_ids, deleted, comments, messages,
+                    actions[-1].id if actions else since, full=full,
+                    replies=_new_replies(ctx, view, messages),
+                    board_cards_by_token=by_token, own_comments=own_comments,
+                    duplicate_messages=duplicates)
+
+
+def _cards_to_make(ctx: SyncContext, view: StateView) -> bool:
+    """True when an item (or an action-plan row not yet an item) has no card yet."""
+    if any(view.side(item.id, "trello") is None for item in view.items):
+        return True
+    return any(view.item_by_key(f"action:{row.key}") is None for row in ctx.settings.rows)
+
+
+def _new_replies(ctx: SyncContext, view: StateView,
+                 messages: dict[str, SlackMessage]) -> dict[str, list[SlackMessage]]:
+    """Thread replies newer than each item message's last seen reply (one read per thread)."""
+    slug = ctx.settings.config.alliance.slug
+    found: dict[str, list[SlackMessage]] = {}
+    for item in view.items:
+        side = view.side(item.id, "slack")
+        if side is None or view.side(item.id, "trello") is None:
+            continue
+        token = make_token(slug, item.key)
+        message = messages.get(token)
+        seen = side.base.get("latest_reply", "")
+        if message is None or not message.latest_reply or message.latest_reply <= seen:
+            continue
+        found[token] = ctx.slack.replies(ctx.settings.actions_channel, message.ts,
+                                         oldest=seen or None)
+    return found

@@ -1,0 +1,69 @@
+"""What the sync writes for people to read: item messages, thread notes, names, in the language.
+
+Pure functions of the settings and the state view: the plan renders every text it will post
+here, so a dry run shows the very words a real run would write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from playbooks.messages import messages
+from sync.engine.model import Settings, StateView
+from sync.engine.normalize import render_item_message
+from sync.reports.progress import owner_names
+
+# Where a change came from, as members call it (notes) and as the coordinator does (summary).
+WHERE = {"trello": "Trello", "slack": "Slack", "hub": "the action plan", "file": "the action plan",
+         "cli": "mcm-sync", "minutes": "the minutes"}
+
+
+def labels(settings: Settings) -> dict[str, str]:
+    """The engine's texts in the alliance's language, with the localised status names."""
+    text = dict(messages(settings.book.language))
+    text.update({f"status:{k}": v for k, v in settings.book.action_plan.statuses.items()})
+    return text
+
+
+def step_title(settings: Settings, key: str) -> str:
+    """A step's title in the playbook's language (the key if unknown)."""
+    return next((s.title for s in settings.book.steps if s.key == key), key)
+
+
+def item_text(settings: Settings, number: str, step: str, agreed: Mapping[str, Any]) -> str:
+    """The item message's text for the agreed values."""
+    text = labels(settings)
+    return render_item_message(text["item_message"], text, number=number,
+                               title=agreed["title"], step=step_title(settings, step),
+                               owner=owner_names(agreed.get("owners") or "",
+                                                 {str(p.email): p.name
+                                                  for p in settings.config.people}),
+                               due=agreed.get("due"),
+                               status=agreed["status"])
+
+
+def shown(text: Mapping[str, str], field: str, value: Any) -> str:
+    """A value as people read it: the localised status name, '-' for nothing."""
+    if field == "status":
+        return text.get(f"status:{value}", str(value))
+    return "-" if value is None else str(value)
+
+
+def display_name(settings: Settings, view: StateView, actor: str) -> str:
+    """A person's name for a Slack user id or a Trello name; the raw value otherwise."""
+    email = view.slack_users.get(actor)
+    if email is not None:
+        person = next((p for p in settings.config.people if str(p.email) == email), None)
+        if person is not None:
+            return person.name
+    return actor or "?"
+
+
+def change_note(text: Mapping[str, str], field: str, new: Any, who: str, side: str) -> str:
+    """The thread note saying who changed what where."""
+    if field == "status":
+        return text["moved_by"].format(new=text.get(f"status:{new}", new), who=who,
+                                       where=WHERE[side])
+    return text["changed_by"].format(field=field, new=new if new is not None else "-", who=who,
+                                     where=WHERE[side])
