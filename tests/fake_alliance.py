@@ -152,11 +152,24 @@ def remote_inventory(world: FakeWorld) -> dict[str, Any]:
         })
     channels = {c["name"]: c for c in slack.channels.values()}
     top: dict[str, list[str]] = {}
+    threads: dict[str, list[str]] = {}
     for channel in channels.values():
+        parents = {m["ts"]: token_in_metadata(m["metadata"]) or m["ts"]
+                   for m in slack.messages[channel["id"]] if not m["thread_ts"]}
         for message in slack.messages[channel["id"]]:
             if not message["thread_ts"]:
                 token = token_in_metadata(message["metadata"]) or "-"
                 top.setdefault(f"{channel['name']}:{token}", []).append(message["text"])
+            elif message["user"] == world.bot.slack_id:
+                # What we wrote in a thread, by how many times: a note made twice shows.
+                parent = parents.get(message["thread_ts"], message["thread_ts"])
+                threads.setdefault(f"{channel['name']}:{parent}", []).append(message["text"])
+    card_tokens = {c["id"]: token_in(c["desc"]) or c["name"] for c in trello.cards_by_id.values()}
+    comments: dict[str, list[str]] = {}
+    for action in trello.actions:
+        if action["type"] == "commentCard" and action["member_id"] == world.bot.trello_id:
+            card = card_tokens.get(action.get("card_id", ""), "?")
+            comments.setdefault(str(card), []).append(action["data"].get("text", ""))
     return {
         "boards": sorted((b.name, token_in(b.desc)) for b in boards),
         "lists": sorted(lists.values()),
@@ -166,6 +179,8 @@ def remote_inventory(world: FakeWorld) -> dict[str, Any]:
         "channels": sorted((c["name"], c["archived"], c["topic"], c["purpose"],
                             len(c["members"]), len(c["pins"])) for c in channels.values()),
         "messages": top,
+        "threads": {k: sorted(v) for k, v in threads.items()},
+        "comments": {k: sorted(v) for k, v in comments.items()},
         "audiences": sorted((a["name"], tuple(sorted(a["merge_fields"])), tuple(sorted(a["tags"])))
                             for a in mailchimp.audiences.values()),
     }

@@ -55,19 +55,26 @@ def _item_id(ctx: SyncContext, key: str) -> str:
 
 
 def _add_item(ctx: SyncContext, new: NewItem, result: SyncResult) -> None:
-    """A member's card or a new row becomes an item; a member's card gets its number and token."""
+    """A member's card or a new row becomes an item; a member's card gets its number and token.
+
+    The item and its "created" line are committed together before the card is touched, so a
+    run that dies in between leaves an item whose creator is known (the next run names them).
+    """
     store = ctx.store
-    item = store.ensure_item(key=new.key, number=new.number, kind=new.kind, title=new.title,
-                             status=new.status, source=new.source, step=new.step,
-                             owner=new.owner, due=new.due)
+    with store.transaction():
+        made = store.get_item_by_key(new.key)
+        item = made or store.ensure_item(key=new.key, number=new.number, kind=new.kind,
+                                         title=new.title, status=new.status, source=new.source,
+                                         step=new.step, owner=new.owner, due=new.due)
+        if made is None:
+            line = new.created
+            store.add_audit(item.id, line.actor, line.source, line.field, line.old, line.new)
     if new.card_id:
         ctx.trello.update_card(new.card_id, name=new.card_name, desc=new.card_desc)
         result.count("trello.update_card")
         store.put_side(item.id, "trello", new.card_id, dict(new.trello_base or {}),
                        fingerprint="")
         result.created_items.append(item.number)
-    line = new.created
-    store.add_audit(item.id, line.actor, line.source, line.field, line.old, line.new)
 
 
 def _make_card(ctx: SyncContext, journal: Journal, card: CardToMake, result: SyncResult) -> None:
@@ -214,14 +221,8 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
                                            metadata=item_metadata(post.token, post.number)),
             lambda message: message.ts, item_id=item_id)
         result.count("slack.post_message")
-        if post.note is not None:
-            note = post.note
-            if journal.append("slack", "post_note", note.token,
-                              lambda: ctx.slack.post_message(
-                                  channel, note.text, thread_ts=found.ts,  # type: ignore[union-attr]
-                                  metadata=note_metadata(note.token)),
-                              lambda posted: posted.ts, item_id=item_id) is not None:
-                result.count("slack.thread_reply")
+    if post.note is not None and _note(ctx, journal, item_id, found.ts, post.note) is not None:
+        result.count("slack.thread_reply")
     with store.transaction():
         if post.replaced_ts:
             store.add_audit(item_id, "mcm-sync", "slack", "message", post.replaced_ts, found.ts)

@@ -506,7 +506,8 @@ def _messages_to_post(settings: Settings, view: StateView, snap: Snapshot,
         values = agreed.get(item.key) or _values(item)
         found = snap.messages.get(token)
         note = None
-        if found is None and item.kind == "member":
+        if item.kind == "member" and (found is None or side is None):
+            # Said once, in the thread of the item's first message (or of its new one).
             who = view.first_actors.get(item.id, "") or "?"
             note = Append(make_token(slug, f"new-item-note:{item.key}"),
                           text["new_item_note"].format(number=item.number, who=who,
