@@ -24,6 +24,7 @@ its metadata) before it is ever repeated.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import time
 from collections.abc import Callable, Sequence
@@ -319,10 +320,8 @@ class SlackConnector:
 
     def delete_message(self, channel_id: str, ts: str) -> None:
         """Delete one of our messages; one already gone is fine (repeating is safe)."""
-        try:
+        with contextlib.suppress(NotFoundError):
             self._call("chat.delete", channel=channel_id, ts=ts)
-        except NotFoundError:
-            pass
 
     def pin(self, channel_id: str, ts: str) -> None:
         """Pin a message (already pinned is fine)."""
