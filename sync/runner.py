@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
+from connectors.base import MailchimpAPI, SlackAPI, SlackMessage, TrelloAPI
+from connectors.identity import OUR_EVENT_TYPES, make_token, note_metadata, token_in_metadata
 from playbooks.model import ActionRow, Playbook
 from sync.audience.apply import PushResult, push
 from sync.audience.store import StakeholderStore
@@ -15,6 +16,7 @@ from sync.core.config import Config
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
 from sync.plenary.meetings import post_meeting_reminders
 from sync.reports.digest import digest_due, digest_text, parse_duration
+from sync.state.journal import Journal
 from sync.state.store import StateStore
 
 
@@ -38,6 +40,7 @@ class SyncOutcome:
             "unresolved_conflicts": self.unresolved,
             "audience": self.audience.as_dict() if self.audience else None,
             "meeting_reminders": self.reminders,
+            "duplicates_removed": r.duplicates_removed,
         }
 
 
@@ -59,7 +62,7 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
         full = full or due_for_full(store, parse_duration(config.sync.full_reconcile_every,
                                                           "sync.full_reconcile_every"), now)
         result = run_sync(ctx, full=full)
-        posted = _post_digest(config, book, slack, store, now)
+        posted = _post_digest(config, book, slack, store, now, run.id)
         reminders = post_meeting_reminders(config, book, slack, store, now, run_id=run.id)
         audience = _push_audience(config, book, mailchimp, store) if mailchimp else None
     except BaseException:
@@ -82,14 +85,30 @@ def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,
 
 
 def _post_digest(config: Config, book: Playbook, slack: SlackAPI, store: StateStore,
-                 now: dt.datetime) -> bool:
+                 now: dt.datetime, run_id: str) -> bool:
+    """Post the digest when it is due, once: a run that died after posting adopts it.
+
+    Its token comes from the previous digest's time (the bookmark that has not moved yet), so
+    a repeated run finds the digest it already posted (journal, then the channel's history by
+    the token in its metadata) instead of posting a second one.
+    """
     every = parse_duration(config.sync.digest_every, "sync.digest_every")
-    if not digest_due(store.get_bookmark("slack", "digest"), every, now):
+    previous = store.get_bookmark("slack", "digest")
+    if not digest_due(previous, every, now):
         return False
     general = store.get_resource("slack", "channel", "general")
     if general is None:
         return False
     text = digest_text(config.alliance.name, book, store.list_items(), now.date())
-    slack.post_message(general.remote_id, text)
+    token = make_token(config.alliance.slug, f"digest:{previous or 'first'}")
+
+    def find() -> SlackMessage | None:
+        return next((m for m in slack.history(general.remote_id)
+                     if token_in_metadata(m.metadata, OUR_EVENT_TYPES) == token), None)
+
+    Journal(store, run_id).append(
+        "slack", "post_digest", token,
+        lambda: slack.post_message(general.remote_id, text, metadata=note_metadata(token)),
+        lambda posted: posted.ts, find=find)
     store.set_bookmark("slack", "digest", now.isoformat())
     return True

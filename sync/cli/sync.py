@@ -28,7 +28,9 @@ def _summary_line(outcome: SyncOutcome) -> str:
     new = len(result.created_items)
     new_items = f"{new} new items" + (f" ({', '.join(result.created_items)})" if new else "")
     extras = [", digest posted" if outcome.digest_posted else "",
-              f", {len(outcome.reminders)} meeting reminders" if outcome.reminders else ""]
+              f", {len(outcome.reminders)} meeting reminders" if outcome.reminders else "",
+              f", {len(result.duplicates_removed)} duplicate messages removed"
+              if result.duplicates_removed else ""]
     return (f"sync ({mode}) done: {len(result.changes)} changes, {new_items}, "
             f"{len(result.conflicts)} conflicts, {result.comments} comments copied, "
             f"{writes} writes" + "".join(extras))
