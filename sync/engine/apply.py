@@ -16,8 +16,7 @@ from __future__ import annotations
 from connectors.base import SlackMessage
 from connectors.identity import item_metadata, make_token, note_metadata, token_in_metadata
 from sync.core.errors import NotFoundError
-from sync.engine.model import SyncContext, SyncResult
-from sync.engine.plan import (
+from sync.engine.actions import (
     Append,
     AuditLine,
     CardToMake,
@@ -26,6 +25,7 @@ from sync.engine.plan import (
     NewItem,
     SyncPlan,
 )
+from sync.engine.model import SyncContext, SyncResult
 from sync.state.journal import Journal
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import uuid
 
+from sync.engine.actions import SyncPlan
 from sync.engine.apply import apply_plan
 from sync.engine.model import SyncContext, SyncResult
-from sync.engine.plan import SyncPlan, plan_sync
+from sync.engine.plan import plan_sync
 from sync.engine.read import due_for_full, prepare, read, state_view
 
 __all__ = ["SyncResult", "due_for_full", "plan_run", "prepare", "preview", "run_sync"]

@@ -1,0 +1,138 @@
+"""What a sync plan is made of: the actions of one run, as plain data.
+
+Built by :mod:`sync.engine.plan` and :mod:`sync.engine.item` (pure), carried out by
+:mod:`sync.engine.apply`, printed by ``sync --dry-run``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base import SlackMessage, TrelloCard
+from sync.engine.decide import Conflict, Decision
+
+
+@dataclass(frozen=True)
+class Append:
+    """A text to add (a thread note, a copied comment) and the token that makes it happen once."""
+
+    token: str
+    text: str
+    # The reads already show it made (our own comment came back in the board actions).
+    seen: bool = False
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    """One line of the audit trail to record with the item's state."""
+
+    actor: str
+    source: str
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An item this run adds: a card a member made in Trello, or a new action-plan row."""
+
+    key: str
+    number: str
+    kind: str
+    title: str
+    status: str
+    source: str
+    step: str
+    owner: str
+    due: str | None
+    created: AuditLine
+    card_id: str = ""  # a member's card: named and tokened, its values the Trello base
+    card_name: str = ""
+    card_desc: str = ""
+    trello_base: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CardToMake:
+    """An item's card to create, or to adopt where a crashed run already made it."""
+
+    key: str
+    number: str
+    token: str
+    list_id: str
+    name: str
+    desc: str
+    due: dt.datetime | None
+    label_ids: tuple[str, ...]
+    member_ids: tuple[str, ...]
+    base: Mapping[str, Any]
+    adopt: TrelloCard | None = None
+
+
+@dataclass
+class ItemPlan:
+    """Everything one item's sync does: decide, then the writes to each side and the state."""
+
+    key: str
+    number: str
+    decision: Decision
+    held: frozenset[str] = frozenset()
+    audit: list[AuditLine] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    resolve_conflicts: bool = True
+    card_id: str = ""
+    card_changes: dict[str, Any] = field(default_factory=dict)
+    mark_card_deleted: bool = False
+    trello_base: dict[str, Any] | None = None
+    message_ts: str = ""
+    message_text: str | None = None
+    notes: list[Append] = field(default_factory=list)
+    comments: list[tuple[Append, AuditLine]] = field(default_factory=list)
+    slack_base: dict[str, Any] | None = None
+    seen_reply: str = ""
+    file_side: tuple[str, dict[str, Any]] | None = None
+
+    @property
+    def writes_remotely(self) -> bool:
+        """True when this item needs any remote write."""
+        return bool(self.card_changes or self.message_text is not None or self.notes
+                    or self.comments)
+
+
+@dataclass(frozen=True)
+class MessageToPost:
+    """An item's message to post in the actions channel (or adopt by its token)."""
+
+    key: str
+    number: str
+    token: str
+    text: str
+    adopt: SlackMessage | None = None
+    replaced_ts: str = ""  # the message that went missing, for the audit trail
+    note: Append | None = None  # "new item added by ... in Trello" for a member's card
+    status: str = "todo"
+
+
+@dataclass
+class SyncPlan:
+    """One run's decisions, in the order they are carried out."""
+
+    full: bool
+    new_items: list[NewItem] = field(default_factory=list)
+    cards: list[CardToMake] = field(default_factory=list)
+    items: list[ItemPlan] = field(default_factory=list)
+    messages: list[MessageToPost] = field(default_factory=list)
+    duplicates: list[SlackMessage] = field(default_factory=list)
+    bookmark: str | None = None
+
+    def changes(self) -> list[dict[str, Any]]:
+        """Every field change, item by item."""
+        return [change for item in self.items for change in item.changes]
+
+    def conflicts(self) -> list[Conflict]:
+        """Every conflict, item by item."""
+        return [c for item in self.items for c in item.decision.conflicts]

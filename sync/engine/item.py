@@ -1,0 +1,228 @@
+"""One item's plan: decide from what every side shows, then say what to write where (pure).
+
+:func:`plan_item` is used for every item by :func:`sync.engine.plan.plan_sync`, and alone by
+the real-time path (one event, one item). It reads nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.base import SlackMessage
+from connectors.identity import make_token
+from sync.engine.actions import Append, AuditLine, ItemPlan
+from sync.engine.decide import Decision, Observation, decide, hold_conflicts, without_fields
+from sync.engine.model import FIELDS, Settings, Snapshot, StateView
+from sync.engine.normalize import card_values, reaction_set, slack_status
+from sync.engine.texts import WHERE, change_note, display_name, item_text, labels, shown
+from sync.state.rows import Item
+
+
+def item_values(item: Item) -> dict[str, Any]:
+    """The fields the sync compares, as the hub holds them."""
+    return {"status": item.status, "due": item.due, "title": item.title, "owners": item.owner}
+
+
+def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Item
+                  ) -> tuple[list[Observation], dict[str, Any]]:
+    """The item's observations per side (only real changes count) and each side's current."""
+    agreed = item_values(item)
+    result: list[Observation] = []
+    current: dict[str, Any] = {}
+    trello_side = view.side(item.id, "trello")
+    if (trello_side is not None and trello_side.remote_id in snap.deleted_card_ids
+            and not trello_side.base.get("deleted")):
+        # A member deleted the card (not archived): the item is cancelled, and its card is
+        # not made again (the member meant it gone).
+        actor, at = snap.card_actors.get(trello_side.remote_id, ("", ""))
+        current["trello"] = {"deleted": True}
+        result.append(Observation("trello", {**agreed, "status": "cancelled"}, actor=actor,
+                                  at=at))
+    elif trello_side is not None and trello_side.remote_id in snap.cards:
+        card = snap.cards[trello_side.remote_id]
+        values = card_values(card, settings.list_status, settings.member_emails, item.status)
+        base = {**agreed, **trello_side.base}
+        changed = {k: v for k, v in values.items() if v != base.get(k)}
+        # The raw mark too, so a card reopened by a drag also loses its "complete" mark.
+        current["trello"] = {**values, "complete": card.due_complete}
+        actor, at = snap.card_actors.get(card.id, ("", ""))
+        result.append(Observation("trello", {**agreed, **changed}, actor=actor, at=at))
+    slack_side = view.side(item.id, "slack")
+    message = snap.messages.get(make_token(settings.config.alliance.slug, item.key))
+    if slack_side is not None and message is not None:
+        reactions = reaction_set(message, ignore_users=settings.me_slack)
+        seen = slack_side.base.get("reactions", {})
+        status, user = slack_status(reactions, seen, settings.config.slack.reactions,
+                                    slack_side.base.get("status", item.status))
+        current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
+                            "ts": message.ts}
+        changed_status = status if status != slack_side.base.get("status", item.status) \
+            else item.status
+        result.append(Observation("slack", {"status": changed_status}, actor=user))
+    return result, current
+
+
+def _row_values(settings: Settings, key: str) -> dict[str, Any] | None:
+    row = settings.row_of(key)
+    if row is None:
+        return None
+    return {"status": row.status, "due": row.due.isoformat() if row.due else None,
+            "title": row.action}
+
+
+def _file_observation(settings: Settings, view: StateView, item: Item
+                      ) -> tuple[Observation | None, dict[str, Any] | None]:
+    """The coordinator's edit of an action-plan row since it was last read, and the row."""
+    values = _row_values(settings, item.key)
+    if values is None:
+        return None, None
+    side = view.side(item.id, "file")
+    base = side.base if side is not None else values
+    changed = {k: v for k, v in values.items() if v != base.get(k)}
+    if not changed:
+        return None, values
+    agreed = {"status": item.status, "due": item.due, "title": item.title}
+    return (Observation("hub", {**agreed, **changed}, actor="coordinator",
+                        at=settings.now.isoformat()), values)
+
+
+def decide_item(settings: Settings, view: StateView, snap: Snapshot, item: Item
+                ) -> tuple[Decision, dict[str, Any], frozenset[str], Observation | None,
+                           dict[str, Any] | None]:
+    """One item's decision from what every side shows, with the fields held for the coordinator.
+
+    Returns the decision, each side's current values, the held fields, the action-plan
+    observation (if its row was edited) and the row's values (if the item has a row).
+    """
+    policy = settings.config.sync.conflict_policy
+    obs, current = _observations(settings, view, snap, item)
+    file_obs, row_values = _file_observation(settings, view, item)
+    if file_obs is not None:
+        obs.insert(0, file_obs)
+    base = item_values(item)
+    waiting = set(view.waiting.get(item.id, frozenset()))
+    # A field whose conflict awaits the coordinator is left alone until it is resolved.
+    obs = without_fields(obs, waiting)
+    decision = decide(base, obs, "newest" if policy == "ask" else policy)
+    held = set(waiting)
+    if policy == "ask":
+        decision = hold_conflicts(decision, base)
+        held |= {c.field for c in decision.conflicts}
+    return decision, current, frozenset(held), file_obs, row_values
+
+
+def _card_changes(settings: Settings, number: str, agreed: Mapping[str, Any],
+                  card_now: Mapping[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if agreed["status"] != card_now.get("status"):
+        changes["list_id"] = settings.status_list[agreed["status"]]
+        changes["closed"] = False
+        changes["due_complete"] = agreed["status"] == "done"
+    elif card_now.get("complete", agreed["status"] == "done") != (agreed["status"] == "done"):
+        changes["due_complete"] = agreed["status"] == "done"
+    if agreed.get("due") != card_now.get("due"):
+        changes["due"] = (dt.datetime.combine(dt.date.fromisoformat(agreed["due"]), dt.time(12),
+                                              tzinfo=dt.UTC) if agreed.get("due") else None)
+    if agreed["title"] != card_now.get("title"):
+        changes["name"] = f"{number} · {agreed['title']}"
+    return changes
+
+
+def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
+              text: Mapping[str, str] | None = None) -> ItemPlan:
+    """Everything the sync does for one item (pure; the real-time path plans one at a time)."""
+    text = text or labels(settings)
+    slug = settings.config.alliance.slug
+    policy = settings.config.sync.conflict_policy
+    decision, current, held, file_obs, row_values = decide_item(settings, view, snap, item)
+    agreed = decision.agreed
+    plan = ItemPlan(key=item.key, number=item.number, decision=decision, held=held,
+                    resolve_conflicts=policy != "ask")
+    for change in decision.changes:
+        # People by name (a Slack user id means nothing to the coordinator reading the log).
+        actor = display_name(settings, view, change.actor) if change.actor else ""
+        plan.audit.append(AuditLine(actor or WHERE[change.side], change.side, change.field,
+                                    change.old, change.new))
+        plan.changes.append({"item": item.number, "field": change.field, "old": change.old,
+                             "new": change.new, "side": change.side, "actor": actor})
+    if row_values is not None and (view.side(item.id, "file") is None
+                                   or (file_obs is not None and not held)):
+        # Remember the row as read: the same edit is not taken again (else a member's later
+        # change would be reverted by the coordinator's old one).
+        row = settings.row_of(item.key)
+        assert row is not None
+        plan.file_side = (row.key, row_values)
+
+    trello_side = view.side(item.id, "trello")
+    if trello_side is not None and (trello_side.base.get("deleted")
+                                    or (current.get("trello") or {}).get("deleted")):
+        plan.mark_card_deleted = not trello_side.base.get("deleted")
+        trello_side = None  # gone from the board: nothing to write there any more
+    if trello_side is not None:
+        card_now = current.get("trello") or {**agreed, **trello_side.base}
+        wanted = {**agreed, **{f: card_now.get(f) for f in held if f in card_now}}
+        plan.card_id = trello_side.remote_id
+        plan.card_changes = _card_changes(settings, item.number, wanted, card_now)
+        new_base = {k: trello_side.base.get(k, agreed.get(k)) if k in held else agreed.get(k)
+                    for k in FIELDS}
+        # Written only when it changed: a sync with nothing to do writes nothing locally either.
+        if new_base != trello_side.base:
+            plan.trello_base = new_base
+
+    slack_side = view.side(item.id, "slack")
+    now = current.get("slack")
+    if slack_side is None or now is None:
+        # No message, or it was deleted: the message step posts it again.
+        return plan
+    message_text = item_text(settings, item.number, item.step, agreed)
+    plan.message_ts = slack_side.remote_id
+    if now["text"] != message_text:
+        plan.message_text = message_text
+    # Who changed what where, then any conflict (the losing value is shown, never dropped).
+    position = view.audit_counts.get(item.id, 0)
+    notes = [change_note(text, c.field, c.new, display_name(settings, view, c.actor), c.side)
+             for c in decision.changes]
+    note_key = "conflict_waiting" if policy == "ask" else "conflict_note"
+    notes += [text[note_key].format(
+        number=item.number, field=c.field, winner_value=shown(text, c.field, c.winner_value),
+        winner_side=WHERE[c.winner_side], loser_value=shown(text, c.field, c.loser_value),
+        loser_side=WHERE[c.loser_side]) for c in decision.conflicts]
+    plan.notes = [Append(make_token(slug, f"note:{item.key}:{position}:{i}"), note)
+                  for i, note in enumerate(notes)]
+    if trello_side is not None:
+        plan.notes += [Append(make_token(slug, f"trello-comment:{c.action_id}"),
+                              text["comment_from"].format(who=c.who, where="Trello",
+                                                          text=c.text))
+                       for c in snap.comments if c.card_id == trello_side.remote_id]
+    seen = slack_side.base.get("latest_reply", "")
+    newest = seen
+    token = make_token(slug, item.key)
+    message = snap.messages.get(token)
+    if trello_side is not None and message is not None:
+        for reply in snap.replies.get(token, ()):
+            newest = max(newest, reply.ts)
+            if reply.ts <= seen or reply.ts == message.ts or reply.user in settings.me_slack \
+                    or reply.bot_id:
+                continue
+            who = display_name(settings, view, reply.user)
+            plan.comments.append((
+                _comment(slug, item.key, reply, trello_side.remote_id,
+                         text["comment_from"].format(who=who, where="Slack", text=reply.text),
+                         snap),
+                AuditLine(who, "slack", "comment", None, reply.text)))
+    plan.seen_reply = newest
+    base = dict(slack_side.base)
+    base.update(status=agreed["status"], text=message_text,
+                latest_reply=max(base.get("latest_reply", ""), newest),
+                reactions=now["reactions"])
+    plan.slack_base = base
+    return plan
+
+
+def _comment(slug: str, key: str, reply: SlackMessage, card_id: str, comment: str,
+             snap: Snapshot) -> Append:
+    """A Slack reply's copy on the card, tokened by the reply (once per reply, ever)."""
+    return Append(make_token(slug, f"comment:{key}:{reply.ts}"), comment,
+                  seen=(card_id, comment) in snap.own_comments)
