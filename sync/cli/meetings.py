@@ -70,7 +70,7 @@ def meeting_schedule_command(app: AppContext, dates: tuple[str, ...], as_json: b
     config = app.config
     book = app.alliance.playbook
     adjustments = parse_adjustments(dates, book)
-    with app.alliance.store(lock=True, bind=True) as store:
+    with app.alliance.writing(bind=True) as store:
         schedule = apply_schedule(config, book, store, adjustments)
     if as_json:
         echo_json([m.as_dict() for m in schedule])
@@ -142,7 +142,7 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
             click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}), "
                        f"{len(checked.actions)} agreed actions; nothing written (--dry-run)")
         return
-    with app.alliance.store(lock=True, bind=True) as store:
+    with app.alliance.writing(bind=True) as store:
         result = import_minutes(store, config, checked)
     if as_json:
         echo_json({"meeting": checked.meeting.key,

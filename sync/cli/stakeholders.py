@@ -66,7 +66,7 @@ def stakeholders() -> None:
 def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: bool) -> None:
     """Import a CSV file (UTF-8, header row); every row is validated first."""
     titles = {title: key for key, title in _sector_titles(app).items()}
-    with app.alliance.store() as store:
+    with app.alliance.store() if dry_run else app.alliance.writing() as store:
         report = import_file(
             StakeholderStore(store),
             file,
@@ -172,7 +172,8 @@ def _print_push(result: Any) -> None:
 def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | None) -> None:
     """Bring the Mailchimp audience in step: consenting people, their fields and tags."""
     config = app.config
-    with app.alliance.store() as store:
+    opened = app.alliance.store if dry_run else app.alliance.writing
+    with opened() as store:  # no store yet: "no Mailchimp audience yet", run bootstrap
         audience_id = _audience_id(config, store)
         with connect(config, ("mailchimp",), sandbox=sandbox) as connected:
             result = push(
@@ -206,7 +207,8 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
 def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool | None) -> None:
     """Erase a person (GDPR): Mailchimp delete-permanent, state, exports; keep a tombstone."""
     config = app.config
-    with app.alliance.store() as store:
+    opened = app.alliance.store if dry_run else app.alliance.writing
+    with opened() as store:
         plan = plan_forget(store, email)
         if plan.nothing_to_do:
             click.echo(f"{plan.email} was already erased; nothing to do")
@@ -270,7 +272,8 @@ def draft(
     """Make a Mailchimp campaign draft (or a local preview) of the progress newsletter."""
     config = app.config
     book = app.alliance.playbook
-    with app.alliance.store() as store:
+    opened = app.alliance.store() if preview is not None else app.alliance.writing()
+    with opened as store:
         letter = build(config, book, store, since=since.date() if since else None)
         if preview is not None:
             preview.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,6 @@ from sync.engine.conflicts import resolve as resolve_conflict
 from sync.reports.digest import parse_duration
 from sync.reports.progress import item_rows, step_progress
 from sync.runner import SyncOutcome
-from sync.state.store import StateStore
 
 
 def _summary_line(outcome: SyncOutcome) -> str:
@@ -154,7 +153,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     config = app.config
     book = app.alliance.playbook
     today = dt.date.today()
-    with app.alliance.store() as store:
+    with app.alliance.store(required=True) as store:
         items = store.list_items()
         names = {str(p.email): p.name for p in config.people}
         rows = item_rows(items, today, step=step, owner=owner, overdue_only=overdue, names=names)
@@ -201,7 +200,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
 @pass_app
 def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
     """The audit trail: when, who, where from, old -> new."""
-    with app.alliance.store() as store:
+    with app.alliance.store(required=True) as store:
         item_id = None
         if number:
             item = store.get_item_by_number(number)
@@ -237,8 +236,7 @@ def resolve(app: AppContext, number: str, take: str, field: str | None, as_json:
     The chosen value becomes the agreed one; the next `mcm-sync sync` writes it to Trello and
     Slack. Example: mcm-sync resolve FRL-7 --take trello
     """
-    config = app.config
-    with StateStore.lock(config.state_path), app.alliance.store() as store:
+    with app.alliance.writing(required=True) as store:
         done = resolve_conflict(store, number, take, field)
     if as_json:
         echo_json(done.__dict__)
