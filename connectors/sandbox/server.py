@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import Any, TextIO
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from sync.core.errors import ConfigError, Problem
+from connectors.errors import ConnectorSettingError
 from connectors.sandbox.app import SandboxApp
 from connectors.sandbox.store import SandboxStore
 
@@ -60,6 +61,16 @@ class _Stop(Exception):
     """Raised by the signal handler to leave ``serve_forever``."""
 
 
+def _check_free(host: str, port: int) -> None:
+    """Raise ``OSError`` if ``host:port`` cannot be bound (werkzeug would print and exit)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        probe.bind((host, port))
+
+
 class SandboxServer:
     """One HTTP server with the three emulators; a context manager (start/stop)."""
 
@@ -74,17 +85,17 @@ class SandboxServer:
         clock: Callable[[], float] = time.time,
         echo: TextIO | None = None,
     ) -> None:
+        # An IPv6 literal may come as in a URL: [::1].
+        host = host.strip()
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
         if not allow_remote and not is_loopback(host):
-            raise ConfigError(
-                [
-                    Problem(
-                        "sandbox",
-                        "host",
-                        f"refusing to listen on non-loopback address {host!r}",
-                        "use 127.0.0.1, or pass --allow-remote if you really mean it",
-                    )
-                ]
+            raise ConnectorSettingError(
+                "sandbox --host",
+                f"refusing to listen on non-loopback address {host!r}",
+                hint="use 127.0.0.1, or pass --allow-remote if you really mean it",
             )
+        _check_free(host, port)
         self.clock = clock
         self.store = SandboxStore(data_dir)
         self.app = SandboxApp(self.store, rate_limits=rate_limits, clock=clock)
@@ -183,8 +194,8 @@ def serve(
     """Run the sandbox in the foreground: print the base URLs, block until Ctrl-C/SIGTERM.
 
     ``echo`` prints a line (the CLI passes ``click.echo``); default ``print``.
-    ``ConfigError`` for a non-loopback host without ``allow_remote``; ``OSError`` if the port
-    is taken.
+    ``ConnectorSettingError`` for a non-loopback host without ``allow_remote``; ``OSError``
+    if the port is taken.
     """
 
     def say(line: str) -> None:

@@ -147,7 +147,8 @@ def sandbox() -> None:
 
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
-@click.option("--port", default=8765, show_default=True, type=int, help="Port (0: any free).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port 1-65535 (0: any free).")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Data folder (default: the config's, else .mcm-sync/sandbox).")
 @click.option("--rate-limits/--no-rate-limits", default=True, show_default=True,
@@ -163,8 +164,14 @@ def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
         config_file = app.config_path
         data_dir = (sandbox_data_dir(app.config) if config_file and config_file.exists()
                     else Path(".mcm-sync/sandbox"))
-    server = SandboxServer(host=host, port=port, data_dir=data_dir, rate_limits=rate_limits,
-                           allow_remote=allow_remote)
+    try:
+        server = SandboxServer(host=host, port=port, data_dir=data_dir, rate_limits=rate_limits,
+                               allow_remote=allow_remote)
+    except OSError as exc:  # the port is taken, the address is not this machine's...
+        reason = exc.strerror or str(exc)
+        raise UserError(f"sandbox serve: cannot listen on {host} port {port}: {reason}",
+                        hint="choose another --port (0: any free one) or --host "
+                        "(127.0.0.1, ::1)") from None
     info = data_dir / SERVER_INFO
     with _until_stopped() as stop:
         server.start()

@@ -15,11 +15,11 @@ import pytest
 import requests
 from trello.exceptions import ResourceUnavailable
 
+from connectors.errors import ConnectorSettingError
 from connectors.sandbox.ratelimit import ConcurrencyLimiter, MethodLimiter, WindowLimiter
 from connectors.sandbox.server import SandboxServer, is_loopback
 from connectors.sandbox.store import SandboxStore
 from connectors.sandbox.testing import FakeClock, admin, trello_client
-from sync.core.errors import ConfigError
 
 Admin = Callable[..., Any]
 
@@ -235,7 +235,7 @@ def test_store_transaction_rolls_back() -> None:
 def test_refuses_non_loopback_unless_allowed() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
-    with pytest.raises(ConfigError) as failure:
+    with pytest.raises(ConnectorSettingError) as failure:
         SandboxServer(host="0.0.0.0", port=0)
     assert "non-loopback" in str(failure.value)
 
