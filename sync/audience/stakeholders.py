@@ -238,7 +238,7 @@ def export_file(store: StakeholderStore, path: Path) -> int:
 
 def audience_state(record: StakeholderRecord) -> str:
     """One word for ``stakeholders list``: where this person stands with the newsletter."""
-    if record.remote_status in ("unsubscribed", "cleaned"):
+    if record.remote_status in ("unsubscribed", "cleaned", "archived"):
         return record.remote_status
     if not record.email:
         return "no-email"

@@ -151,8 +151,9 @@ def export_command(app: AppContext, output: Path | None) -> None:
 
 def _print_push(result: Any) -> None:
     for pulled in result.pulled:
-        if pulled.status in ("unsubscribed", "cleaned"):
-            click.echo(f"mailchimp: {pulled.key} is {pulled.status}; never re-subscribed")
+        if pulled.status in ("unsubscribed", "cleaned", "archived"):
+            kept = "left archived" if pulled.status == "archived" else "never re-subscribed"
+            click.echo(f"mailchimp: {pulled.key} is {pulled.status}; {kept}")
     counts = ", ".join(f"{n} {what}" for what, n in sorted(result.plan.counts().items()))
     if result.dry_run:
         click.echo(f"would send {len(result.plan.writes)} people ({counts or 'nothing'})")
