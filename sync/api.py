@@ -21,6 +21,7 @@ command and start time. The state file itself is checked before it is opened
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -154,6 +155,10 @@ class Alliance:
                                 connected.mailchimp)  # type: ignore[arg-type]
             result = run_bootstrap(self.config, self.playbook, self.rows, services, store,
                                    dry_run=dry_run, progress=progress)
+            if aside is not None and store.get_bookmark("slack", "digest") is None:
+                # The lost state knew when the last digest went out; the rebuilt one starts
+                # the period now rather than posting a digest again at the next sync.
+                store.set_bookmark("slack", "digest", dt.datetime.now(dt.UTC).isoformat())
             return BootstrapRun(result, connected.sandbox_url, aside)
 
     def sync_services(self, store: StateStore) -> tuple[str, ...]:

@@ -1,0 +1,84 @@
+"""A lost state file is said, never silently taken as a new store (issue 11).
+
+Zero bytes or not SQLite: exit 2 naming the file and `bootstrap --adopt`; missing, for the
+commands that need the alliance's state: exit 2 "no state yet"; `bootstrap --adopt` rebuilds
+it deliberately by adopting what exists, without creating anything or posting a digest again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.alliance import Alliance
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("bootstrapped")
+    made = Alliance(folder)
+    made.cli("bootstrap")
+    made.cli("sync")  # the first digest went out
+    made.close()
+    yield folder
+
+
+@pytest.fixture
+def alliance(tmp_path: Path, bootstrapped: Path) -> Iterator[Alliance]:
+    made = Alliance(tmp_path, copy_of=bootstrapped)
+    yield made
+    made.close()
+
+
+def _lose_state(alliance: Alliance, content: bytes | None) -> Path:
+    path = alliance.config.state_path
+    for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        extra.unlink(missing_ok=True)
+    if content is None:
+        path.unlink()
+    else:
+        path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not a database\n" * 10],
+                         ids=["zero-bytes", "not-sqlite"])
+@pytest.mark.parametrize("command", [("sync",), ("status",), ("bootstrap",), ("plan",),
+                                     ("stakeholders", "list"), ("report",)])
+def test_an_empty_or_foreign_state_file_is_refused(alliance: Alliance, content: bytes,
+                                                   command: tuple[str, ...]) -> None:
+    path = _lose_state(alliance, content)
+    alliance.reset_calls()
+    result = alliance.cli(*command, expect=2)
+    line = result.stderr.strip()
+    assert "\n" not in line
+    assert line.startswith(f"error: {path}: state store ")
+    assert "`mcm-sync bootstrap --adopt`" in line
+    assert sum(alliance.calls().values()) == 0
+    assert path.read_bytes() == content  # left as it was
+
+
+@pytest.mark.parametrize("command", [("sync",), ("sync", "--dry-run"), ("status",), ("log",),
+                                     ("resolve", "FRL-1", "--take", "trello")])
+def test_a_missing_state_file_says_bootstrap(alliance: Alliance, command: tuple[str, ...]) -> None:
+    path = _lose_state(alliance, None)
+    alliance.reset_calls()
+    result = alliance.cli(*command, expect=2)
+    assert result.stderr.startswith(f"error: {path}: no state yet (hint: run `mcm-sync bootstrap`")
+    assert sum(alliance.calls().values()) == 0
+    assert not path.exists()
+
+
+def test_bootstrap_adopt_rebuilds_by_adopting(alliance: Alliance) -> None:
+    path = _lose_state(alliance, b"")
+    summary = alliance.json("bootstrap", "--adopt")
+    assert "create" not in summary["applied"] and summary["applied"]["adopt"] > 45
+    aside = list(path.parent.glob(f"{path.name}.broken-*"))
+    assert [p.read_bytes() for p in aside] == [b""]
+    with alliance.store() as store:
+        assert len(store.list_items()) == 45
+    outcome = alliance.json("sync")
+    assert outcome["digest_posted"] is False
+    assert alliance.json("bootstrap", "--adopt")["applied"].get("create") is None
