@@ -208,27 +208,31 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
 def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool | None) -> None:
     """Erase a person (GDPR): Mailchimp delete-permanent, state, exports; keep a tombstone."""
     config = app.config
-    opened = app.alliance.store if dry_run else app.alliance.writing
-    with opened() as store:
+    with app.alliance.store() as store:  # read and ask first: no lock held during the question
         plan = plan_forget(store, email)
-        if plan.nothing_to_do:
-            click.echo(f"{plan.email} was already erased; nothing to do")
-            return
-        where = [
-            f"the stakeholder database ({plan.organisation})" if plan.in_store else "",
-            "the Mailchimp audience (delete-permanent)" if not plan.already_erased else "",
-            *(f"export {path}" for path in plan.exports),
-        ]
-        click.echo(
-            f"{'would erase' if dry_run else 'erasing'} {plan.email} from: "
-            + "; ".join(w for w in where if w)
+    if plan.nothing_to_do:
+        click.echo(f"{plan.email} was already erased; nothing to do")
+        return
+    where = [
+        f"the stakeholder database ({plan.organisation})" if plan.in_store else "",
+        "the Mailchimp audience (delete-permanent)" if not plan.already_erased else "",
+        *(f"export {path}" for path in plan.exports),
+    ]
+    click.echo(
+        f"{'would erase' if dry_run else 'erasing'} {plan.email} from: "
+        + "; ".join(w for w in where if w)
+    )
+    if dry_run:
+        return
+    if not yes and not click.confirm("Erase this person for good?", default=False):
+        raise UserError(
+            "not confirmed; nothing was erased", hint="pass --yes to skip the question"
         )
-        if dry_run:
+    with app.alliance.writing() as store:
+        plan = plan_forget(store, email)  # again, under the lock: what is there now
+        if plan.nothing_to_do:
+            click.echo(f"{plan.email} was erased meanwhile; nothing to do")
             return
-        if not yes and not click.confirm("Erase this person for good?", default=False):
-            raise UserError(
-                "not confirmed; nothing was erased", hint="pass --yes to skip the question"
-            )
         found = store.get_resource("mailchimp", "audience", "audience")
         audience_id = found.remote_id if found else config.mailchimp.audience_id
         if audience_id and not plan.already_erased:
