@@ -34,6 +34,7 @@ from sync.audience.store import StakeholderStore
 from sync.bootstrap.plan import Change
 from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
 from sync.core.config import Config, default_config_path, load_config
+from sync.core.errors import StateError
 from sync.core.services import ALL_SERVICES, Connected, connect
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
@@ -168,12 +169,24 @@ class Alliance:
             return ("trello", "slack", "mailchimp")
         return ("trello", "slack")
 
+    def _bootstrapped(self, store: StateStore) -> tuple[str, ...]:
+        """:meth:`sync_services`, once the store knows the board; StateError before any call.
+
+        A store that only holds local data (stakeholders or minutes imported before the first
+        bootstrap) has no board or channel to sync with yet.
+        """
+        if store.get_resource("trello", "board", "board") is None:
+            raise StateError(f"{store.path}: no Trello board in the state yet",
+                             hint="run `mcm-sync bootstrap` first (it creates the board, "
+                             "channels and audience, or adopts them if they exist)")
+        return self.sync_services(store)
+
     def sync(self, *, full: bool = False, sandbox: bool | None = None,
              progress: ProgressFn | None = None) -> SyncOutcome:
         """One sync run under the alliance's lock: read, decide, apply, digest, reminders."""
         self.validate()
         with self.writing(required=True) as store, \
-                self.connect(self.sync_services(store), sandbox=sandbox) as connected:
+                self.connect(self._bootstrapped(store), sandbox=sandbox) as connected:
             return sync_once(self.config, self.playbook, self.rows,
                              connected.trello, connected.slack,  # type: ignore[arg-type]
                              store, full=full, mailchimp=connected.mailchimp,  # type: ignore[arg-type]
@@ -183,7 +196,7 @@ class Alliance:
         """The same reads and decisions as :meth:`sync`, with nothing written anywhere."""
         self.validate()
         with self.store(required=True) as store, \
-                self.connect(("trello", "slack"), sandbox=sandbox) as connected:
+                self.connect(self._bootstrapped(store)[:2], sandbox=sandbox) as connected:
             ctx = prepare(self.config, self.playbook, self.rows,
                           connected.trello, connected.slack, store)  # type: ignore[arg-type]
             return preview(ctx, full=full)

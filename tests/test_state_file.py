@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.alliance import Alliance
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +83,18 @@ def test_bootstrap_adopt_rebuilds_by_adopting(alliance: Alliance) -> None:
     outcome = alliance.json("sync")
     assert outcome["digest_posted"] is False
     assert alliance.json("bootstrap", "--adopt")["applied"].get("create") is None
+
+
+def test_a_store_with_only_local_data_says_bootstrap(tmp_path: Path) -> None:
+    made = Alliance(tmp_path)
+    try:
+        csv_file = ROOT / "playbooks" / "examples" / "stakeholders-friesland.csv"
+        made.cli("stakeholders", "import", str(csv_file))  # before any bootstrap: fine
+        made.reset_calls()
+        for command in (("sync",), ("sync", "--dry-run")):
+            result = made.cli(*command, expect=2)
+            assert result.stderr.startswith(
+                f"error: {made.config.state_path}: no Trello board in the state yet")
+        assert sum(made.calls().values()) == 0
+    finally:
+        made.close()
