@@ -22,6 +22,7 @@ command and start time. The state file itself is checked before it is opened
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -38,7 +39,13 @@ from sync.core.errors import StateError
 from sync.core.services import ALL_SERVICES, Connected, connect
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
-from sync.state.presence import check_state_file, set_aside, state_problem
+from sync.state.presence import (
+    ADOPT_HINT,
+    check_state_file,
+    damage,
+    damaged_database,
+    set_aside,
+)
 from sync.state.store import StateStore
 
 ProgressFn = Callable[[int, int, str], None]
@@ -102,6 +109,13 @@ class Alliance:
             if bind:
                 store.bind_alliance(self.config.alliance.slug, self.config.alliance.name)
             yield store
+        except sqlite3.DatabaseError as exc:
+            # Only if the state file is the damaged one (the in-process sandbox uses SQLite too).
+            found = damage(self.config.state_path) if damaged_database(exc) else ""
+            if not found:
+                raise
+            raise StateError(f"{self.config.state_path}: state store {found}",
+                             hint=ADOPT_HINT) from exc
         finally:
             store.close()
 
@@ -148,7 +162,7 @@ class Alliance:
             aside = None
             if not dry_run:
                 stack.enter_context(StateStore.lock(path, self.command))
-                if adopt and state_problem(path):
+                if adopt and damage(path):
                     aside = set_aside(path)
             store = stack.enter_context(self.store())
             connected = stack.enter_context(self.connect(only, sandbox=sandbox))

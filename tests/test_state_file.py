@@ -98,3 +98,21 @@ def test_a_store_with_only_local_data_says_bootstrap(tmp_path: Path) -> None:
         assert sum(made.calls().values()) == 0
     finally:
         made.close()
+
+
+def test_a_damaged_store_is_refused_and_adopt_rebuilds_it(alliance: Alliance) -> None:
+    path = alliance.config.state_path
+    with alliance.store() as store:
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\x5a" * (len(data) - 4096)  # the header page survives, the rest is lost
+    _lose_state(alliance, bytes(data))
+    result = alliance.cli("status", expect=2)
+    assert f"{path}" in result.stderr and "malformed" in result.stderr
+    assert "`mcm-sync bootstrap --adopt`" in result.stderr
+    summary = alliance.json("bootstrap", "--adopt")
+    assert "create" not in summary["applied"]
+    aside = [p for p in path.parent.glob(f"{path.name}.broken-*")
+             if not p.name.endswith(("-wal", "-shm"))]
+    assert len(aside) == 1
+    alliance.cli("status")

@@ -10,7 +10,9 @@ adopting what exists remotely (every object carries our identity token).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 from sync.core.errors import StateError
@@ -36,6 +38,29 @@ def state_problem(path: Path) -> str:
     if header != SQLITE_HEADER:
         return "is not an mcm-sync state store (not SQLite: corrupt or overwritten)"
     return ""
+
+
+def damage(path: Path) -> str:
+    """:func:`state_problem`, or what SQLite's ``quick_check`` finds wrong inside the file.
+
+    Slower than the header check (it reads every page), so only ``bootstrap --adopt`` asks.
+    """
+    problem = state_problem(path)
+    if problem or not path.exists():
+        return problem
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as conn:
+            verdict = str(conn.execute("PRAGMA quick_check").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        return f"is damaged ({exc})"
+    return "" if verdict == "ok" else f"is damaged ({verdict})"
+
+
+def damaged_database(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite's ``error`` says the file itself is damaged (not busy, not a bug of ours)."""
+    text = str(error).lower()
+    return "malformed" in text or "not a database" in text
 
 
 def check_state_file(path: Path, *, required: bool) -> None:

@@ -378,5 +378,5 @@ def _unusable(path: Path, exc: BaseException) -> StateError:
     return StateError(
         f"cannot use the state store {path}: {exc}",
         hint="check state.path in the config; the file must be an mcm-sync state store on a "
-        "writable local disk",
+        "writable local disk (a damaged one: `mcm-sync bootstrap --adopt` rebuilds it)",
     )
