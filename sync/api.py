@@ -11,12 +11,20 @@ scripts and tests use it the same way::
 
 Every input (config, playbook, action-plan file) is read and checked by :meth:`validate`
 before the first remote call of any operation, so a bad input never leaves half a bootstrap.
+
+One writer at a time: every operation that writes remotely or to the state store opens the
+store through :meth:`Alliance.writing` (or ``store(lock=True)``), which takes the alliance's
+lock (:mod:`sync.state.lock`); a second writer is refused (exit 2) naming the holder's pid,
+command and start time. The state file itself is checked before it is opened
+(:mod:`sync.state.presence`): an empty or foreign file is refused, never taken as a new store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,9 +35,17 @@ from sync.audience.store import StakeholderStore
 from sync.bootstrap.plan import Change
 from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
 from sync.core.config import Config, default_config_path, load_config
+from sync.core.errors import StateError
 from sync.core.services import ALL_SERVICES, Connected, connect
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
+from sync.state.presence import (
+    ADOPT_HINT,
+    check_state_file,
+    damage,
+    damaged_database,
+    set_aside,
+)
 from sync.state.store import StateStore
 
 ProgressFn = Callable[[int, int, str], None]
@@ -49,13 +65,16 @@ class BootstrapRun:
 
     result: BootstrapResult
     sandbox_url: str = ""
+    set_aside: Path | None = None
 
 
 class Alliance:
     """One alliance: its config, playbook and action-plan rows, its state and its services."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, command: str = "mcm-sync") -> None:
         self.config = config
+        # Written into the lock file while this alliance writes, so a second writer is told.
+        self.command = command
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Alliance:
@@ -77,15 +96,38 @@ class Alliance:
         _ = self.playbook, self.rows
 
     @contextmanager
-    def store(self, *, lock: bool = False, bind: bool = False) -> Iterator[StateStore]:
-        """The alliance's state store; ``lock`` waits for no other writer and lets none start."""
-        store = StateStore.open(self.config.state_path, lock=lock)
+    def store(self, *, lock: bool = False, bind: bool = False,
+              required: bool = False) -> Iterator[StateStore]:
+        """The alliance's state store; ``lock`` waits for no other writer and lets none start.
+
+        An empty or foreign state file is refused (StateError naming it, exit 2); with
+        ``required`` a missing one too ("no state yet: run mcm-sync bootstrap").
+        """
+        check_state_file(self.config.state_path, required=required)
+        store = StateStore.open(self.config.state_path, lock=lock, command=self.command)
         try:
             if bind:
                 store.bind_alliance(self.config.alliance.slug, self.config.alliance.name)
             yield store
+        except sqlite3.DatabaseError as exc:
+            # Only if the state file is the damaged one (the in-process sandbox uses SQLite too).
+            found = damage(self.config.state_path) if damaged_database(exc) else ""
+            if not found:
+                raise
+            raise StateError(f"{self.config.state_path}: state store {found}",
+                             hint=ADOPT_HINT) from exc
         finally:
             store.close()
+
+    @contextmanager
+    def writing(self, *, bind: bool = False, required: bool = False) -> Iterator[StateStore]:
+        """The state store under the alliance's lock: for every command that writes.
+
+        A second writer (another command, another process) is refused at once with exit 2,
+        naming who holds the lock: pid, command and since when.
+        """
+        with self.store(lock=True, bind=bind, required=required) as store:
+            yield store
 
     @contextmanager
     def connect(self, services: Sequence[str] = ALL_SERVICES, *,
@@ -101,19 +143,38 @@ class Alliance:
         return self._bootstrap(only, sandbox, dry_run=True, progress=None).result
 
     def bootstrap(self, *, only: Sequence[str] = ALL_SERVICES, sandbox: bool | None = None,
-                  progress: Callable[[Change], None] | None = None) -> BootstrapRun:
-        """Create what the alliance should have and does not; adopt what exists."""
-        return self._bootstrap(only, sandbox, dry_run=False, progress=progress)
+                  progress: Callable[[Change], None] | None = None,
+                  adopt: bool = False) -> BootstrapRun:
+        """Create what the alliance should have and does not; adopt what exists.
+
+        Under the alliance's lock. ``adopt``: an empty or corrupt state file is set aside
+        (renamed ``*.broken-<time>``) and the state rebuilt by adopting what exists remotely;
+        without it such a file is refused.
+        """
+        return self._bootstrap(only, sandbox, dry_run=False, progress=progress, adopt=adopt)
 
     def _bootstrap(self, only: Sequence[str], sandbox: bool | None, *, dry_run: bool,
-                   progress: Callable[[Change], None] | None) -> BootstrapRun:
+                   progress: Callable[[Change], None] | None,
+                   adopt: bool = False) -> BootstrapRun:
         self.validate()
-        with self.store() as store, self.connect(only, sandbox=sandbox) as connected:
+        path = self.config.state_path
+        with ExitStack() as stack:
+            aside = None
+            if not dry_run:
+                stack.enter_context(StateStore.lock(path, self.command))
+                if adopt and damage(path):
+                    aside = set_aside(path)
+            store = stack.enter_context(self.store())
+            connected = stack.enter_context(self.connect(only, sandbox=sandbox))
             services = Services(connected.trello, connected.slack,  # type: ignore[arg-type]
                                 connected.mailchimp)  # type: ignore[arg-type]
             result = run_bootstrap(self.config, self.playbook, self.rows, services, store,
                                    dry_run=dry_run, progress=progress)
-            return BootstrapRun(result, connected.sandbox_url)
+            if aside is not None and store.get_bookmark("slack", "digest") is None:
+                # The lost state knew when the last digest went out; the rebuilt one starts
+                # the period now rather than posting a digest again at the next sync.
+                store.set_bookmark("slack", "digest", dt.datetime.now(dt.UTC).isoformat())
+            return BootstrapRun(result, connected.sandbox_url, aside)
 
     def sync_services(self, store: StateStore) -> tuple[str, ...]:
         """Trello and Slack always; Mailchimp when an audience exists and has people to get."""
@@ -122,12 +183,24 @@ class Alliance:
             return ("trello", "slack", "mailchimp")
         return ("trello", "slack")
 
+    def _bootstrapped(self, store: StateStore) -> tuple[str, ...]:
+        """:meth:`sync_services`, once the store knows the board; StateError before any call.
+
+        A store that only holds local data (stakeholders or minutes imported before the first
+        bootstrap) has no board or channel to sync with yet.
+        """
+        if store.get_resource("trello", "board", "board") is None:
+            raise StateError(f"{store.path}: no Trello board in the state yet",
+                             hint="run `mcm-sync bootstrap` first (it creates the board, "
+                             "channels and audience, or adopts them if they exist)")
+        return self.sync_services(store)
+
     def sync(self, *, full: bool = False, sandbox: bool | None = None,
              progress: ProgressFn | None = None) -> SyncOutcome:
         """One sync run under the alliance's lock: read, decide, apply, digest, reminders."""
         self.validate()
-        with StateStore.lock(self.config.state_path), self.store() as store, \
-                self.connect(self.sync_services(store), sandbox=sandbox) as connected:
+        with self.writing(required=True) as store, \
+                self.connect(self._bootstrapped(store), sandbox=sandbox) as connected:
             return sync_once(self.config, self.playbook, self.rows,
                              connected.trello, connected.slack,  # type: ignore[arg-type]
                              store, full=full, mailchimp=connected.mailchimp,  # type: ignore[arg-type]
@@ -136,8 +209,8 @@ class Alliance:
     def preview_sync(self, *, full: bool = False, sandbox: bool | None = None) -> SyncResult:
         """The same reads and decisions as :meth:`sync`, with nothing written anywhere."""
         self.validate()
-        with self.store() as store, \
-                self.connect(("trello", "slack"), sandbox=sandbox) as connected:
+        with self.store(required=True) as store, \
+                self.connect(self._bootstrapped(store)[:2], sandbox=sandbox) as connected:
             ctx = prepare(self.config, self.playbook, self.rows,
                           connected.trello, connected.slack, store)  # type: ignore[arg-type]
             return preview(ctx, full=full)

@@ -159,6 +159,29 @@ def test_unsubscribed_in_mailchimp_is_never_resubscribed(
     assert people.get("p0@example.org").blocked
 
 
+def test_archived_in_mailchimp_is_left_archived(
+    store: StateStore, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Issue 11: a PUT would bring an archived member back subscribed; archived is not consent."""
+    from connectors.sandbox.clients.testing import mailchimp_client
+
+    load(store, tmp_path, 2)
+    do_push(store, sandbox)
+    # The coordinator archives p0 in Mailchimp.
+    client = mailchimp_client(sandbox.server)
+    client.lists.delete_list_member(sandbox.audience, subscriber_hash("p0@example.org"))
+    assert sandbox.members()["p0@example.org"].status == "archived"
+    people = StakeholderStore(store)
+    person = people.get("p0@example.org").person.model_copy(update={"organisation": "Renamed"})
+    people.upsert([person])  # the row changes
+    result = do_push(store, sandbox)
+    assert result.write_calls == 0
+    assert ("p0@example.org", "archived") in [(p.key, p.status) for p in result.pulled]
+    assert sandbox.members()["p0@example.org"].status == "archived"
+    assert people.get("p0@example.org").blocked
+    assert "p0@example.org" in result.plan.skipped["blocked"]
+
+
 def test_forget_deletes_permanently(store: StateStore, sandbox: Sandbox, tmp_path: Path) -> None:
     load(store, tmp_path, 2)
     do_push(store, sandbox)

@@ -347,7 +347,7 @@ def test_lock_held_by_another_process_is_refused_with_its_pid(db: Path) -> None:
             textwrap.dedent(f"""
             import sys
             from sync.state.store import StateStore
-            store = StateStore.open({str(db)!r}, lock=True)
+            store = StateStore.open({str(db)!r}, lock=True, command="mcm-sync sync")
             print("locked", flush=True)
             sys.stdin.readline()
             store.close()
@@ -362,14 +362,15 @@ def test_lock_held_by_another_process_is_refused_with_its_pid(db: Path) -> None:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with pytest.raises(StateError) as info:
             StateStore.open(db, lock=True)
-        assert str(info.value) == (f"another mcm-sync run holds the lock (pid {holder.pid})")
+        assert str(info.value).startswith(
+            f"another mcm-sync run holds the lock (pid {holder.pid}, `mcm-sync sync`, since 20")
         assert "released when that process ends" in info.value.hint
         with StateStore.open(db) as reader:  # reading without the lock is still possible
             assert reader.schema_version == SCHEMA_VERSION
     finally:
         holder.communicate("\n", timeout=10)
     with StateStore.open(db, lock=True) as store:  # free again once the holder is gone
-        assert lock_path(db).read_text().strip() == str(os.getpid())
+        assert lock_path(db).read_text().splitlines()[0] == str(os.getpid())
         store.acquire_lock()  # idempotent for the holder
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from connectors.base import MailchimpAPI
 from sync.audience.store import StakeholderStore
+from sync.core import csv_cells
 from sync.core.errors import NotFoundError, UserError
 from sync.state.journal import Journal
 from sync.state.store import StateStore
@@ -64,7 +65,7 @@ def _rows_without(text: str, email: str) -> tuple[str, int]:
         r for r in rows[1:] if len(r) <= column or r[column].strip().lower() != email
     ]
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(keep)
+    csv_cells.writer(buffer, lineterminator="\n").writerows(keep)
     return buffer.getvalue(), len(rows) - len(keep)
 
 

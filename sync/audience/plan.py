@@ -8,7 +8,9 @@ Rules (issue 6, and the GDPR):
   consent was withdrawn, who later gave consent again (a new consent date, no withdrawal).
 * Consent withdrawn: the member is set to ``unsubscribed`` (status and status_if_new).
 * No consent and never sent: nothing is sent at all.
-* Unsubscribed or cleaned in Mailchimp (learned by the pull): never re-subscribed, never sent.
+* Unsubscribed, cleaned or archived in Mailchimp (learned by the pull): never re-subscribed,
+  never sent (a PUT to an archived member would bring it back subscribed; archived is not
+  consent).
 * Only people whose content fingerprint changed since the last successful push are sent.
 
 :func:`plan_push` and :func:`pull_updates` are pure; :mod:`sync.audience.apply` performs the

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from sync.audience.model import COLUMNS, REQUIRED_COLUMNS, Stakeholder, header_key, sector_key
 from sync.audience.store import ImportCounts, StakeholderRecord, StakeholderStore
+from sync.core import csv_cells
 from sync.core.errors import InputError, Problem
 
 DELIMITERS = ",;\t"
@@ -86,9 +87,13 @@ def _read_text(path: Path) -> str:
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
     first = text.split("\n", 1)[0]
     try:
-        return csv.Sniffer().sniff(first, delimiters=DELIMITERS)
+        dialect = csv.Sniffer().sniff(first, delimiters=DELIMITERS)
     except csv.Error:
         return csv.excel
+    # A header without quotes makes the sniffer guess no doubled quotes; every spreadsheet (and
+    # our export) writes a quote in a cell as "", e.g. =HYPERLINK(""http://..."").
+    dialect.doublequote = True
+    return dialect
 
 
 def _row_problems(source: str, number: int, error: ValidationError) -> list[Problem]:
@@ -153,7 +158,9 @@ def parse_csv(
                 )
             )
             continue
-        values = {key: cell for key, cell in zip(keys, cells, strict=False) if key}
+        # unquote_cell: our own export's neutralised formulas come back as they were typed.
+        values = {key: csv_cells.unquote_cell(cell)
+                  for key, cell in zip(keys, cells, strict=False) if key}
         if values.get("sector"):
             values["sector"] = sectors.get(sector_key(values["sector"]), values["sector"])
         try:
@@ -213,7 +220,7 @@ def import_file(
 def export_text(people: Sequence[StakeholderRecord]) -> str:
     """The people as CSV in the import format (``import`` of this text changes nothing)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer = csv_cells.dict_writer(buffer, COLUMNS, lineterminator="\n")  # no formulas
     writer.writeheader()
     for record in people:
         writer.writerow(record.person.as_row())
@@ -231,7 +238,7 @@ def export_file(store: StakeholderStore, path: Path) -> int:
 
 def audience_state(record: StakeholderRecord) -> str:
     """One word for ``stakeholders list``: where this person stands with the newsletter."""
-    if record.remote_status in ("unsubscribed", "cleaned"):
+    if record.remote_status in ("unsubscribed", "cleaned", "archived"):
         return record.remote_status
     if not record.email:
         return "no-email"

@@ -42,12 +42,14 @@ class StakeholderRecord:
 
     @property
     def blocked(self) -> bool:
-        """Unsubscribed or cleaned in Mailchimp by the person or the list: never re-subscribe.
+        """Unsubscribed, cleaned or archived in Mailchimp: never re-subscribe, never send.
 
         An ``unsubscribed`` we set ourselves (consent withdrawn) is our own echo, not the
-        person's choice in Mailchimp, so new consent may subscribe them again.
+        person's choice in Mailchimp, so new consent may subscribe them again. ``archived``
+        is never ours (mcm-sync does not archive; ``forget`` deletes for good), and any PUT
+        would bring the member back subscribed: archived is not consent (issue 11).
         """
-        if self.remote_status == "cleaned":
+        if self.remote_status in ("cleaned", "archived"):
             return True
         return self.remote_status == "unsubscribed" and self.pushed_status != "unsubscribed"
 

@@ -45,8 +45,15 @@ class AppContext:
     def alliance(self) -> Alliance:
         """The alliance of the config (its playbook and rows are read once, when first used)."""
         if self._alliance is None:
-            self._alliance = Alliance(self.config)
+            self._alliance = Alliance(self.config, command=_command_name())
         return self._alliance
+
+
+def _command_name() -> str:
+    """``mcm-sync stakeholders push``: the running command, for the lock file's holder line."""
+    ctx = click.get_current_context(silent=True)
+    words = ctx.command_path.split()[1:] if ctx is not None else []
+    return " ".join(["mcm-sync", *words])
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.core.checks import chart_kind
 from sync.plenary.agenda import render_agenda, render_profile
 from sync.plenary.meetings import apply_schedule, parse_adjustments
 from sync.plenary.minutes import import_minutes, load_minutes
@@ -69,8 +70,9 @@ def meeting_schedule_command(app: AppContext, dates: tuple[str, ...], as_json: b
     """
     config = app.config
     book = app.alliance.playbook
-    adjustments = parse_adjustments(dates, book)
-    with app.alliance.store(lock=True, bind=True) as store:
+    adjustments = parse_adjustments(dates, book, within=(config.alliance.start_date,
+                                                         config.alliance.end_date))
+    with app.alliance.writing(bind=True) as store:
         schedule = apply_schedule(config, book, store, adjustments)
     if as_json:
         echo_json([m.as_dict() for m in schedule])
@@ -142,7 +144,7 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
             click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}), "
                        f"{len(checked.actions)} agreed actions; nothing written (--dry-run)")
         return
-    with app.alliance.store(lock=True, bind=True) as store:
+    with app.alliance.writing(bind=True) as store:
         result = import_minutes(store, config, checked)
     if as_json:
         echo_json({"meeting": checked.meeting.key,
@@ -164,12 +166,23 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
 # --------------------------------------------------------------------------- report, profile
 
 
+def _picture_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--chart: the file's extension must be the format written (.png or .svg)."""
+    if value is not None:
+        try:
+            chart_kind(value.suffix)
+        except ValueError as exc:
+            raise click.BadParameter(f"{value}: {exc}") from None
+    return value
+
+
 @click.command("report")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file; default stdout.")
 @click.option("--chart", "chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              callback=_picture_path,
               help="Also save the progress picture (.png or .svg); markdown links to it.")
 @click.option("--profile", "profile", is_flag=True,
               help="Render the alliance profile instead (same as `mcm-sync profile`).")
@@ -194,8 +207,7 @@ def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path |
         _write(render_profile(config, book, report), output, "profile")
         return
     if chart is not None:
-        kind = "svg" if chart.suffix.lower() == ".svg" else "png"
-        _write(report_chart(report, kind), chart, "picture")
+        _write(report_chart(report, chart_kind(chart.suffix)), chart, "picture")
     if fmt == "html":
         text = render_html(report, report_chart(report, "png"))
     elif fmt == "csv":

@@ -26,9 +26,12 @@ from sync.core.services import (
 
 
 def _services_option(value: str | None) -> tuple[str, ...]:
-    if not value:
+    if value is None:
         return ALL_SERVICES
     chosen = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not chosen:
+        raise UserError(f"--only {value!r} names no service",
+                        hint="use a comma list of trello, slack, mailchimp, or leave --only out")
     unknown = [name for name in chosen if name not in ALL_SERVICES]
     if unknown:
         raise UserError(f"unknown service {', '.join(unknown)} in --only",
@@ -73,11 +76,16 @@ def _summary(result: BootstrapResult, sandbox_url: str) -> dict[str, Any]:
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `mcm-sync plan`).")
 @click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
+@click.option("--adopt", is_flag=True, help="Rebuild a lost (empty or corrupt) state store: set "
+              "it aside and adopt what exists in Trello, Slack and Mailchimp.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
 def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | None,
-              as_json: bool) -> None:
-    """Create the alliance's board, channels and audience; never anything twice."""
+              adopt: bool, as_json: bool) -> None:
+    """Create the alliance's board, channels and audience; never anything twice.
+
+    Takes the alliance's lock: a second writer is refused (exit 2) naming the holder.
+    """
     services = _services_option(only)
     if dry_run:
         planned = app.alliance.plan(only=services, sandbox=sandbox)
@@ -97,8 +105,12 @@ def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | 
             progress.update(task, advance=1,
                             description=f"{change.service} {change.kind} {change.key}")
 
-        run = app.alliance.bootstrap(only=services, sandbox=sandbox, progress=tick)
+        run = app.alliance.bootstrap(only=services, sandbox=sandbox, progress=tick,
+                                     adopt=adopt)
     result, url = run.result, run.sandbox_url
+    if run.set_aside is not None:
+        click.echo(f"set the unusable state store aside as {run.set_aside}; state rebuilt by "
+                   "adopting what exists", err=True)
     if as_json:
         echo_json(_summary(result, url))
         return
@@ -135,7 +147,8 @@ def sandbox() -> None:
 
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
-@click.option("--port", default=8765, show_default=True, type=int, help="Port (0: any free).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port 1-65535 (0: any free).")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Data folder (default: the config's, else .mcm-sync/sandbox).")
 @click.option("--rate-limits/--no-rate-limits", default=True, show_default=True,
@@ -158,6 +171,11 @@ def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
     except SandboxConfigError as error:
         raise ConfigError([Problem("sandbox", error.setting, error.message, error.hint)]) \
             from error
+    except OSError as exc:  # the port is taken, the address is not this machine's...
+        reason = exc.strerror or str(exc)
+        raise UserError(f"sandbox serve: cannot listen on {host} port {port}: {reason}",
+                        hint="choose another --port (0: any free one) or --host "
+                        "(127.0.0.1, ::1)") from None
     info = data_dir / SERVER_INFO
     with _until_stopped() as stop:
         server.start()

@@ -66,7 +66,7 @@ def stakeholders() -> None:
 def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: bool) -> None:
     """Import a CSV file (UTF-8, header row); every row is validated first."""
     titles = {title: key for key, title in _sector_titles(app).items()}
-    with app.alliance.store() as store:
+    with app.alliance.store() if dry_run else app.alliance.writing() as store:
         report = import_file(
             StakeholderStore(store),
             file,
@@ -151,8 +151,9 @@ def export_command(app: AppContext, output: Path | None) -> None:
 
 def _print_push(result: Any) -> None:
     for pulled in result.pulled:
-        if pulled.status in ("unsubscribed", "cleaned"):
-            click.echo(f"mailchimp: {pulled.key} is {pulled.status}; never re-subscribed")
+        if pulled.status in ("unsubscribed", "cleaned", "archived"):
+            kept = "left archived" if pulled.status == "archived" else "never re-subscribed"
+            click.echo(f"mailchimp: {pulled.key} is {pulled.status}; {kept}")
     counts = ", ".join(f"{n} {what}" for what, n in sorted(result.plan.counts().items()))
     if result.dry_run:
         click.echo(f"would send {len(result.plan.writes)} people ({counts or 'nothing'})")
@@ -172,7 +173,8 @@ def _print_push(result: Any) -> None:
 def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | None) -> None:
     """Bring the Mailchimp audience in step: consenting people, their fields and tags."""
     config = app.config
-    with app.alliance.store() as store:
+    opened = app.alliance.store if dry_run else app.alliance.writing
+    with opened() as store:  # no store yet: "no Mailchimp audience yet", run bootstrap
         audience_id = _audience_id(config, store)
         with connect(config, ("mailchimp",), sandbox=sandbox) as connected:
             result = push(
@@ -206,26 +208,31 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
 def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool | None) -> None:
     """Erase a person (GDPR): Mailchimp delete-permanent, state, exports; keep a tombstone."""
     config = app.config
-    with app.alliance.store() as store:
+    with app.alliance.store() as store:  # read and ask first: no lock held during the question
         plan = plan_forget(store, email)
-        if plan.nothing_to_do:
-            click.echo(f"{plan.email} was already erased; nothing to do")
-            return
-        where = [
-            f"the stakeholder database ({plan.organisation})" if plan.in_store else "",
-            "the Mailchimp audience (delete-permanent)" if not plan.already_erased else "",
-            *(f"export {path}" for path in plan.exports),
-        ]
-        click.echo(
-            f"{'would erase' if dry_run else 'erasing'} {plan.email} from: "
-            + "; ".join(w for w in where if w)
+    if plan.nothing_to_do:
+        click.echo(f"{plan.email} was already erased; nothing to do")
+        return
+    where = [
+        f"the stakeholder database ({plan.organisation})" if plan.in_store else "",
+        "the Mailchimp audience (delete-permanent)" if not plan.already_erased else "",
+        *(f"export {path}" for path in plan.exports),
+    ]
+    click.echo(
+        f"{'would erase' if dry_run else 'erasing'} {plan.email} from: "
+        + "; ".join(w for w in where if w)
+    )
+    if dry_run:
+        return
+    if not yes and not click.confirm("Erase this person for good?", default=False):
+        raise UserError(
+            "not confirmed; nothing was erased", hint="pass --yes to skip the question"
         )
-        if dry_run:
+    with app.alliance.writing() as store:
+        plan = plan_forget(store, email)  # again, under the lock: what is there now
+        if plan.nothing_to_do:
+            click.echo(f"{plan.email} was erased meanwhile; nothing to do")
             return
-        if not yes and not click.confirm("Erase this person for good?", default=False):
-            raise UserError(
-                "not confirmed; nothing was erased", hint="pass --yes to skip the question"
-            )
         found = store.get_resource("mailchimp", "audience", "audience")
         audience_id = found.remote_id if found else config.mailchimp.audience_id
         if audience_id and not plan.already_erased:
@@ -270,7 +277,8 @@ def draft(
     """Make a Mailchimp campaign draft (or a local preview) of the progress newsletter."""
     config = app.config
     book = app.alliance.playbook
-    with app.alliance.store() as store:
+    opened = app.alliance.store() if preview is not None else app.alliance.writing()
+    with opened as store:
         letter = build(config, book, store, since=since.date() if since else None)
         if preview is not None:
             preview.parent.mkdir(parents=True, exist_ok=True)

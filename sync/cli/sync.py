@@ -16,9 +16,8 @@ from sync.cli.app import AppContext, echo_json, pass_app, report_error
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 from sync.engine.conflicts import resolve as resolve_conflict
 from sync.reports.digest import parse_duration
-from sync.reports.progress import item_rows, step_progress
+from sync.reports.progress import item_rows, step_key, step_progress
 from sync.runner import SyncOutcome
-from sync.state.store import StateStore
 
 
 def _summary_line(outcome: SyncOutcome) -> str:
@@ -101,18 +100,21 @@ def _dry_run(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -
               "a full reconciliation also runs when sync.full_reconcile_every has passed).")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--watch", is_flag=True, help="Keep syncing every --interval until stopped.")
-@click.option("--interval", default="5m", show_default=True,
-              help="With --watch: 30s..24h, e.g. 5m.")
+@click.option("--interval", default=None,
+              help="With --watch: 30s..24h, e.g. 5m (default 5m).")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @pass_app
-def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interval: str,
+def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interval: str | None,
                  sandbox: bool | None, as_json: bool) -> None:
     """Keep every action item in step across Trello, Slack and the state store.
 
     Run it from cron or a systemd timer (once), or with --watch. Exit codes: 0 ok,
     2 config error, 3 unresolved conflicts, 4 a service failed after retries.
     """
+    if interval is not None and not watch:
+        raise UserError(f"--interval {interval} only goes with --watch",
+                        hint="add --watch to keep syncing, or leave --interval out for one run")
     if dry_run:
         if watch:
             raise UserError("--dry-run and --watch do not go together",
@@ -122,6 +124,7 @@ def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interv
     if not watch:
         _run_once(app, full, sandbox, as_json)
         return
+    interval = interval or "5m"
     period = parse_duration(interval, "--interval").total_seconds()
     if not 30 <= period <= 86400:
         # Faster than 30 s only burns the vendors' rate limits; slower than a day, use cron.
@@ -145,7 +148,7 @@ def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interv
 
 
 @click.command()
-@click.option("--step", help="Only this step (key, e.g. research).")
+@click.option("--step", help="Only this step: its number, key or title (e.g. 2, research).")
 @click.option("--owner", help="Only items whose owner contains this text (e-mail or name).")
 @click.option("--overdue", is_flag=True, help="Only overdue items.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable status.")
@@ -155,8 +158,9 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     """The action plan as a table, progress per step, overdue items highlighted."""
     config = app.config
     book = app.alliance.playbook
+    step = step_key(book, step) if step is not None else None
     today = dt.date.today()
-    with app.alliance.store() as store:
+    with app.alliance.store(required=True) as store:
         items = store.list_items()
         names = {str(p.email): p.name for p in config.people}
         rows = item_rows(items, today, step=step, owner=owner, overdue_only=overdue, names=names)
@@ -198,12 +202,13 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
 
 @click.command()
 @click.option("--item", "number", help="Only this item (e.g. FRL-12).")
-@click.option("--limit", default=200, show_default=True, help="At most this many lines.")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1),
+              help="At most this many lines (1 or more).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable log.")
 @pass_app
 def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
     """The audit trail: when, who, where from, old -> new."""
-    with app.alliance.store() as store:
+    with app.alliance.store(required=True) as store:
         item_id = None
         if number:
             item = store.get_item_by_number(number)
@@ -239,8 +244,7 @@ def resolve(app: AppContext, number: str, take: str, field: str | None, as_json:
     The chosen value becomes the agreed one; the next `mcm-sync sync` writes it to Trello and
     Slack. Example: mcm-sync resolve FRL-7 --take trello
     """
-    config = app.config
-    with StateStore.lock(config.state_path), app.alliance.store() as store:
+    with app.alliance.writing(required=True) as store:
         done = resolve_conflict(store, number, take, field)
     if as_json:
         echo_json(done.__dict__)

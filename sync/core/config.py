@@ -29,6 +29,7 @@ from pydantic import (
 
 from playbooks.errors import key_path
 from playbooks.yaml_text import load_yaml
+from sync.core import checks
 from sync.core.errors import ConfigError, Problem
 
 DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
@@ -71,6 +72,9 @@ class Alliance(_Strict):
             )
         return value
 
+    _zone = field_validator("timezone")(checks.time_zone)
+    _start = field_validator("start_date")(checks.start_date)
+
     @property
     def end_date(self) -> dt.date:
         """The last day of the alliance's work plan (start + duration)."""
@@ -109,6 +113,13 @@ class TrelloSettings(_Strict):
     workspace_id: str = ""
     status_lists: dict[Literal["todo", "doing", "blocked", "done", "cancelled"], str] = {}
 
+    _url = field_validator("base_url")(checks.optional_http_url)
+
+    @field_validator("status_lists")
+    @classmethod
+    def _one_list_per_status(cls, value: dict[str, str]) -> dict[str, str]:
+        return checks.distinct_values(value, "the list")
+
 
 class SlackSettings(_Strict):
     """Slack: bot token (secret), optional base URL, channel names, reaction map."""
@@ -125,6 +136,8 @@ class SlackSettings(_Strict):
         "no_entry": "blocked",
         "x": "cancelled",
     }
+
+    _url = field_validator("base_url")(checks.optional_http_url)
 
 
 class MailchimpContact(_Strict):
@@ -151,6 +164,8 @@ class MailchimpSettings(_Strict):
     from_email: EmailStr | None = None
     permission_reminder: str = ""
 
+    _url = field_validator("base_url")(checks.optional_http_url)
+
 
 class StateSettings(_Strict):
     """Where the local state store lives."""
@@ -166,6 +181,12 @@ class SyncSettings(_Strict):
     conflict_policy: Literal["newest", "trello", "slack", "coordinator", "ask"] = "newest"
     full_reconcile_every: str = "24h"
     digest_every: str = "7d"
+
+    @field_validator("full_reconcile_every", "digest_every")
+    @classmethod
+    def _a_duration(cls, value: str) -> str:
+        checks.duration(value)
+        return value
 
 
 class Config(_Strict):
@@ -183,6 +204,14 @@ class Config(_Strict):
 
     # Set by the loader, not by the user: the file the config came from.
     source_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("sandbox", mode="before")
+    @classmethod
+    def _a_real_boolean(cls, value: object) -> object:
+        # 'false' in quotes is a string, and a string is true: never guess which was meant.
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false without quotes, not {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _people_unique(self) -> Config:
@@ -260,6 +289,12 @@ def _resolve_secrets(raw: dict[str, Any], source: str, sandbox: bool) -> list[Pr
             file_path = Path(os.path.expanduser(match.group("file")))
             try:
                 block[key] = file_path.read_text(encoding="utf-8").strip()
+            except UnicodeDecodeError:
+                # Never echo the bytes: they are a secret.
+                problems.append(Problem(source, where,
+                                        f"secret file {file_path} is not UTF-8 text",
+                                        "save it as UTF-8 (plain ASCII is fine)"))
+                block[key] = None
             except OSError as exc:
                 problems.append(
                     Problem(
@@ -308,28 +343,13 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
-        raise ConfigError(
-            [
-                Problem(
-                    source,
-                    where,
-                    f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                    "check indentation and quoting",
-                )
-            ]
-        ) from None
+        raise ConfigError([Problem(source, where, f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                                   "check indentation and quoting")]) from None
     if not isinstance(raw, dict):
-        raise ConfigError(
-            [
-                Problem(
-                    source,
-                    "",
-                    "the config must be a mapping of sections",
-                    "start from config.example.yaml",
-                )
-            ]
-        )
-    sandbox = bool(raw.get("sandbox", False))
+        raise ConfigError([Problem(source, "", "the config must be a mapping of sections",
+                                   "start from config.example.yaml")])
+    # A quoted 'false' is refused by the model; until then, unset secrets are not blamed.
+    sandbox = raw.get("sandbox", False) is not False
     problems = _resolve_secrets(raw, source, sandbox)
     try:
         config = Config.model_validate({**raw, "source_path": path})
@@ -364,4 +384,10 @@ def load_config(path: Path | str | None = None) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError([Problem(str(config_path), "", f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(str(config_path), f"line {line}",
+                                   f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                                   f"offset {exc.start})",
+                                   "save the file as UTF-8")]) from None
     return parse_config(text, str(config_path), config_path.resolve())

@@ -12,7 +12,6 @@ with the :mod:`csv` module instead of a template.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import jinja2
 from playbooks.labels import LABELS_FOLDER, cell, fill, format_date, labels
 from playbooks.loader import load_playbook
 from playbooks.model import ActionRow, Playbook
+from sync.core import csv_cells
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.documents.context import action_plan_table, base_context, stakeholder_rows
@@ -147,7 +147,7 @@ def _check_name(name: str) -> None:
 
 def _write_csv(header: Sequence[str], rows: Sequence[dict[str, str]]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(header), lineterminator="\n")
+    writer = csv_cells.dict_writer(buffer, header, lineterminator="\n")  # no formulas
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

@@ -84,8 +84,13 @@ def planned_date(config: Config, meeting: Meeting) -> dt.date:
     return config.alliance.start_date + dt.timedelta(weeks=meeting.offset_weeks)
 
 
-def parse_adjustments(values: Sequence[str], book: Playbook) -> dict[str, dt.date]:
-    """``["2=2027-06-10", "closing=2028-06-01"]`` -> meeting key -> date; UserError if bad."""
+def parse_adjustments(values: Sequence[str], book: Playbook,
+                      within: tuple[dt.date, dt.date] | None = None) -> dict[str, dt.date]:
+    """``["2=2027-06-10", "closing=2028-06-01"]`` -> meeting key -> date; UserError if bad.
+
+    ``within``: the alliance's first and last day; a date outside them (``9999-12-31``) is
+    refused.
+    """
     by_name = {str(m.number): m.key for m in book.meetings.meetings}
     by_name |= {m.key: m.key for m in book.meetings.meetings}
     found: dict[str, dt.date] = {}
@@ -100,6 +105,11 @@ def parse_adjustments(values: Sequence[str], book: Playbook) -> dict[str, dt.dat
         except ValueError:
             raise UserError(f"--date {value}: '{text}' is not a date",
                             hint="write the date as YYYY-MM-DD") from None
+        if within is not None and not within[0] <= found[key] <= within[1]:
+            first, last = (day.isoformat() for day in within)
+            raise UserError(f"--date {value}: outside the alliance's work plan ({first} to "
+                            f"{last})", hint="pick a date in that period, or change "
+                            "alliance.start_date / duration_months in the config")
     return found
 
 

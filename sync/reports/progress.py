@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from playbooks.model import Playbook
+from sync.core.errors import UserError
 from sync.state.rows import Item
 
 OPEN_STATUSES = ("todo", "doing", "blocked")
@@ -56,6 +57,20 @@ def is_overdue(item: Item, today: dt.date) -> bool:
 def owner_names(owner: str, names: Mapping[str, str]) -> str:
     """Comma-joined owner e-mails as people's names (unknown e-mails stay e-mails)."""
     return ", ".join(names.get(email, email) for email in owner.split(",") if email)
+
+
+def step_key(book: Playbook, value: str) -> str:
+    """The key of the step ``value`` names: its number, key or title (any case).
+
+    UserError (exit 2) listing the valid ones for anything else (``--step party``).
+    """
+    wanted = value.strip().casefold()
+    for step in book.steps:
+        if wanted in (str(step.number), step.key.casefold(), step.title.casefold()):
+            return step.key
+    valid = ", ".join(f"{step.number} {step.key} ({step.title})" for step in book.steps)
+    raise UserError(f"--step {value!r} is not a step of the playbook",
+                    hint=f"give a step's number, key or title: {valid}")
 
 
 def item_rows(items: Sequence[Item], today: dt.date, *, step: str | None = None,

@@ -12,7 +12,6 @@ Markdown, CSV (one flat table) or a self-contained HTML page with the progress p
 from __future__ import annotations
 
 import base64
-import csv
 import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any, Literal
 from playbooks.labels import fill, format_amount, format_date, labels
 from playbooks.model import ActionRow, Playbook
 from sync.core.config import Config
+from sync.core.csv_cells import writer as safe_csv_writer
 from sync.documents.context import plan_groups
 from sync.documents.render import environment
 from sync.plenary.meetings import ScheduledMeeting, meeting_schedule
@@ -247,7 +247,7 @@ def render_csv(report: Report) -> str:
     text = labels(report.language)["report"]
     header = [text["col_step"], *[title for _, title in report.columns]]
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = safe_csv_writer(buffer, lineterminator="\n")  # formulas neutralised
     writer.writerow(header)
     for group in report.groups:
         for row in group.rows:

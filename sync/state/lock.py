@@ -1,16 +1,19 @@
 """One mcm-sync run per alliance at a time: an OS file lock beside the state store.
 
-``fcntl.flock`` on ``<state>.lock``, never blocking: a second scheduler (cron and a
-``--watch`` loop, two CI jobs) is refused at once with the holder's pid. The kernel releases
-the lock when its process ends, however it ends, so a crash never leaves a stale lock behind;
-the pid written into the file is only there for the message.
+``fcntl.flock`` on ``<state>.lock``, never blocking: a second writer (cron and a ``--watch``
+loop, two CI jobs, a ``bootstrap`` started while a ``sync`` runs) is refused at once, naming
+the holder: its pid, its command and since when. The kernel releases the lock when its process
+ends, however it ends, so a crash never leaves a stale lock behind; what is written into the
+file (``pid``, ``since``, ``command``, one per line) is only there for the message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -23,11 +26,33 @@ def lock_path(state_path: str | os.PathLike[str]) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-class StateLock:
-    """An exclusive, non-blocking lock on one state store; a context manager."""
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock, as written in its file: pid, when it took it, its command."""
 
-    def __init__(self, state_path: str | os.PathLike[str]) -> None:
+    pid: int | None
+    since: str = ""
+    command: str = ""
+
+    def __str__(self) -> str:
+        parts = [f"pid {self.pid or 'unknown'}"]
+        if self.command:
+            parts.append(f"`{self.command}`")
+        if self.since:
+            parts.append(f"since {self.since}")
+        return ", ".join(parts)
+
+
+class StateLock:
+    """An exclusive, non-blocking lock on one state store; a context manager.
+
+    ``command`` (e.g. ``mcm-sync bootstrap``) is written into the lock file with the pid and
+    the time, so that a second writer is told who holds the lock.
+    """
+
+    def __init__(self, state_path: str | os.PathLike[str], command: str = "mcm-sync") -> None:
         self.path = lock_path(state_path)
+        self.command = command
         self._fd: int | None = None
 
     @property
@@ -36,7 +61,7 @@ class StateLock:
         return self._fd is not None
 
     def acquire(self) -> StateLock:
-        """Take the lock or raise :class:`StateError` naming the pid that holds it."""
+        """Take the lock or raise :class:`StateError` naming who holds it (pid, command, since)."""
         if self._fd is not None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,10 +69,10 @@ class StateLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_pid(fd)
+            holder = read_holder(fd)
             os.close(fd)
             raise StateError(
-                f"another mcm-sync run holds the lock (pid {holder or 'unknown'})",
+                f"another mcm-sync run holds the lock ({holder})",
                 hint=f"wait for it to finish; the lock ({self.path}) is released when that "
                 "process ends",
             ) from None
@@ -55,8 +80,10 @@ class StateLock:
             os.close(fd)
             raise
         # Only the holder writes, so readers see either the old or the new pid, never a mix.
+        since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        command = " ".join(self.command.split())  # one line, whatever it was given
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, f"{os.getpid()}\n{since}\n{command}\n".encode(), 0)
         self._fd = fd
         return self
 
@@ -82,9 +109,12 @@ class StateLock:
         self.release()
 
 
-def _read_pid(fd: int) -> int | None:
+def read_holder(fd: int) -> Holder:
+    """What the lock file open on ``fd`` says about its holder (pid, since, command)."""
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
     except OSError:
-        return None
-    return int(text) if text.isdigit() else None
+        return Holder(None)
+    lines = [line.strip() for line in text.splitlines()] + ["", "", ""]
+    pid = int(lines[0]) if lines[0].isdigit() else None
+    return Holder(pid, lines[1], lines[2])

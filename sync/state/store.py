@@ -70,14 +70,16 @@ class StateStore(ItemsMixin, RecordsMixin):
         *,
         lock: bool = False,
         clock: Clock | None = None,
+        command: str = "mcm-sync",
     ) -> StateStore:
         """Open (creating and migrating as needed) the store at ``path``.
 
-        With ``lock=True`` the alliance's run lock is taken first and released by
-        :meth:`close`; a held lock raises :class:`StateError` naming the holder's pid.
+        With ``lock=True`` the alliance's run lock is taken first (``command`` is written in
+        it, with the pid and the time) and released by :meth:`close`; a held lock raises
+        :class:`StateError` naming the holder: pid, command, since when.
         """
         path = Path(path)
-        held = StateLock(path).acquire() if lock else None
+        held = StateLock(path, command).acquire() if lock else None
         try:
             conn = _connect(path)
             try:
@@ -95,9 +97,9 @@ class StateStore(ItemsMixin, RecordsMixin):
         return cls(conn, path, clock=clock or _utc_now, lock=held)
 
     @staticmethod
-    def lock(path: str | os.PathLike[str]) -> StateLock:
+    def lock(path: str | os.PathLike[str], command: str = "mcm-sync") -> StateLock:
         """The run lock of the store at ``path`` (a context manager; not yet acquired)."""
-        return StateLock(path)
+        return StateLock(path, command)
 
     def acquire_lock(self) -> None:
         """Take the run lock of this store (released by :meth:`close`)."""
@@ -376,5 +378,5 @@ def _unusable(path: Path, exc: BaseException) -> StateError:
     return StateError(
         f"cannot use the state store {path}: {exc}",
         hint="check state.path in the config; the file must be an mcm-sync state store on a "
-        "writable local disk",
+        "writable local disk (a damaged one: `mcm-sync bootstrap --adopt` rebuilds it)",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -50,6 +51,16 @@ class _Stop(Exception):
     """Raised by the signal handler to leave ``serve_forever``."""
 
 
+def _check_free(host: str, port: int) -> None:
+    """Raise ``OSError`` if ``host:port`` cannot be bound (werkzeug would print and exit)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        probe.bind((host, port))
+
+
 class SandboxServer:
     """One HTTP server with the three emulators; a context manager (start/stop)."""
 
@@ -64,12 +75,17 @@ class SandboxServer:
         clock: Callable[[], float] = time.time,
         echo: TextIO | None = None,
     ) -> None:
+        # An IPv6 literal may come as in a URL: [::1].
+        host = host.strip()
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
         if not allow_remote and not is_loopback(host):
             raise SandboxConfigError(
                 f"refusing to listen on non-loopback address {host!r}",
                 setting="host",
                 hint="use 127.0.0.1, or pass --allow-remote if you really mean it",
             )
+        _check_free(host, port)
         self.clock = clock
         self.store = SandboxStore(data_dir)
         self.app = SandboxApp(self.store, rate_limits=rate_limits, clock=clock)

@@ -1,0 +1,88 @@
+"""Value checks shared by the config model and the command line (issue 11: inputs checked first).
+
+Each check returns the checked value or raises ``ValueError`` with a message that reads well
+after a key path (``sync.digest_every: ...``); pydantic validators and click callbacks turn it
+into a config or usage error (exit 2). No check ever echoes a secret: none is used on one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import urllib.parse
+import zoneinfo
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+DURATION_HINT = "write a number and a unit: 30s, 5m, 24h, 7d or 2w"
+
+# An alliance's work plan starts in a year people actually work in (the guide dates from 2021).
+FIRST_START = dt.date(2000, 1, 1)
+LAST_START = dt.date(2099, 12, 31)
+
+
+def duration(text: str, *, minimum: dt.timedelta = dt.timedelta(0)) -> dt.timedelta:
+    """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a positive timedelta; ValueError otherwise."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration ({DURATION_HINT})")
+    value = dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if value <= minimum:
+        raise ValueError(f"{text!r} is too short: it must be more than {minimum}")
+    return value
+
+
+def http_url(value: str) -> str:
+    """An absolute ``http(s)://host...`` URL (a base URL of a service); ValueError otherwise."""
+    parts = urllib.parse.urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL (e.g. https://api.trello.com/1)")
+    try:
+        _ = parts.port  # "http://host:port-not-a-number" raises here
+    except ValueError:
+        raise ValueError(f"{value!r} has an invalid port") from None
+    return value.strip()
+
+
+def optional_http_url(value: str | None) -> str | None:
+    """:func:`http_url`, or None for a setting left out."""
+    return None if value is None else http_url(value)
+
+
+def time_zone(value: str) -> str:
+    """An IANA time zone name (``Europe/Amsterdam``); ValueError for anything else."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Amsterdam)") from None
+    return value
+
+
+def start_date(value: dt.date) -> dt.date:
+    """A start date in a sane range (2000-2099); ValueError for 0001-01-01 and the like."""
+    if not FIRST_START <= value <= LAST_START:
+        raise ValueError(f"{value.isoformat()} is not a plausible start date "
+                         f"(between {FIRST_START.isoformat()} and {LAST_START.isoformat()})")
+    return value
+
+
+def distinct_values(mapping: dict[str, str], what: str) -> dict[str, str]:
+    """Refuse two keys mapped to one value (two statuses on one Trello list)."""
+    seen: dict[str, str] = {}
+    for key, value in mapping.items():
+        name = value.strip().casefold()
+        if name in seen:
+            raise ValueError(f"{seen[name]} and {key} both map to {what} {value!r}: each needs "
+                             "its own")
+        seen[name] = key
+    return mapping
+
+
+def chart_kind(path_suffix: str) -> str:
+    """``png`` or ``svg`` from a file suffix; ValueError for any other picture format."""
+    kind = path_suffix.lower().lstrip(".")
+    if kind not in ("png", "svg"):
+        given = repr(path_suffix) if path_suffix else "a name without extension"
+        raise ValueError(f"the progress picture is written as PNG or SVG, not {given}: "
+                         "name it .png or .svg")
+    return kind

@@ -1,0 +1,92 @@
+"""Is the state store there, and is it one? Checked before a command opens it.
+
+SQLite takes a zero-byte file for a new, empty database, so without this check a state file
+truncated by a full disk or a bad copy would silently become a fresh store, and the next run
+would act as if the alliance had never been bootstrapped (adopting everything again, posting a
+digest again). Instead a zero-byte or foreign file is an error naming the file, and the way out
+is deliberate: ``mcm-sync bootstrap --adopt`` sets the bad file aside and rebuilds the state by
+adopting what exists remotely (every object carries our identity token).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from sync.core.errors import StateError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+ADOPT_HINT = ("run `mcm-sync bootstrap --adopt` to set it aside and rebuild the state from what "
+              "exists in Trello, Slack and Mailchimp")
+
+
+def state_problem(path: Path) -> str:
+    """Why the file at ``path`` is not a usable state store ("" if it is one or is missing)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return ""
+    except IsADirectoryError:
+        return "is a folder, not a state store"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    if not header:
+        return "is empty (0 bytes): the state was lost"
+    if header != SQLITE_HEADER:
+        return "is not an mcm-sync state store (not SQLite: corrupt or overwritten)"
+    return ""
+
+
+def damage(path: Path) -> str:
+    """:func:`state_problem`, or what SQLite's ``quick_check`` finds wrong inside the file.
+
+    Slower than the header check (it reads every page), so only ``bootstrap --adopt`` asks.
+    """
+    problem = state_problem(path)
+    if problem or not path.exists():
+        return problem
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as conn:
+            verdict = str(conn.execute("PRAGMA quick_check").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        return f"is damaged ({exc})"
+    return "" if verdict == "ok" else f"is damaged ({verdict})"
+
+
+def damaged_database(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite's ``error`` says the file itself is damaged (not busy, not a bug of ours)."""
+    text = str(error).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def check_state_file(path: Path, *, required: bool) -> None:
+    """Refuse an empty or foreign state file; with ``required``, refuse a missing one too.
+
+    ``required`` is for the commands that only make sense once the alliance exists remotely
+    (``sync``, ``status``, ``resolve``, ``stakeholders push``...): without a state store they
+    would not know the board, the channels or the audience.
+    """
+    problem = state_problem(path)
+    if problem:
+        raise StateError(f"{path}: state store {problem}", hint=ADOPT_HINT)
+    if required and not path.exists():
+        raise StateError(f"{path}: no state yet", hint="run `mcm-sync bootstrap` first (it "
+                         "creates the board, channels and audience, or adopts them if they exist)")
+
+
+def set_aside(path: Path, now: dt.datetime | None = None) -> Path | None:
+    """Rename a bad state file (and its WAL files) to ``<name>.broken-<time>``; the new name."""
+    if not path.exists():
+        return None
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.broken-{stamp}")
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.rename(target.with_name(target.name + suffix))
+    return target

@@ -1,0 +1,118 @@
+"""A lost state file is said, never silently taken as a new store (issue 11).
+
+Zero bytes or not SQLite: exit 2 naming the file and `bootstrap --adopt`; missing, for the
+commands that need the alliance's state: exit 2 "no state yet"; `bootstrap --adopt` rebuilds
+it deliberately by adopting what exists, without creating anything or posting a digest again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.alliance import Alliance
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("bootstrapped")
+    made = Alliance(folder)
+    made.cli("bootstrap")
+    made.cli("sync")  # the first digest went out
+    made.close()
+    yield folder
+
+
+@pytest.fixture
+def alliance(tmp_path: Path, bootstrapped: Path) -> Iterator[Alliance]:
+    made = Alliance(tmp_path, copy_of=bootstrapped)
+    yield made
+    made.close()
+
+
+def _lose_state(alliance: Alliance, content: bytes | None) -> Path:
+    path = alliance.config.state_path
+    for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        extra.unlink(missing_ok=True)
+    if content is None:
+        path.unlink()
+    else:
+        path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not a database\n" * 10],
+                         ids=["zero-bytes", "not-sqlite"])
+@pytest.mark.parametrize("command", [("sync",), ("status",), ("bootstrap",), ("plan",),
+                                     ("stakeholders", "list"), ("report",)])
+def test_an_empty_or_foreign_state_file_is_refused(alliance: Alliance, content: bytes,
+                                                   command: tuple[str, ...]) -> None:
+    path = _lose_state(alliance, content)
+    alliance.reset_calls()
+    result = alliance.cli(*command, expect=2)
+    line = result.stderr.strip()
+    assert "\n" not in line
+    assert line.startswith(f"error: {path}: state store ")
+    assert "`mcm-sync bootstrap --adopt`" in line
+    assert sum(alliance.calls().values()) == 0
+    assert path.read_bytes() == content  # left as it was
+
+
+@pytest.mark.parametrize("command", [("sync",), ("sync", "--dry-run"), ("status",), ("log",),
+                                     ("resolve", "FRL-1", "--take", "trello")])
+def test_a_missing_state_file_says_bootstrap(alliance: Alliance, command: tuple[str, ...]) -> None:
+    path = _lose_state(alliance, None)
+    alliance.reset_calls()
+    result = alliance.cli(*command, expect=2)
+    assert result.stderr.startswith(f"error: {path}: no state yet (hint: run `mcm-sync bootstrap`")
+    assert sum(alliance.calls().values()) == 0
+    assert not path.exists()
+
+
+def test_bootstrap_adopt_rebuilds_by_adopting(alliance: Alliance) -> None:
+    path = _lose_state(alliance, b"")
+    summary = alliance.json("bootstrap", "--adopt")
+    assert "create" not in summary["applied"] and summary["applied"]["adopt"] > 45
+    aside = list(path.parent.glob(f"{path.name}.broken-*"))
+    assert [p.read_bytes() for p in aside] == [b""]
+    with alliance.store() as store:
+        assert len(store.list_items()) == 45
+    outcome = alliance.json("sync")
+    assert outcome["digest_posted"] is False
+    assert alliance.json("bootstrap", "--adopt")["applied"].get("create") is None
+
+
+def test_a_store_with_only_local_data_says_bootstrap(tmp_path: Path) -> None:
+    made = Alliance(tmp_path)
+    try:
+        csv_file = ROOT / "playbooks" / "examples" / "stakeholders-friesland.csv"
+        made.cli("stakeholders", "import", str(csv_file))  # before any bootstrap: fine
+        made.reset_calls()
+        for command in (("sync",), ("sync", "--dry-run")):
+            result = made.cli(*command, expect=2)
+            assert result.stderr.startswith(
+                f"error: {made.config.state_path}: no Trello board in the state yet")
+        assert sum(made.calls().values()) == 0
+    finally:
+        made.close()
+
+
+def test_a_damaged_store_is_refused_and_adopt_rebuilds_it(alliance: Alliance) -> None:
+    path = alliance.config.state_path
+    with alliance.store() as store:
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\x5a" * (len(data) - 4096)  # the header page survives, the rest is lost
+    _lose_state(alliance, bytes(data))
+    result = alliance.cli("status", expect=2)
+    assert f"{path}" in result.stderr and "malformed" in result.stderr
+    assert "`mcm-sync bootstrap --adopt`" in result.stderr
+    summary = alliance.json("bootstrap", "--adopt")
+    assert "create" not in summary["applied"]
+    aside = [p for p in path.parent.glob(f"{path.name}.broken-*")
+             if not p.name.endswith(("-wal", "-shm"))]
+    assert len(aside) == 1
+    alliance.cli("status")
