@@ -135,3 +135,16 @@ def test_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml")
     assert "config file not found" in info.value.lines()[0]
     assert "mcm-sync init" in info.value.lines()[0]
+
+
+def test_an_unquoted_all_digit_id_is_read_as_its_digits(tmp_path: Path) -> None:
+    """YAML reads `audience_id: 1234567890` as a number; the id is meant, as text."""
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8").replace(
+        "  # audience_id: abc123def4", "  audience_id: 1234567890")
+    config = parse_config(text, "mcm-sync.yaml", tmp_path / "mcm-sync.yaml")
+    assert config.mailchimp.audience_id == "1234567890"
+    with pytest.raises(ConfigError) as failure:
+        parse_config(text.replace("1234567890", "12345.50"), "mcm-sync.yaml",
+                     tmp_path / "mcm-sync.yaml")
+    assert "mailchimp.audience_id" in failure.value.lines()[0]
+    assert "quotes" in failure.value.lines()[0]

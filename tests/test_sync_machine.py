@@ -175,10 +175,14 @@ class SyncMachine(RuleBasedStateMachine):
         changes: dict[str, Any] = {"status": status}
         if due is not None:
             changes["due"] = due.isoformat()
+        before = next(r for r in self.alliance.rows if r.number == row)
         self.alliance.edit_row(row, **changes)
         number = next(n for n, v in self.base.items() if v["key"] == self.rows[row])
-        self._edit(number, "status", "hub", status)
-        if due is not None:
+        # Only a value that changes in the file is an edit: writing the status the row
+        # already has (while a member moved the card since) asks for nothing.
+        if status != before.status:
+            self._edit(number, "status", "hub", status)
+        if due is not None and due != before.due:
             self._edit(number, "due", "hub", due.isoformat())
 
     # ------------------------------------------------------------------ syncs

@@ -86,3 +86,18 @@ def chart_kind(path_suffix: str) -> str:
         raise ValueError(f"the progress picture is written as PNG or SVG, not {given}: "
                          "name it .png or .svg")
     return kind
+
+
+def id_text(value: object) -> object:
+    """A remote id as text: YAML reads an unquoted all-digit id (``1234567890``) as a number.
+
+    A whole number is taken back as its digits; a value YAML turned into a float
+    (``1e10``, ``0123.5``) lost its spelling, so it is refused with the fix.
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be an id in quotes, not true/false")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        raise ValueError("YAML read this id as a number; write it in quotes")
+    return value

@@ -114,6 +114,7 @@ class TrelloSettings(_Strict):
     status_lists: dict[Literal["todo", "doing", "blocked", "done", "cancelled"], str] = {}
 
     _url = field_validator("base_url")(checks.optional_http_url)
+    _id = field_validator("workspace_id", mode="before")(checks.id_text)
 
     @field_validator("status_lists")
     @classmethod
@@ -165,6 +166,7 @@ class MailchimpSettings(_Strict):
     permission_reminder: str = ""
 
     _url = field_validator("base_url")(checks.optional_http_url)
+    _id = field_validator("audience_id", mode="before")(checks.id_text)
 
 
 class StateSettings(_Strict):
