@@ -59,7 +59,7 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
         full = full or due_for_full(store, parse_duration(config.sync.full_reconcile_every,
                                                           "sync.full_reconcile_every"), now)
         result = run_sync(ctx, full=full)
-        posted = _post_digest(config, book, slack, store, now)
+        posted = _post_digest(config, book, rows, slack, store, now)
         reminders = post_meeting_reminders(config, book, slack, store, now, run_id=run.id)
         audience = _push_audience(config, book, mailchimp, store) if mailchimp else None
     except BaseException:
@@ -81,7 +81,8 @@ def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,
                 sector_titles=dict(book.facts.sectors))
 
 
-def _post_digest(config: Config, book: Playbook, slack: SlackAPI, store: StateStore,
+def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slack: SlackAPI,
+                 store: StateStore,
                  now: dt.datetime) -> bool:
     every = parse_duration(config.sync.digest_every, "sync.digest_every")
     if not digest_due(store.get_bookmark("slack", "digest"), every, now):
@@ -89,7 +90,7 @@ def _post_digest(config: Config, book: Playbook, slack: SlackAPI, store: StateSt
     general = store.get_resource("slack", "channel", "general")
     if general is None:
         return False
-    text = digest_text(config.alliance.name, book, store.list_items(), now.date())
+    text = digest_text(config.alliance.name, book, store.list_items(), now.date(), rows)
     slack.post_message(general.remote_id, text)
     store.set_bookmark("slack", "digest", now.isoformat())
     return True

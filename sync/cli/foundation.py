@@ -238,8 +238,12 @@ def template_render(
     lang = language or config.alliance.language
     book = load_playbook(lang)
     rows, _ = _action_rows(config, book)
+    items = []
+    if name == "action_plan" and Path(config.state_path).exists():
+        with app.alliance.store() as store:
+            items = store.list_items()
     document = render_template(
-        name, config, book, rows=rows, language=lang, meeting_number=meeting_number
+        name, config, book, rows=rows, language=lang, meeting_number=meeting_number, items=items
     )
     if output is None:
         click.echo(document.text, nl=not document.text.endswith("\n"))

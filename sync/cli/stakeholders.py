@@ -271,7 +271,8 @@ def draft(
     config = app.config
     book = app.alliance.playbook
     with app.alliance.store() as store:
-        letter = build(config, book, store, since=since.date() if since else None)
+        letter = build(config, book, store, since=since.date() if since else None,
+                       rows=app.alliance.rows)
         if preview is not None:
             preview.parent.mkdir(parents=True, exist_ok=True)
             preview.write_text(letter.html, encoding="utf-8")

@@ -160,7 +160,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
         rows = item_rows(items, today, step=step, owner=owner, overdue_only=overdue, names=names)
         conflicts = store.list_conflicts()
         numbers = {i.id: i.number for i in items}
-    progress = step_progress(items, book)
+    progress = step_progress(items, book, app.alliance.rows)
     if as_json:
         echo_json({"items": [r.as_dict() for r in rows],
                    "progress": [{"step": p.key, "done": p.done, "total": p.total,

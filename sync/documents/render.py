@@ -27,6 +27,8 @@ from playbooks.model import ActionRow, Playbook
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.documents.context import action_plan_table, base_context, stakeholder_rows
+from sync.documents.plan_state import progress_lines, with_state
+from sync.state.rows import Item
 
 Format = Literal["markdown", "csv"]
 
@@ -161,13 +163,16 @@ def render_template(
     rows: Sequence[ActionRow] = (),
     language: str | None = None,
     meeting_number: int = 1,
+    items: Sequence[Item] = (),
 ) -> RenderedDocument:
     """Render template ``name`` for the alliance in ``config``.
 
     ``language`` defaults to the playbook's; when it differs, the playbook in that language is
     used so labels and guide texts agree. ``rows`` are the alliance's own action-plan rows
     (action plan and minutes); ``meeting_number`` (1-based) picks the plenary of an agenda or
-    minutes. Raises :class:`UserError` for an unknown name or meeting number.
+    minutes. ``items`` (the state store's) put the synced numbers, statuses and due dates and
+    the shared progress figures into the action plan. Raises :class:`UserError` for an unknown
+    name or meeting number.
     """
     _check_name(name)
     lang = language or playbook.language
@@ -186,6 +191,9 @@ def render_template(
         text = _write_csv(header, table)
     else:
         context = base_context(config, book, rows, meeting_number)
+        if name == "action_plan":
+            context["plan_groups"] = with_state(context["plan_groups"], book, rows, items)
+            context["plan_progress"] = progress_lines(book, rows, items)
         text = environment().get_template(f"{name}.md.j2").render(context).rstrip() + "\n"
     filename = _filename(
         name, config.alliance.slug, lang, meeting_number if name in _PER_MEETING else None
