@@ -155,3 +155,12 @@ def test_draft_is_made_once_per_content_and_recorded(store: StateStore, config: 
     record = StakeholderStore(store).last_newsletter()
     assert record.since == "2027-02-15" and record.campaign_id == "c1"
     assert [i.state for i in store.intents()] == ["done"]
+
+
+def test_announcing_newsletter_before_the_start_date(store: StateStore, config: Any) -> None:
+    before = config.alliance.start_date - dt.timedelta(days=30)
+    letter = build(config, load_playbook("en"), store, today=before)
+    assert letter.since == before
+    with pytest.raises(UserError, match="in the future"):
+        build(config, load_playbook("en"), store, since=before + dt.timedelta(days=1),
+              today=before)
