@@ -18,6 +18,7 @@ from playbooks.loader import validate_all
 from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError
 from sync.core.init_config import new_config_text
@@ -95,6 +96,11 @@ def validate(app: AppContext, as_json: bool) -> None:
     playbook = app.alliance.playbook
     rows, warnings = _action_rows(config, playbook)
     source = str(app.config_path or default_config_path())
+    items = []
+    if Path(config.state_path).exists():
+        with app.alliance.store() as store:
+            items = store.list_items()
+    warnings += after_end(config, playbook, rows, items, source=source)
     if as_json:
         echo_json(
             {
@@ -236,7 +242,7 @@ def template_render(
     """Render template NAME filled with the alliance's data."""
     config = app.config
     lang = language or config.alliance.language
-    book = load_playbook(lang)
+    book = alliance_playbook(config, lang)
     rows, _ = _action_rows(config, book)
     items = []
     if name == "action_plan" and Path(config.state_path).exists():

@@ -57,6 +57,7 @@ class Alliance(_Strict):
     language: Literal["en", "nl", "fr", "sv"] = "en"
     start_date: dt.date
     duration_months: int = Field(default=18, ge=12, le=36)
+    plenaries: int = Field(default=5, ge=4, le=5, description="plenary meetings (the guide: 4-5)")
     host_organisation: str = ""
     website: str = ""
     vision: str = ""

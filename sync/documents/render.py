@@ -24,6 +24,7 @@ import jinja2
 from playbooks.labels import LABELS_FOLDER, cell, fill, format_date, labels
 from playbooks.loader import load_playbook
 from playbooks.model import ActionRow, Playbook
+from sync.core.calendar import alliance_playbook
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.documents.context import action_plan_table, base_context, stakeholder_rows
@@ -176,7 +177,7 @@ def render_template(
     """
     _check_name(name)
     lang = language or playbook.language
-    book = playbook if lang == playbook.language else load_playbook(lang)
+    book = playbook if lang == playbook.language else alliance_playbook(config, lang)
     meetings = book.meetings.meetings
     if not 1 <= meeting_number <= len(meetings):
         raise UserError(
