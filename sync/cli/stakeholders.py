@@ -62,9 +62,14 @@ def stakeholders() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the good rows, list the bad ones.")
 @click.option("--dry-run", is_flag=True, help="Validate and count; store nothing.")
+@click.option("--yes", is_flag=True, help="Apply changes of people's newsletter consent.")
 @pass_app
-def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: bool) -> None:
-    """Import a CSV file (UTF-8, header row); every row is validated first."""
+def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: bool,
+                   yes: bool) -> None:
+    """Import a CSV file (UTF-8, header row); every row is validated first.
+
+    Blank cells keep what the database holds. Changing someone's consent needs --yes.
+    """
     titles = {title: key for key, title in _sector_titles(app).items()}
     with app.alliance.store() as store:
         report = import_file(
@@ -73,7 +78,15 @@ def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: boo
             skip_invalid=skip_invalid,
             dry_run=dry_run,
             sector_names=titles,
+            allow_consent_changes=yes,
         )
+    for change in report.consent_changes:
+        click.echo(f"consent: {file}: {change}", err=True)
+    if report.held:
+        count = len(report.consent_changes)
+        raise UserError(f"{file}: the import would change the consent of {count} "
+                        f"{'person' if count == 1 else 'people'}; nothing was imported",
+                        hint="check the lines above, then run again with --yes")
     for problem in report.skipped:
         click.echo(f"skipped: {problem}", err=True)
     for row in report.erased_rows:
