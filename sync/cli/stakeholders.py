@@ -210,6 +210,14 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
         )
 
 
+def _confirmed(question: str) -> bool:
+    """Ask; no answer (no terminal, end of input) is a no, not click's "Aborted!"."""
+    try:
+        return click.confirm(question, default=False)
+    except click.Abort:
+        return False
+
+
 @click.command()
 @click.argument("email")
 @click.option("--dry-run", is_flag=True, help="Show what would be erased; erase nothing.")
@@ -219,25 +227,32 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
 def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool | None) -> None:
     """Erase a person (GDPR): Mailchimp delete-permanent, state, exports; keep a tombstone."""
     config = app.config
+    members = {str(p.email).lower(): f"people[{i}]: {p.name}"
+               for i, p in enumerate(config.people)}
     with app.alliance.store() as store:
-        plan = plan_forget(store, email)
+        plan = plan_forget(store, email, members)
         if plan.nothing_to_do:
             click.echo(f"{plan.email} was already erased; nothing to do")
             return
+        state = sum(plan.traces.values())
         where = [
             f"the stakeholder database ({plan.organisation})" if plan.in_store else "",
             "the Mailchimp audience (delete-permanent)" if not plan.already_erased else "",
             *(f"export {path}" for path in plan.exports),
+            f"the state store ({state} rows)" if state and not plan.member else "",
         ]
         click.echo(
             f"{'would erase' if dry_run else 'erasing'} {plan.email} from: "
-            + "; ".join(w for w in where if w)
+            + ("; ".join(w for w in where if w) or "nothing")
         )
+        for line in plan.remains():
+            click.echo(f"{'would remain' if dry_run else 'remains'}: {line}")
         if dry_run:
             return
-        if not yes and not click.confirm("Erase this person for good?", default=False):
+        if not yes and not _confirmed("Erase this person for good?"):
             raise UserError(
-                "not confirmed; nothing was erased", hint="pass --yes to skip the question"
+                "not confirmed; nothing was erased",
+                hint="pass --yes to erase without the question (needed without a terminal)",
             )
         found = store.get_resource("mailchimp", "audience", "audience")
         audience_id = found.remote_id if found else config.mailchimp.audience_id
