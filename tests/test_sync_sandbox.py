@@ -400,3 +400,36 @@ def test_dry_run_shows_what_would_change_and_writes_nothing(alliance: Synced) ->
     assert alliance.json("sync", "--dry-run")["changes"][0]["new"] == "blocked"
     assert alliance.json("sync")["changes"][0]["new"] == "blocked"
     assert alliance.json("sync", "--dry-run")["changes"] == []
+
+
+def test_a_stranger_reaction_changes_nothing_and_is_reported(alliance: Synced) -> None:
+    alliance.react("FRL-5", "white_check_mark", who="visitor@example.net")
+    result = alliance.json("sync")
+    assert result["changes"] == []
+    assert alliance.item("FRL-5").status == "todo"
+    thread = alliance.message("FRL-5")["thread"]
+    assert any("was not applied" in line and "outside the alliance" in line for line in thread)
+    status = alliance.cli("status").output
+    assert "ignored reaction" in status and "FRL-5" in status
+    assert alliance.json("sync")["writes"] == {}  # reported once
+
+
+def test_anyone_may_react_when_the_config_says_so(alliance: Synced) -> None:
+    text = alliance.config_path.read_text(encoding="utf-8")
+    alliance.config_path.write_text(text.replace(
+        "slack:\n", "slack:\n  reactions_from: anyone\n", 1), encoding="utf-8")
+    alliance.react("FRL-5", "white_check_mark", who="visitor@example.net")
+    assert [c["new"] for c in alliance.json("sync")["changes"]] == ["done"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 13, left open: a reaction winning over a Trello move rewrites the card before the "
+    "conflict is committed, so a crash in between loses the member's value "
+    "(tests/test_crash_points.py); needs the engine's plan/apply rework to record conflicts "
+    "before remote writes"))
+def test_newest_judges_a_reaction_by_when_the_sync_first_saw_it(alliance: Synced) -> None:
+    alliance.move("FRL-6", "doing")  # a Trello move with its time
+    alliance.react("FRL-6", "no_entry")  # a reaction after it: no time of its own
+    result = alliance.json("sync")
+    assert alliance.item("FRL-6").status == "blocked"
+    assert result["conflicts"][0]["loser_value"] == "doing"

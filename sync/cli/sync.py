@@ -160,6 +160,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
         rows = item_rows(items, today, step=step, owner=owner, overdue_only=overdue, names=names)
         conflicts = store.list_conflicts()
         numbers = {i.id: i.number for i in items}
+        ignored = [a for a in store.list_audit() if a.field == "reaction.ignored"]
     progress = step_progress(items, book, app.alliance.rows)
     if as_json:
         echo_json({"items": [r.as_dict() for r in rows],
@@ -169,7 +170,10 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                                   "values": c.side_values, "winner": c.winner,
                                   "loser_value": c.loser_value, "at": c.created_at,
                                   "waiting": c.resolved_at is None}
-                                 for c in conflicts]})
+                                 for c in conflicts],
+                   "ignored_reactions": [{"item": numbers.get(a.item_id or "", a.item_id),
+                                          "by": a.actor, "reaction": a.new, "at": a.at}
+                                         for a in ignored]})
         return
     console = Console()
     table = Table(title=config.alliance.name)
@@ -192,6 +196,10 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
         console.print(f"[yellow]conflict[/] {number} {c.field}: "
                       f"kept {c.side_values.get(c.winner)!r} ({c.winner}), not applied "
                       f"{c.loser_value!r} — {c.created_at[:16]}")
+    for a in ignored:  # reactions of people outside the alliance (slack.reactions_from)
+        emoji = (a.new or {}).get("emoji", "") if isinstance(a.new, dict) else a.new
+        console.print(f"[yellow]ignored reaction[/] {numbers.get(a.item_id or '', a.item_id)}: "
+                      f":{emoji}: by {a.actor} — {a.at[:16]}")
 
 
 @click.command()

@@ -118,6 +118,8 @@ class SlackSettings(_Strict):
     base_url: str | None = None
     general_channel: str = ""
     actions_channel: str = ""
+    # Whose reactions change an item: the config's people (default) or anyone in the channel.
+    reactions_from: Literal["alliance", "anyone"] = "alliance"
     reactions: dict[str, Literal["todo", "doing", "blocked", "done", "cancelled"]] = {
         "white_check_mark": "done",
         "heavy_check_mark": "done",

@@ -151,6 +151,7 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
         number=item.number, field=c.field, winner_value=_shown(labels, c.field, c.winner_value),
         winner_side=WHERE[c.winner_side], loser_value=_shown(labels, c.field, c.loser_value),
         loser_side=WHERE[c.loser_side]) for c in decision.conflicts]
+    notes += _stranger_notes(ctx, item, labels, now.get("strangers", []))
     copied, newest_seen = _copy_comments(ctx, item, slack_side, snap, trello_side, result)
     notes += copied
     last_reply = max(base.get("latest_reply", ""), newest_seen)
@@ -186,11 +187,25 @@ def _display_name(ctx: SyncContext, actor: str) -> str:
     """A person's name for a Slack user id or a Trello name; the raw value otherwise."""
     for resource in ctx.store.list_resources("slack", "user"):
         if resource.remote_id == actor:
-            person = next((p for p in ctx.config.people if str(p.email) == resource.logical_key),
-                          None)
+            person = next((p for p in ctx.config.people
+                           if str(p.email).lower() == resource.logical_key.lower()), None)
             if person is not None:
                 return person.name
     return actor or "?"
+
+
+def _stranger_notes(ctx: SyncContext, item: Any, labels: dict[str, str],
+                    strangers: list[tuple[str, str]]) -> list[str]:
+    """Status reactions of people outside the alliance: audited, and a note for the thread."""
+    notes = []
+    for emoji, user in strangers:
+        who = labels["outsider"].format(user=user)
+        new = ctx.config.slack.reactions.get(emoji, "")
+        ctx.store.add_audit(item.id, who, "slack", "reaction.ignored", None,
+                            {"emoji": emoji, "status": new})
+        notes.append(labels["stranger_reaction"].format(
+            emoji=emoji, new=labels.get(f"status:{new}", new), who=who))
+    return notes
 
 
 def _copy_comments(ctx: SyncContext, item: Any, slack_side: Any, snap: Snapshot,

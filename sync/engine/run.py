@@ -29,7 +29,7 @@ from sync.engine.decide import (
     hold_conflicts,
     without_fields,
 )
-from sync.engine.normalize import card_values, reaction_set, slack_status
+from sync.engine.normalize import card_values, reaction_set, slack_status, split_reactions
 from sync.state.store import StateStore
 
 TRELLO_ACTION_TYPES = ("createCard", "updateCard", "deleteCard", "commentCard",
@@ -209,14 +209,25 @@ def observations(ctx: SyncContext, item: Any, snap: Snapshot) -> tuple[list[Obse
     if slack_side is not None and message is not None:
         reactions = reaction_set(message, ignore_users=ctx.me_slack)
         seen = slack_side.base.get("reactions", {})
-        status, user = slack_status(reactions, seen, ctx.config.slack.reactions,
+        counted, strangers = split_reactions(reactions, seen, ctx.config.slack.reactions,
+                                             alliance_slack_ids(ctx))
+        status, user = slack_status(counted, seen, ctx.config.slack.reactions,
                                     slack_side.base.get("status", item.status))
         current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
-                            "ts": message.ts}
+                            "ts": message.ts, "strangers": strangers}
         changed_status = status if status != slack_side.base.get("status", item.status) \
             else item.status
         result.append(Observation("slack", {"status": changed_status}, actor=user))
     return result, current
+
+
+def alliance_slack_ids(ctx: SyncContext) -> set[str] | None:
+    """The Slack user ids of the config's people (``None`` when anyone's reactions count)."""
+    if ctx.config.slack.reactions_from == "anyone":
+        return None
+    emails = {str(p.email).lower() for p in ctx.config.people}
+    return {r.remote_id for r in ctx.store.list_resources("slack", "user")
+            if r.logical_key.lower() in emails}
 
 
 def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
