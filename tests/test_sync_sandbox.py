@@ -433,3 +433,12 @@ def test_newest_judges_a_reaction_by_when_the_sync_first_saw_it(alliance: Synced
     result = alliance.json("sync")
     assert alliance.item("FRL-6").status == "blocked"
     assert result["conflicts"][0]["loser_value"] == "doing"
+
+
+def test_the_conflict_note_names_the_loser(alliance: Synced) -> None:
+    alliance.move("FRL-7", "blocked")
+    alliance.react("FRL-7", "white_check_mark")
+    alliance.json("sync")
+    lines = [line for line in alliance.message("FRL-7")["thread"] if "Conflict" in line]
+    assert lines and ("Farah Haddad (example)" in lines[0] or "Esra Yilmaz" in lines[0])
+    assert "U0" not in lines[0] and ", ?)" not in lines[0]

@@ -150,7 +150,9 @@ def apply_item(ctx: SyncContext, item: Any, decision: Decision, current: dict[st
     notes += [labels[note_key].format(
         number=item.number, field=c.field, winner_value=_shown(labels, c.field, c.winner_value),
         winner_side=WHERE[c.winner_side], loser_value=_shown(labels, c.field, c.loser_value),
-        loser_side=WHERE[c.loser_side]) for c in decision.conflicts]
+        loser_side=WHERE[c.loser_side],
+        loser=_display_name(ctx, c.loser_actor) if c.loser_actor else labels["unknown_person"])
+        for c in decision.conflicts]
     notes += _stranger_notes(ctx, item, labels, now.get("strangers", []))
     copied, newest_seen = _copy_comments(ctx, item, slack_side, snap, trello_side, result)
     notes += copied
