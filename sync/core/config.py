@@ -30,6 +30,7 @@ from pydantic import (
 from playbooks.errors import key_path
 from playbooks.yaml_text import load_yaml
 from sync.core.errors import ConfigError, Problem
+from sync.core.meeting_settings import MeetingSettings
 
 DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
 CONFIG_ENV = "MCM_SYNC_CONFIG"
@@ -183,6 +184,7 @@ class Config(_Strict):
     trello: TrelloSettings = TrelloSettings()
     slack: SlackSettings = SlackSettings()
     mailchimp: MailchimpSettings = MailchimpSettings()
+    meetings: MeetingSettings = MeetingSettings()
 
     # Set by the loader, not by the user: the file the config came from.
     source_path: Path | None = Field(default=None, exclude=True)

@@ -51,6 +51,9 @@ class MeetingView:
     date: str
     iso: str
     steps: list[str]
+    host: str = ""
+    place: str = ""
+    time: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ def meeting_views(config: Config, book: Playbook) -> list[MeetingView]:
     views = []
     for meeting in book.meetings.meetings:
         date = meeting_date(config, meeting)
+        venue = config.meetings.venue(meeting.number, config)
         views.append(
             MeetingView(
                 number=meeting.number,
@@ -112,6 +116,9 @@ def meeting_views(config: Config, book: Playbook) -> list[MeetingView]:
                 date=format_date(date, book.language),
                 iso=date.isoformat(),
                 steps=[titles.get(key, key) for key in meeting.steps],
+                host=venue.host,
+                place=venue.place,
+                time=venue.start_time.strftime("%H:%M"),
             )
         )
     return views

@@ -46,6 +46,15 @@ class ScheduledMeeting:
     origin: str  # "plan", "board" (the item's due date) or "adjusted"
     item_number: str = ""
     status: str = "todo"
+    host: str = ""
+    place: str = ""
+    start_time: dt.time = dt.time(14, 0)
+    duration_minutes: int = 150
+
+    @property
+    def where(self) -> str:
+        """The host and place as one line ("Learning Hub Friesland, Leeuwarden")."""
+        return ", ".join(part for part in (self.host, self.place) if part)
 
     @property
     def item_key(self) -> str:
@@ -58,6 +67,9 @@ class ScheduledMeeting:
             "number": self.number, "key": self.key, "title": self.title,
             "date": self.date.isoformat(), "planned": self.planned.isoformat(),
             "origin": self.origin, "item": self.item_number, "status": self.status,
+            "host": self.host, "place": self.place,
+            "start_time": self.start_time.strftime("%H:%M"),
+            "duration_minutes": self.duration_minutes,
             "reminders": [(self.date - dt.timedelta(days=d)).isoformat() for d in REMINDER_LEADS],
         }
 
@@ -72,6 +84,8 @@ class Reminder:
     item_number: str
     date: dt.date
     lead_days: int
+    where: str = ""
+    start_time: dt.time = dt.time(14, 0)
 
     @property
     def key(self) -> str:
@@ -122,9 +136,11 @@ def meeting_schedule(config: Config, book: Playbook, store: StateStore) -> list[
         elif item is not None and item.due:
             board = dt.date.fromisoformat(item.due[:10])
             date, origin = board, ("plan" if board == planned else "board")
+        venue = config.meetings.venue(meeting.number, config)
         schedule.append(ScheduledMeeting(
             meeting.number, meeting.key, meeting.title, planned, date, origin,
             item.number if item else "", item.status if item else "todo",
+            venue.host, venue.place, venue.start_time, venue.duration_minutes,
         ))
     return schedule
 
@@ -170,7 +186,8 @@ def reminders_due(meetings: Sequence[ScheduledMeeting], now: dt.date | dt.dateti
             following = leads[position + 1] if position + 1 < len(leads) else 0
             end = meeting.date - dt.timedelta(days=following)
             reminder = Reminder(meeting.key, meeting.number, meeting.title,
-                                meeting.item_number, meeting.date, lead)
+                                meeting.item_number, meeting.date, lead, meeting.where,
+                                meeting.start_time)
             if start <= today < end and reminder.key not in already_sent:
                 due.append(reminder)
     return due
@@ -181,7 +198,9 @@ def reminder_text(reminder: Reminder, language: str) -> str:
     text = labels(language)["meetings"]
     template = text["reminder_day"] if reminder.lead_days <= 1 else text["reminder_week"]
     return fill(template, title=reminder.title, number=reminder.item_number or reminder.number,
-                date=format_date(reminder.date, language))
+                date=format_date(reminder.date, language),
+                time=reminder.start_time.strftime("%H:%M"),
+                where=reminder.where or text["place_todo"])
 
 
 def _local(now: dt.datetime, timezone: str) -> dt.datetime:
