@@ -150,8 +150,8 @@ def test_schedule_and_reminders_on_the_sandbox(alliance: Alliance) -> None:
         channel=general, include_all_metadata=True)["messages"]
     texts = [m["text"] for m in history if "Plenary meeting in one week" in m["text"]]
     assert texts == [f"Plenary meeting in one week: *Research and gap-finding workshop* "
-                     f"({item.number}) on 10 June 2027 at 14:00, Gemeente Leeuwarden. The agenda "
-                     "is on the card; add your points there."]
+                     f"({item.number}) on 10 June 2027 at 14:00, Gemeente Leeuwarden, Stadhuis, "
+                     "Leeuwarden. The agenda is on the card; add your points there."]
 
 
 def test_reminder_posted_before_a_crash_is_adopted_not_repeated(alliance: Alliance) -> None:
