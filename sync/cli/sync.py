@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from playbooks.loader import load_playbook
+from playbooks.model import Playbook
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 from sync.engine.conflicts import resolve as resolve_conflict
@@ -142,8 +144,29 @@ def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interv
         signal.signal(signal.SIGTERM, previous)
 
 
+def _step_option(book: Playbook, value: str | None) -> str | None:
+    """``--step`` as a step key: its number, key or name (the alliance's language or English).
+
+    Case, ``_`` and ``-`` do not matter (``getting_started`` is "Getting started"); an unknown
+    step is a UserError listing the valid ones.
+    """
+    if value is None:
+        return None
+
+    def plain(text: str) -> str:
+        return " ".join(text.replace("_", " ").replace("-", " ").casefold().split())
+
+    english = {s.key: s.title for s in load_playbook("en").steps}
+    for step in book.steps:
+        if plain(value) in {str(step.number), plain(step.key), plain(step.title),
+                            plain(english.get(step.key, step.key))}:
+            return step.key
+    valid = "; ".join(f"{s.number} = {s.key} = {s.title}" for s in book.steps)
+    raise UserError(f"--step {value}: no such step", hint=f"use one of: {valid}")
+
+
 @click.command()
-@click.option("--step", help="Only this step (key, e.g. research).")
+@click.option("--step", help="Only this step: its number, key or name (e.g. 3, research).")
 @click.option("--owner", help="Only items whose owner contains this text (e-mail or name).")
 @click.option("--overdue", is_flag=True, help="Only overdue items.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable status.")
@@ -153,11 +176,13 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     """The action plan as a table, progress per step, overdue items highlighted."""
     config = app.config
     book = app.alliance.playbook
+    step_key = _step_option(book, step)
     today = dt.date.today()
     with app.alliance.store() as store:
         items = store.list_items()
         names = {str(p.email): p.name for p in config.people}
-        rows = item_rows(items, today, step=step, owner=owner, overdue_only=overdue, names=names)
+        rows = item_rows(items, today, step=step_key, owner=owner, overdue_only=overdue,
+                         names=names)
         conflicts = store.list_conflicts()
         numbers = {i.id: i.number for i in items}
         ignored = [a for a in store.list_audit() if a.field == "reaction.ignored"]
