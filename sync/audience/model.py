@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from playbooks.amounts import parse_date
+
 Influence = Literal["", "low", "medium", "high"]
 
 # The CSV columns, in the order `stakeholders export` writes them.
@@ -156,7 +158,10 @@ class Stakeholder(BaseModel):
     @field_validator("consent_date", "consent_withdrawn", mode="before")
     @classmethod
     def _blank_date(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        if isinstance(value, str):
+            # Blank is no date; day first (5-7-2027) as well as ISO, as people type them.
+            return (parse_date(value) or value) if value.strip() else None
+        return value
 
     @field_validator("website")
     @classmethod

@@ -39,7 +39,8 @@ def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Pr
 @click.option("--region", help="The region the alliance serves.")
 @click.option("--country", help="Country, ISO 3166 two-letter code (e.g. NL).")
 @click.option("--language", type=click.Choice(["en", "nl", "fr", "sv"]), help="Alliance language.")
-@click.option("--start-date", type=click.DateTime(["%Y-%m-%d"]), help="Start date, YYYY-MM-DD.")
+@click.option("--start-date", type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]),
+              help="Start date, YYYY-MM-DD or DD-MM-YYYY.")
 @click.option("--duration", "duration_months", type=click.IntRange(12, 36), help="Months (12-36).")
 @click.option("--coordinator-name", help="Your name.")
 @click.option("--coordinator-email", help="Your e-mail address.")

@@ -182,7 +182,7 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
               help="Also save the progress picture (.png or .svg); markdown links to it.")
 @click.option("--profile", "profile", is_flag=True,
               help="Render the alliance profile instead (same as `mcm-sync profile`).")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--today", type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]), default=None,
               help="Report as of this date (default: today).")
 @pass_app
 def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path | None,

@@ -280,7 +280,7 @@ def newsletter() -> None:
 @newsletter.command("draft")
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]),
     default=None,
     help="Start of the period (default: the last newsletter, else the start date).",
 )

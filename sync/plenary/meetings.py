@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import SlackAPI
+from playbooks.amounts import parse_date
 from playbooks.labels import fill, format_date, labels
 from playbooks.model import Meeting, Playbook
 from sync.core.config import Config
@@ -99,7 +100,7 @@ def planned_date(config: Config, meeting: Meeting) -> dt.date:
 
 
 def parse_adjustments(values: Sequence[str], book: Playbook) -> dict[str, dt.date]:
-    """``["2=2027-06-10", "closing=2028-06-01"]`` -> meeting key -> date; UserError if bad."""
+    """``["2=2027-06-10", "closing=1-6-2028"]`` -> meeting key -> date; UserError if bad."""
     by_name = {str(m.number): m.key for m in book.meetings.meetings}
     by_name |= {m.key: m.key for m in book.meetings.meetings}
     found: dict[str, dt.date] = {}
@@ -109,11 +110,11 @@ def parse_adjustments(values: Sequence[str], book: Playbook) -> dict[str, dt.dat
         if not sep or key is None:
             raise UserError(f"--date {value}: expected N=YYYY-MM-DD with N a meeting number",
                             hint=f"meetings are 1-{len(book.meetings.meetings)}, e.g. 2=2027-06-10")
-        try:
-            found[key] = dt.date.fromisoformat(text.strip())
-        except ValueError:
+        date = parse_date(text)
+        if date is None:
             raise UserError(f"--date {value}: '{text}' is not a date",
-                            hint="write the date as YYYY-MM-DD") from None
+                            hint="write the date as YYYY-MM-DD or day first, 10-6-2027")
+        found[key] = date
     return found
 
 
