@@ -30,7 +30,7 @@ from pydantic import (
 from playbooks.errors import key_path
 from playbooks.yaml_text import load_yaml
 from sync.core.errors import ConfigError, Problem
-from sync.core.meeting_settings import MeetingSettings
+from sync.core.meeting_settings import MeetingSettings, Venue
 
 DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
 CONFIG_ENV = "MCM_SYNC_CONFIG"
@@ -185,6 +185,11 @@ class Config(_Strict):
     slack: SlackSettings = SlackSettings()
     mailchimp: MailchimpSettings = MailchimpSettings()
     meetings: MeetingSettings = MeetingSettings()
+
+    def meeting_venue(self, number: int) -> Venue:
+        """Where and when plenary ``number`` takes place (``meetings:``; hosts take turns)."""
+        organisations = [self.alliance.host_organisation, *(p.organisation for p in self.people)]
+        return self.meetings.venue(number, organisations)
 
     # Set by the loader, not by the user: the file the config came from.
     source_path: Path | None = Field(default=None, exclude=True)

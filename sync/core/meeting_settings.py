@@ -8,13 +8,10 @@ it the people's organisations take turns, the alliance's host organisation first
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-if TYPE_CHECKING:
-    from sync.core.config import Config
 
 
 class Host(BaseModel):
@@ -57,14 +54,10 @@ class MeetingSettings(BaseModel):
                 return dt.time(int(hours), int(minutes))
         return value
 
-    def venue(self, number: int, config: Config) -> Venue:
-        """Plenary ``number`` (1-based): hosts rotate in order; default the people's organisations
-        in config order, starting with the alliance's host organisation."""
-        hosts = list(self.hosts)
-        if not hosts:
-            first = config.alliance.host_organisation
-            names = list(dict.fromkeys([*([first] if first else []),
-                                        *(p.organisation for p in config.people)]))
-            hosts = [Host(organisation=name) for name in names]
-        host = hosts[(number - 1) % len(hosts)]
+    def venue(self, number: int, organisations: Sequence[str]) -> Venue:
+        """Plenary ``number`` (1-based): the hosts take turns in order; without ``hosts``, the
+        ``organisations`` (the alliance's host first, then the people's) do."""
+        hosts = list(self.hosts) or [Host(organisation=name)
+                                     for name in dict.fromkeys(o for o in organisations if o)]
+        host = hosts[(number - 1) % len(hosts)] if hosts else Host(organisation="--")
         return Venue(host.organisation, host.place, self.start_time, self.duration_minutes)

@@ -106,7 +106,7 @@ def meeting_views(config: Config, book: Playbook) -> list[MeetingView]:
     views = []
     for meeting in book.meetings.meetings:
         date = meeting_date(config, meeting)
-        venue = config.meetings.venue(meeting.number, config)
+        venue = config.meeting_venue(meeting.number)
         views.append(
             MeetingView(
                 number=meeting.number,

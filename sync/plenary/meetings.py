@@ -137,7 +137,7 @@ def meeting_schedule(config: Config, book: Playbook, store: StateStore) -> list[
         elif item is not None and item.due:
             board = dt.date.fromisoformat(item.due[:10])
             date, origin = board, ("plan" if board == planned else "board")
-        venue = config.meetings.venue(meeting.number, config)
+        venue = config.meeting_venue(meeting.number)
         schedule.append(ScheduledMeeting(
             meeting.number, meeting.key, meeting.title, planned, date, origin,
             item.number if item else "", item.status if item else "todo",
