@@ -4,7 +4,8 @@ Amounts are parsed with Babel in the alliance's locale: in Dutch ``€ 2.500`` i
 ``2.500,50`` is 2500.50; in English ``2,500`` is 2500. Babel's strict mode refuses what cannot
 be read one way only (``2.50`` in Dutch: 250 or 2,5?), and the error says both readings.
 Dates are ISO (``2027-07-05``) or day first, as Dutch, French and Swedish coordinators write
-them: ``05-07-2027``, ``5-7-2027``, ``5.7.2027``, ``5/7/2027``.
+them: ``05-07-2027``, ``5-7-2027``, ``5.7.2027`` (not with slashes: ``5/7/2027`` is 7 May
+in the United States).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from babel.numbers import NumberFormatError, get_group_symbol, parse_decimal
 LOCALES = {"en": "en_GB", "nl": "nl_NL", "fr": "fr_FR", "sv": "sv_SE"}
 _CURRENCY = re.compile(r"€|\bEUR\b|\beuros?\b", re.IGNORECASE)
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
-_DAY_FIRST = re.compile(r"^(\d{1,2})[-./](\d{1,2})[-./](\d{4})$")
+# Not with slashes: 5/7/2027 reads as 7 May in the United States.
+_DAY_FIRST = re.compile(r"^(\d{1,2})([-.])(\d{1,2})\2(\d{4})$")
 
 
 class AmountError(ValueError):
@@ -55,7 +57,7 @@ def parse_date(raw: object) -> dt.date | None:
     match = _DAY_FIRST.match(text)
     try:
         if match:
-            day, month, year = (int(part) for part in match.groups())
+            day, month, year = int(match[1]), int(match[3]), int(match[4])
             return dt.date(year, month, day)
         return dt.date.fromisoformat(text)
     except ValueError:

@@ -417,7 +417,7 @@ def test_a_stranger_reaction_changes_nothing_and_is_reported(alliance: Synced) -
 def test_anyone_may_react_when_the_config_says_so(alliance: Synced) -> None:
     text = alliance.config_path.read_text(encoding="utf-8")
     alliance.config_path.write_text(text.replace(
-        "slack:\n", "slack:\n  reactions_from: anyone\n", 1), encoding="utf-8")
+        "reactions_from: alliance", "reactions_from: anyone"), encoding="utf-8")
     alliance.react("FRL-5", "white_check_mark", who="visitor@example.net")
     assert [c["new"] for c in alliance.json("sync")["changes"]] == ["done"]
 
