@@ -52,7 +52,7 @@ def test_reimporting_a_rendered_template_changes_no_consent(
         before = _stored(states, phone)
         people.upsert(before)
         document = render_template("stakeholders", CONFIG, load_playbook(language),
-                                   language=language)
+                                   language=language, stakeholders=before)
         path = folder / document.filename
         path.write_text(document.text, encoding="utf-8")
         report = import_file(people, path, sector_names={})
@@ -102,3 +102,23 @@ def test_a_consent_change_is_listed_and_needs_yes(tmp_path: Path) -> None:
         person = StakeholderStore(store).get("daan@example.org").person  # type: ignore[union-attr]
     assert not person.has_consent and person.consent_withdrawn == dt.date(2026, 6, 1)
     assert person.phone == "058 1234" and person.consent_method == "form"
+
+
+def test_the_sheet_lists_the_database_in_its_language_and_imports_anywhere(
+        tmp_path: Path) -> None:
+    outsider = Stakeholder(organisation="Bibliotheek Twente", email="info@example.net",
+                           phone="053 123", consent_date=GIVEN, consent_method="form")
+    member = _stored(["given"], "058 999")[0]
+    document = render_template("stakeholders", CONFIG, load_playbook("nl"),
+                               stakeholders=[member, outsider])
+    lines = document.text.splitlines()
+    assert lines[0].startswith("Organisatie of persoon,Contactpersoon,Telefoon,E-mailadres")
+    assert "info@example.net" in lines[-1] and "2026-05-01" in lines[-1]
+    assert "058 999" in lines[1] and "2026-05-01" in lines[1]  # the member's stored values
+    with StateStore.open(tmp_path / "state.db") as store:  # a Dutch sheet, any alliance
+        path = tmp_path / document.filename
+        path.write_text(document.text, encoding="utf-8")
+        report = import_file(StakeholderStore(store), path)
+        assert report.counts.added == len(CONFIG.people) + 1
+        found = StakeholderStore(store).get("info@example.net")
+    assert found is not None and found.person.has_consent and found.person.phone == "053 123"

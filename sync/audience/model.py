@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import (
@@ -25,8 +26,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from playbooks.amounts import parse_date
+from playbooks.labels import labels
 
 Influence = Literal["", "low", "medium", "high"]
+LANGUAGES = ("en", "nl", "fr", "sv")
 
 # The CSV columns, in the order `stakeholders export` writes them.
 COLUMNS: tuple[str, ...] = (
@@ -96,10 +99,29 @@ _SECTOR_KEY = re.compile(r"[^a-z0-9]+")
 _WEBSITE = re.compile(r"^(https?://)?[^\s/.]+(\.[^\s/.]+)+(/\S*)?$", re.IGNORECASE)
 
 
+def _plain_key(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text.strip().lower()).encode("ascii", "ignore").decode()
+    return _SECTOR_KEY.sub("_", plain).strip("_")
+
+
+@cache
+def _language_headers() -> dict[str, str]:
+    """The stakeholder template's column titles in every language -> column key."""
+    found = {}
+    for language in LANGUAGES:
+        for key, title in labels(language)["stakeholders"]["columns"].items():
+            found[_plain_key(title)] = HEADER_ALIASES.get(key, key)
+    return found
+
+
 def header_key(text: str) -> str:
-    """A CSV header as a column key: lowercase, words joined by ``_``, aliases resolved."""
-    key = _SECTOR_KEY.sub("_", text.strip().lower()).strip("_")
-    return HEADER_ALIASES.get(key, key)
+    """A CSV header as a column key: lowercase, words joined by ``_``, aliases resolved.
+
+    The stakeholder template's column titles in every alliance language are accepted too, so a
+    Dutch sheet (``Contactpersoon``) imports in an English alliance and the other way round.
+    """
+    key = _plain_key(text)
+    return HEADER_ALIASES.get(key) or _language_headers().get(key, key)
 
 
 def sector_key(text: str) -> str:

@@ -17,6 +17,7 @@ from playbooks import available_languages, load_action_plan, load_playbook
 from playbooks.loader import validate_all
 from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
+from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, pass_app
 from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
@@ -245,13 +246,13 @@ def template_render(
     lang = language or config.alliance.language
     book = alliance_playbook(config, lang)
     rows, _ = _action_rows(config, book)
-    items = []
-    if name == "action_plan" and Path(config.state_path).exists():
+    items, people = [], []
+    if name in ("action_plan", "stakeholders") and Path(config.state_path).exists():
         with app.alliance.store() as store:
             items = store.list_items()
-    document = render_template(
-        name, config, book, rows=rows, language=lang, meeting_number=meeting_number, items=items
-    )
+            people = [record.person for record in StakeholderStore(store).people()]
+    document = render_template(name, config, book, rows=rows, language=lang,
+                               meeting_number=meeting_number, items=items, stakeholders=people)
     if output is None:
         click.echo(document.text, nl=not document.text.endswith("\n"))
         return

@@ -24,11 +24,13 @@ import jinja2
 from playbooks.labels import LABELS_FOLDER, cell, fill, format_date, labels
 from playbooks.loader import load_playbook
 from playbooks.model import ActionRow, Playbook
+from sync.audience.model import Stakeholder
 from sync.core.calendar import alliance_playbook
 from sync.core.config import Config
 from sync.core.errors import UserError
-from sync.documents.context import action_plan_table, base_context, stakeholder_rows
+from sync.documents.context import action_plan_table, base_context
 from sync.documents.plan_state import progress_lines, with_state
+from sync.documents.stakeholder_sheet import stakeholder_sheet
 from sync.state.rows import Item
 
 Format = Literal["markdown", "csv"]
@@ -165,6 +167,7 @@ def render_template(
     language: str | None = None,
     meeting_number: int = 1,
     items: Sequence[Item] = (),
+    stakeholders: Sequence[Stakeholder] = (),
 ) -> RenderedDocument:
     """Render template ``name`` for the alliance in ``config``.
 
@@ -172,7 +175,8 @@ def render_template(
     used so labels and guide texts agree. ``rows`` are the alliance's own action-plan rows
     (action plan and minutes); ``meeting_number`` (1-based) picks the plenary of an agenda or
     minutes. ``items`` (the state store's) put the synced numbers, statuses and due dates and
-    the shared progress figures into the action plan. Raises :class:`UserError` for an unknown
+    the shared progress figures into the action plan; ``stakeholders`` (the database's) are
+    listed in the stakeholders sheet after the members. Raises :class:`UserError` for an unknown
     name or meeting number.
     """
     _check_name(name)
@@ -186,7 +190,10 @@ def render_template(
         )
     kind = TEMPLATES[name]
     if name == "stakeholders":
-        text = _write_csv(STAKEHOLDER_COLUMNS, stakeholder_rows(config, book))
+        header, table = stakeholder_sheet(config, book, STAKEHOLDER_COLUMNS, stakeholders)
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows([header, *table])
+        text = buffer.getvalue()
     elif name == "action_plan_csv":
         header, table = action_plan_table(config, book, rows, for_csv=True)
         text = _write_csv(header, table)
