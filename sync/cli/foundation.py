@@ -24,6 +24,7 @@ from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError
 from sync.core.init_config import new_config_text
 from sync.documents.render import list_templates, render_template
+from sync.documents.word import markdown_to_docx
 
 
 def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Problem]]:
@@ -237,9 +238,12 @@ def template_list(app: AppContext, language: str | None, as_json: bool) -> None:
     default=None,
     help="Write to this file (a folder: use the template's file name); default stdout.",
 )
+@click.option("--format", "fmt", type=click.Choice(["markdown", "docx"]), default="markdown",
+              show_default=True, help="docx: a Word document (headings and tables kept; -o FILE).")
 @pass_app
 def template_render(
-    app: AppContext, name: str, language: str | None, meeting_number: int, output: Path | None
+    app: AppContext, name: str, language: str | None, meeting_number: int, output: Path | None,
+    fmt: str,
 ) -> None:
     """Render template NAME filled with the alliance's data."""
     config = app.config
@@ -253,6 +257,20 @@ def template_render(
             people = [record.person for record in StakeholderStore(store).people()]
     document = render_template(name, config, book, rows=rows, language=lang,
                                meeting_number=meeting_number, items=items, stakeholders=people)
+    if fmt == "docx":
+        if not document.media_type.startswith("text/markdown"):
+            raise UserError(f"{name} is a {document.media_type.split(';')[0]} table, not a "
+                            "document", hint="render it without --format docx")
+        if output is None:
+            raise UserError("a Word document is binary", hint="pass -o FILE.docx (or a folder)")
+        body = markdown_to_docx(document.text, title=document.text.partition("\n")[0]
+                                .lstrip("# "), language=lang)
+        filename = document.filename.rsplit(".", 1)[0] + ".docx"
+        target = output / filename if output.is_dir() else output
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        click.echo(f"wrote {target}")
+        return
     if output is None:
         click.echo(document.text, nl=not document.text.endswith("\n"))
         return
