@@ -27,9 +27,12 @@ from pydantic_core import PydanticCustomError
 
 from playbooks.amounts import parse_date
 from playbooks.labels import labels
+from playbooks.loader import load_playbook
 
 Influence = Literal["", "low", "medium", "high"]
 LANGUAGES = ("en", "nl", "fr", "sv")
+LADDER = ("information_exchange", "shared_learning", "deciding_together", "acting_together",
+          "collective_planning")
 
 # The CSV columns, in the order `stakeholders export` writes them.
 COLUMNS: tuple[str, ...] = (
@@ -50,6 +53,7 @@ COLUMNS: tuple[str, ...] = (
     "consent_date",
     "consent_method",
     "consent_withdrawn",
+    "engagement",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("organisation",)
 
@@ -114,6 +118,16 @@ def _language_headers() -> dict[str, str]:
     return found
 
 
+@cache
+def _ladder_names() -> dict[str, str]:
+    """The ladder's levels by key and by their name in every language -> key."""
+    found = {key: key for key in LADDER}
+    for language in LANGUAGES:
+        names = load_playbook(language).facts.participation_ladder
+        found |= {_plain_key(name): key for name, key in zip(names, LADDER, strict=True)}
+    return found
+
+
 def header_key(text: str) -> str:
     """A CSV header as a column key: lowercase, words joined by ``_``, aliases resolved.
 
@@ -152,6 +166,8 @@ class Stakeholder(BaseModel):
     consent_date: dt.date | None = None
     consent_method: str = ""
     consent_withdrawn: dt.date | None = None
+    # The guide's participation ladder (Wilcox): "" or one of LADDER.
+    engagement: str = ""
 
     @field_validator("influence", mode="before")
     @classmethod
@@ -164,6 +180,16 @@ class Stakeholder(BaseModel):
                 raise ValueError("must be low, medium or high")
             return ""
         return value
+
+    @field_validator("engagement", mode="before")
+    @classmethod
+    def _engagement(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            return "" if isinstance(value, str) else value
+        found = _ladder_names().get(_plain_key(value))
+        if found is None:
+            raise ValueError(f"must be a level of the participation ladder: {', '.join(LADDER)}")
+        return found
 
     @field_validator("alliance_member", mode="before")
     @classmethod

@@ -96,6 +96,9 @@ class Person(_Strict):
     organisation: str = Field(min_length=2)
     role: Literal["coordinator", "chair", "secretariat", "communications", "evaluator", "member"]
     sector: str = ""
+    # The organisation's level on the guide's participation ladder (Wilcox); "" when not set.
+    engagement: Literal["", "information_exchange", "shared_learning", "deciding_together",
+                        "acting_together", "collective_planning"] = ""
     phone: str = ""
     trello_username: str = ""
     slack_id: str = ""

@@ -16,6 +16,7 @@ from typing import Any
 from playbooks.labels import fill, format_amount, format_date, labels
 from playbooks.model import ActionRow, Meeting, Playbook, Step
 from sync.core.config import Config, Person
+from sync.documents.ladder import engagement_levels
 
 # Agenda items whose minutes line records something without a delivery (R/A) and those where
 # nothing can be due at all (N/A), as in the guide's sample minutes.
@@ -263,6 +264,7 @@ def stakeholder_rows(config: Config, book: Playbook) -> list[dict[str, str]]:
             "alliance_member": "yes",
             "consent_date": "",
             "consent_method": "",
+            "engagement": p.engagement,
         }
         for p in config.people
     ]
@@ -388,6 +390,7 @@ def base_context(
         "agenda": [item for item in book.meetings.agenda if item.key != _HEADER_ITEM],
         "minutes_items": _minutes_items(book, text, meeting, next_meeting, summary),
         "communication_rows": _communication_rows(text, book, groups, len(people)),
+        "engagement": engagement_levels(config, book),
         "plan_columns": book.action_plan.columns,
         "plan_groups": plan,
         "plan_total": format_amount(sum(budgets, Decimal(0)), lang) if budgets else "",

@@ -75,6 +75,7 @@ STAKEHOLDER_COLUMNS: tuple[str, ...] = (
     "alliance_member",
     "consent_date",
     "consent_method",
+    "engagement",
 )
 
 
