@@ -122,3 +122,20 @@ def test_the_sheet_lists_the_database_in_its_language_and_imports_anywhere(
         assert report.counts.added == len(CONFIG.people) + 1
         found = StakeholderStore(store).get("info@example.net")
     assert found is not None and found.person.has_consent and found.person.phone == "053 123"
+
+
+def test_a_renewed_consent_after_a_withdrawal_is_a_listed_change(tmp_path: Path) -> None:
+    with StateStore.open(tmp_path / "state.db") as store:
+        people = StakeholderStore(store)
+        people.upsert(_stored(["withdrawn"], ""))
+        email = str(CONFIG.people[0].email)
+        path = tmp_path / "renew.csv"
+        path.write_text(f"organisation,email,consent_date,consent_method\n"
+                        f"{CONFIG.people[0].organisation},{email},2026-09-01,e-mail\n",
+                        encoding="utf-8")
+        held = import_file(people, path)
+        assert held.held and [c.after for c in held.consent_changes] == ["given"]
+        import_file(people, path, allow_consent_changes=True)
+        record = people.get(email.lower())
+    assert record is not None and record.person.has_consent
+    assert record.person.consent_date == dt.date(2026, 9, 1)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from playbooks.amounts import parse_date
 from sync.audience.model import COLUMNS, REQUIRED_COLUMNS, Stakeholder, header_key, sector_key
 from sync.audience.store import ImportCounts, StakeholderRecord, StakeholderStore
 from sync.core.errors import InputError, Problem
@@ -159,6 +160,21 @@ def _raw_key(values: Mapping[str, str]) -> str:
             f"|{values.get('contact_person', '').strip().casefold()}")
 
 
+def _merged(stored: Stakeholder, values: Mapping[str, str]) -> dict[str, str]:
+    """A row over what the database holds: blank cells keep the stored values.
+
+    A consent given after the stored withdrawal (a newer ``consent_date``, no
+    ``consent_withdrawn`` cell) is a renewed consent: the withdrawal no longer applies.
+    """
+    filled = {k: v for k, v in values.items() if v.strip()}
+    merged = stored.as_row() | filled
+    renewed = parse_date(filled.get("consent_date", ""))
+    if (stored.consent_withdrawn is not None and "consent_withdrawn" not in filled
+            and renewed is not None and renewed > stored.consent_withdrawn):
+        merged["consent_withdrawn"] = ""
+    return merged
+
+
 def parse_csv(
     text: str,
     source: str,
@@ -217,7 +233,7 @@ def parse_csv(
         values = {key: cell for key, cell in zip(keys, cells, strict=False) if key}
         stored = known(_raw_key(values)) if known is not None else None
         if stored is not None:
-            values = stored.as_row() | {k: v for k, v in values.items() if v.strip()}
+            values = _merged(stored, values)
         if values.get("sector"):
             values["sector"] = sectors.get(sector_key(values["sector"]), values["sector"])
         try:
