@@ -14,20 +14,19 @@ the coordinator should see them, but they do not stop the tool.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
 from pydantic import ValidationError
 
+from playbooks.amounts import AmountError, parse_amount, parse_date
 from playbooks.errors import InputError, Problem
 from playbooks.model import STATUSES, ActionRow, Playbook
 from playbooks.yaml_text import load_yaml
@@ -254,14 +253,17 @@ def _row_values(
         if isinstance(raw, list | dict):
             fail(key, f"wrong type: expected a single value, got a {type(raw).__name__}")
         elif key == "due":
-            values["due"] = _date(raw)
+            values["due"] = parse_date(raw)
             if values["due"] is None:
-                fail("due", f"'{raw}' is not a date (YYYY-MM-DD)", "write dates as YYYY-MM-DD")
+                fail("due", f"'{raw}' is not a date (YYYY-MM-DD)",
+                     "write dates as YYYY-MM-DD or day first, 5-7-2027")
         elif key == "budget":
-            amount = _amount(raw)
-            if amount is None:
-                fail("budget", f"'{raw}' is not an amount in euros", "write a number, e.g. 2500")
-            elif amount < 0:
+            try:
+                amount = parse_amount(raw, playbook.language)
+            except AmountError as exc:
+                fail("budget", str(exc), "write the amount as a number, e.g. 2500")
+                continue
+            if amount < 0:
                 fail("budget", f"the budget must not be negative (got {raw})")
             else:
                 values["budget_eur"] = amount
@@ -282,28 +284,6 @@ def _row_values(
     if "action" in values and not values.get("key"):
         values["key"] = row_key(values["action"])
     return values, problems
-
-
-def _date(raw: Any) -> dt.date | None:
-    if isinstance(raw, dt.datetime):
-        return raw.date()
-    if isinstance(raw, dt.date):
-        return raw
-    try:
-        return dt.date.fromisoformat(str(raw).strip())
-    except ValueError:
-        return None
-
-
-def _amount(raw: Any) -> Decimal | None:
-    if isinstance(raw, bool):
-        return None
-    text = str(raw).replace("€", "").replace("EUR", "").replace(" ", "").strip()
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
 
 
 def _status(raw: str, playbook: Playbook) -> str | None:

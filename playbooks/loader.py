@@ -177,6 +177,7 @@ def _merge(spec: StructureSpec, texts: TextSpec, language: str) -> Playbook:
                 purpose=texts.meetings[m.key].purpose,
                 offset_weeks=m.offset_weeks,
                 steps=list(m.steps),
+                optional=m.optional,
             )
             for number, m in enumerate(spec.meetings, start=1)
         ],

@@ -77,6 +77,7 @@ class Meeting(_Model):
     purpose: str
     offset_weeks: int = Field(ge=0)
     steps: list[str] = []
+    optional: bool = Field(default=False, description="left out of a series of 4 plenaries")
 
 
 class MeetingSeries(_Model):

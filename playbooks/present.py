@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playbooks.labels import fill, labels
 from playbooks.model import Playbook
 
 
@@ -12,8 +13,12 @@ def playbook_as_dict(book: Playbook) -> dict[str, Any]:
     return book.model_dump(mode="json")
 
 
-def _weeks(offset: int, duration: int) -> str:
-    return f"week {offset + 1}-{offset + duration}"
+def _weeks(book: Playbook, offset: int, duration: int = 1) -> str:
+    """``week 5`` or ``weeks 5-8`` in the playbook's language (never ``week 5-5``)."""
+    common = labels(book.language)["common"]
+    first, last = offset + 1, offset + duration
+    return fill(common["week"], week=first) if first == last else \
+        fill(common["weeks"], start=first, end=last)
 
 
 def playbook_as_text(book: Playbook) -> str:
@@ -24,13 +29,15 @@ def playbook_as_text(book: Playbook) -> str:
         lines.append(f"   {step.goal}")
         for task in step.tasks:
             role = book.roles.get(task.owner_role, task.owner_role)
-            timing = _weeks(task.timing.offset_weeks, task.timing.duration_weeks)
+            timing = _weeks(book, task.timing.offset_weeks, task.timing.duration_weeks)
             lines.append(f"   - {task.title}  [{task.id}]  ({role}; {timing})")
             lines.extend(f"       [ ] {item}" for item in task.checklist)
         lines.append("")
     series = book.meetings
-    lines.append(f"Plenary meetings ({series.min_meetings}-{series.max_meetings}):")
-    lines.extend(f"   {m.number}. {m.title} (week {m.offset_weeks + 1})" for m in series.meetings)
+    title = labels(book.language)["common"]["plenaries"]
+    lines.append(f"{title} ({series.min_meetings}-{series.max_meetings}):")
+    lines.extend(f"   {m.number}. {m.title} ({_weeks(book, m.offset_weeks)})"
+                 for m in series.meetings)
     return "\n".join(lines)
 
 
@@ -41,7 +48,7 @@ def playbook_as_markdown(book: Playbook) -> str:
         lines += [f"## {step.number}. {step.title}", "", f"*{step.goal}*", ""]
         for task in step.tasks:
             role = book.roles.get(task.owner_role, task.owner_role)
-            timing = _weeks(task.timing.offset_weeks, task.timing.duration_weeks)
+            timing = _weeks(book, task.timing.offset_weeks, task.timing.duration_weeks)
             lines += [
                 f"### {task.title}",
                 "",
@@ -52,7 +59,8 @@ def playbook_as_markdown(book: Playbook) -> str:
             ]
             lines += [f"- [ ] {item}" for item in task.checklist]
             lines += ["", f"**{task.outcome}**", ""]
-    lines += ["## " + ", ".join(str(m.number) for m in book.meetings.meetings), ""]
+    lines += [f"## {labels(book.language)['common']['plenaries']}", ""]
     for meeting in book.meetings.meetings:
-        lines.append(f"- **{meeting.title}** (week {meeting.offset_weeks + 1}): {meeting.purpose}")
+        lines.append(f"{meeting.number}. **{meeting.title}** ({_weeks(book, meeting.offset_weeks)})"
+                     f": {meeting.purpose}")
     return "\n".join(lines) + "\n"

@@ -86,6 +86,7 @@ class MeetingSpec(_Spec):
     key: str
     offset_weeks: int = Field(ge=0)
     steps: list[str] = []
+    optional: bool = False  # left out of a series of the guide's minimum (4) plenaries
 
 
 class ActionPlanSpec(_Spec):

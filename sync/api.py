@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from playbooks import load_action_plan, load_playbook
+from playbooks import load_action_plan
 from playbooks.model import ActionRow, Playbook
 from sync.audience.store import StakeholderStore
 from sync.bootstrap.plan import Change
 from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
+from sync.core.calendar import alliance_playbook
 from sync.core.config import Config, default_config_path, load_config
 from sync.core.errors import StateError
 from sync.core.services import ALL_SERVICES, Connected, connect
@@ -83,8 +84,8 @@ class Alliance:
 
     @cached_property
     def playbook(self) -> Playbook:
-        """The guide's playbook in the alliance's language."""
-        return load_playbook(self.config.alliance.language)
+        """The guide's playbook in the alliance's language, fitted to its calendar."""
+        return alliance_playbook(self.config)
 
     @cached_property
     def rows(self) -> list[ActionRow]:

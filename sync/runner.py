@@ -62,7 +62,7 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
         full = full or due_for_full(store, parse_duration(config.sync.full_reconcile_every,
                                                           "sync.full_reconcile_every"), now)
         result = run_sync(ctx, full=full)
-        posted = _post_digest(config, book, slack, store, now, run.id)
+        posted = _post_digest(config, book, rows, slack, store, now, run.id)
         reminders = post_meeting_reminders(config, book, slack, store, now, run_id=run.id)
         audience = _push_audience(config, book, mailchimp, store) if mailchimp else None
     except BaseException:
@@ -84,8 +84,8 @@ def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,
                 sector_titles=dict(book.facts.sectors))
 
 
-def _post_digest(config: Config, book: Playbook, slack: SlackAPI, store: StateStore,
-                 now: dt.datetime, run_id: str) -> bool:
+def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slack: SlackAPI,
+                 store: StateStore, now: dt.datetime, run_id: str) -> bool:
     """Post the digest when it is due, once: a run that died after posting adopts it.
 
     Its token comes from the previous digest's time (the bookmark that has not moved yet), so
@@ -99,7 +99,7 @@ def _post_digest(config: Config, book: Playbook, slack: SlackAPI, store: StateSt
     general = store.get_resource("slack", "channel", "general")
     if general is None:
         return False
-    text = digest_text(config.alliance.name, book, store.list_items(), now.date())
+    text = digest_text(config.alliance.name, book, store.list_items(), now.date(), rows)
     token = make_token(config.alliance.slug, f"digest:{previous or 'first'}")
 
     def find() -> SlackMessage | None:

@@ -356,7 +356,7 @@ def test_withdrawn_consent_is_sent_as_unsubscribed(store: StateStore, tmp_path: 
         "2025-03-01\n",
         encoding="utf-8",
     )
-    import_file(StakeholderStore(store), path)
+    import_file(StakeholderStore(store), path, allow_consent_changes=True)
     result = do_push(store, audience)
     assert result.plan.counts() == {"withdrawn": 1}
     assert audience.stored[subscriber_hash("p0@example.org")]["status"] == "unsubscribed"

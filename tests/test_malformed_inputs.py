@@ -82,7 +82,8 @@ CONFIG_CASES = [
 
 OPTION_CASES = [
     Case("status-step-party", ("status", "--step", "party"),
-         ("--step 'party'", "1 scope", "3 research", "number, key or title")),
+         ("--step party: no such step", "1 = scope", "3 = research",
+          "number, key or title")),
     Case("log-limit-negative", ("log", "--limit", "-1"), ("'--limit'", "-1", "x>=1")),
     Case("log-limit-zero", ("log", "--limit", "0"), ("'--limit'", "x>=1")),
     Case("report-chart-gif", ("report", "--chart", "{folder}/x.gif"),

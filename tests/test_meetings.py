@@ -112,7 +112,8 @@ def test_reminders_due_skips_sent_closed_and_accepts_datetimes() -> None:
 def test_reminder_text_in_the_alliance_language() -> None:
     reminder = Reminder("gap-workshop", 2, "Onderzoek", "FRL-36", dt.date(2027, 6, 7), 1)
     assert reminder_text(reminder, "nl") == (
-        "Plenaire bijeenkomst morgen: *Onderzoek* (FRL-36) op 7 juni 2027. Tot dan!")
+        "Plenaire bijeenkomst morgen: *Onderzoek* (FRL-36) op 7 juni 2027 om 14:00, "
+        "plaats volgt nog. Tot dan!")
     assert "in one week" in reminder_text(
         Reminder("k", 1, "T", "", dt.date(2027, 6, 7), 7), "en")
 
@@ -149,8 +150,8 @@ def test_schedule_and_reminders_on_the_sandbox(alliance: Alliance) -> None:
         channel=general, include_all_metadata=True)["messages"]
     texts = [m["text"] for m in history if "Plenary meeting in one week" in m["text"]]
     assert texts == [f"Plenary meeting in one week: *Research and gap-finding workshop* "
-                     f"({item.number}) on 10 June 2027. The agenda is on the card; add your "
-                     "points there."]
+                     f"({item.number}) on 10 June 2027 at 14:00, Gemeente Leeuwarden, Stadhuis, "
+                     "Leeuwarden. The agenda is on the card; add your points there."]
 
 
 def test_reminder_posted_before_a_crash_is_adopted_not_repeated(alliance: Alliance) -> None:

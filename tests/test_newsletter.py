@@ -107,7 +107,9 @@ def test_newsletter_shows_progress_done_next_and_meeting(store: StateStore, conf
     html = letter.html
     assert letter.subject == "Friesland Newcomer Mediation Alliance: progress update, 2027-03-01"
     assert "Completed since 2027-02-15" in html and "Define the region" in html
-    assert "1 of 2 done" in html  # scope: one of its two items
+    # scope: one of its two items done, and the playbook's scope tasks not synced yet count too
+    scope = len(load_playbook("en").steps[0].tasks) + 2
+    assert f"1 of {scope} done" in html
     assert "Write the &lt;briefing&gt; document" in html  # escaped, due within six weeks
     assert "Map the gaps" not in html  # due far later
     assert "Gap workshop, planned for 2027-06-07" in html
@@ -153,3 +155,12 @@ def test_draft_is_made_once_per_content_and_recorded(store: StateStore, config: 
     record = StakeholderStore(store).last_newsletter()
     assert record.since == "2027-02-15" and record.campaign_id == "c1"
     assert [i.state for i in store.intents()] == ["done"]
+
+
+def test_announcing_newsletter_before_the_start_date(store: StateStore, config: Any) -> None:
+    before = config.alliance.start_date - dt.timedelta(days=30)
+    letter = build(config, load_playbook("en"), store, today=before)
+    assert letter.since == before
+    with pytest.raises(UserError, match="in the future"):
+        build(config, load_playbook("en"), store, since=before + dt.timedelta(days=1),
+              today=before)

@@ -220,7 +220,7 @@ def test_faults_make_no_duplicate_and_lose_no_consent(
         "medium,no,2025-01-14,form,2025-03-01\n",
         encoding="utf-8",
     )
-    import_file(StakeholderStore(store), path)
+    import_file(StakeholderStore(store), path, allow_consent_changes=True)
     sandbox.fault(method="PUT", path="/3.0/lists/*", mode="drop_after_apply", count=1)
     with contextlib.suppress(RemoteError):
         do_push(store, sandbox)

@@ -228,8 +228,12 @@ def test_action_plan_groups_tasks_and_own_rows_by_step(
 def test_stakeholder_csv_has_the_guides_columns_and_imports(config: Config) -> None:
     doc = render_template("stakeholders", config, load_playbook("nl"))
     assert doc.filename == "frl-stakeholders.nl.csv" and doc.media_type.startswith("text/csv")
-    reader = csv.DictReader(io.StringIO(doc.text))
-    assert reader.fieldnames == list(STAKEHOLDER_COLUMNS)
+    header, *_ = csv.reader(io.StringIO(doc.text))
+    assert header[:2] == ["Organisatie of persoon", "Contactpersoon"]  # the template's language
+    titles = labels("nl")["stakeholders"]["columns"]
+    reader = csv.DictReader(io.StringIO(doc.text.replace(",".join(header),
+                                                         ",".join(STAKEHOLDER_COLUMNS), 1)))
+    assert header == [titles[column] for column in STAKEHOLDER_COLUMNS]
     for column in ("organisation", "contact_person", "influence", "engagement_strategy"):
         assert column in STAKEHOLDER_COLUMNS
     assert {"email", "consent_date", "consent_method"} <= set(STAKEHOLDER_COLUMNS)

@@ -6,6 +6,12 @@ stakeholder export file mcm-sync wrote loses their row; and what remains is a to
 audit line holding only a salted hash of the address and the date. The tombstone keeps the
 address out of later imports and pushes.
 
+The address also leaves the rest of the state store: every text cell that holds it (item owners,
+sides, resources, the audit trail, the journal, conflicts) gets ``erased:<hash>`` instead, so a
+dump of the state file no longer contains it. A person who is still one of the config's
+``people`` keeps the traces the sync needs to work with them: the plan names exactly what
+remains and where (the config entry, items, Trello, Slack), and how to remove it.
+
 Order matters: the remote erasure comes first, behind a journal intent (which holds the hash,
 never the address). If Mailchimp cannot be reached, nothing local is removed and the command
 can be repeated; a member Mailchimp no longer knows counts as erased.
@@ -15,6 +21,8 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +46,27 @@ class ForgetPlan:
     organisation: str
     already_erased: bool
     exports: list[str] = field(default_factory=list)
+    # "table.column" -> rows of the state store holding the address (outside the database).
+    traces: dict[str, int] = field(default_factory=dict)
+    # Where the config still names this person ("people[4]: Esra Yilmaz"), else "".
+    member: str = ""
 
     @property
     def nothing_to_do(self) -> bool:
         """Already erased and nowhere to be found: a repeat makes no call at all."""
-        return self.already_erased and not self.in_store and not self.exports
+        return self.already_erased and not self.in_store and not self.exports \
+            and not (self.traces and not self.member)
+
+    def remains(self) -> list[str]:
+        """What erasing leaves, for a person still in the config: where, so it can be removed."""
+        if not self.member:
+            return []
+        kept = ", ".join(f"{where} ({count})" for where, count in sorted(self.traces.items()))
+        return [f"config: {self.member} (remove the entry, then run forget again)",
+                *([f"state: {kept} (erased by forget once the config no longer names them)"]
+                  if kept else []),
+                "Trello and Slack: their board membership, cards and messages (remove them "
+                "there by hand)"]
 
 
 @dataclass
@@ -81,8 +105,59 @@ def _exports_holding(people: StakeholderStore, email: str) -> list[str]:
     return found
 
 
-def plan_forget(store: StateStore, email: str) -> ForgetPlan:
-    """Look up what erasing ``email`` would touch (no writes, no remote calls)."""
+_SKIPPED_TABLES = frozenset({"stakeholders", "erasures", "settings", "exports"})
+
+
+def _text_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Every (table, column) of the state store that may hold an address."""
+    tables = [row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    return [(table, column[1]) for table in tables if table not in _SKIPPED_TABLES
+            for column in conn.execute(f'PRAGMA table_info("{table}")')
+            if column[2].upper() in ("TEXT", "")]
+
+
+def state_traces(store: StateStore, email: str) -> dict[str, int]:
+    """``table.column`` -> how many rows hold ``email`` (any case), outside the database."""
+    conn = store._conn
+    found = {}
+    for table, column in _text_columns(conn):
+        count = conn.execute(f'SELECT COUNT(*) FROM "{table}" WHERE instr(lower("{column}"), ?)',
+                             (email,)).fetchone()[0]
+        if count:
+            found[f"{table}.{column}"] = count
+    return found
+
+
+def scrub_state(store: StateStore, email: str, token: str) -> int:
+    """Replace ``email`` (any case) by ``token`` in every text cell; returns the cells changed."""
+    conn = store._conn
+    lowered = email.lower()
+
+    def scrub(text: str | None) -> str | None:
+        if text is None:
+            return None
+        out, at, low = [], 0, text.lower()
+        while (hit := low.find(lowered, at)) >= 0:
+            out += [text[at:hit], token]
+            at = hit + len(lowered)
+        return "".join(out) + text[at:]
+
+    conn.create_function("mcm_scrub", 1, scrub, deterministic=True)
+    changed = 0
+    for table, column in _text_columns(conn):
+        changed += conn.execute(f'UPDATE "{table}" SET "{column}" = mcm_scrub("{column}") '
+                                f'WHERE instr(lower("{column}"), ?)', (lowered,)).rowcount
+    return changed
+
+
+def plan_forget(store: StateStore, email: str,
+                members: Mapping[str, str] | None = None) -> ForgetPlan:
+    """Look up what erasing ``email`` would touch (no writes, no remote calls).
+
+    ``members`` maps the config's people's addresses (lowercase) to where the config names
+    them; such a person's state traces are kept and listed instead of erased.
+    """
     key = email.strip().lower()
     if "@" not in key:
         raise UserError(f"{email!r} is not an e-mail address", hint="forget takes an address")
@@ -95,6 +170,8 @@ def plan_forget(store: StateStore, email: str) -> ForgetPlan:
         organisation=record.person.organisation if record else "",
         already_erased=people.is_erased(key),
         exports=_exports_holding(people, key),
+        traces=state_traces(store, key),
+        member=(members or {}).get(key, ""),
     )
 
 
@@ -135,6 +212,8 @@ def forget(
             cleaned.append(path)
     with store.transaction():
         people.delete(plan.email)
+        if not plan.member:
+            scrub_state(store, plan.email, f"erased:{plan.digest[:12]}")
         digest, erased_at = people.add_erasure(plan.email)
         store.add_audit(
             None,

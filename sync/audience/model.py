@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import (
@@ -24,7 +25,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from playbooks.amounts import parse_date
+from playbooks.labels import labels
+from playbooks.loader import load_playbook
+
 Influence = Literal["", "low", "medium", "high"]
+LANGUAGES = ("en", "nl", "fr", "sv")
+LADDER = ("information_exchange", "shared_learning", "deciding_together", "acting_together",
+          "collective_planning")
 
 # The CSV columns, in the order `stakeholders export` writes them.
 COLUMNS: tuple[str, ...] = (
@@ -45,6 +53,7 @@ COLUMNS: tuple[str, ...] = (
     "consent_date",
     "consent_method",
     "consent_withdrawn",
+    "engagement",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("organisation",)
 
@@ -94,10 +103,39 @@ _SECTOR_KEY = re.compile(r"[^a-z0-9]+")
 _WEBSITE = re.compile(r"^(https?://)?[^\s/.]+(\.[^\s/.]+)+(/\S*)?$", re.IGNORECASE)
 
 
+def _plain_key(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text.strip().lower()).encode("ascii", "ignore").decode()
+    return _SECTOR_KEY.sub("_", plain).strip("_")
+
+
+@cache
+def _language_headers() -> dict[str, str]:
+    """The stakeholder template's column titles in every language -> column key."""
+    found = {}
+    for language in LANGUAGES:
+        for key, title in labels(language)["stakeholders"]["columns"].items():
+            found[_plain_key(title)] = HEADER_ALIASES.get(key, key)
+    return found
+
+
+@cache
+def _ladder_names() -> dict[str, str]:
+    """The ladder's levels by key and by their name in every language -> key."""
+    found = {key: key for key in LADDER}
+    for language in LANGUAGES:
+        names = load_playbook(language).facts.participation_ladder
+        found |= {_plain_key(name): key for name, key in zip(names, LADDER, strict=True)}
+    return found
+
+
 def header_key(text: str) -> str:
-    """A CSV header as a column key: lowercase, words joined by ``_``, aliases resolved."""
-    key = _SECTOR_KEY.sub("_", text.strip().lower()).strip("_")
-    return HEADER_ALIASES.get(key, key)
+    """A CSV header as a column key: lowercase, words joined by ``_``, aliases resolved.
+
+    The stakeholder template's column titles in every alliance language are accepted too, so a
+    Dutch sheet (``Contactpersoon``) imports in an English alliance and the other way round.
+    """
+    key = _plain_key(text)
+    return HEADER_ALIASES.get(key) or _language_headers().get(key, key)
 
 
 def sector_key(text: str) -> str:
@@ -128,6 +166,8 @@ class Stakeholder(BaseModel):
     consent_date: dt.date | None = None
     consent_method: str = ""
     consent_withdrawn: dt.date | None = None
+    # The guide's participation ladder (Wilcox): "" or one of LADDER.
+    engagement: str = ""
 
     @field_validator("influence", mode="before")
     @classmethod
@@ -140,6 +180,16 @@ class Stakeholder(BaseModel):
                 raise ValueError("must be low, medium or high")
             return ""
         return value
+
+    @field_validator("engagement", mode="before")
+    @classmethod
+    def _engagement(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            return "" if isinstance(value, str) else value
+        found = _ladder_names().get(_plain_key(value))
+        if found is None:
+            raise ValueError(f"must be a level of the participation ladder: {', '.join(LADDER)}")
+        return found
 
     @field_validator("alliance_member", mode="before")
     @classmethod
@@ -156,7 +206,10 @@ class Stakeholder(BaseModel):
     @field_validator("consent_date", "consent_withdrawn", mode="before")
     @classmethod
     def _blank_date(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        if isinstance(value, str):
+            # Blank is no date; day first (5-7-2027) as well as ISO, as people type them.
+            return (parse_date(value) or value) if value.strip() else None
+        return value
 
     @field_validator("website")
     @classmethod

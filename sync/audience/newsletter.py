@@ -28,7 +28,7 @@ import yaml
 
 from connectors.base import MailchimpAPI
 from connectors.identity import make_token
-from playbooks.model import Playbook
+from playbooks.model import ActionRow, Playbook
 from sync.audience.store import NewsletterRecord, StakeholderStore
 from sync.core.config import Config
 from sync.core.errors import PlaybookError, Problem, UserError
@@ -161,8 +161,13 @@ def render_newsletter(
     *,
     since: dt.date,
     today: dt.date,
+    rows: Sequence[ActionRow] = (),
 ) -> Newsletter:
-    """The newsletter for this state, period and language (pure: no I/O but templates)."""
+    """The newsletter for this state, period and language (pure: no I/O but templates).
+
+    ``rows`` are the alliance's own action-plan rows: the progress is
+    :func:`~sync.reports.progress.step_progress`'s, as everywhere.
+    """
     text = labels(book.language)
     alliance = config.alliance
     fmt = {
@@ -179,7 +184,7 @@ def render_newsletter(
             "percent": p.percent,
             "done_of": text["done_of"].format(done=p.done, total=p.total),
         }
-        for p in step_progress(items, book)
+        for p in step_progress(items, book, rows)
         if p.total
     ]
     done = completed_since(items, audit, since)
@@ -228,14 +233,19 @@ def build(
     *,
     since: dt.date | None = None,
     today: dt.date | None = None,
+    rows: Sequence[ActionRow] = (),
 ) -> Newsletter:
-    """Render the newsletter from the state store."""
+    """Render the newsletter from the state store.
+
+    Before the alliance's start the default period starts today: the first newsletter is the
+    one announcing the alliance. An explicit ``since`` in the future is still an error.
+    """
     today = today or dt.date.today()
-    since = since or default_since(store, config)
-    if since > today:
+    if since is not None and since > today:
         raise UserError(f"--since {since} is in the future", hint="give a date up to today")
+    since = since or min(default_since(store, config), today)
     return render_newsletter(
-        config, book, store.list_items(), store.list_audit(), since=since, today=today
+        config, book, store.list_items(), store.list_audit(), since=since, today=today, rows=rows
     )
 
 

@@ -7,6 +7,12 @@ spreadsheet shows them (the header is row 1). The same address on two rows is re
 both rows. An address erased with ``mcm-sync forget`` is skipped and reported as erased: its
 salted-hash tombstone keeps it out for good.
 
+Nobody's data is lost by an import. A blank cell never clears what the database holds for a
+person already in it (the stored value is kept), so a consent is never turned off by an empty
+column: withdrawing consent is an explicit ``consent_withdrawn`` date. An import that would
+change the consent of someone already in the database lists who and why
+(:class:`ConsentChange`) and stores nothing unless ``allow_consent_changes`` (``--yes``).
+
 Excel files are not read: no well-kept xlsx reader is among the project's dependencies, so the
 user is asked to save the sheet as CSV (UTF-8).
 """
@@ -15,12 +21,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from playbooks.amounts import parse_date
 from sync.audience.model import COLUMNS, REQUIRED_COLUMNS, Stakeholder, header_key, sector_key
 from sync.audience.store import ImportCounts, StakeholderRecord, StakeholderStore
 from sync.core import csv_cells
@@ -38,6 +45,41 @@ class ParsedFile:
     rows: int
 
 
+@dataclass(frozen=True)
+class ConsentChange:
+    """A person whose newsletter consent the import would change, and the cells that do it."""
+
+    row: int
+    who: str
+    before: str
+    after: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.who}: consent {self.before} -> {self.after} ({self.why})"
+
+
+def consent_state(person: Stakeholder) -> str:
+    """``given``, ``withdrawn`` or ``none``: what the newsletter does with this person."""
+    if person.has_consent:
+        return "given"
+    return "withdrawn" if person.consent_withdrawn else "none"
+
+
+_CONSENT_FIELDS = ("consent_date", "consent_method", "consent_withdrawn")
+
+
+def consent_change(row: int, before: Stakeholder, after: Stakeholder) -> ConsentChange | None:
+    """How ``after`` changes ``before``'s consent, if it does (the cells named with values)."""
+    if all(getattr(before, f) == getattr(after, f) for f in _CONSENT_FIELDS):
+        return None
+    why = ", ".join(f"{f} {getattr(before, f) or '(blank)'} -> {getattr(after, f) or '(blank)'}"
+                    for f in _CONSENT_FIELDS if getattr(before, f) != getattr(after, f))
+    who = f"{after.contact_person} <{after.email}>" if after.contact_person and after.email \
+        else after.email or after.organisation
+    return ConsentChange(row, who, consent_state(before), consent_state(after), why)
+
+
 @dataclass
 class ImportReport:
     """What an import did (or, with ``dry_run``, would do)."""
@@ -47,10 +89,15 @@ class ImportReport:
     erased_rows: list[int] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
     dry_run: bool = False
+    consent_changes: list[ConsentChange] = field(default_factory=list)
+    # True when consent changes were found without permission: nothing was stored.
+    held: bool = False
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
         return {
+            "consent_changes": [str(c) for c in self.consent_changes],
+            "held": self.held,
             "source": self.source,
             "added": self.counts.added,
             "updated": self.counts.updated,
@@ -109,13 +156,43 @@ def _row_problems(source: str, number: int, error: ValidationError) -> list[Prob
     return problems
 
 
+def _raw_key(values: Mapping[str, str]) -> str:
+    """The store key a row's raw cells name (as :attr:`Stakeholder.key` computes it)."""
+    email = values.get("email", "").strip()
+    if email:
+        return email.lower()
+    return (f"org:{values.get('organisation', '').strip().casefold()}"
+            f"|{values.get('contact_person', '').strip().casefold()}")
+
+
+def _merged(stored: Stakeholder, values: Mapping[str, str]) -> dict[str, str]:
+    """A row over what the database holds: blank cells keep the stored values.
+
+    A consent given after the stored withdrawal (a newer ``consent_date``, no
+    ``consent_withdrawn`` cell) is a renewed consent: the withdrawal no longer applies.
+    """
+    filled = {k: v for k, v in values.items() if v.strip()}
+    merged = stored.as_row() | filled
+    renewed = parse_date(filled.get("consent_date", ""))
+    if (stored.consent_withdrawn is not None and "consent_withdrawn" not in filled
+            and renewed is not None and renewed > stored.consent_withdrawn):
+        merged["consent_withdrawn"] = ""
+    return merged
+
+
 def parse_csv(
-    text: str, source: str, *, sector_names: Mapping[str, str] | None = None
+    text: str,
+    source: str,
+    *,
+    sector_names: Mapping[str, str] | None = None,
+    known: Callable[[str], Stakeholder | None] | None = None,
 ) -> ParsedFile:
     """Validate every row of a CSV text; file-level problems raise ``InputError`` at once.
 
     ``sector_names`` maps a sector's title in the alliance's language to its key, so that
-    ``Sociale actie`` and ``social_action`` are the same sector.
+    ``Sociale actie`` and ``social_action`` are the same sector. ``known`` finds the person a
+    row is about in the database: their stored values fill the row's blank cells, so a blank
+    cell never clears anything (nor turns consent off).
     """
     reader = csv.reader(io.StringIO(text), _dialect(text))
     try:
@@ -161,6 +238,9 @@ def parse_csv(
         # unquote_cell: our own export's neutralised formulas come back as they were typed.
         values = {key: csv_cells.unquote_cell(cell)
                   for key, cell in zip(keys, cells, strict=False) if key}
+        stored = known(_raw_key(values)) if known is not None else None
+        if stored is not None:
+            values = _merged(stored, values)
         if values.get("sector"):
             values["sector"] = sectors.get(sector_key(values["sector"]), values["sector"])
         try:
@@ -192,9 +272,20 @@ def import_file(
     skip_invalid: bool = False,
     dry_run: bool = False,
     sector_names: Mapping[str, str] | None = None,
+    allow_consent_changes: bool = False,
 ) -> ImportReport:
-    """Validate ``path`` and store its people (all or nothing unless ``skip_invalid``)."""
-    parsed = parse_csv(_read_text(path), str(path), sector_names=sector_names)
+    """Validate ``path`` and store its people (all or nothing unless ``skip_invalid``).
+
+    Blank cells keep what the database holds. When the file would change the consent of
+    someone already in the database, the report lists them and, unless
+    ``allow_consent_changes``, nothing is stored (``report.held``).
+    """
+
+    def known(key: str) -> Stakeholder | None:
+        record = store.get(key)
+        return record.person if record is not None else None
+
+    parsed = parse_csv(_read_text(path), str(path), sector_names=sector_names, known=known)
     if parsed.problems and not skip_invalid:
         raise InputError(
             parsed.problems,
@@ -208,7 +299,12 @@ def import_file(
             report.erased_rows.append(number)
         else:
             keep.append(person)
-    if dry_run:
+            stored = known(person.key)
+            change = consent_change(number, stored, person) if stored is not None else None
+            if change is not None:
+                report.consent_changes.append(change)
+    report.held = bool(report.consent_changes) and not allow_consent_changes and not dry_run
+    if dry_run or report.held:
         added = sum(1 for p in keep if store.get(p.key) is None)
         changed = sum(1 for p in keep if (r := store.get(p.key)) is not None and r.person != p)
         report.counts = ImportCounts(added, changed, len(keep) - added - changed)

@@ -17,11 +17,14 @@ from playbooks import available_languages, load_action_plan, load_playbook
 from playbooks.loader import validate_all
 from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
+from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError
 from sync.core.init_config import new_config_text
 from sync.documents.render import list_templates, render_template
+from sync.documents.word import markdown_to_docx
 
 
 def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Problem]]:
@@ -38,7 +41,8 @@ def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Pr
 @click.option("--region", help="The region the alliance serves.")
 @click.option("--country", help="Country, ISO 3166 two-letter code (e.g. NL).")
 @click.option("--language", type=click.Choice(["en", "nl", "fr", "sv"]), help="Alliance language.")
-@click.option("--start-date", type=click.DateTime(["%Y-%m-%d"]), help="Start date, YYYY-MM-DD.")
+@click.option("--start-date", type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]),
+              help="Start date, YYYY-MM-DD or DD-MM-YYYY.")
 @click.option("--duration", "duration_months", type=click.IntRange(12, 36), help="Months (12-36).")
 @click.option("--coordinator-name", help="Your name.")
 @click.option("--coordinator-email", help="Your e-mail address.")
@@ -95,6 +99,11 @@ def validate(app: AppContext, as_json: bool) -> None:
     playbook = app.alliance.playbook
     rows, warnings = _action_rows(config, playbook)
     source = str(app.config_path or default_config_path())
+    items = []
+    if Path(config.state_path).exists():
+        with app.alliance.store() as store:
+            items = store.list_items()
+    warnings += after_end(config, playbook, rows, items, source=source)
     if as_json:
         echo_json(
             {
@@ -229,18 +238,39 @@ def template_list(app: AppContext, language: str | None, as_json: bool) -> None:
     default=None,
     help="Write to this file (a folder: use the template's file name); default stdout.",
 )
+@click.option("--format", "fmt", type=click.Choice(["markdown", "docx"]), default="markdown",
+              show_default=True, help="docx: a Word document (headings and tables kept; -o FILE).")
 @pass_app
 def template_render(
-    app: AppContext, name: str, language: str | None, meeting_number: int, output: Path | None
+    app: AppContext, name: str, language: str | None, meeting_number: int, output: Path | None,
+    fmt: str,
 ) -> None:
     """Render template NAME filled with the alliance's data."""
     config = app.config
     lang = language or config.alliance.language
-    book = load_playbook(lang)
+    book = alliance_playbook(config, lang)
     rows, _ = _action_rows(config, book)
-    document = render_template(
-        name, config, book, rows=rows, language=lang, meeting_number=meeting_number
-    )
+    items, people = [], []
+    if name in ("action_plan", "stakeholders") and Path(config.state_path).exists():
+        with app.alliance.store() as store:
+            items = store.list_items()
+            people = [record.person for record in StakeholderStore(store).people()]
+    document = render_template(name, config, book, rows=rows, language=lang,
+                               meeting_number=meeting_number, items=items, stakeholders=people)
+    if fmt == "docx":
+        if not document.media_type.startswith("text/markdown"):
+            raise UserError(f"{name} is a {document.media_type.split(';')[0]} table, not a "
+                            "document", hint="render it without --format docx")
+        if output is None:
+            raise UserError("a Word document is binary", hint="pass -o FILE.docx (or a folder)")
+        body = markdown_to_docx(document.text, title=document.text.partition("\n")[0]
+                                .lstrip("# "), language=lang)
+        filename = document.filename.rsplit(".", 1)[0] + ".docx"
+        target = output / filename if output.is_dir() else output
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        click.echo(f"wrote {target}")
+        return
     if output is None:
         click.echo(document.text, nl=not document.text.endswith("\n"))
         return

@@ -20,6 +20,7 @@ from rich.table import Table
 from sync.cli.app import AppContext, echo_json, pass_app
 from sync.core.checks import chart_kind
 from sync.plenary.agenda import render_agenda, render_profile
+from sync.plenary.ics import schedule_ics
 from sync.plenary.meetings import apply_schedule, parse_adjustments
 from sync.plenary.minutes import import_minutes, load_minutes
 from sync.reports.report import (
@@ -59,9 +60,13 @@ def meeting() -> None:
 @click.option("--date", "dates", multiple=True, metavar="N=YYYY-MM-DD",
               help="Move meeting N (number or key) to this date; repeatable. Kept in the state "
               "store; the next sync moves the card.")
+@click.option("--ics", "ics", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the series as an iCalendar file (stable UIDs: a re-import "
+              "updates the events).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
-def meeting_schedule_command(app: AppContext, dates: tuple[str, ...], as_json: bool) -> None:
+def meeting_schedule_command(app: AppContext, dates: tuple[str, ...], ics: Path | None,
+                             as_json: bool) -> None:
     """Show (and with --date adjust) the plenary series and its Slack reminder days.
 
     Dates come from the alliance's start and the playbook; an adjusted date wins, else the
@@ -74,18 +79,22 @@ def meeting_schedule_command(app: AppContext, dates: tuple[str, ...], as_json: b
                                                          config.alliance.end_date))
     with app.alliance.writing(bind=True) as store:
         schedule = apply_schedule(config, book, store, adjustments)
+    if ics is not None:
+        _write(schedule_ics(config, schedule), ics, "calendar")
     if as_json:
         echo_json([m.as_dict() for m in schedule])
         return
     table = Table(title=f"Plenary meetings of {config.alliance.name}")
-    for column in ("N", "Card", "Meeting", "Date", "Planned", "Reminders", "Status"):
+    for column in ("N", "Card", "Meeting", "Date", "Time", "Where", "Planned", "Reminders",
+                   "Status"):
         table.add_column(column)
     for m in schedule:
         data = m.as_dict()
         planned = "" if m.date == m.planned else m.planned.isoformat()
         table.add_row(str(m.number), m.item_number or "-", m.title,
                       f"{m.date.isoformat()}" + (f" ({m.origin})" if m.origin != "plan" else ""),
-                      planned, ", ".join(data["reminders"]), m.status)
+                      m.start_time.strftime("%H:%M"), m.where, planned,
+                      ", ".join(data["reminders"]), m.status)
     Console(width=140).print(table)
     if not any(m.item_number for m in schedule):
         click.echo("no meeting cards yet: run `mcm-sync bootstrap` to create them", err=True)
@@ -186,7 +195,7 @@ def _picture_path(ctx: click.Context, param: click.Parameter, value: Path | None
               help="Also save the progress picture (.png or .svg); markdown links to it.")
 @click.option("--profile", "profile", is_flag=True,
               help="Render the alliance profile instead (same as `mcm-sync profile`).")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--today", type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]), default=None,
               help="Report as of this date (default: today).")
 @pass_app
 def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path | None,

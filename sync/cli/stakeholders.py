@@ -62,9 +62,14 @@ def stakeholders() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the good rows, list the bad ones.")
 @click.option("--dry-run", is_flag=True, help="Validate and count; store nothing.")
+@click.option("--yes", is_flag=True, help="Apply changes of people's newsletter consent.")
 @pass_app
-def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: bool) -> None:
-    """Import a CSV file (UTF-8, header row); every row is validated first."""
+def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: bool,
+                   yes: bool) -> None:
+    """Import a CSV file (UTF-8, header row); every row is validated first.
+
+    Blank cells keep what the database holds. Changing someone's consent needs --yes.
+    """
     titles = {title: key for key, title in _sector_titles(app).items()}
     with app.alliance.store() if dry_run else app.alliance.writing() as store:
         report = import_file(
@@ -73,7 +78,15 @@ def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: boo
             skip_invalid=skip_invalid,
             dry_run=dry_run,
             sector_names=titles,
+            allow_consent_changes=yes,
         )
+    for change in report.consent_changes:
+        click.echo(f"consent: {file}: {change}", err=True)
+    if report.held:
+        count = len(report.consent_changes)
+        raise UserError(f"{file}: the import would change the consent of {count} "
+                        f"{'person' if count == 1 else 'people'}; nothing was imported",
+                        hint="check the lines above, then run again with --yes")
     for problem in report.skipped:
         click.echo(f"skipped: {problem}", err=True)
     for row in report.erased_rows:
@@ -199,6 +212,14 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
         )
 
 
+def _confirmed(question: str) -> bool:
+    """Ask; no answer (no terminal, end of input) is a no, not click's "Aborted!"."""
+    try:
+        return click.confirm(question, default=False)
+    except click.Abort:
+        return False
+
+
 @click.command()
 @click.argument("email")
 @click.option("--dry-run", is_flag=True, help="Show what would be erased; erase nothing.")
@@ -208,28 +229,35 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
 def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool | None) -> None:
     """Erase a person (GDPR): Mailchimp delete-permanent, state, exports; keep a tombstone."""
     config = app.config
+    members = {str(p.email).lower(): f"people[{i}]: {p.name}"
+               for i, p in enumerate(config.people)}
     with app.alliance.store() as store:  # read and ask first: no lock held during the question
-        plan = plan_forget(store, email)
+        plan = plan_forget(store, email, members)
     if plan.nothing_to_do:
         click.echo(f"{plan.email} was already erased; nothing to do")
         return
+    state = sum(plan.traces.values())
     where = [
         f"the stakeholder database ({plan.organisation})" if plan.in_store else "",
         "the Mailchimp audience (delete-permanent)" if not plan.already_erased else "",
         *(f"export {path}" for path in plan.exports),
+        f"the state store ({state} rows)" if state and not plan.member else "",
     ]
     click.echo(
         f"{'would erase' if dry_run else 'erasing'} {plan.email} from: "
-        + "; ".join(w for w in where if w)
+        + ("; ".join(w for w in where if w) or "nothing")
     )
+    for line in plan.remains():
+        click.echo(f"{'would remain' if dry_run else 'remains'}: {line}")
     if dry_run:
         return
-    if not yes and not click.confirm("Erase this person for good?", default=False):
+    if not yes and not _confirmed("Erase this person for good?"):
         raise UserError(
-            "not confirmed; nothing was erased", hint="pass --yes to skip the question"
+            "not confirmed; nothing was erased",
+            hint="pass --yes to erase without the question (needed without a terminal)",
         )
     with app.alliance.writing() as store:
-        plan = plan_forget(store, email)  # again, under the lock: what is there now
+        plan = plan_forget(store, email, members)  # again, under the lock: what is there now
         if plan.nothing_to_do:
             click.echo(f"{plan.email} was erased meanwhile; nothing to do")
             return
@@ -259,7 +287,7 @@ def newsletter() -> None:
 @newsletter.command("draft")
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]),
     default=None,
     help="Start of the period (default: the last newsletter, else the start date).",
 )
@@ -279,7 +307,8 @@ def draft(
     book = app.alliance.playbook
     opened = app.alliance.store() if preview is not None else app.alliance.writing()
     with opened as store:
-        letter = build(config, book, store, since=since.date() if since else None)
+        letter = build(config, book, store, since=since.date() if since else None,
+                       rows=app.alliance.rows)
         if preview is not None:
             preview.parent.mkdir(parents=True, exist_ok=True)
             preview.write_text(letter.html, encoding="utf-8")

@@ -148,7 +148,7 @@ def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interv
 
 
 @click.command()
-@click.option("--step", help="Only this step: its number, key or title (e.g. 2, research).")
+@click.option("--step", help="Only this step: its number, key or name (e.g. 3, research).")
 @click.option("--owner", help="Only items whose owner contains this text (e-mail or name).")
 @click.option("--overdue", is_flag=True, help="Only overdue items.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable status.")
@@ -158,15 +158,17 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     """The action plan as a table, progress per step, overdue items highlighted."""
     config = app.config
     book = app.alliance.playbook
-    step = step_key(book, step) if step is not None else None
+    wanted = step_key(book, step) if step is not None else None
     today = dt.date.today()
     with app.alliance.store(required=True) as store:
         items = store.list_items()
         names = {str(p.email): p.name for p in config.people}
-        rows = item_rows(items, today, step=step, owner=owner, overdue_only=overdue, names=names)
+        rows = item_rows(items, today, step=wanted, owner=owner, overdue_only=overdue,
+                         names=names)
         conflicts = store.list_conflicts()
         numbers = {i.id: i.number for i in items}
-    progress = step_progress(items, book)
+        ignored = [a for a in store.list_audit() if a.field == "reaction.ignored"]
+    progress = step_progress(items, book, app.alliance.rows)
     if as_json:
         echo_json({"items": [r.as_dict() for r in rows],
                    "progress": [{"step": p.key, "done": p.done, "total": p.total,
@@ -175,7 +177,10 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                                   "values": c.side_values, "winner": c.winner,
                                   "loser_value": c.loser_value, "at": c.created_at,
                                   "waiting": c.resolved_at is None}
-                                 for c in conflicts]})
+                                 for c in conflicts],
+                   "ignored_reactions": [{"item": numbers.get(a.item_id or "", a.item_id),
+                                          "by": a.actor, "reaction": a.new, "at": a.at}
+                                         for a in ignored]})
         return
     console = Console()
     table = Table(title=config.alliance.name)
@@ -198,6 +203,10 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
         console.print(f"[yellow]conflict[/] {number} {c.field}: "
                       f"kept {c.side_values.get(c.winner)!r} ({c.winner}), not applied "
                       f"{c.loser_value!r} — {c.created_at[:16]}")
+    for a in ignored:  # reactions of people outside the alliance (slack.reactions_from)
+        emoji = (a.new or {}).get("emoji", "") if isinstance(a.new, dict) else a.new
+        console.print(f"[yellow]ignored reaction[/] {numbers.get(a.item_id or '', a.item_id)}: "
+                      f":{emoji}: by {a.actor} — {a.at[:16]}")
 
 
 @click.command()

@@ -31,6 +31,7 @@ from playbooks.errors import key_path
 from playbooks.yaml_text import load_yaml
 from sync.core import checks
 from sync.core.errors import ConfigError, Problem
+from sync.core.meeting_settings import MeetingSettings, Venue
 
 DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
 CONFIG_ENV = "MCM_SYNC_CONFIG"
@@ -58,6 +59,7 @@ class Alliance(_Strict):
     language: Literal["en", "nl", "fr", "sv"] = "en"
     start_date: dt.date
     duration_months: int = Field(default=18, ge=12, le=36)
+    plenaries: int = Field(default=5, ge=4, le=5, description="plenary meetings (the guide: 4-5)")
     host_organisation: str = ""
     website: str = ""
     vision: str = ""
@@ -98,6 +100,9 @@ class Person(_Strict):
     organisation: str = Field(min_length=2)
     role: Literal["coordinator", "chair", "secretariat", "communications", "evaluator", "member"]
     sector: str = ""
+    # The organisation's level on the guide's participation ladder (Wilcox); "" when not set.
+    engagement: Literal["", "information_exchange", "shared_learning", "deciding_together",
+                        "acting_together", "collective_planning"] = ""
     phone: str = ""
     trello_username: str = ""
     slack_id: str = ""
@@ -129,6 +134,8 @@ class SlackSettings(_Strict):
     base_url: str | None = None
     general_channel: str = ""
     actions_channel: str = ""
+    # Whose reactions change an item: the config's people (default) or anyone in the channel.
+    reactions_from: Literal["alliance", "anyone"] = "alliance"
     reactions: dict[str, Literal["todo", "doing", "blocked", "done", "cancelled"]] = {
         "white_check_mark": "done",
         "heavy_check_mark": "done",
@@ -203,6 +210,12 @@ class Config(_Strict):
     trello: TrelloSettings = TrelloSettings()
     slack: SlackSettings = SlackSettings()
     mailchimp: MailchimpSettings = MailchimpSettings()
+    meetings: MeetingSettings = MeetingSettings()
+
+    def meeting_venue(self, number: int) -> Venue:
+        """Where and when plenary ``number`` takes place (``meetings:``; hosts take turns)."""
+        organisations = [self.alliance.host_organisation, *(p.organisation for p in self.people)]
+        return self.meetings.venue(number, organisations)
 
     # Set by the loader, not by the user: the file the config came from.
     source_path: Path | None = Field(default=None, exclude=True)

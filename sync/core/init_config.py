@@ -6,6 +6,8 @@ import datetime as dt
 
 import yaml
 
+from playbooks.messages import messages
+
 _HEADER = """\
 # mcm-sync configuration, written by `mcm-sync init`.
 # Reference: config.example.yaml and the README's "Configuration" section.
@@ -27,7 +29,12 @@ def new_config_text(
     country: str = "NL",
     sandbox: bool = True,
 ) -> str:
-    """The YAML text of a minimal valid config for a new alliance with one coordinator."""
+    """The YAML text of a minimal valid config for a new alliance with one coordinator.
+
+    The texts members and subscribers read (audience name, permission reminder) are in the
+    alliance's ``language``.
+    """
+    text = messages(language)
     data = {
         "alliance": {
             "name": name,
@@ -55,7 +62,7 @@ def new_config_text(
         "slack": {"token": "${SLACK_BOT_TOKEN}"},
         "mailchimp": {
             "api_key": "${MAILCHIMP_API_KEY}",
-            "audience_name": f"{name} newsletter",
+            "audience_name": text["audience_name"].format(alliance=name),
             "contact": {
                 "company": organisation,
                 "address1": "(street and number)",
@@ -64,8 +71,7 @@ def new_config_text(
             },
             "from_name": name,
             "from_email": coordinator_email,
-            "permission_reminder": "You are receiving this because you joined or follow "
-            "the alliance.",
+            "permission_reminder": text["permission_reminder"],
         },
     }
     return _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

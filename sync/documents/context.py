@@ -16,6 +16,7 @@ from typing import Any
 from playbooks.labels import fill, format_amount, format_date, labels
 from playbooks.model import ActionRow, Meeting, Playbook, Step
 from sync.core.config import Config, Person
+from sync.documents.ladder import engagement_levels
 
 # Agenda items whose minutes line records something without a delivery (R/A) and those where
 # nothing can be due at all (N/A), as in the guide's sample minutes.
@@ -51,6 +52,9 @@ class MeetingView:
     date: str
     iso: str
     steps: list[str]
+    host: str = ""
+    place: str = ""
+    time: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ def meeting_views(config: Config, book: Playbook) -> list[MeetingView]:
     views = []
     for meeting in book.meetings.meetings:
         date = meeting_date(config, meeting)
+        venue = config.meeting_venue(meeting.number)
         views.append(
             MeetingView(
                 number=meeting.number,
@@ -112,6 +117,9 @@ def meeting_views(config: Config, book: Playbook) -> list[MeetingView]:
                 date=format_date(date, book.language),
                 iso=date.isoformat(),
                 steps=[titles.get(key, key) for key in meeting.steps],
+                host=venue.host,
+                place=venue.place,
+                time=venue.start_time.strftime("%H:%M"),
             )
         )
     return views
@@ -256,6 +264,7 @@ def stakeholder_rows(config: Config, book: Playbook) -> list[dict[str, str]]:
             "alliance_member": "yes",
             "consent_date": "",
             "consent_method": "",
+            "engagement": p.engagement,
         }
         for p in config.people
     ]
@@ -381,6 +390,7 @@ def base_context(
         "agenda": [item for item in book.meetings.agenda if item.key != _HEADER_ITEM],
         "minutes_items": _minutes_items(book, text, meeting, next_meeting, summary),
         "communication_rows": _communication_rows(text, book, groups, len(people)),
+        "engagement": engagement_levels(config, book),
         "plan_columns": book.action_plan.columns,
         "plan_groups": plan,
         "plan_total": format_amount(sum(budgets, Decimal(0)), lang) if budgets else "",

@@ -23,10 +23,15 @@ import jinja2
 from playbooks.labels import LABELS_FOLDER, cell, fill, format_date, labels
 from playbooks.loader import load_playbook
 from playbooks.model import ActionRow, Playbook
+from sync.audience.model import Stakeholder
 from sync.core import csv_cells
+from sync.core.calendar import alliance_playbook
 from sync.core.config import Config
 from sync.core.errors import UserError
-from sync.documents.context import action_plan_table, base_context, stakeholder_rows
+from sync.documents.context import action_plan_table, base_context
+from sync.documents.plan_state import progress_lines, with_state
+from sync.documents.stakeholder_sheet import stakeholder_sheet
+from sync.state.rows import Item
 
 Format = Literal["markdown", "csv"]
 
@@ -70,6 +75,7 @@ STAKEHOLDER_COLUMNS: tuple[str, ...] = (
     "alliance_member",
     "consent_date",
     "consent_method",
+    "engagement",
 )
 
 
@@ -161,17 +167,22 @@ def render_template(
     rows: Sequence[ActionRow] = (),
     language: str | None = None,
     meeting_number: int = 1,
+    items: Sequence[Item] = (),
+    stakeholders: Sequence[Stakeholder] = (),
 ) -> RenderedDocument:
     """Render template ``name`` for the alliance in ``config``.
 
     ``language`` defaults to the playbook's; when it differs, the playbook in that language is
     used so labels and guide texts agree. ``rows`` are the alliance's own action-plan rows
     (action plan and minutes); ``meeting_number`` (1-based) picks the plenary of an agenda or
-    minutes. Raises :class:`UserError` for an unknown name or meeting number.
+    minutes. ``items`` (the state store's) put the synced numbers, statuses and due dates and
+    the shared progress figures into the action plan; ``stakeholders`` (the database's) are
+    listed in the stakeholders sheet after the members. Raises :class:`UserError` for an unknown
+    name or meeting number.
     """
     _check_name(name)
     lang = language or playbook.language
-    book = playbook if lang == playbook.language else load_playbook(lang)
+    book = playbook if lang == playbook.language else alliance_playbook(config, lang)
     meetings = book.meetings.meetings
     if not 1 <= meeting_number <= len(meetings):
         raise UserError(
@@ -180,12 +191,18 @@ def render_template(
         )
     kind = TEMPLATES[name]
     if name == "stakeholders":
-        text = _write_csv(STAKEHOLDER_COLUMNS, stakeholder_rows(config, book))
+        header, table = stakeholder_sheet(config, book, STAKEHOLDER_COLUMNS, stakeholders)
+        buffer = io.StringIO()
+        csv_cells.writer(buffer, lineterminator="\n").writerows([header, *table])
+        text = buffer.getvalue()
     elif name == "action_plan_csv":
         header, table = action_plan_table(config, book, rows, for_csv=True)
         text = _write_csv(header, table)
     else:
         context = base_context(config, book, rows, meeting_number)
+        if name == "action_plan":
+            context["plan_groups"] = with_state(context["plan_groups"], book, rows, items)
+            context["plan_progress"] = progress_lines(book, rows, items)
         text = environment().get_template(f"{name}.md.j2").render(context).rstrip() + "\n"
     filename = _filename(
         name, config.alliance.slug, lang, meeting_number if name in _PER_MEETING else None

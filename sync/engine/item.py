@@ -15,7 +15,7 @@ from connectors.identity import make_token
 from sync.engine.actions import Append, AuditLine, ItemPlan
 from sync.engine.decide import Decision, Observation, decide, hold_conflicts, without_fields
 from sync.engine.model import FIELDS, Settings, Snapshot, StateView
-from sync.engine.normalize import card_values, reaction_set, slack_status
+from sync.engine.normalize import card_values, reaction_set, slack_status, split_reactions
 from sync.engine.texts import WHERE, change_note, display_name, item_text, labels, shown
 from sync.state.rows import Item
 
@@ -54,14 +54,24 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
     if slack_side is not None and message is not None:
         reactions = reaction_set(message, ignore_users=settings.me_slack)
         seen = slack_side.base.get("reactions", {})
-        status, user = slack_status(reactions, seen, settings.config.slack.reactions,
+        counted, strangers = split_reactions(reactions, seen, settings.config.slack.reactions,
+                                             alliance_slack_ids(settings, view))
+        status, user = slack_status(counted, seen, settings.config.slack.reactions,
                                     slack_side.base.get("status", item.status))
         current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
-                            "ts": message.ts}
+                            "ts": message.ts, "strangers": strangers}
         changed_status = status if status != slack_side.base.get("status", item.status) \
             else item.status
         result.append(Observation("slack", {"status": changed_status}, actor=user))
     return result, current
+
+
+def alliance_slack_ids(settings: Settings, view: StateView) -> set[str] | None:
+    """The Slack user ids of the config's people (``None`` when anyone's reactions count)."""
+    if settings.config.slack.reactions_from == "anyone":
+        return None
+    emails = {str(p.email).lower() for p in settings.config.people}
+    return {user for user, email in view.slack_users.items() if email.lower() in emails}
 
 
 def _row_values(settings: Settings, key: str) -> dict[str, Any] | None:
@@ -188,7 +198,17 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     notes += [text[note_key].format(
         number=item.number, field=c.field, winner_value=shown(text, c.field, c.winner_value),
         winner_side=WHERE[c.winner_side], loser_value=shown(text, c.field, c.loser_value),
-        loser_side=WHERE[c.loser_side]) for c in decision.conflicts]
+        loser_side=WHERE[c.loser_side],
+        loser=display_name(settings, view, c.loser_actor) if c.loser_actor
+        else text["unknown_person"]) for c in decision.conflicts]
+    # Status reactions of people outside the alliance: audited, and said in the thread.
+    for emoji, user in now.get("strangers", []):
+        who = text["outsider"].format(user=user)
+        new = settings.config.slack.reactions.get(emoji, "")
+        plan.audit.append(AuditLine(who, "slack", "reaction.ignored", None,
+                                    {"emoji": emoji, "status": new}))
+        notes.append(text["stranger_reaction"].format(
+            emoji=emoji, new=text.get(f"status:{new}", new), who=who))
     plan.notes = [Append(make_token(slug, f"note:{item.key}:{position}:{i}"), note)
                   for i, note in enumerate(notes)]
     if trello_side is not None:

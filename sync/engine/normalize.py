@@ -8,7 +8,7 @@ item message that the bot keeps in the actions channel.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from connectors.base import SlackMessage, TrelloCard
 from playbooks.model import STATUSES
@@ -60,6 +60,23 @@ def reaction_set(message: SlackMessage, ignore_users: Sequence[str] = ()) -> dic
     return {name: sorted(u for u in users if u not in ignore_users)
             for name, users in sorted(message.reactions.items())
             if any(u not in ignore_users for u in users)}
+
+
+def split_reactions(current: Mapping[str, Sequence[str]], seen: Mapping[str, Sequence[str]],
+                    emoji_map: Mapping[str, str], allowed: Collection[str] | None
+                    ) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """The reactions that may change the item, and the new status reactions of anyone else.
+
+    ``allowed``: the Slack user ids of the alliance's people (``None``: anyone may). The second
+    value lists (emoji, user) pairs added since the last sync by someone not allowed: they
+    change nothing and are reported instead.
+    """
+    if allowed is None:
+        return {name: list(users) for name, users in current.items()}, []
+    counted = {name: [u for u in users if u in allowed] for name, users in current.items()}
+    strangers = [(name, user) for name, users in current.items() if name in emoji_map
+                 for user in users if user not in allowed and user not in seen.get(name, ())]
+    return {name: users for name, users in counted.items() if users}, strangers
 
 
 def slack_status(current: Mapping[str, Sequence[str]], seen: Mapping[str, Sequence[str]],

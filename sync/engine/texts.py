@@ -54,7 +54,8 @@ def display_name(settings: Settings, view: StateView, actor: str) -> str:
     """A person's name for a Slack user id or a Trello name; the raw value otherwise."""
     email = view.slack_users.get(actor)
     if email is not None:
-        person = next((p for p in settings.config.people if str(p.email) == email), None)
+        person = next((p for p in settings.config.people
+                       if str(p.email).lower() == email.lower()), None)
         if person is not None:
             return person.name
     return actor or "?"

@@ -105,7 +105,7 @@ def render_agenda(config: Config, book: Playbook, rows: Sequence[ActionRow], sto
         "previous": _previous(store, config, book, schedule[number - 2] if number > 1 else None),
         "open_columns": [(key, titles[key]) for key in _OPEN_COLUMNS],
         "open_actions": [_action_row(i, config, book, meeting.date) for i in open_items],
-        "review": [fill(text["review_line"], title=g.title, done=g.done, total=len(g.live),
+        "review": [fill(text["review_line"], title=g.title, done=g.done, total=g.total,
                         percent=g.percent) for g in report.groups],
     }
     template = environment(False).get_template("meeting_agenda.md.j2")
@@ -118,7 +118,7 @@ def render_profile(config: Config, book: Playbook, report: Report) -> str:
     text = labels(lang)["report"]
     profile = render_template("profile", config, book).text.rstrip()
     done = sum(group.done for group in report.groups)
-    total = sum(len(group.live) for group in report.groups)
+    total = sum(group.total for group in report.groups)
     held = [m for m in report.meetings if m.status == "done" or m.date < report.today]
     upcoming = [m for m in report.meetings if m not in held and m.status != "cancelled"]
     lines = [f"## {text['state_title']}", "",

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import SlackAPI
+from playbooks.amounts import parse_date
 from playbooks.labels import fill, format_date, labels
 from playbooks.model import Meeting, Playbook
 from sync.core.config import Config
@@ -46,6 +47,15 @@ class ScheduledMeeting:
     origin: str  # "plan", "board" (the item's due date) or "adjusted"
     item_number: str = ""
     status: str = "todo"
+    host: str = ""
+    place: str = ""
+    start_time: dt.time = dt.time(14, 0)
+    duration_minutes: int = 150
+
+    @property
+    def where(self) -> str:
+        """The host and place as one line ("Learning Hub Friesland, Leeuwarden")."""
+        return ", ".join(part for part in (self.host, self.place) if part)
 
     @property
     def item_key(self) -> str:
@@ -58,6 +68,9 @@ class ScheduledMeeting:
             "number": self.number, "key": self.key, "title": self.title,
             "date": self.date.isoformat(), "planned": self.planned.isoformat(),
             "origin": self.origin, "item": self.item_number, "status": self.status,
+            "host": self.host, "place": self.place,
+            "start_time": self.start_time.strftime("%H:%M"),
+            "duration_minutes": self.duration_minutes,
             "reminders": [(self.date - dt.timedelta(days=d)).isoformat() for d in REMINDER_LEADS],
         }
 
@@ -72,6 +85,8 @@ class Reminder:
     item_number: str
     date: dt.date
     lead_days: int
+    where: str = ""
+    start_time: dt.time = dt.time(14, 0)
 
     @property
     def key(self) -> str:
@@ -86,7 +101,7 @@ def planned_date(config: Config, meeting: Meeting) -> dt.date:
 
 def parse_adjustments(values: Sequence[str], book: Playbook,
                       within: tuple[dt.date, dt.date] | None = None) -> dict[str, dt.date]:
-    """``["2=2027-06-10", "closing=2028-06-01"]`` -> meeting key -> date; UserError if bad.
+    """``["2=2027-06-10", "closing=1-6-2028"]`` -> meeting key -> date; UserError if bad.
 
     ``within``: the alliance's first and last day; a date outside them (``9999-12-31``) is
     refused.
@@ -100,16 +115,16 @@ def parse_adjustments(values: Sequence[str], book: Playbook,
         if not sep or key is None:
             raise UserError(f"--date {value}: expected N=YYYY-MM-DD with N a meeting number",
                             hint=f"meetings are 1-{len(book.meetings.meetings)}, e.g. 2=2027-06-10")
-        try:
-            found[key] = dt.date.fromisoformat(text.strip())
-        except ValueError:
+        date = parse_date(text)
+        if date is None:
             raise UserError(f"--date {value}: '{text}' is not a date",
-                            hint="write the date as YYYY-MM-DD") from None
-        if within is not None and not within[0] <= found[key] <= within[1]:
+                            hint="write the date as YYYY-MM-DD or day first, 10-6-2027")
+        if within is not None and not within[0] <= date <= within[1]:
             first, last = (day.isoformat() for day in within)
             raise UserError(f"--date {value}: outside the alliance's work plan ({first} to "
                             f"{last})", hint="pick a date in that period, or change "
                             "alliance.start_date / duration_months in the config")
+        found[key] = date
     return found
 
 
@@ -132,9 +147,11 @@ def meeting_schedule(config: Config, book: Playbook, store: StateStore) -> list[
         elif item is not None and item.due:
             board = dt.date.fromisoformat(item.due[:10])
             date, origin = board, ("plan" if board == planned else "board")
+        venue = config.meeting_venue(meeting.number)
         schedule.append(ScheduledMeeting(
             meeting.number, meeting.key, meeting.title, planned, date, origin,
             item.number if item else "", item.status if item else "todo",
+            venue.host, venue.place, venue.start_time, venue.duration_minutes,
         ))
     return schedule
 
@@ -180,7 +197,8 @@ def reminders_due(meetings: Sequence[ScheduledMeeting], now: dt.date | dt.dateti
             following = leads[position + 1] if position + 1 < len(leads) else 0
             end = meeting.date - dt.timedelta(days=following)
             reminder = Reminder(meeting.key, meeting.number, meeting.title,
-                                meeting.item_number, meeting.date, lead)
+                                meeting.item_number, meeting.date, lead, meeting.where,
+                                meeting.start_time)
             if start <= today < end and reminder.key not in already_sent:
                 due.append(reminder)
     return due
@@ -191,7 +209,9 @@ def reminder_text(reminder: Reminder, language: str) -> str:
     text = labels(language)["meetings"]
     template = text["reminder_day"] if reminder.lead_days <= 1 else text["reminder_week"]
     return fill(template, title=reminder.title, number=reminder.item_number or reminder.number,
-                date=format_date(reminder.date, language))
+                date=format_date(reminder.date, language),
+                time=reminder.start_time.strftime("%H:%M"),
+                where=reminder.where or text["place_todo"])
 
 
 def _local(now: dt.datetime, timezone: str) -> dt.datetime:

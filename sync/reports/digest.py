@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from playbooks.messages import messages
-from playbooks.model import Playbook
+from playbooks.model import ActionRow, Playbook
 from sync.core.errors import UserError
 from sync.reports.progress import due_between, is_overdue, step_progress
 from sync.state.rows import Item
@@ -25,8 +25,9 @@ def parse_duration(text: str, setting: str = "duration") -> dt.timedelta:
     return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def digest_text(alliance: str, book: Playbook, items: Sequence[Item], today: dt.date) -> str:
-    """The digest in the alliance's language (Slack mrkdwn)."""
+def digest_text(alliance: str, book: Playbook, items: Sequence[Item], today: dt.date,
+                rows: Sequence[ActionRow] = ()) -> str:
+    """The digest in the alliance's language (Slack mrkdwn); ``rows``: the alliance's plan rows."""
     text = messages(book.language)
     statuses = book.action_plan.statuses
 
@@ -45,7 +46,7 @@ def digest_text(alliance: str, book: Playbook, items: Sequence[Item], today: dt.
     parts += [line(i) for i in week] or [text["digest_none"]]
     parts += ["", f"*{text['digest_progress']}*"]
     parts += [f"• {p.title}: {p.done}/{p.total} ({p.percent}%)"
-              for p in step_progress(items, book)]
+              for p in step_progress(items, book, rows)]
     parts += ["", f"*{text['digest_next_meeting']}*",
               f"• {meetings[0].title} ({meetings[0].due})" if meetings else text["digest_none"]]
     return "\n".join(parts)

@@ -1,6 +1,12 @@
 """The action plan's progress, computed from the state store (pure over its rows).
 
-Used by ``mcm-sync status``, the weekly digest, the newsletter and the reports.
+One truth for every output: :func:`step_progress` is what ``mcm-sync status``, the weekly
+digest, the newsletter, the meeting agenda, the report, the profile and ``template render
+action_plan`` show. What counts is the guide's *action plan*: the playbook's tasks, the
+alliance's own rows and the actions added since (minutes, cards members made). The plenary
+meetings are the programme the work is reviewed in, not work of a step, so they never count
+(:func:`counts`); cancelled items do not count either. An item's status is the state store's;
+a planned task or row the sync has not made yet counts with the plan's own status.
 """
 
 from __future__ import annotations
@@ -9,7 +15,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from playbooks.model import Playbook
+from playbooks.labels import labels
+from playbooks.loader import load_playbook
+from playbooks.model import ActionRow, Playbook
 from sync.core.errors import UserError
 from sync.state.rows import Item
 
@@ -60,16 +68,20 @@ def owner_names(owner: str, names: Mapping[str, str]) -> str:
 
 
 def step_key(book: Playbook, value: str) -> str:
-    """The key of the step ``value`` names: its number, key or title (any case).
-
-    UserError (exit 2) listing the valid ones for anything else (``--step party``).
+    """The key of the step ``value`` names: its number, key or name (the alliance's language
+    or English). Case, ``_`` and ``-`` do not matter (``getting_started`` is "Getting
+    started"); anything else is a UserError (exit 2) listing the valid steps.
     """
-    wanted = value.strip().casefold()
+    def plain(text: str) -> str:
+        return " ".join(text.replace("_", " ").replace("-", " ").casefold().split())
+
+    english = {s.key: s.title for s in load_playbook("en").steps}
     for step in book.steps:
-        if wanted in (str(step.number), step.key.casefold(), step.title.casefold()):
+        if plain(value) in {str(step.number), plain(step.key), plain(step.title),
+                            plain(english.get(step.key, step.key))}:
             return step.key
-    valid = ", ".join(f"{step.number} {step.key} ({step.title})" for step in book.steps)
-    raise UserError(f"--step {value!r} is not a step of the playbook",
+    valid = "; ".join(f"{s.number} = {s.key} = {s.title}" for s in book.steps)
+    raise UserError(f"--step {value}: no such step",
                     hint=f"give a step's number, key or title: {valid}")
 
 
@@ -101,13 +113,61 @@ def _number_key(number: str) -> tuple[str, int]:
     return prefix, int(count) if count.isdigit() else 0
 
 
-def step_progress(items: Sequence[Item], book: Playbook) -> list[StepProgress]:
-    """Per step of the playbook: how many of its live items are done."""
+def counts(kind: str, status: str) -> bool:
+    """Whether an item of this kind and status counts for progress (not meetings, not cancelled)."""
+    return kind != "meeting" and status != "cancelled"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of work as progress sees it: its state key, step and status."""
+
+    key: str
+    step: str
+    status: str
+
+
+def planned_units(book: Playbook, rows: Sequence[ActionRow] = ()) -> list[Unit]:
+    """The plan's work with the plan's own status: playbook tasks, then the alliance's rows."""
+    units = [Unit(f"task:{task.id}", step.key, "todo") for step in book.steps
+             for task in step.tasks]
+    return units + [Unit(f"action:{row.key}", row.step, row.status) for row in rows]
+
+
+def progress_units(items: Sequence[Item], book: Playbook,
+                   rows: Sequence[ActionRow] = ()) -> list[Unit]:
+    """Every unit of work that counts: the plan overlaid with the state, then other live items.
+
+    A planned task or row takes its item's status once the sync made it; an item the plan does
+    not list (agreed in minutes, a card a member added) counts in its own step.
+    """
+    by_key = {item.key: item for item in items}
+    units = []
+    for unit in planned_units(book, rows):
+        item = by_key.get(unit.key)
+        units.append(unit if item is None else Unit(unit.key, unit.step, item.status))
+    planned = {unit.key for unit in units}
+    units += [Unit(i.key, i.step, i.status) for i in items
+              if i.key not in planned and counts(i.kind, i.status)]
+    return [unit for unit in units if counts("planned", unit.status)]
+
+
+def step_progress(items: Sequence[Item], book: Playbook,
+                  rows: Sequence[ActionRow] = ()) -> list[StepProgress]:
+    """Per step of the playbook: how many of its counted units are done (see the module doc).
+
+    Units of no known step form a last group (key ``""``) when there are any.
+    """
+    units = progress_units(items, book, rows)
+    known = {step.key for step in book.steps}
+    groups = [(step.key, step.title) for step in book.steps]
+    if any(unit.step not in known for unit in units):
+        groups.append(("", labels(book.language)["common"]["other_step"]))
     result = []
-    for step in book.steps:
-        live = [i for i in items if i.step == step.key and i.status != "cancelled"]
-        result.append(StepProgress(step.key, step.title,
-                                   sum(1 for i in live if i.status == "done"), len(live)))
+    for key, title in groups:
+        mine = [u for u in units if (u.step == key if key else u.step not in known)]
+        result.append(StepProgress(key, title, sum(1 for u in mine if u.status == "done"),
+                                   len(mine)))
     return result
 
 

@@ -27,6 +27,7 @@ from sync.documents.context import plan_groups
 from sync.documents.render import environment
 from sync.plenary.meetings import ScheduledMeeting, meeting_schedule
 from sync.reports.chart import ChartFormat, StepBar, progress_chart
+from sync.reports.progress import StepProgress, step_progress
 from sync.state.rows import AuditEntry, Item
 from sync.state.store import StateStore
 
@@ -48,27 +49,37 @@ class ReportRow:
 
 @dataclass(frozen=True)
 class ReportGroup:
-    """The rows of one step (or of the last group, actions of no known step)."""
+    """The rows of one step (or of the last group, actions of no known step).
+
+    Its figures are :func:`sync.reports.progress.step_progress`'s, the one count every output
+    shows.
+    """
 
     key: str
     number: int
     title: str
     rows: list[ReportRow]
+    progress: StepProgress
 
     @property
     def live(self) -> list[ReportRow]:
-        """Rows that count for progress (cancelled ones do not)."""
+        """Rows that are not cancelled."""
         return [r for r in self.rows if r.status not in _CLOSED]
 
     @property
     def done(self) -> int:
-        """How many live rows are done."""
-        return sum(1 for r in self.live if r.status == "done")
+        """How many counted units of the step are done."""
+        return self.progress.done
+
+    @property
+    def total(self) -> int:
+        """How many units of the step count."""
+        return self.progress.total
 
     @property
     def percent(self) -> int:
         """Completion in whole percent (100 for a step with nothing to do)."""
-        return round(100 * self.done / len(self.live)) if self.live else 100
+        return self.progress.percent
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,11 @@ def _extra_row(item: Item, config: Config, book: Playbook, done: Mapping[str, dt
     return _overlay(cells, dict(cells), item, item.status, None, config, book, done, today)
 
 
+def _figures(figures: Mapping[str, StepProgress], key: str, title: str) -> StepProgress:
+    """The shared figures of a group (none counted: a group of cancelled rows only)."""
+    return figures.get(key) or StepProgress(key, title, 0, 0)
+
+
 def build_report(config: Config, book: Playbook, rows: Sequence[ActionRow],
                  items: Sequence[Item], audit: Sequence[AuditEntry],
                  meetings: Sequence[ScheduledMeeting], today: dt.date) -> Report:
@@ -158,6 +174,7 @@ def build_report(config: Config, book: Playbook, rows: Sequence[ActionRow],
     by_meeting = {m.key: m for m in meetings}
     display, plain = plan_groups(config, book, rows), plan_groups(config, book, rows, for_csv=True)
     known = {step.key for step in book.steps}
+    figures = {p.key: p for p in step_progress(items, book, rows)}
     used: set[str] = set()
     groups = []
     for group, csv_group in zip(display, plain, strict=True):
@@ -178,15 +195,19 @@ def build_report(config: Config, book: Playbook, rows: Sequence[ActionRow],
         out += [_extra_row(i, config, book, done, by_meeting, today) for i in items
                 if i.step == group.key and i.kind != "meeting" and i.key not in used
                 and group.key]
-        groups.append(ReportGroup(group.key, group.number, group.title, out))
+        groups.append(ReportGroup(group.key, group.number, group.title, out,
+                                  _figures(figures, group.key, group.title)))
     stray = [_extra_row(i, config, book, done, by_meeting, today) for i in items
              if i.kind != "meeting" and i.key not in used and i.step not in known]
     if stray:
         if groups and not groups[-1].key:
             last = groups.pop()
-            groups.append(ReportGroup("", last.number, last.title, last.rows + stray))
+            groups.append(ReportGroup("", last.number, last.title, last.rows + stray,
+                                      _figures(figures, "", last.title)))
         else:
-            groups.append(ReportGroup("", len(book.steps) + 1, text["common"]["other_step"], stray))
+            title = text["common"]["other_step"]
+            groups.append(ReportGroup("", len(book.steps) + 1, title, stray,
+                                      _figures(figures, "", title)))
     budgets = [r.budget_eur for r in rows if r.budget_eur is not None]
     alliance = config.alliance
     return Report(
@@ -215,7 +236,7 @@ def report_from_store(config: Config, book: Playbook, rows: Sequence[ActionRow],
 
 def report_chart(report: Report, fmt: ChartFormat = "png") -> bytes:
     """The progress picture of ``report``: completion per step, planned vs done over time."""
-    bars = [StepBar(group.title, group.done, len(group.live)) for group in report.groups]
+    bars = [StepBar(group.title, group.done, group.total) for group in report.groups]
     live = [row for row in report.rows if row.status not in _CLOSED]
     planned = [row.due for row in live if row.due is not None]
     done = [row.done_on for row in live if row.done_on is not None]

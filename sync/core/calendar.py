@@ -1,0 +1,46 @@
+"""The alliance's playbook on its own calendar, and what is dated after the alliance's end.
+
+:func:`alliance_playbook` is the playbook every command works with: the guide's timing scaled
+to ``alliance.duration_months`` and ``alliance.plenaries``
+(:func:`playbooks.calendar.fit_playbook`), so cards, messages, templates, the agenda, the
+report and the schedule show the same dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from playbooks.calendar import dated_after_end, fit_playbook
+from playbooks.loader import load_playbook
+from playbooks.model import ActionRow, Playbook
+from sync.core.config import Config
+from sync.core.errors import Problem
+from sync.state.rows import Item
+
+
+def alliance_playbook(config: Config, language: str | None = None) -> Playbook:
+    """The playbook in ``language`` (default the alliance's), fitted to the alliance's calendar."""
+    alliance = config.alliance
+    book = load_playbook(language or alliance.language)
+    return fit_playbook(book, alliance.start_date, alliance.end_date, alliance.plenaries)
+
+
+def after_end(config: Config, book: Playbook, rows: Sequence[ActionRow],
+              items: Sequence[Item] = (), *, source: str = "") -> list[Problem]:
+    """Warnings naming every task, plenary, plan row or item dated after the alliance's end."""
+    alliance = config.alliance
+    end = alliance.end_date
+    hint = (f"the alliance ends on {end.isoformat()}: move the date earlier or lengthen "
+            "alliance.duration_months")
+    found = [Problem(source, "playbook", f"{late.what} is dated {late.date.isoformat()}, after "
+                     "the end", hint) for late in dated_after_end(book, alliance.start_date, end)]
+    plan = config.action_plan or "action_plan"
+    found += [Problem(str(plan), f"row {row.number or row.key}",
+                      f"'{row.action}' is due {row.due.isoformat()}, after the end", hint)
+              for row in rows if row.due is not None and row.due > end]
+    found += [Problem("state", item.number,
+                      f"'{item.title}' is dated {item.due[:10]}, after the end", hint)
+              for item in items if item.due and item.status not in ("done", "cancelled")
+              and dt.date.fromisoformat(item.due[:10]) > end]
+    return found
