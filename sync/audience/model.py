@@ -56,6 +56,12 @@ COLUMNS: tuple[str, ...] = (
     "engagement",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("organisation",)
+# The guide's template names two columns differently from the database; the template keeps
+# the guide's names (import reads both) and leaves out what only the tool records.
+GUIDE_NAMES: dict[str, str] = {"strategy": "engagement_strategy", "criteria": "own_criteria"}
+TEMPLATE_COLUMNS: tuple[str, ...] = tuple(
+    GUIDE_NAMES.get(column, column) for column in COLUMNS
+    if column not in ("role", "consent_withdrawn"))
 
 # Header spellings people type in a spreadsheet, mapped to the column keys above.
 HEADER_ALIASES: dict[str, str] = {

@@ -15,6 +15,7 @@ from rich.table import Table
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 from sync.engine.conflicts import resolve as resolve_conflict
+from sync.engine.texts import WHERE
 from sync.reports.digest import parse_duration
 from sync.reports.progress import item_rows, step_key, step_progress
 from sync.runner import SyncOutcome
@@ -35,9 +36,8 @@ def _summary_line(outcome: SyncOutcome) -> str:
             f"{writes} writes" + "".join(extras))
 
 
-# Where a change came from, as the coordinator calls it.
-PLACE = {"trello": "Trello", "slack": "Slack", "hub": "the action plan", "file": "the action plan",
-         "cli": "mcm-sync", "minutes": "the minutes"}
+# Where a change came from, as the coordinator calls it (one map with the thread notes).
+PLACE = WHERE
 
 
 def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -> None:

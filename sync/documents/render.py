@@ -23,7 +23,7 @@ import jinja2
 from playbooks.labels import LABELS_FOLDER, cell, fill, format_date, labels
 from playbooks.loader import load_playbook
 from playbooks.model import ActionRow, Playbook
-from sync.audience.model import Stakeholder
+from sync.audience.model import TEMPLATE_COLUMNS, Stakeholder
 from sync.core import csv_cells
 from sync.core.calendar import alliance_playbook
 from sync.core.config import Config
@@ -57,26 +57,10 @@ _EXTENSIONS: dict[Format, str] = {"markdown": "md", "csv": "csv"}
 # Templates that belong to one plenary meeting: their file name carries its number.
 _PER_MEETING = frozenset({"agenda", "minutes"})
 
-# The guide's stakeholder database columns, plus e-mail and the GDPR consent. The names are
-# ones `mcm-sync stakeholders import` accepts, so the file can be filled in and imported.
-STAKEHOLDER_COLUMNS: tuple[str, ...] = (
-    "organisation",
-    "contact_person",
-    "phone",
-    "email",
-    "website",
-    "address",
-    "contribution",
-    "interests",
-    "influence",
-    "engagement_strategy",
-    "own_criteria",
-    "sector",
-    "alliance_member",
-    "consent_date",
-    "consent_method",
-    "engagement",
-)
+# The guide's stakeholder database columns, plus e-mail and the GDPR consent: one list, the
+# database model's (names `mcm-sync stakeholders import` accepts, so the file can be filled in
+# and imported back).
+STAKEHOLDER_COLUMNS = TEMPLATE_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 from playbooks.labels import labels
 from playbooks.model import Playbook
-from sync.audience.model import Stakeholder
+from sync.audience.model import GUIDE_NAMES, Stakeholder
 from sync.core.config import Config
 from sync.documents.context import stakeholder_rows
 
 # Template column -> the database field it holds (the rest have the same name).
-_FIELDS = {"engagement_strategy": "strategy", "own_criteria": "criteria"}
+_FIELDS = {guide: field for field, guide in GUIDE_NAMES.items()}
 
 
 def _cells(person: Stakeholder, columns: Sequence[str]) -> dict[str, str]:
