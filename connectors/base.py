@@ -246,8 +246,12 @@ class SlackAPI(Protocol):
         """Join a public channel (already a member is fine)."""
         ...
 
-    def unarchive(self, channel_id: str) -> None:
-        """Unarchive (already unarchived is fine)."""
+    def unarchive(self, channel_id: str) -> bool:
+        """Unarchive (already unarchived is fine); False when this token may not.
+
+        Slack bot tokens cannot unarchive (docs.slack.dev, conversations.unarchive): a
+        workspace admin or member must do it in Slack.
+        """
         ...
 
     def set_topic(self, channel_id: str, topic: str) -> None:

@@ -219,7 +219,9 @@ def test_transient_faults_are_retried_without_duplicates(alliance: Alliance) -> 
 
 
 def test_existing_channel_and_audience_are_adopted(tmp_path: Path) -> None:
-    """An archived #frl-actions is unarchived, and mailchimp.audience_id adopts that audience."""
+    """An archived #frl-actions: the bot cannot unarchive it (Slack refuses bots), so bootstrap
+    asks for an admin, makes no second channel, and adopts it once a person unarchived it;
+    mailchimp.audience_id adopts that audience."""
     made = Alliance(tmp_path)
     try:
         slack = made.slack_member("anna.devries@example.org")
@@ -241,9 +243,16 @@ def test_existing_channel_and_audience_are_adopted(tmp_path: Path) -> None:
         assert actions[("audience", "audience")] == "adopt"
         summary = made.json("bootstrap")
         assert summary["links"]["mailchimp_audience"] == existing
+        assert any("#frl-actions exists but is archived" in line and "admin" in line
+                   for line in summary["unresolved"])
+        assert remote_inventory(made)["channels"] == ["frl-actions", "frl-alliance"]  # no twin
+        assert slack.conversations_info(channel=channel)["channel"]["is_archived"] is True
+        slack.conversations_unarchive(channel=channel)  # what the admin does in Slack
+        again = made.json("bootstrap")
+        assert not any("archived" in line for line in again["unresolved"])
         assert remote_inventory(made)["channels"] == ["frl-actions", "frl-alliance"]
         info = slack.conversations_info(channel=channel)["channel"]
-        assert info["is_archived"] is False
+        assert info["is_archived"] is False and info["topic"]["value"]
         lists = mailchimp_client(made.server).lists.get_all_lists()["lists"]
         assert [a["id"] for a in lists] == [existing]
     finally:

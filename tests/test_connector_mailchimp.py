@@ -16,6 +16,7 @@ import pytest
 import connectors.mailchimp.connector as mailchimp_module
 from connectors.mailchimp.batch import parse_results
 from connectors.mailchimp.connector import MailchimpConnector, data_centre, subscriber_hash
+from connectors.sandbox.clients import testing
 from sync.core.errors import (
     AuthError,
     ConnectorSettingError,
@@ -29,7 +30,7 @@ server_module = pytest.importorskip(
     "connectors.sandbox.core.server", reason="sandbox not built yet"
 )
 
-API_KEY = "0123456789abcdef0123456789abcdef-us1"  # any non-empty key is the coordinator
+API_KEY = "0123456789abcdef0123456789abcdef-us1"  # well-formed but not issued: refused
 AUDIENCE = {
     "name": "Friesland alliance newsletter",
     "contact": {"company": "FRL", "address1": "Street 1", "city": "Leeuwarden", "country": "NL"},
@@ -80,7 +81,10 @@ def fault(sandbox: Any, method: str, path: str, mode: str, **spec: Any) -> None:
     admin(sandbox, "POST", "/_sandbox/faults", {**body, **spec})
 
 
-def connect(sandbox: Any, key: str = API_KEY, sleeps: Sleeps | None = None) -> MailchimpConnector:
+def connect(
+    sandbox: Any, key: str | None = None, sleeps: Sleeps | None = None
+) -> MailchimpConnector:
+    key = testing.issued(sandbox)["mailchimp"]["api_key"] if key is None else key
     return MailchimpConnector(
         key, base_url=sandbox.base_urls["mailchimp"], sleep=Sleeps() if sleeps is None else sleeps
     )
@@ -322,7 +326,7 @@ def test_ratelimit_backs_off_without_retry_after(sandbox: Any, audience: str) ->
     assert len(sleeps) == 2 and 1.0 <= sleeps[0] <= 2.0 and 2.0 <= sleeps[1] <= 3.0
 
 
-@pytest.mark.parametrize("key", ["", "s3cr3tkeywithoutdatacentre"])
+@pytest.mark.parametrize("key", ["", "s3cr3tkeywithoutdatacentre", "s3cr3t" + API_KEY])
 def test_auth_error_names_the_setting_and_hides_the_key(sandbox: Any, key: str) -> None:
     mc = connect(sandbox, key=key)
     with pytest.raises(AuthError) as caught:
@@ -335,8 +339,9 @@ def test_auth_error_names_the_setting_and_hides_the_key(sandbox: Any, key: str) 
         assert "s3cr3t" not in text
 
 
-def test_no_key_in_error_messages(mc: MailchimpConnector, audience: str) -> None:
+def test_no_key_in_error_messages(sandbox: Any, mc: MailchimpConnector, audience: str) -> None:
     with pytest.raises(FatalRemoteError) as caught:
         mc.upsert_member(audience, "not-an-address", status_if_new="subscribed", merge_fields={})
-    assert API_KEY not in " ".join(caught.value.lines())
+    issued = testing.issued(sandbox)["mailchimp"]["api_key"]
+    assert issued not in " ".join(caught.value.lines())
     assert "HTTP 400" in str(caught.value)

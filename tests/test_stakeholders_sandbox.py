@@ -55,7 +55,8 @@ class Sandbox:
         self.server = server_module.SandboxServer(port=0, rate_limits=False, data_dir=data_dir)
         self.server.start()
         self.mailchimp = mailchimp_module.MailchimpConnector(
-            "sandbox-coordinator-us1", server="us1", base_url=f"{self.server.url}/mailchimp/3.0"
+            self.server.app.people.credentials.coordinator()["mailchimp"]["api_key"],
+            server="us1", base_url=f"{self.server.url}/mailchimp/3.0",
         )
         self.audience = self.mailchimp.create_audience(AUDIENCE).id
 

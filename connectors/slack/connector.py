@@ -49,6 +49,8 @@ from connectors.slack.shapes import (
 
 PAGE = 200  # Slack advises at most 200 per page for cursor-paged methods
 RECOVER_WINDOW = 200  # recent messages searched for a post whose answer was lost
+# conversations.unarchive with a bot token: Slack's user_is_bot (or a token-type refusal).
+BOT_CANNOT_UNARCHIVE = ("user_is_bot", "not_allowed_token_type")
 
 T = TypeVar("T")
 Response = dict[str, Any]
@@ -201,9 +203,11 @@ class SlackConnector:
         """Join a public channel (already a member is fine)."""
         self._call("conversations.join", channel=channel_id)
 
-    def unarchive(self, channel_id: str) -> None:
-        """Unarchive (already unarchived is fine)."""
-        self._call("conversations.unarchive", tolerate=("not_archived",), channel=channel_id)
+    def unarchive(self, channel_id: str) -> bool:
+        """Unarchive (already unarchived is fine); False when the token may not (bots)."""
+        answer = self._call("conversations.unarchive", channel=channel_id,
+                            tolerate=("not_archived", *BOT_CANNOT_UNARCHIVE))
+        return answer.get("error") not in BOT_CANNOT_UNARCHIVE
 
     def set_topic(self, channel_id: str, topic: str) -> None:
         """Set the channel topic."""

@@ -15,7 +15,7 @@ import pytest
 import requests
 from trello.exceptions import ResourceUnavailable
 
-from connectors.sandbox.clients.testing import FakeClock, admin, trello_client
+from connectors.sandbox.clients.testing import FakeClock, admin, member_token, trello_client
 from connectors.sandbox.core.errors import SandboxConfigError
 from connectors.sandbox.core.ratelimit import ConcurrencyLimiter, MethodLimiter, WindowLimiter
 from connectors.sandbox.core.server import SandboxServer, is_loopback
@@ -150,7 +150,8 @@ def test_trello_token_limit_then_window_passes(sandbox_rl: SandboxServer) -> Non
         client.get_board(board.id)
     assert failure.value._status == 429
     assert '"error":"API_TOKEN_LIMIT_EXCEEDED"' in failure.value._msg
-    assert trello_client(sandbox_rl, "another-token").get_board(board.id).name == "Limited"
+    other = member_token(sandbox_rl, "other@example.org")
+    assert trello_client(sandbox_rl, other).get_board(board.id).name == "Limited"
     sandbox_rl.clock.advance(10.0)
     assert client.get_board(board.id).name == "Limited"
 
@@ -165,17 +166,18 @@ def test_trello_members_routes_have_their_own_slow_window(sandbox_rl: SandboxSer
         client.list_boards()
     assert failure.value._status == 429
     admin(sandbox_rl, "POST", "/_sandbox/settings", {"rate_limits": False})
-    assert admin(sandbox_rl, "GET", "/_sandbox/settings") == {"rate_limits": False}
+    assert admin(sandbox_rl, "GET", "/_sandbox/settings")["rate_limits"] is False
     assert client.list_boards() == []
 
 
 def test_trello_key_limit(sandbox_rl: SandboxServer) -> None:
     board = trello_client(sandbox_rl).add_board("Shared", default_lists=False)
-    clients = [trello_client(sandbox_rl, f"token-{n}") for n in range(5)]
+    clients = [trello_client(sandbox_rl, member_token(sandbox_rl, f"m{n}@example.org"))
+               for n in range(5)]
     for index in range(299):  # 299 + the board creation = 300 for the key
         clients[index % 5].get_board(board.id)
     with pytest.raises(ResourceUnavailable) as failure:
-        trello_client(sandbox_rl, "fresh-token").list_boards()
+        trello_client(sandbox_rl, member_token(sandbox_rl, "fresh@example.org")).list_boards()
     assert "API_KEY_LIMIT_EXCEEDED" in failure.value._msg
 
 

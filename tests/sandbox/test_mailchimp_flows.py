@@ -20,7 +20,7 @@ import requests
 from mailchimp_marketing import Client
 from mailchimp_marketing.api_client import ApiClientError
 
-from connectors.sandbox.clients.testing import mailchimp_client
+from connectors.sandbox.clients.testing import issued, mailchimp_client
 from connectors.sandbox.core.server import SandboxServer
 from tests.sandbox.mailchimp_helpers import AUDIENCE, md5, problem, put
 
@@ -180,16 +180,16 @@ def test_eleventh_concurrent_request_gets_429(sandbox_rl: SandboxServer) -> None
         for thread in threads:
             thread.start()
         for _ in range(200):
-            if service.limiter.active("sandbox-coordinator-us1") == 10:
+            if service.limiter.active(issued(sandbox_rl)["mailchimp"]["api_key"]) == 10:
                 break
             threading.Event().wait(0.01)
-        assert service.limiter.active("sandbox-coordinator-us1") == 10
+        assert service.limiter.active(issued(sandbox_rl)["mailchimp"]["api_key"]) == 10
         status, body = problem(mc.ping.get)
         assert (status, body["title"]) == (429, "TooManyRequests")
     for thread in threads:
         thread.join(timeout=10)
     assert [o["health_status"] for o in outcomes] == ["Everything's Chimpy!"] * 10
-    assert service.limiter.active("sandbox-coordinator-us1") == 0
+    assert service.limiter.active(issued(sandbox_rl)["mailchimp"]["api_key"]) == 0
     assert mc.ping.get()["health_status"]
 
 

@@ -38,7 +38,7 @@ def bot(sandbox: SandboxServer) -> WebClient:
 
 @pytest.fixture
 def ana(sandbox: SandboxServer) -> WebClient:
-    return slack_client(sandbox, member_token(ANA))
+    return slack_client(sandbox, member_token(sandbox, ANA, "slack"))
 
 
 def error_of(call: Callable[[], Any]) -> str:
@@ -75,7 +75,7 @@ def test_missing_and_malformed_tokens(sandbox: SandboxServer) -> None:
     assert error_of(lambda: anonymous.api_call("auth.test", headers=empty)) == "invalid_auth"
     assert error_of(slack_client(sandbox, "sandbox-member:").auth_test) == "invalid_auth"
     # The form field works like the header.
-    answer = anonymous.api_call("auth.test", params={"token": member_token(BEN)})
+    answer = anonymous.api_call("auth.test", params={"token": member_token(sandbox, BEN, "slack")})
     assert answer["user"] == "ben"
 
 
@@ -111,7 +111,7 @@ def test_name_taken_is_adopted_from_the_list(bot: WebClient) -> None:
     assert [c["id"] for c in found] == [first]
 
 
-def test_archive_unarchive_and_archived_names_stay_taken(bot: WebClient) -> None:
+def test_archive_unarchive_and_archived_names_stay_taken(bot: WebClient, ana: WebClient) -> None:
     channel = new_channel(bot, "old-working-group")
     assert bot.conversations_archive(channel=channel)["ok"] is True
     assert error_of(lambda: bot.conversations_archive(channel=channel)) == "already_archived"
@@ -122,8 +122,11 @@ def test_archive_unarchive_and_archived_names_stay_taken(bot: WebClient) -> None
     every = bot.conversations_list(exclude_archived=False)["channels"]
     assert channel not in [c["id"] for c in live]
     assert channel in [c["id"] for c in every]
-    assert bot.conversations_unarchive(channel=channel)["ok"] is True
-    assert error_of(lambda: bot.conversations_unarchive(channel=channel)) == "not_archived"
+    # Bot tokens cannot unarchive (docs.slack.dev conversations.unarchive); a user token can.
+    assert error_of(lambda: bot.conversations_unarchive(channel=channel)) == (
+        "user_is_bot")
+    assert ana.conversations_unarchive(channel=channel)["ok"] is True
+    assert error_of(lambda: ana.conversations_unarchive(channel=channel)) == "not_archived"
     assert bot.chat_postMessage(channel=channel, text="back")["ok"] is True
 
 
@@ -243,14 +246,19 @@ def test_member_reactions_read_back(bot: WebClient, ana: WebClient) -> None:
     me = bot.auth_test()["user_id"]
     want = [{"name": "white_check_mark", "users": [ana_id, me], "count": 2}]
     assert bot.conversations_history(channel=channel)["messages"][0]["reactions"] == want
-    got = bot.reactions_get(channel=channel, timestamp=ts, full=True)
+    with pytest.raises(SlackApiError) as refused:  # the manifest's bot has no reactions:read
+        bot.reactions_get(channel=channel, timestamp=ts)
+    answer = refused.value.response
+    assert (answer["error"], answer["needed"]) == ("missing_scope", "reactions:read")
+    assert "chat:write" in answer["provided"].split(",")
+    got = ana.reactions_get(channel=channel, timestamp=ts, full=True)
     assert got["type"] == "message" and got["channel"] == channel
     assert got["message"]["reactions"] == want
     ana.reactions_remove(channel=channel, timestamp=ts, name="white_check_mark")
     assert error_of(
         lambda: ana.reactions_remove(channel=channel, timestamp=ts, name="white_check_mark")
     ) == ("no_reaction")
-    after = bot.reactions_get(channel=channel, timestamp=ts)["message"]["reactions"]
+    after = ana.reactions_get(channel=channel, timestamp=ts)["message"]["reactions"]
     assert after == [{"name": "white_check_mark", "users": [me], "count": 1}]
     assert error_of(
         lambda: ana.reactions_add(channel=channel, timestamp="1.000001", name="eyes")
@@ -397,7 +405,7 @@ def test_tier_limit_answers_429_until_the_window_passes(sandbox_rl: SandboxServe
     assert 1 <= int(response.headers["Retry-After"]) <= 60
     # Other methods have their own allowance; a member's token its own bucket.
     assert client.conversations_list()["ok"] is True
-    member = slack_client(sandbox_rl, member_token(ANA))
+    member = slack_client(sandbox_rl, member_token(sandbox_rl, ANA, "slack"))
     assert member.conversations_create(name="members-own")["ok"] is True
     sandbox_rl.clock.advance(int(response.headers["Retry-After"]))  # type: ignore[attr-defined]
     assert client.conversations_create(name="one-too-many")["ok"] is True

@@ -14,7 +14,12 @@ import requests
 from trello import TrelloClient
 from trello.exceptions import ResourceUnavailable, Unauthorized
 
-from connectors.sandbox.clients.testing import RewritingSession, member_token, trello_client
+from connectors.sandbox.clients.testing import (
+    RewritingSession,
+    issued,
+    member_token,
+    trello_client,
+)
 from connectors.sandbox.core.server import SandboxServer
 
 ANA = "ana@example.org"
@@ -60,7 +65,7 @@ def test_member_moves_a_card_and_the_action_names_them(
 ) -> None:
     todo, doing = board.add_list("To do"), board.add_list("Doing")
     card = todo.add_card("Welcome pack")
-    ana = trello_client(sandbox, member_token(ANA))
+    ana = trello_client(sandbox, member_token(sandbox, ANA))
     ana.get_card(card.id).change_list(doing.id)
     moves = board.fetch_actions("updateCard:idList")
     assert len(moves) == 1
@@ -120,7 +125,7 @@ def test_comments_members_and_labels_on_cards(
     card = board.add_list("To do").add_card("Card")
     comment = card.comment("Looks good <b>")
     assert comment["type"] == "commentCard" and comment["data"]["text"] == "Looks good <b>"
-    ana_id = trello_client(sandbox, member_token(ANA)).fetch_json("/members/me")["id"]
+    ana_id = trello_client(sandbox, member_token(sandbox, ANA)).fetch_json("/members/me")["id"]
     ana = client.get_member(ana_id)
     card.add_member(ana)
     label = board.add_label("partner", "green")
@@ -266,7 +271,7 @@ def test_invite_member_by_email(sandbox: SandboxServer, client: TrelloClient, bo
     assert "bo@example.org" in [m["email"] for m in answer["members"]]
     members = {m.full_name: m for m in board.all_members()}
     assert set(members) == {"mcm-sync coordinator", "Bo Visser"}
-    bo = trello_client(sandbox, member_token("bo@example.org"))
+    bo = trello_client(sandbox, member_token(sandbox, "bo@example.org"))
     assert [b.name for b in bo.list_boards()] == ["Leeuwarden alliance"]
 
 
@@ -275,15 +280,19 @@ def test_auth_errors(sandbox: SandboxServer) -> None:
     no_key = requests.get(f"{base}/1/members/me?token=t", timeout=5)
     assert (no_key.status_code, no_key.text) == (401, "invalid key")
     assert no_key.headers["Content-Type"].startswith("text/plain")
-    no_token = requests.get(f"{base}/1/members/me?key=k", timeout=5)
+    key = issued(sandbox)["trello"]["api_key"]
+    made_up = requests.get(f"{base}/1/members/me?key=0123abcd&token=t", timeout=5)
+    assert (made_up.status_code, made_up.text) == (401, "invalid key")
+    no_token = requests.get(f"{base}/1/members/me?key={key}", timeout=5)
     assert (no_token.status_code, no_token.text) == (401, "unauthorized permission requested")
     with pytest.raises(Unauthorized) as failure:
-        trello_client(sandbox, "sandbox-member:not-an-email").list_boards()
+        trello_client(sandbox, "ATTA" + "0" * 64).list_boards()
     assert failure.value._msg.startswith("invalid token")
     header = requests.get(
         f"{base}/1/members/me",
         headers={
-            "Authorization": 'OAuth oauth_consumer_key="k", oauth_token="sandbox-member:cy@x.org"'
+            "Authorization": f'OAuth oauth_consumer_key="{key}", '
+            f'oauth_token="{member_token(sandbox, "cy@x.org")}"'
         },
         timeout=5,
     )
@@ -292,9 +301,9 @@ def test_auth_errors(sandbox: SandboxServer) -> None:
 
 def test_oauth_mode_client(sandbox: SandboxServer) -> None:
     oauth = TrelloClient(
-        api_key="key",
+        api_key=issued(sandbox)["trello"]["api_key"],
         api_secret="secret",
-        token=member_token("dee@example.org"),
+        token=member_token(sandbox, "dee@example.org"),
         token_secret="ts",
         http_service=RewritingSession(sandbox.base_urls["trello"]),
     )

@@ -1,9 +1,9 @@
 """The people the three emulated services share.
 
 A person exists once and has an identity in each service (a Trello member id and username, a
-Slack user id), so a token ``sandbox-member:ana@example.org`` acts as the same Ana on Trello
-and Slack, and Slack's ``users.lookupByEmail`` finds the member a Trello test invited. Every
-other credential acts as the coordinator (the bot).
+Slack user id), so the tokens issued to Ana (``Credentials.member_tokens``) act as the same Ana
+on Trello and Slack, and Slack's ``users.lookupByEmail`` finds the member a Trello test invited.
+The coordinator's issued credentials act as the coordinator (the bot); anything else is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from connectors.sandbox.core.credentials import Credentials
 from connectors.sandbox.core.store import SandboxStore
 
 SERVICE = "people"
@@ -48,6 +49,7 @@ class People:
     def __init__(self, store: SandboxStore, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
+        self.credentials = Credentials(store)
 
     def ensure(
         self, email: str, name: str | None = None, *, is_bot: bool = False
@@ -79,10 +81,12 @@ class People:
         """The coordinator / bot person every non-member credential acts as."""
         return self.ensure(BOT_EMAIL, BOT_NAME, is_bot=True)
 
-    def for_credential(self, credential: str) -> dict[str, Any]:
-        """The person a (non-empty) credential acts as: a named member, or the bot."""
-        email = member_email(credential)
-        return self.ensure(email) if email else self.bot()
+    def for_token(self, service: str, token: str) -> dict[str, Any] | None:
+        """The person an issued token of ``service`` acts as (the bot or a member), else None."""
+        if self.credentials.is_coordinator(service, token):
+            return self.bot()
+        email = self.credentials.member_for(service, token)
+        return self.ensure(email) if email else None
 
     def get_by_email(self, email: str) -> dict[str, Any] | None:
         """The person with this email, or None."""

@@ -6,8 +6,8 @@ anywhere in its URLs, so no route here contains it.
 
 - Auth: HTTP Basic with the API key as the password (any user name) or ``Authorization:
   Bearer <token>``. No credential: 401 "API Key Missing"; a Basic key without a ``-<dc>``
-  suffix: 401 "API Key Invalid". A key ``sandbox-member:<email>`` acts as that member, any
-  other as the coordinator (only the API root shows the difference).
+  suffix, or any key the sandbox did not issue (``GET /_sandbox/credentials``): 401 "API Key
+  Invalid". Mailchimp has no member logins: only the coordinator's issued key is accepted.
 - Rate limit (when the app's limits are on): at most 10 requests in flight per API key; the
   11th gets 429 "TooManyRequests", as Mailchimp documents.
 - Errors: ``application/problem+json`` (see ``mailchimp.base``); a handler's error rolls its
@@ -30,7 +30,7 @@ from werkzeug import Request, Response
 from werkzeug.routing import Map, Rule
 
 from connectors.rate_limits import MAILCHIMP_CONNECTIONS
-from connectors.sandbox.core.people import MEMBER_PREFIX, People
+from connectors.sandbox.core.people import People
 from connectors.sandbox.core.ratelimit import ConcurrencyLimiter
 from connectors.sandbox.core.service import AuthFailure, Identity, ServiceEmulator, ServiceError
 from connectors.sandbox.core.store import SandboxStore
@@ -155,6 +155,7 @@ class MailchimpEmulator(
         # Persons by credential: authenticate then never waits for the store, so a request
         # is refused (429) or admitted without queueing behind a long transaction.
         self._persons: dict[str, dict[str, Any]] = {}
+        people.credentials.coordinator()  # issued now, so authenticate never waits for it
 
     # ------------------------------------------------------------------ app hooks
 
@@ -171,7 +172,8 @@ class MailchimpEmulator(
                 ).response()
             )
         bearer = request.headers.get("Authorization", "").lower().startswith("bearer")
-        if not bearer and not _has_data_centre(key):
+        issued = self.people.credentials.is_coordinator(SERVICE, key)
+        if not issued or (not bearer and not _has_data_centre(key)):
             raise AuthFailure(
                 MailchimpError(
                     401,
@@ -183,15 +185,11 @@ class MailchimpEmulator(
         return Identity(SERVICE, key, self._person(key))
 
     def _person(self, key: str) -> dict[str, Any]:
-        """The member a ``sandbox-member:<email>[-dc]`` key names, else the coordinator."""
-        credential = ""
-        if key.startswith(MEMBER_PREFIX):
-            # "sandbox-member:ana@example.org-us1": the data centre is not part of the address.
-            credential = DATA_CENTRE_SUFFIX.sub("", key)
-        person = self._persons.get(credential)
+        """The coordinator (the only Mailchimp login the sandbox issues)."""
+        person = self._persons.get("")
         if person is None:
-            person = self.people.for_credential(credential) if credential else self.people.bot()
-            self._persons[credential] = person
+            person = self.people.bot()
+            self._persons[""] = person
         return person
 
     def check_rate_limit(self, request: Request, identity: Identity) -> Response | None:

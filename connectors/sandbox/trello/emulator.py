@@ -7,8 +7,9 @@ actions), ``cards`` (cards, card labels/members, comments), ``items``
 
 Authentication: ``key`` + ``token`` as query/form/JSON parameters, or an
 ``Authorization: OAuth oauth_consumer_key="..", oauth_token=".."`` header (OAuth signatures are
-not verified). A token ``sandbox-member:<email>`` acts as that member; any other token is the
-coordinator. Errors are plain text as Trello's are.
+not verified). Only credentials the sandbox issued are accepted (``core.credentials``): the
+issued API key (else 401 ``invalid key``) with the coordinator's token or a member's issued token
+(else 401 ``invalid token``). Errors are plain text as Trello's are.
 
 Webhooks (HEAD check of loopback callback URLs, signed deliveries) are in
 ``webhooks``; ``WEBHOOK_SECRET`` there is the HMAC key of ``X-Trello-Webhook``.
@@ -29,7 +30,6 @@ from werkzeug.wrappers import Request, Response
 
 from connectors.rate_limits import TRELLO_MEMBERS_ROUTES, TRELLO_PER_KEY, TRELLO_PER_TOKEN, Limit
 from connectors.sandbox.core.page import render_fragment
-from connectors.sandbox.core.people import MEMBER_PREFIX, member_email
 from connectors.sandbox.core.ratelimit import WindowLimiter
 from connectors.sandbox.core.service import (
     AuthFailure,
@@ -188,13 +188,14 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
     def authenticate(self, request: Request) -> Identity:
         """Key and token present and well-formed, or Trello's plain-text 401."""
         key, token = self.credentials(request)
-        if not key:
+        if not key or not self.people.credentials.is_trello_key(key):
             raise AuthFailure(text_response("invalid key", 401))
         if not token:
             raise AuthFailure(text_response("unauthorized permission requested", 401))
-        if token.startswith(MEMBER_PREFIX) and not _valid_email(member_email(token)):
+        person = self.people.for_token(SERVICE, token)
+        if person is None:
             raise AuthFailure(text_response("invalid token", 401))
-        return Identity(SERVICE, token, self.people.for_credential(token))
+        return Identity(SERVICE, token, person)
 
     def check_rate_limit(self, request: Request, identity: Identity) -> Response | None:
         """100 requests / 10 s per token, 300 / 10 s per key, 100 / 900 s on /1/members/."""
@@ -287,7 +288,3 @@ _PAGE = """
 </div>
 {% endfor %}
 """
-
-
-def _valid_email(email: str | None) -> bool:
-    return bool(email) and re.fullmatch(r"[^@\s]+@[^@\s]+", email or "") is not None
