@@ -96,6 +96,8 @@ class TrelloMember:
     id: str
     username: str
     full_name: str
+    # False for a person invited by e-mail who has no Trello account yet (a placeholder).
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,7 @@ class TrelloConnector(TrelloCore):
             "GET",
             f"/boards/{board_id}/members",
             lambda data: tuple(dict(m) for m in data),
-            params={"fields": "username,fullName"},
+            params={"fields": "username,fullName,confirmed"},
         )
 
 

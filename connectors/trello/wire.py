@@ -194,6 +194,7 @@ def member(data: Mapping[str, Any]) -> TrelloMember:
         id=str(data["id"]),
         username=str(data.get("username") or ""),
         full_name=str(data.get("fullName") or ""),
+        confirmed=data.get("confirmed") is not False,
     )
 
 

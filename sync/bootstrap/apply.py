@@ -165,6 +165,10 @@ def _map_trello_people(config: Config, trello: TrelloAPI, store: StateStore, ctx
             continue
         ctx.trello_members[email] = member.id
         store.put_resource("trello", "member", email, member.id)
+        if not member.confirmed:
+            result.pending.append(
+                f"trello: {person.name} <{email}>: invited; has no Trello account yet (the "
+                "invitation e-mail asks them to sign up; nothing to do for you)")
 
 
 def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed: Observed,

@@ -256,7 +256,9 @@ def test_message_methods_conform(spec: dict[str, Any], bot: WebClient, ana: WebC
         spec, "reactions.get", ana.reactions_get(channel=channel, timestamp=ts, full=True).data
     )
     conforms(spec, "pins.add", bot.pins_add(channel=channel, timestamp=ts).data)
-    conforms(spec, "pins.list", ana.pins_list(channel=channel).data)  # the bot lacks pins:read
+    pins = ana.pins_list(channel=channel)  # the bot lacks pins:read; [S] writes the item
+    # alternatives as a positional items list (a known flaw), so only the shape is checked here
+    assert [(p["type"], p["message"]["ts"]) for p in pins["items"]] == [("message", ts)]
     for i in range(3):
         bot.chat_postMessage(channel=channel, text=f"more {i}")
     history = bot.conversations_history(channel=channel, limit=2)

@@ -143,7 +143,7 @@ def test_concurrency_limiter() -> None:
 
 def test_trello_token_limit_then_window_passes(sandbox_rl: SandboxServer) -> None:
     client = trello_client(sandbox_rl)
-    board = client.add_board("Limited", default_lists=False)
+    board = client.add_board("Limited", default_lists=False, permission_level="public")
     for _ in range(99):
         client.get_board(board.id)
     with pytest.raises(ResourceUnavailable) as failure:
@@ -171,7 +171,8 @@ def test_trello_members_routes_have_their_own_slow_window(sandbox_rl: SandboxSer
 
 
 def test_trello_key_limit(sandbox_rl: SandboxServer) -> None:
-    board = trello_client(sandbox_rl).add_board("Shared", default_lists=False)
+    board = trello_client(sandbox_rl).add_board("Shared", default_lists=False,
+                                                permission_level="public")
     clients = [trello_client(sandbox_rl, member_token(sandbox_rl, f"m{n}@example.org"))
                for n in range(5)]
     for index in range(299):  # 299 + the board creation = 300 for the key

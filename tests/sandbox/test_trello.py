@@ -42,7 +42,8 @@ def test_board_with_lists_and_cards(client: TrelloClient, board: Any) -> None:
     assert len(board.id) == 24 and board.url.startswith("https://trello.com/b/")
     assert [lst.name for lst in board.open_lists()] == ["To do", "Done"]
     assert [c.name for c in todo.list_cards()] == ["Invite partners", "Map stakeholders"]
-    assert first.idShort == 1 and second.idShort == 2 and first.id < second.id
+    # ids start with their second; ids made in the same second carry no order
+    assert first.idShort == 1 and second.idShort == 2 and first.id[:8] <= second.id[:8]
     fetched = client.get_card(first.id)
     assert fetched.description == "Step 1" and fetched.idList == todo.id
     done.close()
@@ -66,6 +67,11 @@ def test_member_moves_a_card_and_the_action_names_them(
     todo, doing = board.add_list("To do"), board.add_list("Doing")
     card = todo.add_card("Welcome pack")
     ana = trello_client(sandbox, member_token(sandbox, ANA))
+    with pytest.raises(Unauthorized) as refused:  # a private board she is not on: no silent join
+        ana.get_card(card.id)
+    assert refused.value._msg.startswith("unauthorized permission requested")
+    client.fetch_json(f"/boards/{board.id}/members", http_method="PUT",
+                      post_args={"email": ANA, "fullName": "Ana"})
     ana.get_card(card.id).change_list(doing.id)
     moves = board.fetch_actions("updateCard:idList")
     assert len(moves) == 1
@@ -78,7 +84,8 @@ def test_member_moves_a_card_and_the_action_names_them(
     assert move["data"]["listAfter"] == {"id": doing.id, "name": "Doing"}
     assert move["data"]["old"] == {"idList": todo.id}
     assert move["data"]["card"]["idList"] == doing.id
-    assert ANA in [m.email for m in board.all_members()]  # joined by acting on the board
+    mine = client.fetch_json("/members/me")["email"]
+    assert [m.email for m in board.all_members()] == [mine, ""]  # others' e-mails: never
 
 
 def test_card_updates_record_old_values(client: TrelloClient, board: Any) -> None:
@@ -268,11 +275,17 @@ def test_invite_member_by_email(sandbox: SandboxServer, client: TrelloClient, bo
         http_method="PUT",
         post_args={"email": "bo@example.org", "fullName": "Bo Visser"},
     )
-    assert "bo@example.org" in [m["email"] for m in answer["members"]]
+    mine = client.fetch_json("/members/me")["email"]
+    assert [m.get("email") for m in answer["members"]] == [mine, None]  # Bo's is not shown
+    bo_json = next(m for m in answer["members"] if m["fullName"] == "Bo Visser")
+    assert bo_json["confirmed"] is False  # no Trello account yet: a placeholder
+    assert [m["unconfirmed"] for m in answer["memberships"]] == [False, True]
     members = {m.full_name: m for m in board.all_members()}
     assert set(members) == {"mcm-sync coordinator", "Bo Visser"}
-    bo = trello_client(sandbox, member_token(sandbox, "bo@example.org"))
+    bo = trello_client(sandbox, member_token(sandbox, "bo@example.org"))  # Bo signs up
     assert [b.name for b in bo.list_boards()] == ["Leeuwarden alliance"]
+    again = client.fetch_json(f"/boards/{board.id}/members", query_params={"fields": "confirmed"})
+    assert [m["confirmed"] for m in again] == [True, True]
 
 
 def test_auth_errors(sandbox: SandboxServer) -> None:

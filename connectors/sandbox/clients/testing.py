@@ -67,8 +67,7 @@ def issued(server: SandboxServer) -> dict[str, dict[str, str]]:
 
 def member_tokens(server: SandboxServer, email: str) -> dict[str, str]:
     """The tokens the sandbox issued to the member with this e-mail (``trello``, ``slack``)."""
-    server.app.people.ensure(email)
-    return server.app.people.credentials.member_tokens(email)
+    return server.app.people.member_tokens(email)
 
 
 def member_token(server: SandboxServer, email: str, service: str = "trello") -> str:

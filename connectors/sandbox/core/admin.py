@@ -121,8 +121,7 @@ class AdminAPI:
                 return json_response(self.people.credentials.coordinator())
             if route == ("POST", "/_sandbox/members/tokens"):
                 spec_m = PersonSpec.model_validate(_body(request) or {})
-                self.people.ensure(spec_m.email, spec_m.name)
-                return json_response(self.people.credentials.member_tokens(spec_m.email))
+                return json_response(self.people.member_tokens(spec_m.email, spec_m.name))
             if route == ("POST", "/_sandbox/people"):
                 spec_p = PersonSpec.model_validate(_body(request) or {})
                 return json_response(self.people.ensure(spec_p.email, spec_p.name))

@@ -77,6 +77,26 @@ class People:
                 self.store.update(SERVICE, KIND, key, person)
         return person
 
+    def invite(self, email: str, name: str | None = None) -> dict[str, Any]:
+        """The person invited by e-mail: someone new has no account yet (unconfirmed)."""
+        existing = self.get_by_email(email)
+        if existing is not None:
+            return existing
+        person = self.ensure(email, name)
+        person["trello_confirmed"] = False
+        with self.store.transaction():
+            self.store.update(SERVICE, KIND, person["email"], person)
+        return person
+
+    def member_tokens(self, email: str, name: str | None = None) -> dict[str, str]:
+        """Sign the person up (an account: confirmed) and give them their issued tokens."""
+        person = self.ensure(email, name)
+        if person.get("trello_confirmed") is False:
+            person["trello_confirmed"] = True
+            with self.store.transaction():
+                self.store.update(SERVICE, KIND, person["email"], person)
+        return self.credentials.member_tokens(email)
+
     def bot(self) -> dict[str, Any]:
         """The coordinator / bot person every non-member credential acts as."""
         return self.ensure(BOT_EMAIL, BOT_NAME, is_bot=True)

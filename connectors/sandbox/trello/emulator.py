@@ -218,6 +218,16 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
 
     # -- batch ----------------------------------------------------------------------------
 
+    def dispatch(
+        self, request: Request, identity: Identity, endpoint: str, values: dict[str, Any]
+    ) -> Response:
+        """Run the handler knowing who asks (board access checks in ``model.load``)."""
+        self.set_caller(identity.person, write=request.method not in ("GET", "HEAD"))
+        try:
+            return super().dispatch(request, identity, endpoint, values)
+        finally:
+            self.set_caller(None, write=False)
+
     def handle_batch(self, request: Request, identity: Identity) -> Response:
         """GET /1/batch?urls=/boards/x,/cards/y: up to 10 GET routes, one answer each."""
         urls = [u.strip() for u in request.args.get("urls", "").split(",") if u.strip()]
