@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,6 +59,9 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     server = server_module.SandboxServer(port=0, rate_limits=False, data_dir=tmp_path)
+    # Batches finish at once here (these tests' sleeps are fake); the real pace is tested in
+    # test_batch_is_polled_with_backoff_until_finished.
+    server.app.service("mailchimp").batch_seconds = 0
     server.start()
     yield server
     server.stop()
@@ -235,6 +239,26 @@ def test_batch_of_upserts_reports_every_operation(sandbox: Any, audience: str) -
     assert [e.operation_id for e in result.errors] == ["bad"]
     assert result.errors[0].status_code == 400 and result.errors[0].message
     assert len(mc.members(audience)) == 50
+
+
+def test_batch_is_polled_with_backoff_until_finished(sandbox: Any, audience: str) -> None:
+    """The sandbox's batches take real seconds, as Mailchimp's: the connector waits, doubling
+    its interval, and reads the results once the batch is finished."""
+    sandbox.app.service("mailchimp").batch_seconds = 1.0
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:  # really waits (a third), records the interval
+        waited.append(seconds)
+        time.sleep(seconds / 3)
+
+    operations = [{"method": "PUT", "operation_id": "x",
+                   "path": f"/lists/{audience}/members/{subscriber_hash('x@example.org')}",
+                   "body": json.dumps({"email_address": "x@example.org",
+                                       "status_if_new": "subscribed"})}]
+    result = connect(sandbox, sleeps=sleep).run_batch(operations)  # type: ignore[arg-type]
+    assert result.status == "finished" and [r.status_code for r in result] == [200]
+    assert waited[0] == 1.0  # not finished at once: the connector had to wait
+    assert all(b == min(15.0, 2 * a) for a, b in zip(waited, waited[1:], strict=False))
 
 
 def test_dropped_batch_start_is_found_not_repeated(

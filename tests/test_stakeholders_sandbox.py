@@ -7,6 +7,7 @@ Skipped, with the reason, while ``connectors.sandbox.core.server`` or
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -158,6 +159,32 @@ def test_unsubscribed_in_mailchimp_is_never_resubscribed(
     assert result.write_calls == 0
     assert sandbox.members()["p0@example.org"].status == "unsubscribed"
     assert people.get("p0@example.org").blocked
+
+
+def test_compliance_state_is_reported_once_and_never_retried(
+    store: StateStore, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """We unsubscribed p0 (consent withdrawn); Mailchimp then put the address in compliance
+    state (the person's own unsubscribe, a bounce, a review). New consent in our data must
+    not make every push ask again: Mailchimp's refusal is reported once, then p0 is blocked."""
+    load(store, tmp_path, 2)
+    do_push(store, sandbox)
+    people = StakeholderStore(store)
+    person = people.get("p0@example.org").person.model_copy(
+        update={"consent_withdrawn": dt.date.today()})
+    people.upsert([person])
+    do_push(store, sandbox)
+    assert sandbox.members()["p0@example.org"].status == "unsubscribed"
+    sandbox.admin("POST", "/_sandbox/mailchimp/unsubscribe",
+                  {"list_id": sandbox.audience, "email": "p0@example.org"})
+    load(store, tmp_path, 2)  # consent again
+    first = do_push(store, sandbox)
+    assert [email for email, _ in first.failed] == ["p0@example.org"]
+    assert "Member In Compliance State" in first.failed[0][1]
+    assert sandbox.members()["p0@example.org"].status == "unsubscribed"
+    assert people.get("p0@example.org").blocked
+    second = do_push(store, sandbox)
+    assert second.failed == [] and second.write_calls == 0
 
 
 def test_forget_deletes_permanently(store: StateStore, sandbox: Sandbox, tmp_path: Path) -> None:

@@ -22,6 +22,9 @@ from sync.state.store import StateStore
 SALT_SETTING = "erasure_salt"
 
 
+# The remote status noted when Mailchimp answered "Member In Compliance State" to a subscribe.
+COMPLIANCE = "compliance"
+
 @dataclass(frozen=True)
 class StakeholderRecord:
     """A person in the store: the validated row plus the audience bookkeeping."""
@@ -47,7 +50,7 @@ class StakeholderRecord:
         An ``unsubscribed`` we set ourselves (consent withdrawn) is our own echo, not the
         person's choice in Mailchimp, so new consent may subscribe them again.
         """
-        if self.remote_status == "cleaned":
+        if self.remote_status in ("cleaned", COMPLIANCE):
             return True
         return self.remote_status == "unsubscribed" and self.pushed_status != "unsubscribed"
 

@@ -12,6 +12,8 @@
 - ``POST /_sandbox/members/tokens`` ``{"email"}`` -> the member's issued tokens
   ``{"trello": token, "slack": xoxp-token}`` (loopback only; the member is created).
 - ``POST /_sandbox/people`` ``{"email", "name"}`` seeds a member; ``GET`` lists people.
+- ``POST /_sandbox/<service>/<action>`` ``{...}``: what a person does in the vendor's own
+  interface (``mailchimp/unsubscribe`` or ``mailchimp/clean`` ``{"list_id", "email"}``).
 - ``GET /_sandbox/health`` -> ``{"ok": true, "services": [...]}``.
 """
 
@@ -62,6 +64,7 @@ class SettingsSpec(BaseModel):
 
     rate_limits: bool | None = None
     slack_bot_scopes: list[str] | None = None
+    mailchimp_batch_seconds: float | None = Field(default=None, ge=0)
 
 
 def _body(request: Request) -> Any:
@@ -112,6 +115,10 @@ class AdminAPI:
                     self.settings.rate_limits = spec_s.rate_limits
                 if spec_s.slack_bot_scopes is not None:
                     self.people.credentials.set_slack_bot_scopes(spec_s.slack_bot_scopes)
+                if spec_s.mailchimp_batch_seconds is not None:
+                    for service in self.services:
+                        if service.name == "mailchimp":
+                            service.batch_seconds = spec_s.mailchimp_batch_seconds  # type: ignore[attr-defined]
                 return json_response(self._settings())
             if route[1] in ("/_sandbox/credentials", "/_sandbox/members/tokens") and not (
                 is_loopback(str(request.remote_addr or ""))
@@ -127,6 +134,16 @@ class AdminAPI:
                 return json_response(self.people.ensure(spec_p.email, spec_p.name))
             if route == ("GET", "/_sandbox/people"):
                 return json_response(self.people.all())
+            parts = route[1].split("/")
+            if route[0] == "POST" and len(parts) == 4:  # /_sandbox/<service>/<action>
+                service = next((s for s in self.services if s.name == parts[2]), None)
+                if service is not None:
+                    try:
+                        with service.store.transaction():
+                            return json_response(service.admin_action(parts[3], _body(request)
+                                                                      or {}))
+                    except KeyError:
+                        pass
             if route == ("GET", "/_sandbox/health"):
                 return json_response({"ok": True, "services": [s.name for s in self.services]})
         except ValidationError as error:
@@ -134,5 +151,7 @@ class AdminAPI:
         return json_response({"error": f"no admin route {request.method} {request.path}"}, 404)
 
     def _settings(self) -> dict[str, Any]:
+        batch = [getattr(s, "batch_seconds", None) for s in self.services if s.name == "mailchimp"]
         return {"rate_limits": self.settings.rate_limits,
-                "slack_bot_scopes": self.people.credentials.slack_bot_scopes()}
+                "slack_bot_scopes": self.people.credentials.slack_bot_scopes(),
+                "mailchimp_batch_seconds": batch[0] if batch else None}

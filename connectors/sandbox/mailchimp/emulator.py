@@ -11,7 +11,9 @@ anywhere in its URLs, so no route here contains it.
 - Rate limit (when the app's limits are on): at most 10 requests in flight per API key; the
   11th gets 429 "TooManyRequests", as Mailchimp documents.
 - Errors: ``application/problem+json`` (see ``mailchimp.base``); a handler's error rolls its
-  writes back.
+  writes back; a method a path does not take: 405 with ``Allow``.
+- Batches run asynchronously (``batches``); a contact who unsubscribed themselves or was
+  cleaned (``admin_action``) is in compliance state: the API cannot subscribe it again.
 
 The handlers are grouped in ``lists``, ``members``, ``segments``,
 ``campaigns`` and ``batches`` of this package.
@@ -210,6 +212,8 @@ class MailchimpEmulator(
         self, request: Request, identity: Identity, endpoint: str, values: dict[str, Any]
     ) -> Response:
         """Run a handler; a MailchimpError becomes a problem+json and rolls back."""
+        if endpoint not in ("batch_get", "batches_create"):
+            self.advance_batches(identity)  # batches go on while the client does other things
         answer = self._call(request, identity, endpoint, values)
         if isinstance(answer, MailchimpError):
             raise ServiceError(answer.status, answer.detail, answer.response())
@@ -251,8 +255,31 @@ class MailchimpEmulator(
         ).response()
 
     def not_found_response(self, request: Request, relative_path: str) -> Response:
-        """Mailchimp's 404 for an unknown path (or a method the path does not take)."""
+        """Mailchimp's 404 for an unknown path."""
         return not_found().response()
+
+    def method_not_allowed_response(
+        self, request: Request, relative_path: str, allowed: list[str]
+    ) -> Response:
+        """Mailchimp's 405 for a method the path does not take, with ``Allow``."""
+        response = MailchimpError(
+            405, "Method Not Allowed",
+            "The requested method and resource are not compatible. See the Allow header for "
+            "this resource's available methods.",
+        ).response()
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
+
+    def admin_action(self, action: str, body: dict[str, Any]) -> Any:
+        """``unsubscribe`` / ``clean`` ``{"list_id", "email"}``: the contact's own doing."""
+        statuses = {"unsubscribe": "unsubscribed", "clean": "cleaned"}
+        if action not in statuses:
+            raise KeyError(action)
+        try:
+            return self.person_leaves(str(body.get("list_id") or ""),
+                                      str(body.get("email") or "").lower(), statuses[action])
+        except MailchimpError as error:
+            return {"error": error.title}
 
     # ------------------------------------------------------------------ root
 
