@@ -88,6 +88,7 @@ class SlackConnector:
         tolerate: Sequence[str] = (),
         recover: Callable[[], Any] | None = None,
         channel: str | None = None,
+        sdk: Callable[..., Any] | None = None,
         **params: Any,
     ) -> Response:
         """Call Web API ``method`` (paced, counted, retried, errors mapped).
@@ -95,7 +96,7 @@ class SlackConnector:
         ``tolerate``: error codes that mean "already so" and are returned as the answer
         (``{"ok": False, "error": code}``) instead of raised.
         """
-        sdk_method = getattr(self._client, method.replace(".", "_"))
+        sdk_method = sdk or getattr(self._client, method.replace(".", "_"))
         params = {k: v for k, v in params.items() if v is not None}
         if channel is not None:
             params["channel"] = channel  # also the pacing key of chat.postMessage
@@ -154,6 +155,21 @@ class SlackConnector:
         """(user id, bot id) of our token (auth.test)."""
         answer = self._call("auth.test")
         return str(answer.get("user_id") or ""), str(answer.get("bot_id") or "")
+
+    def granted_scopes(self) -> list[str] | None:
+        """The OAuth scopes of our token: Slack's ``x-oauth-scopes`` header on ``auth.test``
+        (None when the answer has no such header, e.g. a legacy token)."""
+        headers: dict[str, str] = {}
+
+        def auth_test(**params: Any) -> Any:
+            response = self._client.auth_test(**params)
+            headers.update({k.lower(): str(v) for k, v in (response.headers or {}).items()})
+            return response
+
+        self._call("auth.test", sdk=auth_test)
+        if "x-oauth-scopes" not in headers:
+            return None
+        return [s.strip() for s in headers["x-oauth-scopes"].split(",") if s.strip()]
 
     def list_channels(self) -> list[SlackChannel]:
         """Every public and private channel we can see, archived included (all pages)."""

@@ -90,6 +90,9 @@ class TrelloCore:
         """
         write = method == "POST"  # creates; PUT and DELETE set absolute values
         operation = f"{method} {path.split('?', 1)[0]}"
+        for secret in self._secrets:  # /tokens/{token}: never in an operation name or error
+            if secret:
+                operation = operation.replace(secret, "{token}")
 
         def once() -> T:
             self._pacer.acquire(path)
@@ -128,6 +131,13 @@ class TrelloCore:
             "GET", "/members/me", wire.member, params={"fields": "username,fullName"}
         )
         return self._me
+
+    def token_info(self) -> dict[str, Any]:
+        """Our token's own record: ``permissions`` (per model type, read/write) and
+        ``dateExpires`` (None: never). ``GET /tokens/{token}``; errors never show the token."""
+        token = self._secrets[1]
+        return self._call("GET", f"/tokens/{token}", lambda data: dict(data),
+                          params={"fields": "identifier,dateCreated,dateExpires,permissions"})
 
     def _my_id(self) -> str:
         return (self._me or self.me()).id

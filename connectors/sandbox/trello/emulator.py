@@ -12,7 +12,7 @@ issued API key (else 401 ``invalid key``) with the coordinator's token or a memb
 (else 401 ``invalid token``). Errors are plain text as Trello's are.
 
 Webhooks (HEAD check of loopback callback URLs, signed deliveries) are in
-``webhooks``; ``WEBHOOK_SECRET`` there is the HMAC key of ``X-Trello-Webhook``.
+``webhooks``; the issued ``app_secret`` is the HMAC key of ``X-Trello-Webhook``.
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ def _rules() -> list[Rule]:
         ("/1/webhooks/<webhook_id>", "update_webhook", put),
         ("/1/webhooks/<webhook_id>", "delete_webhook", delete),
         # <token_id>, not <token>: the stats key then shows {id}, never the token itself.
+        ("/1/tokens/<token_id>", "token_info", get),
         ("/1/tokens/<token_id>/webhooks", "token_webhooks", get),
         ("/1/tokens/<token_id>/webhooks", "create_token_webhook", post),
     ]
