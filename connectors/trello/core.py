@@ -165,7 +165,7 @@ class TrelloCore:
             "checklists": "all",
             "checklist_fields": "name,idCard,pos",
             "members": "all",
-            "member_fields": "username,fullName",
+            "member_fields": "username,fullName,confirmed",
         }
 
         def parse(data: Mapping[str, Any]) -> BoardSnapshot:
