@@ -13,20 +13,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Request
 
-from connectors.sandbox.core.service import Identity, ServiceEmulator, ServiceError
+from connectors.sandbox.core.service import Identity, ServiceError
+from connectors.sandbox.trello.access import AccessMixin
 
 SERVICE = "trello"
 ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
 _HUES = ("green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink", "black")
 # Trello's current palette: each hue plain, _dark and _light (trello.com label colours).
 COLORS = tuple(f"{hue}{shade}" for shade in ("", "_dark", "_light") for hue in _HUES)
-NO_ACCESS = "unauthorized permission requested"  # Trello's 401 for a board one may not see
 POS_STEP = 16384.0
 NOT_FOUND = {
     "board": "The requested resource was not found.",
@@ -136,7 +135,7 @@ def creator_json(person: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-class TrelloModel(ServiceEmulator):
+class TrelloModel(AccessMixin):
     """Store access and shapes shared by the Trello handler mixins."""
 
     # -- ids, lookups ---------------------------------------------------------------------
@@ -146,44 +145,6 @@ class TrelloModel(ServiceEmulator):
         made on one of many servers: ids of different seconds sort by time, ids made in the
         same second carry no order."""
         return f"{int(self.now()) & 0xFFFFFFFF:08x}{secrets.token_hex(8)}"
-
-    def workspace_id(self) -> str:
-        """The sandbox's one Trello workspace (organization), made on first use."""
-        found = self.store.list(SERVICE, "organization")
-        if found:
-            return str(found[0]["id"])
-        org = {"id": self.new_id(), "name": "sandboxworkspace", "displayName": "Sandbox workspace",
-               "url": "https://trello.com/w/sandboxworkspace"}
-        self.store.insert(SERVICE, "organization", org["id"], org)
-        return str(org["id"])
-
-    # -- who is asking (set per request by the emulator's dispatch) ------------------------
-
-    _local = threading.local()
-
-    def set_caller(self, person: dict[str, Any] | None, write: bool) -> None:
-        """Remember the request's caller, for the board access checks of ``load``."""
-        self._local.person = person
-        self._local.write = write
-
-    def caller(self) -> dict[str, Any] | None:
-        """The person making the current request (None outside a request)."""
-        return getattr(self._local, "person", None)
-
-    def check_access(self, board: dict[str, Any]) -> None:
-        """Trello's 401 for a caller who is not a member of a board it may not see or change.
-
-        A private board (the default) is visible to its members only; an org or public board
-        can be read by others, but only members change it. No silent join.
-        """
-        person = self.caller()
-        if person is None:
-            return
-        if any(m["idMember"] == person["trello_id"] for m in board["memberships"]):
-            return
-        level = (board.get("prefs") or {}).get("permissionLevel", "private")
-        if level == "private" or getattr(self._local, "write", True):
-            raise ServiceError(401, NO_ACCESS)
 
     def load(self, kind: str, object_id: str) -> dict[str, Any]:
         """A stored object; 400 ``invalid id`` if malformed, 404 if absent."""
@@ -260,12 +221,6 @@ class TrelloModel(ServiceEmulator):
             }
         )
         return True
-
-    def join_on_write(self, board: dict[str, Any], identity: Identity) -> None:
-        """Writing needs board membership: Trello answers 401 to anyone else (no silent join;
-        a person is invited first, ``PUT /boards/{id}/members``)."""
-        if not any(m["idMember"] == identity.person["trello_id"] for m in board["memberships"]):
-            raise ServiceError(401, NO_ACCESS)
 
     # -- actions --------------------------------------------------------------------------
 
