@@ -136,8 +136,9 @@ class TrelloAPI(Protocol):
         """Open boards of the token's member (one call, with descriptions)."""
         ...
 
-    def create_board(self, name: str, desc: str) -> TrelloBoard:
-        """A new board without default lists or labels."""
+    def create_board(self, name: str, desc: str, workspace_id: str = "") -> TrelloBoard:
+        """A new board without default lists or labels, in ``workspace_id`` if given (else
+        Trello's default workspace of the token's member)."""
         ...
 
     def snapshot(self, board_id: str, *, include_closed_cards: bool = True) -> BoardSnapshot:

@@ -393,3 +393,12 @@ def test_an_unreachable_server_is_retriable_and_hides_the_token(tmp_path: Path) 
     assert trello.calls == 2  # refused before sending: safe to repeat even a create
     assert not caught.value.outcome_unknown
     assert TOKEN not in str(caught.value) and KEY not in str(caught.value)
+
+
+def test_board_goes_to_the_configured_workspace(sandbox: Any, trello: TrelloConnector) -> None:
+    workspace = testing.trello_client(sandbox).fetch_json("/members/me")["idOrganizations"][0]
+    board = trello.create_board("Workspace board", "desc", workspace)
+    raw = testing.trello_client(sandbox).fetch_json(f"/boards/{board.id}")
+    assert raw["idOrganization"] == workspace
+    with pytest.raises(FatalRemoteError):
+        trello.create_board("Elsewhere", "desc", "0" * 24)

@@ -54,7 +54,8 @@ def apply_trello(config: Config, desired: DesiredState, observed: Observed, plan
         board = journal.create("trello", "create_board", wanted.token,
                                lambda: trello.create_board(
                                    wanted.name, with_marker(wanted.description, wanted.token,
-                                                            "board")),
+                                                            "board"),
+                                   config.trello.workspace_id),
                                lambda b: b.id)
     else:
         board = observed.board.board if observed.board else next(

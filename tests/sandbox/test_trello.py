@@ -385,3 +385,18 @@ def test_webhooks(client: TrelloClient, board: Any, hook_url: str, sandbox: Sand
             "/webhooks", http_method="POST", post_args={"callbackURL": dead, "idModel": board.id}
         )
     assert "did not return 200" in failure.value._msg
+
+
+def test_boards_belong_to_a_workspace_and_labels_take_the_current_palette(
+    client: TrelloClient,
+) -> None:
+    workspace = client.fetch_json("/members/me")["idOrganizations"][0]
+    board = client.add_board("In the workspace", default_lists=False)
+    assert client.fetch_json(f"/boards/{board.id}")["idOrganization"] == workspace
+    with pytest.raises(ResourceUnavailable) as refused:
+        client.add_board("Nowhere", organization_id="0" * 24)
+    assert refused.value._status == 400
+    for color in ("green_dark", "sky_light", "black", None):
+        assert board.add_label(f"label {color}", color).color == color
+    with pytest.raises(ResourceUnavailable):
+        board.add_label("bad", "turquoise")
