@@ -119,3 +119,21 @@ def test_the_manifest_asks_for_exactly_the_scopes_the_doctor_checks() -> None:
     manifest = yaml.safe_load((ROOT / "slack-app-manifest.yaml").read_text(encoding="utf-8"))
     assert manifest["oauth_config"]["scopes"]["bot"] == list(REQUIRED_BOT_SCOPES)
     assert manifest["features"]["bot_user"]["display_name"]
+
+
+def test_channels_the_bot_is_not_in_or_cannot_unarchive(tmp_path: Path) -> None:
+    made = Alliance(tmp_path)
+    try:
+        anna = made.slack_member("anna.devries@example.org")
+        anna.conversations_create(name="frl-actions")
+        general = anna.conversations_create(name="frl-alliance")["channel"]["id"]
+        anna.conversations_archive(channel=general)
+        report = json.loads(made.cli("doctor", "--json", expect=4).stdout)
+        lines = {c["name"]: c for c in report["checks"]}
+        assert lines["channel #frl-actions"]["status"] == "warn"
+        assert "/invite @mcm-sync" in lines["channel #frl-actions"]["fix"]
+        assert lines["channel #frl-alliance"]["status"] == "fail"
+        assert "unarchive" in lines["channel #frl-alliance"]["fix"]
+        assert lines["board"]["status"] == "warn"  # not bootstrapped yet: advice, not failure
+    finally:
+        made.close()

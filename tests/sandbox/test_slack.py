@@ -471,3 +471,51 @@ def test_channels_messages_and_ts_order_survive_a_restart(tmp_path: Path) -> Non
         texts = [m["text"] for m in client.conversations_history(channel=channel)["messages"]]
     assert texts == ["after", "before"]
     assert tuple(map(int, after.split("."))) > tuple(map(int, before.split(".")))
+
+
+# ---------------------------------------------------------------------- what Slack refuses
+
+
+def test_made_up_tokens_are_refused_and_issued_ones_accepted(sandbox: SandboxServer) -> None:
+    for made_up in ("xoxb-1234-5678-madeup", "xoxp-1234-5678-madeup", "sandbox-member:a@b.org"):
+        assert error_of(slack_client(sandbox, made_up).auth_test) == "invalid_auth"
+    assert slack_client(sandbox).auth_test()["bot_id"]
+    assert slack_client(sandbox, member_token(sandbox, ANA, "slack")).auth_test()["user_id"]
+
+
+def test_a_bot_reads_only_channels_it_is_in(bot: WebClient, ana: WebClient) -> None:
+    channel = new_channel(ana, "members-only-talk")
+    ana.chat_postMessage(channel=channel, text="hello")
+    ts = ana.conversations_history(channel=channel)["messages"][0]["ts"]
+    assert error_of(lambda: bot.conversations_history(channel=channel)) == "not_in_channel"
+    assert error_of(lambda: bot.conversations_replies(channel=channel, ts=ts)) == (
+        "not_in_channel")
+    bot.conversations_join(channel=channel)
+    assert [m["text"] for m in bot.conversations_history(channel=channel)["messages"]] == [
+        "hello"]
+
+
+def test_scopes_are_in_the_header_and_missing_ones_named(
+    sandbox: SandboxServer, bot: WebClient, admin: Callable[..., Any]
+) -> None:
+    scopes = bot.auth_test().headers["x-oauth-scopes"].split(",")
+    assert "chat:write" in scopes and "reactions:read" not in scopes
+    admin("POST", "/_sandbox/settings", {"slack_bot_scopes": ["channels:read"]})
+    with pytest.raises(SlackApiError) as refused:
+        bot.conversations_create(name="no-scope")
+    answer = refused.value.response
+    assert (answer["error"], answer["needed"], answer["provided"]) == (
+        "missing_scope", "channels:manage", "channels:read")
+
+
+def test_slackbot_is_listed_and_pins_can_be_read(bot: WebClient, ana: WebClient) -> None:
+    members = bot.users_list()["members"]
+    slackbot = next(m for m in members if m["id"] == "USLACKBOT")
+    assert slackbot["name"] == "slackbot" and "email" not in slackbot["profile"]
+    channel = new_channel(bot, "pinned")
+    ts = bot.chat_postMessage(channel=channel, text="Welcome")["ts"]
+    bot.pins_add(channel=channel, timestamp=ts)
+    bot.conversations_invite(channel=channel, users=ana.auth_test()["user_id"])
+    pins = ana.pins_list(channel=channel)["items"]
+    assert [(p["type"], p["message"]["text"]) for p in pins] == [("message", "Welcome")]
+    assert error_of(lambda: bot.pins_list(channel=channel)) == "missing_scope"  # no pins:read

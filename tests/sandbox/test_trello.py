@@ -400,3 +400,28 @@ def test_boards_belong_to_a_workspace_and_labels_take_the_current_palette(
         assert board.add_label(f"label {color}", color).color == color
     with pytest.raises(ResourceUnavailable):
         board.add_label("bad", "turquoise")
+
+
+def test_ids_are_time_based_and_carry_no_order_within_a_second(
+    sandbox: SandboxServer, client: TrelloClient
+) -> None:
+    sandbox.app.service("trello").clock = lambda: 1_800_000_000.0  # one frozen second
+    board = client.add_board("Same second", default_lists=False)
+    todo = board.add_list("To do")
+    cards = [todo.add_card(f"Card {i}") for i in range(12)]
+    assert {c.id[:8] for c in cards} == {f"{1_800_000_000:08x}"}
+    ids = [c.id for c in cards]
+    assert ids != sorted(ids)  # random after the second (1 chance in 12! to be in order)
+    # Actions are still listed newest first, by when they happened, not by id.
+    created = [a["data"]["card"]["name"] for a in board.fetch_actions("createCard")]
+    assert created == [f"Card {i}" for i in reversed(range(12))]
+
+
+def test_a_made_up_token_or_key_is_refused(sandbox: SandboxServer) -> None:
+    with pytest.raises(Unauthorized) as token:
+        trello_client(sandbox, token="ATTA" + "1" * 64).fetch_json("/members/me")
+    assert token.value._msg.startswith("invalid token")
+    with pytest.raises(Unauthorized) as key:
+        trello_client(sandbox, key="0" * 32).fetch_json("/members/me")
+    assert key.value._msg.startswith("invalid key")
+    assert trello_client(sandbox).fetch_json("/members/me")["username"]
