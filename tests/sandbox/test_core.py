@@ -3,6 +3,7 @@ loopback binding and the HTML page. Trello (py-trello) is the SDK used to drive 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.error
@@ -281,7 +282,42 @@ def test_serve_prints_urls_and_stops_on_sigterm(tmp_path: Path) -> None:
     lines = [process.stdout.readline() for _ in range(4)]
     assert lines[1].split()[0] == "trello" and lines[1].split()[1].endswith("/trello")
     assert lines[3].split()[1].endswith("/mailchimp/3.0")
+    announced = ""
+    while "Press Ctrl-C" not in announced:  # the whole announcement, then stop it
+        announced += process.stdout.readline()
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=10)
+    rest = announced + rest
     assert process.returncode == 0
     assert "sandbox stopped" in rest
+    # It issued credentials, printed them, and wrote them for the owner only.
+    issued_file = tmp_path / "d" / "credentials.json"
+    assert issued_file.stat().st_mode & 0o777 == 0o600
+    issued = json.loads(issued_file.read_text(encoding="utf-8"))
+    assert set(issued) == {"trello", "slack", "mailchimp"}
+    assert set(issued["trello"]) == {"api_key", "token", "app_secret"}
+    assert set(issued["slack"]) == {"bot_token", "signing_secret"}
+    assert issued["slack"]["bot_token"].startswith("xoxb-")
+    assert issued["mailchimp"]["api_key"].endswith("-us1")
+    assert "Credentials this sandbox issued" in rest and issued["trello"]["token"] in rest
+
+
+def test_credentials_are_kept_and_served_to_loopback_only(tmp_path: Path) -> None:
+    """The sandbox issues credentials once, keeps them over a restart, serves them on
+    GET /_sandbox/credentials (loopback), and refuses anything it did not issue."""
+    from connectors.sandbox.core.admin import AdminAPI
+
+    with SandboxServer(port=0, data_dir=tmp_path / "kept", rate_limits=False) as first:
+        issued = admin(first, "GET", "/_sandbox/credentials")
+    with SandboxServer(port=0, data_dir=tmp_path / "kept", rate_limits=False) as second:
+        assert admin(second, "GET", "/_sandbox/credentials") == issued
+        app = second.app
+        remote = AdminAPI(app.call_stats, app.fault_registry, app.settings, app.people,
+                          app.services)
+        from werkzeug.test import EnvironBuilder
+        from werkzeug.wrappers import Request
+
+        builder = EnvironBuilder(path="/_sandbox/credentials", method="GET",
+                                 environ_base={"REMOTE_ADDR": "192.0.2.7"})
+        answer = remote(Request(builder.get_environ()))
+        assert answer.status_code == 403 and b"token" not in answer.get_data()
