@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from connectors.sandbox.clients.testing import trello_client
 from connectors.slack.scopes import REQUIRED_BOT_SCOPES
 from tests.alliance import Alliance
 from tests.conftest import ROOT
@@ -137,3 +138,14 @@ def test_channels_the_bot_is_not_in_or_cannot_unarchive(tmp_path: Path) -> None:
         assert lines["board"]["status"] == "warn"  # not bootstrapped yet: advice, not failure
     finally:
         made.close()
+
+
+def test_little_trello_headroom_is_a_warning(alliance: Alliance) -> None:
+    """Trello's x-rate-limit headers show another program using the same token."""
+    alliance.admin("POST", "/_sandbox/settings", {"rate_limits": True})
+    busy = trello_client(alliance.server)
+    for _ in range(85):
+        busy.fetch_json("/members/me", query_params={"fields": "username"})
+    report = json.loads(alliance.cli("doctor", "--only", "trello", "--json").stdout)
+    line = next(c for c in report["checks"] if c["name"] == "rate limits")
+    assert line["status"] == "warn" and "token " in line["detail"] and line["fix"]

@@ -33,6 +33,10 @@ class TrelloDoctor(TrelloAPI, Protocol):
         """The token's permissions and expiry."""
         ...
 
+    def rate_limit_headroom(self) -> dict[str, tuple[int, int]]:
+        """``{"token"|"key": (remaining, max)}`` from Trello's last answer."""
+        ...
+
 
 class SlackDoctor(SlackAPI, Protocol):
     """The Slack connector with the token's scopes (``x-oauth-scopes``)."""
@@ -89,9 +93,26 @@ def check_trello(config: Config, trello: TrelloDoctor, store: StateStore | None,
     board_fix = "run `mcm-sync plan`, then `mcm-sync bootstrap`"
     _guarded(report, "trello", "board", board_fix,
              lambda: _trello_board(config, trello, store, report))
-    _rate_line(report, "trello", trello.calls,
-               f"{TRELLO_PER_TOKEN.calls} requests per {TRELLO_PER_TOKEN.seconds:.0f} s per "
-               "token; mcm-sync paces itself under it")
+    _trello_headroom(trello, report)
+
+
+def _trello_headroom(trello: TrelloDoctor, report: DoctorReport) -> None:
+    """What is left of the token's and the key's 10-second windows (Trello's headers)."""
+    headroom = trello.rate_limit_headroom()
+    if not headroom:
+        _rate_line(report, "trello", trello.calls,
+                   f"{TRELLO_PER_TOKEN.calls} requests per {TRELLO_PER_TOKEN.seconds:.0f} s "
+                   "per token; mcm-sync paces itself under it")
+        return
+    left = ", ".join(f"{name} {remaining}/{most}" for name, (remaining, most) in headroom.items())
+    low = [name for name, (remaining, most) in headroom.items() if remaining < most / 5]
+    if low:
+        report.add("trello", "rate limits", "warn", f"little left in this window: {left}",
+                   "another program (or a running sync) uses the same "
+                   + " and ".join(low) + "; mcm-sync will wait for its turn")
+    else:
+        report.add("trello", "rate limits", "ok",
+                   f"left in this 10 s window: {left} ({trello.calls} calls for these checks)")
 
 
 def _trello_token(trello: TrelloDoctor, report: DoctorReport) -> None:

@@ -225,9 +225,22 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
         """Run the handler knowing who asks (board access checks in ``model.load``)."""
         self.set_caller(identity.person, write=request.method not in ("GET", "HEAD"))
         try:
-            return super().dispatch(request, identity, endpoint, values)
+            response = super().dispatch(request, identity, endpoint, values)
         finally:
             self.set_caller(None, write=False)
+        response.headers.update(self.rate_limit_headers(request, identity))
+        return response
+
+    def rate_limit_headers(self, request: Request, identity: Identity) -> dict[str, str]:
+        """Trello's ``x-rate-limit-api-{token,key}-{interval-ms,max,remaining}`` headers."""
+        key, _ = self.credentials(request)
+        headers = {}
+        for name, limiter, bucket in (("token", self._token_limit, identity.credential_key),
+                                      ("key", self._key_limit, key)):
+            headers[f"x-rate-limit-api-{name}-interval-ms"] = str(int(limiter.window * 1000))
+            headers[f"x-rate-limit-api-{name}-max"] = str(limiter.limit)
+            headers[f"x-rate-limit-api-{name}-remaining"] = str(limiter.remaining(bucket))
+        return headers
 
     def handle_batch(self, request: Request, identity: Identity) -> Response:
         """GET /1/batch?urls=/boards/x,/cards/y: up to 10 GET routes, one answer each."""
