@@ -186,12 +186,12 @@ class BenchAlliance:
     def trello_member(self, email: str) -> Any:
         """A py-trello client acting as that member."""
         assert self.server is not None
-        return trello_client(self.server, token=member_token(email))
+        return trello_client(self.server, token=member_token(self.server, email))
 
     def slack_member(self, email: str) -> Any:
         """A slack_sdk WebClient acting as that member."""
         assert self.server is not None
-        return slack_client(self.server, token=member_token(email))
+        return slack_client(self.server, token=member_token(self.server, email, "slack"))
 
     def __enter__(self) -> BenchAlliance:
         return self

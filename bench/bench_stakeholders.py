@@ -92,7 +92,8 @@ def run(label: str, people: int, batch_threshold: int) -> None:
         server.start()
         try:
             mailchimp = MailchimpConnector(
-                "sandbox-coordinator-us1", server="us1", base_url=f"{server.url}/mailchimp/3.0"
+                server.app.people.credentials.coordinator()["mailchimp"]["api_key"],
+                server="us1", base_url=f"{server.url}/mailchimp/3.0"
             )
             audience = mailchimp.create_audience(AUDIENCE).id
             csv_file = root / "people.csv"

@@ -96,6 +96,8 @@ class TrelloMember:
     id: str
     username: str
     full_name: str
+    # False for a person invited by e-mail who has no Trello account yet (a placeholder).
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,9 @@ class TrelloAPI(Protocol):
         """Open boards of the token's member (one call, with descriptions)."""
         ...
 
-    def create_board(self, name: str, desc: str) -> TrelloBoard:
-        """A new board without default lists or labels."""
+    def create_board(self, name: str, desc: str, workspace_id: str = "") -> TrelloBoard:
+        """A new board without default lists or labels, in ``workspace_id`` if given (else
+        Trello's default workspace of the token's member)."""
         ...
 
     def snapshot(self, board_id: str, *, include_closed_cards: bool = True) -> BoardSnapshot:
@@ -246,8 +249,12 @@ class SlackAPI(Protocol):
         """Join a public channel (already a member is fine)."""
         ...
 
-    def unarchive(self, channel_id: str) -> None:
-        """Unarchive (already unarchived is fine)."""
+    def unarchive(self, channel_id: str) -> bool:
+        """Unarchive (already unarchived is fine); False when this token may not.
+
+        Slack bot tokens cannot unarchive (docs.slack.dev, conversations.unarchive): a
+        workspace admin or member must do it in Slack.
+        """
         ...
 
     def set_topic(self, channel_id: str, topic: str) -> None:

@@ -38,6 +38,7 @@ from sync.core.calendar import alliance_playbook
 from sync.core.config import Config, default_config_path, load_config
 from sync.core.errors import StateError
 from sync.core.services import ALL_SERVICES, Connected, connect
+from sync.doctor.report import DoctorReport
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
 from sync.state.presence import (
@@ -137,6 +138,21 @@ class Alliance:
         self.validate()
         with connect(self.config, tuple(services), sandbox=sandbox) as connected:
             yield connected
+
+    def doctor(self, *, only: Sequence[str] = ALL_SERVICES,
+               sandbox: bool | None = None) -> DoctorReport:
+        """Read-only checks of the services before going live (``mcm-sync doctor``)."""
+        from sync.doctor.run import diagnose
+
+        self.validate()
+        store = (StateStore.open(self.config.state_path)
+                 if self.config.state_path.exists() else None)
+        try:
+            with self.connect(only, sandbox=sandbox) as connected:
+                return diagnose(self.config, connected, store)
+        finally:
+            if store is not None:
+                store.close()
 
     def plan(self, *, only: Sequence[str] = ALL_SERVICES,
              sandbox: bool | None = None) -> BootstrapResult:

@@ -98,11 +98,11 @@ class Alliance:
 
     def trello_member(self, email: str) -> Any:
         """A py-trello client acting as the member with this e-mail."""
-        return trello_client(self.server, token=member_token(email))
+        return trello_client(self.server, token=member_token(self.server, email))
 
     def slack_member(self, email: str) -> Any:
         """A slack_sdk WebClient acting as the member with this e-mail."""
-        return slack_client(self.server, token=member_token(email))
+        return slack_client(self.server, token=member_token(self.server, email, "slack"))
 
     def resource(self, service: str, kind: str, key: str) -> str:
         """A recorded remote id (board, list, channel...)."""

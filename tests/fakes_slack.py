@@ -100,9 +100,10 @@ class FakeSlack:
         """Join a channel (our bot is a member of every channel in the fakes)."""
         self._write("join", lambda: self._channel(channel_id))
 
-    def unarchive(self, channel_id: str) -> None:
-        """Unarchive (already unarchived is fine)."""
+    def unarchive(self, channel_id: str) -> bool:
+        """Unarchive (already unarchived is fine); True: the fake's token may."""
         self._write("unarchive", lambda: self._channel(channel_id).update(archived=False))
+        return True
 
     def archive(self, channel_id: str) -> None:
         """Archive a channel (a person's doing in tests; not counted)."""

@@ -180,7 +180,7 @@ class FakeTrello:
 
     # ------------------------------------------------------------------ creates
 
-    def create_board(self, name: str, desc: str) -> TrelloBoard:
+    def create_board(self, name: str, desc: str, workspace_id: str = "") -> TrelloBoard:
         """A new board (no default lists or labels), the bot its admin."""
         def apply() -> TrelloBoard:
             board_id = self.world.object_id()

@@ -114,10 +114,22 @@ def test_secret_from_environment_and_missing_variable(
 def test_secret_from_file(example_config_text: str, tmp_path: Path) -> None:
     secret_file = tmp_path / "slack-token"
     secret_file.write_text("xoxb-from-file\n")
+    secret_file.chmod(0o600)
     text = _edit(example_config_text, lambda d: d["slack"].update(token=f"${{file:{secret_file}}}"))
     config = parse_config(text, "alliance.yaml")
     assert config.slack.token is not None
     assert config.slack.token.get_secret_value() == "xoxb-from-file"
+
+
+def test_secret_file_readable_by_others_is_refused(example_config_text: str,
+                                                   tmp_path: Path) -> None:
+    secret_file = tmp_path / "slack-token"
+    secret_file.write_text("xoxb-s3cr3t-from-file\n")
+    secret_file.chmod(0o644)
+    text = _edit(example_config_text, lambda d: d["slack"].update(token=f"${{file:{secret_file}}}"))
+    lines = _problems(text)
+    assert any("can be read by other users" in line and "chmod 600" in line for line in lines)
+    assert not any("s3cr3t" in line for line in lines)
 
 
 def test_sandbox_mode_tolerates_unset_variables(example_config_text: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import connectors.mailchimp.connector as mailchimp_module
 from connectors.mailchimp.batch import parse_results
 from connectors.mailchimp.connector import MailchimpConnector, data_centre, subscriber_hash
+from connectors.sandbox.clients import testing
 from sync.core.errors import (
     AuthError,
     ConnectorSettingError,
@@ -29,7 +31,7 @@ server_module = pytest.importorskip(
     "connectors.sandbox.core.server", reason="sandbox not built yet"
 )
 
-API_KEY = "0123456789abcdef0123456789abcdef-us1"  # any non-empty key is the coordinator
+API_KEY = "0123456789abcdef0123456789abcdef-us1"  # well-formed but not issued: refused
 AUDIENCE = {
     "name": "Friesland alliance newsletter",
     "contact": {"company": "FRL", "address1": "Street 1", "city": "Leeuwarden", "country": "NL"},
@@ -57,6 +59,9 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     server = server_module.SandboxServer(port=0, rate_limits=False, data_dir=tmp_path)
+    # Batches finish at once here (these tests' sleeps are fake); the real pace is tested in
+    # test_batch_is_polled_with_backoff_until_finished.
+    server.app.service("mailchimp").batch_seconds = 0
     server.start()
     yield server
     server.stop()
@@ -80,7 +85,10 @@ def fault(sandbox: Any, method: str, path: str, mode: str, **spec: Any) -> None:
     admin(sandbox, "POST", "/_sandbox/faults", {**body, **spec})
 
 
-def connect(sandbox: Any, key: str = API_KEY, sleeps: Sleeps | None = None) -> MailchimpConnector:
+def connect(
+    sandbox: Any, key: str | None = None, sleeps: Sleeps | None = None
+) -> MailchimpConnector:
+    key = testing.issued(sandbox)["mailchimp"]["api_key"] if key is None else key
     return MailchimpConnector(
         key, base_url=sandbox.base_urls["mailchimp"], sleep=Sleeps() if sleeps is None else sleeps
     )
@@ -233,6 +241,26 @@ def test_batch_of_upserts_reports_every_operation(sandbox: Any, audience: str) -
     assert len(mc.members(audience)) == 50
 
 
+def test_batch_is_polled_with_backoff_until_finished(sandbox: Any, audience: str) -> None:
+    """The sandbox's batches take real seconds, as Mailchimp's: the connector waits, doubling
+    its interval, and reads the results once the batch is finished."""
+    sandbox.app.service("mailchimp").batch_seconds = 1.0
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:  # really waits (a third), records the interval
+        waited.append(seconds)
+        time.sleep(seconds / 3)
+
+    operations = [{"method": "PUT", "operation_id": "x",
+                   "path": f"/lists/{audience}/members/{subscriber_hash('x@example.org')}",
+                   "body": json.dumps({"email_address": "x@example.org",
+                                       "status_if_new": "subscribed"})}]
+    result = connect(sandbox, sleeps=sleep).run_batch(operations)  # type: ignore[arg-type]
+    assert result.status == "finished" and [r.status_code for r in result] == [200]
+    assert waited[0] == 1.0  # not finished at once: the connector had to wait
+    assert all(b == min(15.0, 2 * a) for a, b in zip(waited, waited[1:], strict=False))
+
+
 def test_dropped_batch_start_is_found_not_repeated(
     sandbox: Any, mc: MailchimpConnector, audience: str
 ) -> None:
@@ -322,7 +350,7 @@ def test_ratelimit_backs_off_without_retry_after(sandbox: Any, audience: str) ->
     assert len(sleeps) == 2 and 1.0 <= sleeps[0] <= 2.0 and 2.0 <= sleeps[1] <= 3.0
 
 
-@pytest.mark.parametrize("key", ["", "s3cr3tkeywithoutdatacentre"])
+@pytest.mark.parametrize("key", ["", "s3cr3tkeywithoutdatacentre", "s3cr3t" + API_KEY])
 def test_auth_error_names_the_setting_and_hides_the_key(sandbox: Any, key: str) -> None:
     mc = connect(sandbox, key=key)
     with pytest.raises(AuthError) as caught:
@@ -335,8 +363,9 @@ def test_auth_error_names_the_setting_and_hides_the_key(sandbox: Any, key: str) 
         assert "s3cr3t" not in text
 
 
-def test_no_key_in_error_messages(mc: MailchimpConnector, audience: str) -> None:
+def test_no_key_in_error_messages(sandbox: Any, mc: MailchimpConnector, audience: str) -> None:
     with pytest.raises(FatalRemoteError) as caught:
         mc.upsert_member(audience, "not-an-address", status_if_new="subscribed", merge_fields={})
-    assert API_KEY not in " ".join(caught.value.lines())
+    issued = testing.issued(sandbox)["mailchimp"]["api_key"]
+    assert issued not in " ".join(caught.value.lines())
     assert "HTTP 400" in str(caught.value)

@@ -13,6 +13,7 @@ import pytest
 
 from connectors.identity import item_metadata, token_in_metadata
 from connectors.pacing import SlackPacer
+from connectors.sandbox.clients import testing
 from connectors.slack.connector import SlackConnector
 from sync.core.errors import AuthError, NotFoundError, RetriableRemoteError
 
@@ -20,7 +21,7 @@ server_module = pytest.importorskip(
     "connectors.sandbox.core.server", reason="sandbox not built yet"
 )
 
-BOT_TOKEN = "xoxb-4242-coordinator-secret"  # any non-empty token is the bot in the sandbox
+BOT_TOKEN = "xoxb-4242-made-up-secret"  # not issued by the sandbox: refused (invalid_auth)
 ANA = "ana@example.org"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -60,8 +61,9 @@ def fault(sandbox: Any, path: str, mode: str, **spec: Any) -> None:
     admin(sandbox, "POST", "/_sandbox/faults", body)
 
 
-def connect(sandbox: Any, token: str = BOT_TOKEN, sleeps: Sleeps | None = None) -> SlackConnector:
+def connect(sandbox: Any, token: str | None = None, sleeps: Sleeps | None = None) -> SlackConnector:
     sleeps = Sleeps() if sleeps is None else sleeps
+    token = testing.issued(sandbox)["slack"]["bot_token"] if token is None else token
     return SlackConnector(
         token, base_url=sandbox.base_urls["slack"], pacer=SlackPacer(sleep=sleeps), sleep=sleeps
     )
@@ -91,15 +93,17 @@ def test_identity_and_channel_settings(slack: SlackConnector) -> None:
     assert [c.name for c in slack.list_channels()].count("frl-general") == 1
 
 
-def test_archived_channel_is_adopted_by_name(slack: SlackConnector) -> None:
+def test_archived_channel_is_adopted_by_name(sandbox: Any, slack: SlackConnector) -> None:
     channel = slack.create_channel("frl-actions")
     slack.archive(channel.id)
     slack.archive(channel.id)  # already_archived is success
     adopted = slack.create_channel("frl-actions")
     assert adopted.id == channel.id
     assert adopted.is_archived
-    slack.unarchive(adopted.id)
-    slack.unarchive(adopted.id)  # not_archived is success
+    assert slack.unarchive(adopted.id) is False  # Slack refuses bots (user_is_bot)
+    person = connect(sandbox, testing.member_token(sandbox, ANA, "slack"))
+    assert person.unarchive(adopted.id) is True  # a user token may
+    assert person.unarchive(adopted.id) is True  # not_archived is success
     found = [c for c in slack.list_channels() if c.name == "frl-actions"]
     assert [(c.id, c.is_archived) for c in found] == [(channel.id, False)]
 
@@ -130,7 +134,8 @@ def test_lookup_and_invite(sandbox: Any, slack: SlackConnector) -> None:
     assert slack.calls - calls == 3
     posted = slack.post_message(channel.id, "hello")
     for email in (ANA, "bo@example.org"):  # reacting needs membership: both were invited
-        connect(sandbox, f"sandbox-member:{email}").add_reaction(channel.id, posted.ts, "wave")
+        member = connect(sandbox, testing.member_token(sandbox, email, "slack"))
+        member.add_reaction(channel.id, posted.ts, "wave")
     [read] = slack.history(channel.id)
     assert read.reactions == {"wave": (ana, bo)}
     with pytest.raises(NotFoundError):
@@ -152,7 +157,7 @@ def test_metadata_round_trip_reactions_pins_and_updates(
     ana_id = slack.lookup_user(ANA)
     assert ana_id
     slack.invite(channel.id, [ana_id])
-    ana = connect(sandbox, f"sandbox-member:{ANA}")
+    ana = connect(sandbox, testing.member_token(sandbox, ANA, "slack"))
     ana.add_reaction(channel.id, posted.ts, "white_check_mark")
     ana.add_reaction(channel.id, posted.ts, "white_check_mark")  # already_reacted is success
 
@@ -248,7 +253,7 @@ def retry_after(sandbox: Any) -> float:
         f"{sandbox.base_urls['slack']}auth.test",
         data=b"",
         method="POST",
-        headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+        headers={"Authorization": f"Bearer {testing.issued(sandbox)['slack']['bot_token']}"},
     )
     try:
         _OPENER.open(request, timeout=10)
@@ -258,7 +263,7 @@ def retry_after(sandbox: Any) -> float:
     raise AssertionError("the ratelimit fault did not fire")
 
 
-@pytest.mark.parametrize("token", ["", "sandbox-member:no-address-s3cr3t"])
+@pytest.mark.parametrize("token", ["", BOT_TOKEN, "xoxp-no-such-member-s3cr3t"])
 def test_auth_error_names_the_setting(sandbox: Any, token: str) -> None:
     slack = connect(sandbox, token)
     with pytest.raises(AuthError) as caught:
@@ -268,11 +273,11 @@ def test_auth_error_names_the_setting(sandbox: Any, token: str) -> None:
     assert "refused" in str(caught.value) and caught.value.service == "slack"
     assert slack.calls == 1  # an auth failure is not retried
     if token:
-        assert token not in text and "s3cr3t" not in text
+        assert token not in text and "s3cr3t" not in text and "secret" not in text
 
 
 def test_no_secret_in_errors(sandbox: Any, slack: SlackConnector) -> None:
     with pytest.raises(NotFoundError) as caught:
         slack.post_message("C000NOPE000", "lost")
     assert "channel_not_found" in str(caught.value)
-    assert BOT_TOKEN not in " ".join(caught.value.lines())
+    assert testing.issued(sandbox)["slack"]["bot_token"] not in " ".join(caught.value.lines())

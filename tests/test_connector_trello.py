@@ -21,7 +21,7 @@ server_module = pytest.importorskip(
 testing = pytest.importorskip("connectors.sandbox.clients.testing")
 
 KEY = "sandbox-key-0123456789abcdef"
-TOKEN = "coordinator-token-SECRET-42"  # any non-empty token is the coordinator in the sandbox
+TOKEN = "coordinator-token-SECRET-42"  # for a server that is not there; the sandbox issues its own
 ANA = "ana@example.org"
 FAST = RetryPolicy(max_attempts=4, max_total_seconds=30, initial_wait=0.0, jitter=0.0)
 
@@ -43,11 +43,12 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     server.stop()
 
 
-def connect(sandbox: Any, token: str = TOKEN, **kwargs: Any) -> TrelloConnector:
+def connect(sandbox: Any, token: str | None = None, **kwargs: Any) -> TrelloConnector:
     sleeps = Sleeps()
+    issued = testing.issued(sandbox)["trello"]
     return TrelloConnector(
-        KEY,
-        token,
+        issued["api_key"],
+        issued["token"] if token is None else token,
         base_url=sandbox.base_urls["trello"],
         policy=kwargs.pop("policy", FAST),
         pacer=TrelloPacer(sleep=sleeps),
@@ -234,7 +235,7 @@ def test_board_actions_since_an_action_oldest_first_with_a_member_move(
     ]  # oldest first
     bookmark = seen[-1].id
 
-    ana = connect(sandbox, token=testing.member_token(ANA))
+    ana = connect(sandbox, token=testing.member_token(sandbox, ANA))
     ana.update_card(card.id, list_id=doing.id)
     ana.add_comment(card.id, "started")
     calls = trello.calls
@@ -267,7 +268,7 @@ def test_board_actions_read_every_page(trello: TrelloConnector) -> None:
 
 
 def test_refused_token_names_the_setting_and_hides_the_token(sandbox: Any) -> None:
-    secret = "sandbox-member:not-an-email-SECRET"
+    secret = "ATTA-made-up-not-issued-SECRET"  # a token the sandbox did not issue: 401
     trello = connect(sandbox, token=secret)
     with pytest.raises(AuthError) as caught:
         trello.find_boards()
@@ -275,7 +276,8 @@ def test_refused_token_names_the_setting_and_hides_the_token(sandbox: Any) -> No
     assert error.hint == "check trello.api_key / trello.token (TRELLO_API_KEY, TRELLO_TOKEN)"
     assert str(error).startswith("trello: the API key or token was refused")
     text = " ".join(error.lines())
-    assert "SECRET" not in text and KEY not in text and "?" not in text
+    key = testing.issued(sandbox)["trello"]["api_key"]
+    assert "SECRET" not in text and key not in text and "?" not in text
     assert trello.calls == 1  # refused credentials are not retried
 
 
@@ -288,7 +290,7 @@ def test_not_found_and_bad_request_quote_trellos_text_without_the_url(
         trello.update_card("not-an-id", name="x")
     assert not isinstance(caught.value, NotFoundError)
     assert "invalid id" in str(caught.value)
-    assert "http" not in str(caught.value) and TOKEN not in str(caught.value)
+    assert "http" not in str(caught.value) and "ATTA" not in str(caught.value)
 
 
 def test_a_card_whose_answer_was_dropped_is_adopted_not_duplicated(
@@ -349,9 +351,10 @@ def test_503_twice_is_retried_and_the_list_made_once(sandbox: Any, trello: Trell
 
 def test_429_is_retried_after_a_backoff(sandbox: Any) -> None:
     sleeps = Sleeps()
+    issued = testing.issued(sandbox)["trello"]
     trello = TrelloConnector(
-        KEY,
-        TOKEN,
+        issued["api_key"],
+        issued["token"],
         base_url=sandbox.base_urls["trello"],
         policy=RetryPolicy(max_attempts=3, initial_wait=0.5, jitter=0.0),
         pacer=TrelloPacer(sleep=Sleeps()),
@@ -372,7 +375,7 @@ def test_a_persistent_500_ends_after_bounded_attempts(
     with pytest.raises(RetriableRemoteError) as caught:
         trello.snapshot(board.id)
     assert trello.calls - calls == FAST.max_attempts
-    assert "HTTP 500" in str(caught.value) and TOKEN not in str(caught.value)
+    assert "HTTP 500" in str(caught.value) and "ATTA" not in str(caught.value)
     assert not caught.value.outcome_unknown
 
 
@@ -390,3 +393,12 @@ def test_an_unreachable_server_is_retriable_and_hides_the_token(tmp_path: Path) 
     assert trello.calls == 2  # refused before sending: safe to repeat even a create
     assert not caught.value.outcome_unknown
     assert TOKEN not in str(caught.value) and KEY not in str(caught.value)
+
+
+def test_board_goes_to_the_configured_workspace(sandbox: Any, trello: TrelloConnector) -> None:
+    workspace = testing.trello_client(sandbox).fetch_json("/members/me")["idOrganizations"][0]
+    board = trello.create_board("Workspace board", "desc", workspace)
+    raw = testing.trello_client(sandbox).fetch_json(f"/boards/{board.id}")
+    assert raw["idOrganization"] == workspace
+    with pytest.raises(FatalRemoteError):
+        trello.create_board("Elsewhere", "desc", "0" * 24)

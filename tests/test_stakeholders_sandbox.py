@@ -7,6 +7,7 @@ Skipped, with the reason, while ``connectors.sandbox.core.server`` or
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -55,7 +56,8 @@ class Sandbox:
         self.server = server_module.SandboxServer(port=0, rate_limits=False, data_dir=data_dir)
         self.server.start()
         self.mailchimp = mailchimp_module.MailchimpConnector(
-            "sandbox-coordinator-us1", server="us1", base_url=f"{self.server.url}/mailchimp/3.0"
+            self.server.app.people.credentials.coordinator()["mailchimp"]["api_key"],
+            server="us1", base_url=f"{self.server.url}/mailchimp/3.0",
         )
         self.audience = self.mailchimp.create_audience(AUDIENCE).id
 
@@ -180,6 +182,36 @@ def test_archived_in_mailchimp_is_left_archived(
     assert sandbox.members()["p0@example.org"].status == "archived"
     assert people.get("p0@example.org").blocked
     assert "p0@example.org" in result.plan.skipped["blocked"]
+
+
+def test_compliance_state_is_reported_once_and_never_retried(
+    store: StateStore, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """We unsubscribed p0 (consent withdrawn); Mailchimp then put the address in compliance
+    state (the person's own unsubscribe, a bounce, a review). New consent in our data must
+    not make every push ask again: Mailchimp's refusal is reported once, then p0 is blocked."""
+    load(store, tmp_path, 2)
+    do_push(store, sandbox)
+    people = StakeholderStore(store)
+    person = people.get("p0@example.org").person.model_copy(
+        update={"consent_withdrawn": dt.date.today()})
+    people.upsert([person])
+    do_push(store, sandbox)
+    assert sandbox.members()["p0@example.org"].status == "unsubscribed"
+    sandbox.admin("POST", "/_sandbox/mailchimp/unsubscribe",
+                  {"list_id": sandbox.audience, "email": "p0@example.org"})
+    # Consent again in our data (a new consent date; re-importing the old sheet would not
+    # renew it: an import never overrides a later withdrawal).
+    renewed = people.get("p0@example.org").person.model_copy(
+        update={"consent_withdrawn": None, "consent_date": dt.date.today()})
+    people.upsert([renewed])
+    first = do_push(store, sandbox)
+    assert [email for email, _ in first.failed] == ["p0@example.org"]
+    assert "Member In Compliance State" in first.failed[0][1]
+    assert sandbox.members()["p0@example.org"].status == "unsubscribed"
+    assert people.get("p0@example.org").blocked
+    second = do_push(store, sandbox)
+    assert second.failed == [] and second.write_calls == 0
 
 
 def test_forget_deletes_permanently(store: StateStore, sandbox: Sandbox, tmp_path: Path) -> None:

@@ -370,7 +370,7 @@ def test_deleted_message_is_posted_again(alliance: Synced) -> None:
     from connectors.sandbox.clients.testing import slack_client
 
     old_ts = alliance.side("FRL-16", "slack")
-    bot = slack_client(alliance.server, token="sandbox-coordinator")
+    bot = slack_client(alliance.server)
     bot.chat_delete(channel=alliance.resource("slack", "channel", "actions"), ts=old_ts)
     alliance.move("FRL-16", "doing")
     alliance.cli("sync")

@@ -188,6 +188,14 @@ class MailchimpConnector:
         """The audience called ``name``, if any."""
         return next((a for a in self.list_audiences() if a.name == name), None)
 
+    def account(self) -> dict[str, Any]:
+        """Ping, then the account the key belongs to (``GET /ping``, ``GET /``): name, e-mail,
+        role, and the data centre the key was used against."""
+        self._call("ping", lambda: self._client.ping.get())
+        root = self._call("account", lambda: self._client.root.get_root())
+        keep = ("account_id", "account_name", "email", "role", "pricing_plan_type")
+        return {key: root.get(key) for key in keep if isinstance(root, dict)}
+
     def get_audience(self, audience_id: str) -> MailchimpAudience:
         """One audience; NotFoundError if there is none."""
         raw = self._call("get audience", lambda: self._client.lists.get_list(audience_id))

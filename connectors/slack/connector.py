@@ -49,6 +49,8 @@ from connectors.slack.shapes import (
 
 PAGE = 200  # Slack advises at most 200 per page for cursor-paged methods
 RECOVER_WINDOW = 200  # recent messages searched for a post whose answer was lost
+# conversations.unarchive with a bot token: Slack's user_is_bot (or a token-type refusal).
+BOT_CANNOT_UNARCHIVE = ("user_is_bot", "not_allowed_token_type")
 
 T = TypeVar("T")
 Response = dict[str, Any]
@@ -86,6 +88,7 @@ class SlackConnector:
         tolerate: Sequence[str] = (),
         recover: Callable[[], Any] | None = None,
         channel: str | None = None,
+        sdk: Callable[..., Any] | None = None,
         **params: Any,
     ) -> Response:
         """Call Web API ``method`` (paced, counted, retried, errors mapped).
@@ -93,7 +96,7 @@ class SlackConnector:
         ``tolerate``: error codes that mean "already so" and are returned as the answer
         (``{"ok": False, "error": code}``) instead of raised.
         """
-        sdk_method = getattr(self._client, method.replace(".", "_"))
+        sdk_method = sdk or getattr(self._client, method.replace(".", "_"))
         params = {k: v for k, v in params.items() if v is not None}
         if channel is not None:
             params["channel"] = channel  # also the pacing key of chat.postMessage
@@ -153,6 +156,21 @@ class SlackConnector:
         answer = self._call("auth.test")
         return str(answer.get("user_id") or ""), str(answer.get("bot_id") or "")
 
+    def granted_scopes(self) -> list[str] | None:
+        """The OAuth scopes of our token: Slack's ``x-oauth-scopes`` header on ``auth.test``
+        (None when the answer has no such header, e.g. a legacy token)."""
+        headers: dict[str, str] = {}
+
+        def auth_test(**params: Any) -> Any:
+            response = self._client.auth_test(**params)
+            headers.update({k.lower(): str(v) for k, v in (response.headers or {}).items()})
+            return response
+
+        self._call("auth.test", sdk=auth_test)
+        if "x-oauth-scopes" not in headers:
+            return None
+        return [s.strip() for s in headers["x-oauth-scopes"].split(",") if s.strip()]
+
     def list_channels(self) -> list[SlackChannel]:
         """Every public and private channel we can see, archived included (all pages)."""
         found = self._pages(
@@ -201,9 +219,11 @@ class SlackConnector:
         """Join a public channel (already a member is fine)."""
         self._call("conversations.join", channel=channel_id)
 
-    def unarchive(self, channel_id: str) -> None:
-        """Unarchive (already unarchived is fine)."""
-        self._call("conversations.unarchive", tolerate=("not_archived",), channel=channel_id)
+    def unarchive(self, channel_id: str) -> bool:
+        """Unarchive (already unarchived is fine); False when the token may not (bots)."""
+        answer = self._call("conversations.unarchive", channel=channel_id,
+                            tolerate=("not_archived", *BOT_CANNOT_UNARCHIVE))
+        return answer.get("error") not in BOT_CANNOT_UNARCHIVE
 
     def set_topic(self, channel_id: str, topic: str) -> None:
         """Set the channel topic."""

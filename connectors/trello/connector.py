@@ -58,7 +58,7 @@ class TrelloConnector(TrelloCore):
 
     # ------------------------------------------------------------------ boards
 
-    def create_board(self, name: str, desc: str) -> TrelloBoard:
+    def create_board(self, name: str, desc: str, workspace_id: str = "") -> TrelloBoard:
         """A new board without default lists or labels (one call).
 
         After a lost answer the board is looked up by the identity token in ``desc``; a
@@ -74,7 +74,8 @@ class TrelloConnector(TrelloCore):
             "POST",
             "/boards",
             wire.board,
-            body={"name": name, "desc": desc, "defaultLists": False, "defaultLabels": False},
+            body={"name": name, "desc": desc, "defaultLists": False, "defaultLabels": False,
+                  **({"idOrganization": workspace_id} if workspace_id else {})},
             recover=find_board if token else None,
         )
 
@@ -304,7 +305,7 @@ class TrelloConnector(TrelloCore):
             "GET",
             f"/boards/{board_id}/members",
             lambda data: tuple(dict(m) for m in data),
-            params={"fields": "username,fullName"},
+            params={"fields": "username,fullName,confirmed"},
         )
 
 

@@ -18,6 +18,7 @@ py-trello's object model, which costs a call per object: a whole board is one ca
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -90,6 +91,9 @@ class TrelloCore:
         """
         write = method == "POST"  # creates; PUT and DELETE set absolute values
         operation = f"{method} {path.split('?', 1)[0]}"
+        for secret in self._secrets:  # /tokens/{token}: never in an operation name or error
+            if secret:
+                operation = operation.replace(secret, "{token}")
 
         def once() -> T:
             self._pacer.acquire(path)
@@ -129,6 +133,26 @@ class TrelloCore:
         )
         return self._me
 
+    def token_info(self) -> dict[str, Any]:
+        """Our token's own record: ``permissions`` (per model type, read/write) and
+        ``dateExpires`` (None: never). ``GET /tokens/{token}``; errors never show the token."""
+        token = self._secrets[1]
+        return self._call("GET", f"/tokens/{token}", lambda data: dict(data),
+                          params={"fields": "identifier,dateCreated,dateExpires,permissions"})
+
+    def rate_limit_headroom(self) -> dict[str, tuple[int, int]]:
+        """``{"token"|"key": (remaining, max)}`` from the last answer's ``x-rate-limit-*``
+        headers (empty when Trello sent none)."""
+        headers = self._client.http_service.rate_limits
+        found = {}
+        for name in ("token", "key"):
+            remaining = headers.get(f"x-rate-limit-api-{name}-remaining")
+            most = headers.get(f"x-rate-limit-api-{name}-max")
+            if remaining is not None and most is not None:
+                with contextlib.suppress(ValueError):
+                    found[name] = (int(remaining), int(most))
+        return found
+
     def _my_id(self) -> str:
         return (self._me or self.me()).id
 
@@ -155,7 +179,7 @@ class TrelloCore:
             "checklists": "all",
             "checklist_fields": "name,idCard,pos",
             "members": "all",
-            "member_fields": "username,fullName",
+            "member_fields": "username,fullName,confirmed",
         }
 
         def parse(data: Mapping[str, Any]) -> BoardSnapshot:

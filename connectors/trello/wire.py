@@ -57,6 +57,7 @@ class TrelloSession(requests.Session):
         super().__init__()
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
+        self.rate_limits: dict[str, str] = {}  # the last answer's x-rate-limit-* headers
         if self.base_url and urlsplit(self.base_url).hostname in _LOOPBACK:
             # A local emulator: never route loopback traffic through an environment proxy.
             self.trust_env = False
@@ -67,7 +68,12 @@ class TrelloSession(requests.Session):
             url = self.base_url + url[len(TRELLO_HOST) :]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        limits = {k.lower(): v for k, v in response.headers.items()
+                  if k.lower().startswith("x-rate-limit-")}
+        if limits:
+            self.rate_limits = limits  # Trello's headroom, read by ``mcm-sync doctor``
+        return response
 
 
 # ---------------------------------------------------------------- values sent to Trello
@@ -194,6 +200,7 @@ def member(data: Mapping[str, Any]) -> TrelloMember:
         id=str(data["id"]),
         username=str(data.get("username") or ""),
         full_name=str(data.get("fullName") or ""),
+        confirmed=data.get("confirmed") is not False,
     )
 
 

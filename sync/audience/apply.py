@@ -15,6 +15,7 @@ stops the run with what was done so far recorded.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,13 +24,16 @@ from typing import Any
 
 from connectors.base import MailchimpAPI
 from sync.audience.plan import MemberWrite, PushPlan, RemoteStatus, plan_push, pull_updates
-from sync.audience.store import StakeholderStore
+from sync.audience.store import COMPLIANCE, StakeholderStore
 from sync.core.errors import AuthError, FatalRemoteError
 from sync.state.store import StateStore
 
 BATCH_THRESHOLD = 20  # more writes than this go through batch operations
 BATCH_OPERATIONS = 500  # operations per batch request
 BOOKMARK_SIDE = "mailchimp"
+# Mailchimp's title for an address the API may never subscribe again (the person unsubscribed
+# themselves, bounced, or was cleaned): asking again would fail the same way at every push.
+COMPLIANCE_TITLE = "Member In Compliance State"
 
 
 @dataclass
@@ -115,8 +119,7 @@ def _one_by_one(
             raise  # our credentials, not this person: stop
         except FatalRemoteError as exc:
             # One refused person (bad address, forgotten address) must not stop the others.
-            result.failed.append((write.email, str(exc)))
-            people.mark_error(write.key, str(exc))
+            _refused(people, result, write, str(exc))
             continue
         people.mark_pushed(write.key, write.fingerprint, write.status)
         result.sent += 1
@@ -171,9 +174,7 @@ def _batched(
         if 200 <= status < 300:
             exists.append(index)
         else:
-            reason = problem_text(response)
-            result.failed.append((write.email, reason))
-            people.mark_error(write.key, reason)
+            _refused(people, result, write, problem_text(response))
     tags = [
         operation("POST", f"{base}/{writes[i].subscriber_hash}/tags", tag_body(writes[i]), f"t{i}")
         for i in exists
@@ -187,9 +188,15 @@ def _batched(
                 people.mark_pushed(write.key, write.fingerprint, write.status)
                 result.sent += 1
             else:
-                reason = problem_text(response)
-                result.failed.append((write.email, reason))
-                people.mark_error(write.key, reason)
+                _refused(people, result, write, problem_text(response))
+
+
+def _refused(people: StakeholderStore, result: PushResult, write: MemberWrite, reason: str) -> None:
+    """Report one person Mailchimp refused; one in compliance state is never asked again."""
+    result.failed.append((write.email, reason))
+    people.mark_error(write.key, reason)
+    if COMPLIANCE_TITLE in reason:
+        people.mark_remote(write.key, COMPLIANCE, dt.datetime.now(dt.UTC).isoformat())
 
 
 def push(

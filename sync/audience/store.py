@@ -22,6 +22,9 @@ from sync.state.store import StateStore
 SALT_SETTING = "erasure_salt"
 
 
+# The remote status noted when Mailchimp answered "Member In Compliance State" to a subscribe.
+COMPLIANCE = "compliance"
+
 @dataclass(frozen=True)
 class StakeholderRecord:
     """A person in the store: the validated row plus the audience bookkeeping."""
@@ -49,7 +52,7 @@ class StakeholderRecord:
         is never ours (mcm-sync does not archive; ``forget`` deletes for good), and any PUT
         would bring the member back subscribed: archived is not consent (issue 11).
         """
-        if self.remote_status in ("cleaned", "archived"):
+        if self.remote_status in ("cleaned", "archived", COMPLIANCE):
             return True
         return self.remote_status == "unsubscribed" and self.pushed_status != "unsubscribed"
 

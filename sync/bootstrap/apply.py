@@ -54,7 +54,8 @@ def apply_trello(config: Config, desired: DesiredState, observed: Observed, plan
         board = journal.create("trello", "create_board", wanted.token,
                                lambda: trello.create_board(
                                    wanted.name, with_marker(wanted.description, wanted.token,
-                                                            "board")),
+                                                            "board"),
+                                   config.trello.workspace_id),
                                lambda b: b.id)
     else:
         board = observed.board.board if observed.board else next(
@@ -165,6 +166,10 @@ def _map_trello_people(config: Config, trello: TrelloAPI, store: StateStore, ctx
             continue
         ctx.trello_members[email] = member.id
         store.put_resource("trello", "member", email, member.id)
+        if not member.confirmed:
+            result.pending.append(
+                f"trello: {person.name} <{email}>: invited; has no Trello account yet (the "
+                "invitation e-mail asks them to sign up; nothing to do for you)")
 
 
 def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed: Observed,
@@ -182,8 +187,11 @@ def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed:
                                     lambda c: c.id)
         else:
             remote = known[channel.name]
-            if remote.is_archived:
-                slack.unarchive(remote.id)
+            if remote.is_archived and not slack.unarchive(remote.id):
+                # Slack bots cannot unarchive; a second channel would split the alliance.
+                result.unresolved.append(archived_channel_hint(channel.name))
+                _count(result, change, tick)
+                continue
             if not remote.is_member:  # made by someone else: we must be in it to post
                 slack.join(remote.id)
         if change.action in ("create", "update"):
@@ -216,7 +224,9 @@ def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed:
     _count(result, invites, tick)
 
     welcome = _changes(plan, "slack", "message")["welcome"]
-    if welcome.action == "create":
+    if "general" not in ctx.channels:  # archived, waiting for an admin: welcome next time
+        pass
+    elif welcome.action == "create":
         charter = next((url for key, url in ctx.card_urls.items() if key.endswith("charter")), "")
         text = welcome_text(config, book, desired, ctx.board_url
                             or _recorded_url(store, "trello", "board", "board"), charter)
@@ -232,6 +242,14 @@ def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed:
         slack.pin(ctx.channels["general"], observed.welcome_unpinned)
         store.put_resource("slack", "message", "welcome", observed.welcome_unpinned)
     _count(result, welcome, tick)
+
+
+def archived_channel_hint(name: str) -> str:
+    """What to do about an archived channel the bot token cannot unarchive."""
+    return (f"slack: #{name} exists but is archived, and a Slack app (bot token) cannot "
+            "unarchive it: ask a workspace admin or member to unarchive it in Slack (open the "
+            "channel, then Unarchive), then run bootstrap again; or choose another name in "
+            "slack.general_channel / slack.actions_channel")
 
 
 def _recorded_url(store: StateStore, service: str, kind: str, key: str) -> str:

@@ -190,7 +190,7 @@ def _plan_slack(desired: DesiredState, observed: Observed) -> list[Change]:
                     "channel",
                     channel.key,
                     "update",
-                    f"#{channel.name}: unarchive",
+                    f"#{channel.name}: archived: unarchive (a bot cannot: else an admin must)",
                     found.id,
                 )
             )

@@ -28,6 +28,7 @@ class BootstrapResult:
     plan: Plan
     links: dict[str, str] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # invited, waiting for the person
     applied: dict[str, int] = field(default_factory=dict)
 
     def creates(self) -> int:

@@ -7,7 +7,7 @@ them together, so the CLI modules import each other in one direction only (comma
 
 from __future__ import annotations
 
-from sync.cli import foundation, meetings, sandbox_members, services, stakeholders
+from sync.cli import doctor, foundation, meetings, sandbox_members, services, stakeholders
 from sync.cli import sync as sync_commands
 from sync.cli.app import cli
 
@@ -18,6 +18,7 @@ for command in (
     foundation.template,
     services.plan,
     services.bootstrap,
+    doctor.doctor,
     services.sandbox,
     sync_commands.sync_command,
     sync_commands.status,

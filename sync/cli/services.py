@@ -69,7 +69,7 @@ def plan(app: AppContext, only: str | None, sandbox: bool | None, as_json: bool)
 
 def _summary(result: BootstrapResult, sandbox_url: str) -> dict[str, Any]:
     return {"applied": result.applied, "links": result.links, "unresolved": result.unresolved,
-            "sandbox_page": f"{sandbox_url}/" if sandbox_url else ""}
+            "pending": result.pending, "sandbox_page": f"{sandbox_url}/" if sandbox_url else ""}
 
 
 @click.command()
@@ -121,6 +121,8 @@ def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | 
         click.echo(f"  {name}: {link}")
     if url:
         click.echo(f"  sandbox page: {url}/")
+    for line in result.pending:
+        click.echo(f"pending: {line}")
     for line in result.unresolved:
         click.echo(f"unresolved: {line}", err=True)
 

@@ -304,6 +304,10 @@ def _resolve_secrets(raw: dict[str, Any], source: str, sandbox: bool) -> list[Pr
             file_path = Path(os.path.expanduser(match.group("file")))
             try:
                 block[key] = file_path.read_text(encoding="utf-8").strip()
+                if os.name == "posix" and file_path.stat().st_mode & 0o077:
+                    problems.append(Problem(
+                        source, where, f"secret file {file_path} can be read by other users",
+                        f"chmod 600 {file_path}"))
             except UnicodeDecodeError:
                 # Never echo the bytes: they are a secret.
                 problems.append(Problem(source, where,

@@ -2,8 +2,9 @@
 
 With ``sandbox: true`` (or ``--sandbox``) an in-process sandbox server is started on a free
 loopback port, with its data in ``<state folder>/sandbox`` so that what bootstrap made today is
-there tomorrow, and the connectors are pointed at it with sandbox credentials. Otherwise the
-config's secrets and optional ``base_url`` settings are used.
+there tomorrow, and the connectors are pointed at it with the credentials that sandbox
+issued (``GET /_sandbox/credentials``, loopback only): it refuses any other, as the vendors
+do. Otherwise the config's secrets and optional ``base_url`` settings are used.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from pathlib import Path
 from sync.core.config import Config
 from sync.core.errors import UserError
 
-SANDBOX_COORDINATOR = "sandbox-coordinator"
-SANDBOX_MAILCHIMP_KEY = "sandbox-coordinator-us1"
 ALL_SERVICES = ("trello", "slack", "mailchimp")
 SERVER_INFO = "server.json"
 
@@ -76,6 +75,17 @@ def running_sandbox(data_dir: Path) -> RunningSandbox | None:
         return None
 
 
+def sandbox_credentials(url: str) -> dict[str, dict[str, str]]:
+    """The coordinator's credentials a running sandbox issued (``GET /_sandbox/credentials``)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"{url.rstrip('/')}/_sandbox/credentials", timeout=5) as answer:
+            return dict(json.loads(answer.read()))
+    except (OSError, ValueError) as error:
+        raise UserError(f"the sandbox at {url} did not give its credentials ({error})",
+                        hint="start it again with `mcm-sync sandbox serve`") from None
+
+
 def _never_sleep(seconds: float) -> None:
     """Pacing off: a sandbox without rate limits has no window to stay under."""
 
@@ -114,19 +124,22 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
                 server.start()
                 found = RunningSandbox(server.url, rate_limits=True)
             base = found.url.rstrip("/")
+            issued = sandbox_credentials(base)
             connected = Connected(sandbox_url=base)
             # Pace as for the real services only where the sandbox emulates their limits.
             sleep = time.sleep if found.rate_limits else _never_sleep
             if "trello" in services:
                 connected.trello = TrelloConnector(
-                    SANDBOX_COORDINATOR, SANDBOX_COORDINATOR, base_url=f"{base}/trello",
+                    issued["trello"]["api_key"], issued["trello"]["token"],
+                    base_url=f"{base}/trello",
                     pacer=TrelloPacer(sleep=sleep))
             if "slack" in services:
                 connected.slack = SlackConnector(
-                    SANDBOX_COORDINATOR, base_url=f"{base}/slack/api/",
+                    issued["slack"]["bot_token"], base_url=f"{base}/slack/api/",
                     pacer=SlackPacer(sleep=sleep))
             if "mailchimp" in services:
-                connected.mailchimp = MailchimpConnector(SANDBOX_MAILCHIMP_KEY, server="us1",
+                connected.mailchimp = MailchimpConnector(issued["mailchimp"]["api_key"],
+                                                         server="us1",
                                                          base_url=f"{base}/mailchimp/3.0")
             yield connected
             return

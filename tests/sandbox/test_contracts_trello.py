@@ -115,7 +115,9 @@ def world(sandbox: SandboxServer) -> dict[str, Any]:
     checklist = card.add_checklist("Steps", ["One"])
     field = board.add_custom_field_definition("Sector", "text")
     card.set_custom_field("Social", field)
-    trello_client(sandbox, member_token("ana@example.org")).get_card(card.id).change_list(
+    client.fetch_json(f"/boards/{board.id}/members", http_method="PUT",
+                      post_args={"email": "ana@example.org", "fullName": "Ana"})
+    trello_client(sandbox, member_token(sandbox, "ana@example.org")).get_card(card.id).change_list(
         lists[1].id
     )
     comment = card.comment("Fine")

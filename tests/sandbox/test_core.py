@@ -3,6 +3,7 @@ loopback binding and the HTML page. Trello (py-trello) is the SDK used to drive 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.error
@@ -15,7 +16,7 @@ import pytest
 import requests
 from trello.exceptions import ResourceUnavailable
 
-from connectors.sandbox.clients.testing import FakeClock, admin, trello_client
+from connectors.sandbox.clients.testing import FakeClock, admin, member_token, trello_client
 from connectors.sandbox.core.errors import SandboxConfigError
 from connectors.sandbox.core.ratelimit import ConcurrencyLimiter, MethodLimiter, WindowLimiter
 from connectors.sandbox.core.server import SandboxServer, is_loopback
@@ -143,14 +144,15 @@ def test_concurrency_limiter() -> None:
 
 def test_trello_token_limit_then_window_passes(sandbox_rl: SandboxServer) -> None:
     client = trello_client(sandbox_rl)
-    board = client.add_board("Limited", default_lists=False)
+    board = client.add_board("Limited", default_lists=False, permission_level="public")
     for _ in range(99):
         client.get_board(board.id)
     with pytest.raises(ResourceUnavailable) as failure:
         client.get_board(board.id)
     assert failure.value._status == 429
     assert '"error":"API_TOKEN_LIMIT_EXCEEDED"' in failure.value._msg
-    assert trello_client(sandbox_rl, "another-token").get_board(board.id).name == "Limited"
+    other = member_token(sandbox_rl, "other@example.org")
+    assert trello_client(sandbox_rl, other).get_board(board.id).name == "Limited"
     sandbox_rl.clock.advance(10.0)
     assert client.get_board(board.id).name == "Limited"
 
@@ -165,17 +167,19 @@ def test_trello_members_routes_have_their_own_slow_window(sandbox_rl: SandboxSer
         client.list_boards()
     assert failure.value._status == 429
     admin(sandbox_rl, "POST", "/_sandbox/settings", {"rate_limits": False})
-    assert admin(sandbox_rl, "GET", "/_sandbox/settings") == {"rate_limits": False}
+    assert admin(sandbox_rl, "GET", "/_sandbox/settings")["rate_limits"] is False
     assert client.list_boards() == []
 
 
 def test_trello_key_limit(sandbox_rl: SandboxServer) -> None:
-    board = trello_client(sandbox_rl).add_board("Shared", default_lists=False)
-    clients = [trello_client(sandbox_rl, f"token-{n}") for n in range(5)]
+    board = trello_client(sandbox_rl).add_board("Shared", default_lists=False,
+                                                permission_level="public")
+    clients = [trello_client(sandbox_rl, member_token(sandbox_rl, f"m{n}@example.org"))
+               for n in range(5)]
     for index in range(299):  # 299 + the board creation = 300 for the key
         clients[index % 5].get_board(board.id)
     with pytest.raises(ResourceUnavailable) as failure:
-        trello_client(sandbox_rl, "fresh-token").list_boards()
+        trello_client(sandbox_rl, member_token(sandbox_rl, "fresh@example.org")).list_boards()
     assert "API_KEY_LIMIT_EXCEEDED" in failure.value._msg
 
 
@@ -278,7 +282,42 @@ def test_serve_prints_urls_and_stops_on_sigterm(tmp_path: Path) -> None:
     lines = [process.stdout.readline() for _ in range(4)]
     assert lines[1].split()[0] == "trello" and lines[1].split()[1].endswith("/trello")
     assert lines[3].split()[1].endswith("/mailchimp/3.0")
+    announced = ""
+    while "Press Ctrl-C" not in announced:  # the whole announcement, then stop it
+        announced += process.stdout.readline()
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=10)
+    rest = announced + rest
     assert process.returncode == 0
     assert "sandbox stopped" in rest
+    # It issued credentials, printed them, and wrote them for the owner only.
+    issued_file = tmp_path / "d" / "credentials.json"
+    assert issued_file.stat().st_mode & 0o777 == 0o600
+    issued = json.loads(issued_file.read_text(encoding="utf-8"))
+    assert set(issued) == {"trello", "slack", "mailchimp"}
+    assert set(issued["trello"]) == {"api_key", "token", "app_secret"}
+    assert set(issued["slack"]) == {"bot_token", "signing_secret"}
+    assert issued["slack"]["bot_token"].startswith("xoxb-")
+    assert issued["mailchimp"]["api_key"].endswith("-us1")
+    assert "Credentials this sandbox issued" in rest and issued["trello"]["token"] in rest
+
+
+def test_credentials_are_kept_and_served_to_loopback_only(tmp_path: Path) -> None:
+    """The sandbox issues credentials once, keeps them over a restart, serves them on
+    GET /_sandbox/credentials (loopback), and refuses anything it did not issue."""
+    from connectors.sandbox.core.admin import AdminAPI
+
+    with SandboxServer(port=0, data_dir=tmp_path / "kept", rate_limits=False) as first:
+        issued = admin(first, "GET", "/_sandbox/credentials")
+    with SandboxServer(port=0, data_dir=tmp_path / "kept", rate_limits=False) as second:
+        assert admin(second, "GET", "/_sandbox/credentials") == issued
+        app = second.app
+        remote = AdminAPI(app.call_stats, app.fault_registry, app.settings, app.people,
+                          app.services)
+        from werkzeug.test import EnvironBuilder
+        from werkzeug.wrappers import Request
+
+        builder = EnvironBuilder(path="/_sandbox/credentials", method="GET",
+                                 environ_base={"REMOTE_ADDR": "192.0.2.7"})
+        answer = remote(Request(builder.get_environ()))
+        assert answer.status_code == 403 and b"token" not in answer.get_data()

@@ -11,6 +11,7 @@ import io
 import json
 import tarfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import requests
 from mailchimp_marketing import Client
 from mailchimp_marketing.api_client import ApiClientError
 
-from connectors.sandbox.clients.testing import mailchimp_client
+from connectors.sandbox.clients.testing import issued, mailchimp_client
 from connectors.sandbox.core.server import SandboxServer
 from tests.sandbox.mailchimp_helpers import AUDIENCE, md5, problem, put
 
@@ -38,7 +39,9 @@ def audience(mc: Client) -> str:
 # --------------------------------------------------------------------------- batches
 
 
-def test_batch_runs_operations_and_serves_results(mc: Client, audience: str) -> None:
+def test_batch_runs_operations_and_serves_results(
+    sandbox: SandboxServer, mc: Client, audience: str
+) -> None:
     operations = [
         {
             "method": "PUT",
@@ -71,11 +74,20 @@ def test_batch_runs_operations_and_serves_results(mc: Client, audience: str) -> 
         },
         {"method": "GET", "path": "/nowhere", "operation_id": "lost"},
     ]
+    sandbox.app.service("mailchimp").batch_seconds = 0.4  # asynchronous, as Mailchimp's
     started = mc.batches.start({"operations": operations})
     assert started["status"] == "pending" and started["total_operations"] == 7
     assert len(started["id"]) == 10 and started["id"].isalnum()
-    status = mc.batches.status(started["id"])
-    assert status["status"] == "finished"
+    seen = [started["status"]]
+    while seen[-1] != "finished":
+        time.sleep(0.05)
+        status = mc.batches.status(started["id"])
+        if status["status"] != seen[-1]:
+            seen.append(status["status"])
+        if status["status"] in ("pending", "preprocessing", "started"):
+            assert status["finished_operations"] == 0 and status["response_body_url"] == ""
+    phases = ["pending", "preprocessing", "started", "finalizing", "finished"]
+    assert seen == sorted(seen, key=phases.index) and len(seen) >= 3  # in order, over time
     assert (status["finished_operations"], status["errored_operations"]) == (7, 2)
     archive = requests.get(status["response_body_url"], timeout=10)  # no credentials needed
     assert archive.status_code == 200
@@ -180,16 +192,16 @@ def test_eleventh_concurrent_request_gets_429(sandbox_rl: SandboxServer) -> None
         for thread in threads:
             thread.start()
         for _ in range(200):
-            if service.limiter.active("sandbox-coordinator-us1") == 10:
+            if service.limiter.active(issued(sandbox_rl)["mailchimp"]["api_key"]) == 10:
                 break
             threading.Event().wait(0.01)
-        assert service.limiter.active("sandbox-coordinator-us1") == 10
+        assert service.limiter.active(issued(sandbox_rl)["mailchimp"]["api_key"]) == 10
         status, body = problem(mc.ping.get)
         assert (status, body["title"]) == (429, "TooManyRequests")
     for thread in threads:
         thread.join(timeout=10)
     assert [o["health_status"] for o in outcomes] == ["Everything's Chimpy!"] * 10
-    assert service.limiter.active("sandbox-coordinator-us1") == 0
+    assert service.limiter.active(issued(sandbox_rl)["mailchimp"]["api_key"]) == 0
     assert mc.ping.get()["health_status"]
 
 
@@ -233,3 +245,33 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         mc = mailchimp_client(second)
         assert mc.lists.get_list(list_id)["stats"]["member_count"] == 1
         assert mc.lists.get_list_member(list_id, md5("ana@example.org"))["status"] == "subscribed"
+
+
+# --------------------------------------------------------------------------- strictness
+
+
+@pytest.mark.parametrize("action, status", [("unsubscribe", "unsubscribed"), ("clean", "cleaned")])
+def test_compliance_state_cannot_be_subscribed_again(
+    mc: Client, audience: str, admin: Callable[..., Any], action: str, status: str
+) -> None:
+    """A contact who unsubscribed themselves, or was cleaned, cannot be subscribed by the API."""
+    put(mc, audience, "ana@example.org")
+    admin("POST", f"/_sandbox/mailchimp/{action}", {"list_id": audience,
+                                                    "email": "ana@example.org"})
+    code, body = problem(lambda: put(mc, audience, "ana@example.org", status="subscribed"))
+    assert (code, body["title"]) == (400, "Member In Compliance State")
+    again = mc.lists.get_list_member(audience, md5("ana@example.org"))
+    assert again["status"] == status
+    # An unsubscribe made through the API (the list's own doing) can be undone by the API.
+    put(mc, audience, "bo@example.org")
+    put(mc, audience, "bo@example.org", status="unsubscribed")
+    assert put(mc, audience, "bo@example.org", status="subscribed")["status"] == "subscribed"
+
+
+def test_wrong_method_is_405_with_allow(sandbox: SandboxServer, audience: str) -> None:
+    key = issued(sandbox)["mailchimp"]["api_key"]
+    answer = requests.put(f"{sandbox.base_urls['mailchimp']}/lists", auth=("any", key),
+                          json={}, timeout=5)
+    assert answer.status_code == 405 and answer.json()["title"] == "Method Not Allowed"
+    assert set(answer.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    assert answer.headers["Content-Type"].startswith("application/problem+json")

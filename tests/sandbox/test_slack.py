@@ -38,7 +38,7 @@ def bot(sandbox: SandboxServer) -> WebClient:
 
 @pytest.fixture
 def ana(sandbox: SandboxServer) -> WebClient:
-    return slack_client(sandbox, member_token(ANA))
+    return slack_client(sandbox, member_token(sandbox, ANA, "slack"))
 
 
 def error_of(call: Callable[[], Any]) -> str:
@@ -75,7 +75,7 @@ def test_missing_and_malformed_tokens(sandbox: SandboxServer) -> None:
     assert error_of(lambda: anonymous.api_call("auth.test", headers=empty)) == "invalid_auth"
     assert error_of(slack_client(sandbox, "sandbox-member:").auth_test) == "invalid_auth"
     # The form field works like the header.
-    answer = anonymous.api_call("auth.test", params={"token": member_token(BEN)})
+    answer = anonymous.api_call("auth.test", params={"token": member_token(sandbox, BEN, "slack")})
     assert answer["user"] == "ben"
 
 
@@ -111,7 +111,7 @@ def test_name_taken_is_adopted_from_the_list(bot: WebClient) -> None:
     assert [c["id"] for c in found] == [first]
 
 
-def test_archive_unarchive_and_archived_names_stay_taken(bot: WebClient) -> None:
+def test_archive_unarchive_and_archived_names_stay_taken(bot: WebClient, ana: WebClient) -> None:
     channel = new_channel(bot, "old-working-group")
     assert bot.conversations_archive(channel=channel)["ok"] is True
     assert error_of(lambda: bot.conversations_archive(channel=channel)) == "already_archived"
@@ -122,8 +122,11 @@ def test_archive_unarchive_and_archived_names_stay_taken(bot: WebClient) -> None
     every = bot.conversations_list(exclude_archived=False)["channels"]
     assert channel not in [c["id"] for c in live]
     assert channel in [c["id"] for c in every]
-    assert bot.conversations_unarchive(channel=channel)["ok"] is True
-    assert error_of(lambda: bot.conversations_unarchive(channel=channel)) == "not_archived"
+    # Bot tokens cannot unarchive (docs.slack.dev conversations.unarchive); a user token can.
+    assert error_of(lambda: bot.conversations_unarchive(channel=channel)) == (
+        "user_is_bot")
+    assert ana.conversations_unarchive(channel=channel)["ok"] is True
+    assert error_of(lambda: ana.conversations_unarchive(channel=channel)) == "not_archived"
     assert bot.chat_postMessage(channel=channel, text="back")["ok"] is True
 
 
@@ -243,14 +246,19 @@ def test_member_reactions_read_back(bot: WebClient, ana: WebClient) -> None:
     me = bot.auth_test()["user_id"]
     want = [{"name": "white_check_mark", "users": [ana_id, me], "count": 2}]
     assert bot.conversations_history(channel=channel)["messages"][0]["reactions"] == want
-    got = bot.reactions_get(channel=channel, timestamp=ts, full=True)
+    with pytest.raises(SlackApiError) as refused:  # the manifest's bot has no reactions:read
+        bot.reactions_get(channel=channel, timestamp=ts)
+    answer = refused.value.response
+    assert (answer["error"], answer["needed"]) == ("missing_scope", "reactions:read")
+    assert "chat:write" in answer["provided"].split(",")
+    got = ana.reactions_get(channel=channel, timestamp=ts, full=True)
     assert got["type"] == "message" and got["channel"] == channel
     assert got["message"]["reactions"] == want
     ana.reactions_remove(channel=channel, timestamp=ts, name="white_check_mark")
     assert error_of(
         lambda: ana.reactions_remove(channel=channel, timestamp=ts, name="white_check_mark")
     ) == ("no_reaction")
-    after = bot.reactions_get(channel=channel, timestamp=ts)["message"]["reactions"]
+    after = ana.reactions_get(channel=channel, timestamp=ts)["message"]["reactions"]
     assert after == [{"name": "white_check_mark", "users": [me], "count": 1}]
     assert error_of(
         lambda: ana.reactions_add(channel=channel, timestamp="1.000001", name="eyes")
@@ -397,7 +405,7 @@ def test_tier_limit_answers_429_until_the_window_passes(sandbox_rl: SandboxServe
     assert 1 <= int(response.headers["Retry-After"]) <= 60
     # Other methods have their own allowance; a member's token its own bucket.
     assert client.conversations_list()["ok"] is True
-    member = slack_client(sandbox_rl, member_token(ANA))
+    member = slack_client(sandbox_rl, member_token(sandbox_rl, ANA, "slack"))
     assert member.conversations_create(name="members-own")["ok"] is True
     sandbox_rl.clock.advance(int(response.headers["Retry-After"]))  # type: ignore[attr-defined]
     assert client.conversations_create(name="one-too-many")["ok"] is True
@@ -463,3 +471,51 @@ def test_channels_messages_and_ts_order_survive_a_restart(tmp_path: Path) -> Non
         texts = [m["text"] for m in client.conversations_history(channel=channel)["messages"]]
     assert texts == ["after", "before"]
     assert tuple(map(int, after.split("."))) > tuple(map(int, before.split(".")))
+
+
+# ---------------------------------------------------------------------- what Slack refuses
+
+
+def test_made_up_tokens_are_refused_and_issued_ones_accepted(sandbox: SandboxServer) -> None:
+    for made_up in ("xoxb-1234-5678-madeup", "xoxp-1234-5678-madeup", "sandbox-member:a@b.org"):
+        assert error_of(slack_client(sandbox, made_up).auth_test) == "invalid_auth"
+    assert slack_client(sandbox).auth_test()["bot_id"]
+    assert slack_client(sandbox, member_token(sandbox, ANA, "slack")).auth_test()["user_id"]
+
+
+def test_a_bot_reads_only_channels_it_is_in(bot: WebClient, ana: WebClient) -> None:
+    channel = new_channel(ana, "members-only-talk")
+    ana.chat_postMessage(channel=channel, text="hello")
+    ts = ana.conversations_history(channel=channel)["messages"][0]["ts"]
+    assert error_of(lambda: bot.conversations_history(channel=channel)) == "not_in_channel"
+    assert error_of(lambda: bot.conversations_replies(channel=channel, ts=ts)) == (
+        "not_in_channel")
+    bot.conversations_join(channel=channel)
+    assert [m["text"] for m in bot.conversations_history(channel=channel)["messages"]] == [
+        "hello"]
+
+
+def test_scopes_are_in_the_header_and_missing_ones_named(
+    sandbox: SandboxServer, bot: WebClient, admin: Callable[..., Any]
+) -> None:
+    scopes = bot.auth_test().headers["x-oauth-scopes"].split(",")
+    assert "chat:write" in scopes and "reactions:read" not in scopes
+    admin("POST", "/_sandbox/settings", {"slack_bot_scopes": ["channels:read"]})
+    with pytest.raises(SlackApiError) as refused:
+        bot.conversations_create(name="no-scope")
+    answer = refused.value.response
+    assert (answer["error"], answer["needed"], answer["provided"]) == (
+        "missing_scope", "channels:manage", "channels:read")
+
+
+def test_slackbot_is_listed_and_pins_can_be_read(bot: WebClient, ana: WebClient) -> None:
+    members = bot.users_list()["members"]
+    slackbot = next(m for m in members if m["id"] == "USLACKBOT")
+    assert slackbot["name"] == "slackbot" and "email" not in slackbot["profile"]
+    channel = new_channel(bot, "pinned")
+    ts = bot.chat_postMessage(channel=channel, text="Welcome")["ts"]
+    bot.pins_add(channel=channel, timestamp=ts)
+    bot.conversations_invite(channel=channel, users=ana.auth_test()["user_id"])
+    pins = ana.pins_list(channel=channel)["items"]
+    assert [(p["type"], p["message"]["text"]) for p in pins] == [("message", "Welcome")]
+    assert error_of(lambda: bot.pins_list(channel=channel)) == "missing_scope"  # no pins:read

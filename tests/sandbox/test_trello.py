@@ -14,7 +14,12 @@ import requests
 from trello import TrelloClient
 from trello.exceptions import ResourceUnavailable, Unauthorized
 
-from connectors.sandbox.clients.testing import RewritingSession, member_token, trello_client
+from connectors.sandbox.clients.testing import (
+    RewritingSession,
+    issued,
+    member_token,
+    trello_client,
+)
 from connectors.sandbox.core.server import SandboxServer
 
 ANA = "ana@example.org"
@@ -37,7 +42,8 @@ def test_board_with_lists_and_cards(client: TrelloClient, board: Any) -> None:
     assert len(board.id) == 24 and board.url.startswith("https://trello.com/b/")
     assert [lst.name for lst in board.open_lists()] == ["To do", "Done"]
     assert [c.name for c in todo.list_cards()] == ["Invite partners", "Map stakeholders"]
-    assert first.idShort == 1 and second.idShort == 2 and first.id < second.id
+    # ids start with their second; ids made in the same second carry no order
+    assert first.idShort == 1 and second.idShort == 2 and first.id[:8] <= second.id[:8]
     fetched = client.get_card(first.id)
     assert fetched.description == "Step 1" and fetched.idList == todo.id
     done.close()
@@ -60,7 +66,12 @@ def test_member_moves_a_card_and_the_action_names_them(
 ) -> None:
     todo, doing = board.add_list("To do"), board.add_list("Doing")
     card = todo.add_card("Welcome pack")
-    ana = trello_client(sandbox, member_token(ANA))
+    ana = trello_client(sandbox, member_token(sandbox, ANA))
+    with pytest.raises(Unauthorized) as refused:  # a private board she is not on: no silent join
+        ana.get_card(card.id)
+    assert refused.value._msg.startswith("unauthorized permission requested")
+    client.fetch_json(f"/boards/{board.id}/members", http_method="PUT",
+                      post_args={"email": ANA, "fullName": "Ana"})
     ana.get_card(card.id).change_list(doing.id)
     moves = board.fetch_actions("updateCard:idList")
     assert len(moves) == 1
@@ -73,7 +84,8 @@ def test_member_moves_a_card_and_the_action_names_them(
     assert move["data"]["listAfter"] == {"id": doing.id, "name": "Doing"}
     assert move["data"]["old"] == {"idList": todo.id}
     assert move["data"]["card"]["idList"] == doing.id
-    assert ANA in [m.email for m in board.all_members()]  # joined by acting on the board
+    mine = client.fetch_json("/members/me")["email"]
+    assert [m.email for m in board.all_members()] == [mine, ""]  # others' e-mails: never
 
 
 def test_card_updates_record_old_values(client: TrelloClient, board: Any) -> None:
@@ -120,7 +132,7 @@ def test_comments_members_and_labels_on_cards(
     card = board.add_list("To do").add_card("Card")
     comment = card.comment("Looks good <b>")
     assert comment["type"] == "commentCard" and comment["data"]["text"] == "Looks good <b>"
-    ana_id = trello_client(sandbox, member_token(ANA)).fetch_json("/members/me")["id"]
+    ana_id = trello_client(sandbox, member_token(sandbox, ANA)).fetch_json("/members/me")["id"]
     ana = client.get_member(ana_id)
     card.add_member(ana)
     label = board.add_label("partner", "green")
@@ -263,11 +275,17 @@ def test_invite_member_by_email(sandbox: SandboxServer, client: TrelloClient, bo
         http_method="PUT",
         post_args={"email": "bo@example.org", "fullName": "Bo Visser"},
     )
-    assert "bo@example.org" in [m["email"] for m in answer["members"]]
+    mine = client.fetch_json("/members/me")["email"]
+    assert [m.get("email") for m in answer["members"]] == [mine, None]  # Bo's is not shown
+    bo_json = next(m for m in answer["members"] if m["fullName"] == "Bo Visser")
+    assert bo_json["confirmed"] is False  # no Trello account yet: a placeholder
+    assert [m["unconfirmed"] for m in answer["memberships"]] == [False, True]
     members = {m.full_name: m for m in board.all_members()}
     assert set(members) == {"mcm-sync coordinator", "Bo Visser"}
-    bo = trello_client(sandbox, member_token("bo@example.org"))
+    bo = trello_client(sandbox, member_token(sandbox, "bo@example.org"))  # Bo signs up
     assert [b.name for b in bo.list_boards()] == ["Leeuwarden alliance"]
+    again = client.fetch_json(f"/boards/{board.id}/members", query_params={"fields": "confirmed"})
+    assert [m["confirmed"] for m in again] == [True, True]
 
 
 def test_auth_errors(sandbox: SandboxServer) -> None:
@@ -275,15 +293,19 @@ def test_auth_errors(sandbox: SandboxServer) -> None:
     no_key = requests.get(f"{base}/1/members/me?token=t", timeout=5)
     assert (no_key.status_code, no_key.text) == (401, "invalid key")
     assert no_key.headers["Content-Type"].startswith("text/plain")
-    no_token = requests.get(f"{base}/1/members/me?key=k", timeout=5)
+    key = issued(sandbox)["trello"]["api_key"]
+    made_up = requests.get(f"{base}/1/members/me?key=0123abcd&token=t", timeout=5)
+    assert (made_up.status_code, made_up.text) == (401, "invalid key")
+    no_token = requests.get(f"{base}/1/members/me?key={key}", timeout=5)
     assert (no_token.status_code, no_token.text) == (401, "unauthorized permission requested")
     with pytest.raises(Unauthorized) as failure:
-        trello_client(sandbox, "sandbox-member:not-an-email").list_boards()
+        trello_client(sandbox, "ATTA" + "0" * 64).list_boards()
     assert failure.value._msg.startswith("invalid token")
     header = requests.get(
         f"{base}/1/members/me",
         headers={
-            "Authorization": 'OAuth oauth_consumer_key="k", oauth_token="sandbox-member:cy@x.org"'
+            "Authorization": f'OAuth oauth_consumer_key="{key}", '
+            f'oauth_token="{member_token(sandbox, "cy@x.org")}"'
         },
         timeout=5,
     )
@@ -292,9 +314,9 @@ def test_auth_errors(sandbox: SandboxServer) -> None:
 
 def test_oauth_mode_client(sandbox: SandboxServer) -> None:
     oauth = TrelloClient(
-        api_key="key",
+        api_key=issued(sandbox)["trello"]["api_key"],
         api_secret="secret",
-        token=member_token("dee@example.org"),
+        token=member_token(sandbox, "dee@example.org"),
         token_secret="ts",
         http_service=RewritingSession(sandbox.base_urls["trello"]),
     )
@@ -363,3 +385,43 @@ def test_webhooks(client: TrelloClient, board: Any, hook_url: str, sandbox: Sand
             "/webhooks", http_method="POST", post_args={"callbackURL": dead, "idModel": board.id}
         )
     assert "did not return 200" in failure.value._msg
+
+
+def test_boards_belong_to_a_workspace_and_labels_take_the_current_palette(
+    client: TrelloClient,
+) -> None:
+    workspace = client.fetch_json("/members/me")["idOrganizations"][0]
+    board = client.add_board("In the workspace", default_lists=False)
+    assert client.fetch_json(f"/boards/{board.id}")["idOrganization"] == workspace
+    with pytest.raises(ResourceUnavailable) as refused:
+        client.add_board("Nowhere", organization_id="0" * 24)
+    assert refused.value._status == 400
+    for color in ("green_dark", "sky_light", "black", None):
+        assert board.add_label(f"label {color}", color).color == color
+    with pytest.raises(ResourceUnavailable):
+        board.add_label("bad", "turquoise")
+
+
+def test_ids_are_time_based_and_carry_no_order_within_a_second(
+    sandbox: SandboxServer, client: TrelloClient
+) -> None:
+    sandbox.app.service("trello").clock = lambda: 1_800_000_000.0  # one frozen second
+    board = client.add_board("Same second", default_lists=False)
+    todo = board.add_list("To do")
+    cards = [todo.add_card(f"Card {i}") for i in range(12)]
+    assert {c.id[:8] for c in cards} == {f"{1_800_000_000:08x}"}
+    ids = [c.id for c in cards]
+    assert ids != sorted(ids)  # random after the second (1 chance in 12! to be in order)
+    # Actions are still listed newest first, by when they happened, not by id.
+    created = [a["data"]["card"]["name"] for a in board.fetch_actions("createCard")]
+    assert created == [f"Card {i}" for i in reversed(range(12))]
+
+
+def test_a_made_up_token_or_key_is_refused(sandbox: SandboxServer) -> None:
+    with pytest.raises(Unauthorized) as token:
+        trello_client(sandbox, token="ATTA" + "1" * 64).fetch_json("/members/me")
+    assert token.value._msg.startswith("invalid token")
+    with pytest.raises(Unauthorized) as key:
+        trello_client(sandbox, key="0" * 32).fetch_json("/members/me")
+    assert key.value._msg.startswith("invalid key")
+    assert trello_client(sandbox).fetch_json("/members/me")["username"]

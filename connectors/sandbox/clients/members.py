@@ -3,17 +3,30 @@
 Members work only in Trello and Slack; on the sandbox, ``mcm-sync sandbox move|react|...``
 plays them, so a newcomer can watch a member's change travel through ``mcm-sync sync``
 without any account. Each call is what the member's own client would send: py-trello and
-slack_sdk with the member's sandbox token (``sandbox-member:<email>``).
+slack_sdk with the tokens the sandbox issued to the member (``POST /_sandbox/members/tokens``)
+and the sandbox's Trello API key (``GET /_sandbox/credentials``).
 """
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from typing import Any
 
 from slack_sdk import WebClient
 from trello import TrelloClient
 
-from connectors.sandbox.clients.testing import RewritingSession, member_token
+from connectors.sandbox.clients.testing import RewritingSession
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _admin(base: str, path: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json"})
+    with _NO_PROXY.open(request, timeout=10) as answer:
+        return json.loads(answer.read())
 
 
 class SandboxMember:
@@ -21,11 +34,12 @@ class SandboxMember:
 
     def __init__(self, base_url: str, email: str) -> None:
         base = base_url.rstrip("/")
-        token = member_token(email)
+        tokens = _admin(base, "/_sandbox/members/tokens", {"email": email})
+        key = _admin(base, "/_sandbox/credentials")["trello"]["api_key"]
         self.email = email
-        self.trello = TrelloClient(api_key="sandbox-key", api_secret=token,
+        self.trello = TrelloClient(api_key=key, api_secret=tokens["trello"],
                                    http_service=RewritingSession(f"{base}/trello"))
-        self.slack = WebClient(token=token, base_url=f"{base}/slack/api/")
+        self.slack = WebClient(token=tokens["slack"], base_url=f"{base}/slack/api/")
         self.slack.proxy = None  # loopback: never through a proxy from the environment
 
     def move_card(self, card_id: str, list_id: str) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Point the vendors' own SDKs at a running sandbox; a controllable clock; admin calls.
 
 Used by the sandbox's tests and by the connectors' tests. Nothing here patches an SDK: each
-one is configured through its public options (see API-NOTES section 4).
+one is configured through its public options (see API-NOTES section 4). The clients use the
+credentials the sandbox issued (``issued(server)``) unless a test passes others, exactly as a
+real client must use what the vendor issued.
 """
 
 from __future__ import annotations
@@ -23,8 +25,16 @@ if TYPE_CHECKING:
     from connectors.sandbox.core.server import SandboxServer
 
 TRELLO_HOST = "https://api.trello.com"
-TRELLO_KEY = "sandbox-key"
-COORDINATOR_TOKEN = "sandbox-coordinator"
+
+
+class _Issued:
+    """The default credential of the helpers below: what the sandbox issued the coordinator."""
+
+    def __repr__(self) -> str:
+        return "ISSUED"
+
+
+ISSUED: Any = _Issued()
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -50,37 +60,50 @@ class RewritingSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def member_token(email: str) -> str:
-    """The credential that acts as the member with this email in every service."""
-    return f"sandbox-member:{email}"
+def issued(server: SandboxServer) -> dict[str, dict[str, str]]:
+    """The coordinator's credentials the sandbox issued (as ``GET /_sandbox/credentials``)."""
+    return server.app.people.credentials.coordinator()
 
 
-def trello_client(
-    server: SandboxServer, token: str = COORDINATOR_TOKEN, key: str = TRELLO_KEY
-) -> TrelloClient:
+def member_tokens(server: SandboxServer, email: str) -> dict[str, str]:
+    """The tokens the sandbox issued to the member with this e-mail (``trello``, ``slack``)."""
+    return server.app.people.member_tokens(email)
+
+
+def member_token(server: SandboxServer, email: str, service: str = "trello") -> str:
+    """The member's issued token for ``service`` (``trello`` or ``slack``)."""
+    return member_tokens(server, email)[service]
+
+
+def trello_client(server: SandboxServer, token: Any = ISSUED, key: Any = ISSUED) -> TrelloClient:
     """A py-trello client (key/token mode) talking to the sandbox."""
     from trello import TrelloClient
 
+    credentials = issued(server)["trello"]
     return TrelloClient(
-        api_key=key, api_secret=token, http_service=RewritingSession(server.base_urls["trello"])
+        api_key=credentials["api_key"] if key is ISSUED else key,
+        api_secret=credentials["token"] if token is ISSUED else token,
+        http_service=RewritingSession(server.base_urls["trello"]),
     )
 
 
-def slack_client(server: SandboxServer, token: str = "xoxb-sandbox") -> WebClient:
+def slack_client(server: SandboxServer, token: Any = ISSUED) -> WebClient:
     """A slack_sdk WebClient talking to the sandbox (no proxy from the environment)."""
     from slack_sdk import WebClient
 
+    if token is ISSUED:
+        token = issued(server)["slack"]["bot_token"]
     client = WebClient(token=token, base_url=server.base_urls["slack"])
     client.proxy = None
     return client
 
 
-def mailchimp_client(
-    server: SandboxServer, api_key: str = "sandbox-coordinator-us1"
-) -> mailchimp_marketing.Client:
+def mailchimp_client(server: SandboxServer, api_key: Any = ISSUED) -> mailchimp_marketing.Client:
     """A mailchimp_marketing 3.0.80 client talking to the sandbox."""
     import mailchimp_marketing
 
+    if api_key is ISSUED:
+        api_key = issued(server)["mailchimp"]["api_key"]
     client = mailchimp_marketing.Client()
     client.set_config({"api_key": api_key, "server": "us1"})
     client.api_client.host = server.base_urls["mailchimp"]

@@ -4,8 +4,16 @@
   ``POST /_sandbox/stats/reset`` zeroes it.
 - ``POST /_sandbox/faults`` arms a fault ``{"service", "method", "path", "mode", "status",
   "seconds", "count", "skip"}``; ``GET`` lists them; ``DELETE`` disarms all.
-- ``GET/POST /_sandbox/settings`` -> ``{"rate_limits": bool}``.
+- ``GET/POST /_sandbox/settings`` -> ``{"rate_limits": bool, "slack_bot_scopes": [...]}``
+  (either key may be posted alone: the bot's scopes are what the Slack app was installed with).
+- ``GET /_sandbox/credentials`` (loopback callers only) -> the coordinator's issued credentials
+  ``{"trello": {"api_key", "token", "app_secret"}, "slack": {"bot_token", "signing_secret"},
+  "mailchimp": {"api_key"}}``.
+- ``POST /_sandbox/members/tokens`` ``{"email"}`` -> the member's issued tokens
+  ``{"trello": token, "slack": xoxp-token}`` (loopback only; the member is created).
 - ``POST /_sandbox/people`` ``{"email", "name"}`` seeds a member; ``GET`` lists people.
+- ``POST /_sandbox/<service>/<action>`` ``{...}``: what a person does in the vendor's own
+  interface (``mailchimp/unsubscribe`` or ``mailchimp/clean`` ``{"list_id", "email"}``).
 - ``GET /_sandbox/health`` -> ``{"ok": true, "services": [...]}``.
 """
 
@@ -19,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.wrappers import Request, Response
 
 from connectors.sandbox.core.controls import CallStats, Fault, FaultRegistry, Settings
+from connectors.sandbox.core.network import is_loopback
 from connectors.sandbox.core.service import json_response
 
 if TYPE_CHECKING:
@@ -51,7 +60,11 @@ class PersonSpec(BaseModel):
 class SettingsSpec(BaseModel):
     """The body of ``POST /_sandbox/settings``."""
 
-    rate_limits: bool
+    model_config = ConfigDict(extra="forbid")
+
+    rate_limits: bool | None = None
+    slack_bot_scopes: list[str] | None = None
+    mailchimp_batch_seconds: float | None = Field(default=None, ge=0)
 
 
 def _body(request: Request) -> Any:
@@ -95,18 +108,50 @@ class AdminAPI:
                 self.faults.disarm()
                 return json_response({"ok": True})
             if route == ("GET", "/_sandbox/settings"):
-                return json_response({"rate_limits": self.settings.rate_limits})
+                return json_response(self._settings())
             if route == ("POST", "/_sandbox/settings"):
-                rate_limits = SettingsSpec.model_validate(_body(request) or {}).rate_limits
-                self.settings.rate_limits = rate_limits
-                return json_response({"rate_limits": self.settings.rate_limits})
+                spec_s = SettingsSpec.model_validate(_body(request) or {})
+                if spec_s.rate_limits is not None:
+                    self.settings.rate_limits = spec_s.rate_limits
+                if spec_s.slack_bot_scopes is not None:
+                    self.people.credentials.set_slack_bot_scopes(spec_s.slack_bot_scopes)
+                if spec_s.mailchimp_batch_seconds is not None:
+                    for service in self.services:
+                        if service.name == "mailchimp":
+                            service.batch_seconds = spec_s.mailchimp_batch_seconds  # type: ignore[attr-defined]
+                return json_response(self._settings())
+            if route[1] in ("/_sandbox/credentials", "/_sandbox/members/tokens") and not (
+                is_loopback(str(request.remote_addr or ""))
+            ):
+                return json_response({"error": "credentials are for loopback callers only"}, 403)
+            if route == ("GET", "/_sandbox/credentials"):
+                return json_response(self.people.credentials.coordinator())
+            if route == ("POST", "/_sandbox/members/tokens"):
+                spec_m = PersonSpec.model_validate(_body(request) or {})
+                return json_response(self.people.member_tokens(spec_m.email, spec_m.name))
             if route == ("POST", "/_sandbox/people"):
                 spec_p = PersonSpec.model_validate(_body(request) or {})
                 return json_response(self.people.ensure(spec_p.email, spec_p.name))
             if route == ("GET", "/_sandbox/people"):
                 return json_response(self.people.all())
+            parts = route[1].split("/")
+            if route[0] == "POST" and len(parts) == 4:  # /_sandbox/<service>/<action>
+                service = next((s for s in self.services if s.name == parts[2]), None)
+                if service is not None:
+                    try:
+                        with service.store.transaction():
+                            return json_response(service.admin_action(parts[3], _body(request)
+                                                                      or {}))
+                    except KeyError:
+                        pass
             if route == ("GET", "/_sandbox/health"):
                 return json_response({"ok": True, "services": [s.name for s in self.services]})
         except ValidationError as error:
             return _invalid(error)
         return json_response({"error": f"no admin route {request.method} {request.path}"}, 404)
+
+    def _settings(self) -> dict[str, Any]:
+        batch = [getattr(s, "batch_seconds", None) for s in self.services if s.name == "mailchimp"]
+        return {"rate_limits": self.settings.rate_limits,
+                "slack_bot_scopes": self.people.credentials.slack_bot_scopes(),
+                "mailchimp_batch_seconds": batch[0] if batch else None}

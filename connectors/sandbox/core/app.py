@@ -164,7 +164,12 @@ class SandboxApp:
         adapter = service.url_map.bind("sandbox", "/")
         try:
             rule, values = adapter.match(rel, method, return_rule=True)
-        except (NotFound, MethodNotAllowed, RequestRedirect):
+        except MethodNotAllowed as refused:
+            response = service.method_not_allowed_response(
+                request, rel, list(refused.valid_methods or []))
+            self.count(service.name, f"{method} {rel}", str(response.status_code))
+            return response
+        except (NotFound, RequestRedirect):
             response = service.not_found_response(request, rel)
             self.count(service.name, f"{method} {rel}", str(response.status_code))
             return response

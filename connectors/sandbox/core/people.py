@@ -1,9 +1,9 @@
 """The people the three emulated services share.
 
 A person exists once and has an identity in each service (a Trello member id and username, a
-Slack user id), so a token ``sandbox-member:ana@example.org`` acts as the same Ana on Trello
-and Slack, and Slack's ``users.lookupByEmail`` finds the member a Trello test invited. Every
-other credential acts as the coordinator (the bot).
+Slack user id), so the tokens issued to Ana (``Credentials.member_tokens``) act as the same Ana
+on Trello and Slack, and Slack's ``users.lookupByEmail`` finds the member a Trello test invited.
+The coordinator's issued credentials act as the coordinator (the bot); anything else is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from connectors.sandbox.core.credentials import Credentials
 from connectors.sandbox.core.store import SandboxStore
 
 SERVICE = "people"
@@ -48,6 +49,7 @@ class People:
     def __init__(self, store: SandboxStore, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
+        self.credentials = Credentials(store)
 
     def ensure(
         self, email: str, name: str | None = None, *, is_bot: bool = False
@@ -75,14 +77,36 @@ class People:
                 self.store.update(SERVICE, KIND, key, person)
         return person
 
+    def invite(self, email: str, name: str | None = None) -> dict[str, Any]:
+        """The person invited by e-mail: someone new has no account yet (unconfirmed)."""
+        existing = self.get_by_email(email)
+        if existing is not None:
+            return existing
+        person = self.ensure(email, name)
+        person["trello_confirmed"] = False
+        with self.store.transaction():
+            self.store.update(SERVICE, KIND, person["email"], person)
+        return person
+
+    def member_tokens(self, email: str, name: str | None = None) -> dict[str, str]:
+        """Sign the person up (an account: confirmed) and give them their issued tokens."""
+        person = self.ensure(email, name)
+        if person.get("trello_confirmed") is False:
+            person["trello_confirmed"] = True
+            with self.store.transaction():
+                self.store.update(SERVICE, KIND, person["email"], person)
+        return self.credentials.member_tokens(email)
+
     def bot(self) -> dict[str, Any]:
         """The coordinator / bot person every non-member credential acts as."""
         return self.ensure(BOT_EMAIL, BOT_NAME, is_bot=True)
 
-    def for_credential(self, credential: str) -> dict[str, Any]:
-        """The person a (non-empty) credential acts as: a named member, or the bot."""
-        email = member_email(credential)
-        return self.ensure(email) if email else self.bot()
+    def for_token(self, service: str, token: str) -> dict[str, Any] | None:
+        """The person an issued token of ``service`` acts as (the bot or a member), else None."""
+        if self.credentials.is_coordinator(service, token):
+            return self.bot()
+        email = self.credentials.member_for(service, token)
+        return self.ensure(email) if email else None
 
     def get_by_email(self, email: str) -> dict[str, Any] | None:
         """The person with this email, or None."""

@@ -48,6 +48,14 @@ class WindowLimiter:
         with self._lock:
             self._hits.clear()
 
+    def remaining(self, key: Hashable) -> int:
+        """How many more hits ``key`` may make in the current window."""
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.get(key) or deque()
+            recent = sum(1 for moment in hits if moment > now - self.window)
+        return max(0, self.limit - recent)
+
 
 class MethodLimiter:
     """Per-method-per-minute limits, e.g. Slack's tiers: ``hit(token, method)``.

@@ -1,8 +1,9 @@
 """Run the sandbox: in a background thread (tests, ``sandbox: true``) or in the foreground.
 
-``SandboxServer`` binds loopback only unless ``allow_remote`` is given (the sandbox has no
-real security: any token is accepted). ``serve()`` is the entry point the CLI command
-``mcm-sync sandbox serve`` calls.
+``SandboxServer`` binds loopback only unless ``allow_remote`` is given. It accepts only
+the credentials it issued (``core.credentials``): with a data folder it writes them to
+``credentials.json`` there, and ``serve`` prints them. ``serve()`` is the entry point the
+CLI command ``mcm-sync sandbox serve`` calls.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ class SandboxServer:
         self.clock = clock
         self.store = SandboxStore(data_dir)
         self.app = SandboxApp(self.store, rate_limits=rate_limits, clock=clock)
+        self.credentials_file: Path | None = None
+        if self.store.path is not None:
+            self.credentials_file = self.app.people.credentials.write_file(self.store.path.parent)
         handler = type("SandboxRequestHandler", (_QuietHandler,), {"echo": echo})
         self._server: BaseWSGIServer = make_server(
             host, port, self.app, threaded=True, request_handler=handler
@@ -201,6 +205,12 @@ def serve(
         for name, url in server.base_urls.items():
             say(f"  {name:<10} {url}")
         say(f"  page       {server.url}/")
+        say("Credentials this sandbox issued (it refuses any other):")
+        for service, values in server.app.people.credentials.coordinator().items():
+            for name, value in values.items():
+                say(f"  {service}.{name:<15} {value}")
+        if server.credentials_file is not None:
+            say(f"  (also in {server.credentials_file} and GET {server.url}/_sandbox/credentials)")
         say("Press Ctrl-C to stop.")
 
     server.serve_forever(ready=announce)

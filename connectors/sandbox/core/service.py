@@ -161,6 +161,17 @@ class ServiceEmulator:
         """The answer to a path no route matches."""
         return self.error_response(404, f"Cannot {request.method} {relative_path}")
 
+    def method_not_allowed_response(
+        self, request: Request, relative_path: str, allowed: list[str]
+    ) -> Response:
+        """The answer to a method a matched path does not take (vendors differ: 404 here)."""
+        return self.not_found_response(request, relative_path)
+
+    def admin_action(self, action: str, body: dict[str, Any]) -> Any:
+        """An admin action on this service (``POST /_sandbox/<service>/<action>``): what a
+        person does in the vendor's own interface (e.g. unsubscribe from a newsletter)."""
+        raise KeyError(action)
+
     def render_page(self) -> str:
         """An HTML fragment (everything escaped) showing this service's objects."""
         return ""

@@ -1,12 +1,15 @@
 """Mailchimp emulator handlers: batch operations and their downloadable results.
 
-``POST /batches`` runs every operation at once, against the emulator's own routes and
-handlers (in the same transaction, each operation's error kept to itself), and answers like
-Mailchimp with status ``pending`` and no finished operations. ``GET /batches/{id}`` then shows
-the batch ``finished`` with its counts and a ``response_body_url``: a sandbox URL that needs
-no credentials (like Mailchimp's pre-signed storage links) and serves a tar.gz of JSON files,
-each an array of ``{"status_code", "operation_id", "response"}`` where ``response`` is the
-operation's own answer as a string.
+``POST /batches`` queues the operations and answers ``pending``, as Mailchimp does. The batch
+then moves on in real time, as Mailchimp's do: ``pending`` -> ``preprocessing`` -> ``started``
+-> ``finalizing`` -> ``finished`` over ``batch_seconds`` (a quarter each; the emulator's
+setting, ``POST /_sandbox/settings {"mailchimp_batch_seconds": s}``, 0 for tests that must
+not wait). Its operations run, against the emulator's own routes and handlers (each
+operation's error kept to itself), when the batch is first seen ``finalizing`` or later by
+any request. A finished batch has its counts and a ``response_body_url``: a sandbox URL that
+needs no credentials (like Mailchimp's pre-signed storage links) and serves a tar.gz of JSON
+files, each an array of ``{"status_code", "operation_id", "response"}`` where ``response`` is
+the operation's own answer as a string.
 """
 
 from __future__ import annotations
@@ -40,12 +43,15 @@ from connectors.sandbox.mailchimp.models import BatchIn, OperationIn
 API_PREFIX = "/3.0"
 RESULTS_PATH = "/batch-results/"
 RESULTS_PER_FILE = 500  # Mailchimp splits results over several JSON files too
+BATCH_SECONDS = 1.0  # default time from submission to finished
+PHASES = ("pending", "preprocessing", "started", "finalizing")
 
 
 class BatchHandlers(MailchimpData):
     """Batches: start (run), status, list, cancel, results download."""
 
     mount: str
+    batch_seconds: float = BATCH_SECONDS
 
     def run_operation(self, request: Request, identity: Any) -> Response:
         """One request against the emulator's routes (no faults, stats or limits)."""
@@ -83,29 +89,56 @@ class BatchHandlers(MailchimpData):
         }
 
     def handle_batches_create(self, request: Request, identity: Any) -> dict[str, Any]:
-        """POST /batches: run the operations; answer ``pending`` as Mailchimp does."""
+        """POST /batches: queue the operations; answer ``pending`` as Mailchimp does."""
         body = validate(BatchIn, read_json(request))
-        submitted = self.stamp()
-        results = [self._operation(identity, op) for op in body.operations]
-        errored = sum(1 for r in results if r["status_code"] >= 400)
         batch_id = alnum_id()
         doc = {
             "id": batch_id,
-            "status": "finished",
-            "total_operations": len(results),
-            "finished_operations": len(results),
-            "errored_operations": errored,
-            "submitted_at": submitted,
-            "completed_at": self.stamp(),
+            "status": "pending",
+            "total_operations": len(body.operations),
+            "finished_operations": 0,
+            "errored_operations": 0,
+            "submitted_at": self.stamp(),
+            "_submitted": self.clock(),
             "_sig": secrets.token_hex(16),
         }
         self.store.insert(SERVICE, "batch", batch_id, doc)
-        self.store.insert(SERVICE, "batch_results", batch_id, {"results": results}, batch_id)
-        # The first answer shows the batch as just queued; GET shows it finished. (Mailchimp
-        # sends completed_at "" here, which is not the date-time its schema says: left out.)
+        operations = [op.model_dump() for op in body.operations]
+        self.store.insert(SERVICE, "batch_queue", batch_id,
+                          {"operations": operations, "identity": identity.person["email"]},
+                          batch_id)
+        if self.batch_seconds <= 0:
+            self.advance_batches(identity)
+        # (Mailchimp sends completed_at "" here, not the date-time its schema says: left out.)
         queued = {key: value for key, value in public(doc).items() if key != "completed_at"}
-        queued.update(status="pending", finished_operations=0, errored_operations=0)
         return {**queued, "response_body_url": ""}
+
+    def advance_batches(self, identity: Any) -> None:
+        """Move every unfinished batch to the phase its age says; run those that are due."""
+        for doc in self.store.list(SERVICE, "batch"):
+            if doc["status"] != "finished":
+                self._advance(doc, identity)
+
+    def _advance(self, doc: dict[str, Any], identity: Any) -> None:
+        age = self.clock() - float(doc.get("_submitted") or 0)
+        span = max(self.batch_seconds, 0.0)
+        phase = len(PHASES) if span == 0 else min(len(PHASES), int(age / (span / len(PHASES))))
+        if phase >= len(PHASES) - 1:  # finalizing or later: the operations have run
+            queue = self.store.get(SERVICE, "batch_queue", doc["id"])
+            if queue is not None:
+                ops = [OperationIn.model_validate(op) for op in queue["operations"]]
+                results = [self._operation(identity, op) for op in ops]
+                self.store.delete(SERVICE, "batch_queue", doc["id"])
+                self.store.insert(SERVICE, "batch_results", doc["id"], {"results": results},
+                                  doc["id"])
+                doc["finished_operations"] = len(results)
+                doc["errored_operations"] = sum(1 for r in results if r["status_code"] >= 400)
+        if phase >= len(PHASES):
+            doc["status"] = "finished"
+            doc["completed_at"] = self.stamp()
+        else:
+            doc["status"] = PHASES[phase]
+        self.store.update(SERVICE, "batch", doc["id"], doc)
 
     def handle_batches_index(self, request: Request, identity: Any) -> dict[str, Any]:
         """GET /batches, paged."""
@@ -118,6 +151,8 @@ class BatchHandlers(MailchimpData):
         doc = self.store.get(SERVICE, "batch", batch_id)
         if doc is None:
             raise not_found()
+        if doc["status"] != "finished":
+            self._advance(doc, identity)
         return self._view(request, doc)
 
     def handle_batch_delete(self, request: Request, identity: Any, batch_id: str) -> Response:
@@ -125,7 +160,9 @@ class BatchHandlers(MailchimpData):
         if self.store.get(SERVICE, "batch", batch_id) is None:
             raise not_found()
         self.store.delete(SERVICE, "batch", batch_id)
-        self.store.delete(SERVICE, "batch_results", batch_id)
+        for kind in ("batch_results", "batch_queue"):
+            if self.store.get(SERVICE, kind, batch_id) is not None:
+                self.store.delete(SERVICE, kind, batch_id)
         return no_content()
 
     def handle_batch_results(self, request: Request, identity: Any, batch_id: str) -> Response:

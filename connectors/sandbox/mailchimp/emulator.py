@@ -6,12 +6,14 @@ anywhere in its URLs, so no route here contains it.
 
 - Auth: HTTP Basic with the API key as the password (any user name) or ``Authorization:
   Bearer <token>``. No credential: 401 "API Key Missing"; a Basic key without a ``-<dc>``
-  suffix: 401 "API Key Invalid". A key ``sandbox-member:<email>`` acts as that member, any
-  other as the coordinator (only the API root shows the difference).
+  suffix, or any key the sandbox did not issue (``GET /_sandbox/credentials``): 401 "API Key
+  Invalid". Mailchimp has no member logins: only the coordinator's issued key is accepted.
 - Rate limit (when the app's limits are on): at most 10 requests in flight per API key; the
   11th gets 429 "TooManyRequests", as Mailchimp documents.
 - Errors: ``application/problem+json`` (see ``mailchimp.base``); a handler's error rolls its
-  writes back.
+  writes back; a method a path does not take: 405 with ``Allow``.
+- Batches run asynchronously (``batches``); a contact who unsubscribed themselves or was
+  cleaned (``admin_action``) is in compliance state: the API cannot subscribe it again.
 
 The handlers are grouped in ``lists``, ``members``, ``segments``,
 ``campaigns`` and ``batches`` of this package.
@@ -30,7 +32,7 @@ from werkzeug import Request, Response
 from werkzeug.routing import Map, Rule
 
 from connectors.rate_limits import MAILCHIMP_CONNECTIONS
-from connectors.sandbox.core.people import MEMBER_PREFIX, People
+from connectors.sandbox.core.people import People
 from connectors.sandbox.core.ratelimit import ConcurrencyLimiter
 from connectors.sandbox.core.service import AuthFailure, Identity, ServiceEmulator, ServiceError
 from connectors.sandbox.core.store import SandboxStore
@@ -155,6 +157,7 @@ class MailchimpEmulator(
         # Persons by credential: authenticate then never waits for the store, so a request
         # is refused (429) or admitted without queueing behind a long transaction.
         self._persons: dict[str, dict[str, Any]] = {}
+        people.credentials.coordinator()  # issued now, so authenticate never waits for it
 
     # ------------------------------------------------------------------ app hooks
 
@@ -171,7 +174,8 @@ class MailchimpEmulator(
                 ).response()
             )
         bearer = request.headers.get("Authorization", "").lower().startswith("bearer")
-        if not bearer and not _has_data_centre(key):
+        issued = self.people.credentials.is_coordinator(SERVICE, key)
+        if not issued or (not bearer and not _has_data_centre(key)):
             raise AuthFailure(
                 MailchimpError(
                     401,
@@ -183,15 +187,11 @@ class MailchimpEmulator(
         return Identity(SERVICE, key, self._person(key))
 
     def _person(self, key: str) -> dict[str, Any]:
-        """The member a ``sandbox-member:<email>[-dc]`` key names, else the coordinator."""
-        credential = ""
-        if key.startswith(MEMBER_PREFIX):
-            # "sandbox-member:ana@example.org-us1": the data centre is not part of the address.
-            credential = DATA_CENTRE_SUFFIX.sub("", key)
-        person = self._persons.get(credential)
+        """The coordinator (the only Mailchimp login the sandbox issues)."""
+        person = self._persons.get("")
         if person is None:
-            person = self.people.for_credential(credential) if credential else self.people.bot()
-            self._persons[credential] = person
+            person = self.people.bot()
+            self._persons[""] = person
         return person
 
     def check_rate_limit(self, request: Request, identity: Identity) -> Response | None:
@@ -212,6 +212,8 @@ class MailchimpEmulator(
         self, request: Request, identity: Identity, endpoint: str, values: dict[str, Any]
     ) -> Response:
         """Run a handler; a MailchimpError becomes a problem+json and rolls back."""
+        if endpoint not in ("batch_get", "batches_create"):
+            self.advance_batches(identity)  # batches go on while the client does other things
         answer = self._call(request, identity, endpoint, values)
         if isinstance(answer, MailchimpError):
             raise ServiceError(answer.status, answer.detail, answer.response())
@@ -253,8 +255,31 @@ class MailchimpEmulator(
         ).response()
 
     def not_found_response(self, request: Request, relative_path: str) -> Response:
-        """Mailchimp's 404 for an unknown path (or a method the path does not take)."""
+        """Mailchimp's 404 for an unknown path."""
         return not_found().response()
+
+    def method_not_allowed_response(
+        self, request: Request, relative_path: str, allowed: list[str]
+    ) -> Response:
+        """Mailchimp's 405 for a method the path does not take, with ``Allow``."""
+        response = MailchimpError(
+            405, "Method Not Allowed",
+            "The requested method and resource are not compatible. See the Allow header for "
+            "this resource's available methods.",
+        ).response()
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
+
+    def admin_action(self, action: str, body: dict[str, Any]) -> Any:
+        """``unsubscribe`` / ``clean`` ``{"list_id", "email"}``: the contact's own doing."""
+        statuses = {"unsubscribe": "unsubscribed", "clean": "cleaned"}
+        if action not in statuses:
+            raise KeyError(action)
+        try:
+            return self.person_leaves(str(body.get("list_id") or ""),
+                                      str(body.get("email") or "").lower(), statuses[action])
+        except MailchimpError as error:
+            return {"error": error.title}
 
     # ------------------------------------------------------------------ root
 

@@ -101,9 +101,22 @@ class MemberHandlers(MailchimpData):
         }
 
     def _apply(self, doc: dict[str, Any], body: MemberIn, status: str | None) -> None:
-        """Copy the optional fields of a write onto a member; stamp ``last_changed``."""
+        """Copy the optional fields of a write onto a member; stamp ``last_changed``.
+
+        A contact who unsubscribed themselves or was cleaned is in compliance state: the API
+        cannot make it ``subscribed`` again (400 "Member In Compliance State"; ``pending``,
+        which asks the person to confirm, is allowed).
+        """
+        if status == "subscribed" and doc.get("_compliance") and doc["status"] != "subscribed":
+            raise MailchimpError(
+                400, "Member In Compliance State",
+                f"{doc['email_address']} is already a list member in compliance state due to "
+                "unsubscribe, bounce, or compliance review and cannot be subscribed.",
+            )
         if status is not None:
             doc["status"] = status
+            doc["_compliance"] = status == "cleaned" or (
+                bool(doc.get("_compliance")) and status != "subscribed")
         if body.merge_fields is not None:
             # Tags the audience does not define are kept: the sandbox does not police them.
             doc["merge_fields"] = {**doc["merge_fields"], **body.merge_fields}
@@ -216,6 +229,16 @@ class MemberHandlers(MailchimpData):
         doc["email_address"] = email
         self._apply(doc, body, status)
         self._save(doc, new=new)
+        return self.member_view(doc)
+
+    def person_leaves(self, list_id: str, email: str, status: str) -> dict[str, Any]:
+        """The contact unsubscribes themselves (a link in a newsletter) or bounces (cleaned):
+        what no API call can undo (``POST /_sandbox/mailchimp/unsubscribe|clean``)."""
+        doc = self.member_doc(list_id, hash_of(email))
+        if doc is None:
+            raise not_found()
+        doc.update(status=status, _compliance=True, last_changed=self.stamp())
+        self._save(doc, new=False)
         return self.member_view(doc)
 
     def handle_member_update(

@@ -8,8 +8,9 @@ method pages of docs.slack.dev):
   ``{"ok": false, "error": "<code>"}``. Parameters come as query, form or JSON body (slack_sdk
   posts forms for most methods and JSON for ``chat.*``), both GET and POST are accepted.
 - **Auth:** ``Authorization: Bearer <token>`` or a ``token`` field; none -> ``not_authed``,
-  an empty or unusable one -> ``invalid_auth``. ``sandbox-member:<email>`` acts as that member
-  (created on first use); any other token is the coordinator's bot.
+  an empty one or one the sandbox did not issue -> ``invalid_auth``. The issued bot token
+  (``GET /_sandbox/credentials``) is the coordinator's bot; a member's issued ``xoxp-`` token
+  acts as that member.
 - **Rate limits** (when the app has them on): per-method tiers per token and about one post
   per second per channel, answered with HTTP 429, ``Retry-After`` and ``ratelimited``.
 - Methods: see :data:`METHODS`; the handlers live in ``channels`` and ``messages``,
@@ -25,7 +26,7 @@ from typing import Any
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from connectors.sandbox.core.people import MEMBER_PREFIX, People, member_email
+from connectors.sandbox.core.people import People
 from connectors.sandbox.core.service import (
     AuthFailure,
     Identity,
@@ -51,6 +52,7 @@ from connectors.sandbox.slack.model import (
 )
 from connectors.sandbox.slack.page import render_slack_page
 from connectors.sandbox.slack.workspace import Workspace
+from connectors.slack.scopes import METHOD_SCOPES
 
 Body = dict[str, Any]
 Person = dict[str, Any]
@@ -69,6 +71,13 @@ _STATUS_CODES = {
 }
 USERS_DEFAULT = 200
 USERS_MAX = 1000
+# Every workspace has Slackbot, a user that is neither a bot nor a person with an address.
+SLACKBOT: dict[str, Any] = {"slack_id": "USLACKBOT", "email": "", "name": "Slackbot"}
+# Bots cannot unarchive ("Bot tokens (xoxb-...) cannot currently be used to unarchive
+# conversations", docs.slack.dev conversations.unarchive): its error list has user_is_bot.
+BOT_REFUSED = {"conversations.unarchive": "user_is_bot"}
+# A bot reads only the channels it is in (public ones too).
+MEMBERS_ONLY_READS = ("conversations.history", "conversations.replies")
 
 
 # ---------------------------------------------------------------------- auth and users
@@ -100,9 +109,18 @@ def users_lookup_by_email(ws: Workspace, caller: Person, params: dict[str, Any])
     return {"ok": True, "user": render_user(person, ws.now())}
 
 
+def _slackbot(now: int) -> Body:
+    user = render_user(SLACKBOT, now)
+    user["profile"].pop("email", None)
+    user["name"] = "slackbot"
+    return user
+
+
 def users_info(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
     """The user with this id, else ``user_not_found``."""
     user_id = text_param(params, "user")
+    if user_id == SLACKBOT["slack_id"]:
+        return {"ok": True, "user": _slackbot(ws.now())}
     person = ws.people.get_by_slack_id(user_id) if user_id else None
     if person is None:
         raise SlackError("user_not_found")
@@ -110,9 +128,9 @@ def users_info(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
 
 
 def users_list(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
-    """Every person of the sandbox (the bot included), paged by cursor."""
+    """Slackbot, then every person of the sandbox (the bot included), paged by cursor."""
     ws.people.bot()  # the bot user exists in a workspace from the app's installation on
-    people = ws.people.all()
+    people = [SLACKBOT, *ws.people.all()]
     limit = integer(params, "limit", USERS_DEFAULT, 1, USERS_MAX)
     start = 0
     after = decode_cursor(params.get("cursor"), "user")
@@ -124,7 +142,8 @@ def users_list(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
     chunk, rest = people[start : start + limit], people[start + limit :]
     return {
         "ok": True,
-        "members": [render_user(p, ws.now()) for p in chunk],
+        "members": [_slackbot(ws.now()) if p is SLACKBOT else render_user(p, ws.now())
+                    for p in chunk],
         "cache_ts": ws.now(),
         "response_metadata": {
             "next_cursor": encode_cursor("user", rest[0]["slack_id"]) if rest else ""
@@ -152,6 +171,7 @@ METHODS: dict[str, Handler] = {
     "reactions.remove": messages.reactions_remove,
     "reactions.get": messages.reactions_get,
     "pins.add": messages.pins_add,
+    "pins.list": messages.pins_list,
     "users.lookupByEmail": users_lookup_by_email,
     "users.info": users_info,
     "users.list": users_list,
@@ -190,13 +210,9 @@ class SlackEmulator(ServiceEmulator):
         token = token.strip()
         if not token:
             raise AuthFailure(self._error_body("invalid_auth"))
-        if token.startswith(MEMBER_PREFIX):
-            email = member_email(token)
-            if not email or "@" not in email:
-                raise AuthFailure(self._error_body("invalid_auth"))
-            person = self.people.ensure(email)
-        else:
-            person = self.people.bot()
+        person = self.people.for_token(SERVICE, token)
+        if person is None:
+            raise AuthFailure(self._error_body("invalid_auth"))
         return Identity(service=SERVICE, credential_key=token, person=person)
 
     def check_rate_limit(self, request: Request, identity: Identity) -> Response | None:
@@ -214,11 +230,33 @@ class SlackEmulator(ServiceEmulator):
         """Run the method's handler; a method error rolls the transaction back."""
         params = self.request_params(request)
         params.pop("token", None)
+        headers: dict[str, str] = {}
         try:
+            if identity.person.get("is_bot"):
+                scopes = self.people.credentials.slack_bot_scopes()
+                headers["x-oauth-scopes"] = ",".join(scopes)
+                self._check_bot(endpoint, scopes, identity.person, params)
             body = METHODS[endpoint](self.workspace, identity.person, params)
         except SlackError as error:
-            raise ServiceError(200, error.code, response=json_response(error.body())) from None
-        return json_response(body)
+            raise ServiceError(
+                200, error.code, response=json_response(error.body(), headers=headers)
+            ) from None
+        return json_response(body, headers=headers)
+
+    def _check_bot(
+        self, method: str, scopes: list[str], bot: Person, params: dict[str, Any]
+    ) -> None:
+        """What Slack refuses a bot token: a method without its scope, unarchiving, reading
+        a channel the bot has not joined."""
+        needed = METHOD_SCOPES.get(method, ())
+        if needed and not set(needed) & set(scopes):
+            raise SlackError("missing_scope", needed=needed[0], provided=",".join(scopes))
+        if method in BOT_REFUSED:
+            raise SlackError(BOT_REFUSED[method])
+        if method in MEMBERS_ONLY_READS:
+            channel = self.workspace.channel(text_param(params, "channel"), bot["slack_id"])
+            if bot["slack_id"] not in (channel.get("members") or []):
+                raise SlackError("not_in_channel")
 
     # ------------------------------------------------------------------ vendor formats
 

@@ -286,3 +286,21 @@ def pins_add(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
     channel["pin_count"] = int(channel.get("pin_count") or 0) + 1
     ws.save_channel(channel)
     return {"ok": True}
+
+
+def pins_list(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
+    """The channel's pinned messages, newest pin first (``items`` of type ``message``)."""
+    channel = ws.channel(text_param(params, "channel"), caller["slack_id"])
+    pinned = [doc for doc in ws.top_level(channel["id"])
+              if channel["id"] in (doc.get("pinned_to") or [])]
+    items = [
+        {
+            "type": "message",
+            "created": int(float(doc["ts"])),
+            "created_by": doc.get("user", ""),
+            "channel": channel["id"],
+            "message": render_message(doc),
+        }
+        for doc in reversed(pinned)
+    ]
+    return {"ok": True, "items": items}

@@ -32,6 +32,13 @@ class BoardsMixin(TrelloModel):
     def _board_out(self, board: dict[str, Any]) -> dict[str, Any]:
         return dict(board)
 
+    def _organization(self, wanted: Any) -> str:
+        """The workspace a new board goes to: the one named (it must exist) or the default."""
+        default = self.workspace_id()
+        if wanted and str(wanted) != default:
+            raise ServiceError(400, "invalid value for idOrganization")
+        return default
+
     def handle_create_board(self, request: Request, identity: Identity) -> Response:
         """POST /1/boards/ (name, desc, defaultLists, defaultLabels, idOrganization)."""
         params = self.params(request)
@@ -46,7 +53,8 @@ class BoardsMixin(TrelloModel):
             "name": name,
             "desc": str(params.get("desc") or ""),
             "closed": False,
-            "idOrganization": params.get("idOrganization") or None,
+            # Every board belongs to a workspace (Trello puts it in the creator's default one).
+            "idOrganization": self._organization(params.get("idOrganization")),
             "idMemberCreator": identity.person["trello_id"],
             "idEnterprise": None,
             "pinned": False,

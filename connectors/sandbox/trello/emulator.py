@@ -7,11 +7,12 @@ actions), ``cards`` (cards, card labels/members, comments), ``items``
 
 Authentication: ``key`` + ``token`` as query/form/JSON parameters, or an
 ``Authorization: OAuth oauth_consumer_key="..", oauth_token=".."`` header (OAuth signatures are
-not verified). A token ``sandbox-member:<email>`` acts as that member; any other token is the
-coordinator. Errors are plain text as Trello's are.
+not verified). Only credentials the sandbox issued are accepted (``core.credentials``): the
+issued API key (else 401 ``invalid key``) with the coordinator's token or a member's issued token
+(else 401 ``invalid token``). Errors are plain text as Trello's are.
 
 Webhooks (HEAD check of loopback callback URLs, signed deliveries) are in
-``webhooks``; ``WEBHOOK_SECRET`` there is the HMAC key of ``X-Trello-Webhook``.
+``webhooks``; the issued ``app_secret`` is the HMAC key of ``X-Trello-Webhook``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from werkzeug.wrappers import Request, Response
 
 from connectors.rate_limits import TRELLO_MEMBERS_ROUTES, TRELLO_PER_KEY, TRELLO_PER_TOKEN, Limit
 from connectors.sandbox.core.page import render_fragment
-from connectors.sandbox.core.people import MEMBER_PREFIX, member_email
 from connectors.sandbox.core.ratelimit import WindowLimiter
 from connectors.sandbox.core.service import (
     AuthFailure,
@@ -143,6 +143,7 @@ def _rules() -> list[Rule]:
         ("/1/webhooks/<webhook_id>", "update_webhook", put),
         ("/1/webhooks/<webhook_id>", "delete_webhook", delete),
         # <token_id>, not <token>: the stats key then shows {id}, never the token itself.
+        ("/1/tokens/<token_id>", "token_info", get),
         ("/1/tokens/<token_id>/webhooks", "token_webhooks", get),
         ("/1/tokens/<token_id>/webhooks", "create_token_webhook", post),
     ]
@@ -188,13 +189,14 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
     def authenticate(self, request: Request) -> Identity:
         """Key and token present and well-formed, or Trello's plain-text 401."""
         key, token = self.credentials(request)
-        if not key:
+        if not key or not self.people.credentials.is_trello_key(key):
             raise AuthFailure(text_response("invalid key", 401))
         if not token:
             raise AuthFailure(text_response("unauthorized permission requested", 401))
-        if token.startswith(MEMBER_PREFIX) and not _valid_email(member_email(token)):
+        person = self.people.for_token(SERVICE, token)
+        if person is None:
             raise AuthFailure(text_response("invalid token", 401))
-        return Identity(SERVICE, token, self.people.for_credential(token))
+        return Identity(SERVICE, token, person)
 
     def check_rate_limit(self, request: Request, identity: Identity) -> Response | None:
         """100 requests / 10 s per token, 300 / 10 s per key, 100 / 900 s on /1/members/."""
@@ -216,6 +218,29 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
         return self._limited("API_TOKEN_LIMIT_EXCEEDED")
 
     # -- batch ----------------------------------------------------------------------------
+
+    def dispatch(
+        self, request: Request, identity: Identity, endpoint: str, values: dict[str, Any]
+    ) -> Response:
+        """Run the handler knowing who asks (board access checks in ``model.load``)."""
+        self.set_caller(identity.person, write=request.method not in ("GET", "HEAD"))
+        try:
+            response = super().dispatch(request, identity, endpoint, values)
+        finally:
+            self.set_caller(None, write=False)
+        response.headers.update(self.rate_limit_headers(request, identity))
+        return response
+
+    def rate_limit_headers(self, request: Request, identity: Identity) -> dict[str, str]:
+        """Trello's ``x-rate-limit-api-{token,key}-{interval-ms,max,remaining}`` headers."""
+        key, _ = self.credentials(request)
+        headers = {}
+        for name, limiter, bucket in (("token", self._token_limit, identity.credential_key),
+                                      ("key", self._key_limit, key)):
+            headers[f"x-rate-limit-api-{name}-interval-ms"] = str(int(limiter.window * 1000))
+            headers[f"x-rate-limit-api-{name}-max"] = str(limiter.limit)
+            headers[f"x-rate-limit-api-{name}-remaining"] = str(limiter.remaining(bucket))
+        return headers
 
     def handle_batch(self, request: Request, identity: Identity) -> Response:
         """GET /1/batch?urls=/boards/x,/cards/y: up to 10 GET routes, one answer each."""
@@ -287,7 +312,3 @@ _PAGE = """
 </div>
 {% endfor %}
 """
-
-
-def _valid_email(email: str | None) -> bool:
-    return bool(email) and re.fullmatch(r"[^@\s]+@[^@\s]+", email or "") is not None

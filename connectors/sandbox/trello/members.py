@@ -41,9 +41,11 @@ class MembersMixin(TrelloModel):
         return person
 
     def _member_answer(self, request: Request, person: dict[str, Any]) -> Response:
-        out = member_json(person)
+        me = (self.caller() or {}).get("trello_id")
+        out = member_json(person, with_email=person["trello_id"] == me)
+        out.setdefault("email", None)  # one member's full object: the field, empty for others
         out["idBoards"] = [b["id"] for b in self._person_boards(person)]
-        out["idOrganizations"] = []
+        out["idOrganizations"] = [self.workspace_id()]
         return json_response(select_fields(out, request.args.get("fields")))
 
     def handle_my_boards(
@@ -81,13 +83,17 @@ class MembersMixin(TrelloModel):
     def handle_invite_board_member(
         self, request: Request, identity: Identity, board_id: str
     ) -> Response:
-        """PUT /1/boards/{id}/members?email=&fullName=&type= : invite (here: add) by email."""
+        """PUT /1/boards/{id}/members?email=&fullName=&type= : invite by e-mail.
+
+        Someone without a Trello account becomes an unconfirmed placeholder member (confirmed
+        once they sign up: here, once the sandbox issues them a token)."""
         params = self.params(request)
         email = str(params.get("email") or "").strip()
         if "@" not in email:
             raise ServiceError(400, "invalid value for email")
         board = self.load_board(board_id)
-        person = self.people.ensure(email, params.get("fullName") or None)
+        self.join_on_write(board, identity)
+        person = self.people.invite(email, params.get("fullName") or None)
         return self._add_board_member(board, identity, person, params.get("type") or "normal")
 
     def handle_put_board_member(

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Request
 
-from connectors.sandbox.core.service import Identity, ServiceEmulator, ServiceError
+from connectors.sandbox.core.service import Identity, ServiceError
+from connectors.sandbox.trello.access import AccessMixin
 
 SERVICE = "trello"
 ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
-COLORS = ("yellow", "purple", "blue", "red", "green", "orange", "black", "sky", "pink", "lime")
+_HUES = ("green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink", "black")
+# Trello's current palette: each hue plain, _dark and _light (trello.com label colours).
+COLORS = tuple(f"{hue}{shade}" for shade in ("", "_dark", "_light") for hue in _HUES)
 POS_STEP = 16384.0
 NOT_FOUND = {
     "board": "The requested resource was not found.",
@@ -90,29 +94,35 @@ def select_fields(obj: dict[str, Any], fields: str | None) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k in wanted}
 
 
-def member_json(person: dict[str, Any]) -> dict[str, Any]:
-    """A person as a Trello member object."""
+def member_json(person: dict[str, Any], *, with_email: bool = False) -> dict[str, Any]:
+    """A person as a Trello member object.
+
+    Trello never shows another member's e-mail (``with_email`` only for the caller's own), and
+    a person invited by e-mail who has no Trello account yet is an unconfirmed placeholder.
+    """
     words = person["name"].split()
     initials = "".join(w[0] for w in words[:3]).upper() or "M"
     avatar = hashlib.md5(person["email"].encode()).hexdigest()
-    return {
+    out = {
         "id": person["trello_id"],
         "username": person["trello_username"],
         "fullName": person["name"],
         "initials": initials,
-        "email": person["email"],
         "avatarHash": avatar,
         "avatarUrl": f"https://trello-members.s3.amazonaws.com/{person['trello_id']}/{avatar}",
         "bio": "",
         "url": f"https://trello.com/{person['trello_username']}",
         "status": "disconnected",
-        "confirmed": True,
+        "confirmed": bool(person.get("trello_confirmed", True)),
         "memberType": "normal",
         "activityBlocked": False,
         "idMemberReferrer": None,
         "nonPublic": {},
         "nonPublicAvailable": True,
     }
+    if with_email:  # Trello shows the caller's own address only
+        out["email"] = person["email"]
+    return out
 
 
 def creator_json(person: dict[str, Any]) -> dict[str, Any]:
@@ -125,14 +135,16 @@ def creator_json(person: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-class TrelloModel(ServiceEmulator):
+class TrelloModel(AccessMixin):
     """Store access and shapes shared by the Trello handler mixins."""
 
     # -- ids, lookups ---------------------------------------------------------------------
 
     def new_id(self) -> str:
-        """A fresh 24-hex id (timestamp-prefixed, so ids sort by creation)."""
-        return self.store.object_id(self.now())
+        """A fresh 24-hex id: 4 bytes of seconds, then random bytes, like a Mongo ObjectId
+        made on one of many servers: ids of different seconds sort by time, ids made in the
+        same second carry no order."""
+        return f"{int(self.now()) & 0xFFFFFFFF:08x}{secrets.token_hex(8)}"
 
     def load(self, kind: str, object_id: str) -> dict[str, Any]:
         """A stored object; 400 ``invalid id`` if malformed, 404 if absent."""
@@ -141,6 +153,11 @@ class TrelloModel(ServiceEmulator):
         found = self.store.get(SERVICE, kind, object_id)
         if found is None:
             raise ServiceError(404, NOT_FOUND.get(kind, "The requested resource was not found."))
+        board_id = found["id"] if kind == "board" else found.get("idBoard")
+        board = found if kind == "board" else (
+            self.store.get(SERVICE, "board", board_id) if board_id else None)
+        if board is not None:
+            self.check_access(board)
         return found
 
     def load_board(self, board_id: str) -> dict[str, Any]:
@@ -148,6 +165,7 @@ class TrelloModel(ServiceEmulator):
         if len(board_id) == 8 and not ID_RE.match(board_id):
             found = self.store.find(SERVICE, "board", shortLink=board_id)
             if found:
+                self.check_access(found[0])
                 return found[0]
         return self.load("board", board_id)
 
@@ -198,27 +216,11 @@ class TrelloModel(ServiceEmulator):
                 "id": self.new_id(),
                 "idMember": person["trello_id"],
                 "memberType": member_type,
-                "unconfirmed": False,
+                "unconfirmed": not person.get("trello_confirmed", True),
                 "deactivated": False,
             }
         )
         return True
-
-    def join_on_write(self, board: dict[str, Any], identity: Identity) -> None:
-        """A member token that writes to a board becomes its member (a sandbox liberty).
-
-        Real Trello answers 401 to a non-member; the sandbox lets the coordinator's scripts
-        act as a member without an invitation step, and records ``addMemberToBoard``.
-        """
-        if self.ensure_board_member(board, identity.person):
-            self.save("board", board)
-            self.record(
-                "addMemberToBoard",
-                board,
-                identity,
-                {"idMember": identity.person["trello_id"]},
-                member=identity.person,
-            )
 
     # -- actions --------------------------------------------------------------------------
 
@@ -336,7 +338,8 @@ class TrelloModel(ServiceEmulator):
 
     def _members(self, board: dict[str, Any]) -> list[dict[str, Any]]:
         found = (self.people.get_by_trello_id(m["idMember"]) for m in board["memberships"])
-        return [member_json(p) for p in found if p]
+        me = (self.caller() or {}).get("trello_id")
+        return [member_json(p, with_email=p["trello_id"] == me) for p in found if p]
 
     def filter_actions(
         self, actions: list[dict[str, Any]], args: Any, *, default_filter: str
@@ -351,7 +354,7 @@ class TrelloModel(ServiceEmulator):
             if not value or value == "null":
                 continue
             if ID_RE.match(value):
-                actions = [a for a in actions if keep(a["id"].lower(), value.lower())]
+                actions = _around(actions, value, after=bound == "since")
             else:
                 moment = parse_date(value)
                 actions = [a for a in actions if keep(parse_date(a["date"]), moment)]
@@ -364,11 +367,27 @@ class TrelloModel(ServiceEmulator):
             raise ServiceError(400, "invalid value for limit")
         if page < 0 or (page + 1) * limit > 1000 and page > 0:
             raise ServiceError(400, "invalid value for page")
-        newest_first = sorted(actions, key=lambda a: a["id"], reverse=True)
+        # Trello lists actions newest first by their time, not by id (same-second ids carry
+        # no order); the store keeps them in the order they happened.
+        newest_first = list(reversed(actions))
         return newest_first[page * limit : page * limit + limit]
 
 
 POS_BASE = 16384.0
+
+
+def _around(actions: list[dict[str, Any]], action_id: str, *, after: bool) -> list[dict[str, Any]]:
+    """The actions after (or before) the one with this id, in the order they happened; for an
+    id not on the board, by the time in the id (its first 4 bytes, in seconds)."""
+    ids = [a["id"] for a in actions]
+    if action_id in ids:
+        index = ids.index(action_id)
+        return actions[index + 1 :] if after else actions[:index]
+    second = int(action_id[:8], 16)
+    moment = datetime.fromtimestamp(second, UTC)
+    if after:
+        return [a for a in actions if parse_date(a["date"]) >= moment]
+    return [a for a in actions if parse_date(a["date"]) < moment]
 
 
 def _matches_filter(action: dict[str, Any], wanted: list[str]) -> bool:

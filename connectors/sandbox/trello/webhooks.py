@@ -4,7 +4,7 @@ Creating a webhook sends ``HEAD <callbackURL>`` and fails unless it answers 200,
 loopback callback URLs: the sandbox never contacts another host, so a non-loopback URL is
 accepted unchecked (and never receives deliveries). Deliveries to loopback URLs are POSTs of
 ``{action, model, webhook}`` signed with ``X-Trello-Webhook`` = base64(HMAC-SHA1(
-``WEBHOOK_SECRET``, body + callbackURL)), sent after the change is committed.
+the issued ``app_secret``, body + callbackURL)), sent after the change is committed.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from werkzeug.wrappers import Request, Response
 
 from connectors.sandbox.core.network import is_loopback
 from connectors.sandbox.core.service import Identity, ServiceError, json_response, text_response
-from connectors.sandbox.trello.model import ID_RE, SERVICE, TrelloModel
+from connectors.sandbox.trello.model import ID_RE, SERVICE, TrelloModel, select_fields
 
-WEBHOOK_SECRET = "sandbox-trello-app-secret"
 _WEBHOOK_ENDPOINTS = ("create_webhook", "create_token_webhook")
 
 
@@ -103,6 +102,21 @@ class WebhooksMixin(TrelloModel):
         """GET /1/tokens/{token}/webhooks: the webhooks this token created."""
         return json_response(self.store.list(SERVICE, "webhook", token_bucket(unquote(token_id))))
 
+    def handle_token_info(self, request: Request, identity: Identity, token_id: str) -> Response:
+        """GET /1/tokens/{token}: the caller's own token (read/write on everything, never
+        expires: what the authorize page grants with scope=read,write and expiration=never).
+        Another token is not the caller's to read: 401, as Trello."""
+        if unquote(token_id) != identity.credential_key:
+            raise ServiceError(401, "invalid token")
+        everything = [{"idModel": "*", "modelType": kind, "read": True, "write": True}
+                      for kind in ("Board", "Organization")]
+        info = {
+            "id": self.new_id(), "identifier": "mcm-sync", "idMember": identity.person["trello_id"],
+            "dateCreated": "2026-01-01T00:00:00.000Z", "dateExpires": None,
+            "permissions": everything,
+        }
+        return json_response(select_fields(info, request.args.get("fields")))
+
     def handle_get_webhook(self, request: Request, identity: Identity, webhook_id: str) -> Response:
         """GET /1/webhooks/{id}."""
         return json_response(self.load("webhook", webhook_id))
@@ -162,7 +176,8 @@ class WebhooksMixin(TrelloModel):
         pending = getattr(self._pending, "items", None) or []
         self._pending.items = []
         if pending:
-            threading.Thread(target=_deliver, args=(pending,), daemon=True).start()
+            secret = self.people.credentials.coordinator()["trello"]["app_secret"]
+            threading.Thread(target=_deliver, args=(pending, secret), daemon=True).start()
 
 
 def _is_http_url(url: str) -> bool:
@@ -181,14 +196,15 @@ def _session() -> requests.Session:
     return session
 
 
-def _deliver(pending: list[dict[str, Any]]) -> None:
-    """POST each delivery with Trello's signature header; failures are only counted."""
+def _deliver(pending: list[dict[str, Any]], secret: str) -> None:
+    """POST each delivery with Trello's signature header (HMAC-SHA1 with the app secret the
+    sandbox issued); failures are only counted."""
     session = _session()
     for delivery in pending:
         hook = delivery["webhook"]
         body = json.dumps(delivery)
         digest = hmac.new(
-            WEBHOOK_SECRET.encode(), (body + hook["callbackURL"]).encode(), hashlib.sha1
+            secret.encode(), (body + hook["callbackURL"]).encode(), hashlib.sha1
         ).digest()
         headers = {
             "Content-Type": "application/json",

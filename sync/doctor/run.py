@@ -1,0 +1,26 @@
+"""Run every check of ``mcm-sync doctor`` on an alliance's connectors (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync.core.config import Config
+from sync.doctor.checks import check_mailchimp, check_slack, check_trello
+from sync.doctor.report import DoctorReport
+from sync.state.store import StateStore
+
+
+def diagnose(config: Config, connected: Any, store: StateStore | None) -> DoctorReport:
+    """Check each connected service in turn; one refusing never stops the others.
+
+    ``connected`` has ``trello``, ``slack`` and ``mailchimp`` connectors (None: not checked);
+    ``store`` is the alliance's state store if it exists (ids bootstrap recorded).
+    """
+    report = DoctorReport()
+    if connected.trello is not None:
+        check_trello(config, connected.trello, store, report)
+    if connected.slack is not None:
+        check_slack(config, connected.slack, report)
+    if connected.mailchimp is not None:
+        check_mailchimp(config, connected.mailchimp, report)
+    return report
