@@ -151,9 +151,11 @@ def test_sync_reference(sync_ref: Reference, folders: list[Any]) -> None:
     assert items["FRL-3"]["due"] == "2027-05-01"
     assert items["FRL-4"]["title"] == "A better title"
     assert items["FRL-5"]["status"] == "done"
-    assert items["FRL-8"]["status"] == "done"
+    # Moved to Done in Trello, then ⛔ in Slack: the reaction is newer (first seen by this
+    # sync, after the move's time), so it wins and the move is the recorded loser (issue 13).
+    assert items["FRL-8"]["status"] == "blocked"
     assert len(items) == 46  # the member's new card became an item
-    assert sync_ref.state["conflicts"] == [("status", "trello", "blocked")]
+    assert sync_ref.state["conflicts"] == [("status", "slack", "done")]
     assert all(len(cards) == 1 for cards in sync_ref.inventory["cards"].values())
     assert "untokened" not in sync_ref.inventory["cards"]
     assert all(len(texts) == 1 for texts in sync_ref.inventory["messages"].values())

@@ -223,6 +223,9 @@ class SyncMachine(RuleBasedStateMachine):
         agreed = self._agreed()
         with self.alliance.store() as store:
             lost = {(c.item_id, c.field, str(c.loser_value)) for c in store.list_conflicts()}
+            # Applied from its side and changed again later (a run that died after deciding
+            # it, then a newer edit): in the audit trail, so not lost either.
+            applied = {(e.item_id, e.field, str(e.new), e.source) for e in store.list_audit()}
             ids = {i.number: i.id for i in store.list_items()}
         edits = dict(self.edits)
         for number, statuses in self.requests.items():
@@ -230,7 +233,8 @@ class SyncMachine(RuleBasedStateMachine):
                                                   self.base[number]["status"])
         for (number, field, side), (value, before) in edits.items():
             if value in (before, agreed[number][field]) or (
-                    (ids[number], field, str(value)) in lost):
+                    (ids[number], field, str(value)) in lost) or (
+                    (ids[number], field, str(value), side) in applied):
                 self.edits.pop((number, field, side), None)
                 if side == "slack":
                     self.requests.pop(number, None)

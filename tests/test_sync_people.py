@@ -3,8 +3,6 @@ how "newest" judges a reaction (played on the sandbox like ``test_sync_sandbox``
 
 from __future__ import annotations
 
-import pytest
-
 from tests import test_sync_sandbox
 from tests.test_sync_sandbox import Synced
 
@@ -33,11 +31,6 @@ def test_anyone_may_react_when_the_config_says_so(alliance: Synced) -> None:
     assert [c["new"] for c in alliance.json("sync")["changes"]] == ["done"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 13, left open: a reaction winning over a Trello move rewrites the card before the "
-    "conflict is committed, so a crash in between loses the member's value "
-    "(tests/test_crash_points.py); needs the engine's plan/apply rework to record conflicts "
-    "before remote writes"))
 def test_newest_judges_a_reaction_by_when_the_sync_first_saw_it(alliance: Synced) -> None:
     alliance.move("FRL-6", "doing")  # a Trello move with its time
     alliance.react("FRL-6", "no_entry")  # a reaction after it: no time of its own

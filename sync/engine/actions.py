@@ -95,6 +95,10 @@ class ItemPlan:
     slack_base: dict[str, Any] | None = None
     seen_reply: str = ""
     file_side: tuple[str, dict[str, Any]] | None = None
+    # The decision journalled before the remote writes (None: nothing decided), and the
+    # open decisions of a dead run that this plan carries out (closed with the bookkeeping).
+    record: dict[str, Any] | None = None
+    settles: tuple[int, ...] = ()
 
     @property
     def writes_remotely(self) -> bool:

@@ -25,7 +25,7 @@ from sync.engine.actions import (
     NewItem,
     SyncPlan,
 )
-from sync.engine.model import SyncContext, SyncResult
+from sync.engine.model import DECISION, SyncContext, SyncResult
 from sync.state.journal import Journal
 
 
@@ -98,6 +98,13 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
     store, settings = ctx.store, ctx.settings
     item_id = _item_id(ctx, plan.key)
     card_gone = False
+    decided = ()
+    if plan.record is not None:
+        # Written ahead: a run that dies before the bookkeeping below leaves this decision
+        # open, and the next run carries it out as it was (sync.engine.pending).
+        decided = (store.journal_open(result.run_id, "hub", DECISION,
+                                      _token(ctx, f"decision:{plan.key}"), item_id=item_id,
+                                      detail=plan.record),)
     if plan.card_changes:
         try:
             ctx.trello.update_card(plan.card_id, **plan.card_changes)
@@ -124,6 +131,8 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
             result.count("slack.thread_reply")
     with store.transaction():
         _record(ctx, item_id, plan, result, card_gone, copied, last_reply)
+        for intent in (*plan.settles, *decided):
+            store.journal_close(intent, "done")
 
 
 def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,

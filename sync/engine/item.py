@@ -12,9 +12,10 @@ from typing import Any
 
 from connectors.base import SlackMessage
 from connectors.identity import make_token
+from sync.engine import pending
 from sync.engine.actions import Append, AuditLine, ItemPlan
 from sync.engine.decide import Decision, Observation, decide, hold_conflicts, without_fields
-from sync.engine.model import FIELDS, Settings, Snapshot, StateView
+from sync.engine.model import FIELDS, Settings, Snapshot, StateView, iso_z
 from sync.engine.normalize import card_values, reaction_set, slack_status, split_reactions
 from sync.engine.texts import WHERE, change_note, display_name, item_text, labels, shown
 from sync.state.rows import Item
@@ -62,7 +63,9 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
                             "ts": message.ts, "strangers": strangers}
         changed_status = status if status != slack_side.base.get("status", item.status) \
             else item.status
-        result.append(Observation("slack", {"status": changed_status}, actor=user))
+        # A reaction carries no time: the best one we have is when a sync first saw it.
+        result.append(Observation("slack", {"status": changed_status}, actor=user,
+                                  at=iso_z(settings.now) if user else ""))
     return result, current
 
 
@@ -95,16 +98,18 @@ def _file_observation(settings: Settings, view: StateView, item: Item
         return None, values
     agreed = {"status": item.status, "due": item.due, "title": item.title}
     return (Observation("hub", {**agreed, **changed}, actor="coordinator",
-                        at=settings.now.isoformat()), values)
+                        at=iso_z(settings.now)), values)
 
 
 def decide_item(settings: Settings, view: StateView, snap: Snapshot, item: Item
                 ) -> tuple[Decision, dict[str, Any], frozenset[str], Observation | None,
-                           dict[str, Any] | None]:
+                           dict[str, Any] | None, dict[str, Any]]:
     """One item's decision from what every side shows, with the fields held for the coordinator.
 
     Returns the decision, each side's current values, the held fields, the action-plan
-    observation (if its row was edited) and the row's values (if the item has a row).
+    observation (if its row was edited), the row's values (if the item has a row) and the
+    decision's journal record (:mod:`sync.engine.pending`). An open decision a dead run left
+    is carried out as it was; only what the sides show beyond it is decided now.
     """
     policy = settings.config.sync.conflict_policy
     obs, current = _observations(settings, view, snap, item)
@@ -115,12 +120,24 @@ def decide_item(settings: Settings, view: StateView, snap: Snapshot, item: Item
     waiting = set(view.waiting.get(item.id, frozenset()))
     # A field whose conflict awaits the coordinator is left alone until it is resolved.
     obs = without_fields(obs, waiting)
+    open_one = view.pending.get(item.id)
+    considered = obs
+    if open_one is not None:
+        earlier = pending.decision_of(open_one)
+        base = dict(earlier.agreed)
+        obs = pending.unseen(obs, open_one.get("seen", {}))
+        waiting |= set(open_one.get("held", ()))
     decision = decide(base, obs, "newest" if policy == "ask" else policy)
     held = set(waiting)
     if policy == "ask":
         decision = hold_conflicts(decision, base)
         held |= {c.field for c in decision.conflicts}
-    return decision, current, frozenset(held), file_obs, row_values
+    seen = pending.seen_by(considered)
+    if open_one is not None:
+        decision = pending.then(earlier, decision)
+        seen = pending.merged_seen(open_one.get("seen", {}), seen)
+    return (decision, current, frozenset(held), file_obs, row_values,
+            pending.record(decision, sorted(held), seen))
 
 
 def _card_changes(settings: Settings, number: str, agreed: Mapping[str, Any],
@@ -146,10 +163,13 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     text = text or labels(settings)
     slug = settings.config.alliance.slug
     policy = settings.config.sync.conflict_policy
-    decision, current, held, file_obs, row_values = decide_item(settings, view, snap, item)
+    decision, current, held, file_obs, row_values, record = decide_item(settings, view, snap,
+                                                                         item)
     agreed = decision.agreed
     plan = ItemPlan(key=item.key, number=item.number, decision=decision, held=held,
-                    resolve_conflicts=policy != "ask")
+                    resolve_conflicts=policy != "ask",
+                    record=record if decision.changes or decision.conflicts else None,
+                    settles=tuple(view.pending.get(item.id, {}).get("intent_ids", ())))
     for change in decision.changes:
         # People by name (a Slack user id means nothing to the coordinator reading the log).
         actor = display_name(settings, view, change.actor) if change.actor else ""

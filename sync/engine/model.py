@@ -26,6 +26,15 @@ from sync.state.rows import Item, ItemSide
 from sync.state.store import StateStore
 
 FIELDS = ("status", "due", "title", "owners")
+# The journal operation of an item's decision, written before its remote writes.
+DECISION = "item_decision"
+
+
+def iso_z(moment: dt.datetime) -> str:
+    """A time as Trello writes its action dates (``2027-01-15T09:30:00.000Z``), so the times
+    of changes from different sides compare as text."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass
@@ -116,6 +125,10 @@ class StateView:
     next_number: int
     audit_counts: Mapping[str, int]
     first_actors: Mapping[str, str]
+    # Decisions a run journalled and died before committing (item id -> the decision): the
+    # next run carries them out as they were, instead of deciding again from what its own
+    # half-made writes show.
+    pending: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def side(self, item_id: str, name: str) -> ItemSide | None:
         """One side's record of an item, or None."""

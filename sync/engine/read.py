@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from connectors.base import SlackAPI, SlackMessage, TrelloAPI
 from connectors.identity import make_token, token_in, token_in_metadata
@@ -19,7 +20,14 @@ from playbooks.model import ActionRow, Playbook
 from sync.bootstrap.plan import cards_by_token
 from sync.core.config import Config
 from sync.core.errors import UserError
-from sync.engine.model import Settings, Snapshot, StateView, SyncContext, TrelloComment
+from sync.engine.model import (
+    DECISION,
+    Settings,
+    Snapshot,
+    StateView,
+    SyncContext,
+    TrelloComment,
+)
 from sync.state.store import StateStore
 
 TRELLO_ACTION_TYPES = ("createCard", "updateCard", "deleteCard", "commentCard",
@@ -80,7 +88,18 @@ def state_view(store: StateStore, prefix: str) -> StateView:
         next_number=store.peek_item_number(prefix),
         audit_counts={item_id: n for item_id, (n, _) in summary.items()},
         first_actors={item_id: actor for item_id, (_, actor) in summary.items()},
+        pending=_pending(store),
     )
+
+
+def _pending(store: StateStore) -> dict[str, dict[str, Any]]:
+    """Item decisions a dead run journalled and never committed (the latest per item)."""
+    found: dict[str, dict[str, Any]] = {}
+    for intent in store.open_intents("hub"):
+        if intent.operation == DECISION and intent.item_id is not None:
+            earlier = found.get(intent.item_id, {}).get("intent_ids", [])
+            found[intent.item_id] = {**intent.detail, "intent_ids": [*earlier, intent.id]}
+    return found
 
 
 def read(ctx: SyncContext, view: StateView, *, full: bool) -> Snapshot:

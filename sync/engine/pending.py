@@ -1,0 +1,69 @@
+"""An item's decision written ahead of its remote writes, and carried out again after a crash.
+
+A run journals each item's decision (the agreed values, the changes, the conflicts and what
+every side showed) before it writes to Trello and Slack, and commits the item's bookkeeping
+after. A run that dies in between leaves the decision open. The next run must not decide
+again from what the sides show then: its own half-made writes would look like a member's
+change, and a conflict's loser (say a Trello move that a later ⛔ outvoted, already rewritten
+on the card) would vanish without a trace. So it takes the open decision as it was, and
+decides only what is new since: the values a side shows that the open decision had not seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sync.engine.decide import Change, Conflict, Decision, Observation
+
+
+def record(decision: Decision, held: Sequence[str],
+           seen: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The journal detail of a decision (JSON-ready)."""
+    return {
+        "agreed": dict(decision.agreed),
+        "changes": [dataclasses.asdict(c) for c in decision.changes],
+        "conflicts": [dataclasses.asdict(c) for c in decision.conflicts],
+        "held": sorted(held),
+        "seen": {side: dict(values) for side, values in seen.items()},
+    }
+
+
+def decision_of(detail: Mapping[str, Any]) -> Decision:
+    """The decision a journal detail holds."""
+    return Decision(agreed=dict(detail["agreed"]),
+                    changes=[Change(**c) for c in detail.get("changes", [])],
+                    conflicts=[Conflict(**c) for c in detail.get("conflicts", [])])
+
+
+def seen_by(observations: Sequence[Observation]) -> dict[str, dict[str, Any]]:
+    """What each side showed when a decision was taken."""
+    return {o.side: dict(o.values) for o in observations}
+
+
+def unseen(observations: Sequence[Observation],
+           seen: Mapping[str, Mapping[str, Any]]) -> list[Observation]:
+    """Only the values each side shows that the open decision had not seen."""
+    fresh = []
+    for obs in observations:
+        before = seen.get(obs.side, {})
+        values = {k: v for k, v in obs.values.items() if k not in before or before[k] != v}
+        if values:
+            fresh.append(Observation(obs.side, values, obs.actor, obs.at))
+    return fresh
+
+
+def then(earlier: Decision, later: Decision) -> Decision:
+    """The open decision followed by what was decided since (over its agreed values)."""
+    return Decision(agreed=dict(later.agreed), changes=[*earlier.changes, *later.changes],
+                    conflicts=[*earlier.conflicts, *later.conflicts])
+
+
+def merged_seen(earlier: Mapping[str, Mapping[str, Any]],
+                now: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What the sides showed, the open decision's view updated with this run's."""
+    sides = {side: dict(values) for side, values in earlier.items()}
+    for side, values in now.items():
+        sides.setdefault(side, {}).update(values)
+    return sides
