@@ -313,6 +313,9 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
         seen = slack_side.base.get("reactions", {})
         status, user = slack_status(reactions, seen, settings.config.slack.reactions,
                                     slack_side.base.get("status", item.status))
+        pressed = snap.pressed.get(make_token(settings.config.alliance.slug, item.key))
+        if pressed is not None:  # a button press counts like the matching reaction
+            status, user = pressed
         current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
                             "ts": message.ts}
         changed_status = status if status != slack_side.base.get("status", item.status) \

@@ -1,0 +1,64 @@
+"""Where the vendors deliver: the board's Trello webhook, and the sandbox Slack app's URLs.
+
+- Trello: one webhook on the board with our callback URL. Found among our token's webhooks, it
+  is adopted (never a second one); found but disabled by Trello (``active: false`` after
+  failed deliveries), it is deleted and made again; the webhook id is recorded in the state
+  store. Trello sends ``HEAD`` to the URL first, so the server must already be listening.
+- Slack: on real Slack a workspace admin enters the Request URLs in the app's settings (see
+  the README); on the sandbox ``POST /_sandbox/slack/app`` does it, and the sandbox sends
+  ``url_verification`` to the event URL as Slack does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from typing import Any
+
+from sync.core.errors import UserError
+from sync.state.store import StateStore
+
+log = logging.getLogger("mcm_sync.serve")
+DESCRIPTION = "mcm-sync serve"
+
+
+def ensure_trello_webhook(trello: Any, store: StateStore, board_id: str,
+                          callback_url: str) -> str:
+    """The board's webhook to ``callback_url``: adopted, made, or made again; returns what."""
+    ours = [h for h in trello.webhooks()
+            if h.model_id == board_id and h.callback_url == callback_url]
+    what = "adopted"
+    active = [h for h in ours if h.active]
+    for stale in [h for h in ours if not h.active]:
+        trello.delete_webhook(stale.id)  # disabled by Trello: made again below
+        what = "re-created"
+    if active:
+        hook = active[0]
+        for extra in active[1:]:
+            trello.delete_webhook(extra.id)
+    else:
+        hook = trello.create_webhook(board_id, callback_url, DESCRIPTION)
+        what = "created" if what == "adopted" else what
+    store.put_resource("trello", "webhook", "board", hook.id, url=callback_url)
+    return what
+
+
+def register_sandbox_slack_app(sandbox_url: str, public_url: str) -> None:
+    """Point the sandbox's Slack app at our endpoints (its ``url_verification`` follows)."""
+    body = json.dumps({"event_url": f"{public_url}/hooks/slack/events",
+                       "interactivity_url": f"{public_url}/hooks/slack/interactive",
+                       "command_url": f"{public_url}/hooks/slack/commands"}).encode()
+    request = urllib.request.Request(f"{sandbox_url}/_sandbox/slack/app", data=body,
+                                     headers={"Content-Type": "application/json"},
+                                     method="POST")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as answer:
+            answer.read()
+    except OSError as exc:
+        detail = ""
+        if hasattr(exc, "read"):
+            detail = exc.read().decode("utf-8", "replace")[:200]
+        raise UserError(f"the sandbox refused the Slack app's URLs: {exc} {detail}".strip(),
+                        hint="is --public-url reachable from the sandbox (loopback)?") from None
