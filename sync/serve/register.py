@@ -2,8 +2,9 @@
 
 - Trello: one webhook on the board with our callback URL. Found among our token's webhooks, it
   is adopted (never a second one); found but disabled by Trello (``active: false`` after
-  failed deliveries), it is deleted and made again; the webhook id is recorded in the state
-  store. Trello sends ``HEAD`` to the URL first, so the server must already be listening.
+  failed deliveries), it is deleted and made again; one of ours to an older public URL is
+  deleted; the webhook id is recorded in the state store. Trello sends ``HEAD`` to the URL
+  first, so the server must already be listening.
 - Slack: on real Slack a workspace admin enters the Request URLs in the app's settings (see
   the README); on the sandbox ``POST /_sandbox/slack/app`` does it, and the sandbox sends
   ``url_verification`` to the event URL as Slack does.
@@ -26,8 +27,11 @@ DESCRIPTION = "mcm-sync serve"
 def ensure_trello_webhook(trello: Any, store: StateStore, board_id: str,
                           callback_url: str) -> str:
     """The board's webhook to ``callback_url``: adopted, made, or made again; returns what."""
-    ours = [h for h in trello.webhooks()
-            if h.model_id == board_id and h.callback_url == callback_url]
+    on_board = [h for h in trello.webhooks() if h.model_id == board_id]
+    ours = [h for h in on_board if h.callback_url == callback_url]
+    for moved in [h for h in on_board if h.callback_url != callback_url
+                  and h.description == DESCRIPTION]:
+        trello.delete_webhook(moved.id)  # ours, to a URL we no longer serve: one webhook only
     what = "adopted"
     active = [h for h in ours if h.active]
     for stale in [h for h in ours if not h.active]:

@@ -171,12 +171,14 @@ class Service:
                                    trello=self.connected.trello,  # type: ignore[arg-type]
                                    slack=self.connected.slack, store=store)  # type: ignore[arg-type]
             while not self._stop.is_set():
-                with self._locked() as ok:
-                    if ok:
-                        self._drain()
-                        if every is not None and time.monotonic() - last_sync >= every:
-                            self._backstop()
-                            last_sync = time.monotonic()
+                due = every is not None and time.monotonic() - last_sync >= every
+                if due or self.queue.pending(1):  # the lock only when there is work
+                    with self._locked() as ok:
+                        if ok:
+                            self._drain()
+                            if due:
+                                self._backstop()
+                                last_sync = time.monotonic()
                 left = 1.0 if every is None else every - (time.monotonic() - last_sync)
                 self._wake.wait(timeout=min(max(0.05, left), 30.0))
                 self._wake.clear()
