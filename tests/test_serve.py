@@ -94,7 +94,7 @@ def test_a_trello_move_updates_the_slack_message_with_no_sync(
     wait_for(lambda: status_shown(alliance, "FRL-3", "In progress"))
     thread = wait_for(lambda: alliance.message("FRL-3")["thread"])
     assert any("In progress" in line and "Trello" in line for line in thread)
-    assert alliance.item("FRL-3").status == "doing"
+    wait_for(lambda: alliance.item("FRL-3").status == "doing")  # committed after the writes
     # Our own writes come back (webhooks of our card update, events of our note): a sync
     # afterwards finds nothing to do, and nothing was written twice.
     idle(alliance, service)
@@ -123,8 +123,8 @@ def test_item_messages_carry_buttons_and_a_press_moves_the_card(
     assert answer["ok"] is True
     wait_for(lambda: in_list(alliance, "FRL-5", "blocked"))
     wait_for(lambda: status_shown(alliance, "FRL-5", "Blocked"))
-    log = alliance.json("log", "--item", "FRL-5")
-    assert any(e.get("new") == "blocked" for e in log)
+    wait_for(lambda: any(e.get("new") == "blocked"
+                         for e in alliance.json("log", "--item", "FRL-5")))
 
 
 def test_a_thread_reply_reaches_the_card(served: tuple[Synced, Service]) -> None:
