@@ -307,3 +307,46 @@ def test_serve_without_secrets_is_a_usage_error(alliance: Synced) -> None:
     assert "TRELLO_APP_SECRET" in result.output
     assert "is not a duration" in alliance.cli("serve", "--reconcile-every", "soon",
                                                expect=2).output
+
+
+# ---------------------------------------------------------------------- Mailchimp
+
+
+def test_an_unsubscribe_lands_in_the_consent_ledger_at_once(alliance: Synced) -> None:
+    from sync.audience.store import StakeholderStore
+    from tests.conftest import ROOT
+
+    alliance.cli("stakeholders", "import",
+                 str(ROOT / "playbooks/examples/stakeholders-friesland.csv"))
+    alliance.cli("stakeholders", "push")
+    service = start(alliance)
+    try:
+        audience = alliance.resource("mailchimp", "audience", "audience")
+        hooks = alliance.admin("GET", "/_sandbox/mailchimp/deliveries")
+        assert hooks == []
+        answer = alliance.admin("POST", "/_sandbox/mailchimp/member", {
+            "list_id": audience, "email": "anna.voorbeeld@example.org",
+            "action": "unsubscribe"})
+        assert answer["webhooks"] == 1  # registered by serve, once
+
+        def ledger() -> str:
+            with alliance.store() as store:
+                found = StakeholderStore(store).find_email("anna.voorbeeld@example.org")
+                return found.remote_status if found else ""
+
+        wait_for(lambda: ledger() == "unsubscribed")
+        # A wrong secret in the URL is refused and changes nothing.
+        bad = _session().post(f"{service.url}/hooks/mailchimp/wrong", timeout=5,
+                              data={"type": "unsubscribe", "data[list_id]": audience,
+                                    "data[email]": "bram.voorbeeld@example.org"})
+        assert bad.status_code == 403
+        assert _session().get(f"{service.url}/hooks/mailchimp/wrong", timeout=5
+                              ).status_code == 403
+    finally:
+        service.stop()
+    # A second serve adopts the audience's webhook: still one.
+    again = start(alliance)
+    again.stop()
+    answer = alliance.admin("POST", "/_sandbox/mailchimp/member", {
+        "list_id": audience, "email": "anna.voorbeeld@example.org", "action": "cleaned"})
+    assert answer["webhooks"] == 1

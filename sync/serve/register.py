@@ -5,6 +5,8 @@
   failed deliveries), it is deleted and made again; one of ours to an older public URL is
   deleted; the webhook id is recorded in the state store. Trello sends ``HEAD`` to the URL
   first, so the server must already be listening.
+- Mailchimp: one list webhook on the audience, its URL carrying the secret (adopted when
+  found, so never two; Mailchimp checks the URL with ``GET`` first).
 - Slack: on real Slack a workspace admin enters the Request URLs in the app's settings (see
   the README); on the sandbox ``POST /_sandbox/slack/app`` does it, and the sandbox sends
   ``url_verification`` to the event URL as Slack does.
@@ -46,6 +48,25 @@ def ensure_trello_webhook(trello: Any, store: StateStore, board_id: str,
         what = "created" if what == "adopted" else what
     store.put_resource("trello", "webhook", "board", hook.id, url=callback_url)
     return what
+
+
+def ensure_mailchimp_webhook(mailchimp: Any, store: StateStore, audience_id: str,
+                             url: str) -> str:
+    """The audience's webhook to ``url`` (which carries the secret): adopted or created.
+
+    Ours to another URL of this server (``/hooks/mailchimp/``: an older public URL or
+    secret) is deleted, so there is one.
+    """
+    from connectors.mailchimp.webhooks import create_webhook, delete_webhook, list_webhooks
+
+    found = list_webhooks(mailchimp, audience_id)
+    mine = [h for h in found if h.get("url") == url]
+    for old in found:
+        if old.get("url") != url and "/hooks/mailchimp/" in str(old.get("url")):
+            delete_webhook(mailchimp, audience_id, str(old["id"]))
+    hook = mine[0] if mine else create_webhook(mailchimp, audience_id, url)
+    store.put_resource("mailchimp", "webhook", "audience", str(hook["id"]))
+    return "adopted" if mine else "created"
 
 
 def register_sandbox_slack_app(sandbox_url: str, public_url: str) -> None:

@@ -32,9 +32,13 @@ from sync.engine.model import SyncContext
 from sync.engine.read import prepare
 from sync.runner import sync_once
 from sync.serve.answers import alliance_answer
-from sync.serve.hooks import TRELLO_PATH, HookApp, Scope, Secrets
+from sync.serve.hooks import MAILCHIMP_PREFIX, TRELLO_PATH, HookApp, Scope, Secrets
 from sync.serve.process import process
-from sync.serve.register import ensure_trello_webhook, register_sandbox_slack_app
+from sync.serve.register import (
+    ensure_mailchimp_webhook,
+    ensure_trello_webhook,
+    register_sandbox_slack_app,
+)
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 
@@ -80,8 +84,11 @@ class Service:
         alliance, options = self.alliance, self.options
         alliance.validate()
         try:
+            use_sandbox = self.config.sandbox if options.sandbox is None else options.sandbox
+            services = ("trello", "slack") + (
+                ("mailchimp",) if use_sandbox or self.config.mailchimp.api_key else ())
             self.connected: Connected = self._stack.enter_context(
-                connect(self.config, ("trello", "slack"), sandbox=options.sandbox))
+                connect(self.config, services, sandbox=options.sandbox))
             self.queue = self._stack.enter_context(EventQueue(self.config.state_path))
             with alliance.store(bind=True) as store:
                 self.settings = prepare(self.config, alliance.playbook, alliance.rows,
@@ -131,6 +138,12 @@ class Service:
         what = ensure_trello_webhook(self.connected.trello, store, self.settings.board_id,
                                      self.public_url + TRELLO_PATH)
         log.info("trello webhook %s", what)
+        audience = self.app.scope.audience_id
+        secret = self.app.secrets.mailchimp
+        if audience and secret and self.connected.mailchimp is not None:
+            what = ensure_mailchimp_webhook(self.connected.mailchimp, store, audience,
+                                            f"{self.public_url}{MAILCHIMP_PREFIX}{secret}")
+            log.info("mailchimp webhook %s", what)
         if self.connected.sandbox_url:
             register_sandbox_slack_app(self.connected.sandbox_url, self.public_url)
 
