@@ -307,6 +307,7 @@ def test_serve_without_secrets_is_a_usage_error(alliance: Synced) -> None:
     assert "TRELLO_APP_SECRET" in result.output
     assert "is not a duration" in alliance.cli("serve", "--reconcile-every", "soon",
                                                expect=2).output
+    assert "SLACK_APP_TOKEN" in alliance.cli("serve", "--socket-mode", expect=2).output
 
 
 # ---------------------------------------------------------------------- Mailchimp

@@ -17,12 +17,13 @@ SECRET_VARIABLES = {"trello": "TRELLO_APP_SECRET", "slack": "SLACK_SIGNING_SECRE
                     "mailchimp": "MAILCHIMP_WEBHOOK_SECRET"}
 
 
-def _secrets(use_sandbox: bool) -> Secrets:
+def _secrets(use_sandbox: bool, socket_mode: bool) -> Secrets:
     """The three secrets from the environment; the sandbox's own where it is the sandbox."""
     if use_sandbox:
         return sandbox_secrets()
     found = {name: os.environ.get(variable, "") for name, variable in SECRET_VARIABLES.items()}
-    missing = [SECRET_VARIABLES[n] for n in ("trello", "slack") if not found[n]]
+    needed = ("trello",) if socket_mode else ("trello", "slack")
+    missing = [SECRET_VARIABLES[n] for n in needed if not found[n]]
     if missing:
         raise UserError(f"serve needs {' and '.join(missing)} to verify deliveries",
                         hint="Trello's app secret is on https://trello.com/app-key; Slack's "
@@ -39,10 +40,12 @@ def _secrets(use_sandbox: bool) -> Secrets:
               help="The backstop sync's interval (30s..24h), or 'off'.")
 @click.option("--no-register", is_flag=True, help="Do not register the Trello webhook (or the "
               "sandbox's Slack app URLs).")
+@click.option("--socket-mode", is_flag=True, help="Slack over Socket Mode (no public URL "
+              "needed; app-level token in SLACK_APP_TOKEN).")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
 @pass_app
 def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_every: str,
-          no_register: bool, sandbox: bool | None) -> None:
+          no_register: bool, socket_mode: bool, sandbox: bool | None) -> None:
     """Serve the webhook endpoints until Ctrl-C or SIGTERM (see README: Real time).
 
     Endpoints: /healthz, /hooks/trello, /hooks/slack/events, /hooks/slack/interactive,
@@ -52,9 +55,15 @@ def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_ever
     every = (None if reconcile_every == "off"
              else parse_duration(reconcile_every, "--reconcile-every").total_seconds())
     use_sandbox = app.config.sandbox if sandbox is None else sandbox
+    app_token = os.environ.get("SLACK_APP_TOKEN", "") if socket_mode else ""
+    if socket_mode and not app_token:
+        raise UserError("--socket-mode needs SLACK_APP_TOKEN (an app-level xapp- token)",
+                        hint="create it on the Slack app's Basic Information page, scope "
+                        "connections:write")
     options = ServeOptions(host=host, port=port, public_url=public_url,
-                           secrets=_secrets(use_sandbox), reconcile_every=every,
-                           register=not no_register, sandbox=sandbox)
+                           secrets=_secrets(use_sandbox, socket_mode), reconcile_every=every,
+                           register=not no_register, sandbox=sandbox,
+                           socket_mode_token=app_token)
     service = Service(app.alliance, options)
     previous = signal.signal(signal.SIGTERM, lambda *_: service.stop())
     try:

@@ -195,7 +195,10 @@ class HookApp:
 
     def slack_events(self, request: Request) -> Response:
         """Events API: ``url_verification`` answered; events queued once per ``event_id``."""
-        data = _json_body(self._slack_verified(request))
+        return self.on_event(_json_body(self._slack_verified(request)))
+
+    def on_event(self, data: Mapping[str, Any]) -> Response:
+        """One Events API payload, verified (HTTP) or from Slack's socket (Socket Mode)."""
         if data.get("type") == "url_verification":
             return _json({"challenge": str(data.get("challenge") or "")})
         event = data.get("event")
@@ -241,6 +244,10 @@ class HookApp:
             data = json.loads(form.get("payload", ""))
         except ValueError:
             raise Refused(400, "payload is not JSON") from None
+        return self.on_interaction(data)
+
+    def on_interaction(self, data: Any) -> Response:
+        """One interactivity payload (a button press), over HTTP or Socket Mode."""
         if not isinstance(data, dict) or data.get("type") != "block_actions":
             return Response("", 200)
         actions = data.get("actions") if isinstance(data.get("actions"), list) else []
@@ -259,7 +266,10 @@ class HookApp:
 
     def slack_command(self, request: Request) -> Response:
         """``/alliance``: answered privately (ephemeral) within Slack's 3 seconds."""
-        form = _form(self._slack_verified(request))
+        return self.on_command(_form(self._slack_verified(request)))
+
+    def on_command(self, form: Mapping[str, str]) -> Response:
+        """A slash command's fields, over HTTP or Socket Mode: the private answer."""
         if self.command is None:
             return _json({"response_type": "ephemeral", "text": "not available"})
         return _json({"response_type": "ephemeral", "text": self.command(form)})

@@ -26,7 +26,7 @@ from typing import Any
 
 import waitress.server
 
-from sync.core.errors import StateError
+from sync.core.errors import StateError, UserError
 from sync.core.services import Connected, connect
 from sync.engine.model import SyncContext
 from sync.engine.read import prepare
@@ -39,6 +39,7 @@ from sync.serve.register import (
     ensure_trello_webhook,
     register_sandbox_slack_app,
 )
+from sync.serve.socket_mode import connect_socket_mode
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 
@@ -59,6 +60,7 @@ class ServeOptions:
     register: bool = True
     work: bool = True  # False: acknowledge and queue only (tests of a kill before processing)
     sandbox: bool | None = None
+    socket_mode_token: str = ""  # Slack over Socket Mode (an xapp- token) instead of HTTP
 
 
 class Service:
@@ -105,6 +107,8 @@ class Service:
                 self._spawn(self.server.run, "serve-http")  # type: ignore[union-attr]
                 if options.register:
                     self._register(store)
+            if options.socket_mode_token:
+                self._socket_mode()
             if options.work:
                 self._spawn(self._work, "serve-worker")
         except BaseException:
@@ -147,10 +151,25 @@ class Service:
         if self.connected.sandbox_url:
             register_sandbox_slack_app(self.connected.sandbox_url, self.public_url)
 
+    def _socket_mode(self) -> None:
+        if self.connected.sandbox_url:
+            raise UserError("the sandbox does not emulate Slack's Socket Mode",
+                            hint="use --public-url on the sandbox; Socket Mode is for real Slack")
+        token = self.config.slack.token
+        if token is None:
+            raise UserError("slack.token is not set", hint="set SLACK_BOT_TOKEN")
+        self.socket = connect_socket_mode(self.app, self.options.socket_mode_token,
+                                          token.get_secret_value(), self.config.slack.base_url)
+
     def stop(self) -> None:
         """Stop listening and working; close the store and the connectors."""
         self._stop.set()
         self._wake.set()
+        socket = getattr(self, "socket", None)
+        if socket is not None:
+            with contextlib.suppress(Exception):
+                socket.close()
+            self.socket = None
         server = getattr(self, "server", None)
         if server is not None:
             for channel in list(server._map.values()):  # the listener and open connections

@@ -23,6 +23,8 @@ SLACK_WINDOW = 300  # seconds: Slack's advised replay window
 
 def trello_problem(body: bytes, callback_url: str, secret: str, header: str | None) -> str | None:
     """Why a Trello delivery is not genuine, or None."""
+    if not secret:
+        return "no Trello app secret configured: every delivery is refused"
     if not header:
         return "no X-Trello-Webhook header"
     digest = hmac.new(secret.encode(), body + callback_url.encode(), hashlib.sha1).digest()
@@ -40,6 +42,8 @@ def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
 def slack_problem(body: bytes, secret: str, timestamp: str | None, signature: str | None,
                   now: float | None = None) -> str | None:
     """Why a Slack request is not genuine (or too old: a replay), or None."""
+    if not secret:
+        return "no Slack signing secret configured: every request is refused"
     if not timestamp or not signature:
         return "no X-Slack-Request-Timestamp or X-Slack-Signature header"
     try:
