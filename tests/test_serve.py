@@ -69,10 +69,16 @@ def served(alliance: Synced) -> Iterator[tuple[Synced, Service]]:
     service.stop()
 
 
+def pending(alliance: Synced) -> list[Any]:
+    """The deliveries not processed yet (a fresh queue handle, closed again)."""
+    with EventQueue(alliance.config.state_path) as queue:
+        return queue.pending()
+
+
 def idle(alliance: Synced, service: Service) -> None:
     """Wait until the queue is empty and the worker has let go of the alliance's lock."""
     time.sleep(0.3)  # deliveries of our own writes still on their way
-    wait_for(lambda: not EventQueue(alliance.config.state_path).pending())
+    wait_for(lambda: not pending(alliance))
     service.stop()
 
 
@@ -202,7 +208,7 @@ def test_a_repeated_slack_event_is_processed_once(served: tuple[Synced, Service]
     ts = alliance.side("FRL-7", "slack")
     alliance.react("FRL-7", "no_entry")  # the sandbox delivers it; Slack may deliver it again
     wait_for(lambda: in_list(alliance, "FRL-7", "blocked"))
-    wait_for(lambda: not EventQueue(alliance.config.state_path).pending())
+    wait_for(lambda: not pending(alliance))
     with EventQueue(alliance.config.state_path) as queue:
         first = [e for e in queue.all() if e.source == "slack" and e.subject == ts][0]
     farah = alliance.slack_member(FARAH).auth_test()["user_id"]
@@ -231,16 +237,35 @@ def test_killing_serve_between_ack_and_processing_loses_no_event(alliance: Synce
     acknowledging = start(alliance, work=False)  # acknowledges and queues, never processes
     try:
         alliance.move("FRL-8", "doing")
-        wait_for(lambda: EventQueue(alliance.config.state_path).pending())
+        wait_for(lambda: pending(alliance))
     finally:
         acknowledging.stop()
     assert "In progress" not in alliance.message("FRL-8")["text"]
     restarted = start(alliance)
     try:
         wait_for(lambda: status_shown(alliance, "FRL-8", "In progress"))
-        wait_for(lambda: not EventQueue(alliance.config.state_path).pending())
+        wait_for(lambda: not pending(alliance))
     finally:
         restarted.stop()
+
+
+def test_a_burst_on_one_item_becomes_one_plan(alliance: Synced) -> None:
+    acknowledging = start(alliance, work=False)
+    try:
+        for status in ("doing", "done", "blocked"):
+            alliance.move("FRL-10", status)
+        wait_for(lambda: len(pending(alliance)) >= 3)
+    finally:
+        acknowledging.stop()
+    restarted = start(alliance)
+    try:
+        wait_for(lambda: status_shown(alliance, "FRL-10", "Blocked"))
+        wait_for(lambda: alliance.item("FRL-10").status == "blocked")
+    finally:
+        restarted.stop()
+    thread = alliance.message("FRL-10")["thread"]
+    # One decision from the card as it is now: one note, not one per move.
+    assert len(thread) == 1 and "Blocked" in thread[0], thread
 
 
 def test_a_missed_delivery_is_repaired_by_the_reconciliation(alliance: Synced) -> None:
@@ -249,7 +274,8 @@ def test_a_missed_delivery_is_repaired_by_the_reconciliation(alliance: Synced) -
         # Trello's delivery fails (our server is down): the move never arrives.
         service.stop()
         alliance.move("FRL-9", "done")  # delivered to a stopped server: lost
-        time.sleep(0.5)
+        page = lambda: _session().get(f"{alliance.server.url}/", timeout=5).text  # noqa: E731
+        wait_for(lambda: "Failed webhook deliveries" in page())  # visible on the sandbox page
         assert "Done" not in alliance.message("FRL-9")["text"]
         service = start(alliance, reconcile_every=0.5, register=False)
         wait_for(lambda: status_shown(alliance, "FRL-9", "Done"))

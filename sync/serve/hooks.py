@@ -45,6 +45,10 @@ SLACK_INTERACTIVE_PATH = "/hooks/slack/interactive"
 SLACK_COMMANDS_PATH = "/hooks/slack/commands"
 MAILCHIMP_PREFIX = "/hooks/mailchimp/"
 SLACK_EVENTS = ("reaction_added", "reaction_removed", "message")
+# Trello actions that can change what we sync (others, e.g. a ticked check item, are dropped).
+TRELLO_ACTIONS = ("createCard", "updateCard", "deleteCard", "commentCard", "addMemberToCard",
+                  "removeMemberFromCard", "moveCardToBoard", "moveCardFromBoard", "copyCard",
+                  "convertToCardFromCheckItem")
 MAILCHIMP_TYPES = ("unsubscribe", "cleaned", "upemail", "profile", "subscribe")
 
 
@@ -170,8 +174,9 @@ class HookApp:
         card = details.get("card") if isinstance(details.get("card"), dict) else {}
         card_id = str(card.get("id") or "")
         member = str(action.get("idMemberCreator") or "")
-        if not card_id or member == self.scope.me_trello or not action.get("id"):
-            return Response("", 200)  # not about a card, or our own write coming back
+        if (not card_id or member == self.scope.me_trello or not action.get("id")
+                or action.get("type") not in TRELLO_ACTIONS):
+            return Response("", 200)  # not about what we sync, or our own write coming back
         creator = action.get("memberCreator") if isinstance(action.get("memberCreator"),
                                                             dict) else {}
         return self._store("trello", str(action["id"]), str(action.get("type") or ""), card_id,

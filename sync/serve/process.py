@@ -30,6 +30,7 @@ from sync.engine.read import state_view
 from sync.engine.run import run_sync
 from sync.state.events import QueuedEvent
 from sync.state.rows import Item
+from sync.state.store import StateStore
 
 log = logging.getLogger("mcm_sync.serve")
 
@@ -153,9 +154,9 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
     return True
 
 
-def _consent(store: object, event: QueuedEvent) -> bool:
+def _consent(store: StateStore, event: QueuedEvent) -> bool:
     """A Mailchimp post in the consent ledger; False if the person is not in the database."""
-    people = StakeholderStore(store)  # type: ignore[arg-type]
+    people = StakeholderStore(store)
     email = str(event.payload.get("email") or "")
     person = people.find_email(email)
     if person is None:
