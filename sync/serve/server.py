@@ -104,7 +104,7 @@ class Service:
                 self.public_url = (options.public_url or self.url).rstrip("/")
                 self.app = self._hook_app(store)
                 self.server.application = self.app  # type: ignore[union-attr]
-                self._spawn(self.server.run, "serve-http")  # type: ignore[union-attr]
+                self._spawn(self._serve_http, "serve-http")
                 if options.register:
                     self._register(store)
             if options.socket_mode_token:
@@ -132,6 +132,14 @@ class Service:
                       me_trello=settings.me_trello, me_slack=settings.me_slack)
         secrets = self.options.secrets or sandbox_secrets()
         return HookApp(self.queue, secrets, scope, self._wake.set, command=self._command)
+
+    def _serve_http(self) -> None:
+        """waitress's loop; closing its sockets from :meth:`stop` may end it mid-select."""
+        try:
+            self.server.run()  # type: ignore[union-attr]
+        except (OSError, ValueError):
+            if not self._stop.is_set():
+                raise
 
     def _spawn(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
