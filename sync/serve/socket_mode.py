@@ -43,20 +43,8 @@ def handle_envelope(app: HookApp, kind: str, payload: Any) -> dict[str, Any] | N
 
 def connect_socket_mode(app: HookApp, app_token: str, bot_token: str,
                         base_url: str | None = None) -> Any:
-    """Open the Socket Mode connection (slack-sdk's built-in client); returns the client."""
-    from slack_sdk import WebClient
-    from slack_sdk.socket_mode.builtin import SocketModeClient
-    from slack_sdk.socket_mode.request import SocketModeRequest
-    from slack_sdk.socket_mode.response import SocketModeResponse
+    """Open the Socket Mode connection (slack-sdk's client, in the connectors)."""
+    from connectors.slack.socket_mode import open_socket_mode
 
-    web = WebClient(token=bot_token, base_url=base_url) if base_url else WebClient(token=bot_token)
-    client = SocketModeClient(app_token=app_token, web_client=web)
-
-    def listener(socket: Any, request: SocketModeRequest) -> None:
-        answer = handle_envelope(app, request.type, request.payload)
-        socket.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id,
-                                                            payload=answer))
-
-    client.socket_mode_request_listeners.append(listener)
-    client.connect()
-    return client
+    return open_socket_mode(app_token, bot_token,
+                            lambda kind, payload: handle_envelope(app, kind, payload), base_url)
