@@ -377,3 +377,39 @@ def test_an_unsubscribe_lands_in_the_consent_ledger_at_once(alliance: Synced) ->
     answer = alliance.admin("POST", "/_sandbox/mailchimp/member", {
         "list_id": audience, "email": "anna.voorbeeld@example.org", "action": "cleaned"})
     assert answer["webhooks"] == 1
+
+
+def test_the_serve_command_runs_until_sigterm(alliance: Synced) -> None:
+    import os
+    import signal
+    import socket
+    import threading
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    healthy: list[int] = []
+
+    def stop_when_healthy() -> None:
+        try:
+            wait_for(lambda: _healthz(port), timeout=30)
+            # Started once it has registered (the sandbox's Slack app points at it).
+            wait_for(lambda: alliance.admin("GET", "/_sandbox/slack/app")["event_url"])
+            healthy.append(1)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # serve's handler is installed by now
+
+    stopper = threading.Thread(target=stop_when_healthy)
+    stopper.start()
+    result = alliance.cli("serve", "--port", str(port), "--reconcile-every", "off")
+    stopper.join()
+    assert healthy == [1]
+    assert f"serving on http://127.0.0.1:{port}" in result.output
+    assert "/hooks/slack/events" in result.output
+
+
+def _healthz(port: int) -> bool:
+    try:
+        return _session().get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
