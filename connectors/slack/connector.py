@@ -370,6 +370,20 @@ class SlackConnector:
         top = [m for m in raw if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")]
         return sorted((as_message(m) for m in top), key=lambda m: ts_key(m.ts))
 
+    def message(self, channel_id: str, ts: str) -> SlackMessage | None:
+        """One top-level message by its ts, with reactions and metadata (one call), or None."""
+        answer = self._call(
+            "conversations.history",
+            channel=channel_id,
+            latest=ts,
+            oldest=ts,
+            inclusive=True,
+            limit=1,
+            include_all_metadata=True,
+        )
+        found = [m for m in answer.get("messages") or [] if m.get("ts") == ts]
+        return as_message(found[0]) if found else None
+
     def replies(self, channel_id: str, ts: str, *, oldest: str | None = None) -> list[SlackMessage]:
         """Replies in a thread (without the parent), after ``oldest``, oldest first."""
         raw = self._pages(

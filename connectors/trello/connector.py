@@ -32,7 +32,7 @@ from connectors.base import (
 )
 from connectors.identity import token_in
 from connectors.trello import wire
-from connectors.trello.core import TrelloCore
+from connectors.trello.webhooks import TrelloWebhooks
 
 # A lost comment is looked for among our own comments this recent (seconds before the first
 # attempt): older identical texts are earlier, deliberate comments.
@@ -52,7 +52,7 @@ _UPDATE_KEYS = {
 }
 
 
-class TrelloConnector(TrelloCore):
+class TrelloConnector(TrelloWebhooks):
     """The engine's Trello (:class:`connectors.base.TrelloAPI`): boards, lists, labels, cards,
     checklists, comments, invitations; reads and the call path come from TrelloCore."""
 

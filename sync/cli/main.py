@@ -7,7 +7,15 @@ them together, so the CLI modules import each other in one direction only (comma
 
 from __future__ import annotations
 
-from sync.cli import doctor, foundation, meetings, sandbox_members, services, stakeholders
+from sync.cli import (
+    doctor,
+    foundation,
+    meetings,
+    sandbox_members,
+    serve,
+    services,
+    stakeholders,
+)
 from sync.cli import sync as sync_commands
 from sync.cli.app import cli
 
@@ -31,6 +39,7 @@ for command in (
     stakeholders.stakeholders,
     stakeholders.forget,
     stakeholders.newsletter,
+    serve.serve,
 ):
     cli.add_command(command)
 

@@ -25,7 +25,9 @@ from sync.engine.actions import (
     NewItem,
     SyncPlan,
 )
+from sync.engine.buttons import item_blocks
 from sync.engine.model import DECISION, SyncContext, SyncResult
+from sync.engine.texts import labels
 from sync.state.journal import Journal
 
 
@@ -46,6 +48,11 @@ def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
         ctx.slack.delete_message(ctx.settings.actions_channel, message.ts)
         result.count("slack.delete_message")
         result.duplicates_removed.append(message.ts)
+
+
+def apply_item(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> None:
+    """Carry out one item's plan alone (the real-time path of ``mcm-sync serve``)."""
+    _apply_item(ctx, Journal(ctx.store, result.run_id), plan, result)
 
 
 def _item_id(ctx: SyncContext, key: str) -> str:
@@ -115,6 +122,8 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
             card_gone = True
     if plan.message_text is not None:
         ctx.slack.update_message(settings.actions_channel, plan.message_ts, plan.message_text,
+                                 blocks=item_blocks(plan.message_text, plan.number,
+                                                    labels(settings)),
                                  metadata=item_metadata(_token(ctx, plan.key), plan.number))
         result.count("slack.update_message")
     copied = []
@@ -227,6 +236,8 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
         found = journal.create(
             "slack", "post_item", post.token,
             lambda: ctx.slack.post_message(channel, post.text,
+                                           blocks=item_blocks(post.text, post.number,
+                                                              labels(ctx.settings)),
                                            metadata=item_metadata(post.token, post.number)),
             lambda message: message.ts, item_id=item_id)
         result.count("slack.post_message")

@@ -59,6 +59,10 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
                                              alliance_slack_ids(settings, view))
         status, user = slack_status(counted, seen, settings.config.slack.reactions,
                                     slack_side.base.get("status", item.status))
+        pressed = snap.pressed.get(make_token(settings.config.alliance.slug, item.key))
+        allowed = alliance_slack_ids(settings, view)
+        if pressed is not None and (allowed is None or pressed[1] in allowed):
+            status, user = pressed  # a button press counts like the matching reaction
         current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
                             "ts": message.ts, "strangers": strangers}
         changed_status = status if status != slack_side.base.get("status", item.status) \

@@ -86,6 +86,9 @@ class Snapshot:
     own_comments: set[tuple[str, str]] = field(default_factory=set)
     # Further messages carrying an item's token (a post repeated after a lost answer).
     duplicate_messages: dict[str, list[SlackMessage]] = field(default_factory=dict)
+    # Button presses on item messages (``mcm-sync serve``), by item token: (status, user id);
+    # applied like the matching reaction.
+    pressed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,29 @@ _V3: tuple[str, ...] = (
     )""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Version 4: the durable queue of `mcm-sync serve` (webhook and event deliveries are written
+# here before they are acknowledged; ``sync.state.events``). (source, dedup_key) is unique, so
+# a redelivery (Slack's retries, a repeated event_id, Trello's re-sends) is stored once.
+_V4: tuple[str, ...] = (
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL CHECK (source IN ('trello', 'slack', 'mailchimp')),
+        dedup_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        payload TEXT NOT NULL DEFAULT '{}',
+        received_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'done', 'ignored', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        processed_at TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        UNIQUE (source, dedup_key)
+    )""",
+    "CREATE INDEX events_state ON events (state, id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -148,6 +148,10 @@ class AdminAPI:
                 return json_response({"ok": True, "services": [s.name for s in self.services]})
         except ValidationError as error:
             return _invalid(error)
+        for service in self.services:  # a service's own admin routes (the Slack app's)
+            answer = service.admin_route(request)
+            if answer is not None:
+                return answer
         return json_response({"error": f"no admin route {request.method} {request.path}"}, 404)
 
     def _settings(self) -> dict[str, Any]:

@@ -147,6 +147,10 @@ class ServiceEmulator:
     def after_commit(self) -> None:
         """Called after a handler's transaction committed (e.g. to send webhooks)."""
 
+    def admin_route(self, request: Request) -> Response | None:
+        """An admin route of this service under ``/_sandbox/`` (None: not one of its own)."""
+        return None
+
     # -- vendor formats ----------------------------------------------------------------
 
     def error_response(self, status: int, message: str) -> Response:

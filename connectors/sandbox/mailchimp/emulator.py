@@ -52,6 +52,7 @@ from connectors.sandbox.mailchimp.campaigns import CampaignHandlers
 from connectors.sandbox.mailchimp.lists import ListHandlers
 from connectors.sandbox.mailchimp.members import MemberHandlers
 from connectors.sandbox.mailchimp.segments import SegmentHandlers
+from connectors.sandbox.mailchimp.webhooks import MailchimpDeliveries, member_action_route
 
 CONCURRENT_REQUESTS = MAILCHIMP_CONNECTIONS  # Mailchimp: "10 simultaneous connections"
 DATA_CENTRE_SUFFIX = re.compile(r"-[a-z]{2,}[0-9]+$")
@@ -158,6 +159,7 @@ class MailchimpEmulator(
         # is refused (429) or admitted without queueing behind a long transaction.
         self._persons: dict[str, dict[str, Any]] = {}
         people.credentials.coordinator()  # issued now, so authenticate never waits for it
+        self.deliveries = MailchimpDeliveries()  # list webhook posts (``webhooks``)
 
     # ------------------------------------------------------------------ app hooks
 
@@ -319,6 +321,24 @@ class MailchimpEmulator(
         """GET /3.0/ping."""
         return {"health_status": "Everything's Chimpy!"}
 
+    # ------------------------------------------------------------------ webhooks
+
+    def before_transaction(
+        self, request: Request, identity: Identity, endpoint: str, values: dict[str, Any]
+    ) -> Response | None:
+        """Mailchimp's GET check of a new list webhook's URL (loopback URLs only)."""
+        if endpoint != "webhooks_create":
+            return None
+        url = str((request.get_json(silent=True) or {}).get("url") or "")
+        problem = self.deliveries.check(url) if url else None
+        if problem:
+            return self.error_response(400, f"The URL {url} did not return 200 ({problem})")
+        return None
+
+    def admin_route(self, request: Request) -> Response | None:
+        """A member's unsubscribe/bounce/address change, and the deliveries (``webhooks``)."""
+        return member_action_route(self, request)
+
     # ------------------------------------------------------------------ page
 
     def render_page(self) -> str:
@@ -361,5 +381,11 @@ class MailchimpEmulator(
                         f"({esc(campaign['status'])})</li>"
                     )
                 parts.append("</ul>")
+        failures = self.deliveries.failures()
+        if failures:
+            parts.append(f"<h4>Failed webhook deliveries ({len(failures)})</h4><ul>")
+            parts += [f"<li>{esc(f['kind'])} to {esc(f['url'])}: status {f['status']}</li>"
+                      for f in failures[-20:]]
+            parts.append("</ul>")
         parts.append("</section>")
         return "\n".join(parts)

@@ -197,7 +197,7 @@ class ListHandlers(MailchimpData):
     def handle_webhooks_create(
         self, request: Request, identity: Any, list_id: str
     ) -> dict[str, Any]:
-        """POST /lists/{list_id}/webhooks: stored; the sandbox never delivers to it."""
+        """POST /lists/{list_id}/webhooks (after the GET check; deliveries: ``webhooks``)."""
         self.list_doc(list_id)
         body = validate(WebhookIn, read_json(request))
         webhook_id = hex_id()

@@ -266,7 +266,7 @@ class BatchIn(_Body):
 
 
 class WebhookIn(_Body):
-    """``POST /lists/{list_id}/webhooks`` (stored; the sandbox never calls it)."""
+    """``POST /lists/{list_id}/webhooks`` (the sandbox delivers to loopback URLs)."""
 
     url: str = Field(min_length=1)
     events: dict[str, bool] = Field(default_factory=dict)

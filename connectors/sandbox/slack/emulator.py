@@ -19,6 +19,8 @@ method pages of docs.slack.dev):
 
 from __future__ import annotations
 
+import html
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +38,8 @@ from connectors.sandbox.core.service import (
 )
 from connectors.sandbox.core.store import SandboxStore
 from connectors.sandbox.slack import channels, messages
+from connectors.sandbox.slack.app_routes import slack_app_route
+from connectors.sandbox.slack.events import SlackApp, message_event, reaction_event
 from connectors.sandbox.slack.limits import POST_METHOD, SlackLimits
 from connectors.sandbox.slack.model import (
     SERVICE,
@@ -193,6 +197,10 @@ class SlackEmulator(ServiceEmulator):
         super().__init__(store, people, clock)
         self.workspace = Workspace(store, people, clock)
         self.limits = SlackLimits(clock)
+        # Its Request URLs and deliveries (``events``), signed with the issued secret.
+        self.app = SlackApp(
+            signing_secret=lambda: people.credentials.coordinator()["slack"]["signing_secret"])
+        self._events = threading.local()
 
     # ------------------------------------------------------------------ app hooks
 
@@ -241,6 +249,9 @@ class SlackEmulator(ServiceEmulator):
             raise ServiceError(
                 200, error.code, response=json_response(error.body(), headers=headers)
             ) from None
+        events = self._event_of(endpoint, identity.person, params, body)
+        bot = self.people.bot()["slack_id"] if events else ""
+        self._events.pending = [(event, bot) for event in events]
         return json_response(body, headers=headers)
 
     def _check_bot(
@@ -257,6 +268,33 @@ class SlackEmulator(ServiceEmulator):
             channel = self.workspace.channel(text_param(params, "channel"), bot["slack_id"])
             if bot["slack_id"] not in (channel.get("members") or []):
                 raise SlackError("not_in_channel")
+
+    def _event_of(self, endpoint: str, caller: Person, params: dict[str, Any],
+                  body: Body) -> list[dict[str, Any]]:
+        """The Events API event a successful call causes, if the app subscribes to it."""
+        if not self.app.event_url:
+            return []
+        if endpoint in ("reactions.add", "reactions.remove"):
+            message = self.workspace.message(str(params.get("channel")),
+                                             str(params.get("timestamp")))
+            kind = "reaction_added" if endpoint == "reactions.add" else "reaction_removed"
+            return [reaction_event(kind, caller["slack_id"], str(params.get("name")).strip(":"),
+                                   message)]
+        if endpoint == "chat.postMessage":
+            message = self.workspace.message(str(body["channel"]), str(body["ts"]))
+            return [message_event(message, TEAM_ID)]
+        return []
+
+    def after_commit(self) -> None:
+        """Send the events of the committed call (background threads, loopback only)."""
+        pending = getattr(self._events, "pending", None) or []
+        self._events.pending = []
+        for event, bot in pending:
+            self.app.send_event(event, TEAM_ID, bot)
+
+    def admin_route(self, request: Request) -> Response | None:
+        """The Slack app's admin routes under ``/_sandbox/slack/`` (``app_routes``)."""
+        return slack_app_route(self, request)
 
     # ------------------------------------------------------------------ vendor formats
 
@@ -280,7 +318,14 @@ class SlackEmulator(ServiceEmulator):
 
     def render_page(self) -> str:
         """Each channel with its messages, reactions and thread replies (escaped HTML)."""
-        return render_slack_page(self.workspace)
+        failures = self.app.failures()
+        shown = "".join(
+            f"<li>{html.escape(str(f['kind']))} to {html.escape(str(f['url']))}: "
+            f"{html.escape(str(f['reason']))} (status {f['status']}, attempt {f['attempt']})</li>"
+            for f in failures[-20:])
+        failed = (f"<h3>Slack app: failed deliveries ({len(failures)})</h3><ul>{shown}</ul>"
+                  if failures else "")
+        return render_slack_page(self.workspace) + failed
 
     def _error_body(self, code: str) -> Response:
         """An auth error: HTTP 200 with ``ok: false`` (Slack never answers 401)."""

@@ -44,7 +44,7 @@ from connectors.sandbox.trello.fields import FieldsMixin
 from connectors.sandbox.trello.items import ItemsMixin
 from connectors.sandbox.trello.members import MembersMixin
 from connectors.sandbox.trello.model import SERVICE
-from connectors.sandbox.trello.webhooks import WebhooksMixin
+from connectors.sandbox.trello.webhooks import FAILURES, WebhooksMixin
 
 MAX_BATCH = 10
 _OAUTH_PAIR = re.compile(r'(\w+)="([^"]*)"')
@@ -290,7 +290,7 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
                 ]
                 columns.append({"name": lst["name"], "cards": cards})
             boards.append({"board": board, "columns": columns})
-        return render_fragment(_PAGE, boards=boards)
+        return render_fragment(_PAGE, boards=boards, failures=list(FAILURES)[-20:])
 
 
 _PAGE = """
@@ -311,4 +311,7 @@ _PAGE = """
 {% endfor %}
 </div>
 {% endfor %}
+{% if failures %}<h4>Failed webhook deliveries ({{ failures|length }})</h4><ul>
+{% for f in failures %}<li>{{ f.type }} to {{ f.url }}: status {{ f.status }}</li>{% endfor %}
+</ul>{% endif %}
 """

@@ -10,11 +10,12 @@ the issued ``app_secret``, body + callbackURL)), sent after the change is commit
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
 import threading
+import time
+from collections import deque
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -196,9 +197,18 @@ def _session() -> requests.Session:
     return session
 
 
+# Failed deliveries (no answer or not 2xx), newest last, for the sandbox page.
+FAILURES: deque[dict[str, Any]] = deque(maxlen=100)
+
+
+def _failed(url: str, action: dict[str, Any], status: int | None) -> None:
+    FAILURES.append({"url": url, "type": str(action.get("type") or ""), "status": status,
+                     "at": time.time()})
+
+
 def _deliver(pending: list[dict[str, Any]], secret: str) -> None:
     """POST each delivery with Trello's signature header (HMAC-SHA1 with the app secret the
-    sandbox issued); failures are only counted."""
+    sandbox issued); failures are kept for the page."""
     session = _session()
     for delivery in pending:
         hook = delivery["webhook"]
@@ -210,5 +220,11 @@ def _deliver(pending: list[dict[str, Any]], secret: str) -> None:
             "Content-Type": "application/json",
             "X-Trello-Webhook": base64.b64encode(digest).decode(),
         }
-        with contextlib.suppress(requests.RequestException):
-            session.post(hook["callbackURL"], data=body.encode(), headers=headers, timeout=5)
+        try:
+            answer = session.post(hook["callbackURL"], data=body.encode(), headers=headers,
+                                  timeout=5)
+        except requests.RequestException:
+            _failed(hook["callbackURL"], delivery["action"], None)
+            continue
+        if not 200 <= answer.status_code < 300:
+            _failed(hook["callbackURL"], delivery["action"], answer.status_code)

@@ -1,0 +1,291 @@
+"""``mcm-sync serve``: the HTTP endpoints on waitress, the worker, and the backstop sync.
+
+:class:`Service` starts, in this order: the state store (migrated; the queue table exists),
+the connectors (real services or the sandbox), the alliance's scope (board, channel, audience,
+our identities), waitress on ``host:port`` with :class:`sync.serve.hooks.HookApp`, the worker
+thread, and then the registrations that need a listening server (the board's Trello webhook,
+the sandbox Slack app's URLs). The worker first processes whatever a previous server left
+pending (a kill between acknowledgement and processing loses nothing), then waits: woken by
+each new delivery it drains the queue in batches (:func:`sync.serve.process.process`), and
+every ``reconcile_every`` it runs the ordinary sync (full when due), the backstop for
+deliveries that never arrive. Each batch takes the alliance's lock, so a ``mcm-sync sync``
+from cron and the server never write at the same time (the later one waits or is refused).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import waitress.server
+
+from sync.core.errors import StateError, UserError
+from sync.core.services import Connected, connect, sandbox_credentials
+from sync.engine.model import SyncContext
+from sync.engine.read import prepare
+from sync.runner import sync_once
+from sync.serve.answers import alliance_answer
+from sync.serve.hooks import MAILCHIMP_PREFIX, TRELLO_PATH, HookApp, Scope, Secrets
+from sync.serve.process import process
+from sync.serve.register import (
+    ensure_mailchimp_webhook,
+    ensure_trello_webhook,
+    register_sandbox_slack_app,
+)
+from sync.serve.socket_mode import connect_socket_mode
+from sync.state.events import EventQueue
+from sync.state.store import StateStore
+
+log = logging.getLogger("mcm_sync.serve")
+LOCK_WAIT = 0.2  # seconds between tries while a sync holds the alliance's lock
+THREADS = 4
+
+
+@dataclasses.dataclass
+class ServeOptions:
+    """How to serve: address, the public URL the vendors call, secrets, the backstop."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    secrets: Secrets | None = None
+    reconcile_every: float | None = 900.0  # seconds; None: no backstop sync in the server
+    register: bool = True
+    work: bool = True  # False: acknowledge and queue only (tests of a kill before processing)
+    sandbox: bool | None = None
+    socket_mode_token: str = ""  # Slack over Socket Mode (an xapp- token) instead of HTTP
+
+
+class Service:
+    """One running ``serve``: start(), then stop() (or use as a context manager)."""
+
+    def __init__(self, alliance: Any, options: ServeOptions) -> None:
+        self.alliance = alliance
+        self.options = options
+        self.config = alliance.config
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._stack = contextlib.ExitStack()
+        self._threads: list[threading.Thread] = []
+        self.processed = 0
+        self.batches = 0
+        self.errors: list[str] = []
+        self.public_url = ""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Service:
+        """Open everything, listen, register, start the worker; returns self."""
+        alliance, options = self.alliance, self.options
+        alliance.validate()
+        try:
+            use_sandbox = self.config.sandbox if options.sandbox is None else options.sandbox
+            services = ("trello", "slack") + (
+                ("mailchimp",) if use_sandbox or self.config.mailchimp.api_key else ())
+            self.connected: Connected = self._stack.enter_context(
+                connect(self.config, services, sandbox=options.sandbox))
+            self.queue = self._stack.enter_context(EventQueue(self.config.state_path))
+            with alliance.store(bind=True) as store:
+                self.settings = prepare(self.config, alliance.playbook, alliance.rows,
+                                        self.connected.trello,  # type: ignore[arg-type]
+                                        self.connected.slack, store).settings  # type: ignore[arg-type]
+                self.server = waitress.server.create_server(
+                    self._app_placeholder, host=options.host, port=options.port,
+                    threads=THREADS, ident="mcm-sync", max_request_body_size=2 * 1024 * 1024)
+                port = self.server.effective_port  # type: ignore[union-attr]
+                self.url = f"http://{options.host}:{port}"
+                self.public_url = (options.public_url or self.url).rstrip("/")
+                self.app = self._hook_app(store)
+                self.server.application = self.app  # type: ignore[union-attr]
+                self._spawn(self._serve_http, "serve-http")
+                if options.register:
+                    self._register(store)
+            if options.socket_mode_token:
+                self._socket_mode()
+            if options.work:
+                self._spawn(self._work, "serve-worker")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @staticmethod
+    def _app_placeholder(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+        return [b"starting\n"]
+
+    def _hook_app(self, store: StateStore) -> HookApp:
+        settings = self.settings
+        audience = store.get_resource("mailchimp", "audience", "audience")
+        scope = Scope(board_id=settings.board_id,
+                      trello_callback_url=self.public_url + TRELLO_PATH,
+                      actions_channel=settings.actions_channel,
+                      audience_id=audience.remote_id if audience else
+                      (self.config.mailchimp.audience_id or ""),
+                      me_trello=settings.me_trello, me_slack=settings.me_slack)
+        secrets = self.options.secrets or sandbox_secrets(self.connected.sandbox_url)
+        return HookApp(self.queue, secrets, scope, self._wake.set, command=self._command)
+
+    def _serve_http(self) -> None:
+        """waitress's loop; closing its sockets from :meth:`stop` may end it mid-select."""
+        try:
+            self.server.run()  # type: ignore[union-attr]
+        except (OSError, ValueError):
+            if not self._stop.is_set():
+                raise
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _register(self, store: StateStore) -> None:
+        what = ensure_trello_webhook(self.connected.trello, store, self.settings.board_id,
+                                     self.public_url + TRELLO_PATH)
+        log.info("trello webhook %s", what)
+        audience = self.app.scope.audience_id
+        secret = self.app.secrets.mailchimp
+        if audience and secret and self.connected.mailchimp is not None:
+            what = ensure_mailchimp_webhook(self.connected.mailchimp, store, audience,
+                                            f"{self.public_url}{MAILCHIMP_PREFIX}{secret}")
+            log.info("mailchimp webhook %s", what)
+        if self.connected.sandbox_url:
+            register_sandbox_slack_app(self.connected.sandbox_url, self.public_url)
+
+    def _socket_mode(self) -> None:
+        if self.connected.sandbox_url:
+            raise UserError("the sandbox does not emulate Slack's Socket Mode",
+                            hint="use --public-url on the sandbox; Socket Mode is for real Slack")
+        token = self.config.slack.token
+        if token is None:
+            raise UserError("slack.token is not set", hint="set SLACK_BOT_TOKEN")
+        self.socket = connect_socket_mode(self.app, self.options.socket_mode_token,
+                                          token.get_secret_value(), self.config.slack.base_url)
+
+    def stop(self) -> None:
+        """Stop listening and working; close the store and the connectors."""
+        self._stop.set()
+        self._wake.set()
+        socket = getattr(self, "socket", None)
+        if socket is not None:
+            with contextlib.suppress(Exception):
+                socket.close()
+            self.socket = None
+        server = getattr(self, "server", None)
+        if server is not None:
+            for channel in list(server._map.values()):  # the listener and open connections
+                with contextlib.suppress(Exception):
+                    channel.handle_close()
+            server.task_dispatcher.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads = []
+        self._stack.close()
+
+    def __enter__(self) -> Service:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` (from a signal handler) is called."""
+        while not self._stop.wait(0.5):
+            pass
+
+    # ------------------------------------------------------------------ the worker
+
+    def _work(self) -> None:
+        """Drain the queue when woken; the backstop sync when it is due (own store handle)."""
+        every = self.options.reconcile_every
+        last_sync = time.monotonic()
+        with StateStore.open(self.config.state_path) as store:
+            self.ctx = SyncContext(settings=self.settings,
+                                   trello=self.connected.trello,  # type: ignore[arg-type]
+                                   slack=self.connected.slack, store=store)  # type: ignore[arg-type]
+            while not self._stop.is_set():
+                due = every is not None and time.monotonic() - last_sync >= every
+                if due or self.queue.pending(1):  # the lock only when there is work
+                    with self._locked() as ok:
+                        if ok:
+                            self._drain()
+                            if due:
+                                self._backstop()
+                                last_sync = time.monotonic()
+                left = 1.0 if every is None else every - (time.monotonic() - last_sync)
+                self._wake.wait(timeout=min(max(0.05, left), 30.0))
+                self._wake.clear()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[bool]:
+        """The alliance's lock for one batch (False if a sync holds it: try again soon)."""
+        lock = StateStore.lock(self.config.state_path)
+        try:
+            lock.acquire()
+        except StateError:
+            time.sleep(LOCK_WAIT)
+            self._wake.set()
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+
+    def _refresh(self) -> None:
+        self.ctx.settings = dataclasses.replace(self.ctx.settings,
+                                                now=dt.datetime.now(dt.UTC))
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            events = self.queue.pending()
+            if not events:
+                return
+            self._refresh()
+            run_id = uuid.uuid4().hex
+            try:
+                done = process(self.ctx, events, run_id)
+            except Exception as exc:  # a remote failure: counted, retried, then left to sync
+                log.warning("processing %d events failed: %s", len(events), exc)
+                self.errors.append(str(exc))
+                self.queue.retry_later([e.id for e in events], str(exc))
+                return
+            self.queue.finish(done.done, "done")
+            self.queue.finish(done.ignored, "ignored")
+            self.processed += len(events)
+            self.batches += 1
+
+    def _backstop(self) -> None:
+        try:
+            sync_once(self.config, self.alliance.playbook, self.alliance.rows,
+                      self.connected.trello, self.connected.slack,  # type: ignore[arg-type]
+                      self.ctx.store)
+        except Exception as exc:
+            log.warning("the scheduled sync failed: %s", exc)
+            self.errors.append(str(exc))
+
+    # ------------------------------------------------------------------ /alliance
+
+    def _command(self, form: Any) -> str:
+        store = StateStore.open(self.config.state_path)
+        try:
+            return alliance_answer(self.config, self.alliance.playbook, store,
+                                   str(form.get("user_id") or ""))
+        finally:
+            store.close()
+
+
+def sandbox_secrets(url: str) -> Secrets:
+    """The secrets the sandbox at ``url`` issued (its Trello app secret and Slack signing
+    secret), as the vendors issue them; Mailchimp's is ours (it goes in the hook's URL)."""
+    issued = sandbox_credentials(url)
+    return Secrets(trello=issued["trello"]["app_secret"],
+                   slack=issued["slack"]["signing_secret"],
+                   mailchimp="sandbox-mailchimp-webhook-secret")
