@@ -7,11 +7,15 @@ it deliberately by adopting what exists, without creating anything or posting a 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from sync.state.presence import check_state_file
+from sync.state.store import StateStore
 from tests.alliance import Alliance
 from tests.conftest import ROOT
 
@@ -116,3 +120,29 @@ def test_a_damaged_store_is_refused_and_adopt_rebuilds_it(alliance: Alliance) ->
              if not p.name.endswith(("-wal", "-shm"))]
     assert len(aside) == 1
     alliance.cli("status")
+
+
+def test_checking_the_file_leaves_this_process_connections_visible(tmp_path: Path) -> None:
+    """`mcm-sync serve` keeps connections open and checks the file again before each new
+    one. Reading the header with open()/close() dropped SQLite's POSIX locks of the open
+    connections: what they committed afterwards stayed invisible to every other process
+    (the real-time step of try-it waited 20 s for a change made in 50 ms)."""
+    path = tmp_path / "state.db"
+    count = ("import sqlite3, sys; print(sqlite3.connect(sys.argv[1])"
+             ".execute('SELECT count(*) FROM resources').fetchone()[0])")
+
+    def seen_elsewhere() -> str:
+        return subprocess.run([sys.executable, "-c", count, str(path)], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    kept = StateStore.open(path)
+    try:
+        kept.put_resource("trello", "board", "board", "b1")
+        check_state_file(path, required=True)  # what Alliance.store() does each time
+        # Another process comes and goes: with our locks dropped it took itself for the last
+        # one and removed the write-ahead log our connection still writes to.
+        assert seen_elsewhere() == "1"
+        kept.put_resource("slack", "channel", "actions", "c1")
+        assert seen_elsewhere() == "2"
+    finally:
+        kept.close()

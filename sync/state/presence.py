@@ -17,26 +17,36 @@ from pathlib import Path
 
 from sync.core.errors import StateError
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 ADOPT_HINT = ("run `mcm-sync bootstrap --adopt` to set it aside and rebuild the state from what "
               "exists in Trello, Slack and Mailchimp")
 
 
 def state_problem(path: Path) -> str:
-    """Why the file at ``path`` is not a usable state store ("" if it is one or is missing)."""
+    """Why the file at ``path`` is not a usable state store ("" if it is one or is missing).
+
+    The file is never opened with Python's ``open()``: closing any descriptor of a database
+    file drops every POSIX lock this process holds on it, including those of SQLite
+    connections still open here (``mcm-sync serve`` keeps several), after which other
+    processes no longer see what they commit. Only ``stat`` and SQLite itself look at it.
+    """
     try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
+        info = path.stat()
     except FileNotFoundError:
         return ""
-    except IsADirectoryError:
-        return "is a folder, not a state store"
     except OSError as exc:
         return f"cannot be read: {exc.strerror}"
-    if not header:
+    if path.is_dir():
+        return "is a folder, not a state store"
+    if info.st_size == 0:
         return "is empty (0 bytes): the state was lost"
-    if header != SQLITE_HEADER:
-        return "is not an mcm-sync state store (not SQLite: corrupt or overwritten)"
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as conn:
+            conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if damaged_database(exc):
+            return "is not an mcm-sync state store (not SQLite: corrupt or overwritten)"
+        return f"cannot be read: {exc}"
     return ""
 
 
