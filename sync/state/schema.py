@@ -214,6 +214,8 @@ _V4: tuple[Step, ...] = (
 
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
+# Every table, parents before children (for copying a store: ``sync.state.transfer``).
+TABLES: tuple[sa.Table, ...] = tuple(_meta.sorted_tables)
 
 
 def schema_version(db: Database) -> int:
