@@ -7,7 +7,7 @@ them together, so the CLI modules import each other in one direction only (comma
 
 from __future__ import annotations
 
-from sync.cli import foundation, meetings, sandbox_members, services, stakeholders
+from sync.cli import foundation, meetings, sandbox_members, services, stakeholders, worker
 from sync.cli import sync as sync_commands
 from sync.cli.app import cli
 
@@ -30,6 +30,7 @@ for command in (
     stakeholders.stakeholders,
     stakeholders.forget,
     stakeholders.newsletter,
+    worker.worker,
 ):
     cli.add_command(command)
 

@@ -149,6 +149,10 @@ class Record:
         """The column names."""
         return list(self._columns)
 
+    def as_dict(self) -> dict[str, Any]:
+        """Column name -> value."""
+        return {name: self._values[i] for name, i in self._columns.items()}
+
     def __iter__(self) -> Iterator[Any]:
         return iter(self._values)
 

@@ -252,15 +252,17 @@ def _run(db: Database, step: Step) -> None:
 def migrate(
     db: Database,
     *,
-    target: int = SCHEMA_VERSION,
+    target: int | None = None,
     migrations: Sequence[Sequence[Step | Callable[[Database], None]]] = MIGRATIONS,
     where: str = "state store",
 ) -> int:
-    """Bring the database to schema ``target`` in one transaction; returns the old version.
+    """Bring the database to schema ``target`` (default: the last of ``migrations``) in one
+    transaction; returns the old version.
 
     A failure leaves the database untouched. Refuses a database newer than this code knows
     (an older mcm-sync must not write to it).
     """
+    target = len(migrations) if target is None else target
     current = schema_version(db)
     if current > len(migrations):
         raise StateError(
