@@ -84,8 +84,18 @@ class Ledger:
     def __init__(self, database: str | None, folder: Path) -> None:
         self.url = database if database and is_url(database) else None
         self.path = Path(database) if database and not self.url else folder / LEDGER_FILE
+        # One connection, shared by the worker's threads under a mutex (a few small statements
+        # per alliance run: opening a connection each time would cost more than the work).
+        self._mutex = threading.Lock()
+        self._conn = Database.postgresql(self.url, SCHEMA) if self.url else \
+            Database.sqlite(self.path, threads=True)
         with self._db() as db:
             migrate(db, migrations=MIGRATIONS, where=f"worker ledger {db.where}")
+
+    def close(self) -> None:
+        """Close the ledger's connection."""
+        with self._mutex:
+            self._conn.close()
 
     @property
     def shared(self) -> bool:
@@ -94,12 +104,13 @@ class Ledger:
 
     @contextmanager
     def _db(self) -> Iterator[Database]:
-        # One short connection per operation: the worker's threads never share one.
-        db = Database.postgresql(self.url, SCHEMA) if self.url else Database.sqlite(self.path)
-        try:
-            yield db
-        finally:
-            db.close()
+        with self._mutex:
+            yield self._conn
+
+    def reset(self) -> None:
+        """Forget every run: every alliance is due at once (benchmarks, a fresh start)."""
+        with self._db() as db:
+            db.execute("DELETE FROM alliance_runs")
 
     def entries(self) -> dict[str, Entry]:
         """Every alliance the ledger knows, by name."""
@@ -117,12 +128,14 @@ class Ledger:
         """Note that ``worker`` started running the alliance."""
         self._upsert(name, worker=worker, started_at=iso(now), outcome="running")
 
-    def finished(self, name: str, *, slug: str, outcome: str, error: str,
+    def finished(self, before: Entry, *, slug: str, outcome: str, error: str,
                  next_due: dt.datetime, now: dt.datetime, failed: bool) -> None:
-        """Note how the run ended and when the alliance is due again."""
-        # Only the worker holding the alliance's scheduling lock writes its line: no race.
-        found = self.entry(name)
-        runs, failures = found.runs, found.failures
+        """Note how the run ended and when the alliance is due again.
+
+        ``before`` is the alliance's line as the run started: only the worker holding the
+        alliance's scheduling lock writes it, so nothing changed it meanwhile.
+        """
+        name, runs, failures = before.name, before.runs, before.failures
         self._upsert(name, slug=slug, finished_at=iso(now), outcome=outcome, error=error,
                      next_due=iso(next_due), runs=runs + 1,
                      failures=failures + 1 if failed else 0)

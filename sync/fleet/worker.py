@@ -38,6 +38,14 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _stamp(alliance: Alliance, config_path: Path) -> tuple[int, ...]:
+    """The modification times of an alliance's config and action-plan files."""
+    paths = [config_path]
+    if alliance.config.action_plan:
+        paths.append(alliance.config.resolve_path(alliance.config.action_plan))
+    return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
+
+
 def alliance_configs(folder: Path) -> dict[str, Path]:
     """The alliances of ``folder``: config name (file name without ``.yaml``) -> path."""
     found = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
@@ -76,10 +84,26 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.ledger = Ledger(database, folder)
         self.locks = ScheduleLocks(self.ledger)
+        # Parsed configs, playbooks and action plans, kept while their files are unchanged.
+        self._alliances: dict[str, tuple[tuple[int, ...], Alliance]] = {}
+        self._cache_mutex = threading.Lock()
+
+    def alliance(self, name: str, config_path: Path) -> Alliance:
+        """The alliance of ``config_path``, parsed again only when its files changed."""
+        with self._cache_mutex:
+            cached = self._alliances.get(name)
+        if cached is not None and cached[0] == _stamp(cached[1], config_path):
+            return cached[1]
+        alliance = Alliance(load_config(config_path), command=f"mcm-sync worker ({name})")
+        alliance.validate()  # parse the playbook and the action plan once, now
+        with self._cache_mutex:
+            self._alliances[name] = (_stamp(alliance, config_path), alliance)
+        return alliance
 
     def close(self) -> None:
-        """Release every lock (the session ends)."""
+        """Release every lock (the session ends) and close the ledger."""
         self.locks.close()
+        self.ledger.close()
 
     def due(self) -> list[str]:
         """The alliances due now, in a random order (so that workers spread over them)."""
@@ -109,14 +133,15 @@ class Worker:
         if not self.locks.try_lock(name):
             return None
         try:
-            if not self.ledger.entry(name).due(self.clock()):
+            before = self.ledger.entry(name)
+            if not before.due(self.clock()):
                 return None  # another worker ran it since we looked
             self.ledger.started(name, self.name, self.clock())
             slug, outcome, error = "", "ok", ""
             try:
-                config = load_config(config_path)
-                slug = config.alliance.slug
-                result = Alliance(config, command=f"mcm-sync worker ({name})").sync()
+                alliance = self.alliance(name, config_path)
+                slug = alliance.config.alliance.slug
+                result = alliance.sync()
                 outcome = "conflicts" if result.unresolved else "ok"
             except StateError as exc:
                 busy = "holds the lock" in str(exc)
@@ -124,11 +149,10 @@ class Worker:
             except Exception as exc:  # isolation: one alliance's failure stops no other
                 outcome, error = "failed", one_line(exc)
             failed = outcome == "failed"
-            entry = self.ledger.entry(name)
-            backoff = min(2 ** entry.failures, MAX_BACKOFF) if failed else 1
+            backoff = min(2 ** before.failures, MAX_BACKOFF) if failed else 1
             wait = dt.timedelta(seconds=1) if outcome == "busy" else self.interval * backoff
             now = self.clock()
-            self.ledger.finished(name, slug=slug, outcome=outcome, error=error,
+            self.ledger.finished(before, slug=slug, outcome=outcome, error=error,
                                  next_due=now + wait, now=now, failed=failed)
             return outcome
         finally:
@@ -151,7 +175,11 @@ def status_rows(folder: Path, database: str | None,
                 now: dt.datetime | None = None) -> list[dict[str, object]]:
     """Every alliance of ``folder`` with its last run, next run, lag and last error."""
     now = now or _utc_now()
-    entries = Ledger(database, folder).entries()
+    ledger = Ledger(database, folder)
+    try:
+        entries = ledger.entries()
+    finally:
+        ledger.close()
     rows: list[dict[str, object]] = []
     for name in alliance_configs(folder):
         entry = entries.get(name, Entry(name))

@@ -104,13 +104,13 @@ def postgres_engine(url: str) -> Engine:
         return engine
 
 
-def _sqlite_engine(path: Path) -> Engine:
+def _sqlite_engine(path: Path, *, threads: bool = False) -> Engine:
     # No pool: a file set aside or copied by the tests must never be held open by a pool.
     engine = sa.create_engine(
         f"sqlite:///{path}",
         poolclass=NullPool,
         isolation_level="AUTOCOMMIT",
-        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": not threads},
     )
 
     @sa.event.listens_for(engine, "connect")
@@ -233,10 +233,14 @@ class Database:
         self._dbapi: Any = conn.connection.dbapi_connection
 
     @classmethod
-    def sqlite(cls, path: Path) -> Database:
-        """Open (creating it and its folder) the SQLite file at ``path``."""
+    def sqlite(cls, path: Path, *, threads: bool = False) -> Database:
+        """Open (creating it and its folder) the SQLite file at ``path``.
+
+        ``threads``: the caller shares the connection between threads (under its own mutex).
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(_sqlite_engine(path).connect(), DIALECTS["sqlite"], str(path))
+        return cls(_sqlite_engine(path, threads=threads).connect(), DIALECTS["sqlite"],
+                   str(path))
 
     @classmethod
     def postgresql(cls, url: str, schema: str) -> Database:
