@@ -446,3 +446,31 @@ def test_json_columns_refuse_credential_keys(store: StateStore) -> None:
     with pytest.raises(ValueError, match="refusing key 'token'"):
         store.journal_open("r", "slack", "post", "tok", detail={"token": "xoxb-1"})
     assert store.list_resources() == [] and store.open_intents() == []
+
+
+# ---------------------------------------------------------------- moving a store
+
+
+def test_copy_store_moves_a_sqlite_store_to_postgresql(db: Path, pg_url: str) -> None:
+    from sync.state.transfer import copy_store
+    from tests.conftest import unique_schema
+
+    with StateStore.open(db) as store:
+        store.bind_alliance("frl", "Friesland")
+        item_id = _item(store, "task:1", store.next_item_number("FRL"))
+        store.put_side(item_id, "trello", "card1", {"status": "todo"})
+        intent = store.journal_open("r1", "trello", "create_card", "tok1")
+        store.journal_close(intent, "done", "card1")
+        store.add_audit(item_id, "Ana", "trello", "status", "todo", "doing")
+    schema = unique_schema()
+    with StateStore.open(db) as source, StateStore.open(pg_url, schema=schema) as target:
+        copied = copy_store(source, target)
+        with pytest.raises(ValueError, match="not empty"):
+            copy_store(source, target)
+    assert copied["items"] == 1 and copied["journal"] == 1
+    with StateStore.open(pg_url, schema=schema) as moved:
+        assert moved.get_alliance().slug == "frl"
+        assert moved.get_side(item_id, "trello").base == {"status": "todo"}
+        assert moved.next_item_number("FRL") == "FRL-2"
+        assert moved.journal_open("r2", "slack", "post", "tok2") > intent  # ids continue
+        assert [a.actor for a in moved.list_audit(item_id)] == ["Ana"]

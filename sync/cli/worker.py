@@ -54,7 +54,7 @@ def _database_url(database: str | None) -> str | None:
 @click.option("--once", is_flag=True, help="Run one cycle (every alliance that is due) and exit.")
 @click.option("--interval", default="5m", show_default=True,
               help="How often each alliance is synced: 30s..24h.")
-@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32),
               help="Alliances run at the same time by this worker.")
 @click.option("--json", "as_json", is_flag=True, help="With --once: the cycle as JSON.")
 @click.pass_context

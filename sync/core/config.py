@@ -14,7 +14,6 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 import yaml
 from pydantic import (
@@ -32,6 +31,7 @@ from playbooks.errors import key_path
 from playbooks.yaml_text import load_yaml
 from sync.core import checks
 from sync.core.errors import ConfigError, Problem
+from sync.core.state_url import resolve_state_url
 
 DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
 CONFIG_ENV = "MCM_SYNC_CONFIG"
@@ -171,26 +171,14 @@ class MailchimpSettings(_Strict):
 
 
 class StateSettings(_Strict):
-    """Where the state store lives: a SQLite file (``path``) or a PostgreSQL database (``url``).
-
-    ``url`` (``postgresql://mcm:${MCM_DB_PASSWORD}@db.example.org/mcm``) may carry its
-    password only as a ``${VAR}`` or ``${file:PATH}`` reference; each alliance gets its own
-    ``schema`` in that database (default ``mcm_<slug>``).
-    """
+    """The state store: a SQLite file (``path``), or PostgreSQL (``url``, password only as
+    ``${VAR}``; see ``sync.core.state_url``) in the alliance's ``schema`` (default its slug)."""
 
     path: str = ".mcm-sync/state.db"
     url: SecretStr | None = None
     schema_name: str = Field("", alias="schema", pattern=r"^([a-z_][a-z0-9_-]{0,58})?$")
 
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True, populate_by_name=True)
-
-    @field_validator("url")
-    @classmethod
-    def _a_postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(
-                ("postgresql://", "postgres://", "postgresql+psycopg://")):
-            raise ValueError("must be a postgresql:// URL (leave it out for the SQLite file)")
-        return value
 
 
 class SyncSettings(_Strict):
@@ -259,17 +247,17 @@ class Config(_Strict):
 
     @property
     def state_url(self) -> str:
-        """The PostgreSQL URL of the state store (with its password), or "" for SQLite."""
+        """The state store's PostgreSQL URL (with its password), or "" for SQLite."""
         return self.state.url.get_secret_value() if self.state.url else ""
 
     @property
     def state_location(self) -> Path | str:
-        """Where the state store is: the PostgreSQL URL if one is given, else the file."""
+        """The state store: the PostgreSQL URL if given, else the file."""
         return self.state_url or self.state_path
 
     @property
     def state_schema(self) -> str:
-        """The alliance's PostgreSQL schema (``state.schema``, default from the slug)."""
+        """The alliance's PostgreSQL schema (``state.schema``, default the slug)."""
         return self.state.schema_name or self.alliance.slug
 
 
@@ -343,47 +331,6 @@ def _resolve_secrets(raw: dict[str, Any], source: str, sandbox: bool) -> list[Pr
     return problems
 
 
-_URL_REF = re.compile(r"\$\{(?:(?P<env>[A-Za-z_][A-Za-z0-9_]*)|file:(?P<file>[^}]+))\}")
-_URL_PASSWORD = re.compile(r"^[a-z+]+://[^:/@]*:(?P<password>[^@]*)@")
-
-
-def _resolve_state_url(raw: dict[str, Any], source: str) -> list[Problem]:
-    """Interpolate ``${VAR}`` / ``${file:PATH}`` inside ``state.url``; refuse a literal password."""
-    block = raw.get("state")
-    if not isinstance(block, dict) or not isinstance(block.get("url"), str):
-        return []
-    url: str = block["url"]
-    password = _URL_PASSWORD.match(url)
-    if password and password.group("password") and not _SECRET_REF.match(
-            password.group("password")):
-        block["url"] = None
-        return [Problem(source, "state.url", "secrets must not be written in the config",
-                        "write the password as ${MCM_DB_PASSWORD} and set that variable")]
-    problems: list[Problem] = []
-
-    def _value(match: re.Match[str]) -> str:
-        if match.group("env"):
-            found = os.environ.get(match.group("env"))
-            if found is None:
-                problems.append(Problem(source, "state.url",
-                                        f"environment variable {match.group('env')} is not set",
-                                        f"export {match.group('env')}=... before running mcm-sync"))
-                return ""
-        else:
-            try:
-                found = Path(os.path.expanduser(match.group("file"))).read_text(
-                    encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError):
-                problems.append(Problem(source, "state.url",
-                                        f"cannot read secret file {match.group('file')}",
-                                        "check the path and its permissions"))
-                return ""
-        return quote(found, safe="")
-
-    block["url"] = _URL_REF.sub(_value, url)
-    return problems
-
-
 _HINTS = {
     "extra_forbidden": "remove it, or check its spelling against config.example.yaml",
     "missing": "add it; see config.example.yaml",
@@ -427,7 +374,7 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
     # A quoted 'false' is refused by the model; until then, unset secrets are not blamed.
     sandbox = raw.get("sandbox", False) is not False
     problems = _resolve_secrets(raw, source, sandbox)
-    problems += _resolve_state_url(raw, source)
+    problems += resolve_state_url(raw, source)
     try:
         config = Config.model_validate({**raw, "source_path": path})
     except ValidationError as exc:

@@ -95,8 +95,10 @@ def postgres_engine(url: str) -> Engine:
             engine = sa.create_engine(
                 postgres_url(url),
                 isolation_level="AUTOCOMMIT",
-                pool_size=4,
-                max_overflow=16,
+                # A worker thread holds up to three at once (the store, its run lock, a
+                # check); --concurrency is capped at 32.
+                pool_size=8,
+                max_overflow=96,
                 pool_reset_on_return="rollback",
                 connect_args={"application_name": "mcm-sync", "connect_timeout": 10},
             )
