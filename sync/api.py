@@ -17,17 +17,20 @@ store through :meth:`Alliance.writing` (or ``store(lock=True)``), which takes th
 lock (:mod:`sync.state.lock`); a second writer is refused (exit 2) naming the holder's pid,
 command and start time. The state file itself is checked before it is opened
 (:mod:`sync.state.presence`): an empty or foreign file is refused, never taken as a new store.
+On PostgreSQL (``state.url``) the lock is an advisory lock on the alliance's schema and a
+schema that does not exist yet is "no state yet".
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from playbooks import load_action_plan
 from playbooks.model import ActionRow, Playbook
@@ -44,6 +47,7 @@ from sync.runner import SyncOutcome, sync_once
 from sync.state.presence import (
     ADOPT_HINT,
     check_state_file,
+    check_state_schema,
     damage,
     damaged_database,
     set_aside,
@@ -105,15 +109,20 @@ class Alliance:
         An empty or foreign state file is refused (StateError naming it, exit 2); with
         ``required`` a missing one too ("no state yet: run mcm-sync bootstrap").
         """
-        check_state_file(self.config.state_path, required=required)
-        store = StateStore.open(self.config.state_path, lock=lock, command=self.command)
+        url = self.config.state_url
+        if url:
+            check_state_schema(url, self.config.state_schema, required=required)
+        else:
+            check_state_file(self.config.state_path, required=required)
+        store = StateStore.open(self.config.state_location, lock=lock, command=self.command,
+                                schema=self.config.state_schema)
         try:
             if bind:
                 store.bind_alliance(self.config.alliance.slug, self.config.alliance.name)
             yield store
-        except sqlite3.DatabaseError as exc:
-            # Only if the state file is the damaged one (the in-process sandbox uses SQLite too).
-            found = damage(self.config.state_path) if damaged_database(exc) else ""
+        except sa.exc.DatabaseError as exc:
+            # Only if the state file is the damaged one.
+            found = damage(self.config.state_path) if not url and damaged_database(exc) else ""
             if not found:
                 raise
             raise StateError(f"{self.config.state_path}: state store {found}",
@@ -178,8 +187,9 @@ class Alliance:
         with ExitStack() as stack:
             aside = None
             if not dry_run:
-                stack.enter_context(StateStore.lock(path, self.command))
-                if adopt and damage(path):
+                stack.enter_context(StateStore.lock(self.config.state_location, self.command,
+                                                    schema=self.config.state_schema))
+                if adopt and not self.config.state_url and damage(path):
                     aside = set_aside(path)
             store = stack.enter_context(self.store())
             connected = stack.enter_context(self.connect(only, sandbox=sandbox))

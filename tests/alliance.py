@@ -23,17 +23,24 @@ from sync.cli.main import cli
 from sync.core.config import load_config
 from sync.core.services import announce_sandbox
 from sync.state.store import StateStore
-from tests.conftest import EXAMPLE_CONFIG, ROOT
+from sync.state.transfer import copy_store
+from tests.conftest import EXAMPLE_CONFIG, ROOT, unique_schema
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def example_config(folder: Path, **overrides: str) -> Path:
-    """The example config with absolute paths into ``folder``; ``overrides`` replace top keys."""
+def example_config(folder: Path, *, pg_url: str | None = None, **overrides: str) -> Path:
+    """The example config with absolute paths into ``folder``; ``overrides`` replace top keys.
+
+    ``pg_url``: the state store in a fresh schema of that PostgreSQL database.
+    """
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = text.replace("action_plan: playbooks/examples/frl-action-plan.yaml",
                         f"action_plan: {ROOT / 'playbooks/examples/frl-action-plan.yaml'}")
-    text = text.replace("path: .mcm-sync/state.db", f"path: {folder / '.mcm-sync/state.db'}")
+    state = f"path: {folder / '.mcm-sync/state.db'}"
+    if pg_url:
+        state += f"\n  url: {pg_url}\n  schema: {unique_schema()}"
+    text = text.replace("path: .mcm-sync/state.db", state)
     for key, value in overrides.items():
         text = re.sub(rf"(?m)^{key}:.*$", f"{key}: {value}", text)
     path = folder / "mcm-sync.yaml"
@@ -44,14 +51,23 @@ def example_config(folder: Path, **overrides: str) -> Path:
 class Alliance:
     """The example alliance, its config file, its sandbox and its members' clients."""
 
-    def __init__(self, folder: Path, *, copy_of: Path | None = None, **overrides: str) -> None:
+    def __init__(self, folder: Path, *, copy_of: Path | None = None, pg_url: str | None = None,
+                 **overrides: str) -> None:
+        """``pg_url``: the state store on PostgreSQL (``copy_of``'s server if it has one)."""
         self.folder = folder
-        self.config_path = example_config(folder, **overrides)
+        if copy_of is not None and pg_url is None:
+            pg_url = load_config(copy_of / "mcm-sync.yaml").state_url or None
+        self.config_path = example_config(folder, pg_url=pg_url, **overrides)
         self.config = load_config(self.config_path)
         if copy_of is not None:
             # State and sandbox data of another alliance folder: a bootstrapped alliance in
             # milliseconds instead of seconds (remote ids live in both, so they stay paired).
             shutil.copytree(copy_of / ".mcm-sync", self.config.state_path.parent)
+            if pg_url:
+                source = load_config(copy_of / "mcm-sync.yaml")
+                with StateStore.open(pg_url, schema=source.state_schema) as original, \
+                        self.store() as copy:
+                    copy_store(original, copy)
         data_dir = self.config.state_path.parent / "sandbox"
         self.server = SandboxServer(port=0, data_dir=data_dir, rate_limits=False)
         self.server.start()
@@ -76,7 +92,7 @@ class Alliance:
 
     def store(self) -> StateStore:
         """The alliance's state store (open a fresh handle; close it when done)."""
-        return StateStore.open(self.config.state_path)
+        return StateStore.open(self.config.state_location, schema=self.config.state_schema)
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         """The sandbox's admin API (stats, faults, settings)."""

@@ -8,7 +8,9 @@ data outlives a killed run. :meth:`FakeAlliance.fork` copies both, so a scenario
 can be crashed at every write.
 
 The state store goes to ``/dev/shm`` where there is one: SQLite's ``synchronous=FULL`` makes a
-commit cost an fsync, a third of a millisecond on disk and nothing in memory.
+commit cost an fsync, a third of a millisecond on disk and nothing in memory. With ``pg_url``
+it is a schema of its own on the test session's PostgreSQL server instead (a fork copies the
+rows into a new schema).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import SecretStr
 
 from connectors.identity import token_in, token_in_metadata
 from playbooks import load_action_plan, load_playbook
@@ -29,8 +32,9 @@ from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
 from sync.core.config import load_config
 from sync.runner import SyncOutcome, sync_once
 from sync.state.store import StateStore
+from sync.state.transfer import copy_store
 from tests.alliance import example_config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, unique_schema
 from tests.fakes import FakeWorld
 
 EXAMPLE_PLAN = ROOT / "playbooks/examples/frl-action-plan.yaml"
@@ -46,11 +50,14 @@ class FakeAlliance:
     """The example alliance's config, playbook, action plan, state file and fake services."""
 
     def __init__(self, folder: Path, world: FakeWorld | None = None,
-                 like: FakeAlliance | None = None) -> None:
+                 like: FakeAlliance | None = None, *, pg_url: str | None = None) -> None:
         """The alliance in ``folder``; ``like``: reuse its parsed config, playbook and rows
-        (only the state file differs), which saves parsing YAML hundreds of times."""
+        (only the state store differs), which saves parsing YAML hundreds of times.
+        ``pg_url``: the state store on that PostgreSQL server (``like``'s server if it has one).
+        """
         self.folder = folder
         self.plan_path = folder / "action-plan.yaml"
+        self.pg_url = pg_url if pg_url is not None else (like.pg_url if like else None)
         if like is None:
             self.config = load_config(example_config(folder))
             self.book = load_playbook(self.config.alliance.language)
@@ -58,11 +65,16 @@ class FakeAlliance:
                 shutil.copyfile(EXAMPLE_PLAN, self.plan_path)
             self.rows = self._load_rows()
         else:
-            state = like.config.state.model_copy(update={"path": str(folder / "state.db")})
-            self.config = like.config.model_copy(update={"state": state})
+            self.config = like.config
             self.book = like.book
             shutil.copyfile(like.plan_path, self.plan_path)
             self.rows = list(like.rows)
+        state: dict[str, Any] = {"path": str(folder / "state.db")} if like else {}
+        if self.pg_url:
+            state.update(url=SecretStr(self.pg_url), schema_name=unique_schema())
+        if state:
+            self.config = self.config.model_copy(
+                update={"state": self.config.state.model_copy(update=state)})
         self.world = world or FakeWorld()
         self.now = like.now if like is not None else dt.datetime(2027, 2, 1, 9, tzinfo=dt.UTC)
 
@@ -70,7 +82,7 @@ class FakeAlliance:
 
     def store(self) -> StateStore:
         """A fresh handle on the state file (a new process's view)."""
-        return StateStore.open(self.config.state_path)
+        return StateStore.open(self.config.state_location, schema=self.config.state_schema)
 
     def services(self) -> Services:
         """The three fakes as the bootstrap's services."""
@@ -91,6 +103,10 @@ class FakeAlliance:
     def fork(self, folder: Path) -> FakeAlliance:
         """A copy of this alliance (state file, action plan, remote data) in ``folder``."""
         twin = FakeAlliance(folder, copy.deepcopy(self.world), like=self)
+        if self.pg_url:
+            with self.store() as source, twin.store() as target:
+                copy_store(source, target)
+            return twin
         for suffix in ("", "-wal"):
             source = Path(f"{self.config.state_path}{suffix}")
             if source.exists():

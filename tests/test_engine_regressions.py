@@ -13,13 +13,15 @@ import pytest
 
 from connectors.identity import token_in
 from sync.core.errors import FatalRemoteError, RemoteError
+from tests.conftest import BACKENDS
 from tests.fake_alliance import FakeAlliance, scratch_dir
 from tests.sync_scenario import STATUSES, item_ids, member_changes
 
 
-@pytest.fixture
-def alliance() -> Iterator[FakeAlliance]:
-    made = FakeAlliance(scratch_dir())
+@pytest.fixture(params=BACKENDS)
+def alliance(request: pytest.FixtureRequest) -> Iterator[FakeAlliance]:
+    pg_url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    made = FakeAlliance(scratch_dir(), pg_url=pg_url)
     yield made
     shutil.rmtree(made.folder, ignore_errors=True)
 

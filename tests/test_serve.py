@@ -69,7 +69,7 @@ def served(alliance: Synced) -> Iterator[tuple[Synced, Service]]:
 
 def pending(alliance: Synced) -> list[Any]:
     """The deliveries not processed yet (a fresh queue handle, closed again)."""
-    with EventQueue(alliance.config.state_path) as queue:
+    with EventQueue(alliance.config.state_location, schema=alliance.config.state_schema) as queue:
         return queue.pending()
 
 
@@ -202,7 +202,7 @@ def test_forged_malformed_foreign_or_oversized_deliveries_change_nothing(
                              headers={"X-Slack-Request-Timestamp": fresh,
                                       "X-Slack-Signature": "v0=" + "0" * 64})
     assert forged.status_code == 401
-    with EventQueue(alliance.config.state_path) as queue:
+    with EventQueue(alliance.config.state_location, schema=alliance.config.state_schema) as queue:
         assert queue.all() == []
     assert state_dump(alliance) == before
 
@@ -214,7 +214,7 @@ def test_a_repeated_slack_event_is_processed_once(served: tuple[Synced, Service]
     alliance.react("FRL-7", "no_entry")  # the sandbox delivers it; Slack may deliver it again
     wait_for(lambda: in_list(alliance, "FRL-7", "blocked"))
     wait_for(lambda: not pending(alliance))
-    with EventQueue(alliance.config.state_path) as queue:
+    with EventQueue(alliance.config.state_location, schema=alliance.config.state_schema) as queue:
         first = [e for e in queue.all() if e.source == "slack" and e.subject == ts][0]
     farah = alliance.slack_member(FARAH).auth_test()["user_id"]
     body = json.dumps({"type": "event_callback", "event_id": first.dedup_key, "event": {
@@ -230,7 +230,7 @@ def test_a_repeated_slack_event_is_processed_once(served: tuple[Synced, Service]
                                               _secret(alliance, "slack", "signing_secret"),
                                               stamp, body)})
         assert answer.status_code == 200
-    with EventQueue(alliance.config.state_path) as queue:
+    with EventQueue(alliance.config.state_location, schema=alliance.config.state_schema) as queue:
         assert [e.dedup_key for e in queue.all()].count(first.dedup_key) == 1
     notes = [line for line in alliance.message("FRL-7")["thread"] if "Blocked" in line]
     assert len(notes) == 1

@@ -1,23 +1,35 @@
-"""The state store: migrations, persistence, the journal across crashes, numbers, the lock."""
+"""The state store: migrations, persistence, the journal across crashes, numbers, the lock.
+
+Every test that is not about the SQLite file itself runs on both backends (the ``target``
+fixture: a SQLite file, a schema of the session's private PostgreSQL server).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from sync.core.errors import StateError
 from sync.state.lock import lock_path
-from sync.state.schema import MIGRATIONS, SCHEMA_VERSION, column_names, migrate
+from sync.state.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    column_names,
+    migrate,
+    record_version,
+    schema_version,
+)
 from sync.state.store import StateStore
-from tests.conftest import ROOT
+from tests.conftest import ROOT, StoreTarget
 
 
 @pytest.fixture
@@ -26,8 +38,8 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db: Path) -> StateStore:
-    opened = StateStore.open(db)
+def store(target: StoreTarget) -> StateStore:
+    opened = target.open()
     yield opened
     opened.close()
 
@@ -51,7 +63,7 @@ def _run_python(code: str) -> subprocess.CompletedProcess[str]:
 # ---------------------------------------------------------------- opening and migrations
 
 
-def test_open_creates_parent_dirs_and_uses_wal_and_foreign_keys(db: Path) -> None:
+def test_sqlite_open_creates_parent_dirs_and_uses_wal(db: Path) -> None:
     with StateStore.open(db) as store:
         assert db.exists()
         assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
@@ -59,13 +71,17 @@ def test_open_creates_parent_dirs_and_uses_wal_and_foreign_keys(db: Path) -> Non
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
-        with pytest.raises(sqlite3.IntegrityError):  # foreign keys really are enforced
-            store.put_side("no-such-item", "trello", "c1", {})
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_migration_from_version_1_keeps_data_and_continues_numbers(db: Path) -> None:
-    db.parent.mkdir(parents=True)
-    conn = sqlite3.connect(db, isolation_level=None)
+def test_foreign_keys_are_enforced(store: StateStore) -> None:
+    with pytest.raises(sa.exc.IntegrityError):
+        store.put_side("no-such-item", "trello", "c1", {})
+    assert store.all_sides() == []  # and the store is usable after the refusal
+
+
+def test_migration_from_version_1_keeps_data_and_continues_numbers(target: StoreTarget) -> None:
+    conn = target.database()
     assert migrate(conn, target=1) == 0
     conn.execute(
         "INSERT INTO items (id, number, key, kind, title, status, created_at, updated_at, source)"
@@ -76,10 +92,10 @@ def test_migration_from_version_1_keeps_data_and_continues_numbers(db: Path) -> 
         "INSERT INTO resources (service, kind, logical_key, remote_id, updated_at)"
         " VALUES ('trello', 'board', 'board', 'b1', 't')"
     )
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert schema_version(conn) == 1
     conn.close()
 
-    with StateStore.open(db) as store:
+    with target.open() as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.get_item_by_number("FRL-41").title == "Map the partners"
         assert store.get_resource("trello", "board", "board").remote_id == "b1"
@@ -87,25 +103,25 @@ def test_migration_from_version_1_keeps_data_and_continues_numbers(db: Path) -> 
         assert store.list_conflicts() == []  # v2 tables exist
 
 
-def test_failed_migration_leaves_the_file_untouched(db: Path) -> None:
-    db.parent.mkdir(parents=True)
-    conn = sqlite3.connect(db, isolation_level=None)
+def test_failed_migration_leaves_the_store_untouched(target: StoreTarget) -> None:
+    conn = target.database()
     broken = (*MIGRATIONS, ("CREATE TABLE extra (x INTEGER)", "THIS IS NOT SQL"))
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(sa.exc.DBAPIError):
         migrate(conn, target=len(broken), migrations=broken)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
-    tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    assert tables == []
+    assert schema_version(conn) == 0
+    assert column_names(conn) == {}
     conn.close()
 
 
-def test_a_newer_schema_is_refused_with_a_hint(db: Path) -> None:
-    StateStore.open(db).close()
-    conn = sqlite3.connect(db)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+def test_a_newer_schema_is_refused_with_a_hint(target: StoreTarget) -> None:
+    target.open().close()
+    conn = target.database()
+    conn.begin()
+    record_version(conn, SCHEMA_VERSION + 1)
+    conn.commit()
     conn.close()
     with pytest.raises(StateError) as info:
-        StateStore.open(db)
+        target.open()
     assert f"schema version {SCHEMA_VERSION + 1}" in str(info.value)
     assert f"only knows up to version {SCHEMA_VERSION}" in str(info.value)
     assert "upgrade mcm-sync" in info.value.hint
@@ -118,8 +134,8 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
         StateStore.open(path)
 
 
-def test_reopen_persists_everything(db: Path) -> None:
-    with StateStore.open(db) as store:
+def test_reopen_persists_everything(target: StoreTarget) -> None:
+    with target.open() as store:
         store.bind_alliance("frl", "Friesland alliance")
         store.put_resource(
             "slack",
@@ -134,7 +150,7 @@ def test_reopen_persists_everything(db: Path) -> None:
         store.put_side(item_id, "trello", "card1", {"status": "todo"}, fingerprint="list1|a1")
         store.set_bookmark("trello", "board", "action-9")
         store.add_audit(item_id, "Ana", "trello", "status", "todo", "doing")
-    with StateStore.open(db) as store:
+    with target.open() as store:
         assert store.get_alliance().name == "Friesland alliance"
         res = store.get_resource("slack", "channel", "general")
         assert (res.remote_id, res.url, res.identity_token, res.data) == (
@@ -169,13 +185,13 @@ def test_a_store_of_another_alliance_is_refused(store: StateStore) -> None:
 # ---------------------------------------------------------------- items and numbers
 
 
-def test_item_numbers_are_monotonic_and_unique_across_reopen(db: Path) -> None:
-    with StateStore.open(db) as store:
+def test_item_numbers_are_monotonic_and_unique_across_reopen(target: StoreTarget) -> None:
+    with target.open() as store:
         assert store.peek_item_number("FRL") == 1
         first = [store.next_item_number("FRL") for _ in range(3)]
         assert store.next_item_number("GBG") == "GBG-1"  # one counter per prefix
         _item(store, "row:x", "FRL-10", kind="action", source="file")  # typed in a file
-    with StateStore.open(db) as store:
+    with target.open() as store:
         later = [store.next_item_number("FRL") for _ in range(2)]
     assert first == ["FRL-1", "FRL-2", "FRL-3"]
     assert later == ["FRL-11", "FRL-12"]
@@ -218,9 +234,9 @@ def test_ensure_item_is_idempotent_and_update_bumps_revision(store: StateStore) 
 
 
 def test_schema_check_constraints_reject_bad_values(store: StateStore) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError):
         _item(store, "x", "FRL-1", kind="epic")
-    with pytest.raises(sqlite3.IntegrityError):  # numbers are unique
+    with pytest.raises(sa.exc.IntegrityError):  # numbers are unique
         _item(store, "a", "FRL-2")
         _item(store, "b", "FRL-2")
 
@@ -228,12 +244,13 @@ def test_schema_check_constraints_reject_bad_values(store: StateStore) -> None:
 # ---------------------------------------------------------------- journal
 
 
-def test_journal_intent_survives_a_crash_and_is_closed_on_the_next_run(db: Path) -> None:
-    StateStore.open(db).close()
+def test_journal_intent_survives_a_crash_and_is_closed_on_the_next_run(
+        target: StoreTarget) -> None:
+    target.open().close()
     crashed = _run_python(f"""
         import os
         from sync.state.store import StateStore
-        store = StateStore.open({str(db)!r})
+        store = StateStore.open({target.open_code})
         intent = store.journal_open("run-1", "trello", "create_card", "0123abcd4567",
                                     detail={{"name": "Map the partners"}})
         print(intent, flush=True)
@@ -241,7 +258,7 @@ def test_journal_intent_survives_a_crash_and_is_closed_on_the_next_run(db: Path)
     """)
     assert crashed.returncode == 9, crashed.stderr
     intent_id = int(crashed.stdout.strip())
-    with StateStore.open(db) as store:
+    with target.open() as store:
         pending = store.open_intents("trello")
         assert [(i.id, i.identity_token, i.operation, i.detail) for i in pending] == [
             (intent_id, "0123abcd4567", "create_card", {"name": "Map the partners"}),
@@ -253,7 +270,7 @@ def test_journal_intent_survives_a_crash_and_is_closed_on_the_next_run(db: Path)
             "card-77",
             True,
         )
-    with StateStore.open(db) as store:
+    with target.open() as store:
         assert store.open_intents() == []
         assert store.intents(identity_token="0123abcd4567")[0].detail == {
             "name": "Map the partners",
@@ -261,11 +278,12 @@ def test_journal_intent_survives_a_crash_and_is_closed_on_the_next_run(db: Path)
         }
 
 
-def test_journal_open_is_committed_even_if_the_connection_just_drops(db: Path) -> None:
-    store = StateStore.open(db)
+def test_journal_open_is_committed_even_if_the_connection_just_drops(
+        target: StoreTarget) -> None:
+    store = target.open()
     store.journal_open("run-1", "slack", "post_message", "tok1")
     store._conn.close()  # no close of the intent, no clean shutdown
-    with StateStore.open(db) as again:
+    with target.open() as again:
         assert [i.identity_token for i in again.open_intents()] == ["tok1"]
 
 
@@ -324,9 +342,9 @@ def test_conflicts_are_kept_until_resolved(store: StateStore) -> None:
     }
 
 
-def test_runs_and_clock(db: Path) -> None:
+def test_runs_and_clock(target: StoreTarget) -> None:
     ticks = iter(dt.datetime(2025, 1, 1, 9, m, tzinfo=dt.UTC) for m in range(10))
-    with StateStore.open(db, clock=lambda: next(ticks)) as store:
+    with target.open(clock=lambda: next(ticks)) as store:
         run = store.start_run("sync")
         assert run.started_at == "2025-01-01T09:00:00+00:00"
         done = store.finish_run(run.id, "ok")
@@ -339,7 +357,7 @@ def test_runs_and_clock(db: Path) -> None:
 # ---------------------------------------------------------------- the lock
 
 
-def test_lock_held_by_another_process_is_refused_with_its_pid(db: Path) -> None:
+def test_lock_held_by_another_process_is_refused_with_its_pid(target: StoreTarget) -> None:
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -347,7 +365,7 @@ def test_lock_held_by_another_process_is_refused_with_its_pid(db: Path) -> None:
             textwrap.dedent(f"""
             import sys
             from sync.state.store import StateStore
-            store = StateStore.open({str(db)!r}, lock=True, command="mcm-sync sync")
+            store = StateStore.open({target.open_code}, lock=True, command="mcm-sync sync")
             print("locked", flush=True)
             sys.stdin.readline()
             store.close()
@@ -361,29 +379,44 @@ def test_lock_held_by_another_process_is_refused_with_its_pid(db: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with pytest.raises(StateError) as info:
-            StateStore.open(db, lock=True)
+            target.open(lock=True)
         assert str(info.value).startswith(
             f"another mcm-sync run holds the lock (pid {holder.pid}, `mcm-sync sync`, since 20")
         assert "released when that process ends" in info.value.hint
-        with StateStore.open(db) as reader:  # reading without the lock is still possible
+        with target.open() as reader:  # reading without the lock is still possible
             assert reader.schema_version == SCHEMA_VERSION
     finally:
         holder.communicate("\n", timeout=10)
-    with StateStore.open(db, lock=True) as store:  # free again once the holder is gone
-        assert lock_path(db).read_text().splitlines()[0] == str(os.getpid())
+    with target.open(lock=True) as store:  # free again once the holder is gone
+        if target.backend == "sqlite":
+            assert lock_path(target.location).read_text().splitlines()[0] == str(os.getpid())
         store.acquire_lock()  # idempotent for the holder
 
 
-def test_lock_is_released_when_the_holder_dies(db: Path) -> None:
+def test_lock_is_released_when_the_holder_dies(target: StoreTarget) -> None:
+    target.open().close()
     died = _run_python(f"""
         import os
         from sync.state.store import StateStore
-        StateStore.lock({str(db)!r}).acquire()
+        StateStore.lock({target.open_code}).acquire()
         os._exit(3)
     """)
     assert died.returncode == 3, died.stderr
-    with StateStore.lock(db) as lock:
-        assert lock.held
+    # The kernel (SQLite) or the server, on seeing the session end (PostgreSQL), frees it.
+    lock = target.lock()
+    deadline = time.monotonic() + 10
+    while not _try(lock) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert lock.held
+    lock.release()
+
+
+def _try(lock: object) -> bool:
+    try:
+        lock.acquire()  # type: ignore[attr-defined]
+    except StateError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- nothing secret
@@ -413,3 +446,31 @@ def test_json_columns_refuse_credential_keys(store: StateStore) -> None:
     with pytest.raises(ValueError, match="refusing key 'token'"):
         store.journal_open("r", "slack", "post", "tok", detail={"token": "xoxb-1"})
     assert store.list_resources() == [] and store.open_intents() == []
+
+
+# ---------------------------------------------------------------- moving a store
+
+
+def test_copy_store_moves_a_sqlite_store_to_postgresql(db: Path, pg_url: str) -> None:
+    from sync.state.transfer import copy_store
+    from tests.conftest import unique_schema
+
+    with StateStore.open(db) as store:
+        store.bind_alliance("frl", "Friesland")
+        item_id = _item(store, "task:1", store.next_item_number("FRL"))
+        store.put_side(item_id, "trello", "card1", {"status": "todo"})
+        intent = store.journal_open("r1", "trello", "create_card", "tok1")
+        store.journal_close(intent, "done", "card1")
+        store.add_audit(item_id, "Ana", "trello", "status", "todo", "doing")
+    schema = unique_schema()
+    with StateStore.open(db) as source, StateStore.open(pg_url, schema=schema) as target:
+        copied = copy_store(source, target)
+        with pytest.raises(ValueError, match="not empty"):
+            copy_store(source, target)
+    assert copied["items"] == 1 and copied["journal"] == 1
+    with StateStore.open(pg_url, schema=schema) as moved:
+        assert moved.get_alliance().slug == "frl"
+        assert moved.get_side(item_id, "trello").base == {"status": "todo"}
+        assert moved.next_item_number("FRL") == "FRL-2"
+        assert moved.journal_open("r2", "slack", "post", "tok2") > intent  # ids continue
+        assert [a.actor for a in moved.list_audit(item_id)] == ["Ana"]

@@ -2,6 +2,8 @@
 
 Each test bootstraps the example alliance on a private sandbox, runs the first sync (which
 posts one message per item), then plays what members do and checks what everyone else sees.
+Every test that starts from the synced template runs on both state backends (SQLite, and a
+schema of the session's PostgreSQL server).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from sync.state.schema import TABLES
 from tests.alliance import Alliance
+from tests.conftest import BACKENDS
 
 ESRA = "esra.yilmaz@example.org"
 FARAH = "farah.haddad@example.org"
@@ -66,18 +70,19 @@ class Synced(Alliance):
 
 
 def state_dump(alliance: Alliance) -> list[str]:
-    """Every row of the state store as SQL (reads the WAL too, unlike the file's bytes)."""
-    import sqlite3
+    """Every row of every table of the state store, in order (on either backend)."""
+    with alliance.store() as store:
+        return [f"{table.name}: {tuple(row)}" for table in TABLES
+                for row in store._conn.execute(f"SELECT * FROM {table.name}").fetchall()]
 
-    with sqlite3.connect(alliance.config.state_path) as conn:
-        return list(conn.iterdump())
 
-
-@pytest.fixture(scope="session")
-def synced_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One bootstrapped and synced alliance per test worker; each test gets a copy."""
+@pytest.fixture(scope="session", params=BACKENDS)
+def synced_template(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One bootstrapped and synced alliance per test worker and backend; tests get a copy."""
     folder = tmp_path_factory.mktemp("synced")
-    made = Synced(folder)
+    pg_url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    made = Synced(folder, pg_url=pg_url)
     made.cli("bootstrap")
     made.cli("sync")
     made.close()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from sync.audience.store import StakeholderStore
 from sync.core import csv_cells
 from sync.core.errors import NotFoundError, UserError
 from sync.state.journal import Journal
+from sync.state.schema import text_columns
 from sync.state.store import StateStore
 
 AUDIT_FIELD = "stakeholder.erased"
@@ -108,46 +108,55 @@ def _exports_holding(people: StakeholderStore, email: str) -> list[str]:
 _SKIPPED_TABLES = frozenset({"stakeholders", "erasures", "settings", "exports"})
 
 
-def _text_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-    """Every (table, column) of the state store that may hold an address."""
-    tables = [row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    return [(table, column[1]) for table in tables if table not in _SKIPPED_TABLES
-            for column in conn.execute(f'PRAGMA table_info("{table}")')
-            if column[2].upper() in ("TEXT", "")]
+def _like(email: str) -> str:
+    """A LIKE pattern that finds ``email`` anywhere in a cell (``_`` and ``%`` taken literally)."""
+    escaped = email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _matches(store: StateStore, table: str, column: str, keys: tuple[str, ...],
+             email: str) -> list[tuple[tuple[object, ...], str]]:
+    """The rows (primary key, cell) whose ``column`` holds ``email`` in any case."""
+    quoted = ", ".join(f'"{k}"' for k in keys)
+    rows = store._conn.execute(
+        f'SELECT {quoted}, "{column}" AS cell FROM "{table}" '
+        f'WHERE lower("{column}") LIKE ? ESCAPE \'\\\'', (_like(email),)).fetchall()
+    return [(tuple(row[k] for k in keys), row["cell"]) for row in rows]
 
 
 def state_traces(store: StateStore, email: str) -> dict[str, int]:
     """``table.column`` -> how many rows hold ``email`` (any case), outside the database."""
-    conn = store._conn
     found = {}
-    for table, column in _text_columns(conn):
-        count = conn.execute(f'SELECT COUNT(*) FROM "{table}" WHERE instr(lower("{column}"), ?)',
-                             (email,)).fetchone()[0]
-        if count:
+    for table, column, keys in text_columns(_SKIPPED_TABLES):
+        if keys and (count := len(_matches(store, table, column, keys, email))):
             found[f"{table}.{column}"] = count
     return found
 
 
 def scrub_state(store: StateStore, email: str, token: str) -> int:
-    """Replace ``email`` (any case) by ``token`` in every text cell; returns the cells changed."""
-    conn = store._conn
+    """Replace ``email`` (any case) by ``token`` in every text cell; returns the cells changed.
+
+    Portable SQL only (the same on SQLite and PostgreSQL): the matching cells are read, the
+    address replaced here, and each cell written back by its row's primary key.
+    """
     lowered = email.lower()
 
-    def scrub(text: str | None) -> str | None:
-        if text is None:
-            return None
+    def scrub(text: str) -> str:
         out, at, low = [], 0, text.lower()
         while (hit := low.find(lowered, at)) >= 0:
             out += [text[at:hit], token]
             at = hit + len(lowered)
         return "".join(out) + text[at:]
 
-    conn.create_function("mcm_scrub", 1, scrub, deterministic=True)
     changed = 0
-    for table, column in _text_columns(conn):
-        changed += conn.execute(f'UPDATE "{table}" SET "{column}" = mcm_scrub("{column}") '
-                                f'WHERE instr(lower("{column}"), ?)', (lowered,)).rowcount
+    for table, column, keys in text_columns(_SKIPPED_TABLES):
+        if not keys:
+            continue
+        for key, cell in _matches(store, table, column, keys, lowered):
+            match = " AND ".join(f'"{k}" = ?' for k in keys)
+            store._conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE {match}',
+                                (scrub(cell), *key))
+            changed += 1
     return changed
 
 

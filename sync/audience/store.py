@@ -275,12 +275,12 @@ class StakeholderStore:
     ) -> NewsletterRecord:
         """Record a newsletter draft made in Mailchimp."""
         with self.transaction():
-            cur = self._conn.execute(
+            row = self._conn.execute(
                 "INSERT INTO newsletters (created_at, since, language, subject, content_hash,"
-                " campaign_id, web_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " campaign_id, web_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (self._now(), since, language, subject, content_hash, campaign_id, web_id),
-            )
-        found = self._newsletter(int(cur.lastrowid or 0))
+            ).fetchone()
+        found = self._newsletter(int(row[0]) if row else 0)
         assert found is not None
         return found
 

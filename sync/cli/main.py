@@ -15,6 +15,7 @@ from sync.cli import (
     serve,
     services,
     stakeholders,
+    worker,
 )
 from sync.cli import sync as sync_commands
 from sync.cli.app import cli
@@ -40,6 +41,7 @@ for command in (
     stakeholders.forget,
     stakeholders.newsletter,
     serve.serve,
+    worker.worker,
 ):
     cli.add_command(command)
 

@@ -32,6 +32,7 @@ from playbooks.yaml_text import load_yaml
 from sync.core import checks
 from sync.core.errors import ConfigError, Problem
 from sync.core.meeting_settings import MeetingSettings, Venue
+from sync.core.state_url import resolve_state_url
 
 DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
 CONFIG_ENV = "MCM_SYNC_CONFIG"
@@ -177,9 +178,14 @@ class MailchimpSettings(_Strict):
 
 
 class StateSettings(_Strict):
-    """Where the local state store lives."""
+    """The state store: a SQLite file (``path``), or PostgreSQL (``url``, password only as
+    ``${VAR}``; see ``sync.core.state_url``) in the alliance's ``schema`` (default its slug)."""
 
     path: str = ".mcm-sync/state.db"
+    url: SecretStr | None = None
+    schema_name: str = Field("", alias="schema", pattern=r"^([a-z_][a-z0-9_-]{0,58})?$")
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, populate_by_name=True)
 
 
 class SyncSettings(_Strict):
@@ -249,8 +255,23 @@ class Config(_Strict):
 
     @property
     def state_path(self) -> Path:
-        """The state store's file."""
+        """The state store's file (SQLite; see :attr:`state_location`)."""
         return self.resolve_path(self.state.path)
+
+    @property
+    def state_url(self) -> str:
+        """The state store's PostgreSQL URL (with its password), or "" for SQLite."""
+        return self.state.url.get_secret_value() if self.state.url else ""
+
+    @property
+    def state_location(self) -> Path | str:
+        """The state store: the PostgreSQL URL if given, else the file."""
+        return self.state_url or self.state_path
+
+    @property
+    def state_schema(self) -> str:
+        """The alliance's PostgreSQL schema (``state.schema``, default the slug)."""
+        return self.state.schema_name or self.alliance.slug
 
 
 SECRET_KEYS = {
@@ -370,6 +391,7 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
     # A quoted 'false' is refused by the model; until then, unset secrets are not blamed.
     sandbox = raw.get("sandbox", False) is not False
     problems = _resolve_secrets(raw, source, sandbox)
+    problems += resolve_state_url(raw, source)
     try:
         config = Config.model_validate({**raw, "source_path": path})
     except ValidationError as exc:

@@ -106,6 +106,14 @@ class ItemPlan:
         return bool(self.card_changes or self.message_text is not None or self.notes
                     or self.comments)
 
+    @property
+    def is_noop(self) -> bool:
+        """True when the item needs no write at all, remote or local (most items, most runs)."""
+        return not (self.writes_remotely or self.audit or self.changes
+                    or self.decision.changes or self.decision.conflicts
+                    or self.mark_card_deleted or self.trello_base is not None
+                    or self.slack_base is not None or self.file_side is not None)
+
 
 @dataclass(frozen=True)
 class MessageToPost:

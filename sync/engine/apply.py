@@ -40,7 +40,8 @@ def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
         _make_card(ctx, journal, card, result)
     for done, item_plan in enumerate(plan.items, 1):
         ctx.tick(done, len(plan.items), item_plan.number)
-        _apply_item(ctx, journal, item_plan, result)
+        if not item_plan.is_noop:  # a sync with nothing to do costs no statement per item
+            _apply_item(ctx, journal, item_plan, result)
     for done, post in enumerate(plan.messages, 1):
         ctx.tick(done, len(plan.messages), f"message {post.number}")
         _post_message(ctx, journal, post, result)

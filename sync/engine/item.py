@@ -261,7 +261,9 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     base.update(status=agreed["status"], text=message_text,
                 latest_reply=max(base.get("latest_reply", ""), newest),
                 reactions=now["reactions"])
-    plan.slack_base = base
+    # Written only when it changed (or a note will move latest_reply): nothing to do, no write.
+    if base != slack_side.base or plan.notes:
+        plan.slack_base = base
     return plan
 
 

@@ -91,7 +91,8 @@ class Service:
                 ("mailchimp",) if use_sandbox or self.config.mailchimp.api_key else ())
             self.connected: Connected = self._stack.enter_context(
                 connect(self.config, services, sandbox=options.sandbox))
-            self.queue = self._stack.enter_context(EventQueue(self.config.state_path))
+            self.queue = self._stack.enter_context(EventQueue(self.config.state_location,
+                                                      schema=self.config.state_schema))
             with alliance.store(bind=True) as store:
                 self.settings = prepare(self.config, alliance.playbook, alliance.rows,
                                         self.connected.trello,  # type: ignore[arg-type]
@@ -206,7 +207,8 @@ class Service:
         """Drain the queue when woken; the backstop sync when it is due (own store handle)."""
         every = self.options.reconcile_every
         last_sync = time.monotonic()
-        with StateStore.open(self.config.state_path) as store:
+        with StateStore.open(self.config.state_location,
+                             schema=self.config.state_schema) as store:
             self.ctx = SyncContext(settings=self.settings,
                                    trello=self.connected.trello,  # type: ignore[arg-type]
                                    slack=self.connected.slack, store=store)  # type: ignore[arg-type]
@@ -226,7 +228,7 @@ class Service:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[bool]:
         """The alliance's lock for one batch (False if a sync holds it: try again soon)."""
-        lock = StateStore.lock(self.config.state_path)
+        lock = StateStore.lock(self.config.state_location, schema=self.config.state_schema)
         try:
             lock.acquire()
         except StateError:
@@ -274,7 +276,7 @@ class Service:
     # ------------------------------------------------------------------ /alliance
 
     def _command(self, form: Any) -> str:
-        store = StateStore.open(self.config.state_path)
+        store = StateStore.open(self.config.state_location, schema=self.config.state_schema)
         try:
             return alliance_answer(self.config, self.alliance.playbook, store,
                                    str(form.get("user_id") or ""))

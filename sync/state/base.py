@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import sqlite3
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
+
+from sync.state.db import Database, Record
 
 # Keys that would hold a credential if someone put one into a JSON column by mistake.
 _SECRET_KEY = re.compile(
@@ -52,10 +53,23 @@ def dumps(value: Any, *, guard: str = "") -> str:
     )
 
 
+def where(**filters: Any) -> tuple[str, tuple[Any, ...]]:
+    """A ``WHERE`` clause matching every filter that is not None (``""`` if none is), with its
+    values: ``where(kind="task", status=None)`` -> ``(" WHERE kind = ?", ("task",))``.
+
+    Built here rather than written ``(?1 IS NULL OR kind = ?1)``, which PostgreSQL refuses (it
+    cannot type a parameter that is only compared with NULL).
+    """
+    given = {name: value for name, value in filters.items() if value is not None}
+    if not given:
+        return "", ()
+    return " WHERE " + " AND ".join(f"{name} = ?" for name in given), tuple(given.values())
+
+
 class StoreBase:
     """The connection, clock and transactions the mixins use; implemented by ``StateStore``."""
 
-    _conn: sqlite3.Connection
+    _conn: Database
 
     def _now(self) -> str:
         raise NotImplementedError
@@ -64,9 +78,8 @@ class StoreBase:
         """Group writes atomically (see ``StateStore.transaction``)."""
         raise NotImplementedError
 
-    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
-        return row
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Record | None:
+        return self._conn.execute(sql, params).fetchone()
 
-    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return list(self._conn.execute(sql, params).fetchall())
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Record]:
+        return self._conn.execute(sql, params).fetchall()

@@ -1,14 +1,14 @@
 """The durable event queue of ``mcm-sync serve``: deliveries on disk before they are answered.
 
 Every verified webhook or event delivery is one row of the ``events`` table (schema version
-4), committed with ``synchronous=FULL`` *before* the HTTP answer goes out, so a server killed
+5), committed *before* the HTTP answer goes out, so a server killed
 between the acknowledgement and the processing loses nothing: the next start finds the row
 still ``pending`` and processes it. ``(source, dedup_key)`` is unique (Slack's ``event_id``,
 Trello's action id, a hash of a Mailchimp post), so a retried or replayed delivery is stored
 once and processed once.
 
-The HTTP threads and the worker each use their own :class:`EventQueue` connection (SQLite
-connections are not shared between threads); every method commits on return. Payloads hold
+The queue has a store connection of its own, shared by the HTTP threads under a mutex; every
+method commits on return. Payloads hold
 only what processing needs, never a credential (the store's JSON guard refuses such keys).
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from sync.state.base import dumps
-from sync.state.store import BUSY_TIMEOUT_MS, StateStore
+from sync.state.db import Database, is_url, schema_name
+from sync.state.store import DEFAULT_SCHEMA, StateStore
 
 STATES = ("pending", "done", "ignored", "failed")
 MAX_ATTEMPTS = 5
@@ -48,23 +48,28 @@ class QueuedEvent:
 
 
 class EventQueue:
-    """The ``events`` table of one state store, through a connection of its own."""
+    """The ``events`` table of one state store, through a store connection of its own.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        # Creates and migrates the store if needed (the table comes with schema version 4).
-        StateStore.open(self.path).close()
-        self._conn = sqlite3.connect(self.path, isolation_level=None,
-                                     timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._conn.execute("PRAGMA synchronous = FULL")
+    The same table and statements on SQLite and PostgreSQL (the store's portable SQL): one
+    queue for ``serve`` on one laptop and for a hosted service's workers.
+    """
+
+    def __init__(self, location: str | os.PathLike[str], *, schema: str | None = None) -> None:
+        self.path = location if isinstance(location, str) and "://" in location \
+            else Path(location)
+        # Creates and migrates the store if needed (the table comes with schema version 5).
+        StateStore.open(self.path, schema=schema).close()
+        if is_url(str(self.path)):
+            self._db = Database.postgresql(str(self.path),
+                                           schema_name(schema or DEFAULT_SCHEMA))
+        else:  # shared by the HTTP threads, one at a time (the mutex)
+            self._db = Database.sqlite(Path(self.path), threads=True)
         self._mutex = threading.Lock()
 
     def close(self) -> None:
         """Close the connection."""
         with self._mutex:
-            self._conn.close()
+            self._db.close()
 
     def __enter__(self) -> EventQueue:
         return self
@@ -81,16 +86,16 @@ class EventQueue:
         """Store a delivery (committed on return); False if it was stored before (a replay)."""
         text = dumps(dict(payload), guard="event payload")
         with self._mutex:
-            cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO events (source, dedup_key, kind, subject, payload, "
-                "received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            cursor = self._db.execute(
+                "INSERT INTO events (source, dedup_key, kind, subject, payload, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, dedup_key) DO NOTHING",
                 (source, dedup_key, kind, subject, text, self._now()))
             return cursor.rowcount == 1
 
     def pending(self, limit: int = 500) -> list[QueuedEvent]:
         """The oldest deliveries not processed yet."""
         with self._mutex:
-            rows = self._conn.execute(
+            rows = self._db.execute(
                 "SELECT * FROM events WHERE state = 'pending' ORDER BY id LIMIT ?",
                 (limit,)).fetchall()
         return [_event(row) for row in rows]
@@ -101,16 +106,17 @@ class EventQueue:
         if not ids:
             return
         with self._mutex:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._db.begin()
             try:
-                self._conn.executemany(
-                    "UPDATE events SET state = ?, processed_at = ?, note = ?, "
-                    "attempts = attempts + 1 WHERE id = ?",
-                    [(state, self._now(), note[:500], i) for i in ids])
+                for i in ids:
+                    self._db.execute(
+                        "UPDATE events SET state = ?, processed_at = ?, note = ?, "
+                        "attempts = attempts + 1 WHERE id = ?",
+                        (state, self._now(), note[:500], i))
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._db.rollback()
                 raise
-            self._conn.execute("COMMIT")
+            self._db.commit()
 
     def retry_later(self, ids: Sequence[int], note: str) -> list[int]:
         """Count a failed attempt; deliveries failing :data:`MAX_ATTEMPTS` times give up.
@@ -120,13 +126,13 @@ class EventQueue:
         given_up: list[int] = []
         with self._mutex:
             for i in ids:
-                self._conn.execute(
+                self._db.execute(
                     "UPDATE events SET attempts = attempts + 1, note = ? WHERE id = ?",
                     (note[:500], i))
-                row = self._conn.execute("SELECT attempts FROM events WHERE id = ?",
-                                         (i,)).fetchone()
+                row = self._db.execute("SELECT attempts FROM events WHERE id = ?",
+                                       (i,)).fetchone()
                 if row is not None and row["attempts"] >= MAX_ATTEMPTS:
-                    self._conn.execute(
+                    self._db.execute(
                         "UPDATE events SET state = 'failed', processed_at = ? WHERE id = ?",
                         (self._now(), i))
                     given_up.append(i)
@@ -135,18 +141,18 @@ class EventQueue:
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state."""
         with self._mutex:
-            rows = self._conn.execute(
+            rows = self._db.execute(
                 "SELECT state, COUNT(*) AS n FROM events GROUP BY state").fetchall()
         return {row["state"]: int(row["n"]) for row in rows}
 
     def all(self) -> list[QueuedEvent]:
         """Every stored delivery, oldest first (for tests and diagnostics)."""
         with self._mutex:
-            rows = self._conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+            rows = self._db.execute("SELECT * FROM events ORDER BY id").fetchall()
         return [_event(row) for row in rows]
 
 
-def _event(row: sqlite3.Row) -> QueuedEvent:
+def _event(row: Any) -> QueuedEvent:
     return QueuedEvent(id=int(row["id"]), source=row["source"], dedup_key=row["dedup_key"],
                        kind=row["kind"], subject=row["subject"],
                        payload=json.loads(row["payload"]), received_at=row["received_at"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sync.state.base import StoreBase, dumps
+from sync.state.base import StoreBase, dumps, where
 from sync.state.rows import ITEM_FIELDS, Item, ItemSide
 
 
@@ -37,7 +37,8 @@ class ItemsMixin(StoreBase):
     def _set_counter(self, prefix: str, next_value: int) -> None:
         self._conn.execute(
             "INSERT INTO counters (prefix, next) VALUES (?, ?) ON CONFLICT (prefix)"
-            " DO UPDATE SET next = MAX(next, excluded.next)",
+            " DO UPDATE SET next = CASE WHEN counters.next > excluded.next THEN counters.next"
+            " ELSE excluded.next END",
             (prefix, next_value),
         )
 
@@ -81,9 +82,11 @@ class ItemsMixin(StoreBase):
             item_id = str(uuid.uuid4())
             now = self._now()
             self._reserve_number(number)
+            # seq: the insertion order (``ORDER BY created_at, seq``), as SQLite's rowid was.
             self._conn.execute(
                 f"INSERT INTO items (id, {', '.join(ITEM_FIELDS)}, revision, created_at,"
-                f" updated_at) VALUES (?, {', '.join('?' * len(ITEM_FIELDS))}, 1, ?, ?)",
+                f" updated_at, seq) VALUES (?, {', '.join('?' * len(ITEM_FIELDS))}, 1, ?, ?,"
+                " (SELECT COALESCE(MAX(seq), 0) + 1 FROM items))",
                 (item_id, *(fields[f] for f in ITEM_FIELDS), now, now),
             )
         return self.get_item(item_id)
@@ -172,11 +175,8 @@ class ItemsMixin(StoreBase):
 
     def list_items(self, *, kind: str | None = None, status: str | None = None) -> list[Item]:
         """Items, optionally of one kind and status, oldest first."""
-        rows = self._all(
-            "SELECT * FROM items WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR status = ?2)"
-            " ORDER BY created_at, rowid",
-            (kind, status),
-        )
+        clause, values = where(kind=kind, status=status)
+        rows = self._all(f"SELECT * FROM items{clause} ORDER BY created_at, seq", values)
         return [Item.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ item sides

@@ -1,10 +1,18 @@
-"""One mcm-sync run per alliance at a time: an OS file lock beside the state store.
+"""One mcm-sync run per alliance at a time: an OS file lock, or a PostgreSQL advisory lock.
+
+SQLite stores (:class:`StateLock`):
 
 ``fcntl.flock`` on ``<state>.lock``, never blocking: a second writer (cron and a ``--watch``
 loop, two CI jobs, a ``bootstrap`` started while a ``sync`` runs) is refused at once, naming
 the holder: its pid, its command and since when. The kernel releases the lock when its process
 ends, however it ends, so a crash never leaves a stale lock behind; what is written into the
 file (``pid``, ``since``, ``command``, one per line) is only there for the message.
+
+PostgreSQL stores (:class:`AdvisoryLock`): a session-level ``pg_try_advisory_lock`` on the hash
+of the alliance's schema, held on a connection of its own. No file: several worker machines
+share one database, and the server releases the lock when the session ends, however it ends
+(a ``kill -9`` of the worker included). The holder (pid, since, command) is read from the
+holding session's ``application_name``.
 """
 
 from __future__ import annotations
@@ -17,7 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import sqlalchemy as sa
+
 from sync.core.errors import StateError
+from sync.state.db import postgres_engine
+
+# The first key of our two-key advisory locks: "mcm" in ASCII, so that other applications'
+# advisory locks on the same database never collide with ours.
+LOCK_NAMESPACE = 0x6D636D
 
 
 def lock_path(state_path: str | os.PathLike[str]) -> Path:
@@ -118,3 +133,95 @@ def read_holder(fd: int) -> Holder:
     lines = [line.strip() for line in text.splitlines()] + ["", "", ""]
     pid = int(lines[0]) if lines[0].isdigit() else None
     return Holder(pid, lines[1], lines[2])
+
+
+class AdvisoryLock:
+    """An exclusive, non-blocking lock on one alliance of a PostgreSQL database.
+
+    The same contract as :class:`StateLock` (``acquire`` raises :class:`StateError` naming
+    the holder; ``release`` is idempotent; a context manager); :meth:`try_acquire` is the
+    non-raising form the worker uses.
+    """
+
+    def __init__(self, url: str, schema: str, command: str = "mcm-sync") -> None:
+        self.url = url
+        self.schema = schema
+        self.command = command
+        self._conn: sa.Connection | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this object currently holds the lock."""
+        return self._conn is not None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; False if another session holds it."""
+        if self._conn is not None:
+            return True
+        conn = postgres_engine(self.url).connect()
+        try:
+            since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            command = " ".join(self.command.split())
+            name = f"{os.getpid()}|{since}|{command}"[:63]
+            conn.execute(sa.text("SELECT set_config('application_name', :name, false)"),
+                         {"name": name})
+            got = conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:ns, hashtext(:schema))"),
+                {"ns": LOCK_NAMESPACE, "schema": self.schema},
+            ).scalar()
+        except BaseException:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def acquire(self) -> AdvisoryLock:
+        """Take the lock or raise :class:`StateError` naming who holds it (pid, command, since)."""
+        if not self.try_acquire():
+            raise StateError(
+                f"another mcm-sync run holds the lock ({self.holder()})",
+                hint=f"wait for it to finish; the lock (PostgreSQL advisory lock of schema "
+                f"{self.schema}) is released when that process ends",
+            )
+        return self
+
+    def holder(self) -> Holder:
+        """Who holds the lock now, as its session's ``application_name`` says."""
+        with postgres_engine(self.url).connect() as conn:
+            name = conn.execute(
+                sa.text(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
+                    " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+                    " AND l.classid = :ns AND l.objid = hashtext(:schema)::oid"
+                    " AND l.objsubid = 2 LIMIT 1"
+                ),
+                {"ns": LOCK_NAMESPACE, "schema": self.schema},
+            ).scalar()
+        pid, since, command = ([*str(name or "").split("|", 2), "", ""])[:3]
+        return Holder(int(pid) if pid.isdigit() else None, since, command)
+
+    def release(self) -> None:
+        """Give the lock up (idempotent); its connection goes back to the pool."""
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        try:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:ns, hashtext(:schema))"),
+                         {"ns": LOCK_NAMESPACE, "schema": self.schema})
+            conn.execute(sa.text("SELECT set_config('application_name', 'mcm-sync', false)"))
+        finally:
+            conn.close()
+
+    def __enter__(self) -> AdvisoryLock:
+        return self.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

@@ -15,7 +15,10 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from sync.core.errors import StateError
+from sync.state.db import masked, postgres_engine, schema_name
 
 ADOPT_HINT = ("run `mcm-sync bootstrap --adopt` to set it aside and rebuild the state from what "
               "exists in Trello, Slack and Mailchimp")
@@ -67,7 +70,7 @@ def damage(path: Path) -> str:
     return "" if verdict == "ok" else f"is damaged ({verdict})"
 
 
-def damaged_database(error: sqlite3.DatabaseError) -> bool:
+def damaged_database(error: BaseException) -> bool:
     """Whether SQLite's ``error`` says the file itself is damaged (not busy, not a bug of ours)."""
     text = str(error).lower()
     return "malformed" in text or "not a database" in text
@@ -86,6 +89,26 @@ def check_state_file(path: Path, *, required: bool) -> None:
     if required and not path.exists():
         raise StateError(f"{path}: no state yet", hint="run `mcm-sync bootstrap` first (it "
                          "creates the board, channels and audience, or adopts them if they exist)")
+
+
+def check_state_schema(url: str, schema: str, *, required: bool) -> None:
+    """The PostgreSQL twin of :func:`check_state_file`: with ``required``, refuse an alliance
+    whose schema does not exist yet ("no state yet"); nothing to check otherwise (PostgreSQL
+    keeps its own files whole)."""
+    if not required:
+        return
+    name = schema_name(schema)
+    try:
+        with postgres_engine(url).connect() as conn:
+            found = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
+                                 {"name": name}).scalar()
+    except sa.exc.DBAPIError as exc:
+        raise StateError(f"cannot reach the state database {masked(url)}: {exc.orig}",
+                         hint="check state.url in the config and that PostgreSQL runs") from exc
+    if not found:
+        raise StateError(f"{masked(url)} (schema {name}): no state yet",
+                         hint="run `mcm-sync bootstrap` first (it creates the board, channels "
+                         "and audience, or adopts them if they exist)")
 
 
 def set_aside(path: Path, now: dt.datetime | None = None) -> Path | None:

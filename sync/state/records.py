@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sync.state.base import StoreBase, dumps
+from sync.state.base import StoreBase, dumps, where
 from sync.state.rows import AuditEntry, Bookmark, ConflictRecord, Run
 
 
@@ -54,9 +54,9 @@ class RecordsMixin(StoreBase):
     ) -> ConflictRecord:
         """Keep a conflict: every side's value, who won, the losing value, the policy used."""
         with self.transaction():
-            cur = self._conn.execute(
+            row = self._conn.execute(
                 "INSERT INTO conflicts (item_id, field, side_values, winner, loser_value,"
-                " policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     item_id,
                     field,
@@ -66,8 +66,9 @@ class RecordsMixin(StoreBase):
                     policy,
                     self._now(),
                 ),
-            )
-        return self._conflict(int(cur.lastrowid or 0))
+            ).fetchone()
+        assert row is not None
+        return self._conflict(int(row[0]))
 
     def _conflict(self, conflict_id: int) -> ConflictRecord:
         row = self._conn.execute("SELECT * FROM conflicts WHERE id = ?", (conflict_id,)).fetchone()
@@ -79,11 +80,11 @@ class RecordsMixin(StoreBase):
         self, *, item_id: str | None = None, unresolved: bool = False, unannounced: bool = False
     ) -> list[ConflictRecord]:
         """Conflicts, oldest first; filtered to one item, the unresolved or the unannounced."""
-        rows = self._conn.execute(
-            "SELECT * FROM conflicts WHERE (?1 IS NULL OR item_id = ?1)"
-            " AND (NOT ?2 OR resolved_at IS NULL) AND (NOT ?3 OR announced = 0) ORDER BY id",
-            (item_id, unresolved, unannounced),
-        ).fetchall()
+        clause, values = where(item_id=item_id, announced=0 if unannounced else None)
+        if unresolved:
+            clause += (" AND" if clause else " WHERE") + " resolved_at IS NULL"
+        rows = self._conn.execute(f"SELECT * FROM conflicts{clause} ORDER BY id",
+                                  values).fetchall()
         return [ConflictRecord.from_row(r) for r in rows]
 
     def resolve_conflict(self, conflict_id: int) -> ConflictRecord:
@@ -122,12 +123,12 @@ class RecordsMixin(StoreBase):
         ``at`` defaults to now.
         """
         with self.transaction():
-            cur = self._conn.execute(
+            row = self._conn.execute(
                 "INSERT INTO audit (at, item_id, actor, source, field, old, new)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (at or self._now(), item_id, actor, source, field, dumps(old), dumps(new)),
-            )
-        row = self._conn.execute("SELECT * FROM audit WHERE id = ?", (cur.lastrowid,)).fetchone()
+            ).fetchone()
+        assert row is not None
         return AuditEntry.from_row(row)
 
     def audit_summary(self) -> dict[str, tuple[int, str]]:
@@ -143,10 +144,12 @@ class RecordsMixin(StoreBase):
         self, item_id: str | None = None, *, limit: int | None = None
     ) -> list[AuditEntry]:
         """The audit trail, oldest first (the last ``limit`` entries if given)."""
+        latest = "" if limit is None else f" LIMIT {int(limit)}"
+        clause, values = where(item_id=item_id)
         rows = self._conn.execute(
-            "SELECT * FROM (SELECT * FROM audit WHERE (?1 IS NULL OR item_id = ?1)"
-            " ORDER BY id DESC LIMIT ?2) ORDER BY id",
-            (item_id, -1 if limit is None else limit),
+            f"SELECT * FROM (SELECT * FROM audit{clause} ORDER BY id DESC{latest}) AS latest"
+            " ORDER BY id",
+            values,
         ).fetchall()
         return [AuditEntry.from_row(r) for r in rows]
 
@@ -157,7 +160,8 @@ class RecordsMixin(StoreBase):
         run_id = uuid.uuid4().hex
         with self.transaction():
             self._conn.execute(
-                "INSERT INTO runs (id, command, started_at) VALUES (?, ?, ?)",
+                "INSERT INTO runs (id, command, started_at, seq) VALUES (?, ?, ?,"
+                " (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs))",
                 (run_id, command, self._now()),
             )
         return self.get_run(run_id)
@@ -181,10 +185,9 @@ class RecordsMixin(StoreBase):
 
     def last_run(self, command: str | None = None, *, outcome: str | None = None) -> Run | None:
         """The most recent run, optionally of one command and outcome (e.g. last good sync)."""
+        clause, values = where(command=command, outcome=outcome)
         row = self._conn.execute(
-            "SELECT * FROM runs WHERE (?1 IS NULL OR command = ?1)"
-            " AND (?2 IS NULL OR outcome = ?2) ORDER BY started_at DESC, rowid DESC LIMIT 1",
-            (command, outcome),
+            f"SELECT * FROM runs{clause} ORDER BY started_at DESC, seq DESC LIMIT 1", values
         ).fetchone()
         return (
             Run(row["id"], row["command"], row["started_at"], row["finished_at"], row["outcome"])

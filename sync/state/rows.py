@@ -7,9 +7,10 @@ Times are ISO 8601 strings in UTC (``2025-03-01T09:30:00.123456+00:00``).
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from sync.state.db import Record
 
 IntentState = Literal["open", "done", "failed", "abandoned"]
 INTENT_STATES: frozenset[str] = frozenset({"open", "done", "failed", "abandoned"})
@@ -44,7 +45,7 @@ class Resource:
     updated_at: str = ""
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Resource:
+    def from_row(cls, row: Record) -> Resource:
         """Decode a ``resources`` row."""
         return cls(
             row["service"],
@@ -77,7 +78,7 @@ class Item:
     source: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Item:
+    def from_row(cls, row: Record) -> Item:
         """Decode an ``items`` row."""
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
@@ -108,7 +109,7 @@ class ItemSide:
     updated_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> ItemSide:
+    def from_row(cls, row: Record) -> ItemSide:
         """Decode an ``item_sides`` row."""
         return cls(
             row["item_id"],
@@ -137,7 +138,7 @@ class Intent:
     closed_at: str | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Intent:
+    def from_row(cls, row: Record) -> Intent:
         """Decode a ``journal`` row."""
         return cls(
             row["id"],
@@ -180,7 +181,7 @@ class ConflictRecord:
     announced: bool
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> ConflictRecord:
+    def from_row(cls, row: Record) -> ConflictRecord:
         """Decode a ``conflicts`` row."""
         return cls(
             row["id"],
@@ -210,7 +211,7 @@ class AuditEntry:
     new: Any
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> AuditEntry:
+    def from_row(cls, row: Record) -> AuditEntry:
         """Decode an ``audit`` row."""
         return cls(
             row["id"],

@@ -1,9 +1,17 @@
-"""The state store's schema, as an ordered list of migrations.
+"""The state store's schema, as an ordered list of migrations, for SQLite and PostgreSQL.
 
-Migration *n* (1-based) takes a store from schema version ``n - 1`` to ``n``; the version is
-kept in ``PRAGMA user_version`` (0 for a new, empty file). :func:`migrate` applies the missing
-steps in one transaction, so a store is either fully at the new version or untouched. Never
-edit a released step: append a new one, and add a test that upgrades from the previous version.
+The tables are SQLAlchemy Core ``Table`` definitions, so one definition compiles to each
+database's DDL (``INTEGER PRIMARY KEY AUTOINCREMENT`` on SQLite, ``SERIAL`` on PostgreSQL).
+Migration *n* (1-based) takes a store from schema version ``n - 1`` to ``n``; a step is a
+sequence of DDL elements, portable SQL strings, or functions of the open :class:`Database`
+(data migrations). :func:`migrate` applies the missing steps in one transaction (both
+databases have transactional DDL), so a store is either fully at the new version or untouched.
+Never edit a released step: append a new one, and add a test that upgrades from the previous
+version.
+
+Where the version is kept is the one difference: SQLite's ``PRAGMA user_version`` (0 for a new
+file, as since version 1), PostgreSQL's one-row ``schema_version`` table in the alliance's
+schema.
 
 Nothing secret is stored here: ``identity_token`` is the short hash we embed in the objects we
 create to find them again (see ``connectors.identity``), not a credential.
@@ -11,216 +19,272 @@ create to find them again (see ``connectors.identity``), not a credential.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from sync.core.errors import StateError
+from sync.state.db import Database
+
+Step = Any  # a DDL element, a portable SQL string, or a function of the Database
+_meta = sa.MetaData()
+
+
+def _text(name: str, *, default: str | None = None, nullable: bool = False) -> sa.Column[Any]:
+    server_default = sa.text(default) if default is not None else None
+    return sa.Column(name, sa.Text, nullable=nullable, server_default=server_default)
+
+
+def _serial() -> sa.Column[Any]:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+_AUTOINCREMENT = {"sqlite_autoincrement": True}  # ids are never reused, as before
 
 # Version 1: what bootstrap needs (alliance, remote resources, items and their sides, the
 # intent journal, read cursors).
-_V1: tuple[str, ...] = (
-    """CREATE TABLE alliance (
-        slug TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE resources (
-        service TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        logical_key TEXT NOT NULL,
-        remote_id TEXT NOT NULL,
-        url TEXT NOT NULL DEFAULT '',
-        identity_token TEXT NOT NULL DEFAULT '',
-        data TEXT NOT NULL DEFAULT '{}',
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (service, kind, logical_key)
-    )""",
-    """CREATE TABLE items (
-        id TEXT PRIMARY KEY,
-        number TEXT NOT NULL UNIQUE,
-        key TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL CHECK (kind IN ('task', 'action', 'meeting', 'member')),
-        title TEXT NOT NULL,
-        step TEXT NOT NULL DEFAULT '',
-        owner TEXT NOT NULL DEFAULT '',
-        due TEXT,
-        status TEXT NOT NULL,
-        revision INTEGER NOT NULL DEFAULT 1,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        source TEXT NOT NULL
-            CHECK (source IN ('playbook', 'file', 'trello', 'slack', 'cli'))
-    )""",
-    """CREATE TABLE item_sides (
-        item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
-        side TEXT NOT NULL CHECK (side IN ('trello', 'slack', 'file')),
-        remote_id TEXT NOT NULL,
-        base TEXT NOT NULL DEFAULT '{}',
-        fingerprint TEXT NOT NULL DEFAULT '',
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (item_id, side)
-    )""",
-    "CREATE INDEX item_sides_remote ON item_sides (side, remote_id)",
-    """CREATE TABLE journal (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id TEXT NOT NULL,
-        item_id TEXT REFERENCES items(id) ON DELETE SET NULL,
-        service TEXT NOT NULL,
-        operation TEXT NOT NULL,
-        identity_token TEXT NOT NULL,
-        state TEXT NOT NULL DEFAULT 'open'
-            CHECK (state IN ('open', 'done', 'failed', 'abandoned')),
-        detail TEXT NOT NULL DEFAULT '{}',
-        remote_id TEXT,
-        created_at TEXT NOT NULL,
-        closed_at TEXT
-    )""",
-    "CREATE INDEX journal_state ON journal (state, service)",
-    """CREATE TABLE bookmarks (
-        side TEXT NOT NULL,
-        scope TEXT NOT NULL,
-        cursor TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (side, scope)
-    )""",
+alliance = sa.Table(
+    "alliance", _meta,
+    sa.Column("slug", sa.Text, primary_key=True),
+    _text("name"), _text("created_at"),
+)
+resources = sa.Table(
+    "resources", _meta,
+    _text("service"), _text("kind"), _text("logical_key"), _text("remote_id"),
+    _text("url", default="''"), _text("identity_token", default="''"),
+    _text("data", default="'{}'"), _text("updated_at"),
+    sa.PrimaryKeyConstraint("service", "kind", "logical_key"),
+)
+items = sa.Table(
+    "items", _meta,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("number", sa.Text, nullable=False, unique=True),
+    sa.Column("key", sa.Text, nullable=False, unique=True),
+    _text("kind"), _text("title"), _text("step", default="''"), _text("owner", default="''"),
+    _text("due", nullable=True), _text("status"),
+    sa.Column("revision", sa.Integer, nullable=False, server_default=sa.text("1")),
+    _text("created_at"), _text("updated_at"), _text("source"),
+    sa.CheckConstraint("kind IN ('task', 'action', 'meeting', 'member')"),
+    sa.CheckConstraint("source IN ('playbook', 'file', 'trello', 'slack', 'cli')"),
+)
+item_sides = sa.Table(
+    "item_sides", _meta,
+    sa.Column("item_id", sa.Text, sa.ForeignKey("items.id", ondelete="CASCADE"),
+              nullable=False),
+    _text("side"), _text("remote_id"), _text("base", default="'{}'"),
+    _text("fingerprint", default="''"), _text("updated_at"),
+    sa.PrimaryKeyConstraint("item_id", "side"),
+    sa.CheckConstraint("side IN ('trello', 'slack', 'file')"),
+)
+journal = sa.Table(
+    "journal", _meta,
+    _serial(), _text("run_id"),
+    sa.Column("item_id", sa.Text, sa.ForeignKey("items.id", ondelete="SET NULL")),
+    _text("service"), _text("operation"), _text("identity_token"),
+    _text("state", default="'open'"), _text("detail", default="'{}'"),
+    _text("remote_id", nullable=True), _text("created_at"), _text("closed_at", nullable=True),
+    sa.CheckConstraint("state IN ('open', 'done', 'failed', 'abandoned')"),
+    **_AUTOINCREMENT,
+)
+bookmarks = sa.Table(
+    "bookmarks", _meta,
+    _text("side"), _text("scope"), _text("cursor"), _text("updated_at"),
+    sa.PrimaryKeyConstraint("side", "scope"),
+)
+_V1: tuple[Step, ...] = (
+    CreateTable(alliance), CreateTable(resources), CreateTable(items), CreateTable(item_sides),
+    CreateIndex(sa.Index("item_sides_remote", item_sides.c.side, item_sides.c.remote_id)),
+    CreateTable(journal),
+    CreateIndex(sa.Index("journal_state", journal.c.state, journal.c.service)),
+    CreateTable(bookmarks),
 )
 
 # Version 2: what the sync needs on top (conflicts, the audit trail, runs) and a counter table
 # so item numbers are never reused, even after an item is deleted.
-_V2: tuple[str, ...] = (
-    """CREATE TABLE conflicts (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
-        field TEXT NOT NULL,
-        side_values TEXT NOT NULL DEFAULT '{}',
-        winner TEXT NOT NULL,
-        loser_value TEXT NOT NULL DEFAULT 'null',
-        policy TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        resolved_at TEXT,
-        announced INTEGER NOT NULL DEFAULT 0
-    )""",
-    "CREATE INDEX conflicts_open ON conflicts (resolved_at, item_id)",
-    """CREATE TABLE audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        item_id TEXT REFERENCES items(id) ON DELETE SET NULL,
-        actor TEXT NOT NULL DEFAULT '',
-        source TEXT NOT NULL
-            CHECK (source IN ('trello', 'slack', 'cli', 'file', 'playbook', 'hub')),
-        field TEXT NOT NULL,
-        old TEXT NOT NULL DEFAULT 'null',
-        new TEXT NOT NULL DEFAULT 'null'
-    )""",
-    "CREATE INDEX audit_item ON audit (item_id, id)",
-    """CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        command TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        outcome TEXT
-    )""",
-    """CREATE TABLE counters (
-        prefix TEXT PRIMARY KEY,
-        next INTEGER NOT NULL CHECK (next >= 1)
-    )""",
-    # Continue after the numbers already handed out by a version-1 store (prefixes such as
-    # ``FRL`` never contain a dash; see ``Alliance.item_prefix``).
-    """INSERT INTO counters (prefix, next)
-        SELECT substr(number, 1, instr(number, '-') - 1),
-               MAX(CAST(substr(number, instr(number, '-') + 1) AS INTEGER)) + 1
-        FROM items WHERE instr(number, '-') > 1 GROUP BY 1""",
+conflicts = sa.Table(
+    "conflicts", _meta,
+    _serial(),
+    sa.Column("item_id", sa.Text, sa.ForeignKey("items.id", ondelete="CASCADE"),
+              nullable=False),
+    _text("field"), _text("side_values", default="'{}'"), _text("winner"),
+    _text("loser_value", default="'null'"), _text("policy"), _text("created_at"),
+    _text("resolved_at", nullable=True),
+    sa.Column("announced", sa.Integer, nullable=False, server_default=sa.text("0")),
+    **_AUTOINCREMENT,
+)
+audit = sa.Table(
+    "audit", _meta,
+    _serial(), _text("at"),
+    sa.Column("item_id", sa.Text, sa.ForeignKey("items.id", ondelete="SET NULL")),
+    _text("actor", default="''"), _text("source"), _text("field"),
+    _text("old", default="'null'"), _text("new", default="'null'"),
+    sa.CheckConstraint("source IN ('trello', 'slack', 'cli', 'file', 'playbook', 'hub')"),
+    **_AUTOINCREMENT,
+)
+runs = sa.Table(
+    "runs", _meta,
+    sa.Column("id", sa.Text, primary_key=True),
+    _text("command"), _text("started_at"), _text("finished_at", nullable=True),
+    _text("outcome", nullable=True),
+)
+counters = sa.Table(
+    "counters", _meta,
+    sa.Column("prefix", sa.Text, primary_key=True),
+    sa.Column("next", sa.Integer, nullable=False),
+    sa.CheckConstraint("next >= 1"),
+)
+
+
+def _continue_numbers(db: Database) -> None:
+    """Continue after the numbers a version-1 store handed out (``FRL-41`` -> next 42).
+
+    Prefixes such as ``FRL`` never contain a dash; see ``Alliance.item_prefix``.
+    """
+    highest: dict[str, int] = {}
+    for row in db.execute("SELECT number FROM items").fetchall():
+        prefix, _, digits = str(row["number"]).partition("-")
+        if prefix and digits.isdigit():
+            highest[prefix] = max(highest.get(prefix, 0), int(digits))
+    for prefix, number in highest.items():
+        db.execute("INSERT INTO counters (prefix, next) VALUES (?, ?)", (prefix, number + 1))
+
+
+_V2: tuple[Step, ...] = (
+    CreateTable(conflicts),
+    CreateIndex(sa.Index("conflicts_open", conflicts.c.resolved_at, conflicts.c.item_id)),
+    CreateTable(audit),
+    CreateIndex(sa.Index("audit_item", audit.c.item_id, audit.c.id)),
+    CreateTable(runs), CreateTable(counters),
+    _continue_numbers,
 )
 
 # Version 3: the stakeholder database (issue 6): one row per person with the fingerprint of
 # what was last pushed to the audience and what Mailchimp last said about them; erasure
 # tombstones (a salted hash, never the address); store-wide settings such as that salt; the
 # export files written (so that an erasure can clean them); and the newsletter drafts made.
-_V3: tuple[str, ...] = (
-    """CREATE TABLE stakeholders (
-        key TEXT PRIMARY KEY,
-        email TEXT NOT NULL DEFAULT '',
-        data TEXT NOT NULL DEFAULT '{}',
-        position INTEGER NOT NULL DEFAULT 0,
-        pushed_fingerprint TEXT NOT NULL DEFAULT '',
-        pushed_status TEXT NOT NULL DEFAULT '',
-        remote_status TEXT NOT NULL DEFAULT '',
-        remote_changed_at TEXT NOT NULL DEFAULT '',
-        last_error TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX stakeholders_email ON stakeholders (email)",
-    """CREATE TABLE erasures (
-        hash TEXT PRIMARY KEY,
-        erased_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE settings (
-        name TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    )""",
-    """CREATE TABLE exports (
-        path TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        written_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE newsletters (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        created_at TEXT NOT NULL,
-        since TEXT NOT NULL,
-        language TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        content_hash TEXT NOT NULL,
-        campaign_id TEXT NOT NULL DEFAULT '',
-        web_id TEXT NOT NULL DEFAULT ''
-    )""",
+stakeholders = sa.Table(
+    "stakeholders", _meta,
+    sa.Column("key", sa.Text, primary_key=True),
+    _text("email", default="''"), _text("data", default="'{}'"),
+    sa.Column("position", sa.Integer, nullable=False, server_default=sa.text("0")),
+    _text("pushed_fingerprint", default="''"), _text("pushed_status", default="''"),
+    _text("remote_status", default="''"), _text("remote_changed_at", default="''"),
+    _text("last_error", default="''"), _text("created_at"), _text("updated_at"),
+)
+erasures = sa.Table(
+    "erasures", _meta, sa.Column("hash", sa.Text, primary_key=True), _text("erased_at"),
+)
+settings = sa.Table(
+    "settings", _meta, sa.Column("name", sa.Text, primary_key=True), _text("value"),
+)
+exports = sa.Table(
+    "exports", _meta,
+    sa.Column("path", sa.Text, primary_key=True), _text("kind"), _text("written_at"),
+)
+newsletters = sa.Table(
+    "newsletters", _meta,
+    _serial(), _text("created_at"), _text("since"), _text("language"), _text("subject"),
+    _text("content_hash"), _text("campaign_id", default="''"), _text("web_id", default="''"),
+    **_AUTOINCREMENT,
+)
+_V3: tuple[Step, ...] = (
+    CreateTable(stakeholders),
+    CreateIndex(sa.Index("stakeholders_email", stakeholders.c.email)),
+    CreateTable(erasures), CreateTable(settings), CreateTable(exports), CreateTable(newsletters),
 )
 
-# Version 4: the durable queue of `mcm-sync serve` (webhook and event deliveries are written
+
+# Version 4 (issue 15): an explicit insertion order for items and runs, which SQLite gave
+# implicitly (``rowid``) and PostgreSQL does not have: ``ORDER BY created_at, seq``.
+def _number_rows(db: Database) -> None:
+    """Existing SQLite stores keep their order: ``seq`` is the old ``rowid``."""
+    if db.dialect.name == "sqlite":
+        db.execute("UPDATE items SET seq = rowid")
+        db.execute("UPDATE runs SET seq = rowid")
+
+
+_V4: tuple[Step, ...] = (
+    "ALTER TABLE items ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE runs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    _number_rows,
+    "CREATE INDEX items_order ON items (created_at, seq)",
+)
+
+
+# Version 5: the durable queue of `mcm-sync serve` (webhook and event deliveries are written
 # here before they are acknowledged; ``sync.state.events``). (source, dedup_key) is unique, so
 # a redelivery (Slack's retries, a repeated event_id, Trello's re-sends) is stored once.
-_V4: tuple[str, ...] = (
-    """CREATE TABLE events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        source TEXT NOT NULL CHECK (source IN ('trello', 'slack', 'mailchimp')),
-        dedup_key TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        subject TEXT NOT NULL DEFAULT '',
-        payload TEXT NOT NULL DEFAULT '{}',
-        received_at TEXT NOT NULL,
-        state TEXT NOT NULL DEFAULT 'pending'
-            CHECK (state IN ('pending', 'done', 'ignored', 'failed')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        processed_at TEXT,
-        note TEXT NOT NULL DEFAULT '',
-        UNIQUE (source, dedup_key)
-    )""",
-    "CREATE INDEX events_state ON events (state, id)",
+events = sa.Table(
+    "events", _meta,
+    _serial(), _text("source"), _text("dedup_key"), _text("kind"),
+    _text("subject", default="''"), _text("payload", default="'{}'"), _text("received_at"),
+    _text("state", default="'pending'"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+    _text("processed_at", nullable=True), _text("note", default="''"),
+    sa.CheckConstraint("source IN ('trello', 'slack', 'mailchimp')"),
+    sa.CheckConstraint("state IN ('pending', 'done', 'ignored', 'failed')"),
+    sa.UniqueConstraint("source", "dedup_key"),
+    **_AUTOINCREMENT,
+)
+_V5: tuple[Step, ...] = (
+    CreateTable(events),
+    CreateIndex(sa.Index("events_state", events.c.state, events.c.id)),
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
+# Every table, parents before children (for copying a store: ``sync.state.transfer``).
+TABLES: tuple[sa.Table, ...] = tuple(_meta.sorted_tables)
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The schema version recorded in the database file (0 for a new file)."""
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def schema_version(db: Database) -> int:
+    """The schema version recorded in the database (0 for a new file or schema)."""
+    if db.dialect.name == "sqlite":
+        return int(db.execute("PRAGMA user_version").fetchone()[0])  # type: ignore[index]
+    exists = db.execute("SELECT to_regclass('schema_version')").fetchone()
+    if exists is None or exists[0] is None:
+        return 0
+    row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def record_version(db: Database, version: int) -> None:
+    """Write the schema version (inside the migration's transaction)."""
+    if db.dialect.name == "sqlite":
+        # The database header's user_version commits or rolls back with the transaction.
+        db.execute(f"PRAGMA user_version = {int(version)}")
+    else:
+        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        db.execute("DELETE FROM schema_version")
+        db.execute("INSERT INTO schema_version (version) VALUES (?)", (int(version),))
+
+
+def _run(db: Database, step: Step) -> None:
+    if callable(step) and not isinstance(step, sa.schema.ExecutableDDLElement):
+        step(db)
+    elif isinstance(step, str):
+        db.connection.exec_driver_sql(step)
+    else:
+        db.connection.execute(step)
 
 
 def migrate(
-    conn: sqlite3.Connection,
+    db: Database,
     *,
-    target: int = SCHEMA_VERSION,
-    migrations: Sequence[Sequence[str]] = MIGRATIONS,
+    target: int | None = None,
+    migrations: Sequence[Sequence[Step | Callable[[Database], None]]] = MIGRATIONS,
     where: str = "state store",
 ) -> int:
-    """Bring the database to schema ``target`` in one transaction; returns the old version.
+    """Bring the database to schema ``target`` (default: the last of ``migrations``) in one
+    transaction; returns the old version.
 
-    ``conn`` must be in autocommit mode (``isolation_level=None``) so that the explicit
-    ``BEGIN IMMEDIATE`` below really covers every step: a failure leaves the file untouched.
-    Refuses a database newer than this code knows (an older mcm-sync must not write to it).
+    A failure leaves the database untouched. Refuses a database newer than this code knows
+    (an older mcm-sync must not write to it).
     """
-    current = schema_version(conn)
+    target = len(migrations) if target is None else target
+    current = schema_version(db)
     if current > len(migrations):
         raise StateError(
             f"{where} has schema version {current}, but this mcm-sync only knows up to "
@@ -230,27 +294,41 @@ def migrate(
         )
     if current >= target:
         return current
-    conn.execute("BEGIN IMMEDIATE")
+    db.begin()
     try:
-        for step in migrations[current:target]:
-            for statement in step:
-                conn.execute(statement)
-        # PRAGMA user_version is part of the database header, so it commits or rolls back
-        # with the rest of the transaction.
-        conn.execute(f"PRAGMA user_version = {int(target)}")
+        if db.dialect.migration_lock:
+            db.execute(db.dialect.migration_lock)
+        current = schema_version(db)  # another process may have migrated meanwhile
+        if current < target:
+            for step in migrations[current:target]:
+                for statement in step:
+                    _run(db, statement)
+            record_version(db, target)
     except BaseException:
-        conn.execute("ROLLBACK")
+        db.rollback()
         raise
-    conn.execute("COMMIT")
+    db.commit()
     return current
 
 
-def column_names(conn: sqlite3.Connection) -> dict[str, list[str]]:
+def column_names(db: Database) -> dict[str, list[str]]:
     """Every table's column names (for the test that no credential column exists)."""
-    tables = [
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    return {t: [row[1] for row in conn.execute(f"PRAGMA table_info({t})")] for t in tables}
+    inspector = sa.inspect(db.connection)
+    tables = [t for t in inspector.get_table_names(schema=db.schema) if not t.startswith("sqlite_")]
+    return {
+        t: [column["name"] for column in inspector.get_columns(t, schema=db.schema)]
+        for t in tables
+    }
+
+
+def text_columns(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Every (table, text column, primary-key columns) of the schema, tables in ``skip`` left
+    out: what a search of every cell (the right to erasure) walks, on either database."""
+    found = []
+    for table in _meta.sorted_tables:
+        if table.name in skip:
+            continue
+        keys = tuple(c.name for c in table.primary_key.columns)
+        found += [(table.name, column.name, keys) for column in table.columns
+                  if isinstance(column.type, sa.Text)]
+    return found

@@ -1,32 +1,37 @@
-"""The local state store: the hub of the sync, one SQLite file per alliance.
+"""The state store: the hub of the sync, one per alliance (a SQLite file or a PostgreSQL schema).
 
 It records the alliance, every remote resource we made or adopted (kind, logical key, remote
 id), every action item with each side's agreed base value and seen fingerprint, a journal of
 intents written *before* each remote write, read bookmarks, conflicts, the audit trail and
-runs. The schema and its migrations live in ``sync.state.schema``; the rows are the frozen
-dataclasses of ``sync.state.rows``; the one-run-at-a-time lock is ``sync.state.lock``.
+runs. The schema and its migrations live in ``sync.state.schema``; the connection (SQLite or
+PostgreSQL through SQLAlchemy, the same queries on both) in ``sync.state.db``; the rows are the
+frozen dataclasses of ``sync.state.rows``; the one-run-at-a-time lock is ``sync.state.lock``.
 
-SQLite runs in WAL mode with foreign keys on, ``synchronous=FULL`` (a committed journal intent
-survives a crash or power loss) and a busy timeout. Every public write commits on return
-unless it runs inside :meth:`StateStore.transaction`, which groups writes atomically (nested
-blocks are savepoints). Nothing secret is ever stored.
+SQLite (the embedded default, ``state.path``) runs in WAL mode with foreign keys on,
+``synchronous=FULL`` (a committed journal intent survives a crash or power loss) and a busy
+timeout. PostgreSQL (``state.url``) keeps each alliance in its own schema of a shared database,
+for many alliances and several workers. Every public write commits on return unless it runs
+inside :meth:`StateStore.transaction`, which groups writes atomically (nested blocks are
+savepoints). Nothing secret is ever stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import sqlalchemy as sa
+
 from sync.core.errors import StateError
-from sync.state.base import dumps
+from sync.state.base import dumps, where
+from sync.state.db import Database, is_url, masked, schema_name
 from sync.state.items import ItemsMixin
-from sync.state.lock import StateLock
+from sync.state.lock import AdvisoryLock, StateLock
 from sync.state.records import RecordsMixin
 from sync.state.rows import (
     INTENT_STATES,
@@ -36,12 +41,25 @@ from sync.state.rows import (
 )
 from sync.state.schema import migrate, schema_version
 
-BUSY_TIMEOUT_MS = 5000
 Clock = Callable[[], dt.datetime]
+Location = str | os.PathLike[str]
+RunLock = StateLock | AdvisoryLock
+DEFAULT_SCHEMA = "mcm_default"
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def run_lock(location: Location, command: str = "mcm-sync", *,
+             schema: str | None = None) -> RunLock:
+    """The one-writer lock of the store at ``location`` (not yet acquired).
+
+    A file lock beside a SQLite file; a PostgreSQL advisory lock on the alliance's schema.
+    """
+    if is_url(str(location)):
+        return AdvisoryLock(str(location), schema_name(schema or DEFAULT_SCHEMA), command)
+    return StateLock(location, command)
 
 
 class StateStore(ItemsMixin, RecordsMixin):
@@ -49,62 +67,81 @@ class StateStore(ItemsMixin, RecordsMixin):
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
-        path: Path,
+        conn: Database,
+        path: Path | str,
         *,
         clock: Clock = _utc_now,
-        lock: StateLock | None = None,
+        lock: RunLock | None = None,
+        location: Location | None = None,
+        schema: str | None = None,
     ) -> None:
         self._conn = conn
+        # For messages: the file, or the database URL (password masked) and schema.
         self.path = path
         self._clock = clock
         self._lock = lock
         self._depth = 0
+        self._location = location if location is not None else path
+        self._schema = schema
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._conn.dialect.name
 
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
     def open(
         cls,
-        path: str | os.PathLike[str],
+        path: Location,
         *,
         lock: bool = False,
         clock: Clock | None = None,
         command: str = "mcm-sync",
+        schema: str | None = None,
     ) -> StateStore:
         """Open (creating and migrating as needed) the store at ``path``.
 
-        With ``lock=True`` the alliance's run lock is taken first (``command`` is written in
-        it, with the pid and the time) and released by :meth:`close`; a held lock raises
-        :class:`StateError` naming the holder: pid, command, since when.
+        ``path`` is a SQLite file, or a ``postgresql://`` URL; on PostgreSQL ``schema`` names
+        the alliance's schema (``mcm_<slug>``, created if missing). With ``lock=True`` the
+        alliance's run lock is taken first (``command`` is recorded with the pid and the time)
+        and released by :meth:`close`; a held lock raises :class:`StateError` naming the
+        holder: pid, command, since when.
         """
-        path = Path(path)
-        held = StateLock(path, command).acquire() if lock else None
+        held = run_lock(path, command, schema=schema).acquire() if lock else None
         try:
-            conn = _connect(path)
+            if is_url(str(path)):
+                name = schema_name(schema or DEFAULT_SCHEMA)
+                where: Path | str = f"{masked(str(path))} (schema {name})"
+                db = _open(lambda: Database.postgresql(str(path), name), where)
+            else:
+                where, name = Path(path), None
+                db = _open(lambda: Database.sqlite(Path(path)), where)
             try:
-                migrate(conn, where=f"state store {path}")
-            except sqlite3.DatabaseError as exc:
-                conn.close()
-                raise _unusable(path, exc) from exc
+                migrate(db, where=f"state store {where}")
+            except sa.exc.DBAPIError as exc:
+                db.close()
+                raise _unusable(where, exc) from exc
             except BaseException:
-                conn.close()
+                db.close()
                 raise
         except BaseException:
             if held is not None:
                 held.release()
             raise
-        return cls(conn, path, clock=clock or _utc_now, lock=held)
+        return cls(db, where, clock=clock or _utc_now, lock=held, location=path, schema=name)
 
     @staticmethod
-    def lock(path: str | os.PathLike[str], command: str = "mcm-sync") -> StateLock:
+    def lock(path: Location, command: str = "mcm-sync", *,
+             schema: str | None = None) -> RunLock:
         """The run lock of the store at ``path`` (a context manager; not yet acquired)."""
-        return StateLock(path, command)
+        return run_lock(path, command, schema=schema)
 
     def acquire_lock(self) -> None:
         """Take the run lock of this store (released by :meth:`close`)."""
         if self._lock is None:
-            self._lock = StateLock(self.path)
+            self._lock = run_lock(self._location, schema=self._schema)
         self._lock.acquire()
 
     def close(self) -> None:
@@ -136,31 +173,29 @@ class StateStore(ItemsMixin, RecordsMixin):
         """Group writes: all commit together or none. Nested blocks roll back on their own."""
         if self._depth:
             name = f"sp{self._depth}"
-            self._conn.execute(f"SAVEPOINT {name}")
+            self._conn.savepoint(name)
             self._depth += 1
             try:
                 yield
             except BaseException:
-                self._conn.execute(f"ROLLBACK TO {name}")
-                self._conn.execute(f"RELEASE {name}")
+                self._conn.rollback_to(name)
+                self._conn.release(name)
                 raise
             else:
-                self._conn.execute(f"RELEASE {name}")
+                self._conn.release(name)
             finally:
                 self._depth -= 1
             return
-        # IMMEDIATE: take the write lock up front, so a concurrent reader never turns into a
-        # failed upgrade half-way through our writes.
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.begin()
         self._depth = 1
         try:
             yield
         except BaseException:
             self._depth = 0
-            self._conn.execute("ROLLBACK")
+            self._conn.rollback()
             raise
         self._depth = 0
-        self._conn.execute("COMMIT")
+        self._conn.commit()
 
     @property
     def in_transaction(self) -> bool:
@@ -184,7 +219,8 @@ class StateStore(ItemsMixin, RecordsMixin):
             elif found.slug != slug:
                 raise StateError(
                     f"state store {self.path} belongs to alliance {found.slug!r}, not {slug!r}",
-                    hint="point state.path in the config at this alliance's own store",
+                    hint="point state.path (or state.url and state.schema) in the config at "
+                    "this alliance's own store",
                 )
             elif found.name != name:
                 self._conn.execute("UPDATE alliance SET name = ? WHERE slug = ?", (name, slug))
@@ -244,11 +280,9 @@ class StateStore(ItemsMixin, RecordsMixin):
 
     def list_resources(self, service: str | None = None, kind: str | None = None) -> list[Resource]:
         """Recorded remote objects, optionally of one service and kind, in key order."""
-        rows = self._all(
-            "SELECT * FROM resources WHERE (?1 IS NULL OR service = ?1)"
-            " AND (?2 IS NULL OR kind = ?2) ORDER BY service, kind, logical_key",
-            (service, kind),
-        )
+        clause, values = where(service=service, kind=kind)
+        rows = self._all(f"SELECT * FROM resources{clause} ORDER BY service, kind, logical_key",
+                         values)
         return [Resource.from_row(r) for r in rows]
 
     def delete_resource(self, service: str, kind: str, logical_key: str) -> bool:
@@ -283,9 +317,9 @@ class StateStore(ItemsMixin, RecordsMixin):
                 "committed before the remote call"
             )
         with self.transaction():
-            cur = self._conn.execute(
+            row = self._conn.execute(
                 "INSERT INTO journal (run_id, item_id, service, operation, identity_token,"
-                " state, detail, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+                " state, detail, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
                 (
                     run_id,
                     item_id,
@@ -295,9 +329,9 @@ class StateStore(ItemsMixin, RecordsMixin):
                     dumps(detail or {}, guard="journal detail"),
                     self._now(),
                 ),
-            )
-        assert cur.lastrowid is not None
-        return int(cur.lastrowid)
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
 
     def journal_close(
         self,
@@ -331,52 +365,31 @@ class StateStore(ItemsMixin, RecordsMixin):
 
     def open_intents(self, service: str | None = None) -> list[Intent]:
         """Intents left open by a run that died mid-call: resolve them by token first."""
-        rows = self._all(
-            "SELECT * FROM journal WHERE state = 'open' AND (?1 IS NULL OR service = ?1)"
-            " ORDER BY id",
-            (service,),
-        )
+        clause, values = where(state="open", service=service)
+        rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
         return [Intent.from_row(r) for r in rows]
 
     def intents(
         self, *, run_id: str | None = None, identity_token: str | None = None
     ) -> list[Intent]:
         """Journal entries of one run and/or one identity token, oldest first."""
-        rows = self._all(
-            "SELECT * FROM journal WHERE (?1 IS NULL OR run_id = ?1)"
-            " AND (?2 IS NULL OR identity_token = ?2) ORDER BY id",
-            (run_id, identity_token),
-        )
+        clause, values = where(run_id=run_id, identity_token=identity_token)
+        rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
         return [Intent.from_row(r) for r in rows]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _open(connect: Callable[[], Database], where: Path | str) -> Database:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    except (OSError, sqlite3.Error) as exc:
-        raise _unusable(path, exc) from exc
-    conn.row_factory = sqlite3.Row
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        conn.execute("PRAGMA synchronous = FULL")
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise _unusable(path, exc) from exc
-    if str(mode).lower() != "wal":
-        conn.close()
-        raise StateError(
-            f"state store {path}: cannot switch SQLite to WAL mode ({mode})",
-            hint="put the state store on a local disk (state.path in the config)",
-        )
-    return conn
+        return connect()
+    except (OSError, sa.exc.DBAPIError) as exc:
+        raise _unusable(where, exc) from exc
 
 
-def _unusable(path: Path, exc: BaseException) -> StateError:
+def _unusable(where: Path | str, exc: BaseException) -> StateError:
+    detail = getattr(exc, "orig", None) or exc
     return StateError(
-        f"cannot use the state store {path}: {exc}",
-        hint="check state.path in the config; the file must be an mcm-sync state store on a "
-        "writable local disk (a damaged one: `mcm-sync bootstrap --adopt` rebuilds it)",
+        f"cannot use the state store {where}: {detail}",
+        hint="check state.path (or state.url) in the config; the file must be an mcm-sync "
+        "state store on a writable local disk, the database reachable (a damaged file: "
+        "`mcm-sync bootstrap --adopt` rebuilds it)",
     )

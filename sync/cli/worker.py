@@ -1,0 +1,127 @@
+"""CLI of ``mcm-sync worker``: run many alliances' schedules in one process, and its status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import threading
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sync.cli.app import echo_json
+from sync.core.errors import UserError
+from sync.fleet.worker import Worker, alliance_configs, status_rows
+from sync.reports.digest import parse_duration
+
+DATABASE_ENV = "MCM_SYNC_DATABASE_URL"
+
+_alliances = click.option(
+    "--alliances", "folder", type=click.Path(file_okay=False, path_type=Path),
+    envvar="MCM_SYNC_ALLIANCES", help="Folder with one config (*.yaml) per alliance.")
+_database = click.option(
+    "--database", default=None,
+    help=f"PostgreSQL URL of the workers' shared ledger and locks (default ${DATABASE_ENV}; "
+    "without it, a single worker keeps its ledger in the folder). A password only as ${VAR}.")
+
+
+def _folder(folder: Path | None) -> Path:
+    if folder is None:
+        raise UserError("no folder of alliances given",
+                        hint="pass --alliances DIR (one config per alliance in it)")
+    if not folder.is_dir():
+        raise UserError(f"--alliances {folder}: no such folder",
+                        hint="give the folder that holds one config (*.yaml) per alliance")
+    if not alliance_configs(folder):
+        raise UserError(f"--alliances {folder}: no alliance config (*.yaml) in it",
+                        hint="put one mcm-sync config per alliance in the folder")
+    return folder
+
+
+def _database_url(database: str | None) -> str | None:
+    value = database or os.environ.get(DATABASE_ENV) or None
+    if value and "${" in value:
+        value = os.path.expandvars(value)
+    return value
+
+
+@click.group(invoke_without_command=True)
+@_alliances
+@_database
+@click.option("--once", is_flag=True, help="Run one cycle (every alliance that is due) and exit.")
+@click.option("--interval", default="5m", show_default=True,
+              help="How often each alliance is synced: 30s..24h.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32),
+              help="Alliances run at the same time by this worker.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: the cycle as JSON.")
+@click.pass_context
+def worker(ctx: click.Context, folder: Path | None, database: str | None, once: bool,
+           interval: str, concurrency: int, as_json: bool) -> None:
+    """Keep every alliance of a folder in step: sync (with full reconciliations), digests,
+    meeting reminders. Start several workers on one PostgreSQL database (--database) to share
+    the alliances: each is synced by one worker at a time, and a worker that dies has its
+    alliances taken over by the others. One alliance's failure never stops the others
+    (see `mcm-sync worker status`)."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = {"folder": folder, "database": database}
+        return
+    period = parse_duration(interval, "--interval")
+    if not 30 <= period.total_seconds() <= 86400:
+        raise UserError(f"--interval {interval} is out of range", hint="use 30s..24h")
+    running = Worker(_folder(folder), database=_database_url(database), interval=period,
+                     concurrency=concurrency)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        report = running.run(once=once, stop=stop)
+    except KeyboardInterrupt:
+        return
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        running.close()
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        counts: dict[str, int] = {}
+        for outcome in report.outcomes.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        click.echo(f"worker cycle: {summary or 'nothing due'}"
+                   f"{f', {len(report.skipped)} run by other workers' if report.skipped else ''}")
+
+
+def _when(value: object, now: dt.datetime) -> str:
+    if not isinstance(value, str) or value == "now":
+        return str(value or "-")
+    seconds = (dt.datetime.fromisoformat(value) - now).total_seconds()
+    ago = abs(seconds)
+    span = f"{ago:.0f}s" if ago < 120 else f"{ago / 60:.0f}m" if ago < 7200 else \
+        f"{ago / 3600:.1f}h"
+    return f"in {span}" if seconds > 0 else f"{span} ago"
+
+
+@worker.command("status")
+@_alliances
+@_database
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable status.")
+@click.pass_context
+def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
+                  as_json: bool) -> None:
+    """Every alliance's last run, next run, lag and last error."""
+    given = ctx.obj or {}
+    folder = _folder(folder or given.get("folder"))
+    now = dt.datetime.now(dt.UTC)
+    rows = status_rows(folder, _database_url(database or given.get("database")), now)
+    if as_json:
+        echo_json(rows)
+        return
+    table = Table("alliance", "last run", "outcome", "next run", "lag", "last error")
+    for row in rows:
+        lag = int(str(row["lag_seconds"]))
+        table.add_row(str(row["alliance"]), _when(row["last_run"], now), str(row["outcome"]),
+                      _when(row["next_run"], now), f"{lag}s" if lag else "-",
+                      str(row["last_error"]) or "-")
+    Console(width=160).print(table)

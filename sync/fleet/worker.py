@@ -1,0 +1,195 @@
+"""``mcm-sync worker``: every alliance of a folder kept in step by one process, or by several.
+
+Each cycle the worker reads the folder (one ``*.yaml`` config per alliance, each with its own
+secrets), asks the ledger which alliances are due, and runs them on a few threads: for each,
+it takes the alliance's scheduling lock (another worker holds it: skip), checks again that it
+is still due (another worker may just have run it), and runs ``Alliance.sync`` (the sync, a
+full reconciliation when one is due, the digest and the meeting reminders, journalled). How
+it ended goes into the ledger with the next due time.
+
+Isolation: whatever one alliance raises (bad config, refused credentials, a rate limit that
+outlasted the retries, a bug) is recorded as that alliance's last error and retried later
+with a backoff; the others run on. A run refused because a person's ``mcm-sync sync`` holds
+the alliance's own lock is "busy" and tried again at the next tick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sync.api import Alliance
+from sync.core.config import load_config
+from sync.core.errors import REPORTED, StateError, error_lines
+from sync.fleet.ledger import Entry, Ledger, ScheduleLocks, iso
+
+MAX_BACKOFF = 8  # a failing alliance waits at most 8 intervals before its next try
+Clock = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _stamp(alliance: Alliance, config_path: Path) -> tuple[int, ...]:
+    """The modification times of an alliance's config and action-plan files."""
+    paths = [config_path]
+    if alliance.config.action_plan:
+        paths.append(alliance.config.resolve_path(alliance.config.action_plan))
+    return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
+
+
+def alliance_configs(folder: Path) -> dict[str, Path]:
+    """The alliances of ``folder``: config name (file name without ``.yaml``) -> path."""
+    found = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    return {path.stem: path for path in found if not path.name.startswith(".")}
+
+
+def one_line(error: BaseException) -> str:
+    """An error as the ledger keeps it: our one-line message (hint included), or its type."""
+    if isinstance(error, REPORTED):
+        return " / ".join(error_lines(error))[:500]
+    return f"internal error: {type(error).__name__}: {error}"[:500]
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did: alliances run (by outcome), skipped because another worker had them."""
+
+    outcomes: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"outcomes": self.outcomes, "skipped": sorted(self.skipped)}
+
+
+class Worker:
+    """One worker process: its folder of alliances, the shared ledger, its locks and threads."""
+
+    def __init__(self, folder: Path, *, database: str | None = None,
+                 interval: dt.timedelta = dt.timedelta(minutes=5), concurrency: int = 4,
+                 clock: Clock = _utc_now, name: str | None = None) -> None:
+        self.folder = folder
+        self.interval = interval
+        self.concurrency = max(1, concurrency)
+        self.clock = clock
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.ledger = Ledger(database, folder)
+        self.locks = ScheduleLocks(self.ledger)
+        # Parsed configs, playbooks and action plans, kept while their files are unchanged.
+        self._alliances: dict[str, tuple[tuple[int, ...], Alliance]] = {}
+        self._cache_mutex = threading.Lock()
+
+    def alliance(self, name: str, config_path: Path) -> Alliance:
+        """The alliance of ``config_path``, parsed again only when its files changed."""
+        with self._cache_mutex:
+            cached = self._alliances.get(name)
+        if cached is not None and cached[0] == _stamp(cached[1], config_path):
+            return cached[1]
+        alliance = Alliance(load_config(config_path), command=f"mcm-sync worker ({name})")
+        alliance.validate()  # parse the playbook and the action plan once, now
+        with self._cache_mutex:
+            self._alliances[name] = (_stamp(alliance, config_path), alliance)
+        return alliance
+
+    def close(self) -> None:
+        """Release every lock (the session ends) and close the ledger."""
+        self.locks.close()
+        self.ledger.close()
+
+    def due(self) -> list[str]:
+        """The alliances due now, in a random order (so that workers spread over them)."""
+        entries = self.ledger.entries()
+        now = self.clock()
+        names = [n for n in alliance_configs(self.folder)
+                 if entries.get(n, Entry(n)).due(now)]
+        random.shuffle(names)
+        return names
+
+    def cycle(self) -> CycleReport:
+        """Run every alliance that is due and that no other worker is running."""
+        report = CycleReport()
+        configs = alliance_configs(self.folder)
+        names = self.due()
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="alliance") as pool:
+            outcomes = list(pool.map(lambda n: self.run_alliance(n, configs[n]), names))
+        for name, outcome in zip(names, outcomes, strict=True):
+            if outcome is None:
+                report.skipped.append(name)
+            else:
+                report.outcomes[name] = outcome
+        return report
+
+    def run_alliance(self, name: str, config_path: Path) -> str | None:
+        """Run one alliance if this worker gets its lock and it is still due; its outcome."""
+        if not self.locks.try_lock(name):
+            return None
+        try:
+            before = self.ledger.entry(name)
+            if not before.due(self.clock()):
+                return None  # another worker ran it since we looked
+            self.ledger.started(name, self.name, self.clock())
+            slug, outcome, error = "", "ok", ""
+            try:
+                alliance = self.alliance(name, config_path)
+                slug = alliance.config.alliance.slug
+                result = alliance.sync()
+                outcome = "conflicts" if result.unresolved else "ok"
+            except StateError as exc:
+                busy = "holds the lock" in str(exc)
+                outcome, error = ("busy", "") if busy else ("failed", one_line(exc))
+            except Exception as exc:  # isolation: one alliance's failure stops no other
+                outcome, error = "failed", one_line(exc)
+            failed = outcome == "failed"
+            backoff = min(2 ** before.failures, MAX_BACKOFF) if failed else 1
+            wait = dt.timedelta(seconds=1) if outcome == "busy" else self.interval * backoff
+            now = self.clock()
+            self.ledger.finished(before, slug=slug, outcome=outcome, error=error,
+                                 next_due=now + wait, now=now, failed=failed)
+            return outcome
+        finally:
+            self.locks.unlock(name)
+
+    def run(self, *, once: bool = False, stop: threading.Event | None = None,
+            tick: float = 2.0) -> CycleReport:
+        """Cycle until ``stop`` is set (every ``tick`` seconds); with ``once``, one cycle."""
+        stop = stop or threading.Event()
+        report = CycleReport()
+        while True:
+            done = self.cycle()
+            report.outcomes.update(done.outcomes)
+            report.skipped = done.skipped
+            if once or stop.wait(tick):
+                return report
+
+
+def status_rows(folder: Path, database: str | None,
+                now: dt.datetime | None = None) -> list[dict[str, object]]:
+    """Every alliance of ``folder`` with its last run, next run, lag and last error."""
+    now = now or _utc_now()
+    ledger = Ledger(database, folder)
+    try:
+        entries = ledger.entries()
+    finally:
+        ledger.close()
+    rows: list[dict[str, object]] = []
+    for name in alliance_configs(folder):
+        entry = entries.get(name, Entry(name))
+        lag = 0.0
+        if entry.next_due and entry.next_due < iso(now):
+            lag = (now - dt.datetime.fromisoformat(entry.next_due)).total_seconds()
+        rows.append({
+            "alliance": name, "slug": entry.slug, "last_run": entry.finished_at,
+            "outcome": entry.outcome or "never run", "worker": entry.worker,
+            "next_run": entry.next_due or "now", "lag_seconds": round(lag),
+            "runs": entry.runs, "failures": entry.failures, "last_error": entry.error,
+        })
+    return rows
