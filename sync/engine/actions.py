@@ -112,7 +112,8 @@ class ItemPlan:
         return not (self.writes_remotely or self.audit or self.changes
                     or self.decision.changes or self.decision.conflicts
                     or self.mark_card_deleted or self.trello_base is not None
-                    or self.slack_base is not None or self.file_side is not None)
+                    or self.slack_base is not None or self.file_side is not None
+                    or self.record is not None or bool(self.settles))
 
 
 @dataclass(frozen=True)
