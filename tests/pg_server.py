@@ -94,8 +94,10 @@ def start(bin_dir: Path | None = None, *, max_connections: int = 200) -> Postgre
     bin_dir = bin_dir or find_bin_dir()
     if bin_dir is None:
         raise RuntimeError(NO_SERVER)
+    # In memory where there is room (a container's /dev/shm is often 64 MB: too small).
     shm = Path("/dev/shm")
-    folder = Path(tempfile.mkdtemp(prefix="mcm-pg-", dir=shm if shm.is_dir() else None))
+    roomy = shm.is_dir() and shutil.disk_usage(shm).free > 1 << 30
+    folder = Path(tempfile.mkdtemp(prefix="mcm-pg-", dir=shm if roomy else None))
     user = _server_user()
     if user is not None:
         os.chown(folder, *user)

@@ -23,6 +23,7 @@ from sync.audience.stakeholders import export_file, import_file
 from sync.audience.store import StakeholderRecord, StakeholderStore
 from sync.core.errors import FatalRemoteError, NotFoundError
 from sync.state.store import StateStore
+from tests.conftest import StoreTarget
 
 SECTORS = {"social_action": "Social action", "professional_economic": "Professional"}
 HEADER = (
@@ -123,8 +124,9 @@ class MemoryAudience:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    opened = StateStore.open(tmp_path / "state.db")
+def store(target: StoreTarget) -> StateStore:
+    """A fresh store, on SQLite and on PostgreSQL."""
+    opened = target.open()
     yield opened
     opened.close()
 

@@ -14,6 +14,7 @@ from sync.audience.store import StakeholderStore
 from sync.core.config import load_config
 from sync.core.errors import UserError
 from sync.state.store import StateStore
+from tests.conftest import StoreTarget
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2027, 3, 1)
@@ -31,8 +32,9 @@ class Drafts:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    opened = StateStore.open(tmp_path / "state.db")
+def store(target: StoreTarget) -> StateStore:
+    """A store with a few items, on SQLite and on PostgreSQL."""
+    opened = target.open()
     item = opened.ensure_item
     item(
         key="task:a",

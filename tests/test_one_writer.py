@@ -2,7 +2,8 @@
 
 A second writer is turned away with exit 2, naming the holder (pid, command, since when), and
 makes no remote call; two bootstraps started together never end in an IntegrityError or in
-duplicates.
+duplicates. On both state backends: the lock is a file lock beside a SQLite store and a
+PostgreSQL advisory lock for a store in PostgreSQL, with the same message.
 """
 
 from __future__ import annotations
@@ -18,16 +19,21 @@ import pytest
 
 from sync.api import Alliance as Library
 from tests.alliance import Alliance
-from tests.conftest import ROOT
+from tests.conftest import BACKENDS, ROOT
 from tests.test_bootstrap_sandbox import EXPECTED_CARDS, remote_inventory
 from tests.test_minutes import MINUTES_YAML
 
 MCM_SYNC = Path(sys.executable).parent / "mcm-sync"
 
 
-@pytest.fixture(scope="module")
-def alliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alliance]:
-    made = Alliance(tmp_path_factory.mktemp("one-writer"))
+def _pg(request: pytest.FixtureRequest, backend: str) -> str | None:
+    return request.getfixturevalue("pg_url") if backend == "postgresql" else None
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def alliance(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alliance]:
+    made = Alliance(tmp_path_factory.mktemp("one-writer"), pg_url=_pg(request, request.param))
     made.cli("bootstrap", "--only", "trello,slack")
     yield made
     made.close()
@@ -90,8 +96,10 @@ def test_a_writer_in_another_process_is_named(alliance: Alliance) -> None:
 
 
 @pytest.mark.skipif(not MCM_SYNC.exists(), reason="the mcm-sync console script is not installed")
-def test_two_bootstraps_at_once_make_one_of_everything(tmp_path: Path) -> None:
-    made = Alliance(tmp_path)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_bootstraps_at_once_make_one_of_everything(tmp_path: Path, backend: str,
+                                                       request: pytest.FixtureRequest) -> None:
+    made = Alliance(tmp_path, pg_url=_pg(request, backend))
     try:
         env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
         command = [str(MCM_SYNC), "-c", str(made.config_path), "bootstrap", "--only",

@@ -11,7 +11,7 @@ from sync.audience.stakeholders import export_file, export_text, import_file, pa
 from sync.audience.store import StakeholderStore
 from sync.core.errors import InputError
 from sync.state.schema import SCHEMA_VERSION
-from sync.state.store import StateStore
+from tests.conftest import StoreTarget
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "playbooks" / "examples"
 HEADER = (
@@ -20,8 +20,9 @@ HEADER = (
 
 
 @pytest.fixture
-def people(tmp_path: Path) -> StakeholderStore:
-    store = StateStore.open(tmp_path / "state.db")
+def people(target: StoreTarget) -> StakeholderStore:
+    """The stakeholder tables of a fresh store, on SQLite and on PostgreSQL."""
+    store = target.open()
     yield StakeholderStore(store)
     store.close()
 

@@ -87,6 +87,7 @@ class Worker:
         # Parsed configs, playbooks and action plans, kept while their files are unchanged.
         self._alliances: dict[str, tuple[tuple[int, ...], Alliance]] = {}
         self._cache_mutex = threading.Lock()
+        self._stop = threading.Event()  # set: no new alliance is started (runs finish)
 
     def alliance(self, name: str, config_path: Path) -> Alliance:
         """The alliance of ``config_path``, parsed again only when its files changed."""
@@ -130,7 +131,7 @@ class Worker:
 
     def run_alliance(self, name: str, config_path: Path) -> str | None:
         """Run one alliance if this worker gets its lock and it is still due; its outcome."""
-        if not self.locks.try_lock(name):
+        if self._stop.is_set() or not self.locks.try_lock(name):
             return None
         try:
             before = self.ledger.entry(name)
@@ -160,8 +161,11 @@ class Worker:
 
     def run(self, *, once: bool = False, stop: threading.Event | None = None,
             tick: float = 2.0) -> CycleReport:
-        """Cycle until ``stop`` is set (every ``tick`` seconds); with ``once``, one cycle."""
-        stop = stop or threading.Event()
+        """Cycle until ``stop`` is set (every ``tick`` seconds); with ``once``, one cycle.
+
+        Once ``stop`` is set (SIGTERM) no further alliance starts; those running finish.
+        """
+        stop = self._stop = stop or threading.Event()
         report = CycleReport()
         while True:
             done = self.cycle()
