@@ -149,3 +149,22 @@ def test_little_trello_headroom_is_a_warning(alliance: Alliance) -> None:
     report = json.loads(alliance.cli("doctor", "--only", "trello", "--json").stdout)
     line = next(c for c in report["checks"] if c["name"] == "rate limits")
     assert line["status"] == "warn" and "token " in line["detail"] and line["fix"]
+
+
+def test_the_manifest_subscribes_to_what_serve_handles() -> None:
+    """Events, interactivity and the command point at serve's endpoints (issue 14)."""
+    from sync.serve.hooks import (
+        SLACK_COMMANDS_PATH,
+        SLACK_EVENTS,
+        SLACK_EVENTS_PATH,
+        SLACK_INTERACTIVE_PATH,
+    )
+
+    manifest = yaml.safe_load((ROOT / "slack-app-manifest.yaml").read_text(encoding="utf-8"))
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"].endswith(SLACK_EVENTS_PATH)
+    # Slack names the message event of public channels `message.channels`.
+    assert {e.split(".")[0] for e in events["bot_events"]} == set(SLACK_EVENTS)
+    assert manifest["settings"]["interactivity"]["request_url"].endswith(SLACK_INTERACTIVE_PATH)
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/alliance" and command["url"].endswith(SLACK_COMMANDS_PATH)

@@ -246,11 +246,12 @@ def test_member_reactions_read_back(bot: WebClient, ana: WebClient) -> None:
     me = bot.auth_test()["user_id"]
     want = [{"name": "white_check_mark", "users": [ana_id, me], "count": 2}]
     assert bot.conversations_history(channel=channel)["messages"][0]["reactions"] == want
-    with pytest.raises(SlackApiError) as refused:  # the manifest's bot has no reactions:read
-        bot.reactions_get(channel=channel, timestamp=ts)
+    with pytest.raises(SlackApiError) as refused:  # the manifest's bot has no pins:read
+        bot.pins_list(channel=channel)
     answer = refused.value.response
-    assert (answer["error"], answer["needed"]) == ("missing_scope", "reactions:read")
+    assert (answer["error"], answer["needed"]) == ("missing_scope", "pins:read")
     assert "chat:write" in answer["provided"].split(",")
+    assert bot.reactions_get(channel=channel, timestamp=ts)["ok"]  # reactions:read: serve
     got = ana.reactions_get(channel=channel, timestamp=ts, full=True)
     assert got["type"] == "message" and got["channel"] == channel
     assert got["message"]["reactions"] == want
@@ -499,7 +500,7 @@ def test_scopes_are_in_the_header_and_missing_ones_named(
     sandbox: SandboxServer, bot: WebClient, admin: Callable[..., Any]
 ) -> None:
     scopes = bot.auth_test().headers["x-oauth-scopes"].split(",")
-    assert "chat:write" in scopes and "reactions:read" not in scopes
+    assert "chat:write" in scopes and "pins:read" not in scopes
     admin("POST", "/_sandbox/settings", {"slack_bot_scopes": ["channels:read"]})
     with pytest.raises(SlackApiError) as refused:
         bot.conversations_create(name="no-scope")
