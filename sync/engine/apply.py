@@ -178,14 +178,13 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
                        fingerprint="")
     for line in copied:
         store.add_audit(item_id, line.actor, line.source, line.field, line.old, line.new)
-    if plan.slack_base is not None:
+    side = store.get_side(item_id, "slack") if plan.slack_base is not None else None
+    if side is not None and plan.slack_base is not None:
         base = dict(plan.slack_base)
         if card_gone:  # the replies were not copied: read them again once the card is back
-            base["latest_reply"] = store.get_side(item_id, "slack").base.get(  # type: ignore[union-attr]
-                "latest_reply", "")
+            base["latest_reply"] = side.base.get("latest_reply", "")
         base["latest_reply"] = max(base.get("latest_reply", ""), last_reply)
-        side = store.get_side(item_id, "slack")
-        if side is not None and base != side.base:
+        if base != side.base:
             store.put_side(item_id, "slack", side.remote_id, base, fingerprint="")
     if plan.file_side is not None:
         row_key, values = plan.file_side

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from connectors.base import SlackAPI, SlackMessage, TrelloAPI, TrelloCard
@@ -107,12 +108,14 @@ class Settings:
     me_slack: tuple[str, str]
     now: dt.datetime
 
+    @cached_property
+    def _rows_by_key(self) -> dict[str, ActionRow]:
+        # Built once per run: every item asks, and a plan can have thousands of rows.
+        return {f"action:{row.key}": row for row in self.rows}
+
     def row_of(self, key: str) -> ActionRow | None:
         """The action-plan row an item key (``action:<row key>``) comes from, if any."""
-        if not key.startswith("action:"):
-            return None
-        wanted = key[len("action:"):]
-        return next((row for row in self.rows if row.key == wanted), None)
+        return self._rows_by_key.get(key)
 
 
 @dataclass(frozen=True)
