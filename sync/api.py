@@ -42,6 +42,7 @@ from sync.core.config import Config, default_config_path, load_config
 from sync.core.errors import StateError
 from sync.core.services import ALL_SERVICES, Connected, connect
 from sync.doctor.report import DoctorReport
+from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
 from sync.state.presence import (
@@ -77,10 +78,16 @@ class BootstrapRun:
 class Alliance:
     """One alliance: its config, playbook and action-plan rows, its state and its services."""
 
-    def __init__(self, config: Config, command: str = "mcm-sync") -> None:
+    def __init__(self, config: Config, command: str = "mcm-sync", *,
+                 keep_connections: bool = False) -> None:
         self.config = config
         # Written into the lock file while this alliance writes, so a second writer is told.
         self.command = command
+        # A worker runs the same alliance every few seconds: its SDK clients (and, on the
+        # sandbox, the server lookup and issued credentials) are made once and kept until a
+        # run fails or :meth:`close`; a one-off command connects afresh.
+        self.keep_connections = keep_connections
+        self._kept: dict[tuple[tuple[str, ...], bool | None], tuple[ExitStack, Connected]] = {}
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Alliance:
@@ -96,6 +103,12 @@ class Alliance:
     def rows(self) -> list[ActionRow]:
         """The alliance's own action-plan rows (InputError naming file and row if bad)."""
         return alliance_rows(self.config, self.playbook)
+
+    @cached_property
+    def inputs(self) -> str:
+        """The digest of config, playbook and rows the quiet check compares (computed once:
+        the playbook's text is long, and a worker's alliance object lives across runs)."""
+        return inputs_digest(self.config, self.playbook, self.rows)
 
     def validate(self) -> None:
         """Read and check every input a run needs; raises before anything remote is touched."""
@@ -145,8 +158,27 @@ class Alliance:
                 sandbox: bool | None = None) -> Iterator[Connected]:
         """The connectors of ``services``, on the real services or the sandbox."""
         self.validate()
-        with connect(self.config, tuple(services), sandbox=sandbox) as connected:
-            yield connected
+        if not self.keep_connections:
+            with connect(self.config, tuple(services), sandbox=sandbox) as connected:
+                yield connected
+            return
+        key = (tuple(services), sandbox)
+        if key not in self._kept:
+            stack = ExitStack()
+            self._kept[key] = stack, stack.enter_context(
+                connect(self.config, key[0], sandbox=sandbox))
+        try:
+            yield self._kept[key][1]
+        except BaseException:
+            # Refused credentials, a sandbox gone, a server moved: the next run reconnects.
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the connections kept for the next run (see ``keep_connections``)."""
+        kept, self._kept = self._kept, {}
+        for stack, _ in kept.values():
+            stack.close()
 
     def doctor(self, *, only: Sequence[str] = ALL_SERVICES,
                sandbox: bool | None = None) -> DoctorReport:
@@ -206,7 +238,7 @@ class Alliance:
     def sync_services(self, store: StateStore) -> tuple[str, ...]:
         """Trello and Slack always; Mailchimp when an audience exists and has people to get."""
         audience = store.get_resource("mailchimp", "audience", "audience")
-        if (audience or self.config.mailchimp.audience_id) and StakeholderStore(store).people():
+        if (audience or self.config.mailchimp.audience_id) and StakeholderStore(store).has_people():
             return ("trello", "slack", "mailchimp")
         return ("trello", "slack")
 
@@ -231,7 +263,7 @@ class Alliance:
             return sync_once(self.config, self.playbook, self.rows,
                              connected.trello, connected.slack,  # type: ignore[arg-type]
                              store, full=full, mailchimp=connected.mailchimp,  # type: ignore[arg-type]
-                             progress=progress)
+                             progress=progress, inputs=self.inputs)
 
     def preview_sync(self, *, full: bool = False, sandbox: bool | None = None) -> SyncResult:
         """The same reads and decisions as :meth:`sync`, with nothing written anywhere."""

@@ -40,7 +40,7 @@ class SyncOutcome:
             "unresolved_conflicts": self.unresolved,
             "audience": self.audience.as_dict() if self.audience else None,
             "meeting_reminders": self.reminders,
-            "duplicates_removed": r.duplicates_removed,
+            "duplicates_removed": r.duplicates_removed, "quiet": r.quiet,
         }
 
 
@@ -48,16 +48,18 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
               slack: SlackAPI, store: StateStore, *, full: bool = False,
               now: dt.datetime | None = None,
               mailchimp: MailchimpAPI | None = None,
-              progress: Callable[[int, int, str], None] | None = None) -> SyncOutcome:
+              progress: Callable[[int, int, str], None] | None = None,
+              inputs: str = "") -> SyncOutcome:
     """Run one sync; a failure leaves the run recorded as failed and the bookmarks unmoved.
 
     With ``mailchimp``, the stakeholder database is also pushed to the audience (only the
     people who changed; unsubscribes pulled back first), when there is one to push.
+    ``inputs``: the digest of config, playbook and rows if the caller keeps one.
     """
     now = now or dt.datetime.now(dt.UTC)
     run = store.start_run("sync")
     try:
-        ctx = prepare(config, book, rows, trello, slack, store, now=now)
+        ctx = prepare(config, book, rows, trello, slack, store, now=now, inputs=inputs)
         ctx.progress = progress
         full = full or due_for_full(store, parse_duration(config.sync.full_reconcile_every,
                                                           "sync.full_reconcile_every"), now)
@@ -78,7 +80,7 @@ def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,
     """The stakeholder push of ``mcm-sync stakeholders push``, when there is anyone to push."""
     found = store.get_resource("mailchimp", "audience", "audience")
     audience_id = found.remote_id if found else config.mailchimp.audience_id
-    if not audience_id or not StakeholderStore(store).people():
+    if not audience_id or not StakeholderStore(store).has_people():
         return None
     return push(store, mailchimp, audience_id, alliance_slug=config.alliance.slug,
                 sector_titles=dict(book.facts.sectors))

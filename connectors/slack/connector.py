@@ -77,6 +77,7 @@ class SlackConnector:
         self._token = token
         self._retrier = Retrier(SERVICE, policy or DEFAULT_POLICY, sleep=sleep)
         self._pacer = pacer or SlackPacer(sleep=sleep)
+        self._identity: tuple[str, str] | None = None
         self.calls = 0
 
     # ------------------------------------------------------------------ the one call path
@@ -152,9 +153,12 @@ class SlackConnector:
     # ------------------------------------------------------------------ identity, channels
 
     def identity(self) -> tuple[str, str]:
-        """(user id, bot id) of our token (auth.test)."""
-        answer = self._call("auth.test")
-        return str(answer.get("user_id") or ""), str(answer.get("bot_id") or "")
+        """(user id, bot id) of our token (auth.test, asked once per connector: a token's
+        identity never changes, and a worker keeps its connectors from run to run)."""
+        if self._identity is None:
+            answer = self._call("auth.test")
+            self._identity = str(answer.get("user_id") or ""), str(answer.get("bot_id") or "")
+        return self._identity
 
     def granted_scopes(self) -> list[str] | None:
         """The OAuth scopes of our token: Slack's ``x-oauth-scopes`` header on ``auth.test``

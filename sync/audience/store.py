@@ -115,6 +115,10 @@ class StakeholderStore:
         rows = self._conn.execute("SELECT * FROM stakeholders ORDER BY position, key").fetchall()
         return [self._record(r) for r in rows]
 
+    def has_people(self) -> bool:
+        """Whether the database holds anyone (one cheap query; a sync asks every run)."""
+        return self._conn.execute("SELECT 1 FROM stakeholders LIMIT 1").fetchone() is not None
+
     def get(self, key: str) -> StakeholderRecord | None:
         """The person with this key (the lowercased address for people with one)."""
         row = self._conn.execute("SELECT * FROM stakeholders WHERE key = ?", (key,)).fetchone()

@@ -142,6 +142,12 @@ class SyncPlan:
     duplicates: list[SlackMessage] = field(default_factory=list)
     bookmark: str | None = None
 
+    @property
+    def is_empty(self) -> bool:
+        """True when carrying the plan out would write nothing (the bookmark aside)."""
+        return not (self.new_items or self.cards or self.messages or self.duplicates) and all(
+            item.is_noop for item in self.items)
+
     def changes(self) -> list[dict[str, Any]]:
         """Every field change, item by item."""
         return [change for item in self.items for change in item.changes]

@@ -14,6 +14,7 @@ without touching anything; :mod:`sync.engine.apply` carries it out through a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -51,6 +52,8 @@ class SyncResult:
     comments: int = 0
     # Second copies of our item messages found (and removed) by a full reconciliation.
     duplicates_removed: list[str] = field(default_factory=list)
+    # Nothing changed since the last empty plan: the state was not read, nothing planned.
+    quiet: bool = False
 
     def count(self, what: str, n: int = 1) -> None:
         """Count ``n`` writes of kind ``what``."""
@@ -107,6 +110,9 @@ class Settings:
     me_trello: str
     me_slack: tuple[str, str]
     now: dt.datetime
+    # A digest of config, playbook and rows (``sync.engine.run.inputs_digest``): what the
+    # quiet check compares instead of the objects themselves.
+    inputs: str = ""
 
     @cached_property
     def _rows_by_key(self) -> dict[str, ActionRow]:
@@ -169,3 +175,31 @@ class SyncContext:
         """Report progress, if anyone listens."""
         if self.progress is not None:
             self.progress(done, total, what)
+
+
+# ---------------------------------------------------------------------- the quiet check
+
+
+def inputs_digest(config: Config, book: Playbook, rows: Sequence[ActionRow]) -> str:
+    """A digest of everything a plan takes from config, playbook and action-plan rows.
+
+    ``repr`` of the pydantic config masks its secrets, which no decision depends on.
+    """
+    text = repr((config, book, tuple(rows)))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def quiet_fingerprint(settings: Settings, revision: int, since: str | None,
+                      history: Sequence[SlackMessage]) -> str:
+    """What an incremental plan is a function of, when Trello reported no action since
+    ``since``: the run's fixed facts, the state's revision and the actions channel as read.
+
+    A sync that planned on a fingerprint, found nothing to do and recorded it can skip
+    reading the state and planning next time the fingerprint is the same: the plan is a pure
+    function of the same inputs, so it would again be empty (vdirsyncer's "unchanged etag"
+    short cut, with the state's revision as our own etag). Pure.
+    """
+    facts = (settings.inputs, settings.board_id, settings.actions_channel,
+             sorted(settings.status_list.items()), sorted(settings.member_emails.items()),
+             settings.me_trello, settings.me_slack, revision, since, tuple(history))
+    return hashlib.sha256(repr(facts).encode()).hexdigest()

@@ -11,10 +11,11 @@ token so that a card a crashed run made is adopted. Nothing here decides or writ
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import SlackAPI, SlackMessage, TrelloAPI
+from connectors.base import SlackAPI, SlackMessage, TrelloAction, TrelloAPI
 from connectors.identity import make_token, token_in, token_in_metadata
 from playbooks.model import ActionRow, Playbook
 from sync.bootstrap.plan import cards_by_token
@@ -27,6 +28,7 @@ from sync.engine.model import (
     StateView,
     SyncContext,
     TrelloComment,
+    inputs_digest,
 )
 from sync.state.store import StateStore
 
@@ -35,30 +37,42 @@ TRELLO_ACTION_TYPES = ("createCard", "updateCard", "deleteCard", "commentCard",
 STATUSES = ("todo", "doing", "blocked", "done", "cancelled")
 
 
-def _resource(store: StateStore, service: str, kind: str, key: str) -> str:
-    resource = store.get_resource(service, kind, key)
-    if resource is None:
+def _resource(found: Mapping[tuple[str, str, str], str], service: str, kind: str,
+              key: str) -> str:
+    remote_id = found.get((service, kind, key))
+    if remote_id is None:
         raise UserError(f"no {service} {kind} recorded for this alliance",
                         hint="run `mcm-sync bootstrap` first")
-    return str(resource.remote_id)
+    return remote_id
 
 
 def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: TrelloAPI,
-            slack: SlackAPI, store: StateStore, now: dt.datetime | None = None) -> SyncContext:
-    """Resolve the recorded board, lists, channel and people; fail early if bootstrap is due."""
-    board_id = _resource(store, "trello", "board", "board")
-    status_list = {status: _resource(store, "trello", "list", status) for status in STATUSES}
-    me = store.get_resource("trello", "me", "me")
-    me_trello = me.remote_id if me else trello.me().id
-    if me is None:
+            slack: SlackAPI, store: StateStore, now: dt.datetime | None = None,
+            inputs: str = "") -> SyncContext:
+    """Resolve the recorded board, lists, channel and people; fail early if bootstrap is due.
+
+    ``inputs``: the digest of config, playbook and rows when the caller keeps one (a worker
+    computes it once per alliance); computed here otherwise.
+    """
+    # Two queries for every id the run needs: a scheduled run repeats this every few seconds.
+    found = {("trello", *k): v for k, v in
+             store.remote_ids("trello", ("board", "list", "me", "member")).items()}
+    found |= {("slack", *k): v for k, v in store.remote_ids("slack", ("channel",)).items()}
+    board_id = _resource(found, "trello", "board", "board")
+    status_list = {status: _resource(found, "trello", "list", status) for status in STATUSES}
+    me_trello = found.get(("trello", "me", "me"))
+    if me_trello is None:
+        me_trello = trello.me().id
         store.put_resource("trello", "me", "me", me_trello)
-    members = {r.remote_id: r.logical_key for r in store.list_resources("trello", "member")}
+    members = {remote_id: key for (service, kind, key), remote_id in found.items()
+               if (service, kind) == ("trello", "member")}
     settings = Settings(
         config=config, book=book, rows=tuple(rows), board_id=board_id,
-        actions_channel=_resource(store, "slack", "channel", "actions"),
+        actions_channel=_resource(found, "slack", "channel", "actions"),
         list_status={v: k for k, v in status_list.items()}, status_list=status_list,
         member_emails=members, me_trello=me_trello, me_slack=slack.identity(),
         now=now or dt.datetime.now(dt.UTC),
+        inputs=inputs or inputs_digest(config, book, rows),
     )
     return SyncContext(settings=settings, trello=trello, slack=slack, store=store)
 
@@ -102,12 +116,34 @@ def _pending(store: StateStore) -> dict[str, dict[str, Any]]:
     return found
 
 
-def read(ctx: SyncContext, view: StateView, *, full: bool) -> Snapshot:
-    """Read what changed: Trello incrementally (or everything), Slack's actions channel."""
-    settings, store = ctx.settings, ctx.store
-    since = None if full else store.get_bookmark("trello", "actions")
+@dataclass(frozen=True)
+class RemoteChanges:
+    """The run's first two reads: board actions since the bookmark, the actions channel."""
+
+    since: str | None
+    actions: list[TrelloAction]
+    history: list[SlackMessage]
+
+
+def read_changes(ctx: SyncContext, *, full: bool) -> RemoteChanges:
+    """Trello's board actions since the bookmark (none on a full reconciliation, which reads
+    the whole board instead) and the actions channel's history (paged)."""
+    settings = ctx.settings
+    since = None if full else ctx.store.get_bookmark("trello", "actions")
     actions = ctx.trello.board_actions(settings.board_id, since=since, types=TRELLO_ACTION_TYPES) \
         if since or not full else []
+    return RemoteChanges(since, actions, ctx.slack.history(settings.actions_channel))
+
+
+def read(ctx: SyncContext, view: StateView, *, full: bool,
+         changes: RemoteChanges | None = None) -> Snapshot:
+    """Read what changed: Trello incrementally (or everything), Slack's actions channel.
+
+    ``changes``: the first reads, when the caller made them already (:func:`read_changes`).
+    """
+    settings = ctx.settings
+    changes = changes or read_changes(ctx, full=full)
+    since, actions = changes.since, changes.actions
     touched: set[str] = set()
     actors: dict[str, tuple[str, str]] = {}
     new_ids: list[str] = []
@@ -151,7 +187,7 @@ def read(ctx: SyncContext, view: StateView, *, full: bool) -> Snapshot:
             by_token = cards_by_token(ctx.trello.snapshot(settings.board_id))
     messages: dict[str, SlackMessage] = {}
     duplicates: dict[str, list[SlackMessage]] = {}
-    for message in ctx.slack.history(settings.actions_channel):
+    for message in changes.history:
         token = token_in_metadata(message.metadata)
         if not token:
             continue

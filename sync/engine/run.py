@@ -14,33 +14,70 @@ second implementation of the decisions.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sync.engine.actions import SyncPlan
 from sync.engine.apply import apply_plan
-from sync.engine.model import SyncContext, SyncResult
+from sync.engine.model import SyncContext, SyncResult, quiet_fingerprint
 from sync.engine.plan import plan_sync
-from sync.engine.read import due_for_full, prepare, read, state_view
+from sync.engine.read import due_for_full, prepare, read, read_changes, state_view
 
 __all__ = ["SyncResult", "due_for_full", "plan_run", "prepare", "preview", "run_sync"]
 
 
-def plan_run(ctx: SyncContext, *, full: bool = False) -> SyncPlan:
-    """Read the state and both services, and plan the run (nothing written anywhere)."""
-    view = state_view(ctx.store, ctx.config.alliance.item_prefix)
-    snap = read(ctx, view, full=full)
-    return plan_sync(ctx.settings, view, snap)
+QUIET = ("sync", "quiet")  # the bookmark: the fingerprint of the last plan found empty
+
+
+@dataclass
+class RunPlan:
+    """A run's plan and, for an incremental run that read no Trello action, the fingerprint
+    of its inputs (recorded when the plan turns out empty); ``quiet``: planning was skipped."""
+
+    plan: SyncPlan
+    fingerprint: str | None = None
+    quiet: bool = False
+
+
+def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
+    """Read the state and both services, and plan the run (nothing written anywhere).
+
+    The remote changes are read first. An incremental run with no Trello action since the
+    bookmark whose fingerprint (state revision, facts, channel as read) is the one recorded
+    after the last empty plan is *quiet*: the plan is empty without reading the state or
+    planning, which is most scheduled runs of most alliances.
+    """
+    settings, store = ctx.settings, ctx.store
+    revision = store.revision()  # before the reads: a write after it makes the next run plan
+    changes = read_changes(ctx, full=full)
+    fingerprint = None
+    if not full and not changes.actions:
+        fingerprint = quiet_fingerprint(settings, revision, changes.since, changes.history)
+        if fingerprint == store.get_bookmark(*QUIET):
+            return RunPlan(SyncPlan(full=False, bookmark=changes.since), fingerprint, True)
+    view = state_view(store, settings.config.alliance.item_prefix)
+    snap = read(ctx, view, full=full, changes=changes)
+    return RunPlan(plan_sync(settings, view, snap), fingerprint)
 
 
 def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     """One sync: read, plan, apply, then move the bookmarks."""
     result = SyncResult(run_id=uuid.uuid4().hex, full=full)
-    plan = plan_run(ctx, full=full)
+    planned = plan_run(ctx, full=full)
+    result.quiet = planned.quiet
+    if planned.quiet:
+        return result
+    plan = planned.plan
     apply_plan(ctx, plan, result)
     # Cursors last: only a run that got here without an exception moves them.
     if plan.bookmark:
         ctx.store.set_bookmark("trello", "actions", plan.bookmark)
     if full:
         ctx.store.set_bookmark("trello", "full", ctx.settings.now.isoformat())
+    # An empty plan's fingerprint lets the next run with the same inputs skip planning; any
+    # other plan clears it (what it wrote changes the inputs anyway).
+    quiet = (planned.fingerprint or "") if plan.is_empty else ""
+    if quiet or ctx.store.get_bookmark(*QUIET):
+        ctx.store.set_bookmark(*QUIET, quiet)
     return result
 
 
@@ -50,7 +87,7 @@ def preview(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     ``created_items`` lists what would become new items (cards members added, new action-plan
     rows); ``writes`` counts the cards and messages that would be made.
     """
-    plan = plan_run(ctx, full=full)
+    plan = plan_run(ctx, full=full).plan
     result = SyncResult(run_id="dry-run", full=full)
     for new in plan.new_items:
         result.created_items.append(f"card {new.title!r} (Trello)" if new.card_id

@@ -95,14 +95,28 @@ class Worker:
             cached = self._alliances.get(name)
         if cached is not None and cached[0] == _stamp(cached[1], config_path):
             return cached[1]
-        alliance = Alliance(load_config(config_path), command=f"mcm-sync worker ({name})")
+        alliance = Alliance(load_config(config_path), command=f"mcm-sync worker ({name})",
+                            keep_connections=True)
         alliance.validate()  # parse the playbook and the action plan once, now
         with self._cache_mutex:
             self._alliances[name] = (_stamp(alliance, config_path), alliance)
+        if cached is not None:
+            cached[1].close()  # its files changed: its connections go with it
         return alliance
 
+    def forget(self, name: str) -> None:
+        """Drop an alliance's parsed config and kept connections (after a failed run)."""
+        with self._cache_mutex:
+            cached = self._alliances.pop(name, None)
+        if cached is not None:
+            cached[1].close()
+
     def close(self) -> None:
-        """Release every lock (the session ends) and close the ledger."""
+        """Release every lock (the session ends), the alliances' connections, the ledger."""
+        with self._cache_mutex:
+            kept, self._alliances = self._alliances, {}
+        for _, alliance in kept.values():
+            alliance.close()
         self.locks.close()
         self.ledger.close()
 
@@ -150,6 +164,8 @@ class Worker:
             except Exception as exc:  # isolation: one alliance's failure stops no other
                 outcome, error = "failed", one_line(exc)
             failed = outcome == "failed"
+            if failed:
+                self.forget(name)  # read its config (and secret files) afresh next time
             backoff = min(2 ** before.failures, MAX_BACKOFF) if failed else 1
             wait = dt.timedelta(seconds=1) if outcome == "busy" else self.interval * backoff
             now = self.clock()

@@ -137,10 +137,12 @@ def stored_adjustments(store: StateStore) -> dict[str, dt.date]:
 def meeting_schedule(config: Config, book: Playbook, store: StateStore) -> list[ScheduledMeeting]:
     """The plenary series with each meeting's date (adjusted, else its item's, else planned)."""
     adjusted = stored_adjustments(store)
+    # One query for the series (each scheduled sync asks for the schedule).
+    items = {item.key: item for item in store.list_items(kind="meeting")}
     schedule = []
     for meeting in book.meetings.meetings:
         planned = planned_date(config, meeting)
-        item = store.get_item_by_key(f"meeting:{meeting.key}")
+        item = items.get(f"meeting:{meeting.key}")
         date, origin = planned, "plan"
         if meeting.key in adjusted:
             date, origin = adjusted[meeting.key], "adjusted"

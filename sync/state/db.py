@@ -212,12 +212,18 @@ def _named(sql: str) -> str:
     return "".join(out)
 
 
+# One dialect object per database kind, the first one seen: every engine of a kind compiles a
+# statement to the same text, and keying the cache by engine would compile each statement
+# again for every store a worker opens (a SQLite store gets its own engine each time).
+_DIALECT_OF_KIND: dict[str, sa.Dialect] = {}
+
+
 @functools.lru_cache(maxsize=2048)
-def _compiled(sql: str, dialect: sa.Dialect, named: bool) -> tuple[str, tuple[str, ...] | None]:
-    """SQLAlchemy's compilation of ``sql`` for ``dialect``: the driver's SQL text and, for a
-    positional driver (sqlite3), the order of the parameter names (None for psycopg's named
-    style). Cached: each statement of the store is compiled once per process."""
-    compiled = sa.text(sql if named else _named(sql)).compile(dialect=dialect)
+def _compiled(sql: str, kind: str, named: bool) -> tuple[str, tuple[str, ...] | None]:
+    """SQLAlchemy's compilation of ``sql`` for the dialect ``kind``: the driver's SQL text and,
+    for a positional driver (sqlite3), the order of the parameter names (None for psycopg's
+    named style). Cached: each statement of the store is compiled once per process."""
+    compiled = sa.text(sql if named else _named(sql)).compile(dialect=_DIALECT_OF_KIND[kind])
     order = compiled.positiontup
     return str(compiled), tuple(order) if order is not None else None
 
@@ -232,6 +238,7 @@ class Database:
         self.where = where  # for messages: the file, or the URL without its password
         self.schema = schema  # PostgreSQL: the alliance's schema; None on SQLite
         self._dialect = conn.dialect
+        _DIALECT_OF_KIND.setdefault(conn.dialect.name, conn.dialect)
         self._dbapi: Any = conn.connection.dbapi_connection
 
     @classmethod
@@ -270,7 +277,7 @@ class Database:
         come out as SQLAlchemy's (``sqlalchemy.exc.IntegrityError``...), the same on both.
         """
         named = isinstance(params, Mapping)
-        text, order = _compiled(sql, self._dialect, named)
+        text, order = _compiled(sql, self._dialect.name, named)
         if named:
             values: Any = dict(params)  # type: ignore[arg-type]
         else:

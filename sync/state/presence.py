@@ -24,6 +24,12 @@ ADOPT_HINT = ("run `mcm-sync bootstrap --adopt` to set it aside and rebuild the 
               "exists in Trello, Slack and Mailchimp")
 
 
+# Files found to be SQLite, by path: (device, inode). A file set aside and replaced, or
+# restored from a copy, is another inode and is checked again; one truncated is caught by
+# its size. Only a file overwritten in place is not re-checked, and opening it fails anyway.
+_VERIFIED: dict[Path, tuple[int, int]] = {}
+
+
 def state_problem(path: Path) -> str:
     """Why the file at ``path`` is not a usable state store ("" if it is one or is missing).
 
@@ -42,6 +48,8 @@ def state_problem(path: Path) -> str:
         return "is a folder, not a state store"
     if info.st_size == 0:
         return "is empty (0 bytes): the state was lost"
+    if _VERIFIED.get(path) == (info.st_dev, info.st_ino):
+        return ""  # this very file was found to be SQLite before (a worker asks every run)
     try:
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
                                                 uri=True)) as conn:
@@ -50,6 +58,7 @@ def state_problem(path: Path) -> str:
         if damaged_database(exc):
             return "is not an mcm-sync state store (not SQLite: corrupt or overwritten)"
         return f"cannot be read: {exc}"
+    _VERIFIED[path] = (info.st_dev, info.st_ino)
     return ""
 
 

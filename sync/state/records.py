@@ -26,6 +26,12 @@ class RecordsMixin(StoreBase):
         ).fetchone()
         return str(row["cursor"]) if row else None
 
+    def revision(self) -> int:
+        """The state's revision: it moves on every write to what a sync plans from (schema
+        version 6's triggers), so an unchanged number means an unchanged plan input."""
+        row = self._conn.execute("SELECT value FROM state_revision WHERE id = 1").fetchone()
+        return int(row["value"]) if row else 0
+
     def set_bookmark(self, side: str, scope: str, cursor: str) -> None:
         """Move a cursor; call this last, once every action of the run has succeeded."""
         with self.transaction():
@@ -157,23 +163,24 @@ class RecordsMixin(StoreBase):
 
     def start_run(self, command: str) -> Run:
         """Record the start of a command run; its id also tags the run's journal entries."""
-        run_id = uuid.uuid4().hex
+        run_id, started = uuid.uuid4().hex, self._now()
         with self.transaction():
             self._conn.execute(
                 "INSERT INTO runs (id, command, started_at, seq) VALUES (?, ?, ?,"
                 " (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs))",
-                (run_id, command, self._now()),
+                (run_id, command, started),
             )
-        return self.get_run(run_id)
+        return Run(run_id, command, started, None, None)
 
     def finish_run(self, run_id: str, outcome: str) -> Run:
         """Record how a run ended (``ok``, ``conflicts``, ``remote-error``...)."""
         with self.transaction():
-            self.get_run(run_id)
-            self._conn.execute(
+            updated = self._conn.execute(
                 "UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?",
                 (self._now(), outcome, run_id),
-            )
+            ).rowcount
+            if not updated:
+                raise KeyError(run_id)
         return self.get_run(run_id)
 
     def get_run(self, run_id: str) -> Run:

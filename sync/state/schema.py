@@ -233,7 +233,53 @@ _V5: tuple[Step, ...] = (
     CreateIndex(sa.Index("events_state", events.c.state, events.c.id)),
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# Version 6: the state's revision, a counter that database triggers move on every write to
+# what a sync plans from (items, their sides, resources, the journal, conflicts, the audit
+# trail, item numbers), whoever writes: a sync, ``serve``, ``resolve``, another tool. A
+# scheduled sync that reads no remote change and finds the revision it last planned on knows
+# its plan would be empty without reading the state or planning (``sync.engine.quiet``).
+# Kept out of ``TABLES`` (its own MetaData): a copied store counts from its own start.
+_revision_meta = sa.MetaData()
+state_revision = sa.Table(
+    "state_revision", _revision_meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("value", sa.Integer, nullable=False),
+    sa.CheckConstraint("id = 1"),
+)
+WATCHED = ("items", "item_sides", "resources", "journal", "conflicts", "audit", "counters")
+
+
+def _revision_triggers(db: Database) -> None:
+    """The triggers that move the revision: per row on SQLite, per statement on PostgreSQL.
+
+    The one place the two dialects need different DDL (neither has the other's form).
+    """
+    if db.dialect.name == "sqlite":
+        for table in WATCHED:
+            for event in ("INSERT", "UPDATE", "DELETE"):
+                db.connection.exec_driver_sql(
+                    f"CREATE TRIGGER {table}_{event.lower()}_revision AFTER {event} ON {table}"
+                    " BEGIN UPDATE state_revision SET value = value + 1 WHERE id = 1; END")
+        return
+    schema = f'"{db.schema}".' if db.schema else ""
+    # The schema is written into the function: it runs whatever the caller's search_path.
+    db.connection.exec_driver_sql(
+        f"CREATE FUNCTION {schema}bump_state_revision() RETURNS trigger LANGUAGE plpgsql AS"
+        f" $$ BEGIN UPDATE {schema}state_revision SET value = value + 1 WHERE id = 1;"
+        " RETURN NULL; END $$")
+    for table in WATCHED:
+        db.connection.exec_driver_sql(
+            f"CREATE TRIGGER {table}_revision AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE"
+            f" ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}bump_state_revision()")
+
+
+_V6: tuple[Step, ...] = (
+    CreateTable(state_revision),
+    "INSERT INTO state_revision (id, value) VALUES (1, 1)",
+    _revision_triggers,
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Every table, parents before children (for copying a store: ``sync.state.transfer``).
 TABLES: tuple[sa.Table, ...] = tuple(_meta.sorted_tables)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -284,6 +284,14 @@ class StateStore(ItemsMixin, RecordsMixin):
         rows = self._all(f"SELECT * FROM resources{clause} ORDER BY service, kind, logical_key",
                          values)
         return [Resource.from_row(r) for r in rows]
+
+    def remote_ids(self, service: str, kinds: Sequence[str]) -> dict[tuple[str, str], str]:
+        """The remote ids of one service's resources of ``kinds``: (kind, key) -> id, in one
+        query and without decoding their data (what a scheduled run needs, every run)."""
+        marks = ", ".join("?" * len(kinds))
+        rows = self._all(f"SELECT kind, logical_key, remote_id FROM resources WHERE service = ?"
+                         f" AND kind IN ({marks})", (service, *kinds))
+        return {(r["kind"], r["logical_key"]): str(r["remote_id"]) for r in rows}
 
     def delete_resource(self, service: str, kind: str, logical_key: str) -> bool:
         """Forget a remote object (e.g. found deleted remotely); True if it was recorded."""
