@@ -70,7 +70,12 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
     except BaseException:
         store.finish_run(run.id, "failed")
         raise
-    store.finish_run(run.id, "ok")
+    if result.quiet and not posted and not reminders and not (audience and audience.write_calls):
+        # A quiet run wrote nothing: it keeps no row (a worker makes one every few seconds
+        # per alliance), only the time of the last quiet check.
+        store.drop_quiet_run(run.id)
+    else:
+        store.finish_run(run.id, "ok")
     unresolved = len(store.list_conflicts(unresolved=True))
     return SyncOutcome(result, posted, unresolved, audience, [r.key for r in reminders])
 

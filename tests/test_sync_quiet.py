@@ -47,6 +47,16 @@ def test_a_steady_alliance_syncs_quietly(alliance: Synced) -> None:
     assert again["quiet"] is True
     # Two reads: the board's actions and the channel's history (identity is cached per run).
     assert sum(alliance.calls().values()) <= 3, alliance.calls()
+    # Quiet runs keep no row of their own, only the time of the last check.
+    with alliance.store() as store:
+        runs = store._conn.execute("SELECT COUNT(*) AS n FROM runs").fetchone()["n"]
+    alliance.json("sync")
+    with alliance.store() as store:
+        assert store._conn.execute("SELECT COUNT(*) AS n FROM runs").fetchone()["n"] == runs
+        assert store.get_bookmark("sync", "last_quiet")
+    status = alliance.json("status")["last_sync"]
+    assert status["outcome"] == "ok" and status["quiet_check"]
+    assert "last check with nothing new" in alliance.cli("status").output
 
 
 def test_a_reaction_alone_breaks_the_silence(alliance: Synced) -> None:

@@ -168,7 +168,11 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
         conflicts = store.list_conflicts()
         numbers = {i.id: i.number for i in items}
         ignored = [a for a in store.list_audit() if a.field == "reaction.ignored"]
+        last_run = store.last_run("sync")
+        last_quiet = store.get_bookmark("sync", "last_quiet")
     progress = step_progress(items, book, app.alliance.rows)
+    last = {"run": last_run.finished_at or last_run.started_at if last_run else None,
+            "outcome": last_run.outcome if last_run else None, "quiet_check": last_quiet}
     if as_json:
         echo_json({"items": [r.as_dict() for r in rows],
                    "progress": [{"step": p.key, "done": p.done, "total": p.total,
@@ -180,7 +184,8 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                                  for c in conflicts],
                    "ignored_reactions": [{"item": numbers.get(a.item_id or "", a.item_id),
                                           "by": a.actor, "reaction": a.new, "at": a.at}
-                                         for a in ignored]})
+                                         for a in ignored],
+                   "last_sync": last})
         return
     console = Console()
     table = Table(title=config.alliance.name)
@@ -193,6 +198,10 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     console.print(table)
     for p in progress:
         console.print(f"{p.title}: {p.done}/{p.total} ({p.percent}%)")
+    if last["run"]:
+        quiet = f"; last check with nothing new {str(last_quiet)[:16]}" if last_quiet else ""
+        console.print(f"last sync {str(last['run'])[:16]} ({last['outcome'] or 'running'})"
+                      f"{quiet}")
     for c in conflicts:
         number = numbers.get(c.item_id, c.item_id)
         if c.resolved_at is None:  # conflict_policy: ask

@@ -183,6 +183,18 @@ class RecordsMixin(StoreBase):
                 raise KeyError(run_id)
         return self.get_run(run_id)
 
+    def drop_quiet_run(self, run_id: str) -> None:
+        """Forget a run that found nothing to do and wrote nothing, keeping only when it
+        ended (the bookmark ``("sync", "last_quiet")``, shown by ``mcm-sync status``)."""
+        with self.transaction():
+            self._conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            self._conn.execute(
+                "INSERT INTO bookmarks (side, scope, cursor, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (side, scope) DO UPDATE SET cursor = excluded.cursor,"
+                " updated_at = excluded.updated_at",
+                ("sync", "last_quiet", self._now(), self._now()),
+            )
+
     def get_run(self, run_id: str) -> Run:
         """One run (``KeyError`` if unknown)."""
         row = self._conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()

@@ -277,6 +277,10 @@ _V6: tuple[Step, ...] = (
     CreateTable(state_revision),
     "INSERT INTO state_revision (id, value) VALUES (1, 1)",
     _revision_triggers,
+    # A worker records a run every few seconds per alliance: numbering the next run
+    # (MAX(seq)) and finding the last one must not scan a table that grows by thousands a day.
+    "CREATE INDEX runs_order ON runs (started_at, seq)",
+    "CREATE INDEX runs_seq ON runs (seq)",
 )
 
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
