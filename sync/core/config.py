@@ -114,6 +114,8 @@ class TrelloSettings(_Strict):
 
     api_key: SecretStr | None = None
     token: SecretStr | None = None
+    # Verifies webhook deliveries (``serve``); default $TRELLO_APP_SECRET.
+    app_secret: SecretStr | None = None
     base_url: str | None = None
     board_name: str = ""
     workspace_id: str = ""
@@ -132,6 +134,8 @@ class SlackSettings(_Strict):
     """Slack: bot token (secret), optional base URL, channel names, reaction map."""
 
     token: SecretStr | None = None
+    # Verifies the app's requests (``serve``); default $SLACK_SIGNING_SECRET.
+    signing_secret: SecretStr | None = None
     base_url: str | None = None
     general_channel: str = ""
     actions_channel: str = ""
@@ -164,6 +168,8 @@ class MailchimpSettings(_Strict):
     """Mailchimp: API key (secret), server prefix, audience to create or adopt."""
 
     api_key: SecretStr | None = None
+    # The secret in the list webhook's URL (``serve``); default $MAILCHIMP_WEBHOOK_SECRET.
+    webhook_secret: SecretStr | None = None
     server: str = ""
     base_url: str | None = None
     audience_id: str = ""
@@ -277,8 +283,11 @@ class Config(_Strict):
 SECRET_KEYS = {
     ("trello", "api_key"),
     ("trello", "token"),
+    ("trello", "app_secret"),
     ("slack", "token"),
+    ("slack", "signing_secret"),
     ("mailchimp", "api_key"),
+    ("mailchimp", "webhook_secret"),
 }
 
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from sync.engine.buttons import pressed_status
@@ -133,14 +134,9 @@ class HookApp:
             return self.mailchimp(request, path[len(MAILCHIMP_PREFIX):])
         return Response("not found\n", 404, mimetype="text/plain")
 
-    def _body(self, request: Request) -> bytes:
-        length = request.content_length
-        if length is not None and length > MAX_BODY:
-            raise Refused(413, f"body of {length} bytes is over {MAX_BODY}")
-        body = request.stream.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            raise Refused(413, f"body is over {MAX_BODY} bytes")
-        return bytes(body)
+    @staticmethod
+    def _body(request: Request) -> bytes:
+        return read_body(request)
 
     def _store(self, source: str, dedup: str, kind: str, subject: str,
                payload: Mapping[str, Any]) -> Response:
@@ -157,12 +153,15 @@ class HookApp:
 
     def trello(self, request: Request) -> Response:
         """A Trello delivery: signature over body + callback URL, then the board, then queue."""
-        body = self._body(request)
+        return self.on_trello(self._body(request), request.headers)
+
+    def on_trello(self, body: bytes, headers: Headers) -> Response:
+        """A Trello delivery's raw body and headers (see :meth:`trello`)."""
         problem = trello_problem(body, self.scope.trello_callback_url, self.secrets.trello,
-                                 request.headers.get("X-Trello-Webhook"))
+                                 headers.get("X-Trello-Webhook"))
         if problem:
             raise Refused(401, problem)
-        data = _json_body(body)
+        data = json_body(body)
         action = data.get("action")
         model = data.get("model")
         if not isinstance(action, dict) or not isinstance(model, dict):
@@ -189,18 +188,19 @@ class HookApp:
 
     # ------------------------------------------------------------------ Slack
 
-    def _slack_verified(self, request: Request) -> bytes:
-        body = self._body(request)
+    def slack_verified(self, body: bytes, headers: Headers) -> bytes:
+        """``body`` if Slack's signature on it is good and fresh; else :class:`Refused` 401."""
         problem = slack_problem(body, self.secrets.slack,
-                                request.headers.get("X-Slack-Request-Timestamp"),
-                                request.headers.get("X-Slack-Signature"))
+                                headers.get("X-Slack-Request-Timestamp"),
+                                headers.get("X-Slack-Signature"))
         if problem:
             raise Refused(401, problem)
         return body
 
     def slack_events(self, request: Request) -> Response:
         """Events API: ``url_verification`` answered; events queued once per ``event_id``."""
-        return self.on_event(_json_body(self._slack_verified(request)))
+        return self.on_event(json_body(self.slack_verified(self._body(request),
+                                                           request.headers)))
 
     def on_event(self, data: Mapping[str, Any]) -> Response:
         """One Events API payload, verified (HTTP) or from Slack's socket (Socket Mode)."""
@@ -243,13 +243,8 @@ class HookApp:
 
     def slack_interactive(self, request: Request) -> Response:
         """A button press on an item message: queued and acknowledged (the worker applies it)."""
-        body = self._slack_verified(request)
-        form = _form(body)
-        try:
-            data = json.loads(form.get("payload", ""))
-        except ValueError:
-            raise Refused(400, "payload is not JSON") from None
-        return self.on_interaction(data)
+        return self.on_interaction(interaction(
+            self.slack_verified(self._body(request), request.headers)))
 
     def on_interaction(self, data: Any) -> Response:
         """One interactivity payload (a button press), over HTTP or Socket Mode."""
@@ -271,7 +266,8 @@ class HookApp:
 
     def slack_command(self, request: Request) -> Response:
         """``/alliance``: answered privately (ephemeral) within Slack's 3 seconds."""
-        return self.on_command(_form(self._slack_verified(request)))
+        return self.on_command(form_fields(self.slack_verified(self._body(request),
+                                                              request.headers)))
 
     def on_command(self, form: Mapping[str, str]) -> Response:
         """A slash command's fields, over HTTP or Socket Mode: the private answer."""
@@ -283,13 +279,17 @@ class HookApp:
 
     def mailchimp(self, request: Request, secret: str) -> Response:
         """Mailchimp's GET check, then form posts (unsubscribe, cleaned, upemail, profile)."""
+        body = b"" if request.method in ("GET", "HEAD") else self._body(request)
+        return self.on_mailchimp(request.method, secret, body)
+
+    def on_mailchimp(self, method: str, secret: str, body: bytes) -> Response:
+        """A Mailchimp request's method, URL secret and raw body (see :meth:`mailchimp`)."""
         problem = mailchimp_problem(secret, self.secrets.mailchimp)
         if problem:
             raise Refused(403, problem)
-        if request.method in ("GET", "HEAD"):
+        if method in ("GET", "HEAD"):
             return Response("", 200)  # Mailchimp's check when the webhook is saved
-        body = self._body(request)
-        form = _form(body)
+        form = form_fields(body)
         kind = form.get("type", "")
         if kind not in MAILCHIMP_TYPES:
             raise Refused(400, "not a Mailchimp list webhook post")
@@ -306,11 +306,31 @@ class HookApp:
                             "reason": form.get("data[reason]", "")})
 
 
+def read_body(request: Request) -> bytes:
+    """The request's raw body; :class:`Refused` 413 over :data:`MAX_BODY`."""
+    length = request.content_length
+    if length is not None and length > MAX_BODY:
+        raise Refused(413, f"body of {length} bytes is over {MAX_BODY}")
+    body = request.stream.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise Refused(413, f"body is over {MAX_BODY} bytes")
+    return bytes(body)
+
+
 def _json(data: Any) -> Response:
     return Response(json.dumps(data), 200, mimetype="application/json")
 
 
-def _json_body(body: bytes) -> dict[str, Any]:
+def interaction(body: bytes) -> Any:
+    """The JSON ``payload`` field of an interactivity post."""
+    try:
+        return json.loads(form_fields(body).get("payload", ""))
+    except ValueError:
+        raise Refused(400, "payload is not JSON") from None
+
+
+def json_body(body: bytes) -> dict[str, Any]:
+    """A body that must be a JSON object (else :class:`Refused` 400)."""
     try:
         data = json.loads(body)
     except ValueError:
@@ -320,7 +340,8 @@ def _json_body(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _form(body: bytes) -> dict[str, str]:
+def form_fields(body: bytes) -> dict[str, str]:
+    """A form-encoded body's fields (else :class:`Refused` 400)."""
     from urllib.parse import parse_qsl
 
     try:

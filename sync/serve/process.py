@@ -17,8 +17,11 @@ recorded at once, so no later push subscribes the person again).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.identity import make_token
@@ -28,7 +31,7 @@ from sync.engine.item import plan_item
 from sync.engine.model import Snapshot, SyncContext, SyncResult, TrelloComment
 from sync.engine.read import state_view
 from sync.engine.run import run_sync
-from sync.state.events import QueuedEvent
+from sync.state.events import EventQueue, QueuedEvent
 from sync.state.rows import Item
 from sync.state.store import StateStore
 
@@ -61,6 +64,44 @@ class Processed:
     items: list[str] = field(default_factory=list)
     synced: bool = False
     result: SyncResult | None = None
+
+
+@dataclass
+class Drained:
+    """What draining a queue did: events processed, batches, the failures (one line each)."""
+
+    processed: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def drain(ctx: SyncContext, queue: EventQueue,
+          stopped: Callable[[], bool] = lambda: False) -> Drained:
+    """Process the queue's pending deliveries in batches until none is left (or ``stopped``).
+
+    The caller holds the alliance's lock. A batch whose remote calls fail is counted
+    (:meth:`EventQueue.retry_later`) and the drain ends there: its deliveries stay pending for
+    the next drain, and after :data:`sync.state.events.MAX_ATTEMPTS` are left to the full
+    reconciliation. Used by ``serve -c`` (its own worker thread) and by ``mcm-sync worker``.
+    """
+    out = Drained()
+    while not stopped():
+        events = queue.pending()
+        if not events:
+            break
+        ctx.settings = dataclasses.replace(ctx.settings, now=dt.datetime.now(dt.UTC))
+        try:
+            done = process(ctx, events, uuid.uuid4().hex)
+        except Exception as exc:  # a remote failure: counted, retried, then left to sync
+            log.warning("processing %d events failed: %s", len(events), exc)
+            out.errors.append(str(exc))
+            queue.retry_later([e.id for e in events], str(exc))
+            break
+        queue.finish(done.done, "done")
+        queue.finish(done.ignored, "ignored")
+        out.processed += len(events)
+        out.batches += 1
+    return out
 
 
 def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str) -> Processed:

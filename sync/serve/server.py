@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,7 +31,7 @@ from sync.engine.read import prepare
 from sync.runner import sync_once
 from sync.serve.answers import alliance_answer
 from sync.serve.hooks import MAILCHIMP_PREFIX, TRELLO_PATH, HookApp, Scope, Secrets
-from sync.serve.process import process
+from sync.serve.process import drain
 from sync.serve.register import (
     ensure_mailchimp_webhook,
     ensure_trello_webhook,
@@ -241,28 +239,11 @@ class Service:
         finally:
             lock.release()
 
-    def _refresh(self) -> None:
-        self.ctx.settings = dataclasses.replace(self.ctx.settings,
-                                                now=dt.datetime.now(dt.UTC))
-
     def _drain(self) -> None:
-        while not self._stop.is_set():
-            events = self.queue.pending()
-            if not events:
-                return
-            self._refresh()
-            run_id = uuid.uuid4().hex
-            try:
-                done = process(self.ctx, events, run_id)
-            except Exception as exc:  # a remote failure: counted, retried, then left to sync
-                log.warning("processing %d events failed: %s", len(events), exc)
-                self.errors.append(str(exc))
-                self.queue.retry_later([e.id for e in events], str(exc))
-                return
-            self.queue.finish(done.done, "done")
-            self.queue.finish(done.ignored, "ignored")
-            self.processed += len(events)
-            self.batches += 1
+        done = drain(self.ctx, self.queue, self._stop.is_set)
+        self.processed += done.processed
+        self.batches += done.batches
+        self.errors += done.errors
 
     def _backstop(self) -> None:
         try:

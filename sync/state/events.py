@@ -54,11 +54,16 @@ class EventQueue:
     queue for ``serve`` on one laptop and for a hosted service's workers.
     """
 
-    def __init__(self, location: str | os.PathLike[str], *, schema: str | None = None) -> None:
+    def __init__(self, location: str | os.PathLike[str], *, schema: str | None = None,
+                 migrate: bool = True) -> None:
+        """``migrate=False``: the caller knows the store is at the current schema (saves
+        opening it as a store first, for a front that opens a queue per delivery)."""
         self.path = location if isinstance(location, str) and "://" in location \
             else Path(location)
-        # Creates and migrates the store if needed (the table comes with schema version 5).
-        StateStore.open(self.path, schema=schema).close()
+        self._owned = True
+        if migrate:
+            # Creates and migrates the store if needed (the table comes with schema version 5).
+            StateStore.open(self.path, schema=schema).close()
         if is_url(str(self.path)):
             self._db = Database.postgresql(str(self.path),
                                            schema_name(schema or DEFAULT_SCHEMA))
@@ -66,10 +71,22 @@ class EventQueue:
             self._db = Database.sqlite(Path(self.path), threads=True)
         self._mutex = threading.Lock()
 
+    @classmethod
+    def over(cls, store: StateStore) -> EventQueue:
+        """The queue of an open store, on the store's own connection (one thread: a worker
+        draining the queue under the alliance's lock); :meth:`close` leaves it open."""
+        queue = cls.__new__(cls)
+        queue.path = store.path
+        queue._db = store._conn
+        queue._mutex = threading.Lock()
+        queue._owned = False
+        return queue
+
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (not a store's borrowed one, see :meth:`over`)."""
         with self._mutex:
-            self._db.close()
+            if self._owned:
+                self._db.close()
 
     def __enter__(self) -> EventQueue:
         return self
