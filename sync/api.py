@@ -45,6 +45,8 @@ from sync.doctor.report import DoctorReport
 from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
+from sync.serve.process import Drained, drain
+from sync.state.events import EventQueue
 from sync.state.presence import (
     ADOPT_HINT,
     check_state_file,
@@ -73,6 +75,14 @@ class BootstrapRun:
     result: BootstrapResult
     sandbox_url: str = ""
     set_aside: Path | None = None
+
+
+@dataclass
+class WorkOutcome:
+    """What :meth:`Alliance.work` did: the queue's deliveries, and the sync if one ran."""
+
+    drained: Drained
+    sync: SyncOutcome | None = None
 
 
 class Alliance:
@@ -264,6 +274,35 @@ class Alliance:
                              connected.trello, connected.slack,  # type: ignore[arg-type]
                              store, full=full, mailchimp=connected.mailchimp,  # type: ignore[arg-type]
                              progress=progress, inputs=self.inputs)
+
+    def work(self, *, scheduled: bool, sandbox: bool | None = None) -> WorkOutcome:
+        """A worker's turn at the alliance, under its lock: first the deliveries waiting in
+        its queue (stored by ``serve --alliances``; processed by the same code as ``serve``),
+        then, if ``scheduled``, the sync as :meth:`sync` runs it.
+
+        With nothing waiting and nothing scheduled, no service is contacted.
+        """
+        self.validate()
+        with self.writing(required=True) as store:
+            queue = EventQueue.over(store)
+            waiting = bool(queue.pending(1))
+            if not (waiting or scheduled):
+                return WorkOutcome(Drained())
+            services = self._bootstrapped(store)
+            services = services if scheduled else services[:2]  # a drain: Trello and Slack
+            with self.connect(services, sandbox=sandbox) as connected:
+                drained = Drained()
+                if waiting:
+                    ctx = prepare(self.config, self.playbook, self.rows,
+                                  connected.trello, connected.slack, store)  # type: ignore[arg-type]
+                    drained = drain(ctx, queue)
+                if not scheduled:
+                    return WorkOutcome(drained)
+                return WorkOutcome(drained, sync_once(
+                    self.config, self.playbook, self.rows,
+                    connected.trello, connected.slack,  # type: ignore[arg-type]
+                    store, mailchimp=connected.mailchimp,  # type: ignore[arg-type]
+                    inputs=self.inputs))
 
     def preview_sync(self, *, full: bool = False, sandbox: bool | None = None) -> SyncResult:
         """The same reads and decisions as :meth:`sync`, with nothing written anywhere."""

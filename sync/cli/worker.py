@@ -103,6 +103,13 @@ def _when(value: object, now: dt.datetime) -> str:
     return f"in {span}" if seconds > 0 else f"{span} ago"
 
 
+def _waiting(since: object, now: dt.datetime) -> str:
+    """Deliveries waiting for a worker: since how long ("-": none announced)."""
+    if not isinstance(since, str):
+        return "-"
+    return "waiting " + _when(since, now).removesuffix(" ago")
+
+
 @worker.command("status")
 @_alliances
 @_database
@@ -110,7 +117,7 @@ def _when(value: object, now: dt.datetime) -> str:
 @click.pass_context
 def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
                   as_json: bool) -> None:
-    """Every alliance's last run, next run, lag and last error."""
+    """Every alliance's last run, next run, lag, deliveries waiting and last error."""
     given = ctx.obj or {}
     folder = _folder(folder or given.get("folder"))
     now = dt.datetime.now(dt.UTC)
@@ -118,10 +125,11 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
     if as_json:
         echo_json(rows)
         return
-    table = Table("alliance", "last run", "outcome", "next run", "lag", "last error")
+    table = Table("alliance", "last run", "outcome", "next run", "lag", "events", "last error")
     for row in rows:
         lag = int(str(row["lag_seconds"]))
         table.add_row(str(row["alliance"]), _when(row["last_run"], now), str(row["outcome"]),
                       _when(row["next_run"], now), f"{lag}s" if lag else "-",
+                      _waiting(row["events_waiting_since"], now),
                       str(row["last_error"]) or "-")
     Console(width=160).print(table)

@@ -11,7 +11,12 @@ a cron run and the worker apart).
 
 The ledger is bookkeeping, not a queue: what is due is computed from ``next_due``; the run
 itself is always the alliance's own journalled sync, so a run repeated after a crash writes
-nothing twice.
+nothing twice. The deliveries themselves wait in each alliance's own durable queue (its state
+store's ``events`` table); ``serve --alliances`` only raises the alliance's flag here
+(``events_at``, and ``events_mark`` counted up on every raise) and, on PostgreSQL, sends
+``NOTIFY mcm_sync_events`` with the alliance's name, so a waiting worker starts at once. A
+worker lowers the flag after draining only if ``events_mark`` is still what it read before
+(:meth:`Ledger.events_drained`): a delivery that arrived meanwhile keeps it raised.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from sync.state.lock import LOCK_NAMESPACE
 from sync.state.schema import migrate
 
 SCHEMA = "mcm_worker"
+CHANNEL = "mcm_sync_events"  # NOTIFY channel: the payload is an alliance's name
 LEDGER_FILE = ".mcm-sync-worker.db"
 # The scheduling locks' first key: one past the alliances' run locks (sync.state.lock).
 SCHEDULE_NAMESPACE = LOCK_NAMESPACE + 1
@@ -50,7 +56,12 @@ alliance_runs = sa.Table(
     sa.Column("runs", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("failures", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
-MIGRATIONS = ((CreateTable(alliance_runs),),)
+MIGRATIONS = (
+    (CreateTable(alliance_runs),),
+    # 2: deliveries waiting in the alliance's queue (raised by serve --alliances).
+    ("ALTER TABLE alliance_runs ADD COLUMN events_at TEXT",
+     "ALTER TABLE alliance_runs ADD COLUMN events_mark INTEGER NOT NULL DEFAULT 0"),
+)
 
 
 @dataclass(frozen=True)
@@ -67,10 +78,17 @@ class Entry:
     next_due: str | None = None
     runs: int = 0
     failures: int = 0
+    events_at: str | None = None  # deliveries waiting since (None: none announced)
+    events_mark: int = 0
 
     def due(self, now: dt.datetime) -> bool:
-        """Whether the alliance should run at ``now`` (never run: yes)."""
+        """Whether the alliance's schedule is due at ``now`` (never run: yes)."""
         return self.next_due is None or self.next_due <= iso(now)
+
+    @property
+    def waiting(self) -> bool:
+        """Whether ``serve`` announced deliveries no worker has drained yet."""
+        return self.events_at is not None
 
 
 def iso(moment: dt.datetime) -> str:
@@ -139,6 +157,34 @@ class Ledger:
         self._upsert(name, slug=slug, finished_at=iso(now), outcome=outcome, error=error,
                      next_due=iso(next_due), runs=runs + 1,
                      failures=failures + 1 if failed else 0)
+
+    def drain_failed(self, name: str, error: str) -> None:
+        """Record why draining the alliance's queue failed (shown by ``worker status``)."""
+        self._upsert(name, outcome="failed", error=error)
+
+    def events_arrived(self, name: str, now: dt.datetime | None = None) -> None:
+        """Raise the alliance's flag (its queue has new deliveries) and wake the workers.
+
+        Called by ``serve --alliances`` after the delivery is committed to the alliance's
+        queue, so a worker that sees the flag (or the notification) finds the delivery.
+        """
+        stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO alliance_runs (name, events_at, events_mark) VALUES (?, ?, 1)"
+                " ON CONFLICT (name) DO UPDATE SET events_mark = alliance_runs.events_mark + 1,"
+                " events_at = COALESCE(alliance_runs.events_at, excluded.events_at)",
+                (name, stamp))
+            if self.url:  # after the flag's commit (autocommit): the woken worker sees it
+                db.execute("SELECT pg_notify(?, ?)", (CHANNEL, name))
+
+    def events_drained(self, before: Entry) -> bool:
+        """Lower the flag raised as ``before`` shows it; False if deliveries came since."""
+        with self._db() as db:
+            cursor = db.execute(
+                "UPDATE alliance_runs SET events_at = NULL WHERE name = ? AND events_mark = ?",
+                (before.name, before.events_mark))
+            return cursor.rowcount == 1
 
     def _upsert(self, name: str, **values: Any) -> None:
         columns = ["name", *values]

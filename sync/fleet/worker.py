@@ -7,6 +7,13 @@ is still due (another worker may just have run it), and runs ``Alliance.sync`` (
 full reconciliation when one is due, the digest and the meeting reminders, journalled). How
 it ended goes into the ledger with the next due time.
 
+Deliveries: an alliance whose flag ``serve --alliances`` raised in the ledger (its queue has
+deliveries) is due too, at once: the worker drains its queue with the code ``serve`` uses
+(``Alliance.work``), and runs the scheduled sync only if that is due as well. The flag is
+lowered only if no delivery arrived since it was read (``Ledger.events_drained``). Between
+cycles a worker on PostgreSQL waits for ``NOTIFY`` (``sync.fleet.wake``), so a delivery does
+not wait for the next tick.
+
 Isolation: whatever one alliance raises (bad config, refused credentials, a rate limit that
 outlasted the retries, a bug) is recorded as that alliance's last error and retried later
 with a backoff; the others run on. A run refused because a person's ``mcm-sync sync`` holds
@@ -29,6 +36,7 @@ from sync.api import Alliance
 from sync.core.config import load_config
 from sync.core.errors import REPORTED, StateError, error_lines
 from sync.fleet.ledger import Entry, Ledger, ScheduleLocks, iso
+from sync.fleet.wake import Wakeup
 
 MAX_BACKOFF = 8  # a failing alliance waits at most 8 intervals before its next try
 Clock = Callable[[], dt.datetime]
@@ -84,6 +92,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.ledger = Ledger(database, folder)
         self.locks = ScheduleLocks(self.ledger)
+        self.wakeup = Wakeup(self.ledger.url)
         # Parsed configs, playbooks and action plans, kept while their files are unchanged.
         self._alliances: dict[str, tuple[tuple[int, ...], Alliance]] = {}
         self._cache_mutex = threading.Lock()
@@ -113,6 +122,7 @@ class Worker:
 
     def close(self) -> None:
         """Release every lock (the session ends), the alliances' connections, the ledger."""
+        self.wakeup.close()
         with self._cache_mutex:
             kept, self._alliances = self._alliances, {}
         for _, alliance in kept.values():
@@ -121,11 +131,12 @@ class Worker:
         self.ledger.close()
 
     def due(self) -> list[str]:
-        """The alliances due now, in a random order (so that workers spread over them)."""
+        """The alliances due now (schedule, or deliveries waiting), in a random order (so
+        that workers spread over them)."""
         entries = self.ledger.entries()
         now = self.clock()
         names = [n for n in alliance_configs(self.folder)
-                 if entries.get(n, Entry(n)).due(now)]
+                 if (entry := entries.get(n, Entry(n))).due(now) or entry.waiting]
         random.shuffle(names)
         return names
 
@@ -150,19 +161,24 @@ class Worker:
         try:
             before = self.ledger.entry(name)
             if not before.due(self.clock()):
+                if before.waiting:
+                    return self._drain(name, config_path, before)
                 return None  # another worker ran it since we looked
             self.ledger.started(name, self.name, self.clock())
             slug, outcome, error = "", "ok", ""
             try:
                 alliance = self.alliance(name, config_path)
                 slug = alliance.config.alliance.slug
-                result = alliance.sync()
-                outcome = "conflicts" if result.unresolved else "ok"
+                result = alliance.work(scheduled=True).sync
+                outcome = "conflicts" if result is not None and result.unresolved else "ok"
             except StateError as exc:
                 busy = "holds the lock" in str(exc)
                 outcome, error = ("busy", "") if busy else ("failed", one_line(exc))
             except Exception as exc:  # isolation: one alliance's failure stops no other
                 outcome, error = "failed", one_line(exc)
+            if before.waiting and outcome != "busy":
+                # Drained (or failed: the deliveries stay in the queue for the next run).
+                self.ledger.events_drained(before)
             failed = outcome == "failed"
             if failed:
                 self.forget(name)  # read its config (and secret files) afresh next time
@@ -175,9 +191,32 @@ class Worker:
         finally:
             self.locks.unlock(name)
 
+    def _drain(self, name: str, config_path: Path, before: Entry) -> str:
+        """Only the alliance's waiting deliveries (its schedule is not due): "events", or
+        "busy" (its lock is held: the flag stays up) or "failed" (recorded; the deliveries
+        stay in the queue for the scheduled run)."""
+        try:
+            drained = self.alliance(name, config_path).work(scheduled=False).drained
+        except StateError as exc:
+            if "holds the lock" in str(exc):
+                return "busy"
+            self.forget(name)  # read its config (and secret files) afresh next time
+            self.ledger.drain_failed(name, one_line(exc))
+        except Exception as exc:  # isolation, as for a scheduled run
+            self.forget(name)
+            self.ledger.drain_failed(name, one_line(exc))
+        else:
+            if drained.errors:
+                self.ledger.drain_failed(name, drained.errors[-1][:500])
+            self.ledger.events_drained(before)
+            return "failed" if drained.errors else "events"
+        self.ledger.events_drained(before)
+        return "failed"
+
     def run(self, *, once: bool = False, stop: threading.Event | None = None,
             tick: float = 2.0) -> CycleReport:
-        """Cycle until ``stop`` is set (every ``tick`` seconds); with ``once``, one cycle.
+        """Cycle until ``stop`` is set (every ``tick`` seconds, or at once when ``serve``
+        notifies a delivery on PostgreSQL); with ``once``, one cycle.
 
         Once ``stop`` is set (SIGTERM) no further alliance starts; those running finish.
         """
@@ -187,7 +226,7 @@ class Worker:
             done = self.cycle()
             report.outcomes.update(done.outcomes)
             report.skipped = done.skipped
-            if once or stop.wait(tick):
+            if once or self.wakeup.wait(tick, stop):
                 return report
 
 
@@ -211,5 +250,6 @@ def status_rows(folder: Path, database: str | None,
             "outcome": entry.outcome or "never run", "worker": entry.worker,
             "next_run": entry.next_due or "now", "lag_seconds": round(lag),
             "runs": entry.runs, "failures": entry.failures, "last_error": entry.error,
+            "events_waiting_since": entry.events_at,
         })
     return rows
