@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
+from typing import Any
 
 import click
 
 from sync.cli.app import AppContext, pass_app
+from sync.cli.worker import DATABASE_ENV, _database_url, _folder
 from sync.core.errors import UserError
 from sync.reports.digest import parse_duration
+from sync.serve.front import FrontService
 from sync.serve.hooks import Secrets
+from sync.serve.routes import SECRET_VARIABLES
 from sync.serve.server import ServeOptions, Service
 
-SECRET_VARIABLES = {"trello": "TRELLO_APP_SECRET", "slack": "SLACK_SIGNING_SECRET",
-                    "mailchimp": "MAILCHIMP_WEBHOOK_SECRET"}
+ENDPOINTS = ("/healthz", "/hooks/trello", "/hooks/slack/events", "/hooks/slack/interactive",
+             "/hooks/slack/commands")
 
 
 def _secrets(use_sandbox: bool, socket_mode: bool) -> Secrets | None:
@@ -44,15 +49,41 @@ def _secrets(use_sandbox: bool, socket_mode: bool) -> Secrets | None:
 @click.option("--socket-mode", is_flag=True, help="Slack over Socket Mode (no public URL "
               "needed; app-level token in SLACK_APP_TOKEN).")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
+@click.option("--alliances", "folder", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Serve every alliance of this folder (one config per "
+              "alliance): route, store and wake the workers; `mcm-sync worker` processes.")
+@click.option("--database", default=None, help="With --alliances: the workers' PostgreSQL "
+              f"ledger, to wake them (default ${DATABASE_ENV}; else the folder's SQLite one).")
 @pass_app
 def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_every: str,
-          no_register: bool, socket_mode: bool, sandbox: bool | None) -> None:
+          no_register: bool, socket_mode: bool, sandbox: bool | None, folder: Path | None,
+          database: str | None) -> None:
     """Serve the webhook endpoints until Ctrl-C or SIGTERM (see README: Real time).
 
     Endpoints: /healthz, /hooks/trello, /hooks/slack/events, /hooks/slack/interactive,
     /hooks/slack/commands, /hooks/mailchimp/<secret>. Secrets come from TRELLO_APP_SECRET,
     SLACK_SIGNING_SECRET and MAILCHIMP_WEBHOOK_SECRET (the sandbox's own on a sandbox).
+
+    With --alliances DIR, one front for every alliance of the folder (see README: Hosting
+    many alliances): Trello calls /hooks/trello/<name> (the config file's name); each
+    alliance's secrets come from its config (trello.app_secret, slack.signing_secret,
+    mailchimp.webhook_secret), else from the variables above.
     """
+    if folder is not None:
+        if app.config_path is not None:
+            raise UserError("serve takes either -c CONFIG (one alliance) or --alliances DIR "
+                            "(every alliance of a folder), not both",
+                            hint="drop -c to serve the folder's alliances")
+        if socket_mode or sandbox is not None or reconcile_every != "15m":
+            raise UserError("--socket-mode, --sandbox and --reconcile-every are for one "
+                            "alliance (-c); with --alliances the workers run the schedules",
+                            hint="run `mcm-sync worker --alliances DIR` beside this front")
+        _serve_folder(_folder(folder), _database_url(database), host=host, port=port,
+                      public_url=public_url, register=not no_register)
+        return
+    if database is not None:
+        raise UserError("--database goes with --alliances",
+                        hint="one alliance's state store is set in its config (state.url)")
     every = (None if reconcile_every == "off"
              else parse_duration(reconcile_every, "--reconcile-every").total_seconds())
     use_sandbox = app.config.sandbox if sandbox is None else sandbox
@@ -65,13 +96,28 @@ def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_ever
                            secrets=_secrets(use_sandbox, socket_mode), reconcile_every=every,
                            register=not no_register, sandbox=sandbox,
                            socket_mode_token=app_token)
-    service = Service(app.alliance, options)
+    _run(Service(app.alliance, options), ENDPOINTS)
+
+
+def _serve_folder(folder: Path, database: str | None, *, host: str, port: int,
+                  public_url: str, register: bool) -> None:
+    """``serve --alliances``: the front; the environment's secrets are only a fallback."""
+    found = {name: os.environ.get(variable, "") for name, variable in SECRET_VARIABLES.items()}
+    options = ServeOptions(host=host, port=port, public_url=public_url,
+                           secrets=Secrets(**found), register=register)
+    front = FrontService(folder, options, database=database)
+    _run(front, ("/healthz", "/hooks/trello/<alliance>", *ENDPOINTS[2:]))
+    click.echo(f"served {len(front.router.table.routes)} alliances; registered "
+               f"{len(front.registered)}")
+
+
+def _run(service: Any, endpoints: tuple[str, ...]) -> None:
+    """Start ``service``, print where it listens, serve until Ctrl-C or SIGTERM."""
     previous = signal.signal(signal.SIGTERM, lambda *_: service.stop())
     try:
         service.start()
         click.echo(f"serving on {service.url} (public URL {service.public_url})")
-        for path in ("/healthz", "/hooks/trello", "/hooks/slack/events",
-                     "/hooks/slack/interactive", "/hooks/slack/commands"):
+        for path in endpoints:
             click.echo(f"  {service.public_url}{path}")
         click.echo("press Ctrl-C to stop")
         service.wait()
