@@ -21,8 +21,13 @@ def slugs(n: int) -> list[str]:
     return [f"a{i:04d}" for i in range(1, n + 1)]
 
 
-def make_fleet(folder: Path, n: int, server: SandboxServer, pg_url: str | None) -> Path:
-    """``folder/configs/<slug>.yaml`` for ``n`` alliances; returns the configs' folder."""
+def make_fleet(folder: Path, n: int, server: SandboxServer, pg_url: str | None, *,
+               own_schemas: bool = False) -> Path:
+    """``folder/configs/<slug>.yaml`` for ``n`` alliances; returns the configs' folder.
+
+    ``own_schemas``: on PostgreSQL, fresh schemas instead of the slugs (a second fleet on the
+    same server beside another test module's).
+    """
     configs = folder / "configs"
     configs.mkdir(parents=True, exist_ok=True)
     for slug in slugs(n):
@@ -30,7 +35,7 @@ def make_fleet(folder: Path, n: int, server: SandboxServer, pg_url: str | None) 
         home.mkdir(exist_ok=True)
         path = example_config(home, pg_url=pg_url)
         text = path.read_text(encoding="utf-8").replace("slug: frl ", f"slug: {slug} ", 1)
-        if pg_url:  # the schema follows the slug (the default), not example_config's
+        if pg_url and not own_schemas:  # the schema follows the slug (the default)
             text = "\n".join(line for line in text.splitlines()
                              if not line.strip().startswith("schema:")) + "\n"
         target = configs / f"{slug}.yaml"

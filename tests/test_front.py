@@ -188,7 +188,8 @@ class Fleet:
     def __init__(self, folder: Path, pg_url: str | None) -> None:
         self.server = SandboxServer(port=0, data_dir=folder / "sandbox", rate_limits=False)
         self.server.start()
-        self.configs = make_fleet(folder, 2, server=self.server, pg_url=pg_url)
+        self.configs = make_fleet(folder, 2, server=self.server, pg_url=pg_url,
+                                  own_schemas=True)
         self.database = pg_url
         for name in ("a0001", "a0002"):
             result = CliRunner().invoke(cli, ["-c", str(self.configs / f"{name}.yaml"),
@@ -302,3 +303,30 @@ def test_on_postgresql_a_waiting_worker_is_woken_by_notify(tmp_path: Path, pg_ur
         first.close()
         second.close()
         fleet.server.stop()
+
+
+def test_the_flag_is_lowered_only_if_no_delivery_came_while_draining(tmp_path: Path) -> None:
+    from sync.fleet.ledger import MIGRATIONS
+    from sync.fleet.worker import status_rows
+    from sync.state.db import Database
+    from sync.state.schema import migrate
+
+    db = Database.sqlite(tmp_path / ".mcm-sync-worker.db")  # a ledger of version 1
+    migrate(db, migrations=MIGRATIONS, target=1)
+    db.execute("INSERT INTO alliance_runs (name) VALUES ('a')")
+    db.close()
+    ledger = Ledger(None, tmp_path)  # migrated to version 2: no flag yet
+    try:
+        assert not ledger.entry("a").waiting
+        ledger.events_arrived("a")
+        read = ledger.entry("a")  # what a worker reads before draining
+        ledger.events_arrived("a")  # a delivery while it drains
+        assert ledger.events_drained(read) is False and ledger.entry("a").waiting
+        assert ledger.events_drained(ledger.entry("a")) is True
+        assert not ledger.entry("a").waiting
+        ledger.events_arrived("b")  # an alliance that never ran gets a line
+        (tmp_path / "b.yaml").write_text("alliance: {}\n")
+        [row] = status_rows(tmp_path, None)
+        assert row["alliance"] == "b" and row["events_waiting_since"]
+    finally:
+        ledger.close()

@@ -4,4 +4,6 @@
 step (the sync, with its full reconciliations, digests and meeting reminders, is
 ``Alliance.sync``); several workers share one PostgreSQL database, each alliance synced by one
 worker at a time (``sync.fleet.ledger``: advisory locks and a table of runs, no lock file).
+The workers also process what ``serve --alliances`` stored in each alliance's queue, woken by
+``NOTIFY`` on PostgreSQL (``sync.fleet.wake``).
 """

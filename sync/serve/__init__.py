@@ -6,4 +6,8 @@ the engine's plan per item), :mod:`sync.serve.server` (waitress, the worker, the
 sync), :mod:`sync.serve.register` (webhooks and the sandbox's Slack app),
 :mod:`sync.serve.socket_mode` (Slack without a public URL), :mod:`sync.serve.answers`
 (``/alliance``). The durable queue is :mod:`sync.state.events`.
+
+``serve --alliances DIR`` (many alliances, one URL): :mod:`sync.serve.routes` (which alliance
+a delivery belongs to) and :mod:`sync.serve.front` (route, verify with the alliance's secrets,
+store in its queue, wake the workers of :mod:`sync.fleet`, which process it).
 """
