@@ -28,7 +28,7 @@ import random
 import socket
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,19 +215,43 @@ class Worker:
 
     def run(self, *, once: bool = False, stop: threading.Event | None = None,
             tick: float = 2.0) -> CycleReport:
-        """Cycle until ``stop`` is set (every ``tick`` seconds, or at once when ``serve``
-        notifies a delivery on PostgreSQL); with ``once``, one cycle.
+        """Run what is due until ``stop`` is set; with ``once``, one cycle (:meth:`cycle`).
 
-        Once ``stop`` is set (SIGTERM) no further alliance starts; those running finish.
+        Every ``tick`` seconds, or at once when ``serve`` notifies a delivery (PostgreSQL),
+        the alliances due are handed to the threads, except those still running: an alliance
+        with a delivery does not wait for another alliance's long sync to end (unless every
+        thread is busy). Once ``stop`` is set (SIGTERM) no further alliance starts; those
+        running finish.
         """
         stop = self._stop = stop or threading.Event()
+        if once:
+            return self.cycle()
         report = CycleReport()
-        while True:
-            done = self.cycle()
-            report.outcomes.update(done.outcomes)
-            report.skipped = done.skipped
-            if once or self.wakeup.wait(tick, stop):
-                return report
+        running: dict[str, Future[str | None]] = {}
+
+        def collect(name: str, future: Future[str | None]) -> None:
+            outcome = future.result()
+            if outcome is None:
+                report.skipped.append(name)
+            else:
+                report.outcomes[name] = outcome
+
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="alliance") as pool:
+            while True:
+                for name, future in list(running.items()):
+                    if future.done():
+                        del running[name]
+                        collect(name, future)
+                configs = alliance_configs(self.folder)
+                for name in self.due():
+                    if name not in running and name in configs:
+                        running[name] = pool.submit(self.run_alliance, name, configs[name])
+                report.skipped = report.skipped[-100:]  # bounded: only the latest matter
+                if self.wakeup.wait(tick, stop):
+                    break
+        for name, future in running.items():  # finished: the pool waited for them
+            collect(name, future)
+        return report
 
 
 def status_rows(folder: Path, database: str | None,
