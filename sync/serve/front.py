@@ -295,6 +295,9 @@ class FrontService:
     def _register(self, route: Route) -> None:
         """The alliance's Trello (and Mailchimp) webhook; on a sandbox, its Slack app."""
         config = route.config
+        if config.sandbox and not route.sandbox_url:
+            log.warning("%s: its sandbox is not running: nothing registered", route.name)
+            return  # connect() would start one of its own, which no vendor calls from
         services = ("trello", "mailchimp") if route.scope.audience_id and (
             config.sandbox or config.mailchimp.api_key) else ("trello",)
         try:
