@@ -206,7 +206,8 @@ class Worker:
             self.forget(name)
             self.ledger.drain_failed(name, one_line(exc))
         else:
-            if drained.errors:
+            if drained.errors:  # a remote failure: reconnect next time
+                self.forget(name)
                 self.ledger.drain_failed(name, drained.errors[-1][:500])
             self.ledger.events_drained(before)
             return "failed" if drained.errors else "events"
