@@ -208,3 +208,27 @@ def test_a_lone_worker_keeps_its_ledger_beside_the_configs(tmp_path: Path) -> No
     shown = CliRunner().invoke(cli, ["worker", "status", "--alliances", str(tmp_path), "--json"])
     assert shown.exit_code == 0
     assert json.loads(shown.stdout)[0]["outcome"] == "failed"
+
+
+def test_alliances_with_deliveries_come_first_in_a_backlog(tmp_path: Path) -> None:
+    """A worker whose threads are all busy hands out its backlog deliveries first: a member
+    waits for one alliance's run at most, not for a whole cycle of scheduled ones."""
+    import datetime as dt
+
+    from sync.fleet.worker import Worker
+
+    folder = tmp_path / "alliances"
+    folder.mkdir()
+    for i in range(30):
+        (folder / f"a{i:02d}.yaml").write_text("# not read by due()\n", encoding="utf-8")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    worker = Worker(folder, clock=lambda: later)
+    try:
+        worker.ledger.events_arrived("a17")
+        worker.ledger.events_arrived("a03")
+        for _ in range(5):  # the order is otherwise random (workers spread over alliances)
+            due = worker.due()
+            assert len(due) == 30
+            assert set(due[:2]) == {"a17", "a03"}
+    finally:
+        worker.close()

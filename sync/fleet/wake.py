@@ -54,6 +54,15 @@ class Wakeup:
                 return stop.is_set()
         return True
 
+    def notified(self) -> bool:
+        """Whether a notification came since the last wait (without waiting); always False
+        on SQLite. For a worker whose threads are all busy: a delivery reorders its backlog."""
+        if self._raw is None:
+            return False
+        got = list(self._raw.notifies(timeout=0))
+        self.woken += len(got)
+        return bool(got)
+
     def close(self) -> None:
         """End the listening session (not back to the pool: it would still be listening)."""
         if self._conn is not None:

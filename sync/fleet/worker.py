@@ -138,6 +138,8 @@ class Worker:
         names = [n for n in alliance_configs(self.folder)
                  if (entry := entries.get(n, Entry(n))).due(now) or entry.waiting]
         random.shuffle(names)
+        # Deliveries first: a member waits for those; a schedule can wait a moment.
+        names.sort(key=lambda n: not entries.get(n, Entry(n)).waiting)
         return names
 
     def cycle(self) -> CycleReport:
@@ -219,10 +221,11 @@ class Worker:
         """Run what is due until ``stop`` is set; with ``once``, one cycle (:meth:`cycle`).
 
         Every ``tick`` seconds, or at once when ``serve`` notifies a delivery (PostgreSQL),
-        the alliances due are handed to the threads, except those still running: an alliance
-        with a delivery does not wait for another alliance's long sync to end (unless every
-        thread is busy). Once ``stop`` is set (SIGTERM) no further alliance starts; those
-        running finish.
+        the ledger is read and the alliances due are handed to the free threads (those with a
+        delivery first); the rest wait in a backlog, handed on as threads free up and
+        reordered by the next look, so an alliance with a delivery waits for at most one
+        alliance's run, never for a whole backlog of scheduled ones. Once ``stop`` is set
+        (SIGTERM) no further alliance starts; those running finish.
         """
         stop = self._stop = stop or threading.Event()
         if once:
@@ -237,19 +240,35 @@ class Worker:
             else:
                 report.outcomes[name] = outcome
 
+        backlog: list[str] = []  # due at the last look, not yet handed to a thread
+        look = True  # read the ledger again (a tick passed, or a delivery was notified)
+        slot_free = threading.Event()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="alliance") as pool:
-            while True:
+            while not stop.is_set():
                 for name, future in list(running.items()):
                     if future.done():
                         del running[name]
                         collect(name, future)
-                configs = alliance_configs(self.folder)
-                for name in self.due():
+                if look:
+                    backlog, look = self.due(), False  # deliveries first
+                configs = alliance_configs(self.folder) if backlog else {}
+                # Only as many as there are free threads; the rest wait in ``backlog``, which
+                # a new look (a tick, a notification) reorders, so an alliance woken by a
+                # delivery is never queued behind a backlog of scheduled runs.
+                while backlog and len(running) < self.concurrency:
+                    name = backlog.pop(0)
                     if name not in running and name in configs:
-                        running[name] = pool.submit(self.run_alliance, name, configs[name])
+                        future = pool.submit(self.run_alliance, name, configs[name])
+                        future.add_done_callback(lambda _: slot_free.set())
+                        running[name] = future
                 report.skipped = report.skipped[-100:]  # bounded: only the latest matter
-                if self.wakeup.wait(tick, stop):
-                    break
+                if backlog:  # every thread busy: go on when one is free
+                    look = not slot_free.wait(tick) or self.wakeup.notified()
+                    slot_free.clear()
+                else:
+                    if self.wakeup.wait(tick, stop):
+                        break
+                    look = True
         for name, future in running.items():  # finished: the pool waited for them
             collect(name, future)
         return report
