@@ -29,6 +29,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ from sync.state.events import EventQueue
 from sync.state.store import StateStore
 
 log = logging.getLogger("mcm_sync.serve")
+# Seconds between complete re-reads of every alliance (in between, only the new and changed).
+FULL_REFRESH = 600.0
 NOT_HERE = ("This channel belongs to no alliance served here: type /alliance in your "
             "alliance's channel.")
 
@@ -272,7 +275,10 @@ class FrontService:
         self._refresh_now.set()
 
     def _refreshing(self) -> None:
-        """Re-read the folder every ``refresh_every`` seconds; register what is new."""
+        """Every ``refresh_every`` seconds read the alliances not routed yet and the changed
+        configs, every ``FULL_REFRESH`` seconds all of them (a re-bootstrap recording other
+        channels); register what is new."""
+        last_full = time.monotonic()
         while not self._stop.is_set():
             woken = self._refresh_now.wait(self.refresh_every)  # woken: a route to register
             self._refresh_now.clear()
@@ -280,7 +286,9 @@ class FrontService:
                 return
             try:
                 if not woken:
-                    self.router.refresh()
+                    full = time.monotonic() - last_full >= FULL_REFRESH
+                    self.router.refresh(missing_only=not full)
+                    last_full = time.monotonic() if full else last_full
                     self._refresh_now.clear()  # what it found is registered just below
                 self._register_new()
             except Exception as exc:  # the front keeps serving what it has
