@@ -123,6 +123,10 @@ def clone_fleet(folder: Path, template: Path, n: int, pg_url: str | None) -> Pat
         (configs / f"{name}.yaml").write_text("\n".join(lines[:at + 1] + extra + lines[at + 1:])
                                               + "\n", encoding="utf-8")
         config = load_config(configs / f"{name}.yaml")
+        if pg_url and i % 50 == 0:
+            # New server processes now and then: one that created hundreds of schemas slows
+            # down at every further DDL (its caches hold them all).
+            dbmod.postgres_engine(pg_url).dispose()
         if pg_url:
             with StateStore.open(pg_url, schema=name) as target:
                 for table in TABLES:

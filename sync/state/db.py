@@ -100,6 +100,10 @@ def postgres_engine(url: str) -> Engine:
                 pool_size=8,
                 max_overflow=96,
                 pool_reset_on_return="rollback",
+                # A server process caches what it touched; one that served a thousand
+                # alliances' schemas carries all of them and gets slower at every DDL
+                # (measured: bench_worker's set-up went quadratic). Fresh ones every 10 min.
+                pool_recycle=600,
                 connect_args={"application_name": "mcm-sync", "connect_timeout": 10},
             )
             _ENGINES[url] = engine
