@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT))
 from slack_sdk import WebClient  # noqa: E402
 
 from connectors.identity import token_in_metadata  # noqa: E402
-from connectors.sandbox.clients.testing import member_token  # noqa: E402
 from sync.cli.main import cli  # noqa: E402
 from sync.core.config import load_config  # noqa: E402
 from sync.core.services import announce_sandbox, sandbox_data_dir  # noqa: E402
@@ -142,6 +141,15 @@ def clone_fleet(folder: Path, template: Path, n: int, pg_url: str | None) -> Pat
         announce_sandbox(sandbox_data_dir(config), SANDBOX.url, rate_limits=False)
     source.close()
     return configs
+
+
+def slack_token(email: str) -> str:
+    """A member's Slack token, as the sandbox process issued it (its admin API)."""
+    request = urllib.request.Request(
+        f"{SANDBOX.url}/_sandbox/members/tokens", method="POST",
+        data=json.dumps({"email": email}).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return str(json.loads(answer.read())["slack"])
 
 
 def count_round_trips() -> list[int]:
@@ -265,7 +273,7 @@ def kill_test(folder: Path, pg_url: str, k: int) -> dict[str, int]:
             channel = store.get_resource("slack", "channel", "actions")
             item = store.get_item_by_number(f"{path.stem.upper()}-1")
             side = store.get_side(item.id, "slack") if item else None
-        slack = WebClient(token=member_token(ESRA), base_url=f"{SANDBOX.url}/slack/api/")
+        slack = WebClient(token=slack_token(ESRA), base_url=f"{SANDBOX.url}/slack/api/")
         slack.proxy = None
         history = slack.conversations_history(channel=channel.remote_id, limit=1000,
                                               include_all_metadata=True)["messages"]
