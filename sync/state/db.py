@@ -84,6 +84,11 @@ def schema_name(name: str) -> str:
 
 
 _ENGINES: dict[str, Engine] = {}
+# Schemas this process has seen exist, by (URL, schema): a worker opens each alliance's store
+# every few seconds and need not ask again (one round trip each). Schemas are not dropped
+# under a running mcm-sync; if one were, opening creates it again, empty, and the run stops
+# at "no board in the state yet".
+KNOWN_SCHEMAS: set[tuple[str, str]] = set()
 _ENGINES_LOCK = threading.Lock()
 
 
@@ -261,11 +266,13 @@ class Database:
         conn = postgres_engine(url).connect()
         db = cls(conn, DIALECTS["postgresql"], f"{masked(url)} (schema {schema})", schema)
         try:
-            db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            if (url, schema) not in KNOWN_SCHEMAS:
+                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             db.execute(f'SET search_path TO "{schema}"')
         except BaseException:
             conn.close()
             raise
+        KNOWN_SCHEMAS.add((url, schema))
         return db
 
     @property

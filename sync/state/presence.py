@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from sync.core.errors import StateError
-from sync.state.db import masked, postgres_engine, schema_name
+from sync.state.db import KNOWN_SCHEMAS, masked, postgres_engine, schema_name
 
 ADOPT_HINT = ("run `mcm-sync bootstrap --adopt` to set it aside and rebuild the state from what "
               "exists in Trello, Slack and Mailchimp")
@@ -107,6 +107,8 @@ def check_state_schema(url: str, schema: str, *, required: bool) -> None:
     if not required:
         return
     name = schema_name(schema)
+    if (url, name) in KNOWN_SCHEMAS:
+        return  # seen to exist by this process (a worker asks every run)
     try:
         with postgres_engine(url).connect() as conn:
             found = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
