@@ -57,6 +57,7 @@ def test_a_steady_alliance_syncs_quietly(alliance: Synced) -> None:
     status = alliance.json("status")["last_sync"]
     assert status["outcome"] == "ok" and status["quiet_check"]
     assert "last check with nothing new" in alliance.cli("status").output
+    assert "sync (quiet: nothing new) done: 0 changes" in alliance.cli("sync").output
 
 
 def test_a_reaction_alone_breaks_the_silence(alliance: Synced) -> None:
@@ -74,6 +75,11 @@ def test_a_card_move_breaks_the_silence(alliance: Synced) -> None:
     result = alliance.json("sync")
     assert result["quiet"] is False
     assert alliance.item("FRL-3").status == "doing"
+    # The next run reads only our own writes coming back: it plans (and finds nothing), and
+    # records the fingerprint past them, so the run after it is quiet already.
+    echoes = alliance.json("sync")
+    assert echoes["quiet"] is False and echoes["writes"] == {}
+    assert alliance.json("sync")["quiet"] is True
 
 
 def test_a_write_to_the_state_by_another_hand_is_not_missed(alliance: Synced) -> None:

@@ -24,7 +24,7 @@ from sync.runner import SyncOutcome
 def _summary_line(outcome: SyncOutcome) -> str:
     result = outcome.result
     writes = sum(result.writes.values())
-    mode = "full" if result.full else "incremental"
+    mode = "full" if result.full else "quiet: nothing new" if result.quiet else "incremental"
     new = len(result.created_items)
     new_items = f"{new} new items" + (f" ({', '.join(result.created_items)})" if new else "")
     extras = [", digest posted" if outcome.digest_posted else "",

@@ -30,8 +30,9 @@ QUIET = ("sync", "quiet")  # the bookmark: the fingerprint of the last plan foun
 
 @dataclass
 class RunPlan:
-    """A run's plan and, for an incremental run that read no Trello action, the fingerprint
-    of its inputs (recorded when the plan turns out empty); ``quiet``: planning was skipped."""
+    """A run's plan and, for an incremental run that read no Trello action but our own
+    echoes, the fingerprint of its inputs (recorded when the plan turns out empty); ``quiet``:
+    planning was skipped."""
 
     plan: SyncPlan
     fingerprint: str | None = None
@@ -50,9 +51,15 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
     revision = store.revision()  # before the reads: a write after it makes the next run plan
     changes = read_changes(ctx, full=full)
     fingerprint = None
-    if not full and not changes.actions:
-        fingerprint = quiet_fingerprint(settings, revision, changes.since, changes.history)
-        if fingerprint == store.get_bookmark(*QUIET):
+    # Our own writes coming back are skipped by ``read`` (our comments only mark a reply's
+    # copy as already made, and an empty plan copies no reply): the run plans exactly what a
+    # run reading nothing after the last of them would, so its empty plan's fingerprint is
+    # recorded for that bookmark and the very next run can be quiet.
+    echoes = all(a.member_id == settings.me_trello for a in changes.actions)
+    if not full and echoes:
+        after = changes.actions[-1].id if changes.actions else changes.since
+        fingerprint = quiet_fingerprint(settings, revision, after, changes.history)
+        if not changes.actions and fingerprint == store.get_bookmark(*QUIET):
             return RunPlan(SyncPlan(full=False, bookmark=changes.since), fingerprint, True)
     view = state_view(store, settings.config.alliance.item_prefix)
     snap = read(ctx, view, full=full, changes=changes)
