@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import queue
 import threading
@@ -34,7 +33,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import waitress.server
 from werkzeug.wrappers import Request, Response
 
 from sync.api import Alliance
@@ -52,6 +50,7 @@ from sync.serve.hooks import (
     form_fields,
     interaction,
     json_body,
+    json_response,
     read_body,
 )
 from sync.serve.register import (
@@ -60,7 +59,7 @@ from sync.serve.register import (
     register_sandbox_slack_app,
 )
 from sync.serve.routes import Route, Router, event_channel, interaction_channel, trello_board
-from sync.serve.server import THREADS, ServeOptions
+from sync.serve.server import Listening, ServeOptions
 from sync.serve.verify import mailchimp_problem, slack_problem
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
@@ -126,7 +125,7 @@ class FrontApp:
         """Answer one request (raises :class:`Refused` for bad input)."""
         path, method = request.path, request.method
         if path == "/healthz" and method in ("GET", "HEAD"):
-            return _json({"ok": True, "alliances": len(self.router.table.routes)})
+            return json_response({"ok": True, "alliances": len(self.router.table.routes)})
         if path == TRELLO_PATH or path.startswith(TRELLO_PATH + "/"):
             if method in ("HEAD", "GET"):
                 return Response("", 200)  # Trello's check when the webhook is created
@@ -175,9 +174,9 @@ class FrontApp:
         if path == SLACK_EVENTS_PATH:
             data = json_body(body)
             if data.get("type") == "url_verification":
-                return _json({"challenge": str(data.get("challenge") or "")})
+                return json_response({"challenge": str(data.get("challenge") or "")})
         if path == SLACK_COMMANDS_PATH:
-            return _json({"response_type": "ephemeral", "text": NOT_HERE})
+            return json_response({"response_type": "ephemeral", "text": NOT_HERE})
         # Acknowledged (Slack retries anything else and turns failing subscriptions off).
         log.info("slack request from a channel of no alliance: ignored")
         return Response("", 200)
@@ -217,19 +216,18 @@ class FrontApp:
                                    str(form.get("user_id") or ""))
 
 
-class FrontService:
+class FrontService(Listening):
     """One running ``serve --alliances``: start(), then stop() (or a context manager)."""
 
     def __init__(self, folder: Path, options: ServeOptions, *,
                  database: str | None = None, refresh_every: float = 30.0) -> None:
+        super().__init__()
         self.folder = folder
         self.options = options
         self.database = database
         self.refresh_every = refresh_every
-        self._stop = threading.Event()
         self._refresh_now = threading.Event()
         self._new: queue.SimpleQueue[Route] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
         self._sandboxes: set[str] = set()
         self.registered: list[str] = []  # alliances whose webhooks were registered
         self.errors: list[str] = []
@@ -239,17 +237,13 @@ class FrontService:
         options = self.options
         try:
             self.ledger = Ledger(self.database, self.folder)
-            self.server = waitress.server.create_server(
-                _starting, host=options.host, port=options.port, threads=THREADS,
-                ident="mcm-sync", max_request_body_size=2 * 1024 * 1024)
-            port = self.server.effective_port  # type: ignore[union-attr]
-            self.url = f"http://{options.host}:{port}"
-            self.public_url = (options.public_url or self.url).rstrip("/")
-            self.router = Router(self.folder, self.public_url, fallback=options.secrets,
-                                 every=self.refresh_every, on_new=self._found)
-            self.app = FrontApp(self.router, self.ledger)
-            self.server.application = self.app  # type: ignore[union-attr]
-            self._spawn(self._serve_http, "front-http")
+
+            def make_app() -> FrontApp:
+                self.router = Router(self.folder, self.public_url, fallback=options.secrets,
+                                     every=self.refresh_every, on_new=self._found)
+                return FrontApp(self.router, self.ledger)
+
+            self._listen(options, make_app, "front-http")
             self.router.refresh()
             self._register_new()  # before start() returns: the vendors know where to call
             self._spawn(self._refreshing, "front-refresh")
@@ -257,18 +251,6 @@ class FrontService:
             self.stop()
             raise
         return self
-
-    def _spawn(self, target: Any, name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _serve_http(self) -> None:
-        try:
-            self.server.run()  # type: ignore[union-attr]
-        except (OSError, ValueError):
-            if not self._stop.is_set():
-                raise
 
     def _found(self, route: Route) -> None:
         self._new.put(route)
@@ -330,36 +312,9 @@ class FrontService:
         """Stop listening; close the ledger."""
         self._stop.set()
         self._refresh_now.set()
-        server = getattr(self, "server", None)
-        if server is not None:
-            for channel in list(server._map.values()):
-                with contextlib.suppress(Exception):
-                    channel.handle_close()
-            server.task_dispatcher.shutdown()
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads = []
+        self._close_listener()
         ledger = getattr(self, "ledger", None)
         if ledger is not None:
             ledger.close()
             self.ledger = None  # type: ignore[assignment]
 
-    def __enter__(self) -> FrontService:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def wait(self) -> None:
-        """Block until :meth:`stop` (from a signal handler) is called."""
-        while not self._stop.wait(0.5):
-            pass
-
-
-def _starting(environ: Any, start_response: Any) -> list[bytes]:
-    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-    return [b"starting\n"]
-
-
-def _json(data: Any) -> Response:
-    return Response(json.dumps(data), 200, mimetype="application/json")

@@ -119,7 +119,7 @@ class HookApp:
         """Answer one request (raises :class:`Refused` for bad input)."""
         path, method = request.path, request.method
         if path == "/healthz" and method in ("GET", "HEAD"):
-            return _json({"ok": True, "queue": self.queue.counts()})
+            return json_response({"ok": True, "queue": self.queue.counts()})
         if path == TRELLO_PATH and method in ("HEAD", "GET"):
             return Response("", 200)  # Trello's check when the webhook is created
         if path == TRELLO_PATH and method == "POST":
@@ -205,7 +205,7 @@ class HookApp:
     def on_event(self, data: Mapping[str, Any]) -> Response:
         """One Events API payload, verified (HTTP) or from Slack's socket (Socket Mode)."""
         if data.get("type") == "url_verification":
-            return _json({"challenge": str(data.get("challenge") or "")})
+            return json_response({"challenge": str(data.get("challenge") or "")})
         event = data.get("event")
         event_id = str(data.get("event_id") or "")
         if data.get("type") != "event_callback" or not isinstance(event, dict) or not event_id:
@@ -272,8 +272,8 @@ class HookApp:
     def on_command(self, form: Mapping[str, str]) -> Response:
         """A slash command's fields, over HTTP or Socket Mode: the private answer."""
         if self.command is None:
-            return _json({"response_type": "ephemeral", "text": "not available"})
-        return _json({"response_type": "ephemeral", "text": self.command(form)})
+            return json_response({"response_type": "ephemeral", "text": "not available"})
+        return json_response({"response_type": "ephemeral", "text": self.command(form)})
 
     # ------------------------------------------------------------------ Mailchimp
 
@@ -317,7 +317,8 @@ def read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def _json(data: Any) -> Response:
+def json_response(data: Any) -> Response:
+    """A 200 answer carrying ``data`` as JSON (challenges, ephemeral replies, health)."""
     return Response(json.dumps(data), 200, mimetype="application/json")
 
 

@@ -19,8 +19,8 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Self
 
 import waitress.server
 
@@ -61,21 +61,93 @@ class ServeOptions:
     socket_mode_token: str = ""  # Slack over Socket Mode (an xapp- token) instead of HTTP
 
 
-class Service:
+def _starting(environ: Any, start_response: Any) -> list[bytes]:
+    """The answer while a server starts (its application needs the URL it listens on)."""
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting\n"]
+
+
+class Listening:
+    """What ``serve`` and ``serve --alliances`` share: waitress on ``host:port`` in a thread of
+    its own, the service's other threads, stopping them, waiting for a stop, and the context
+    manager. Subclasses define :meth:`start` and :meth:`stop`."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.public_url = ""
+
+    def start(self) -> Self:
+        """Start the service; returns self."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop the service (idempotent)."""
+        raise NotImplementedError
+
+    def _listen(self, options: ServeOptions, make_app: Callable[[], Any], name: str) -> None:
+        """Bind ``host:port`` (answering 503 until ``make_app``, which may use :attr:`url`
+        and :attr:`public_url`, has built the application), then serve in a thread."""
+        self.server = waitress.server.create_server(
+            _starting, host=options.host, port=options.port, threads=THREADS,
+            ident="mcm-sync", max_request_body_size=2 * 1024 * 1024)
+        port = self.server.effective_port  # type: ignore[union-attr]
+        self.url = f"http://{options.host}:{port}"
+        self.public_url = (options.public_url or self.url).rstrip("/")
+        self.app = make_app()
+        self.server.application = self.app  # type: ignore[union-attr]
+        self._spawn(self._serve_http, name)
+
+    def _serve_http(self) -> None:
+        """waitress's loop; closing its sockets from :meth:`stop` may end it mid-select."""
+        try:
+            self.server.run()  # type: ignore[union-attr]
+        except (OSError, ValueError):
+            if not self._stop.is_set():
+                raise
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _close_listener(self) -> None:
+        """Close the listener and open connections, then join every thread (``_stop`` set)."""
+        server = getattr(self, "server", None)
+        if server is not None:
+            for channel in list(server._map.values()):  # the listener and open connections
+                with contextlib.suppress(Exception):
+                    channel.handle_close()
+            server.task_dispatcher.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads = []
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` (from a signal handler) is called."""
+        while not self._stop.wait(0.5):
+            pass
+
+
+class Service(Listening):
     """One running ``serve``: start(), then stop() (or use as a context manager)."""
 
     def __init__(self, alliance: Any, options: ServeOptions) -> None:
+        super().__init__()
         self.alliance = alliance
         self.options = options
         self.config = alliance.config
-        self._stop = threading.Event()
         self._wake = threading.Event()
         self._stack = contextlib.ExitStack()
-        self._threads: list[threading.Thread] = []
         self.processed = 0
         self.batches = 0
         self.errors: list[str] = []
-        self.public_url = ""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -95,15 +167,7 @@ class Service:
                 self.settings = prepare(self.config, alliance.playbook, alliance.rows,
                                         self.connected.trello,  # type: ignore[arg-type]
                                         self.connected.slack, store).settings  # type: ignore[arg-type]
-                self.server = waitress.server.create_server(
-                    self._app_placeholder, host=options.host, port=options.port,
-                    threads=THREADS, ident="mcm-sync", max_request_body_size=2 * 1024 * 1024)
-                port = self.server.effective_port  # type: ignore[union-attr]
-                self.url = f"http://{options.host}:{port}"
-                self.public_url = (options.public_url or self.url).rstrip("/")
-                self.app = self._hook_app(store)
-                self.server.application = self.app  # type: ignore[union-attr]
-                self._spawn(self._serve_http, "serve-http")
+                self._listen(options, lambda: self._hook_app(store), "serve-http")
                 if options.register:
                     self._register(store)
             if options.socket_mode_token:
@@ -114,11 +178,6 @@ class Service:
             self.stop()
             raise
         return self
-
-    @staticmethod
-    def _app_placeholder(environ: Any, start_response: Any) -> list[bytes]:
-        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-        return [b"starting\n"]
 
     def _hook_app(self, store: StateStore) -> HookApp:
         settings = self.settings
@@ -131,19 +190,6 @@ class Service:
                       me_trello=settings.me_trello, me_slack=settings.me_slack)
         secrets = self.options.secrets or sandbox_secrets(self.connected.sandbox_url)
         return HookApp(self.queue, secrets, scope, self._wake.set, command=self._command)
-
-    def _serve_http(self) -> None:
-        """waitress's loop; closing its sockets from :meth:`stop` may end it mid-select."""
-        try:
-            self.server.run()  # type: ignore[union-attr]
-        except (OSError, ValueError):
-            if not self._stop.is_set():
-                raise
-
-    def _spawn(self, target: Any, name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
 
     def _register(self, store: StateStore) -> None:
         what = ensure_trello_webhook(self.connected.trello, store, self.settings.board_id,
@@ -177,27 +223,8 @@ class Service:
             with contextlib.suppress(Exception):
                 socket.close()
             self.socket = None
-        server = getattr(self, "server", None)
-        if server is not None:
-            for channel in list(server._map.values()):  # the listener and open connections
-                with contextlib.suppress(Exception):
-                    channel.handle_close()
-            server.task_dispatcher.shutdown()
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads = []
+        self._close_listener()
         self._stack.close()
-
-    def __enter__(self) -> Service:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def wait(self) -> None:
-        """Block until :meth:`stop` (from a signal handler) is called."""
-        while not self._stop.wait(0.5):
-            pass
 
     # ------------------------------------------------------------------ the worker
 
