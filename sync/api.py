@@ -270,10 +270,15 @@ class Alliance:
         self.validate()
         with self.writing(required=True) as store, \
                 self.connect(self._bootstrapped(store), sandbox=sandbox) as connected:
-            return sync_once(self.config, self.playbook, self.rows,
-                             connected.trello, connected.slack,  # type: ignore[arg-type]
-                             store, full=full, mailchimp=connected.mailchimp,  # type: ignore[arg-type]
-                             progress=progress, inputs=self.inputs)
+            return self._sync_once(store, connected, full=full, progress=progress)
+
+    def _sync_once(self, store: StateStore, connected: Connected, *, full: bool = False,
+                   progress: ProgressFn | None = None) -> SyncOutcome:
+        """The runner's sync with this alliance's inputs, store and connectors."""
+        return sync_once(self.config, self.playbook, self.rows,
+                         connected.trello, connected.slack,  # type: ignore[arg-type]
+                         store, full=full, mailchimp=connected.mailchimp,  # type: ignore[arg-type]
+                         progress=progress, inputs=self.inputs)
 
     def work(self, *, scheduled: bool, sandbox: bool | None = None) -> WorkOutcome:
         """A worker's turn at the alliance, under its lock: first the deliveries waiting in
@@ -298,11 +303,7 @@ class Alliance:
                     drained = drain(ctx, queue)
                 if not scheduled:
                     return WorkOutcome(drained)
-                return WorkOutcome(drained, sync_once(
-                    self.config, self.playbook, self.rows,
-                    connected.trello, connected.slack,  # type: ignore[arg-type]
-                    store, mailchimp=connected.mailchimp,  # type: ignore[arg-type]
-                    inputs=self.inputs))
+                return WorkOutcome(drained, self._sync_once(store, connected))
 
     def preview_sync(self, *, full: bool = False, sandbox: bool | None = None) -> SyncResult:
         """The same reads and decisions as :meth:`sync`, with nothing written anywhere."""

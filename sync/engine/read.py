@@ -1,11 +1,13 @@
 """The sync's reads: resolve the alliance's remote ids, read the state view and both services.
 
 :func:`prepare` finds the recorded board, lists and channel (failing early if bootstrap is
-due); :func:`state_view` reads the state store once into plain data; :func:`read` reads what
-changed remotely: Trello's board actions since the bookmark (or the whole board on a full
-reconciliation), the actions channel's history (paged), the thread replies newer than each
-message's last seen reply, and, only when some item needs its card made, the board's cards by
-token so that a card a crashed run made is adopted. Nothing here decides or writes remotely.
+due); :func:`state_view` reads the state store once into plain data; :func:`read_changes`
+reads what changed remotely first: Trello's board actions since the bookmark and the actions
+channel's history (paged), which is all a quiet run reads; :func:`read` then reads the rest:
+the cards the actions touched (or the whole board on a full reconciliation), the thread
+replies newer than each message's last seen reply, and, only when some item needs its card
+made, the board's cards by token so that a card a crashed run made is adopted. Nothing here
+decides or writes remotely.
 """
 
 from __future__ import annotations
@@ -135,14 +137,11 @@ def read_changes(ctx: SyncContext, *, full: bool) -> RemoteChanges:
     return RemoteChanges(since, actions, ctx.slack.history(settings.actions_channel))
 
 
-def read(ctx: SyncContext, view: StateView, *, full: bool,
-         changes: RemoteChanges | None = None) -> Snapshot:
-    """Read what changed: Trello incrementally (or everything), Slack's actions channel.
-
-    ``changes``: the first reads, when the caller made them already (:func:`read_changes`).
+def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: bool) -> Snapshot:
+    """The rest of the run's reads, after :func:`read_changes`: the cards the actions touched
+    (or the whole board), thread replies, and the board's cards when some card is to be made.
     """
     settings = ctx.settings
-    changes = changes or read_changes(ctx, full=full)
     since, actions = changes.since, changes.actions
     touched: set[str] = set()
     actors: dict[str, tuple[str, str]] = {}

@@ -62,7 +62,7 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
         if not changes.actions and fingerprint == store.get_bookmark(*QUIET):
             return RunPlan(SyncPlan(full=False, bookmark=changes.since), fingerprint, True)
     view = state_view(store, settings.config.alliance.item_prefix)
-    snap = read(ctx, view, full=full, changes=changes)
+    snap = read(ctx, view, changes, full=full)
     return RunPlan(plan_sync(settings, view, snap), fingerprint)
 
 

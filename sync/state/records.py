@@ -188,12 +188,7 @@ class RecordsMixin(StoreBase):
         ended (the bookmark ``("sync", "last_quiet")``, shown by ``mcm-sync status``)."""
         with self.transaction():
             self._conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-            self._conn.execute(
-                "INSERT INTO bookmarks (side, scope, cursor, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (side, scope) DO UPDATE SET cursor = excluded.cursor,"
-                " updated_at = excluded.updated_at",
-                ("sync", "last_quiet", self._now(), self._now()),
-            )
+            self.set_bookmark("sync", "last_quiet", self._now())
 
     def get_run(self, run_id: str) -> Run:
         """One run (``KeyError`` if unknown)."""
