@@ -134,6 +134,24 @@ def test_the_sections_are_read_from_the_pages() -> None:
     assert len(sections) == len(COMMANDS)
 
 
+def test_the_readme_links_only_to_files_that_exist() -> None:
+    """The README is not part of the site, so ``mkdocs build --strict`` does not check it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = [t.split("#")[0] for t in re.findall(r"\]\(([^)\s]+)\)", readme)
+               if not t.startswith(("http://", "https://", "#"))]
+    assert targets, "the README links into the site"
+    assert [t for t in targets if not (ROOT / t).is_file()] == []
+    anchors = re.findall(r"\]\(#([^)]+)\)", readme)
+    headings = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+                for h in re.findall(r"^#+ (.+)$", readme, flags=re.MULTILINE)}
+    assert [a for a in anchors if a not in headings] == []
+
+
+def test_the_readme_is_a_front_door() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines < 200, f"README.md has {lines} lines: move the details into a page of docs/"
+
+
 # ---------------------------------------------------------------------------------------------
 # The configuration reference
 
