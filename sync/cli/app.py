@@ -2,8 +2,8 @@
 
 Only ``sync/cli/`` modules import click. Every error of ours (:data:`sync.core.errors.REPORTED`)
 is turned into one line per problem on stderr and its fixed exit code, in one place:
-:meth:`McmGroup.invoke`. Exit codes are documented in the README. The commands themselves
-are put on the root group by :mod:`sync.cli.main`.
+:meth:`McmGroup.invoke`. Exit codes are documented in docs/troubleshooting.md. The commands
+themselves are put on the root group by :mod:`sync.cli.main`.
 """
 
 from __future__ import annotations

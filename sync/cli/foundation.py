@@ -182,6 +182,7 @@ def _language(app: AppContext, language: str | None) -> str:
     type=click.Choice(["text", "markdown", "json"]),
     default="text",
     show_default=True,
+    help="text for the terminal, markdown for a document, json for scripts.",
 )
 @pass_app
 def playbook_show(app: AppContext, language: str | None, step: str | None, fmt: str) -> None:

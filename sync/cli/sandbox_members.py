@@ -117,7 +117,8 @@ def comment(app: AppContext, number: str, text: str, email: str | None) -> None:
 
 @click.command("add-card")
 @click.argument("title")
-@click.option("--status", type=STATUSES, default="todo", show_default=True)
+@click.option("--status", type=STATUSES, default="todo", show_default=True,
+              help="The list the card is added to.")
 @_AS
 @pass_app
 def add_card(app: AppContext, title: str, status: str, email: str | None) -> None:

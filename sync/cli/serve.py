@@ -58,14 +58,14 @@ def _secrets(use_sandbox: bool, socket_mode: bool) -> Secrets | None:
 def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_every: str,
           no_register: bool, socket_mode: bool, sandbox: bool | None, folder: Path | None,
           database: str | None) -> None:
-    """Serve the webhook endpoints until Ctrl-C or SIGTERM (see README: Real time).
+    """Serve the webhook endpoints until Ctrl-C or SIGTERM (see docs/realtime.md).
 
     Endpoints: /healthz, /hooks/trello, /hooks/slack/events, /hooks/slack/interactive,
     /hooks/slack/commands, /hooks/mailchimp/<secret>. Secrets come from TRELLO_APP_SECRET,
     SLACK_SIGNING_SECRET and MAILCHIMP_WEBHOOK_SECRET (the sandbox's own on a sandbox).
 
-    With --alliances DIR, one front for every alliance of the folder (see README: Hosting
-    many alliances): Trello calls /hooks/trello/<name> (the config file's name); each
+    With --alliances DIR, one front for every alliance of the folder (see
+    docs/hosting.md): Trello calls /hooks/trello/<name> (the config file's name); each
     alliance's secrets come from its config (trello.app_secret, slack.signing_secret,
     mailchimp.webhook_secret), else from the variables above.
     """

@@ -21,7 +21,7 @@ from playbooks.errors import InputError, PlaybookError, Problem
 
 
 class ExitStatus(IntEnum):
-    """Process exit codes, documented in the README; never renumber them."""
+    """Process exit codes, documented in docs/troubleshooting.md; never renumber them."""
 
     OK = 0
     INTERNAL = 1

@@ -10,7 +10,7 @@ from playbooks.messages import messages
 
 _HEADER = """\
 # mcm-sync configuration, written by `mcm-sync init`.
-# Reference: config.example.yaml and the README's "Configuration" section.
+# Reference: config.example.yaml and docs/configuration.md.
 # Secrets are never written here: ${VAR} reads an environment variable, ${file:PATH} a file.
 """
 

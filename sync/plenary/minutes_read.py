@@ -113,7 +113,7 @@ def _names(value: Any, line: int) -> list[tuple[str, int]]:
 
 
 def read_yaml(text: str, source: str) -> RawMinutes:
-    """The raw records of minutes written in YAML (see the README for the shape)."""
+    """The raw records of minutes written in YAML (see docs/commands/meetings.md for the shape)."""
     raw = RawMinutes()
     try:
         data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: safe
@@ -126,7 +126,7 @@ def read_yaml(text: str, source: str) -> RawMinutes:
         return raw
     if not isinstance(data, dict):
         raw.problems.append(Problem(source, "line 1", "expected a mapping with meeting: and items:",
-                                    "see the minutes example in the README"))
+                                    "see the minutes example in docs/commands/meetings.md"))
         return raw
     for key in sorted(set(map(str, data)) - _YAML_KEYS):
         raw.problems.append(Problem(source, f"line {_line_of(data, key)}", f"unknown key '{key}'",

@@ -8,7 +8,7 @@
 - Mailchimp: one list webhook on the audience, its URL carrying the secret (adopted when
   found, so never two; Mailchimp checks the URL with ``GET`` first).
 - Slack: on real Slack a workspace admin enters the Request URLs in the app's settings (see
-  the README); on the sandbox ``POST /_sandbox/slack/app`` does it, and the sandbox sends
+  docs/realtime.md); on the sandbox ``POST /_sandbox/slack/app`` does it, and the sandbox sends
   ``url_verification`` to the event URL as Slack does.
 """
 

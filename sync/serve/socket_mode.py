@@ -8,7 +8,7 @@ envelope to ``on_event``, ``interactive`` to ``on_interaction``, ``slash_command
 ``on_command``. The delivery is queued (committed) *before* the envelope is acknowledged, as
 over HTTP; Slack signs nothing on the socket (the connection itself is authenticated by the
 app token). Trello has no such channel: without a public URL it is read by the backstop sync
-(``--reconcile-every``), see the README's latency table.
+(``--reconcile-every``), see the latency table in docs/realtime.md.
 """
 
 from __future__ import annotations
