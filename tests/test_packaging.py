@@ -68,8 +68,10 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("MCM_SYNC_DIST")
     if given:
         return Path(given)
-    # One build for all xdist workers: they share the base temp folder's parent.
-    shared = tmp_path_factory.getbasetemp().parent / "mcm-sync-dist"
+    # One build per run: xdist's workers share their base temp folder's parent (without
+    # xdist, that parent is shared by every run, so the run's own folder is taken).
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "mcm-sync-dist"
     shared.mkdir(exist_ok=True)
     with open(shared / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
