@@ -23,6 +23,7 @@ from sync import __version__
 from sync.api import Alliance
 from sync.core.config import Config, default_config_path, load_config
 from sync.core.errors import REPORTED, ExitStatus, error_lines, exit_status
+from sync.state.schema import SCHEMA_VERSION
 
 
 class AppContext:
@@ -111,7 +112,12 @@ class McmGroup(click.Group):
     help="Config file (default: ./mcm-sync.yaml or $MCM_SYNC_CONFIG).",
 )
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs).")
-@click.version_option(__version__, prog_name="mcm-sync")
+@click.version_option(
+    __version__, prog_name="mcm-sync",
+    # The state store's schema beside the package's version: a store written by a newer
+    # mcm-sync is refused, so both numbers matter when reporting or upgrading.
+    message=f"%(prog)s, version %(version)s (state store schema {SCHEMA_VERSION})",
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """Run a regional alliance of the Migrant Community Mediators guide.

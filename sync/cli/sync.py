@@ -170,6 +170,10 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
         ignored = [a for a in store.list_audit() if a.field == "reaction.ignored"]
         last_run = store.last_run("sync")
         last_quiet = store.get_bookmark("sync", "last_quiet")
+        # Which schema the store is at (after any migration this open made): what a hosting
+        # team compares across workers and versions.
+        state = {"schema_version": store.schema_version,
+                 "backend": "postgresql" if config.state_url else "sqlite"}
     progress = step_progress(items, book, app.alliance.rows)
     last = {"run": last_run.finished_at or last_run.started_at if last_run else None,
             "outcome": last_run.outcome if last_run else None, "quiet_check": last_quiet}
@@ -185,7 +189,8 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                    "ignored_reactions": [{"item": numbers.get(a.item_id or "", a.item_id),
                                           "by": a.actor, "reaction": a.new, "at": a.at}
                                          for a in ignored],
-                   "last_sync": last})
+                   "last_sync": last,
+                   "state": state})
         return
     console = Console()
     table = Table(title=config.alliance.name)
