@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from connectors.retry import redact
+from connectors import masking
 from sync import __version__
 from sync.api import Alliance
 from sync.core.config import Config, default_config_path, load_config
@@ -67,7 +67,7 @@ def echo_json(data: Any) -> None:
 def report_error(error: BaseException) -> None:
     """Print an error as one line per problem on stderr, each prefixed with ``error:``."""
     for line in error_lines(error):
-        click.echo(f"error: {line}", err=True)
+        click.echo(masking.mask(f"error: {line}"), err=True)
 
 
 class McmGroup(click.Group):
@@ -92,10 +92,10 @@ class McmGroup(click.Group):
         except Exception as error:  # a bug: say so, briefly, and keep the stack for -v
             app = ctx.find_object(AppContext)
             if app is not None and app.verbose:
-                traceback.print_exc()
-            click.echo(
+                click.echo(masking.mask(traceback.format_exc()), err=True, nl=False)
+            click.echo(masking.mask(
                 f"error: internal error: {type(error).__name__}: {error} "
-                "(hint: run with -v for the stack trace and report it)",
+                "(hint: run with -v for the stack trace and report it)"),
                 err=True,
             )
             ctx.exit(int(ExitStatus.INTERNAL))
@@ -125,26 +125,18 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     ctx.obj = AppContext(config_path, verbose)
 
 
-class _Redacting(logging.Filter):
-    """Masks credentials in every log line: with -vv, HTTP libraries log URLs with ?token=."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with secrets masked (never drops a record)."""
-        message = record.getMessage()
-        masked = redact(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
 def _log_to_stderr(level: int) -> None:
-    """One stderr handler of ours on the root logger, redacting (replaced on each call)."""
+    """One stderr handler of ours on the root logger, masking (replaced on each call).
+
+    Every record of every library is masked where it is made (:func:`connectors.masking.install`),
+    and our handler masks again what reaches it by another road."""
+    masking.install()
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _McmHandler)]:
         root.removeHandler(handler)
     handler = _McmHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_Redacting())
+    handler.addFilter(masking.MaskingFilter())
     root.addHandler(handler)
     root.setLevel(level)
 

@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -27,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.masking import remember_secret
 from playbooks.errors import key_path
 from playbooks.yaml_text import load_yaml
 from sync.core import checks
@@ -408,7 +410,18 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
         config = None
     if problems or config is None:
         raise ConfigError(problems)
+    _remember_secrets(config)
     return config
+
+
+def _remember_secrets(config: Config) -> None:
+    """Every secret of the config masked in every log line and message from now on."""
+    for section, key in SECRET_KEYS:
+        value = getattr(getattr(config, section), key)
+        if value is not None:
+            remember_secret(value.get_secret_value())
+    if config.state_url:
+        remember_secret(urlsplit(config.state_url).password)
 
 
 def default_config_path() -> Path:

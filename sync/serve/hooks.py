@@ -33,6 +33,7 @@ from typing import Any
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
+from connectors.masking import remember_secret
 from sync.engine.buttons import pressed_status
 from sync.serve.verify import mailchimp_problem, slack_problem, trello_problem
 from sync.state.events import EventQueue
@@ -61,6 +62,9 @@ class Secrets:
     trello: str
     slack: str
     mailchimp: str
+
+    def __post_init__(self) -> None:
+        remember_secret(self.trello, self.slack, self.mailchimp)  # never in a log line
 
 
 @dataclass(frozen=True)
