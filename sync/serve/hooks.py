@@ -35,6 +35,7 @@ from werkzeug.wrappers import Request, Response
 
 from connectors.masking import remember_secret
 from sync.engine.buttons import pressed_status
+from sync.serve.guard import MAX_JSON_DEPTH, json_too_deep
 from sync.serve.verify import mailchimp_problem, slack_problem, trello_problem
 from sync.state.events import EventQueue
 
@@ -328,14 +329,19 @@ def json_response(data: Any) -> Response:
 
 def interaction(body: bytes) -> Any:
     """The JSON ``payload`` field of an interactivity post."""
+    payload = form_fields(body).get("payload", "")
+    if json_too_deep(payload.encode()):
+        raise Refused(400, f"payload nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(form_fields(body).get("payload", ""))
+        return json.loads(payload)
     except ValueError:
         raise Refused(400, "payload is not JSON") from None
 
 
 def json_body(body: bytes) -> dict[str, Any]:
     """A body that must be a JSON object (else :class:`Refused` 400)."""
+    if json_too_deep(body):
+        raise Refused(400, f"body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = json.loads(body)
     except ValueError:
