@@ -157,6 +157,7 @@ def test_cli_report_formats(tmp_path: Path) -> None:
     markdown = run(config_path, "report", "--today", "2027-10-01")
     assert markdown.exit_code == 0 and "| FRL-1 | Publish the research summary |" in markdown.output
     html = tmp_path / "out" / "report.html"
+    html.parent.mkdir()  # a missing folder is refused, not created (issue 25)
     result = run(config_path, "report", "--format", "html", "-o", str(html))
     assert result.exit_code == 0 and f"wrote {html}" in result.stderr
     assert "data:image/png;base64," in html.read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from connectors import masking
 from sync import __version__
 from sync.api import Alliance
 from sync.core.config import Config, default_config_path, load_config
-from sync.core.errors import REPORTED, ExitStatus, error_lines, exit_status
+from sync.core.errors import REPORTED, ExitStatus, UserError, error_lines, exit_status
 
 
 class AppContext:
@@ -57,6 +57,50 @@ def _command_name() -> str:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+def _check_output(value: Path | None, *, folder_ok: bool) -> Path | None:
+    """An output path that can be written: its folder exists; a folder only if ``folder_ok``."""
+    if value is None:
+        return None
+    target = Path(os.path.expanduser(str(value)))
+    if target.is_dir() and not folder_ok:
+        raise click.BadParameter(f"{value} is a folder: name a file in it")
+    parent = target if target.is_dir() else target.parent
+    if not parent.is_dir():
+        raise click.BadParameter(f"{value}: the folder {parent} does not exist (create it "
+                                 "first, or pick another path)")
+    return target
+
+
+def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """click callback for ``-o FILE``: checked before the command does anything."""
+    return _check_output(value, folder_ok=False)
+
+
+def output_file_or_folder(ctx: click.Context, param: click.Parameter,
+                          value: Path | None) -> Path | None:
+    """click callback for ``-o FILE|FOLDER`` (a folder: the document's own file name)."""
+    return _check_output(value, folder_ok=True)
+
+
+def write_output(data: str | bytes, target: Path, what: str) -> Path:
+    """Write ``data`` to ``target`` (checked by :func:`output_file`) and say where, on stderr,
+    with the absolute path, and a word when it is outside the current folder. A failed write
+    (a full disk, no permission) is a one-line error, exit 2."""
+    try:
+        if isinstance(data, bytes):
+            target.write_bytes(data)
+        else:
+            target.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write the {what} to {target}: {exc.strerror or exc}",
+                        hint="check the path, its permissions and the free space") from None
+    where = target.resolve()
+    outside = not where.is_relative_to(Path.cwd().resolve())
+    click.echo(f"wrote {where}" + (" (outside the current folder)" if outside else ""),
+               err=True)
+    return where
 
 
 def echo_json(data: Any) -> None:
