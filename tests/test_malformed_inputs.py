@@ -193,6 +193,8 @@ OPTION_CASES = [
          ("{folder}/dup-minutes.yaml", "line 2", "duplicate key 'meeting'")),
     Case("minutes-nesting", ("minutes", "import", "{folder}/deep.yaml"),
          ("{folder}/deep.yaml", "line ", "nest")),
+    Case("minutes-action-newline", ("minutes", "import", "{folder}/lines.yaml"),
+         ("{folder}/lines.yaml", "line 4", "one line")),
     Case("serve-port-negative", ("serve", "--port", "-1"), ("'--port'", "-1")),
     Case("serve-public-url-ftp", ("serve", "--public-url", "ftp://example.org/hooks"),
          ("'--public-url'", "not an http(s) URL")),
@@ -245,6 +247,9 @@ def alliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alliance]:
                                                   encoding="utf-8")
     (made.folder / "deep.yaml").write_text("meeting: 2\nitems: " + "[" * 10_000 + "]" * 10_000
                                            + "\n", encoding="utf-8")
+    (made.folder / "lines.yaml").write_text(
+        "meeting: 2\nitems:\n  - subject: Next steps\n    action: \"Two\\nlines\"\n"
+        "    responsible: Daan Bakker\n    due: 2027-07-01\n", encoding="utf-8")
     people = "organisation,email\n"
     for name, text in {"no-email.csv": "organisation,contact_person\nDBieb,Gerrit\n",
                        "homoglyph.csv": people + "DBieb,g\u0435rrit@example.org\n",
