@@ -33,7 +33,7 @@ from typing import Any
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
-from connectors.masking import remember_secret
+from connectors.masking import mask, remember_secret
 from sync.engine.buttons import pressed_status
 from sync.serve.guard import MAX_JSON_DEPTH, json_too_deep
 from sync.serve.verify import mailchimp_problem, slack_problem, trello_problem
@@ -89,12 +89,6 @@ class Refused(Exception):
         self.reason = reason
 
 
-def _masked(path: str) -> str:
-    if path.startswith(MAILCHIMP_PREFIX):
-        return MAILCHIMP_PREFIX + "***"
-    return path
-
-
 class HookApp:
     """The WSGI app; ``wake`` tells the worker there is something new in the queue."""
 
@@ -113,7 +107,7 @@ class HookApp:
         try:
             response = self.handle(request)
         except Refused as refused:
-            log.warning("refused %s %s: %s (%d)", request.method, _masked(request.path),
+            log.warning("refused %s %s: %s (%d)", request.method, mask(request.path),
                         refused.reason, refused.status)
             response = Response(refused.reason + "\n", refused.status, mimetype="text/plain")
         return response(environ, start_response)
