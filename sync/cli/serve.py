@@ -35,9 +35,10 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
         return value
     try:
         return checks.http_url(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{exc}; the vendors call https://your.host behind a "
-                                 "reverse proxy") from None
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL: give the address the "
+                                 "vendors call, e.g. https://hooks.example.org behind a reverse "
+                                 "proxy") from None
 
 
 def _reconcile_seconds(text: str) -> float:
