@@ -23,7 +23,6 @@ import email.utils
 import functools
 import logging
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from connectors.errors import (
     RemoteError,
     RetriableRemoteError,
 )
+from connectors.masking import mask
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -63,23 +63,10 @@ class RetryPolicy:
 
 DEFAULT_POLICY = RetryPolicy()
 
-# Credentials that could slip into an error text (a URL with ?key=&token=, a header echo).
-_SECRETS = re.compile(
-    r"(?i)((?:key|token|api_?key|apikey|secret|password|signature)=)[^&\s\"']+"
-    r"|(bearer\s+|basic\s+|oauth\s+)[^\s\"',]+"
-    r"|xox[abeprs]-[A-Za-z0-9-]+"
-    r"|\b[0-9a-f]{32}-us\d+\b"
-)
-
-
 def redact(text: str) -> str:
-    """``text`` with anything that looks like a credential replaced by ``***``."""
-
-    def _mask(match: re.Match[str]) -> str:
-        prefix = match.group(1) or match.group(2) or ""
-        return f"{prefix}***"
-
-    return _SECRETS.sub(_mask, text)
+    """``text`` with anything that looks like a credential replaced by ``***``
+    (:func:`connectors.masking.mask`: the remembered secrets and the shapes of credentials)."""
+    return mask(text)
 
 
 class Retrier:

@@ -112,6 +112,11 @@ def load_action_plan(
     return parse_rows(records, source, playbook, people)
 
 
+# An action is a card's title and an item message's first line: one line, short.
+MAX_ACTION = 300
+FIRST_YEAR, LAST_YEAR = 2000, 2099  # as the alliance's start date
+
+
 def _csv_records(
     text: str, source: str, playbook: Playbook
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
@@ -120,8 +125,18 @@ def _csv_records(
         dialect: Any = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=_CSV_DELIMITERS)
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader, None)
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return [], [Problem(source, f"line {line}", "holds NUL bytes: not a CSV text file",
+                            "export the sheet again as CSV UTF-8")]
+    # strict: an unclosed quote is an error, not the rest of the file in one cell.
+    reader = csv.reader(io.StringIO(text), dialect, strict=True)
+    try:
+        header = next(reader, None)
+        rest = list(reader)
+    except csv.Error as exc:
+        return [], [Problem(source, f"line {reader.line_num}", f"not valid CSV: {exc}",
+                            'close every quote ("...") and keep each cell under 128 KiB')]
     if not header:
         return [], []
     names = column_names(playbook)
@@ -138,9 +153,12 @@ def _csv_records(
                     f"use the column keys or titles: {', '.join(_known_keys(playbook))}",
                 )
             )
+        if key is not None and key in keys:
+            problems.append(Problem(source, "header", f"column '{title.strip()}' (column "
+                                    f"{index}) appears twice", "keep one of them"))
         keys.append(key or title)
     records = []
-    for cells in reader:
+    for cells in rest:
         if not any(cell.strip() for cell in cells):
             continue  # spreadsheets leave empty lines at the end
         if any(cell.strip() for cell in cells[len(keys) :]):
@@ -257,6 +275,9 @@ def _row_values(
             if values["due"] is None:
                 fail("due", f"'{raw}' is not a date (YYYY-MM-DD)",
                      "write dates as YYYY-MM-DD or day first, 5-7-2027")
+            elif not FIRST_YEAR <= values["due"].year <= LAST_YEAR:
+                fail("due", f"{values['due'].isoformat()} is not a plausible date (between "
+                     f"{FIRST_YEAR} and {LAST_YEAR})", "check the year")
         elif key == "budget":
             try:
                 amount = parse_amount(raw, playbook.language)
@@ -278,6 +299,11 @@ def _row_values(
                 fail("step", f"unknown step '{raw}'", f"use one of: {keys}")
         else:
             values[key] = str(raw).strip()
+            if key == "action" and ("\n" in values[key] or len(values[key]) > MAX_ACTION):
+                fail("action", f"an action is one line of at most {MAX_ACTION} characters "
+                     f"(it is a card's title; this one has {len(values[key])} characters and "
+                     f"{values[key].count(chr(10)) + 1} lines)",
+                     "put the details in the description column")
     if not values.get("action") and not any(p.location == f"{where}.action" for p in problems):
         fail("action", "missing action", "every row needs the action to take")
     values = {k: v for k, v in values.items() if v is not None}

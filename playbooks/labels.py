@@ -120,6 +120,17 @@ def cell(value: Any) -> str:
     return "<br>".join(line.strip() for line in text.strip().splitlines())
 
 
+_INERT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "&#91;", "]": "&#93;"})
+
+
+def inert(value: Any) -> str:
+    """Text someone wrote, made inert in Markdown as the HTML report's autoescape makes it
+    there: raw HTML shown as text (``&``, ``<``, ``>`` as entities), and no link or image
+    (``[``, ``]`` as entities too: a backslash would not survive a table cell's own escaping),
+    so a ``[click](javascript:...)`` in a title stays words."""
+    return ("" if value is None else str(value)).translate(_INERT)
+
+
 def format_date(date: dt.date, language: str) -> str:
     """A date as people write it in ``language``, e.g. ``11 januari 2027``, ``1er mars 2027``."""
     spec = labels(language)["date"]

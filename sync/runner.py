@@ -13,6 +13,7 @@ from playbooks.model import ActionRow, Playbook
 from sync.audience.apply import PushResult, push
 from sync.audience.store import StakeholderStore
 from sync.core.config import Config
+from sync.core.mrkdwn import escape
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
 from sync.plenary.meetings import post_meeting_reminders
 from sync.reports.digest import digest_due, digest_text, parse_duration
@@ -106,7 +107,7 @@ def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slac
     general = store.get_resource("slack", "channel", "general")
     if general is None:
         return False
-    text = digest_text(config.alliance.name, book, store.list_items(), now.date(), rows)
+    text = escape(digest_text(config.alliance.name, book, store.list_items(), now.date(), rows))
     token = make_token(config.alliance.slug, f"digest:{previous or 'first'}")
 
     def find() -> SlackMessage | None:

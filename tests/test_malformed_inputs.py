@@ -1,4 +1,4 @@
-"""Malformed inputs are refused before the first remote call (issue 11), table-driven.
+"""Malformed inputs are refused before the first remote call (issues 11 and 25), table-driven.
 
 Every case runs the CLI against a bootstrapped alliance on a private sandbox and asserts: exit
 2; one line of stderr naming the file and the key (or the option) and what is wrong; and zero
@@ -57,6 +57,40 @@ def _action_plan_not_utf8(text: str, folder: Path) -> str:
     return re.sub(r"(?m)^action_plan: .*$", f"action_plan: {plan}", text)
 
 
+def _plan(name: str, text: str | bytes) -> Callable[[str, Path], str]:
+    """The config pointing to an action plan file ``name`` holding ``text``."""
+    def edit(config: str, folder: Path) -> str:
+        plan = folder / name
+        if isinstance(text, bytes):
+            plan.write_bytes(text)
+        else:
+            plan.write_text(text, encoding="utf-8")
+        return re.sub(r"(?m)^action_plan: .*$", f"action_plan: {plan}", config)
+    return edit
+
+
+def _yaml_row(**cells: str) -> str:
+    row = {"action": "Host a job fair", "step": "promote", "due": "2027-09-01", **cells}
+    return "rows:\n  - " + "\n    ".join(f"{k}: {v}" for k, v in row.items()) + "\n"
+
+
+_CSV_HEAD = "action,step,due\n"
+_LAUGHS = "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
+                  for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+BILLION_LAUGHS = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' \
+    + _LAUGHS
+
+
+def _secret_dev_zero(text: str, folder: Path) -> str:
+    return text.replace("token: ${TRELLO_TOKEN}", "token: ${file:/dev/zero}")
+
+
+def _append(extra: str) -> Callable[[str, Path], str]:
+    def edit(text: str, folder: Path) -> str:
+        return text + extra
+    return edit
+
+
 CONFIG_CASES = [
     Case("secret-file-not-utf8", (), ("{config}", "trello.token", "not UTF-8"),
          _secret_file_not_utf8),
@@ -78,14 +112,63 @@ CONFIG_CASES = [
     Case("start-date-year-1", (), ("{config}", "alliance.start_date", "plausible start date"),
          _sub(r"start_date: 2027-01-11", "start_date: 0001-01-01")),
     Case("action-plan-not-utf8", (), ("{folder}/plan.csv", "UTF-8"), _action_plan_not_utf8),
+    # issue 25: accepted before, or an internal error
+    Case("duplicate-people", (), ("{config}", "line ", "duplicate key 'people'"),
+         _append("people:\n  - {name: Xa Yb, email: x@example.org, organisation: Org, "
+                 "role: member}\n")),
+    Case("duplicate-slug", (), ("{config}", "line ", "duplicate key 'slug'"),
+         _sub(r"^  slug: frl .*$", "  slug: frl\n  slug: frx")),
+    Case("nesting-10000", (), ("{config}", "line ", "nest"),
+         _sub(r"^  vision: >-$", "  vision: " + "[" * 10_000 + "]" * 10_000 + "\n  x: >-")),
+    Case("billion-laughs-config", (), ("{config}", "line ", "aliases"),
+         _append("laughs:\n" + "".join("  " + line + "\n"
+                                        for line in BILLION_LAUGHS.splitlines()))),
+    Case("secret-dev-zero", (), ("{config}", "trello.token", "/dev/zero", "not a secret"),
+         _secret_dev_zero),
+    Case("digest-every-50000-years", (), ("{config}", "sync.digest_every", "too long"),
+         _sub(r"digest_every: 7d", "digest_every: 2600000w")),
+    Case("digest-every-huge-number", (), ("{config}", "sync.digest_every", "too long"),
+         _sub(r"digest_every: 7d", "digest_every: 99999999999999999999d")),
+    Case("channels-same-name", (), ("{config}", "slack.actions_channel", "also the general"),
+         _sub(r"^  reactions_from: .*$", "  reactions_from: alliance\n  general_channel: "
+              "frl-all\n  actions_channel: frl-all")),
+    Case("channel-with-spaces", (), ("{config}", "slack.general_channel", "channel name"),
+         _sub(r"^  reactions_from: .*$", "  reactions_from: alliance\n  general_channel: "
+              "frl general")),
+    Case("status-list-empty", (), ("{config}", "trello.status_lists", "empty"),
+         _sub(r"^  board_name: .*$", "  status_lists: {todo: '', doing: Doing}")),
+    Case("audience-id-dotdot", (), ("{config}", "mailchimp.audience_id", "not an id"),
+         _sub(r"^  # audience_id: .*$", "  audience_id: ../../3.0/lists")),
+    Case("mailchimp-server-host", (), ("{config}", "mailchimp.server", "data-centre"),
+         _sub(r"^  # server: us6 .*$", "  server: evil.example")),
+    Case("website-javascript", (), ("{config}", "alliance.website", "not an http(s) URL"),
+         _sub(r"^  website: .*$", "  website: javascript:alert(1)")),
+    Case("homoglyph-email-in-people", (), ("{config}", "people[4].email", "scripts"),
+         _sub(r"esra\.yilmaz@example\.org", "esra.y\u0456lmaz@example.org")),
+    Case("plan-row-1900", (), ("{folder}/plan-1900.yaml", "row 1.due", "plausible"),
+         _plan("plan-1900.yaml", _yaml_row(due="1900-01-01"))),
+    Case("plan-action-20000", (), ("{folder}/plan-long.yaml", "row 1.action", "one line"),
+         _plan("plan-long.yaml", _yaml_row(action="x" * 20_000))),
+    Case("plan-title-newline", (), ("{folder}/plan-lines.yaml", "row 1.action", "2 lines"),
+         _plan("plan-lines.yaml", _yaml_row(action='"First line\\nsecond line"'))),
+    Case("plan-duplicate-key", (), ("{folder}/plan-dup.yaml", "line 5", "duplicate key 'due'"),
+         _plan("plan-dup.yaml", _yaml_row() + "    due: 2027-10-01\n")),
+    Case("plan-csv-duplicate-header", (), ("{folder}/plan-dup.csv", "header", "twice"),
+         _plan("plan-dup.csv", "action,step,due,action\nA fair,promote,2027-09-01,B\n")),
+    Case("plan-csv-unclosed-quote", (), ("{folder}/plan-quote.csv", "line ", "not valid CSV"),
+         _plan("plan-quote.csv", _CSV_HEAD + '"A fair,promote,2027-09-01\nB,promote,\n')),
+    Case("plan-csv-nul", (), ("{folder}/plan-nul.csv", "line 2", "NUL"),
+         _plan("plan-nul.csv", _CSV_HEAD + "A\x00fair,promote,2027-09-01\n")),
+    Case("plan-csv-huge-cell", (), ("{folder}/plan-big.csv", "line ", "not valid CSV"),
+         _plan("plan-big.csv", _CSV_HEAD + "A fair,promote,2027-09-01," + "x" * 140_000 + "\n")),
 ]
 
 OPTION_CASES = [
     Case("status-step-party", ("status", "--step", "party"),
          ("--step party: no such step", "1 = scope", "3 = research",
           "number, key or title")),
-    Case("log-limit-negative", ("log", "--limit", "-1"), ("'--limit'", "-1", "x>=1")),
-    Case("log-limit-zero", ("log", "--limit", "0"), ("'--limit'", "x>=1")),
+    Case("log-limit-negative", ("log", "--limit", "-1"), ("'--limit'", "-1", "1<=x<=1000000")),
+    Case("log-limit-zero", ("log", "--limit", "0"), ("'--limit'", "1<=x<=1000000")),
     Case("report-chart-gif", ("report", "--chart", "{folder}/x.gif"),
          ("'--chart'", "x.gif", "PNG or SVG")),
     Case("bootstrap-only-empty", ("bootstrap", "--only", ""), ("--only ''", "names no service")),
@@ -103,6 +186,53 @@ OPTION_CASES = [
          ("{folder}/people.csv", "not UTF-8")),
     Case("minutes-not-utf8", ("minutes", "import", "{folder}/minutes.md"),
          ("{folder}/minutes.md", "UTF-8")),
+    # issue 25
+    Case("minutes-billion-laughs", ("minutes", "import", "{folder}/laughs.yaml"),
+         ("{folder}/laughs.yaml", "line ", "aliases")),
+    Case("minutes-duplicate-key", ("minutes", "import", "{folder}/dup-minutes.yaml"),
+         ("{folder}/dup-minutes.yaml", "line 2", "duplicate key 'meeting'")),
+    Case("minutes-nesting", ("minutes", "import", "{folder}/deep.yaml"),
+         ("{folder}/deep.yaml", "line ", "nest")),
+    Case("minutes-action-newline", ("minutes", "import", "{folder}/lines.yaml"),
+         ("{folder}/lines.yaml", "line 4", "one line")),
+    Case("serve-port-negative", ("serve", "--port", "-1"), ("'--port'", "-1")),
+    Case("serve-public-url-ftp", ("serve", "--public-url", "ftp://example.org/hooks"),
+         ("'--public-url'", "not an http(s) URL")),
+    Case("serve-public-url-no-scheme", ("serve", "--public-url", "example.org"),
+         ("'--public-url'", "not an http(s) URL")),
+    Case("serve-reconcile-1s", ("serve", "--reconcile-every", "1s"),
+         ("--reconcile-every 1s", "between 30s and 24h")),
+    Case("log-limit-10-20", ("log", "--limit", str(10**20)), ("'--limit'", "1<=x<=1000000")),
+    Case("report-o-missing-folder", ("report", "-o", "{folder}/missing/report.md"),
+         ("'-o'", "{folder}/missing", "does not exist")),
+    Case("report-o-a-folder", ("report", "-o", "{folder}/../.."), ("'-o'", "is a directory")),
+    Case("report-chart-missing-folder", ("report", "--chart", "{folder}/missing/c.png"),
+         ("'--chart'", "does not exist")),
+    Case("report-o-full-disk", ("report", "-o", "/dev/full"),
+         ("cannot write the report to /dev/full", "No space left")),
+    Case("ics-missing-folder", ("meeting", "schedule", "--ics", "{folder}/missing/m.ics"),
+         ("'--ics'", "does not exist")),
+    Case("ics-full-disk", ("meeting", "schedule", "--ics", "/dev/full"),
+         ("cannot write the calendar to /dev/full", "No space left")),
+    Case("template-o-missing-folder", ("template", "render", "action_plan", "-o",
+                                       "{folder}/missing/sub/plan.md"),
+         ("'-o'", "does not exist")),
+    Case("template-o-full-disk", ("template", "render", "action_plan", "-o", "/dev/full"),
+         ("cannot write the document to /dev/full", "No space left")),
+    Case("status-owner-nobody", ("status", "--owner", "nobody"),
+         ("--owner nobody", "no one")),
+    Case("stakeholders-no-email-column", ("stakeholders", "import", "{folder}/no-email.csv"),
+         ("{folder}/no-email.csv", "row 1", "column email is missing")),
+    Case("stakeholders-homoglyph", ("stakeholders", "import", "{folder}/homoglyph.csv"),
+         ("{folder}/homoglyph.csv", "row 2", "email", "scripts")),
+    Case("stakeholders-nul", ("stakeholders", "import", "{folder}/nul.csv"),
+         ("{folder}/nul.csv", "row 2", "NUL")),
+    Case("stakeholders-unclosed-quote", ("stakeholders", "import", "{folder}/quote.csv"),
+         ("{folder}/quote.csv", "row ", "not valid CSV")),
+    Case("stakeholders-huge-cell", ("stakeholders", "import", "{folder}/big.csv"),
+         ("{folder}/big.csv", "row ", "not valid CSV")),
+    Case("stakeholders-duplicate-header", ("stakeholders", "import", "{folder}/dup.csv"),
+         ("{folder}/dup.csv", "row 1", "column email appears twice")),
 ]
 
 
@@ -112,6 +242,23 @@ def alliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alliance]:
     made.cli("bootstrap", "--only", "trello,slack")
     (made.folder / "people.csv").write_bytes(b"organisation,email\nCaf\xe9,x@example.org\n")
     (made.folder / "minutes.md").write_bytes(b"# Minutes caf\xe9\n")
+    (made.folder / "laughs.yaml").write_text("meeting: 2\n" + BILLION_LAUGHS, encoding="utf-8")
+    (made.folder / "dup-minutes.yaml").write_text("meeting: 2\nmeeting: 3\nitems: []\n",
+                                                  encoding="utf-8")
+    (made.folder / "deep.yaml").write_text("meeting: 2\nitems: " + "[" * 10_000 + "]" * 10_000
+                                           + "\n", encoding="utf-8")
+    (made.folder / "lines.yaml").write_text(
+        "meeting: 2\nitems:\n  - subject: Next steps\n    action: \"Two\\nlines\"\n"
+        "    responsible: Daan Bakker\n    due: 2027-07-01\n", encoding="utf-8")
+    people = "organisation,email\n"
+    for name, text in {"no-email.csv": "organisation,contact_person\nDBieb,Gerrit\n",
+                       "homoglyph.csv": people + "DBieb,g\u0435rrit@example.org\n",
+                       "nul.csv": people + "DB\x00ieb,gerrit@example.org\n",
+                       "quote.csv": people + '"DBieb,gerrit@example.org\nX,y@example.org\n',
+                       "big.csv": people + "DBieb," + "x" * 140_000 + "@example.org\n",
+                       "dup.csv": "organisation,email,email\nDBieb,a@example.org,b@example.org\n",
+                       }.items():
+        (made.folder / name).write_text(text, encoding="utf-8")
     yield made
     made.close()
 
@@ -180,3 +327,12 @@ def test_sandbox_port_in_use_is_one_line(alliance: Alliance, host: str) -> None:
 def test_the_step_can_be_named_by_number_key_or_title(alliance: Alliance) -> None:
     for step in ("1", "research", "RESEARCH"):
         alliance.cli("status", "--step", step)
+
+
+def test_a_file_written_outside_the_current_folder_is_said_so(
+        alliance: Alliance, tmp_path_factory: pytest.TempPathFactory) -> None:
+    target = tmp_path_factory.mktemp("elsewhere") / "report.md"
+    result = alliance.cli("report", "-o", str(target))
+    assert target.read_text(encoding="utf-8").startswith("# ")
+    assert f"wrote {target.resolve()} (outside the current folder)" in result.stderr
+

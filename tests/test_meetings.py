@@ -230,6 +230,9 @@ def test_cli_agenda_filled_from_the_state(tmp_path: Path) -> None:
 def test_cli_agenda_to_file(tmp_path: Path) -> None:
     config_path = example_config(tmp_path)
     target = tmp_path / "out" / "agenda.md"
+    refused = run(config_path, "meeting", "agenda", "2", "-o", str(target))
+    assert refused.exit_code == 2 and "does not exist" in refused.stderr  # never created
+    target.parent.mkdir()
     result = run(config_path, "meeting", "agenda", "2", "-o", str(target))
     assert result.exit_code == 0 and f"wrote {target}" in result.stderr
     assert target.read_text(encoding="utf-8").startswith("# Meeting agenda: Friesland")

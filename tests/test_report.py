@@ -88,6 +88,21 @@ def test_markdown_report(tmp_path: Path) -> None:
     assert "**Estimated budget of the alliance's own actions in total:**" in text
 
 
+def test_markdown_report_escapes_what_members_wrote(tmp_path: Path) -> None:
+    """Raw HTML and links in a member's title stay text, as the HTML report's autoescape keeps
+    them (issue 25): no tag, no javascript: link a Markdown viewer would make live."""
+    report = make_report(tmp_path)
+    row = report.groups[-1].rows[0]
+    row.cells["action"] = ("[Minutes](javascript:alert(1)) <img src=x onerror=alert(1)> "
+                           "![x](https://evil.example/t.png) R&D")
+    text = render_markdown(report)
+    assert "Publish the &lt;research&gt; summary" in text and "<research>" not in text
+    line = next(line for line in text.splitlines() if "onerror" in line)
+    assert "<img" not in line and "&lt;img src=x onerror=alert(1)&gt;" in line
+    assert "](javascript:" not in line and "&#91;Minutes&#93;(javascript:alert(1))" in line
+    assert "![x](" not in line and "R&amp;D" in line
+
+
 def test_csv_report_in_dutch(tmp_path: Path) -> None:
     report = make_report(tmp_path, "nl")
     table = list(csv.reader(io.StringIO(render_csv(report))))
@@ -142,6 +157,7 @@ def test_cli_report_formats(tmp_path: Path) -> None:
     markdown = run(config_path, "report", "--today", "2027-10-01")
     assert markdown.exit_code == 0 and "| FRL-1 | Publish the research summary |" in markdown.output
     html = tmp_path / "out" / "report.html"
+    html.parent.mkdir()  # a missing folder is refused, not created (issue 25)
     result = run(config_path, "report", "--format", "html", "-o", str(html))
     assert result.exit_code == 0 and f"wrote {html}" in result.stderr
     assert "data:image/png;base64," in html.read_text(encoding="utf-8")

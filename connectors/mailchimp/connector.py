@@ -44,6 +44,7 @@ from connectors.mailchimp.shapes import (
     problem_text,
     subscriber_hash,
 )
+from connectors.masking import remember_secret
 from connectors.pacing import ConnectionGate
 from connectors.retry import (
     DEFAULT_POLICY,
@@ -101,6 +102,7 @@ class MailchimpConnector:
         if base_url:
             self._client.api_client.host = base_url.rstrip("/")
         self._key = api_key
+        remember_secret(api_key)  # masked in every log line and error from now on
         self._sleep = sleep
         self._retrier = Retrier(SERVICE, policy or DEFAULT_POLICY, sleep=sleep)
         self._gate = pacer or ConnectionGate()

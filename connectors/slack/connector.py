@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 from connectors.base import SlackChannel, SlackMessage
 from connectors.errors import FatalRemoteError, NotFoundError, RemoteError
 from connectors.identity import OUR_EVENT_TYPES, token_in_metadata
+from connectors.masking import remember_secret
 from connectors.pacing import SlackPacer
 from connectors.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_for_connection, redact
 from connectors.slack.shapes import (
@@ -75,6 +76,7 @@ class SlackConnector:
         self._client = WebClient(**kwargs)
         self._client.retry_handlers = []  # belt and braces: the SDK falls back on [] -> default
         self._token = token
+        remember_secret(token)  # masked in every log line and error from now on
         self._retrier = Retrier(SERVICE, policy or DEFAULT_POLICY, sleep=sleep)
         self._pacer = pacer or SlackPacer(sleep=sleep)
         self._identity: tuple[str, str] | None = None

@@ -29,6 +29,7 @@ from trello.exceptions import ResourceUnavailable
 
 from connectors.base import BoardSnapshot, TrelloAction, TrelloBoard, TrelloCard, TrelloMember
 from connectors.errors import RetriableRemoteError
+from connectors.masking import remember_secret
 from connectors.pacing import TrelloPacer
 from connectors.retry import (
     DEFAULT_POLICY,
@@ -65,6 +66,7 @@ class TrelloCore:
             api_key=api_key, api_secret=token, http_service=wire.TrelloSession(base_url)
         )
         self._secrets = (api_key, token)
+        remember_secret(api_key, token)  # masked in every log line and error from now on
         self._retrier = Retrier(SERVICE, policy or DEFAULT_POLICY, sleep=sleep)
         self._pacer = pacer or TrelloPacer(sleep=sleep)
         self._me: TrelloMember | None = None

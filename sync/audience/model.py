@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from playbooks.amounts import parse_date
 from playbooks.labels import labels
 from playbooks.loader import load_playbook
+from sync.core.checks import one_script
 
 Influence = Literal["", "low", "medium", "high"]
 LANGUAGES = ("en", "nl", "fr", "sv")
@@ -242,6 +243,7 @@ class Stakeholder(BaseModel):
                 .removeprefix("value is not a valid email address: ")
                 .join(("not a valid e-mail address (", ")"))
             ) from None
+        one_script(address)  # a look-alike of someone else's address: refused
         # The domain is case-insensitive; keep the local part as typed (Mailchimp does too).
         local, _, domain = address.rpartition("@")
         return f"{local}@{domain.lower()}"

@@ -194,11 +194,21 @@ def parse_csv(
     row is about in the database: their stored values fill the row's blank cells, so a blank
     cell never clears anything (nor turns consent off).
     """
-    reader = csv.reader(io.StringIO(text), _dialect(text))
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError([Problem(source, f"row {line}", "holds NUL bytes: not a CSV text file",
+                                  "export the sheet again as CSV UTF-8")])
+    # strict: an unclosed quote is an error, not the rest of the file in one cell.
+    reader = csv.reader(io.StringIO(text), _dialect(text), strict=True)
     try:
         header = next(reader)
+        rows = list(reader)
     except StopIteration:
         raise InputError([Problem(source, "row 1", "the file is empty")]) from None
+    except csv.Error as exc:
+        raise InputError([Problem(source, f"row {reader.line_num}", f"not valid CSV: {exc}",
+                                  'close every quote ("...") and keep each cell under '
+                                  "128 KiB")]) from None
     keys = [header_key(cell) for cell in header]
     file_problems = [
         Problem(
@@ -211,8 +221,10 @@ def parse_csv(
         if key and key not in COLUMNS
     ]
     file_problems += [
-        Problem(source, "row 1", f"column {name} is missing", "add it to the header row")
-        for name in REQUIRED_COLUMNS
+        Problem(source, "row 1", f"column {name} is missing", "add it to the header row"
+                + (" (its cells may stay empty for an organisation without a contact)"
+                   if name == "email" else ""))
+        for name in (*REQUIRED_COLUMNS, "email")
         if name not in keys
     ]
     repeated = sorted({k for k in keys if k and keys.count(k) > 1})
@@ -224,7 +236,7 @@ def parse_csv(
     problems: list[Problem] = []
     first_row: dict[str, int] = {}
     count = 0
-    for number, cells in enumerate(reader, start=2):
+    for number, cells in enumerate(rows, start=2):
         if not any(cell.strip() for cell in cells):
             continue  # blank lines at the end of a spreadsheet export
         count += 1

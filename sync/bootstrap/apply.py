@@ -17,6 +17,7 @@ from sync.bootstrap.desired import DesiredCard, DesiredState, welcome_text
 from sync.bootstrap.plan import Change, Observed, Plan, cards_by_token, missing_checklist_items
 from sync.bootstrap.results import ApplyContext, BootstrapResult
 from sync.core.config import Config
+from sync.core.mrkdwn import escape
 from sync.state.journal import Journal
 from sync.state.store import StateStore
 
@@ -228,8 +229,8 @@ def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed:
         pass
     elif welcome.action == "create":
         charter = next((url for key, url in ctx.card_urls.items() if key.endswith("charter")), "")
-        text = welcome_text(config, book, desired, ctx.board_url
-                            or _recorded_url(store, "trello", "board", "board"), charter)
+        text = escape(welcome_text(config, book, desired, ctx.board_url
+                                   or _recorded_url(store, "trello", "board", "board"), charter))
         general = ctx.channels["general"]
         message = journal.create(
             "slack", "post_welcome", desired.welcome_token,

@@ -18,11 +18,11 @@ from typing import Any
 
 import click
 
-from connectors.retry import redact
+from connectors import masking
 from sync import __version__
 from sync.api import Alliance
 from sync.core.config import Config, default_config_path, load_config
-from sync.core.errors import REPORTED, ExitStatus, error_lines, exit_status
+from sync.core.errors import REPORTED, ExitStatus, UserError, error_lines, exit_status
 from sync.state.schema import SCHEMA_VERSION
 
 
@@ -60,6 +60,50 @@ def _command_name() -> str:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+def _check_output(value: Path | None, *, folder_ok: bool) -> Path | None:
+    """An output path that can be written: its folder exists; a folder only if ``folder_ok``."""
+    if value is None:
+        return None
+    target = Path(os.path.expanduser(str(value)))
+    if target.is_dir() and not folder_ok:
+        raise click.BadParameter(f"{value} is a folder: name a file in it")
+    parent = target if target.is_dir() else target.parent
+    if not parent.is_dir():
+        raise click.BadParameter(f"{value}: the folder {parent} does not exist (create it "
+                                 "first, or pick another path)")
+    return target
+
+
+def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """click callback for ``-o FILE``: checked before the command does anything."""
+    return _check_output(value, folder_ok=False)
+
+
+def output_file_or_folder(ctx: click.Context, param: click.Parameter,
+                          value: Path | None) -> Path | None:
+    """click callback for ``-o FILE|FOLDER`` (a folder: the document's own file name)."""
+    return _check_output(value, folder_ok=True)
+
+
+def write_output(data: str | bytes, target: Path, what: str) -> Path:
+    """Write ``data`` to ``target`` (checked by :func:`output_file`) and say where, on stderr,
+    with the absolute path, and a word when it is outside the current folder. A failed write
+    (a full disk, no permission) is a one-line error, exit 2."""
+    try:
+        if isinstance(data, bytes):
+            target.write_bytes(data)
+        else:
+            target.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write the {what} to {target}: {exc.strerror or exc}",
+                        hint="check the path, its permissions and the free space") from None
+    where = target.resolve()
+    outside = not where.is_relative_to(Path.cwd().resolve())
+    click.echo(f"wrote {where}" + (" (outside the current folder)" if outside else ""),
+               err=True)
+    return where
+
+
 def echo_json(data: Any) -> None:
     """Print ``data`` as JSON for scripts (stable key order, UTF-8)."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str))
@@ -68,7 +112,7 @@ def echo_json(data: Any) -> None:
 def report_error(error: BaseException) -> None:
     """Print an error as one line per problem on stderr, each prefixed with ``error:``."""
     for line in error_lines(error):
-        click.echo(f"error: {line}", err=True)
+        click.echo(masking.mask(f"error: {line}"), err=True)
 
 
 class McmGroup(click.Group):
@@ -93,10 +137,10 @@ class McmGroup(click.Group):
         except Exception as error:  # a bug: say so, briefly, and keep the stack for -v
             app = ctx.find_object(AppContext)
             if app is not None and app.verbose:
-                traceback.print_exc()
-            click.echo(
+                click.echo(masking.mask(traceback.format_exc()), err=True, nl=False)
+            click.echo(masking.mask(
                 f"error: internal error: {type(error).__name__}: {error} "
-                "(hint: run with -v for the stack trace and report it)",
+                "(hint: run with -v for the stack trace and report it)"),
                 err=True,
             )
             ctx.exit(int(ExitStatus.INTERNAL))
@@ -131,26 +175,18 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     ctx.obj = AppContext(config_path, verbose)
 
 
-class _Redacting(logging.Filter):
-    """Masks credentials in every log line: with -vv, HTTP libraries log URLs with ?token=."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with secrets masked (never drops a record)."""
-        message = record.getMessage()
-        masked = redact(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
 def _log_to_stderr(level: int) -> None:
-    """One stderr handler of ours on the root logger, redacting (replaced on each call)."""
+    """One stderr handler of ours on the root logger, masking (replaced on each call).
+
+    Every record of every library is masked where it is made (:func:`connectors.masking.install`),
+    and our handler masks again what reaches it by another road."""
+    masking.install()
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _McmHandler)]:
         root.removeHandler(handler)
     handler = _McmHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_Redacting())
+    handler.addFilter(masking.MaskingFilter())
     root.addHandler(handler)
     root.setLevel(level)
 

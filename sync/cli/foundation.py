@@ -18,7 +18,7 @@ from playbooks.loader import validate_all
 from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
 from sync.audience.store import StakeholderStore
-from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.app import AppContext, echo_json, output_file_or_folder, pass_app, write_output
 from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError
@@ -237,6 +237,7 @@ def template_list(app: AppContext, language: str | None, as_json: bool) -> None:
     "--output",
     type=click.Path(path_type=Path),
     default=None,
+    callback=output_file_or_folder,
     help="Write to this file (a folder: use the template's file name); default stdout.",
 )
 @click.option("--format", "fmt", type=click.Choice(["markdown", "docx"]), default="markdown",
@@ -267,15 +268,10 @@ def template_render(
         body = markdown_to_docx(document.text, title=document.text.partition("\n")[0]
                                 .lstrip("# "), language=lang)
         filename = document.filename.rsplit(".", 1)[0] + ".docx"
-        target = output / filename if output.is_dir() else output
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(body)
-        click.echo(f"wrote {target}")
+        write_output(body, output / filename if output.is_dir() else output, "document")
         return
     if output is None:
         click.echo(document.text, nl=not document.text.endswith("\n"))
         return
-    target = output / document.filename if output.is_dir() else output
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(document.text, encoding="utf-8")
-    click.echo(f"wrote {target}")
+    write_output(document.text, output / document.filename if output.is_dir() else output,
+                 "document")

@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.app import AppContext, echo_json, output_file, pass_app, write_output
 from sync.core.checks import chart_kind
 from sync.plenary.agenda import render_agenda, render_profile
 from sync.plenary.ics import schedule_ics
@@ -40,12 +40,7 @@ def _write(text: str | bytes, output: Path | None, what: str) -> None:
             raise click.UsageError(f"the {what} is binary: pass -o FILE")
         click.echo(text, nl=not text.endswith("\n"))
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        output.write_bytes(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output}", err=True)
+    write_output(text, output, what)
 
 
 # --------------------------------------------------------------------------- meeting
@@ -61,6 +56,7 @@ def meeting() -> None:
               help="Move meeting N (number or key) to this date; repeatable. Kept in the state "
               "store; the next sync moves the card.")
 @click.option("--ics", "ics", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              callback=output_file,
               help="Also write the series as an iCalendar file (stable UIDs: a re-import "
               "updates the events).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -103,7 +99,7 @@ def meeting_schedule_command(app: AppContext, dates: tuple[str, ...], ics: Path 
 @meeting.command("agenda")
 @click.argument("number", type=int)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file; default stdout.")
+              callback=output_file, help="Write to this file; default stdout.")
 @pass_app
 def meeting_agenda(app: AppContext, number: int, output: Path | None) -> None:
     """Render the agenda of plenary NUMBER, filled in from the state.
@@ -182,14 +178,14 @@ def _picture_path(ctx: click.Context, param: click.Parameter, value: Path | None
             chart_kind(value.suffix)
         except ValueError as exc:
             raise click.BadParameter(f"{value}: {exc}") from None
-    return value
+    return output_file(ctx, param, value)
 
 
 @click.command("report")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file; default stdout.")
+              callback=output_file, help="Write to this file; default stdout.")
 @click.option("--chart", "chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
               callback=_picture_path,
               help="Also save the progress picture (.png or .svg); markdown links to it.")
@@ -233,7 +229,7 @@ def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path |
 
 @click.command("profile")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file; default stdout.")
+              callback=output_file, help="Write to this file; default stdout.")
 @pass_app
 def profile_command(app: AppContext, output: Path | None) -> None:
     """Render the alliance's short public profile (guide, step 2) from the config and state."""

@@ -11,6 +11,7 @@ import click
 
 from sync.cli.app import AppContext, pass_app
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
+from sync.core import checks
 from sync.core.errors import UserError
 from sync.reports.digest import parse_duration
 from sync.serve.front import FrontService
@@ -20,6 +21,34 @@ from sync.serve.server import ServeOptions, Service
 
 ENDPOINTS = ("/healthz", "/hooks/trello", "/hooks/slack/events", "/hooks/slack/interactive",
              "/hooks/slack/commands")
+
+
+# The backstop sync re-reads the whole board, channel and audience: more often than this would
+# spend the vendors' rate limits on nothing (deliveries carry the changes in real time).
+SHORTEST_RECONCILE = 30
+LONGEST_RECONCILE = 24 * 3600
+
+
+def _public_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--public-url: an absolute http(s) URL, checked before anything is called."""
+    if not value:
+        return value
+    try:
+        return checks.http_url(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL: give the address the "
+                                 "vendors call, e.g. https://hooks.example.org behind a reverse "
+                                 "proxy") from None
+
+
+def _reconcile_seconds(text: str) -> float:
+    """--reconcile-every as seconds, between 30 s and 24 h."""
+    seconds = parse_duration(text, "--reconcile-every").total_seconds()
+    if not SHORTEST_RECONCILE <= seconds <= LONGEST_RECONCILE:
+        raise UserError(f"--reconcile-every {text}: between 30s and 24h",
+                        hint="deliveries come in real time; the backstop only catches what "
+                        "never arrived (15m is usual), or 'off'")
+    return seconds
 
 
 def _secrets(use_sandbox: bool, socket_mode: bool) -> Secrets | None:
@@ -39,9 +68,11 @@ def _secrets(use_sandbox: bool, socket_mode: bool) -> Secrets | None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free).")
-@click.option("--public-url", default="", help="The URL Trello and Slack call (https://... "
-              "behind a reverse proxy); default http://HOST:PORT.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0: any free).")
+@click.option("--public-url", default="", callback=_public_url,
+              help="The URL Trello and Slack call (https://... behind a reverse proxy); "
+              "default http://HOST:PORT.")
 @click.option("--reconcile-every", default="15m", show_default=True,
               help="The backstop sync's interval (30s..24h), or 'off'.")
 @click.option("--no-register", is_flag=True, help="Do not register the Trello webhook (or the "
@@ -84,8 +115,7 @@ def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_ever
     if database is not None:
         raise UserError("--database goes with --alliances",
                         hint="one alliance's state store is set in its config (state.url)")
-    every = (None if reconcile_every == "off"
-             else parse_duration(reconcile_every, "--reconcile-every").total_seconds())
+    every = None if reconcile_every == "off" else _reconcile_seconds(reconcile_every)
     use_sandbox = app.config.sandbox if sandbox is None else sandbox
     app_token = os.environ.get("SLACK_APP_TOKEN", "") if socket_mode else ""
     if socket_mode and not app_token:

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 import signal
 import threading
+from typing import Any
 
 import click
 from rich.console import Console
@@ -165,6 +166,11 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
         names = {str(p.email): p.name for p in config.people}
         rows = item_rows(items, today, step=wanted, owner=owner, overdue_only=overdue,
                          names=names)
+        if owner is not None and not rows and not _anyone(owner, config, items):
+            raise UserError(f"--owner {owner}: no one in the config's people or among the "
+                            "items' owners matches it",
+                            hint="give part of a name or e-mail, e.g. --owner "
+                            f"{config.people[0].name.split()[0].lower()}")
         conflicts = store.list_conflicts()
         numbers = {i.id: i.number for i in items}
         ignored = [a for a in store.list_audit() if a.field == "reaction.ignored"]
@@ -223,10 +229,19 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                       f":{emoji}: by {a.actor} — {a.at[:16]}")
 
 
+def _anyone(text: str, config: Any, items: Any) -> bool:
+    """True if ``text`` is part of someone's name or e-mail (people, or an item's owner)."""
+    wanted = text.strip().casefold()
+    known = [p.name for p in config.people] + [str(p.email) for p in config.people]
+    known += [i.owner or "" for i in items]
+    return bool(wanted) and any(wanted in name.casefold() for name in known)
+
+
 @click.command()
 @click.option("--item", "number", help="Only this item (e.g. FRL-12).")
-@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1),
-              help="At most this many lines (1 or more).")
+@click.option("--limit", default=200, show_default=True,
+              type=click.IntRange(min=1, max=1_000_000),
+              help="At most this many lines (1 to 1,000,000).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable log.")
 @pass_app
 def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import urllib.parse
 import zoneinfo
 
@@ -21,14 +22,79 @@ FIRST_START = dt.date(2000, 1, 1)
 LAST_START = dt.date(2099, 12, 31)
 
 
-def duration(text: str, *, minimum: dt.timedelta = dt.timedelta(0)) -> dt.timedelta:
-    """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a positive timedelta; ValueError otherwise."""
+# Nothing of ours repeats less often than yearly; past this a timedelta overflows anyway.
+LONGEST = dt.timedelta(days=366)
+
+
+def duration(text: str, *, minimum: dt.timedelta = dt.timedelta(0),
+             maximum: dt.timedelta = LONGEST) -> dt.timedelta:
+    """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a positive timedelta up to ``maximum``;
+    ValueError otherwise."""
     match = _DURATION.match(str(text))
-    if not match:
+    if not match or len(match.group(1)) > 9:
+        if match:
+            raise ValueError(f"{text!r} is too long: at most {maximum.days} days")
         raise ValueError(f"{text!r} is not a duration ({DURATION_HINT})")
     value = dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     if value <= minimum:
         raise ValueError(f"{text!r} is too short: it must be more than {minimum}")
+    if value > maximum:
+        raise ValueError(f"{text!r} is too long: at most {maximum.days} days")
+    return value
+
+
+# Slack's rule for channel names: lowercase letters, digits, '-' and '_', at most 80.
+_CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
+
+
+def channel_name(value: str) -> str:
+    """A Slack channel name as Slack allows it (no spaces, no capitals, no '#'); or ""."""
+    if value and not _CHANNEL.match(value):
+        raise ValueError(f"{value!r} is not a Slack channel name: lowercase letters, digits, "
+                         "'-' and '_', at most 80, no spaces and no '#'")
+    return value
+
+
+_DATA_CENTRE = re.compile(r"^[a-z]{2,4}[0-9]{1,3}$")
+
+
+def data_centre(value: str) -> str:
+    """A Mailchimp data-centre code (``us21``), the part after '-' in an API key; or ""."""
+    if value and not _DATA_CENTRE.match(value):
+        raise ValueError(f"{value!r} is not a Mailchimp data-centre code (like us21: the end "
+                         "of the API key, after the '-')")
+    return value
+
+
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def plain_id(value: object) -> object:
+    """:func:`id_text`, and only letters, digits, '-' and '_' (it goes into URLs' paths)."""
+    value = id_text(value)
+    if isinstance(value, str) and value and not _PLAIN_ID.match(value):
+        raise ValueError(f"{value!r} is not an id: letters and digits only (it is put in "
+                         "the service's URLs)")
+    return value
+
+
+def optional_web_address(value: str) -> str:
+    """An http(s) address people may open (a website), or ""; ``javascript:`` and the like
+    are refused."""
+    return http_url(value) if value.strip() else ""
+
+
+def one_script(value: str) -> str:
+    """Text whose letters are of one script: ``pаul@example.org`` with a Cyrillic ``а`` is a
+    look-alike of another address (a homoglyph), refused; ValueError naming the scripts."""
+    scripts = set()
+    for char in value:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            scripts.add(name.split(" ", 1)[0] if name else "UNKNOWN")
+    if len(scripts) > 1:
+        raise ValueError(f"{value!r} mixes letters of {' and '.join(sorted(scripts)).lower()} "
+                         "scripts (a look-alike address?): retype it")
     return value
 
 

@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -27,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.masking import remember_secret
 from playbooks.errors import key_path
 from playbooks.yaml_text import load_yaml
 from sync.core import checks
@@ -77,6 +79,7 @@ class Alliance(_Strict):
 
     _zone = field_validator("timezone")(checks.time_zone)
     _start = field_validator("start_date")(checks.start_date)
+    _website = field_validator("website")(checks.optional_web_address)
 
     @property
     def end_date(self) -> dt.date:
@@ -99,6 +102,7 @@ class Person(_Strict):
     name: str = Field(min_length=2)
     email: EmailStr
     organisation: str = Field(min_length=2)
+    _one_script = field_validator("email")(checks.one_script)
     role: Literal["coordinator", "chair", "secretariat", "communications", "evaluator", "member"]
     sector: str = ""
     # The organisation's level on the guide's participation ladder (Wilcox); "" when not set.
@@ -127,6 +131,11 @@ class TrelloSettings(_Strict):
     @field_validator("status_lists")
     @classmethod
     def _one_list_per_status(cls, value: dict[str, str]) -> dict[str, str]:
+        for status, name in value.items():
+            if not name.strip():
+                raise ValueError(f"{status}: the list name is empty")
+            if len(name) > 100 or "\n" in name:
+                raise ValueError(f"{status}: a list name is one line of at most 100 characters")
         return checks.distinct_values(value, "the list")
 
 
@@ -151,6 +160,14 @@ class SlackSettings(_Strict):
     }
 
     _url = field_validator("base_url")(checks.optional_http_url)
+    _channels = field_validator("general_channel", "actions_channel")(checks.channel_name)
+
+    @model_validator(mode="after")
+    def _two_channels(self) -> SlackSettings:
+        if self.general_channel and self.general_channel == self.actions_channel:
+            raise ValueError(f"actions_channel: '{self.actions_channel}' is also the "
+                             "general_channel: the item messages need a channel of their own")
+        return self
 
 
 class MailchimpContact(_Strict):
@@ -180,7 +197,8 @@ class MailchimpSettings(_Strict):
     permission_reminder: str = ""
 
     _url = field_validator("base_url")(checks.optional_http_url)
-    _id = field_validator("audience_id", mode="before")(checks.id_text)
+    _id = field_validator("audience_id", mode="before")(checks.plain_id)
+    _server = field_validator("server")(checks.data_centre)
 
 
 class StateSettings(_Strict):
@@ -291,6 +309,22 @@ SECRET_KEYS = {
 }
 
 
+MAX_SECRET_BYTES = 64 * 1024  # a token is under 1 KiB; /dev/zero or a disk image is not one
+
+
+class _TooBig(Exception):
+    """A secret file larger than :data:`MAX_SECRET_BYTES`."""
+
+
+def _read_secret_file(path: Path) -> str:
+    """The secret in ``path``, read up to a bound (``/dev/zero`` never ends)."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_SECRET_BYTES + 1)
+    if len(data) > MAX_SECRET_BYTES:
+        raise _TooBig
+    return data.decode("utf-8").strip()
+
+
 def _resolve_secrets(raw: dict[str, Any], source: str, sandbox: bool) -> list[Problem]:
     """Replace ``${VAR}`` / ``${file:PATH}`` in secret fields, in place; return the problems.
 
@@ -333,11 +367,16 @@ def _resolve_secrets(raw: dict[str, Any], source: str, sandbox: bool) -> list[Pr
         else:
             file_path = Path(os.path.expanduser(match.group("file")))
             try:
-                block[key] = file_path.read_text(encoding="utf-8").strip()
+                block[key] = _read_secret_file(file_path)
                 if os.name == "posix" and file_path.stat().st_mode & 0o077:
                     problems.append(Problem(
                         source, where, f"secret file {file_path} can be read by other users",
                         f"chmod 600 {file_path}"))
+            except _TooBig:
+                problems.append(Problem(source, where, f"secret file {file_path} is over "
+                                        f"{MAX_SECRET_BYTES // 1024} KiB: not a secret",
+                                        "point to the file that holds only the secret"))
+                block[key] = None
             except UnicodeDecodeError:
                 # Never echo the bytes: they are a secret.
                 problems.append(Problem(source, where,
@@ -381,6 +420,9 @@ def problems_from_validation(error: ValidationError, source: str) -> list[Proble
         if ": " in message and message.split(": ", 1)[0].startswith("people["):
             # A model-level check already names its own path.
             location, message = message.split(": ", 1)
+        elif message.startswith("actions_channel: "):  # the Slack section's own check
+            key, message = message.split(": ", 1)
+            location = f"{location}.{key}" if location else key
         problems.append(Problem(source, location, message, _HINTS.get(item["type"], "")))
     return problems
 
@@ -408,7 +450,18 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
         config = None
     if problems or config is None:
         raise ConfigError(problems)
+    _remember_secrets(config)
     return config
+
+
+def _remember_secrets(config: Config) -> None:
+    """Every secret of the config masked in every log line and message from now on."""
+    for section, key in SECRET_KEYS:
+        value = getattr(getattr(config, section), key)
+        if value is not None:
+            remember_secret(value.get_secret_value())
+    if config.state_url:
+        remember_secret(urlsplit(config.state_url).password)
 
 
 def default_config_path() -> Path:

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.masking import remember_secret
 from sync.core.config import Config
 from sync.core.errors import UserError
 
@@ -80,10 +81,14 @@ def sandbox_credentials(url: str) -> dict[str, dict[str, str]]:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(f"{url.rstrip('/')}/_sandbox/credentials", timeout=5) as answer:
-            return dict(json.loads(answer.read()))
+            issued = dict(json.loads(answer.read()))
     except (OSError, ValueError) as error:
         raise UserError(f"the sandbox at {url} did not give its credentials ({error})",
                         hint="start it again with `mcm-sync sandbox serve`") from None
+    # Sandbox credentials are masked like real ones: logs are shared, habits carry over.
+    remember_secret(*(value for service in issued.values() if isinstance(service, dict)
+                      for value in service.values() if isinstance(value, str)))
+    return issued
 
 
 def _never_sleep(seconds: float) -> None:

@@ -20,7 +20,7 @@ from typing import Literal
 
 import jinja2
 
-from playbooks.labels import LABELS_FOLDER, cell, fill, format_date, labels
+from playbooks.labels import LABELS_FOLDER, cell, fill, format_date, inert, labels
 from playbooks.loader import load_playbook
 from playbooks.model import ActionRow, Playbook
 from sync.audience.model import TEMPLATE_COLUMNS, Stakeholder
@@ -126,6 +126,7 @@ def environment(html: bool = False) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["cell"] = cell
+    env.filters["inert"] = inert
     env.filters["fill"] = fill
     return env
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from connectors.base import SlackMessage
 from connectors.identity import make_token
+from sync.core.mrkdwn import escape, slack_to_trello
 from sync.engine import pending
 from sync.engine.actions import Append, AuditLine, ItemPlan
 from sync.engine.decide import Decision, Observation, decide, hold_conflicts, without_fields
@@ -233,12 +234,13 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
                                     {"emoji": emoji, "status": new}))
         notes.append(text["stranger_reaction"].format(
             emoji=emoji, new=text.get(f"status:{new}", new), who=who))
-    plan.notes = [Append(make_token(slug, f"note:{item.key}:{position}:{i}"), note)
+    # Slack mrkdwn: names, values and comments are what people wrote (sync.core.mrkdwn).
+    plan.notes = [Append(make_token(slug, f"note:{item.key}:{position}:{i}"), escape(note))
                   for i, note in enumerate(notes)]
     if trello_side is not None:
         plan.notes += [Append(make_token(slug, f"trello-comment:{c.action_id}"),
-                              text["comment_from"].format(who=c.who, where="Trello",
-                                                          text=c.text))
+                              escape(text["comment_from"].format(who=c.who, where="Trello",
+                                                                 text=c.text)))
                        for c in snap.comments if c.card_id == trello_side.remote_id]
     seen = slack_side.base.get("latest_reply", "")
     newest = seen
@@ -253,7 +255,8 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
             who = display_name(settings, view, reply.user)
             plan.comments.append((
                 _comment(slug, item.key, reply, trello_side.remote_id,
-                         text["comment_from"].format(who=who, where="Slack", text=reply.text),
+                         slack_to_trello(text["comment_from"].format(who=who, where="Slack",
+                                                                     text=reply.text)),
                          snap),
                 AuditLine(who, "slack", "comment", None, reply.text)))
     plan.seen_reply = newest

@@ -22,6 +22,7 @@ from typing import Any
 from connectors.base import SlackMessage
 from connectors.identity import make_token, token_in, with_marker
 from sync.bootstrap.desired import row_card
+from sync.core.mrkdwn import escape
 from sync.engine.actions import (
     Append,
     AuditLine,
@@ -177,8 +178,9 @@ def _messages_to_post(settings: Settings, view: StateView, snap: Snapshot,
             # Said once, in the thread of the item's first message (or of its new one).
             who = view.first_actors.get(item.id, "") or "?"
             note = Append(make_token(slug, f"new-item-note:{item.key}"),
-                          text["new_item_note"].format(number=item.number, who=who,
-                                                       where="Trello", title=values["title"]))
+                          escape(text["new_item_note"].format(number=item.number, who=who,
+                                                              where="Trello",
+                                                              title=values["title"])))
         posts.append(MessageToPost(
             key=item.key, number=item.number, token=token,
             text=item_text(settings, item.number, item.step, values), adopt=found,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from playbooks.messages import messages
+from sync.core.mrkdwn import escape
 from sync.engine.model import Settings, StateView
 from sync.engine.normalize import render_item_message
 from sync.reports.progress import owner_names
@@ -32,15 +33,16 @@ def step_title(settings: Settings, key: str) -> str:
 
 
 def item_text(settings: Settings, number: str, step: str, agreed: Mapping[str, Any]) -> str:
-    """The item message's text for the agreed values."""
+    """The item message's text for the agreed values (Slack mrkdwn: what members wrote is
+    escaped, :mod:`sync.core.mrkdwn`)."""
     text = labels(settings)
-    return render_item_message(text["item_message"], text, number=number,
+    return escape(render_item_message(text["item_message"], text, number=number,
                                title=agreed["title"], step=step_title(settings, step),
                                owner=owner_names(agreed.get("owners") or "",
                                                  {str(p.email): p.name
                                                   for p in settings.config.people}),
                                due=agreed.get("due"),
-                               status=agreed["status"])
+                               status=agreed["status"]))
 
 
 def shown(text: Mapping[str, str], field: str, value: Any) -> str:

@@ -24,6 +24,7 @@ from playbooks.labels import fill, format_date, labels
 from playbooks.model import Meeting, Playbook
 from sync.core.config import Config
 from sync.core.errors import UserError
+from sync.core.mrkdwn import escape
 from sync.state.journal import Journal
 from sync.state.store import StateStore
 
@@ -254,7 +255,7 @@ def post_meeting_reminders(config: Config, book: Playbook, slack: SlackAPI, stor
                 "slack", "post_reminder", token,
                 lambda reminder=reminder: slack.post_message(
                     general.remote_id,
-                    reminder_text(reminder, book.language),
+                    escape(reminder_text(reminder, book.language)),
                     metadata={"event_type": REMINDER_EVENT,
                               "event_payload": {"meeting": reminder.meeting_key,
                                                 "lead_days": reminder.lead_days,

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from playbooks.action_plan import MAX_ACTION
 from playbooks.labels import labels
 from playbooks.model import Meeting, Playbook
 from sync.core.config import LANGUAGES, Config, Person
@@ -208,6 +209,10 @@ def resolve(raw: RawMinutes, source: str, config: Config, book: Playbook) -> Min
         where = f"line {action.line}"
         if not action.title:
             problems.append(Problem(source, where, "an agreed action needs its text"))
+        elif "\n" in action.title or len(action.title) > MAX_ACTION:
+            problems.append(Problem(source, where, f"an agreed action is one line of at most "
+                                    f"{MAX_ACTION} characters (it becomes a card's title)",
+                                    "put the details under comment:"))
         if not action.responsible:
             problems.append(Problem(source, where, f"no person responsible for '{action.title}'",
                                     "name who does it (name or e-mail of the alliance)"))

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from playbooks.yaml_text import check_shape
 from sync.core.errors import Problem
 
 _NAME_SPLIT = re.compile(r"\s*(?:[,;&+]|<br>|\n)\s*")
@@ -116,6 +117,7 @@ def read_yaml(text: str, source: str) -> RawMinutes:
     """The raw records of minutes written in YAML (see docs/commands/meetings.md for the shape)."""
     raw = RawMinutes()
     try:
+        check_shape(text)  # duplicate keys, alias bombs, nesting: refused with the line
         data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -33,7 +33,9 @@ from typing import Any
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
+from connectors.masking import mask, remember_secret
 from sync.engine.buttons import pressed_status
+from sync.serve.guard import MAX_JSON_DEPTH, json_too_deep
 from sync.serve.verify import mailchimp_problem, slack_problem, trello_problem
 from sync.state.events import EventQueue
 
@@ -62,6 +64,9 @@ class Secrets:
     slack: str
     mailchimp: str
 
+    def __post_init__(self) -> None:
+        remember_secret(self.trello, self.slack, self.mailchimp)  # never in a log line
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -84,12 +89,6 @@ class Refused(Exception):
         self.reason = reason
 
 
-def _masked(path: str) -> str:
-    if path.startswith(MAILCHIMP_PREFIX):
-        return MAILCHIMP_PREFIX + "***"
-    return path
-
-
 class HookApp:
     """The WSGI app; ``wake`` tells the worker there is something new in the queue."""
 
@@ -108,7 +107,7 @@ class HookApp:
         try:
             response = self.handle(request)
         except Refused as refused:
-            log.warning("refused %s %s: %s (%d)", request.method, _masked(request.path),
+            log.warning("refused %s %s: %s (%d)", request.method, mask(request.path),
                         refused.reason, refused.status)
             response = Response(refused.reason + "\n", refused.status, mimetype="text/plain")
         return response(environ, start_response)
@@ -324,14 +323,19 @@ def json_response(data: Any) -> Response:
 
 def interaction(body: bytes) -> Any:
     """The JSON ``payload`` field of an interactivity post."""
+    payload = form_fields(body).get("payload", "")
+    if json_too_deep(payload.encode()):
+        raise Refused(400, f"payload nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(form_fields(body).get("payload", ""))
+        return json.loads(payload)
     except ValueError:
         raise Refused(400, "payload is not JSON") from None
 
 
 def json_body(body: bytes) -> dict[str, Any]:
     """A body that must be a JSON object (else :class:`Refused` 400)."""
+    if json_too_deep(body):
+        raise Refused(400, f"body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = json.loads(body)
     except ValueError:

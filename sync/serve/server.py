@@ -22,14 +22,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Self
 
-import waitress.server
-
 from sync.core.errors import StateError, UserError
 from sync.core.services import Connected, connect, sandbox_credentials
 from sync.engine.model import SyncContext
 from sync.engine.read import prepare
 from sync.runner import sync_once
 from sync.serve.answers import alliance_answer
+from sync.serve.guard import FrontLimits, create_server
 from sync.serve.hooks import MAILCHIMP_PREFIX, TRELLO_PATH, HookApp, Scope, Secrets
 from sync.serve.process import drain
 from sync.serve.register import (
@@ -43,7 +42,6 @@ from sync.state.store import StateStore
 
 log = logging.getLogger("mcm_sync.serve")
 LOCK_WAIT = 0.2  # seconds between tries while a sync holds the alliance's lock
-THREADS = 4
 
 
 @dataclasses.dataclass
@@ -59,6 +57,7 @@ class ServeOptions:
     work: bool = True  # False: acknowledge and queue only (tests of a kill before processing)
     sandbox: bool | None = None
     socket_mode_token: str = ""  # Slack over Socket Mode (an xapp- token) instead of HTTP
+    limits: FrontLimits = dataclasses.field(default_factory=FrontLimits)  # slow/idle clients
 
 
 def _starting(environ: Any, start_response: Any) -> list[bytes]:
@@ -88,9 +87,7 @@ class Listening:
     def _listen(self, options: ServeOptions, make_app: Callable[[], Any], name: str) -> None:
         """Bind ``host:port`` (answering 503 until ``make_app``, which may use :attr:`url`
         and :attr:`public_url`, has built the application), then serve in a thread."""
-        self.server = waitress.server.create_server(
-            _starting, host=options.host, port=options.port, threads=THREADS,
-            ident="mcm-sync", max_request_body_size=2 * 1024 * 1024)
+        self.server = create_server(_starting, options.host, options.port, options.limits)
         port = self.server.effective_port  # type: ignore[union-attr]
         self.url = f"http://{options.host}:{port}"
         self.public_url = (options.public_url or self.url).rstrip("/")

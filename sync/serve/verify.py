@@ -28,9 +28,15 @@ def trello_problem(body: bytes, callback_url: str, secret: str, header: str | No
     if not header:
         return "no X-Trello-Webhook header"
     digest = hmac.new(secret.encode(), body + callback_url.encode(), hashlib.sha1).digest()
-    if not hmac.compare_digest(base64.b64encode(digest).decode(), header.strip()):
+    if not hmac.compare_digest(base64.b64encode(digest), _header_bytes(header)):
         return "X-Trello-Webhook does not match"
     return None
+
+
+def _header_bytes(value: str) -> bytes:
+    """A header as bytes to compare: surrounding whitespace (a trailing newline) dropped, and
+    any character encodable (``compare_digest`` refuses non-ASCII text: that was a 500)."""
+    return value.strip().encode("utf-8", "replace")
 
 
 def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -52,13 +58,15 @@ def slack_problem(body: bytes, secret: str, timestamp: str | None, signature: st
         return "X-Slack-Request-Timestamp is not a number"
     if abs((now if now is not None else time.time()) - sent) > SLACK_WINDOW:
         return "X-Slack-Request-Timestamp outside the 5-minute window (replay?)"
-    if not hmac.compare_digest(slack_signature(secret, timestamp, body), signature.strip()):
+    if not hmac.compare_digest(slack_signature(secret, timestamp, body).encode(),
+                               _header_bytes(signature)):
         return "X-Slack-Signature does not match"
     return None
 
 
 def mailchimp_problem(given: str | None, secret: str) -> str | None:
     """Why a Mailchimp request is not ours (wrong or missing URL secret), or None."""
-    if not given or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+    if not given or not secret or not hmac.compare_digest(given.encode("utf-8", "replace"),
+                                                          secret.encode()):
         return "wrong or missing secret in the webhook URL"
     return None
