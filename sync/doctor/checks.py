@@ -238,6 +238,13 @@ def _slack_channels(config: Config, slack: SlackDoctor, report: DoctorReport) ->
         elif channel.is_archived:
             report.add("slack", label, "fail", "archived (an app cannot unarchive it)",
                        "ask a workspace admin to unarchive it in Slack")
+        elif not channel.is_member and name == wanted[1]:
+            # Slack sends a bot the events of the channels it is in only: no reaction, reply
+            # or press in this channel would reach mcm-sync serve.
+            report.add("slack", label, "fail", "the bot is not in the actions channel: Slack "
+                       "sends it no reactions, replies or button presses from there",
+                       f"run `mcm-sync bootstrap` (it joins public channels) or type "
+                       f"/invite @mcm-sync in #{name}")
         elif not channel.is_member:
             report.add("slack", label, "warn", "the bot is not in the channel",
                        f"type /invite @mcm-sync in #{name} (bootstrap joins public channels)")
