@@ -13,7 +13,8 @@ anywhere in its URLs, so no route here contains it.
 - Errors: ``application/problem+json`` (see ``mailchimp.base``); a handler's error rolls its
   writes back; a method a path does not take: 405 with ``Allow``.
 - Batches run asynchronously (``batches``); a contact who unsubscribed themselves or was
-  cleaned (``admin_action``) is in compliance state: the API cannot subscribe it again.
+  cleaned (``webhooks.person_acts``: the change and its webhook, one act) is in compliance
+  state: the API cannot subscribe it again.
 
 The handlers are grouped in ``lists``, ``members``, ``segments``,
 ``campaigns`` and ``batches`` of this package.
@@ -49,6 +50,7 @@ from connectors.sandbox.mailchimp.batches import (
     BatchHandlers,
 )
 from connectors.sandbox.mailchimp.campaigns import CampaignHandlers
+from connectors.sandbox.mailchimp.links import with_links
 from connectors.sandbox.mailchimp.lists import ListHandlers
 from connectors.sandbox.mailchimp.members import MemberHandlers
 from connectors.sandbox.mailchimp.segments import SegmentHandlers
@@ -92,6 +94,8 @@ ROUTES: list[tuple[str, str, str]] = [
     (L + "/segments/<segment_id>/members", "GET", "segment_members_index"),
     (L + "/webhooks", "GET", "webhooks_index"),
     (L + "/webhooks", "POST", "webhooks_create"),
+    (L + "/webhooks/<webhook_id>", "GET", "webhook_get"),
+    (L + "/webhooks/<webhook_id>", "PATCH", "webhook_update"),
     (L + "/webhooks/<webhook_id>", "DELETE", "webhook_delete"),
     ("/3.0/campaigns", "GET", "campaigns_index"),
     ("/3.0/campaigns", "POST", "campaigns_create"),
@@ -230,7 +234,7 @@ class MailchimpEmulator(
             return error
         if isinstance(result, Response):
             return result
-        return json_response(select_fields(result, request))
+        return json_response(select_fields(with_links(result, request, self.url_map), request))
 
     def run_operation(self, request: Request, identity: Any) -> Response:
         """One batch operation through the routes and handlers (joins the open transaction)."""
@@ -273,15 +277,9 @@ class MailchimpEmulator(
         return response
 
     def admin_action(self, action: str, body: dict[str, Any]) -> Any:
-        """``unsubscribe`` / ``clean`` ``{"list_id", "email"}``: the contact's own doing."""
-        statuses = {"unsubscribe": "unsubscribed", "clean": "cleaned"}
-        if action not in statuses:
-            raise KeyError(action)
-        try:
-            return self.person_leaves(str(body.get("list_id") or ""),
-                                      str(body.get("email") or "").lower(), statuses[action])
-        except MailchimpError as error:
-            return {"error": error.title}
+        """None here: a person's acts are routes of ``webhooks`` (the change and its webhook
+        as one act, sent after the commit), reached through :meth:`admin_route`."""
+        raise KeyError(action)
 
     # ------------------------------------------------------------------ root
 
@@ -327,7 +325,7 @@ class MailchimpEmulator(
         self, request: Request, identity: Identity, endpoint: str, values: dict[str, Any]
     ) -> Response | None:
         """Mailchimp's GET check of a new list webhook's URL (loopback URLs only)."""
-        if endpoint != "webhooks_create":
+        if endpoint not in ("webhooks_create", "webhook_update"):
             return None
         url = str((request.get_json(silent=True) or {}).get("url") or "")
         problem = self.deliveries.check(url) if url else None
