@@ -300,10 +300,12 @@ class HookApp:
             raise Refused(400, "no e-mail address in the post")
         subject = hashlib.md5(email.encode()).hexdigest()  # Mailchimp's subscriber hash
         dedup = hashlib.sha256(body).hexdigest()
+        merges = {name[len("data[merges]["):-1]: value for name, value in form.items()
+                  if name.startswith("data[merges][") and name.endswith("]")}
         return self._store("mailchimp", dedup, kind, subject,
                            {"email": email, "new_email": form.get("data[new_email]", ""),
                             "fired_at": form.get("fired_at", ""),
-                            "reason": form.get("data[reason]", "")})
+                            "reason": form.get("data[reason]", ""), "merges": merges})
 
 
 def read_body(request: Request) -> bytes:

@@ -11,8 +11,10 @@ nothing twice.
 
 What one item's plan cannot do, an incremental sync does: a card a member added, deleted or
 moved in from another board, a card or message we do not know (yet), or an item message that
-has gone. Mailchimp posts go to the consent ledger (an unsubscribe or a cleaned address is
-recorded at once, so no later push subscribes the person again).
+has gone. Mailchimp posts go to the stakeholder database and its consent ledger (an unsubscribe
+or a cleaned address is recorded at once, so no later push subscribes the person again; an
+address change moves the person's row; a profile update changes their name, organisation or
+role).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.identity import make_token
+from sync.audience.plan import profile_changes
 from sync.audience.store import StakeholderStore
 from sync.engine.apply import apply_item
 from sync.engine.item import plan_item
@@ -196,23 +199,46 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
 
 
 def _consent(store: StateStore, event: QueuedEvent) -> bool:
-    """A Mailchimp post in the consent ledger; False if the person is not in the database."""
+    """A Mailchimp post in the stakeholder database and its consent ledger; False if the
+    person is not in the database.
+
+    - ``unsubscribe`` / ``cleaned``: the person left (or bounced); noted at once, so no
+      later push subscribes them again;
+    - ``subscribe``: they signed up again themselves;
+    - ``upemail``: they changed their address; their row (and its bookkeeping) moves to the
+      new address, so the next push updates the member Mailchimp now files under it and
+      never makes one for the old address;
+    - ``profile``: their own edit of name, organisation or role reaches their row.
+    """
     people = StakeholderStore(store)
-    email = str(event.payload.get("email") or "")
+    payload = event.payload
+    email = str(payload.get("email") or "")
     person = people.find_email(email)
     if person is None:
         log.info("mailchimp %s for someone not in the stakeholder database: ignored",
                  event.kind)
         return False
-    fired = str(event.payload.get("fired_at") or event.received_at)
+    fired = str(payload.get("fired_at") or event.received_at)
     if event.kind in ("unsubscribe", "cleaned"):
         people.mark_remote(person.key, "unsubscribed" if event.kind == "unsubscribe"
                            else "cleaned", fired)
     elif event.kind == "subscribe":
         people.mark_remote(person.key, "subscribed", fired)
-    else:
-        # upemail / profile: the stakeholder database stays the source of addresses and
-        # profiles; the change is logged for the coordinator (``mcm-sync stakeholders``).
-        log.warning("mailchimp %s for a stakeholder: update the stakeholder database if it "
-                    "should stay", event.kind)
+    elif event.kind == "upemail":
+        new_email = str(payload.get("new_email") or "")
+        if not new_email or people.move_address(person.key, new_email) is None:
+            log.warning("mailchimp upemail to an address that is invalid or already another "
+                        "stakeholder's: the stakeholder database was not changed")
+        else:
+            log.info("mailchimp upemail: a stakeholder's address changed")
+    elif event.kind == "profile":
+        merges = payload.get("merges") if isinstance(payload.get("merges"), dict) else {}
+        changes = profile_changes(person.person, {str(k): str(v) for k, v in merges.items()})
+        try:
+            changed = people.update_person(person.key, changes) if changes else False
+        except ValueError as exc:  # a value our database refuses (too long, ...)
+            log.warning("mailchimp profile update not taken: %s", exc)
+            changed = False
+        if changed:
+            log.info("mailchimp profile: a stakeholder's %s changed", ", ".join(sorted(changes)))
     return True
