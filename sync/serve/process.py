@@ -27,13 +27,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.identity import make_token
+from connectors.slack.respond import respond
 from sync.audience.plan import profile_changes
 from sync.audience.store import StakeholderStore
 from sync.engine.apply import apply_item
-from sync.engine.item import plan_item
+from sync.engine.item import alliance_slack_ids, plan_item
 from sync.engine.model import Snapshot, SyncContext, SyncResult, TrelloComment
 from sync.engine.read import state_view
 from sync.engine.run import run_sync
+from sync.engine.texts import labels
 from sync.state.events import EventQueue, QueuedEvent
 from sync.state.rows import Item
 from sync.state.store import StateStore
@@ -54,6 +56,8 @@ class Target:
     read_replies: bool = False
     actor: tuple[str, str] | None = None
     pressed: tuple[str, str] | None = None
+    press_url: str = ""  # the press's response_url: a refusal is answered there, privately
+    press_refused: bool = False
     comments: list[TrelloComment] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
 
@@ -148,12 +152,15 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str) -> Pro
                 found.read_replies = True
             elif event.kind == "button":
                 found.pressed = (str(payload["status"]), str(payload.get("user") or ""))
+                found.press_url = str(payload.get("response_url") or "")
         found.events.append(event.id)
 
     for found in targets.values():
         if _item(ctx, found, result):
             out.items.append(found.item.number)
             out.done += found.events
+            if found.press_refused and found.press_url:
+                _answer_refused_press(ctx, found)
         else:
             whole += found.events
     if whole:
@@ -190,12 +197,27 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
         if found.read_replies and trello_side is not None:
             replies[token] = ctx.slack.replies(settings.actions_channel, message.ts,
                                                oldest=slack_side.base.get("latest_reply") or None)
+    allowed = alliance_slack_ids(settings, view)
+    found.press_refused = bool(found.pressed and allowed is not None
+                               and found.pressed[1] not in allowed)
     snap = Snapshot(cards=cards, card_actors=actors, new_card_ids=[], deleted_card_ids=set(),
                     comments=found.comments, messages=messages, last_action_id=None,
                     replies=replies, pressed={token: found.pressed} if found.pressed else {})
     plan = plan_item(settings, view, snap, item)
     apply_item(ctx, plan, result)
     return True
+
+
+def _answer_refused_press(ctx: SyncContext, found: Target) -> None:
+    """Tell the person whose press counted for nothing, privately (Slack expects an answer
+    to an interaction through its ``response_url``); a failure is only logged."""
+    assert found.pressed is not None
+    text = labels(ctx.settings)
+    new = text.get(f"status:{found.pressed[0]}", found.pressed[0])
+    try:
+        respond(found.press_url, text["stranger_press"].format(new=new))
+    except Exception as exc:
+        log.info("the answer to a refused press could not be posted: %s", exc)
 
 
 def _consent(store: StateStore, event: QueuedEvent) -> bool:
