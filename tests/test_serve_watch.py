@@ -74,3 +74,45 @@ def test_the_backstop_says_once_the_bot_left_and_remakes_a_disabled_webhook(
         assert "not in #frl-actions" in warnings[0].getMessage()
     finally:
         service.stop()
+
+
+def test_doctor_reports_a_webhook_trello_disabled(alliance: Synced) -> None:
+    import json
+
+    coordinator = trello_client(alliance.server)
+    token = _secret(alliance, "trello", "token")
+    service = start(alliance)
+    service.stop()
+    checks = {c["name"]: c for c in alliance.json("doctor")["checks"]}
+    assert checks["webhook"]["status"] == "ok"
+    hook = coordinator.fetch_json(f"/tokens/{token}/webhooks")[0]
+    coordinator.fetch_json(f"/webhooks/{hook['id']}", http_method="PUT",
+                           query_params={"active": "false"})
+    report = json.loads(alliance.cli("doctor", "--json", expect=4).stdout)
+    line = next(c for c in report["checks"] if c["name"] == "webhook")
+    assert line["status"] == "fail" and "Trello disabled the board webhook" in line["detail"]
+    assert "mcm-sync serve" in line["fix"]
+    coordinator.fetch_json(f"/webhooks/{hook['id']}", http_method="DELETE")
+    gone = {c["name"]: c for c in alliance.json("doctor")["checks"]}
+    assert gone["webhook"]["status"] == "warn"
+
+
+def test_a_delivery_with_dutch_names_verifies_on_its_raw_bytes(alliance: Synced) -> None:
+    """The sandbox sends Trello's compact UTF-8; serve verifies the bytes it got, never a
+    re-serialisation (which would differ on ``â``, ``ë``, ``—``)."""
+    from tests.test_serve import in_list, status_shown
+
+    card = alliance.side("FRL-9", "trello")
+    alliance.trello_member("esra.yilmaz@example.org").fetch_json(
+        f"/cards/{card}", http_method="PUT",
+        query_params={"name": "FRL-9 · Bijeenkomst in Fryslân — één keer"})
+    alliance.cli("sync")
+    service = start(alliance)
+    try:
+        alliance.move("FRL-9", "done")
+        wait_for(lambda: status_shown(alliance, "FRL-9", "Done"))
+        assert in_list(alliance, "FRL-9", "done")
+        deliveries = alliance.admin("GET", "/_sandbox/slack/deliveries")
+        assert deliveries  # serve is registered and answering
+    finally:
+        service.stop()
