@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from trello import TrelloClient
-from trello.exceptions import Unauthorized
+from trello.exceptions import ResourceUnavailable, Unauthorized
 
 from connectors.sandbox.clients.testing import admin, issued, member_token, trello_client
 from connectors.sandbox.core.server import SandboxServer
@@ -176,3 +176,33 @@ def test_a_410_answer_deletes_the_webhook(client: TrelloClient, receiver: Receiv
     time.sleep(0.2)
     assert client.list_hooks() == []
     assert len(receiver.got) == 1  # not retried
+
+
+def test_check_item_states_and_several_custom_fields_at_once(client: TrelloClient) -> None:
+    board = client.add_board("Fields", default_lists=False)
+    card = board.add_list("To do").add_card("Welcome pack")
+    checklist = card.add_checklist("Steps", ["call", "visit"])
+    done = checklist.items[0]["id"]
+    client.fetch_json(f"/cards/{card.id}/checkItem/{done}", http_method="PUT",
+                      query_params={"state": "complete"})
+    states = client.fetch_json(f"/cards/{card.id}/checkItemStates")
+    assert states == [{"idCheckItem": done, "state": "complete"}]
+    text = client.fetch_json("/customFields", http_method="POST", post_args={
+        "idModel": board.id, "modelType": "board", "name": "Owner", "type": "text",
+        "pos": "top"})
+    number = client.fetch_json("/customFields", http_method="POST", post_args={
+        "idModel": board.id, "modelType": "board", "name": "Budget", "type": "number",
+        "pos": "top"})
+    items = [{"idCustomField": text["id"], "value": {"text": "Ana"}},
+             {"idCustomField": number["id"], "value": {"number": "2500"}}]
+    client.fetch_json(f"/cards/{card.id}/customFields", http_method="PUT",
+                      post_args={"customFieldItems": items})
+    got = client.fetch_json(f"/cards/{card.id}/customFieldItems")
+    assert sorted(i["value"][next(iter(i["value"]))] for i in got) == ["2500", "Ana"]
+    bad = [{"idCustomField": text["id"], "value": {"text": "Bo"}},
+           {"idCustomField": number["id"], "value": {"number": "a lot"}}]
+    with pytest.raises(ResourceUnavailable):
+        client.fetch_json(f"/cards/{card.id}/customFields", http_method="PUT",
+                          post_args={"customFieldItems": bad})
+    again = client.fetch_json(f"/cards/{card.id}/customFieldItems")
+    assert "Bo" not in json.dumps(again)  # nothing half-written
