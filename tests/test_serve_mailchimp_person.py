@@ -89,3 +89,27 @@ def test_profile_changes_take_name_organisation_and_role_only() -> None:
     assert profile_changes(person, {"FNAME": "Carla", "LNAME": "de Vries", "ORG": "",
                                     "ROLE": "mentor", "SECTOR": "x"}) == {
         "contact_person": "Carla de Vries", "role": "mentor"}
+
+
+def test_playing_newsletter_readers_from_the_cli(alliance: Synced) -> None:
+    from mailchimp_marketing.api_client import ApiClientError
+
+    audience = alliance.resource("mailchimp", "audience", "audience")
+    mc = mailchimp_client(alliance.server)
+    said = alliance.cli("sandbox", "unsubscribe", ANNA).output
+    assert "unsubscribed from the newsletter" in said
+    with pytest.raises(ApiClientError) as refused:  # one act: compliance state too
+        mc.lists.update_list_member(audience, md5(ANNA), {"status": "subscribed"})
+    assert "Compliance State" in refused.value.text
+    alliance.cli("sandbox", "change-email", CARLA, "carla.new@example.org")
+    assert mc.lists.get_list_member(audience, md5("carla.new@example.org"))["status"]
+    alliance.cli("sandbox", "update-profile", "carla.new@example.org", "--name", "Carla Nieuw")
+    alliance.cli("sandbox", "signup", "someone.new@example.org", "--name", "Some One")
+    assert mc.lists.get_list_member(audience, md5("someone.new@example.org"))[
+        "merge_fields"]["FNAME"] == "Some"
+    missing = alliance.cli("sandbox", "bounce", "nobody@example.org", expect=4)
+    assert "no such member" in missing.stderr
+    # Without serve, the next push pulls the unsubscribe first and never re-subscribes.
+    pushed = alliance.json("stakeholders", "push")
+    assert {"key": ANNA, "status": "unsubscribed"} in pushed["pulled"]
+    assert mc.lists.get_list_member(audience, md5(ANNA))["status"] == "unsubscribed"

@@ -165,3 +165,15 @@ def test_webhooks_and_collections_carry_links_and_a_webhook_is_readable_and_patc
     assert patched["events"]["campaign"] is False and patched["events"]["unsubscribe"] is True
     members = mc.lists.get_list_members_info(audience)
     assert members["_links"][0]["rel"] == "self"
+
+
+def test_the_page_names_mailchimp_once_and_offers_the_whole_acts(
+        sandbox: SandboxServer, mc: Client, audience: str) -> None:
+    import urllib.request
+
+    put(mc, audience, "ana@example.org")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{sandbox.url}/", timeout=5) as answer:
+        page = answer.read().decode()
+    assert page.count("<h2>Mailchimp</h2>") == 1
+    assert "data-act='unsubscribe'" in page and "/_sandbox/mailchimp/member" in page

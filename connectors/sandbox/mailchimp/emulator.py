@@ -56,6 +56,18 @@ from connectors.sandbox.mailchimp.members import MemberHandlers
 from connectors.sandbox.mailchimp.segments import SegmentHandlers
 from connectors.sandbox.mailchimp.webhooks import MailchimpDeliveries, member_action_route
 
+# The page's buttons play a person (POST /_sandbox/mailchimp/member), then reload.
+PERSON_ACTS_SCRIPT = """<script>
+document.querySelectorAll("button[data-act]").forEach(function (button) {
+  button.addEventListener("click", function () {
+    fetch("/_sandbox/mailchimp/member", {method: "POST",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({list_id: button.dataset.list, email: button.dataset.email,
+                            action: button.dataset.act})}).then(function () {
+      location.reload(); });
+  });
+});
+</script>"""
 CONCURRENT_REQUESTS = MAILCHIMP_CONNECTIONS  # Mailchimp: "10 simultaneous connections"
 DATA_CENTRE_SUFFIX = re.compile(r"-[a-z]{2,}[0-9]+$")
 ACCOUNT_ID = "5a4d1c5e0f1e2d3c4b5a6978a"
@@ -342,7 +354,7 @@ class MailchimpEmulator(
     def render_page(self) -> str:
         """Each audience with its members (status, merge fields, tags) and campaigns."""
         esc = html.escape
-        parts = ["<section class='mailchimp'><h2>Mailchimp</h2>"]
+        parts = ["<div class='mailchimp'>"]  # the page's section gives the heading
         audiences = self.store.list(SERVICE, "list")
         if not audiences:
             parts.append("<p>No audiences yet.</p>")
@@ -356,16 +368,23 @@ class MailchimpEmulator(
                 f"{len(members)} contacts)</small></h3>"
             )
             parts.append(
-                "<table><tr><th>Email</th><th>Status</th><th>Merge fields</th><th>Tags</th></tr>"
+                "<table><tr><th>Email</th><th>Status</th><th>Merge fields</th><th>Tags</th>"
+                "<th>The person</th></tr>"
             )
             for member in members:
                 fields = ", ".join(
                     f"{esc(str(k))}={esc(str(v))}" for k, v in member["merge_fields"].items() if v
                 )
                 tags = ", ".join(esc(t["name"]) for t in self.member_tags(member["id"], segments))
+                acts = "".join(
+                    f"<button data-act='{act}' data-list='{esc(list_id)}' "
+                    f"data-email='{esc(member['email_address'])}'>{label}</button> "
+                    for act, label in (("unsubscribe", "unsubscribes"), ("cleaned", "bounces"))
+                ) if member["status"] == "subscribed" else ""
                 parts.append(
                     f"<tr><td>{esc(member['email_address'])}</td>"
-                    f"<td>{esc(member['status'])}</td><td>{fields}</td><td>{tags}</td></tr>"
+                    f"<td>{esc(member['status'])}</td><td>{fields}</td><td>{tags}</td>"
+                    f"<td>{acts}</td></tr>"
                 )
             parts.append("</table>")
             drafts = [c for c in campaigns if c["recipients"].get("list_id") == list_id]
@@ -385,5 +404,7 @@ class MailchimpEmulator(
             parts += [f"<li>{esc(f['kind'])} to {esc(f['url'])}: status {f['status']}</li>"
                       for f in failures[-20:]]
             parts.append("</ul>")
-        parts.append("</section>")
+        # A person's act is whole, as in Mailchimp: the webhook and the compliance state.
+        parts.append(PERSON_ACTS_SCRIPT)
+        parts.append("</div>")
         return "\n".join(parts)
