@@ -28,9 +28,11 @@ As Trello's webhooks guide (developer.atlassian.com, "Webhooks") has them:
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -272,7 +274,7 @@ class WebhooksMixin(TrelloModel):
                 return
             _failed(url, delivery["action"], status)
             if status == 410:  # Gone: the receiver wants no more
-                with self.store.transaction():
+                with contextlib.suppress(sqlite3.ProgrammingError), self.store.transaction():
                     if self.store.get(SERVICE, "webhook", hook_id) is not None:
                         self.store.delete(SERVICE, "webhook", hook_id)
                 return
@@ -280,7 +282,14 @@ class WebhooksMixin(TrelloModel):
                 return  # disabled or gone: no more tries
 
     def _count(self, hook_id: str, *, ok: bool) -> bool:
-        """Note one delivery's outcome on the webhook; False once it is disabled or gone."""
+        """Note one delivery's outcome on the webhook; False once it is disabled or gone
+        (or the sandbox stopped while the delivery waited for its retry)."""
+        try:
+            return self._counted(hook_id, ok=ok)
+        except sqlite3.ProgrammingError:  # the store closed: the sandbox has stopped
+            return False
+
+    def _counted(self, hook_id: str, *, ok: bool) -> bool:
         policy = self.webhook_policy()
         with self.store.transaction():
             hook = self.store.get(SERVICE, "webhook", hook_id)
