@@ -336,8 +336,14 @@ def test_playing_members_from_the_cli(alliance: Synced) -> None:
     assert len(result["created_items"]) == 1
     log = alliance.cli("log", "--item", "FRL-13").output
     assert "todo -> blocked  (Farah Haddad (example) in Slack)" in log
-    stranger = alliance.cli("sandbox", "move", "FRL-12", "done", "--as", "x@example.com", expect=2)
-    assert "not one of the alliance's people" in stranger.stderr
+    # Anyone may be played, and is answered as the service answers a stranger: Trello
+    # refuses a non-member of the board; Slack takes the reaction, and the sync ignores it.
+    stranger = alliance.cli("sandbox", "move", "FRL-12", "done", "--as", "x@example.com", expect=4)
+    assert "unauthorized permission requested" in stranger.stderr
+    alliance.cli("sandbox", "react", "FRL-12", "white_check_mark", "--as", "x@example.com")
+    ignored = alliance.json("sync")
+    assert ignored["changes"] == []
+    assert any("was not applied" in line for line in alliance.message("FRL-12")["thread"])
     missing = alliance.cli("sandbox", "move", "FRL-999", "done", expect=2)
     assert "no item FRL-999" in missing.stderr
 

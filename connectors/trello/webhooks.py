@@ -26,13 +26,18 @@ class TrelloWebhook:
     callback_url: str
     active: bool
     description: str = ""
+    # Trello's count of failed deliveries in a row, and when the first of them was.
+    consecutive_failures: int = 0
+    first_failure: str = ""
 
 
 def _webhook(data: Mapping[str, Any]) -> TrelloWebhook:
     return TrelloWebhook(id=str(data.get("id") or ""), model_id=str(data.get("idModel") or ""),
                          callback_url=str(data.get("callbackURL") or ""),
                          active=bool(data.get("active", True)),
-                         description=str(data.get("description") or ""))
+                         description=str(data.get("description") or ""),
+                         consecutive_failures=int(data.get("consecutiveFailures") or 0),
+                         first_failure=str(data.get("firstConsecutiveFailDate") or ""))
 
 
 class TrelloWebhooks(TrelloCore):

@@ -85,6 +85,25 @@ def merge_fields(person: Stakeholder, sector_titles: Mapping[str, str]) -> dict[
     }
 
 
+def profile_changes(person: Stakeholder, merges: Mapping[str, str]) -> dict[str, str]:
+    """What a person's own profile update in Mailchimp changes in their row.
+
+    The inverse of :func:`merge_fields` for the fields a profile form shows and people edit:
+    their name (``FNAME`` + ``LNAME``), organisation and role. Blank values change nothing
+    (a form that does not show a field posts it empty).
+    """
+    changes: dict[str, str] = {}
+    first, last = (merges.get(tag, "").strip() for tag in ("FNAME", "LNAME"))
+    name = " ".join(part for part in (first, last) if part)
+    if name and name != person.contact_person:
+        changes["contact_person"] = name
+    for tag, field_name in (("ORG", "organisation"), ("ROLE", "role")):
+        value = merges.get(tag, "").strip()
+        if value and value != getattr(person, field_name):
+            changes[field_name] = value
+    return changes
+
+
 def active_tags(person: Stakeholder, alliance_slug: str) -> set[str]:
     """The tags this person should carry: alliance, member, sector, influence."""
     tags = {f"alliance-{alliance_slug}"}

@@ -183,6 +183,44 @@ class StakeholderStore:
                 (status, changed_at, key),
             )
 
+    def move_address(self, key: str, new_email: str) -> StakeholderRecord | None:
+        """The person changed their address in Mailchimp: file them under the new one.
+
+        Their bookkeeping moves with them (what was pushed, what Mailchimp said), so the next
+        push updates the member Mailchimp now files under the new address instead of making
+        one for the old. None (nothing changed) if the new address is someone else's.
+        """
+        record = self.get(key)
+        if record is None:
+            return None
+        moved = record.person.model_copy(update={"email": new_email.strip()})
+        moved = Stakeholder.model_validate(moved.model_dump())
+        if moved.key != key and self.get(moved.key) is not None:
+            return None
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE stakeholders SET key = ?, email = ?, data = ?, updated_at = ?"
+                " WHERE key = ?",
+                (moved.key, str(moved.email).lower(), dumps(moved.model_dump(mode="json")),
+                 self._now(), key),
+            )
+        return self.get(moved.key)
+
+    def update_person(self, key: str, changes: dict[str, str]) -> bool:
+        """Change some fields of a person (validated); True if anything changed."""
+        record = self.get(key)
+        if record is None:
+            return False
+        person = Stakeholder.model_validate({**record.person.model_dump(), **changes})
+        if person == record.person:
+            return False
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE stakeholders SET data = ?, updated_at = ? WHERE key = ?",
+                (dumps(person.model_dump(mode="json")), self._now(), key),
+            )
+        return True
+
     def delete(self, key: str) -> bool:
         """Remove a person entirely; True if they were there."""
         with self.transaction():

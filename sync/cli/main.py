@@ -53,6 +53,11 @@ for command in (
     sandbox_members.comment,
     sandbox_members.add_card,
     sandbox_members.archive,
+    sandbox_members.unsubscribe,
+    sandbox_members.bounce,
+    sandbox_members.change_email,
+    sandbox_members.update_profile,
+    sandbox_members.signup,
 ):
     services.sandbox.add_command(command)
 

@@ -1,8 +1,15 @@
-"""``mcm-sync sandbox move|react|reply|comment|add-card|archive``: play a member on the sandbox.
+"""``mcm-sync sandbox move|react|reply|comment|add-card|archive``: play a member on the sandbox;
+``mcm-sync sandbox unsubscribe|bounce|change-email|update-profile|signup``: play a newsletter
+reader.
 
-For trying mcm-sync without accounts: each command does, as one alliance member, what that
-person would do in Trello or Slack, on the running sandbox (``mcm-sync sandbox serve``) or an
-embedded one; then ``mcm-sync sync`` carries it to the others.
+For trying mcm-sync without accounts: each command does, as one person, what that person
+would do in Trello, Slack or a newsletter, on the running sandbox (``mcm-sync sandbox serve``)
+or an embedded one; then ``mcm-sync sync`` (or a running ``serve``) carries it to the others.
+Anyone may be played: someone who is not one of the alliance's people gets the answers the
+service gives a stranger (Trello refuses a non-member of the board; a reaction in the public
+actions channel is taken by Slack, and mcm-sync ignores it). A newsletter reader's act is whole,
+as in Mailchimp: an unsubscribe fires the audience's webhook and puts the address in
+compliance state.
 """
 
 from __future__ import annotations
@@ -35,10 +42,10 @@ def _member(app: AppContext, email: str | None) -> Iterator[tuple[Any, StateStor
         raise UserError("members can only be played on the sandbox",
                         hint="set sandbox: true in the config; on the real services, act in "
                         "Trello or Slack yourself")
-    who = email or _default_member(config)
-    if who not in {str(p.email) for p in config.people}:
-        raise UserError(f"{who} is not one of the alliance's people",
-                        hint="use an e-mail from the config's people")
+    who = (email or _default_member(config)).strip()
+    if "@" not in who:
+        raise UserError(f"--as {who!r} is not an e-mail address",
+                        hint="e.g. --as someone@example.org (anyone may be played)")
     with app.alliance.store() as store, connect(config, ()) as connected:
         yield SandboxMember(connected.sandbox_url, who), store, config
 
@@ -60,7 +67,10 @@ def _resource(store: StateStore, service: str, kind: str, key: str) -> str:
     return str(found.remote_id)
 
 
-_AS = click.option("--as", "email", help="The member's e-mail (default: the first member).")
+_AS = click.option("--as", "email",
+                   help="The person's e-mail (default: the first member); someone who is not "
+                   "one of the alliance's people is answered as the service answers a "
+                   "stranger.")
 STATUSES = click.Choice(["todo", "doing", "blocked", "done", "cancelled"])
 
 
@@ -137,3 +147,76 @@ def archive(app: AppContext, number: str, email: str | None) -> None:
     with _member(app, email) as (member, store, _config):
         member.archive_card(_side(store, number, "trello"))
     click.echo(f"{member.email} archived {number}'s card in Trello")
+
+
+# ---------------------------------------------------------------------- newsletter readers
+
+
+@contextmanager
+def _audience(app: AppContext) -> Iterator[tuple[str, str]]:
+    """The sandbox's URL and the alliance's audience id."""
+    config = app.config
+    if not config.sandbox:
+        raise UserError("newsletter readers can only be played on the sandbox",
+                        hint="set sandbox: true in the config")
+    with app.alliance.store() as store, connect(config, ()) as connected:
+        yield connected.sandbox_url, _resource(store, "mailchimp", "audience", "audience")
+
+
+def _read(app: AppContext, email: str, action: str, done: str, **extra: object) -> None:
+    from connectors.sandbox.clients.members import newsletter
+
+    with _audience(app) as (url, audience):
+        answer = newsletter(url, audience, email, action, **extra)
+    sent = int(answer.get("webhooks") or 0)
+    click.echo(f"{email} {done} (audience webhooks notified: {sent})")
+
+
+@click.command("unsubscribe")
+@click.argument("email")
+@pass_app
+def unsubscribe(app: AppContext, email: str) -> None:
+    """A newsletter reader EMAIL clicks "unsubscribe": the audience's webhook fires and the
+    address is in compliance state (no API call may subscribe it again)."""
+    _read(app, email, "unsubscribe", "unsubscribed from the newsletter")
+
+
+@click.command("bounce")
+@click.argument("email")
+@pass_app
+def bounce(app: AppContext, email: str) -> None:
+    """EMAIL bounces hard: Mailchimp cleans it (webhook ``cleaned``, compliance state)."""
+    _read(app, email, "cleaned", "bounced: cleaned from the audience")
+
+
+@click.command("change-email")
+@click.argument("email")
+@click.argument("new_email")
+@pass_app
+def change_email(app: AppContext, email: str, new_email: str) -> None:
+    """A reader changes their address from EMAIL to NEW_EMAIL in their newsletter profile
+    (webhooks ``upemail`` and ``profile``; Mailchimp files them under the new address)."""
+    _read(app, email, "upemail", f"is now {new_email}", new_email=new_email)
+
+
+@click.command("update-profile")
+@click.argument("email")
+@click.option("--name", required=True, help='The reader\'s new name ("First Last").')
+@pass_app
+def update_profile(app: AppContext, email: str, name: str) -> None:
+    """A reader updates their name in their newsletter profile (webhook ``profile``)."""
+    first, _, last = name.strip().partition(" ")
+    _read(app, email, "profile", f"renamed to {name}",
+          merge_fields={"FNAME": first, "LNAME": last})
+
+
+@click.command("signup")
+@click.argument("email")
+@click.option("--name", default="", help='The reader\'s name ("First Last").')
+@pass_app
+def signup(app: AppContext, email: str, name: str) -> None:
+    """EMAIL signs up through the audience's signup form (webhook ``subscribe``; someone who
+    unsubscribed may opt in again themselves)."""
+    first, _, last = name.strip().partition(" ")
+    _read(app, email, "subscribe", "signed up for the newsletter",
+          merge_fields={"FNAME": first, "LNAME": last} if name else {})

@@ -93,7 +93,34 @@ def check_trello(config: Config, trello: TrelloDoctor, store: StateStore | None,
     board_fix = "run `mcm-sync plan`, then `mcm-sync bootstrap`"
     _guarded(report, "trello", "board", board_fix,
              lambda: _trello_board(config, trello, store, report))
+    if store is not None and store.get_resource("trello", "webhook", "board") is not None:
+        _guarded(report, "trello", "webhook", "restart `mcm-sync serve`",
+                 lambda: _trello_webhook(trello, store, report))
     _trello_headroom(trello, report)
+
+
+def _trello_webhook(trello: Any, store: StateStore, report: DoctorReport) -> None:
+    """The board webhook serve registered: still there, active, delivering."""
+    recorded = store.get_resource("trello", "webhook", "board")
+    assert recorded is not None
+    hook = next((h for h in trello.webhooks() if h.id == recorded.remote_id), None)
+    remake = ("make sure serve's public URL answers, then restart `mcm-sync serve` (or wait "
+              "for its scheduled sync): it makes the webhook again")
+    if hook is None:
+        report.add("trello", "webhook", "warn", "the board webhook serve registered is gone "
+                   "(Trello deletes one whose delivery was answered 410)", remake)
+    elif not hook.active:
+        since = f" since {hook.first_failure}" if hook.first_failure else ""
+        report.add("trello", "webhook", "fail", f"Trello disabled the board webhook after "
+                   f"{hook.consecutive_failures} failed deliveries{since}: no Trello change "
+                   "reaches serve", remake)
+    elif hook.consecutive_failures:
+        report.add("trello", "webhook", "warn", f"{hook.consecutive_failures} deliveries in a "
+                   f"row failed (since {hook.first_failure or '?'}); Trello disables a webhook "
+                   "that keeps failing", "check that serve is running and its public URL "
+                   "answers")
+    else:
+        report.add("trello", "webhook", "ok", "the board webhook is active")
 
 
 def _trello_headroom(trello: TrelloDoctor, report: DoctorReport) -> None:
@@ -238,6 +265,13 @@ def _slack_channels(config: Config, slack: SlackDoctor, report: DoctorReport) ->
         elif channel.is_archived:
             report.add("slack", label, "fail", "archived (an app cannot unarchive it)",
                        "ask a workspace admin to unarchive it in Slack")
+        elif not channel.is_member and name == wanted[1]:
+            # Slack sends a bot the events of the channels it is in only: no reaction, reply
+            # or press in this channel would reach mcm-sync serve.
+            report.add("slack", label, "fail", "the bot is not in the actions channel: Slack "
+                       "sends it no reactions, replies or button presses from there",
+                       f"run `mcm-sync bootstrap` (it joins public channels) or type "
+                       f"/invite @mcm-sync in #{name}")
         elif not channel.is_member:
             report.add("slack", label, "warn", "the bot is not in the channel",
                        f"type /invite @mcm-sync in #{name} (bootstrap joins public channels)")

@@ -124,7 +124,7 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
     if plan.message_text is not None:
         ctx.slack.update_message(settings.actions_channel, plan.message_ts, plan.message_text,
                                  blocks=item_blocks(plan.message_text, plan.number,
-                                                    labels(settings)),
+                                                    labels(settings), plan.card_id),
                                  metadata=item_metadata(_token(ctx, plan.key), plan.number))
         result.count("slack.update_message")
     copied = []
@@ -233,11 +233,13 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
     channel = ctx.settings.actions_channel
     found = post.adopt
     if found is None:
+        card = store.get_side(item_id, "trello")
+        card_id = str(card.remote_id) if card is not None else ""
         found = journal.create(
             "slack", "post_item", post.token,
             lambda: ctx.slack.post_message(channel, post.text,
                                            blocks=item_blocks(post.text, post.number,
-                                                              labels(ctx.settings)),
+                                                              labels(ctx.settings), card_id),
                                            metadata=item_metadata(post.token, post.number)),
             lambda message: message.ts, item_id=item_id)
         result.count("slack.post_message")

@@ -8,7 +8,7 @@ A WSGI application (served by waitress, see :mod:`sync.serve.server`) with these
 | ``HEAD``/``POST /hooks/trello`` | Trello's creation check and deliveries |
 | ``POST /hooks/slack/events`` | Slack's Events API (``url_verification``, ``event_callback``) |
 | ``POST /hooks/slack/interactive`` | Block Kit button presses (``block_actions``) |
-| ``POST /hooks/slack/commands`` | the ``/alliance`` slash command (answered privately, at once) |
+| ``POST /hooks/slack/commands`` | ``/alliance`` (answered privately; late: via ``response_url``) |
 | ``GET``/``POST /hooks/mailchimp/<secret>`` | Mailchimp's check and list webhook posts |
 
 Every delivery is verified on its raw bytes before anything in it is read
@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from connectors.masking import mask, remember_secret
+from connectors.slack.respond import respond as respond_privately
 from sync.engine.buttons import pressed_status
 from sync.serve.guard import MAX_JSON_DEPTH, json_too_deep
 from sync.serve.verify import mailchimp_problem, slack_problem, trello_problem
@@ -41,6 +43,7 @@ from sync.state.events import EventQueue
 
 log = logging.getLogger("mcm_sync.serve")
 
+COMMAND_DEADLINE = 2.5  # seconds; Slack gives up on a slash command's answer after 3
 MAX_BODY = 1024 * 1024  # bytes; Slack and Trello deliveries are far smaller
 TRELLO_PATH = "/hooks/trello"
 SLACK_EVENTS_PATH = "/hooks/slack/events"
@@ -94,12 +97,14 @@ class HookApp:
 
     def __init__(self, queue: EventQueue, secrets: Secrets, scope: Scope,
                  wake: Callable[[], None],
-                 command: Callable[[Mapping[str, str]], str] | None = None) -> None:
+                 command: Callable[[Mapping[str, str]], str] | None = None,
+                 respond: Callable[[str, str], None] = respond_privately) -> None:
         self.queue = queue
         self.secrets = secrets
         self.scope = scope
         self.wake = wake
         self.command = command
+        self.respond = respond  # posts a late answer to a response_url
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """The WSGI entry point."""
@@ -261,7 +266,8 @@ class HookApp:
         press = f"{user.get('id')}:{action.get('action_ts') or data.get('trigger_id')}"
         return self._in_actions(channel, press, "button", ts,
                                 {"channel": channel, "ts": ts, "user": str(user.get("id") or ""),
-                                 "status": status})
+                                 "status": status,
+                                 "response_url": str(data.get("response_url") or "")})
 
     def slack_command(self, request: Request) -> Response:
         """``/alliance``: answered privately (ephemeral) within Slack's 3 seconds."""
@@ -269,10 +275,43 @@ class HookApp:
                                                               request.headers)))
 
     def on_command(self, form: Mapping[str, str]) -> Response:
-        """A slash command's fields, over HTTP or Socket Mode: the private answer."""
+        """A slash command's fields, over HTTP or Socket Mode: the private answer.
+
+        Slack waits 3 seconds for it; an answer not ready after :data:`COMMAND_DEADLINE` is
+        acknowledged empty and posted to the command's ``response_url`` when it is, as Slack
+        expects answers that take longer.
+        """
         if self.command is None:
             return json_response({"response_type": "ephemeral", "text": "not available"})
-        return json_response({"response_type": "ephemeral", "text": self.command(form)})
+        command = self.command
+        lock = threading.Lock()
+        box: dict[str, Any] = {}
+        ready = threading.Event()
+        url = str(form.get("response_url") or "")
+
+        def answer() -> None:
+            try:
+                text = command(form)
+            except Exception as exc:  # said privately, never a traceback to the channel
+                log.warning("/alliance failed: %s", exc)
+                text = "mcm-sync could not answer just now: try again in a minute"
+            with lock:
+                box["text"] = text
+                late = box.get("late", False)
+            ready.set()
+            if late and url:
+                try:
+                    self.respond(url, text)
+                except Exception as exc:
+                    log.warning("/alliance: the late answer could not be posted: %s", exc)
+
+        threading.Thread(target=answer, name="slash-command", daemon=True).start()
+        ready.wait(COMMAND_DEADLINE)
+        with lock:
+            if "text" in box:
+                return json_response({"response_type": "ephemeral", "text": box["text"]})
+            box["late"] = True
+        return Response("", 200)
 
     # ------------------------------------------------------------------ Mailchimp
 
@@ -299,10 +338,12 @@ class HookApp:
             raise Refused(400, "no e-mail address in the post")
         subject = hashlib.md5(email.encode()).hexdigest()  # Mailchimp's subscriber hash
         dedup = hashlib.sha256(body).hexdigest()
+        merges = {name[len("data[merges]["):-1]: value for name, value in form.items()
+                  if name.startswith("data[merges][") and name.endswith("]")}
         return self._store("mailchimp", dedup, kind, subject,
                            {"email": email, "new_email": form.get("data[new_email]", ""),
                             "fired_at": form.get("fired_at", ""),
-                            "reason": form.get("data[reason]", "")})
+                            "reason": form.get("data[reason]", ""), "merges": merges})
 
 
 def read_body(request: Request) -> bytes:

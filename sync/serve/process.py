@@ -11,8 +11,10 @@ nothing twice.
 
 What one item's plan cannot do, an incremental sync does: a card a member added, deleted or
 moved in from another board, a card or message we do not know (yet), or an item message that
-has gone. Mailchimp posts go to the consent ledger (an unsubscribe or a cleaned address is
-recorded at once, so no later push subscribes the person again).
+has gone. Mailchimp posts go to the stakeholder database and its consent ledger (an unsubscribe
+or a cleaned address is recorded at once, so no later push subscribes the person again; an
+address change moves the person's row; a profile update changes their name, organisation or
+role).
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.identity import make_token
+from connectors.slack.respond import respond
+from sync.audience.plan import profile_changes
 from sync.audience.store import StakeholderStore
 from sync.engine.apply import apply_item
-from sync.engine.item import plan_item
+from sync.engine.item import alliance_slack_ids, plan_item
 from sync.engine.model import Snapshot, SyncContext, SyncResult, TrelloComment
 from sync.engine.read import state_view
 from sync.engine.run import run_sync
+from sync.engine.texts import labels
 from sync.state.events import EventQueue, QueuedEvent
 from sync.state.rows import Item
 from sync.state.store import StateStore
@@ -51,6 +56,8 @@ class Target:
     read_replies: bool = False
     actor: tuple[str, str] | None = None
     pressed: tuple[str, str] | None = None
+    press_url: str = ""  # the press's response_url: a refusal is answered there, privately
+    press_refused: bool = False
     comments: list[TrelloComment] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
 
@@ -145,12 +152,15 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str) -> Pro
                 found.read_replies = True
             elif event.kind == "button":
                 found.pressed = (str(payload["status"]), str(payload.get("user") or ""))
+                found.press_url = str(payload.get("response_url") or "")
         found.events.append(event.id)
 
     for found in targets.values():
         if _item(ctx, found, result):
             out.items.append(found.item.number)
             out.done += found.events
+            if found.press_refused and found.press_url:
+                _answer_refused_press(ctx, found)
         else:
             whole += found.events
     if whole:
@@ -187,6 +197,9 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
         if found.read_replies and trello_side is not None:
             replies[token] = ctx.slack.replies(settings.actions_channel, message.ts,
                                                oldest=slack_side.base.get("latest_reply") or None)
+    allowed = alliance_slack_ids(settings, view)
+    found.press_refused = bool(found.pressed and allowed is not None
+                               and found.pressed[1] not in allowed)
     snap = Snapshot(cards=cards, card_actors=actors, new_card_ids=[], deleted_card_ids=set(),
                     comments=found.comments, messages=messages, last_action_id=None,
                     replies=replies, pressed={token: found.pressed} if found.pressed else {})
@@ -195,24 +208,59 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
     return True
 
 
+def _answer_refused_press(ctx: SyncContext, found: Target) -> None:
+    """Tell the person whose press counted for nothing, privately (Slack expects an answer
+    to an interaction through its ``response_url``); a failure is only logged."""
+    assert found.pressed is not None
+    text = labels(ctx.settings)
+    new = text.get(f"status:{found.pressed[0]}", found.pressed[0])
+    try:
+        respond(found.press_url, text["stranger_press"].format(new=new))
+    except Exception as exc:
+        log.info("the answer to a refused press could not be posted: %s", exc)
+
+
 def _consent(store: StateStore, event: QueuedEvent) -> bool:
-    """A Mailchimp post in the consent ledger; False if the person is not in the database."""
+    """A Mailchimp post in the stakeholder database and its consent ledger; False if the
+    person is not in the database.
+
+    - ``unsubscribe`` / ``cleaned``: the person left (or bounced); noted at once, so no
+      later push subscribes them again;
+    - ``subscribe``: they signed up again themselves;
+    - ``upemail``: they changed their address; their row (and its bookkeeping) moves to the
+      new address, so the next push updates the member Mailchimp now files under it and
+      never makes one for the old address;
+    - ``profile``: their own edit of name, organisation or role reaches their row.
+    """
     people = StakeholderStore(store)
-    email = str(event.payload.get("email") or "")
+    payload = event.payload
+    email = str(payload.get("email") or "")
     person = people.find_email(email)
     if person is None:
         log.info("mailchimp %s for someone not in the stakeholder database: ignored",
                  event.kind)
         return False
-    fired = str(event.payload.get("fired_at") or event.received_at)
+    fired = str(payload.get("fired_at") or event.received_at)
     if event.kind in ("unsubscribe", "cleaned"):
         people.mark_remote(person.key, "unsubscribed" if event.kind == "unsubscribe"
                            else "cleaned", fired)
     elif event.kind == "subscribe":
         people.mark_remote(person.key, "subscribed", fired)
-    else:
-        # upemail / profile: the stakeholder database stays the source of addresses and
-        # profiles; the change is logged for the coordinator (``mcm-sync stakeholders``).
-        log.warning("mailchimp %s for a stakeholder: update the stakeholder database if it "
-                    "should stay", event.kind)
+    elif event.kind == "upemail":
+        new_email = str(payload.get("new_email") or "")
+        if not new_email or people.move_address(person.key, new_email) is None:
+            log.warning("mailchimp upemail to an address that is invalid or already another "
+                        "stakeholder's: the stakeholder database was not changed")
+        else:
+            log.info("mailchimp upemail: a stakeholder's address changed")
+    elif event.kind == "profile":
+        merges = payload.get("merges") if isinstance(payload.get("merges"), dict) else {}
+        changes = profile_changes(person.person, {str(k): str(v) for k, v in merges.items()})
+        try:
+            changed = people.update_person(person.key, changes) if changes else False
+        except ValueError as exc:  # a value our database refuses (too long, ...)
+            log.warning("mailchimp profile update not taken: %s", exc)
+            changed = False
+        if changed:
+            log.info("mailchimp profile: a stakeholder's %s changed", ", ".join(sorted(changes)))
     return True

@@ -37,6 +37,7 @@ from sync.serve.register import (
     register_sandbox_slack_app,
 )
 from sync.serve.socket_mode import connect_socket_mode
+from sync.serve.watch import EventWatch
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 
@@ -144,6 +145,8 @@ class Service(Listening):
         self._stack = contextlib.ExitStack()
         self.processed = 0
         self.batches = 0
+        self.watch = EventWatch(alliance.config.slack.actions_channel
+                                or f"{alliance.config.alliance.slug}-actions")
         self.errors: list[str] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -270,13 +273,41 @@ class Service(Listening):
         self.errors += done.errors
 
     def _backstop(self) -> None:
+        changes: list[dict[str, Any]] = []
         try:
-            sync_once(self.config, self.alliance.playbook, self.alliance.rows,
-                      self.connected.trello, self.connected.slack,  # type: ignore[arg-type]
-                      self.ctx.store)
+            outcome = sync_once(self.config, self.alliance.playbook, self.alliance.rows,
+                                self.connected.trello, self.connected.slack,  # type: ignore[arg-type]
+                                self.ctx.store)
+            changes = outcome.result.changes
         except Exception as exc:
             log.warning("the scheduled sync failed: %s", exc)
             self.errors.append(str(exc))
+        self._watch(changes)
+
+    def _watch(self, changes: list[dict[str, Any]]) -> None:
+        """After a backstop: Slack's events still arriving, Trello's webhook still active."""
+        slack: Any = self.connected.slack
+        try:
+            channel = next((c for c in slack.list_channels()
+                            if c.id == self.settings.actions_channel), None)
+            in_channel: bool | None = None if channel is None else bool(channel.is_member)
+        except Exception as exc:  # the check is advice: a failure must not stop serving
+            log.info("could not check the bot's membership of the actions channel: %s", exc)
+            in_channel = None
+        said = self.watch.after_backstop(in_channel, changes)
+        if said:
+            log.warning("%s", said)
+        if not self.options.register:
+            return
+        try:
+            what = ensure_trello_webhook(self.connected.trello, self.ctx.store,
+                                         self.settings.board_id, self.public_url + TRELLO_PATH)
+        except Exception as exc:
+            log.warning("could not check the Trello webhook: %s", exc)
+            return
+        if what != "adopted":
+            log.warning("trello webhook %s (Trello had disabled it after failed deliveries, "
+                        "or it had gone)", what)
 
     # ------------------------------------------------------------------ /alliance
 

@@ -13,7 +13,8 @@ anywhere in its URLs, so no route here contains it.
 - Errors: ``application/problem+json`` (see ``mailchimp.base``); a handler's error rolls its
   writes back; a method a path does not take: 405 with ``Allow``.
 - Batches run asynchronously (``batches``); a contact who unsubscribed themselves or was
-  cleaned (``admin_action``) is in compliance state: the API cannot subscribe it again.
+  cleaned (``webhooks.person_acts``: the change and its webhook, one act) is in compliance
+  state: the API cannot subscribe it again.
 
 The handlers are grouped in ``lists``, ``members``, ``segments``,
 ``campaigns`` and ``batches`` of this package.
@@ -49,11 +50,24 @@ from connectors.sandbox.mailchimp.batches import (
     BatchHandlers,
 )
 from connectors.sandbox.mailchimp.campaigns import CampaignHandlers
+from connectors.sandbox.mailchimp.links import with_links
 from connectors.sandbox.mailchimp.lists import ListHandlers
 from connectors.sandbox.mailchimp.members import MemberHandlers
 from connectors.sandbox.mailchimp.segments import SegmentHandlers
 from connectors.sandbox.mailchimp.webhooks import MailchimpDeliveries, member_action_route
 
+# The page's buttons play a person (POST /_sandbox/mailchimp/member), then reload.
+PERSON_ACTS_SCRIPT = """<script>
+document.querySelectorAll("button[data-act]").forEach(function (button) {
+  button.addEventListener("click", function () {
+    fetch("/_sandbox/mailchimp/member", {method: "POST",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({list_id: button.dataset.list, email: button.dataset.email,
+                            action: button.dataset.act})}).then(function () {
+      location.reload(); });
+  });
+});
+</script>"""
 CONCURRENT_REQUESTS = MAILCHIMP_CONNECTIONS  # Mailchimp: "10 simultaneous connections"
 DATA_CENTRE_SUFFIX = re.compile(r"-[a-z]{2,}[0-9]+$")
 ACCOUNT_ID = "5a4d1c5e0f1e2d3c4b5a6978a"
@@ -92,6 +106,8 @@ ROUTES: list[tuple[str, str, str]] = [
     (L + "/segments/<segment_id>/members", "GET", "segment_members_index"),
     (L + "/webhooks", "GET", "webhooks_index"),
     (L + "/webhooks", "POST", "webhooks_create"),
+    (L + "/webhooks/<webhook_id>", "GET", "webhook_get"),
+    (L + "/webhooks/<webhook_id>", "PATCH", "webhook_update"),
     (L + "/webhooks/<webhook_id>", "DELETE", "webhook_delete"),
     ("/3.0/campaigns", "GET", "campaigns_index"),
     ("/3.0/campaigns", "POST", "campaigns_create"),
@@ -230,7 +246,7 @@ class MailchimpEmulator(
             return error
         if isinstance(result, Response):
             return result
-        return json_response(select_fields(result, request))
+        return json_response(select_fields(with_links(result, request, self.url_map), request))
 
     def run_operation(self, request: Request, identity: Any) -> Response:
         """One batch operation through the routes and handlers (joins the open transaction)."""
@@ -273,15 +289,9 @@ class MailchimpEmulator(
         return response
 
     def admin_action(self, action: str, body: dict[str, Any]) -> Any:
-        """``unsubscribe`` / ``clean`` ``{"list_id", "email"}``: the contact's own doing."""
-        statuses = {"unsubscribe": "unsubscribed", "clean": "cleaned"}
-        if action not in statuses:
-            raise KeyError(action)
-        try:
-            return self.person_leaves(str(body.get("list_id") or ""),
-                                      str(body.get("email") or "").lower(), statuses[action])
-        except MailchimpError as error:
-            return {"error": error.title}
+        """None here: a person's acts are routes of ``webhooks`` (the change and its webhook
+        as one act, sent after the commit), reached through :meth:`admin_route`."""
+        raise KeyError(action)
 
     # ------------------------------------------------------------------ root
 
@@ -327,7 +337,7 @@ class MailchimpEmulator(
         self, request: Request, identity: Identity, endpoint: str, values: dict[str, Any]
     ) -> Response | None:
         """Mailchimp's GET check of a new list webhook's URL (loopback URLs only)."""
-        if endpoint != "webhooks_create":
+        if endpoint not in ("webhooks_create", "webhook_update"):
             return None
         url = str((request.get_json(silent=True) or {}).get("url") or "")
         problem = self.deliveries.check(url) if url else None
@@ -344,7 +354,7 @@ class MailchimpEmulator(
     def render_page(self) -> str:
         """Each audience with its members (status, merge fields, tags) and campaigns."""
         esc = html.escape
-        parts = ["<section class='mailchimp'><h2>Mailchimp</h2>"]
+        parts = ["<div class='mailchimp'>"]  # the page's section gives the heading
         audiences = self.store.list(SERVICE, "list")
         if not audiences:
             parts.append("<p>No audiences yet.</p>")
@@ -358,16 +368,23 @@ class MailchimpEmulator(
                 f"{len(members)} contacts)</small></h3>"
             )
             parts.append(
-                "<table><tr><th>Email</th><th>Status</th><th>Merge fields</th><th>Tags</th></tr>"
+                "<table><tr><th>Email</th><th>Status</th><th>Merge fields</th><th>Tags</th>"
+                "<th>The person</th></tr>"
             )
             for member in members:
                 fields = ", ".join(
                     f"{esc(str(k))}={esc(str(v))}" for k, v in member["merge_fields"].items() if v
                 )
                 tags = ", ".join(esc(t["name"]) for t in self.member_tags(member["id"], segments))
+                acts = "".join(
+                    f"<button data-act='{act}' data-list='{esc(list_id)}' "
+                    f"data-email='{esc(member['email_address'])}'>{label}</button> "
+                    for act, label in (("unsubscribe", "unsubscribes"), ("cleaned", "bounces"))
+                ) if member["status"] == "subscribed" else ""
                 parts.append(
                     f"<tr><td>{esc(member['email_address'])}</td>"
-                    f"<td>{esc(member['status'])}</td><td>{fields}</td><td>{tags}</td></tr>"
+                    f"<td>{esc(member['status'])}</td><td>{fields}</td><td>{tags}</td>"
+                    f"<td>{acts}</td></tr>"
                 )
             parts.append("</table>")
             drafts = [c for c in campaigns if c["recipients"].get("list_id") == list_id]
@@ -387,5 +404,7 @@ class MailchimpEmulator(
             parts += [f"<li>{esc(f['kind'])} to {esc(f['url'])}: status {f['status']}</li>"
                       for f in failures[-20:]]
             parts.append("</ul>")
-        parts.append("</section>")
+        # A person's act is whole, as in Mailchimp: the webhook and the compliance state.
+        parts.append(PERSON_ACTS_SCRIPT)
+        parts.append("</div>")
         return "\n".join(parts)

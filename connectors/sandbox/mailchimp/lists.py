@@ -28,6 +28,7 @@ from connectors.sandbox.mailchimp.models import (
     MergeFieldIn,
     MergeFieldPatch,
     WebhookIn,
+    WebhookPatch,
 )
 
 # Child kinds removed with their list.
@@ -204,6 +205,34 @@ class ListHandlers(MailchimpData):
         doc = {"id": webhook_id, **body.model_dump(), "list_id": list_id}
         self.store.insert(SERVICE, "webhook", key(list_id, webhook_id), doc, list_id)
         return doc
+
+    def _webhook(self, list_id: str, webhook_id: str) -> dict[str, Any]:
+        self.list_doc(list_id)
+        doc = self.store.get(SERVICE, "webhook", key(list_id, webhook_id))
+        if doc is None:
+            raise not_found()
+        return doc
+
+    def handle_webhook_get(
+        self, request: Request, identity: Any, list_id: str, webhook_id: str
+    ) -> dict[str, Any]:
+        """GET /lists/{list_id}/webhooks/{webhook_id}."""
+        return public(self._webhook(list_id, webhook_id))
+
+    def handle_webhook_update(
+        self, request: Request, identity: Any, list_id: str, webhook_id: str
+    ) -> dict[str, Any]:
+        """PATCH /lists/{list_id}/webhooks/{webhook_id} (a new URL is checked first)."""
+        doc = self._webhook(list_id, webhook_id)
+        body = validate(WebhookPatch, read_json(request))
+        if body.url is not None:
+            doc["url"] = body.url
+        for name in ("events", "sources"):
+            given = getattr(body, name)
+            if given is not None:
+                doc[name] = {**(doc.get(name) or {}), **given}
+        self.store.update(SERVICE, "webhook", key(list_id, webhook_id), doc)
+        return public(doc)
 
     def handle_webhook_delete(
         self, request: Request, identity: Any, list_id: str, webhook_id: str

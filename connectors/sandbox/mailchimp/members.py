@@ -231,15 +231,29 @@ class MemberHandlers(MailchimpData):
         self._save(doc, new=new)
         return self.member_view(doc)
 
-    def person_leaves(self, list_id: str, email: str, status: str) -> dict[str, Any]:
-        """The contact unsubscribes themselves (a link in a newsletter) or bounces (cleaned):
-        what no API call can undo (``POST /_sandbox/mailchimp/unsubscribe|clean``)."""
-        doc = self.member_doc(list_id, hash_of(email))
-        if doc is None:
-            raise not_found()
-        doc.update(status=status, _compliance=True, last_changed=self.stamp())
-        self._save(doc, new=False)
-        return self.member_view(doc)
+    def signup(self, list_id: str, email: str) -> dict[str, Any]:
+        """A new member from the audience's signup form (saved; the caller sets the status)."""
+        doc = self._new_member(list_id, check_email(email), "subscribed")
+        doc["source"] = "Hosted Signup Form"
+        self._save(doc, new=True)
+        return doc
+
+    def refile(self, doc: dict[str, Any], new_email: str) -> str | None:
+        """Give member ``doc`` a new address: Mailchimp files it under the md5 of the new
+        lower-cased address (its tags move with it). Why not, or None (``doc`` is saved)."""
+        list_id, old_id = doc["list_id"], doc["id"]
+        new_id = hash_of(new_email)
+        if new_id != old_id and self.member_doc(list_id, new_id) is not None:
+            return f"{new_email} is already a list member"
+        self.store.delete(SERVICE, "member", key(list_id, old_id))
+        doc.update(id=new_id, email_address=new_email)
+        self._save(doc, new=True)
+        for segment in self.segments(list_id):
+            holders = segment.get("_members", {})
+            if old_id in holders:
+                holders[new_id] = holders.pop(old_id)
+                self.save_segment(segment)
+        return None
 
     def handle_member_update(
         self, request: Request, identity: Any, list_id: str, subscriber_hash: str

@@ -271,3 +271,11 @@ class WebhookIn(_Body):
     url: str = Field(min_length=1)
     events: dict[str, bool] = Field(default_factory=dict)
     sources: dict[str, bool] = Field(default_factory=dict)
+
+
+class WebhookPatch(_Body):
+    """``PATCH /lists/{list_id}/webhooks/{webhook_id}``: the fields given change."""
+
+    url: str | None = Field(default=None, min_length=1)
+    events: dict[str, bool] | None = None
+    sources: dict[str, bool] | None = None

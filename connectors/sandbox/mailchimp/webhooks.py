@@ -7,10 +7,26 @@ HH:MM:SS``) and ``data[...]`` fields; they are not signed (the URL carries a sec
 webhook gets an event only if it subscribes to its type (``events``) and its origin
 (``sources``: ``user`` when the person did it, ``admin``, ``api``).
 
-Members act here through the admin API, as a person clicking "unsubscribe" in a newsletter
-would: ``POST /_sandbox/mailchimp/member`` ``{"list_id", "email", "action"}`` with action
-``unsubscribe`` (source user), ``cleaned`` (a hard bounce) or ``upemail`` (with
-``new_email``). Failed deliveries are kept and shown on the sandbox page.
+People act here through the admin API, each act whole as in Mailchimp (the change and its
+webhook together): ``POST /_sandbox/mailchimp/member`` ``{"list_id", "email", "action", ...}``
+with action
+
+- ``unsubscribe``: the person clicks "unsubscribe" in a newsletter (source ``user``): status
+  ``unsubscribed`` and compliance state (the API cannot subscribe them again), webhook
+  ``unsubscribe``;
+- ``cleaned`` (or ``clean``): the address bounced hard (source ``admin``): status ``cleaned``,
+  compliance state, webhook ``cleaned``;
+- ``profile`` with ``merge_fields``: the person updates their profile through the form in a
+  newsletter (source ``user``), webhook ``profile``;
+- ``upemail`` with ``new_email``: the person changes their address; the member is filed
+  again under the md5 of the new lower-cased address (the old hash answers 404), webhooks
+  ``upemail`` then ``profile`` (Mailchimp sends both);
+- ``subscribe`` with optional ``merge_fields``: the person signs up through the audience's
+  signup form (source ``user``; a person in compliance state may opt in again themselves),
+  webhook ``subscribe``.
+
+``POST /_sandbox/mailchimp/unsubscribe|clean`` ``{"list_id", "email"}`` is the same act.
+Failed deliveries are kept and shown on the sandbox page.
 """
 
 from __future__ import annotations
@@ -31,7 +47,7 @@ from connectors.sandbox.core.service import json_response
 
 SERVICE = "mailchimp"
 KEPT = 200
-ACTIONS = ("unsubscribe", "cleaned", "upemail")
+ACTIONS = ("unsubscribe", "cleaned", "upemail", "profile", "subscribe")
 
 
 def _loopback(url: str) -> bool:
@@ -98,52 +114,94 @@ class MailchimpDeliveries:
             return list(self.deliveries)
 
 
-def member_fields(action: str, doc: dict[str, Any], new_email: str = "") -> dict[str, str]:
-    """The ``data[...]`` fields of an event about member ``doc``."""
-    fields = {"data[list_id]": str(doc["list_id"]), "data[email]": str(doc["email_address"]),
-              "data[id]": str(doc.get("unique_email_id") or doc["id"]),
+def member_fields(action: str, doc: dict[str, Any], new_email: str = "",
+                  old_email: str = "") -> dict[str, str]:
+    """The ``data[...]`` fields of an event about member ``doc`` (as it is after the act)."""
+    fields = {"data[id]": str(doc.get("unique_email_id") or doc["id"]),
+              "data[list_id]": str(doc["list_id"]), "data[email]": str(doc["email_address"]),
               "data[email_type]": str(doc.get("email_type") or "html"),
               "data[merges][EMAIL]": str(doc["email_address"])}
     for tag, value in (doc.get("merge_fields") or {}).items():
         if value not in ("", None) and not isinstance(value, dict):
             fields[f"data[merges][{tag}]"] = str(value)
+    fields["data[ip_opt]"] = str(doc.get("ip_opt") or "")
     if action == "unsubscribe":
-        fields.update({"data[action]": "unsub", "data[reason]": "manual"})
+        fields.update({"data[action]": "unsub", "data[reason]": "manual",
+                       "data[campaign_id]": ""})
+    elif action == "subscribe":
+        fields["data[ip_signup]"] = str(doc.get("ip_signup") or "")
     elif action == "cleaned":
-        fields = {"data[list_id]": fields["data[list_id]"], "data[email]": fields["data[email]"],
-                  "data[campaign_id]": "", "data[reason]": "hard"}
+        fields = {"data[list_id]": fields["data[list_id]"], "data[campaign_id]": "",
+                  "data[reason]": "hard", "data[email]": fields["data[email]"]}
     elif action == "upemail":
         fields = {"data[list_id]": fields["data[list_id]"], "data[new_id]": fields["data[id]"],
-                  "data[new_email]": new_email, "data[old_email]": str(doc["email_address"])}
+                  "data[new_email]": new_email, "data[old_email]": old_email}
     return fields
 
 
-def member_action_route(emulator: Any, request: Request) -> Response | None:
-    """``/_sandbox/mailchimp/member`` and ``/_sandbox/mailchimp/deliveries`` (None: not ours)."""
-    path = request.path.rstrip("/")
-    if (request.method, path) == ("GET", "/_sandbox/mailchimp/deliveries"):
-        return json_response(emulator.deliveries.recent())
-    if (request.method, path) != ("POST", "/_sandbox/mailchimp/member"):
-        return None
-    body = request.get_json(force=True, silent=True) or {}
-    action = str(body.get("action") or "unsubscribe")
+def _merge_fields(body: dict[str, Any]) -> dict[str, str]:
+    given = body.get("merge_fields") or {}
+    return {str(k).upper(): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
+
+
+def person_acts(emulator: Any, action: str, body: dict[str, Any]) -> Response:
+    """One person's act on an audience (see the module docstring): change, then webhooks."""
+    action = {"clean": "cleaned"}.get(action, action)
     if action not in ACTIONS:
         return json_response({"error": f"action must be one of {', '.join(ACTIONS)}"}, 400)
     list_id = str(body.get("list_id") or "")
     email = str(body.get("email") or "").strip()
-    new_email = str(body.get("new_email") or "")
+    new_email = str(body.get("new_email") or "").strip()
+    events: list[tuple[str, str, dict[str, str]]] = []
     with emulator.store.transaction():
+        if emulator.store.get(SERVICE, "list", list_id) is None:
+            return json_response({"error": "no such audience"}, 404)
         doc = emulator.member_doc(list_id, hashlib.md5(email.lower().encode()).hexdigest())
-        if doc is None:
+        if action == "subscribe":
+            if doc is None:
+                doc = emulator.signup(list_id, email)
+            doc.update(status="subscribed", _compliance=False, ip_opt="127.0.0.1",
+                       timestamp_opt=emulator.stamp())
+        elif doc is None or doc["status"] == "archived":
             return json_response({"error": "no such member"}, 404)
-        fields = member_fields(action, doc, new_email)
+        if action in ("unsubscribe", "cleaned"):
+            doc.update(status="unsubscribed" if action == "unsubscribe" else "cleaned",
+                       _compliance=True)
+        if action in ("profile", "subscribe"):
+            doc["merge_fields"] = {**doc["merge_fields"], **_merge_fields(body)}
         if action == "upemail":
-            doc["email_address"] = new_email or doc["email_address"]
+            if "@" not in new_email:
+                return json_response({"error": "new_email must be an e-mail address"}, 400)
+            old_email = str(doc["email_address"])
+            problem = emulator.refile(doc, new_email)
+            if problem:
+                return json_response({"error": problem}, 400)
+            events.append(("upemail", "user", member_fields("upemail", doc, new_email,
+                                                           old_email)))
+            events.append(("profile", "user", member_fields("profile", doc)))
         else:
-            doc["status"] = "unsubscribed" if action == "unsubscribe" else "cleaned"
+            source = "admin" if action == "cleaned" else "user"
+            events.append((action, source, member_fields(action, doc)))
         doc["last_changed"] = emulator.stamp()
         emulator.store.update(SERVICE, "member", f"{list_id}:{doc['id']}", doc)
         hooks = emulator.store.list(SERVICE, "webhook", list_id)
-    source = "user" if action != "cleaned" else "admin"
-    sent = emulator.deliveries.send(hooks, action, source, fields)
-    return json_response({"ok": True, "webhooks": sent})
+    # After the commit: a receiver that reads the member back sees the act done.
+    sent = sum(emulator.deliveries.send(hooks, kind, source, fields)
+               for kind, source, fields in events)
+    return json_response({"ok": True, "webhooks": sent, "status": doc["status"],
+                          "id": doc["id"]})
+
+
+def member_action_route(emulator: Any, request: Request) -> Response | None:
+    """``/_sandbox/mailchimp/member|unsubscribe|clean`` and ``.../deliveries`` (None: not ours)."""
+    path = request.path.rstrip("/")
+    if (request.method, path) == ("GET", "/_sandbox/mailchimp/deliveries"):
+        return json_response(emulator.deliveries.recent())
+    if request.method != "POST":
+        return None
+    body = request.get_json(force=True, silent=True) or {}
+    if path == "/_sandbox/mailchimp/member":
+        return person_acts(emulator, str(body.get("action") or "unsubscribe"), body)
+    if path in ("/_sandbox/mailchimp/unsubscribe", "/_sandbox/mailchimp/clean"):
+        return person_acts(emulator, path.rsplit("/", 1)[1], body)
+    return None

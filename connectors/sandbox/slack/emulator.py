@@ -11,8 +11,10 @@ method pages of docs.slack.dev):
   an empty one or one the sandbox did not issue -> ``invalid_auth``. The issued bot token
   (``GET /_sandbox/credentials``) is the coordinator's bot; a member's issued ``xoxp-`` token
   acts as that member.
-- **Rate limits** (when the app has them on): per-method tiers per token and about one post
-  per second per channel, answered with HTTP 429, ``Retry-After`` and ``ratelimited``.
+- **Rate limits** (when the app has them on): per-method tiers per app, workspace and method
+  (every bot token of the sandbox's app shares one allowance; a member's user token is their
+  own client's) and about one post per second per channel, answered with HTTP 429,
+  ``Retry-After`` and ``ratelimited``.
 - Methods: see :data:`METHODS`; the handlers live in ``channels`` and ``messages``,
   the object shapes in ``model``, the storage rules in ``workspace`` (all in this package).
 """
@@ -39,7 +41,14 @@ from connectors.sandbox.core.service import (
 from connectors.sandbox.core.store import SandboxStore
 from connectors.sandbox.slack import channels, messages
 from connectors.sandbox.slack.app_routes import slack_app_route
-from connectors.sandbox.slack.events import SlackApp, message_event, reaction_event
+from connectors.sandbox.slack.events import (
+    APP_ID,
+    SlackApp,
+    message_changed_event,
+    message_deleted_event,
+    message_event,
+    reaction_event,
+)
 from connectors.sandbox.slack.limits import POST_METHOD, SlackLimits
 from connectors.sandbox.slack.model import (
     SERVICE,
@@ -55,6 +64,7 @@ from connectors.sandbox.slack.model import (
     text_param,
 )
 from connectors.sandbox.slack.page import render_slack_page
+from connectors.sandbox.slack.responses import ResponseUrls
 from connectors.sandbox.slack.workspace import Workspace
 from connectors.slack.scopes import METHOD_SCOPES
 
@@ -182,6 +192,14 @@ METHODS: dict[str, Handler] = {
 }
 
 
+def rate_bucket(person: Person) -> str:
+    """Whose allowance a call counts against: Slack's limits are per app, workspace and
+    method, so every bot token of the app shares one; a member acts through their own client."""
+    if person.get("is_bot"):
+        return f"{TEAM_ID}:{APP_ID}"
+    return f"{TEAM_ID}:user:{person['slack_id']}"
+
+
 class SlackEmulator(ServiceEmulator):
     """The Slack Web API under ``/slack/api/<method>`` (see the module docstring)."""
 
@@ -201,6 +219,7 @@ class SlackEmulator(ServiceEmulator):
         self.app = SlackApp(
             signing_secret=lambda: people.credentials.coordinator()["slack"]["signing_secret"])
         self._events = threading.local()
+        self.responses = ResponseUrls()  # the response_url of presses and slash commands
 
     # ------------------------------------------------------------------ app hooks
 
@@ -229,7 +248,7 @@ class SlackEmulator(ServiceEmulator):
         channel = ""
         if method == POST_METHOD:
             channel = str(self.request_params(request).get("channel") or "")
-        retry_after = self.limits.hit(method, identity.credential_key, channel)
+        retry_after = self.limits.hit(method, rate_bucket(identity.person), channel)
         return None if retry_after is None else self.ratelimited_response(retry_after)
 
     def dispatch(
@@ -239,6 +258,7 @@ class SlackEmulator(ServiceEmulator):
         params = self.request_params(request)
         params.pop("token", None)
         headers: dict[str, str] = {}
+        before = self._before(endpoint, params)
         try:
             if identity.person.get("is_bot"):
                 scopes = self.people.credentials.slack_bot_scopes()
@@ -249,7 +269,7 @@ class SlackEmulator(ServiceEmulator):
             raise ServiceError(
                 200, error.code, response=json_response(error.body(), headers=headers)
             ) from None
-        events = self._event_of(endpoint, identity.person, params, body)
+        events = self._event_of(endpoint, identity.person, params, body, before)
         bot = self.people.bot()["slack_id"] if events else ""
         self._events.pending = [(event, bot) for event in events]
         return json_response(body, headers=headers)
@@ -269,21 +289,45 @@ class SlackEmulator(ServiceEmulator):
             if bot["slack_id"] not in (channel.get("members") or []):
                 raise SlackError("not_in_channel")
 
+    def _before(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The message a ``chat.update``/``chat.delete`` is about, as it was (for its event)."""
+        if endpoint not in ("chat.update", "chat.delete") or not self.app.event_url:
+            return None
+        try:
+            return self.workspace.message(str(params.get("channel") or ""),
+                                          str(params.get("ts") or ""))
+        except SlackError:
+            return None
+
+    def _bot_in(self, channel_id: str) -> bool:
+        """Whether the bot is a member of the channel: Slack sends a bot's events only then."""
+        doc = self.store.get(SERVICE, "channel", channel_id)
+        return doc is not None and self.people.bot()["slack_id"] in (doc.get("members") or [])
+
     def _event_of(self, endpoint: str, caller: Person, params: dict[str, Any],
-                  body: Body) -> list[dict[str, Any]]:
-        """The Events API event a successful call causes, if the app subscribes to it."""
+                  body: Body, before: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """The Events API event a successful call causes, if the app subscribes to it and the
+        bot is in the channel."""
         if not self.app.event_url:
             return []
         if endpoint in ("reactions.add", "reactions.remove"):
             message = self.workspace.message(str(params.get("channel")),
                                              str(params.get("timestamp")))
             kind = "reaction_added" if endpoint == "reactions.add" else "reaction_removed"
-            return [reaction_event(kind, caller["slack_id"], str(params.get("name")).strip(":"),
-                                   message)]
-        if endpoint == "chat.postMessage":
+            events = [reaction_event(kind, caller["slack_id"],
+                                     str(params.get("name")).strip(":"), message)]
+        elif endpoint == "chat.postMessage":
             message = self.workspace.message(str(body["channel"]), str(body["ts"]))
-            return [message_event(message, TEAM_ID)]
-        return []
+            events = [message_event(message, TEAM_ID)]
+        elif endpoint == "chat.update" and before is not None:
+            after = self.workspace.message(str(body["channel"]), str(body["ts"]))
+            events = [message_changed_event(before, after, TEAM_ID, self.workspace.next_ts())]
+        elif endpoint == "chat.delete" and before is not None:
+            events = [message_deleted_event(before, TEAM_ID, self.workspace.next_ts())]
+        else:
+            return []
+        channel = events[0].get("channel") or events[0].get("item", {}).get("channel")
+        return events if self._bot_in(str(channel)) else []
 
     def after_commit(self) -> None:
         """Send the events of the committed call (background threads, loopback only)."""

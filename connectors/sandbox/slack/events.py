@@ -19,10 +19,16 @@ Then:
 Every request is signed as Slack signs it: ``X-Slack-Request-Timestamp`` and
 ``X-Slack-Signature`` = ``v0=`` + hex HMAC-SHA256(the issued signing secret,
 ``v0:{timestamp}:{body}``). An event that fails (no answer within 3 s, or not a 2xx) is
-retried on Slack's schedule (nearly at once, after 1 minute, after 5 minutes; a registration
-may scale it down with ``retry_delays``) with ``X-Slack-Retry-Num`` and
-``X-Slack-Retry-Reason``; every failure is kept (``GET /_sandbox/slack/deliveries``) and shown
-on the sandbox page. Deliveries go to loopback URLs only.
+retried three times on Slack's schedule (nearly at once, after 1 minute, after 5 minutes; a
+registration may scale it down with ``retry_delays``, the original's delay first) with
+``X-Slack-Retry-Num`` and ``X-Slack-Retry-Reason``; a failed answer carrying
+``X-Slack-No-Retry: 1`` is not retried. A timed-out delivery is retried without waiting for
+its late answer, so a slow receiver sees the first post and its retry overlap, as on Slack.
+Every failure is kept (``GET /_sandbox/slack/deliveries``) and shown on the sandbox page.
+Deliveries go to loopback URLs only.
+
+Events are sent only for channels the bot is a member of (Slack sends a bot's
+``message.channels`` and ``reaction_added`` only for conversations it is in).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,9 +49,11 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from connectors.sandbox.core.network import is_loopback
+from connectors.sandbox.slack.model import TEAM_DOMAIN
 
 APP_ID = "A0SANDBOXAPP"
-RETRY_DELAYS = (0.0, 60.0, 300.0)  # Slack: nearly immediately, after 1 minute, after 5
+# The original, then Slack's three retries: nearly immediately, after 1 minute, after 5.
+RETRY_DELAYS = (0.0, 0.0, 60.0, 300.0)
 TIMEOUT = 3.0  # Slack gives up on an answer after 3 seconds
 KEPT = 200  # deliveries kept for the page and the admin API
 
@@ -77,7 +86,11 @@ class SlackApp:
 
     def _post(self, url: str, body: bytes, content_type: str,
               headers: dict[str, str] | None = None) -> tuple[int | None, str, str]:
-        """One signed POST: (status or None, reason for Slack's retry header, answer text)."""
+        """One signed POST: (status or None, reason for Slack's retry header, answer text).
+
+        The reason is ``no_retry`` for a failed answer that asks for no retry
+        (``X-Slack-No-Retry: 1``).
+        """
         stamp = str(int(time.time()))
         sent = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp,
                 "X-Slack-Signature": sign(body, stamp, self.signing_secret()),
@@ -92,6 +105,8 @@ class SlackApp:
         except requests.RequestException:
             return None, "connection_failed", ""
         reason = "" if 200 <= answer.status_code < 300 else "http_error"
+        if reason and answer.headers.get("X-Slack-No-Retry") == "1":
+            reason = "no_retry"
         return answer.status_code, reason, answer.text
 
     def _record(self, kind: str, url: str, status: int | None, reason: str,
@@ -123,12 +138,7 @@ class SlackApp:
         url = self.event_url
         if not url or not _loopback(url):
             return
-        envelope = {
-            "token": "sandbox-verification", "team_id": team_id, "api_app_id": APP_ID,
-            "event": event, "type": "event_callback",
-            "event_id": "Ev" + secrets.token_hex(6).upper(), "event_time": int(time.time()),
-            "authorizations": [{"team_id": team_id, "user_id": bot_user, "is_bot": True}],
-        }
+        envelope = event_envelope(event, team_id, bot_user)
         body = json.dumps(envelope).encode()
         threading.Thread(target=self._deliver, args=(url, body, event["type"]),
                          daemon=True).start()
@@ -142,7 +152,7 @@ class SlackApp:
                        if attempt else {})
             status, reason, _ = self._post(url, body, "application/json", headers)
             self._record(kind, url, status, reason, attempt)
-            if not reason:
+            if not reason or reason == "no_retry":
                 return
 
     def send_form(self, kind: str, url: str, fields: dict[str, str]) -> tuple[int | None, str]:
@@ -163,6 +173,21 @@ class SlackApp:
             return list(self.deliveries)
 
 
+def event_envelope(event: dict[str, Any], team_id: str, bot_user: str) -> dict[str, Any]:
+    """The ``event_callback`` wrapper of one event, with the fields Slack sends today."""
+    return {
+        "token": "sandbox-verification", "team_id": team_id, "context_team_id": team_id,
+        "context_enterprise_id": None, "api_app_id": APP_ID, "event": event,
+        "type": "event_callback", "event_id": "Ev" + secrets.token_hex(6).upper(),
+        "event_time": int(time.time()),
+        "authorizations": [{"enterprise_id": None, "team_id": team_id, "user_id": bot_user,
+                            "is_bot": True, "is_enterprise_install": False}],
+        "is_ext_shared_channel": False,
+        # Opaque to apps (Slack's apps.event.authorizations.list takes it).
+        "event_context": "4-" + secrets.token_urlsafe(48),
+    }
+
+
 def reaction_event(kind: str, user: str, name: str, message: dict[str, Any]) -> dict[str, Any]:
     """A ``reaction_added`` / ``reaction_removed`` event on ``message``."""
     return {"type": kind, "user": user, "reaction": name, "item_user": message.get("user", ""),
@@ -170,20 +195,55 @@ def reaction_event(kind: str, user: str, name: str, message: dict[str, Any]) -> 
             "event_ts": f"{time.time():.6f}"}
 
 
+def _as_event(message: dict[str, Any], team_id: str) -> dict[str, Any]:
+    """A stored message as it appears inside events: ``blocks`` always (a person's typed
+    text becomes one ``rich_text`` block, as Slack's clients send it), ``client_msg_id`` for a
+    person's message (bots send none)."""
+    body = {"type": "message", "user": message["user"], "text": message.get("text", ""),
+            "ts": message["ts"], "team": team_id}
+    if message.get("blocks"):
+        body["blocks"] = message["blocks"]
+    else:
+        body["blocks"] = [{"type": "rich_text", "block_id": secrets.token_hex(3),
+                           "elements": [{"type": "rich_text_section", "elements": [
+                               {"type": "text", "text": message.get("text", "")}]}]}]
+    if message.get("bot_id"):
+        body["bot_id"] = message["bot_id"]
+    else:
+        body["client_msg_id"] = message.get("client_msg_id") or str(uuid.uuid4())
+    for key in ("thread_ts", "parent_user_id", "edited"):
+        if message.get(key):
+            body[key] = message[key]
+    return body
+
+
 def message_event(message: dict[str, Any], team_id: str) -> dict[str, Any]:
     """A ``message`` event for a new message (a thread reply carries ``thread_ts``)."""
-    event = {"type": "message", "channel": message["channel"], "user": message["user"],
-             "text": message.get("text", ""), "ts": message["ts"], "team": team_id,
-             "channel_type": "channel", "event_ts": message["ts"]}
-    for key in ("thread_ts", "parent_user_id", "bot_id"):
-        if message.get(key):
-            event[key] = message[key]
-    return event
+    return {**_as_event(message, team_id), "channel": message["channel"],
+            "channel_type": "channel", "event_ts": message["ts"]}
+
+
+def message_changed_event(before: dict[str, Any], after: dict[str, Any], team_id: str,
+                          event_ts: str) -> dict[str, Any]:
+    """``message`` subtype ``message_changed`` (``chat.update``): the new and previous message."""
+    return {"type": "message", "subtype": "message_changed", "hidden": True,
+            "channel": after["channel"], "ts": event_ts, "event_ts": event_ts,
+            "channel_type": "channel", "message": _as_event(after, team_id),
+            "previous_message": _as_event(before, team_id)}
+
+
+def message_deleted_event(before: dict[str, Any], team_id: str,
+                          event_ts: str) -> dict[str, Any]:
+    """``message`` subtype ``message_deleted`` (``chat.delete``): the message that went."""
+    return {"type": "message", "subtype": "message_deleted", "hidden": True,
+            "channel": before["channel"], "ts": event_ts, "event_ts": event_ts,
+            "deleted_ts": before["ts"], "channel_type": "channel",
+            "previous_message": _as_event(before, team_id)}
 
 
 def block_actions(person: dict[str, Any], team_id: str, channel: dict[str, Any],
-                  message: dict[str, Any], button: dict[str, Any], block_id: str
-                  ) -> dict[str, str]:
+                  message: dict[str, Any], button: dict[str, Any], block_id: str,
+                  response_url: str = "") -> dict[str, str]:
     """The form of a button press: ``payload`` = the ``block_actions`` JSON."""
     now = f"{time.time():.6f}"
     payload = {
@@ -192,10 +252,10 @@ def block_actions(person: dict[str, Any], team_id: str, channel: dict[str, Any],
                  "name": person.get("name", ""), "team_id": team_id},
         "container": {"type": "message", "message_ts": message["ts"],
                       "channel_id": channel["id"], "is_ephemeral": False},
-        "trigger_id": secrets.token_hex(8), "team": {"id": team_id},
+        "trigger_id": secrets.token_hex(8), "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "channel": {"id": channel["id"], "name": channel.get("name", "")},
         "message": {k: message[k] for k in ("ts", "text", "user", "blocks") if k in message},
-        "response_url": "",
+        "response_url": response_url, "is_enterprise_install": False, "enterprise": None,
         "actions": [{"action_id": button["action_id"], "block_id": block_id,
                      "text": button.get("text"), "value": button.get("value", ""),
                      "type": "button", "action_ts": now}],

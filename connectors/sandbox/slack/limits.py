@@ -2,11 +2,12 @@
 
 The figures are the vendor's, from ``connectors.rate_limits`` (the table client pacing reads
 too): Tier 1 = 1+ per minute, Tier 2 = 20+, Tier 3 = 50+, Tier 4 = 100+; limits apply per
-method, per workspace, per app (here: per method and per token, a token being one app
-installation or one member). ``chat.postMessage`` is "about one message per second per
-channel", with short bursts allowed: we allow ``SLACK_POST_BURST`` (5 in any 5 seconds) per
-channel. An exceeded limit is answered with HTTP 429, ``Retry-After`` in whole seconds
-(rounded up, so a client that waits that long gets through) and
+method, per workspace, per app (here: per method and per bucket, the bucket being the app in
+the workspace for bot tokens, see ``emulator.rate_bucket``). ``chat.postMessage`` is "about
+one message per second per channel", with short bursts allowed: we allow
+``SLACK_POST_BURST`` (5 in any 5 seconds) per channel. An exceeded limit is answered with
+HTTP 429, ``Retry-After`` in whole seconds (rounded up, so a client that waits that long
+gets through) and
 ``{"ok": false, "error": "ratelimited"}``.
 
 The clock is injected (the emulator's); tests build a :class:`SlackLimits` with a short
@@ -35,8 +36,8 @@ DEFAULT_LIMIT = SLACK_TIERS[SLACK_DEFAULT_TIER].calls
 class SlackLimits:
     """Slack's limits on top of the sandbox's sliding windows (``core.ratelimit.WindowLimiter``).
 
-    ``tiers``: calls per ``window`` seconds per (token, method); ``posts``: chat.postMessage
-    per (token, channel). Tests pass a short ``window``/``posts`` and their own allowances.
+    ``tiers``: calls per ``window`` seconds per (bucket, method); ``posts``: chat.postMessage
+    per (bucket, channel). Tests pass a short ``window``/``posts`` and their own allowances.
     """
 
     def __init__(
@@ -55,16 +56,16 @@ class SlackLimits:
         self._tiers = WindowLimiter(DEFAULT_LIMIT, window, clock)
         self._posts = WindowLimiter(posts.calls, posts.seconds, clock)
 
-    def hit(self, method: str, token: str, channel: str = "") -> int | None:
+    def hit(self, method: str, bucket: str, channel: str = "") -> int | None:
         """Count one call; None if allowed, else the ``Retry-After`` seconds (at least 1).
 
         A refused call is not counted, so a client that waits ``Retry-After`` gets through.
         """
         if method == POST_METHOD:
-            wait = self._posts.hit((token, channel))
+            wait = self._posts.hit((bucket, channel))
         else:
             limit = self.per_window.get(method, DEFAULT_LIMIT)
-            wait = self._tiers.hit((token, method), limit)
+            wait = self._tiers.hit((bucket, method), limit)
         return None if wait is None else max(1, math.ceil(wait))
 
     def reset(self) -> None:

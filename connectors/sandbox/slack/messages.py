@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.sandbox.slack.blocks import check_blocks, check_emoji
 from connectors.sandbox.slack.model import (
     MAX_TEXT,
     SlackError,
@@ -42,6 +43,8 @@ def _content(params: dict[str, Any]) -> tuple[str | None, list[Any] | None, dict
         isinstance(blocks, list) and all(isinstance(b, dict) and b.get("type") for b in blocks)
     ):
         raise SlackError("invalid_blocks")
+    if blocks is not None:
+        check_blocks(blocks)
     metadata = json_param(params, "metadata", "invalid_metadata_format")
     if metadata is not None and not (
         isinstance(metadata, dict)
@@ -61,7 +64,8 @@ def _content(params: dict[str, Any]) -> tuple[str | None, list[Any] | None, dict
 def chat_post_message(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body:
     """Post a message (or a thread reply with ``thread_ts``) as the caller."""
     user_id = caller["slack_id"]
-    channel = ws.writable(text_param(params, "channel"), user_id)
+    # chat.postMessage takes a channel's name too ("#general" or "general"), as Slack does.
+    channel = ws.writable(ws.channel_id_of(text_param(params, "channel")), user_id)
     text, blocks, metadata = _content(params)
     if not (text or "").strip() and not blocks:
         raise SlackError("no_text")
@@ -237,6 +241,7 @@ def reactions_add(ws: Workspace, caller: Person, params: dict[str, Any]) -> Body
     doc = _target(ws, caller, params)
     ws.writable(doc["channel"], caller["slack_id"], member=False)
     name = reaction_name(params)
+    check_emoji(name)
     reactions = doc.setdefault("reactions", [])
     entry = next((r for r in reactions if r["name"] == name), None)
     if entry is None:

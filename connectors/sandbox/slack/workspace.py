@@ -68,6 +68,16 @@ class Workspace:
         found = self.store.find(SERVICE, CHANNEL, name=name)
         return found[0] if found else None
 
+    def channel_id_of(self, given: str) -> str:
+        """The id of a channel given by id or by name (``#name`` or ``name``), as
+        ``chat.postMessage`` takes it; an unknown name is returned as is (not found later)."""
+        name = given[1:] if given.startswith("#") else given
+        if given.startswith("#") or (name and name == name.lower()):
+            found = self.channel_by_name(name)
+            if found is not None:
+                return str(found["id"])
+        return given
+
     def visible(self, doc: dict[str, Any], user_id: str) -> bool:
         """Whether ``user_id`` can see the channel (public, or a member of a private one)."""
         return not doc.get("is_private") or user_id in (doc.get("members") or [])

@@ -117,6 +117,8 @@ def _rules() -> list[Rule]:
             put,
         ),
         ("/1/cards/<card_id>/customFieldItems", "card_custom_field_items", get),
+        ("/1/cards/<card_id>/customFields", "set_card_custom_fields", put),
+        ("/1/cards/<card_id>/checkItemStates", "card_check_item_states", get),
         ("/1/cards/<card_id>/customField/<field_id>/item", "set_custom_field_item", put),
         # py-trello writes custom field values to the singular /card/ path.
         ("/1/card/<card_id>/customField/<field_id>/item", "set_custom_field_item", put),

@@ -14,6 +14,7 @@ from connectors.sandbox.trello.model import (
     TrelloModel,
     iso,
     parse_date,
+    select_fields,
     truthy,
 )
 
@@ -193,12 +194,34 @@ class FieldsMixin(TrelloModel):
     ) -> Response:
         """PUT /1/cards/{id}/customField/{idCustomField}/item ({"value":{type:..}} or idValue)."""
         card = self.load("card", card_id)
+        return json_response(self._set_item(card, field_id, self.params(request), identity))
+
+    def handle_set_card_custom_fields(
+        self, request: Request, identity: Identity, card_id: str
+    ) -> Response:
+        """PUT /1/cards/{id}/customFields: ``{"customFieldItems": [{"idCustomField", "value"
+        | "idValue"}]}``, every item checked before any is written (one request, all or
+        nothing). Trello documents no answer body; the sandbox answers the items set."""
+        card = self.load("card", card_id)
+        items = self.params(request).get("customFieldItems")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ServiceError(400, "invalid value for customFieldItems")
+        for item in items:  # validate first: nothing half-written
+            field = self.load("customField", str(item.get("idCustomField") or ""))
+            if field["idModel"] != card["idBoard"]:
+                raise ServiceError(400, "invalid value for idCustomField")
+            self._field_value(field, item)
+        return json_response([self._set_item(card, str(i["idCustomField"]), i, identity)
+                              for i in items])
+
+    def _set_item(self, card: dict[str, Any], field_id: str, params: dict[str, Any],
+                  identity: Identity) -> dict[str, Any]:
+        """Set (or clear) one custom field's value on a card; the action is recorded."""
         field = self.load("customField", field_id)
         board = self.load("board", card["idBoard"])
         if field["idModel"] != board["id"]:
             raise ServiceError(400, "invalid value for idCustomField")
         self.join_on_write(board, identity)
-        params = self.params(request)
         existing = next(
             (
                 i
@@ -232,7 +255,7 @@ class FieldsMixin(TrelloModel):
             "old": {"value": old},
         }
         self.record("updateCustomFieldItem", board, identity, data)
-        return json_response(answer)
+        return answer
 
     def _field_value(self, field: dict[str, Any], params: dict[str, Any]) -> dict[str, Any] | None:
         """The stored item for a request body, None to clear; 400 for a wrong value."""
@@ -263,6 +286,16 @@ class FieldsMixin(TrelloModel):
         elif key == "date":
             raw = iso(parse_date(raw).timestamp())
         return {"value": {key: raw}}
+
+    def handle_card_check_item_states(
+        self, request: Request, identity: Identity, card_id: str
+    ) -> Response:
+        """GET /1/cards/{id}/checkItemStates: the card's completed check items."""
+        card = self.load("card", card_id)
+        states = [{"idCheckItem": item["id"], "state": "complete"}
+                  for checklist in self.store.list(SERVICE, "checklist", card["id"])
+                  for item in checklist["checkItems"] if item["state"] == "complete"]
+        return json_response([select_fields(s, request.args.get("fields")) for s in states])
 
     def handle_card_custom_field_items(
         self, request: Request, identity: Identity, card_id: str

@@ -1,18 +1,38 @@
 """Trello webhooks: create (with the HEAD check), list, update, delete, and deliveries.
 
-Creating a webhook sends ``HEAD <callbackURL>`` and fails unless it answers 200, but only for
-loopback callback URLs: the sandbox never contacts another host, so a non-loopback URL is
-accepted unchecked (and never receives deliveries). Deliveries to loopback URLs are POSTs of
-``{action, model, webhook}`` signed with ``X-Trello-Webhook`` = base64(HMAC-SHA1(
-the issued ``app_secret``, body + callbackURL)), sent after the change is committed.
+As Trello's webhooks guide (developer.atlassian.com, "Webhooks") has them:
+
+- "Webhooks belong to tokens and can only monitor objects that the token can access": a
+  token whose member may not read the model's board gets 401 ``unauthorized permission
+  requested``.
+- Creating one sends ``HEAD <callbackURL>`` and fails unless it answers 200, but only for
+  loopback callback URLs: the sandbox never contacts another host, so a non-loopback URL is
+  accepted unchecked (and never receives deliveries).
+- A delivery is a POST of ``{"action", "model", "webhook"}``: ``model`` is the watched model
+  in full (the board, the list, or the card as ``GET /cards/{id}`` shows it) and ``action``
+  carries ``display`` (its ``translationKey``, see ``display``). A board webhook gets every
+  action on the board; a card webhook the card's; a list webhook the actions on its cards,
+  moves into and out of it included. The body is compact UTF-8 JSON (``,``/``:`` separators,
+  no ``\\u`` escapes), exactly as Trello sends it, signed with ``X-Trello-Webhook`` =
+  base64(HMAC-SHA1(the issued ``app_secret``, body bytes + callbackURL)), sent after the
+  change is committed.
+- A failed delivery (no answer within 10 s, or not 2xx) is retried with backoff (after 30,
+  60 and 120 s); each failure counts in the webhook's ``consecutiveFailures`` (from
+  ``firstConsecutiveFailDate``), a success resets both; once it has failed
+  ``disable_after_failures`` times over ``disable_after_days`` days the webhook is
+  disabled (``active: false``). An answer of 410 Gone deletes the webhook at once.
+  ``POST /_sandbox/trello/webhook-policy`` ``{"retry_delays", "disable_after_failures",
+  "disable_after_days"}`` scales the schedule down for tests.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -24,9 +44,19 @@ from werkzeug.wrappers import Request, Response
 
 from connectors.sandbox.core.network import is_loopback
 from connectors.sandbox.core.service import Identity, ServiceError, json_response, text_response
-from connectors.sandbox.trello.model import ID_RE, SERVICE, TrelloModel, select_fields
+from connectors.sandbox.trello.access import NO_ACCESS
+from connectors.sandbox.trello.display import display
+from connectors.sandbox.trello.model import ID_RE, SERVICE, TrelloModel, iso, select_fields
 
 _WEBHOOK_ENDPOINTS = ("create_webhook", "create_token_webhook")
+POLICY_PATH = "/_sandbox/trello/webhook-policy"
+DELIVERY_TIMEOUT = 10.0  # seconds
+
+
+def default_policy() -> dict[str, Any]:
+    """Trello's retry and disabling schedule (see the module docstring)."""
+    return {"retry_delays": [30.0, 60.0, 120.0], "disable_after_failures": 1000,
+            "disable_after_days": 30.0}
 
 
 def token_bucket(token: str) -> str:
@@ -74,10 +104,16 @@ class WebhooksMixin(TrelloModel):
     def _create_webhook(self, request: Request, identity: Identity) -> Response:
         params = self.params(request)
         model_id = str(params.get("idModel") or "")
-        if not ID_RE.match(model_id) or not any(
-            self.store.get(SERVICE, kind, model_id) for kind in ("board", "list", "card")
-        ):
+        found = next((self.store.get(SERVICE, kind, model_id)
+                      for kind in ("board", "list", "card")
+                      if ID_RE.match(model_id) and self.store.get(SERVICE, kind, model_id)),
+                     None)
+        if found is None:
             raise ServiceError(400, "invalid value for idModel")
+        # A token watches only what it can read: a private board's non-members may not.
+        board = self.store.get(SERVICE, "board", str(found.get("idBoard") or found["id"]))
+        if board is not None and not self._may_read(board, identity):
+            raise ServiceError(401, NO_ACCESS)
         bucket = token_bucket(identity.credential_key)
         url = str(params.get("callbackURL"))
         for hook in self.store.list(SERVICE, "webhook", bucket):
@@ -96,6 +132,11 @@ class WebhooksMixin(TrelloModel):
         }
         self.store.insert(SERVICE, "webhook", hook["id"], hook, parent=bucket)
         return json_response(hook)
+
+    def _may_read(self, board: dict[str, Any], identity: Identity) -> bool:
+        if any(m["idMember"] == identity.person.get("trello_id") for m in board["memberships"]):
+            return True
+        return (board.get("prefs") or {}).get("permissionLevel", "private") != "private"
 
     def handle_token_webhooks(
         self, request: Request, identity: Identity, token_id: str
@@ -145,12 +186,11 @@ class WebhooksMixin(TrelloModel):
         return json_response({"_value": None})
 
     def after_action(self, action: dict[str, Any], board: dict[str, Any]) -> None:
-        """Queue deliveries to active loopback webhooks on the board or the card."""
-        models = {
-            board["id"],
-            action["data"].get("card", {}).get("id"),
-            action["data"].get("list", {}).get("id"),
-        }
+        """Queue deliveries to active loopback webhooks on the board, the card or its lists."""
+        data = action["data"]
+        models = {board["id"], (data.get("card") or {}).get("id")}
+        models |= {(data.get(name) or {}).get("id") for name in ("list", "listBefore",
+                                                                  "listAfter")}
         hooks = [
             h
             for h in self.store.list(SERVICE, "webhook")
@@ -160,9 +200,39 @@ class WebhooksMixin(TrelloModel):
             pending = getattr(self._pending, "items", None)
             if pending is None:
                 pending = self._pending.items = []
+            shown = {**action, "display": display(action)}
             for hook in hooks:
-                model = self.store.get(SERVICE, "board", hook["idModel"]) or {"id": hook["idModel"]}
-                pending.append({"action": action, "model": model, "webhook": hook})
+                pending.append({"action": shown, "model": self._model(hook["idModel"]),
+                                "webhook": hook})
+
+    def _model(self, model_id: str) -> dict[str, Any]:
+        """The watched model in full, as the delivery carries it."""
+        card = self.store.get(SERVICE, "card", model_id)
+        if card is not None:
+            return self.card_json(card)
+        for kind in ("board", "list"):
+            doc = self.store.get(SERVICE, kind, model_id)
+            if doc is not None:
+                return dict(doc)
+        return {"id": model_id}
+
+    def admin_route(self, request: Request) -> Response | None:
+        """``POST /_sandbox/trello/webhook-policy``: scale the retry schedule (tests)."""
+        if request.path.rstrip("/") != POLICY_PATH:
+            return None
+        if request.method == "POST":
+            body = request.get_json(force=True, silent=True) or {}
+            for name in ("retry_delays", "disable_after_failures", "disable_after_days"):
+                if name in body:
+                    self.webhook_policy()[name] = body[name]
+        return json_response(self.webhook_policy())
+
+    def webhook_policy(self) -> dict[str, Any]:
+        """The retry and disabling schedule in force (Trello's unless a test changed it)."""
+        policy: dict[str, Any] | None = getattr(self, "_webhook_policy", None)
+        if policy is None:
+            policy = self._webhook_policy = default_policy()
+        return policy
 
     def dispatch(
         self, request: Request, identity: Identity, endpoint: str, values: dict[str, Any]
@@ -173,12 +243,91 @@ class WebhooksMixin(TrelloModel):
         return response
 
     def after_commit(self) -> None:
-        """Send the queued webhook deliveries (background thread, loopback only)."""
+        """Send the queued webhook deliveries (one background thread each, loopback only)."""
         pending = getattr(self._pending, "items", None) or []
         self._pending.items = []
         if pending:
             secret = self.people.credentials.coordinator()["trello"]["app_secret"]
-            threading.Thread(target=_deliver, args=(pending, secret), daemon=True).start()
+            for delivery in pending:
+                threading.Thread(target=self._deliver, args=(delivery, secret),
+                                 daemon=True).start()
+
+    def _deliver(self, delivery: dict[str, Any], secret: str) -> None:
+        """POST one delivery, retried on Trello's schedule; the webhook's failure counters
+        follow (disabled after too many, deleted on 410)."""
+        hook_id = delivery["webhook"]["id"]
+        url = delivery["webhook"]["callbackURL"]
+        body = delivery_body(delivery)
+        headers = {"Content-Type": "application/json",
+                   "X-Trello-Webhook": trello_signature(body, url, secret)}
+        policy = self.webhook_policy()
+        for attempt, delay in enumerate([0.0, *policy["retry_delays"]]):
+            if attempt:
+                time.sleep(float(delay))
+            try:
+                status: int | None = _session().post(url, data=body, headers=headers,
+                                                     timeout=DELIVERY_TIMEOUT).status_code
+            except requests.RequestException:
+                status = None
+            if status is not None and 200 <= status < 300:
+                self._count(hook_id, ok=True)
+                return
+            _failed(url, delivery["action"], status)
+            if status == 410:  # Gone: the receiver wants no more
+                with contextlib.suppress(sqlite3.ProgrammingError), self.store.transaction():
+                    if self.store.get(SERVICE, "webhook", hook_id) is not None:
+                        self.store.delete(SERVICE, "webhook", hook_id)
+                return
+            if not self._count(hook_id, ok=False):
+                return  # disabled or gone: no more tries
+
+    def _count(self, hook_id: str, *, ok: bool) -> bool:
+        """Note one delivery's outcome on the webhook; False once it is disabled or gone
+        (or the sandbox stopped while the delivery waited for its retry)."""
+        try:
+            return self._counted(hook_id, ok=ok)
+        except sqlite3.ProgrammingError:  # the store closed: the sandbox has stopped
+            return False
+
+    def _counted(self, hook_id: str, *, ok: bool) -> bool:
+        policy = self.webhook_policy()
+        with self.store.transaction():
+            hook = self.store.get(SERVICE, "webhook", hook_id)
+            if hook is None or not hook["active"]:
+                return False
+            if ok:
+                hook.update(consecutiveFailures=0, firstConsecutiveFailDate=None)
+            else:
+                now = self.now()
+                hook["consecutiveFailures"] = int(hook.get("consecutiveFailures") or 0) + 1
+                hook["firstConsecutiveFailDate"] = hook.get("firstConsecutiveFailDate") or iso(now)
+                since = _seconds(hook["firstConsecutiveFailDate"])
+                days = (now - since) / 86400.0 if since is not None else 0.0
+                if (hook["consecutiveFailures"] >= int(policy["disable_after_failures"])
+                        and days >= float(policy["disable_after_days"])):
+                    hook["active"] = False
+            self.store.update(SERVICE, "webhook", hook_id, hook)
+            return bool(hook["active"])
+
+
+def delivery_body(delivery: dict[str, Any]) -> bytes:
+    """The body as Trello sends it: compact JSON, UTF-8, no ``\\u`` escapes."""
+    return json.dumps(delivery, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def trello_signature(body: bytes, callback_url: str, secret: str) -> str:
+    """``X-Trello-Webhook``: base64(HMAC-SHA1(app secret, body bytes + callbackURL))."""
+    digest = hmac.new(secret.encode(), body + callback_url.encode("utf-8"), hashlib.sha1)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def _seconds(stamp: str) -> float | None:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _is_http_url(url: str) -> bool:
@@ -204,27 +353,3 @@ FAILURES: deque[dict[str, Any]] = deque(maxlen=100)
 def _failed(url: str, action: dict[str, Any], status: int | None) -> None:
     FAILURES.append({"url": url, "type": str(action.get("type") or ""), "status": status,
                      "at": time.time()})
-
-
-def _deliver(pending: list[dict[str, Any]], secret: str) -> None:
-    """POST each delivery with Trello's signature header (HMAC-SHA1 with the app secret the
-    sandbox issued); failures are kept for the page."""
-    session = _session()
-    for delivery in pending:
-        hook = delivery["webhook"]
-        body = json.dumps(delivery)
-        digest = hmac.new(
-            secret.encode(), (body + hook["callbackURL"]).encode(), hashlib.sha1
-        ).digest()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Trello-Webhook": base64.b64encode(digest).decode(),
-        }
-        try:
-            answer = session.post(hook["callbackURL"], data=body.encode(), headers=headers,
-                                  timeout=5)
-        except requests.RequestException:
-            _failed(hook["callbackURL"], delivery["action"], None)
-            continue
-        if not 200 <= answer.status_code < 300:
-            _failed(hook["callbackURL"], delivery["action"], answer.status_code)
