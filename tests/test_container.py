@@ -181,9 +181,22 @@ def _rest(ctx: click.Context) -> list[str]:
         return [*getattr(ctx, "protected_args", []), *ctx.args]
 
 
+# What a deployment's .env gives the variables compose.yaml interpolates into command lines.
+SAMPLE_ENV = {"MCM_SYNC_PUBLIC_URL": "https://hooks.example.org"}
+
+
+def _interpolated(args: list[str]) -> list[str]:
+    """A compose command line as compose hands it over: `${VAR...}` replaced from the .env
+    (an option's value check would otherwise see the unexpanded text), `$$` left as `$`."""
+    def value(match: re.Match[str]) -> str:
+        return SAMPLE_ENV[match.group(1)]
+    return [re.sub(r"\$\{(\w+)[^}]*\}", value, arg).replace("$$", "$") for arg in args]
+
+
 def _parse(args: list[str]) -> list[str]:
     """Parse an mcm-sync command line as click would, without running it: the command path
     (a usage error raises, naming the unknown command or option)."""
+    args = _interpolated(args)
     command: click.Command = cli
     ctx = cli.make_context("mcm-sync", list(args), resilient_parsing=False)
     path: list[str] = []
