@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sync.api import Alliance
-from sync.core.config import load_config
+from sync.core.config import Config, load_config
 from sync.core.errors import REPORTED, StateError, error_lines
 from sync.fleet.ledger import Entry, Ledger, ScheduleLocks, iso
 from sync.fleet.wake import Wakeup
+from sync.state.db import schema_name
 
 MAX_BACKOFF = 8  # a failing alliance waits at most 8 intervals before its next try
 Clock = Callable[[], dt.datetime]
@@ -58,6 +59,32 @@ def alliance_configs(folder: Path) -> dict[str, Path]:
     """The alliances of ``folder``: config name (file name without ``.yaml``) -> path."""
     found = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     return {path.stem: path for path in found if not path.name.startswith(".")}
+
+
+def store_identity(config: Config) -> str:
+    """What names an alliance's state store: its resolved file, or its database and schema."""
+    if config.state_url:
+        return f"{config.state_url} schema {schema_name(config.state_schema)}"
+    return str(config.state_path.resolve())
+
+
+def shared_stores(folder: Path) -> list[tuple[Path, Path]]:
+    """Pairs of configs of ``folder`` that name one state store (each pair once, in order).
+
+    A config that cannot be read is left out: the worker records its error when it runs it.
+    """
+    owner: dict[str, Path] = {}
+    pairs: list[tuple[Path, Path]] = []
+    for path in alliance_configs(folder).values():
+        try:
+            identity = store_identity(load_config(path))
+        except (*REPORTED, ValueError):
+            continue
+        if identity in owner:
+            pairs.append((owner[identity], path))
+        else:
+            owner[identity] = path
+    return pairs
 
 
 def one_line(error: BaseException) -> str:
