@@ -46,8 +46,10 @@ from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
 from sync.serve.process import Drained, drain
-from sync.state.binding import check_binding
+from sync.state.binding import check_binding, check_owner
+from sync.state.db import schema_name
 from sync.state.events import EventQueue
+from sync.state.golive import GoLive, backup_location, go_live, survey
 from sync.state.presence import (
     ADOPT_HINT,
     check_state_file,
@@ -203,6 +205,35 @@ class Alliance:
         kept, self._kept = self._kept, {}
         for stack, _ in kept.values():
             stack.close()
+
+    def go_live(self, *, dry_run: bool = False, sandbox: bool | None = None) -> GoLive:
+        """Move the state store to the services the config points at (``mcm-sync go-live``):
+        keep the alliance's own records, set the old services' ids aside, bind the store.
+
+        Under the alliance's lock (unless ``dry_run``); a full copy of the store is made first.
+        No remote call: ``doctor`` and ``bootstrap`` come next.
+        """
+        config = self.config
+        if config.state_url:
+            check_state_schema(config.state_url, config.state_schema, required=True)
+        else:
+            check_state_file(config.state_path, required=True)
+        wanted = config.sandbox if sandbox is None else sandbox
+        sandbox_dir = None if config.state_url else sandbox_data_dir(config)
+        store = StateStore.open(config.state_location, lock=not dry_run, command=self.command,
+                                schema=config.state_schema)
+        try:
+            check_owner(store, slug=config.alliance.slug, prefix=config.alliance.item_prefix)
+            if dry_run:
+                return survey(store, sandbox=wanted, sandbox_dir=sandbox_dir)
+            store.bind_alliance(config.alliance.slug, config.alliance.name)
+            now = dt.datetime.now(dt.UTC)
+            backup = backup_location(store.path, config.state_location,
+                                     schema_name(config.state_schema), now)
+            return go_live(store, sandbox=wanted, backup=backup, now=now,
+                           sandbox_dir=sandbox_dir)
+        finally:
+            store.close()
 
     def doctor(self, *, only: Sequence[str] = ALL_SERVICES,
                sandbox: bool | None = None) -> DoctorReport:

@@ -38,7 +38,8 @@ def mode_of(sandbox: bool) -> str:
 
 def holds_remote_ids(store: StateStore) -> bool:
     """Whether the store records any remote object (a board, a channel, an audience...)."""
-    return store._one("SELECT 1 FROM resources LIMIT 1") is not None
+    # "hub" resources (minutes, meeting dates, reserved numbers) are the alliance's own.
+    return store._one("SELECT 1 FROM resources WHERE service <> 'hub' LIMIT 1") is not None
 
 
 def foreign_prefix(store: StateStore, prefix: str) -> str:
@@ -79,13 +80,8 @@ def mode_mismatch(store: StateStore, recorded: str, wanted: str) -> StateError:
                       "again)")
 
 
-def check_binding(store: StateStore, *, slug: str, name: str, prefix: str, sandbox: bool,
-                  write: bool, sandbox_dir: Path | None = None) -> None:
-    """Refuse (StateError, exit 2) a store of another alliance or of the other services.
-
-    ``write``: the command writes, so an unbound store is bound now (slug, name and mode).
-    """
-    wanted = mode_of(sandbox)
+def check_owner(store: StateStore, *, slug: str, prefix: str) -> None:
+    """Refuse (StateError, exit 2) a store that belongs to another alliance than ``slug``."""
     found = store.get_alliance()
     if found is None:
         foreign = foreign_prefix(store, prefix)
@@ -101,6 +97,16 @@ def check_binding(store: StateStore, *, slug: str, name: str, prefix: str, sandb
             hint=f"if you changed alliance.slug, put {found.slug!r} back (the slug is the "
             "store's identity); if this is another alliance, give it its own store: "
             "state.path: .mcm-sync/<slug>/state.db (or state.schema on PostgreSQL)")
+
+
+def check_binding(store: StateStore, *, slug: str, name: str, prefix: str, sandbox: bool,
+                  write: bool, sandbox_dir: Path | None = None) -> None:
+    """Refuse (StateError, exit 2) a store of another alliance or of the other services.
+
+    ``write``: the command writes, so an unbound store is bound now (slug, name and mode).
+    """
+    wanted = mode_of(sandbox)
+    check_owner(store, slug=slug, prefix=prefix)
     recorded = recorded_mode(store, sandbox_dir)
     if recorded and recorded != wanted:
         raise mode_mismatch(store, recorded, wanted)
