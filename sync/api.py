@@ -52,6 +52,7 @@ from sync.state.events import EventQueue
 from sync.state.golive import GoLive, backup_location, go_live, survey
 from sync.state.presence import (
     ADOPT_HINT,
+    check_integrity,
     check_state_file,
     check_state_schema,
     damage,
@@ -143,6 +144,7 @@ class Alliance:
             check_state_schema(url, self.config.state_schema, required=required)
         else:
             check_state_file(self.config.state_path, required=required)
+            check_integrity(self.config.state_path)
         store = StateStore.open(self.config.state_location, lock=lock, command=self.command,
                                 schema=self.config.state_schema)
         try:
