@@ -35,11 +35,12 @@ import sqlalchemy as sa
 from playbooks import load_action_plan
 from playbooks.model import ActionRow, Playbook
 from sync.audience.store import StakeholderStore
+from sync.bootstrap.desired import item_keys
 from sync.bootstrap.plan import Change
 from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
 from sync.core.calendar import alliance_playbook
 from sync.core.config import Config, default_config_path, load_config
-from sync.core.errors import StateError
+from sync.core.errors import StateError, UserError
 from sync.core.services import ALL_SERVICES, Connected, connect, sandbox_data_dir
 from sync.doctor.report import DoctorReport
 from sync.engine.model import inputs_digest
@@ -101,6 +102,8 @@ class Alliance:
         # sandbox, the server lookup and issued credentials) are made once and kept until a
         # run fails or :meth:`close`; a one-off command connects afresh.
         self.keep_connections = keep_connections
+        # Past the bound on the number of items (``sync.max_items``): --allow-large.
+        self.allow_large = False
         self._kept: dict[tuple[tuple[str, ...], bool | None], tuple[ExitStack, Connected]] = {}
 
     @classmethod
@@ -125,8 +128,22 @@ class Alliance:
         return inputs_digest(self.config, self.playbook, self.rows)
 
     def validate(self) -> None:
-        """Read and check every input a run needs; raises before anything remote is touched."""
+        """Read and check every input a run needs; raises before anything remote is touched.
+
+        The number of items is bounded (``sync.max_items``, unless :attr:`allow_large`): each
+        is a card and a message, and a file of thousands of rows is more likely a mistake
+        than an alliance.
+        """
         _ = self.playbook, self.rows
+        count = len(item_keys(self.playbook, self.rows))
+        limit = self.config.sync.max_items
+        if count > limit and not self.allow_large:
+            where = self.config.action_plan or "the playbook"
+            raise UserError(
+                f"{where}: {len(self.rows):,} action-plan rows make {count:,} items (a card "
+                f"and a message each), over sync.max_items ({limit:,})",
+                hint="check the file; if the alliance really has that many, raise "
+                "sync.max_items in the config or pass --allow-large")
 
     @contextmanager
     def store(self, *, lock: bool = False, bind: bool = False, required: bool = False,
