@@ -139,3 +139,8 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
                       _waiting(row["events_waiting_since"], now),
                       str(row["last_error"]) or "-")
     Console(width=160).print(table)
+    outage = rows[0]["database_outage"] if rows else None
+    if isinstance(outage, dict):
+        click.echo(f"last database outage: {_when(outage['began'], now)}, "
+                   f"{outage['seconds']:.0f}s (worker {outage['worker']}; runs redone: "
+                   f"{outage['interrupted'] or 'none'})")

@@ -17,8 +17,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from sync.core.errors import StateError
-from sync.state.db import KNOWN_SCHEMAS, masked, postgres_engine, schema_name
+from sync.core.errors import DatabaseUnavailable, StateError
+from sync.state.db import (
+    KNOWN_SCHEMAS,
+    database_unavailable,
+    masked,
+    postgres_engine,
+    schema_name,
+)
 
 ADOPT_HINT = ("run `mcm-sync bootstrap --adopt` to set it aside and rebuild the state from what "
               "exists in Trello, Slack and Mailchimp")
@@ -142,6 +148,9 @@ def check_state_schema(url: str, schema: str, *, required: bool) -> None:
             found = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
                                  {"name": name}).scalar()
     except sa.exc.DBAPIError as exc:
+        if database_unavailable(exc):
+            raise DatabaseUnavailable(f"cannot reach the state database {masked(url)}: "
+                                      f"{str(exc.orig).strip().splitlines()[0]}") from exc
         raise StateError(f"cannot reach the state database {masked(url)}: {exc.orig}",
                          hint="check state.url in the config and that PostgreSQL runs") from exc
     if not found:

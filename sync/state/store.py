@@ -27,9 +27,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync.core.errors import StateError
+from sync.core.errors import DatabaseUnavailable, StateError
 from sync.state.base import dumps, where
-from sync.state.db import Database, is_url, masked, schema_name
+from sync.state.db import Database, database_unavailable, is_url, masked, schema_name
 from sync.state.items import ItemsMixin
 from sync.state.lock import AdvisoryLock, StateLock
 from sync.state.records import RecordsMixin
@@ -411,8 +411,11 @@ def _open(connect: Callable[[], Database], where: Path | str) -> Database:
         raise _unusable(where, exc) from exc
 
 
-def _unusable(where: Path | str, exc: BaseException) -> StateError:
+def _unusable(where: Path | str, exc: BaseException) -> StateError | DatabaseUnavailable:
     detail = getattr(exc, "orig", None) or exc
+    if database_unavailable(exc):  # a restart, a server down: retried, not a config error
+        return DatabaseUnavailable(f"the state database {where} is unavailable: "
+                                   f"{str(detail).strip().splitlines()[0]}")
     return StateError(
         f"cannot use the state store {where}: {detail}",
         hint="check state.path (or state.url) in the config; the file must be an mcm-sync "
