@@ -50,7 +50,6 @@ from sync.serve.process import Drained, drain
 from sync.state.binding import check_binding, check_owner
 from sync.state.db import schema_name
 from sync.state.events import EventQueue
-from sync.state.golive import GoLive, backup_location, go_live, survey
 from sync.state.presence import (
     ADOPT_HINT,
     check_integrity,
@@ -61,6 +60,7 @@ from sync.state.presence import (
     set_aside,
 )
 from sync.state.store import StateStore
+from sync.state.transfer import GoLive, backup_location, go_live, survey
 
 ProgressFn = Callable[[int, int, str], None]
 

@@ -20,8 +20,9 @@ from connectors.identity import token_in
 from connectors.sandbox.clients.testing import slack_client, trello_client
 from connectors.sandbox.core.server import SandboxServer
 from sync.core.config import load_config
+from sync.state.store import StateStore
 from tests.alliance import Alliance
-from tests.conftest import ROOT
+from tests.conftest import ROOT, StoreTarget
 from tests.test_minutes import MINUTES_YAML
 
 FRIESLAND = ROOT / "playbooks/examples/stakeholders-friesland.csv"
@@ -146,3 +147,39 @@ def test_a_trial_goes_live_keeping_the_alliance_and_leaving_the_sandbox(
         {n: s for n, (s, _) in before["items"].items()}
     status = json.loads(trial.cli("status", "--json").stdout)
     assert status
+
+
+def test_go_live_on_either_database_keeps_a_copy_and_moves_in_one_step(
+        target: StoreTarget) -> None:
+    """The store-level move (SQLite file, PostgreSQL schema): the copy holds the old ids."""
+    import datetime as dt
+
+    from sync.state.transfer import backup_location, go_live, survey
+
+    with target.open() as store:
+        store.bind_alliance("frl", "FRL", "sandbox")
+        item = store.ensure_item(key="task:1", number="FRL-1", kind="task", title="Map",
+                                 status="done", source="playbook")
+        store.put_resource("trello", "board", "board", "b-trial")
+        store.put_resource("hub", "minutes", "gap-workshop", "digest")
+        store.put_side(item.id, "trello", "card-trial", {"status": "done"})
+        store.put_side(item.id, "file", "", {"status": "done"})
+        store.journal_open("run", "trello", "create_card", "tok")
+        store.set_bookmark("slack", "digest", "2027-01-01")
+        assert survey(store, sandbox=False).set_aside["trello card ids"] == 1
+        now = dt.datetime(2027, 3, 1, 10, 15, tzinfo=dt.UTC)
+        where = store._schema if target.backend == "postgresql" else None
+        backup = backup_location(store.path, target.location, where, now)
+        moved = go_live(store, sandbox=False, backup=backup, now=now)
+        assert (moved.from_mode, moved.to_mode, moved.kept["minutes"]) == ("sandbox", "live", 1)
+        assert store.get_alliance().mode == "live"
+        assert store.get_resource("trello", "board", "board") is None
+        assert store.get_resource("hub", "minutes", "gap-workshop") is not None
+        assert store.get_side(item.id, "trello") is None
+        assert store.get_side(item.id, "file") is not None
+        assert store.get_item_by_number("FRL-1").status == "done"
+        assert store.open_intents() == [] and store.get_bookmark("slack", "digest") is None
+    location, schema, _ = backup
+    with StateStore.open(location, schema=schema) as copy:
+        assert copy.get_resource("trello", "board", "board").remote_id == "b-trial"
+        assert copy.get_alliance().mode == "sandbox"

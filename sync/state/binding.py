@@ -11,7 +11,7 @@ else (:func:`check_binding`), because the ids in the store mean nothing elsewher
 - another mode: the store holds the sandbox's board, channel and audience ids while the config
   points at the real services (or the reverse); the real services would answer "board not
   visible", "invalid value for idMembers", "channel_not_found". ``mcm-sync go-live`` moves
-  the store over, keeping what belongs to the alliance (``sync.state.golive``).
+  the store over, keeping what belongs to the alliance (``sync.state.transfer``).
 
 A store with no alliance row yet (made by a command that does not bind, or by a version
 before the binding) is bound by the first writing command, unless its items carry another
