@@ -161,7 +161,7 @@ def test_migration_to_version_7_keeps_the_alliance_and_leaves_its_mode_to_infer(
         found = store.get_alliance()
         assert (found.slug, found.name, found.mode, found.went_live_at) == ("frl", "FRL", "", "")
         from sync.state.binding import check_binding, recorded_mode
-        assert recorded_mode(store, None) == LIVE  # no sandbox folder beside it
+        assert recorded_mode(store, None) == ""  # no sandbox folder beside it: not known
         check_binding(store, slug="frl", name="FRL", prefix="FRL", sandbox=False, write=True)
         assert store.get_alliance().mode == LIVE
         assert schema_version(store._conn) == 7

@@ -16,8 +16,8 @@ else (:func:`check_binding`), because the ids in the store mean nothing elsewher
 A store with no alliance row yet (made by a command that does not bind, or by a version
 before the binding) is bound by the first writing command, unless its items carry another
 alliance's number prefix. A store of schema version 6 or older has no mode: it is taken to be
-a sandbox store when the sandbox's data folder lies beside it (the trial's layout), live
-otherwise. A store that holds no remote id yet is simply bound to the config's mode.
+a sandbox store when the sandbox's data folder lies beside it (the trial's layout); otherwise
+the config's mode is recorded. A store that holds no remote id yet is bound to the config's.
 """
 
 from __future__ import annotations
@@ -50,10 +50,12 @@ def foreign_prefix(store: StateStore, prefix: str) -> str:
 
 
 def inferred_mode(store: StateStore, sandbox_dir: Path | None) -> str:
-    """The mode of a store that has remote ids but no recorded mode (schema 6 or older)."""
+    """The mode of a store that has remote ids but no recorded mode (schema 6 or older):
+    ``sandbox`` when the sandbox's data lies beside it (a trial), else "" (not known: the
+    config's is taken and recorded; nothing refuses a store on a guess)."""
     if sandbox_dir is not None and sandbox_dir.is_dir() and any(sandbox_dir.iterdir()):
         return SANDBOX
-    return LIVE
+    return ""
 
 
 def recorded_mode(store: StateStore, sandbox_dir: Path | None) -> str:
