@@ -114,6 +114,8 @@ class BenchAlliance:
                             f"action_plan: {plan}")
         text = text.replace("path: .mcm-sync/state.db",
                             f"path: {self.folder / '.mcm-sync/state.db'}")
+        # Large alliances on purpose: above the default bound on the number of items.
+        text = text.replace("  digest_every: 7d", "  digest_every: 7d\n  max_items: 100000")
         path = self.folder / "mcm-sync.yaml"
         path.write_text(text, encoding="utf-8")
         return path

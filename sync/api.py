@@ -35,20 +35,24 @@ import sqlalchemy as sa
 from playbooks import load_action_plan
 from playbooks.model import ActionRow, Playbook
 from sync.audience.store import StakeholderStore
+from sync.bootstrap.desired import item_keys
 from sync.bootstrap.plan import Change
 from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
 from sync.core.calendar import alliance_playbook
 from sync.core.config import Config, default_config_path, load_config
-from sync.core.errors import StateError
-from sync.core.services import ALL_SERVICES, Connected, connect
+from sync.core.errors import StateError, UserError
+from sync.core.services import ALL_SERVICES, Connected, connect, sandbox_data_dir
 from sync.doctor.report import DoctorReport
 from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
 from sync.serve.process import Drained, drain
+from sync.state.binding import check_binding, check_owner
+from sync.state.db import schema_name
 from sync.state.events import EventQueue
 from sync.state.presence import (
     ADOPT_HINT,
+    check_integrity,
     check_state_file,
     check_state_schema,
     damage,
@@ -56,6 +60,7 @@ from sync.state.presence import (
     set_aside,
 )
 from sync.state.store import StateStore
+from sync.state.transfer import GoLive, backup_location, go_live, survey
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -97,6 +102,8 @@ class Alliance:
         # sandbox, the server lookup and issued credentials) are made once and kept until a
         # run fails or :meth:`close`; a one-off command connects afresh.
         self.keep_connections = keep_connections
+        # Past the bound on the number of items (``sync.max_items``): --allow-large.
+        self.allow_large = False
         self._kept: dict[tuple[tuple[str, ...], bool | None], tuple[ExitStack, Connected]] = {}
 
     @classmethod
@@ -121,27 +128,44 @@ class Alliance:
         return inputs_digest(self.config, self.playbook, self.rows)
 
     def validate(self) -> None:
-        """Read and check every input a run needs; raises before anything remote is touched."""
+        """Read and check every input a run needs; raises before anything remote is touched.
+
+        The number of items is bounded (``sync.max_items``, unless :attr:`allow_large`): each
+        is a card and a message, and a file of thousands of rows is more likely a mistake
+        than an alliance.
+        """
         _ = self.playbook, self.rows
+        count = len(item_keys(self.playbook, self.rows))
+        limit = self.config.sync.max_items
+        if count > limit and not self.allow_large:
+            where = self.config.action_plan or "the playbook"
+            raise UserError(
+                f"{where}: {len(self.rows):,} action-plan rows make {count:,} items (a card "
+                f"and a message each), over sync.max_items ({limit:,})",
+                hint="check the file; if the alliance really has that many, raise "
+                "sync.max_items in the config or pass --allow-large")
 
     @contextmanager
-    def store(self, *, lock: bool = False, bind: bool = False,
-              required: bool = False) -> Iterator[StateStore]:
+    def store(self, *, lock: bool = False, bind: bool = False, required: bool = False,
+              sandbox: bool | None = None) -> Iterator[StateStore]:
         """The alliance's state store; ``lock`` waits for no other writer and lets none start.
 
         An empty or foreign state file is refused (StateError naming it, exit 2); with
-        ``required`` a missing one too ("no state yet: run mcm-sync bootstrap").
+        ``required`` a missing one too ("no state yet: run mcm-sync bootstrap"). A store of
+        another alliance, or made against the other kind of services than the config's (or
+        ``sandbox``'s) is refused too (:mod:`sync.state.binding`); a writer (``lock`` or
+        ``bind``) binds a store that is not bound yet.
         """
         url = self.config.state_url
         if url:
             check_state_schema(url, self.config.state_schema, required=required)
         else:
             check_state_file(self.config.state_path, required=required)
+            check_integrity(self.config.state_path)
         store = StateStore.open(self.config.state_location, lock=lock, command=self.command,
                                 schema=self.config.state_schema)
         try:
-            if bind:
-                store.bind_alliance(self.config.alliance.slug, self.config.alliance.name)
+            self.check_binding(store, write=lock or bind, sandbox=sandbox)
             yield store
         except sa.exc.DatabaseError as exc:
             # Only if the state file is the damaged one.
@@ -153,14 +177,25 @@ class Alliance:
         finally:
             store.close()
 
+    def check_binding(self, store: StateStore, *, write: bool,
+                      sandbox: bool | None = None) -> None:
+        """Refuse a store of another alliance or of the other services (exit 2, with the fix);
+        with ``write``, bind a store that is not bound yet."""
+        config = self.config
+        check_binding(store, slug=config.alliance.slug, name=config.alliance.name,
+                      prefix=config.alliance.item_prefix,
+                      sandbox=config.sandbox if sandbox is None else sandbox, write=write,
+                      sandbox_dir=None if config.state_url else sandbox_data_dir(config))
+
     @contextmanager
-    def writing(self, *, bind: bool = False, required: bool = False) -> Iterator[StateStore]:
+    def writing(self, *, bind: bool = False, required: bool = False,
+                sandbox: bool | None = None) -> Iterator[StateStore]:
         """The state store under the alliance's lock: for every command that writes.
 
         A second writer (another command, another process) is refused at once with exit 2,
         naming who holds the lock: pid, command and since when.
         """
-        with self.store(lock=True, bind=bind, required=required) as store:
+        with self.store(lock=True, bind=bind, required=required, sandbox=sandbox) as store:
             yield store
 
     @contextmanager
@@ -190,20 +225,48 @@ class Alliance:
         for stack, _ in kept.values():
             stack.close()
 
+    def go_live(self, *, dry_run: bool = False, sandbox: bool | None = None) -> GoLive:
+        """Move the state store to the services the config points at (``mcm-sync go-live``):
+        keep the alliance's own records, set the old services' ids aside, bind the store.
+
+        Under the alliance's lock (unless ``dry_run``); a full copy of the store is made first.
+        No remote call: ``doctor`` and ``bootstrap`` come next.
+        """
+        config = self.config
+        if config.state_url:
+            check_state_schema(config.state_url, config.state_schema, required=True)
+        else:
+            check_state_file(config.state_path, required=True)
+        wanted = config.sandbox if sandbox is None else sandbox
+        sandbox_dir = None if config.state_url else sandbox_data_dir(config)
+        store = StateStore.open(config.state_location, lock=not dry_run, command=self.command,
+                                schema=config.state_schema)
+        try:
+            check_owner(store, slug=config.alliance.slug, prefix=config.alliance.item_prefix)
+            if dry_run:
+                return survey(store, sandbox=wanted, sandbox_dir=sandbox_dir)
+            store.bind_alliance(config.alliance.slug, config.alliance.name)
+            now = dt.datetime.now(dt.UTC)
+            backup = backup_location(store.path, config.state_location,
+                                     schema_name(config.state_schema), now)
+            return go_live(store, sandbox=wanted, backup=backup, now=now,
+                           sandbox_dir=sandbox_dir)
+        finally:
+            store.close()
+
     def doctor(self, *, only: Sequence[str] = ALL_SERVICES,
                sandbox: bool | None = None) -> DoctorReport:
         """Read-only checks of the services before going live (``mcm-sync doctor``)."""
         from sync.doctor.run import diagnose
 
         self.validate()
-        store = (StateStore.open(self.config.state_path)
-                 if self.config.state_path.exists() else None)
-        try:
-            with self.connect(only, sandbox=sandbox) as connected:
-                return diagnose(self.config, connected, store)
-        finally:
-            if store is not None:
-                store.close()
+        with ExitStack() as stack:
+            # No store yet: doctor creates none. One of another alliance or of the other
+            # services is refused before any check (a sandbox board is "not visible" live).
+            store = (stack.enter_context(self.store(sandbox=sandbox))
+                     if self.config.state_url or self.config.state_path.exists() else None)
+            connected = stack.enter_context(self.connect(only, sandbox=sandbox))
+            return diagnose(self.config, connected, store)
 
     def plan(self, *, only: Sequence[str] = ALL_SERVICES,
              sandbox: bool | None = None) -> BootstrapResult:
@@ -233,7 +296,7 @@ class Alliance:
                                                     schema=self.config.state_schema))
                 if adopt and not self.config.state_url and damage(path):
                     aside = set_aside(path)
-            store = stack.enter_context(self.store())
+            store = stack.enter_context(self.store(bind=not dry_run, sandbox=sandbox))
             connected = stack.enter_context(self.connect(only, sandbox=sandbox))
             services = Services(connected.trello, connected.slack,  # type: ignore[arg-type]
                                 connected.mailchimp)  # type: ignore[arg-type]
@@ -268,7 +331,7 @@ class Alliance:
              progress: ProgressFn | None = None) -> SyncOutcome:
         """One sync run under the alliance's lock: read, decide, apply, digest, reminders."""
         self.validate()
-        with self.writing(required=True) as store, \
+        with self.writing(required=True, sandbox=sandbox) as store, \
                 self.connect(self._bootstrapped(store), sandbox=sandbox) as connected:
             return self._sync_once(store, connected, full=full, progress=progress)
 
@@ -288,7 +351,7 @@ class Alliance:
         With nothing waiting and nothing scheduled, no service is contacted.
         """
         self.validate()
-        with self.writing(required=True) as store:
+        with self.writing(required=True, sandbox=sandbox) as store:
             queue = EventQueue.over(store)
             waiting = bool(queue.pending(1))
             if not (waiting or scheduled):
@@ -308,7 +371,7 @@ class Alliance:
     def preview_sync(self, *, full: bool = False, sandbox: bool | None = None) -> SyncResult:
         """The same reads and decisions as :meth:`sync`, with nothing written anywhere."""
         self.validate()
-        with self.store(required=True) as store, \
+        with self.store(required=True, sandbox=sandbox) as store, \
                 self.connect(self._bootstrapped(store)[:2], sandbox=sandbox) as connected:
             ctx = prepare(self.config, self.playbook, self.rows,
                           connected.trello, connected.slack, store)  # type: ignore[arg-type]

@@ -65,6 +65,7 @@ class PostgresServer:
     port: int
     bin_dir: Path
     user: tuple[int, int] | None
+    options: str = ""  # the server's settings (``pg_ctl start -o``), for :meth:`resume`
 
     @property
     def url(self) -> str:
@@ -82,6 +83,20 @@ class PostgresServer:
         return subprocess.run([str(self.bin_dir / args[0]), *args[1:]], preexec_fn=_drop,
                               capture_output=True, text=True, check=False, timeout=120,
                               cwd=self.folder)
+
+    def halt(self) -> None:
+        """Shut the server down as an administrator's restart does (``-m fast``: sessions
+        are told ``AdminShutdown``), keeping its data for :meth:`resume`."""
+        done = self._run("pg_ctl", "stop", "-D", str(self.folder / "data"), "-m", "fast", "-w")
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl stop failed: {done.stderr}")
+
+    def resume(self) -> None:
+        """Start the halted server again on the same port and data."""
+        done = self._run("pg_ctl", "start", "-D", str(self.folder / "data"), "-w", "-t", "60",
+                         "-l", str(self.folder / "server.log"), "-o", self.options)
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl start failed: {done.stderr}")
 
     def stop(self) -> None:
         """Stop the server at once and remove its folder."""
@@ -112,6 +127,7 @@ def start(bin_dir: Path | None = None, *, max_connections: int = 200) -> Postgre
     options = (f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
                f" -c synchronous_commit=off -c full_page_writes=off"
                f" -c max_connections={max_connections}")
+    server.options = options
     started = server._run("pg_ctl", "start", "-D", str(data), "-w", "-t", "60",
                           "-l", str(folder / "server.log"), "-o", options)
     if started.returncode:

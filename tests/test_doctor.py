@@ -53,6 +53,8 @@ def real_mode(made: Alliance, monkeypatch: pytest.MonkeyPatch, **wrong: str) -> 
                         f"  base_url: {base}/slack/api/")
     text = text.replace("  # server: us6 ", f"  base_url: {base}/mailchimp/3.0\n  # ")
     made.config_path.write_text(text, encoding="utf-8")
+    with made.store() as store:  # as if it had been bootstrapped on the real services
+        store.set_mode("live")
     return secrets
 
 

@@ -7,6 +7,7 @@ it deliberately by adopting what exists, without creating anything or posting a 
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -146,3 +147,33 @@ def test_checking_the_file_leaves_this_process_connections_visible(tmp_path: Pat
         assert seen_elsewhere() == "2"
     finally:
         kept.close()
+
+
+def _damage_page(path: Path, table: str) -> None:
+    """Overwrite the first page of ``table`` (its b-tree root) with garbage, as a bad disk
+    sector or a torn copy would; every other page stays intact."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                            (table,)).fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    data[(page - 1) * size:page * size] = b"\x5a" * size
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("table", ["alliance", "exports"])
+def test_a_store_with_one_damaged_page_is_refused_before_any_write(alliance: Alliance,
+                                                                   table: str) -> None:
+    """Issue 25: ``integrity_check`` said malformed, yet sync, status and bootstrap exited 0."""
+    path = alliance.config.state_path
+    _damage_page(path, table)
+    damaged = path.read_bytes()
+    alliance.reset_calls()
+    for command in (("sync",), ("status",), ("bootstrap",)):
+        line = alliance.cli(*command, expect=2).stderr.strip()
+        assert line.startswith(f"error: {path}: state store is damaged ("), line
+        assert "restore the file from a backup" in line and "bootstrap --adopt" in line
+    assert sum(alliance.calls().values()) == 0
+    assert path.read_bytes() == damaged  # nothing written beside the damage

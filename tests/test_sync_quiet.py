@@ -152,7 +152,7 @@ def test_a_version_5_store_gains_the_revision(target: StoreTarget) -> None:
         migrate(db, target=5)
         db.execute("INSERT INTO resources (service, kind, logical_key, remote_id, updated_at)"
                     " VALUES ('trello', 'board', 'board', 'b1', 'now')")
-        migrate(db)
+        migrate(db, target=6)
         assert schema_version(db) == 6
     finally:
         db.close()

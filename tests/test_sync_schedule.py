@@ -94,6 +94,8 @@ def test_secrets_never_reach_output_logs_or_state(
         )
         text = text.replace("  # server: us6 ", f"  base_url: {base}/mailchimp/3.0\n  # ")
         made.config_path.write_text(text, encoding="utf-8")
+        with made.store() as store:  # as if it had been bootstrapped on the real services
+            store.set_mode("live")
         runs = [made.cli("-vv", "bootstrap"), made.cli("-vv", "sync", "--full")]
         made.fault(service="trello", mode="error", status=401)
         runs.append(made.cli("-vv", "sync", "--full", expect=4))

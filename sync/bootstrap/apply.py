@@ -96,8 +96,12 @@ def apply_trello(config: Config, desired: DesiredState, observed: Observed, plan
         change = card_changes[card.key]
         remote = existing.get(card.token)
         if change.action == "create" or remote is None:
-            remote = _create_card(card, trello, journal, ctx)
-            _record_item(store, card, remote, card.status)
+            # An item the store already has (a trial taken live, a card lost) keeps its state:
+            # its card goes into the list of its status, not the playbook's first one.
+            kept = store.get_item_by_key(card.key)
+            status = kept.status if kept is not None and kept.status in ctx.lists else card.status
+            remote = _create_card(card, trello, journal, ctx, status)
+            _record_item(store, card, remote, status)
         else:
             status = next((s for s, lid in ctx.lists.items() if lid == remote.list_id), card.status)
             _record_item(store, card, remote, "cancelled" if remote.closed else status)
@@ -108,7 +112,7 @@ def apply_trello(config: Config, desired: DesiredState, observed: Observed, plan
 
 
 def _create_card(card: DesiredCard, trello: TrelloAPI, journal: Journal,
-                 ctx: ApplyContext) -> TrelloCard:
+                 ctx: ApplyContext, status: str) -> TrelloCard:
     import datetime as dt
 
     due = dt.datetime.combine(card.due, dt.time(12, 0), tzinfo=dt.UTC) if card.due else None
@@ -117,7 +121,7 @@ def _create_card(card: DesiredCard, trello: TrelloAPI, journal: Journal,
     desc = with_marker(card.body, card.token, card.number)
     remote = journal.create(
         "trello", "create_card", card.token,
-        lambda: trello.create_card(ctx.lists[card.status], card.name, desc, due=due,
+        lambda: trello.create_card(ctx.lists[status], card.name, desc, due=due,
                                    label_ids=labels, member_ids=members),
         lambda c: c.id)
     if card.checklist:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sync.cli import (
     doctor,
     foundation,
+    golive,
     meetings,
     sandbox_members,
     serve,
@@ -27,6 +28,7 @@ for command in (
     foundation.template,
     services.plan,
     services.bootstrap,
+    golive.go_live,
     doctor.doctor,
     services.sandbox,
     sync_commands.sync_command,

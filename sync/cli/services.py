@@ -78,15 +78,19 @@ def _summary(result: BootstrapResult, sandbox_url: str) -> dict[str, Any]:
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
 @click.option("--adopt", is_flag=True, help="Rebuild a lost (empty or corrupt) state store: set "
               "it aside and adopt what exists in Trello, Slack and Mailchimp.")
+@click.option("--allow-large", is_flag=True, help="Go on above sync.max_items items (each "
+              "is a card and a message).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
 def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | None,
-              adopt: bool, as_json: bool) -> None:
+              adopt: bool, allow_large: bool, as_json: bool) -> None:
     """Create the alliance's board, channels and audience; never anything twice.
 
-    Takes the alliance's lock: a second writer is refused (exit 2) naming the holder.
+    Takes the alliance's lock: a second writer is refused (exit 2) naming the holder. More
+    than sync.max_items items are refused (exit 2) before any call, unless --allow-large.
     """
     services = _services_option(only)
+    app.alliance.allow_large = allow_large
     if dry_run:
         planned = app.alliance.plan(only=services, sandbox=sandbox)
         if as_json:

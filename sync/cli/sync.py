@@ -31,7 +31,9 @@ def _summary_line(outcome: SyncOutcome) -> str:
     extras = [", digest posted" if outcome.digest_posted else "",
               f", {len(outcome.reminders)} meeting reminders" if outcome.reminders else "",
               f", {len(result.duplicates_removed)} duplicate messages removed"
-              if result.duplicates_removed else ""]
+              if result.duplicates_removed else "",
+              f", copied cards made items of their own: {', '.join(result.card_copies)}"
+              if result.card_copies else ""]
     return (f"sync ({mode}) done: {len(result.changes)} changes, {new_items}, "
             f"{len(result.conflicts)} conflicts, {result.comments} comments copied, "
             f"{writes} writes" + "".join(extras))
@@ -104,15 +106,18 @@ def _dry_run(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -
 @click.option("--interval", default=None,
               help="With --watch: 30s..24h, e.g. 5m (default 5m).")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
+@click.option("--allow-large", is_flag=True, help="Go on above sync.max_items items (each "
+              "is a card and a message).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @pass_app
 def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interval: str | None,
-                 sandbox: bool | None, as_json: bool) -> None:
+                 sandbox: bool | None, allow_large: bool, as_json: bool) -> None:
     """Keep every action item in step across Trello, Slack and the state store.
 
     Run it from cron or a systemd timer (once), or with --watch. Exit codes: 0 ok,
     2 config error, 3 unresolved conflicts, 4 a service failed after retries.
     """
+    app.alliance.allow_large = allow_large
     if interval is not None and not watch:
         raise UserError(f"--interval {interval} only goes with --watch",
                         hint="add --watch to keep syncing, or leave --interval out for one run")

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from sync.cli.app import echo_json
 from sync.core.errors import UserError
-from sync.fleet.worker import Worker, alliance_configs, status_rows
+from sync.fleet.worker import Worker, alliance_configs, shared_stores, status_rows
 from sync.reports.digest import parse_duration
 
 DATABASE_ENV = "MCM_SYNC_DATABASE_URL"
@@ -28,7 +28,7 @@ _database = click.option(
     "without it, a single worker keeps its ledger in the folder). A password only as ${VAR}.")
 
 
-def _folder(folder: Path | None) -> Path:
+def _folder(folder: Path | None, *, one_store_each: bool = True) -> Path:
     if folder is None:
         raise UserError("no folder of alliances given",
                         hint="pass --alliances DIR (one config per alliance in it)")
@@ -38,6 +38,12 @@ def _folder(folder: Path | None) -> Path:
     if not alliance_configs(folder):
         raise UserError(f"--alliances {folder}: no alliance config (*.yaml) in it",
                         hint="put one mcm-sync config per alliance in the folder")
+    shared = shared_stores(folder) if one_store_each else []
+    if shared:
+        first, second = shared[0]
+        raise UserError(f"--alliances {folder}: {first.name} and {second.name} name one state "
+                        "store", hint="give each alliance its own: state.path: "
+                        ".mcm-sync/<slug>/state.db (or state.schema on PostgreSQL)")
     return folder
 
 
@@ -119,7 +125,7 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
                   as_json: bool) -> None:
     """Every alliance's last run, next run, lag, deliveries waiting and last error."""
     given = ctx.obj or {}
-    folder = _folder(folder or given.get("folder"))
+    folder = _folder(folder or given.get("folder"), one_store_each=False)
     now = dt.datetime.now(dt.UTC)
     rows = status_rows(folder, _database_url(database or given.get("database")), now)
     if as_json:
@@ -133,3 +139,8 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
                       _waiting(row["events_waiting_since"], now),
                       str(row["last_error"]) or "-")
     Console(width=160).print(table)
+    outage = rows[0]["database_outage"] if rows else None
+    if isinstance(outage, dict):
+        click.echo(f"last database outage: {_when(outage['began'], now)}, "
+                   f"{outage['seconds']:.0f}s (worker {outage['worker']}; runs redone: "
+                   f"{outage['interrupted'] or 'none'})")

@@ -220,6 +220,10 @@ class SyncSettings(_Strict):
     conflict_policy: Literal["newest", "trello", "slack", "coordinator", "ask"] = "newest"
     full_reconcile_every: str = "24h"
     digest_every: str = "7d"
+    # The most items (playbook tasks and meetings, action-plan rows) a run may handle: each
+    # is a card and a message. Above it, commands refuse before any remote call (a 5,000-row
+    # file pasted by mistake); raise it here, or pass --allow-large to bootstrap and sync.
+    max_items: int = Field(default=500, ge=1, le=100_000)
 
     @field_validator("full_reconcile_every", "digest_every")
     @classmethod

@@ -65,6 +65,15 @@ class StateError(McmSyncError):
     exit_status = ExitStatus.USAGE
 
 
+class DatabaseUnavailable(McmSyncError):
+    """The PostgreSQL server of the state or the workers' ledger cannot be reached (a restart,
+    a server down). Workers wait and reconnect; a one-off command exits with it."""
+
+    exit_status = ExitStatus.REMOTE
+    hint = "check that PostgreSQL runs and state.url (or --database) points at it; workers " \
+        "retry on their own"
+
+
 class ConflictsUnresolved(McmSyncError):
     """A sync finished, but some items have conflicts the policy could not settle."""
 
@@ -106,6 +115,7 @@ __all__ = [
     "ConfigError",
     "ConflictsUnresolved",
     "ConnectorSettingError",
+    "DatabaseUnavailable",
     "ExitStatus",
     "FatalRemoteError",
     "InputError",

@@ -15,6 +15,11 @@ _HEADER = """\
 """
 
 
+def store_path(slug: str) -> str:
+    """The state store ``init`` gives an alliance: ``.mcm-sync/<slug>/state.db``."""
+    return f".mcm-sync/{slug}/state.db"
+
+
 def new_config_text(
     *,
     name: str,
@@ -57,7 +62,9 @@ def new_config_text(
             },
         ],
         "sandbox": sandbox,
-        "state": {"path": ".mcm-sync/state.db"},
+        # One store per alliance, named after its slug: two configs side by side in one
+        # folder (as `worker --alliances` wants them) never share a store or a sandbox.
+        "state": {"path": store_path(slug)},
         "trello": {"api_key": "${TRELLO_API_KEY}", "token": "${TRELLO_TOKEN}", "board_name": name},
         "slack": {"token": "${SLACK_BOT_TOKEN}"},
         "mailchimp": {

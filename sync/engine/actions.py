@@ -54,6 +54,9 @@ class NewItem:
     card_name: str = ""
     card_desc: str = ""
     trello_base: Mapping[str, Any] | None = None
+    # A copy of an item's card (a member's "Copy card" keeps our marker line): the number of
+    # the item it was copied from. It becomes an item of its own, and the run says so.
+    copy_of: str = ""
 
 
 @dataclass(frozen=True)

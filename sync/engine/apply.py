@@ -83,6 +83,8 @@ def _add_item(ctx: SyncContext, new: NewItem, result: SyncResult) -> None:
         store.put_side(item.id, "trello", new.card_id, dict(new.trello_base or {}),
                        fingerprint="")
         result.created_items.append(item.number)
+        if new.copy_of:
+            result.card_copies.append(f"{item.number} (a copy of {new.copy_of}'s card)")
 
 
 def _make_card(ctx: SyncContext, journal: Journal, card: CardToMake, result: SyncResult) -> None:

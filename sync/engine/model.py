@@ -52,6 +52,9 @@ class SyncResult:
     comments: int = 0
     # Second copies of our item messages found (and removed) by a full reconciliation.
     duplicates_removed: list[str] = field(default_factory=list)
+    # Copies of an item's card (its marker line copied along) made items of their own:
+    # "FRL-47 (a copy of FRL-3's card)".
+    card_copies: list[str] = field(default_factory=list)
     # Nothing changed since the last empty plan: the state was not read, nothing planned.
     quiet: bool = False
 
@@ -93,6 +96,9 @@ class Snapshot:
     # Button presses on item messages (``mcm-sync serve``), by item token: (status, user id);
     # applied like the matching reaction.
     pressed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Cards carrying the marker line of an item whose own card is another one (a copy), by
+    # card id: the number of that item (found by a full reconciliation).
+    copies: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

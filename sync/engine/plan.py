@@ -65,7 +65,8 @@ def _new_member_items(settings: Settings, view: StateView, snap: Snapshot) -> li
     prefix = settings.config.alliance.item_prefix
     for card_id in dict.fromkeys(snap.new_card_ids):
         card = snap.cards.get(card_id)
-        if card is None or token_in(card.desc) or card_id in known:
+        copy_of = snap.copies.get(card_id, "")
+        if card is None or (token_in(card.desc) and not copy_of) or card_id in known:
             continue
         key = f"trello:{card_id}"
         values = card_values(card, settings.list_status, settings.member_emails, "todo")
@@ -79,7 +80,8 @@ def _new_member_items(settings: Settings, view: StateView, snap: Snapshot) -> li
             created=AuditLine(snap.card_actors.get(card_id, ("", ""))[0], "trello", "created",
                               None, values["title"]),
             card_id=card_id, card_name=f"{number} · {values['title']}",
-            card_desc=with_marker(card.desc, token, number), trello_base=values))
+            card_desc=with_marker(card.desc, token, number), trello_base=values,
+            copy_of=copy_of))
     return found
 
 

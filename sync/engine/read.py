@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import SlackAPI, SlackMessage, TrelloAction, TrelloAPI
+from connectors.base import SlackAPI, SlackMessage, TrelloAction, TrelloAPI, TrelloCard
 from connectors.identity import make_token, token_in, token_in_metadata
 from playbooks.model import ActionRow, Playbook
 from sync.bootstrap.plan import cards_by_token
@@ -171,12 +171,14 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
         if action.type == "createCard":
             new_ids.append(action.card_id)
     by_token = {}
+    copies: dict[str, str] = {}
     if full:
         board = ctx.trello.snapshot(settings.board_id)
         cards = {card.id: card for card in board.cards}
         known = view.trello_card_ids()
+        copies = card_copies(settings.config.alliance.slug, view, board.cards)
         new_ids = [c.id for c in board.cards if c.id not in known and not c.closed
-                   and token_in(c.desc) is None]
+                   and (token_in(c.desc) is None or c.id in copies)]
         deleted |= known - set(cards)
         by_token = cards_by_token(board)
     else:
@@ -198,7 +200,29 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
                     actions[-1].id if actions else since, full=full,
                     replies=_new_replies(ctx, view, messages),
                     board_cards_by_token=by_token, own_comments=own_comments,
-                    duplicate_messages=duplicates)
+                    duplicate_messages=duplicates, copies=copies)
+
+
+def card_copies(slug: str, view: StateView, cards: Sequence[TrelloCard]) -> dict[str, str]:
+    """Open cards no item knows that carry the marker of an item whose own card is another
+    card of the board (Trello's "Copy card" copies the description, our marker included):
+    card id -> that item's number. Pure.
+
+    A card with an item's marker and no known card is not a copy: it is the card a crashed
+    run made, adopted by its token.
+    """
+    on_board = {card.id for card in cards}
+    known = view.trello_card_ids()
+    owner = {make_token(slug, item.key): item for item in view.items}
+    found: dict[str, str] = {}
+    for card in cards:
+        token = token_in(card.desc)
+        item = owner.get(token) if token and not card.closed and card.id not in known else None
+        side = view.side(item.id, "trello") if item is not None else None
+        if item is not None and side is not None and side.remote_id != card.id \
+                and side.remote_id in on_board:
+            found[card.id] = item.number
+    return found
 
 
 def _cards_to_make(ctx: SyncContext, view: StateView) -> bool:

@@ -21,9 +21,10 @@ worker lowers the flag after draining only if ``events_mark`` is still what it r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
-from sync.state.db import Database, is_url, postgres_engine
+from sync.core.errors import DatabaseUnavailable
+from sync.state.db import Database, database_unavailable, is_url, masked, postgres_engine
 from sync.state.lock import LOCK_NAMESPACE
 from sync.state.schema import migrate
 
@@ -61,6 +63,10 @@ MIGRATIONS = (
     # 2: deliveries waiting in the alliance's queue (raised by serve --alliances).
     ("ALTER TABLE alliance_runs ADD COLUMN events_at TEXT",
      "ALTER TABLE alliance_runs ADD COLUMN events_mark INTEGER NOT NULL DEFAULT 0"),
+    # 3: database outages a worker rode out (written once the database is back).
+    ("CREATE TABLE outages (worker TEXT NOT NULL, began TEXT NOT NULL, ended TEXT NOT NULL,"
+     " seconds REAL NOT NULL, interrupted TEXT NOT NULL DEFAULT '', error TEXT NOT NULL"
+     " DEFAULT '')",),
 )
 
 
@@ -105,15 +111,20 @@ class Ledger:
         # One connection, shared by the worker's threads under a mutex (a few small statements
         # per alliance run: opening a connection each time would cost more than the work).
         self._mutex = threading.Lock()
-        self._conn = Database.postgresql(self.url, SCHEMA) if self.url else \
-            Database.sqlite(self.path, threads=True)
+        self._conn: Database | None = None
         with self._db() as db:
             migrate(db, migrations=MIGRATIONS, where=f"worker ledger {db.where}")
+
+    def _connect(self) -> Database:
+        return Database.postgresql(self.url, SCHEMA) if self.url else \
+            Database.sqlite(self.path, threads=True)
 
     def close(self) -> None:
         """Close the ledger's connection."""
         with self._mutex:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     @property
     def shared(self) -> bool:
@@ -122,8 +133,41 @@ class Ledger:
 
     @contextmanager
     def _db(self) -> Iterator[Database]:
+        """The ledger's connection, made again after the server dropped it (a restart): the
+        statement that met the dropped one raises, the next one gets a new connection."""
         with self._mutex:
-            yield self._conn
+            if self._conn is None:
+                try:
+                    self._conn = self._connect()
+                except sa.exc.DBAPIError as exc:
+                    if database_unavailable(exc):
+                        raise unavailable(self.url or str(self.path), exc) from exc
+                    raise
+            try:
+                yield self._conn
+            except sa.exc.DBAPIError as exc:
+                if not database_unavailable(exc):
+                    raise
+                with contextlib.suppress(Exception):
+                    self._conn.connection.invalidate()
+                self._conn = None
+                raise unavailable(self.url or str(self.path), exc) from exc
+
+    def outage(self, worker: str, began: dt.datetime, ended: dt.datetime,
+               interrupted: Sequence[str], error: str) -> None:
+        """Record a database outage a worker rode out (shown by ``worker status``)."""
+        with self._db() as db:
+            db.execute("INSERT INTO outages (worker, began, ended, seconds, interrupted, error)"
+                       " VALUES (?, ?, ?, ?, ?, ?)",
+                       (worker, iso(began), iso(ended), (ended - began).total_seconds(),
+                        ", ".join(sorted(interrupted)), error[:500]))
+
+    def outages(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The latest outages workers rode out, newest first."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM outages ORDER BY began DESC LIMIT ?",
+                              (limit,)).fetchall()
+        return [row.as_dict() for row in rows]
 
     def reset(self) -> None:
         """Forget every run: every alliance is due at once (benchmarks, a fresh start)."""
@@ -197,6 +241,14 @@ class Ledger:
             )
 
 
+def unavailable(where: str, error: BaseException) -> DatabaseUnavailable:
+    """The one-line error for a database that cannot be reached (password masked)."""
+    detail = str(getattr(error, "orig", None) or error).strip().splitlines()
+    shown = masked(where) if is_url(where) else where
+    return DatabaseUnavailable(f"the database {shown} is unavailable: "
+                               f"{detail[0] if detail else type(error).__name__}")
+
+
 class ScheduleLocks:
     """One worker's scheduling locks: per alliance, held while the worker runs it.
 
@@ -207,32 +259,62 @@ class ScheduleLocks:
     def __init__(self, ledger: Ledger) -> None:
         self._mutex = threading.Lock()
         self._held: set[str] = set()
+        self._url = ledger.url
         self._conn: sa.Connection | None = None
         if ledger.url:
             self._conn = postgres_engine(ledger.url).connect()
+
+    def _session(self) -> sa.Connection:
+        """The dedicated connection, made again after a database restart ended the last one
+        (and every lock it held: another worker may have taken those alliances since)."""
+        if self._conn is None:
+            assert self._url is not None
+            self._conn = postgres_engine(self._url).connect()
+        return self._conn
+
+    def _lost(self, exc: sa.exc.DBAPIError) -> DatabaseUnavailable:
+        """The session died: its locks with it. Forget them, and the connection."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+        self._held.clear()
+        return unavailable(self._url or "", exc)
 
     def try_lock(self, name: str) -> bool:
         """Take the alliance's lock if no worker holds it."""
         with self._mutex:
             if name in self._held:
                 return False
-            if self._conn is not None and not self._conn.execute(
-                sa.text("SELECT pg_try_advisory_lock(:ns, hashtext(:name))"),
-                {"ns": SCHEDULE_NAMESPACE, "name": name},
-            ).scalar():
-                return False
+            if self._url is not None:
+                try:
+                    taken = self._session().execute(
+                        sa.text("SELECT pg_try_advisory_lock(:ns, hashtext(:name))"),
+                        {"ns": SCHEDULE_NAMESPACE, "name": name}).scalar()
+                except sa.exc.DBAPIError as exc:
+                    if not database_unavailable(exc):
+                        raise
+                    raise self._lost(exc) from exc
+                if not taken:
+                    return False
             self._held.add(name)
             return True
 
     def unlock(self, name: str) -> None:
-        """Give the alliance's lock up."""
+        """Give the alliance's lock up (a lock lost with its session is already given up)."""
         with self._mutex:
             if name not in self._held:
                 return
             self._held.discard(name)
             if self._conn is not None:
-                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:ns, hashtext(:name))"),
-                                   {"ns": SCHEDULE_NAMESPACE, "name": name})
+                try:
+                    self._conn.execute(
+                        sa.text("SELECT pg_advisory_unlock(:ns, hashtext(:name))"),
+                        {"ns": SCHEDULE_NAMESPACE, "name": name})
+                except sa.exc.DBAPIError as exc:
+                    if not database_unavailable(exc):
+                        raise
+                    self._lost(exc)
 
     def close(self) -> None:
         """End the session: every lock still held is released."""

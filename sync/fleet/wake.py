@@ -13,13 +13,15 @@ On SQLite (one worker on one host) there is no notification: the worker looks ev
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
-from sync.fleet.ledger import CHANNEL
+from sync.fleet.ledger import CHANNEL, unavailable
 from sync.state.db import postgres_engine
 
 SLICE = 0.25  # seconds: how often a wait looks at the stop event (SIGTERM)
@@ -29,16 +31,37 @@ class Wakeup:
     """A worker's wait between cycles (see the module docstring)."""
 
     def __init__(self, database_url: str | None) -> None:
+        self._url = database_url
         self._conn: sa.Connection | None = None
         self._raw: Any = None
-        if database_url:
-            self._conn = postgres_engine(database_url).connect()  # autocommit (the engine's)
-            self._raw = self._conn.connection.dbapi_connection  # the psycopg connection
-            self._raw.execute(f"LISTEN {CHANNEL}")
         self.woken = 0  # notifications received (for tests and diagnostics)
+        self.connect()
+
+    def connect(self) -> None:
+        """(Re)open the listening session: at start, and after a database restart ended it
+        (notifications sent meanwhile are lost, but the ledger's flags are not)."""
+        self.close()
+        if self._url:
+            try:
+                self._conn = postgres_engine(self._url).connect()  # autocommit (the engine's)
+                self._raw = self._conn.connection.dbapi_connection  # the psycopg connection
+                self._raw.execute(f"LISTEN {CHANNEL}")
+            except (sa.exc.DBAPIError, psycopg.Error) as exc:
+                self.close()
+                raise unavailable(self._url, exc) from exc
+
+    def _notifies(self, timeout: float, stop_after: int | None = None) -> list[Any]:
+        try:
+            return list(self._raw.notifies(timeout=timeout, stop_after=stop_after))
+        except psycopg.Error as exc:  # the server went away: the worker reconnects
+            self.close()
+            raise unavailable(self._url or "", exc) from exc
 
     def wait(self, seconds: float, stop: threading.Event) -> bool:
-        """Wait up to ``seconds`` for a notification; True if ``stop`` was set meanwhile."""
+        """Wait up to ``seconds`` for a notification; True if ``stop`` was set meanwhile.
+
+        Raises DatabaseUnavailable if the listening session died (the worker reconnects).
+        """
         if self._raw is None:
             return stop.wait(seconds)
         deadline = time.monotonic() + seconds
@@ -46,10 +69,10 @@ class Wakeup:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            got = list(self._raw.notifies(timeout=min(SLICE, left), stop_after=1))
+            got = self._notifies(min(SLICE, left), stop_after=1)
             if got:
                 # Several deliveries at once are one cycle: take what else is waiting.
-                got += list(self._raw.notifies(timeout=0))
+                got += self._notifies(0)
                 self.woken += len(got)
                 return stop.is_set()
         return True
@@ -59,13 +82,14 @@ class Wakeup:
         on SQLite. For a worker whose threads are all busy: a delivery reorders its backlog."""
         if self._raw is None:
             return False
-        got = list(self._raw.notifies(timeout=0))
+        got = self._notifies(0)
         self.woken += len(got)
         return bool(got)
 
     def close(self) -> None:
         """End the listening session (not back to the pool: it would still be listening)."""
         if self._conn is not None:
-            self._conn.invalidate()
+            with contextlib.suppress(Exception):
+                self._conn.invalidate()
             self._conn = None
             self._raw = None

@@ -23,6 +23,7 @@ the alliance's own lock is "busy" and tried again at the next tick.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import random
 import socket
@@ -33,12 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sync.api import Alliance
-from sync.core.config import load_config
-from sync.core.errors import REPORTED, StateError, error_lines
+from sync.core.config import Config, load_config
+from sync.core.errors import REPORTED, DatabaseUnavailable, StateError, error_lines
 from sync.fleet.ledger import Entry, Ledger, ScheduleLocks, iso
 from sync.fleet.wake import Wakeup
+from sync.state.db import database_unavailable, schema_name
 
 MAX_BACKOFF = 8  # a failing alliance waits at most 8 intervals before its next try
+RECONNECT_FIRST = 0.5  # seconds before the first try to reach a database that went away
+RECONNECT_MAX = 4.0  # and the longest pause between tries (a restart takes seconds)
+log = logging.getLogger("mcm_sync.worker")
 Clock = Callable[[], dt.datetime]
 
 
@@ -58,6 +63,32 @@ def alliance_configs(folder: Path) -> dict[str, Path]:
     """The alliances of ``folder``: config name (file name without ``.yaml``) -> path."""
     found = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     return {path.stem: path for path in found if not path.name.startswith(".")}
+
+
+def store_identity(config: Config) -> str:
+    """What names an alliance's state store: its resolved file, or its database and schema."""
+    if config.state_url:
+        return f"{config.state_url} schema {schema_name(config.state_schema)}"
+    return str(config.state_path.resolve())
+
+
+def shared_stores(folder: Path) -> list[tuple[Path, Path]]:
+    """Pairs of configs of ``folder`` that name one state store (each pair once, in order).
+
+    A config that cannot be read is left out: the worker records its error when it runs it.
+    """
+    owner: dict[str, Path] = {}
+    pairs: list[tuple[Path, Path]] = []
+    for path in alliance_configs(folder).values():
+        try:
+            identity = store_identity(load_config(path))
+        except (*REPORTED, ValueError):
+            continue
+        if identity in owner:
+            pairs.append((owner[identity], path))
+        else:
+            owner[identity] = path
+    return pairs
 
 
 def one_line(error: BaseException) -> str:
@@ -97,6 +128,10 @@ class Worker:
         self._alliances: dict[str, tuple[tuple[int, ...], Alliance]] = {}
         self._cache_mutex = threading.Lock()
         self._stop = threading.Event()  # set: no new alliance is started (runs finish)
+        # A database outage being ridden out: since when, and the error; the runs it cut.
+        self._outage: tuple[dt.datetime, str] | None = None
+        self._redo: set[str] = set()
+        self.outages: list[dict[str, object]] = []  # those ridden out (tests, diagnostics)
 
     def alliance(self, name: str, config_path: Path) -> Alliance:
         """The alliance of ``config_path``, parsed again only when its files changed."""
@@ -157,7 +192,26 @@ class Worker:
         return report
 
     def run_alliance(self, name: str, config_path: Path) -> str | None:
-        """Run one alliance if this worker gets its lock and it is still due; its outcome."""
+        """Run one alliance if this worker gets its lock and it is still due; its outcome.
+
+        "outage": the database went away under the run (or before it could be recorded);
+        it stays due and is run again once the database is back (the journal makes a run
+        redone write nothing twice).
+        """
+        try:
+            return self._run_alliance(name, config_path)
+        except DatabaseUnavailable as exc:
+            self._interrupted(name, exc)
+            return "outage"
+
+    def _interrupted(self, name: str, error: BaseException) -> None:
+        """Note a run the database outage interrupted (the outage's record names it)."""
+        with self._cache_mutex:
+            if self._outage is None:
+                self._outage = (self.clock(), one_line(error))
+            self._redo.add(name)
+
+    def _run_alliance(self, name: str, config_path: Path) -> str | None:
         if self._stop.is_set() or not self.locks.try_lock(name):
             return None
         try:
@@ -173,11 +227,20 @@ class Worker:
                 slug = alliance.config.alliance.slug
                 result = alliance.work(scheduled=True).sync
                 outcome = "conflicts" if result is not None and result.unresolved else "ok"
-            except StateError as exc:
-                busy = "holds the lock" in str(exc)
-                outcome, error = ("busy", "") if busy else ("failed", one_line(exc))
             except Exception as exc:  # isolation: one alliance's failure stops no other
-                outcome, error = "failed", one_line(exc)
+                if isinstance(exc, DatabaseUnavailable) or database_unavailable(exc):
+                    self._interrupted(name, exc)
+                    outcome, error = "outage", f"run interrupted by a database outage " \
+                        f"(redone): {one_line(exc)}"
+                elif isinstance(exc, StateError) and "holds the lock" in str(exc):
+                    outcome, error = "busy", ""
+                else:
+                    outcome, error = "failed", one_line(exc)
+            if outcome == "outage":  # due at once: redone as soon as the database is back
+                now = self.clock()
+                self.ledger.finished(before, slug=slug, outcome=outcome, error=error,
+                                     next_due=now, now=now, failed=False)
+                return outcome
             if before.waiting and outcome != "busy":
                 # Drained (or failed: the deliveries stay in the queue for the next run).
                 self.ledger.events_drained(before)
@@ -199,13 +262,17 @@ class Worker:
         stay in the queue for the scheduled run)."""
         try:
             drained = self.alliance(name, config_path).work(scheduled=False).drained
-        except StateError as exc:
+        except Exception as exc:
+            if isinstance(exc, DatabaseUnavailable) or database_unavailable(exc):
+                raise DatabaseUnavailable(one_line(exc)) from exc  # the flag stays up
+            if not isinstance(exc, StateError):
+                self.forget(name)
+                self.ledger.drain_failed(name, one_line(exc))
+                self.ledger.events_drained(before)
+                return "failed"
             if "holds the lock" in str(exc):
                 return "busy"
             self.forget(name)  # read its config (and secret files) afresh next time
-            self.ledger.drain_failed(name, one_line(exc))
-        except Exception as exc:  # isolation, as for a scheduled run
-            self.forget(name)
             self.ledger.drain_failed(name, one_line(exc))
         else:
             if drained.errors:  # a remote failure: reconnect next time
@@ -249,38 +316,89 @@ class Worker:
                     if future.done():
                         del running[name]
                         collect(name, future)
-                if look:
-                    backlog, look = self.due(), False  # deliveries first
-                configs = alliance_configs(self.folder) if backlog else {}
-                # Only as many as there are free threads; the rest wait in ``backlog``, which
-                # a new look (a tick, a notification) reorders, so an alliance woken by a
-                # delivery is never queued behind a backlog of scheduled runs.
-                while backlog and len(running) < self.concurrency:
-                    name = backlog.pop(0)
-                    if name not in running and name in configs:
-                        future = pool.submit(self.run_alliance, name, configs[name])
-                        future.add_done_callback(lambda _: slot_free.set())
-                        running[name] = future
-                report.skipped = report.skipped[-100:]  # bounded: only the latest matter
-                if backlog:  # every thread busy: go on when one is free
-                    look = not slot_free.wait(tick) or self.wakeup.notified()
-                    slot_free.clear()
-                else:
-                    if self.wakeup.wait(tick, stop):
-                        break
-                    look = True
+                try:
+                    if look:
+                        backlog, look = self.due(), False  # deliveries first
+                        self._outage_over()
+                    configs = alliance_configs(self.folder) if backlog else {}
+                    # Only as many as there are free threads; the rest wait in ``backlog``,
+                    # which a new look (a tick, a notification) reorders, so an alliance
+                    # woken by a delivery is never queued behind scheduled runs.
+                    while backlog and len(running) < self.concurrency:
+                        name = backlog.pop(0)
+                        if name not in running and name in configs:
+                            future = pool.submit(self.run_alliance, name, configs[name])
+                            future.add_done_callback(lambda _: slot_free.set())
+                            running[name] = future
+                    report.skipped = report.skipped[-100:]  # bounded: the latest matter
+                    if backlog:  # every thread busy: go on when one is free
+                        look = not slot_free.wait(tick) or self.wakeup.notified()
+                        slot_free.clear()
+                    else:
+                        if self.wakeup.wait(tick, stop):
+                            break
+                        look = True
+                except DatabaseUnavailable as exc:
+                    backlog, look = [], True
+                    self._ride_out(exc, stop)
         for name, future in running.items():  # finished: the pool waited for them
             collect(name, future)
         return report
 
 
+    def _ride_out(self, error: DatabaseUnavailable, stop: threading.Event) -> None:
+        """Wait for the database with a growing pause (0.5 s doubling up to
+        ``RECONNECT_MAX`` s) until the ledger answers again, then listen again. Runs in
+        flight end as "outage" meanwhile; they stay due and are redone."""
+        with self._cache_mutex:
+            if self._outage is None:
+                self._outage = (self.clock(), one_line(error))
+        log.warning("worker %s: %s; waiting for it (SIGTERM still stops)", self.name,
+                    one_line(error))
+        pause = RECONNECT_FIRST
+        while not stop.wait(pause):
+            try:
+                self.ledger.entries()  # reconnects; raises while the database is down
+                self.wakeup.connect()
+            except DatabaseUnavailable:
+                pause = min(pause * 2, RECONNECT_MAX)
+                continue
+            self._outage_over()
+            return
+
+    def _outage_over(self) -> None:
+        """The ledger answered: record the outage ridden out, if there was one."""
+        with self._cache_mutex:
+            outage, redo = self._outage, sorted(self._redo)
+            self._outage, self._redo = None, set()
+        if outage is None:
+            return
+        began, error = outage
+        ended = self.clock()
+        record = {"worker": self.name, "began": iso(began), "ended": iso(ended),
+                  "seconds": round((ended - began).total_seconds(), 1),
+                  "interrupted": ", ".join(redo), "error": error}
+        self.outages.append(record)
+        try:
+            self.ledger.outage(self.name, began, ended, redo, error)
+        except DatabaseUnavailable:  # down again already: the next look waits once more
+            with self._cache_mutex:
+                self._outage, self._redo = outage, set(redo) | self._redo
+            raise
+        log.warning("worker %s: the database is back after %.1f s; runs redone: %s",
+                    self.name, record["seconds"], record["interrupted"] or "none")
+
+
 def status_rows(folder: Path, database: str | None,
                 now: dt.datetime | None = None) -> list[dict[str, object]]:
-    """Every alliance of ``folder`` with its last run, next run, lag and last error."""
+    """Every alliance of ``folder`` with its last run, next run, lag and last error, and the
+    latest database outage the workers rode out (``database_outage``, the same on every row;
+    None if none was)."""
     now = now or _utc_now()
     ledger = Ledger(database, folder)
     try:
         entries = ledger.entries()
+        outages = ledger.outages(1)
     finally:
         ledger.close()
     rows: list[dict[str, object]] = []
@@ -295,5 +413,6 @@ def status_rows(folder: Path, database: str | None,
             "next_run": entry.next_due or "now", "lag_seconds": round(lag),
             "runs": entry.runs, "failures": entry.failures, "last_error": entry.error,
             "events_waiting_since": entry.events_at,
+            "database_outage": outages[0] if outages else None,
         })
     return rows

@@ -36,6 +36,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from sync.api import Alliance
+from sync.core.errors import DatabaseUnavailable
 from sync.core.services import connect
 from sync.fleet.ledger import Ledger
 from sync.serve.answers import alliance_answer
@@ -61,12 +62,14 @@ from sync.serve.register import (
 from sync.serve.routes import Route, Router, event_channel, interaction_channel, trello_board
 from sync.serve.server import Listening, ServeOptions
 from sync.serve.verify import mailchimp_problem, slack_problem
+from sync.state.db import database_unavailable
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 
 log = logging.getLogger("mcm_sync.serve")
 # Seconds between complete re-reads of every alliance (in between, only the new and changed).
 FULL_REFRESH = 600.0
+RETRY_AFTER = 5  # seconds, in a 503's Retry-After while the database is unavailable
 NOT_HERE = ("This channel belongs to no alliance served here: type /alliance in your "
             "alliance's channel.")
 
@@ -98,14 +101,24 @@ class FrontApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """The WSGI entry point (refusals logged as by ``serve -c``)."""
         request = Request(environ)
+        path = MAILCHIMP_PREFIX + "***" if request.path.startswith(MAILCHIMP_PREFIX) \
+            else request.path
         try:
             response = self.handle(request)
         except Refused as refused:
-            path = MAILCHIMP_PREFIX + "***" if request.path.startswith(MAILCHIMP_PREFIX) \
-                else request.path
             log.warning("refused %s %s: %s (%d)", request.method, path, refused.reason,
                         refused.status)
             response = Response(refused.reason + "\n", refused.status, mimetype="text/plain")
+        except Exception as exc:
+            if not (isinstance(exc, DatabaseUnavailable) or database_unavailable(exc)):
+                raise
+            # The queue is out of reach (a PostgreSQL restart): nothing was acknowledged, so
+            # the vendor sends it again (Trello, Slack and Mailchimp retry a 5xx); a delivery
+            # stored before the failure is stored once (the queue's dedup key).
+            log.warning("%s %s: the database is unavailable: answered 503 (the sender "
+                        "retries)", request.method, path)
+            response = Response("the database is unavailable; retry later\n", 503,
+                                mimetype="text/plain", headers={"Retry-After": str(RETRY_AFTER)})
         return response(environ, start_response)
 
     def hooks(self, route: Route, trello_callback_url: str | None = None) -> HookApp:

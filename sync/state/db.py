@@ -18,6 +18,7 @@ so one server holds many alliances and a store never sees another's rows.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
@@ -66,6 +67,30 @@ def postgres_url(url: str) -> sa.URL:
     return parsed.set(drivername="postgresql+psycopg")
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the PostgreSQL server cannot be reached or
+    dropped the connection: a restart (``AdminShutdown``), a server down, a broken socket.
+
+    Such errors pass: a worker waits and reconnects, ``serve --alliances`` answers 503. A
+    SQLite error never is one (a locked or damaged file is not an outage).
+    """
+    import psycopg
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, psycopg.OperationalError | psycopg.InterfaceError):
+            return True
+        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def masked(url: str) -> str:
     """A database URL fit for messages and logs: the password replaced by ``***``."""
     try:
@@ -109,6 +134,9 @@ def postgres_engine(url: str) -> Engine:
                 # alliances' schemas carries all of them and gets slower at every DDL
                 # (measured: bench_worker's set-up went quadratic). Fresh ones every 10 min.
                 pool_recycle=600,
+                # A connection the server dropped (a PostgreSQL restart) is found out when it
+                # is taken from the pool, not by the statement that needed it.
+                pool_pre_ping=True,
                 connect_args={"application_name": "mcm-sync", "connect_timeout": 10},
             )
             _ENGINES[url] = engine
@@ -337,5 +365,12 @@ class Database:
         self._run(f"ROLLBACK TO SAVEPOINT {name}")
 
     def close(self) -> None:
-        """Close the connection (a pooled PostgreSQL one goes back to its pool, rolled back)."""
+        """Close the connection (a pooled PostgreSQL one goes back to its pool, rolled back).
+
+        One the server dropped (a restart) is discarded instead: rolling it back would fail
+        (and the pool would log the failure with a traceback).
+        """
+        if getattr(self._dbapi, "closed", False) or getattr(self._dbapi, "broken", False):
+            with contextlib.suppress(Exception):
+                self._conn.invalidate()
         self._conn.close()

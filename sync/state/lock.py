@@ -212,6 +212,10 @@ class AdvisoryLock:
             conn.execute(sa.text("SELECT pg_advisory_unlock(:ns, hashtext(:schema))"),
                          {"ns": LOCK_NAMESPACE, "schema": self.schema})
             conn.execute(sa.text("SELECT set_config('application_name', 'mcm-sync', false)"))
+        except sa.exc.DBAPIError:
+            # The session is gone (a database restart) or unusable: ending it for good
+            # releases the lock just as well, and the pool gets no broken connection back.
+            conn.invalidate()
         finally:
             conn.close()
 

@@ -17,8 +17,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from sync.core.errors import StateError
-from sync.state.db import KNOWN_SCHEMAS, masked, postgres_engine, schema_name
+from sync.core.errors import DatabaseUnavailable, StateError
+from sync.state.db import (
+    KNOWN_SCHEMAS,
+    database_unavailable,
+    masked,
+    postgres_engine,
+    schema_name,
+)
 
 ADOPT_HINT = ("run `mcm-sync bootstrap --adopt` to set it aside and rebuild the state from what "
               "exists in Trello, Slack and Mailchimp")
@@ -79,6 +85,34 @@ def damage(path: Path) -> str:
     return "" if verdict == "ok" else f"is damaged ({verdict})"
 
 
+DAMAGED_HINT = ("restore the file from a backup (go-live keeps a copy, `*.trial-*.db`), or "
+                + ADOPT_HINT)
+
+# Files that passed ``quick_check`` in this process, by path: (device, inode). Checked once
+# per file and process: a command pays it once, a worker once per alliance (it reads every
+# page: ~50 ms for a 2,000-item store, see docs/state-store.md).
+_INTACT: dict[Path, tuple[int, int]] = {}
+
+
+def check_integrity(path: Path) -> None:
+    """Refuse (StateError, exit 2) a state file with a damaged page, once per file and process.
+
+    SQLite reads only the pages a query touches, so a damaged page in a table a command does
+    not read passes unnoticed while the command goes on writing beside it; ``quick_check``
+    reads them all (without the slower index cross-checks of ``integrity_check``).
+    """
+    try:
+        info = path.stat()
+    except OSError:
+        return  # missing: check_state_file said what to do
+    if _INTACT.get(path) == (info.st_dev, info.st_ino):
+        return
+    problem = damage(path)
+    if problem:
+        raise StateError(f"{path}: state store {problem}", hint=DAMAGED_HINT)
+    _INTACT[path] = (info.st_dev, info.st_ino)
+
+
 def damaged_database(error: BaseException) -> bool:
     """Whether SQLite's ``error`` says the file itself is damaged (not busy, not a bug of ours)."""
     text = str(error).lower()
@@ -114,6 +148,9 @@ def check_state_schema(url: str, schema: str, *, required: bool) -> None:
             found = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
                                  {"name": name}).scalar()
     except sa.exc.DBAPIError as exc:
+        if database_unavailable(exc):
+            raise DatabaseUnavailable(f"cannot reach the state database {masked(url)}: "
+                                      f"{str(exc.orig).strip().splitlines()[0]}") from exc
         raise StateError(f"cannot reach the state database {masked(url)}: {exc.orig}",
                          hint="check state.url in the config and that PostgreSQL runs") from exc
     if not found:

@@ -29,6 +29,8 @@ class Alliance:
     slug: str
     name: str
     created_at: str
+    mode: str = ""  # "sandbox" or "live": the services it was made against ("" not known yet)
+    went_live_at: str = ""  # when `mcm-sync go-live` bound it to the real services
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,14 @@ alliance = sa.Table(
     "alliance", _meta,
     sa.Column("slug", sa.Text, primary_key=True),
     _text("name"), _text("created_at"),
+    # Added by version 7 (ALTER TABLE below); declared here for copies and erasure searches.
+    _text("mode", default="''"), _text("went_live_at", default="''"),
+)
+# The alliance table as version 1 created it (a released step never changes).
+_alliance_v1 = sa.Table(
+    "alliance", sa.MetaData(),
+    sa.Column("slug", sa.Text, primary_key=True),
+    _text("name"), _text("created_at"),
 )
 resources = sa.Table(
     "resources", _meta,
@@ -94,7 +102,7 @@ bookmarks = sa.Table(
     sa.PrimaryKeyConstraint("side", "scope"),
 )
 _V1: tuple[Step, ...] = (
-    CreateTable(alliance), CreateTable(resources), CreateTable(items), CreateTable(item_sides),
+    CreateTable(_alliance_v1), CreateTable(resources), CreateTable(items), CreateTable(item_sides),
     CreateIndex(sa.Index("item_sides_remote", item_sides.c.side, item_sides.c.remote_id)),
     CreateTable(journal),
     CreateIndex(sa.Index("journal_state", journal.c.state, journal.c.service)),
@@ -283,7 +291,18 @@ _V6: tuple[Step, ...] = (
     "CREATE INDEX runs_seq ON runs (seq)",
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+
+# Version 7 (issues 21 and 25): the store is bound to its alliance and to the kind of services
+# it was made against. ``mode`` is ``sandbox`` (the embedded or a running sandbox) or ``live``
+# (the real services, or whatever ``base_url`` stands in for them); '' for a store older than
+# version 7 until a command infers it (``sync.state.binding``). ``went_live_at`` is set by
+# ``mcm-sync go-live``. A store with no alliance row yet is bound by its first writing command.
+_V7: tuple[Step, ...] = (
+    "ALTER TABLE alliance ADD COLUMN mode TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE alliance ADD COLUMN went_live_at TEXT NOT NULL DEFAULT ''",
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Every table, parents before children (for copying a store: ``sync.state.transfer``).
 TABLES: tuple[sa.Table, ...] = tuple(_meta.sorted_tables)

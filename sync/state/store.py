@@ -27,9 +27,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync.core.errors import StateError
+from sync.core.errors import DatabaseUnavailable, StateError
 from sync.state.base import dumps, where
-from sync.state.db import Database, is_url, masked, schema_name
+from sync.state.db import Database, database_unavailable, is_url, masked, schema_name
 from sync.state.items import ItemsMixin
 from sync.state.lock import AdvisoryLock, StateLock
 from sync.state.records import RecordsMixin
@@ -207,14 +207,18 @@ class StateStore(ItemsMixin, RecordsMixin):
 
     # ------------------------------------------------------------------ alliance
 
-    def bind_alliance(self, slug: str, name: str) -> Alliance:
-        """Record the store's alliance on first use; refuse a store of another alliance."""
+    def bind_alliance(self, slug: str, name: str, mode: str = "") -> Alliance:
+        """Record the store's alliance on first use; refuse a store of another alliance.
+
+        ``mode`` (``sandbox`` or ``live``) is recorded when the store does not know it yet;
+        a store bound to the other mode is refused by ``sync.state.binding``, not here.
+        """
         with self.transaction():
             found = self.get_alliance()
             if found is None:
                 self._conn.execute(
-                    "INSERT INTO alliance (slug, name, created_at) VALUES (?, ?, ?)",
-                    (slug, name, self._now()),
+                    "INSERT INTO alliance (slug, name, created_at, mode) VALUES (?, ?, ?, ?)",
+                    (slug, name, self._now(), mode),
                 )
             elif found.slug != slug:
                 raise StateError(
@@ -222,16 +226,30 @@ class StateStore(ItemsMixin, RecordsMixin):
                     hint="point state.path (or state.url and state.schema) in the config at "
                     "this alliance's own store",
                 )
-            elif found.name != name:
-                self._conn.execute("UPDATE alliance SET name = ? WHERE slug = ?", (name, slug))
+            else:
+                if found.name != name:
+                    self._conn.execute("UPDATE alliance SET name = ? WHERE slug = ?",
+                                       (name, slug))
+                if mode and not found.mode:
+                    self._conn.execute("UPDATE alliance SET mode = ? WHERE slug = ?",
+                                       (mode, slug))
         alliance = self.get_alliance()
         assert alliance is not None
         return alliance
 
+    def set_mode(self, mode: str, *, went_live_at: str = "") -> None:
+        """Bind the store to the other kind of services (``mcm-sync go-live`` only)."""
+        with self.transaction():
+            self._conn.execute("UPDATE alliance SET mode = ?, went_live_at = ?",
+                               (mode, went_live_at))
+
     def get_alliance(self) -> Alliance | None:
         """The alliance this store belongs to, if recorded."""
-        row = self._one("SELECT slug, name, created_at FROM alliance LIMIT 1")
-        return Alliance(row["slug"], row["name"], row["created_at"]) if row else None
+        row = self._one("SELECT slug, name, created_at, mode, went_live_at FROM alliance LIMIT 1")
+        if row is None:
+            return None
+        return Alliance(row["slug"], row["name"], row["created_at"], row["mode"],
+                        row["went_live_at"])
 
     # ------------------------------------------------------------------ resources
 
@@ -393,8 +411,11 @@ def _open(connect: Callable[[], Database], where: Path | str) -> Database:
         raise _unusable(where, exc) from exc
 
 
-def _unusable(where: Path | str, exc: BaseException) -> StateError:
+def _unusable(where: Path | str, exc: BaseException) -> StateError | DatabaseUnavailable:
     detail = getattr(exc, "orig", None) or exc
+    if database_unavailable(exc):  # a restart, a server down: retried, not a config error
+        return DatabaseUnavailable(f"the state database {where} is unavailable: "
+                                   f"{str(detail).strip().splitlines()[0]}")
     return StateError(
         f"cannot use the state store {where}: {detail}",
         hint="check state.path (or state.url) in the config; the file must be an mcm-sync "
