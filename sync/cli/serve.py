@@ -11,30 +11,31 @@ import click
 
 from sync.cli.app import AppContext, pass_app
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
+from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.reports.digest import parse_duration
 from sync.serve.front import FrontService
 from sync.serve.hooks import Secrets
-from sync.serve.routes import SECRET_VARIABLES
+from sync.serve.routes import SECRET_VARIABLES, configured_secrets
 from sync.serve.server import ServeOptions, Service
 
 ENDPOINTS = ("/healthz", "/hooks/trello", "/hooks/slack/events", "/hooks/slack/interactive",
              "/hooks/slack/commands")
 
 
-def _secrets(use_sandbox: bool, socket_mode: bool) -> Secrets | None:
-    """The three secrets from the environment; on the sandbox, None: the service asks the
-    sandbox for the ones it issued."""
+def _secrets(config: Config, use_sandbox: bool, socket_mode: bool) -> Secrets | None:
+    """The three secrets from the config's settings, else the environment; on the sandbox,
+    None: the service asks the sandbox for the ones it issued."""
     if use_sandbox:
         return None
-    found = {name: os.environ.get(variable, "") for name, variable in SECRET_VARIABLES.items()}
+    found = configured_secrets(config)
     needed = ("trello",) if socket_mode else ("trello", "slack")
-    missing = [SECRET_VARIABLES[n] for n in needed if not found[n]]
+    missing = [SECRET_VARIABLES[n] for n in needed if not getattr(found, n)]
     if missing:
         raise UserError(f"serve needs {' and '.join(missing)} to verify deliveries",
                         hint="Trello's app secret is on https://trello.com/app-key; Slack's "
                         "signing secret on the app's Basic Information page")
-    return Secrets(**found)
+    return found
 
 
 @click.command("serve")
@@ -93,7 +94,8 @@ def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_ever
                         hint="create it on the Slack app's Basic Information page, scope "
                         "connections:write")
     options = ServeOptions(host=host, port=port, public_url=public_url,
-                           secrets=_secrets(use_sandbox, socket_mode), reconcile_every=every,
+                           secrets=_secrets(app.config, use_sandbox, socket_mode),
+                           reconcile_every=every,
                            register=not no_register, sandbox=sandbox,
                            socket_mode_token=app_token)
     _run(Service(app.alliance, options), ENDPOINTS)

@@ -144,6 +144,12 @@ def alliance_secrets(config: Config, sandbox_url: str, fallback: Secrets | None)
         issued = sandbox_credentials(sandbox_url)
         return Secrets(issued["trello"]["app_secret"], issued["slack"]["signing_secret"],
                        SANDBOX_MAILCHIMP_SECRET)
+    return configured_secrets(config, fallback)
+
+
+def configured_secrets(config: Config, fallback: Secrets | None = None) -> Secrets:
+    """The real services' secrets: the config's (``trello.app_secret``...), else
+    ``fallback``, else the environment's (:data:`SECRET_VARIABLES`); "" where none is set."""
     base = fallback or Secrets(*(os.environ.get(v, "") for v in SECRET_VARIABLES.values()))
 
     def own(value: Any, default: str) -> str:
