@@ -88,6 +88,10 @@ def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_ever
     every = (None if reconcile_every == "off"
              else parse_duration(reconcile_every, "--reconcile-every").total_seconds())
     use_sandbox = app.config.sandbox if sandbox is None else sandbox
+    if app.config.real_time == "none":
+        click.echo("warning: real_time is none in the config, so item messages carry no "
+                   f"status buttons; set real_time: {'socket_mode' if socket_mode else 'serve'}"
+                   " for them (docs/going-live.md)", err=True)
     app_token = os.environ.get("SLACK_APP_TOKEN", "") if socket_mode else ""
     if socket_mode and not app_token:
         raise UserError("--socket-mode needs SLACK_APP_TOKEN (an app-level xapp- token)",
