@@ -15,8 +15,7 @@ from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.reports.digest import parse_duration
 from sync.serve.front import FrontService
-from sync.serve.hooks import Secrets
-from sync.serve.routes import SECRET_VARIABLES, configured_secrets
+from sync.serve.hooks import SECRET_VARIABLES, Secrets, configured_secrets
 from sync.serve.server import ServeOptions, Service
 
 ENDPOINTS = ("/healthz", "/hooks/trello", "/hooks/slack/events", "/hooks/slack/interactive",

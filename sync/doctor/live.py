@@ -16,7 +16,7 @@ import re
 from sync.core.config import Config, MailchimpContact
 from sync.core.errors import Problem
 from sync.doctor.report import DoctorReport, Status
-from sync.serve.routes import SECRET_VARIABLES, configured_secrets
+from sync.serve.hooks import SECRET_VARIABLES, configured_secrets
 
 GUIDE = "docs/going-live.md"
 # What `mcm-sync init` writes where it cannot know the answer: a text in parentheses.

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from typing import Any
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
+from sync.core.config import Config
 from sync.engine.buttons import pressed_status
 from sync.serve.verify import mailchimp_problem, slack_problem, trello_problem
 from sync.state.events import EventQueue
@@ -61,6 +63,24 @@ class Secrets:
     trello: str
     slack: str
     mailchimp: str
+
+
+# Where serve reads each secret when the config names none.
+SECRET_VARIABLES = {"trello": "TRELLO_APP_SECRET", "slack": "SLACK_SIGNING_SECRET",
+                    "mailchimp": "MAILCHIMP_WEBHOOK_SECRET"}
+
+
+def configured_secrets(config: Config, fallback: Secrets | None = None) -> Secrets:
+    """The real services' secrets: the config's (``trello.app_secret``...), else
+    ``fallback``, else the environment's (:data:`SECRET_VARIABLES`); "" where none is set."""
+    base = fallback or Secrets(*(os.environ.get(v, "") for v in SECRET_VARIABLES.values()))
+
+    def own(value: Any, default: str) -> str:
+        return value.get_secret_value() if value is not None else default
+
+    return Secrets(own(config.trello.app_secret, base.trello),
+                   own(config.slack.signing_secret, base.slack),
+                   own(config.mailchimp.webhook_secret, base.mailchimp))
 
 
 @dataclass(frozen=True)
