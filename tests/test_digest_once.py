@@ -4,15 +4,21 @@ The sync error's hint says to run ``bootstrap`` when the state store is gone; bo
 the board and the channels again, and the next ``sync`` posted the week's digest a second
 time the same day (the digest's bookmark was in the lost store). The digest now carries its
 kind and time in its metadata, and a sync without a bookmark looks in the general channel for
-our last digest before posting.
+our last digest before posting. The plenary reminders likewise look in the channel before
+posting one the store has no record of.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
 
+from playbooks import load_playbook
+from sync.core.services import connect
+from sync.plenary.meetings import post_meeting_reminders
 from tests.test_sync_sandbox import ESRA, Synced
 
 
@@ -55,10 +61,31 @@ def test_a_digest_older_than_the_interval_does_not_stop_the_next(tmp_path: Path)
         made.cli("sync")
         made.config.state_path.unlink()
         made.cli("bootstrap")
-        import time
-
         time.sleep(1.1)
         assert made.json("sync")["digest_posted"] is True
         assert len(_digests(made)) == 2
+    finally:
+        made.close()
+
+
+def test_a_rebuilt_state_does_not_post_a_meeting_reminder_again(tmp_path: Path) -> None:
+    """The same for the plenary reminders (posted by the sync beside the digest)."""
+    made = Synced(tmp_path)
+    config, book = made.config, load_playbook("en")
+    now = dt.datetime(2027, 2, 16, 9, 0, tzinfo=dt.UTC)  # a week before the kick-off
+    try:
+        made.cli("bootstrap", "--only", "trello,slack")
+        with made.store() as store, connect(config, ("slack",)) as connected:
+            first = post_meeting_reminders(config, book, connected.slack, store, now)
+        assert [r.lead_days for r in first] == [7]
+        config.state_path.unlink()
+        made.cli("bootstrap", "--only", "trello,slack")
+        with made.store() as store, connect(config, ("slack",)) as connected:
+            post_meeting_reminders(config, book, connected.slack, store, now)
+            again = post_meeting_reminders(config, book, connected.slack, store, now)
+        assert again == []
+        channel = made.resource("slack", "channel", "general")
+        history = made.slack_member(ESRA).conversations_history(channel=channel)["messages"]
+        assert len([m for m in history if "Plenary meeting in one week" in m["text"]]) == 1
     finally:
         made.close()
