@@ -22,7 +22,7 @@ from sync.cli.main import cli
 from sync.cli.serve import _secrets
 from sync.core.config import load_config
 from sync.core.errors import UserError
-from tests.alliance import Alliance
+from tests.alliance import Alliance, example_config
 from tests.test_doctor import real_mode, template
 
 __all__ = ["template"]
@@ -142,3 +142,24 @@ def test_serve_takes_the_secrets_the_config_names(
           "${FRL_TRELLO_APP_SECRET}")
     found = _secrets(load_config(alliance.config_path), False, False)
     assert found is not None and found.trello == "from-the-config-reference"
+
+
+# ---------------------------------------------------------------------- the real_time key
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("none", "none"), ("serve", "serve"), ("socket_mode", "socket_mode"),
+    ("off", "none"),  # YAML reads an unquoted off as false: that can only mean none
+])
+def test_real_time_values(tmp_path: Path, written: str, expected: str) -> None:
+    path = example_config(tmp_path, real_time=written)
+    assert load_config(path).real_time == expected
+
+
+@pytest.mark.parametrize(("written", "says"), [
+    ("on", "write serve or socket_mode"), ("webhooks", "real_time"),
+])
+def test_real_time_refuses_what_it_cannot_tell(tmp_path: Path, written: str, says: str) -> None:
+    result = CliRunner().invoke(cli, ["-c", str(example_config(tmp_path, real_time=written)),
+                                      "validate"])
+    assert result.exit_code == 2 and says in result.stderr
