@@ -228,6 +228,8 @@ class SlackMessage:
     metadata: dict[str, Any] | None = None
     reactions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     edited_ts: str = ""
+    # The ``action_id`` of every button in the message's blocks (in order).
+    actions: tuple[str, ...] = ()
 
 
 class SlackAPI(Protocol):

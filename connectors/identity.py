@@ -59,9 +59,10 @@ def item_metadata(token: str, item_number: str) -> dict[str, object]:
     return {"event_type": SLACK_EVENT_TYPE, "event_payload": payload}
 
 
-def note_metadata(token: str) -> dict[str, object]:
-    """The Slack message metadata of a thread note or digest: its identity token."""
-    return {"event_type": NOTE_EVENT_TYPE, "event_payload": {"token": token}}
+def note_metadata(token: str, **facts: str) -> dict[str, object]:
+    """The Slack message metadata of a thread note or digest: its identity token (and
+    ``facts`` such as a digest's kind and time, so a later run can find it by them)."""
+    return {"event_type": NOTE_EVENT_TYPE, "event_payload": {"token": token, **facts}}
 
 
 def token_in_metadata(metadata: dict[str, object] | None,

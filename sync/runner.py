@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.base import MailchimpAPI, SlackAPI, SlackMessage, TrelloAPI
 from connectors.identity import OUR_EVENT_TYPES, make_token, note_metadata, token_in_metadata
+from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
 from sync.audience.apply import PushResult, push
 from sync.audience.store import StakeholderStore
@@ -19,6 +20,9 @@ from sync.plenary.meetings import post_meeting_reminders
 from sync.reports.digest import digest_due, digest_text, parse_duration
 from sync.state.journal import Journal
 from sync.state.store import StateStore
+
+# The kind our digests carry in their Slack metadata.
+DIGEST = "digest"
 
 
 @dataclass
@@ -108,6 +112,14 @@ def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slac
     general = store.get_resource("slack", "channel", "general")
     if general is None:
         return False
+    if previous is None:
+        # No bookmark: the first digest ever, or a state store rebuilt by bootstrap after it
+        # was lost. Our last digest in the channel says which (and when the next is due).
+        previous = last_digest_time(config, book, slack, general.remote_id, now - every)
+        if previous is not None:
+            store.set_bookmark("slack", "digest", previous)
+            if not digest_due(previous, every, now):
+                return False
     text = escape(digest_text(config.alliance.name, book, store.list_items(), now.date(), rows))
     token = make_token(config.alliance.slug, f"digest:{previous or 'first'}")
 
@@ -117,7 +129,34 @@ def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slac
 
     Journal(store, run_id).append(
         "slack", "post_digest", token,
-        lambda: slack.post_message(general.remote_id, text, metadata=note_metadata(token)),
+        lambda: slack.post_message(general.remote_id, text,
+                                   metadata=note_metadata(token, kind=DIGEST,
+                                                          at=now.isoformat())),
         lambda posted: posted.ts, find=find)
     store.set_bookmark("slack", "digest", now.isoformat())
     return True
+
+
+def last_digest_time(config: Config, book: Playbook, slack: SlackAPI, channel_id: str,
+                     since: dt.datetime) -> str | None:
+    """When our newest digest in ``channel_id`` posted after ``since`` went out, or None.
+
+    Only digests newer than one interval matter (an older one does not stop the next), so
+    only that much of the channel is read. A digest carries its kind and time in its metadata;
+    one posted before it did is known by its title line.
+    """
+    title = messages(book.language)["digest_title"].split("{alliance}")[0] + config.alliance.name
+    newest: str | None = None
+    for message in slack.history(channel_id, oldest=f"{since.timestamp():.6f}"):
+        if token_in_metadata(message.metadata, OUR_EVENT_TYPES) is None:
+            continue  # not ours
+        payload = (message.metadata or {}).get("event_payload") or {}
+        moment = dt.datetime.fromtimestamp(float(message.ts), dt.UTC)
+        # As aware (or naive) as the run's own clock, so the two compare.
+        posted = (moment if since.tzinfo else moment.replace(tzinfo=None)).isoformat()
+        if isinstance(payload, dict) and payload.get("kind") == DIGEST:
+            posted = str(payload.get("at") or posted)
+        elif not message.text.startswith(title):
+            continue
+        newest = max(newest or posted, posted)
+    return newest

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import SlackChannel, SlackMessage
+from connectors.slack.shapes import button_actions
 from sync.core.errors import FatalRemoteError, NotFoundError
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class FakeSlack:
             reply_count=doc["reply_count"], latest_reply=doc["latest_reply"],
             metadata=dict(doc["metadata"]) if doc["metadata"] else None,
             reactions={name: tuple(users) for name, users in doc["reactions"].items()},
-            edited_ts=doc["edited_ts"])
+            edited_ts=doc["edited_ts"], actions=button_actions(doc.get("blocks")))
 
     # ------------------------------------------------------------------ identity, channels
 

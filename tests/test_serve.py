@@ -115,8 +115,21 @@ def test_a_reaction_moves_the_card(served: tuple[Synced, Service]) -> None:
 
 
 def test_item_messages_carry_buttons_and_a_press_moves_the_card(
-        served: tuple[Synced, Service]) -> None:
-    alliance, _ = served
+        tmp_path: Any, synced_template: Any) -> None:
+    """With real_time: serve a sync puts the buttons on (the template has none: issue 21)."""
+    alliance = Synced(tmp_path, copy_of=synced_template, real_time="serve")
+    try:
+        alliance.cli("sync")
+        service = start(alliance)
+        try:
+            _press_a_button(alliance)
+        finally:
+            service.stop()
+    finally:
+        alliance.close()
+
+
+def _press_a_button(alliance: Synced) -> None:
     message = alliance.message("FRL-5")
     actions = [b for b in message["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in actions[0]["elements"]] == [

@@ -4,7 +4,10 @@ One source for three readers: the sandbox (a bot token without a method's scope 
 ``missing_scope``), ``mcm-sync doctor`` (the token's ``x-oauth-scopes`` against
 :data:`REQUIRED_BOT_SCOPES`) and ``slack-app-manifest.yaml`` (a test checks that the manifest
 lists exactly these scopes). Scope names per method from docs.slack.dev/reference/methods
-(bot token column); a method is allowed with any one of its scopes.
+(bot token column). A method on one channel needs the scope of that channel's type:
+``channels:*`` for a public channel, ``groups:*`` for a private one (Slack answers
+``missing_scope`` otherwise, see :func:`channel_scope`); other methods are allowed with any one
+of their scopes.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "users.list": ("users:read",),
 }
 
-# The bot scopes mcm-sync needs (public channels): the manifest and the doctor read this.
+# The bot scopes mcm-sync needs: the manifest, the doctor and the sandbox read this. The
+# groups:* ones are for an alliance channel that exists already as a private channel (the
+# bot, once invited, reads and updates it as it does a public one).
 REQUIRED_BOT_SCOPES: tuple[str, ...] = (
     "channels:history",
     "channels:join",
@@ -44,6 +49,9 @@ REQUIRED_BOT_SCOPES: tuple[str, ...] = (
     "channels:read",
     "chat:write",
     "commands",
+    "groups:history",
+    "groups:read",
+    "groups:write",
     "pins:write",
     "reactions:read",
     "reactions:write",
@@ -59,6 +67,9 @@ SCOPE_PURPOSE: dict[str, str] = {
     "channels:read": "find the channels by name",
     "chat:write": "post and update the item messages",
     "commands": "answer the /alliance slash command (mcm-sync serve)",
+    "groups:history": "read an alliance channel that is private (reactions, thread replies)",
+    "groups:read": "find an alliance channel that is private",
+    "groups:write": "set topic and purpose of a private alliance channel, invite people",
     "pins:write": "pin the welcome message",
     "reactions:read": "receive members' reactions as they happen (mcm-sync serve)",
     "reactions:write": "mark messages with reactions",
@@ -70,3 +81,16 @@ SCOPE_PURPOSE: dict[str, str] = {
 def missing_scopes(granted: set[str] | frozenset[str]) -> list[str]:
     """The required bot scopes not in ``granted``, in order."""
     return [scope for scope in REQUIRED_BOT_SCOPES if scope not in granted]
+
+
+def channel_scope(method: str, is_private: bool) -> str | None:
+    """The scope ``method`` needs on a public or private channel (None: not per channel type).
+
+    The methods on one channel list the public channel's scope first and the private
+    channel's second (``("channels:history", "groups:history")``).
+    """
+    needed = METHOD_SCOPES.get(method, ())
+    if len(needed) != 2 or not (needed[0].startswith("channels:")
+                                and needed[1].startswith("groups:")):
+        return None
+    return needed[1] if is_private else needed[0]

@@ -121,4 +121,16 @@ def as_message(raw: dict[str, Any]) -> SlackMessage:
         metadata=dict(metadata) if isinstance(metadata, dict) else None,
         reactions=reactions,
         edited_ts=str((raw.get("edited") or {}).get("ts") or ""),
+        actions=button_actions(raw.get("blocks")),
     )
+
+
+def button_actions(blocks: Any) -> tuple[str, ...]:
+    """The ``action_id`` of every button in a message's ``actions`` blocks."""
+    found: list[str] = []
+    for block in blocks if isinstance(blocks, list) else ():
+        if isinstance(block, dict) and block.get("type") == "actions":
+            found += [str(element.get("action_id") or "")
+                      for element in block.get("elements") or ()
+                      if isinstance(element, dict) and element.get("type") == "button"]
+    return tuple(found)

@@ -22,6 +22,7 @@ from connectors import masking
 from sync import __version__
 from sync.api import Alliance
 from sync.core.config import Config, default_config_path, load_config
+from sync.core.env_file import load_env_file
 from sync.core.errors import REPORTED, ExitStatus, UserError, error_lines, exit_status
 from sync.state.schema import SCHEMA_VERSION
 
@@ -155,6 +156,13 @@ class McmGroup(click.Group):
     default=None,
     help="Config file (default: ./mcm-sync.yaml or $MCM_SYNC_CONFIG).",
 )
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Read secrets from this file of KEY=VALUE lines (systemd's EnvironmentFile format; "
+    "default $MCM_SYNC_ENV_FILE). Variables already set win.",
+)
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs).")
 @click.version_option(
     __version__, prog_name="mcm-sync",
@@ -163,7 +171,8 @@ class McmGroup(click.Group):
     message=f"%(prog)s, version %(version)s (state store schema {SCHEMA_VERSION})",
 )
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+def cli(ctx: click.Context, config_path: Path | None, env_file: Path | None,
+        verbose: int) -> None:
     """Run a regional alliance of the Migrant Community Mediators guide.
 
     Playbooks and templates for the guide's six steps; Trello, Slack and Mailchimp set up and
@@ -173,6 +182,8 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     _log_to_stderr(level)
     ctx.obj = AppContext(config_path, verbose)
+    # Before any config is read: its ${VAR} references may name the file's variables.
+    load_env_file(env_file)
 
 
 def _log_to_stderr(level: int) -> None:

@@ -23,6 +23,7 @@ from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError
 from sync.core.init_config import new_config_text
+from sync.doctor.live import address_warnings
 from sync.documents.render import list_templates, render_template
 from sync.documents.word import markdown_to_docx
 
@@ -104,6 +105,7 @@ def validate(app: AppContext, as_json: bool) -> None:
         with app.alliance.store() as store:
             items = store.list_items()
     warnings += after_end(config, playbook, rows, items, source=source)
+    warnings += address_warnings(config, source)
     if as_json:
         echo_json(
             {

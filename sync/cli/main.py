@@ -15,6 +15,7 @@ from sync.cli import (
     sandbox_members,
     serve,
     services,
+    slack,
     stakeholders,
     worker,
 )
@@ -43,6 +44,7 @@ for command in (
     stakeholders.forget,
     stakeholders.newsletter,
     serve.serve,
+    slack.slack,
     worker.worker,
 ):
     cli.add_command(command)

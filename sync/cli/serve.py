@@ -12,11 +12,11 @@ import click
 from sync.cli.app import AppContext, pass_app
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
 from sync.core import checks
+from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.reports.digest import parse_duration
 from sync.serve.front import FrontService
-from sync.serve.hooks import Secrets
-from sync.serve.routes import SECRET_VARIABLES
+from sync.serve.hooks import SECRET_VARIABLES, Secrets, configured_secrets
 from sync.serve.server import ServeOptions, Service
 
 ENDPOINTS = ("/healthz", "/hooks/trello", "/hooks/slack/events", "/hooks/slack/interactive",
@@ -51,19 +51,19 @@ def _reconcile_seconds(text: str) -> float:
     return seconds
 
 
-def _secrets(use_sandbox: bool, socket_mode: bool) -> Secrets | None:
-    """The three secrets from the environment; on the sandbox, None: the service asks the
-    sandbox for the ones it issued."""
+def _secrets(config: Config, use_sandbox: bool, socket_mode: bool) -> Secrets | None:
+    """The three secrets from the config's settings, else the environment; on the sandbox,
+    None: the service asks the sandbox for the ones it issued."""
     if use_sandbox:
         return None
-    found = {name: os.environ.get(variable, "") for name, variable in SECRET_VARIABLES.items()}
+    found = configured_secrets(config)
     needed = ("trello",) if socket_mode else ("trello", "slack")
-    missing = [SECRET_VARIABLES[n] for n in needed if not found[n]]
+    missing = [SECRET_VARIABLES[n] for n in needed if not getattr(found, n)]
     if missing:
         raise UserError(f"serve needs {' and '.join(missing)} to verify deliveries",
                         hint="Trello's app secret is on https://trello.com/app-key; Slack's "
                         "signing secret on the app's Basic Information page")
-    return Secrets(**found)
+    return found
 
 
 @click.command("serve")
@@ -117,13 +117,18 @@ def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_ever
                         hint="one alliance's state store is set in its config (state.url)")
     every = None if reconcile_every == "off" else _reconcile_seconds(reconcile_every)
     use_sandbox = app.config.sandbox if sandbox is None else sandbox
+    if app.config.real_time == "none":
+        click.echo("warning: real_time is none in the config, so item messages carry no "
+                   f"status buttons; set real_time: {'socket_mode' if socket_mode else 'serve'}"
+                   " for them (docs/going-live.md)", err=True)
     app_token = os.environ.get("SLACK_APP_TOKEN", "") if socket_mode else ""
     if socket_mode and not app_token:
         raise UserError("--socket-mode needs SLACK_APP_TOKEN (an app-level xapp- token)",
                         hint="create it on the Slack app's Basic Information page, scope "
                         "connections:write")
     options = ServeOptions(host=host, port=port, public_url=public_url,
-                           secrets=_secrets(use_sandbox, socket_mode), reconcile_every=every,
+                           secrets=_secrets(app.config, use_sandbox, socket_mode),
+                           reconcile_every=every,
                            register=not no_register, sandbox=sandbox,
                            socket_mode_token=app_token)
     _run(Service(app.alliance, options), ENDPOINTS)

@@ -232,6 +232,9 @@ class SyncSettings(_Strict):
         return value
 
 
+REAL_TIME_MODES = ("none", "serve", "socket_mode")
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -239,6 +242,11 @@ class Config(_Strict):
     people: Annotated[list[Person], Field(min_length=1)]
     action_plan: str | None = None
     sandbox: bool = False
+    # How members' changes reach mcm-sync between scheduled syncs: "none" (only `sync` on a
+    # schedule: a button press would be lost, so item messages carry none), "serve" (`mcm-sync
+    # serve` behind a public URL) or "socket_mode" (`serve --socket-mode`). The doctor checks
+    # the secrets serve needs when it is not "none".
+    real_time: Literal["none", "serve", "socket_mode"] = "none"
     state: StateSettings = StateSettings()
     sync: SyncSettings = SyncSettings()
     trello: TrelloSettings = TrelloSettings()
@@ -253,6 +261,16 @@ class Config(_Strict):
 
     # Set by the loader, not by the user: the file the config came from.
     source_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("real_time", mode="before")
+    @classmethod
+    def _a_mode(cls, value: object) -> object:
+        # YAML reads an unquoted off/no/false as a boolean: that can only mean "none".
+        if value is False:
+            return "none"
+        if value is True:
+            raise ValueError("write serve or socket_mode (which of the two is meant?)")
+        return value
 
     @field_validator("sandbox", mode="before")
     @classmethod

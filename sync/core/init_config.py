@@ -8,6 +8,11 @@ import yaml
 
 from playbooks.messages import messages
 
+# What `init` writes where only the coordinator knows the answer: a text in parentheses,
+# which `validate` and `doctor` recognise (sync.doctor.live).
+ADDRESS_PLACEHOLDERS = {"address1": "(street and number)", "zip": "(postcode)",
+                        "city": "(city)"}
+
 _HEADER = """\
 # mcm-sync configuration, written by `mcm-sync init`.
 # Reference: config.example.yaml and docs/configuration.md.
@@ -70,10 +75,14 @@ def new_config_text(
         "mailchimp": {
             "api_key": "${MAILCHIMP_API_KEY}",
             "audience_name": text["audience_name"].format(alliance=name),
+            # Mailchimp requires the real postal address (shown in every newsletter's
+            # footer): left clearly marked, so `validate` warns and `doctor` fails until the
+            # coordinator writes it (the region is not a city).
             "contact": {
                 "company": organisation,
-                "address1": "(street and number)",
-                "city": region,
+                "address1": ADDRESS_PLACEHOLDERS["address1"],
+                "zip": ADDRESS_PLACEHOLDERS["zip"],
+                "city": ADDRESS_PLACEHOLDERS["city"],
                 "country": country.upper(),
             },
             "from_name": name,

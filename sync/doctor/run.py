@@ -6,6 +6,7 @@ from typing import Any
 
 from sync.core.config import Config
 from sync.doctor.checks import check_mailchimp, check_slack, check_trello
+from sync.doctor.live import check_address, check_real_time
 from sync.doctor.report import DoctorReport
 from sync.state.store import StateStore
 
@@ -21,6 +22,9 @@ def diagnose(config: Config, connected: Any, store: StateStore | None) -> Doctor
         check_trello(config, connected.trello, store, report)
     if connected.slack is not None:
         check_slack(config, connected.slack, report)
+    on_sandbox = bool(getattr(connected, "sandbox_url", ""))
     if connected.mailchimp is not None:
         check_mailchimp(config, connected.mailchimp, report)
+        check_address(config, on_sandbox, report)
+    check_real_time(config, on_sandbox, report)
     return report

@@ -25,7 +25,7 @@ from sync.engine.actions import (
     NewItem,
     SyncPlan,
 )
-from sync.engine.buttons import item_blocks
+from sync.engine.buttons import buttons_on, item_blocks
 from sync.engine.model import DECISION, SyncContext, SyncResult
 from sync.engine.texts import labels
 from sync.state.journal import Journal
@@ -126,7 +126,8 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
     if plan.message_text is not None:
         ctx.slack.update_message(settings.actions_channel, plan.message_ts, plan.message_text,
                                  blocks=item_blocks(plan.message_text, plan.number,
-                                                    labels(settings), plan.card_id),
+                                                    labels(settings), plan.card_id,
+                                                    buttons=buttons_on(ctx.config)),
                                  metadata=item_metadata(_token(ctx, plan.key), plan.number))
         result.count("slack.update_message")
     copied = []
@@ -241,7 +242,8 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
             "slack", "post_item", post.token,
             lambda: ctx.slack.post_message(channel, post.text,
                                            blocks=item_blocks(post.text, post.number,
-                                                              labels(ctx.settings), card_id),
+                                                              labels(ctx.settings), card_id,
+                                                              buttons=buttons_on(ctx.config)),
                                            metadata=item_metadata(post.token, post.number)),
             lambda message: message.ts, item_id=item_id)
         result.count("slack.post_message")

@@ -7,12 +7,21 @@ start (in progress), done and blocked, labelled with the localised status names.
 back through Slack's interactivity endpoint (``mcm-sync serve``) as a ``block_actions``
 payload whose ``action_id`` names the status; it is applied exactly like the matching
 reaction.
+
+Buttons only where a press is received: Slack delivers a press to the app's interactivity
+URL (or its Socket Mode connection) once, and keeps it nowhere a later read could find it
+(neither the message, its reactions nor the channel's history record it). So with
+``real_time: none`` (only a scheduled ``sync``) the messages carry no buttons, and a sync
+takes them off messages posted while they were on (and puts them back when real time is
+configured again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from sync.core.config import Config
 
 ACTION_PREFIX = "mcm_status_"
 MAX_SECTION_TEXT = 3000  # Slack: "Maximum length for the text in this field is 3000"
@@ -45,11 +54,28 @@ def section_text(text: str, link: str, more: str) -> str:
     return cut.rstrip() + tail
 
 
-def item_blocks(text: str, number: str, labels: Mapping[str, str],
-                card_id: str = "") -> list[dict[str, Any]]:
+def buttons_on(config: Config) -> bool:
+    """Whether item messages carry status buttons: only when a press can be received."""
+    return config.real_time != "none"
+
+
+def shows_buttons(actions: Sequence[str]) -> bool:
+    """Whether a message's button ids include our status buttons."""
+    return any(pressed_status(action) for action in actions)
+
+
+def item_blocks(text: str, number: str, labels: Mapping[str, str], card_id: str = "", *,
+                buttons: bool = True) -> list[dict[str, Any]]:
     """The blocks of an item message: its text (cut, see :func:`section_text`), then the
-    status buttons."""
-    buttons: list[dict[str, Any]] = []
+    status buttons (``buttons``)."""
+    section = {"type": "section", "block_id": "mcm_item_text", "text": {
+        "type": "mrkdwn",
+        "text": section_text(text, card_link(card_id), labels.get("more_on_card", "more"))}}
+    if not buttons:
+        # Sent as a block list, not left out: chat.update keeps a message's previous blocks
+        # when none are given, and a button that nothing receives must go.
+        return [section]
+    elements: list[dict[str, Any]] = []
     for status in BUTTONS:
         button: dict[str, Any] = {
             "type": "button",
@@ -60,13 +86,8 @@ def item_blocks(text: str, number: str, labels: Mapping[str, str],
         }
         if status in _STYLE:
             button["style"] = _STYLE[status]
-        buttons.append(button)
-    return [
-        {"type": "section", "block_id": "mcm_item_text", "text": {
-            "type": "mrkdwn",
-            "text": section_text(text, card_link(card_id), labels.get("more_on_card", "more"))}},
-        {"type": "actions", "block_id": f"mcm_item_{number}", "elements": buttons},
-    ]
+        elements.append(button)
+    return [section, {"type": "actions", "block_id": f"mcm_item_{number}", "elements": elements}]
 
 
 def pressed_status(action_id: str) -> str | None:

@@ -15,6 +15,7 @@ from connectors.identity import make_token
 from sync.core.mrkdwn import escape, slack_to_trello
 from sync.engine import pending
 from sync.engine.actions import Append, AuditLine, ItemPlan
+from sync.engine.buttons import buttons_on, shows_buttons
 from sync.engine.decide import Decision, Observation, decide, hold_conflicts, without_fields
 from sync.engine.model import FIELDS, Settings, Snapshot, StateView, iso_z
 from sync.engine.normalize import card_values, reaction_set, slack_status, split_reactions
@@ -65,7 +66,8 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
         if pressed is not None and (allowed is None or pressed[1] in allowed):
             status, user = pressed  # a button press counts like the matching reaction
         current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
-                            "ts": message.ts, "strangers": strangers}
+                            "ts": message.ts, "strangers": strangers,
+                            "buttons": shows_buttons(message.actions)}
         changed_status = status if status != slack_side.base.get("status", item.status) \
             else item.status
         # A reaction carries no time: the best one we have is when a sync first saw it.
@@ -213,7 +215,8 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
         return plan
     message_text = item_text(settings, item.number, item.step, agreed)
     plan.message_ts = slack_side.remote_id
-    if now["text"] != message_text:
+    # The buttons follow real_time too: on only where a press is received (engine.buttons).
+    if now["text"] != message_text or now["buttons"] != buttons_on(settings.config):
         plan.message_text = message_text
     # Who changed what where, then any conflict (the losing value is shown, never dropped).
     position = view.audit_counts.get(item.id, 0)

@@ -233,8 +233,9 @@ def post_meeting_reminders(config: Config, book: Playbook, slack: SlackAPI, stor
     recorded (before bootstrap). Each posted reminder is recorded as the resource
     ``("slack", "meeting_reminder", reminder.key)`` holding the message ts, right after its
     call, so a second run posts nothing twice. Each post is journalled first and carries its
-    key in the message metadata: after a crash between the post and the record, the next run
-    finds the message and adopts it instead of posting again. Connector errors propagate.
+    key in the message metadata: after a crash between the post and the record, or a state
+    store rebuilt after it was lost, the next run finds the message and adopts it instead of
+    posting again. Connector errors propagate.
     """
     general = store.get_resource("slack", "channel", "general")
     if general is None:
@@ -245,11 +246,11 @@ def post_meeting_reminders(config: Config, book: Playbook, slack: SlackAPI, stor
     already: dict[str, str] | None = None
     for reminder in reminders_due(meeting_schedule(config, book, store), local, sent):
         token = f"{REMINDER_EVENT}:{reminder.key}"
-        ts = None
-        if store.intents(identity_token=token):
-            # An earlier run may have posted it and died before recording it: look first.
-            already = already if already is not None else _posted_reminders(slack, general)
-            ts = already.get(reminder.key)
+        # Not recorded: an earlier run may have posted it and died before recording it, or
+        # the state store was lost and rebuilt by bootstrap since. Look first (one read of the
+        # channel per run, and only when a reminder is due).
+        already = already if already is not None else _posted_reminders(slack, general)
+        ts = already.get(reminder.key)
         if ts is None:
             ts = Journal(store, run_id or "reminders").create(
                 "slack", "post_reminder", token,

@@ -18,7 +18,6 @@ alliance bootstrapped or added to the folder is routed without a restart.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -29,13 +28,11 @@ from typing import Any
 from sync.core.config import Config, load_config
 from sync.core.services import running_sandbox, sandbox_credentials, sandbox_data_dir
 from sync.fleet.worker import alliance_configs
-from sync.serve.hooks import TRELLO_PATH, Scope, Secrets
+from sync.serve.hooks import TRELLO_PATH, Scope, Secrets, configured_secrets
 from sync.state.presence import check_state_file, check_state_schema
 from sync.state.store import StateStore
 
 log = logging.getLogger("mcm_sync.serve")
-SECRET_VARIABLES = {"trello": "TRELLO_APP_SECRET", "slack": "SLACK_SIGNING_SECRET",
-                    "mailchimp": "MAILCHIMP_WEBHOOK_SECRET"}
 SANDBOX_MAILCHIMP_SECRET = "sandbox-mailchimp-webhook-secret"
 MISS_EVERY = 2.0  # seconds: a delivery for nothing known re-reads the folder at most this often
 
@@ -144,14 +141,7 @@ def alliance_secrets(config: Config, sandbox_url: str, fallback: Secrets | None)
         issued = sandbox_credentials(sandbox_url)
         return Secrets(issued["trello"]["app_secret"], issued["slack"]["signing_secret"],
                        SANDBOX_MAILCHIMP_SECRET)
-    base = fallback or Secrets(*(os.environ.get(v, "") for v in SECRET_VARIABLES.values()))
-
-    def own(value: Any, default: str) -> str:
-        return value.get_secret_value() if value is not None else default
-
-    return Secrets(own(config.trello.app_secret, base.trello),
-                   own(config.slack.signing_secret, base.slack),
-                   own(config.mailchimp.webhook_secret, base.mailchimp))
+    return configured_secrets(config, fallback)
 
 
 def read_route(name: str, config: Config, public_url: str,

@@ -66,7 +66,7 @@ from connectors.sandbox.slack.model import (
 from connectors.sandbox.slack.page import render_slack_page
 from connectors.sandbox.slack.responses import ResponseUrls
 from connectors.sandbox.slack.workspace import Workspace
-from connectors.slack.scopes import METHOD_SCOPES
+from connectors.slack.scopes import METHOD_SCOPES, channel_scope
 
 Body = dict[str, Any]
 Person = dict[str, Any]
@@ -92,6 +92,10 @@ SLACKBOT: dict[str, Any] = {"slack_id": "USLACKBOT", "email": "", "name": "Slack
 BOT_REFUSED = {"conversations.unarchive": "user_is_bot"}
 # A bot reads only the channels it is in (public ones too).
 MEMBERS_ONLY_READS = ("conversations.history", "conversations.replies")
+# The methods on one channel whose scope depends on the channel's type (channel_scope).
+CHANNEL_METHODS = ("conversations.info", "conversations.history", "conversations.replies",
+                   "conversations.archive", "conversations.unarchive", "conversations.invite",
+                   "conversations.setTopic", "conversations.setPurpose")
 
 
 # ---------------------------------------------------------------------- auth and users
@@ -282,6 +286,15 @@ class SlackEmulator(ServiceEmulator):
         needed = METHOD_SCOPES.get(method, ())
         if needed and not set(needed) & set(scopes):
             raise SlackError("missing_scope", needed=needed[0], provided=",".join(scopes))
+        if method in CHANNEL_METHODS and text_param(params, "channel"):
+            # A private channel needs the groups:* scope, a public one the channels:* scope.
+            try:
+                doc = self.workspace.channel(text_param(params, "channel"), bot["slack_id"])
+            except SlackError:
+                doc = None  # the handler answers channel_not_found
+            scope = channel_scope(method, bool(doc and doc.get("is_private")))
+            if doc is not None and scope and scope not in scopes:
+                raise SlackError("missing_scope", needed=scope, provided=",".join(scopes))
         if method in BOT_REFUSED:
             raise SlackError(BOT_REFUSED[method])
         if method in MEMBERS_ONLY_READS:
