@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import SlackMessage
 from connectors.identity import make_token
 from sync.engine import pending
 from sync.engine.actions import Append, AuditLine, ItemPlan
@@ -59,12 +58,16 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
                                              alliance_slack_ids(settings, view))
         status, user = slack_status(counted, seen, settings.config.slack.reactions,
                                     slack_side.base.get("status", item.status))
-        pressed = snap.pressed.get(make_token(settings.config.alliance.slug, item.key))
         allowed = alliance_slack_ids(settings, view)
-        if pressed is not None and (allowed is None or pressed[1] in allowed):
-            status, user = pressed  # a button press counts like the matching reaction
+        outsiders = []
+        for press in snap.pressed.get(make_token(settings.config.alliance.slug, item.key), ()):
+            if allowed is None or press[1] in allowed:
+                status, user = press[:2]  # a button press counts like the matching reaction
+            else:
+                outsiders.append(press)  # noted and audited like an outsider's reaction
         current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
-                            "ts": message.ts, "strangers": strangers}
+                            "ts": message.ts, "strangers": strangers,
+                            "outsider_presses": outsiders}
         changed_status = status if status != slack_side.base.get("status", item.status) \
             else item.status
         # A reaction carries no time: the best one we have is when a sync first saw it.
@@ -235,11 +238,22 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
             emoji=emoji, new=text.get(f"status:{new}", new), who=who))
     plan.notes = [Append(make_token(slug, f"note:{item.key}:{position}:{i}"), note)
                   for i, note in enumerate(notes)]
+    # Button presses of people outside the alliance: the same, tokened by the press itself
+    # (a delivery processed twice says it once).
+    for new, user, press_id in now.get("outsider_presses", []):
+        who = text["outsider"].format(user=user)
+        plan.said_once.append((
+            Append(make_token(slug, f"press:{item.key}:{press_id}"),
+                   text["stranger_press"].format(new=text.get(f"status:{new}", new), who=who)),
+            AuditLine(who, "slack", "button.ignored", None, {"status": new})))
     if trello_side is not None:
         plan.notes += [Append(make_token(slug, f"trello-comment:{c.action_id}"),
                               text["comment_from"].format(who=c.who, where="Trello",
                                                           text=c.text))
                        for c in snap.comments if c.card_id == trello_side.remote_id]
+    # The "latest reply seen" mark moves only past replies this run read (ours included):
+    # never past one because a note of ours came later (a member's reply posted while we
+    # wrote would be skipped for good), so a thread we wrote in is read once more next run.
     seen = slack_side.base.get("latest_reply", "")
     newest = seen
     token = make_token(slug, item.key)
@@ -252,23 +266,21 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
                 continue
             who = display_name(settings, view, reply.user)
             plan.comments.append((
-                _comment(slug, item.key, reply, trello_side.remote_id,
-                         text["comment_from"].format(who=who, where="Slack", text=reply.text),
-                         snap),
+                Append(make_token(slug, f"comment:{item.key}:{reply.ts}"),
+                       text["comment_from"].format(who=who, where="Slack", text=reply.text)),
                 AuditLine(who, "slack", "comment", None, reply.text)))
     plan.seen_reply = newest
     base = dict(slack_side.base)
     base.update(status=agreed["status"], text=message_text,
                 latest_reply=max(base.get("latest_reply", ""), newest),
                 reactions=now["reactions"])
-    # Written only when it changed (or a note will move latest_reply): nothing to do, no write.
-    if base != slack_side.base or plan.notes:
+    # Written only when it changed: nothing to do, no write.
+    if base != slack_side.base:
         plan.slack_base = base
+        plan.marks_only = {**base, "latest_reply": ""} == {**slack_side.base, "latest_reply": ""} \
+            and not (plan.writes_remotely or plan.audit or plan.decision.changes
+                     or plan.decision.conflicts or plan.mark_card_deleted
+                     or plan.trello_base is not None or plan.file_side is not None
+                     or plan.record is not None or plan.settles)
     return plan
 
-
-def _comment(slug: str, key: str, reply: SlackMessage, card_id: str, comment: str,
-             snap: Snapshot) -> Append:
-    """A Slack reply's copy on the card, tokened by the reply (once per reply, ever)."""
-    return Append(make_token(slug, f"comment:{key}:{reply.ts}"), comment,
-                  seen=(card_id, comment) in snap.own_comments)

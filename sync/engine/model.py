@@ -86,13 +86,12 @@ class Snapshot:
     replies: dict[str, list[SlackMessage]] = field(default_factory=dict)
     # Cards carrying our token, read when some item needs its card made (crash adoption).
     board_cards_by_token: dict[str, TrelloCard] = field(default_factory=dict)
-    # Comments we wrote that came back in the board actions: (card id, text).
-    own_comments: set[tuple[str, str]] = field(default_factory=set)
     # Further messages carrying an item's token (a post repeated after a lost answer).
     duplicate_messages: dict[str, list[SlackMessage]] = field(default_factory=dict)
     # Button presses on item messages (``mcm-sync serve``), by item token: (status, user id);
     # applied like the matching reaction.
-    pressed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Each press: (status, user id, the press's delivery id), in the order they came.
+    pressed: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

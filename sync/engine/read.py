@@ -148,13 +148,10 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
     new_ids: list[str] = []
     deleted: set[str] = set()
     comments: list[TrelloComment] = []
-    own_comments: set[tuple[str, str]] = set()
     for action in actions:
         if action.member_id == settings.me_trello:
-            # Our own writes coming back: never a member's change; our comments are kept to
-            # recognise one a failed run already made.
-            if action.type == "commentCard" and action.card_id:
-                own_comments.add((action.card_id, str(action.data.get("text", ""))))
+            # Our own writes coming back: never a member's change (a copy a failed run made
+            # is found on its card by the journal's adoption, sync.engine.apply._comment).
             continue
         if not action.card_id:
             continue
@@ -197,7 +194,7 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
     return Snapshot(cards, actors, new_ids, deleted, comments, messages,
                     actions[-1].id if actions else since, full=full,
                     replies=_new_replies(ctx, view, messages),
-                    board_cards_by_token=by_token, own_comments=own_comments,
+                    board_cards_by_token=by_token,
                     duplicate_messages=duplicates)
 
 

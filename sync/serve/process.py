@@ -50,7 +50,7 @@ class Target:
     read_card: bool = False
     read_replies: bool = False
     actor: tuple[str, str] | None = None
-    pressed: tuple[str, str] | None = None
+    pressed: list[tuple[str, str, str]] = field(default_factory=list)
     comments: list[TrelloComment] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
 
@@ -144,7 +144,8 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str) -> Pro
             if event.kind == "reply":
                 found.read_replies = True
             elif event.kind == "button":
-                found.pressed = (str(payload["status"]), str(payload.get("user") or ""))
+                found.pressed.append((str(payload["status"]), str(payload.get("user") or ""),
+                                      event.dedup_key))
         found.events.append(event.id)
 
     for found in targets.values():
@@ -180,7 +181,7 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
     messages = {}
     replies = {}
     if slack_side is not None:
-        message = ctx.slack.message(settings.actions_channel, slack_side.remote_id)  # type: ignore[attr-defined]
+        message = ctx.slack.message(settings.actions_channel, slack_side.remote_id)
         if message is None:
             return False  # the item's message has gone: the sync posts it again
         messages[token] = message
