@@ -75,7 +75,7 @@ def test_a_reply_posted_while_we_write_the_status_note_reaches_the_card(
     channel = alliance.resource("slack", "channel", "actions")
     doing = alliance.resource("trello", "list", "doing")
     alliance.world.as_member(BRAM).move_card(card, doing)
-    alliance.world.when_writing("slack.post_message", lambda: alliance.world.as_member(
+    alliance.world.when_writing("slack.post_message", lambda _: alliance.world.as_member(
         HANA).reply(channel, ts, "I will call them today"))
     alliance.sync()
     assert not any("I will call them today" in c for c in bot_comments(alliance, card))
@@ -95,7 +95,7 @@ def test_a_reply_posted_while_serve_writes_the_status_note_reaches_the_card(
     doing = alliance.resource("trello", "list", "doing")
     alliance.world.as_member(BRAM).move_card(card, doing)
     reply = []
-    alliance.world.when_writing("slack.post_message", lambda: reply.append(
+    alliance.world.when_writing("slack.post_message", lambda _: reply.append(
         alliance.world.as_member(HANA).reply(channel, ts, "Booked the hall")))
     serve_events(alliance, ("trello", "updateCard", card, {"member": "Bram Visser"}))
     assert reply and not any("Booked the hall" in c for c in bot_comments(alliance, card))
@@ -172,3 +172,29 @@ def test_an_outsiders_button_press_is_noted_and_audited_like_their_reaction(
     assert len([n for n in notes if "button" in n and "was not applied" in n]) == 1, notes
     assert alliance.world.trello.cards_by_id[card]["list_id"] == alliance.resource(
         "trello", "list", "todo")
+
+
+@pytest.mark.parametrize("read_between", [False, True])
+def test_a_note_that_lands_after_it_was_made_again_is_removed(
+        alliance: FakeAlliance, read_between: bool) -> None:
+    """A worker killed with its note in flight; the next run found nothing and posted the note;
+    then the first post lands (the vendor was slow). The late copy is removed by the next run
+    that reads the thread (``read_between``: after a run already read the kept note)."""
+    card, ts = item_ids(alliance)["FRL-8"]
+    channel = alliance.resource("slack", "channel", "actions")
+    alliance.world.as_member(BRAM).move_card(card, alliance.resource("trello", "list", "doing"))
+    alliance.sync()
+    if read_between:
+        alliance.sync()
+    world = alliance.world
+    [kept] = [m for m in world.slack.messages[channel]
+              if m["thread_ts"] == ts and m["user"] == world.bot.slack_id]
+    world.slack.post(world.bot, channel, kept["text"], metadata=kept["metadata"], thread_ts=ts)
+    alliance.sync()
+    notes = [m["ts"] for m in world.slack.messages[channel]
+             if m["thread_ts"] == ts and m["user"] == world.bot.slack_id]
+    assert notes == [kept["ts"]]
+    alliance.sync()
+    writes = world.writes
+    alliance.sync(full=True)
+    assert world.writes == writes

@@ -93,6 +93,8 @@ class ItemPlan:
     # Notes whose audit line is kept only when the note is made now (or adopted after a
     # crash): an outsider's button press, which a delivery processed twice brings twice.
     said_once: list[tuple[Append, AuditLine]] = field(default_factory=list)
+    # Second copies of our notes in the item's thread (a post that landed late): removed.
+    repeated_notes: list[str] = field(default_factory=list)
     slack_base: dict[str, Any] | None = None
     seen_reply: str = ""
     file_side: tuple[str, dict[str, Any]] | None = None
@@ -108,7 +110,7 @@ class ItemPlan:
     def writes_remotely(self) -> bool:
         """True when this item needs any remote write."""
         return bool(self.card_changes or self.message_text is not None or self.notes
-                    or self.comments or self.said_once)
+                    or self.comments or self.said_once or self.repeated_notes)
 
     @property
     def is_noop(self) -> bool:

@@ -140,6 +140,9 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
         if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
             result.count("slack.thread_reply")
             appended.append(line)
+    for ts in plan.repeated_notes:  # a second copy of a note of ours (it landed late)
+        ctx.slack.delete_message(settings.actions_channel, ts)
+        result.count("slack.delete_message")
     with store.transaction():
         _record(ctx, item_id, plan, result, card_gone, appended)
         for intent in (*plan.settles, *decided):

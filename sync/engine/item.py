@@ -270,6 +270,7 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
                        text["comment_from"].format(who=who, where="Slack", text=reply.text)),
                 AuditLine(who, "slack", "comment", None, reply.text)))
     plan.seen_reply = newest
+    plan.repeated_notes = list(snap.repeated_notes.get(token, ()))
     base = dict(slack_side.base)
     base.update(status=agreed["status"], text=message_text,
                 latest_reply=max(base.get("latest_reply", ""), newest),

@@ -86,6 +86,9 @@ class Snapshot:
     replies: dict[str, list[SlackMessage]] = field(default_factory=dict)
     # Cards carrying our token, read when some item needs its card made (crash adoption).
     board_cards_by_token: dict[str, TrelloCard] = field(default_factory=dict)
+    # Our thread notes read again as second copies (sync.engine.read.repeated_notes), by
+    # item token: removed.
+    repeated_notes: dict[str, list[str]] = field(default_factory=dict)
     # Further messages carrying an item's token (a post repeated after a lost answer).
     duplicate_messages: dict[str, list[SlackMessage]] = field(default_factory=dict)
     # Button presses on item messages (``mcm-sync serve``), by item token: (status, user id);

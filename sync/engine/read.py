@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import SlackAPI, SlackMessage, TrelloAction, TrelloAPI
-from connectors.identity import make_token, token_in, token_in_metadata
+from connectors.identity import NOTE_EVENT_TYPE, make_token, token_in, token_in_metadata
 from playbooks.model import ActionRow, Playbook
 from sync.bootstrap.plan import cards_by_token
 from sync.core.config import Config
@@ -191,9 +191,12 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
             duplicates.setdefault(token, []).append(message)
         else:
             messages[token] = message
+    replies = _new_replies(ctx, view, messages)
     return Snapshot(cards, actors, new_ids, deleted, comments, messages,
                     actions[-1].id if actions else since, full=full,
-                    replies=_new_replies(ctx, view, messages),
+                    replies=replies,
+                    repeated_notes={token: found for token, thread in replies.items()
+                                    if (found := repeated_notes(ctx, thread))},
                     board_cards_by_token=by_token,
                     duplicate_messages=duplicates)
 
@@ -222,3 +225,31 @@ def _new_replies(ctx: SyncContext, view: StateView,
         found[token] = ctx.slack.replies(ctx.settings.actions_channel, message.ts,
                                          oldest=seen or None)
     return found
+
+
+def repeated_notes(ctx: SyncContext, thread: Sequence[SlackMessage]) -> list[str]:
+    """Our thread notes in ``thread`` (replies as read) that repeat a note already made: the
+    ts of each copy to remove.
+
+    A post can land after its run gave up on it (a worker killed with it in flight, a client
+    timeout while the service was slow) and after the next run looked for it, found nothing
+    and posted it again. The journal names the copy that counts (the done intent's remote
+    id); any other copy with the same token, and a second copy read in the same thread, go.
+    """
+    me = ctx.settings.me_slack
+    first: dict[str, str] = {}
+    extra: list[str] = []
+    for reply in thread:
+        token = token_in_metadata(reply.metadata, (NOTE_EVENT_TYPE,))
+        if token is None or not (reply.user in me or (reply.bot_id and reply.bot_id in me)):
+            continue
+        if token in first:
+            extra.append(reply.ts)
+            continue
+        made = {intent.remote_id for intent in ctx.store.intents(identity_token=token)
+                if intent.state == "done" and intent.remote_id}
+        if made and reply.ts not in made:
+            extra.append(reply.ts)
+            continue
+        first[token] = reply.ts
+    return extra

@@ -29,7 +29,7 @@ from sync.audience.store import StakeholderStore
 from sync.engine.apply import apply_item
 from sync.engine.item import plan_item
 from sync.engine.model import Snapshot, SyncContext, SyncResult, TrelloComment
-from sync.engine.read import state_view
+from sync.engine.read import repeated_notes, state_view
 from sync.engine.run import run_sync
 from sync.state.events import EventQueue, QueuedEvent
 from sync.state.rows import Item
@@ -188,9 +188,11 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
         if found.read_replies and trello_side is not None:
             replies[token] = ctx.slack.replies(settings.actions_channel, message.ts,
                                                oldest=slack_side.base.get("latest_reply") or None)
+    repeated = repeated_notes(ctx, replies.get(token, []))
     snap = Snapshot(cards=cards, card_actors=actors, new_card_ids=[], deleted_card_ids=set(),
                     comments=found.comments, messages=messages, last_action_id=None,
-                    replies=replies, pressed={token: found.pressed} if found.pressed else {})
+                    replies=replies, pressed={token: found.pressed} if found.pressed else {},
+                    repeated_notes={token: repeated} if repeated else {})
     plan = plan_item(settings, view, snap, item)
     apply_item(ctx, plan, result)
     return True
