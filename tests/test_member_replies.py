@@ -198,3 +198,33 @@ def test_a_note_that_lands_after_it_was_made_again_is_removed(
     writes = world.writes
     alliance.sync(full=True)
     assert world.writes == writes
+
+
+def test_a_second_copy_of_an_item_message_is_merged_and_removed_by_the_next_run(
+        alliance: FakeAlliance) -> None:
+    """A post repeated after a client timeout left FRL-12 with two messages; a member reacts
+    ✅ and replies on the copy (the one the state does not record). The next incremental
+    run counts the ✅, copies the reply to the card and removes the copy."""
+    from connectors.identity import item_metadata, make_token
+
+    channel = alliance.resource("slack", "channel", "actions")
+    card, kept = item_ids(alliance)["FRL-12"]
+    with alliance.store() as store:
+        item = store.get_item_by_number("FRL-12")
+        assert item is not None
+        token = make_token(alliance.config.alliance.slug, item.key)
+    world = alliance.world
+    copy = world.slack.post(world.bot, channel, world.slack.doc(channel, kept)["text"],
+                            metadata=item_metadata(token, "FRL-12"))
+    world.as_member(BRAM).react(channel, copy.ts, "white_check_mark")
+    world.as_member(HANA).reply(channel, copy.ts, "Done, the mayor said yes")
+    outcome = alliance.sync()
+    assert outcome.result.duplicates_removed == [copy.ts]
+    assert world.trello.cards_by_id[card]["list_id"] == alliance.resource("trello", "list",
+                                                                          "done")
+    copies = [c for c in bot_comments(alliance, card) if "the mayor said yes" in c]
+    assert len(copies) == 1
+    alliance.sync()
+    writes = world.writes
+    alliance.sync(full=True)
+    assert world.writes == writes

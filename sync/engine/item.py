@@ -261,8 +261,11 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     if trello_side is not None and message is not None:
         for reply in snap.replies.get(token, ()):
             newest = max(newest, reply.ts)
-            if reply.ts <= seen or reply.ts == message.ts or reply.user in settings.me_slack \
-                    or reply.bot_id:
+            # A reply under a second copy of the message (removed by this run) is copied
+            # whatever the mark: the mark is the kept thread's.
+            under_copy = bool(reply.thread_ts) and reply.thread_ts != message.ts
+            if (reply.ts <= seen and not under_copy) or reply.ts == message.ts \
+                    or reply.user in settings.me_slack or reply.bot_id:
                 continue
             who = display_name(settings, view, reply.user)
             plan.comments.append((

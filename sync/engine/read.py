@@ -12,6 +12,7 @@ decides or writes remotely.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -181,17 +182,15 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
         if _cards_to_make(ctx, view):
             # One board read, only when some card is to be made: adopt what a crash made.
             by_token = cards_by_token(ctx.trello.snapshot(settings.board_id))
-    messages: dict[str, SlackMessage] = {}
-    duplicates: dict[str, list[SlackMessage]] = {}
-    for message in changes.history:
-        token = token_in_metadata(message.metadata)
-        if not token:
-            continue
-        if token in messages:
-            duplicates.setdefault(token, []).append(message)
-        else:
-            messages[token] = message
+    messages, duplicates = _item_messages(ctx, view, changes.history)
     replies = _new_replies(ctx, view, messages)
+    for token, copies in duplicates.items():
+        # Members may have replied under a second copy too: those replies are copied as well
+        # (each once, by its own token) before the copy is removed.
+        for copy in copies:
+            if copy.reply_count:
+                replies.setdefault(token, []).extend(
+                    ctx.slack.replies(settings.actions_channel, copy.ts))
     return Snapshot(cards, actors, new_ids, deleted, comments, messages,
                     actions[-1].id if actions else since, full=full,
                     replies=replies,
@@ -199,6 +198,41 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
                                     if (found := repeated_notes(ctx, thread))},
                     board_cards_by_token=by_token,
                     duplicate_messages=duplicates)
+
+
+def _item_messages(ctx: SyncContext, view: StateView, history: Sequence[SlackMessage]
+                   ) -> tuple[dict[str, SlackMessage], dict[str, list[SlackMessage]]]:
+    """The item messages of the channel by token, and the further copies of each.
+
+    A post repeated after a lost answer (a client timeout while the service was slow) leaves
+    two messages with one token. The one the item's Slack side records is the item's; the
+    reactions on every copy count as on it (a ✅ on the copy is a member's request like any),
+    and the copies are removed by the run (:func:`sync.engine.plan._duplicates`).
+    """
+    slug = ctx.settings.config.alliance.slug
+    recorded = {make_token(slug, item.key): side.remote_id for item in view.items
+                if (side := view.side(item.id, "slack")) is not None}
+    every: dict[str, list[SlackMessage]] = {}
+    for message in history:
+        token = token_in_metadata(message.metadata)
+        if token:
+            every.setdefault(token, []).append(message)
+    messages: dict[str, SlackMessage] = {}
+    duplicates: dict[str, list[SlackMessage]] = {}
+    for token, copies in every.items():
+        keep = next((m for m in copies if m.ts == recorded.get(token)), copies[0])
+        others = [m for m in copies if m is not keep]
+        if others:
+            reactions: dict[str, list[str]] = {}
+            for message in (keep, *others):
+                for name, users in message.reactions.items():
+                    seen = reactions.setdefault(name, [])
+                    seen.extend(u for u in users if u not in seen)
+            keep = dataclasses.replace(keep, reactions={k: tuple(v) for k, v in
+                                                        reactions.items()})
+            duplicates[token] = others
+        messages[token] = keep
+    return messages, duplicates
 
 
 def _cards_to_make(ctx: SyncContext, view: StateView) -> bool:
