@@ -125,7 +125,8 @@ def preview(ctx: SyncContext, *, full: bool = False) -> SyncResult:
                          sum(1 for p in plan.items if p.message_text is not None)),
                         ("slack.thread_reply", sum(len(p.notes) for p in plan.items)),
                         ("trello.add_comment", sum(len(p.comments) for p in plan.items)),
-                        ("slack.delete_message", len(plan.duplicates))):
+                        ("slack.delete_message", len(plan.duplicates)
+                         + sum(len(p.repeated_notes) for p in plan.items))):
         if count:
             result.count(kind, count)
     return result
