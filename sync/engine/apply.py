@@ -185,7 +185,7 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
     side = store.get_side(item_id, "slack") if plan.slack_base is not None else None
     if side is not None and plan.slack_base is not None:
         base = dict(plan.slack_base)
-        if card_gone:  # the replies were not appended: read them again once the card is back
+        if card_gone:  # the replies were not copied: read them again once the card is back
             base["latest_reply"] = side.base.get("latest_reply", "")
         if base != side.base:
             store.put_side(item_id, "slack", side.remote_id, base, fingerprint="")

@@ -91,9 +91,8 @@ class Snapshot:
     repeated_notes: dict[str, list[str]] = field(default_factory=dict)
     # Further messages carrying an item's token (a post repeated after a lost answer).
     duplicate_messages: dict[str, list[SlackMessage]] = field(default_factory=dict)
-    # Button presses on item messages (``mcm-sync serve``), by item token: (status, user id);
-    # applied like the matching reaction.
-    # Each press: (status, user id, the press's delivery id), in the order they came.
+    # Button presses on item messages (``mcm-sync serve``), by item token, in the order they
+    # came: (status, user id, the press's delivery id); applied like the matching reaction.
     pressed: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
 
