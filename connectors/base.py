@@ -188,6 +188,10 @@ class TrelloAPI(Protocol):
         """Comment on a card; returns the action id."""
         ...
 
+    def card_comments(self, card_id: str) -> list[TrelloAction]:
+        """A card's comments (``commentCard`` actions), newest first, up to 1,000."""
+        ...
+
     def invite_member(self, board_id: str, email: str, full_name: str) -> TrelloMember | None:
         """Invite someone to the board by e-mail; the member if Trello reveals one."""
         ...
@@ -309,6 +313,10 @@ class SlackAPI(Protocol):
 
     def history(self, channel_id: str, *, oldest: str | None = None) -> list[SlackMessage]:
         """Top-level messages after ``oldest``, with reactions and metadata, all pages."""
+        ...
+
+    def message(self, channel_id: str, ts: str) -> SlackMessage | None:
+        """One top-level message by its ts, with reactions and metadata, or None."""
         ...
 
     def replies(self, channel_id: str, ts: str, *, oldest: str | None = None) -> list[SlackMessage]:

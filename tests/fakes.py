@@ -22,13 +22,16 @@ with fault injection:
 
 Members act through :meth:`FakeWorld.as_member` (``move_card``, ``archive_card``,
 ``set_due``, ``rename_card``, ``add_card``, ``comment``, ``react``, ``reply``...); their
-writes are not counted and never fail.
+writes are not counted and never fail. :meth:`FakeWorld.when_writing` lets a member act
+*during* a run, between two of its writes (just before a given write reaches the service),
+which is how a reply posted while the sync writes a status change is reproduced.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +79,8 @@ class FakeWorld:
         self.writes = 0
         self.log: list[str] = []  # "service.operation" of every counted write, in order
         self._fault: tuple[int, str] | None = None
+        # Members' actions waiting for a write of the engine: [what, countdown, act].
+        self._hooks: list[list[Any]] = []
         self.bot = self.person(BOT_EMAIL, BOT_NAME, bot=True)
         self.trello = FakeTrello(self)
         self.slack = FakeSlack(self)
@@ -140,16 +145,35 @@ class FakeWorld:
         """The (k+1)-th write from now on takes effect, then its answer is lost."""
         self._fault = (self.writes + k, "drop")
 
+    def when_writing(self, what: str, act: Callable[[str], object], *, nth: int = 1) -> None:
+        """Run ``act(target)`` (a member acting) just before the ``nth`` next engine write
+        ``what`` (``"slack.post_message"``, ``"trello.add_comment"``...) reaches the service,
+        once; ``target`` is what the write is about (the card id; the message's ts, or the
+        thread's for a reply), so the member can act on that very item."""
+        self._hooks.append([what, nth, act])
+
+    def forget_hooks(self) -> None:
+        """Drop the members' actions whose write never came."""
+        self._hooks.clear()
+
     @property
     def armed(self) -> bool:
         """True while a fault waits for its write."""
         return self._fault is not None
 
-    def write(self, service: str, operation: str, apply: Any, *, create: bool) -> Any:
-        """Count one write of the engine and run ``apply()`` under the armed fault, if due."""
+    def write(self, service: str, operation: str, apply: Any, *, create: bool,
+              target: str = "") -> Any:
+        """Count one write of the engine and run ``apply()`` under the armed fault, if due
+        (after the members' actions waiting for it, :meth:`when_writing`)."""
         index = self.writes
         self.writes += 1
         self.log.append(f"{service}.{operation}")
+        for hook in list(self._hooks):
+            if hook[0] == f"{service}.{operation}":
+                hook[1] -= 1
+                if hook[1] == 0:
+                    self._hooks.remove(hook)
+                    hook[2](target)
         fault = self._fault
         if fault is not None and fault[0] == index:
             self._fault = None

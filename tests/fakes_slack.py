@@ -37,8 +37,9 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ helpers
 
-    def _write(self, operation: str, apply: Any, *, create: bool = False) -> Any:
-        return self.world.write(SERVICE, operation, apply, create=create)
+    def _write(self, operation: str, apply: Any, *, create: bool = False,
+               target: str = "") -> Any:
+        return self.world.write(SERVICE, operation, apply, create=create, target=target)
 
     def _next_ts(self) -> str:
         n = self.world.tick()
@@ -50,7 +51,7 @@ class FakeSlack:
             raise NotFoundError(SERVICE, "channel_not_found")
         return channel
 
-    def message(self, channel_id: str, ts: str) -> dict[str, Any]:
+    def doc(self, channel_id: str, ts: str) -> dict[str, Any]:
         """The stored message ``ts`` of a channel (NotFoundError if there is none)."""
         found = next((m for m in self.messages.get(channel_id, []) if m["ts"] == ts), None)
         if found is None:
@@ -150,8 +151,8 @@ class FakeSlack:
                          if metadata else None),
         }
         if thread_ts:
-            parent = self.message(channel_id, thread_ts)
-            root = self.message(channel_id, parent.get("thread_ts") or parent["ts"])
+            parent = self.doc(channel_id, thread_ts)
+            root = self.doc(channel_id, parent.get("thread_ts") or parent["ts"])
             doc["thread_ts"] = root["ts"]
             root["reply_count"] += 1
             root["latest_reply"] = doc["ts"]
@@ -165,14 +166,14 @@ class FakeSlack:
         """Post a message as the bot."""
         return self._write("post_message", lambda: self.post(
             self.world.bot, channel_id, text, metadata=metadata, thread_ts=thread_ts,
-            blocks=blocks), create=True)
+            blocks=blocks), create=True, target=thread_ts or "")
 
     def update_message(self, channel_id: str, ts: str, text: str, *,
                        blocks: list[dict[str, Any]] | None = None,
                        metadata: dict[str, Any] | None = None) -> None:
         """Replace a message's text (and blocks, metadata); only its author may."""
         def apply() -> None:
-            doc = self.message(channel_id, ts)
+            doc = self.doc(channel_id, ts)
             if doc["user"] != self.world.bot.slack_id:
                 raise FatalRemoteError(SERVICE, "chat.update: cant_update_message")
             doc["text"] = text
@@ -182,7 +183,7 @@ class FakeSlack:
                 doc["metadata"] = {"event_type": metadata["event_type"],
                                    "event_payload": dict(metadata.get("event_payload") or {})}
             doc["edited_ts"] = self._next_ts()
-        self._write("update_message", apply)
+        self._write("update_message", apply, target=ts)
 
     def delete_message(self, channel_id: str, ts: str) -> None:
         """Delete one of the bot's messages (one already gone is fine)."""
@@ -197,7 +198,7 @@ class FakeSlack:
     def pin(self, channel_id: str, ts: str) -> None:
         """Pin a message (already pinned is fine)."""
         def apply() -> None:
-            self.message(channel_id, ts)
+            self.doc(channel_id, ts)
             pins = self._channel(channel_id)["pins"]
             if ts not in pins:
                 pins.append(ts)
@@ -205,13 +206,13 @@ class FakeSlack:
 
     def react(self, actor: Person, channel_id: str, ts: str, name: str) -> None:
         """Add ``actor``'s reaction (already reacted is fine; not counted)."""
-        users = self.message(channel_id, ts)["reactions"].setdefault(name, [])
+        users = self.doc(channel_id, ts)["reactions"].setdefault(name, [])
         if actor.slack_id not in users:
             users.append(actor.slack_id)
 
     def unreact(self, actor: Person, channel_id: str, ts: str, name: str) -> None:
         """Remove ``actor``'s reaction, if any (not counted)."""
-        reactions = self.message(channel_id, ts)["reactions"]
+        reactions = self.doc(channel_id, ts)["reactions"]
         users = reactions.get(name, [])
         if actor.slack_id in users:
             users.remove(actor.slack_id)
@@ -227,10 +228,16 @@ class FakeSlack:
         return [self._as_message(m) for m in self.messages[channel_id]
                 if not m["thread_ts"] and _ts_key(m["ts"]) > after]
 
+    def message(self, channel_id: str, ts: str) -> SlackMessage | None:
+        """One top-level message by its ts (``conversations.history`` of one), or None."""
+        found = next((m for m in self.messages.get(channel_id, [])
+                      if m["ts"] == ts and not m["thread_ts"]), None)
+        return self._as_message(found) if found is not None else None
+
     def replies(self, channel_id: str, ts: str, *, oldest: str | None = None
                 ) -> list[SlackMessage]:
         """A thread's replies (without the parent) after ``oldest``, oldest first."""
-        parent = self.message(channel_id, ts)
+        parent = self.doc(channel_id, ts)
         root = parent.get("thread_ts") or parent["ts"]
         after = _ts_key(oldest) if oldest else (0, 0)
         return [self._as_message(m) for m in self.messages[channel_id]

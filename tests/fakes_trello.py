@@ -71,8 +71,9 @@ class FakeTrello:
 
     # ------------------------------------------------------------------ helpers
 
-    def _write(self, operation: str, apply: Any, *, create: bool = True) -> Any:
-        return self.world.write(SERVICE, operation, apply, create=create)
+    def _write(self, operation: str, apply: Any, *, create: bool = True,
+               target: str = "") -> Any:
+        return self.world.write(SERVICE, operation, apply, create=create, target=target)
 
     def _card(self, card_id: str) -> dict[str, Any]:
         card = self.cards_by_id.get(card_id)
@@ -178,6 +179,14 @@ class FakeTrello:
                 if a["board_id"] == board_id and (not since or a["id"] > since)
                 and (not types or a["type"] in types)]
 
+    def card_comments(self, card_id: str) -> list[TrelloAction]:
+        """A card's comments, newest first (``GET /cards/{id}/actions?filter=commentCard``)."""
+        return [TrelloAction(id=a["id"], type=a["type"], date=a["date"],
+                             member_id=a["member_id"], member_name=a["member_name"],
+                             card_id=a["card_id"], data=dict(a["data"]))
+                for a in reversed(self.actions)
+                if a["type"] == "commentCard" and a["card_id"] == card_id]
+
     # ------------------------------------------------------------------ creates
 
     def create_board(self, name: str, desc: str, workspace_id: str = "") -> TrelloBoard:
@@ -276,7 +285,8 @@ class FakeTrello:
 
     def add_comment(self, card_id: str, text: str) -> str:
         """Comment on a card as the bot; the action id."""
-        return self._write("add_comment", lambda: self.comment(self.world.bot, card_id, text))
+        return self._write("add_comment", lambda: self.comment(self.world.bot, card_id, text),
+                           target=card_id)
 
     def comment(self, actor: Person, card_id: str, text: str) -> str:
         """Comment as ``actor`` (no write counted)."""
@@ -304,7 +314,7 @@ class FakeTrello:
         if unknown:
             raise TypeError(f"update_card: unknown field(s) {', '.join(sorted(unknown))}")
         return self._write("update_card", lambda: self._as_card(
-            self.change_card(self.world.bot, card_id, changes)), create=False)
+            self.change_card(self.world.bot, card_id, changes)), create=False, target=card_id)
 
     def change_card(self, actor: Person, card_id: str, changes: dict[str, Any]
                     ) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def test_a_full_reconciliation_removes_a_second_copy_of_an_item_message(
     with alliance.store() as store:
         token = make_token(alliance.config.alliance.slug,
                            store.get_item_by_number("FRL-11").key)  # type: ignore[union-attr]
-    text = alliance.world.slack.message(channel, kept)["text"]
+    text = alliance.world.slack.doc(channel, kept)["text"]
     copy = alliance.world.slack.post(alliance.world.bot, channel, text,
                                      metadata=item_metadata(token, "FRL-11"))
     outcome = alliance.sync(full=True)
@@ -138,4 +138,4 @@ def test_a_full_reconciliation_removes_a_second_copy_of_an_item_message(
     lists = {s: alliance.resource("trello", "list", s) for s in STATUSES}
     alliance.world.as_member("bram.visser@example.org").move_card(card, lists["done"])
     alliance.sync()
-    assert alliance.world.slack.message(channel, kept)["text"].endswith("*Done*")
+    assert alliance.world.slack.doc(channel, kept)["text"].endswith("*Done*")

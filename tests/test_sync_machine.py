@@ -2,11 +2,16 @@
 
 Members move, archive, re-date, rename and add cards in Trello, react and reply in Slack; the
 coordinator edits action-plan rows; syncs run clean, die at a random write (before it takes
-effect), or lose the answer of a write that took effect. Every sync is a fresh process (the
+effect), or lose the answer of a write that took effect. Members also act *during* a run,
+between two of its writes (a reply, a comment or a reaction made just before a given write
+of the run reaches the service), and ``serve``'s path runs too: the deliveries the vendors
+would have sent for the members' actions, processed by serve's own code (one item read,
+planned and applied at a time), clean or with a fault. Every run is a fresh process (the
 state store reopened, new engine objects), the remote data is kept. Invariants: at most one
-card and one message per item; after a clean sync every member edit is the agreed value or
-recorded as a conflict's loser; after two clean syncs Trello, the state store and the Slack
-message agree; a further sync writes nothing.
+card and one message per item, no note and no copied reply or comment twice; after a clean
+sync every member edit is the agreed value or recorded as a conflict's loser and every reply
+and comment made before it is copied; after two clean syncs Trello, the state store and the
+Slack message agree; a further sync writes nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -25,6 +31,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from connectors.identity import OUR_EVENT_TYPES, token_in, token_in_metadata
 from sync.core.errors import RemoteError
 from sync.engine.normalize import card_values
+from sync.engine.read import prepare
+from sync.serve.process import process
+from sync.state.events import EventQueue
 from tests.fake_alliance import FakeAlliance, scratch_dir
 from tests.sync_scenario import STATUSES, item_ids
 
@@ -32,6 +41,9 @@ PEOPLE = ("bram.visser@example.org", "carla.mulder@example.org", "esra.yilmaz@ex
 NUMBERS = st.integers(min_value=1, max_value=45).map(lambda n: f"FRL-{n}")
 DATES = st.dates(min_value=dt.date(2027, 1, 1), max_value=dt.date(2028, 12, 31))
 TITLES = st.sampled_from(["Call the mayor", "Book the hall", "Print the flyers", "Ask DBieb"])
+# The writes of a run a member may act just before (the interleavings of issue 25).
+WRITES = ("slack.post_message", "slack.update_message", "trello.update_card",
+          "trello.add_comment")
 # The engine's rule for several new reactions at once: the most decisive one counts.
 PRIORITY = ("done", "cancelled", "blocked", "doing", "todo")
 _TEMPLATE: list[FakeAlliance] = []
@@ -66,6 +78,8 @@ class SyncMachine(RuleBasedStateMachine):
         self.replies: list[tuple[str, str]] = []
         self.comments: list[tuple[str, str]] = []
         self.texts = 0  # numbers every reply and comment, so no two texts are the same
+        # What the vendors would deliver to serve for the members' actions, not yet processed.
+        self.deliveries: list[tuple[str, str, str, dict[str, Any]]] = []
         self.base = self._agreed()
 
     def teardown(self) -> None:
@@ -86,6 +100,9 @@ class SyncMachine(RuleBasedStateMachine):
         card = self.world.trello.cards_by_id.get(self.ids.get(number, ("", ""))[0])
         return card if card is not None and not card["closed"] else None
 
+    def _delivered(self, source: str, kind: str, subject: str, who: str) -> None:
+        self.deliveries.append((source, kind, subject, {"member": self.world.person(who).name}))
+
     def _edit(self, number: str, field: str, side: str, value: Any) -> None:
         before = self.edits.get((number, field, side), (None, self.base[number][field]))[1]
         self.edits[(number, field, side)] = (value, before)
@@ -100,6 +117,7 @@ class SyncMachine(RuleBasedStateMachine):
         if card is None or card["list_id"] == self.lists[status]:
             return
         self.world.as_member(who).move_card(card["id"], self.lists[status])
+        self._delivered("trello", "updateCard", card["id"], who)
         values = card_values(self.world.trello._as_card(card), {v: k for k, v in
                                                               self.lists.items()}, {},
                              self.base[number]["status"])
@@ -111,6 +129,7 @@ class SyncMachine(RuleBasedStateMachine):
         card = self._card(number)
         if card is not None:
             self.world.as_member(who).archive_card(card["id"])
+            self._delivered("trello", "updateCard", card["id"], who)
             self._edit(number, "status", "trello", "cancelled")
 
     @rule(number=NUMBERS, due=DATES, who=st.sampled_from(PEOPLE))
@@ -119,6 +138,7 @@ class SyncMachine(RuleBasedStateMachine):
         card = self._card(number)
         if card is not None:
             self.world.as_member(who).set_due(card["id"], due)
+            self._delivered("trello", "updateCard", card["id"], who)
             self._edit(number, "due", "trello", due.isoformat())
 
     @rule(number=NUMBERS, title=TITLES, who=st.sampled_from(PEOPLE))
@@ -127,12 +147,14 @@ class SyncMachine(RuleBasedStateMachine):
         card = self._card(number)
         if card is not None:
             self.world.as_member(who).rename_card(card["id"], f"{number} · {title}")
+            self._delivered("trello", "updateCard", card["id"], who)
             self._edit(number, "title", "trello", title)
 
     @rule(title=TITLES, status=st.sampled_from(("todo", "doing")), who=st.sampled_from(PEOPLE))
     def add_card(self, title: str, status: str, who: str) -> None:
         """A member adds a card of their own."""
-        self.world.as_member(who).add_card(self.lists[status], title)
+        card_id = self.world.as_member(who).add_card(self.lists[status], title)
+        self._delivered("trello", "createCard", card_id, who)
 
     # ------------------------------------------------------------------ members in Slack
 
@@ -141,20 +163,24 @@ class SyncMachine(RuleBasedStateMachine):
           who=st.sampled_from(PEOPLE))
     def react(self, number: str, emoji: str, who: str) -> None:
         """A member reacts to an item's message with a status emoji."""
-        message = self.world.slack.message(self.channel, self.ids[number][1])
+        message = self.world.slack.doc(self.channel, self.ids[number][1])
         user = self.world.person(who).slack_id
         if user in message["reactions"].get(emoji, []):
             return
         self.world.as_member(who).react(self.channel, message["ts"], emoji)
         self.requests.setdefault(number, []).append(self.emoji[emoji])
+        self.deliveries.append(("slack", "reaction_added", message["ts"],
+                                {"user": user, "reaction": emoji}))
 
     @rule(number=NUMBERS, who=st.sampled_from(PEOPLE))
     def reply(self, number: str, who: str) -> None:
         """A member replies in an item's thread (to be copied to the card)."""
         self.texts += 1
         text = f"note {self.texts} from {who.split('@')[0]}"
-        self.world.as_member(who).reply(self.channel, self.ids[number][1], text)
+        posted = self.world.as_member(who).reply(self.channel, self.ids[number][1], text)
         self.replies.append((number, text))
+        self.deliveries.append(("slack", "reply", self.ids[number][1],
+                                {"ts": posted.ts, "user": self.world.person(who).slack_id}))
 
     @rule(number=NUMBERS, who=st.sampled_from(PEOPLE))
     def comment(self, number: str, who: str) -> None:
@@ -163,8 +189,10 @@ class SyncMachine(RuleBasedStateMachine):
         if card is not None:
             self.texts += 1
             text = f"card note {self.texts} from {who.split('@')[0]}"
-            self.world.as_member(who).comment(card["id"], text)
+            action_id = self.world.as_member(who).comment(card["id"], text)
             self.comments.append((number, text))
+            self.deliveries.append(("trello", "commentCard", card["id"], {
+                "action_id": action_id, "member": self.world.person(who).name, "text": text}))
 
     # ------------------------------------------------------------------ the coordinator
 
@@ -204,6 +232,69 @@ class SyncMachine(RuleBasedStateMachine):
             self.alliance.sync()
         self.world.crash_after(None)  # fewer writes than k: nothing happened
         # Items the run got through are committed: their edits are settled already.
+        self._check_edits(strict=False)
+
+    @rule(act=st.sampled_from(("reply", "comment", "react")), number=NUMBERS,
+          same=st.booleans(), who=st.sampled_from(PEOPLE), write=st.sampled_from(WRITES),
+          nth=st.integers(min_value=1, max_value=3), serve=st.booleans(),
+          move=st.none() | st.sampled_from(("doing", "blocked", "done")))
+    def act_during_a_run(self, act: str, number: str, same: bool, who: str, write: str,
+                         nth: int, serve: bool, move: str | None) -> None:
+        """A member replies, comments or reacts while a sync (or serve) writes: just before
+        the run's ``nth`` write of a kind reaches the service, on the very item that write is
+        about (``same``) or on another. ``move``: someone moved the item's card first, so
+        the run has that item's status change to write. The run need not see the member's
+        act; the next clean sync must (checked there)."""
+        if move is not None:
+            self.move_card(number, move, PEOPLE[0])
+
+        def member(target: str) -> None:
+            nonlocal number
+            if same:
+                number = next((n for n, ids in self.ids.items() if target in ids), number)
+            if act == "react":
+                self.react(number, "white_check_mark", who)
+            else:
+                getattr(self, act)(number, who)
+
+        self.world.when_writing(write, member, nth=nth)
+        if serve:
+            self._serve()
+        else:
+            self.alliance.sync()
+        self.world.forget_hooks()  # fewer such writes: the member did not act
+        self._check_edits(strict=False)
+
+    def _serve(self) -> None:
+        """The queued deliveries processed as ``serve`` does (a fresh process: the store
+        reopened), in one batch; raises what a remote call raised."""
+        self.alliance.now += dt.timedelta(minutes=1)
+        events, self.deliveries = self.deliveries, []
+        with self.alliance.store() as store:
+            queue = EventQueue.over(store)
+            for source, kind, subject, payload in events:
+                queue.put(source, uuid.uuid4().hex, kind, subject, payload)
+            ctx = prepare(self.alliance.config, self.alliance.book, self.alliance.rows,
+                          self.world.trello, self.world.slack, store, now=self.alliance.now)
+            pending = queue.pending()
+            try:
+                done = process(ctx, pending, uuid.uuid4().hex)
+            except RemoteError:
+                queue.retry_later([e.id for e in pending], "failed")
+                raise
+            queue.finish(done.done, "done")
+            queue.finish(done.ignored, "ignored")
+
+    @rule(k=st.none() | st.integers(min_value=0, max_value=12), drop=st.booleans())
+    def serve(self, k: int | None, drop: bool) -> None:
+        """serve processes the deliveries of the members' actions so far (``k``: dying at
+        its (k+1)-th write, before or after it takes effect; the deliveries are then left
+        to the scheduled sync)."""
+        if k is not None:
+            (self.world.drop_after if drop else self.world.crash_after)(k)
+        with contextlib.suppress(RemoteError):
+            self._serve()
+        self.world.crash_after(None)
         self._check_edits(strict=False)
 
     @rule()
@@ -265,7 +356,7 @@ class SyncMachine(RuleBasedStateMachine):
                 values = card_values(card, list_status, {}, item.status)
                 assert (values["status"], values["due"], values["title"]) == (
                     item.status, item.due, item.title), item.number
-                text = self.world.slack.message(self.channel, ts)["text"]
+                text = self.world.slack.doc(self.channel, ts)["text"]
                 assert text.endswith(f"*{labels[item.status]}*"), (item.number, text)
 
     # ------------------------------------------------------------------ always

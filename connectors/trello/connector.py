@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.base import (
+    TrelloAction,
     TrelloBoard,
     TrelloCard,
     TrelloCheckItem,
@@ -270,6 +271,15 @@ class TrelloConnector(TrelloWebhooks):
             lambda data: str(data["id"]),
             body={"text": text},
             recover=recover,
+        )
+
+    def card_comments(self, card_id: str) -> list[TrelloAction]:
+        """A card's comments, newest first (one call, Trello's limit of 1,000 actions)."""
+        return self._call(
+            "GET",
+            f"/cards/{card_id}/actions",
+            lambda data: [wire.action(x) for x in data],
+            params={"filter": "commentCard", "limit": 1000},
         )
 
     def invite_member(self, board_id: str, email: str, full_name: str) -> TrelloMember | None:

@@ -178,7 +178,8 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                             f"{config.people[0].name.split()[0].lower()}")
         conflicts = store.list_conflicts()
         numbers = {i.id: i.number for i in items}
-        ignored = [a for a in store.list_audit() if a.field == "reaction.ignored"]
+        ignored = [a for a in store.list_audit()
+                   if a.field in ("reaction.ignored", "button.ignored")]
         last_run = store.last_run("sync")
         last_quiet = store.get_bookmark("sync", "last_quiet")
         # Which schema the store is at (after any migration this open made): what a hosting
@@ -198,6 +199,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                                   "waiting": c.resolved_at is None}
                                  for c in conflicts],
                    "ignored_reactions": [{"item": numbers.get(a.item_id or "", a.item_id),
+                                          "kind": a.field.split(".")[0],
                                           "by": a.actor, "reaction": a.new, "at": a.at}
                                          for a in ignored],
                    "last_sync": last,
@@ -228,10 +230,15 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
         console.print(f"[yellow]conflict[/] {number} {c.field}: "
                       f"kept {c.side_values.get(c.winner)!r} ({c.winner}), not applied "
                       f"{c.loser_value!r} — {c.created_at[:16]}")
-    for a in ignored:  # reactions of people outside the alliance (slack.reactions_from)
-        emoji = (a.new or {}).get("emoji", "") if isinstance(a.new, dict) else a.new
-        console.print(f"[yellow]ignored reaction[/] {numbers.get(a.item_id or '', a.item_id)}: "
-                      f":{emoji}: by {a.actor} — {a.at[:16]}")
+    for a in ignored:  # reactions and presses of people outside the alliance
+        number = numbers.get(a.item_id or "", a.item_id)
+        new = a.new if isinstance(a.new, dict) else {"emoji": a.new}
+        if a.field == "button.ignored":
+            console.print(f"[yellow]ignored button press[/] {number}: {new.get('status', '')} "
+                          f"by {a.actor} — {a.at[:16]}")
+            continue
+        console.print(f"[yellow]ignored reaction[/] {number}: :{new.get('emoji', '')}: by "
+                      f"{a.actor} — {a.at[:16]}")
 
 
 def _anyone(text: str, config: Any, items: Any) -> bool:

@@ -21,8 +21,6 @@ class Append:
 
     token: str
     text: str
-    # The reads already show it made (our own comment came back in the board actions).
-    seen: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +93,11 @@ class ItemPlan:
     message_text: str | None = None
     notes: list[Append] = field(default_factory=list)
     comments: list[tuple[Append, AuditLine]] = field(default_factory=list)
+    # Notes whose audit line is kept only when the note is made now (or adopted after a
+    # crash): an outsider's button press, which a delivery processed twice brings twice.
+    said_once: list[tuple[Append, AuditLine]] = field(default_factory=list)
+    # Second copies of our notes in the item's thread (a post that landed late): removed.
+    repeated_notes: list[str] = field(default_factory=list)
     slack_base: dict[str, Any] | None = None
     seen_reply: str = ""
     file_side: tuple[str, dict[str, Any]] | None = None
@@ -102,12 +105,15 @@ class ItemPlan:
     # open decisions of a dead run that this plan carries out (closed with the bookkeeping).
     record: dict[str, Any] | None = None
     settles: tuple[int, ...] = ()
+    # The only write is the "latest reply seen" mark, moved past replies read that needed
+    # nothing (ours coming back): the state after it plans nothing for this item.
+    marks_only: bool = False
 
     @property
     def writes_remotely(self) -> bool:
         """True when this item needs any remote write."""
         return bool(self.card_changes or self.message_text is not None or self.notes
-                    or self.comments)
+                    or self.comments or self.said_once or self.repeated_notes)
 
     @property
     def is_noop(self) -> bool:
@@ -150,6 +156,14 @@ class SyncPlan:
         """True when carrying the plan out would write nothing (the bookmark aside)."""
         return not (self.new_items or self.cards or self.messages or self.duplicates) and all(
             item.is_noop for item in self.items)
+
+    @property
+    def only_marks(self) -> bool:
+        """True when the plan's one kind of write is moving reply marks past replies that
+        needed nothing (our own notes read back): after it, the same inputs plan nothing."""
+        return not (self.new_items or self.cards or self.messages or self.duplicates) and all(
+            item.is_noop or item.marks_only for item in self.items) and any(
+            item.marks_only for item in self.items)
 
     def changes(self) -> list[dict[str, Any]]:
         """Every field change, item by item."""

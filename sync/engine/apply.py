@@ -130,26 +130,30 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
                                                     buttons=buttons_on(ctx.config)),
                                  metadata=item_metadata(_token(ctx, plan.key), plan.number))
         result.count("slack.update_message")
-    copied = []
+    appended = []
     if not card_gone:
         for append, line in plan.comments:
             if _comment(ctx, journal, item_id, plan.card_id, append) is not None:
                 result.comments += 1
-            copied.append(line)
-    last_reply = ""
+            appended.append(line)
     for note in plan.notes:
-        posted = _note(ctx, journal, item_id, plan.message_ts, note)
-        if posted is not None:
-            last_reply = max(last_reply, posted.ts)
+        if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
             result.count("slack.thread_reply")
+    for note, line in plan.said_once:
+        if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
+            result.count("slack.thread_reply")
+            appended.append(line)
+    for ts in plan.repeated_notes:  # a second copy of a note of ours (it landed late)
+        ctx.slack.delete_message(settings.actions_channel, ts)
+        result.count("slack.delete_message")
     with store.transaction():
-        _record(ctx, item_id, plan, result, card_gone, copied, last_reply)
+        _record(ctx, item_id, plan, result, card_gone, appended)
         for intent in (*plan.settles, *decided):
             store.journal_close(intent, "done")
 
 
 def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
-            card_gone: bool, copied: list[AuditLine], last_reply: str) -> None:
+            card_gone: bool, appended: list[AuditLine]) -> None:
     """The item's bookkeeping: audit, agreed value, conflicts, each side's base."""
     store = ctx.store
     for line in plan.audit:
@@ -179,14 +183,13 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
     elif trello_side is not None and plan.trello_base is not None:
         store.put_side(item_id, "trello", trello_side.remote_id, plan.trello_base,
                        fingerprint="")
-    for line in copied:
+    for line in appended:
         store.add_audit(item_id, line.actor, line.source, line.field, line.old, line.new)
     side = store.get_side(item_id, "slack") if plan.slack_base is not None else None
     if side is not None and plan.slack_base is not None:
         base = dict(plan.slack_base)
         if card_gone:  # the replies were not copied: read them again once the card is back
             base["latest_reply"] = side.base.get("latest_reply", "")
-        base["latest_reply"] = max(base.get("latest_reply", ""), last_reply)
         if base != side.base:
             store.put_side(item_id, "slack", side.remote_id, base, fingerprint="")
     if plan.file_side is not None:
@@ -216,11 +219,21 @@ def _note(ctx: SyncContext, journal: Journal, item_id: str, thread_ts: str,
 
 def _comment(ctx: SyncContext, journal: Journal, item_id: str, card_id: str,
              append: Append) -> str | None:
-    """Copy a Slack reply to the card once (a comment we already made is recognised by text)."""
+    """Copy a Slack reply to the card once, journalled like every append.
+
+    A comment carries no metadata, so after a crash or a lost answer the copy is looked for on
+    the card itself (its comments, read only then): our comment with this very text that no
+    other copy's intent owns is this one's (two equal replies are two copies, each adopted at
+    most once). Found on every path alike: the sync's, ``serve``'s, a worker's.
+    """
     def find() -> str | None:
-        # Our own comments came back in this run's board actions (the bookmark did not move
-        # past a failed run): the one with this very text is the one we made.
-        return "adopted" if append.seen else None
+        me = ctx.settings.me_trello
+        ours = [a.id for a in ctx.trello.card_comments(card_id)
+                if a.member_id == me and str(a.data.get("text", "")) == append.text]
+        claimed = ctx.store.claimed_remote_ids("trello", "add_comment", ours)
+        # Oldest unclaimed first: copies are made in the order of the replies.
+        return next((action_id for action_id in reversed(ours) if action_id not in claimed),
+                    None)
 
     return journal.append(
         "trello", "add_comment", append.token,

@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import SlackMessage
 from connectors.identity import make_token
 from sync.core.mrkdwn import escape, slack_to_trello
 from sync.engine import pending
@@ -61,13 +60,17 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
                                              alliance_slack_ids(settings, view))
         status, user = slack_status(counted, seen, settings.config.slack.reactions,
                                     slack_side.base.get("status", item.status))
-        pressed = snap.pressed.get(make_token(settings.config.alliance.slug, item.key))
         allowed = alliance_slack_ids(settings, view)
-        if pressed is not None and (allowed is None or pressed[1] in allowed):
-            status, user = pressed  # a button press counts like the matching reaction
+        outsiders = []
+        for press in snap.pressed.get(make_token(settings.config.alliance.slug, item.key), ()):
+            if allowed is None or press[1] in allowed:
+                status, user = press[:2]  # a button press counts like the matching reaction
+            else:
+                outsiders.append(press)  # noted and audited like an outsider's reaction
         current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
                             "ts": message.ts, "strangers": strangers,
-                            "buttons": shows_buttons(message.actions)}
+                            "buttons": shows_buttons(message.actions),
+                            "outsider_presses": outsiders}
         changed_status = status if status != slack_side.base.get("status", item.status) \
             else item.status
         # A reaction carries no time: the best one we have is when a sync first saw it.
@@ -240,11 +243,22 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     # Slack mrkdwn: names, values and comments are what people wrote (sync.core.mrkdwn).
     plan.notes = [Append(make_token(slug, f"note:{item.key}:{position}:{i}"), escape(note))
                   for i, note in enumerate(notes)]
+    # Button presses of people outside the alliance: the same, tokened by the press itself
+    # (a delivery processed twice says it once).
+    for new, user, press_id in now.get("outsider_presses", []):
+        who = text["outsider"].format(user=user)
+        plan.said_once.append((
+            Append(make_token(slug, f"press:{item.key}:{press_id}"),
+                   text["stranger_press"].format(new=text.get(f"status:{new}", new), who=who)),
+            AuditLine(who, "slack", "button.ignored", None, {"status": new})))
     if trello_side is not None:
         plan.notes += [Append(make_token(slug, f"trello-comment:{c.action_id}"),
                               escape(text["comment_from"].format(who=c.who, where="Trello",
                                                                  text=c.text)))
                        for c in snap.comments if c.card_id == trello_side.remote_id]
+    # The "latest reply seen" mark moves only past replies this run read (ours included):
+    # never past one because a note of ours came later (a member's reply posted while we
+    # wrote would be skipped for good), so a thread we wrote in is read once more next run.
     seen = slack_side.base.get("latest_reply", "")
     newest = seen
     token = make_token(slug, item.key)
@@ -252,29 +266,31 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     if trello_side is not None and message is not None:
         for reply in snap.replies.get(token, ()):
             newest = max(newest, reply.ts)
-            if reply.ts <= seen or reply.ts == message.ts or reply.user in settings.me_slack \
-                    or reply.bot_id:
+            # A reply under a second copy of the message (removed by this run) is copied
+            # whatever the mark: the mark is the kept thread's.
+            under_copy = bool(reply.thread_ts) and reply.thread_ts != message.ts
+            if (reply.ts <= seen and not under_copy) or reply.ts == message.ts \
+                    or reply.user in settings.me_slack or reply.bot_id:
                 continue
             who = display_name(settings, view, reply.user)
             plan.comments.append((
-                _comment(slug, item.key, reply, trello_side.remote_id,
-                         slack_to_trello(text["comment_from"].format(who=who, where="Slack",
-                                                                     text=reply.text)),
-                         snap),
+                Append(make_token(slug, f"comment:{item.key}:{reply.ts}"),
+                       slack_to_trello(text["comment_from"].format(who=who, where="Slack",
+                                                                   text=reply.text))),
                 AuditLine(who, "slack", "comment", None, reply.text)))
     plan.seen_reply = newest
+    plan.repeated_notes = list(snap.repeated_notes.get(token, ()))
     base = dict(slack_side.base)
     base.update(status=agreed["status"], text=message_text,
                 latest_reply=max(base.get("latest_reply", ""), newest),
                 reactions=now["reactions"])
-    # Written only when it changed (or a note will move latest_reply): nothing to do, no write.
-    if base != slack_side.base or plan.notes:
+    # Written only when it changed: nothing to do, no write.
+    if base != slack_side.base:
         plan.slack_base = base
+        plan.marks_only = {**base, "latest_reply": ""} == {**slack_side.base, "latest_reply": ""} \
+            and not (plan.writes_remotely or plan.audit or plan.decision.changes
+                     or plan.decision.conflicts or plan.mark_card_deleted
+                     or plan.trello_base is not None or plan.file_side is not None
+                     or plan.record is not None or plan.settles)
     return plan
 
-
-def _comment(slug: str, key: str, reply: SlackMessage, card_id: str, comment: str,
-             snap: Snapshot) -> Append:
-    """A Slack reply's copy on the card, tokened by the reply (once per reply, ever)."""
-    return Append(make_token(slug, f"comment:{key}:{reply.ts}"), comment,
-                  seen=(card_id, comment) in snap.own_comments)

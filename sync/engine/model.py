@@ -89,13 +89,14 @@ class Snapshot:
     replies: dict[str, list[SlackMessage]] = field(default_factory=dict)
     # Cards carrying our token, read when some item needs its card made (crash adoption).
     board_cards_by_token: dict[str, TrelloCard] = field(default_factory=dict)
-    # Comments we wrote that came back in the board actions: (card id, text).
-    own_comments: set[tuple[str, str]] = field(default_factory=set)
+    # Our thread notes read again as second copies (sync.engine.read.repeated_notes), by
+    # item token: removed.
+    repeated_notes: dict[str, list[str]] = field(default_factory=dict)
     # Further messages carrying an item's token (a post repeated after a lost answer).
     duplicate_messages: dict[str, list[SlackMessage]] = field(default_factory=dict)
-    # Button presses on item messages (``mcm-sync serve``), by item token: (status, user id);
-    # applied like the matching reaction.
-    pressed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Button presses on item messages (``mcm-sync serve``), by item token, in the order they
+    # came: (status, user id, the press's delivery id); applied like the matching reaction.
+    pressed: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     # Cards carrying the marker line of an item whose own card is another one (a copy), by
     # card id: the number of that item (found by a full reconciliation).
     copies: dict[str, str] = field(default_factory=dict)

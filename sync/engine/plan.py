@@ -50,8 +50,8 @@ def plan_sync(settings: Settings, view: StateView, snap: Snapshot) -> SyncPlan:
     plan.items = [plan_item(settings, view, snap, item, text) for item in view.items]
     agreed = {p.key: p.decision.agreed for p in plan.items}
     plan.messages = _messages_to_post(settings, view, snap, agreed, text)
-    if snap.full:
-        plan.duplicates = _duplicates(settings, view, snap)
+    # Every run, not only a full one: a ✅ on a copy counts (sync.engine.read), then it goes.
+    plan.duplicates = _duplicates(settings, view, snap)
     return plan
 
 

@@ -12,13 +12,14 @@ decides or writes remotely.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import SlackAPI, SlackMessage, TrelloAction, TrelloAPI, TrelloCard
-from connectors.identity import make_token, token_in, token_in_metadata
+from connectors.identity import NOTE_EVENT_TYPE, make_token, token_in, token_in_metadata
 from playbooks.model import ActionRow, Playbook
 from sync.bootstrap.plan import cards_by_token
 from sync.core.config import Config
@@ -148,13 +149,10 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
     new_ids: list[str] = []
     deleted: set[str] = set()
     comments: list[TrelloComment] = []
-    own_comments: set[tuple[str, str]] = set()
     for action in actions:
         if action.member_id == settings.me_trello:
-            # Our own writes coming back: never a member's change; our comments are kept to
-            # recognise one a failed run already made.
-            if action.type == "commentCard" and action.card_id:
-                own_comments.add((action.card_id, str(action.data.get("text", ""))))
+            # Our own writes coming back: never a member's change (a copy a failed run made
+            # is found on its card by the journal's adoption, sync.engine.apply._comment).
             continue
         if not action.card_id:
             continue
@@ -186,20 +184,21 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
         if _cards_to_make(ctx, view):
             # One board read, only when some card is to be made: adopt what a crash made.
             by_token = cards_by_token(ctx.trello.snapshot(settings.board_id))
-    messages: dict[str, SlackMessage] = {}
-    duplicates: dict[str, list[SlackMessage]] = {}
-    for message in changes.history:
-        token = token_in_metadata(message.metadata)
-        if not token:
-            continue
-        if token in messages:
-            duplicates.setdefault(token, []).append(message)
-        else:
-            messages[token] = message
+    messages, duplicates = _item_messages(ctx, view, changes.history)
+    replies = _new_replies(ctx, view, messages)
+    for token, copies in duplicates.items():
+        # Members may have replied under a second copy too: those replies are copied as well
+        # (each once, by its own token) before the copy is removed.
+        for copy in copies:
+            if copy.reply_count:
+                replies.setdefault(token, []).extend(
+                    ctx.slack.replies(settings.actions_channel, copy.ts))
     return Snapshot(cards, actors, new_ids, deleted, comments, messages,
                     actions[-1].id if actions else since, full=full,
-                    replies=_new_replies(ctx, view, messages),
-                    board_cards_by_token=by_token, own_comments=own_comments,
+                    replies=replies,
+                    repeated_notes={token: found for token, thread in replies.items()
+                                    if (found := repeated_notes(ctx, thread))},
+                    board_cards_by_token=by_token,
                     duplicate_messages=duplicates, copies=copies)
 
 
@@ -223,6 +222,41 @@ def card_copies(slug: str, view: StateView, cards: Sequence[TrelloCard]) -> dict
                 and side.remote_id in on_board:
             found[card.id] = item.number
     return found
+
+
+def _item_messages(ctx: SyncContext, view: StateView, history: Sequence[SlackMessage]
+                   ) -> tuple[dict[str, SlackMessage], dict[str, list[SlackMessage]]]:
+    """The item messages of the channel by token, and the further copies of each.
+
+    A post repeated after a lost answer (a client timeout while the service was slow) leaves
+    two messages with one token. The one the item's Slack side records is the item's; the
+    reactions on every copy count as on it (a ✅ on the copy is a member's request like any),
+    and the copies are removed by the run (:func:`sync.engine.plan._duplicates`).
+    """
+    slug = ctx.settings.config.alliance.slug
+    recorded = {make_token(slug, item.key): side.remote_id for item in view.items
+                if (side := view.side(item.id, "slack")) is not None}
+    every: dict[str, list[SlackMessage]] = {}
+    for message in history:
+        token = token_in_metadata(message.metadata)
+        if token:
+            every.setdefault(token, []).append(message)
+    messages: dict[str, SlackMessage] = {}
+    duplicates: dict[str, list[SlackMessage]] = {}
+    for token, copies in every.items():
+        keep = next((m for m in copies if m.ts == recorded.get(token)), copies[0])
+        others = [m for m in copies if m is not keep]
+        if others:
+            reactions: dict[str, list[str]] = {}
+            for message in (keep, *others):
+                for name, users in message.reactions.items():
+                    seen = reactions.setdefault(name, [])
+                    seen.extend(u for u in users if u not in seen)
+            keep = dataclasses.replace(keep, reactions={k: tuple(v) for k, v in
+                                                        reactions.items()})
+            duplicates[token] = others
+        messages[token] = keep
+    return messages, duplicates
 
 
 def _cards_to_make(ctx: SyncContext, view: StateView) -> bool:
@@ -249,3 +283,31 @@ def _new_replies(ctx: SyncContext, view: StateView,
         found[token] = ctx.slack.replies(ctx.settings.actions_channel, message.ts,
                                          oldest=seen or None)
     return found
+
+
+def repeated_notes(ctx: SyncContext, thread: Sequence[SlackMessage]) -> list[str]:
+    """Our thread notes in ``thread`` (replies as read) that repeat a note already made: the
+    ts of each copy to remove.
+
+    A post can land after its run gave up on it (a worker killed with it in flight, a client
+    timeout while the service was slow) and after the next run looked for it, found nothing
+    and posted it again. The journal names the copy that counts (the done intent's remote
+    id); any other copy with the same token, and a second copy read in the same thread, go.
+    """
+    me = ctx.settings.me_slack
+    first: dict[str, str] = {}
+    extra: list[str] = []
+    for reply in thread:
+        token = token_in_metadata(reply.metadata, (NOTE_EVENT_TYPE,))
+        if token is None or not (reply.user in me or (reply.bot_id and reply.bot_id in me)):
+            continue
+        if token in first:
+            extra.append(reply.ts)
+            continue
+        made = {intent.remote_id for intent in ctx.store.intents(identity_token=token)
+                if intent.state == "done" and intent.remote_id}
+        if made and reply.ts not in made:
+            extra.append(reply.ts)
+            continue
+        first[token] = reply.ts
+    return extra

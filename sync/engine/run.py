@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from connectors.base import SlackMessage
 from sync.engine.actions import SyncPlan
 from sync.engine.apply import apply_plan
 from sync.engine.model import SyncContext, SyncResult, quiet_fingerprint
@@ -37,6 +38,10 @@ class RunPlan:
     plan: SyncPlan
     fingerprint: str | None = None
     quiet: bool = False
+    # What the fingerprint is taken over besides the state's revision (to take it again
+    # after a run that only moved reply marks).
+    after: str | None = None
+    history: tuple[SlackMessage, ...] = ()
 
 
 def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
@@ -51,10 +56,10 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
     revision = store.revision()  # before the reads: a write after it makes the next run plan
     changes = read_changes(ctx, full=full)
     fingerprint = None
-    # Our own writes coming back are skipped by ``read`` (our comments only mark a reply's
-    # copy as already made, and an empty plan copies no reply): the run plans exactly what a
-    # run reading nothing after the last of them would, so its empty plan's fingerprint is
-    # recorded for that bookmark and the very next run can be quiet.
+    after: str | None = None
+    # Our own writes coming back are skipped by ``read`` (our comments included): the run
+    # plans exactly what a run reading nothing after the last of them would, so its empty
+    # plan's fingerprint is recorded for that bookmark and the very next run can be quiet.
     echoes = all(a.member_id == settings.me_trello for a in changes.actions)
     if not full and echoes:
         after = changes.actions[-1].id if changes.actions else changes.since
@@ -63,7 +68,10 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
             return RunPlan(SyncPlan(full=False, bookmark=changes.since), fingerprint, True)
     view = state_view(store, settings.config.alliance.item_prefix)
     snap = read(ctx, view, changes, full=full)
-    return RunPlan(plan_sync(settings, view, snap), fingerprint)
+    if fingerprint is None:
+        return RunPlan(plan_sync(settings, view, snap))
+    return RunPlan(plan_sync(settings, view, snap), fingerprint, after=after,
+                   history=tuple(changes.history))
 
 
 def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
@@ -83,6 +91,11 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     # An empty plan's fingerprint lets the next run with the same inputs skip planning; any
     # other plan clears it (what it wrote changes the inputs anyway).
     quiet = (planned.fingerprint or "") if plan.is_empty else ""
+    if planned.fingerprint and plan.only_marks:
+        # The run read our own notes back and only moved the marks past them: the state it
+        # leaves (this revision) with the same remote inputs plans nothing either.
+        quiet = quiet_fingerprint(ctx.settings, ctx.store.revision(), planned.after,
+                                  planned.history)
     if quiet or ctx.store.get_bookmark(*QUIET):
         ctx.store.set_bookmark(*QUIET, quiet)
     return result
@@ -112,7 +125,8 @@ def preview(ctx: SyncContext, *, full: bool = False) -> SyncResult:
                          sum(1 for p in plan.items if p.message_text is not None)),
                         ("slack.thread_reply", sum(len(p.notes) for p in plan.items)),
                         ("trello.add_comment", sum(len(p.comments) for p in plan.items)),
-                        ("slack.delete_message", len(plan.duplicates))):
+                        ("slack.delete_message", len(plan.duplicates)
+                         + sum(len(p.repeated_notes) for p in plan.items))):
         if count:
             result.count(kind, count)
     return result

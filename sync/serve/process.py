@@ -33,7 +33,7 @@ from sync.audience.store import StakeholderStore
 from sync.engine.apply import apply_item
 from sync.engine.item import alliance_slack_ids, plan_item
 from sync.engine.model import Snapshot, SyncContext, SyncResult, TrelloComment
-from sync.engine.read import state_view
+from sync.engine.read import repeated_notes, state_view
 from sync.engine.run import run_sync
 from sync.engine.texts import labels
 from sync.state.events import EventQueue, QueuedEvent
@@ -55,7 +55,7 @@ class Target:
     read_card: bool = False
     read_replies: bool = False
     actor: tuple[str, str] | None = None
-    pressed: tuple[str, str] | None = None
+    pressed: list[tuple[str, str, str]] = field(default_factory=list)
     press_url: str = ""  # the press's response_url: a refusal is answered there, privately
     press_refused: bool = False
     comments: list[TrelloComment] = field(default_factory=list)
@@ -151,7 +151,8 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str) -> Pro
             if event.kind == "reply":
                 found.read_replies = True
             elif event.kind == "button":
-                found.pressed = (str(payload["status"]), str(payload.get("user") or ""))
+                found.pressed.append((str(payload["status"]), str(payload.get("user") or ""),
+                                      event.dedup_key))
                 found.press_url = str(payload.get("response_url") or "")
         found.events.append(event.id)
 
@@ -190,7 +191,7 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
     messages = {}
     replies = {}
     if slack_side is not None:
-        message = ctx.slack.message(settings.actions_channel, slack_side.remote_id)  # type: ignore[attr-defined]
+        message = ctx.slack.message(settings.actions_channel, slack_side.remote_id)
         if message is None:
             return False  # the item's message has gone: the sync posts it again
         messages[token] = message
@@ -199,10 +200,12 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
                                                oldest=slack_side.base.get("latest_reply") or None)
     allowed = alliance_slack_ids(settings, view)
     found.press_refused = bool(found.pressed and allowed is not None
-                               and found.pressed[1] not in allowed)
+                               and any(press[1] not in allowed for press in found.pressed))
+    repeated = repeated_notes(ctx, replies.get(token, []))
     snap = Snapshot(cards=cards, card_actors=actors, new_card_ids=[], deleted_card_ids=set(),
                     comments=found.comments, messages=messages, last_action_id=None,
-                    replies=replies, pressed={token: found.pressed} if found.pressed else {})
+                    replies=replies, pressed={token: found.pressed} if found.pressed else {},
+                    repeated_notes={token: repeated} if repeated else {})
     plan = plan_item(settings, view, snap, item)
     apply_item(ctx, plan, result)
     return True
@@ -211,11 +214,13 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
 def _answer_refused_press(ctx: SyncContext, found: Target) -> None:
     """Tell the person whose press counted for nothing, privately (Slack expects an answer
     to an interaction through its ``response_url``); a failure is only logged."""
-    assert found.pressed is not None
+    if not found.pressed:
+        return
     text = labels(ctx.settings)
-    new = text.get(f"status:{found.pressed[0]}", found.pressed[0])
+    status = found.pressed[-1][0]  # the latest press is the one the person sees answered
+    new = text.get(f"status:{status}", status)
     try:
-        respond(found.press_url, text["stranger_press"].format(new=new))
+        respond(found.press_url, text["stranger_press_answer"].format(new=new))
     except Exception as exc:
         log.info("the answer to a refused press could not be posted: %s", exc)
 

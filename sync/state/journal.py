@@ -12,12 +12,31 @@ meeting reminders, newsletter drafts, and erasures.
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sync.state.store import StateStore
 
 T = TypeVar("T")
+
+# A write a killed run left in flight may still land: the service had the request, only the
+# answer was lost. An append whose intent a dead run left open less than this many seconds
+# ago waits until then before looking for it, so that the copy is adopted instead of made
+# again. A landing later still (a service slower than this) is repaired where the reads can
+# see it (sync.engine.read.repeated_notes: a second copy of a note is removed).
+IN_FLIGHT_SECONDS = 10.0
+
+
+def _wait_for_in_flight(opened_at: str) -> None:
+    """Sleep until ``IN_FLIGHT_SECONDS`` after ``opened_at`` (never longer than that)."""
+    try:
+        opened = dt.datetime.fromisoformat(opened_at)
+    except ValueError:
+        return
+    age = (dt.datetime.now(dt.UTC) - opened).total_seconds()
+    time.sleep(min(IN_FLIGHT_SECONDS, max(0.0, IN_FLIGHT_SECONDS - age)))
 
 
 def _no_remote_id(result: object) -> str | None:
@@ -62,16 +81,24 @@ class Journal:
 
         A ``done`` intent for the token means an earlier run made it: nothing to do. An intent
         left open or failed (a crash, a lost answer) means it may exist: ``find`` looks for it
-        first and it is adopted if found. Only then is the call made, journalled as ever.
+        first and it is adopted if found (an intent left open by a run that was killed is
+        given :data:`IN_FLIGHT_SECONDS` from its opening to land first). Only then is the call
+        made, journalled as ever; the dead run's open intents are then closed ``abandoned``.
         """
         earlier = self.store.intents(identity_token=token)
         if any(intent.state == "done" for intent in earlier):
             return None
-        if earlier and find is not None:
-            found = find()
-            if found is not None:
-                intent = self.store.journal_open(self.run_id, service, operation, token,
-                                                 item_id=item_id, detail={"adopted": True})
-                self.store.journal_close(intent, "done", remote_id(found))
-                return found
-        return self.create(service, operation, token, call, remote_id, item_id=item_id)
+        left_open = [intent for intent in earlier if intent.state == "open"]
+        if left_open and find is not None:
+            _wait_for_in_flight(left_open[-1].created_at)
+        found = find() if earlier and find is not None else None
+        if found is not None:
+            intent = self.store.journal_open(self.run_id, service, operation, token,
+                                             item_id=item_id, detail={"adopted": True})
+            self.store.journal_close(intent, "done", remote_id(found))
+        else:
+            found = self.create(service, operation, token, call, remote_id, item_id=item_id)
+        for intent in earlier:
+            if intent.state == "open":  # a dead run's, settled now (adopted or made anew)
+                self.store.journal_close(intent.id, "abandoned")
+        return found

@@ -395,6 +395,21 @@ class StateStore(ItemsMixin, RecordsMixin):
         rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
         return [Intent.from_row(r) for r in rows]
 
+    def claimed_remote_ids(
+        self, service: str, operation: str, remote_ids: Sequence[str]
+    ) -> set[str]:
+        """Those of ``remote_ids`` that a closed ``done`` intent of ``operation`` made or adopted:
+        an append found remotely by its text is adopted only if no other token owns it."""
+        if not remote_ids:
+            return set()
+        marks = ", ".join("?" for _ in remote_ids)
+        rows = self._all(
+            "SELECT remote_id FROM journal WHERE state = 'done' AND service = ? AND"
+            f" operation = ? AND remote_id IN ({marks})",
+            (service, operation, *remote_ids),
+        )
+        return {str(r["remote_id"]) for r in rows}
+
     def intents(
         self, *, run_id: str | None = None, identity_token: str | None = None
     ) -> list[Intent]:
