@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner
 from icalendar import Calendar
 
@@ -27,8 +28,13 @@ meetings:
 
 
 def _config(tmp_path: Path) -> Path:
+    """The example config with these meetings instead of its own (a second ``meetings:`` key
+    would be refused as a duplicate)."""
     path = example_config(tmp_path)
-    path.write_text(path.read_text(encoding="utf-8") + HOSTS, encoding="utf-8")
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["meetings"] = yaml.safe_load(HOSTS)["meetings"]
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
     return path
 
 
