@@ -53,6 +53,7 @@ from sync.state.presence import (
     check_state_schema,
     damage,
     damaged_database,
+    schema_exists,
     set_aside,
 )
 from sync.state.store import StateStore
@@ -196,14 +197,19 @@ class Alliance:
         from sync.doctor.run import diagnose
 
         self.validate()
-        store = (StateStore.open(self.config.state_path)
-                 if self.config.state_path.exists() else None)
-        try:
-            with self.connect(only, sandbox=sandbox) as connected:
-                return diagnose(self.config, connected, store)
-        finally:
-            if store is not None:
-                store.close()
+        with ExitStack() as stack:
+            # What serve recorded (the board webhook's id) is read on either backend; with no
+            # state yet nothing is created: the doctor only reads.
+            store = stack.enter_context(self.store()) if self.has_state() else None
+            connected = stack.enter_context(self.connect(only, sandbox=sandbox))
+            return diagnose(self.config, connected, store)
+
+    def has_state(self) -> bool:
+        """Whether the alliance has a state store yet (a state file, or its PostgreSQL schema),
+        asked without creating one."""
+        if self.config.state_url:
+            return schema_exists(self.config.state_url, self.config.state_schema)
+        return self.config.state_path.exists()
 
     def plan(self, *, only: Sequence[str] = ALL_SERVICES,
              sandbox: bool | None = None) -> BootstrapResult:
