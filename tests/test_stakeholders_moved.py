@@ -85,7 +85,7 @@ def test_a_row_made_for_the_old_address_is_never_pushed(
         "organisation": "Kruispunt", "email": OLD, "consent_date": "2025-01-14",
         "consent_method": "form"})])
     records = people.people()
-    left = people.left_among(r.email for r in records)
+    left = people.left_addresses.among(r.email for r in records)
     assert left == {OLD}
     plan = plan_push(records, alliance_slug="frl", sector_titles={}, left=left)
     assert plan.skipped["left"] == [OLD] and [w.key for w in plan.writes] == [NEW.lower()]
@@ -95,12 +95,12 @@ def test_moving_again_and_moving_back(people: StakeholderStore, tmp_path: Path) 
     _carla_moved(people, tmp_path)
     third = "carla@kruispunt.example.org"
     assert people.move_address(NEW.lower(), third) is not None
-    found = people.left_address(OLD)
+    found = people.left_addresses.find(OLD)
     assert found is not None and found.key == third  # the first address leads to the third
-    assert people.left_address(NEW) is not None
+    assert people.left_addresses.find(NEW) is not None
     assert people.move_address(third, OLD) is not None  # back to the first one
-    assert people.left_address(OLD) is None and people.left_address(third) is not None
-    assert people.left_among([OLD, NEW, third]) == {NEW.lower(), third}
+    assert people.left_addresses.find(OLD) is None and people.left_addresses.find(third) is not None
+    assert people.left_addresses.among([OLD, NEW, third]) == {NEW.lower(), third}
 
 
 def test_forget_keeps_the_addresses_the_person_left_out_too(
@@ -108,7 +108,7 @@ def test_forget_keeps_the_addresses_the_person_left_out_too(
     _carla_moved(people, tmp_path)
     store = people._store
     forget(store, plan_forget(store, NEW), None, "")
-    assert people.people() == [] and people.left_address(OLD) is None
+    assert people.people() == [] and people.left_addresses.find(OLD) is None
     assert people.is_erased(NEW) and people.is_erased(OLD)
     report = import_file(people, _sheet(tmp_path, f"Kruispunt,Carla,{OLD},,2025-01-14,form"))
     assert report.erased_rows == [2] and people.people() == []

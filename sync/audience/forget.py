@@ -222,7 +222,7 @@ def forget(
             cleaned.append(path)
     with store.transaction():
         # The addresses they left in Mailchimp are theirs too: kept out like this one.
-        for left in people.drop_left_addresses(plan.email):
+        for left in people.left_addresses.drop(plan.email):
             people.add_erasure_hash(left)
         people.delete(plan.email)
         if not plan.member:

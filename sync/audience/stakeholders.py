@@ -30,8 +30,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from playbooks.amounts import parse_date
+from sync.audience.left import LeftAddress
 from sync.audience.model import COLUMNS, REQUIRED_COLUMNS, Stakeholder, header_key, sector_key
-from sync.audience.store import ImportCounts, LeftAddress, StakeholderRecord, StakeholderStore
+from sync.audience.store import ImportCounts, StakeholderRecord, StakeholderStore
 from sync.core import csv_cells
 from sync.core.errors import InputError, Problem
 
@@ -338,7 +339,7 @@ def import_file(
         return record.person if record is not None else None
 
     parsed = parse_csv(_read_text(path), str(path), sector_names=sector_names, known=known,
-                       left=store.left_address)
+                       left=store.left_addresses.find)
     if parsed.problems and not skip_invalid:
         raise InputError(
             parsed.problems,

@@ -5,12 +5,8 @@ clock and transactions) so the stakeholder database lives in the alliance's one 
 people with what was last pushed and what Mailchimp last said, erasure tombstones, the salt of
 their hashes, the export files written, and the newsletter drafts made.
 
-Addresses people left: when a person changes their address in Mailchimp (``upemail``), their
-row moves to the new address, and the old one is remembered, as the salted hash erasures use
-(never the address itself), beside the key of the row it now leads to. A stakeholder sheet
-that still has the old address then updates the person's row instead of adding one for an
-address Mailchimp no longer holds (which the next push would subscribe again). They live in
-the ``settings`` table (``left_address:<hash>``) so that no schema step is needed.
+The addresses people left for another in Mailchimp are :mod:`sync.audience.left`'s
+(:attr:`StakeholderStore.left_addresses`).
 """
 
 from __future__ import annotations
@@ -22,13 +18,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from sync.audience.left import LeftAddresses
 from sync.audience.model import Stakeholder
 from sync.state.base import dumps
 from sync.state.store import StateStore
 
 SALT_SETTING = "erasure_salt"
-# settings rows ``left_address:<salted hash of the old address>`` -> {"to": key, "at": date}.
-LEFT_ADDRESS = "left_address:"
 
 
 # The remote status noted when Mailchimp answered "Member In Compliance State" to a subscribe.
@@ -87,14 +82,6 @@ class ImportCounts:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-
-
-@dataclass(frozen=True)
-class LeftAddress:
-    """An address a person left in Mailchimp: the row it leads to now, and since when."""
-
-    key: str  # the person's row (their current address)
-    changed_at: str
 
 
 class StakeholderStore:
@@ -222,74 +209,13 @@ class StakeholderStore:
                  self._now(), key),
             )
             if moved.key != key:
-                self._remember_left(key, moved.key)
+                self.left_addresses.remember(key, moved.key)
         return self.get(moved.key)
 
-    # ------------------------------------------------------------------ addresses people left
-
-    def _left_rows(self) -> list[tuple[str, dict[str, str]]]:
-        rows = self._conn.execute(
-            "SELECT name, value FROM settings WHERE name LIKE ?", (f"{LEFT_ADDRESS}%",)
-        ).fetchall()
-        return [(str(r["name"]), json.loads(r["value"])) for r in rows]
-
-    def _remember_left(self, old_key: str, new_key: str) -> None:
-        """Note that the person of ``old_key`` now lives at ``new_key`` (in a transaction).
-
-        Addresses they left before lead to the new row too; the new address is no longer one
-        they left (someone may change back).
-        """
-        now = self._now()
-        for name, value in self._left_rows():
-            if value.get("to") == old_key:
-                self._conn.execute("UPDATE settings SET value = ? WHERE name = ?",
-                                   (dumps({**value, "to": new_key}), name))
-        self._conn.execute("DELETE FROM settings WHERE name = ?",
-                           (LEFT_ADDRESS + self.erasure_hash(new_key),))
-        self._conn.execute(
-            "INSERT INTO settings (name, value) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            (LEFT_ADDRESS + self.erasure_hash(old_key), dumps({"to": new_key, "at": now})),
-        )
-
-    def left_address(self, email: str) -> LeftAddress | None:
-        """Where the person who left ``email`` (changed it in Mailchimp) is now; None if no one
-        left it, or their row is gone."""
-        if not email.strip():
-            return None
-        row = self._conn.execute(
-            "SELECT value FROM settings WHERE name = ?",
-            (LEFT_ADDRESS + self.erasure_hash(email),),
-        ).fetchone()
-        if row is None:
-            return None
-        value = json.loads(row["value"])
-        if self.get(str(value.get("to", ""))) is None:
-            return None
-        return LeftAddress(str(value["to"]), str(value.get("at", "")))
-
-    def left_among(self, emails: Iterable[str]) -> set[str]:
-        """The addresses (lowercased) among ``emails`` that a person left for another."""
-        salt = self.salt()
-        names = {name for name, _ in self._left_rows()}
-        found = set()
-        for email in emails:
-            key = email.strip().lower()
-            digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()
-            if key and LEFT_ADDRESS + digest in names:
-                found.add(key)
-        return found
-
-    def drop_left_addresses(self, key: str) -> list[str]:
-        """Forget the addresses the person of ``key`` left; their salted hashes (which are the
-        erasure hashes of those addresses, so ``forget`` can keep them out too)."""
-        gone = []
-        with self.transaction():
-            for name, value in self._left_rows():
-                if value.get("to") == key:
-                    self._conn.execute("DELETE FROM settings WHERE name = ?", (name,))
-                    gone.append(name.removeprefix(LEFT_ADDRESS))
-        return gone
+    @property
+    def left_addresses(self) -> LeftAddresses:
+        """The addresses people left for another in Mailchimp (``upemail``)."""
+        return LeftAddresses(self)
 
     def update_person(self, key: str, changes: dict[str, str]) -> bool:
         """Change some fields of a person (validated); True if anything changed."""
