@@ -57,6 +57,7 @@ from sync.state.presence import (
     check_state_schema,
     damage,
     damaged_database,
+    schema_exists,
     set_aside,
 )
 from sync.state.store import StateStore
@@ -261,12 +262,21 @@ class Alliance:
 
         self.validate()
         with ExitStack() as stack:
-            # No store yet: doctor creates none. One of another alliance or of the other
-            # services is refused before any check (a sandbox board is "not visible" live).
-            store = (stack.enter_context(self.store(sandbox=sandbox))
-                     if self.config.state_url or self.config.state_path.exists() else None)
+            # What serve recorded (the board webhook's id) is read on either backend; with no
+            # state yet nothing is created: the doctor only reads.
+            # One of another alliance or of the other services is refused before any check
+            # (a sandbox board is "not visible" live).
+            store = (stack.enter_context(self.store(sandbox=sandbox)) if self.has_state()
+                     else None)
             connected = stack.enter_context(self.connect(only, sandbox=sandbox))
             return diagnose(self.config, connected, store)
+
+    def has_state(self) -> bool:
+        """Whether the alliance has a state store yet (a state file, or its PostgreSQL schema),
+        asked without creating one."""
+        if self.config.state_url:
+            return schema_exists(self.config.state_url, self.config.state_schema)
+        return self.config.state_path.exists()
 
     def plan(self, *, only: Sequence[str] = ALL_SERVICES,
              sandbox: bool | None = None) -> BootstrapResult:

@@ -113,3 +113,33 @@ def test_playing_newsletter_readers_from_the_cli(alliance: Synced) -> None:
     pushed = alliance.json("stakeholders", "push")
     assert {"key": ANNA, "status": "unsubscribed"} in pushed["pulled"]
     assert mc.lists.get_list_member(audience, md5(ANNA))["status"] == "unsubscribed"
+
+
+def test_a_sheet_with_an_address_the_person_left_is_never_subscribed_again(
+        alliance: Synced) -> None:
+    """The coordinator re-imports the sheet that still has Carla's old address after she
+    changed it in Mailchimp: the row updates Carla at her new address (the import says so),
+    and the push makes no member of the old address."""
+    from mailchimp_marketing.api_client import ApiClientError
+
+    audience = alliance.resource("mailchimp", "audience", "audience")
+    mc = mailchimp_client(alliance.server)
+    service = start(alliance)
+    try:
+        _act(alliance, audience, email=CARLA, action="upemail", new_email="carla.nieuw@example.org")
+        wait_for(lambda: _person(alliance, "carla.nieuw@example.org") is not None)
+    finally:
+        service.stop()
+    sheet = ROOT / "playbooks/examples/stakeholders-friesland.csv"
+    imported = alliance.cli("stakeholders", "import", str(sheet))
+    assert (f"moved: {sheet}: row 4: the person at {CARLA} changed their address to "
+            "carla.nieuw@example.org in Mailchimp") in imported.stderr
+    assert "0 new" in imported.stdout and _person(alliance, CARLA) is None
+    pushed = alliance.json("stakeholders", "push")
+    assert pushed["failed"] == [], pushed
+    with pytest.raises(ApiClientError) as missing:  # Mailchimp has no member there
+        mc.lists.get_list_member(audience, md5(CARLA))
+    assert missing.value.status_code == 404
+    emails = {m["email_address"].lower()
+              for m in mc.lists.get_list_members_info(audience, count=1000)["members"]}
+    assert CARLA not in emails and "carla.nieuw@example.org" in emails

@@ -77,3 +77,20 @@ def test_a_strangers_press_is_answered_privately(alliance: Synced) -> None:
     finally:
         service.stop()
     assert alliance.item("FRL-5").status != "blocked"
+
+
+def test_a_slow_alliance_command_reaches_the_sandbox_through_its_response_url(
+        alliance: Synced, monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end: serve acknowledges the command empty and posts the answer, privately, to
+    the ``response_url`` the sandbox's Slack gave it (no answer is ever ready at once)."""
+    monkeypatch.setattr(hooks, "COMMAND_DEADLINE", 0)
+    service = start(alliance)
+    try:
+        answer = alliance.admin("POST", "/_sandbox/slack/command",
+                                {"as": "esra.yilmaz@example.org", "command": "/alliance"})
+        assert answer["status"] == 200 and answer["response"] == ""  # acknowledged empty
+        said = wait_for(lambda: alliance.admin("GET", "/_sandbox/slack/responses"))
+    finally:
+        service.stop()
+    assert len(said) == 1 and said[0]["effect"] == "ephemeral"
+    assert "Next plenary" in said[0]["text"]

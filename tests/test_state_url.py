@@ -53,3 +53,26 @@ def test_commands_on_a_postgresql_alliance_with_no_state_yet(pg_url: str, tmp_pa
     assert result.exit_code == 2, result.output
     assert "no state yet" in result.output and "run `mcm-sync bootstrap`" in result.output
     assert str(load_config(path).state_path) not in result.output  # not a file
+
+
+def test_has_state_asks_for_the_schema_without_making_it(pg_url: str, tmp_path: Path) -> None:
+    """Read-only commands (doctor) ask whether the state exists; asking never creates it."""
+    from sync.api import Alliance
+    from sync.state.presence import schema_exists
+    from sync.state.store import StateStore
+
+    alliance = Alliance(load_config(example_config(tmp_path, pg_url=pg_url)))
+    schema = alliance.config.state_schema
+    assert not alliance.has_state() and not schema_exists(pg_url, schema)  # still not made
+    StateStore.open(pg_url, schema=schema).close()
+    assert alliance.has_state() and schema_exists(pg_url, schema)
+
+
+def test_doctor_makes_no_state_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """doctor only reads: before the first bootstrap it leaves the database as it was."""
+    from sync.state.presence import schema_exists
+
+    path = example_config(tmp_path, pg_url=pg_url)
+    result = CliRunner().invoke(cli, ["-c", str(path), "doctor", "--json"])
+    assert result.exit_code in (0, 4), result.output  # what the checks found, not an error
+    assert not schema_exists(pg_url, load_config(path).state_schema)

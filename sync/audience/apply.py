@@ -230,8 +230,10 @@ def push(
         pulled = pull(people, store, mailchimp, audience_id)
         records = people.people()
     erased = people.erased_among(r.email for r in records if r.email)
+    left = people.left_addresses.among(r.email for r in records if r.email)
     plan = plan_push(
-        records, alliance_slug=alliance_slug, sector_titles=sector_titles, erased=erased
+        records, alliance_slug=alliance_slug, sector_titles=sector_titles, erased=erased,
+        left=left,
     )
     result = PushResult(plan, pulled=pulled, dry_run=dry_run)
     if not dry_run and plan.writes:

@@ -4,7 +4,8 @@ Erasing a person means: the Mailchimp member is deleted *permanently* (``delete-
 not the archive that a later PUT would undo); the person's row leaves the state store; every
 stakeholder export file mcm-sync wrote loses their row; and what remains is a tombstone and an
 audit line holding only a salted hash of the address and the date. The tombstone keeps the
-address out of later imports and pushes.
+address out of later imports and pushes; so do tombstones of the addresses the person left for
+this one in Mailchimp (``upemail``), which the store knew only by the same salted hash.
 
 The address also leaves the rest of the state store: every text cell that holds it (item owners,
 sides, resources, the audit trail, the journal, conflicts) gets ``erased:<hash>`` instead, so a
@@ -220,6 +221,9 @@ def forget(
             target.write_text(text, encoding="utf-8")
             cleaned.append(path)
     with store.transaction():
+        # The addresses they left in Mailchimp are theirs too: kept out like this one.
+        for left in people.left_addresses.drop(plan.email):
+            people.add_erasure_hash(left)
         people.delete(plan.email)
         if not plan.member:
             scrub_state(store, plan.email, f"erased:{plan.digest[:12]}")

@@ -12,6 +12,10 @@ Rules (issue 6, and the GDPR):
   never sent (a PUT to an archived member would bring it back subscribed; archived is not
   consent).
 * Only people whose content fingerprint changed since the last successful push are sent.
+* An address a person left for another in Mailchimp (``upemail``) is never sent: Mailchimp
+  no longer holds it, so a PUT would make a new subscribed member of it. Their row lives at
+  the new address; a row for the old one (made by an import before the move was known) is
+  left alone.
 
 :func:`plan_push` and :func:`pull_updates` are pure; :mod:`sync.audience.apply` performs the
 calls (one by one for a few people, batch operations for many).
@@ -31,7 +35,7 @@ from sync.bootstrap.desired import INFLUENCE_TAGS
 from sync.state.base import dumps
 
 MEMBER_TAG = "alliance-member"
-SKIP_REASONS = ("unchanged", "no-email", "no-consent", "blocked", "erased")
+SKIP_REASONS = ("unchanged", "no-email", "no-consent", "blocked", "erased", "left")
 
 
 def subscriber_hash(email: str) -> str:
@@ -180,14 +184,19 @@ def plan_push(
     alliance_slug: str,
     sector_titles: Mapping[str, str],
     erased: Iterable[str] = (),
+    left: Iterable[str] = (),
 ) -> PushPlan:
-    """Who to send and what, for the people in the store (``erased``: keys to keep out)."""
-    gone = set(erased)
+    """Who to send and what, for the people in the store (``erased``: keys to keep out;
+    ``left``: addresses their people changed in Mailchimp, never sent again)."""
+    gone, moved = set(erased), set(left)
     managed = managed_tags((r.person for r in records), sector_titles)
     plan = PushPlan()
     for record in records:
         if record.key in gone:
             plan.skipped["erased"].append(record.key)
+            continue
+        if record.key in moved:
+            plan.skipped["left"].append(record.key)
             continue
         outcome = _write(
             record, alliance_slug=alliance_slug, sector_titles=sector_titles, managed=managed

@@ -5,7 +5,9 @@ stored: one bad row rejects the file, with every problem named by row number and
 unless ``skip_invalid`` imports the good rows and lists the bad. Rows are numbered as a
 spreadsheet shows them (the header is row 1). The same address on two rows is refused, naming
 both rows. An address erased with ``mcm-sync forget`` is skipped and reported as erased: its
-salted-hash tombstone keeps it out for good.
+salted-hash tombstone keeps it out for good. An address the person left for another in
+Mailchimp (``upemail``) names them at their new address: the row updates their row, the
+report says so, and no row is made for the old address (the push would subscribe it again).
 
 Nobody's data is lost by an import. A blank cell never clears what the database holds for a
 person already in it (the stored value is kept), so a consent is never turned off by an empty
@@ -28,6 +30,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from playbooks.amounts import parse_date
+from sync.audience.left import LeftAddress
 from sync.audience.model import COLUMNS, REQUIRED_COLUMNS, Stakeholder, header_key, sector_key
 from sync.audience.store import ImportCounts, StakeholderRecord, StakeholderStore
 from sync.core import csv_cells
@@ -37,12 +40,30 @@ DELIMITERS = ",;\t"
 
 
 @dataclass(frozen=True)
+class MovedRow:
+    """A row with an address its person changed in Mailchimp: it updates them at the new one."""
+
+    row: int
+    old: str
+    new: str
+    changed_at: str
+
+    def __str__(self) -> str:
+        when = f" on {self.changed_at[:10]}" if self.changed_at else ""
+        return (f"row {self.row}: the person at {self.old} changed their address to "
+                f"{self.new} in Mailchimp{when}; the row updates them at {self.new} "
+                f"(put the new address in the sheet)")
+
+
+@dataclass(frozen=True)
 class ParsedFile:
     """A file's valid people (with their row numbers) and the problems of the others."""
 
     people: list[tuple[int, Stakeholder]]
     problems: list[Problem]
     rows: int
+    # Rows naming an address the person left in Mailchimp, taken as their current row.
+    moved: list[MovedRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ class ImportReport:
     skipped: list[Problem] = field(default_factory=list)
     dry_run: bool = False
     consent_changes: list[ConsentChange] = field(default_factory=list)
+    moved_rows: list[MovedRow] = field(default_factory=list)
     # True when consent changes were found without permission: nothing was stored.
     held: bool = False
 
@@ -103,6 +125,7 @@ class ImportReport:
             "updated": self.counts.updated,
             "unchanged": self.counts.unchanged,
             "erased_rows": self.erased_rows,
+            "moved": [str(m) for m in self.moved_rows],
             "skipped": [str(p) for p in self.skipped],
             "dry_run": self.dry_run,
         }
@@ -186,13 +209,16 @@ def parse_csv(
     *,
     sector_names: Mapping[str, str] | None = None,
     known: Callable[[str], Stakeholder | None] | None = None,
+    left: Callable[[str], LeftAddress | None] | None = None,
 ) -> ParsedFile:
     """Validate every row of a CSV text; file-level problems raise ``InputError`` at once.
 
     ``sector_names`` maps a sector's title in the alliance's language to its key, so that
     ``Sociale actie`` and ``social_action`` are the same sector. ``known`` finds the person a
     row is about in the database: their stored values fill the row's blank cells, so a blank
-    cell never clears anything (nor turns consent off).
+    cell never clears anything (nor turns consent off). ``left`` finds where the person who
+    left an address (changed it in Mailchimp) is now: such a row is about them, at their new
+    address.
     """
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
@@ -235,6 +261,7 @@ def parse_csv(
     people: list[tuple[int, Stakeholder]] = []
     problems: list[Problem] = []
     first_row: dict[str, int] = {}
+    moved: dict[int, MovedRow] = {}
     count = 0
     for number, cells in enumerate(rows, start=2):
         if not any(cell.strip() for cell in cells):
@@ -250,7 +277,17 @@ def parse_csv(
         # unquote_cell: our own export's neutralised formulas come back as they were typed.
         values = {key: csv_cells.unquote_cell(cell)
                   for key, cell in zip(keys, cells, strict=False) if key}
-        stored = known(_raw_key(values)) if known is not None else None
+        key = _raw_key(values)
+        # An address the person left leads to their row, even where an earlier import made a
+        # row for it (that row is never pushed: see plan_push's "left").
+        now_at = left(key) if left is not None and "@" in key else None
+        current = known(now_at.key) if now_at is not None and known is not None else None
+        stored = known(key) if known is not None and current is None else None
+        if now_at is not None and current is not None:
+            stored = current
+            moved[number] = MovedRow(number, values["email"].strip(), str(current.email),
+                                     now_at.changed_at)
+            values = {**values, "email": str(current.email)}
         if stored is not None:
             values = _merged(stored, values)
         if values.get("sector"):
@@ -262,19 +299,23 @@ def parse_csv(
             continue
         if person.key in first_row:
             column = "email" if person.email else "organisation"
+            first = first_row[person.key]
+            change = moved.get(number) or moved.get(first)
+            why = (f" ({change.old} on row {change.row} is the address they left for "
+                   f"{change.new} in Mailchimp)" if change is not None else "")
             problems.append(
                 Problem(
                     source,
                     f"row {number}, column {column}",
-                    f"{person.email or person.organisation} is already on row "
-                    f"{first_row[person.key]}",
+                    f"{person.email or person.organisation} is already on row {first}{why}",
                     "keep one row per person: merge the two rows",
                 )
             )
+            moved.pop(number, None)
             continue
         first_row[person.key] = number
         people.append((number, person))
-    return ParsedFile(people, problems, count)
+    return ParsedFile(people, problems, count, list(moved.values()))
 
 
 def import_file(
@@ -297,14 +338,16 @@ def import_file(
         record = store.get(key)
         return record.person if record is not None else None
 
-    parsed = parse_csv(_read_text(path), str(path), sector_names=sector_names, known=known)
+    parsed = parse_csv(_read_text(path), str(path), sector_names=sector_names, known=known,
+                       left=store.left_addresses.find)
     if parsed.problems and not skip_invalid:
         raise InputError(
             parsed.problems,
             summary=f"{path}: {len(parsed.problems)} problem"
             f"{'' if len(parsed.problems) == 1 else 's'}; nothing was imported",
         )
-    report = ImportReport(str(path), skipped=list(parsed.problems), dry_run=dry_run)
+    report = ImportReport(str(path), skipped=list(parsed.problems), dry_run=dry_run,
+                          moved_rows=list(parsed.moved))
     keep: list[Stakeholder] = []
     for number, person in parsed.people:
         if store.is_erased(str(person.email)):

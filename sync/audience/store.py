@@ -4,6 +4,9 @@
 clock and transactions) so the stakeholder database lives in the alliance's one SQLite file:
 people with what was last pushed and what Mailchimp last said, erasure tombstones, the salt of
 their hashes, the export files written, and the newsletter drafts made.
+
+The addresses people left for another in Mailchimp are :mod:`sync.audience.left`'s
+(:attr:`StakeholderStore.left_addresses`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from sync.audience.left import LeftAddresses
 from sync.audience.model import Stakeholder
 from sync.state.base import dumps
 from sync.state.store import StateStore
@@ -204,7 +208,14 @@ class StakeholderStore:
                 (moved.key, str(moved.email).lower(), dumps(moved.model_dump(mode="json")),
                  self._now(), key),
             )
+            if moved.key != key:
+                self.left_addresses.remember(key, moved.key)
         return self.get(moved.key)
+
+    @property
+    def left_addresses(self) -> LeftAddresses:
+        """The addresses people left for another in Mailchimp (``upemail``)."""
+        return LeftAddresses(self)
 
     def update_person(self, key: str, changes: dict[str, str]) -> bool:
         """Change some fields of a person (validated); True if anything changed."""
@@ -271,7 +282,10 @@ class StakeholderStore:
 
     def add_erasure(self, email: str) -> tuple[str, str]:
         """Write the tombstone of an address; returns (hash, date). Idempotent."""
-        digest = self.erasure_hash(email)
+        return self.add_erasure_hash(self.erasure_hash(email))
+
+    def add_erasure_hash(self, digest: str) -> tuple[str, str]:
+        """Write a tombstone by its salted hash (an address known only so); (hash, date)."""
         now = self._now()
         with self.transaction():
             self._conn.execute(

@@ -89,6 +89,8 @@ def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: boo
                         hint="check the lines above, then run again with --yes")
     for problem in report.skipped:
         click.echo(f"skipped: {problem}", err=True)
+    for moved in report.moved_rows:
+        click.echo(f"moved: {file}: {moved}", err=True)
     for row in report.erased_rows:
         click.echo(
             f"erased: {file}: row {row} was erased on request (forget); not imported", err=True

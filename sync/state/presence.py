@@ -134,15 +134,16 @@ def check_state_file(path: Path, *, required: bool) -> None:
                          "creates the board, channels and audience, or adopts them if they exist)")
 
 
-def check_state_schema(url: str, schema: str, *, required: bool) -> None:
-    """The PostgreSQL twin of :func:`check_state_file`: with ``required``, refuse an alliance
-    whose schema does not exist yet ("no state yet"); nothing to check otherwise (PostgreSQL
-    keeps its own files whole)."""
-    if not required:
-        return
+def schema_exists(url: str, schema: str) -> bool:
+    """Whether the alliance's schema exists in the PostgreSQL database at ``url``.
+
+    Asked without creating anything (opening a store would make the schema), so read-only
+    commands such as ``doctor`` can tell "no state yet" from a state to read. StateError if
+    the database cannot be reached.
+    """
     name = schema_name(schema)
     if (url, name) in KNOWN_SCHEMAS:
-        return  # seen to exist by this process (a worker asks every run)
+        return True  # seen to exist by this process (a worker asks every run)
     try:
         with postgres_engine(url).connect() as conn:
             found = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
@@ -153,8 +154,15 @@ def check_state_schema(url: str, schema: str, *, required: bool) -> None:
                                       f"{str(exc.orig).strip().splitlines()[0]}") from exc
         raise StateError(f"cannot reach the state database {masked(url)}: {exc.orig}",
                          hint="check state.url in the config and that PostgreSQL runs") from exc
-    if not found:
-        raise StateError(f"{masked(url)} (schema {name}): no state yet",
+    return bool(found)
+
+
+def check_state_schema(url: str, schema: str, *, required: bool) -> None:
+    """The PostgreSQL twin of :func:`check_state_file`: with ``required``, refuse an alliance
+    whose schema does not exist yet ("no state yet"); nothing to check otherwise (PostgreSQL
+    keeps its own files whole)."""
+    if required and not schema_exists(url, schema):
+        raise StateError(f"{masked(url)} (schema {schema_name(schema)}): no state yet",
                          hint="run `mcm-sync bootstrap` first (it creates the board, channels "
                          "and audience, or adopts them if they exist)")
 

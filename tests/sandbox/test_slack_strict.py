@@ -312,3 +312,28 @@ def test_rate_limits_are_per_app_not_per_token() -> None:
     rotated = {"is_bot": True, "slack_id": "UBOT1", "token": "another"}
     assert rate_bucket(bot) == rate_bucket(rotated)
     assert rate_bucket({"slack_id": "UANA"}) != rate_bucket(bot)
+    assert rate_bucket({"slack_id": "UANA"}, through_app=True) == rate_bucket(bot)
+
+
+def test_a_second_token_of_the_app_gets_no_fresh_allowance(sandbox_rl: SandboxServer) -> None:
+    """Slack's tiers are "per API method per workspace per app": a member's user token that
+    our app was given shares the bot's allowance; their own client's token does not."""
+    bot = slack_client(sandbox_rl)
+    through_app = slack_client(sandbox_rl, member_token(sandbox_rl, ANA, "slack_app"))
+    own_client = slack_client(sandbox_rl, member_token(sandbox_rl, ANA, "slack"))
+    me = through_app.auth_test()  # the app's user token acts as the member
+    assert me["user_id"] == own_client.auth_test()["user_id"] and "bot_id" not in me
+    for i in range(20):  # conversations.create is Tier 2: 20 per minute
+        bot.conversations_create(name=f"burst-{i}")
+    with pytest.raises(SlackApiError) as caught:
+        through_app.conversations_create(name="through-the-app")
+    assert caught.value.response.status_code == 429
+    assert caught.value.response["error"] == "ratelimited"
+    assert own_client.conversations_create(name="own-client")["ok"] is True
+    wait = int(caught.value.response.headers["Retry-After"])
+    sandbox_rl.clock.advance(wait)  # type: ignore[attr-defined]
+    for i in range(19):  # the window passed: the app's calls count together again
+        through_app.conversations_create(name=f"app-{i}")
+    bot.conversations_create(name="bot-20th")
+    with pytest.raises(SlackApiError):
+        bot.conversations_create(name="bot-21st")

@@ -9,8 +9,9 @@
 - ``GET /_sandbox/credentials`` (loopback callers only) -> the coordinator's issued credentials
   ``{"trello": {"api_key", "token", "app_secret"}, "slack": {"bot_token", "signing_secret"},
   "mailchimp": {"api_key"}}``.
-- ``POST /_sandbox/members/tokens`` ``{"email"}`` -> the member's issued tokens
-  ``{"trello": token, "slack": xoxp-token}`` (loopback only; the member is created).
+- ``POST /_sandbox/members/tokens`` ``{"email"}`` -> the member's issued tokens (``trello``,
+  ``slack`` their own client's, ``slack_app`` the user token our Slack app was given, both
+  ``xoxp-``; loopback only; the member is created).
 - ``POST /_sandbox/people`` ``{"email", "name"}`` seeds a member; ``GET`` lists people.
 - ``POST /_sandbox/<service>/<action>`` ``{...}``: what a person does in the vendor's own
   interface (``mailchimp/unsubscribe`` or ``mailchimp/clean`` ``{"list_id", "email"}``).

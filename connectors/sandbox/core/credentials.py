@@ -8,6 +8,11 @@ store (so they survive a restart) and writes them to ``credentials.json`` in its
 issued on request through the admin API. Anything else is refused the vendor's way by each
 emulator's ``authenticate``.
 
+A member has two Slack user tokens: ``slack``, their own client's (Slack's apps, not ours),
+and ``slack_app``, the user token our app got when they authorised it (OAuth's
+``authed_user.access_token``): both act as the member, but the second is a token *of our app*
+and counts against the app's rate limits, which Slack keeps per app, workspace and method.
+
 ``GET /_sandbox/credentials`` (loopback only) answers :meth:`Credentials.coordinator`.
 """
 
@@ -88,7 +93,8 @@ class Credentials:
     # -- members ------------------------------------------------------------------------
 
     def member_tokens(self, email: str) -> dict[str, str]:
-        """The tokens issued to the member with this e-mail (issued on first request)."""
+        """The tokens issued to the member with this e-mail (issued on first request):
+        ``trello``, ``slack`` (their own client's) and ``slack_app`` (through our app)."""
         key = email.strip().lower()
         with self.store.transaction():
             found = self.store.get(SERVICE, "member", key)
@@ -98,16 +104,31 @@ class Credentials:
                 for service in ("trello", "slack"):
                     self.store.insert(SERVICE, "token", found[service],
                                       {"email": key, "service": service})
-        return {"trello": found["trello"], "slack": found["slack"]}
+            if "slack_app" not in found:  # members issued before there was one get it now
+                found = {**found, "slack_app": _slack_token("xoxp")}
+                self.store.update(SERVICE, "member", key, found)
+                self.store.insert(SERVICE, "token", found["slack_app"],
+                                  {"email": key, "service": "slack", "through_app": True})
+        return {"trello": found["trello"], "slack": found["slack"],
+                "slack_app": found["slack_app"]}
 
     def member_for(self, service: str, token: str) -> str | None:
         """The e-mail of the member this token was issued to for ``service``, else None."""
-        if not token:
-            return None
-        found: dict[str, Any] | None = self.store.get(SERVICE, "token", token)
+        found = self._token(token)
         if found is None or found.get("service") != service:
             return None
         return str(found["email"])
+
+    def through_app(self, token: str) -> bool:
+        """Whether this member token is one our app was given (it counts as the app's)."""
+        found = self._token(token)
+        return bool(found and found.get("through_app"))
+
+    def _token(self, token: str) -> dict[str, Any] | None:
+        if not token:
+            return None
+        found: dict[str, Any] | None = self.store.get(SERVICE, "token", token)
+        return found
 
     # -- checks the emulators make --------------------------------------------------------
 

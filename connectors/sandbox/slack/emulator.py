@@ -12,9 +12,9 @@ method pages of docs.slack.dev):
   (``GET /_sandbox/credentials``) is the coordinator's bot; a member's issued ``xoxp-`` token
   acts as that member.
 - **Rate limits** (when the app has them on): per-method tiers per app, workspace and method
-  (every bot token of the sandbox's app shares one allowance; a member's user token is their
-  own client's) and about one post per second per channel, answered with HTTP 429,
-  ``Retry-After`` and ``ratelimited``.
+  (the bot token and a member's user token our app was given, ``slack_app``, share one
+  allowance; a member's own client's token, ``slack``, is another app's) and about one post
+  per second per channel, answered with HTTP 429, ``Retry-After`` and ``ratelimited``.
 - Methods: see :data:`METHODS`; the handlers live in ``channels`` and ``messages``,
   the object shapes in ``model``, the storage rules in ``workspace`` (all in this package).
 """
@@ -196,10 +196,11 @@ METHODS: dict[str, Handler] = {
 }
 
 
-def rate_bucket(person: Person) -> str:
+def rate_bucket(person: Person, *, through_app: bool = False) -> str:
     """Whose allowance a call counts against: Slack's limits are per app, workspace and
-    method, so every bot token of the app shares one; a member acts through their own client."""
-    if person.get("is_bot"):
+    method, so every token of our app shares one (the bot's, and a member's user token the
+    app was given: ``through_app``); a member's own client is another app."""
+    if person.get("is_bot") or through_app:
         return f"{TEAM_ID}:{APP_ID}"
     return f"{TEAM_ID}:user:{person['slack_id']}"
 
@@ -252,7 +253,9 @@ class SlackEmulator(ServiceEmulator):
         channel = ""
         if method == POST_METHOD:
             channel = str(self.request_params(request).get("channel") or "")
-        retry_after = self.limits.hit(method, rate_bucket(identity.person), channel)
+        through_app = self.people.credentials.through_app(identity.credential_key)
+        retry_after = self.limits.hit(
+            method, rate_bucket(identity.person, through_app=through_app), channel)
         return None if retry_after is None else self.ratelimited_response(retry_after)
 
     def dispatch(
