@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+import playbooks
 from sync.cli.app import AppContext, pass_app
 from sync.core.config import Config
 from sync.core.errors import UserError
@@ -61,7 +62,7 @@ def _resource(store: StateStore, service: str, kind: str, key: str) -> str:
 
 
 _AS = click.option("--as", "email", help="The member's e-mail (default: the first member).")
-STATUSES = click.Choice(["todo", "doing", "blocked", "done", "cancelled"])
+STATUSES = click.Choice(list(playbooks.STATUSES))
 
 
 @click.command("move")

@@ -19,7 +19,7 @@ from typing import Any
 
 from connectors.base import SlackAPI, SlackMessage, TrelloAction, TrelloAPI
 from connectors.identity import make_token, token_in, token_in_metadata
-from playbooks.model import ActionRow, Playbook
+from playbooks.model import STATUSES, ActionRow, Playbook
 from sync.bootstrap.plan import cards_by_token
 from sync.core.config import Config
 from sync.core.errors import UserError
@@ -36,7 +36,6 @@ from sync.state.store import StateStore
 
 TRELLO_ACTION_TYPES = ("createCard", "updateCard", "deleteCard", "commentCard",
                        "addMemberToCard", "removeMemberFromCard", "moveCardToBoard")
-STATUSES = ("todo", "doing", "blocked", "done", "cancelled")
 
 
 def _resource(found: Mapping[tuple[str, str, str], str], service: str, kind: str,
@@ -61,7 +60,8 @@ def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: T
              store.remote_ids("trello", ("board", "list", "me", "member")).items()}
     found |= {("slack", *k): v for k, v in store.remote_ids("slack", ("channel",)).items()}
     board_id = _resource(found, "trello", "board", "board")
-    status_list = {status: _resource(found, "trello", "list", status) for status in STATUSES}
+    status_list: dict[str, str] = {status: _resource(found, "trello", "list", status)
+                                   for status in STATUSES}
     me_trello = found.get(("trello", "me", "me"))
     if me_trello is None:
         me_trello = trello.me().id
