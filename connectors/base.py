@@ -309,6 +309,10 @@ class SlackAPI(Protocol):
         """Top-level messages after ``oldest``, with reactions and metadata, all pages."""
         ...
 
+    def message(self, channel_id: str, ts: str) -> SlackMessage | None:
+        """One top-level message by its ts, with reactions and metadata, or None."""
+        ...
+
     def replies(self, channel_id: str, ts: str, *, oldest: str | None = None) -> list[SlackMessage]:
         """Replies in a thread (without the parent), after ``oldest``."""
         ...

@@ -180,7 +180,7 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
     messages = {}
     replies = {}
     if slack_side is not None:
-        message = ctx.slack.message(settings.actions_channel, slack_side.remote_id)  # type: ignore[attr-defined]
+        message = ctx.slack.message(settings.actions_channel, slack_side.remote_id)
         if message is None:
             return False  # the item's message has gone: the sync posts it again
         messages[token] = message
