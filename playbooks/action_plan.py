@@ -35,7 +35,8 @@ from playbooks.yaml_text import load_yaml
 _EXTRA_FIELDS = ("step", "outcome", "key")
 # Alternative spellings of keys that people write in practice.
 _ALIASES = {"budget_eur": "budget", "due_date": "due", "owner": "responsible"}
-_TEXT_FIELDS = ("number", "action", "local_problem", "description", "resources", "responsible")
+_TEXT_FIELDS: tuple[str, ...] = ("number", "action", "local_problem", "description", "resources",
+                                 "responsible")
 _TEXT_FIELDS += ("timeline", "outcome", "key")
 _CSV_DELIMITERS = ",;\t"
 
@@ -139,7 +140,7 @@ def _csv_records(
                 )
             )
         keys.append(key or title)
-    records = []
+    records: list[dict[str, str]] = []
     for cells in reader:
         if not any(cell.strip() for cell in cells):
             continue  # spreadsheets leave empty lines at the end

@@ -115,7 +115,7 @@ class MailchimpConnector:
         fn: Callable[[], T],
         *,
         create: bool = False,
-        recover: Callable[[], Any] | None = None,
+        recover: Callable[[], T | None] | None = None,
     ) -> T:
         """Run one SDK call (gated, counted, retried, errors mapped).
 
@@ -130,8 +130,9 @@ class MailchimpConnector:
                     result = fn()
                 except ApiClientError as exc:
                     raise self._error(operation, exc.status_code, exc.text, create) from None
-            if isinstance(result, requests.Response) and not result.ok:
-                raise self._error(operation, result.status_code, result.text, create)
+            answer: object = result  # an SDK call with _preload_content=False answers raw
+            if isinstance(answer, requests.Response) and not answer.ok:
+                raise self._error(operation, answer.status_code, answer.text, create)
             return result
 
         return self._retrier.call(once, operation=operation, recover=recover)

@@ -34,7 +34,7 @@ class Journal:
     def create(self, service: str, operation: str, token: str, call: Callable[[], T],
                remote_id: Callable[[T], str | None] = _no_remote_id, *,
                item_id: str | None = None, detail: dict[str, Any] | None = None,
-               on_failure: Callable[[], None] | None = None) -> T:
+               on_failure: Callable[[], object] | None = None) -> T:
         """Open an intent for ``token``, run ``call``, close it with ``remote_id(result)``.
 
         ``on_failure`` runs after the intent is closed ``failed`` and before the error goes
