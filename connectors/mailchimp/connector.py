@@ -4,7 +4,7 @@ Every request goes through :meth:`MailchimpConnector._call`: it holds one of the
 slots of :class:`connectors.pacing.ConnectionGate` (Mailchimp allows 10 simultaneous
 connections), counts the call (``calls``), runs it under the shared retry policy
 (:mod:`connectors.retry`; the SDK itself never retries) and maps failures into
-:mod:`sync.core.errors`. The SDK raises ``ApiClientError(text, status_code)`` where ``text`` is the
+:mod:`connectors.errors`. The SDK raises ``ApiClientError(text, status_code)`` where ``text`` is the
 raw ``application/problem+json`` string (it only parses ``application/json``); we parse it and
 put its ``title``, ``detail`` and ``errors[]`` in the message. A connection failure arrives as
 ``ApiClientError(<the requests exception>)`` with no status; an error without a body, or a
