@@ -127,6 +127,7 @@ def _csv_records(
         return [], []
     names = column_names(playbook)
     keys: list[str] = []
+    records: list[dict[str, str]]  # one per data row, made below
     problems = []
     for index, title in enumerate(header, start=1):
         key = names.get(title.strip().casefold())
@@ -140,7 +141,7 @@ def _csv_records(
                 )
             )
         keys.append(key or title)
-    records: list[dict[str, str]] = []
+    records = []
     for cells in reader:
         if not any(cell.strip() for cell in cells):
             continue  # spreadsheets leave empty lines at the end
