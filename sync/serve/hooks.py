@@ -177,7 +177,7 @@ class HookApp:
                 or action.get("type") not in TRELLO_ACTIONS):
             return Response("", 200)  # not about what we sync, or our own write coming back
         creator = action["memberCreator"] if isinstance(action.get("memberCreator"),
-                                                            dict) else {}
+                                                        dict) else {}
         return self._store("trello", str(action["id"]), str(action.get("type") or ""), card_id,
                            {"action_id": str(action["id"]), "type": str(action.get("type")),
                             "card_id": card_id, "member_id": member,
