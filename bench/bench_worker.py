@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -42,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from slack_sdk import WebClient  # noqa: E402
 
 from connectors.identity import token_in_metadata  # noqa: E402
+from connectors.sandbox.clients.testing import admin  # noqa: E402
 from sync.cli.main import cli  # noqa: E402
 from sync.core.config import load_config  # noqa: E402
 from sync.core.services import announce_sandbox, sandbox_data_dir  # noqa: E402
@@ -145,11 +145,7 @@ def clone_fleet(folder: Path, template: Path, n: int, pg_url: str | None) -> Pat
 
 def slack_token(email: str) -> str:
     """A member's Slack token, as the sandbox process issued it (its admin API)."""
-    request = urllib.request.Request(
-        f"{SANDBOX.url}/_sandbox/members/tokens", method="POST",
-        data=json.dumps({"email": email}).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return str(json.loads(answer.read())["slack"])
+    return str(admin(SANDBOX, "POST", "/_sandbox/members/tokens", {"email": email})["slack"])
 
 
 def count_round_trips() -> list[int]:
@@ -226,12 +222,9 @@ def kill_test(folder: Path, pg_url: str, k: int) -> dict[str, int]:
         run_cli("-c", str(path), "sync")
         number = f"{path.stem.upper()}-1"
         run_cli("-c", str(path), "sandbox", "move", number, "doing", "--as", ESRA)
-    request = urllib.request.Request(
-        f"{SANDBOX.url}/_sandbox/faults", method="POST",
-        data=json.dumps({"service": "slack", "method": "POST", "path": "*chat.*",
-                         "mode": "delay", "seconds": 0.3}).encode(),
-        headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=10).read()
+    admin(SANDBOX, "POST", "/_sandbox/faults", {"service": "slack", "method": "POST",
+                                                "path": "*chat.*", "mode": "delay",
+                                                "seconds": 0.3})
     reset_ledger(configs, pg_url)
     command = [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(configs),
                "--database", pg_url, "--interval", "1h", "--concurrency", "2"]
@@ -264,8 +257,7 @@ def kill_test(folder: Path, pg_url: str, k: int) -> dict[str, int]:
     db.close()
     survivor.send_signal(signal.SIGTERM)
     survivor.wait(timeout=60)
-    request = urllib.request.Request(f"{SANDBOX.url}/_sandbox/faults", method="DELETE")
-    urllib.request.urlopen(request, timeout=10).read()
+    admin(SANDBOX, "DELETE", "/_sandbox/faults")
     duplicates = notes = 0
     for path in sorted(configs.glob("*.yaml")):
         config = load_config(path)

@@ -3,8 +3,8 @@
 The engine (``sync/``) only ever sees these dataclasses and protocols, never an SDK type.
 Each vendor package (``connectors/trello/``, ``slack/``, ``mailchimp/``) implements one
 protocol on the vendor's SDK; tests may implement them in memory. Every method maps vendor
-errors into ``sync.core.errors`` (AuthError, NotFoundError, RetriableRemoteError, FatalRemoteError)
-and is wrapped in the one retry policy of ``connectors.retry``.
+errors into ``connectors.errors`` (AuthError, NotFoundError, RetriableRemoteError,
+FatalRemoteError) and is wrapped in the one retry policy of ``connectors.retry``.
 
 Identity tokens: everything we create carries a short token (see ``connectors.identity``) so that a
 crashed run finds it again instead of creating a duplicate: boards and cards in a marker line

@@ -1,6 +1,6 @@
 """The one retry policy of all three connectors, on tenacity.
 
-What is retried: :class:`sync.core.errors.RetriableRemoteError` only (connectors map 429, 5xx,
+What is retried: :class:`connectors.errors.RetriableRemoteError` only (connectors map 429, 5xx,
 timeouts and dropped connections into it, see :func:`error_for_status` and
 :func:`error_for_connection`). A ``retry_after`` sent by the service is honoured as the wait;
 otherwise the wait grows exponentially with jitter. Attempts and total time are bounded, and

@@ -35,7 +35,8 @@ from playbooks.yaml_text import load_yaml
 _EXTRA_FIELDS = ("step", "outcome", "key")
 # Alternative spellings of keys that people write in practice.
 _ALIASES = {"budget_eur": "budget", "due_date": "due", "owner": "responsible"}
-_TEXT_FIELDS = ("number", "action", "local_problem", "description", "resources", "responsible")
+_TEXT_FIELDS: tuple[str, ...] = ("number", "action", "local_problem", "description", "resources",
+                                 "responsible")
 _TEXT_FIELDS += ("timeline", "outcome", "key")
 _CSV_DELIMITERS = ",;\t"
 
@@ -141,6 +142,7 @@ def _csv_records(
         return [], []
     names = column_names(playbook)
     keys: list[str] = []
+    records: list[dict[str, str]]  # one per data row, made below
     problems = []
     for index, title in enumerate(header, start=1):
         key = names.get(title.strip().casefold())

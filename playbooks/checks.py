@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, get_args
 
 from playbooks.errors import Problem
@@ -65,13 +66,14 @@ def check_structure(spec: StructureSpec, source: str) -> list[Problem]:
         problems += _unknown(name, TEMPLATE_NAMES, f"templates[{index}]", "template", source)
     for section in ("roles", "templates", "agenda"):
         values = getattr(spec, section)
-        problems += _duplicates(values, lambda i, s=section: f"{s}[{i}]", "key", source)
+        problems += _duplicates(values, partial("{}[{}]".format, section), "key", source)
     for section in ("sectors", "participation_ladder", "action_planning_parts", "monitoring_modes"):
         values = getattr(facts, section)
-        problems += _duplicates(values, lambda i, s=section: f"facts.{s}[{i}]", "key", source)
+        problems += _duplicates(values, partial("facts.{}[{}]".format, section), "key", source)
     for section in ("columns", "statuses", "process", "smart"):
         values = getattr(spec.action_plan, section)
-        problems += _duplicates(values, lambda i, s=section: f"action_plan.{s}[{i}]", "key", source)
+        problems += _duplicates(values, partial("action_plan.{}[{}]".format, section), "key",
+                                source)
 
     keys = tuple(step.key for step in spec.steps)
     if keys != STEP_KEYS:

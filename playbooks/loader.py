@@ -145,7 +145,7 @@ def _merge(spec: StructureSpec, texts: TextSpec, language: str) -> Playbook:
                     title=texts.tasks[task.id].title,
                     description=texts.tasks[task.id].description,
                     checklist=list(texts.tasks[task.id].checklist),
-                    owner_role=task.owner_role,  # type: ignore[arg-type]  # checked against Role
+                    owner_role=task.owner_role,
                     timing=Timing(**task.timing.model_dump()),
                     templates=list(task.templates),
                     outcome=texts.tasks[task.id].outcome,
@@ -184,7 +184,7 @@ def _merge(spec: StructureSpec, texts: TextSpec, language: str) -> Playbook:
     )
     action_plan = ActionPlanTemplate(
         columns=[Column(key=key, title=texts.columns[key]) for key in plan.columns],
-        statuses=_labels(texts.statuses, plan.statuses),  # type: ignore[arg-type]
+        statuses=_labels(texts.statuses, plan.statuses),
         process=[texts.process[key] for key in plan.process],
         smart=_labels(texts.smart, plan.smart),
     )

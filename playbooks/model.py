@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The one place the statuses are spelled out, in the order of the board's lists; every other
+# place (config, engine, CLI, reports, tests) derives from these names. A new status also needs
+# its label in each language's playbook texts (playbooks.checks asks for exactly these).
 Status = Literal["todo", "doing", "blocked", "done", "cancelled"]
-STATUSES: tuple[Status, ...] = ("todo", "doing", "blocked", "done", "cancelled")
+STATUSES: tuple[Status, ...] = get_args(Status)
+# Where an item's work ends; every other status is open (so is a new one, unless listed here).
+CLOSED_STATUSES: tuple[Status, ...] = ("done", "cancelled")
+OPEN_STATUSES: tuple[Status, ...] = tuple(s for s in STATUSES if s not in CLOSED_STATUSES)
 Role = Literal[
     "coordinator", "chair", "secretariat", "communications", "evaluator", "member", "all_members"
 ]
@@ -100,7 +106,7 @@ class ActionPlanTemplate(_Model):
     """The guide's action table: columns plus status vocabulary with localised labels."""
 
     columns: list[Column]
-    statuses: dict[Status, str]
+    statuses: dict[str, str]  # label by status: exactly STATUSES (playbooks.checks)
     process: list[str] = Field(description="the three-step process: identify, analyse, tabulate")
     smart: dict[str, str] = Field(description="the SMART criteria, key -> explanation")
 

@@ -171,18 +171,19 @@ class _DuplicateCheckingLoader(TextDateLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             if key in seen:
                 self.duplicates.append((key_node.start_mark.line + 1, str(key)))
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def read_yaml(text: str, source: str) -> tuple[Any, list[Problem]]:
     """Parse YAML text; syntax errors and duplicate keys come back as problems."""
     loader = _DuplicateCheckingLoader(text)
     try:
-        data = loader.get_single_data()  # type: ignore[no-untyped-call]
+        data = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

@@ -27,7 +27,7 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class TextDateLoader(_SafeLoader):  # type: ignore[valid-type,misc]
+class TextDateLoader(_SafeLoader):  # type: ignore[valid-type,misc]  # libyaml's or Python's SafeLoader
     """A safe loader that keeps dates and times as strings."""
 
 

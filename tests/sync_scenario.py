@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from playbooks.model import STATUSES
 from tests.fake_alliance import FakeAlliance
-
-STATUSES = ("todo", "doing", "blocked", "done", "cancelled")
 
 
 def item_ids(alliance: FakeAlliance) -> dict[str, tuple[str, str]]:

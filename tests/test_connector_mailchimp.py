@@ -7,7 +7,6 @@ import io
 import json
 import tarfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import connectors.mailchimp.connector as mailchimp_module
 from connectors.mailchimp.batch import parse_results
 from connectors.mailchimp.connector import MailchimpConnector, data_centre, subscriber_hash
 from connectors.sandbox.clients import testing
+from connectors.sandbox.clients.testing import admin
 from sync.core.errors import (
     AuthError,
     ConnectorSettingError,
@@ -44,7 +44,6 @@ AUDIENCE = {
     },
     "email_type_option": False,
 }
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class Sleeps(list[float]):
@@ -65,19 +64,6 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     server.start()
     yield server
     server.stop()
-
-
-def admin(sandbox: Any, method: str, path: str, body: Any = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"{sandbox.url}{path}",
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    with _OPENER.open(request, timeout=10) as answer:
-        text = answer.read()
-    return json.loads(text) if text else None
 
 
 def fault(sandbox: Any, method: str, path: str, mode: str, **spec: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 from connectors.identity import item_metadata, token_in_metadata
 from connectors.pacing import SlackPacer
 from connectors.sandbox.clients import testing
+from connectors.sandbox.clients.testing import admin
 from connectors.slack.connector import SlackConnector
 from sync.core.errors import AuthError, NotFoundError, RetriableRemoteError
 
@@ -41,19 +41,6 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     server.start()
     yield server
     server.stop()
-
-
-def admin(sandbox: Any, method: str, path: str, body: Any = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"{sandbox.url}{path}",
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    with _OPENER.open(request, timeout=10) as answer:
-        text = answer.read()
-    return json.loads(text) if text else None
 
 
 def fault(sandbox: Any, path: str, mode: str, **spec: Any) -> None:

@@ -19,6 +19,7 @@ server_module = pytest.importorskip(
     "connectors.sandbox.core.server", reason="sandbox not built yet"
 )
 testing = pytest.importorskip("connectors.sandbox.clients.testing")
+admin = testing.admin
 
 KEY = "sandbox-key-0123456789abcdef"
 TOKEN = "coordinator-token-SECRET-42"  # for a server that is not there; the sandbox issues its own
@@ -60,10 +61,6 @@ def connect(sandbox: Any, token: str | None = None, **kwargs: Any) -> TrelloConn
 @pytest.fixture
 def trello(sandbox: Any) -> TrelloConnector:
     return connect(sandbox)
-
-
-def admin(sandbox: Any, method: str, path: str, body: Any = None) -> Any:
-    return testing.admin(sandbox, method, path, body)
 
 
 def fault(sandbox: Any, method: str, path: str, mode: str, **spec: Any) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from playbooks.model import STATUSES
 from sync.engine.decide import Observation, decide
 
-STATUSES = ["todo", "doing", "blocked", "done", "cancelled"]
 BASE = {"status": "todo", "due": "2027-03-01", "title": "Define the region"}
 
 

@@ -11,6 +11,7 @@ import yaml
 
 from playbooks import available_languages, load_playbook, load_playbook_files, validate_all
 from playbooks.loader import STEP_KEYS
+from playbooks.model import STATUSES
 from sync.core.errors import PlaybookError, Problem
 
 DATA = Path(__file__).resolve().parents[1] / "playbooks" / "data"
@@ -185,7 +186,7 @@ def test_action_plan_template() -> None:
         "status",
         "due",
     ]
-    assert list(book.action_plan.statuses) == ["todo", "doing", "blocked", "done", "cancelled"]
+    assert tuple(book.action_plan.statuses) == STATUSES
     assert book.action_plan.statuses["doing"] == "Bezig"
     assert set(book.templates) == {
         "briefing",

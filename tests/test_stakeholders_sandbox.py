@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ server_module = pytest.importorskip(
 )
 mailchimp_module = pytest.importorskip("connectors.mailchimp.connector",
                                        reason="connector not built yet")
+testing = pytest.importorskip("connectors.sandbox.clients.testing")
 
 SECTORS = {"social_action": "Social action"}
 HEADER = (
@@ -46,7 +45,6 @@ AUDIENCE = {
     },
     "email_type_option": False,
 }
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class Sandbox:
@@ -62,16 +60,7 @@ class Sandbox:
         self.audience = self.mailchimp.create_audience(AUDIENCE).id
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"{self.server.url}{path}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        with _OPENER.open(request, timeout=10) as answer:
-            text = answer.read()
-        return json.loads(text) if text else None
+        return testing.admin(self.server, method, path, body)
 
     def writes(self) -> int:
         stats = self.admin("GET", "/_sandbox/stats")

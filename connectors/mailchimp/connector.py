@@ -4,7 +4,7 @@ Every request goes through :meth:`MailchimpConnector._call`: it holds one of the
 slots of :class:`connectors.pacing.ConnectionGate` (Mailchimp allows 10 simultaneous
 connections), counts the call (``calls``), runs it under the shared retry policy
 (:mod:`connectors.retry`; the SDK itself never retries) and maps failures into
-:mod:`sync.core.errors`. The SDK raises ``ApiClientError(text, status_code)`` where ``text`` is the
+:mod:`connectors.errors`. The SDK raises ``ApiClientError(text, status_code)`` where ``text`` is the
 raw ``application/problem+json`` string (it only parses ``application/json``); we parse it and
 put its ``title``, ``detail`` and ``errors[]`` in the message. A connection failure arrives as
 ``ApiClientError(<the requests exception>)`` with no status; an error without a body, or a
@@ -117,7 +117,7 @@ class MailchimpConnector:
         fn: Callable[[], T],
         *,
         create: bool = False,
-        recover: Callable[[], Any] | None = None,
+        recover: Callable[[], T | None] | None = None,
     ) -> T:
         """Run one SDK call (gated, counted, retried, errors mapped).
 
@@ -132,8 +132,9 @@ class MailchimpConnector:
                     result = fn()
                 except ApiClientError as exc:
                     raise self._error(operation, exc.status_code, exc.text, create) from None
-            if isinstance(result, requests.Response) and not result.ok:
-                raise self._error(operation, result.status_code, result.text, create)
+            answer: object = result  # an SDK call with _preload_content=False answers raw
+            if isinstance(answer, requests.Response) and not answer.ok:
+                raise self._error(operation, answer.status_code, answer.text, create)
             return result
 
         return self._retrier.call(once, operation=operation, recover=recover)

@@ -3,7 +3,7 @@
 Every Web API call goes through one private method, :meth:`SlackConnector._call`, which
 paces it (:class:`connectors.pacing.SlackPacer`: method tiers, one post per second per
 channel), counts it (``calls``), runs it under the shared retry policy
-(:mod:`connectors.retry`) and maps Slack's answers into :mod:`sync.core.errors`:
+(:mod:`connectors.retry`) and maps Slack's answers into :mod:`connectors.errors`:
 
 - ``invalid_auth`` / ``not_authed`` / ``account_inactive`` / revoked or expired token ->
   :class:`AuthError` naming the setting to fix;

@@ -1,4 +1,4 @@
-"""Slack answers as the project sees them: error codes mapped into :mod:`sync.core.errors`, and
+"""Slack answers as the project sees them: error codes mapped into :mod:`connectors.errors`, and
 channels and messages turned into the plain dataclasses of :mod:`connectors.base`."""
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from connectors.base import (
     TrelloAction,
@@ -322,7 +322,15 @@ class TrelloConnector(TrelloWebhooks):
 # ---------------------------------------------------------------------- helpers
 
 
-def _newest(candidates: Any) -> Any:
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Shape = TypeVar("_Shape", bound=_Identified)
+
+
+def _newest(candidates: Iterable[_Shape]) -> _Shape | None:
     """The most recently created of ``candidates`` (Trello ids start with their time)."""
     ordered = sorted(candidates, key=lambda obj: obj.id)
     return ordered[-1] if ordered else None

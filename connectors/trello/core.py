@@ -2,7 +2,7 @@
 
 Every request goes through :meth:`TrelloCore._call`, which paces it
 (:class:`connectors.pacing.TrelloPacer`), counts it (``calls``), runs it under the shared
-retry policy (:mod:`connectors.retry`) and maps failures into :mod:`sync.core.errors`
+retry policy (:mod:`connectors.retry`) and maps failures into :mod:`connectors.errors`
 (:func:`connectors.trello.wire.error_for_trello`): 401 -> AuthError naming the settings,
 404 -> NotFoundError, 429 / 5xx / dropped connections -> RetriableRemoteError, other 4xx ->
 FatalRemoteError with Trello's plain-text reason. No message carries the key, the token or

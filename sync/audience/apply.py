@@ -69,7 +69,7 @@ def problem_text(response: Any) -> str:
         try:
             response = json.loads(response)
         except ValueError:
-            return response[:300]
+            return str(response)[:300]
     if not isinstance(response, Mapping):
         return str(response)[:300]
     parts = [str(response.get("title") or ""), str(response.get("detail") or "")]

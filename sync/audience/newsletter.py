@@ -28,11 +28,11 @@ import yaml
 
 from connectors.base import MailchimpAPI
 from connectors.identity import make_token
-from playbooks.model import ActionRow, Playbook
+from playbooks.model import OPEN_STATUSES, ActionRow, Playbook
 from sync.audience.store import NewsletterRecord, StakeholderStore
 from sync.core.config import Config
 from sync.core.errors import PlaybookError, Problem, UserError
-from sync.reports.progress import OPEN_STATUSES, step_progress
+from sync.reports.progress import step_progress
 from sync.state.journal import Journal
 from sync.state.rows import AuditEntry, Item
 from sync.state.store import StateStore

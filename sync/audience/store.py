@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sync.audience.left import LeftAddresses
 from sync.audience.model import Stakeholder
 from sync.state.base import dumps
+from sync.state.db import Record
 from sync.state.store import StateStore
 
 SALT_SETTING = "erasure_salt"
@@ -101,8 +102,8 @@ class StakeholderStore:
 
     # ------------------------------------------------------------------ people
 
-    def _record(self, row: object) -> StakeholderRecord:
-        get = row.__getitem__  # type: ignore[attr-defined]
+    def _record(self, row: Record) -> StakeholderRecord:
+        get = row.__getitem__
         return StakeholderRecord(
             key=get("key"),
             person=Stakeholder.model_validate(json.loads(get("data"))),
@@ -138,7 +139,7 @@ class StakeholderStore:
         with self.transaction():
             position = self._conn.execute(
                 "SELECT COALESCE(MAX(position), 0) FROM stakeholders"
-            ).fetchone()[0]
+            ).one()[0]
             for person in people:
                 data = dumps(person.model_dump(mode="json"))
                 found = self._conn.execute(
@@ -294,12 +295,12 @@ class StakeholderStore:
             )
         row = self._conn.execute(
             "SELECT erased_at FROM erasures WHERE hash = ?", (digest,)
-        ).fetchone()
+        ).one()
         return digest, str(row["erased_at"])
 
     def erasure_count(self) -> int:
         """How many addresses were erased."""
-        return int(self._conn.execute("SELECT COUNT(*) FROM erasures").fetchone()[0])
+        return int(self._conn.execute("SELECT COUNT(*) FROM erasures").one()[0])
 
     # ------------------------------------------------------------------ exports
 

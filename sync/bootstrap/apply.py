@@ -8,9 +8,10 @@ every remote id in the state store as soon as it is known.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI, TrelloCard
+from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI, TrelloCard, TrelloMember
 from connectors.identity import item_metadata, with_marker
 from playbooks.model import Playbook
 from sync.bootstrap.desired import DesiredCard, DesiredState, welcome_text
@@ -72,7 +73,7 @@ def apply_trello(config: Config, desired: DesiredState, observed: Observed, plan
         change = list_changes[item.status]
         remote_id = change.remote_id or journal.create(
             "trello", "create_list", f"list:{item.status}",
-            lambda item=item: trello.create_list(board.id, item.name), lambda lst: lst.id).id
+            partial(trello.create_list, board.id, item.name), lambda lst: lst.id).id
         ctx.lists[item.status] = remote_id
         store.put_resource("trello", "list", item.status, remote_id)
         _count(result, change, tick)
@@ -82,7 +83,7 @@ def apply_trello(config: Config, desired: DesiredState, observed: Observed, plan
         change = label_changes[label.key]
         remote_id = change.remote_id or journal.create(
             "trello", "create_label", f"label:{label.key}",
-            lambda label=label: trello.create_label(board.id, label.name, label.color),
+            partial(trello.create_label, board.id, label.name, label.color),
             lambda lab: lab.id).id
         ctx.labels[label.key] = remote_id
         store.put_resource("trello", "label", label.key, remote_id)
@@ -145,13 +146,13 @@ def _complete_checklist(card: DesiredCard, remote: TrelloCard, observed: Observe
         return
     for name in missing:
         journal.create("trello", "add_checkitem", f"{card.token}:item",
-                       lambda name=name: trello.add_checkitem(checklist.id, name), lambda i: i.id)
+                       partial(trello.add_checkitem, checklist.id, name), lambda i: i.id)
 
 
 def _map_trello_people(config: Config, trello: TrelloAPI, store: StateStore, ctx: ApplyContext,
                        result: BootstrapResult) -> None:
     """Trello hides other members' e-mails: map people by recorded id, username, or invite."""
-    snapshot_members = {}
+    snapshot_members: dict[str, TrelloMember] = {}
     for person in config.people:
         email = str(person.email)
         known = store.get_resource("trello", "member", email)
@@ -188,7 +189,7 @@ def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed:
         change = channel_changes[channel.key]
         if change.action == "create":
             remote = journal.create("slack", "create_channel", f"channel:{channel.name}",
-                                    lambda channel=channel: slack.create_channel(channel.name),
+                                    partial(slack.create_channel, channel.name),
                                     lambda c: c.id)
         else:
             remote = known[channel.name]
@@ -280,14 +281,18 @@ def apply_mailchimp(desired: DesiredState, observed: Observed, plan: Plan,
         field_change = _changes(plan, "mailchimp", "merge_field")[tag]
         if field_change.action == "create":
             journal.create("mailchimp", "create_merge_field", f"merge:{tag}",
-                           lambda tag=tag, name=name, kind=kind: mailchimp.create_merge_field(
-                               audience_id, tag, name, kind),
-                           lambda _, tag=tag: tag)
+                           partial(mailchimp.create_merge_field, audience_id, tag, name, kind),
+                           partial(_the_key, tag))
         _count(result, field_change, tick)
     for tag in wanted.tags:
         tag_change = _changes(plan, "mailchimp", "tag")[tag]
         if tag_change.action == "create":
             journal.create("mailchimp", "create_tag", f"tag:{tag}",
-                           lambda tag=tag: mailchimp.create_tag(audience_id, tag),
-                           lambda _, tag=tag: tag)
+                           partial(mailchimp.create_tag, audience_id, tag),
+                           partial(_the_key, tag))
         _count(result, tag_change, tick)
+
+
+def _the_key(key: str, _created: object) -> str:
+    """The remote id of a merge field or tag: its key (bound per loop turn with ``partial``)."""
+    return key

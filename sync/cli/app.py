@@ -202,5 +202,5 @@ def _log_to_stderr(level: int) -> None:
     root.setLevel(level)
 
 
-class _McmHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _McmHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in typeshed
     """Our stderr handler (a class of its own so it can be found and replaced)."""

@@ -8,10 +8,12 @@ into messages and exit codes by :class:`sync.cli.app.McmGroup`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+from click.decorators import FC
 
 from playbooks import available_languages, load_action_plan, load_playbook
 from playbooks.loader import validate_all
@@ -56,7 +58,7 @@ def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Pr
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @pass_app
-def init(app: AppContext, force: bool, sandbox: bool, **answers: Any) -> None:
+def init(app: AppContext, /, force: bool, sandbox: bool, **answers: Any) -> None:
     """Write a config file for a new alliance (asks for what the options don't give)."""
     target = app.config_path or default_config_path()
     if target.exists() and not force:
@@ -156,7 +158,7 @@ def playbook_list(as_json: bool) -> None:
         )
 
 
-def _language_option() -> Any:
+def _language_option() -> Callable[[FC], FC]:
     """The shared --lang option."""
     return click.option(
         "--lang",

@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+import playbooks
 from sync.cli.app import AppContext, pass_app
 from sync.core.config import Config
 from sync.core.errors import UserError
@@ -71,7 +72,7 @@ _AS = click.option("--as", "email",
                    help="The person's e-mail (default: the first member); someone who is not "
                    "one of the alliance's people is answered as the service answers a "
                    "stranger.")
-STATUSES = click.Choice(["todo", "doing", "blocked", "done", "cancelled"])
+STATUSES = click.Choice(list(playbooks.STATUSES))
 
 
 @click.command("move")

@@ -194,8 +194,8 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
         with connect(config, ("mailchimp",), sandbox=sandbox) as connected:
             result = push(
                 store,
-                connected.mailchimp,
-                audience_id,  # type: ignore[arg-type]
+                connected.mailchimp,  # type: ignore[arg-type]  # connect() made the one asked for
+                audience_id,
                 alliance_slug=config.alliance.slug,
                 sector_titles=_sector_titles(app),
                 dry_run=dry_run,
@@ -270,7 +270,7 @@ def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool 
                 result = forget_person(
                     store,
                     plan,
-                    connected.mailchimp,  # type: ignore[arg-type]
+                    connected.mailchimp,
                     audience_id,
                 )
         else:
@@ -324,7 +324,7 @@ def draft(
             result = create_draft(
                 config,
                 store,
-                connected.mailchimp,  # type: ignore[arg-type]
+                connected.mailchimp,  # type: ignore[arg-type]  # connect() made the one asked for
                 audience_id,
                 letter,
             )

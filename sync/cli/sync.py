@@ -231,7 +231,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                       f"kept {c.side_values.get(c.winner)!r} ({c.winner}), not applied "
                       f"{c.loser_value!r} — {c.created_at[:16]}")
     for a in ignored:  # reactions and presses of people outside the alliance
-        number = numbers.get(a.item_id or "", a.item_id)
+        number = numbers.get(a.item_id or "", a.item_id or "")
         new = a.new if isinstance(a.new, dict) else {"emoji": a.new}
         if a.field == "button.ignored":
             console.print(f"[yellow]ignored button press[/] {number}: {new.get('status', '')} "

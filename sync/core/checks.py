@@ -12,6 +12,7 @@ import re
 import unicodedata
 import urllib.parse
 import zoneinfo
+from typing import Literal
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -144,14 +145,14 @@ def distinct_values(mapping: dict[str, str], what: str) -> dict[str, str]:
     return mapping
 
 
-def chart_kind(path_suffix: str) -> str:
+def chart_kind(path_suffix: str) -> Literal["png", "svg"]:
     """``png`` or ``svg`` from a file suffix; ValueError for any other picture format."""
     kind = path_suffix.lower().lstrip(".")
     if kind not in ("png", "svg"):
         given = repr(path_suffix) if path_suffix else "a name without extension"
         raise ValueError(f"the progress picture is written as PNG or SVG, not {given}: "
                          "name it .png or .svg")
-    return kind
+    return "png" if kind == "png" else "svg"
 
 
 def id_text(value: object) -> object:

@@ -30,6 +30,7 @@ from pydantic import (
 
 from connectors.masking import remember_secret
 from playbooks.errors import key_path
+from playbooks.model import Status
 from playbooks.yaml_text import load_yaml
 from sync.core import checks
 from sync.core.errors import ConfigError, Problem
@@ -39,7 +40,6 @@ from sync.core.state_url import resolve_state_url
 DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
 CONFIG_ENV = "MCM_SYNC_CONFIG"
 LANGUAGES = ("en", "nl", "fr", "sv")
-STATUSES = ("todo", "doing", "blocked", "done", "cancelled")
 ROLES = ("coordinator", "chair", "secretariat", "communications", "evaluator", "member")
 
 _SECRET_REF = re.compile(r"^\$\{(?:(?P<env>[A-Za-z_][A-Za-z0-9_]*)|file:(?P<file>[^}]+))\}$")
@@ -123,7 +123,7 @@ class TrelloSettings(_Strict):
     base_url: str | None = None
     board_name: str = ""
     workspace_id: str = ""
-    status_lists: dict[Literal["todo", "doing", "blocked", "done", "cancelled"], str] = {}
+    status_lists: dict[Status, str] = {}
 
     _url = field_validator("base_url")(checks.optional_http_url)
     _id = field_validator("workspace_id", mode="before")(checks.id_text)
@@ -150,7 +150,7 @@ class SlackSettings(_Strict):
     actions_channel: str = ""
     # Whose reactions change an item: the config's people (default) or anyone in the channel.
     reactions_from: Literal["alliance", "anyone"] = "alliance"
-    reactions: dict[str, Literal["todo", "doing", "blocked", "done", "cancelled"]] = {
+    reactions: dict[str, Status] = {
         "white_check_mark": "done",
         "heavy_check_mark": "done",
         "hourglass_flowing_sand": "doing",

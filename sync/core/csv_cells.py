@@ -54,7 +54,7 @@ class SafeWriter:
             self.writerow(row)
 
 
-class SafeDictWriter(csv.DictWriter):  # type: ignore[type-arg]
+class SafeDictWriter(csv.DictWriter):  # type: ignore[type-arg]  # generic only in typeshed
     """``csv.DictWriter`` with every value passed through :func:`safe_cell`."""
 
     def writerow(self, rowdict: Mapping[str, Any]) -> Any:

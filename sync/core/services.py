@@ -16,10 +16,16 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connectors.masking import remember_secret
 from sync.core.config import Config
 from sync.core.errors import UserError
+
+if TYPE_CHECKING:  # the connectors are imported when connecting, not with the config
+    from pydantic import SecretStr
+
+    from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
 
 ALL_SERVICES = ("trello", "slack", "mailchimp")
 SERVER_INFO = "server.json"
@@ -29,9 +35,9 @@ SERVER_INFO = "server.json"
 class Connected:
     """The connectors of one run and, in sandbox mode, where the sandbox page is."""
 
-    trello: object | None = None
-    slack: object | None = None
-    mailchimp: object | None = None
+    trello: TrelloAPI | None = None
+    slack: SlackAPI | None = None
+    mailchimp: MailchimpAPI | None = None
     sandbox_url: str = ""
 
 
@@ -95,12 +101,12 @@ def _never_sleep(seconds: float) -> None:
     """Pacing off: a sandbox without rate limits has no window to stay under."""
 
 
-def _secret(value: object, setting: str, variable: str) -> str:
+def _secret(value: SecretStr | None, setting: str, variable: str) -> str:
     if value is None:
         raise UserError(f"{setting} is not set",
                         hint=f"set {variable} in the environment, or use sandbox: true to try "
                         "mcm-sync without accounts")
-    return value.get_secret_value()  # type: ignore[attr-defined]
+    return value.get_secret_value()
 
 
 @contextlib.contextmanager

@@ -41,7 +41,7 @@ def with_state(groups: Sequence[PlanGroup], book: Playbook, rows: Sequence[Actio
             cells = dict(cells)
             if item is not None:
                 cells["number"] = item.number
-                cells["status"] = book.action_plan.statuses[item.status]  # type: ignore[index]
+                cells["status"] = book.action_plan.statuses[item.status]
                 if item.due:
                     due = dt.date.fromisoformat(item.due[:10])
                     cells["due"] = due.isoformat() if for_csv else format_date(due, book.language)

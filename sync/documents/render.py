@@ -181,8 +181,8 @@ def render_template(
         csv_cells.writer(buffer, lineterminator="\n").writerows([header, *table])
         text = buffer.getvalue()
     elif name == "action_plan_csv":
-        header, table = action_plan_table(config, book, rows, for_csv=True)
-        text = _write_csv(header, table)
+        columns, plan_rows = action_plan_table(config, book, rows, for_csv=True)
+        text = _write_csv(columns, plan_rows)
     else:
         context = base_context(config, book, rows, meeting_number)
         if name == "action_plan":

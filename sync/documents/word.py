@@ -68,7 +68,7 @@ def _blocks(markdown: str) -> Iterator[tuple[str, list[str]]]:
         elif line.startswith(("- ", "* ")):
             yield "bullet", [line[2:]]
         elif _NUMBERED.match(line):
-            yield "number", [_NUMBERED.match(line)[1]]  # type: ignore[index]
+            yield "number", [_NUMBERED.match(line)[1]]  # type: ignore[index]  # the line was matched above
         elif line.startswith(">"):
             yield "quote", [line.lstrip("> ")]
         else:

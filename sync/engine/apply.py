@@ -13,6 +13,8 @@ the writes that are still missing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from connectors.base import SlackMessage
 from connectors.identity import item_metadata, make_token, note_metadata, token_in_metadata
 from sync.core.errors import NotFoundError
@@ -108,7 +110,7 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
     store, settings = ctx.store, ctx.settings
     item_id = _item_id(ctx, plan.key)
     card_gone = False
-    decided = ()
+    decided: tuple[int, ...] = ()
     if plan.record is not None:
         # Written ahead: a run that dies before the bookkeeping below leaves this decision
         # open, and the next run carries it out as it was (sync.engine.pending).
@@ -164,8 +166,8 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
         store.update_item(item_id, status=agreed["status"], due=agreed.get("due"),
                           title=agreed["title"], owner=agreed.get("owners") or "")
     for conflict in plan.decision.conflicts:
-        values = {conflict.winner_side: conflict.winner_value,
-                  conflict.loser_side: conflict.loser_value}
+        values: dict[str, Any] = {conflict.winner_side: conflict.winner_value,
+                                  conflict.loser_side: conflict.loser_value}
         record = store.record_conflict(item_id, conflict.field, values,
                                        winner=conflict.winner_side,
                                        loser_value=conflict.loser_value,

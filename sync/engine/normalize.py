@@ -11,11 +11,12 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 
 from connectors.base import SlackMessage, TrelloCard
-from playbooks.model import STATUSES
+from playbooks.model import CLOSED_STATUSES, OPEN_STATUSES, STATUSES
 
 _NUMBER_PREFIX = re.compile(r"^\s*[A-Z0-9]+-\d+\s*·\s*")
-# When several new reactions arrive at once, the most decisive one wins, in this order.
-_REACTION_PRIORITY = ("done", "cancelled", "blocked", "doing", "todo")
+# When several new reactions arrive at once, the most decisive one wins: a closing status
+# first, then the open ones from the furthest along (done, cancelled, blocked, doing, todo).
+_REACTION_PRIORITY = (*CLOSED_STATUSES, *reversed(OPEN_STATUSES))
 
 
 def card_title(name: str) -> str:
@@ -110,5 +111,5 @@ def render_item_message(template: str, labels: Mapping[str, str], *, number: str
 
 
 def valid_status(value: str) -> bool:
-    """True for one of the five statuses."""
+    """True for one of the statuses (playbooks.model.STATUSES)."""
     return value in STATUSES

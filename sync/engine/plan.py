@@ -76,7 +76,7 @@ def _new_member_items(settings: Settings, view: StateView, snap: Snapshot) -> li
         found.append(NewItem(
             key=key, number=number, kind="member", title=str(values["title"]),
             status=str(values["status"]), source="trello", step="",
-            owner=str(values["owners"]), due=values["due"],  # type: ignore[arg-type]
+            owner=str(values["owners"]), due=values["due"],  # type: ignore[arg-type]  # card_values: an ISO date or None
             created=AuditLine(snap.card_actors.get(card_id, ("", ""))[0], "trello", "created",
                               None, values["title"]),
             card_id=card_id, card_name=f"{number} · {values['title']}",

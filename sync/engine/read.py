@@ -20,7 +20,7 @@ from typing import Any
 
 from connectors.base import SlackAPI, SlackMessage, TrelloAction, TrelloAPI, TrelloCard
 from connectors.identity import NOTE_EVENT_TYPE, make_token, token_in, token_in_metadata
-from playbooks.model import ActionRow, Playbook
+from playbooks.model import STATUSES, ActionRow, Playbook
 from sync.bootstrap.plan import cards_by_token
 from sync.core.config import Config
 from sync.core.errors import UserError
@@ -37,7 +37,6 @@ from sync.state.store import StateStore
 
 TRELLO_ACTION_TYPES = ("createCard", "updateCard", "deleteCard", "commentCard",
                        "addMemberToCard", "removeMemberFromCard", "moveCardToBoard")
-STATUSES = ("todo", "doing", "blocked", "done", "cancelled")
 
 
 def _resource(found: Mapping[tuple[str, str, str], str], service: str, kind: str,
@@ -62,7 +61,8 @@ def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: T
              store.remote_ids("trello", ("board", "list", "me", "member")).items()}
     found |= {("slack", *k): v for k, v in store.remote_ids("slack", ("channel",)).items()}
     board_id = _resource(found, "trello", "board", "board")
-    status_list = {status: _resource(found, "trello", "list", status) for status in STATUSES}
+    status_list: dict[str, str] = {status: _resource(found, "trello", "list", status)
+                                   for status in STATUSES}
     me_trello = found.get(("trello", "me", "me"))
     if me_trello is None:
         me_trello = trello.me().id
@@ -186,10 +186,10 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
             by_token = cards_by_token(ctx.trello.snapshot(settings.board_id))
     messages, duplicates = _item_messages(ctx, view, changes.history)
     replies = _new_replies(ctx, view, messages)
-    for token, copies in duplicates.items():
+    for token, repeated in duplicates.items():
         # Members may have replied under a second copy too: those replies are copied as well
         # (each once, by its own token) before the copy is removed.
-        for copy in copies:
+        for copy in repeated:
             if copy.reply_count:
                 replies.setdefault(token, []).extend(
                     ctx.slack.replies(settings.actions_channel, copy.ts))

@@ -82,7 +82,9 @@ def shared_stores(folder: Path) -> list[tuple[Path, Path]]:
     for path in alliance_configs(folder).values():
         try:
             identity = store_identity(load_config(path))
-        except (*REPORTED, ValueError):
+        except REPORTED:
+            continue
+        except ValueError:
             continue
         if identity in owner:
             pairs.append((owner[identity], path))

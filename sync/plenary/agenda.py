@@ -16,14 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from playbooks.labels import fill, format_date, labels
-from playbooks.model import ActionRow, Playbook
+from playbooks.model import OPEN_STATUSES, ActionRow, Playbook
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.documents.context import MeetingView, base_context
 from sync.documents.render import environment, render_template
 from sync.plenary.meetings import ScheduledMeeting, meeting_schedule
 from sync.plenary.minutes import MINUTES_KIND
-from sync.reports.progress import OPEN_STATUSES
 from sync.reports.report import Report, report_from_store
 from sync.state.rows import Item
 from sync.state.store import StateStore
@@ -56,7 +55,7 @@ def _action_row(item: Item, config: Config, book: Playbook, before: dt.date) -> 
         "action": item.title,
         "responsible": _names(item.owner, config) or text["nobody"],
         "due": due,
-        "status": book.action_plan.statuses[item.status],  # type: ignore[index]
+        "status": book.action_plan.statuses[item.status],
     }
 
 

@@ -58,4 +58,5 @@ def schedule_ics(config: Config, schedule: Sequence[ScheduledMeeting],
         if meeting.item_number:
             event.add("description", f"{meeting.item_number} · {meeting.title}")
         calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical

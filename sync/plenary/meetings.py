@@ -254,7 +254,7 @@ def post_meeting_reminders(config: Config, book: Playbook, slack: SlackAPI, stor
         if ts is None:
             ts = Journal(store, run_id or "reminders").create(
                 "slack", "post_reminder", token,
-                lambda reminder=reminder: slack.post_message(
+                lambda reminder=reminder: slack.post_message(  # type: ignore[misc]  # the default binds this turn's reminder; mypy infers no lambda with defaults
                     general.remote_id,
                     escape(reminder_text(reminder, book.language)),
                     metadata={"event_type": REMINDER_EVENT,

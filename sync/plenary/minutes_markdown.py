@@ -108,7 +108,7 @@ def read_markdown(text: str, source: str, book: Playbook) -> RawMinutes:
     vocabulary = _vocabulary()
     raw = RawMinutes()
     for number, line in enumerate(text.splitlines(), start=1):
-        for heading in vocabulary["headings"]:  # type: ignore[attr-defined]
+        for heading in vocabulary["headings"]:  # type: ignore[attr-defined]  # a list of patterns
             match = heading.match(line.strip())
             if match and raw.meeting is None:
                 raw.meeting, raw.meeting_line = match["number"], number

@@ -165,7 +165,7 @@ def _yaml_item(item: Any, raw: RawMinutes, source: str) -> None:
     actions = item.get("actions")
     if isinstance(item.get("action"), str):  # the flat form: one row of the minutes table
         flat = _Map({k: item[k] for k in _ACTION_KEYS if k in item})
-        flat.line, flat.key_lines = item.line, item.key_lines
+        flat.line, flat.key_lines = getattr(item, "line", 1), getattr(item, "key_lines", {})
         actions = [flat]
     if actions is None:
         return

@@ -93,13 +93,13 @@ def _time_panel(axes: Axes, planned: Sequence[dt.date], done: Sequence[dt.date],
     # finished action is then a visible step, not a lone point.
     start = min([*px, *dx, today])
     if px:
-        axes.step([start, *px], [0, *py], where="post", color=_PLANNED_COLOUR,
+        axes.step([start, *px], [0, *py], where="post", color=_PLANNED_COLOUR,  # type: ignore[arg-type]  # dates go through matplotlib's unit converters
                   label=text["chart_planned"])
     done_x = [start, *dx] + ([today] if not dx or dx[-1] < today else [])
     done_y = [0, *dy] + ([dy[-1] if dy else 0] if len(done_x) > len(dy) + 1 else [])
-    axes.step(done_x, done_y, where="post", color=_DONE_COLOUR, linewidth=2.2,
+    axes.step(done_x, done_y, where="post", color=_DONE_COLOUR, linewidth=2.2,  # type: ignore[arg-type]  # dates go through matplotlib's unit converters
               label=text["chart_done"])
-    axes.axvline(today, color="#c62828", linestyle="--", linewidth=1,
+    axes.axvline(today, color="#c62828", linestyle="--", linewidth=1,  # type: ignore[arg-type]  # dates go through matplotlib's unit converters
                  label=text["chart_today"])
     axes.set_ylim(bottom=0)
     axes.set_ylabel(text["chart_count"])

@@ -17,11 +17,9 @@ from dataclasses import dataclass
 
 from playbooks.labels import labels
 from playbooks.loader import load_playbook
-from playbooks.model import ActionRow, Playbook
+from playbooks.model import OPEN_STATUSES, ActionRow, Playbook
 from sync.core.errors import UserError
 from sync.state.rows import Item
-
-OPEN_STATUSES = ("todo", "doing", "blocked")
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ def _overlay(cells: dict[str, str], csv_cells: dict[str, str], item: Item | None
         names = _names(item.owner, config)
         if names and not all(name in cells.get("responsible", "") for name in names):
             cells["responsible"] = csv_cells["responsible"] = ", ".join(names)
-    cells["status"] = csv_cells["status"] = book.action_plan.statuses[status]  # type: ignore[index]
+    cells["status"] = csv_cells["status"] = book.action_plan.statuses[status]
     cells["due"] = format_date(due, book.language) if due else ""
     csv_cells["due"] = due.isoformat() if due else ""
     done_on = None

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from playbooks.model import Playbook
+from playbooks.model import OPEN_STATUSES, Playbook
 from sync.core.config import Config
 from sync.plenary.meetings import meeting_schedule
 from sync.state.store import StateStore
 
-OPEN = ("todo", "doing", "blocked")
+OPEN = OPEN_STATUSES
 SHOWN = 10
 
 

@@ -29,7 +29,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,14 @@ from sync.serve.register import (
     ensure_trello_webhook,
     register_sandbox_slack_app,
 )
-from sync.serve.routes import Route, Router, event_channel, interaction_channel, trello_board
+from sync.serve.routes import (
+    Route,
+    Router,
+    RoutingTable,
+    event_channel,
+    interaction_channel,
+    trello_board,
+)
 from sync.serve.server import Listening, ServeOptions
 from sync.serve.verify import mailchimp_problem, slack_problem
 from sync.state.db import database_unavailable
@@ -125,11 +132,11 @@ class FrontApp:
         """The alliance's handlers, with its secrets, scope, queue and wake-up."""
         scope = route.scope if trello_callback_url is None else dataclasses.replace(
             route.scope, trello_callback_url=trello_callback_url)
-        return HookApp(AllianceQueue(route), route.secrets, scope,  # type: ignore[arg-type]
+        return HookApp(AllianceQueue(route), route.secrets, scope,  # type: ignore[arg-type]  # AllianceQueue has the put() deliveries use; /healthz (counts()) is the front's
                        lambda: self.ledger.events_arrived(route.name),
                        command=lambda form: self._command(route, form))
 
-    def _route(self, find: Any) -> Route | None:
+    def _route(self, find: Callable[[RoutingTable], Route | None]) -> Route | None:
         """``find(table)``, and again after re-reading the folder if it found nothing."""
         found = find(self.router.current())
         return found if found is not None else find(self.router.current(missed=True))
@@ -201,7 +208,8 @@ class FrontApp:
         problems = [slack_problem(body, secret, stamp, signature)
                     for secret in sorted(self.router.table.slack_secrets())]
         if None not in problems:
-            raise Refused(401, problems[0] if problems else "no Slack signing secret known")
+            first = problems[0] if problems else None  # a str: None is not among them
+            raise Refused(401, first or "no Slack signing secret known")
 
     def mailchimp(self, request: Request, secret: str) -> Response:
         """By the post's audience (``data[list_id]``), then the alliance's URL secret."""
@@ -329,5 +337,5 @@ class FrontService(Listening):
         ledger = getattr(self, "ledger", None)
         if ledger is not None:
             ledger.close()
-            self.ledger = None  # type: ignore[assignment]
+            self.ledger = None  # type: ignore[assignment]  # closed: no Ledger any more
 

@@ -47,7 +47,7 @@ class FrontLimits:
         return self.waiting + 64
 
 
-class GuardedChannel(HTTPChannel):  # type: ignore[misc]
+class GuardedChannel(HTTPChannel):
     """waitress's HTTP channel with a request deadline and the eviction of the oldest waiter."""
 
     limits = FrontLimits()
@@ -65,7 +65,8 @@ class GuardedChannel(HTTPChannel):  # type: ignore[misc]
 
     def _evict_oldest_waiter(self) -> None:
         """Make room when this client, or everyone, holds too many waiting connections."""
-        waiters = [c for c in list(self.server.active_channels.values())
+        channels: dict[int, Any] = self.server.active_channels  # type: ignore[assignment]  # the stubs say a channel; it is the socket map
+        waiters = [c for c in list(channels.values())
                    if isinstance(c, GuardedChannel) and c is not self and c._waiting()]
         mine = [c for c in waiters if c._client() == self._client()]
         for crowd, bound in ((mine, self.limits.per_client), (waiters, self.limits.waiting)):
@@ -110,7 +111,7 @@ def create_server(app: Any, host: str, port: int, limits: FrontLimits | None = N
         max_request_body_size=limits.max_body, connection_limit=limits.connection_limit,
         channel_timeout=max(1, int(limits.request_deadline)), cleanup_interval=5,
         asyncore_use_poll=True, **options)
-    server.channel_class = channel
+    server.channel_class = channel  # type: ignore[union-attr]  # one host:port: never a MultiSocketServer
     return server
 
 

@@ -193,15 +193,15 @@ class HookApp:
         board = str(model.get("id") or "")
         if board != self.scope.board_id:
             raise Refused(410, "not the alliance's board")
-        details = action.get("data") if isinstance(action.get("data"), dict) else {}
-        card = details.get("card") if isinstance(details.get("card"), dict) else {}
+        details = action["data"] if isinstance(action.get("data"), dict) else {}
+        card = details["card"] if isinstance(details.get("card"), dict) else {}
         card_id = str(card.get("id") or "")
         member = str(action.get("idMemberCreator") or "")
         if (not card_id or member == self.scope.me_trello or not action.get("id")
                 or action.get("type") not in TRELLO_ACTIONS):
             return Response("", 200)  # not about what we sync, or our own write coming back
-        creator = action.get("memberCreator") if isinstance(action.get("memberCreator"),
-                                                            dict) else {}
+        creator = action["memberCreator"] if isinstance(action.get("memberCreator"),
+                                                        dict) else {}
         return self._store("trello", str(action["id"]), str(action.get("type") or ""), card_id,
                            {"action_id": str(action["id"]), "type": str(action.get("type")),
                             "card_id": card_id, "member_id": member,
@@ -247,7 +247,7 @@ class HookApp:
             return self._in_actions(channel, event_id, "reply", thread_ts,
                                     {"channel": channel, "ts": ts, "thread_ts": thread_ts,
                                      "user": user})
-        item = event.get("item") if isinstance(event.get("item"), dict) else {}
+        item = event["item"] if isinstance(event.get("item"), dict) else {}
         channel = str(item.get("channel") or "")
         if item.get("type") != "message":
             return Response("", 200)
@@ -274,9 +274,9 @@ class HookApp:
         """One interactivity payload (a button press), over HTTP or Socket Mode."""
         if not isinstance(data, dict) or data.get("type") != "block_actions":
             return Response("", 200)
-        actions = data.get("actions") if isinstance(data.get("actions"), list) else []
-        container = data.get("container") if isinstance(data.get("container"), dict) else {}
-        user = data.get("user") if isinstance(data.get("user"), dict) else {}
+        actions = data["actions"] if isinstance(data.get("actions"), list) else []
+        container = data["container"] if isinstance(data.get("container"), dict) else {}
+        user = data["user"] if isinstance(data.get("user"), dict) else {}
         action = actions[0] if actions and isinstance(actions[0], dict) else {}
         status = pressed_status(str(action.get("action_id") or ""))
         channel = str(container.get("channel_id") or "")

@@ -259,7 +259,8 @@ def _consent(store: StateStore, event: QueuedEvent) -> bool:
         else:
             log.info("mailchimp upemail: a stakeholder's address changed")
     elif event.kind == "profile":
-        merges = payload.get("merges") if isinstance(payload.get("merges"), dict) else {}
+        given = payload.get("merges")
+        merges = given if isinstance(given, dict) else {}
         changes = profile_changes(person.person, {str(k): str(v) for k, v in merges.items()})
         try:
             changed = people.update_person(person.key, changes) if changes else False

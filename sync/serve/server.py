@@ -89,17 +89,17 @@ class Listening:
         """Bind ``host:port`` (answering 503 until ``make_app``, which may use :attr:`url`
         and :attr:`public_url`, has built the application), then serve in a thread."""
         self.server = create_server(_starting, options.host, options.port, options.limits)
-        port = self.server.effective_port  # type: ignore[union-attr]
+        port = self.server.effective_port
         self.url = f"http://{options.host}:{port}"
         self.public_url = (options.public_url or self.url).rstrip("/")
         self.app = make_app()
-        self.server.application = self.app  # type: ignore[union-attr]
+        self.server.application = self.app
         self._spawn(self._serve_http, name)
 
     def _serve_http(self) -> None:
         """waitress's loop; closing its sockets from :meth:`stop` may end it mid-select."""
         try:
-            self.server.run()  # type: ignore[union-attr]
+            self.server.run()
         except (OSError, ValueError):
             if not self._stop.is_set():
                 raise
@@ -165,8 +165,8 @@ class Service(Listening):
                                                       schema=self.config.state_schema))
             with alliance.store(bind=True) as store:
                 self.settings = prepare(self.config, alliance.playbook, alliance.rows,
-                                        self.connected.trello,  # type: ignore[arg-type]
-                                        self.connected.slack, store).settings  # type: ignore[arg-type]
+                                        self.connected.trello,  # type: ignore[arg-type]  # connect() made those asked for
+                                        self.connected.slack, store).settings  # type: ignore[arg-type]  # connect() made those asked for
                 self._listen(options, lambda: self._hook_app(store), "serve-http")
                 if options.register:
                     self._register(store)
@@ -235,8 +235,8 @@ class Service(Listening):
         with StateStore.open(self.config.state_location,
                              schema=self.config.state_schema) as store:
             self.ctx = SyncContext(settings=self.settings,
-                                   trello=self.connected.trello,  # type: ignore[arg-type]
-                                   slack=self.connected.slack, store=store)  # type: ignore[arg-type]
+                                   trello=self.connected.trello,  # type: ignore[arg-type]  # connect() made those asked for
+                                   slack=self.connected.slack, store=store)  # type: ignore[arg-type]  # connect() made those asked for
             while not self._stop.is_set():
                 due = every is not None and time.monotonic() - last_sync >= every
                 if due or self.queue.pending(1):  # the lock only when there is work
@@ -276,7 +276,7 @@ class Service(Listening):
         changes: list[dict[str, Any]] = []
         try:
             outcome = sync_once(self.config, self.alliance.playbook, self.alliance.rows,
-                                self.connected.trello, self.connected.slack,  # type: ignore[arg-type]
+                                self.connected.trello, self.connected.slack,  # type: ignore[arg-type]  # connect() made those asked for
                                 self.ctx.store)
             changes = outcome.result.changes
         except Exception as exc:

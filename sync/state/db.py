@@ -216,6 +216,13 @@ class Result:
         self._next += 1
         return Record(self._columns, self._rows[self._next - 1])
 
+    def one(self) -> Record:
+        """The next row of a query that always has one (an aggregate, a row just written)."""
+        row = self.fetchone()
+        if row is None:
+            raise LookupError("the query returned no row")
+        return row
+
     def fetchall(self) -> list[Record]:
         """Every remaining row."""
         rows, self._next = self._rows[self._next:], len(self._rows)
@@ -318,7 +325,7 @@ class Database:
         named = isinstance(params, Mapping)
         text, order = _compiled(sql, self._dialect.name, named)
         if named:
-            values: Any = dict(params)  # type: ignore[arg-type]
+            values: Any = dict(params)
         else:
             values = {f"p{i}": value for i, value in enumerate(params, 1)}
         if order is not None:

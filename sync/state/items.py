@@ -11,10 +11,10 @@ three-way comparison) and the last seen fingerprint.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Unpack
 
 from sync.state.base import StoreBase, dumps, where
-from sync.state.rows import ITEM_FIELDS, Item, ItemSide
+from sync.state.rows import ITEM_DEFAULTS, ITEM_FIELDS, Item, ItemFields, ItemSide
 
 
 class ItemsMixin(StoreBase):
@@ -50,38 +50,16 @@ class ItemsMixin(StoreBase):
 
     # ------------------------------------------------------------------ items
 
-    def ensure_item(
-        self,
-        *,
-        key: str,
-        number: str,
-        kind: str,
-        title: str,
-        status: str,
-        source: str,
-        step: str = "",
-        owner: str = "",
-        due: str | None = None,
-    ) -> Item:
+    def ensure_item(self, **given: Unpack[ItemFields]) -> Item:
         """The item with ``key``; created with these values if there is none (else unchanged)."""
-        found = self.get_item_by_key(key)
+        found = self.get_item_by_key(given["key"])
         if found is not None:
             return found
-        fields = {
-            "key": key,
-            "number": number,
-            "kind": kind,
-            "title": title,
-            "status": status,
-            "source": source,
-            "step": step,
-            "owner": owner,
-            "due": due,
-        }
+        fields = {**ITEM_DEFAULTS, **given}
         with self.transaction():
             item_id = str(uuid.uuid4())
             now = self._now()
-            self._reserve_number(number)
+            self._reserve_number(given["number"])
             # seq: the insertion order (``ORDER BY created_at, seq``), as SQLite's rowid was.
             self._conn.execute(
                 f"INSERT INTO items (id, {', '.join(ITEM_FIELDS)}, revision, created_at,"
@@ -91,46 +69,20 @@ class ItemsMixin(StoreBase):
             )
         return self.get_item(item_id)
 
-    def upsert_item(
-        self,
-        *,
-        key: str,
-        number: str,
-        kind: str,
-        title: str,
-        status: str,
-        source: str,
-        step: str = "",
-        owner: str = "",
-        due: str | None = None,
-    ) -> Item:
-        """Create the item with ``key`` or set its fields (an item's number never changes)."""
+    def upsert_item(self, **given: Unpack[ItemFields]) -> Item:
+        """Create the item with ``key`` or set its fields (an item's number never changes).
+
+        A field left out is set to its default (``ITEM_DEFAULTS``), as on a new item.
+        """
         with self.transaction():
-            found = self.get_item_by_key(key)
+            found = self.get_item_by_key(given["key"])
             if found is None:
-                return self.ensure_item(
-                    key=key,
-                    number=number,
-                    kind=kind,
-                    title=title,
-                    status=status,
-                    source=source,
-                    step=step,
-                    owner=owner,
-                    due=due,
-                )
-            if found.number != number:
-                raise ValueError(f"item {key!r} is {found.number}; numbers never change")
-            return self.update_item(
-                found.id,
-                kind=kind,
-                title=title,
-                status=status,
-                source=source,
-                step=step,
-                owner=owner,
-                due=due,
-            )
+                return self.ensure_item(**given)
+            if found.number != given["number"]:
+                raise ValueError(f"item {given['key']!r} is {found.number}; numbers never change")
+            changes = {**ITEM_DEFAULTS, **given}
+            del changes["key"], changes["number"]
+            return self.update_item(found.id, **changes)
 
     def update_item(self, item_id: str, **changes: Any) -> Item:
         """Set some fields of an item; its revision moves only if a value really changed."""

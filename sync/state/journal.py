@@ -53,7 +53,7 @@ class Journal:
     def create(self, service: str, operation: str, token: str, call: Callable[[], T],
                remote_id: Callable[[T], str | None] = _no_remote_id, *,
                item_id: str | None = None, detail: dict[str, Any] | None = None,
-               on_failure: Callable[[], None] | None = None) -> T:
+               on_failure: Callable[[], object] | None = None) -> T:
         """Open an intent for ``token``, run ``call``, close it with ``remote_id(result)``.
 
         ``on_failure`` runs after the intent is closed ``failed`` and before the error goes
@@ -98,7 +98,7 @@ class Journal:
             self.store.journal_close(intent, "done", remote_id(found))
         else:
             found = self.create(service, operation, token, call, remote_id, item_id=item_id)
-        for intent in earlier:
-            if intent.state == "open":  # a dead run's, settled now (adopted or made anew)
-                self.store.journal_close(intent.id, "abandoned")
+        for earlier_intent in earlier:
+            if earlier_intent.state == "open":  # a dead run's, settled now (adopted or anew)
+                self.store.journal_close(earlier_intent.id, "abandoned")
         return found

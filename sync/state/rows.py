@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 from sync.state.db import Record
 
@@ -85,18 +85,24 @@ class Item:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 
-# The item fields a caller may set (the others are kept by the store).
-ITEM_FIELDS: tuple[str, ...] = (
-    "number",
-    "key",
-    "kind",
-    "title",
-    "step",
-    "owner",
-    "due",
-    "status",
-    "source",
-)
+class ItemFields(TypedDict):
+    """The item fields a caller may set (the others are kept by the store), as keywords of
+    ``StateStore.ensure_item`` and ``upsert_item``: ``**fields: Unpack[ItemFields]``."""
+
+    key: str
+    number: str
+    kind: str
+    title: str
+    status: str
+    source: str
+    step: NotRequired[str]
+    owner: NotRequired[str]
+    due: NotRequired[str | None]
+
+
+ITEM_FIELDS: tuple[str, ...] = tuple(ItemFields.__annotations__)
+# What a field a caller leaves out is on a new item.
+ITEM_DEFAULTS: dict[str, Any] = {"step": "", "owner": "", "due": None}
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def _serial() -> sa.Column[Any]:
     return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
 
 
-_AUTOINCREMENT = {"sqlite_autoincrement": True}  # ids are never reused, as before
+_AUTOINCREMENT: dict[str, Any] = {"sqlite_autoincrement": True}  # ids are never reused, as before
 
 # Version 1: what bootstrap needs (alliance, remote resources, items and their sides, the
 # intent journal, read cursors).
@@ -311,7 +311,7 @@ TABLES: tuple[sa.Table, ...] = tuple(_meta.sorted_tables)
 def schema_version(db: Database) -> int:
     """The schema version recorded in the database (0 for a new file or schema)."""
     if db.dialect.name == "sqlite":
-        return int(db.execute("PRAGMA user_version").fetchone()[0])  # type: ignore[index]
+        return int(db.execute("PRAGMA user_version").one()[0])
     exists = db.execute("SELECT to_regclass('schema_version')").fetchone()
     if exists is None or exists[0] is None:
         return 0

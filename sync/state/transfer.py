@@ -153,7 +153,8 @@ def go_live(store: StateStore, *, sandbox: bool, backup: tuple[Path | str, str |
     outcome = survey(store, sandbox=sandbox, sandbox_dir=sandbox_dir)
     outcome.dry_run = False
     if outcome.nothing_to_do:
-        store.set_mode(outcome.to_mode, went_live_at=store.get_alliance().went_live_at)
+        bound = store.get_alliance()
+        store.set_mode(outcome.to_mode, went_live_at=bound.went_live_at if bound else "")
         return outcome
     location, schema, shown = backup
     if isinstance(location, Path) and location.exists():

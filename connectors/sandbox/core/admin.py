@@ -119,7 +119,7 @@ class AdminAPI:
                 if spec_s.mailchimp_batch_seconds is not None:
                     for service in self.services:
                         if service.name == "mailchimp":
-                            service.batch_seconds = spec_s.mailchimp_batch_seconds  # type: ignore[attr-defined]
+                            service.batch_seconds = spec_s.mailchimp_batch_seconds  # type: ignore[attr-defined]  # the Mailchimp emulator's
                 return json_response(self._settings())
             if route[1] in ("/_sandbox/credentials", "/_sandbox/members/tokens") and not (
                 is_loopback(str(request.remote_addr or ""))
@@ -137,11 +137,11 @@ class AdminAPI:
                 return json_response(self.people.all())
             parts = route[1].split("/")
             if route[0] == "POST" and len(parts) == 4:  # /_sandbox/<service>/<action>
-                service = next((s for s in self.services if s.name == parts[2]), None)
-                if service is not None:
+                acting = next((s for s in self.services if s.name == parts[2]), None)
+                if acting is not None:
                     try:
-                        with service.store.transaction():
-                            return json_response(service.admin_action(parts[3], _body(request)
+                        with acting.store.transaction():
+                            return json_response(acting.admin_action(parts[3], _body(request)
                                                                       or {}))
                     except KeyError:
                         pass

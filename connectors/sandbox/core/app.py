@@ -173,7 +173,7 @@ class SandboxApp:
             response = service.not_found_response(request, rel)
             self.count(service.name, f"{method} {rel}", str(response.status_code))
             return response
-        key = stats_key(method, rule.rule, values)
+        key = stats_key(method, rule.rule, dict(values))
         fault = self.fault_registry.take(service.name, method, (rel, key.split(" ", 1)[1]))
         if fault is not None and fault.mode in ("error", "ratelimit"):
             response = (
@@ -185,7 +185,7 @@ class SandboxApp:
             return response
         if fault is not None and fault.mode == "delay":
             time.sleep(fault.seconds)
-        response = self._run(service, request, str(rule.endpoint), values)
+        response = self._run(service, request, str(rule.endpoint), dict(values))
         if fault is not None and fault.mode == "drop_after_apply":
             self.count(service.name, key, DROPPED)
             self._drop(request)

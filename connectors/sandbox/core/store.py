@@ -9,6 +9,7 @@ request handler can call helpers that open their own.
 
 from __future__ import annotations
 
+import builtins  # the method `list` below hides the type in the class body
 import json
 import os
 import sqlite3
@@ -159,7 +160,7 @@ class SandboxStore:
                 ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def find(self, service: str, kind: str, **equals: Any) -> list[dict[str, Any]]:
+    def find(self, service: str, kind: str, **equals: Any) -> builtins.list[dict[str, Any]]:
         """Documents whose top-level fields equal the given values (SQLite JSON1)."""
         clauses = " ".join(f"AND json_extract(data, '$.{name}') = ?" for name in equals)
         for name in equals:

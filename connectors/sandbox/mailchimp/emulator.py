@@ -259,7 +259,7 @@ class MailchimpEmulator(
             return MailchimpError(
                 400, "Invalid Resource", "Batch operations cannot start batches."
             ).response()
-        answer = self._call(request, identity, str(endpoint), values)
+        answer = self._call(request, identity, str(endpoint), dict(values))
         return answer.response() if isinstance(answer, MailchimpError) else answer
 
     def error_response(self, status: int, message: str) -> Response:

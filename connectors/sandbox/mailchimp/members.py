@@ -8,6 +8,7 @@ erases the member and remembers only the hash, after which Mailchimp refuses the
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from werkzeug import Request, Response
@@ -149,8 +150,8 @@ class MemberHandlers(MailchimpData):
         if args.get("vip_only") == "true":
             docs = [d for d in docs if d.get("vip")]
         for name, keep in (
-            ("since_last_changed", lambda when, at: when > at),
-            ("before_last_changed", lambda when, at: when < at),
+            ("since_last_changed", operator.gt),
+            ("before_last_changed", operator.lt),
         ):
             if args.get(name):
                 at = parse_time(args[name], name)

@@ -236,9 +236,10 @@ class SlackEmulator(ServiceEmulator):
             if scheme.lower() != "bearer":
                 raise AuthFailure(self._error_body("invalid_auth"))
         else:
-            token = request.form.get("token", request.args.get("token"))
-            if token is None:
+            given = request.form["token"] if "token" in request.form else request.args.get("token")
+            if given is None:
                 raise AuthFailure(self._error_body("not_authed"))
+            token = given
         token = token.strip()
         if not token:
             raise AuthFailure(self._error_body("invalid_auth"))

@@ -259,7 +259,7 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
                 if endpoint == "batch":
                     raise ServiceError(400, "batch requests cannot be nested")
                 sub = Request(EnvironBuilder(path=path, query_string=parts.query).get_environ())
-                response = self.dispatch(sub, identity, str(endpoint), values)
+                response = self.dispatch(sub, identity, str(endpoint), dict(values))
             except ServiceError as error:
                 response = error.response or self.error_response(error.status, error.message)
             except Exception:  # a bad route in a batch answers 404, like Trello

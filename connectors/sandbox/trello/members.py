@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
@@ -59,6 +59,9 @@ class MembersMixin(TrelloModel):
     ) -> Response:
         """GET /1/members/{id}/boards."""
         return self._boards_of(request, self._person(member_id), None)
+
+    if TYPE_CHECKING:  # BoardsMixin's, in the emulator that mixes both in
+        def _board_out(self, board: dict[str, Any]) -> dict[str, Any]: ...
 
     def _boards_of(
         self, request: Request, person: dict[str, Any], path_filter: str | None

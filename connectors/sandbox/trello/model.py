@@ -11,6 +11,7 @@ what py-trello reads (``Board.from_json``, ``Card.from_json``, ``List``, ``Label
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 import secrets
 from datetime import UTC, datetime
@@ -349,7 +350,7 @@ class TrelloModel(AccessMixin):
         wanted = [f for f in wanted if f]
         if "all" not in wanted:
             actions = [a for a in actions if _matches_filter(a, wanted)]
-        for bound, keep in (("since", lambda a, b: a > b), ("before", lambda a, b: a < b)):
+        for bound, keep in (("since", operator.gt), ("before", operator.lt)):
             value = args.get(bound)
             if not value or value == "null":
                 continue
