@@ -95,7 +95,7 @@ def test_a_bad_line_is_named_without_echoing_it(tmp_path: Path) -> None:
     secrets = _secrets_file(tmp_path, "TRELLO_API_KEY=ok\nsecret-looking junk here\nTOKEN\n")
     result = CliRunner().invoke(cli, ["--env-file", str(secrets), "-c", str(config), "validate"])
     assert result.exit_code == 2
-    assert f"{secrets}: line 2: not a KEY=VALUE line" in result.stderr
+    assert f"{secrets}: line 2: not a NAME = value line" in result.stderr
     assert "line 3: TOKEN has no '='" in result.stderr
     assert "junk" not in result.stderr
 

@@ -193,14 +193,24 @@ def test_a_worker_killed_mid_note_leaves_one_note_after_a_late_landing(
                                                "seconds": 5.0, "count": 1})
     worker = [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(configs),
               "--database", pg_url, "--concurrency", "1"]
+    errors = (configs / "doomed.stderr").open("w+", encoding="utf-8")
     doomed = subprocess.Popen(worker, env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=errors)
+
+    def note_in_flight() -> bool:
+        if doomed.poll() is not None:  # a worker that died early says why, not a time-out
+            errors.seek(0)
+            raise AssertionError(f"the worker ended ({doomed.returncode}): {errors.read()}")
+        return bool(open_intents(location, schema, "post_note"))
+
     try:
-        wait_for(lambda: open_intents(location, schema, "post_note"), what="the note's post")
+        # A loaded 2-core machine can take a while to start the worker and reach the note.
+        wait_for(note_in_flight, timeout=90.0, what="the note's post")
         time.sleep(0.3)
     finally:
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=10)
+        errors.close()
     taker = subprocess.run([*worker, "--once", "--json"], env=ENV, cwd=ROOT,
                            capture_output=True, text=True, timeout=120, check=False)
     assert taker.returncode == 0, taker.stderr

@@ -63,20 +63,26 @@ def alliance(tmp_path: Any, synced_template: Any) -> Iterator[Synced]:
     made.close()
 
 
-def test_a_strangers_press_is_answered_privately(alliance: Synced) -> None:
-    service = start(alliance)
+def test_a_strangers_press_is_answered_privately(tmp_path: Any, synced_template: Any) -> None:
+    """Buttons only with real time (issue 21): a sync puts them on, then a stranger presses."""
+    alliance = Synced(tmp_path, copy_of=synced_template, real_time="serve")
     try:
-        answer = alliance.admin("POST", "/_sandbox/slack/press", {
-            "as": "stranger@example.org", "channel": alliance.resource("slack", "channel",
-                                                                       "actions"),
-            "ts": alliance.side("FRL-5", "slack"), "action_id": "mcm_status_blocked"})
-        assert answer["ok"] is True
-        said = wait_for(lambda: alliance.admin("GET", "/_sandbox/slack/responses"))
-        assert said[0]["effect"] == "ephemeral" and "was not applied" in said[0]["text"]
-        assert "Blocked" in said[0]["text"]
+        alliance.cli("sync")
+        service = start(alliance)
+        try:
+            answer = alliance.admin("POST", "/_sandbox/slack/press", {
+                "as": "stranger@example.org", "channel": alliance.resource("slack", "channel",
+                                                                           "actions"),
+                "ts": alliance.side("FRL-5", "slack"), "action_id": "mcm_status_blocked"})
+            assert answer["ok"] is True
+            said = wait_for(lambda: alliance.admin("GET", "/_sandbox/slack/responses"))
+            assert said[0]["effect"] == "ephemeral" and "was not applied" in said[0]["text"]
+            assert "Blocked" in said[0]["text"]
+        finally:
+            service.stop()
+        assert alliance.item("FRL-5").status != "blocked"
     finally:
-        service.stop()
-    assert alliance.item("FRL-5").status != "blocked"
+        alliance.close()
 
 
 def test_a_slow_alliance_command_reaches_the_sandbox_through_its_response_url(

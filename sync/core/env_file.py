@@ -47,11 +47,12 @@ def read_env_file(path: Path) -> dict[str, str]:
         line = f"line {binding.original.line}"
         if binding.error:
             # Never echo the line: it may hold a secret.
-            problems.append(Problem(str(path), line, "not a KEY=VALUE line",
-                                    "write one variable per line: NAME=value"))
+            # Spelled with spaces: "KEY=..." would be masked as a credential in the message.
+            problems.append(Problem(str(path), line, "not a NAME = value line",
+                                    "write one variable per line, as NAME=value"))
         elif binding.key is not None and binding.value is None:
             problems.append(Problem(str(path), line, f"{binding.key} has no '=' and no value",
-                                    f"write {binding.key}=value"))
+                                    f"write {binding.key} = its value, with no spaces around '='"))
         elif binding.key is not None and binding.value is not None:
             found[binding.key] = binding.value
     if problems:
