@@ -166,3 +166,20 @@ def test_announcing_newsletter_before_the_start_date(store: StateStore, config: 
     with pytest.raises(UserError, match="in the future"):
         build(config, load_playbook("en"), store, since=before + dt.timedelta(days=1),
               today=before)
+
+
+def test_newsletter_with_a_card_a_member_added(store: StateStore, config: Any) -> None:
+    """A card a member added has no step: the newsletter shows it under "Other", no crash."""
+    store.ensure_item(key="trello:c9", number="FRL-6", kind="task", title="Translate the flyer",
+                      status="todo", source="trello", step="")
+    letter = build(config, load_playbook("en"), store, since=dt.date(2027, 2, 15), today=TODAY)
+    other = labels_common("en")
+    assert f"<td style=\"font-size:14px;\">{other}</td>" in letter.html
+    assert "0 of 1 done" in letter.html
+
+
+def labels_common(language: str) -> str:
+    """The title of the group of items of no step, in ``language``."""
+    from playbooks.labels import labels as playbook_labels
+
+    return str(playbook_labels(language)["common"]["other_step"])

@@ -176,10 +176,12 @@ def render_newsletter(
         "since": since.isoformat(),
         "date": today.isoformat(),
     }
-    titles = {step.key: (step.number, step.title) for step in book.steps}
+    numbers = {step.key: step.number for step in book.steps}
+    # Items of no playbook step (a card a member added) form step_progress's last group
+    # (key ""): it has a title but no number.
     steps = [
         {
-            "number": titles[p.key][0],
+            "number": numbers.get(p.key),
             "title": p.title,
             "percent": p.percent,
             "done_of": text["done_of"].format(done=p.done, total=p.total),
