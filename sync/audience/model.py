@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from playbooks.amounts import parse_date
+from playbooks.dates import read_date
 from playbooks.labels import labels
 from playbooks.loader import load_playbook
 
@@ -213,8 +213,9 @@ class Stakeholder(BaseModel):
     @classmethod
     def _blank_date(cls, value: Any) -> Any:
         if isinstance(value, str):
-            # Blank is no date; day first (5-7-2027) as well as ISO, as people type them.
-            return (parse_date(value) or value) if value.strip() else None
+            # Blank is no date; otherwise the one date reader (day first or ISO, no slashes),
+            # whose DateError carries the hint _row_problems shows.
+            return read_date(value) if value.strip() else None
         return value
 
     @field_validator("website")

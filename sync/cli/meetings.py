@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.params import DATE
 from sync.core.checks import chart_kind
 from sync.plenary.agenda import render_agenda, render_profile
 from sync.plenary.ics import schedule_ics
@@ -195,11 +196,11 @@ def _picture_path(ctx: click.Context, param: click.Parameter, value: Path | None
               help="Also save the progress picture (.png or .svg); markdown links to it.")
 @click.option("--profile", "profile", is_flag=True,
               help="Render the alliance profile instead (same as `mcm-sync profile`).")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]), default=None,
+@click.option("--today", type=DATE, default=None,
               help="Report as of this date (default: today).")
 @pass_app
 def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path | None,
-                   profile: bool, today: dt.datetime | None) -> None:
+                   profile: bool, today: dt.date | None) -> None:
     """Publish the Regional Alliance Action Plan: the guide's table by step, with progress.
 
     In the alliance's language; HTML embeds the progress picture (completion per step, and
@@ -208,7 +209,7 @@ def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path |
     config = app.config
     book = app.alliance.playbook
     rows = app.alliance.rows
-    day = today.date() if today else dt.date.today()
+    day = today or dt.date.today()
     started = time.perf_counter()
     with app.alliance.store(bind=True) as store:
         report = report_from_store(config, book, rows, store, day)

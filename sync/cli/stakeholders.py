@@ -28,6 +28,7 @@ from sync.audience.stakeholders import (
 )
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.params import DATE
 from sync.core.config import Config
 from sync.core.errors import RemoteError, UserError
 from sync.core.services import connect
@@ -287,7 +288,7 @@ def newsletter() -> None:
 @newsletter.command("draft")
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]),
+    type=DATE,
     default=None,
     help="Start of the period (default: the last newsletter, else the start date).",
 )
@@ -300,14 +301,14 @@ def newsletter() -> None:
 @_SANDBOX
 @pass_app
 def draft(
-    app: AppContext, since: dt.datetime | None, preview: Path | None, sandbox: bool | None
+    app: AppContext, since: dt.date | None, preview: Path | None, sandbox: bool | None
 ) -> None:
     """Make a Mailchimp campaign draft (or a local preview) of the progress newsletter."""
     config = app.config
     book = app.alliance.playbook
     opened = app.alliance.store() if preview is not None else app.alliance.writing()
     with opened as store:
-        letter = build(config, book, store, since=since.date() if since else None,
+        letter = build(config, book, store, since=since,
                        rows=app.alliance.rows)
         if preview is not None:
             preview.parent.mkdir(parents=True, exist_ok=True)

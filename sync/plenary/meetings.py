@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import SlackAPI
-from playbooks.amounts import parse_date
+from playbooks.dates import DateError, read_date
 from playbooks.labels import fill, format_date, labels
 from playbooks.model import Meeting, Playbook
 from sync.core.config import Config
@@ -115,10 +115,10 @@ def parse_adjustments(values: Sequence[str], book: Playbook,
         if not sep or key is None:
             raise UserError(f"--date {value}: expected N=YYYY-MM-DD with N a meeting number",
                             hint=f"meetings are 1-{len(book.meetings.meetings)}, e.g. 2=2027-06-10")
-        date = parse_date(text)
-        if date is None:
-            raise UserError(f"--date {value}: '{text}' is not a date",
-                            hint="write the date as YYYY-MM-DD or day first, 10-6-2027")
+        try:
+            date = read_date(text)
+        except DateError as wrong:
+            raise UserError(f"--date {value}: {wrong.message}", hint=wrong.hint) from None
         if within is not None and not within[0] <= date <= within[1]:
             first, last = (day.isoformat() for day in within)
             raise UserError(f"--date {value}: outside the alliance's work plan ({first} to "
