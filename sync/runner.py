@@ -14,7 +14,7 @@ from sync.audience.apply import PushResult, push
 from sync.audience.store import StakeholderStore
 from sync.core.config import Config
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
-from sync.plenary.meetings import post_meeting_reminders
+from sync.plenary.meetings import meeting_schedule, post_meeting_reminders
 from sync.reports.digest import digest_due, digest_text, parse_duration
 from sync.state.journal import Journal
 from sync.state.store import StateStore
@@ -106,7 +106,8 @@ def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slac
     general = store.get_resource("slack", "channel", "general")
     if general is None:
         return False
-    text = digest_text(config.alliance.name, book, store.list_items(), now.date(), rows)
+    text = digest_text(config.alliance.name, book, store.list_items(), now.date(), rows,
+                       meeting_schedule(config, book, store))
     token = make_token(config.alliance.slug, f"digest:{previous or 'first'}")
 
     def find() -> SlackMessage | None:

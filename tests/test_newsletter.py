@@ -114,7 +114,7 @@ def test_newsletter_shows_progress_done_next_and_meeting(store: StateStore, conf
     assert f"1 of {scope} done" in html
     assert "Write the &lt;briefing&gt; document" in html  # escaped, due within six weeks
     assert "Map the gaps" not in html  # due far later
-    assert "Gap workshop, planned for 2027-06-07" in html
+    assert "Research and gap-finding workshop, planned for 2027-06-07" in html
     assert "*|UNSUB|*" in html
     assert (letter.completed, letter.upcoming) == (1, 1)
 

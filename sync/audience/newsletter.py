@@ -32,6 +32,7 @@ from playbooks.model import ActionRow, Playbook
 from sync.audience.store import NewsletterRecord, StakeholderStore
 from sync.core.config import Config
 from sync.core.errors import PlaybookError, Problem, UserError
+from sync.plenary.meetings import ScheduledMeeting, meeting_schedule
 from sync.reports.progress import OPEN_STATUSES, step_progress
 from sync.state.journal import Journal
 from sync.state.rows import AuditEntry, Item
@@ -153,6 +154,14 @@ def next_meeting(items: Sequence[Item], today: dt.date) -> Item | None:
     return min(found, key=lambda i: i.due or "", default=None)
 
 
+def next_plenary(schedule: Sequence[ScheduledMeeting],
+                 today: dt.date) -> tuple[str, dt.date] | None:
+    """The title and date of the earliest open plenary of the calendar from today on."""
+    coming = [(m.date, m.title) for m in schedule
+              if m.status in OPEN_STATUSES and m.date >= today]
+    return (min(coming)[1], min(coming)[0]) if coming else None
+
+
 def render_newsletter(
     config: Config,
     book: Playbook,
@@ -162,11 +171,13 @@ def render_newsletter(
     since: dt.date,
     today: dt.date,
     rows: Sequence[ActionRow] = (),
+    schedule: Sequence[ScheduledMeeting] = (),
 ) -> Newsletter:
     """The newsletter for this state, period and language (pure: no I/O but templates).
 
     ``rows`` are the alliance's own action-plan rows: the progress is
-    :func:`~sync.reports.progress.step_progress`'s, as everywhere.
+    :func:`~sync.reports.progress.step_progress`'s, as everywhere. ``schedule`` is the
+    meeting calendar (moves included) the next plenary comes from; without it, the items'.
     """
     text = labels(book.language)
     alliance = config.alliance
@@ -191,9 +202,13 @@ def render_newsletter(
     ]
     done = completed_since(items, audit, since)
     coming = upcoming(items, today)
-    meeting = next_meeting(items, today)
+    meeting = next_plenary(schedule, today) if schedule else None
+    if meeting is None and not schedule:
+        item = next_meeting(items, today)
+        meeting = (item.title, dt.date.fromisoformat(item.due[:10])) if item and item.due \
+            else None
     meeting_text = (
-        text["meeting_when"].format(title=meeting.title, date=(meeting.due or "")[:10])
+        text["meeting_when"].format(title=meeting[0], date=meeting[1].isoformat())
         if meeting
         else text["no_meeting"]
     )
@@ -247,7 +262,8 @@ def build(
         raise UserError(f"--since {since} is in the future", hint="give a date up to today")
     since = since or min(default_since(store, config), today)
     return render_newsletter(
-        config, book, store.list_items(), store.list_audit(), since=since, today=today, rows=rows
+        config, book, store.list_items(), store.list_audit(), since=since, today=today, rows=rows,
+        schedule=meeting_schedule(config, book, store),
     )
 
 

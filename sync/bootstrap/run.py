@@ -23,7 +23,9 @@ from sync.bootstrap.desired import (
 )
 from sync.bootstrap.plan import Change, Observed, Plan, find_board, plan_bootstrap
 from sync.bootstrap.results import ApplyContext, BootstrapResult, Services
+from sync.core.calendar import meeting_calendar
 from sync.core.config import Config
+from sync.plenary.meetings import stored_adjustments
 from sync.state.journal import Journal
 from sync.state.store import StateStore
 
@@ -122,7 +124,11 @@ def run_bootstrap(config: Config, book: Playbook, rows: Sequence[ActionRow], ser
                   progress: ProgressFn | None = None) -> BootstrapResult:
     """Plan and (unless ``dry_run``) apply the bootstrap of the selected services."""
     numbers = item_numbers(store, config, book, rows, persist=not dry_run)
-    desired = desired_state(config, book, rows, numbers)
+    # The meeting calendar: a meeting moved before bootstrap gets its card on the new date.
+    calendar = meeting_calendar(config, book, stored_adjustments(store),
+                                store.list_items(kind="meeting"))
+    desired = desired_state(config, book, rows, numbers,
+                            {key: when.date for key, when in calendar.items()})
     observed = observe(services, desired, store)
     plan = plan_bootstrap(desired, observed, services.selected())
     if dry_run:

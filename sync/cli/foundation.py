@@ -28,6 +28,7 @@ from sync.core.places import suggested_zone, zone_mismatch
 from sync.core.plural import plural
 from sync.documents.render import list_templates, render_template
 from sync.documents.word import markdown_to_docx
+from sync.plenary.meetings import meeting_schedule
 
 
 def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Problem]]:
@@ -283,13 +284,17 @@ def template_render(
     lang = language or config.alliance.language
     book = alliance_playbook(config, lang)
     rows, _ = _action_rows(config, book)
-    items, people = [], []
-    if name in ("action_plan", "stakeholders") and Path(config.state_path).exists():
+    items, people, dates = [], [], None
+    if Path(config.state_path).exists():
         with app.alliance.store() as store:
-            items = store.list_items()
-            people = [record.person for record in StakeholderStore(store).people()]
+            # The meeting calendar (moves included) dates every template's plenaries.
+            dates = {m.key: m.date for m in meeting_schedule(config, book, store)}
+            if name in ("action_plan", "stakeholders"):
+                items = store.list_items()
+                people = [record.person for record in StakeholderStore(store).people()]
     document = render_template(name, config, book, rows=rows, language=lang,
-                               meeting_number=meeting_number, items=items, stakeholders=people)
+                               meeting_number=meeting_number, items=items, stakeholders=people,
+                               meeting_dates=dates)
     if fmt == "docx":
         if not document.media_type.startswith("text/markdown"):
             raise UserError(f"{name} is a {document.media_type.split(';')[0]} table, not a "

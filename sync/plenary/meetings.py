@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connectors.base import SlackAPI
 from playbooks.dates import DateError, read_date
 from playbooks.labels import fill, format_date, labels
-from playbooks.model import Meeting, Playbook
+from playbooks.model import Playbook
+from sync.core.calendar import meeting_calendar
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.state.journal import Journal
@@ -94,11 +95,6 @@ class Reminder:
         return f"{self.meeting_key}:{self.date.isoformat()}:{self.lead_days}d"
 
 
-def planned_date(config: Config, meeting: Meeting) -> dt.date:
-    """The playbook's date of a plenary: the alliance's start plus its offset in weeks."""
-    return config.alliance.start_date + dt.timedelta(weeks=meeting.offset_weeks)
-
-
 def parse_adjustments(values: Sequence[str], book: Playbook,
                       within: tuple[dt.date, dt.date] | None = None) -> dict[str, dt.date]:
     """``["2=2027-06-10", "closing=1-6-2028"]`` -> meeting key -> date; UserError if bad.
@@ -136,22 +132,17 @@ def stored_adjustments(store: StateStore) -> dict[str, dt.date]:
 
 def meeting_schedule(config: Config, book: Playbook, store: StateStore) -> list[ScheduledMeeting]:
     """The plenary series with each meeting's date (adjusted, else its item's, else planned)."""
-    adjusted = stored_adjustments(store)
     # One query for the series (each scheduled sync asks for the schedule).
-    items = {item.key: item for item in store.list_items(kind="meeting")}
+    listed = store.list_items(kind="meeting")
+    items = {item.key: item for item in listed}
+    dates = meeting_calendar(config, book, stored_adjustments(store), listed)
     schedule = []
     for meeting in book.meetings.meetings:
-        planned = planned_date(config, meeting)
         item = items.get(f"meeting:{meeting.key}")
-        date, origin = planned, "plan"
-        if meeting.key in adjusted:
-            date, origin = adjusted[meeting.key], "adjusted"
-        elif item is not None and item.due:
-            board = dt.date.fromisoformat(item.due[:10])
-            date, origin = board, ("plan" if board == planned else "board")
+        when = dates[meeting.key]
         venue = config.meeting_venue(meeting.number)
         schedule.append(ScheduledMeeting(
-            meeting.number, meeting.key, meeting.title, planned, date, origin,
+            meeting.number, meeting.key, meeting.title, when.planned, when.date, when.origin,
             item.number if item else "", item.status if item else "todo",
             venue.host, venue.place, venue.start_time, venue.duration_minutes,
         ))
