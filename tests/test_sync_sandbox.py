@@ -291,7 +291,7 @@ def test_ask_policy_waits_for_the_coordinator(tmp_path: Path, synced_template: P
         alliance.move("FRL-11", "blocked")
         alliance.react("FRL-11", "white_check_mark")
         waiting = alliance.cli("sync", expect=3)
-        assert "conflicts need a decision" in waiting.stderr
+        assert "1 conflict needs a decision" in waiting.stderr
         assert alliance.item("FRL-11").status == "todo"
         assert "mcm-sync resolve FRL-11" in alliance.message("FRL-11")["thread"][-1]
         # Still waiting: nothing is overwritten, and the exit code keeps saying so.

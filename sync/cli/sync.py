@@ -14,7 +14,9 @@ from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
+from sync.core.plural import plural
 from sync.engine.conflicts import resolve as resolve_conflict
+from sync.engine.decide import Conflict
 from sync.engine.texts import WHERE
 from sync.reports.digest import parse_duration
 from sync.reports.progress import item_rows, step_key, step_progress
@@ -26,14 +28,32 @@ def _summary_line(outcome: SyncOutcome) -> str:
     writes = sum(result.writes.values())
     mode = "full" if result.full else "quiet: nothing new" if result.quiet else "incremental"
     new = len(result.created_items)
-    new_items = f"{new} new items" + (f" ({', '.join(result.created_items)})" if new else "")
+    new_items = plural(new, "new item") + (f" ({', '.join(result.created_items)})" if new else "")
     extras = [", digest posted" if outcome.digest_posted else "",
-              f", {len(outcome.reminders)} meeting reminders" if outcome.reminders else "",
-              f", {len(result.duplicates_removed)} duplicate messages removed"
+              f", {plural(len(outcome.reminders), 'meeting reminder')}"
+              if outcome.reminders else "",
+              f", {plural(len(result.duplicates_removed), 'duplicate message')} removed"
               if result.duplicates_removed else ""]
-    return (f"sync ({mode}) done: {len(result.changes)} changes, {new_items}, "
-            f"{len(result.conflicts)} conflicts, {result.comments} comments copied, "
-            f"{writes} writes" + "".join(extras))
+    return (f"sync ({mode}) done: {plural(len(result.changes), 'change')}, {new_items}, "
+            f"{plural(len(result.conflicts), 'conflict')}, "
+            f"{plural(result.comments, 'comment')} copied, "
+            f"{plural(writes, 'write')}" + "".join(extras))
+
+
+def conflict_line(conflict: Conflict) -> str:
+    """One conflict as the summary says it: the item, the field, and what was (not) decided.
+
+    Under ``conflict_policy: ask`` nothing is applied: both values wait for ``mcm-sync
+    resolve``; under another policy the winner is applied and the loser recorded.
+    """
+    where = f"{conflict.item} {conflict.field}" if conflict.item else conflict.field
+    if conflict.waiting:
+        field = f" --field {conflict.field}" if conflict.field != "status" else ""
+        return (f"conflict waiting {where}: {conflict.winner_value} ({conflict.winner_side}) or "
+                f"{conflict.loser_value} ({conflict.loser_side}), nothing applied; decide with "
+                f"`mcm-sync resolve {conflict.item or 'ITEM'} --take SIDE{field}`")
+    return (f"conflict {where}: kept {conflict.winner_value} ({conflict.winner_side}), "
+            f"not applied {conflict.loser_value} ({conflict.loser_side}, recorded)")
 
 
 # Where a change came from, as the coordinator calls it (one map with the thread notes).
@@ -65,11 +85,10 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
             click.echo(f"  audience: {pushed.sent} people sent in {pushed.write_calls} write "
                        f"calls; {len(pushed.failed)} refused")
         for conflict in outcome.result.conflicts:
-            click.echo(f"  conflict: {conflict.field}: kept {conflict.winner_value} "
-                       f"({conflict.winner_side}), not applied {conflict.loser_value} "
-                       f"({conflict.loser_side})")
+            click.echo(f"  {conflict_line(conflict)}")
     if outcome.unresolved:
-        raise ConflictsUnresolved(f"{outcome.unresolved} conflicts need a decision",
+        needs = "needs" if outcome.unresolved == 1 else "need"
+        raise ConflictsUnresolved(f"{plural(outcome.unresolved, 'conflict')} {needs} a decision",
                                   hint="see `mcm-sync status`")
 
 
@@ -81,8 +100,9 @@ def _dry_run(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -
                    "new_items": result.created_items, "would_make": result.writes,
                    "conflicts": [c.__dict__ for c in result.conflicts]})
         return
-    click.echo(f"dry run: {len(result.changes)} changes, {len(result.created_items)} new items, "
-               f"{len(result.conflicts)} conflicts; nothing was written")
+    click.echo(f"dry run: {plural(len(result.changes), 'change')}, "
+               f"{plural(len(result.created_items), 'new item')}, "
+               f"{plural(len(result.conflicts), 'conflict')}; nothing was written")
     for change in result.changes:
         click.echo(f"  would set {change['item']} {change['field']}: {change['old']} -> "
                    f"{change['new']} (from {PLACE.get(change['side'], change['side'])})")
@@ -91,8 +111,7 @@ def _dry_run(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -
     for what, count in result.writes.items():
         click.echo(f"  would make {count} x {what}")
     for conflict in result.conflicts:
-        click.echo(f"  conflict: {conflict.field}: {conflict.winner_value} "
-                   f"({conflict.winner_side}) vs {conflict.loser_value} ({conflict.loser_side})")
+        click.echo(f"  would {conflict_line(conflict)}")
 
 
 @click.command("sync")
@@ -229,7 +248,8 @@ def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
     with app.alliance.store(required=True) as store:
         item_id = None
         if number:
-            item = store.get_item_by_number(number)
+            # Numbers are upper case (FRL-6); `log --item frl-6` means the same item.
+            item = store.get_item_by_number(number.strip().upper())
             if item is None:
                 raise UserError(f"no item {number}", hint="see `mcm-sync status` for the numbers")
             item_id = item.id
@@ -242,7 +262,7 @@ def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
         return
     for e in entries:
         old, new = ("-" if v is None else v for v in (e.old, e.new))
-        added = e.old is None and e.field in ("comment", "created")
+        added = e.old is None and e.field in ("comment", "created", "conflict")
         what = f"{new}" if added else f"{old} -> {new}"
         click.echo(f"{e.at[:19]}  {numbers.get(e.item_id or '', '-'):8} {e.field:8} {what}  "
                    f"({e.actor or '?'} in {PLACE.get(e.source, e.source)})")

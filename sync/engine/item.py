@@ -236,10 +236,13 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     plan.notes = [Append(make_token(slug, f"note:{item.key}:{position}:{i}"), note)
                   for i, note in enumerate(notes)]
     if trello_side is not None:
+        copied = [c for c in snap.comments if c.card_id == trello_side.remote_id]
         plan.notes += [Append(make_token(slug, f"trello-comment:{c.action_id}"),
                               text["comment_from"].format(who=c.who, where="Trello",
                                                           text=c.text))
-                       for c in snap.comments if c.card_id == trello_side.remote_id]
+                       for c in copied]
+        # In the audit trail too, as a Slack reply copied to the card is.
+        plan.audit += [AuditLine(c.who, "trello", "comment", None, c.text) for c in copied]
     seen = slack_side.base.get("latest_reply", "")
     newest = seen
     token = make_token(slug, item.key)

@@ -156,6 +156,9 @@ def apply_schedule(config: Config, book: Playbook, store: StateStore,
     Returns the new schedule. Items whose date changed get an audit entry; the next sync
     pushes the due dates to the meeting cards.
     """
+    # The coordinator moved it with `mcm-sync meeting schedule`: the log says so, by name.
+    coordinator = next((p.name for p in config.people if p.role == "coordinator"),
+                       "coordinator")
     with store.transaction():
         for key, date in adjustments.items():
             store.put_resource("hub", ADJUSTMENT_KIND, key, date.isoformat())
@@ -164,7 +167,7 @@ def apply_schedule(config: Config, book: Playbook, store: StateStore,
             item = store.get_item_by_key(meeting.item_key)
             if item is not None and item.due != meeting.date.isoformat():
                 store.update_item(item.id, due=meeting.date.isoformat())
-                store.add_audit(item.id, "coordinator", "hub", "due", item.due,
+                store.add_audit(item.id, coordinator, "cli", "due", item.due,
                                 meeting.date.isoformat())
     return schedule
 
