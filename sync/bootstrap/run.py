@@ -30,7 +30,16 @@ from sync.state.journal import Journal
 from sync.state.store import StateStore
 
 T = TypeVar("T")
-ProgressFn = Callable[[Change], None]
+# (done, total, what): what in words ("Trello card FRL-3 · Define the region"), not our keys.
+ProgressFn = Callable[[int, int, str], None]
+_SERVICE_NAMES = {"trello": "Trello", "slack": "Slack", "mailchimp": "Mailchimp"}
+
+
+def describe(change: Change) -> str:
+    """A planned change as a coordinator reads it: the service, the kind, the object's name."""
+    name = change.detail or change.key
+    return f"{_SERVICE_NAMES.get(change.service, change.service)} {change.kind.replace('_', ' ')}" \
+        f" {name}"
 
 
 def item_numbers(store: StateStore, config: Config, book: Playbook,
@@ -106,7 +115,14 @@ def apply_plan(config: Config, book: Playbook, desired: DesiredState, observed: 
     journal = Journal(store, run_id)
     result = BootstrapResult(plan=plan)
     ctx = ApplyContext()
-    tick = progress or (lambda change: None)
+    total, done = len(plan.changes), 0
+
+    def tick(change: Change) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(min(done, total), total, describe(change))
+
     if services.trello is not None:
         apply_trello(config, desired, observed, plan, services.trello, store, journal, ctx,
                      result, tick)

@@ -153,8 +153,9 @@ def validate(app: AppContext, as_json: bool) -> None:
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(
-        f"ok: {source} is valid ({len(config.people)} people, playbook '{playbook.language}' "
-        f"with {len(playbook.all_tasks())} tasks, {len(rows)} action-plan rows, "
+        f"ok: {source} is valid ({plural(len(config.people), 'person', 'people')}, playbook "
+        f"'{playbook.language}' with {plural(len(playbook.all_tasks()), 'task')}, "
+        f"{plural(len(rows), 'action-plan row')}, "
         f"{plural(len(warnings), 'warning')})"
     )
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from sync.cli.app import AppContext, echo_json, pass_app
 from sync.cli.params import DATE
 from sync.core.checks import chart_kind
+from sync.core.plural import plural
 from sync.plenary.agenda import render_agenda, render_profile
 from sync.plenary.ics import schedule_ics
 from sync.plenary.meetings import apply_schedule, parse_adjustments
@@ -152,7 +153,8 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
             echo_json(data)
         else:
             click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}), "
-                       f"{len(checked.actions)} agreed actions; nothing written (--dry-run)")
+                       f"{plural(len(checked.actions), 'agreed action')}; nothing written "
+                       "(--dry-run)")
         return
     with app.alliance.writing(bind=True) as store:
         result = import_minutes(store, config, checked)
@@ -163,7 +165,8 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
                    "existing": [i.number for i in result.existing]})
         return
     click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}): "
-               f"{len(result.created)} new action items, {len(result.existing)} already imported")
+               f"{plural(len(result.created), 'new action item')}, {len(result.existing)} already "
+               "imported")
     for item in result.created:
         click.echo(f"  {item.number} {item.title} ({item.owner}, due {item.due})")
     for action, item in result.differing:

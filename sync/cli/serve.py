@@ -12,6 +12,7 @@ import click
 from sync.cli.app import AppContext, pass_app
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
 from sync.core.errors import UserError
+from sync.core.plural import plural
 from sync.reports.digest import parse_duration
 from sync.serve.front import FrontService
 from sync.serve.hooks import Secrets
@@ -107,7 +108,7 @@ def _serve_folder(folder: Path, database: str | None, *, host: str, port: int,
                            secrets=Secrets(**found), register=register)
     front = FrontService(folder, options, database=database)
     _run(front, ("/healthz", "/hooks/trello/<alliance>", *ENDPOINTS[2:]))
-    click.echo(f"served {len(front.router.table.routes)} alliances; registered "
+    click.echo(f"served {plural(len(front.router.table.routes), 'alliance')}; registered "
                f"{len(front.registered)}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from playbooks.labels import labels as playbook_labels
 from playbooks.messages import messages
 from sync.engine.model import Settings, StateView
 from sync.engine.normalize import render_item_message
@@ -27,7 +28,10 @@ def labels(settings: Settings) -> dict[str, str]:
 
 
 def step_title(settings: Settings, key: str) -> str:
-    """A step's title in the playbook's language (the key if unknown)."""
+    """A step's title in the playbook's language (the key if unknown); an item of no step
+    (a card a member added) is in "Other actions", as progress counts it."""
+    if not key:
+        return str(playbook_labels(settings.book.language)["common"]["other_step"])
     return next((s.title for s in settings.book.steps if s.key == key), key)
 
 
