@@ -15,10 +15,10 @@ from decimal import Decimal
 from babel.numbers import NumberFormatError, get_group_symbol, parse_decimal
 
 from playbooks.dates import parse_date
+from playbooks.labels import LOCALES
 
 __all__ = ["LOCALES", "AmountError", "parse_amount", "parse_date"]
 
-LOCALES = {"en": "en_GB", "nl": "nl_NL", "fr": "fr_FR", "sv": "sv_SE"}
 _CURRENCY = re.compile(r"€|\bEUR\b|\beuros?\b", re.IGNORECASE)
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 

@@ -28,6 +28,7 @@ import yaml
 
 from connectors.base import MailchimpAPI
 from connectors.identity import make_token
+from playbooks.labels import format_date, format_number, format_percent
 from playbooks.model import ActionRow, Playbook
 from sync.audience.store import NewsletterRecord, StakeholderStore
 from sync.core.config import Config
@@ -181,11 +182,13 @@ def render_newsletter(
     """
     text = labels(book.language)
     alliance = config.alliance
+    language = book.language
+    # Dates and numbers as the alliance's language writes them (Babel), never ISO.
     fmt = {
         "alliance": alliance.name,
         "region": alliance.region,
-        "since": since.isoformat(),
-        "date": today.isoformat(),
+        "since": format_date(since, language),
+        "date": format_date(today, language),
     }
     numbers = {step.key: step.number for step in book.steps}
     # Items of no playbook step (a card a member added) form step_progress's last group
@@ -195,7 +198,9 @@ def render_newsletter(
             "number": numbers.get(p.key),
             "title": p.title,
             "percent": p.percent,
-            "done_of": text["done_of"].format(done=p.done, total=p.total),
+            "percent_text": format_percent(p.percent, language),
+            "done_of": text["done_of"].format(done=format_number(p.done, language),
+                                              total=format_number(p.total, language)),
         }
         for p in step_progress(items, book, rows)
         if p.total
@@ -208,7 +213,7 @@ def render_newsletter(
         meeting = (item.title, dt.date.fromisoformat(item.due[:10])) if item and item.due \
             else None
     meeting_text = (
-        text["meeting_when"].format(title=meeting[0], date=meeting[1].isoformat())
+        text["meeting_when"].format(title=meeting[0], date=format_date(meeting[1], language))
         if meeting
         else text["no_meeting"]
     )
@@ -219,7 +224,7 @@ def render_newsletter(
         .render(
             language=book.language,
             alliance=alliance.name,
-            today=today.isoformat(),
+            today=format_date(today, language),
             subject=subject,
             labels=text,
             intro=text["intro"].format(**fmt),
@@ -227,7 +232,8 @@ def render_newsletter(
             completed_title=text["completed"].format(**fmt),
             completed=[{"title": i.title, "number": i.number} for i in done],
             upcoming=[
-                {"title": i.title, "due_text": text["due"].format(date=(i.due or "")[:10])}
+                {"title": i.title, "due_text": text["due"].format(
+                    date=format_date(dt.date.fromisoformat((i.due or "")[:10]), language))}
                 for i in coming
             ],
             meeting_text=meeting_text,

@@ -6,9 +6,11 @@ here, so a dry run shows the very words a real run would write.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from playbooks.labels import format_date
 from playbooks.labels import labels as playbook_labels
 from playbooks.messages import messages
 from sync.engine.model import Settings, StateView
@@ -43,8 +45,18 @@ def item_text(settings: Settings, number: str, step: str, agreed: Mapping[str, A
                                owner=owner_names(agreed.get("owners") or "",
                                                  {str(p.email): p.name
                                                   for p in settings.config.people}),
-                               due=agreed.get("due"),
+                               due=_day(agreed.get("due"), settings.book.language),
                                status=agreed["status"])
+
+
+def _day(due: Any, language: str) -> str | None:
+    """A due date as members read it (``15 mars 2027``), not ISO; None for no date."""
+    if not due:
+        return None
+    try:
+        return format_date(dt.date.fromisoformat(str(due)[:10]), language)
+    except ValueError:
+        return str(due)
 
 
 def shown(text: Mapping[str, str], field: str, value: Any) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from playbooks.labels import format_date
+from playbooks.labels import format_date, format_number, format_percent
 from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
 from sync.core.errors import UserError
@@ -37,21 +37,28 @@ def digest_text(alliance: str, book: Playbook, items: Sequence[Item], today: dt.
     text = messages(book.language)
     statuses = book.action_plan.statuses
 
+    language = book.language
+
+    def when(item: Item) -> str:
+        return format_date(dt.date.fromisoformat(item.due[:10]), language) if item.due else "-"
+
     def line(item: Item) -> str:
-        return f"• *{item.number}* {item.title} ({item.due or '-'}, {statuses[item.status]})"
+        return f"• *{item.number}* {item.title} ({when(item)}, {statuses[item.status]})"
 
     overdue = [i for i in items if is_overdue(i, today) and i.kind != "meeting"]
     week = [i for i in due_between(items, today, today + dt.timedelta(days=7))
             if i.kind != "meeting"]
     coming = [(m.date, m.title) for m in schedule
               if m.status not in ("done", "cancelled") and m.date >= today]
-    parts = [text["digest_title"].format(alliance=alliance, date=today.isoformat()), "",
+    parts = [text["digest_title"].format(alliance=alliance, date=format_date(today, language)),
+             "",
              f"*{text['digest_overdue']}*"]
     parts += [line(i) for i in overdue] or [text["digest_none"]]
     parts += ["", f"*{text['digest_due_week']}*"]
     parts += [line(i) for i in week] or [text["digest_none"]]
     parts += ["", f"*{text['digest_progress']}*"]
-    parts += [f"• {p.title}: {p.done}/{p.total} ({p.percent}%)"
+    parts += [f"• {p.title}: {format_number(p.done, language)}/{format_number(p.total, language)}"
+              f" ({format_percent(p.percent, language)})"
               for p in step_progress(items, book, rows)]
     parts += ["", f"*{text['digest_next_meeting']}*",
               f"• {min(coming)[1]} ({format_date(min(coming)[0], book.language)})"
