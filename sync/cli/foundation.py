@@ -19,13 +19,13 @@ from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.i18n import texts
 from sync.cli.params import COUNTRY, START_DATE, TIMEZONE, TextParam
 from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError
 from sync.core.init_config import ANSWER_CHECKS, new_config_text, zone_for
 from sync.core.places import suggested_zone, zone_mismatch
-from sync.core.plural import plural
 from sync.documents.render import list_templates, render_template
 from sync.documents.word import markdown_to_docx
 from sync.plenary.meetings import meeting_schedule
@@ -150,14 +150,19 @@ def validate(app: AppContext, as_json: bool) -> None:
             }
         )
         return
+    t = texts(config.alliance.language)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(
-        f"ok: {source} is valid ({plural(len(config.people), 'person', 'people')}, playbook "
-        f"'{playbook.language}' with {plural(len(playbook.all_tasks()), 'task')}, "
-        f"{plural(len(rows), 'action-plan row')}, "
-        f"{plural(len(warnings), 'warning')})"
-    )
+        click.echo(t.gettext("warning: %(warning)s") % {"warning": warning}, err=True)
+    counted = [
+        t.ngettext("%(n)d person", "%(n)d people", len(config.people)) % {"n": len(config.people)},
+        t.ngettext("playbook '%(language)s' with %(n)d task",
+                   "playbook '%(language)s' with %(n)d tasks", len(playbook.all_tasks()))
+        % {"language": playbook.language, "n": len(playbook.all_tasks())},
+        t.ngettext("%(n)d action-plan row", "%(n)d action-plan rows", len(rows)) % {"n": len(rows)},
+        t.ngettext("%(n)d warning", "%(n)d warnings", len(warnings)) % {"n": len(warnings)},
+    ]
+    click.echo(t.gettext("ok: %(source)s is valid (%(counts)s)")
+               % {"source": source, "counts": ", ".join(counted)})
 
 
 @click.group()

@@ -13,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
+from sync.cli.i18n import cli_language, texts
+from sync.core.calendar import alliance_playbook
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 from sync.core.plural import plural
 from sync.engine.conflicts import resolve as resolve_conflict
@@ -23,21 +25,29 @@ from sync.reports.progress import item_rows, step_key, step_progress
 from sync.runner import SyncOutcome
 
 
-def _summary_line(outcome: SyncOutcome) -> str:
+def _summary_line(outcome: SyncOutcome, language: str | None = None) -> str:
     result = outcome.result
     writes = sum(result.writes.values())
-    mode = "full" if result.full else "quiet: nothing new" if result.quiet else "incremental"
+    t = texts(language)
+    mode = (t.gettext("full") if result.full else t.gettext("quiet: nothing new")
+            if result.quiet else t.gettext("incremental"))
     new = len(result.created_items)
-    new_items = plural(new, "new item") + (f" ({', '.join(result.created_items)})" if new else "")
     extras = [", digest posted" if outcome.digest_posted else "",
               f", {plural(len(outcome.reminders), 'meeting reminder')}"
               if outcome.reminders else "",
               f", {plural(len(result.duplicates_removed), 'duplicate message')} removed"
               if result.duplicates_removed else ""]
-    return (f"sync ({mode}) done: {plural(len(result.changes), 'change')}, {new_items}, "
-            f"{plural(len(result.conflicts), 'conflict')}, "
-            f"{plural(result.comments, 'comment')} copied, "
-            f"{plural(writes, 'write')}" + "".join(extras))
+    counts = [t.ngettext("%(n)d change", "%(n)d changes", len(result.changes)),
+              t.ngettext("%(n)d new item", "%(n)d new items", new),
+              t.ngettext("%(n)d conflict", "%(n)d conflicts", len(result.conflicts)),
+              t.ngettext("%(n)d comment copied", "%(n)d comments copied", result.comments),
+              t.ngettext("%(n)d write", "%(n)d writes", writes)]
+    numbers = [len(result.changes), new, len(result.conflicts), result.comments, writes]
+    shown = [text % {"n": n} for text, n in zip(counts, numbers, strict=True)]
+    if new:
+        shown[1] += f" ({', '.join(result.created_items)})"
+    return (t.gettext("sync (%(mode)s) done: ") % {"mode": mode} + ", ".join(shown)
+            + "".join(extras))
 
 
 def conflict_line(conflict: Conflict) -> str:
@@ -75,7 +85,7 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
     if as_json:
         echo_json(outcome.as_dict())
     else:
-        click.echo(_summary_line(outcome))
+        click.echo(_summary_line(outcome, app.config.alliance.language))
         for change in outcome.result.changes:
             who = f"{change['actor']} in " if change["actor"] else "in "
             click.echo(f"  {change['item']}: {change['field']} {change['old']} -> {change['new']} "
@@ -206,31 +216,46 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                                          for a in ignored],
                    "last_sync": last})
         return
+    language = cli_language(config.alliance.language)
+    t = texts(config.alliance.language)
+    # Status names and step titles in the coordinator's language (the playbook has them).
+    words = book if language == book.language else alliance_playbook(config, language)
+    statuses = words.action_plan.statuses
+    steps = {s.key: s.title for s in words.steps}
     console = Console()
     table = Table(title=config.alliance.name)
-    for column in ("number", "title", "step", "owner", "due", "status"):
+    for column in (t.gettext("number"), t.gettext("title"), t.gettext("step"),
+                   t.gettext("owner"), t.gettext("due"), t.gettext("status")):
         table.add_column(column)
     for row in rows:
         style = "bold red" if row.overdue else None
-        table.add_row(row.number, row.title, row.step, row.owner, row.due or "", row.status,
+        table.add_row(row.number, row.title, steps.get(row.step, row.step), row.owner,
+                      row.due or "", statuses.get(row.status, row.status),  # type: ignore[call-overload]
                       style=style)
     console.print(table)
     for p in progress:
-        console.print(f"{p.title}: {p.done}/{p.total} ({p.percent}%)")
+        console.print(f"{steps.get(p.key, p.title)}: {p.done}/{p.total} ({p.percent}%)")
     if last["run"]:
-        quiet = f"; last check with nothing new {str(last_quiet)[:16]}" if last_quiet else ""
-        console.print(f"last sync {str(last['run'])[:16]} ({last['outcome'] or 'running'})"
-                      f"{quiet}")
+        quiet = (t.gettext("; last check with nothing new %(at)s") % {"at": str(last_quiet)[:16]}
+                 if last_quiet else "")
+        outcome = last["outcome"] or t.gettext("running")
+        console.print(t.gettext("last sync %(at)s (%(outcome)s)")
+                      % {"at": str(last["run"])[:16], "outcome": outcome} + quiet)
     for c in conflicts:
         number = numbers.get(c.item_id, c.item_id)
         if c.resolved_at is None:  # conflict_policy: ask
             shown = ", ".join(f"{side} {value!r}" for side, value in c.side_values.items())
-            console.print(f"[bold yellow]conflict waiting[/] {number} {c.field}: {shown} — "
-                          f"decide with `mcm-sync resolve {number} --take SIDE`")
+            console.print("[bold yellow]" + t.gettext("conflict waiting") + "[/] "
+                          + t.gettext("%(number)s %(field)s: %(values)s — decide with "
+                                      "`mcm-sync resolve %(number)s --take SIDE`")
+                          % {"number": number, "field": c.field, "values": shown})
             continue
-        console.print(f"[yellow]conflict[/] {number} {c.field}: "
-                      f"kept {c.side_values.get(c.winner)!r} ({c.winner}), not applied "
-                      f"{c.loser_value!r} — {c.created_at[:16]}")
+        console.print("[yellow]" + t.gettext("conflict") + "[/] "
+                      + t.gettext("%(number)s %(field)s: kept %(kept)s (%(side)s), not "
+                                  "applied %(lost)s — %(at)s")
+                      % {"number": number, "field": c.field,
+                         "kept": repr(c.side_values.get(c.winner)), "side": c.winner,
+                         "lost": repr(c.loser_value), "at": c.created_at[:16]})
     for a in ignored:  # reactions of people outside the alliance (slack.reactions_from)
         emoji = (a.new or {}).get("emoji", "") if isinstance(a.new, dict) else a.new
         console.print(f"[yellow]ignored reaction[/] {numbers.get(a.item_id or '', a.item_id)}: "
