@@ -230,7 +230,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     for row in rows:
         style = "bold red" if row.overdue else None
         table.add_row(row.number, row.title, steps.get(row.step, row.step), row.owner,
-                      row.due or "", statuses.get(row.status, row.status),  # type: ignore[call-overload]
+                      row.due or "", statuses.get(row.status, row.status),
                       style=style)
     console.print(table)
     for p in progress:
