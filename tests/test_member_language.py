@@ -75,11 +75,14 @@ def test_the_swedish_stakeholder_sheet_says_ja_and_reads_back(swedish: Config) -
     member_column = rows[0].index("Medlem i alliansen")
     assert {row[member_column] for row in rows[1:]} == {"ja"}
     assert "Gemensam planering och genomförande" in document.text
-    assert "collective_planning" not in document.text
+    assert "Yrkesmässig och ekonomisk utveckling" in document.text
+    for key in ("collective_planning", "professional_economic", "social_action"):
+        assert key not in document.text, key
     parsed = parse_csv(document.text, document.filename)
     assert parsed.problems == []
     assert all(person.alliance_member for _, person in parsed.people)
     assert parsed.people[0][1].engagement == "collective_planning"
+    assert parsed.people[0][1].sector == "professional_economic"
 
 
 def test_the_swedish_newsletter_and_digest_write_no_iso_date(swedish: Config,

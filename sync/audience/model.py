@@ -144,10 +144,26 @@ def header_key(text: str) -> str:
     return HEADER_ALIASES.get(key) or _language_headers().get(key, key)
 
 
-def sector_key(text: str) -> str:
-    """``Social action`` -> ``social_action``: the key used in the ``sector-<key>`` tag."""
+def _plain_sector(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return _SECTOR_KEY.sub("_", plain.lower()).strip("_")
+
+
+@cache
+def _sector_names() -> dict[str, str]:
+    """The guide's sectors by their name in every alliance language -> key."""
+    found: dict[str, str] = {}
+    for language in LANGUAGES:
+        found |= {_plain_sector(name): key
+                  for key, name in load_playbook(language).facts.sectors.items()}
+    return found
+
+
+def sector_key(text: str) -> str:
+    """``Social action`` (or ``Socialt arbete``) -> ``social_action``: the key used in the
+    ``sector-<key>`` tag; another sector is its name made into a key the same way."""
+    plain = _plain_sector(text)
+    return _sector_names().get(plain, plain)
 
 
 class Stakeholder(BaseModel):

@@ -27,8 +27,9 @@ def _cells(person: Stakeholder, columns: Sequence[str]) -> dict[str, str]:
 
 
 def _in_language(row: dict[str, str], book: Playbook) -> dict[str, str]:
-    """The cells a person reads in the sheet's language: yes/no (``ja``, ``oui``) and the
-    participation ladder's level by its name; ``stakeholders import`` reads both back."""
+    """The cells a person reads in the sheet's language: yes/no (``ja``, ``oui``), the
+    guide's sector and the participation ladder's level by their names;
+    ``stakeholders import`` reads them back."""
     words = labels(book.language)["stakeholders"]
     ladder = dict(zip(LADDER, book.facts.participation_ladder, strict=True))
     shown = dict(row)
@@ -36,6 +37,8 @@ def _in_language(row: dict[str, str], book: Playbook) -> dict[str, str]:
         shown["alliance_member"] = words[f"member_{shown['alliance_member']}"]
     if shown.get("engagement") in ladder:
         shown["engagement"] = ladder[shown["engagement"]]
+    if shown.get("sector") in book.facts.sectors:
+        shown["sector"] = book.facts.sectors[shown["sector"]]
     return shown
 
 
