@@ -79,3 +79,20 @@ def test_the_sync_summary_counts_in_dutch() -> None:
                                             "0 nieuwe acties, 0 conflicten, 2 reacties "
                                             "gekopieerd, 1 schrijfactie")
     assert _summary_line(outcome, "en").startswith("sync (incremental) done: 1 change, ")
+
+
+def test_changes_and_conflicts_in_dutch() -> None:
+    from sync.cli.sync import change_line, conflict_line
+    from sync.engine.decide import Conflict
+
+    change = {"item": "FRL-3", "field": "status", "old": "todo", "new": "doing",
+              "actor": "Esra", "side": "hub"}
+    assert change_line(change, "nl") == "FRL-3: status todo -> doing (Esra in het actieplan)"
+    assert change_line(change, "en") == "FRL-3: status todo -> doing (Esra in the action plan)"
+    waiting = Conflict("status", "trello", "blocked", "slack", "done", item="FRL-3",
+                       waiting=True)
+    assert conflict_line(waiting, "nl").startswith(
+        "conflict wacht FRL-3 status: blocked (trello) of done (slack), niets toegepast")
+    settled = Conflict("status", "trello", "blocked", "slack", "done", item="FRL-3")
+    assert conflict_line(settled, "en") == ("conflict FRL-3 status: kept blocked (trello), "
+                                            "not applied done (slack, recorded)")

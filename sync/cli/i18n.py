@@ -62,6 +62,11 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue where it is translated later (a table of names)."""
+    return message
+
+
 def texts(alliance_language: str | None = None) -> gettext.NullTranslations:
     """The translations the command line uses now, for an alliance of this language."""
     return translations(cli_language(alliance_language))

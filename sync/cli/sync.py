@@ -6,6 +6,7 @@ import datetime as dt
 import random
 import signal
 import threading
+from typing import Any
 
 import click
 from rich.console import Console
@@ -13,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
-from sync.cli.i18n import cli_language, texts
+from sync.cli.i18n import N_, cli_language, texts
 from sync.core.calendar import alliance_playbook
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 from sync.core.plural import plural
@@ -50,20 +51,40 @@ def _summary_line(outcome: SyncOutcome, language: str | None = None) -> str:
             + "".join(extras))
 
 
-def conflict_line(conflict: Conflict) -> str:
+def conflict_line(conflict: Conflict, language: str | None = None) -> str:
     """One conflict as the summary says it: the item, the field, and what was (not) decided.
 
     Under ``conflict_policy: ask`` nothing is applied: both values wait for ``mcm-sync
     resolve``; under another policy the winner is applied and the loser recorded.
     """
-    where = f"{conflict.item} {conflict.field}" if conflict.item else conflict.field
+    t = texts(language)
+    values = {"where": f"{conflict.item} {conflict.field}" if conflict.item else conflict.field,
+              "kept": conflict.winner_value, "kept_side": conflict.winner_side,
+              "lost": conflict.loser_value, "lost_side": conflict.loser_side,
+              "item": conflict.item or "ITEM",
+              "field": f" --field {conflict.field}" if conflict.field != "status" else ""}
     if conflict.waiting:
-        field = f" --field {conflict.field}" if conflict.field != "status" else ""
-        return (f"conflict waiting {where}: {conflict.winner_value} ({conflict.winner_side}) or "
-                f"{conflict.loser_value} ({conflict.loser_side}), nothing applied; decide with "
-                f"`mcm-sync resolve {conflict.item or 'ITEM'} --take SIDE{field}`")
-    return (f"conflict {where}: kept {conflict.winner_value} ({conflict.winner_side}), "
-            f"not applied {conflict.loser_value} ({conflict.loser_side}, recorded)")
+        return t.gettext("conflict waiting %(where)s: %(kept)s (%(kept_side)s) or %(lost)s "
+                         "(%(lost_side)s), nothing applied; decide with `mcm-sync resolve "
+                         "%(item)s --take SIDE%(field)s`") % values
+    return t.gettext("conflict %(where)s: kept %(kept)s (%(kept_side)s), not applied "
+                     "%(lost)s (%(lost_side)s, recorded)") % values
+
+
+def change_line(change: dict[str, Any], language: str | None = None) -> str:
+    """One applied change: the item, the field, old -> new, who and where."""
+    t = texts(language)
+    place = t.gettext(PLACE.get(change["side"], change["side"]))
+    values = {"item": change["item"], "field": change["field"], "old": change["old"],
+              "new": change["new"], "who": change["actor"], "where": place}
+    if change["actor"]:
+        return t.gettext("%(item)s: %(field)s %(old)s -> %(new)s (%(who)s in %(where)s)") % values
+    return t.gettext("%(item)s: %(field)s %(old)s -> %(new)s (in %(where)s)") % values
+
+
+# The places' names, marked for the catalogue (PLACE holds them in English).
+_PLACE_NAMES = (N_("Trello"), N_("Slack"), N_("the action plan"), N_("mcm-sync"),
+                N_("the minutes"))
 
 
 # Where a change came from, as the coordinator calls it (one map with the thread notes).
@@ -86,16 +107,15 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
         echo_json(outcome.as_dict())
     else:
         click.echo(_summary_line(outcome, app.config.alliance.language))
+        language = app.config.alliance.language
         for change in outcome.result.changes:
-            who = f"{change['actor']} in " if change["actor"] else "in "
-            click.echo(f"  {change['item']}: {change['field']} {change['old']} -> {change['new']} "
-                       f"({who}{PLACE.get(change['side'], change['side'])})")
+            click.echo(f"  {change_line(change, language)}")
         if outcome.audience is not None:
             pushed = outcome.audience
             click.echo(f"  audience: {pushed.sent} people sent in {pushed.write_calls} write "
                        f"calls; {len(pushed.failed)} refused")
         for conflict in outcome.result.conflicts:
-            click.echo(f"  {conflict_line(conflict)}")
+            click.echo(f"  {conflict_line(conflict, language)}")
     if outcome.unresolved:
         needs = "needs" if outcome.unresolved == 1 else "need"
         raise ConflictsUnresolved(f"{plural(outcome.unresolved, 'conflict')} {needs} a decision",
