@@ -96,3 +96,18 @@ def test_changes_and_conflicts_in_dutch() -> None:
     settled = Conflict("status", "trello", "blocked", "slack", "done", item="FRL-3")
     assert conflict_line(settled, "en") == ("conflict FRL-3 status: kept blocked (trello), "
                                             "not applied done (slack, recorded)")
+
+
+def test_the_template_holds_every_marked_text() -> None:
+    """A text marked in the code but not extracted (pybabel extract) would stay English."""
+    from babel.messages.extract import extract_from_file
+
+    keywords = {"gettext": None, "ngettext": (1, 2), "N_": None}
+    marked = set()
+    for name in ("sync.py", "foundation.py"):
+        for _, message, _, _ in extract_from_file("python", LOCALE_DIR.parent / name,
+                                                  keywords=keywords):
+            marked.add(message if isinstance(message, str) else message[0])
+    with (LOCALE_DIR / "mcm-sync.pot").open("rb") as source:
+        extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(source) if m.id}
+    assert marked == extracted
