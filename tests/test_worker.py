@@ -258,3 +258,21 @@ def test_a_long_running_worker_logs_one_line_per_cycle(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert lines[0].startswith("worker cycle: 2 failed, failed: broken (")
     assert "other (" in lines[0]
+
+
+def test_the_worker_command_prints_a_line_per_cycle(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("alliance: {}\n")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None
+        line = worker.stdout.readline()  # the first cycle's line, while the worker runs on
+        assert worker.poll() is None
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    stamp, _, summary = line.strip().partition(" ")
+    assert stamp[:4].isdigit() and "T" in stamp
+    assert summary.startswith("worker cycle: 1 failed, failed: broken (")
