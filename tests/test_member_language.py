@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from playbooks.labels import format_date, format_number, format_percent
+from playbooks.messages import messages
 from sync.audience.newsletter import render_newsletter
 from sync.audience.stakeholders import parse_csv
 from sync.core.calendar import alliance_playbook
@@ -96,3 +97,14 @@ def test_the_swedish_newsletter_and_digest_write_no_iso_date(swedish: Config,
     digest = digest_text(swedish.alliance.name, book, store.list_items(), TODAY)
     assert "(1 mars 2027)" in digest and "FRL-1* Kartlägg luckorna (5 mars 2027, Pågår)" in digest
     assert "2027-" not in digest
+
+
+def test_thread_notes_name_fields_places_and_dates_in_swedish() -> None:
+    from sync.engine.texts import change_note, shown
+
+    text = {**messages("sv"), "language": "sv", "status:done": "Klar"}
+    note = change_note(text, "due", "2027-07-08", "Esra", "hub")
+    assert note == "slutdatum ändrat till 8 juli 2027 av Esra i handlingsplanen"
+    assert change_note(text, "status", "done", "Esra", "trello") == \
+        "flyttad till Klar av Esra i Trello"
+    assert shown(text, "due", "2027-07-08T12:00:00+00:00") == "8 juli 2027"

@@ -17,7 +17,15 @@ from sync.engine.actions import Append, AuditLine, ItemPlan
 from sync.engine.decide import Decision, Observation, decide, hold_conflicts, without_fields
 from sync.engine.model import FIELDS, Settings, Snapshot, StateView, iso_z
 from sync.engine.normalize import card_values, reaction_set, slack_status, split_reactions
-from sync.engine.texts import WHERE, change_note, display_name, item_text, labels, shown
+from sync.engine.texts import (
+    WHERE,
+    change_note,
+    display_name,
+    item_text,
+    labels,
+    place,
+    shown,
+)
 from sync.state.rows import Item
 
 
@@ -220,9 +228,10 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
              for c in decision.changes]
     note_key = "conflict_waiting" if policy == "ask" else "conflict_note"
     notes += [text[note_key].format(
-        number=item.number, field=c.field, winner_value=shown(text, c.field, c.winner_value),
-        winner_side=WHERE[c.winner_side], loser_value=shown(text, c.field, c.loser_value),
-        loser_side=WHERE[c.loser_side],
+        number=item.number, field=text.get(f"field_{c.field}", c.field),
+        winner_value=shown(text, c.field, c.winner_value),
+        winner_side=place(text, c.winner_side), loser_value=shown(text, c.field, c.loser_value),
+        loser_side=place(text, c.loser_side),
         loser=display_name(settings, view, c.loser_actor) if c.loser_actor
         else text["unknown_person"]) for c in decision.conflicts]
     # Status reactions of people outside the alliance: audited, and said in the thread.

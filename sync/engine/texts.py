@@ -26,7 +26,13 @@ def labels(settings: Settings) -> dict[str, str]:
     """The engine's texts in the alliance's language, with the localised status names."""
     text = dict(messages(settings.book.language))
     text.update({f"status:{k}": v for k, v in settings.book.action_plan.statuses.items()})
+    text["language"] = settings.book.language
     return text
+
+
+def place(text: Mapping[str, str], side: str) -> str:
+    """Where a change came from, in the alliance's language ("handlingsplanen", "Trello")."""
+    return text.get(f"where_{side}", WHERE.get(side, side))
 
 
 def step_title(settings: Settings, key: str) -> str:
@@ -63,6 +69,8 @@ def shown(text: Mapping[str, str], field: str, value: Any) -> str:
     """A value as people read it: the localised status name, '-' for nothing."""
     if field == "status":
         return text.get(f"status:{value}", str(value))
+    if field == "due" and value:
+        return _day(value, text.get("language", "en")) or "-"
     return "-" if value is None else str(value)
 
 
@@ -81,6 +89,7 @@ def change_note(text: Mapping[str, str], field: str, new: Any, who: str, side: s
     """The thread note saying who changed what where."""
     if field == "status":
         return text["moved_by"].format(new=text.get(f"status:{new}", new), who=who,
-                                       where=WHERE[side])
-    return text["changed_by"].format(field=field, new=new if new is not None else "-", who=who,
-                                     where=WHERE[side])
+                                       where=place(text, side))
+    return text["changed_by"].format(field=text.get(f"field_{field}", field),
+                                     new=shown(text, field, new), who=who,
+                                     where=place(text, side))
