@@ -26,7 +26,8 @@ from typing import Any, Protocol
 import yaml
 from pydantic import ValidationError
 
-from playbooks.amounts import AmountError, parse_amount, parse_date
+from playbooks.amounts import AmountError, parse_amount
+from playbooks.dates import date_problem, parse_date
 from playbooks.errors import InputError, Problem
 from playbooks.model import STATUSES, ActionRow, Playbook
 from playbooks.yaml_text import load_yaml
@@ -274,10 +275,10 @@ def _row_values(
             fail(key, f"wrong type: expected a single value, got a {type(raw).__name__}")
         elif key == "due":
             values["due"] = parse_date(raw)
-            if values["due"] is None:
-                fail("due", f"'{raw}' is not a date (YYYY-MM-DD)",
-                     "write dates as YYYY-MM-DD or day first, 5-7-2027")
-            elif not FIRST_YEAR <= values["due"].year <= LAST_YEAR:
+            wrong = date_problem(raw)
+            if wrong is not None:
+                fail("due", wrong.message, wrong.hint)
+            elif values["due"] is not None and not FIRST_YEAR <= values["due"].year <= LAST_YEAR:
                 fail("due", f"{values['due'].isoformat()} is not a plausible date (between "
                      f"{FIRST_YEAR} and {LAST_YEAR})", "check the year")
         elif key == "budget":

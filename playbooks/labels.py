@@ -17,11 +17,15 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 
 from playbooks.errors import PlaybookError, Problem
 
 LABELS_FOLDER = "data/labels"
 REFERENCE_LANGUAGE = "en"
+# The locale Babel writes each alliance language in (dates, numbers, amounts).
+LOCALES = {"en": "en_GB", "nl": "nl_NL", "fr": "fr_FR", "sv": "sv_SE"}
 
 
 def _label_source(language: str) -> str:
@@ -132,10 +136,26 @@ def inert(value: Any) -> str:
 
 
 def format_date(date: dt.date, language: str) -> str:
-    """A date as people write it in ``language``, e.g. ``11 januari 2027``, ``1er mars 2027``."""
-    spec = labels(language)["date"]
-    day = spec["first_day"] if date.day == 1 else str(date.day)
-    return fill(spec["format"], day=day, month=spec["months"][date.month - 1], year=date.year)
+    """A date as people write it in ``language``, e.g. ``11 januari 2027``, ``1er mars 2027``.
+
+    Babel writes it from the Unicode CLDR's long date of the language's locale; the label
+    catalogue adds what CLDR leaves out (French writes the first of the month ``1er``).
+    """
+    locale = LOCALES.get(language, "en_GB")
+    first = labels(language)["date"]["first_day"]
+    if date.day == 1 and first != "1":
+        return babel_dates.format_date(date, f"'{first}' MMMM y", locale=locale)
+    return babel_dates.format_date(date, "long", locale=locale)
+
+
+def format_number(value: float | int | Decimal, language: str) -> str:
+    """A number as the language writes it (Babel): ``1,234`` in English, ``1 234`` in Swedish."""
+    return babel_numbers.format_decimal(value, locale=LOCALES.get(language, "en_GB"))
+
+
+def format_percent(percent: float | int, language: str) -> str:
+    """A whole percentage as the language writes it (Babel): ``45%``, ``45 %`` in French."""
+    return babel_numbers.format_percent(percent / 100, locale=LOCALES.get(language, "en_GB"))
 
 
 def format_amount(amount: Decimal, language: str) -> str:

@@ -36,7 +36,6 @@ from playbooks import load_action_plan
 from playbooks.model import ActionRow, Playbook
 from sync.audience.store import StakeholderStore
 from sync.bootstrap.desired import item_keys
-from sync.bootstrap.plan import Change
 from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
 from sync.core.calendar import alliance_playbook
 from sync.core.config import Config, default_config_path, load_config
@@ -81,6 +80,7 @@ class BootstrapRun:
     result: BootstrapResult
     sandbox_url: str = ""
     set_aside: Path | None = None
+    embedded_sandbox: bool = False  # the run's own sandbox, stopped with it
 
 
 @dataclass
@@ -284,7 +284,7 @@ class Alliance:
         return self._bootstrap(only, sandbox, dry_run=True, progress=None).result
 
     def bootstrap(self, *, only: Sequence[str] = ALL_SERVICES, sandbox: bool | None = None,
-                  progress: Callable[[Change], None] | None = None,
+                  progress: ProgressFn | None = None,
                   adopt: bool = False) -> BootstrapRun:
         """Create what the alliance should have and does not; adopt what exists.
 
@@ -295,7 +295,7 @@ class Alliance:
         return self._bootstrap(only, sandbox, dry_run=False, progress=progress, adopt=adopt)
 
     def _bootstrap(self, only: Sequence[str], sandbox: bool | None, *, dry_run: bool,
-                   progress: Callable[[Change], None] | None,
+                   progress: ProgressFn | None,
                    adopt: bool = False) -> BootstrapRun:
         self.validate()
         path = self.config.state_path
@@ -316,7 +316,9 @@ class Alliance:
                 # The lost state knew when the last digest went out; the rebuilt one starts
                 # the period now rather than posting a digest again at the next sync.
                 store.set_bookmark("slack", "digest", dt.datetime.now(dt.UTC).isoformat())
-            return BootstrapRun(result, connected.sandbox_url, aside)
+            # An in-process sandbox is gone when the command ends: no page to point at.
+            page = "" if connected.embedded else connected.sandbox_url
+            return BootstrapRun(result, page, aside, embedded_sandbox=connected.embedded)
 
     def sync_services(self, store: StateStore) -> tuple[str, ...]:
         """Trello and Slack always; Mailchimp when an audience exists and has people to get."""

@@ -16,7 +16,7 @@ from sync.audience.store import StakeholderStore
 from sync.core.config import Config
 from sync.core.mrkdwn import escape
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
-from sync.plenary.meetings import post_meeting_reminders
+from sync.plenary.meetings import meeting_schedule, post_meeting_reminders
 from sync.reports.digest import digest_due, digest_text, parse_duration
 from sync.state.journal import Journal
 from sync.state.store import StateStore
@@ -120,7 +120,8 @@ def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slac
             store.set_bookmark("slack", "digest", previous)
             if not digest_due(previous, every, now):
                 return False
-    text = escape(digest_text(config.alliance.name, book, store.list_items(), now.date(), rows))
+    text = escape(digest_text(config.alliance.name, book, store.list_items(), now.date(), rows,
+                              meeting_schedule(config, book, store)))
     token = make_token(config.alliance.slug, f"digest:{previous or 'first'}")
 
     def find() -> SlackMessage | None:

@@ -33,8 +33,13 @@ def _no_proxies_or_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
         "SLACK_BOT_TOKEN",
         "MAILCHIMP_API_KEY",
         "MCM_SYNC_CONFIG",
+        "MCM_SYNC_LANG",
+        "LC_ALL",
     ):
         monkeypatch.delenv(name, raising=False)
+    # The command line speaks the locale's language where it has a catalogue (Dutch): tests
+    # read English unless they choose otherwise.
+    monkeypatch.setenv("LC_MESSAGES", "C")
 
 
 @pytest.fixture

@@ -119,9 +119,64 @@ def test_init_writes_a_valid_config_and_refuses_to_overwrite(tmp_path: Path) -> 
 
 def test_init_asks_for_what_the_options_do_not_give(tmp_path: Path) -> None:
     target = tmp_path / "mcm-sync.yaml"
-    answers = "\n".join(["Roscommon Alliance", "ros", "Roscommon", "IE", "en", "2027-02-01",
+    answers = "\n".join(["Roscommon Alliance", "ros", "Roscommon", "IE", "", "en", "2027-02-01",
                          "12", "Test Person (example)", "test@example.org", "Roscommon LEADER"])
     result = run("-c", str(target), "init", input=answers + "\n")
     assert result.exit_code == 0, result.output
     assert "Roscommon Alliance" in target.read_text(encoding="utf-8")
     assert run("-c", str(target), "validate").exit_code == 0
+
+
+def test_init_checks_each_answer_as_it_is_typed(tmp_path: Path) -> None:
+    """A wrong answer is asked again (the session goes on); day-first dates are dates."""
+    target = tmp_path / "mcm-sync.yaml"
+    answers = ["Roscommon Alliance", "ROS", "ros", "Roscommon", "XX", "ie", "", "en",
+               "banana", "15/01/2027", "15-01-2027", "12", "Test Person (example)",
+               "not-an-address", "test@example.org", "Roscommon LEADER"]
+    result = run("-c", str(target), "init", input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "internal error" not in result.output
+    assert "'XX' is not an ISO 3166 country code" in result.output
+    assert "'banana' is not a date" in result.output
+    assert "slashes are not read" in result.output
+    assert "'not-an-address' is not an e-mail address" in result.output
+    text = target.read_text(encoding="utf-8")
+    assert "start_date: 2027-01-15" in text and "country: IE" in text
+    assert "timezone: Europe/Dublin" in text
+    assert run("-c", str(target), "validate").exit_code == 0
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--country", "XX", "'XX' is not an ISO 3166 country code"),
+    ("--start-date", "banana", "'banana' is not a date"),
+    ("--start-date", "3/7/2027", "slashes are not read"),
+    ("--timezone", "Europe/Atlantis", "not an IANA time zone"),
+])
+def test_init_refuses_a_wrong_option(tmp_path: Path, option: str, value: str,
+                                     message: str) -> None:
+    target = tmp_path / "mcm-sync.yaml"
+    options = [*INIT_OPTIONS]
+    if option in options:
+        options[options.index(option) + 1] = value
+    else:
+        options += [option, value]
+    result = run("-c", str(target), "init", *options)
+    assert result.exit_code == 2 and message in result.stderr
+    assert not target.exists()
+
+
+def test_init_takes_the_time_zone_of_the_country(tmp_path: Path) -> None:
+    target = tmp_path / "mcm-sync.yaml"
+    assert run("-c", str(target), "init", *INIT_OPTIONS).exit_code == 0
+    assert "timezone: Europe/Stockholm" in target.read_text(encoding="utf-8")
+
+
+def test_validate_warns_of_a_time_zone_not_of_the_country(tmp_path: Path) -> None:
+    target = tmp_path / "mcm-sync.yaml"
+    assert run("-c", str(target), "init", *INIT_OPTIONS, "--timezone",
+               "Europe/Amsterdam").exit_code == 0
+    result = run("-c", str(target), "validate")
+    assert result.exit_code == 0
+    assert "alliance.timezone: time zone Europe/Amsterdam is not one of Sweden's (SE)" \
+        in result.stderr and "use Europe/Stockholm" in result.stderr
+    assert "1 warning)" in result.stdout

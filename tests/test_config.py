@@ -52,7 +52,8 @@ def test_example_config_is_valid() -> None:
         ),
         (
             lambda d: d["alliance"].update(start_date="next spring"),
-            "alliance.yaml: alliance.start_date: Input should be a valid date",
+            "alliance.yaml: alliance.start_date: 'next spring' is not a date: write dates as "
+            "YYYY-MM-DD",
         ),
         (
             lambda d: d["people"][2].update(email="carla-at-example"),

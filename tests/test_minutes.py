@@ -188,8 +188,8 @@ def test_markdown_problem_names_the_table_line(tmp_path: Path, config: Config) -
     with pytest.raises(InputError) as caught:
         load_minutes(write(tmp_path, "m.md", text), config, load_playbook("en"))
     assert caught.value.lines() == [f"{tmp_path / 'm.md'}: line {line}: 'next week' is not a "
-                                    "date for 'Share the map' (hint: write the delivery date as "
-                                    "YYYY-MM-DD)"]
+                                    "date for 'Share the map' (hint: write dates as YYYY-MM-DD or "
+                                    "day first, 5-7-2027 or 5.7.2027)"]
 
 
 # --------------------------------------------------------------------------- the store

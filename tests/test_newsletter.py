@@ -107,14 +107,14 @@ def test_every_language_has_every_label() -> None:
 def test_newsletter_shows_progress_done_next_and_meeting(store: StateStore, config: Any) -> None:
     letter = build(config, load_playbook("en"), store, since=dt.date(2027, 2, 15), today=TODAY)
     html = letter.html
-    assert letter.subject == "Friesland Newcomer Mediation Alliance: progress update, 2027-03-01"
-    assert "Completed since 2027-02-15" in html and "Define the region" in html
+    assert letter.subject == "Friesland Newcomer Mediation Alliance: progress update, 1 March 2027"
+    assert "Completed since 15 February 2027" in html and "Define the region" in html
     # scope: one of its two items done, and the playbook's scope tasks not synced yet count too
     scope = len(load_playbook("en").steps[0].tasks) + 2
     assert f"1 of {scope} done" in html
     assert "Write the &lt;briefing&gt; document" in html  # escaped, due within six weeks
     assert "Map the gaps" not in html  # due far later
-    assert "Gap workshop, planned for 2027-06-07" in html
+    assert "Research and gap-finding workshop, planned for 7 June 2027" in html
     assert "*|UNSUB|*" in html
     assert (letter.completed, letter.upcoming) == (1, 1)
 
@@ -128,7 +128,7 @@ def test_dutch_newsletter(store: StateStore, config: Any) -> None:
         since=dt.date(2027, 3, 1),
         today=TODAY,
     )
-    assert letter.subject.endswith(": voortgang, 2027-03-01")
+    assert letter.subject.endswith(": voortgang, 1 maart 2027")
     assert 'lang="nl"' in letter.html and "Volgende plenaire vergadering" in letter.html
     assert "In deze periode is geen actie afgerond." in letter.html
     assert "Reikwijdte van de alliantie" in letter.html
@@ -166,3 +166,20 @@ def test_announcing_newsletter_before_the_start_date(store: StateStore, config: 
     with pytest.raises(UserError, match="in the future"):
         build(config, load_playbook("en"), store, since=before + dt.timedelta(days=1),
               today=before)
+
+
+def test_newsletter_with_a_card_a_member_added(store: StateStore, config: Any) -> None:
+    """A card a member added has no step: the newsletter shows it under "Other", no crash."""
+    store.ensure_item(key="trello:c9", number="FRL-6", kind="task", title="Translate the flyer",
+                      status="todo", source="trello", step="")
+    letter = build(config, load_playbook("en"), store, since=dt.date(2027, 2, 15), today=TODAY)
+    other = labels_common("en")
+    assert f"<td style=\"font-size:14px;\">{other}</td>" in letter.html
+    assert "0 of 1 done" in letter.html
+
+
+def labels_common(language: str) -> str:
+    """The title of the group of items of no step, in ``language``."""
+    from playbooks.labels import labels as playbook_labels
+
+    return str(playbook_labels(language)["common"]["other_step"])

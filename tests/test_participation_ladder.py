@@ -34,4 +34,4 @@ def test_the_sheet_prefills_the_members_level() -> None:
     config = load_config(EXAMPLE_CONFIG)
     sheet = render_template("stakeholders", config, load_playbook("en")).text.splitlines()
     assert sheet[0].endswith("Engagement level (participation ladder)")
-    assert sheet[1].endswith(",collective_planning")
+    assert sheet[1].endswith(",Collective planning and delivery")  # its name: read back on import

@@ -291,7 +291,7 @@ def test_ask_policy_waits_for_the_coordinator(tmp_path: Path, synced_template: P
         alliance.move("FRL-11", "blocked")
         alliance.react("FRL-11", "white_check_mark")
         waiting = alliance.cli("sync", expect=3)
-        assert "conflicts need a decision" in waiting.stderr
+        assert "1 conflict needs a decision" in waiting.stderr
         assert alliance.item("FRL-11").status == "todo"
         assert "mcm-sync resolve FRL-11" in alliance.message("FRL-11")["thread"][-1]
         # Still waiting: nothing is overwritten, and the exit code keeps saying so.
@@ -359,7 +359,7 @@ def test_due_date_and_title_edits_in_trello(alliance: Synced) -> None:
     item = alliance.item("FRL-14")
     assert (item.due, item.title) == ("2027-06-30", "Weekly mediator call")
     text = alliance.message("FRL-14")["text"]
-    assert "Weekly mediator call" in text and "2027-06-30" in text
+    assert "Weekly mediator call" in text and "30 June 2027" in text  # as members write it
     assert alliance.json("sync")["writes"] == {}
 
 

@@ -239,7 +239,7 @@ def test_stakeholder_csv_has_the_guides_columns_and_imports(config: Config) -> N
     assert {"email", "consent_date", "consent_method"} <= set(STAKEHOLDER_COLUMNS)
     table = list(reader)
     assert [r["email"] for r in table] == [str(p.email) for p in config.people]
-    assert {r["alliance_member"] for r in table} == {"yes"}
+    assert {r["alliance_member"] for r in table} == {"ja"}  # in the sheet's language
     assert {r["consent_date"] for r in table} == {""}, "config membership is not consent"
     assert table[1]["contribution"] == "Voorzitter"
     parsed = parse_csv(doc.text, doc.filename)

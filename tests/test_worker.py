@@ -202,8 +202,10 @@ def test_worker_usage_errors_exit_2(args: tuple[str, ...]) -> None:
 def test_a_lone_worker_keeps_its_ledger_beside_the_configs(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("alliance: {}\n")
     result = CliRunner().invoke(cli, ["worker", "--alliances", str(tmp_path), "--once"])
-    assert result.exit_code == 0, result.output
-    assert "1 failed" in result.output
+    # Every alliance of the cycle failed: exit 4, each failure named with its error.
+    assert result.exit_code == 4, result.output
+    assert "1 failed" in result.stdout and "failed: broken (" in result.stdout
+    assert "error: every alliance failed (1)" in result.stderr
     assert (tmp_path / ".mcm-sync-worker.db").exists()
     shown = CliRunner().invoke(cli, ["worker", "status", "--alliances", str(tmp_path), "--json"])
     assert shown.exit_code == 0
@@ -232,3 +234,45 @@ def test_alliances_with_deliveries_come_first_in_a_backlog(tmp_path: Path) -> No
             assert set(due[:2]) == {"a17", "a03"}
     finally:
         worker.close()
+
+
+def test_a_long_running_worker_logs_one_line_per_cycle(tmp_path: Path) -> None:
+    import threading
+
+    from sync.fleet.worker import CycleReport, Worker
+
+    (tmp_path / "broken.yaml").write_text("alliance: {}\n")
+    (tmp_path / "other.yaml").write_text("alliance: {}\n")
+    lines: list[str] = []
+    stop = threading.Event()
+
+    def heard(cycle: CycleReport) -> None:
+        lines.append(cycle.summary())
+        stop.set()
+
+    worker = Worker(tmp_path)
+    try:
+        worker.run(stop=stop, tick=0.05, on_cycle=heard)
+    finally:
+        worker.close()
+    assert len(lines) == 1
+    assert lines[0].startswith("worker cycle: 2 failed, failed: broken (")
+    assert "other (" in lines[0]
+
+
+def test_the_worker_command_prints_a_line_per_cycle(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("alliance: {}\n")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None
+        line = worker.stdout.readline()  # the first cycle's line, while the worker runs on
+        assert worker.poll() is None
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    stamp, _, summary = line.strip().partition(" ")
+    assert stamp[:4].isdigit() and "T" in stamp
+    assert summary.startswith("worker cycle: 1 failed, failed: broken (")

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from playbooks.amounts import parse_date
+from playbooks.dates import read_date
 from playbooks.labels import labels
 from playbooks.loader import load_playbook
 from sync.core.checks import one_script
@@ -145,10 +145,26 @@ def header_key(text: str) -> str:
     return HEADER_ALIASES.get(key) or _language_headers().get(key, key)
 
 
-def sector_key(text: str) -> str:
-    """``Social action`` -> ``social_action``: the key used in the ``sector-<key>`` tag."""
+def _plain_sector(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return _SECTOR_KEY.sub("_", plain.lower()).strip("_")
+
+
+@cache
+def _sector_names() -> dict[str, str]:
+    """The guide's sectors by their name in every alliance language -> key."""
+    found: dict[str, str] = {}
+    for language in LANGUAGES:
+        found |= {_plain_sector(name): key
+                  for key, name in load_playbook(language).facts.sectors.items()}
+    return found
+
+
+def sector_key(text: str) -> str:
+    """``Social action`` (or ``Socialt arbete``) -> ``social_action``: the key used in the
+    ``sector-<key>`` tag; another sector is its name made into a key the same way."""
+    plain = _plain_sector(text)
+    return _sector_names().get(plain, plain)
 
 
 class Stakeholder(BaseModel):
@@ -214,8 +230,9 @@ class Stakeholder(BaseModel):
     @classmethod
     def _blank_date(cls, value: Any) -> Any:
         if isinstance(value, str):
-            # Blank is no date; day first (5-7-2027) as well as ISO, as people type them.
-            return (parse_date(value) or value) if value.strip() else None
+            # Blank is no date; otherwise the one date reader (day first or ISO, no slashes),
+            # whose DateError carries the hint _row_problems shows.
+            return read_date(value) if value.strip() else None
         return value
 
     @field_validator("website")

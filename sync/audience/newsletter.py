@@ -28,10 +28,12 @@ import yaml
 
 from connectors.base import MailchimpAPI
 from connectors.identity import make_token
+from playbooks.labels import format_date, format_number, format_percent
 from playbooks.model import OPEN_STATUSES, ActionRow, Playbook
 from sync.audience.store import NewsletterRecord, StakeholderStore
 from sync.core.config import Config
 from sync.core.errors import PlaybookError, Problem, UserError
+from sync.plenary.meetings import ScheduledMeeting, meeting_schedule
 from sync.reports.progress import step_progress
 from sync.state.journal import Journal
 from sync.state.rows import AuditEntry, Item
@@ -153,6 +155,14 @@ def next_meeting(items: Sequence[Item], today: dt.date) -> Item | None:
     return min(found, key=lambda i: i.due or "", default=None)
 
 
+def next_plenary(schedule: Sequence[ScheduledMeeting],
+                 today: dt.date) -> tuple[str, dt.date] | None:
+    """The title and date of the earliest open plenary of the calendar from today on."""
+    coming = [(m.date, m.title) for m in schedule
+              if m.status in OPEN_STATUSES and m.date >= today]
+    return (min(coming)[1], min(coming)[0]) if coming else None
+
+
 def render_newsletter(
     config: Config,
     book: Playbook,
@@ -162,36 +172,48 @@ def render_newsletter(
     since: dt.date,
     today: dt.date,
     rows: Sequence[ActionRow] = (),
+    schedule: Sequence[ScheduledMeeting] = (),
 ) -> Newsletter:
     """The newsletter for this state, period and language (pure: no I/O but templates).
 
     ``rows`` are the alliance's own action-plan rows: the progress is
-    :func:`~sync.reports.progress.step_progress`'s, as everywhere.
+    :func:`~sync.reports.progress.step_progress`'s, as everywhere. ``schedule`` is the
+    meeting calendar (moves included) the next plenary comes from; without it, the items'.
     """
     text = labels(book.language)
     alliance = config.alliance
+    language = book.language
+    # Dates and numbers as the alliance's language writes them (Babel), never ISO.
     fmt = {
         "alliance": alliance.name,
         "region": alliance.region,
-        "since": since.isoformat(),
-        "date": today.isoformat(),
+        "since": format_date(since, language),
+        "date": format_date(today, language),
     }
-    titles = {step.key: (step.number, step.title) for step in book.steps}
+    numbers = {step.key: step.number for step in book.steps}
+    # Items of no playbook step (a card a member added) form step_progress's last group
+    # (key ""): it has a title but no number.
     steps = [
         {
-            "number": titles[p.key][0],
+            "number": numbers.get(p.key),
             "title": p.title,
             "percent": p.percent,
-            "done_of": text["done_of"].format(done=p.done, total=p.total),
+            "percent_text": format_percent(p.percent, language),
+            "done_of": text["done_of"].format(done=format_number(p.done, language),
+                                              total=format_number(p.total, language)),
         }
         for p in step_progress(items, book, rows)
         if p.total
     ]
     done = completed_since(items, audit, since)
     coming = upcoming(items, today)
-    meeting = next_meeting(items, today)
+    meeting = next_plenary(schedule, today) if schedule else None
+    if meeting is None and not schedule:
+        item = next_meeting(items, today)
+        meeting = (item.title, dt.date.fromisoformat(item.due[:10])) if item and item.due \
+            else None
     meeting_text = (
-        text["meeting_when"].format(title=meeting.title, date=(meeting.due or "")[:10])
+        text["meeting_when"].format(title=meeting[0], date=format_date(meeting[1], language))
         if meeting
         else text["no_meeting"]
     )
@@ -202,7 +224,7 @@ def render_newsletter(
         .render(
             language=book.language,
             alliance=alliance.name,
-            today=today.isoformat(),
+            today=format_date(today, language),
             subject=subject,
             labels=text,
             intro=text["intro"].format(**fmt),
@@ -210,7 +232,8 @@ def render_newsletter(
             completed_title=text["completed"].format(**fmt),
             completed=[{"title": i.title, "number": i.number} for i in done],
             upcoming=[
-                {"title": i.title, "due_text": text["due"].format(date=(i.due or "")[:10])}
+                {"title": i.title, "due_text": text["due"].format(
+                    date=format_date(dt.date.fromisoformat((i.due or "")[:10]), language))}
                 for i in coming
             ],
             meeting_text=meeting_text,
@@ -245,7 +268,8 @@ def build(
         raise UserError(f"--since {since} is in the future", hint="give a date up to today")
     since = since or min(default_since(store, config), today)
     return render_newsletter(
-        config, book, store.list_items(), store.list_audit(), since=since, today=today, rows=rows
+        config, book, store.list_items(), store.list_audit(), since=since, today=today, rows=rows,
+        schedule=meeting_schedule(config, book, store),
     )
 
 

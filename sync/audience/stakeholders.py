@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from playbooks.amounts import parse_date
+from playbooks.dates import DateError, parse_date
 from sync.audience.left import LeftAddress
 from sync.audience.model import COLUMNS, REQUIRED_COLUMNS, Stakeholder, header_key, sector_key
 from sync.audience.store import ImportCounts, StakeholderRecord, StakeholderStore
@@ -175,7 +175,12 @@ def _row_problems(source: str, number: int, error: ValidationError) -> list[Prob
             # Model-level checks (consent) say which column in their message.
             column, message = message.split(": ", 1)
         where = f"row {number}, column {column}" if column else f"row {number}"
-        problems.append(Problem(source, where, message))
+        cause = (detail.get("ctx") or {}).get("error")
+        if isinstance(cause, DateError):
+            message, hint = cause.message, cause.hint
+        else:
+            hint = ""
+        problems.append(Problem(source, where, message, hint))
     return problems
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from connectors.identity import make_token
 from playbooks.messages import messages
 from playbooks.model import STATUSES, ActionRow, Playbook, Status
+from sync.core.calendar import planned_meeting_date
 from sync.core.config import Config
 
 STEP_COLOURS = ("green", "yellow", "orange", "red", "purple", "blue")
@@ -185,7 +186,8 @@ def _task_cards(config: Config, book: Playbook, numbers: Mapping[str, str]) -> l
     return cards
 
 
-def _meeting_cards(config: Config, book: Playbook, numbers: Mapping[str, str]) -> list[DesiredCard]:
+def _meeting_cards(config: Config, book: Playbook, numbers: Mapping[str, str],
+                   dates: Mapping[str, dt.date]) -> list[DesiredCard]:
     text = messages(book.language)
     agenda = tuple(item.title for item in book.meetings.agenda)
     cards = []
@@ -201,7 +203,7 @@ def _meeting_cards(config: Config, book: Playbook, numbers: Mapping[str, str]) -
                 title=meeting.title,
                 body=meeting.purpose,
                 status="todo",
-                due=config.alliance.start_date + dt.timedelta(weeks=meeting.offset_weeks),
+                due=dates.get(meeting.key) or planned_meeting_date(config, meeting),
                 label_key="meeting",
                 step=step,
                 checklist_name=text["agenda"],
@@ -257,9 +259,14 @@ def row_card(config: Config, book: Playbook, row: ActionRow, number: str) -> Des
 
 
 def desired_board(
-    config: Config, book: Playbook, rows: Sequence[ActionRow], numbers: Mapping[str, str]
+    config: Config, book: Playbook, rows: Sequence[ActionRow], numbers: Mapping[str, str],
+    meeting_dates: Mapping[str, dt.date] | None = None,
 ) -> DesiredBoard:
-    """The board: status lists, labels, and one card per item."""
+    """The board: status lists, labels, and one card per item.
+
+    ``meeting_dates``: the meeting calendar (a meeting moved before bootstrap gets its card
+    on the new date); without it the plan's dates.
+    """
     text = messages(book.language)
     alliance = config.alliance
     names = {
@@ -273,7 +280,7 @@ def desired_board(
     labels.append(DesiredLabel("meeting", text["meeting_label"], MEETING_COLOUR))
     cards = (
         _task_cards(config, book, numbers)
-        + _meeting_cards(config, book, numbers)
+        + _meeting_cards(config, book, numbers, meeting_dates or {})
         + _row_cards(config, book, rows, numbers)
     )
     return DesiredBoard(
@@ -348,11 +355,12 @@ def desired_audience(config: Config, book: Playbook) -> DesiredAudience:
 
 
 def desired_state(
-    config: Config, book: Playbook, rows: Sequence[ActionRow], numbers: Mapping[str, str]
+    config: Config, book: Playbook, rows: Sequence[ActionRow], numbers: Mapping[str, str],
+    meeting_dates: Mapping[str, dt.date] | None = None,
 ) -> DesiredState:
     """Everything bootstrap should make exist, for this config, playbook and rows."""
     return DesiredState(
-        board=desired_board(config, book, rows, numbers),
+        board=desired_board(config, book, rows, numbers, meeting_dates),
         channels=desired_channels(config, book),
         audience=desired_audience(config, book),
         invite_emails=tuple(str(person.email) for person in config.people),

@@ -23,12 +23,23 @@ from sync.bootstrap.desired import (
 )
 from sync.bootstrap.plan import Change, Observed, Plan, find_board, plan_bootstrap
 from sync.bootstrap.results import ApplyContext, BootstrapResult, Services
+from sync.core.calendar import meeting_calendar
 from sync.core.config import Config
+from sync.plenary.meetings import stored_adjustments
 from sync.state.journal import Journal
 from sync.state.store import StateStore
 
 T = TypeVar("T")
-ProgressFn = Callable[[Change], None]
+# (done, total, what): what in words ("Trello card FRL-3 · Define the region"), not our keys.
+ProgressFn = Callable[[int, int, str], None]
+_SERVICE_NAMES = {"trello": "Trello", "slack": "Slack", "mailchimp": "Mailchimp"}
+
+
+def describe(change: Change) -> str:
+    """A planned change as a coordinator reads it: the service, the kind, the object's name."""
+    name = change.detail or change.key
+    return f"{_SERVICE_NAMES.get(change.service, change.service)} {change.kind.replace('_', ' ')}" \
+        f" {name}"
 
 
 def item_numbers(store: StateStore, config: Config, book: Playbook,
@@ -104,7 +115,14 @@ def apply_plan(config: Config, book: Playbook, desired: DesiredState, observed: 
     journal = Journal(store, run_id)
     result = BootstrapResult(plan=plan)
     ctx = ApplyContext()
-    tick = progress or (lambda change: None)
+    total, done = len(plan.changes), 0
+
+    def tick(change: Change) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(min(done, total), total, describe(change))
+
     if services.trello is not None:
         apply_trello(config, desired, observed, plan, services.trello, store, journal, ctx,
                      result, tick)
@@ -122,7 +140,11 @@ def run_bootstrap(config: Config, book: Playbook, rows: Sequence[ActionRow], ser
                   progress: ProgressFn | None = None) -> BootstrapResult:
     """Plan and (unless ``dry_run``) apply the bootstrap of the selected services."""
     numbers = item_numbers(store, config, book, rows, persist=not dry_run)
-    desired = desired_state(config, book, rows, numbers)
+    # The meeting calendar: a meeting moved before bootstrap gets its card on the new date.
+    calendar = meeting_calendar(config, book, stored_adjustments(store),
+                                store.list_items(kind="meeting"))
+    desired = desired_state(config, book, rows, numbers,
+                            {key: when.date for key, when in calendar.items()})
     observed = observe(services, desired, store)
     plan = plan_bootstrap(desired, observed, services.selected())
     if dry_run:

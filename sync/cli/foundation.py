@@ -21,13 +21,17 @@ from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, output_file_or_folder, pass_app, write_output
+from sync.cli.i18n import texts
+from sync.cli.params import COUNTRY, START_DATE, TIMEZONE, TextParam
 from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError
-from sync.core.init_config import new_config_text
+from sync.core.init_config import ANSWER_CHECKS, new_config_text, zone_for
+from sync.core.places import suggested_zone, zone_mismatch
 from sync.doctor.live import address_warnings
 from sync.documents.render import list_templates, render_template
 from sync.documents.word import markdown_to_docx
+from sync.plenary.meetings import meeting_schedule
 
 
 def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Problem]]:
@@ -38,18 +42,31 @@ def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Pr
     return list(loaded.rows), list(loaded.warnings)
 
 
+def _question(question: str, kind: click.ParamType[Any], default: Any = None) -> Any:
+    """Ask until the answer passes ``kind``'s check (click asks again after a refusal)."""
+    return click.prompt(question, default=default, type=kind)
+
+
 @click.command()
-@click.option("--name", help="Alliance name, e.g. 'Friesland Newcomer Mediation Alliance'.")
-@click.option("--slug", help="Short id, lowercase: item numbers and channel names (e.g. frl).")
-@click.option("--region", help="The region the alliance serves.")
-@click.option("--country", help="Country, ISO 3166 two-letter code (e.g. NL).")
+@click.option("--name", type=TextParam(ANSWER_CHECKS["name"]),
+              help="Alliance name, e.g. 'Friesland Newcomer Mediation Alliance'.")
+@click.option("--slug", type=TextParam(ANSWER_CHECKS["slug"]),
+              help="Short id, lowercase: item numbers and channel names (e.g. frl).")
+@click.option("--region", type=TextParam(ANSWER_CHECKS["region"]),
+              help="The region the alliance serves.")
+@click.option("--country", type=COUNTRY, help="Country, ISO 3166 two-letter code (e.g. NL, IE).")
+@click.option("--timezone", type=TIMEZONE,
+              help="IANA time zone of the meetings (default: the country's, e.g. Europe/Dublin).")
 @click.option("--language", type=click.Choice(["en", "nl", "fr", "sv"]), help="Alliance language.")
-@click.option("--start-date", type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]),
-              help="Start date, YYYY-MM-DD or DD-MM-YYYY.")
+@click.option("--start-date", type=START_DATE,
+              help="Start date, YYYY-MM-DD or day first (15-01-2027, 15.1.2027).")
 @click.option("--duration", "duration_months", type=click.IntRange(12, 36), help="Months (12-36).")
-@click.option("--coordinator-name", help="Your name.")
-@click.option("--coordinator-email", help="Your e-mail address.")
-@click.option("--organisation", help="Your organisation.")
+@click.option("--coordinator-name", type=TextParam(ANSWER_CHECKS["coordinator_name"]),
+              help="Your name.")
+@click.option("--coordinator-email", type=TextParam(ANSWER_CHECKS["coordinator_email"]),
+              help="Your e-mail address.")
+@click.option("--organisation", type=TextParam(ANSWER_CHECKS["organisation"]),
+              help="Your organisation.")
 @click.option(
     "--sandbox/--no-sandbox",
     default=True,
@@ -59,27 +76,41 @@ def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Pr
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @pass_app
 def init(app: AppContext, /, force: bool, sandbox: bool, **answers: Any) -> None:
-    """Write a config file for a new alliance (asks for what the options don't give)."""
+    """Write a config file for a new alliance (asks for what the options don't give).
+
+    Each answer is checked as it is typed and asked again when it is wrong.
+    """
     target = app.config_path or default_config_path()
     if target.exists() and not force:
         raise UserError(f"{target} already exists", hint="pass --force to overwrite it")
-    prompts = {
-        "name": ("Alliance name", None),
-        "slug": ("Short id (lowercase, e.g. frl)", None),
-        "region": ("Region", None),
-        "country": ("Country (two-letter code)", "NL"),
-        "language": ("Language (en, nl, fr, sv)", "en"),
-        "start_date": ("Start date (YYYY-MM-DD)", dt.date.today().isoformat()),
-        "duration_months": ("Duration in months", 18),
-        "coordinator_name": ("Your name", None),
-        "coordinator_email": ("Your e-mail", None),
-        "organisation": ("Your organisation", None),
+    questions: dict[str, tuple[str, click.ParamType[Any], Any]] = {
+        "name": ("Alliance name", TextParam(ANSWER_CHECKS["name"]), None),
+        "slug": ("Short id (lowercase, e.g. frl)", TextParam(ANSWER_CHECKS["slug"]), None),
+        "region": ("Region", TextParam(ANSWER_CHECKS["region"]), None),
+        "country": ("Country (two-letter code)", COUNTRY, "NL"),
+        "timezone": ("Time zone", TIMEZONE, None),
+        "language": ("Language (en, nl, fr, sv)", click.Choice(["en", "nl", "fr", "sv"]), "en"),
+        "start_date": ("Start date (YYYY-MM-DD or DD-MM-YYYY)", START_DATE,
+                       dt.date.today().isoformat()),
+        "duration_months": ("Duration in months", click.IntRange(12, 36), 18),
+        "coordinator_name": ("Your name", TextParam(ANSWER_CHECKS["coordinator_name"]), None),
+        "coordinator_email": ("Your e-mail", TextParam(ANSWER_CHECKS["coordinator_email"]), None),
+        "organisation": ("Your organisation", TextParam(ANSWER_CHECKS["organisation"]), None),
     }
-    for key, (question, default) in prompts.items():
-        if answers.get(key) in (None, ""):
-            answers[key] = click.prompt(question, default=default)
-    if isinstance(answers["start_date"], dt.datetime):
-        answers["start_date"] = answers["start_date"].date()
+    asked = False
+    for key, (question, kind, default) in questions.items():
+        if answers.get(key) not in (None, ""):
+            continue
+        if key == "timezone":
+            # The country's own zone, asked once the country is known; given every other
+            # answer as an option, a country of one zone needs no question.
+            default = suggested_zone(answers["country"])
+            if default and not asked:
+                answers[key] = default
+                continue
+            default = default or zone_for(answers["country"])
+        answers[key] = _question(question, kind, default)
+        asked = True
     text = new_config_text(sandbox=sandbox, **answers)
     # Validate before writing: never leave a config behind that `validate` would refuse.
     parse_config(text, str(target), target.resolve())
@@ -108,6 +139,9 @@ def validate(app: AppContext, as_json: bool) -> None:
             items = store.list_items()
     warnings += after_end(config, playbook, rows, items, source=source)
     warnings += address_warnings(config, source)
+    zone = zone_mismatch(config.alliance.country, config.alliance.timezone)
+    if zone:
+        warnings.append(Problem(source, "alliance.timezone", zone))
     if as_json:
         echo_json(
             {
@@ -120,13 +154,19 @@ def validate(app: AppContext, as_json: bool) -> None:
             }
         )
         return
+    t = texts(config.alliance.language)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(
-        f"ok: {source} is valid ({len(config.people)} people, playbook '{playbook.language}' "
-        f"with {len(playbook.all_tasks())} tasks, {len(rows)} action-plan rows, "
-        f"{len(warnings)} warnings)"
-    )
+        click.echo(t.gettext("warning: %(warning)s") % {"warning": warning}, err=True)
+    counted = [
+        t.ngettext("%(n)d person", "%(n)d people", len(config.people)) % {"n": len(config.people)},
+        t.ngettext("playbook '%(language)s' with %(n)d task",
+                   "playbook '%(language)s' with %(n)d tasks", len(playbook.all_tasks()))
+        % {"language": playbook.language, "n": len(playbook.all_tasks())},
+        t.ngettext("%(n)d action-plan row", "%(n)d action-plan rows", len(rows)) % {"n": len(rows)},
+        t.ngettext("%(n)d warning", "%(n)d warnings", len(warnings)) % {"n": len(warnings)},
+    ]
+    click.echo(t.gettext("ok: %(source)s is valid (%(counts)s)")
+               % {"source": source, "counts": ", ".join(counted)})
 
 
 @click.group()
@@ -256,13 +296,17 @@ def template_render(
     lang = language or config.alliance.language
     book = alliance_playbook(config, lang)
     rows, _ = _action_rows(config, book)
-    items, people = [], []
-    if name in ("action_plan", "stakeholders") and Path(config.state_path).exists():
+    items, people, dates = [], [], None
+    if Path(config.state_path).exists():
         with app.alliance.store() as store:
-            items = store.list_items()
-            people = [record.person for record in StakeholderStore(store).people()]
+            # The meeting calendar (moves included) dates every template's plenaries.
+            dates = {m.key: m.date for m in meeting_schedule(config, book, store)}
+            if name in ("action_plan", "stakeholders"):
+                items = store.list_items()
+                people = [record.person for record in StakeholderStore(store).people()]
     document = render_template(name, config, book, rows=rows, language=lang,
-                               meeting_number=meeting_number, items=items, stakeholders=people)
+                               meeting_number=meeting_number, items=items, stakeholders=people,
+                               meeting_dates=dates)
     if fmt == "docx":
         if not document.media_type.startswith("text/markdown"):
             raise UserError(f"{name} is a {document.media_type.split(';')[0]} table, not a "

@@ -18,7 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, output_file, pass_app, write_output
+from sync.cli.params import DATE
 from sync.core.checks import chart_kind
+from sync.core.plural import plural
 from sync.plenary.agenda import render_agenda, render_profile
 from sync.plenary.ics import schedule_ics
 from sync.plenary.meetings import apply_schedule, parse_adjustments
@@ -147,7 +149,8 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
             echo_json(data)
         else:
             click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}), "
-                       f"{len(checked.actions)} agreed actions; nothing written (--dry-run)")
+                       f"{plural(len(checked.actions), 'agreed action')}; nothing written "
+                       "(--dry-run)")
         return
     with app.alliance.writing(bind=True) as store:
         result = import_minutes(store, config, checked)
@@ -158,7 +161,8 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
                    "existing": [i.number for i in result.existing]})
         return
     click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}): "
-               f"{len(result.created)} new action items, {len(result.existing)} already imported")
+               f"{plural(len(result.created), 'new action item')}, {len(result.existing)} already "
+               "imported")
     for item in result.created:
         click.echo(f"  {item.number} {item.title} ({item.owner}, due {item.due})")
     for action, item in result.differing:
@@ -191,11 +195,11 @@ def _picture_path(ctx: click.Context, param: click.Parameter, value: Path | None
               help="Also save the progress picture (.png or .svg); markdown links to it.")
 @click.option("--profile", "profile", is_flag=True,
               help="Render the alliance profile instead (same as `mcm-sync profile`).")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]), default=None,
+@click.option("--today", type=DATE, default=None,
               help="Report as of this date (default: today).")
 @pass_app
 def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path | None,
-                   profile: bool, today: dt.datetime | None) -> None:
+                   profile: bool, today: dt.date | None) -> None:
     """Publish the Regional Alliance Action Plan: the guide's table by step, with progress.
 
     In the alliance's language; HTML embeds the progress picture (completion per step, and
@@ -204,7 +208,7 @@ def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path |
     config = app.config
     book = app.alliance.playbook
     rows = app.alliance.rows
-    day = today.date() if today else dt.date.today()
+    day = today or dt.date.today()
     started = time.perf_counter()
     with app.alliance.store(bind=True) as store:
         report = report_from_store(config, book, rows, store, day)

@@ -14,6 +14,7 @@ from sync.cli.worker import DATABASE_ENV, _database_url, _folder
 from sync.core import checks
 from sync.core.config import Config
 from sync.core.errors import UserError
+from sync.core.plural import plural
 from sync.reports.digest import parse_duration
 from sync.serve.front import FrontService
 from sync.serve.hooks import SECRET_VARIABLES, Secrets, configured_secrets
@@ -142,7 +143,7 @@ def _serve_folder(folder: Path, database: str | None, *, host: str, port: int,
                            secrets=Secrets(**found), register=register)
     front = FrontService(folder, options, database=database)
     _run(front, ("/healthz", "/hooks/trello/<alliance>", *ENDPOINTS[2:]))
-    click.echo(f"served {len(front.router.table.routes)} alliances; registered "
+    click.echo(f"served {plural(len(front.router.table.routes), 'alliance')}; registered "
                f"{len(front.registered)}")
 
 

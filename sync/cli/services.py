@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from sync.bootstrap.plan import Change, Plan
+from sync.bootstrap.plan import Plan
 from sync.bootstrap.run import BootstrapResult
 from sync.cli.app import AppContext, echo_json, pass_app
 from sync.core.errors import ConfigError, Problem, UserError
@@ -105,9 +105,9 @@ def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | 
                   disable=as_json or not console.is_terminal) as progress:
         task = progress.add_task("bootstrap", total=None)
 
-        def tick(change: Change) -> None:
-            progress.update(task, advance=1,
-                            description=f"{change.service} {change.kind} {change.key}")
+        def tick(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total,
+                            description=f"bootstrap: {what}")
 
         run = app.alliance.bootstrap(only=services, sandbox=sandbox, progress=tick,
                                      adopt=adopt)
@@ -125,6 +125,9 @@ def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | 
         click.echo(f"  {name}: {link}")
     if url:
         click.echo(f"  sandbox page: {url}/")
+    elif run.embedded_sandbox:
+        click.echo("  sandbox: this run's own, stopped with it; to see the board, channels and "
+                   "audience, run `mcm-sync sandbox serve` and open the page it prints")
     for line in result.pending:
         click.echo(f"pending: {line}")
     for line in result.unresolved:

@@ -28,8 +28,10 @@ from sync.audience.stakeholders import (
 )
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.params import DATE
 from sync.core.config import Config
 from sync.core.errors import RemoteError, UserError
+from sync.core.plural import plural
 from sync.core.services import connect
 from sync.state.store import StateStore
 
@@ -100,7 +102,7 @@ def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: boo
     click.echo(
         f"{verb} {file}: {counts.added} new, {counts.updated} changed, "
         f"{counts.unchanged} unchanged, {len(report.erased_rows)} erased, "
-        f"{len(report.skipped)} problems skipped"
+        f"{plural(len(report.skipped), 'problem')} skipped"
     )
 
 
@@ -124,7 +126,7 @@ def list_command(app: AppContext, as_json: bool) -> None:
             f"{who:34} {person.organisation[:34]:34} {person.sector[:22]:22} "
             f"{person.influence or '-':6} {audience_state(record)}"
         )
-    click.echo(f"{len(records)} stakeholders")
+    click.echo(plural(len(records), "stakeholder"))
 
 
 @stakeholders.command("show")
@@ -241,7 +243,12 @@ def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool 
     state = sum(plan.traces.values())
     where = [
         f"the stakeholder database ({plan.organisation})" if plan.in_store else "",
-        "the Mailchimp audience (delete-permanent)" if not plan.already_erased else "",
+        ("the Mailchimp audience (delete-permanent)" if plan.in_store
+         # Not one of ours: Mailchimp is asked all the same (someone may have added the
+         # address there by hand), but nothing says it is there.
+         else "the Mailchimp audience if it is there (it is not in the stakeholder database; "
+         "Mailchimp is asked to delete it permanently)")
+        if not plan.already_erased else "",
         *(f"export {path}" for path in plan.exports),
         f"the state store ({state} rows)" if state and not plan.member else "",
     ]
@@ -289,7 +296,7 @@ def newsletter() -> None:
 @newsletter.command("draft")
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%d", "%d-%m-%Y"]),
+    type=DATE,
     default=None,
     help="Start of the period (default: the last newsletter, else the start date).",
 )
@@ -302,14 +309,14 @@ def newsletter() -> None:
 @_SANDBOX
 @pass_app
 def draft(
-    app: AppContext, since: dt.datetime | None, preview: Path | None, sandbox: bool | None
+    app: AppContext, since: dt.date | None, preview: Path | None, sandbox: bool | None
 ) -> None:
     """Make a Mailchimp campaign draft (or a local preview) of the progress newsletter."""
     config = app.config
     book = app.alliance.playbook
     opened = app.alliance.store() if preview is not None else app.alliance.writing()
     with opened as store:
-        letter = build(config, book, store, since=since.date() if since else None,
+        letter = build(config, book, store, since=since,
                        rows=app.alliance.rows)
         if preview is not None:
             preview.parent.mkdir(parents=True, exist_ok=True)

@@ -14,29 +14,79 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
+from sync.cli.i18n import N_, cli_language, texts
+from sync.core.calendar import alliance_playbook
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
+from sync.core.plural import plural
 from sync.engine.conflicts import resolve as resolve_conflict
+from sync.engine.decide import Conflict
 from sync.engine.texts import WHERE
 from sync.reports.digest import parse_duration
 from sync.reports.progress import item_rows, step_key, step_progress
 from sync.runner import SyncOutcome
 
 
-def _summary_line(outcome: SyncOutcome) -> str:
+def _summary_line(outcome: SyncOutcome, language: str | None = None) -> str:
     result = outcome.result
     writes = sum(result.writes.values())
-    mode = "full" if result.full else "quiet: nothing new" if result.quiet else "incremental"
+    t = texts(language)
+    mode = (t.gettext("full") if result.full else t.gettext("quiet: nothing new")
+            if result.quiet else t.gettext("incremental"))
     new = len(result.created_items)
-    new_items = f"{new} new items" + (f" ({', '.join(result.created_items)})" if new else "")
     extras = [", digest posted" if outcome.digest_posted else "",
-              f", {len(outcome.reminders)} meeting reminders" if outcome.reminders else "",
-              f", {len(result.duplicates_removed)} duplicate messages removed"
+              f", {plural(len(outcome.reminders), 'meeting reminder')}"
+              if outcome.reminders else "",
+              f", {plural(len(result.duplicates_removed), 'duplicate message')} removed"
               if result.duplicates_removed else "",
               f", copied cards made items of their own: {', '.join(result.card_copies)}"
               if result.card_copies else ""]
-    return (f"sync ({mode}) done: {len(result.changes)} changes, {new_items}, "
-            f"{len(result.conflicts)} conflicts, {result.comments} comments copied, "
-            f"{writes} writes" + "".join(extras))
+    counts = [t.ngettext("%(n)d change", "%(n)d changes", len(result.changes)),
+              t.ngettext("%(n)d new item", "%(n)d new items", new),
+              t.ngettext("%(n)d conflict", "%(n)d conflicts", len(result.conflicts)),
+              t.ngettext("%(n)d comment copied", "%(n)d comments copied", result.comments),
+              t.ngettext("%(n)d write", "%(n)d writes", writes)]
+    numbers = [len(result.changes), new, len(result.conflicts), result.comments, writes]
+    shown = [text % {"n": n} for text, n in zip(counts, numbers, strict=True)]
+    if new:
+        shown[1] += f" ({', '.join(result.created_items)})"
+    return (t.gettext("sync (%(mode)s) done: ") % {"mode": mode} + ", ".join(shown)
+            + "".join(extras))
+
+
+def conflict_line(conflict: Conflict, language: str | None = None) -> str:
+    """One conflict as the summary says it: the item, the field, and what was (not) decided.
+
+    Under ``conflict_policy: ask`` nothing is applied: both values wait for ``mcm-sync
+    resolve``; under another policy the winner is applied and the loser recorded.
+    """
+    t = texts(language)
+    values = {"where": f"{conflict.item} {conflict.field}" if conflict.item else conflict.field,
+              "kept": conflict.winner_value, "kept_side": conflict.winner_side,
+              "lost": conflict.loser_value, "lost_side": conflict.loser_side,
+              "item": conflict.item or "ITEM",
+              "field": f" --field {conflict.field}" if conflict.field != "status" else ""}
+    if conflict.waiting:
+        return t.gettext("conflict waiting %(where)s: %(kept)s (%(kept_side)s) or %(lost)s "
+                         "(%(lost_side)s), nothing applied; decide with `mcm-sync resolve "
+                         "%(item)s --take SIDE%(field)s`") % values
+    return t.gettext("conflict %(where)s: kept %(kept)s (%(kept_side)s), not applied "
+                     "%(lost)s (%(lost_side)s, recorded)") % values
+
+
+def change_line(change: dict[str, Any], language: str | None = None) -> str:
+    """One applied change: the item, the field, old -> new, who and where."""
+    t = texts(language)
+    place = t.gettext(PLACE.get(change["side"], change["side"]))
+    values = {"item": change["item"], "field": change["field"], "old": change["old"],
+              "new": change["new"], "who": change["actor"], "where": place}
+    if change["actor"]:
+        return t.gettext("%(item)s: %(field)s %(old)s -> %(new)s (%(who)s in %(where)s)") % values
+    return t.gettext("%(item)s: %(field)s %(old)s -> %(new)s (in %(where)s)") % values
+
+
+# The places' names, marked for the catalogue (PLACE holds them in English).
+_PLACE_NAMES = (N_("Trello"), N_("Slack"), N_("the action plan"), N_("mcm-sync"),
+                N_("the minutes"))
 
 
 # Where a change came from, as the coordinator calls it (one map with the thread notes).
@@ -58,21 +108,19 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
     if as_json:
         echo_json(outcome.as_dict())
     else:
-        click.echo(_summary_line(outcome))
+        click.echo(_summary_line(outcome, app.config.alliance.language))
+        language = app.config.alliance.language
         for change in outcome.result.changes:
-            who = f"{change['actor']} in " if change["actor"] else "in "
-            click.echo(f"  {change['item']}: {change['field']} {change['old']} -> {change['new']} "
-                       f"({who}{PLACE.get(change['side'], change['side'])})")
+            click.echo(f"  {change_line(change, language)}")
         if outcome.audience is not None:
             pushed = outcome.audience
             click.echo(f"  audience: {pushed.sent} people sent in {pushed.write_calls} write "
                        f"calls; {len(pushed.failed)} refused")
         for conflict in outcome.result.conflicts:
-            click.echo(f"  conflict: {conflict.field}: kept {conflict.winner_value} "
-                       f"({conflict.winner_side}), not applied {conflict.loser_value} "
-                       f"({conflict.loser_side})")
+            click.echo(f"  {conflict_line(conflict, language)}")
     if outcome.unresolved:
-        raise ConflictsUnresolved(f"{outcome.unresolved} conflicts need a decision",
+        needs = "needs" if outcome.unresolved == 1 else "need"
+        raise ConflictsUnresolved(f"{plural(outcome.unresolved, 'conflict')} {needs} a decision",
                                   hint="see `mcm-sync status`")
 
 
@@ -84,8 +132,9 @@ def _dry_run(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -
                    "new_items": result.created_items, "would_make": result.writes,
                    "conflicts": [c.__dict__ for c in result.conflicts]})
         return
-    click.echo(f"dry run: {len(result.changes)} changes, {len(result.created_items)} new items, "
-               f"{len(result.conflicts)} conflicts; nothing was written")
+    click.echo(f"dry run: {plural(len(result.changes), 'change')}, "
+               f"{plural(len(result.created_items), 'new item')}, "
+               f"{plural(len(result.conflicts), 'conflict')}; nothing was written")
     for change in result.changes:
         click.echo(f"  would set {change['item']} {change['field']}: {change['old']} -> "
                    f"{change['new']} (from {PLACE.get(change['side'], change['side'])})")
@@ -94,8 +143,7 @@ def _dry_run(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -
     for what, count in result.writes.items():
         click.echo(f"  would make {count} x {what}")
     for conflict in result.conflicts:
-        click.echo(f"  conflict: {conflict.field}: {conflict.winner_value} "
-                   f"({conflict.winner_side}) vs {conflict.loser_value} ({conflict.loser_side})")
+        click.echo(f"  would {conflict_line(conflict)}")
 
 
 @click.command("sync")
@@ -205,31 +253,46 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                    "last_sync": last,
                    "state": state})
         return
+    language = cli_language(config.alliance.language)
+    t = texts(config.alliance.language)
+    # Status names and step titles in the coordinator's language (the playbook has them).
+    words = book if language == book.language else alliance_playbook(config, language)
+    statuses = words.action_plan.statuses
+    steps = {s.key: s.title for s in words.steps}
     console = Console()
     table = Table(title=config.alliance.name)
-    for column in ("number", "title", "step", "owner", "due", "status"):
+    for column in (t.gettext("number"), t.gettext("title"), t.gettext("step"),
+                   t.gettext("owner"), t.gettext("due"), t.gettext("status")):
         table.add_column(column)
     for row in rows:
         style = "bold red" if row.overdue else None
-        table.add_row(row.number, row.title, row.step, row.owner, row.due or "", row.status,
+        table.add_row(row.number, row.title, steps.get(row.step, row.step), row.owner,
+                      row.due or "", statuses.get(row.status, row.status),
                       style=style)
     console.print(table)
     for p in progress:
-        console.print(f"{p.title}: {p.done}/{p.total} ({p.percent}%)")
+        console.print(f"{steps.get(p.key, p.title)}: {p.done}/{p.total} ({p.percent}%)")
     if last["run"]:
-        quiet = f"; last check with nothing new {str(last_quiet)[:16]}" if last_quiet else ""
-        console.print(f"last sync {str(last['run'])[:16]} ({last['outcome'] or 'running'})"
-                      f"{quiet}")
+        quiet = (t.gettext("; last check with nothing new %(at)s") % {"at": str(last_quiet)[:16]}
+                 if last_quiet else "")
+        outcome = last["outcome"] or t.gettext("running")
+        console.print(t.gettext("last sync %(at)s (%(outcome)s)")
+                      % {"at": str(last["run"])[:16], "outcome": outcome} + quiet)
     for c in conflicts:
         number = numbers.get(c.item_id, c.item_id)
         if c.resolved_at is None:  # conflict_policy: ask
             shown = ", ".join(f"{side} {value!r}" for side, value in c.side_values.items())
-            console.print(f"[bold yellow]conflict waiting[/] {number} {c.field}: {shown} — "
-                          f"decide with `mcm-sync resolve {number} --take SIDE`")
+            console.print("[bold yellow]" + t.gettext("conflict waiting") + "[/] "
+                          + t.gettext("%(number)s %(field)s: %(values)s — decide with "
+                                      "`mcm-sync resolve %(number)s --take SIDE`")
+                          % {"number": number, "field": c.field, "values": shown})
             continue
-        console.print(f"[yellow]conflict[/] {number} {c.field}: "
-                      f"kept {c.side_values.get(c.winner)!r} ({c.winner}), not applied "
-                      f"{c.loser_value!r} — {c.created_at[:16]}")
+        console.print("[yellow]" + t.gettext("conflict") + "[/] "
+                      + t.gettext("%(number)s %(field)s: kept %(kept)s (%(side)s), not "
+                                  "applied %(lost)s — %(at)s")
+                      % {"number": number, "field": c.field,
+                         "kept": repr(c.side_values.get(c.winner)), "side": c.winner,
+                         "lost": repr(c.loser_value), "at": c.created_at[:16]})
     for a in ignored:  # reactions and presses of people outside the alliance
         number = numbers.get(a.item_id or "", a.item_id or "")
         new = a.new if isinstance(a.new, dict) else {"emoji": a.new}
@@ -261,7 +324,8 @@ def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
     with app.alliance.store(required=True) as store:
         item_id = None
         if number:
-            item = store.get_item_by_number(number)
+            # Numbers are upper case (FRL-6); `log --item frl-6` means the same item.
+            item = store.get_item_by_number(number.strip().upper())
             if item is None:
                 raise UserError(f"no item {number}", hint="see `mcm-sync status` for the numbers")
             item_id = item.id
@@ -274,7 +338,7 @@ def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
         return
     for e in entries:
         old, new = ("-" if v is None else v for v in (e.old, e.new))
-        added = e.old is None and e.field in ("comment", "created")
+        added = e.old is None and e.field in ("comment", "created", "conflict")
         what = f"{new}" if added else f"{old} -> {new}"
         click.echo(f"{e.at[:19]}  {numbers.get(e.item_id or '', '-'):8} {e.field:8} {what}  "
                    f"({e.actor or '?'} in {PLACE.get(e.source, e.source)})")

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import echo_json
-from sync.core.errors import UserError
-from sync.fleet.worker import Worker, alliance_configs, shared_stores, status_rows
+from sync.core.errors import EveryAllianceFailed, UserError
+from sync.fleet.worker import CycleReport, Worker, alliance_configs, shared_stores, status_rows
 from sync.reports.digest import parse_duration
 
 DATABASE_ENV = "MCM_SYNC_DATABASE_URL"
@@ -81,8 +81,14 @@ def worker(ctx: click.Context, folder: Path | None, database: str | None, once: 
                      concurrency=concurrency)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def log_cycle(cycle: CycleReport) -> None:
+        # A long-running worker's log: one line per cycle, with the time (cron has none).
+        stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        click.echo(f"{stamp} {cycle.summary()}")
+
     try:
-        report = running.run(once=once, stop=stop)
+        report = running.run(once=once, stop=stop, on_cycle=None if once else log_cycle)
     except KeyboardInterrupt:
         return
     finally:
@@ -90,13 +96,14 @@ def worker(ctx: click.Context, folder: Path | None, database: str | None, once: 
         running.close()
     if as_json:
         echo_json(report.as_dict())
-    else:
-        counts: dict[str, int] = {}
-        for outcome in report.outcomes.values():
-            counts[outcome] = counts.get(outcome, 0) + 1
-        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-        click.echo(f"worker cycle: {summary or 'nothing due'}"
-                   f"{f', {len(report.skipped)} run by other workers' if report.skipped else ''}")
+    elif once:
+        click.echo(report.summary())
+    if once and report.all_failed:
+        # Isolation keeps one alliance's failure from the others; all of them failing is
+        # the services or the setup, which the scheduler running --once must see.
+        raise EveryAllianceFailed(
+            f"every alliance failed ({len(report.outcomes)})",
+            hint="see the errors above and `mcm-sync worker status`")
 
 
 def _when(value: object, now: dt.datetime) -> str:

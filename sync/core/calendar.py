@@ -9,11 +9,12 @@ report and the schedule show the same dates.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from playbooks.calendar import dated_after_end, fit_playbook
 from playbooks.loader import load_playbook
-from playbooks.model import ActionRow, Playbook
+from playbooks.model import ActionRow, Meeting, Playbook
 from sync.core.config import Config
 from sync.core.errors import Problem
 from sync.state.rows import Item
@@ -24,6 +25,45 @@ def alliance_playbook(config: Config, language: str | None = None) -> Playbook:
     alliance = config.alliance
     book = load_playbook(language or alliance.language)
     return fit_playbook(book, alliance.start_date, alliance.end_date, alliance.plenaries)
+
+
+@dataclass(frozen=True)
+class MeetingDate:
+    """When a plenary takes place, when the plan put it, and which of the two rules said so."""
+
+    date: dt.date
+    planned: dt.date
+    origin: str  # "plan", "board" (the item's due date, moved on Trello) or "adjusted"
+
+
+def planned_meeting_date(config: Config, meeting: Meeting) -> dt.date:
+    """The playbook's date of a plenary: the alliance's start plus its offset in weeks."""
+    return config.alliance.start_date + dt.timedelta(weeks=meeting.offset_weeks)
+
+
+def meeting_calendar(config: Config, book: Playbook, adjusted: Mapping[str, dt.date],
+                     items: Sequence[Item] = ()) -> dict[str, MeetingDate]:
+    """The one meeting calendar: meeting key -> its date (pure).
+
+    A meeting's date is, in order: the coordinator's adjustment (``meeting schedule --date``),
+    else the due date of its item (a member may have moved its card), else the plan. Cards,
+    the schedule, agendas, minutes, templates, digests, reminders and ``/alliance`` all read
+    their dates from here, so a moved meeting is moved everywhere at once.
+    """
+    dues = {item.key: item.due for item in items if item.kind == "meeting" and item.due}
+    found = {}
+    for meeting in book.meetings.meetings:
+        planned = planned_meeting_date(config, meeting)
+        due = dues.get(f"meeting:{meeting.key}")
+        if meeting.key in adjusted:
+            found[meeting.key] = MeetingDate(adjusted[meeting.key], planned, "adjusted")
+        elif due:
+            board = dt.date.fromisoformat(due[:10])
+            found[meeting.key] = MeetingDate(board, planned,
+                                             "plan" if board == planned else "board")
+        else:
+            found[meeting.key] = MeetingDate(planned, planned, "plan")
+    return found
 
 
 def after_end(config: Config, book: Playbook, rows: Sequence[ActionRow],

@@ -14,6 +14,8 @@ import urllib.parse
 import zoneinfo
 from typing import Literal
 
+from playbooks.dates import DateError, read_date
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 DURATION_HINT = "write a number and a unit: 30s, 5m, 24h, 7d or 2w"
@@ -130,6 +132,20 @@ def start_date(value: dt.date) -> dt.date:
     if not FIRST_START <= value <= LAST_START:
         raise ValueError(f"{value.isoformat()} is not a plausible start date "
                          f"(between {FIRST_START.isoformat()} and {LAST_START.isoformat()})")
+    return value
+
+
+def typed_date(value: object) -> object:
+    """A date typed as text (``"15-01-2027"``) read by the one date reader; others unchanged.
+
+    YAML reads an unquoted ``2027-01-15`` as a date itself; a day-first or quoted date
+    arrives as text, and a slashed one is refused with the reader's hint.
+    """
+    if isinstance(value, str):
+        try:
+            return read_date(value)
+        except DateError as wrong:
+            raise ValueError(f"{wrong.message}: {wrong.hint}") from None
     return value
 
 

@@ -35,6 +35,7 @@ from playbooks.yaml_text import load_yaml
 from sync.core import checks
 from sync.core.errors import ConfigError, Problem
 from sync.core.meeting_settings import MeetingSettings, Venue
+from sync.core.places import DEFAULT_TIMEZONE, country_problem, suggested_zone
 from sync.core.state_url import resolve_state_url
 
 DEFAULT_CONFIG_NAME = "mcm-sync.yaml"
@@ -66,7 +67,27 @@ class Alliance(_Strict):
     host_organisation: str = ""
     website: str = ""
     vision: str = ""
-    timezone: str = "Europe/Amsterdam"
+    timezone: str = Field(default=DEFAULT_TIMEZONE,
+                          description="IANA zone; left out, the country's (Europe/Dublin for IE)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _zone_of_the_country(cls, data: Any) -> Any:
+        """Without a ``timezone`` the country's own zone is used (Europe/Dublin for IE)."""
+        if isinstance(data, dict) and not data.get("timezone") and isinstance(
+                data.get("country"), str) and suggested_zone(data["country"]):
+            return {**data, "timezone": suggested_zone(data["country"])}
+        return data
+
+    @field_validator("country")
+    @classmethod
+    def _a_country(cls, value: str) -> str:
+        if not value:
+            return value
+        problem = country_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value.upper()
 
     @field_validator("slug")
     @classmethod
@@ -80,6 +101,7 @@ class Alliance(_Strict):
     _zone = field_validator("timezone")(checks.time_zone)
     _start = field_validator("start_date")(checks.start_date)
     _website = field_validator("website")(checks.optional_web_address)
+    _start_text = field_validator("start_date", mode="before")(checks.typed_date)
 
     @property
     def end_date(self) -> dt.date:

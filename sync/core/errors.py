@@ -80,6 +80,13 @@ class ConflictsUnresolved(McmSyncError):
     exit_status = ExitStatus.CONFLICTS
 
 
+class EveryAllianceFailed(McmSyncError):
+    """A worker cycle in which every alliance it ran failed: the services or the setup are
+    down for all, which a scheduler must see (one alliance failing alone is isolated)."""
+
+    exit_status = ExitStatus.REMOTE
+
+
 # The ground floor's errors, and how each kind leaves the process.
 _EXIT_STATUS: tuple[tuple[type[BaseException], ExitStatus], ...] = (
     (InputError, ExitStatus.USAGE),
@@ -116,6 +123,7 @@ __all__ = [
     "ConflictsUnresolved",
     "ConnectorSettingError",
     "DatabaseUnavailable",
+    "EveryAllianceFailed",
     "ExitStatus",
     "FatalRemoteError",
     "InputError",

@@ -3,10 +3,57 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 
 import yaml
+from pydantic import validate_email
+from pydantic_core import PydanticCustomError
 
 from playbooks.messages import messages
+from sync.core.places import DEFAULT_TIMEZONE, suggested_zone
+
+_SLUG = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+
+
+def _length(low: int, high: int = 200) -> Callable[[str], str | None]:
+    def check(text: str) -> str | None:
+        if not low <= len(text) <= high:
+            return f"must be {low} to {high} characters"
+        return None
+    return check
+
+
+def _slug(text: str) -> str | None:
+    if _SLUG.match(text):
+        return None
+    return ("must be 2-20 characters: lowercase letters, digits and '-', starting with a "
+            "letter (e.g. ros)")
+
+
+def _email(text: str) -> str | None:
+    try:
+        validate_email(text)
+    except PydanticCustomError:
+        return f"'{text}' is not an e-mail address"
+    return None
+
+
+# The checks of init's free-text answers: the config model's rules (sync.core.config), asked
+# as each answer is typed so that a typo is asked again instead of ending the session.
+ANSWER_CHECKS: dict[str, Callable[[str], str | None]] = {
+    "name": _length(3, 100),
+    "slug": _slug,
+    "region": _length(2),
+    "coordinator_name": _length(2),
+    "coordinator_email": _email,
+    "organisation": _length(2),
+}
+
+
+def zone_for(country: str) -> str:
+    """The time zone ``init`` suggests for a country (its own, else the default)."""
+    return suggested_zone(country) or DEFAULT_TIMEZONE
 
 # What `init` writes where only the coordinator knows the answer: a text in parentheses,
 # which `validate` and `doctor` recognise (sync.doctor.live).
@@ -37,6 +84,7 @@ def new_config_text(
     coordinator_email: str,
     organisation: str,
     country: str = "NL",
+    timezone: str | None = None,
     sandbox: bool = True,
 ) -> str:
     """The YAML text of a minimal valid config for a new alliance with one coordinator.
@@ -52,6 +100,7 @@ def new_config_text(
             "region": region,
             "country": country.upper(),
             "language": language,
+            "timezone": timezone or zone_for(country),
             "start_date": start_date
             if isinstance(start_date, dt.date)
             else dt.date.fromisoformat(str(start_date)),

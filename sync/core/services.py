@@ -39,6 +39,9 @@ class Connected:
     slack: SlackAPI | None = None
     mailchimp: MailchimpAPI | None = None
     sandbox_url: str = ""
+    # The sandbox was started in this process for this run: it stops with it, so its page
+    # is not worth printing (``mcm-sync sandbox serve`` keeps one running).
+    embedded: bool = False
 
 
 def sandbox_data_dir(config: Config) -> Path:
@@ -136,7 +139,7 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
                 found = RunningSandbox(server.url, rate_limits=True)
             base = found.url.rstrip("/")
             issued = sandbox_credentials(base)
-            connected = Connected(sandbox_url=base)
+            connected = Connected(sandbox_url=base, embedded=server is not None)
             # Pace as for the real services only where the sandbox emulates their limits.
             sleep = time.sleep if found.rate_limits else _never_sleep
             if "trello" in services:

@@ -15,6 +15,7 @@ from typing import Any
 
 from playbooks.labels import fill, format_amount, format_date, labels
 from playbooks.model import ActionRow, Meeting, Playbook, Step
+from sync.core.calendar import planned_meeting_date
 from sync.core.config import Config, Person
 from sync.documents.ladder import engagement_levels
 
@@ -101,12 +102,15 @@ def sector_groups(people: Sequence[PersonView], book: Playbook) -> list[SectorGr
     return groups
 
 
-def meeting_views(config: Config, book: Playbook) -> list[MeetingView]:
-    """The plenary series dated from the alliance's start (start + offset in weeks)."""
+def meeting_views(config: Config, book: Playbook,
+                  dates: Mapping[str, dt.date] | None = None) -> list[MeetingView]:
+    """The plenary series with its dates: ``dates`` (meeting key -> date, the meeting
+    calendar of :func:`sync.core.calendar.meeting_calendar`), else the plan's.
+    """
     titles = {step.key: step.title for step in book.steps}
     views = []
     for meeting in book.meetings.meetings:
-        date = meeting_date(config, meeting)
+        date = (dates or {}).get(meeting.key) or meeting_date(config, meeting)
         venue = config.meeting_venue(meeting.number)
         views.append(
             MeetingView(
@@ -126,8 +130,8 @@ def meeting_views(config: Config, book: Playbook) -> list[MeetingView]:
 
 
 def meeting_date(config: Config, meeting: Meeting) -> dt.date:
-    """The date of a plenary: the alliance's start plus the meeting's offset in weeks."""
-    return config.alliance.start_date + dt.timedelta(weeks=meeting.offset_weeks)
+    """The planned date of a plenary: the alliance's start plus the meeting's offset in weeks."""
+    return planned_meeting_date(config, meeting)
 
 
 def _people_with_role(config: Config, role: str) -> list[Person]:
@@ -342,9 +346,11 @@ def _communication_rows(
 
 
 def base_context(
-    config: Config, book: Playbook, rows: Sequence[ActionRow], meeting_number: int
+    config: Config, book: Playbook, rows: Sequence[ActionRow], meeting_number: int,
+    meeting_dates: Mapping[str, dt.date] | None = None,
 ) -> dict[str, Any]:
-    """Every variable the Markdown templates use."""
+    """Every variable the Markdown templates use; ``meeting_dates``: the meeting calendar
+    (meeting key -> date) when the state store is known, else the plan's dates."""
     lang = book.language
     text = labels(lang)
     alliance = config.alliance
@@ -352,12 +358,10 @@ def base_context(
     coordinators = [p for p in people if p.role == "coordinator"]
     coordinator = coordinators[0] if coordinators else people[0]
     communications = [p for p in people if p.role == "communications"]
-    meetings = meeting_views(config, book)
+    meetings = meeting_views(config, book, meeting_dates)
     meeting = meetings[meeting_number - 1]
     next_meeting = meetings[meeting_number] if meeting_number < len(meetings) else None
-    first_date = config.alliance.start_date + dt.timedelta(
-        weeks=book.meetings.meetings[0].offset_weeks
-    )
+    first_date = dt.date.fromisoformat(meetings[0].iso)
     groups = sector_groups(people, book)
     summary = _plan_summary(book, rows, text)
     plan = plan_groups(config, book, rows)

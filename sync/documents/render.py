@@ -12,8 +12,9 @@ with the :mod:`csv` module instead of a template.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -154,6 +155,7 @@ def render_template(
     meeting_number: int = 1,
     items: Sequence[Item] = (),
     stakeholders: Sequence[Stakeholder] = (),
+    meeting_dates: Mapping[str, dt.date] | None = None,
 ) -> RenderedDocument:
     """Render template ``name`` for the alliance in ``config``.
 
@@ -162,8 +164,9 @@ def render_template(
     (action plan and minutes); ``meeting_number`` (1-based) picks the plenary of an agenda or
     minutes. ``items`` (the state store's) put the synced numbers, statuses and due dates and
     the shared progress figures into the action plan; ``stakeholders`` (the database's) are
-    listed in the stakeholders sheet after the members. Raises :class:`UserError` for an unknown
-    name or meeting number.
+    listed in the stakeholders sheet after the members; ``meeting_dates`` (meeting key -> date:
+    the meeting calendar, moves included) date the plenaries, else the plan does. Raises
+    :class:`UserError` for an unknown name or meeting number.
     """
     _check_name(name)
     lang = language or playbook.language
@@ -184,7 +187,7 @@ def render_template(
         columns, plan_rows = action_plan_table(config, book, rows, for_csv=True)
         text = _write_csv(columns, plan_rows)
     else:
-        context = base_context(config, book, rows, meeting_number)
+        context = base_context(config, book, rows, meeting_number, meeting_dates)
         if name == "action_plan":
             context["plan_groups"] = with_state(context["plan_groups"], book, rows, items)
             context["plan_progress"] = progress_lines(book, rows, items)

@@ -47,7 +47,8 @@ def _cells(line: str) -> list[str]:
 
 
 def _blocks(markdown: str) -> Iterator[tuple[str, list[str]]]:
-    """The Markdown as (kind, lines) blocks: heading, table, bullet, number, quote, paragraph."""
+    """The Markdown as (kind, lines) blocks: heading, table, bullet, number, quote, paragraph;
+    an indented list item is ``bullet 2`` / ``number 2`` (``3`` deeper), Word's list styles."""
     lines = markdown.splitlines()
     i = 0
     while i < len(lines):
@@ -63,12 +64,16 @@ def _blocks(markdown: str) -> Iterator[tuple[str, list[str]]]:
             yield "table", table
             continue
         i += 1
+        text = line.lstrip()
+        # A list item indented under another (the agenda's "   - Planned: ...") is a list
+        # item one level down, not a paragraph that starts with "- ".
+        level = "" if len(line) - len(text) < 2 else " 2" if len(line) - len(text) < 6 else " 3"
         if _HEADING.match(line):
             yield "heading", [line]
-        elif line.startswith(("- ", "* ")):
-            yield "bullet", [line[2:]]
-        elif _NUMBERED.match(line):
-            yield "number", [_NUMBERED.match(line)[1]]  # type: ignore[index]  # the line was matched above
+        elif text.startswith(("- ", "* ")):
+            yield "bullet" + level, [text[2:]]
+        elif _NUMBERED.match(text):
+            yield "number" + level, [_NUMBERED.match(text)[1]]  # type: ignore[index]  # the line was matched above
         elif line.startswith(">"):
             yield "quote", [line.lstrip("> ")]
         else:
@@ -114,13 +119,13 @@ def markdown_to_docx(markdown: str, *, title: str = "", language: str = "en") ->
             document.add_heading(match[2].replace("**", ""), level=min(len(match[1]) - 1, 4))
         elif kind == "table":
             _table(document, lines)
-        elif kind == "bullet":
+        elif kind.startswith("bullet"):
             text = lines[0]
             if text.startswith("[ ] "):
                 text = "☐ " + text[4:]
-            _runs(document.add_paragraph(style="List Bullet"), text)
-        elif kind == "number":
-            _runs(document.add_paragraph(style="List Number"), lines[0])
+            _runs(document.add_paragraph(style="List Bullet" + kind[6:]), text)
+        elif kind.startswith("number"):
+            _runs(document.add_paragraph(style="List Number" + kind[6:]), lines[0])
         elif kind == "quote":
             _runs(document.add_paragraph(style="Quote"), lines[0])
         else:

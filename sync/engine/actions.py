@@ -6,6 +6,7 @@ Built by :mod:`sync.engine.plan` and :mod:`sync.engine.item` (pure), carried out
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -115,6 +116,10 @@ class ItemPlan:
         return bool(self.card_changes or self.message_text is not None or self.notes
                     or self.comments or self.said_once or self.repeated_notes)
 
+    def conflict(self, conflict: Conflict) -> Conflict:
+        """``conflict`` of this item as the summary shows it: its number, waiting or settled."""
+        return dataclasses.replace(conflict, item=self.number, waiting=not self.resolve_conflicts)
+
     @property
     def is_noop(self) -> bool:
         """True when the item needs no write at all, remote or local (most items, most runs)."""
@@ -170,5 +175,5 @@ class SyncPlan:
         return [change for item in self.items for change in item.changes]
 
     def conflicts(self) -> list[Conflict]:
-        """Every conflict, item by item."""
-        return [c for item in self.items for c in item.decision.conflicts]
+        """Every conflict, item by item, with its item's number and whether it waits."""
+        return [item.conflict(c) for item in self.items for c in item.decision.conflicts]

@@ -28,9 +28,11 @@ from sync.engine.actions import (
     SyncPlan,
 )
 from sync.engine.buttons import buttons_on, item_blocks
+from sync.engine.decide import Conflict
 from sync.engine.model import DECISION, SyncContext, SyncResult
 from sync.engine.texts import labels
 from sync.state.journal import Journal
+from sync.state.store import StateStore
 
 
 def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
@@ -159,6 +161,8 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
     """The item's bookkeeping: audit, agreed value, conflicts, each side's base."""
     store = ctx.store
     for line in plan.audit:
+        if line.field == "comment" and _audited(store, item_id, line):
+            continue  # a Trello comment read again (a run that died before its bookmark)
         store.add_audit(item_id, line.actor, line.source, line.field, line.old, line.new)
     result.changes += plan.changes
     agreed = plan.decision.agreed
@@ -177,7 +181,11 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
         # "ask" it stays open until `mcm-sync resolve`.
         if plan.resolve_conflicts:
             store.resolve_conflict(record.id)
-        result.conflicts.append(conflict)
+        shown = plan.conflict(conflict)
+        # The losing value in the audit trail, with who gave it: never silently dropped.
+        store.add_audit(item_id, conflict.loser_actor, conflict.loser_side, "conflict", None,
+                        conflict_entry(shown))
+        result.conflicts.append(shown)
     trello_side = store.get_side(item_id, "trello")
     if trello_side is not None and (plan.mark_card_deleted or card_gone):
         store.put_side(item_id, "trello", trello_side.remote_id,
@@ -197,6 +205,21 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
     if plan.file_side is not None:
         row_key, values = plan.file_side
         store.put_side(item_id, "file", row_key, values, fingerprint="")
+
+
+def _audited(store: StateStore, item_id: str, line: AuditLine) -> bool:
+    """Whether the item's audit trail already holds this line (same source, field, value)."""
+    return any(e.source == line.source and e.field == line.field and e.new == line.new
+               for e in store.list_audit(item_id))
+
+
+def conflict_entry(conflict: Conflict) -> str:
+    """A conflict as one line of the audit trail (the coordinator's language: English)."""
+    lost = f"{conflict.field} {conflict.loser_value} ({conflict.loser_side})"
+    other = f"{conflict.winner_value} ({conflict.winner_side})"
+    if conflict.waiting:
+        return f"{lost} or {other}: waiting for a decision"
+    return f"{lost} not applied; kept {other}"
 
 
 def _token(ctx: SyncContext, key: str) -> str:

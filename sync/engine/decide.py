@@ -46,6 +46,10 @@ class Conflict:
     loser_side: Side
     loser_value: Any
     loser_actor: str = ""
+    # Filled in by the plan (decide is per item and knows neither): the item's number, and
+    # whether the conflict waits for a decision (policy "ask": nothing was applied).
+    item: str = ""
+    waiting: bool = False
 
 
 @dataclass(frozen=True)

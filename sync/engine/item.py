@@ -18,7 +18,15 @@ from sync.engine.buttons import buttons_on, shows_buttons
 from sync.engine.decide import Decision, Observation, decide, hold_conflicts, without_fields
 from sync.engine.model import FIELDS, Settings, Snapshot, StateView, iso_z
 from sync.engine.normalize import card_values, reaction_set, slack_status, split_reactions
-from sync.engine.texts import WHERE, change_note, display_name, item_text, labels, shown
+from sync.engine.texts import (
+    WHERE,
+    change_note,
+    display_name,
+    item_text,
+    labels,
+    place,
+    shown,
+)
 from sync.state.rows import Item
 
 
@@ -227,9 +235,10 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
              for c in decision.changes]
     note_key = "conflict_waiting" if policy == "ask" else "conflict_note"
     notes += [text[note_key].format(
-        number=item.number, field=c.field, winner_value=shown(text, c.field, c.winner_value),
-        winner_side=WHERE[c.winner_side], loser_value=shown(text, c.field, c.loser_value),
-        loser_side=WHERE[c.loser_side],
+        number=item.number, field=text.get(f"field_{c.field}", c.field),
+        winner_value=shown(text, c.field, c.winner_value),
+        winner_side=place(text, c.winner_side), loser_value=shown(text, c.field, c.loser_value),
+        loser_side=place(text, c.loser_side),
         loser=display_name(settings, view, c.loser_actor) if c.loser_actor
         else text["unknown_person"]) for c in decision.conflicts]
     # Status reactions of people outside the alliance: audited, and said in the thread.
@@ -252,10 +261,13 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
                    text["stranger_press"].format(new=text.get(f"status:{new}", new), who=who)),
             AuditLine(who, "slack", "button.ignored", None, {"status": new})))
     if trello_side is not None:
+        copied = [c for c in snap.comments if c.card_id == trello_side.remote_id]
         plan.notes += [Append(make_token(slug, f"trello-comment:{c.action_id}"),
                               escape(text["comment_from"].format(who=c.who, where="Trello",
                                                                  text=c.text)))
-                       for c in snap.comments if c.card_id == trello_side.remote_id]
+                       for c in copied]
+        # In the audit trail too, as a Slack reply copied to the card is.
+        plan.audit += [AuditLine(c.who, "trello", "comment", None, c.text) for c in copied]
     # The "latest reply seen" mark moves only past replies this run read (ours included):
     # never past one because a note of ours came later (a member's reply posted while we
     # wrote would be skipped for good), so a thread we wrote in is read once more next run.

@@ -6,9 +6,12 @@ here, so a dry run shows the very words a real run would write.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from playbooks.labels import format_date
+from playbooks.labels import labels as playbook_labels
 from playbooks.messages import messages
 from sync.core.mrkdwn import escape
 from sync.engine.model import Settings, StateView
@@ -24,11 +27,20 @@ def labels(settings: Settings) -> dict[str, str]:
     """The engine's texts in the alliance's language, with the localised status names."""
     text = dict(messages(settings.book.language))
     text.update({f"status:{k}": v for k, v in settings.book.action_plan.statuses.items()})
+    text["language"] = settings.book.language
     return text
 
 
+def place(text: Mapping[str, str], side: str) -> str:
+    """Where a change came from, in the alliance's language ("handlingsplanen", "Trello")."""
+    return text.get(f"where_{side}", WHERE.get(side, side))
+
+
 def step_title(settings: Settings, key: str) -> str:
-    """A step's title in the playbook's language (the key if unknown)."""
+    """A step's title in the playbook's language (the key if unknown); an item of no step
+    (a card a member added) is in "Other actions", as progress counts it."""
+    if not key:
+        return str(playbook_labels(settings.book.language)["common"]["other_step"])
     return next((s.title for s in settings.book.steps if s.key == key), key)
 
 
@@ -41,14 +53,26 @@ def item_text(settings: Settings, number: str, step: str, agreed: Mapping[str, A
                                owner=owner_names(agreed.get("owners") or "",
                                                  {str(p.email): p.name
                                                   for p in settings.config.people}),
-                               due=agreed.get("due"),
+                               due=_day(agreed.get("due"), settings.book.language),
                                status=agreed["status"]))
+
+
+def _day(due: Any, language: str) -> str | None:
+    """A due date as members read it (``15 mars 2027``), not ISO; None for no date."""
+    if not due:
+        return None
+    try:
+        return format_date(dt.date.fromisoformat(str(due)[:10]), language)
+    except ValueError:
+        return str(due)
 
 
 def shown(text: Mapping[str, str], field: str, value: Any) -> str:
     """A value as people read it: the localised status name, '-' for nothing."""
     if field == "status":
         return text.get(f"status:{value}", str(value))
+    if field == "due" and value:
+        return _day(value, text.get("language", "en")) or "-"
     return "-" if value is None else str(value)
 
 
@@ -67,6 +91,7 @@ def change_note(text: Mapping[str, str], field: str, new: Any, who: str, side: s
     """The thread note saying who changed what where."""
     if field == "status":
         return text["moved_by"].format(new=text.get(f"status:{new}", new), who=who,
-                                       where=WHERE[side])
-    return text["changed_by"].format(field=field, new=new if new is not None else "-", who=who,
-                                     where=WHERE[side])
+                                       where=place(text, side))
+    return text["changed_by"].format(field=text.get(f"field_{field}", field),
+                                     new=shown(text, field, new), who=who,
+                                     where=place(text, side))

@@ -106,10 +106,32 @@ class CycleReport:
 
     outcomes: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # failed alliance -> its error line
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        return {"outcomes": self.outcomes, "skipped": sorted(self.skipped)}
+        return {"outcomes": self.outcomes, "skipped": sorted(self.skipped),
+                "errors": self.errors}
+
+    @property
+    def all_failed(self) -> bool:
+        """True when alliances ran and every one of them failed."""
+        return bool(self.outcomes) and all(o == "failed" for o in self.outcomes.values())
+
+    def summary(self) -> str:
+        """One line: how many alliances ended how, those run elsewhere, the failed ones."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        parts = [", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+                 or "nothing due"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} run by other workers")
+        failed = sorted(n for n, o in self.outcomes.items() if o == "failed")
+        if failed:
+            parts.append("failed: " + "; ".join(
+                f"{n} ({self.errors[n]})" if self.errors.get(n) else n for n in failed))
+        return "worker cycle: " + ", ".join(parts)
 
 
 class Worker:
@@ -134,6 +156,7 @@ class Worker:
         self._outage: tuple[dt.datetime, str] | None = None
         self._redo: set[str] = set()
         self.outages: list[dict[str, object]] = []  # those ridden out (tests, diagnostics)
+        self._errors: dict[str, str] = {}  # alliance -> the error of its last failed run
 
     def alliance(self, name: str, config_path: Path) -> Alliance:
         """The alliance of ``config_path``, parsed again only when its files changed."""
@@ -187,11 +210,16 @@ class Worker:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="alliance") as pool:
             outcomes = list(pool.map(lambda n: self.run_alliance(n, configs[n]), names))
         for name, outcome in zip(names, outcomes, strict=True):
-            if outcome is None:
-                report.skipped.append(name)
-            else:
-                report.outcomes[name] = outcome
+            self._record(report, name, outcome)
         return report
+
+    def _record(self, report: CycleReport, name: str, outcome: str | None) -> None:
+        if outcome is None:
+            report.skipped.append(name)
+            return
+        report.outcomes[name] = outcome
+        if outcome == "failed":
+            report.errors[name] = self._errors.get(name, "")
 
     def run_alliance(self, name: str, config_path: Path) -> str | None:
         """Run one alliance if this worker gets its lock and it is still due; its outcome.
@@ -248,6 +276,7 @@ class Worker:
                 self.ledger.events_drained(before)
             failed = outcome == "failed"
             if failed:
+                self._errors[name] = error
                 self.forget(name)  # read its config (and secret files) afresh next time
             backoff = min(2 ** before.failures, MAX_BACKOFF) if failed else 1
             wait = dt.timedelta(seconds=1) if outcome == "busy" else self.interval * backoff
@@ -286,7 +315,8 @@ class Worker:
         return "failed"
 
     def run(self, *, once: bool = False, stop: threading.Event | None = None,
-            tick: float = 2.0) -> CycleReport:
+            tick: float = 2.0,
+            on_cycle: Callable[[CycleReport], None] | None = None) -> CycleReport:
         """Run what is due until ``stop`` is set; with ``once``, one cycle (:meth:`cycle`).
 
         Every ``tick`` seconds, or at once when ``serve`` notifies a delivery (PostgreSQL),
@@ -295,19 +325,21 @@ class Worker:
         reordered by the next look, so an alliance with a delivery waits for at most one
         alliance's run, never for a whole backlog of scheduled ones. Once ``stop`` is set
         (SIGTERM) no further alliance starts; those running finish.
+
+        ``on_cycle`` hears of every cycle: the alliances run since the last one, once none
+        is running or waiting for a thread (a scheduler's log gets one line per cycle).
         """
         stop = self._stop = stop or threading.Event()
         if once:
             return self.cycle()
         report = CycleReport()
+        cycle = CycleReport()  # since the last on_cycle
         running: dict[str, Future[str | None]] = {}
 
         def collect(name: str, future: Future[str | None]) -> None:
             outcome = future.result()
-            if outcome is None:
-                report.skipped.append(name)
-            else:
-                report.outcomes[name] = outcome
+            self._record(report, name, outcome)
+            self._record(cycle, name, outcome)
 
         backlog: list[str] = []  # due at the last look, not yet handed to a thread
         look = True  # read the ledger again (a tick passed, or a delivery was notified)
@@ -333,6 +365,10 @@ class Worker:
                             future.add_done_callback(lambda _: slot_free.set())
                             running[name] = future
                     report.skipped = report.skipped[-100:]  # bounded: the latest matter
+                    if cycle.outcomes and not running and not backlog:
+                        if on_cycle is not None:
+                            on_cycle(cycle)
+                        cycle = CycleReport()
                     if backlog:  # every thread busy: go on when one is free
                         look = not slot_free.wait(tick) or self.wakeup.notified()
                         slot_free.clear()

@@ -10,7 +10,6 @@ with a paragraph on where the alliance stands.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -19,7 +18,7 @@ from playbooks.labels import fill, format_date, labels
 from playbooks.model import OPEN_STATUSES, ActionRow, Playbook
 from sync.core.config import Config
 from sync.core.errors import UserError
-from sync.documents.context import MeetingView, base_context
+from sync.documents.context import base_context
 from sync.documents.render import environment, render_template
 from sync.plenary.meetings import ScheduledMeeting, meeting_schedule
 from sync.plenary.minutes import MINUTES_KIND
@@ -35,11 +34,6 @@ def _names(emails: Sequence[str] | str, config: Config) -> str:
         emails = [e for e in emails.split(",") if e.strip()]
     by_email = {str(p.email).lower(): p.name for p in config.people}
     return ", ".join(by_email.get(e.strip().lower(), e.strip()) for e in emails)
-
-
-def _view(view: MeetingView, meeting: ScheduledMeeting, language: str) -> MeetingView:
-    return dataclasses.replace(view, date=format_date(meeting.date, language),
-                               iso=meeting.date.isoformat())
 
 
 def _action_row(item: Item, config: Config, book: Playbook, before: dt.date) -> dict[str, str]:
@@ -88,11 +82,8 @@ def render_agenda(config: Config, book: Playbook, rows: Sequence[ActionRow], sto
         raise UserError(f"there is no plenary meeting {number}",
                         hint=f"choose a meeting number from 1 to {len(schedule)}")
     lang = book.language
-    context = base_context(config, book, rows, number)
+    context = base_context(config, book, rows, number, {m.key: m.date for m in schedule})
     meeting = schedule[number - 1]
-    context["meeting"] = _view(context["meeting"], meeting, lang)
-    if context["next_meeting"] is not None:
-        context["next_meeting"] = _view(context["next_meeting"], schedule[number], lang)
     # The review counts what the published report counts: plan tasks and rows, with their state.
     report = report_from_store(config, book, rows, store, dt.date.today())
     items = [i for i in store.list_items() if i.kind != "meeting"]

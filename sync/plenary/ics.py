@@ -1,6 +1,7 @@
 """``mcm-sync meeting schedule --ics FILE``: the plenary series as an iCalendar file.
 
-One event per plenary (icalendar, the well-kept library), in the alliance's time zone, with
+One event per plenary (icalendar, the well-kept library), in the alliance's time zone (its
+``VTIMEZONE`` built from the system's zone data, so every calendar reads the same hour), with
 the host organisation and place as the location. Each event's UID is the alliance's slug and
 the meeting's key, so re-importing an updated file moves the meeting in a member's calendar
 instead of adding a second one; ``SEQUENCE`` grows with the days the meeting moved from its
@@ -58,5 +59,8 @@ def schedule_ics(config: Config, schedule: Sequence[ScheduledMeeting],
         if meeting.item_number:
             event.add("description", f"{meeting.item_number} · {meeting.title}")
         calendar.add_component(event)
+    # RFC 5545 wants a VTIMEZONE for every TZID used: calendars without the zone's rules
+    # (and Outlook) would otherwise guess, or show the meeting at the wrong hour.
+    calendar.add_missing_timezones()
     ical: bytes = calendar.to_ical()
     return ical

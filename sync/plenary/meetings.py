@@ -19,9 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import SlackAPI
-from playbooks.amounts import parse_date
+from playbooks.dates import DateError, read_date
 from playbooks.labels import fill, format_date, labels
-from playbooks.model import Meeting, Playbook
+from playbooks.model import Playbook
+from sync.core.calendar import meeting_calendar
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.core.mrkdwn import escape
@@ -95,11 +96,6 @@ class Reminder:
         return f"{self.meeting_key}:{self.date.isoformat()}:{self.lead_days}d"
 
 
-def planned_date(config: Config, meeting: Meeting) -> dt.date:
-    """The playbook's date of a plenary: the alliance's start plus its offset in weeks."""
-    return config.alliance.start_date + dt.timedelta(weeks=meeting.offset_weeks)
-
-
 def parse_adjustments(values: Sequence[str], book: Playbook,
                       within: tuple[dt.date, dt.date] | None = None) -> dict[str, dt.date]:
     """``["2=2027-06-10", "closing=1-6-2028"]`` -> meeting key -> date; UserError if bad.
@@ -116,10 +112,10 @@ def parse_adjustments(values: Sequence[str], book: Playbook,
         if not sep or key is None:
             raise UserError(f"--date {value}: expected N=YYYY-MM-DD with N a meeting number",
                             hint=f"meetings are 1-{len(book.meetings.meetings)}, e.g. 2=2027-06-10")
-        date = parse_date(text)
-        if date is None:
-            raise UserError(f"--date {value}: '{text}' is not a date",
-                            hint="write the date as YYYY-MM-DD or day first, 10-6-2027")
+        try:
+            date = read_date(text)
+        except DateError as wrong:
+            raise UserError(f"--date {value}: {wrong.message}", hint=wrong.hint) from None
         if within is not None and not within[0] <= date <= within[1]:
             first, last = (day.isoformat() for day in within)
             raise UserError(f"--date {value}: outside the alliance's work plan ({first} to "
@@ -137,22 +133,17 @@ def stored_adjustments(store: StateStore) -> dict[str, dt.date]:
 
 def meeting_schedule(config: Config, book: Playbook, store: StateStore) -> list[ScheduledMeeting]:
     """The plenary series with each meeting's date (adjusted, else its item's, else planned)."""
-    adjusted = stored_adjustments(store)
     # One query for the series (each scheduled sync asks for the schedule).
-    items = {item.key: item for item in store.list_items(kind="meeting")}
+    listed = store.list_items(kind="meeting")
+    items = {item.key: item for item in listed}
+    dates = meeting_calendar(config, book, stored_adjustments(store), listed)
     schedule = []
     for meeting in book.meetings.meetings:
-        planned = planned_date(config, meeting)
         item = items.get(f"meeting:{meeting.key}")
-        date, origin = planned, "plan"
-        if meeting.key in adjusted:
-            date, origin = adjusted[meeting.key], "adjusted"
-        elif item is not None and item.due:
-            board = dt.date.fromisoformat(item.due[:10])
-            date, origin = board, ("plan" if board == planned else "board")
+        when = dates[meeting.key]
         venue = config.meeting_venue(meeting.number)
         schedule.append(ScheduledMeeting(
-            meeting.number, meeting.key, meeting.title, planned, date, origin,
+            meeting.number, meeting.key, meeting.title, when.planned, when.date, when.origin,
             item.number if item else "", item.status if item else "todo",
             venue.host, venue.place, venue.start_time, venue.duration_minutes,
         ))
@@ -166,6 +157,9 @@ def apply_schedule(config: Config, book: Playbook, store: StateStore,
     Returns the new schedule. Items whose date changed get an audit entry; the next sync
     pushes the due dates to the meeting cards.
     """
+    # The coordinator moved it with `mcm-sync meeting schedule`: the log says so, by name.
+    coordinator = next((p.name for p in config.people if p.role == "coordinator"),
+                       "coordinator")
     with store.transaction():
         for key, date in adjustments.items():
             store.put_resource("hub", ADJUSTMENT_KIND, key, date.isoformat())
@@ -174,7 +168,7 @@ def apply_schedule(config: Config, book: Playbook, store: StateStore,
             item = store.get_item_by_key(meeting.item_key)
             if item is not None and item.due != meeting.date.isoformat():
                 store.update_item(item.id, due=meeting.date.isoformat())
-                store.add_audit(item.id, "coordinator", "hub", "due", item.due,
+                store.add_audit(item.id, coordinator, "cli", "due", item.due,
                                 meeting.date.isoformat())
     return schedule
 

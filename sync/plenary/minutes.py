@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from playbooks.action_plan import MAX_ACTION
-from playbooks.labels import labels
+from playbooks.dates import DATE_HINT, date_problem, parse_date
 from playbooks.model import Meeting, Playbook
-from sync.core.config import LANGUAGES, Config, Person
+from sync.core.config import Config, Person
 from sync.core.errors import InputError, Problem
 from sync.plenary.minutes_markdown import read_markdown
 from sync.plenary.minutes_read import RawMinutes, read_yaml
@@ -40,7 +40,6 @@ MINUTES_KIND = "minutes"  # resources ("hub", "minutes", <meeting key>) hold the
 # are a file the coordinator wrote; their ``minutes:`` keys tell them from action-plan rows.
 MINUTES_SOURCE = "file"
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
-_DAY_FIRST = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$")
 
 
 @dataclass(frozen=True)
@@ -123,44 +122,6 @@ def match_person(text: str, people: Sequence[Person]) -> list[Person]:
     return [p for p in people if wanted == _plain(_PARENTHESES.sub("", p.name))]
 
 
-def parse_date(value: Any, language: str = "en") -> dt.date | None:
-    """A date from YAML or text: ISO, day-first ``7-6-2027``, or ``7 June 2027`` in any language.
-
-    ``language`` is tried first for month names; None if nothing fits.
-    """
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = " ".join(str(value or "").split())
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        match = _DAY_FIRST.match(text)
-        if match:
-            return dt.date(int(match[3]), int(match[2]), int(match[1]))
-        return _named_month(text, language)
-    except ValueError:
-        return None
-
-
-def _named_month(text: str, language: str) -> dt.date | None:
-    parts = text.casefold().replace(",", " ").split()
-    if len(parts) != 3 or not parts[2].isdigit():
-        return None
-    for lang in (language, *LANGUAGES):
-        spec = labels(lang)["date"]
-        months = [m.casefold() for m in spec["months"]]
-        day = "1" if parts[0] == spec["first_day"].casefold() else parts[0].rstrip(".")
-        if parts[1] in months and day.isdigit():
-            return dt.date(int(parts[2]), months.index(parts[1]) + 1, int(day))
-    return None
-
-
 def find_meeting(value: Any, book: Playbook) -> Meeting | None:
     """The plenary meeting named by its number (``2``) or key (``gap-workshop``)."""
     text = str(value or "").strip().casefold()
@@ -198,9 +159,9 @@ def resolve(raw: RawMinutes, source: str, config: Config, book: Playbook) -> Min
         problems.append(Problem(source, f"line {raw.meeting_line}", what,
                                 f"give the meeting number (1-{count}) or key"))
     date = parse_date(raw.date, book.language)
-    if raw.date not in (None, "") and date is None:
-        problems.append(Problem(source, f"line {raw.date_line}", f"'{raw.date}' is not a date",
-                                "write dates as YYYY-MM-DD"))
+    wrong = date_problem(raw.date, book.language) if raw.date not in (None, "") else None
+    if wrong is not None:
+        problems.append(Problem(source, f"line {raw.date_line}", wrong.message, wrong.hint))
     people = config.people
     attendees = _people(raw.attendees, people, source, problems, "attendee")
     absentees = _people(raw.absentees, people, source, problems, "absentee")
@@ -220,9 +181,10 @@ def resolve(raw: RawMinutes, source: str, config: Config, book: Playbook) -> Min
         value, line = action.due
         due = parse_date(value, book.language)
         if due is None:
-            text = f"'{value}' is not a date" if value not in (None, "") else "no delivery date"
+            wrong = date_problem(value, book.language) if value not in (None, "") else None
+            text = wrong.message if wrong else "no delivery date"
             problems.append(Problem(source, f"line {line}", f"{text} for '{action.title}'",
-                                    "write the delivery date as YYYY-MM-DD"))
+                                    wrong.hint if wrong else DATE_HINT))
         if due is not None and owners and action.title:
             actions.append(AgreedAction(index, action.title, owners, due, action.subject,
                                         action.line))

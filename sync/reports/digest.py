@@ -6,9 +6,11 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
+from playbooks.labels import format_date, format_number, format_percent
 from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
 from sync.core.errors import UserError
+from sync.plenary.meetings import ScheduledMeeting
 from sync.reports.progress import due_between, is_overdue, step_progress
 from sync.state.rows import Item
 
@@ -26,29 +28,41 @@ def parse_duration(text: str, setting: str = "duration") -> dt.timedelta:
 
 
 def digest_text(alliance: str, book: Playbook, items: Sequence[Item], today: dt.date,
-                rows: Sequence[ActionRow] = ()) -> str:
-    """The digest in the alliance's language (Slack mrkdwn); ``rows``: the alliance's plan rows."""
+                rows: Sequence[ActionRow] = (),
+                schedule: Sequence[ScheduledMeeting] = ()) -> str:
+    """The digest in the alliance's language (Slack mrkdwn); ``rows``: the alliance's plan rows.
+
+    The next plenary is the meeting calendar's (``schedule``, as the reminders see it).
+    """
     text = messages(book.language)
     statuses = book.action_plan.statuses
 
+    language = book.language
+
+    def when(item: Item) -> str:
+        return format_date(dt.date.fromisoformat(item.due[:10]), language) if item.due else "-"
+
     def line(item: Item) -> str:
-        return f"• *{item.number}* {item.title} ({item.due or '-'}, {statuses[item.status]})"
+        return f"• *{item.number}* {item.title} ({when(item)}, {statuses[item.status]})"
 
     overdue = [i for i in items if is_overdue(i, today) and i.kind != "meeting"]
     week = [i for i in due_between(items, today, today + dt.timedelta(days=7))
             if i.kind != "meeting"]
-    meetings = sorted((i for i in items if i.kind == "meeting" and i.status != "cancelled"
-                       and i.due and i.due[:10] >= today.isoformat()), key=lambda i: i.due or "")
-    parts = [text["digest_title"].format(alliance=alliance, date=today.isoformat()), "",
+    coming = [(m.date, m.title) for m in schedule
+              if m.status not in ("done", "cancelled") and m.date >= today]
+    parts = [text["digest_title"].format(alliance=alliance, date=format_date(today, language)),
+             "",
              f"*{text['digest_overdue']}*"]
     parts += [line(i) for i in overdue] or [text["digest_none"]]
     parts += ["", f"*{text['digest_due_week']}*"]
     parts += [line(i) for i in week] or [text["digest_none"]]
     parts += ["", f"*{text['digest_progress']}*"]
-    parts += [f"• {p.title}: {p.done}/{p.total} ({p.percent}%)"
+    parts += [f"• {p.title}: {format_number(p.done, language)}/{format_number(p.total, language)}"
+              f" ({format_percent(p.percent, language)})"
               for p in step_progress(items, book, rows)]
     parts += ["", f"*{text['digest_next_meeting']}*",
-              f"• {meetings[0].title} ({meetings[0].due})" if meetings else text["digest_none"]]
+              f"• {min(coming)[1]} ({format_date(min(coming)[0], book.language)})"
+              if coming else text["digest_none"]]
     return "\n".join(parts)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from playbooks.labels import format_date, format_number
+from playbooks.messages import messages
 from playbooks.model import OPEN_STATUSES, Playbook
 from sync.core.config import Config
 from sync.plenary.meetings import meeting_schedule
@@ -21,31 +23,40 @@ SHOWN = 10
 
 def alliance_answer(config: Config, book: Playbook, store: StateStore, user_id: str,
                     today: dt.date | None = None) -> str:
-    """The text of the private answer to ``/alliance`` for Slack user ``user_id``."""
+    """The text of the private answer to ``/alliance`` for Slack user ``user_id``, in the
+    alliance's language: its words, status names, dates and numbers (Babel)."""
     today = today or dt.date.today()
+    language = book.language
+    text = messages(language)
+    statuses = book.action_plan.statuses
     users: Mapping[str, str] = {r.remote_id: r.logical_key
                                 for r in store.list_resources("slack", "user")}
     email = users.get(user_id, "")
     lines = [f"*{config.alliance.name}*"]
     if not email:
-        lines.append("I do not know you yet: ask the coordinator to add your e-mail to the "
-                     "alliance's people.")
+        lines.append(text["answer_unknown"])
     else:
         mine = [i for i in store.list_items()
                 if i.status in OPEN and email in [o.strip() for o in i.owner.split(",")]]
         mine.sort(key=lambda i: (i.due or "9999", i.number))
         if mine:
-            lines.append(f"Your open items ({len(mine)}):")
+            lines.append(text["answer_items"].format(count=format_number(len(mine), language)))
             for item in mine[:SHOWN]:
-                due = f" · due {item.due[:10]}" if item.due else ""
-                lines.append(f"• *{item.number}* {item.title} ({item.status}{due})")
+                status = statuses.get(item.status, item.status)
+                due = (" · " + text["answer_due"].format(
+                    date=format_date(dt.date.fromisoformat(item.due[:10]), language))
+                    if item.due else "")
+                lines.append(f"• *{item.number}* {item.title} ({status}{due})")
             if len(mine) > SHOWN:
-                lines.append(f"… and {len(mine) - SHOWN} more (`mcm-sync status --owner`)")
+                more = text["answer_more"].format(count=format_number(len(mine) - SHOWN,
+                                                                      language))
+                lines.append(f"{more} (`mcm-sync status --owner`)")
         else:
-            lines.append("You have no open items.")
+            lines.append(text["answer_none"])
     upcoming = [m for m in meeting_schedule(config, book, store)
                 if m.date >= today and m.status not in ("done", "cancelled")]
     if upcoming:
         nxt = min(upcoming, key=lambda m: m.date)
-        lines.append(f"Next plenary: {nxt.title}, {nxt.date.isoformat()}")
+        lines.append(text["answer_next"].format(title=nxt.title,
+                                                date=format_date(nxt.date, language)))
     return "\n".join(lines)
