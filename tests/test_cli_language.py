@@ -8,8 +8,8 @@ import pytest
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
-from sync.cli.i18n import LOCALE_DIR, catalogue_languages, cli_language
 from sync.cli.main import cli
+from sync.cli.support.i18n import LOCALE_DIR, catalogue_languages, cli_language
 from sync.cli.sync import _summary_line
 from sync.core.config import load_config
 from sync.engine.model import SyncResult
@@ -105,7 +105,7 @@ def test_the_template_holds_every_marked_text() -> None:
     keywords = {"gettext": None, "ngettext": (1, 2), "N_": None}
     marked = set()
     for name in ("sync.py", "foundation.py"):
-        for _, message, _, _ in extract_from_file("python", LOCALE_DIR.parent / name,
+        for _, message, _, _ in extract_from_file("python", LOCALE_DIR.parents[1] / name,
                                                   keywords=keywords):
             marked.add(message if isinstance(message, str) else message[0])
     with (LOCALE_DIR / "mcm-sync.pot").open("rb") as source:

@@ -21,8 +21,8 @@ from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, output_file_or_folder, pass_app, write_output
-from sync.cli.i18n import texts
-from sync.cli.params import COUNTRY, START_DATE, TIMEZONE, TextParam
+from sync.cli.support.i18n import texts
+from sync.cli.support.params import COUNTRY, START_DATE, TIMEZONE, TextParam
 from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError

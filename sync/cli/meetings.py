@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, output_file, pass_app, write_output
-from sync.cli.params import DATE
+from sync.cli.support.params import DATE
 from sync.core.checks import chart_kind
 from sync.core.plural import plural
 from sync.plenary.agenda import render_agenda, render_profile

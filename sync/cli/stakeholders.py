@@ -28,7 +28,7 @@ from sync.audience.stakeholders import (
 )
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, pass_app
-from sync.cli.params import DATE
+from sync.cli.support.params import DATE
 from sync.core.config import Config
 from sync.core.errors import RemoteError, UserError
 from sync.core.plural import plural

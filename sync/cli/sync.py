@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
-from sync.cli.i18n import N_, cli_language, texts
+from sync.cli.support.i18n import N_, cli_language, texts
 from sync.core.calendar import alliance_playbook
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 from sync.core.plural import plural

@@ -1,8 +1,8 @@
 """The coordinator's command line in English or Dutch: gettext catalogues, made with Babel.
 
 The texts marked with ``texts(...).gettext`` / ``ngettext`` in ``sync/cli`` are extracted with
-Babel's tools into ``sync/cli/locale/mcm-sync.pot`` and translated in
-``sync/cli/locale/<lang>/LC_MESSAGES/mcm-sync.po`` (see ``docs/dates-and-languages.md``);
+Babel's tools into ``sync/cli/support/locale/mcm-sync.pot`` and translated in
+``sync/cli/support/locale/<lang>/LC_MESSAGES/mcm-sync.po`` (see ``docs/dates-and-languages.md``);
 the ``.po`` file is read here with Babel and compiled in memory, so no binary file is kept
 in the repository.
 
