@@ -29,23 +29,20 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from playbooks import load_action_plan
 from playbooks.model import ActionRow, Playbook
 from sync.audience.store import StakeholderStore
-from sync.bootstrap.plan import Change
-from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
 from sync.core.calendar import alliance_playbook
 from sync.core.config import Config, default_config_path, load_config
 from sync.core.errors import StateError
 from sync.core.services import ALL_SERVICES, Connected, connect
-from sync.doctor.report import DoctorReport
 from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
-from sync.serve.process import Drained, drain
 from sync.state.events import EventQueue
 from sync.state.presence import (
     ADOPT_HINT,
@@ -56,6 +53,12 @@ from sync.state.presence import (
     set_aside,
 )
 from sync.state.store import StateStore
+
+if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor nor serve
+    from sync.bootstrap.plan import Change
+    from sync.bootstrap.run import BootstrapResult
+    from sync.doctor.report import DoctorReport
+    from sync.serve.process import Drained
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -224,6 +227,8 @@ class Alliance:
     def _bootstrap(self, only: Sequence[str], sandbox: bool | None, *, dry_run: bool,
                    progress: Callable[[Change], None] | None,
                    adopt: bool = False) -> BootstrapRun:
+        from sync.bootstrap.run import Services, run_bootstrap
+
         self.validate()
         path = self.config.state_path
         with ExitStack() as stack:
@@ -287,6 +292,8 @@ class Alliance:
 
         With nothing waiting and nothing scheduled, no service is contacted.
         """
+        from sync.serve.process import Drained, drain
+
         self.validate()
         with self.writing(required=True) as store:
             queue = EventQueue.over(store)

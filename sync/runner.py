@@ -5,19 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import MailchimpAPI, SlackAPI, SlackMessage, TrelloAPI
 from connectors.identity import OUR_EVENT_TYPES, make_token, note_metadata, token_in_metadata
 from playbooks.model import ActionRow, Playbook
-from sync.audience.apply import PushResult, push
-from sync.audience.store import StakeholderStore
 from sync.core.config import Config
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
 from sync.plenary.meetings import post_meeting_reminders
 from sync.reports.digest import digest_due, digest_text, parse_duration
 from sync.state.journal import Journal
 from sync.state.store import StateStore
+
+if TYPE_CHECKING:  # the audience push is imported only when there is one to make
+    from sync.audience.apply import PushResult
 
 
 @dataclass
@@ -83,6 +84,9 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
 def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,
                    store: StateStore) -> PushResult | None:
     """The stakeholder push of ``mcm-sync stakeholders push``, when there is anyone to push."""
+    from sync.audience.apply import push
+    from sync.audience.store import StakeholderStore
+
     found = store.get_resource("mailchimp", "audience", "audience")
     audience_id = found.remote_id if found else config.mailchimp.audience_id
     if not audience_id or not StakeholderStore(store).has_people():
