@@ -3,8 +3,13 @@
 :class:`BenchAlliance` writes the example config (``config.example.yaml``) into a temporary
 folder, optionally with a generated action plan of extra rows (to reach N items cheaply),
 starts a loopback sandbox beside it and announces it the way ``mcm-sync sandbox serve`` does,
-so ``mcm-sync`` runs (through click's CliRunner, in process) find it and pace only when the
-sandbox emulates the vendors' rate limits.
+so ``mcm-sync`` runs find it and pace only when the sandbox emulates the vendors' rate limits.
+
+With ``processes=True`` (the bootstrap and sync benchmarks) everything runs as a user runs
+it: the sandbox is ``mcm-sync sandbox serve`` in a process of its own, and every ``mcm-sync``
+command a process of its own (``.venv/bin/mcm-sync``), so a figure includes the start-up every
+cron run pays. Without it (``bench_serve.py``, which reads the sandbox's store directly) the
+sandbox is a thread and the commands run in process through click's CliRunner.
 
 Rate limits can be switched at run time (``POST /_sandbox/settings``) together with the
 announcement, so the client's pacing follows. :meth:`BenchAlliance.restart` starts a new
@@ -19,7 +24,10 @@ benchmarks print. They are the vendors' figures, not our pacing's (which stays a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,7 +43,13 @@ from connectors.rate_limits import (
     TRELLO_PER_TOKEN,
     slack_tier,
 )
-from connectors.sandbox.clients.testing import admin, member_token, slack_client, trello_client
+from connectors.sandbox.clients.testing import (
+    RewritingSession,
+    admin,
+    member_token,
+    slack_client,
+    trello_client,
+)
 from connectors.sandbox.core.server import SandboxServer
 from sync.cli.main import cli
 from sync.core.config import load_config
@@ -43,6 +57,8 @@ from sync.core.services import announce_sandbox
 from sync.state.store import StateStore
 
 ROOT = Path(__file__).resolve().parents[1]
+MCM_SYNC = str(Path(sys.executable).parent / "mcm-sync")
+PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 EXAMPLE_CONFIG = ROOT / "config.example.yaml"
 EXAMPLE_PLAN = ROOT / "playbooks/examples/frl-action-plan.yaml"
 # Items the example playbook makes without any action-plan row: 34 tasks + 5 plenary meetings.
@@ -90,17 +106,48 @@ class Run:
         return sum(self.calls.values())
 
 
+def process_env() -> dict[str, str]:
+    """The environment of the processes: no proxies (loopback only)."""
+    return {k: v for k, v in os.environ.items() if k not in PROXIES}
+
+
+class SandboxProcess:
+    """``mcm-sync sandbox serve`` on a data folder, in a process of its own."""
+
+    def __init__(self, config: Path, data_dir: Path, rate_limits: bool) -> None:
+        info = data_dir / "server.json"
+        info.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [MCM_SYNC, "-c", str(config), "sandbox", "serve", "--port", "0", "--data",
+             str(data_dir), "--rate-limits" if rate_limits else "--no-rate-limits"],
+            env=process_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not info.exists():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the sandbox process did not start")
+            time.sleep(0.05)
+        self.url = str(json.loads(info.read_text(encoding="utf-8"))["url"])
+        self.base_urls = {"trello": f"{self.url}/trello", "slack": f"{self.url}/slack/api/",
+                          "mailchimp": f"{self.url}/mailchimp/3.0"}
+
+    def stop(self) -> None:
+        """Stop the process (it removes its ``server.json``)."""
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
 class BenchAlliance:
     """The example alliance in ``folder`` with its own sandbox (see the module docstring)."""
 
     def __init__(self, folder: Path, *, extra_rows: int | None = None,
-                 rate_limits: bool = False) -> None:
+                 rate_limits: bool = False, processes: bool = False) -> None:
         self.folder = folder
+        self.processes = processes
         self.config_path = self._write_config(extra_rows)
         self.config = load_config(self.config_path)
         self.data_dir = self.config.state_path.parent / "sandbox"
         self.runner = CliRunner()
-        self.server: SandboxServer | None = None
+        self.server: SandboxServer | SandboxProcess | None = None
         self.start(rate_limits)
 
     def _write_config(self, extra_rows: int | None) -> Path:
@@ -124,6 +171,9 @@ class BenchAlliance:
 
     def start(self, rate_limits: bool) -> None:
         """Start a sandbox on the alliance's data and announce it (pacing iff limits)."""
+        if self.processes:  # it announces itself
+            self.server = SandboxProcess(self.config_path, self.data_dir, rate_limits)
+            return
         self.server = SandboxServer(port=0, data_dir=self.data_dir, rate_limits=rate_limits)
         self.server.start()
         announce_sandbox(self.data_dir, self.server.url, rate_limits=rate_limits)
@@ -161,17 +211,24 @@ class BenchAlliance:
     # ------------------------------------------------------------------ runs
 
     def cli(self, *args: str) -> Run:
-        """``mcm-sync -c <config> args`` in process, timed and counted (counters reset first)."""
+        """``mcm-sync -c <config> args``, timed and counted (counters reset first): a process
+        of its own with ``processes``, else in process."""
         self.reset_stats()
+        command = ["-c", str(self.config_path), *args]
         started = time.perf_counter()
-        result = self.runner.invoke(cli, ["-c", str(self.config_path), *args])
+        if self.processes:
+            done = subprocess.run([MCM_SYNC, *command], env=process_env(), capture_output=True,
+                                  text=True, check=False)
+            code, output, problem = done.returncode, done.stdout, done.stderr[-2000:]
+        else:
+            result = self.runner.invoke(cli, command)
+            code, output, problem = result.exit_code, result.output, repr(result.exception)
         seconds = time.perf_counter() - started
         routes = self.stats()
-        run = Run(result.exit_code, seconds, per_service(routes), throttled(routes), routes,
-                  result.output)
-        if result.exit_code not in (0, 3):
-            raise RuntimeError(f"mcm-sync {' '.join(args)} exited {result.exit_code}: "
-                               f"{result.output[-2000:]} {result.exception!r}")
+        run = Run(code, seconds, per_service(routes), throttled(routes), routes, output)
+        if code not in (0, 3):
+            raise RuntimeError(f"mcm-sync {' '.join(args)} exited {code}: {output[-2000:]} "
+                               f"{problem}")
         return run
 
     def store(self) -> StateStore:
@@ -185,15 +242,36 @@ class BenchAlliance:
         assert found is not None, (service, kind, key)
         return str(found.remote_id)
 
+    def _member_token(self, email: str, service: str) -> str:
+        """The token the sandbox issued to that member (its admin API for a process)."""
+        if isinstance(self.server, SandboxProcess):
+            return str(self.admin("POST", "/_sandbox/members/tokens", {"email": email})[service])
+        assert self.server is not None
+        return member_token(self.server, email, service)
+
     def trello_member(self, email: str) -> Any:
         """A py-trello client acting as that member."""
         assert self.server is not None
-        return trello_client(self.server, token=member_token(self.server, email))
+        token = self._member_token(email, "trello")
+        if not isinstance(self.server, SandboxProcess):
+            return trello_client(self.server, token=token)
+        from trello import TrelloClient
+
+        key = self.admin("GET", "/_sandbox/credentials")["trello"]["api_key"]
+        return TrelloClient(api_key=key, api_secret=token,
+                            http_service=RewritingSession(self.server.base_urls["trello"]))
 
     def slack_member(self, email: str) -> Any:
         """A slack_sdk WebClient acting as that member."""
         assert self.server is not None
-        return slack_client(self.server, token=member_token(self.server, email, "slack"))
+        token = self._member_token(email, "slack")
+        if not isinstance(self.server, SandboxProcess):
+            return slack_client(self.server, token=token)
+        from slack_sdk import WebClient
+
+        client = WebClient(token=token, base_url=self.server.base_urls["slack"])
+        client.proxy = None
+        return client
 
     def __enter__(self) -> BenchAlliance:
         return self

@@ -10,6 +10,8 @@ pacing accordingly) and one with them OFF (no pacing):
 - wall time against the floor the vendor limits imply, and which limit binds;
 - 429 answers seen (target 0); and the cost of a second bootstrap (creates nothing).
 
+``mcm-sync bootstrap`` runs as a process of its own, the sandbox as its own process too.
+
 Loopback only. Run from the repository root with the venv active:
 ``python bench/bench_bootstrap.py`` (about 40 s).
 """
@@ -90,7 +92,7 @@ def overhead_routes(run: Run) -> list[tuple[str, str, int]]:
 def bootstrap(rate_limits: bool) -> tuple[Run, Run, dict[str, int]]:
     """Bootstrap a fresh sandbox, count what exists, bootstrap again."""
     with tempfile.TemporaryDirectory() as folder, \
-            BenchAlliance(Path(folder), rate_limits=rate_limits) as alliance:
+            BenchAlliance(Path(folder), rate_limits=rate_limits, processes=True) as alliance:
         first = alliance.cli("bootstrap")
         # A new server (empty rate-limit windows), as for a run some minutes later: a fresh
         # process has a fresh pacer that knows nothing of the calls just made.

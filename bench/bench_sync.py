@@ -9,6 +9,9 @@
 2. A sync after K member changes (K = 1, 10, 100) at 200 items: half of them card moves in
    Trello, half reactions in Slack, made as members through py-trello and slack_sdk.
 
+Every ``mcm-sync`` command runs as a process of its own and the sandbox as its own process
+(``mcm-sync sandbox serve``), so the walls include each run's start-up.
+
 Setup (bootstrap, the first sync that posts one Slack message per item, one more sync that
 sets the Trello action bookmark) runs with rate limits off and no pacing; each measured run
 gets a new sandbox server on the same data with rate limits on (empty windows, as for runs
@@ -63,7 +66,7 @@ def extra_rows(items: int) -> int | None:
 
 def setup(folder: str, items: int) -> dict[str, Any]:
     """Bootstrap, first sync, warm-up sync, all without rate limits; their costs."""
-    with BenchAlliance(Path(folder), extra_rows=extra_rows(items)) as alliance:
+    with BenchAlliance(Path(folder), extra_rows=extra_rows(items), processes=True) as alliance:
         boot = alliance.cli("bootstrap")
         first = alliance.cli("sync", "--json")
         warm = alliance.cli("sync", "--json")
@@ -124,7 +127,7 @@ class SizeRow:
 def measure_size(folder: str, items: int) -> SizeRow:
     """Prepare, then: no-change sync, full reconciliation and the naive baseline."""
     prepared = setup(folder, items)
-    with BenchAlliance(Path(folder), extra_rows=extra_rows(items)) as alliance:
+    with BenchAlliance(Path(folder), extra_rows=extra_rows(items), processes=True) as alliance:
         quiet, summary = sync(alliance)
         if sum(summary["writes"].values()) or summary["changes"]:
             print(f"WARNING: a no-change sync at {items} items wrote: {summary}")
@@ -167,7 +170,8 @@ def measure_changes(folder: str, ks: list[int]) -> list[tuple[int, Run, dict[str
     """A sync after K member changes, for each K, on the prepared 200-item alliance."""
     found = []
     used: set[str] = set()
-    with BenchAlliance(Path(folder), extra_rows=extra_rows(CHANGE_ITEMS)) as alliance:
+    with BenchAlliance(Path(folder), extra_rows=extra_rows(CHANGE_ITEMS),
+                       processes=True) as alliance:
         for k in ks:
             member_changes(alliance, k, used)
             run, summary = sync(alliance)

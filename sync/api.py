@@ -29,6 +29,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -36,16 +37,13 @@ from playbooks import load_action_plan
 from playbooks.model import ActionRow, Playbook
 from sync.audience.store import StakeholderStore
 from sync.bootstrap.desired import item_keys
-from sync.bootstrap.run import BootstrapResult, Services, run_bootstrap
 from sync.core.calendar import alliance_playbook
 from sync.core.config import Config, default_config_path, load_config
 from sync.core.errors import StateError, UserError
 from sync.core.services import ALL_SERVICES, Connected, connect, sandbox_data_dir
-from sync.doctor.report import DoctorReport
 from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
-from sync.serve.process import Drained, drain
 from sync.state.binding import check_binding, check_owner
 from sync.state.db import schema_name
 from sync.state.events import EventQueue
@@ -61,6 +59,11 @@ from sync.state.presence import (
 )
 from sync.state.store import StateStore
 from sync.state.transfer import GoLive, backup_location, go_live, survey
+
+if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor nor serve
+    from sync.bootstrap.run import BootstrapResult
+    from sync.doctor.report import DoctorReport
+    from sync.serve.process import Drained
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -297,6 +300,8 @@ class Alliance:
     def _bootstrap(self, only: Sequence[str], sandbox: bool | None, *, dry_run: bool,
                    progress: ProgressFn | None,
                    adopt: bool = False) -> BootstrapRun:
+        from sync.bootstrap.run import Services, run_bootstrap
+
         self.validate()
         path = self.config.state_path
         with ExitStack() as stack:
@@ -362,6 +367,8 @@ class Alliance:
 
         With nothing waiting and nothing scheduled, no service is contacted.
         """
+        from sync.serve.process import Drained, drain
+
         self.validate()
         with self.writing(required=True, sandbox=sandbox) as store:
             queue = EventQueue.over(store)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import MailchimpAPI, SlackAPI, SlackMessage, TrelloAPI
 from connectors.identity import OUR_EVENT_TYPES, make_token, note_metadata, token_in_metadata
 from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
-from sync.audience.apply import PushResult, push
-from sync.audience.store import StakeholderStore
 from sync.core.config import Config
 from sync.core.mrkdwn import escape
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
@@ -23,6 +21,8 @@ from sync.state.store import StateStore
 
 # The kind our digests carry in their Slack metadata.
 DIGEST = "digest"
+if TYPE_CHECKING:  # the audience push is imported only when there is one to make
+    from sync.audience.apply import PushResult
 
 
 @dataclass
@@ -89,6 +89,9 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
 def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,
                    store: StateStore) -> PushResult | None:
     """The stakeholder push of ``mcm-sync stakeholders push``, when there is anyone to push."""
+    from sync.audience.apply import push
+    from sync.audience.store import StakeholderStore
+
     found = store.get_resource("mailchimp", "audience", "audience")
     audience_id = found.remote_id if found else config.mailchimp.audience_id
     if not audience_id or not StakeholderStore(store).has_people():

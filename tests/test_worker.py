@@ -276,3 +276,41 @@ def test_the_worker_command_prints_a_line_per_cycle(tmp_path: Path) -> None:
     stamp, _, summary = line.strip().partition(" ")
     assert stamp[:4].isdigit() and "T" in stamp
     assert summary.startswith("worker cycle: 1 failed, failed: broken (")
+
+
+def test_a_long_running_worker_lists_its_folder_once_per_look(tmp_path: Path) -> None:
+    """Handing an alliance to a free thread does not list the folder again: at 1,000
+    alliances that listing was nearly half of a busy worker's CPU."""
+    import threading
+
+    from sync.fleet.worker import Worker
+
+    class CountingWorker(Worker):
+        listings = 0
+
+        def configs(self) -> dict[str, Path]:
+            CountingWorker.listings += 1
+            return super().configs()
+
+    folder = tmp_path / "alliances"
+    folder.mkdir()
+    for i in range(30):  # each fails at once (no alliance in it): a quick, recorded run
+        (folder / f"a{i:02d}.yaml").write_text("alliance: {}\n", encoding="utf-8")
+    worker = CountingWorker(folder, concurrency=2)
+    stop = threading.Event()
+    found: dict[str, Any] = {}
+    running = threading.Thread(target=lambda: found.update(report=worker.run(stop=stop,
+                                                                            tick=30.0)))
+    running.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(worker.ledger.entries()) < 30 or any(
+                e.outcome in (None, "", "running") for e in worker.ledger.entries().values()):
+            assert time.monotonic() < deadline, "the worker did not run the 30 alliances"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        running.join(timeout=60)
+        worker.close()
+    assert set(found["report"].outcomes) == {f"a{i:02d}" for i in range(30)}
+    assert CountingWorker.listings <= 2, f"{CountingWorker.listings} listings for 30 hand-offs"

@@ -3,7 +3,7 @@
 Only ``sync/cli/`` modules import click. Every error of ours (:data:`sync.core.errors.REPORTED`)
 is turned into one line per problem on stderr and its fixed exit code, in one place:
 :meth:`McmGroup.invoke`. Exit codes are documented in docs/troubleshooting.md. The commands
-themselves are put on the root group by :mod:`sync.cli.main`.
+themselves are registered on the root group by :mod:`sync.cli.main` (imported when used).
 """
 
 from __future__ import annotations
@@ -14,17 +14,20 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from connectors import masking
 from sync import __version__
-from sync.api import Alliance
-from sync.core.config import Config, default_config_path, load_config
+from sync.cli.support.lazy import LazyGroup
 from sync.core.env_file import load_env_file
 from sync.core.errors import REPORTED, ExitStatus, UserError, error_lines, exit_status
-from sync.state.schema import SCHEMA_VERSION
+from sync.state import SCHEMA_VERSION
+
+if TYPE_CHECKING:  # imported where used: a command that needs no alliance never pays for them
+    from sync.api import Alliance
+    from sync.core.config import Config
 
 
 class AppContext:
@@ -40,6 +43,8 @@ class AppContext:
     def config(self) -> Config:
         """The validated config; loading it raises ConfigError with every problem."""
         if self._config is None:
+            from sync.core.config import default_config_path, load_config
+
             self._config = load_config(self.config_path or default_config_path())
         return self._config
 
@@ -47,6 +52,8 @@ class AppContext:
     def alliance(self) -> Alliance:
         """The alliance of the config (its playbook and rows are read once, when first used)."""
         if self._alliance is None:
+            from sync.api import Alliance
+
             self._alliance = Alliance(self.config, command=_command_name())
         return self._alliance
 
@@ -116,8 +123,9 @@ def report_error(error: BaseException) -> None:
         click.echo(masking.mask(f"error: {line}"), err=True)
 
 
-class McmGroup(click.Group):
-    """A click group that maps the project's exceptions to messages and exit codes."""
+class McmGroup(LazyGroup):
+    """The root group: commands imported when used (:class:`LazyGroup`), the project's
+    exceptions mapped to messages and exit codes."""
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; turn our errors and unexpected ones into exit codes."""

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import signal
+import sys
 import threading
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
 from sync.cli.support.i18n import N_, cli_language, texts
 from sync.core.calendar import alliance_playbook
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 from sync.core.plural import plural
-from sync.engine.conflicts import resolve as resolve_conflict
 from sync.engine.decide import Conflict
 from sync.engine.texts import WHERE
 from sync.reports.digest import parse_duration
-from sync.reports.progress import item_rows, step_key, step_progress
-from sync.runner import SyncOutcome
+
+if TYPE_CHECKING:
+    from sync.runner import SyncOutcome
+
+ProgressFn = Callable[[int, int, str], None]
 
 
 def _summary_line(outcome: SyncOutcome, language: str | None = None) -> str:
@@ -93,17 +95,30 @@ _PLACE_NAMES = (N_("Trello"), N_("Slack"), N_("the action plan"), N_("mcm-sync")
 PLACE = WHERE
 
 
-def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -> None:
-    app.alliance.validate()
+@contextlib.contextmanager
+def _progress_bar(shown: bool) -> Iterator[ProgressFn | None]:
+    """A progress bar on stderr when a person watches it; none (and rich not even imported:
+    it is a good part of a cron run's start-up) under cron, in a pipe or with --json."""
+    if not shown or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=console, transient=True,
-                  disable=as_json or not console.is_terminal) as bar:
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("sync", total=None)
 
         def progress(done: int, total: int, what: str) -> None:
             bar.update(task, completed=done, total=total, description=f"sync {what}")
 
+        yield progress
+
+
+def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -> None:
+    app.alliance.validate()
+    with _progress_bar(not as_json) as progress:
         outcome = app.alliance.sync(full=full, sandbox=sandbox, progress=progress)
     if as_json:
         echo_json(outcome.as_dict())
@@ -210,6 +225,11 @@ def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interv
 def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
            as_json: bool) -> None:
     """The action plan as a table, progress per step, overdue items highlighted."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from sync.reports.progress import item_rows, step_key, step_progress
+
     config = app.config
     book = app.alliance.playbook
     wanted = step_key(book, step) if step is not None else None
@@ -358,6 +378,8 @@ def resolve(app: AppContext, number: str, take: str, field: str | None, as_json:
     The chosen value becomes the agreed one; the next `mcm-sync sync` writes it to Trello and
     Slack. Example: mcm-sync resolve FRL-7 --take trello
     """
+    from sync.engine.conflicts import resolve as resolve_conflict
+
     with app.alliance.writing(required=True) as store:
         done = resolve_conflict(store, number, take, field)
     if as_json:

@@ -120,7 +120,8 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
     ``sandbox_url`` points at an already running sandbox (``mcm-sync sandbox serve``) instead
     of starting one in-process.
     """
-    from connectors.mailchimp.connector import MailchimpConnector
+    # Imported here, and Mailchimp's only when it is asked for (a sync without an audience to
+    # push never is): the SDKs are a good part of a run's start-up.
     from connectors.pacing import SlackPacer, TrelloPacer
     from connectors.slack.connector import SlackConnector
     from connectors.trello.connector import TrelloConnector
@@ -152,6 +153,8 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
                     issued["slack"]["bot_token"], base_url=f"{base}/slack/api/",
                     pacer=SlackPacer(sleep=sleep))
             if "mailchimp" in services:
+                from connectors.mailchimp.connector import MailchimpConnector
+
                 connected.mailchimp = MailchimpConnector(issued["mailchimp"]["api_key"],
                                                          server="us1",
                                                          base_url=f"{base}/mailchimp/3.0")
@@ -168,6 +171,8 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
                 _secret(config.slack.token, "slack.token", "SLACK_BOT_TOKEN"),
                 base_url=config.slack.base_url)
         if "mailchimp" in services:
+            from connectors.mailchimp.connector import MailchimpConnector
+
             connected.mailchimp = MailchimpConnector(
                 _secret(config.mailchimp.api_key, "mailchimp.api_key", "MAILCHIMP_API_KEY"),
                 server=config.mailchimp.server, base_url=config.mailchimp.base_url)

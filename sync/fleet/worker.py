@@ -190,12 +190,17 @@ class Worker:
         self.locks.close()
         self.ledger.close()
 
-    def due(self) -> list[str]:
+    def configs(self) -> dict[str, Path]:
+        """The folder's alliances as listed now (a glob and a sort: once per look, not per
+        run; at 1,000 alliances one listing costs more than a quiet run's goal)."""
+        return alliance_configs(self.folder)
+
+    def due(self, configs: dict[str, Path] | None = None) -> list[str]:
         """The alliances due now (schedule, or deliveries waiting), in a random order (so
-        that workers spread over them)."""
+        that workers spread over them); ``configs``: the folder as just listed."""
         entries = self.ledger.entries()
         now = self.clock()
-        names = [n for n in alliance_configs(self.folder)
+        names = [n for n in (self.configs() if configs is None else configs)
                  if (entry := entries.get(n, Entry(n))).due(now) or entry.waiting]
         random.shuffle(names)
         # Deliveries first: a member waits for those; a schedule can wait a moment.
@@ -205,8 +210,8 @@ class Worker:
     def cycle(self) -> CycleReport:
         """Run every alliance that is due and that no other worker is running."""
         report = CycleReport()
-        configs = alliance_configs(self.folder)
-        names = self.due()
+        configs = self.configs()
+        names = self.due(configs)
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="alliance") as pool:
             outcomes = list(pool.map(lambda n: self.run_alliance(n, configs[n]), names))
         for name, outcome in zip(names, outcomes, strict=True):
@@ -342,6 +347,7 @@ class Worker:
             self._record(cycle, name, outcome)
 
         backlog: list[str] = []  # due at the last look, not yet handed to a thread
+        configs: dict[str, Path] = {}  # the folder as listed at the last look
         look = True  # read the ledger again (a tick passed, or a delivery was notified)
         slot_free = threading.Event()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="alliance") as pool:
@@ -352,9 +358,13 @@ class Worker:
                         collect(name, future)
                 try:
                     if look:
-                        backlog, look = self.due(), False  # deliveries first
+                        # The folder is listed once per look (a tick or a notification), not
+                        # at every hand-off to a thread: at 1,000 alliances its glob and sort
+                        # were nearly half of a busy worker's CPU. A config added since waits
+                        # for the next look; one removed since is still run once (or fails).
+                        configs = self.configs()
+                        backlog, look = self.due(configs), False  # deliveries first
                         self._outage_over()
-                    configs = alliance_configs(self.folder) if backlog else {}
                     # Only as many as there are free threads; the rest wait in ``backlog``,
                     # which a new look (a tick, a notification) reorders, so an alliance
                     # woken by a delivery is never queued behind scheduled runs.

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from sync.core.errors import StateError
+from sync.state import SCHEMA_VERSION
 from sync.state.db import Database
 
 Step = Any  # a DDL element, a portable SQL string, or a function of the Database
@@ -303,7 +304,8 @@ _V7: tuple[Step, ...] = (
 )
 
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
-SCHEMA_VERSION = len(MIGRATIONS)
+if len(MIGRATIONS) != SCHEMA_VERSION:  # a new migration raises sync.state.SCHEMA_VERSION too
+    raise RuntimeError(f"{len(MIGRATIONS)} migrations for schema version {SCHEMA_VERSION}")
 # Every table, parents before children (for copying a store: ``sync.state.transfer``).
 TABLES: tuple[sa.Table, ...] = tuple(_meta.sorted_tables)
 

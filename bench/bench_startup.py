@@ -1,0 +1,187 @@
+"""Benchmark: start-up of ``mcm-sync``, the part of every cron run nobody waits for gladly.
+
+    python bench/bench_startup.py                 # about a minute
+    python bench/bench_startup.py --runs 21 --importtime
+
+Real processes only, as cron starts them (``.venv/bin/mcm-sync``), each timed from spawn to
+exit (wall) and by the OS (user + system CPU of the child, ``getrusage``), median of --runs:
+
+1. ``python -c pass`` in the same environment: the floor (the interpreter and ``site``);
+2. ``mcm-sync --version`` and ``mcm-sync --help``: goal under 0.15 s;
+3. a quiet ``mcm-sync sync`` of the example alliance (45 items), against a sandbox running as
+   its own process (``mcm-sync sandbox serve``, the vendors' rate limits on): goal under
+   0.3 s wall; the API calls each run makes, from the sandbox's own counters;
+4. the same without ``.pyc`` files (``PYTHONDONTWRITEBYTECODE=1`` and an empty
+   ``PYTHONPYCACHEPREFIX``): what an install that did not compile its modules pays.
+
+The project's modules are compiled first (``compileall``), as ``pip install`` does for a
+wheel by default, and the runs drop ``PYTHONDONTWRITEBYTECODE`` from the environment.
+``--importtime`` prints the slowest imports of each command (``python -X importtime``,
+cumulative microseconds): the profile that says what to import lazily next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MCM = str(BIN / "mcm-sync")
+EXAMPLE_CONFIG = ROOT / "config.example.yaml"
+EXAMPLE_PLAN = ROOT / "playbooks/examples/frl-action-plan.yaml"
+GOALS = {"version": 0.15, "help": 0.15, "sync": 0.30}
+PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+def environment(pyc: bool) -> dict[str, str]:
+    """The runs' environment: no proxies (loopback), ``.pyc`` files used or not."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in PROXIES and k != "PYTHONDONTWRITEBYTECODE"}
+    if not pyc:  # no .pyc read or written: every module compiled at every start
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="mcm-no-pyc-")
+    return env
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system, from the OS) and stdout of one process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout
+
+
+def medians(command: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds over ``runs`` processes (after one unmeasured run)."""
+    timed(command, env)
+    samples = [timed(command, env)[:2] for _ in range(runs)]
+    return (statistics.median(s[0] for s in samples),
+            statistics.median(s[1] for s in samples))
+
+
+def importtime(command: list[str], env: dict[str, str], top: int) -> list[tuple[int, str]]:
+    """The slowest imports of ``command`` (cumulative us), from ``python -X importtime``."""
+    done = subprocess.run([sys.executable, "-X", "importtime", *command], env=env,
+                          capture_output=True, text=True, check=False)
+    rows = []
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+            _, cumulative, name = line.split("|")
+            rows.append((int(cumulative), name.rstrip()))
+    return sorted(rows, reverse=True)[:top]
+
+
+def write_config(folder: Path) -> Path:
+    """The example alliance's config in ``folder`` (its state and sandbox data there)."""
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    text = text.replace("action_plan: playbooks/examples/frl-action-plan.yaml",
+                        f"action_plan: {EXAMPLE_PLAN}")
+    text = text.replace("path: .mcm-sync/state.db", f"path: {folder / '.mcm-sync/state.db'}")
+    path = folder / "mcm-sync.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class SandboxProcess:
+    """``mcm-sync sandbox serve`` on the config's data folder, rate limits on."""
+
+    def __init__(self, config: Path, env: dict[str, str]) -> None:
+        self.info = config.parent / ".mcm-sync" / "sandbox" / "server.json"
+        self.process = subprocess.Popen([MCM, "-c", str(config), "sandbox", "serve", "--port",
+                                         "0"], env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not self.info.exists():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the sandbox did not start")
+            time.sleep(0.1)
+        self.url = json.loads(self.info.read_text())["url"]
+
+    def admin(self, method: str, path: str) -> object:
+        """The sandbox's admin API."""
+        request = urllib.request.Request(f"{self.url}{path}", method=method, data=b""
+                                         if method == "POST" else None)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read() or b"null")
+
+    def calls(self) -> tuple[int, int]:
+        """Requests served since the last reset, and how many were answered 429."""
+        stats = self.admin("GET", "/_sandbox/stats")
+        assert isinstance(stats, dict)
+        codes = [(code, n) for routes in stats.values() for by_code in routes.values()
+                 for code, n in by_code.items()]
+        return sum(n for _, n in codes), sum(n for code, n in codes if code == "429")
+
+    def stop(self) -> None:
+        """Stop the sandbox process."""
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+def line(name: str, wall: float, cpu: float, goal: float | None, floor: float) -> str:
+    """One figure with its goal and floor."""
+    verdict = "" if goal is None else f"  goal < {goal:.2f} s: {'met' if wall < goal else 'MISSED'}"
+    return (f"{name:34} wall {wall:5.3f} s  cpu {cpu:5.3f} s  floor {floor:5.3f} s "
+            f"({wall / floor:4.1f}x){verdict}")
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11, help="processes per figure (median)")
+    parser.add_argument("--importtime", action="store_true", help="print the slowest imports")
+    parser.add_argument("--top", type=int, default=25, help="imports printed per command")
+    args = parser.parse_args()
+    for package in ("sync", "connectors", "playbooks"):  # what pip does for a wheel
+        compileall.compile_dir(ROOT / package, quiet=1)
+    env, cold = environment(pyc=True), environment(pyc=False)
+    folder = Path(tempfile.mkdtemp(prefix="mcm-bench-startup-"))
+    config = write_config(folder)
+    floor, floor_cpu = medians([sys.executable, "-c", "pass"], env, args.runs)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
+          f"median of {args.runs} processes")
+    print(line("python -c pass (the floor)", floor, floor_cpu, None, floor))
+    commands = {"version": [MCM, "--version"], "help": [MCM, "--help"]}
+    for name, command in commands.items():
+        print(line(f"mcm-sync --{name}", *medians(command, env, args.runs), GOALS[name],
+                   floor))
+    sandbox = SandboxProcess(config, env)
+    try:
+        for setup in (["bootstrap"], ["sync"], ["sync"]):  # the third finds nothing new
+            timed([MCM, "-c", str(config), *setup], env)
+        sync = [MCM, "-c", str(config), "sync"]
+        sandbox.admin("POST", "/_sandbox/stats/reset")
+        wall, cpu = medians(sync, env, args.runs)
+        calls, throttled = sandbox.calls()
+        print(line("mcm-sync sync (45 items, quiet)", wall, cpu, GOALS["sync"], floor)
+              + f"  {calls / (args.runs + 1):.0f} API calls per run, {throttled} x 429")
+        print(line("the same without .pyc files", *medians(sync, cold, args.runs), None, floor))
+        print(line("mcm-sync --version without .pyc", *medians(commands["version"], cold,
+                                                               args.runs), None, floor))
+        if args.importtime:
+            for name, command in {**commands, "sync": sync}.items():
+                print(f"\nslowest imports of mcm-sync {name} (cumulative ms):")
+                for micros, module in importtime(command, env, args.top):
+                    print(f"  {micros / 1000:7.1f}  {module}")
+    finally:
+        sandbox.stop()
+
+
+if __name__ == "__main__":
+    main()
