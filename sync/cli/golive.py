@@ -19,10 +19,10 @@ def _counts(counts: dict[str, int]) -> str:
 def go_live(app: AppContext, dry_run: bool, as_json: bool) -> None:
     """Take the trial's state store from the sandbox to the real services (or back).
 
-    After setting `sandbox: false`: keep the alliance's items, stakeholders with their
-    consent, minutes, meeting dates, decisions and audit trail; set the sandbox's board,
-    channel, audience and webhook ids, journal, event queue and bookmarks aside. A full copy of the store is kept
-    first (its place is printed); everything is done in one transaction. Then run
+    After setting `sandbox: false`: keep the alliance's items, stakeholders with their consent,
+    minutes, meeting dates, decisions and audit trail; set the sandbox's board, channel,
+    audience and webhook ids, journal, event queue and bookmarks aside. A full copy of the store
+    is kept first (its place is printed); everything is done in one transaction. Then run
     `mcm-sync doctor` and `mcm-sync bootstrap` against the real services.
 
     Exit codes: 0 done (or nothing to do), 2 the store is missing, locked or another
