@@ -26,13 +26,21 @@ def run(*args: str, input: str | None = None) -> click.testing.Result:
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path, asked as click asks (the root's commands are loaded lazily, so
+    ``group.commands`` alone would be empty and this test would check nothing)."""
+    ctx = click.Context(group)
     found = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         found.append((*prefix, name))
         if isinstance(command, click.Group):
             found += _commands(command, (*prefix, name))
     return found
 
+
+def test_the_command_tree_is_walked_whole() -> None:
+    assert len(_commands(cli)) > 40  # not an empty parametrisation
 
 @pytest.mark.parametrize("path", _commands(cli), ids=" ".join)
 def test_every_command_has_help(path: tuple[str, ...]) -> None:

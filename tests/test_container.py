@@ -54,7 +54,8 @@ def _instructions() -> list[tuple[str, str]]:
 
 
 def _serve_default_port() -> int:
-    serve = cli.commands["serve"]
+    serve = cli.get_command(click.Context(cli), "serve")  # the root loads its commands lazily
+    assert serve is not None
     return next(p.default for p in serve.params if p.name == "port")
 
 
