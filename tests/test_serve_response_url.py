@@ -15,6 +15,7 @@ from connectors.errors import FatalRemoteError
 from connectors.slack.respond import respond
 from sync.serve import hooks
 from sync.serve.hooks import HookApp, Secrets
+from sync.serve.server import Service
 from sync.state.events import EventQueue
 from tests.test_serve import start, wait_for
 from tests.test_serve_units import SCOPE
@@ -90,6 +91,14 @@ def test_a_slow_alliance_command_reaches_the_sandbox_through_its_response_url(
     """End to end: serve acknowledges the command empty and posts the answer, privately, to
     the ``response_url`` the sandbox's Slack gave it (no answer is ever ready at once)."""
     monkeypatch.setattr(hooks, "COMMAND_DEADLINE", 0)
+    # A deadline of 0 alone races with a quick answer: the answer is made slower than that.
+    answer_now = Service._command
+
+    def answer_late(self: Service, form: Any) -> Any:
+        time.sleep(0.3)
+        return answer_now(self, form)
+
+    monkeypatch.setattr(Service, "_command", answer_late)
     service = start(alliance)
     try:
         answer = alliance.admin("POST", "/_sandbox/slack/command",
