@@ -191,10 +191,10 @@ class TrelloPacer:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """An answer's ``x-rate-limit-api-token-*`` headers (lower-case names): pace the
-        token's window at the quota they state, less :data:`TRELLO_QUOTA_RESERVE`; when they
-        count more calls in the window than we made, by more than that reserve (another
-        process on the same token), hold back for one window. Headers missing or malformed
-        change nothing."""
+        token's window at the quota they state, less :data:`TRELLO_QUOTA_RESERVE`. When they count
+        many more calls in the window than we made (a tenth of the quota: another process on
+        the same token), hold back for one window; when they say the quota is spent, for a
+        tenth of one. Headers missing or malformed change nothing."""
         try:
             most = int(headers["x-rate-limit-api-token-max"])
             window = int(headers["x-rate-limit-api-token-interval-ms"]) / 1000
@@ -206,10 +206,15 @@ class TrelloPacer:
         calls = most - TRELLO_QUOTA_RESERVE
         if (calls, window) != (self._token.max_calls, self._token.per_seconds):
             self._token.resize(calls, window)
-        if most - remaining > self._token.in_window("") + TRELLO_QUOTA_RESERVE:
-            # Trello counts more calls than we made (beyond the jitter the reserve covers):
-            # another process spends the same token's quota.
+        beyond_ours = most - remaining - self._token.in_window("")
+        if beyond_ours > most // 10:
+            # Trello counts many more calls than we made: another process spends the same
+            # token's quota, and we cannot tell when its calls leave the window.
             self._token.pause("", window)
+        elif remaining <= 0:
+            # A few of ours still in Trello's window (their answers were slow to arrive): the
+            # next call would be refused; a tenth of the window lets them leave.
+            self._token.pause("", window / 10)
 
 
 class ConnectionGate:

@@ -255,7 +255,17 @@ def test_trello_holds_back_when_someone_else_spent_the_quota() -> None:
     trello = TrelloPacer(clock=fake.clock, sleep=fake.sleep)
     trello.acquire("/1/cards")
     trello.observe(quota(remaining=99))  # our one call: nothing to hold back
-    trello.observe(quota(remaining=97))  # two more than ours: the jitter the reserve covers
+    trello.observe(quota(remaining=95))  # a few more than ours: jitter at a window's edge
     assert trello.acquire("/1/cards") == 0.0
     trello.observe(quota(remaining=40))  # our two calls, and another process's 58
     assert trello.acquire("/1/cards") == 10.0
+
+
+def test_trello_waits_a_little_when_the_quota_is_spent() -> None:
+    fake = FakeTime()
+    trello = TrelloPacer(clock=fake.clock, sleep=fake.sleep)
+    trello.observe(quota())
+    for _ in range(95):
+        trello.acquire("/1/cards")
+    trello.observe(quota(remaining=0))  # Trello counts 100, five more than our 95
+    assert trello.acquire("/1/cards") == pytest.approx(1.0)  # a tenth of the window
