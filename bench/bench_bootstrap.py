@@ -33,8 +33,10 @@ from alliance_harness import (
     window_floor,
 )
 
-from connectors.pacing import TRELLO_TOKEN_LIMIT
+from connectors.pacing import TRELLO_QUOTA_RESERVE, TRELLO_TOKEN_LIMIT
 from sync.core.services import connect
+
+GOAL_RATIO = 1.15  # issue 24: bootstrap within 1.15x of the burst-aware floor, 0 x 429
 
 # Routes whose every successful call creates exactly one object (sandbox stats keys).
 CREATES = {
@@ -126,11 +128,21 @@ def report(on: Run, off: Run, again: Run, objects: dict[str, int]) -> None:
     print(f"  rate limits on, client pacing on : {on.seconds:6.1f} s   429s: {on.throttled}")
     print(f"  floor implied by vendor limits   : {floor:6.1f} s   (binding: {name})")
     trello_calls = on.calls.get("trello", 0)
-    paced = window_floor(trello_calls, TRELLO_TOKEN_LIMIT.calls, TRELLO_TOKEN_LIMIT.seconds)
+    # The pacer: its own 90 per 10 s until Trello's headers state the quota, then the quota
+    # less a reserve (connectors.pacing.TrelloPacer.observe).
+    quota = TRELLO_PER_10S - TRELLO_QUOTA_RESERVE
+    paced = window_floor(trello_calls, quota, 10.0)
+    flat = window_floor(trello_calls, TRELLO_TOKEN_LIMIT.calls, TRELLO_TOKEN_LIMIT.seconds)
     print(f"    Trello {trello_calls} calls at {TRELLO_PER_10S}/10 s: steady rate "
           f"{trello_calls / TRELLO_PER_10S * 10:.1f} s, with the first window's burst "
-          f"{floor:.1f} s; at our pacer's {TRELLO_TOKEN_LIMIT.calls}/"
-          f"{TRELLO_TOKEN_LIMIT.seconds:g} s: {paced:.1f} s")
+          f"{floor:.1f} s; at the pacer's quota less {TRELLO_QUOTA_RESERVE} ({quota}/10 s): "
+          f"{paced:.1f} s (at a flat {TRELLO_TOKEN_LIMIT.calls}/"
+          f"{TRELLO_TOKEN_LIMIT.seconds:g} s: {flat:.1f} s)")
+    if floor:
+        ratio = on.seconds / floor
+        met = ratio <= GOAL_RATIO and on.throttled == 0
+        print(f"  wall / burst-aware floor         : {ratio:6.2f}x  (goal <= {GOAL_RATIO}x, "
+              f"0 x 429: {'met' if met else 'NOT met'})")
     others = {k: v for k, v in floors(on.routes).items() if not k.startswith("trello") and v}
     print(f"    other limits with a non-zero floor: {others or 'none'} "
           f"(Slack tiers/min: {SLACK_TIER_PER_MIN})")

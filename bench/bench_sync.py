@@ -6,6 +6,9 @@
    (``sync --full``); and a naive baseline that reads every card (one ``/batch`` call per card)
    and every item message's reactions (one ``reactions.get`` per message) one by one, with
    its wall time without limits and the floor the vendor limits would impose on it.
+   Then ``--back-to-back`` quiet syncs (10 by default) one right after the other on one
+   sandbox server with rate limits on: harsher than a cron run every minute (the vendors'
+   windows never empty in between), so 0 x 429 there means 0 x 429 at one run a minute.
 2. A sync after K member changes (K = 1, 10, 100) at 200 items: half of them card moves in
    Trello, half reactions in Slack, made as members through py-trello and slack_sdk.
 
@@ -52,6 +55,7 @@ from sync.core.services import connect
 EXAMPLE_ITEMS = 45  # the example alliance as shipped (6 action-plan rows)
 CHANGE_ITEMS = 200
 NAIVE_LIMITED_UP_TO = 50  # run the naive baseline under rate limits only while it is quick
+QUIET_GOAL = (2000, 4)  # issue 24: a quiet sync at 2,000 items in at most 4 calls, 0 x 429
 
 
 def extra_rows(items: int) -> int | None:
@@ -122,21 +126,25 @@ class SizeRow:
     naive_off: Run
     naive_on: Run | None
     setup: dict[str, Any]
+    back_to_back: list[Run]
 
 
-def measure_size(folder: str, items: int) -> SizeRow:
-    """Prepare, then: no-change sync, full reconciliation and the naive baseline."""
+def measure_size(folder: str, items: int, repeat: int = 10) -> SizeRow:
+    """Prepare, then: no-change sync, ``repeat`` of them back to back on one sandbox server,
+    full reconciliation and the naive baseline."""
     prepared = setup(folder, items)
     with BenchAlliance(Path(folder), extra_rows=extra_rows(items), processes=True) as alliance:
         quiet, summary = sync(alliance)
         if sum(summary["writes"].values()) or summary["changes"]:
             print(f"WARNING: a no-change sync at {items} items wrote: {summary}")
+        runs = [sync(alliance)[0]] if repeat else []
+        runs += [alliance.cli("sync", "--json") for _ in range(repeat - 1)]  # same windows
         full, summary = sync(alliance, "--full")
         if sum(summary["writes"].values()):
             print(f"WARNING: a no-change full sync at {items} items wrote: {summary}")
         naive_off = naive(alliance, rate_limits=False)
         naive_on = naive(alliance, rate_limits=True) if items <= NAIVE_LIMITED_UP_TO else None
-    return SizeRow(prepared["items"], quiet, full, naive_off, naive_on, prepared)
+    return SizeRow(prepared["items"], quiet, full, naive_off, naive_on, prepared, runs)
 
 
 def member_changes(alliance: BenchAlliance, k: int, used: set[str]) -> None:
@@ -203,6 +211,21 @@ def print_sizes(rows: list[SizeRow]) -> None:
             print(f"  naive baseline at {row.items} items with rate limits on: "
                   f"{row.naive_on.total} calls, {row.naive_on.seconds:.2f} s, "
                   f"429s {row.naive_on.throttled}")
+    for row in rows:
+        if row.back_to_back:
+            runs = row.back_to_back
+            print(f"  {len(runs)} quiet syncs back to back at {row.items} items, one sandbox "
+                  f"(limits on): calls {sum(r.total for r in runs)} "
+                  f"({min(r.total for r in runs)}-{max(r.total for r in runs)} a run), "
+                  f"429s {sum(r.throttled for r in runs)}, slowest run "
+                  f"{max(r.seconds for r in runs):.2f} s")
+    goal_items, goal_calls = QUIET_GOAL
+    for row in rows:
+        if row.items == goal_items:
+            throttled = row.quiet.throttled + sum(r.throttled for r in row.back_to_back)
+            met = row.quiet.total <= goal_calls and throttled == 0
+            print(f"  goal at {goal_items} items: <= {goal_calls} calls, 0 x 429: "
+                  f"{row.quiet.total} calls, {throttled} x 429 -> {'met' if met else 'NOT met'}")
     _, name = naive_floor(rows[-1].items)
     print(f"  naive floor: binding {name}; Trello 100/10 s per token")
     for row in rows:
@@ -231,6 +254,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="45,200,2000", help="item counts (>= 39)")
     parser.add_argument("--changes", default="1,10,100", help="K values at 200 items")
+    parser.add_argument("--back-to-back", type=int, default=10,
+                        help="quiet syncs one after the other on one sandbox, per size")
     args = parser.parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(",") if s})
     ks = [int(k) for k in args.changes.split(",") if k]
@@ -243,8 +268,9 @@ def main() -> None:
         big = [n for n in sizes if n > CHANGE_ITEMS]
         context = multiprocessing.get_context("spawn")
         with context.Pool(max(1, len(big))) as pool:
-            pending = {n: pool.apply_async(measure_size, (folders[n], n)) for n in big}
-            rows = [measure_size(folders[n], n) for n in sizes if n not in big]
+            repeat = args.back_to_back
+            pending = {n: pool.apply_async(measure_size, (folders[n], n, repeat)) for n in big}
+            rows = [measure_size(folders[n], n, repeat) for n in sizes if n not in big]
             if ks and CHANGE_ITEMS not in sizes:
                 setup(folders[CHANGE_ITEMS], CHANGE_ITEMS)
             changes = measure_changes(folders[CHANGE_ITEMS], ks) if ks else []

@@ -243,6 +243,11 @@ class SlackAPI(Protocol):
         """(user id, bot id) of our token (auth.test)."""
         ...
 
+    def identity_key(self) -> str:
+        """A fingerprint of our token (a one-way digest, no call): the identity recorded
+        under it holds for as long as the token is the same."""
+        ...
+
     def list_channels(self) -> list[SlackChannel]:
         """Every public and private channel we can see, archived included (all pages)."""
         ...

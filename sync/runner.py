@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import MailchimpAPI, SlackAPI, SlackMessage, TrelloAPI
+from connectors.errors import RemoteError
 from connectors.identity import OUR_EVENT_TYPES, make_token, note_metadata, token_in_metadata
 from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
 from sync.core.config import Config
 from sync.core.mrkdwn import escape
+from sync.engine.read import forget_slack_identity
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
 from sync.plenary.meetings import meeting_schedule, post_meeting_reminders
 from sync.reports.digest import digest_due, digest_text, parse_duration
@@ -73,8 +75,12 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
         posted = _post_digest(config, book, rows, slack, store, now, run.id)
         reminders = post_meeting_reminders(config, book, slack, store, now, run_id=run.id)
         audience = _push_audience(config, book, mailchimp, store) if mailchimp else None
-    except BaseException:
+    except BaseException as failure:
         store.finish_run(run.id, "failed")
+        if isinstance(failure, RemoteError):
+            # A token revoked, replaced or moved to another workspace shows as a failed call:
+            # the next run asks Slack who we are instead of trusting the recorded identity.
+            forget_slack_identity(store)
         raise
     if result.quiet and not posted and not reminders and not (audience and audience.write_calls):
         # A quiet run wrote nothing: it keeps no row (a worker makes one every few seconds

@@ -32,6 +32,8 @@ class FakeSlack:
 
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
+        self.token = "token-1"
+        self.identity_calls = 0
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> all, in ts order
 
@@ -78,8 +80,13 @@ class FakeSlack:
     # ------------------------------------------------------------------ identity, channels
 
     def identity(self) -> tuple[str, str]:
-        """(user id, bot id) of the bot (auth.test)."""
+        """(user id, bot id) of the bot (auth.test), counted in ``identity_calls``."""
+        self.identity_calls += 1
         return self.world.bot.slack_id, self.world.bot.slack_bot_id
+
+    def identity_key(self) -> str:
+        """The fingerprint of the bot's token (``token``: a test sets another to change it)."""
+        return f"fake:{self.token}"
 
     def list_channels(self) -> list[SlackChannel]:
         """Every channel, archived included, in creation order."""

@@ -61,6 +61,16 @@ def slack(sandbox: Any) -> SlackConnector:
     return connect(sandbox)
 
 
+def test_identity_key_tells_tokens_apart_without_holding_them(sandbox: Any) -> None:
+    token = testing.issued(sandbox)["slack"]["bot_token"]
+    slack = connect(sandbox)
+    key = slack.identity_key()
+    assert slack.calls == 0  # no call to make it
+    assert key == connect(sandbox).identity_key()  # the same token, the same key
+    assert key != connect(sandbox, token=token + "x").identity_key()
+    assert token not in key and len(key) == 16
+
+
 def test_identity_and_channel_settings(slack: SlackConnector) -> None:
     user_id, bot_id = slack.identity()
     assert user_id.startswith("U") and bot_id.startswith("B")
@@ -156,22 +166,27 @@ def test_metadata_round_trip_reactions_pins_and_updates(
     assert read.edited_ts
 
 
-def test_history_and_replies(slack: SlackConnector) -> None:
+def test_history_and_replies(sandbox: Any, slack: SlackConnector) -> None:
     channel = slack.create_channel("frl-history")
-    posted = [slack.post_message(channel.id, f"message {i}") for i in range(205)]
+    posted = [slack.post_message(channel.id, f"message {i}") for i in range(1000)]
     calls = slack.calls
     history = slack.history(channel.id)
-    assert slack.calls - calls == 2  # two pages of 200
-    assert [m.text for m in history] == [f"message {i}" for i in range(205)]  # oldest first
-    later = slack.history(channel.id, oldest=posted[202].ts)
-    assert [m.text for m in later] == ["message 203", "message 204"]
+    # Pages as large as conversations.history takes (999), not Slack's general advice of 200.
+    assert slack.calls - calls == 2
+    assert [m.text for m in history] == [f"message {i}" for i in range(1000)]  # oldest first
+    # The sandbox caps a page as Slack does: a larger limit gets 999, 0 the default 100.
+    bot = testing.slack_client(sandbox)
+    assert len(bot.conversations_history(channel=channel.id, limit=5000)["messages"]) == 999
+    assert len(bot.conversations_history(channel=channel.id, limit=0)["messages"]) == 100
+    later = slack.history(channel.id, oldest=posted[997].ts)
+    assert [m.text for m in later] == ["message 998", "message 999"]
 
     parent = posted[0]
     first = slack.post_message(channel.id, "reply 1", thread_ts=parent.ts)
     slack.post_message(channel.id, "reply 2", thread_ts=parent.ts)
     assert [m.text for m in slack.replies(channel.id, parent.ts)] == ["reply 1", "reply 2"]
     assert [m.text for m in slack.replies(channel.id, parent.ts, oldest=first.ts)] == ["reply 2"]
-    top = slack.history(channel.id, oldest=posted[204].ts)
+    top = slack.history(channel.id, oldest=posted[999].ts)
     assert top == []  # replies are not top-level messages
     [head] = [m for m in slack.history(channel.id) if m.ts == parent.ts]
     assert head.reply_count == 2

@@ -399,3 +399,19 @@ def test_board_goes_to_the_configured_workspace(sandbox: Any, trello: TrelloConn
     assert raw["idOrganization"] == workspace
     with pytest.raises(FatalRemoteError):
         trello.create_board("Elsewhere", "desc", "0" * 24)
+
+
+def test_pacing_follows_the_quota_trellos_headers_state(sandbox: Any) -> None:
+    # The sandbox states Trello's 100 per 10 s in every answer's x-rate-limit-* headers: the
+    # connector paces at that less a reserve of 2 (98), not at its own 90 of before.
+    sleeps = Sleeps()
+    issued = testing.issued(sandbox)["trello"]
+    trello = TrelloConnector(issued["api_key"], issued["token"],
+                             base_url=sandbox.base_urls["trello"], policy=FAST,
+                             pacer=TrelloPacer(sleep=sleeps), sleep=sleeps)
+    for _ in range(98):
+        trello.token_info()
+    assert trello.rate_limit_headroom()["token"][1] == 100
+    assert sum(sleeps) < 1.0  # 98 calls in the first window: no wait (at 90, the 91st waits)
+    trello.token_info()
+    assert sum(sleeps) > 9.0  # the 99th waits for the first to leave Trello's window

@@ -213,3 +213,59 @@ def test_connection_gate_bounds_concurrency() -> None:
     for thread in threads:
         thread.join()
     assert (gate.peak, gate.active) == (8, 0)
+
+
+def quota(most: int = 100, remaining: int = 100, interval_ms: int = 10_000) -> dict[str, str]:
+    """Trello's token quota headers as the connector keeps them (lower-case names)."""
+    return {"x-rate-limit-api-token-max": str(most),
+            "x-rate-limit-api-token-interval-ms": str(interval_ms),
+            "x-rate-limit-api-token-remaining": str(remaining)}
+
+
+def test_trello_paces_at_the_quota_its_headers_state_less_a_reserve() -> None:
+    fake = FakeTime()
+    trello = TrelloPacer(clock=fake.clock, sleep=fake.sleep)
+    stamps = []
+    for _ in range(300):
+        trello.acquire("/1/cards")
+        stamps.append(fake.now)
+        used = sum(1 for t in stamps if fake.now - 10.0 < t <= fake.now)  # as Trello counts
+        trello.observe(quota(remaining=100 - used))
+    # 98 a window (100 less the reserve of 2), not 90, and never more than 98 in any window:
+    # the 294th call still goes in the third window (at 90 a window it would wait until 30 s).
+    assert stamps[97] == 0.0 and stamps[98] == 10.0
+    for i in range(len(stamps) - 98):
+        assert stamps[i + 98] - stamps[i] >= 10.0
+    assert stamps[293] == 20.0
+
+
+def test_trello_quota_headers_missing_or_malformed_change_nothing() -> None:
+    fake = FakeTime()
+    trello = TrelloPacer(clock=fake.clock, sleep=fake.sleep)
+    trello.observe({})
+    trello.observe(quota(most=0))
+    trello.observe({**quota(), "x-rate-limit-api-token-max": "many"})
+    for _ in range(TRELLO_TOKEN_LIMIT.calls):
+        assert trello.acquire("/1/cards") == 0.0
+    assert trello.acquire("/1/cards") == 10.0  # still our own 90 per 10 s
+
+
+def test_trello_holds_back_when_someone_else_spent_the_quota() -> None:
+    fake = FakeTime()
+    trello = TrelloPacer(clock=fake.clock, sleep=fake.sleep)
+    trello.acquire("/1/cards")
+    trello.observe(quota(remaining=99))  # our one call: nothing to hold back
+    trello.observe(quota(remaining=95))  # a few more than ours: jitter at a window's edge
+    assert trello.acquire("/1/cards") == 0.0
+    trello.observe(quota(remaining=40))  # our two calls, and another process's 58
+    assert trello.acquire("/1/cards") == 10.0
+
+
+def test_trello_waits_a_little_when_the_quota_is_spent() -> None:
+    fake = FakeTime()
+    trello = TrelloPacer(clock=fake.clock, sleep=fake.sleep)
+    trello.observe(quota())
+    for _ in range(95):
+        trello.acquire("/1/cards")
+    trello.observe(quota(remaining=0))  # Trello counts 100, five more than our 95
+    assert trello.acquire("/1/cards") == pytest.approx(1.0)  # a tenth of the window

@@ -110,6 +110,7 @@ class TrelloCore:
                     post_args=dict(body) if body is not None else None,
                 )
             except ResourceUnavailable as exc:  # Unauthorized is a subclass
+                self._pacer.observe(self._client.http_service.rate_limits)
                 raise wire.error_for_trello(
                     exc, operation, write=write, secrets=self._secrets
                 ) from None
@@ -122,6 +123,8 @@ class TrelloCore:
                 raise error_for_connection(
                     SERVICE, _Sanitized(exc, self._secrets), write=write
                 ) from None
+            # Trello's quota as this answer states it paces the calls that follow.
+            self._pacer.observe(self._client.http_service.rate_limits)
             return parse(answer)
 
         return self._retrier.call(once, operation=operation, recover=recover if write else None)

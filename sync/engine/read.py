@@ -8,6 +8,15 @@ the cards the actions touched (or the whole board on a full reconciliation), the
 replies newer than each message's last seen reply, and, only when some item needs its card
 made, the board's cards by token so that a card a crashed run made is adopted. Nothing here
 decides or writes remotely.
+
+The bot's Slack identity (``auth.test``) is kept in the state store between processes
+(:func:`slack_identity`): a token's identity never changes, so it is recorded once, under a
+fingerprint of the token (:meth:`connectors.base.SlackAPI.identity_key`, a one-way digest,
+never the token). A new token finds no record and asks again (the records of earlier tokens
+are dropped), and a run that fails on a remote call forgets it
+(:func:`forget_slack_identity`), so a revoked or replaced token, or an app reinstalled
+elsewhere, is asked about afresh. No new table: it is a resource row (``slack``,
+``identity``, <fingerprint>) whose remote id is ``"<user id> <bot id>"``.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from sync.engine.model import (
 )
 from sync.state.store import StateStore
 
+IDENTITY = "identity"  # the resource kind of the bot's recorded Slack identity
 TRELLO_ACTION_TYPES = ("createCard", "updateCard", "deleteCard", "commentCard",
                        "addMemberToCard", "removeMemberFromCard", "moveCardToBoard")
 
@@ -59,7 +69,8 @@ def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: T
     # Two queries for every id the run needs: a scheduled run repeats this every few seconds.
     found = {("trello", *k): v for k, v in
              store.remote_ids("trello", ("board", "list", "me", "member")).items()}
-    found |= {("slack", *k): v for k, v in store.remote_ids("slack", ("channel",)).items()}
+    slack_ids = store.remote_ids("slack", ("channel", IDENTITY))
+    found |= {("slack", *k): v for k, v in slack_ids.items()}
     board_id = _resource(found, "trello", "board", "board")
     status_list: dict[str, str] = {status: _resource(found, "trello", "list", status)
                                    for status in STATUSES}
@@ -73,11 +84,44 @@ def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: T
         config=config, book=book, rows=tuple(rows), board_id=board_id,
         actions_channel=_resource(found, "slack", "channel", "actions"),
         list_status={v: k for k, v in status_list.items()}, status_list=status_list,
-        member_emails=members, me_trello=me_trello, me_slack=slack.identity(),
+        member_emails=members, me_trello=me_trello,
+        me_slack=slack_identity(slack, store, {key: v for (kind, key), v in slack_ids.items()
+                                               if kind == IDENTITY}),
         now=now or dt.datetime.now(dt.UTC),
         inputs=inputs or inputs_digest(config, book, rows),
     )
     return SyncContext(settings=settings, trello=trello, slack=slack, store=store)
+
+
+def slack_identity(slack: SlackAPI, store: StateStore,
+                   recorded: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(user id, bot id) of ``slack``'s token: from the store when recorded for this token,
+    otherwise asked (``auth.test``) and recorded.
+
+    ``recorded``: fingerprint -> remote id of the ``identity`` resources, when the caller has
+    read them already (a scheduled run reads every id it needs in one query).
+    """
+    key = slack.identity_key()
+    if recorded is None:
+        found = store.get_resource("slack", IDENTITY, key)
+        known = found.remote_id if found else None
+    else:
+        known = recorded.get(key)
+    if known is not None:
+        user, _, bot = known.partition(" ")
+        return user, bot
+    user, bot = slack.identity()
+    with store.transaction():
+        forget_slack_identity(store)
+        store.put_resource("slack", IDENTITY, key, f"{user} {bot}")
+    return user, bot
+
+
+def forget_slack_identity(store: StateStore) -> None:
+    """Drop every recorded identity: the next run asks Slack again."""
+    with store.transaction():
+        for old in store.list_resources("slack", IDENTITY):
+            store.delete_resource("slack", IDENTITY, old.logical_key)
 
 
 def due_for_full(store: StateStore, every: dt.timedelta, now: dt.datetime) -> bool:
