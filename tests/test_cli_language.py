@@ -104,9 +104,8 @@ def test_the_template_holds_every_marked_text() -> None:
 
     keywords = {"gettext": None, "ngettext": (1, 2), "N_": None}
     marked = set()
-    for name in ("sync.py", "foundation.py"):
-        for _, message, _, _ in extract_from_file("python", LOCALE_DIR.parents[1] / name,
-                                                  keywords=keywords):
+    for path in sorted(LOCALE_DIR.parents[1].rglob("*.py")):  # every module of sync/cli
+        for _, message, _, _ in extract_from_file("python", path, keywords=keywords):
             marked.add(message if isinstance(message, str) else message[0])
     with (LOCALE_DIR / "mcm-sync.pot").open("rb") as source:
         extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(source) if m.id}
