@@ -8,6 +8,7 @@ themselves are registered on the root group by :mod:`sync.cli.main` (imported wh
 
 from __future__ import annotations
 
+import gettext
 import json
 import logging
 import os
@@ -49,6 +50,11 @@ class AppContext:
 
             self._config = load_config(self.config_path or default_config_path())
         return self._config
+
+    @property
+    def texts(self) -> gettext.NullTranslations:
+        """The command line's words for this alliance (loads the config: its language)."""
+        return texts(self.config.alliance.language)
 
     @property
     def alliance(self) -> Alliance:
@@ -109,8 +115,9 @@ def write_output(data: str | bytes, target: Path, what: str) -> Path:
                         hint="check the path, its permissions and the free space") from None
     where = target.resolve()
     outside = not where.is_relative_to(Path.cwd().resolve())
-    click.echo(f"wrote {where}" + (" (outside the current folder)" if outside else ""),
-               err=True)
+    t = texts(alliance_language())
+    click.echo(t.gettext("wrote %(path)s (outside the current folder)") % {"path": where}
+               if outside else t.gettext("wrote %(path)s") % {"path": where}, err=True)
     return where
 
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import echo_json
+from sync.cli.support.i18n import N_, texts
 from sync.core.errors import EveryAllianceFailed, UserError
 from sync.fleet.worker import CycleReport, Worker, alliance_configs, shared_stores, status_rows
 from sync.reports.digest import parse_duration
@@ -106,6 +107,11 @@ def worker(ctx: click.Context, folder: Path | None, database: str | None, once: 
             hint="see the errors above and `mcm-sync worker status`")
 
 
+# `worker status`'s table as the coordinator reads it (``--json`` keeps the English keys).
+STATUS_COLUMNS = (N_("alliance"), N_("last run"), N_("outcome"), N_("next run"), N_("lag"),
+                  N_("events"), N_("last error"))
+
+
 def _when(value: object, now: dt.datetime) -> str:
     if not isinstance(value, str) or value == "now":
         return str(value or "-")
@@ -138,7 +144,8 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
     if as_json:
         echo_json(rows)
         return
-    table = Table("alliance", "last run", "outcome", "next run", "lag", "events", "last error")
+    t = texts()  # many alliances: the variable or the locale chooses
+    table = Table(*(t.gettext(column) for column in STATUS_COLUMNS))
     for row in rows:
         lag = int(str(row["lag_seconds"]))
         table.add_row(str(row["alliance"]), _when(row["last_run"], now), str(row["outcome"]),
@@ -148,6 +155,8 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
     Console(width=160).print(table)
     outage = rows[0]["database_outage"] if rows else None
     if isinstance(outage, dict):
-        click.echo(f"last database outage: {_when(outage['began'], now)}, "
-                   f"{outage['seconds']:.0f}s (worker {outage['worker']}; runs redone: "
-                   f"{outage['interrupted'] or 'none'})")
+        click.echo(t.gettext("last database outage: %(when)s, %(seconds).0fs (worker "
+                             "%(worker)s; runs redone: %(redone)s)")
+                   % {"when": _when(outage["began"], now), "seconds": outage["seconds"],
+                      "worker": outage["worker"],
+                      "redone": outage["interrupted"] or t.gettext("none")})

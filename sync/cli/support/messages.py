@@ -23,7 +23,7 @@ from sync.cli.support.i18n import N_
 from sync.core.errors import McmSyncError, error_lines
 
 # The English templates, as the engine formats them (sync/core/config.py, env_file.py,
-# services.py, state_url.py; sync/state/lock.py, store.py, binding.py).
+# services.py, state_url.py; sync/state/lock.py, store.py, binding.py; sync/bootstrap).
 TEMPLATES: tuple[str, ...] = (
     # config and secrets files
     N_("config file not found"),
@@ -72,6 +72,13 @@ TEMPLATES: tuple[str, ...] = (
     N_("run `mcm-sync go-live --dry-run`, then `mcm-sync go-live`: it keeps the stakeholders, "
        "minutes, meetings and action plan and sets the %(mode)s ids aside (or set sandbox: "
        "%(flag)s again)"),
+    # bootstrap's pending and unresolved lines about people (sync/bootstrap/apply.py)
+    N_("trello: %(person)s: invited; has no Trello account yet (the invitation e-mail asks "
+       "them to sign up; nothing to do for you)"),
+    N_("trello: %(person)s: not found on the board; set trello_username in the config or ask "
+       "them to accept the invitation"),
+    N_("slack: %(person)s: no Slack user with this e-mail; invite them to the workspace or set "
+       "slack_id in the config"),
 )
 
 _PLACEHOLDER = re.compile(r"%\\\((\w+)\\\)s")
