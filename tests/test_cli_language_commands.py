@@ -115,3 +115,21 @@ def test_init_asks_in_the_alliance_s_language_once_it_is_known(tmp_path: Path) -
     english = CliRunner().invoke(cli, ["-c", str(tmp_path / "e.yaml"), "init", "--language",
                                        "en"], input=answers)
     assert "Alliance name" in english.stdout and "Naam" not in english.stdout
+
+
+def test_the_sync_summary_s_extras_and_the_exit_3_error_in_dutch() -> None:
+    from sync.cli.support.messages import error_lines_in
+    from sync.cli.sync import _summary_line
+    from sync.core.errors import ConflictsUnresolved
+    from sync.engine.model import SyncResult
+    from sync.runner import SyncOutcome
+
+    result = SyncResult(run_id="r", duplicates_removed=["m1", "m2"])
+    outcome = SyncOutcome(result, digest_posted=True, unresolved=0, reminders=["FRL-36"])
+    assert _summary_line(outcome, "nl").endswith(
+        ", overzicht geplaatst, 1 vergaderherinnering, 2 dubbele berichten verwijderd")
+    assert _summary_line(outcome, "en").endswith(
+        ", digest posted, 1 meeting reminder, 2 duplicate messages removed")
+    waiting = ConflictsUnresolved("2 conflicts need a decision", hint="see `mcm-sync status`")
+    assert error_lines_in(waiting, translations("nl")) == [
+        "2 conflicten wachten op een beslissing (tip: zie `mcm-sync status`)"]

@@ -72,6 +72,12 @@ TEMPLATES: tuple[str, ...] = (
     N_("run `mcm-sync go-live --dry-run`, then `mcm-sync go-live`: it keeps the stakeholders, "
        "minutes, meetings and action plan and sets the %(mode)s ids aside (or set sandbox: "
        "%(flag)s again)"),
+    # the exit statuses 3 and 4 of sync and worker --once (sync/cli/sync.py, worker.py)
+    N_("%(n)s conflict needs a decision"),
+    N_("%(n)s conflicts need a decision"),
+    N_("see `mcm-sync status`"),
+    N_("every alliance failed (%(n)s)"),
+    N_("see the errors above and `mcm-sync worker status`"),
     # bootstrap's pending and unresolved lines about people (sync/bootstrap/apply.py)
     N_("trello: %(person)s: invited; has no Trello account yet (the invitation e-mail asks "
        "them to sign up; nothing to do for you)"),
