@@ -8,6 +8,7 @@ import click
 
 from sync.cli.app import AppContext, echo_json, pass_app
 from sync.cli.services import _services_option
+from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import N_
 from sync.doctor.report import DoctorReport
 
@@ -34,7 +35,7 @@ def print_report(report: DoctorReport, t: gettext.NullTranslations) -> None:
     click.echo(t.gettext("doctor: %(ok)d ok, %(warn)d warn, %(fail)d fail") % counts)
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")

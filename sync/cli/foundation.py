@@ -21,6 +21,7 @@ from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, output_file_or_folder, pass_app, write_output
+from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.cli.support.params import COUNTRY, START_DATE, TIMEZONE, TextParam
 from sync.core.calendar import after_end, alliance_playbook
@@ -47,7 +48,7 @@ def _question(question: str, kind: click.ParamType[Any], default: Any = None) ->
     return click.prompt(question, default=default, type=kind)
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--name", type=TextParam(ANSWER_CHECKS["name"]),
               help="Alliance name, e.g. 'Friesland Newcomer Mediation Alliance'.")
 @click.option("--slug", type=TextParam(ANSWER_CHECKS["slug"]),
@@ -127,7 +128,7 @@ def init(app: AppContext, /, force: bool, sandbox: bool, **answers: Any) -> None
         "wrote %(path)s; next: mcm-sync -c %(path)s validate") % {"path": target})
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @pass_app
 def validate(app: AppContext, as_json: bool) -> None:
@@ -177,7 +178,7 @@ def validate(app: AppContext, as_json: bool) -> None:
                % {"source": source, "counts": ", ".join(counted)})
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def playbook() -> None:
     """Show the guide's six steps, their tasks and the meeting series."""
 
@@ -254,7 +255,7 @@ def playbook_show(app: AppContext, language: str | None, step: str | None, fmt: 
         click.echo(playbook_as_text(book))
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def template() -> None:
     """Render the guide's templates (briefing, charter, agenda, ...) for your alliance."""
 

@@ -7,6 +7,7 @@ import gettext
 import click
 
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.support.helptext import HelpCommand
 
 
 def _counts(counts: dict[str, int], t: gettext.NullTranslations) -> str:
@@ -14,7 +15,7 @@ def _counts(counts: dict[str, int], t: gettext.NullTranslations) -> str:
     return ", ".join(shown) or t.gettext("nothing")
 
 
-@click.command("go-live")
+@click.command("go-live", cls=HelpCommand)
 @click.option("--dry-run", is_flag=True, help="Only say what would be kept and set aside.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app

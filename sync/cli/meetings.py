@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, output_file, pass_app, write_output
+from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, cli_language
 from sync.cli.support.params import DATE
 from sync.core.calendar import alliance_playbook
@@ -54,7 +55,7 @@ SCHEDULE_COLUMNS = (N_("N"), N_("Card"), N_("Meeting"), N_("Date"), N_("Time"), 
 ORIGINS = {"board": N_("board"), "adjusted": N_("adjusted")}
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def meeting() -> None:
     """The plenary meetings: their dates and agendas."""
 
@@ -133,7 +134,7 @@ def meeting_agenda(app: AppContext, number: int, output: Path | None) -> None:
 # --------------------------------------------------------------------------- minutes
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def minutes() -> None:
     """Minutes of the plenary meetings."""
 
@@ -213,7 +214,7 @@ def _picture_path(ctx: click.Context, param: click.Parameter, value: Path | None
     return output_file(ctx, param, value)
 
 
-@click.command("report")
+@click.command("report", cls=HelpCommand)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -260,7 +261,7 @@ def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path |
                    % {"seconds": time.perf_counter() - started}, err=True)
 
 
-@click.command("profile")
+@click.command("profile", cls=HelpCommand)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               callback=output_file, help="Write to this file; default stdout.")
 @pass_app

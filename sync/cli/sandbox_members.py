@@ -22,6 +22,7 @@ import click
 
 import playbooks
 from sync.cli.app import AppContext, pass_app
+from sync.cli.support.helptext import HelpCommand
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.core.services import connect
@@ -75,7 +76,7 @@ _AS = click.option("--as", "email",
 STATUSES = click.Choice(list(playbooks.STATUSES))
 
 
-@click.command("move")
+@click.command("move", cls=HelpCommand)
 @click.argument("number")
 @click.argument("status", type=STATUSES)
 @_AS
@@ -88,7 +89,7 @@ def move(app: AppContext, number: str, status: str, email: str | None) -> None:
     click.echo(f"{member.email} moved {number} to {status} in Trello")
 
 
-@click.command("react")
+@click.command("react", cls=HelpCommand)
 @click.argument("number")
 @click.argument("emoji")
 @_AS
@@ -101,7 +102,7 @@ def react(app: AppContext, number: str, emoji: str, email: str | None) -> None:
     click.echo(f"{member.email} reacted :{emoji.strip(':')}: to {number} in Slack")
 
 
-@click.command("reply")
+@click.command("reply", cls=HelpCommand)
 @click.argument("number")
 @click.argument("text")
 @_AS
@@ -114,7 +115,7 @@ def reply(app: AppContext, number: str, text: str, email: str | None) -> None:
     click.echo(f"{member.email} replied in {number}'s thread in Slack")
 
 
-@click.command("comment")
+@click.command("comment", cls=HelpCommand)
 @click.argument("number")
 @click.argument("text")
 @_AS
@@ -126,7 +127,7 @@ def comment(app: AppContext, number: str, text: str, email: str | None) -> None:
     click.echo(f"{member.email} commented on {number} in Trello")
 
 
-@click.command("add-card")
+@click.command("add-card", cls=HelpCommand)
 @click.argument("title")
 @click.option("--status", type=STATUSES, default="todo", show_default=True,
               help="The list the card is added to.")
@@ -139,7 +140,7 @@ def add_card(app: AppContext, title: str, status: str, email: str | None) -> Non
     click.echo(f"{member.email} added the card {title!r} in Trello")
 
 
-@click.command("archive")
+@click.command("archive", cls=HelpCommand)
 @click.argument("number")
 @_AS
 @pass_app
@@ -173,7 +174,7 @@ def _read(app: AppContext, email: str, action: str, done: str, **extra: object) 
     click.echo(f"{email} {done} (audience webhooks notified: {sent})")
 
 
-@click.command("unsubscribe")
+@click.command("unsubscribe", cls=HelpCommand)
 @click.argument("email")
 @pass_app
 def unsubscribe(app: AppContext, email: str) -> None:
@@ -182,7 +183,7 @@ def unsubscribe(app: AppContext, email: str) -> None:
     _read(app, email, "unsubscribe", "unsubscribed from the newsletter")
 
 
-@click.command("bounce")
+@click.command("bounce", cls=HelpCommand)
 @click.argument("email")
 @pass_app
 def bounce(app: AppContext, email: str) -> None:
@@ -190,7 +191,7 @@ def bounce(app: AppContext, email: str) -> None:
     _read(app, email, "cleaned", "bounced: cleaned from the audience")
 
 
-@click.command("change-email")
+@click.command("change-email", cls=HelpCommand)
 @click.argument("email")
 @click.argument("new_email")
 @pass_app
@@ -200,7 +201,7 @@ def change_email(app: AppContext, email: str, new_email: str) -> None:
     _read(app, email, "upemail", f"is now {new_email}", new_email=new_email)
 
 
-@click.command("update-profile")
+@click.command("update-profile", cls=HelpCommand)
 @click.argument("email")
 @click.option("--name", required=True, help='The reader\'s new name ("First Last").')
 @pass_app
@@ -211,7 +212,7 @@ def update_profile(app: AppContext, email: str, name: str) -> None:
           merge_fields={"FNAME": first, "LNAME": last})
 
 
-@click.command("signup")
+@click.command("signup", cls=HelpCommand)
 @click.argument("email")
 @click.option("--name", default="", help='The reader\'s name ("First Last").')
 @pass_app

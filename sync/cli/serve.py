@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from sync.cli.app import AppContext, pass_app
+from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import texts
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
 from sync.core import checks
@@ -68,7 +69,7 @@ def _secrets(config: Config, use_sandbox: bool, socket_mode: bool) -> Secrets | 
     return found
 
 
-@click.command("serve")
+@click.command("serve", cls=HelpCommand)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="Port (0: any free).")

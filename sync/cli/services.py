@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sync.bootstrap.plan import Plan
 from sync.bootstrap.run import BootstrapResult
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.cli.support.messages import translate_text
 from sync.core.errors import ConfigError, Problem, UserError
@@ -65,7 +66,7 @@ def _print_plan(plan: Plan, t: gettext.NullTranslations) -> None:
         click.echo(f"{service}: {summary}")
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable plan.")
@@ -85,7 +86,7 @@ def _summary(result: BootstrapResult, sandbox_url: str) -> dict[str, Any]:
             "pending": result.pending, "sandbox_page": f"{sandbox_url}/" if sandbox_url else ""}
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `mcm-sync plan`).")
 @click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
@@ -166,7 +167,7 @@ def _until_stopped() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def sandbox() -> None:
     """The embedded sandbox: local emulators of Trello, Slack and Mailchimp."""
 

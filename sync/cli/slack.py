@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
+from sync.cli.support.helptext import HelpGroup
 from sync.core.errors import UserError
 from sync.serve.manifest import manifest_text
 
 
-@click.group("slack")
+@click.group("slack", cls=HelpGroup)
 def slack() -> None:
     """The Slack app: its manifest for a workspace admin."""
 

@@ -29,6 +29,7 @@ from sync.audience.stakeholders import (
 )
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.params import DATE
 from sync.core.config import Config
 from sync.core.errors import RemoteError, UserError
@@ -55,7 +56,7 @@ def _sector_titles(app: AppContext) -> dict[str, str]:
     return dict(app.alliance.playbook.facts.sectors)
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def stakeholders() -> None:
     """The stakeholder database (the guide's template) and its Mailchimp audience."""
 
@@ -248,7 +249,7 @@ def _confirmed(question: str) -> bool:
         return False
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.argument("email")
 @click.option("--dry-run", is_flag=True, help="Show what would be erased; erase nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -318,7 +319,7 @@ def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool 
                   "remote": result.remote, "n": len(result.exports_cleaned)})
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def newsletter() -> None:
     """Progress newsletters from the alliance's real state (drafts only, never sent)."""
 

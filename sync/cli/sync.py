@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
+from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import N_, cli_language, texts
 from sync.core.calendar import alliance_playbook
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
@@ -177,7 +178,7 @@ def _dry_run(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -
                    % {"conflict": conflict_line(conflict, language)})
 
 
-@click.command("sync")
+@click.command("sync", cls=HelpCommand)
 @click.option("--full", is_flag=True, help="Compare every card and message (else incremental; "
               "a full reconciliation also runs when sync.full_reconcile_every has passed).")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
@@ -232,7 +233,7 @@ def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interv
         signal.signal(signal.SIGTERM, previous)
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--step", help="Only this step: its number, key or name (e.g. 3, research).")
 @click.option("--owner", help="Only items whose owner contains this text (e-mail or name).")
 @click.option("--overdue", is_flag=True, help="Only overdue items.")
@@ -348,7 +349,7 @@ def _anyone(text: str, config: Any, items: Any) -> bool:
     return bool(wanted) and any(wanted in name.casefold() for name in known)
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--item", "number", help="Only this item (e.g. FRL-12).")
 @click.option("--limit", default=200, show_default=True,
               type=click.IntRange(min=1, max=1_000_000),
@@ -384,7 +385,7 @@ def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
 
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.argument("number")
 @click.option("--take", required=True,
               help="The side whose value wins (trello, slack, hub) or the value itself.")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import echo_json
+from sync.cli.support.helptext import HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.core.errors import EveryAllianceFailed, UserError
 from sync.fleet.worker import CycleReport, Worker, alliance_configs, shared_stores, status_rows
@@ -55,7 +56,7 @@ def _database_url(database: str | None) -> str | None:
     return value
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=HelpGroup, invoke_without_command=True)
 @_alliances
 @_database
 @click.option("--once", is_flag=True, help="Run one cycle (every alliance that is due) and exit.")
