@@ -119,3 +119,21 @@ def test_what_matches_no_template_and_the_vendors_words_stay_as_they_are() -> No
     assert error_lines_in(remote, DUTCH) == ["slack: ratelimited (tip: probeer het later "
                                              "opnieuw; er gaat niets verloren)"]
     assert error_lines_in(remote, ENGLISH) == error_lines(remote)
+
+
+def test_the_command_line_s_own_errors_in_dutch(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCM_SYNC_LANG", "nl")
+    path = example_config(tmp_path)
+    result = CliRunner().invoke(cli, ["-c", str(path), "init"])
+    assert result.exit_code == 2
+    assert result.stderr == (f"fout: {path} bestaat al (tip: geef --force mee om het te "
+                             "overschrijven)\n")
+    CliRunner().invoke(cli, ["-c", str(path), "meeting", "schedule"])  # makes the store
+    result = CliRunner().invoke(cli, ["-c", str(path), "log", "--item", "FRL-999"])
+    assert result.exit_code == 2
+    assert result.stderr == ("fout: geen actie FRL-999 (tip: zie `mcm-sync status` voor de "
+                             "nummers)\n")
+    monkeypatch.setenv("MCM_SYNC_LANG", "en")
+    result = CliRunner().invoke(cli, ["-c", str(path), "log", "--item", "FRL-999"])
+    assert result.stderr == "error: no item FRL-999 (hint: see `mcm-sync status` for the numbers)\n"
