@@ -103,7 +103,7 @@ def test_changes_and_conflicts_in_dutch() -> None:
 
 def test_the_template_holds_every_marked_text_and_every_help_text() -> None:
     """A text marked in the code, a command's help or an option's help that is not extracted
-    (pybabel extract -F sync/cli/support/locale/babel.cfg) would stay English."""
+    (pybabel extract -F babel.cfg) would stay English."""
     from babel.messages.extract import extract
 
     from sync.cli.support import helptext

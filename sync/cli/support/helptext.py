@@ -146,7 +146,7 @@ def _help_strings(tree: ast.AST) -> Iterator[tuple[int, str]]:
 def extract(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
             options: Any) -> Iterator[tuple[Any, ...]]:
     """A Babel extraction method: the marked texts (Babel's Python extractor) and the help
-    texts of the commands (``pybabel extract -F sync/cli/support/locale/babel.cfg``)."""
+    texts of the commands (``pybabel extract -F babel.cfg``)."""
     from babel.messages.extract import extract_python
 
     source = fileobj.read()
