@@ -133,3 +133,15 @@ def test_the_sync_summary_s_extras_and_the_exit_3_error_in_dutch() -> None:
     waiting = ConflictsUnresolved("2 conflicts need a decision", hint="see `mcm-sync status`")
     assert error_lines_in(waiting, translations("nl")) == [
         "2 conflicten wachten op een beslissing (tip: zie `mcm-sync status`)"]
+
+
+def test_the_slack_manifest_line_in_dutch(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "manifest.yaml"
+    monkeypatch.setenv("MCM_SYNC_LANG", "nl")
+    result = CliRunner().invoke(cli, ["slack", "manifest", "-o", str(target)])
+    assert result.exit_code == 0
+    assert result.stdout == f"{target} geschreven (none)\n"
+    monkeypatch.setenv("MCM_SYNC_LANG", "en")
+    result = CliRunner().invoke(cli, ["slack", "manifest", "-o", str(target)])
+    assert result.stdout == f"wrote {target} (none)\n"

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from sync.cli.support.helptext import HelpGroup
+from sync.cli.support.i18n import texts
 from sync.core.errors import UserError
 from sync.serve.manifest import manifest_text
 
@@ -40,4 +41,5 @@ def manifest(public_url: str, socket_mode: bool, output: Path | None) -> None:
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output} ({mode.replace('_', ' ')})")
+    click.echo(texts().gettext("wrote %(path)s (%(mode)s)")
+               % {"path": output, "mode": mode.replace("_", " ")})
