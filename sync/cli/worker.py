@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 import os
 import signal
 import threading
@@ -87,7 +88,7 @@ def worker(ctx: click.Context, folder: Path | None, database: str | None, once: 
     def log_cycle(cycle: CycleReport) -> None:
         # A long-running worker's log: one line per cycle, with the time (cron has none).
         stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        click.echo(f"{stamp} {cycle.summary()}")
+        click.echo(f"{stamp} {cycle_line(cycle, texts())}")
 
     try:
         report = running.run(once=once, stop=stop, on_cycle=None if once else log_cycle)
@@ -99,13 +100,35 @@ def worker(ctx: click.Context, folder: Path | None, database: str | None, once: 
     if as_json:
         echo_json(report.as_dict())
     elif once:
-        click.echo(report.summary())
+        click.echo(cycle_line(report, texts()))
     if once and report.all_failed:
         # Isolation keeps one alliance's failure from the others; all of them failing is
         # the services or the setup, which the scheduler running --once must see.
         raise EveryAllianceFailed(
             f"every alliance failed ({len(report.outcomes)})",
             hint="see the errors above and `mcm-sync worker status`")
+
+
+# A cycle's outcomes as the coordinator reads them (``--json`` keeps the English words).
+OUTCOMES = {"ok": N_("ok"), "conflicts": N_("conflicts"), "failed": N_("failed"),
+            "busy": N_("busy")}
+
+
+def cycle_line(report: CycleReport, t: gettext.NullTranslations) -> str:
+    """:meth:`CycleReport.summary` in the coordinator's language (the same line in English)."""
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    parts = [", ".join(f"{n} {t.gettext(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome}"
+                       for outcome, n in sorted(counts.items()))
+             or t.gettext("nothing due")]
+    if report.skipped:
+        parts.append(t.gettext("%(n)d run by other workers") % {"n": len(report.skipped)})
+    failed = sorted(n for n, o in report.outcomes.items() if o == "failed")
+    if failed:
+        parts.append(t.gettext("failed: %(alliances)s") % {"alliances": "; ".join(
+            f"{n} ({report.errors[n]})" if report.errors.get(n) else n for n in failed)})
+    return t.gettext("worker cycle: %(parts)s") % {"parts": ", ".join(parts)}
 
 
 # `worker status`'s table as the coordinator reads it (``--json`` keeps the English keys).
