@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
 from sync.cli.main import cli
 from sync.cli.support.i18n import LOCALE_DIR, catalogue_languages, cli_language
+from sync.cli.support.lazy import LazyGroup
 from sync.cli.sync import _summary_line
 from sync.core.config import load_config
 from sync.engine.model import SyncResult
@@ -98,16 +101,55 @@ def test_changes_and_conflicts_in_dutch() -> None:
                                             "not applied done (slack, recorded)")
 
 
-def test_the_template_holds_every_marked_text() -> None:
-    """A text marked in the code but not extracted (pybabel extract) would stay English."""
-    from babel.messages.extract import extract_from_file
+def test_the_template_holds_every_marked_text_and_every_help_text() -> None:
+    """A text marked in the code, a command's help or an option's help that is not extracted
+    (pybabel extract -F babel.cfg) would stay English."""
+    from babel.messages.extract import extract
+
+    from sync.cli.support import helptext
 
     keywords = {"gettext": None, "ngettext": (1, 2), "N_": None}
     marked = set()
-    for name in ("sync.py", "foundation.py"):
-        for _, message, _, _ in extract_from_file("python", LOCALE_DIR.parents[1] / name,
-                                                  keywords=keywords):
-            marked.add(message if isinstance(message, str) else message[0])
+    for path in sorted(LOCALE_DIR.parents[1].rglob("*.py")):  # every module of sync/cli
+        with path.open("rb") as source:
+            for _, message, _, _ in extract(helptext.extract, source, keywords=keywords):
+                marked.add(message if isinstance(message, str) else message[0])
     with (LOCALE_DIR / "mcm-sync.pot").open("rb") as source:
         extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(source) if m.id}
     assert marked == extracted
+
+
+def test_help_in_dutch_for_the_root_its_commands_and_their_options(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCM_SYNC_LANG", "nl")
+    root = CliRunner().invoke(cli, ["--help"], terminal_width=200).stdout
+    assert root.startswith("Gebruik: cli [OPTIONS] COMMAND [ARGS]...")  # CliRunner names it cli
+    assert "Leid een regionale alliantie volgens de handleiding" in root
+    assert "Opties:" in root and "Opdrachten:" in root
+    assert "  Toon deze hulp en stop." in root
+    assert "status        Het actieplan als tabel, voortgang per stap, acties over de deadline " \
+        "gemarkeerd." in root
+    group = CliRunner().invoke(cli, ["stakeholders", "--help"], terminal_width=200).stdout
+    assert "show    Toon alles wat over één persoon is opgeslagen." in group
+    command = CliRunner().invoke(cli, ["doctor", "--help"], terminal_width=200).stdout
+    assert "Exit 0 als niets faalt" in command
+    assert "Diensten, met komma's gescheiden: trello,slack,mailchimp." in command
+    monkeypatch.setenv("MCM_SYNC_LANG", "en")
+    english = CliRunner().invoke(cli, ["doctor", "--help"], terminal_width=200).stdout
+    assert english.startswith("Usage: cli doctor [OPTIONS]")
+    assert "Comma list of services: trello,slack,mailchimp." in english
+
+
+def test_every_command_writes_its_help_through_the_catalogue() -> None:
+    """A command made with plain click would keep an English --help."""
+    from sync.cli.support.helptext import TranslatedHelp
+
+    def walk(command: click.Command) -> Iterator[click.Command]:
+        yield command
+        if isinstance(command, click.Group):
+            loaded = command.load_all() if isinstance(command, LazyGroup) else command.commands
+            for sub in loaded.values():
+                yield from walk(sub)
+
+    plain = [c.name for c in walk(cli) if not isinstance(c, TranslatedHelp)]
+    assert plain == []

@@ -69,6 +69,19 @@ def test_the_alliance_answer_in_swedish(swedish: Config, store: StateStore) -> N
     assert "Jag känner inte dig ännu" in stranger
 
 
+def test_more_items_than_shown_point_at_the_board_not_at_the_command_line(
+        swedish: Config, store: StateStore) -> None:
+    for n in range(3, 15):
+        store.ensure_item(key=f"task:{n}", number=f"FRL-{n}", kind="task", title=f"Uppgift {n}",
+                          status="todo", source="playbook", step="scope", owner=ESRA)
+    answer = alliance_answer(swedish, alliance_playbook(swedish), store, "U_ESRA", TODAY)
+    assert "… och 3 till" in answer and "mcm-sync" not in answer
+    store.put_resource("trello", "board", "board", "B1", url="https://trello.com/b/abc/frl")
+    answer = alliance_answer(swedish, alliance_playbook(swedish), store, "U_ESRA", TODAY)
+    assert ("… och 3 till · alla åtgärder finns på <https://trello.com/b/abc/frl|Trello-tavlan>"
+            in answer.splitlines())
+
+
 def test_the_swedish_stakeholder_sheet_says_ja_and_reads_back(swedish: Config) -> None:
     book = alliance_playbook(swedish)
     document = render_template("stakeholders", swedish, book)

@@ -8,6 +8,7 @@ themselves are registered on the root group by :mod:`sync.cli.main` (imported wh
 
 from __future__ import annotations
 
+import gettext
 import json
 import logging
 import os
@@ -20,9 +21,11 @@ import click
 
 from connectors import masking
 from sync import __version__
+from sync.cli.support.i18n import texts
 from sync.cli.support.lazy import LazyGroup
+from sync.cli.support.messages import error_lines_in, error_prefix, internal_error_line
 from sync.core.env_file import load_env_file
-from sync.core.errors import REPORTED, ExitStatus, UserError, error_lines, exit_status
+from sync.core.errors import REPORTED, ExitStatus, UserError, exit_status
 from sync.state import SCHEMA_VERSION
 
 if TYPE_CHECKING:  # imported where used: a command that needs no alliance never pays for them
@@ -47,6 +50,11 @@ class AppContext:
 
             self._config = load_config(self.config_path or default_config_path())
         return self._config
+
+    @property
+    def texts(self) -> gettext.NullTranslations:
+        """The command line's words for this alliance (loads the config: its language)."""
+        return texts(self.config.alliance.language)
 
     @property
     def alliance(self) -> Alliance:
@@ -107,8 +115,9 @@ def write_output(data: str | bytes, target: Path, what: str) -> Path:
                         hint="check the path, its permissions and the free space") from None
     where = target.resolve()
     outside = not where.is_relative_to(Path.cwd().resolve())
-    click.echo(f"wrote {where}" + (" (outside the current folder)" if outside else ""),
-               err=True)
+    t = texts(alliance_language())
+    click.echo(t.gettext("wrote %(path)s (outside the current folder)") % {"path": where}
+               if outside else t.gettext("wrote %(path)s") % {"path": where}, err=True)
     return where
 
 
@@ -117,10 +126,21 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str))
 
 
+def alliance_language() -> str | None:
+    """The language of the running command's alliance, if its config is loaded (an error
+    may come before or from reading it: then the variable or the locale chooses)."""
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    loaded = app._config if app is not None else None  # never load it to report an error
+    return loaded.alliance.language if loaded is not None else None
+
+
 def report_error(error: BaseException) -> None:
-    """Print an error as one line per problem on stderr, each prefixed with ``error:``."""
-    for line in error_lines(error):
-        click.echo(masking.mask(f"error: {line}"), err=True)
+    """Print an error as one line per problem on stderr, each prefixed with ``error:``, in
+    the coordinator's language (:mod:`sync.cli.support.messages`)."""
+    t = texts(alliance_language())
+    for line in error_lines_in(error, t):
+        click.echo(masking.mask(error_prefix(t) + line), err=True)
 
 
 class McmGroup(LazyGroup):
@@ -137,7 +157,7 @@ class McmGroup(LazyGroup):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            click.echo(texts(alliance_language()).gettext("interrupted"), err=True)
             ctx.exit(130)
         except BrokenPipeError:
             # The reader went away (`mcm-sync log | head`): stop quietly, as other tools do.
@@ -147,11 +167,8 @@ class McmGroup(LazyGroup):
             app = ctx.find_object(AppContext)
             if app is not None and app.verbose:
                 click.echo(masking.mask(traceback.format_exc()), err=True, nl=False)
-            click.echo(masking.mask(
-                f"error: internal error: {type(error).__name__}: {error} "
-                "(hint: run with -v for the stack trace and report it)"),
-                err=True,
-            )
+            t = texts(alliance_language())
+            click.echo(masking.mask(error_prefix(t) + internal_error_line(error, t)), err=True)
             ctx.exit(int(ExitStatus.INTERNAL))
 
 

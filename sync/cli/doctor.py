@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
+import gettext
+
 import click
 
 from sync.cli.app import AppContext, echo_json, pass_app
 from sync.cli.services import _services_option
+from sync.cli.support.helptext import HelpCommand
+from sync.cli.support.i18n import N_
 from sync.doctor.report import DoctorReport
 
-MARKS = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
+# The status column (``--json`` keeps ok/warn/fail).
+MARKS = {"ok": N_("ok"), "warn": N_("WARN"), "fail": N_("FAIL")}
 
 
-def print_report(report: DoctorReport) -> None:
+def print_report(report: DoctorReport, t: gettext.NullTranslations) -> None:
     """The table: service, check, status, what was found; the fix under each warn/fail."""
     width = max([len(c.name) for c in report.checks] + [5])
-    click.echo(f"{'service':10} {'check':{width}} {'status':6} found")
+    marks = {status: t.gettext(mark) for status, mark in MARKS.items()}
+    service, check_, status = t.gettext("service"), t.gettext("check"), t.gettext("status")
+    first = max([len(service), 10])
+    third = max([len(mark) for mark in marks.values()] + [len(status), 6])
+    found = t.gettext("found")
+    click.echo(f"{service:{first}} {check_:{width}} {status:{third}} {found}")
     for check in report.checks:
-        click.echo(f"{check.service:10} {check.name:{width}} {MARKS[check.status]:6} "
+        click.echo(f"{check.service:{first}} {check.name:{width}} {marks[check.status]:{third}} "
                    f"{check.detail}")
         if check.fix and check.status != "ok":
-            click.echo(f"{'':10} {'':{width}} {'':6} fix: {check.fix}")
+            click.echo(f"{'':{first}} {'':{width}} {'':{third}} "
+                       + t.gettext("fix: %(fix)s") % {"fix": check.fix})
     counts = {s: sum(1 for c in report.checks if c.status == s) for s in MARKS}
-    click.echo(f"doctor: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail")
+    click.echo(t.gettext("doctor: %(ok)d ok, %(warn)d warn, %(fail)d fail") % counts)
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
@@ -39,7 +50,7 @@ def doctor(app: AppContext, only: str | None, sandbox: bool | None, as_json: boo
     if as_json:
         echo_json(report.as_dict())
     else:
-        print_report(report)
+        print_report(report, app.texts)
     code = report.exit_code()
     if code:
         click.get_current_context().exit(code)

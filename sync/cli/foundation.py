@@ -21,7 +21,8 @@ from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, output_file_or_folder, pass_app, write_output
-from sync.cli.support.i18n import texts
+from sync.cli.support.helptext import HelpCommand, HelpGroup
+from sync.cli.support.i18n import N_, texts
 from sync.cli.support.params import COUNTRY, START_DATE, TIMEZONE, TextParam
 from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
@@ -47,7 +48,7 @@ def _question(question: str, kind: click.ParamType[Any], default: Any = None) ->
     return click.prompt(question, default=default, type=kind)
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--name", type=TextParam(ANSWER_CHECKS["name"]),
               help="Alliance name, e.g. 'Friesland Newcomer Mediation Alliance'.")
 @click.option("--slug", type=TextParam(ANSWER_CHECKS["slug"]),
@@ -84,18 +85,22 @@ def init(app: AppContext, /, force: bool, sandbox: bool, **answers: Any) -> None
     if target.exists() and not force:
         raise UserError(f"{target} already exists", hint="pass --force to overwrite it")
     questions: dict[str, tuple[str, click.ParamType[Any], Any]] = {
-        "name": ("Alliance name", TextParam(ANSWER_CHECKS["name"]), None),
-        "slug": ("Short id (lowercase, e.g. frl)", TextParam(ANSWER_CHECKS["slug"]), None),
-        "region": ("Region", TextParam(ANSWER_CHECKS["region"]), None),
-        "country": ("Country (two-letter code)", COUNTRY, "NL"),
-        "timezone": ("Time zone", TIMEZONE, None),
-        "language": ("Language (en, nl, fr, sv)", click.Choice(["en", "nl", "fr", "sv"]), "en"),
-        "start_date": ("Start date (YYYY-MM-DD or DD-MM-YYYY)", START_DATE,
+        "name": (N_("Alliance name"), TextParam(ANSWER_CHECKS["name"]), None),
+        "slug": (N_("Short id (lowercase, e.g. frl)"), TextParam(ANSWER_CHECKS["slug"]), None),
+        "region": (N_("Region"), TextParam(ANSWER_CHECKS["region"]), None),
+        "country": (N_("Country (two-letter code)"), COUNTRY, "NL"),
+        "timezone": (N_("Time zone"), TIMEZONE, None),
+        "language": (N_("Language (en, nl, fr, sv)"), click.Choice(["en", "nl", "fr", "sv"]),
+                     "en"),
+        "start_date": (N_("Start date (YYYY-MM-DD or DD-MM-YYYY)"), START_DATE,
                        dt.date.today().isoformat()),
-        "duration_months": ("Duration in months", click.IntRange(12, 36), 18),
-        "coordinator_name": ("Your name", TextParam(ANSWER_CHECKS["coordinator_name"]), None),
-        "coordinator_email": ("Your e-mail", TextParam(ANSWER_CHECKS["coordinator_email"]), None),
-        "organisation": ("Your organisation", TextParam(ANSWER_CHECKS["organisation"]), None),
+        "duration_months": (N_("Duration in months"), click.IntRange(12, 36), 18),
+        "coordinator_name": (N_("Your name"), TextParam(ANSWER_CHECKS["coordinator_name"]),
+                             None),
+        "coordinator_email": (N_("Your e-mail"), TextParam(ANSWER_CHECKS["coordinator_email"]),
+                              None),
+        "organisation": (N_("Your organisation"), TextParam(ANSWER_CHECKS["organisation"]),
+                         None),
     }
     asked = False
     for key, (question, kind, default) in questions.items():
@@ -109,17 +114,21 @@ def init(app: AppContext, /, force: bool, sandbox: bool, **answers: Any) -> None
                 answers[key] = default
                 continue
             default = default or zone_for(answers["country"])
-        answers[key] = _question(question, kind, default)
+        # The questions in the coordinator's language: once the alliance's language is
+        # answered (or given), it chooses, unless MCM_SYNC_LANG says otherwise.
+        asking = texts(answers.get("language"))
+        answers[key] = _question(asking.gettext(question), kind, default)
         asked = True
     text = new_config_text(sandbox=sandbox, **answers)
     # Validate before writing: never leave a config behind that `validate` would refuse.
     parse_config(text, str(target), target.resolve())
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {target}; next: mcm-sync -c {target} validate")
+    click.echo(texts(answers.get("language")).gettext(
+        "wrote %(path)s; next: mcm-sync -c %(path)s validate") % {"path": target})
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @pass_app
 def validate(app: AppContext, as_json: bool) -> None:
@@ -169,7 +178,7 @@ def validate(app: AppContext, as_json: bool) -> None:
                % {"source": source, "counts": ", ".join(counted)})
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def playbook() -> None:
     """Show the guide's six steps, their tasks and the meeting series."""
 
@@ -246,7 +255,7 @@ def playbook_show(app: AppContext, language: str | None, step: str | None, fmt: 
         click.echo(playbook_as_text(book))
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def template() -> None:
     """Render the guide's templates (briefing, charter, agenda, ...) for your alliance."""
 

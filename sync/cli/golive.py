@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import gettext
+
 import click
 
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.support.helptext import HelpCommand
 
 
-def _counts(counts: dict[str, int]) -> str:
+def _counts(counts: dict[str, int], t: gettext.NullTranslations) -> str:
     shown = [f"{n} {what}" for what, n in counts.items() if n]
-    return ", ".join(shown) or "nothing"
+    return ", ".join(shown) or t.gettext("nothing")
 
 
-@click.command("go-live")
+@click.command("go-live", cls=HelpCommand)
 @click.option("--dry-run", is_flag=True, help="Only say what would be kept and set aside.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
@@ -31,17 +34,21 @@ def go_live(app: AppContext, dry_run: bool, as_json: bool) -> None:
     if as_json:
         echo_json(outcome.as_dict())
         return
+    t = app.texts
     if outcome.nothing_to_do:
-        click.echo(f"go-live: the state store already belongs to the {outcome.to_mode} "
-                   "services: nothing to set aside")
+        click.echo(t.gettext("go-live: the state store already belongs to the %(mode)s "
+                             "services: nothing to set aside") % {"mode": outcome.to_mode})
         return
-    verb = "would keep" if dry_run else "kept"
-    click.echo(f"go-live ({outcome.from_mode} -> {outcome.to_mode}): {verb} "
-               f"{_counts(outcome.kept)}")
-    click.echo(f"  {'would set' if dry_run else 'set'} aside: {_counts(outcome.set_aside)}")
+    values = {"from": outcome.from_mode, "to": outcome.to_mode,
+              "kept": _counts(outcome.kept, t), "aside": _counts(outcome.set_aside, t)}
     if dry_run:
-        click.echo("nothing written (dry run); without --dry-run a copy of the store is kept "
-                   "first")
+        click.echo(t.gettext("go-live (%(from)s -> %(to)s): would keep %(kept)s") % values)
+        click.echo("  " + t.gettext("would set aside: %(aside)s") % values)
+        click.echo(t.gettext("nothing written (dry run); without --dry-run a copy of the store "
+                             "is kept first"))
         return
-    click.echo(f"  copy of the old store: {outcome.backup}")
-    click.echo(f"next: mcm-sync -c {app.config_path or 'mcm-sync.yaml'} doctor, then bootstrap")
+    click.echo(t.gettext("go-live (%(from)s -> %(to)s): kept %(kept)s") % values)
+    click.echo("  " + t.gettext("set aside: %(aside)s") % values)
+    click.echo("  " + t.gettext("copy of the old store: %(path)s") % {"path": outcome.backup})
+    click.echo(t.gettext("next: mcm-sync -c %(config)s doctor, then bootstrap")
+               % {"config": app.config_path or "mcm-sync.yaml"})

@@ -18,9 +18,11 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import AppContext, echo_json, output_file, pass_app, write_output
+from sync.cli.support.helptext import HelpCommand, HelpGroup
+from sync.cli.support.i18n import N_, cli_language
 from sync.cli.support.params import DATE
+from sync.core.calendar import alliance_playbook
 from sync.core.checks import chart_kind
-from sync.core.plural import plural
 from sync.plenary.agenda import render_agenda, render_profile
 from sync.plenary.ics import schedule_ics
 from sync.plenary.meetings import apply_schedule, parse_adjustments
@@ -47,8 +49,13 @@ def _write(text: str | bytes, output: Path | None, what: str) -> None:
 
 # --------------------------------------------------------------------------- meeting
 
+# The schedule's table as the coordinator reads it (``--json`` keeps the English keys).
+SCHEDULE_COLUMNS = (N_("N"), N_("Card"), N_("Meeting"), N_("Date"), N_("Time"), N_("Where"),
+                    N_("Planned"), N_("Reminders"), N_("Status"))
+ORIGINS = {"board": N_("board"), "adjusted": N_("adjusted")}
 
-@click.group()
+
+@click.group(cls=HelpGroup)
 def meeting() -> None:
     """The plenary meetings: their dates and agendas."""
 
@@ -82,20 +89,27 @@ def meeting_schedule_command(app: AppContext, dates: tuple[str, ...], ics: Path 
     if as_json:
         echo_json([m.as_dict() for m in schedule])
         return
-    table = Table(title=f"Plenary meetings of {config.alliance.name}")
-    for column in ("N", "Card", "Meeting", "Date", "Time", "Where", "Planned", "Reminders",
-                   "Status"):
-        table.add_column(column)
+    t = app.texts
+    # Status names in the coordinator's language (the playbook of that language has them).
+    language = cli_language(config.alliance.language)
+    words = book if language == book.language else alliance_playbook(config, language)
+    statuses = words.action_plan.statuses
+    table = Table(title=t.gettext("Plenary meetings of %(alliance)s")
+                  % {"alliance": config.alliance.name})
+    for column in SCHEDULE_COLUMNS:
+        table.add_column(t.gettext(column))
     for m in schedule:
         data = m.as_dict()
         planned = "" if m.date == m.planned else m.planned.isoformat()
+        origin = t.gettext(ORIGINS.get(m.origin, m.origin))
         table.add_row(str(m.number), m.item_number or "-", m.title,
-                      f"{m.date.isoformat()}" + (f" ({m.origin})" if m.origin != "plan" else ""),
+                      f"{m.date.isoformat()}" + (f" ({origin})" if m.origin != "plan" else ""),
                       m.start_time.strftime("%H:%M"), m.where, planned,
-                      ", ".join(data["reminders"]), m.status)
+                      ", ".join(data["reminders"]), statuses.get(m.status, m.status))
     Console(width=140).print(table)
     if not any(m.item_number for m in schedule):
-        click.echo("no meeting cards yet: run `mcm-sync bootstrap` to create them", err=True)
+        click.echo(t.gettext("no meeting cards yet: run `mcm-sync bootstrap` to create them"),
+                   err=True)
 
 
 @meeting.command("agenda")
@@ -120,7 +134,7 @@ def meeting_agenda(app: AppContext, number: int, output: Path | None) -> None:
 # --------------------------------------------------------------------------- minutes
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def minutes() -> None:
     """Minutes of the plenary meetings."""
 
@@ -148,9 +162,14 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
         if as_json:
             echo_json(data)
         else:
-            click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}), "
-                       f"{plural(len(checked.actions), 'agreed action')}; nothing written "
-                       "(--dry-run)")
+            t = app.texts
+            click.echo(t.ngettext(
+                "%(file)s: meeting %(number)d (%(title)s), %(n)d agreed action; nothing "
+                "written (--dry-run)",
+                "%(file)s: meeting %(number)d (%(title)s), %(n)d agreed actions; nothing "
+                "written (--dry-run)", len(checked.actions))
+                % {"file": file, "number": checked.meeting.number,
+                   "title": checked.meeting.title, "n": len(checked.actions)})
         return
     with app.alliance.writing(bind=True) as store:
         result = import_minutes(store, config, checked)
@@ -160,16 +179,26 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
                                 "owner": i.owner, "due": i.due} for i in result.created],
                    "existing": [i.number for i in result.existing]})
         return
-    click.echo(f"{file}: meeting {checked.meeting.number} ({checked.meeting.title}): "
-               f"{plural(len(result.created), 'new action item')}, {len(result.existing)} already "
-               "imported")
+    t = app.texts
+    click.echo(t.ngettext(
+        "%(file)s: meeting %(number)d (%(title)s): %(n)d new action item, %(old)d already "
+        "imported",
+        "%(file)s: meeting %(number)d (%(title)s): %(n)d new action items, %(old)d already "
+        "imported", len(result.created))
+        % {"file": file, "number": checked.meeting.number, "title": checked.meeting.title,
+           "n": len(result.created), "old": len(result.existing)})
     for item in result.created:
-        click.echo(f"  {item.number} {item.title} ({item.owner}, due {item.due})")
+        click.echo("  " + t.gettext("%(number)s %(title)s (%(owner)s, due %(due)s)")
+                   % {"number": item.number, "title": item.title, "owner": item.owner,
+                      "due": item.due})
     for action, item in result.differing:
-        click.echo(f"warning: {file}: line {action.line}: action {action.index} was imported as "
-                   f"{item.number} '{item.title}'; kept as is (change it on its card)", err=True)
+        click.echo(t.gettext("warning: %(warning)s") % {"warning": t.gettext(
+            "%(file)s: line %(line)d: action %(index)d was imported as %(number)s '%(title)s'; "
+            "kept as is (change it on its card)") % {
+                "file": file, "line": action.line, "index": action.index,
+                "number": item.number, "title": item.title}}, err=True)
     if result.created:
-        click.echo("run `mcm-sync sync` to create their cards and messages")
+        click.echo(t.gettext("run `mcm-sync sync` to create their cards and messages"))
 
 
 # --------------------------------------------------------------------------- report, profile
@@ -185,7 +214,7 @@ def _picture_path(ctx: click.Context, param: click.Parameter, value: Path | None
     return output_file(ctx, param, value)
 
 
-@click.command("report")
+@click.command("report", cls=HelpCommand)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -228,10 +257,11 @@ def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path |
         text = render_markdown(report, chart_path=link)
     _write(text, output, "report")
     if app.verbose:
-        click.echo(f"report built in {time.perf_counter() - started:.2f} s", err=True)
+        click.echo(app.texts.gettext("report built in %(seconds).2f s")
+                   % {"seconds": time.perf_counter() - started}, err=True)
 
 
-@click.command("profile")
+@click.command("profile", cls=HelpCommand)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               callback=output_file, help="Write to this file; default stdout.")
 @pass_app

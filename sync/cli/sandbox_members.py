@@ -22,6 +22,8 @@ import click
 
 import playbooks
 from sync.cli.app import AppContext, pass_app
+from sync.cli.support.helptext import HelpCommand
+from sync.cli.support.i18n import N_
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.core.services import connect
@@ -75,7 +77,7 @@ _AS = click.option("--as", "email",
 STATUSES = click.Choice(list(playbooks.STATUSES))
 
 
-@click.command("move")
+@click.command("move", cls=HelpCommand)
 @click.argument("number")
 @click.argument("status", type=STATUSES)
 @_AS
@@ -85,10 +87,11 @@ def move(app: AppContext, number: str, status: str, email: str | None) -> None:
     with _member(app, email) as (member, store, _config):
         member.move_card(_side(store, number, "trello"),
                          _resource(store, "trello", "list", status))
-    click.echo(f"{member.email} moved {number} to {status} in Trello")
+    click.echo(app.texts.gettext("%(who)s moved %(number)s to %(status)s in Trello")
+               % {"who": member.email, "number": number, "status": status})
 
 
-@click.command("react")
+@click.command("react", cls=HelpCommand)
 @click.argument("number")
 @click.argument("emoji")
 @_AS
@@ -98,10 +101,11 @@ def react(app: AppContext, number: str, emoji: str, email: str | None) -> None:
     with _member(app, email) as (member, store, _config):
         member.react(_resource(store, "slack", "channel", "actions"),
                      _side(store, number, "slack"), emoji.strip(":"))
-    click.echo(f"{member.email} reacted :{emoji.strip(':')}: to {number} in Slack")
+    click.echo(app.texts.gettext("%(who)s reacted %(emoji)s to %(number)s in Slack")
+               % {"who": member.email, "emoji": f":{emoji.strip(':')}:", "number": number})
 
 
-@click.command("reply")
+@click.command("reply", cls=HelpCommand)
 @click.argument("number")
 @click.argument("text")
 @_AS
@@ -111,10 +115,11 @@ def reply(app: AppContext, number: str, text: str, email: str | None) -> None:
     with _member(app, email) as (member, store, _config):
         member.reply(_resource(store, "slack", "channel", "actions"),
                      _side(store, number, "slack"), text)
-    click.echo(f"{member.email} replied in {number}'s thread in Slack")
+    click.echo(app.texts.gettext("%(who)s replied in %(number)s's thread in Slack")
+               % {"who": member.email, "number": number})
 
 
-@click.command("comment")
+@click.command("comment", cls=HelpCommand)
 @click.argument("number")
 @click.argument("text")
 @_AS
@@ -123,10 +128,11 @@ def comment(app: AppContext, number: str, text: str, email: str | None) -> None:
     """Comment TEXT on item NUMBER's Trello card."""
     with _member(app, email) as (member, store, _config):
         member.comment(_side(store, number, "trello"), text)
-    click.echo(f"{member.email} commented on {number} in Trello")
+    click.echo(app.texts.gettext("%(who)s commented on %(number)s in Trello")
+               % {"who": member.email, "number": number})
 
 
-@click.command("add-card")
+@click.command("add-card", cls=HelpCommand)
 @click.argument("title")
 @click.option("--status", type=STATUSES, default="todo", show_default=True,
               help="The list the card is added to.")
@@ -136,10 +142,11 @@ def add_card(app: AppContext, title: str, status: str, email: str | None) -> Non
     """Add a new card TITLE to the board (it becomes an action item at the next sync)."""
     with _member(app, email) as (member, store, _config):
         member.add_card(_resource(store, "trello", "list", status), title)
-    click.echo(f"{member.email} added the card {title!r} in Trello")
+    click.echo(app.texts.gettext("%(who)s added the card %(title)s in Trello")
+               % {"who": member.email, "title": repr(title)})
 
 
-@click.command("archive")
+@click.command("archive", cls=HelpCommand)
 @click.argument("number")
 @_AS
 @pass_app
@@ -147,7 +154,8 @@ def archive(app: AppContext, number: str, email: str | None) -> None:
     """Archive item NUMBER's card in Trello (the sync reads it as cancelled)."""
     with _member(app, email) as (member, store, _config):
         member.archive_card(_side(store, number, "trello"))
-    click.echo(f"{member.email} archived {number}'s card in Trello")
+    click.echo(app.texts.gettext("%(who)s archived %(number)s's card in Trello")
+               % {"who": member.email, "number": number})
 
 
 # ---------------------------------------------------------------------- newsletter readers
@@ -164,54 +172,59 @@ def _audience(app: AppContext) -> Iterator[tuple[str, str]]:
         yield connected.sandbox_url, _resource(store, "mailchimp", "audience", "audience")
 
 
-def _read(app: AppContext, email: str, action: str, done: str, **extra: object) -> None:
+def _read(app: AppContext, email: str, action: str, done: str, values: dict[str, str],
+          **extra: object) -> None:
+    """Play a newsletter reader's ``action``; ``done`` (marked for the catalogue, with
+    ``values``) says what they did."""
     from connectors.sandbox.clients.members import newsletter
 
     with _audience(app) as (url, audience):
         answer = newsletter(url, audience, email, action, **extra)
     sent = int(answer.get("webhooks") or 0)
-    click.echo(f"{email} {done} (audience webhooks notified: {sent})")
+    t = app.texts
+    click.echo(t.gettext("%(email)s %(done)s (audience webhooks notified: %(n)d)")
+               % {"email": email, "done": t.gettext(done) % values, "n": sent})
 
 
-@click.command("unsubscribe")
+@click.command("unsubscribe", cls=HelpCommand)
 @click.argument("email")
 @pass_app
 def unsubscribe(app: AppContext, email: str) -> None:
     """A newsletter reader EMAIL clicks "unsubscribe": the audience's webhook fires and the
     address is in compliance state (no API call may subscribe it again)."""
-    _read(app, email, "unsubscribe", "unsubscribed from the newsletter")
+    _read(app, email, "unsubscribe", N_("unsubscribed from the newsletter"), {})
 
 
-@click.command("bounce")
+@click.command("bounce", cls=HelpCommand)
 @click.argument("email")
 @pass_app
 def bounce(app: AppContext, email: str) -> None:
     """EMAIL bounces hard: Mailchimp cleans it (webhook ``cleaned``, compliance state)."""
-    _read(app, email, "cleaned", "bounced: cleaned from the audience")
+    _read(app, email, "cleaned", N_("bounced: cleaned from the audience"), {})
 
 
-@click.command("change-email")
+@click.command("change-email", cls=HelpCommand)
 @click.argument("email")
 @click.argument("new_email")
 @pass_app
 def change_email(app: AppContext, email: str, new_email: str) -> None:
     """A reader changes their address from EMAIL to NEW_EMAIL in their newsletter profile
     (webhooks ``upemail`` and ``profile``; Mailchimp files them under the new address)."""
-    _read(app, email, "upemail", f"is now {new_email}", new_email=new_email)
+    _read(app, email, "upemail", N_("is now %(new)s"), {"new": new_email}, new_email=new_email)
 
 
-@click.command("update-profile")
+@click.command("update-profile", cls=HelpCommand)
 @click.argument("email")
 @click.option("--name", required=True, help='The reader\'s new name ("First Last").')
 @pass_app
 def update_profile(app: AppContext, email: str, name: str) -> None:
     """A reader updates their name in their newsletter profile (webhook ``profile``)."""
     first, _, last = name.strip().partition(" ")
-    _read(app, email, "profile", f"renamed to {name}",
+    _read(app, email, "profile", N_("renamed to %(name)s"), {"name": name},
           merge_fields={"FNAME": first, "LNAME": last})
 
 
-@click.command("signup")
+@click.command("signup", cls=HelpCommand)
 @click.argument("email")
 @click.option("--name", default="", help='The reader\'s name ("First Last").')
 @pass_app
@@ -219,5 +232,5 @@ def signup(app: AppContext, email: str, name: str) -> None:
     """EMAIL signs up through the audience's signup form (webhook ``subscribe``; someone who
     unsubscribed may opt in again themselves)."""
     first, _, last = name.strip().partition(" ")
-    _read(app, email, "subscribe", "signed up for the newsletter",
+    _read(app, email, "subscribe", N_("signed up for the newsletter"), {},
           merge_fields={"FNAME": first, "LNAME": last} if name else {})

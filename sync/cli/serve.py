@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import os
 import signal
 from pathlib import Path
@@ -10,11 +11,12 @@ from typing import Any
 import click
 
 from sync.cli.app import AppContext, pass_app
+from sync.cli.support.helptext import HelpCommand
+from sync.cli.support.i18n import texts
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
 from sync.core import checks
 from sync.core.config import Config
 from sync.core.errors import UserError
-from sync.core.plural import plural
 from sync.reports.digest import parse_duration
 from sync.serve.front import FrontService
 from sync.serve.hooks import SECRET_VARIABLES, Secrets, configured_secrets
@@ -67,7 +69,7 @@ def _secrets(config: Config, use_sandbox: bool, socket_mode: bool) -> Secrets | 
     return found
 
 
-@click.command("serve")
+@click.command("serve", cls=HelpCommand)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="Port (0: any free).")
@@ -118,10 +120,12 @@ def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_ever
                         hint="one alliance's state store is set in its config (state.url)")
     every = None if reconcile_every == "off" else _reconcile_seconds(reconcile_every)
     use_sandbox = app.config.sandbox if sandbox is None else sandbox
+    t = app.texts
     if app.config.real_time == "none":
-        click.echo("warning: real_time is none in the config, so item messages carry no "
-                   f"status buttons; set real_time: {'socket_mode' if socket_mode else 'serve'}"
-                   " for them (docs/going-live.md)", err=True)
+        click.echo(t.gettext("warning: %(warning)s") % {"warning": t.gettext(
+            "real_time is none in the config, so item messages carry no status buttons; set "
+            "real_time: %(mode)s for them (docs/going-live.md)")
+            % {"mode": "socket_mode" if socket_mode else "serve"}}, err=True)
     app_token = os.environ.get("SLACK_APP_TOKEN", "") if socket_mode else ""
     if socket_mode and not app_token:
         raise UserError("--socket-mode needs SLACK_APP_TOKEN (an app-level xapp- token)",
@@ -132,7 +136,7 @@ def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_ever
                            reconcile_every=every,
                            register=not no_register, sandbox=sandbox,
                            socket_mode_token=app_token)
-    _run(Service(app.alliance, options), ENDPOINTS)
+    _run(Service(app.alliance, options), ENDPOINTS, t)
 
 
 def _serve_folder(folder: Path, database: str | None, *, host: str, port: int,
@@ -142,20 +146,24 @@ def _serve_folder(folder: Path, database: str | None, *, host: str, port: int,
     options = ServeOptions(host=host, port=port, public_url=public_url,
                            secrets=Secrets(**found), register=register)
     front = FrontService(folder, options, database=database)
-    _run(front, ("/healthz", "/hooks/trello/<alliance>", *ENDPOINTS[2:]))
-    click.echo(f"served {plural(len(front.router.table.routes), 'alliance')}; registered "
-               f"{len(front.registered)}")
+    t = texts()  # many alliances: the variable or the locale chooses
+    _run(front, ("/healthz", "/hooks/trello/<alliance>", *ENDPOINTS[2:]), t)
+    served = len(front.router.table.routes)
+    click.echo(t.ngettext("served %(n)d alliance; registered %(registered)d",
+                          "served %(n)d alliances; registered %(registered)d", served)
+               % {"n": served, "registered": len(front.registered)})
 
 
-def _run(service: Any, endpoints: tuple[str, ...]) -> None:
+def _run(service: Any, endpoints: tuple[str, ...], t: gettext.NullTranslations) -> None:
     """Start ``service``, print where it listens, serve until Ctrl-C or SIGTERM."""
     previous = signal.signal(signal.SIGTERM, lambda *_: service.stop())
     try:
         service.start()
-        click.echo(f"serving on {service.url} (public URL {service.public_url})")
+        click.echo(t.gettext("serving on %(url)s (public URL %(public)s)")
+                   % {"url": service.url, "public": service.public_url})
         for path in endpoints:
             click.echo(f"  {service.public_url}{path}")
-        click.echo("press Ctrl-C to stop")
+        click.echo(t.gettext("press Ctrl-C to stop"))
         service.wait()
     except KeyboardInterrupt:
         pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import signal
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sync.bootstrap.plan import Plan
 from sync.bootstrap.run import BootstrapResult
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.support.helptext import HelpCommand, HelpGroup
+from sync.cli.support.i18n import N_, texts
+from sync.cli.support.messages import translate_text
 from sync.core.errors import ConfigError, Problem, UserError
 from sync.core.services import (
     ALL_SERVICES,
@@ -39,20 +43,30 @@ def _services_option(value: str | None) -> tuple[str, ...]:
     return chosen
 
 
-def _print_plan(plan: Plan) -> None:
+# The plan's actions as the coordinator reads them (``--json`` keeps the English keys).
+ACTIONS = {"create": N_("create"), "adopt": N_("adopt"), "complete": N_("complete"),
+           "update": N_("update"), "nothing": N_("nothing")}
+
+
+def _action(action: str, t: gettext.NullTranslations) -> str:
+    return t.gettext(ACTIONS[action]) if action in ACTIONS else action
+
+
+def _print_plan(plan: Plan, t: gettext.NullTranslations) -> None:
     symbols = {"create": "+", "adopt": "=", "complete": "~", "update": "~", "nothing": " "}
     app = click.get_current_context().find_object(AppContext)
     verbose = bool(app and app.verbose)
+    width = max([len(_action(action, t)) for action in ACTIONS] + [8])
     for change in plan.changes:
         if change.action != "nothing" or verbose:
             click.echo(f"{symbols[change.action]} {change.service:9} {change.kind:11} "
-                       f"{change.action:8} {change.detail}")
+                       f"{_action(change.action, t):{width}} {change.detail}")
     for service, counts in plan.counts().items():
-        summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        summary = ", ".join(f"{n} {_action(action, t)}" for action, n in sorted(counts.items()))
         click.echo(f"{service}: {summary}")
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable plan.")
@@ -64,7 +78,7 @@ def plan(app: AppContext, only: str | None, sandbox: bool | None, as_json: bool)
         echo_json({"changes": [c.as_dict() for c in result.plan.changes],
                    "counts": result.plan.counts()})
     else:
-        _print_plan(result.plan)
+        _print_plan(result.plan, app.texts)
 
 
 def _summary(result: BootstrapResult, sandbox_url: str) -> dict[str, Any]:
@@ -72,7 +86,7 @@ def _summary(result: BootstrapResult, sandbox_url: str) -> dict[str, Any]:
             "pending": result.pending, "sandbox_page": f"{sandbox_url}/" if sandbox_url else ""}
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `mcm-sync plan`).")
 @click.option("--only", help="Comma list of services: trello,slack,mailchimp.")
 @click.option("--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch.")
@@ -96,7 +110,7 @@ def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | 
         if as_json:
             echo_json({"changes": [c.as_dict() for c in planned.plan.changes]})
         else:
-            _print_plan(planned.plan)
+            _print_plan(planned.plan, app.texts)
         return
     app.alliance.validate()  # every input checked before the first remote call
     console = Console(stderr=True)
@@ -112,26 +126,30 @@ def bootstrap(app: AppContext, dry_run: bool, only: str | None, sandbox: bool | 
         run = app.alliance.bootstrap(only=services, sandbox=sandbox, progress=tick,
                                      adopt=adopt)
     result, url = run.result, run.sandbox_url
+    t = app.texts
     if run.set_aside is not None:
-        click.echo(f"set the unusable state store aside as {run.set_aside}; state rebuilt by "
-                   "adopting what exists", err=True)
+        click.echo(t.gettext("set the unusable state store aside as %(path)s; state rebuilt by "
+                             "adopting what exists") % {"path": run.set_aside}, err=True)
     if as_json:
         echo_json(_summary(result, url))
         return
     creates = result.creates()
-    counts = ", ".join(f"{n} {a}" for a, n in sorted(result.applied.items()))
-    click.echo(f"bootstrap done: {counts}" + ("" if creates else " (nothing created)"))
+    counts = ", ".join(f"{n} {_action(a, t)}" for a, n in sorted(result.applied.items()))
+    click.echo(t.gettext("bootstrap done: %(counts)s") % {"counts": counts}
+               + ("" if creates else t.gettext(" (nothing created)")))
     for name, link in result.links.items():
         click.echo(f"  {name}: {link}")
     if url:
-        click.echo(f"  sandbox page: {url}/")
+        click.echo("  " + t.gettext("sandbox page: %(url)s") % {"url": f"{url}/"})
     elif run.embedded_sandbox:
-        click.echo("  sandbox: this run's own, stopped with it; to see the board, channels and "
-                   "audience, run `mcm-sync sandbox serve` and open the page it prints")
+        click.echo("  " + t.gettext("sandbox: this run's own, stopped with it; to see the "
+                                    "board, channels and audience, run `mcm-sync sandbox "
+                                    "serve` and open the page it prints"))
     for line in result.pending:
-        click.echo(f"pending: {line}")
+        click.echo(t.gettext("pending: %(line)s") % {"line": translate_text(line, t)})
     for line in result.unresolved:
-        click.echo(f"unresolved: {line}", err=True)
+        click.echo(t.gettext("unresolved: %(line)s") % {"line": translate_text(line, t)},
+                   err=True)
 
 
 @contextmanager
@@ -149,7 +167,7 @@ def _until_stopped() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def sandbox() -> None:
     """The embedded sandbox: local emulators of Trello, Slack and Mailchimp."""
 
@@ -190,10 +208,12 @@ def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
         server.start()
         try:
             announce_sandbox(data_dir, server.url, rate_limits)
-            click.echo(f"sandbox page: {server.url}/")
+            t = texts(app.config.alliance.language if config_file and config_file.exists()
+                      else None)
+            click.echo(t.gettext("sandbox page: %(url)s") % {"url": f"{server.url}/"})
             for service, base in server.base_urls.items():
                 click.echo(f"{service:10} {base}")
-            click.echo("press Ctrl-C to stop")
+            click.echo(t.gettext("press Ctrl-C to stop"))
             while not stop.wait(0.5):
                 pass
         except KeyboardInterrupt:

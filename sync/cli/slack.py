@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
+from sync.cli.support.helptext import HelpGroup
+from sync.cli.support.i18n import texts
 from sync.core.errors import UserError
 from sync.serve.manifest import manifest_text
 
 
-@click.group("slack")
+@click.group("slack", cls=HelpGroup)
 def slack() -> None:
     """The Slack app: its manifest for a workspace admin."""
 
@@ -39,4 +41,5 @@ def manifest(public_url: str, socket_mode: bool, output: Path | None) -> None:
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output} ({mode.replace('_', ' ')})")
+    click.echo(texts().gettext("wrote %(path)s (%(mode)s)")
+               % {"path": output, "mode": mode.replace("_", " ")})

@@ -9,6 +9,7 @@ Thin by design: parse, open the state store, call ``sync.audience.stakeholders``
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,10 @@ from sync.audience.stakeholders import (
 )
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, pass_app
+from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.params import DATE
 from sync.core.config import Config
 from sync.core.errors import RemoteError, UserError
-from sync.core.plural import plural
 from sync.core.services import connect
 from sync.state.store import StateStore
 
@@ -55,7 +56,7 @@ def _sector_titles(app: AppContext) -> dict[str, str]:
     return dict(app.alliance.playbook.facts.sectors)
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def stakeholders() -> None:
     """The stakeholder database (the guide's template) and its Mailchimp audience."""
 
@@ -82,28 +83,40 @@ def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: boo
             sector_names=titles,
             allow_consent_changes=yes,
         )
+    t = app.texts
     for change in report.consent_changes:
-        click.echo(f"consent: {file}: {change}", err=True)
+        click.echo(t.gettext("consent: %(file)s: %(change)s") % {"file": file, "change": change},
+                   err=True)
     if report.held:
         count = len(report.consent_changes)
         raise UserError(f"{file}: the import would change the consent of {count} "
                         f"{'person' if count == 1 else 'people'}; nothing was imported",
                         hint="check the lines above, then run again with --yes")
     for problem in report.skipped:
-        click.echo(f"skipped: {problem}", err=True)
+        click.echo(t.gettext("skipped: %(problem)s") % {"problem": problem}, err=True)
     for moved in report.moved_rows:
-        click.echo(f"moved: {file}: {moved}", err=True)
+        click.echo(t.gettext("moved: %(file)s: %(moved)s") % {"file": file, "moved": moved},
+                   err=True)
     for row in report.erased_rows:
-        click.echo(
-            f"erased: {file}: row {row} was erased on request (forget); not imported", err=True
-        )
+        click.echo(t.gettext("erased: %(file)s: row %(row)s was erased on request (forget); "
+                             "not imported") % {"file": file, "row": row}, err=True)
     counts = report.counts
-    verb = "would import" if dry_run else "imported"
-    click.echo(
-        f"{verb} {file}: {counts.added} new, {counts.updated} changed, "
-        f"{counts.unchanged} unchanged, {len(report.erased_rows)} erased, "
-        f"{plural(len(report.skipped), 'problem')} skipped"
-    )
+    values = {"file": file, "added": counts.added, "updated": counts.updated,
+              "unchanged": counts.unchanged, "erased": len(report.erased_rows),
+              "n": len(report.skipped)}
+    if dry_run:
+        line = t.ngettext("would import %(file)s: %(added)d new, %(updated)d changed, "
+                          "%(unchanged)d unchanged, %(erased)d erased, %(n)d problem skipped",
+                          "would import %(file)s: %(added)d new, %(updated)d changed, "
+                          "%(unchanged)d unchanged, %(erased)d erased, %(n)d problems skipped",
+                          len(report.skipped))
+    else:
+        line = t.ngettext("imported %(file)s: %(added)d new, %(updated)d changed, "
+                          "%(unchanged)d unchanged, %(erased)d erased, %(n)d problem skipped",
+                          "imported %(file)s: %(added)d new, %(updated)d changed, "
+                          "%(unchanged)d unchanged, %(erased)d erased, %(n)d problems skipped",
+                          len(report.skipped))
+    click.echo(line % values)
 
 
 @stakeholders.command("list")
@@ -116,8 +129,10 @@ def list_command(app: AppContext, as_json: bool) -> None:
     if as_json:
         echo_json([summary(r) for r in records])
         return
+    t = app.texts
     if not records:
-        click.echo("no stakeholders yet; import a file with `mcm-sync stakeholders import`")
+        click.echo(t.gettext("no stakeholders yet; import a file with `mcm-sync stakeholders "
+                             "import`"))
         return
     for record in records:
         person = record.person
@@ -126,7 +141,8 @@ def list_command(app: AppContext, as_json: bool) -> None:
             f"{who:34} {person.organisation[:34]:34} {person.sector[:22]:22} "
             f"{person.influence or '-':6} {audience_state(record)}"
         )
-    click.echo(plural(len(records), "stakeholder"))
+    click.echo(t.ngettext("%(n)d stakeholder", "%(n)d stakeholders", len(records))
+               % {"n": len(records)})
 
 
 @stakeholders.command("show")
@@ -163,23 +179,31 @@ def export_command(app: AppContext, output: Path | None) -> None:
             sys.stdout.write(export_text(people.people()))
             return
         count = export_file(people, output)
-    click.echo(f"wrote {count} stakeholders to {output}")
+    click.echo(app.texts.ngettext("wrote %(n)d stakeholder to %(path)s",
+                                  "wrote %(n)d stakeholders to %(path)s", count)
+               % {"n": count, "path": output})
 
 
-def _print_push(result: Any) -> None:
+def _print_push(result: Any, t: gettext.NullTranslations) -> None:
     for pulled in result.pulled:
         if pulled.status in ("unsubscribed", "cleaned", "archived"):
-            kept = "left archived" if pulled.status == "archived" else "never re-subscribed"
-            click.echo(f"mailchimp: {pulled.key} is {pulled.status}; {kept}")
+            kept = (t.gettext("left archived") if pulled.status == "archived"
+                    else t.gettext("never re-subscribed"))
+            click.echo(t.gettext("mailchimp: %(person)s is %(status)s; %(kept)s")
+                       % {"person": pulled.key, "status": pulled.status, "kept": kept})
     counts = ", ".join(f"{n} {what}" for what, n in sorted(result.plan.counts().items()))
+    people = len(result.plan.writes)
     if result.dry_run:
-        click.echo(f"would send {len(result.plan.writes)} people ({counts or 'nothing'})")
+        click.echo(t.ngettext("would send %(n)d person (%(counts)s)",
+                              "would send %(n)d people (%(counts)s)", people)
+                   % {"n": people, "counts": counts or t.gettext("nothing")})
         return
-    click.echo(
-        f"pushed {result.sent} of {len(result.plan.writes)} people in "
-        f"{result.write_calls} write calls ({result.batches} batches) "
-        f"[{counts or 'nothing to do'}]"
-    )
+    click.echo(t.ngettext("pushed %(sent)d of %(n)d person in %(calls)d write calls "
+                          "(%(batches)d batches) [%(counts)s]",
+                          "pushed %(sent)d of %(n)d people in %(calls)d write calls "
+                          "(%(batches)d batches) [%(counts)s]", people)
+               % {"sent": result.sent, "n": people, "calls": result.write_calls,
+                  "batches": result.batches, "counts": counts or t.gettext("nothing to do")})
 
 
 @stakeholders.command("push")
@@ -205,9 +229,10 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
     if as_json:
         echo_json(result.as_dict())
     else:
-        _print_push(result)
+        _print_push(result, app.texts)
     for email, reason in result.failed:
-        click.echo(f"refused: {email}: {reason}", err=True)
+        click.echo(app.texts.gettext("refused: %(email)s: %(reason)s")
+                   % {"email": email, "reason": reason}, err=True)
     if result.failed:
         raise RemoteError(
             "mailchimp",
@@ -224,7 +249,7 @@ def _confirmed(question: str) -> bool:
         return False
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.argument("email")
 @click.option("--dry-run", is_flag=True, help="Show what would be erased; erase nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -237,30 +262,35 @@ def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool 
                for i, p in enumerate(config.people)}
     with app.alliance.store() as store:  # read and ask first: no lock held during the question
         plan = plan_forget(store, email, members)
+    t = app.texts
     if plan.nothing_to_do:
-        click.echo(f"{plan.email} was already erased; nothing to do")
+        click.echo(t.gettext("%(email)s was already erased; nothing to do")
+                   % {"email": plan.email})
         return
     state = sum(plan.traces.values())
     where = [
-        f"the stakeholder database ({plan.organisation})" if plan.in_store else "",
-        ("the Mailchimp audience (delete-permanent)" if plan.in_store
+        t.gettext("the stakeholder database (%(organisation)s)")
+        % {"organisation": plan.organisation} if plan.in_store else "",
+        (t.gettext("the Mailchimp audience (delete-permanent)") if plan.in_store
          # Not one of ours: Mailchimp is asked all the same (someone may have added the
          # address there by hand), but nothing says it is there.
-         else "the Mailchimp audience if it is there (it is not in the stakeholder database; "
-         "Mailchimp is asked to delete it permanently)")
+         else t.gettext("the Mailchimp audience if it is there (it is not in the stakeholder "
+                        "database; Mailchimp is asked to delete it permanently)"))
         if not plan.already_erased else "",
-        *(f"export {path}" for path in plan.exports),
-        f"the state store ({state} rows)" if state and not plan.member else "",
+        *(t.gettext("export %(path)s") % {"path": path} for path in plan.exports),
+        t.ngettext("the state store (%(n)d row)", "the state store (%(n)d rows)", state)
+        % {"n": state} if state and not plan.member else "",
     ]
-    click.echo(
-        f"{'would erase' if dry_run else 'erasing'} {plan.email} from: "
-        + ("; ".join(w for w in where if w) or "nothing")
-    )
+    places = "; ".join(w for w in where if w) or t.gettext("nothing")
+    click.echo((t.gettext("would erase %(email)s from: %(places)s") if dry_run
+                else t.gettext("erasing %(email)s from: %(places)s"))
+               % {"email": plan.email, "places": places})
     for line in plan.remains():
-        click.echo(f"{'would remain' if dry_run else 'remains'}: {line}")
+        click.echo((t.gettext("would remain: %(line)s") if dry_run
+                    else t.gettext("remains: %(line)s")) % {"line": line})
     if dry_run:
         return
-    if not yes and not _confirmed("Erase this person for good?"):
+    if not yes and not _confirmed(t.gettext("Erase this person for good?")):
         raise UserError(
             "not confirmed; nothing was erased",
             hint="pass --yes to erase without the question (needed without a terminal)",
@@ -268,7 +298,8 @@ def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool 
     with app.alliance.writing() as store:
         plan = plan_forget(store, email, members)  # again, under the lock: what is there now
         if plan.nothing_to_do:
-            click.echo(f"{plan.email} was erased meanwhile; nothing to do")
+            click.echo(t.gettext("%(email)s was erased meanwhile; nothing to do")
+                       % {"email": plan.email})
             return
         found = store.get_resource("mailchimp", "audience", "audience")
         audience_id = found.remote_id if found else config.mailchimp.audience_id
@@ -282,13 +313,13 @@ def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool 
                 )
         else:
             result = forget_person(store, plan, None, "")
-    click.echo(
-        f"erased: audit hash {plan.digest[:12]}..., {result.erased_at[:10]}; "
-        f"mailchimp: {result.remote}; exports cleaned: {len(result.exports_cleaned)}"
-    )
+    click.echo(t.gettext("erased: audit hash %(hash)s..., %(day)s; mailchimp: %(remote)s; "
+                         "exports cleaned: %(n)d")
+               % {"hash": plan.digest[:12], "day": result.erased_at[:10],
+                  "remote": result.remote, "n": len(result.exports_cleaned)})
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def newsletter() -> None:
     """Progress newsletters from the alliance's real state (drafts only, never sent)."""
 
@@ -321,10 +352,11 @@ def draft(
         if preview is not None:
             preview.parent.mkdir(parents=True, exist_ok=True)
             preview.write_text(letter.html, encoding="utf-8")
-            click.echo(
-                f"wrote {preview}: {letter.subject} ({letter.completed} completed, "
-                f"{letter.upcoming} coming up); Mailchimp not touched"
-            )
+            click.echo(app.texts.gettext(
+                "wrote %(path)s: %(subject)s (%(completed)d completed, %(upcoming)d coming up); "
+                "Mailchimp not touched")
+                % {"path": preview, "subject": letter.subject, "completed": letter.completed,
+                   "upcoming": letter.upcoming})
             return
         audience_id = _audience_id(config, store)
         with connect(config, ("mailchimp",), sandbox=sandbox) as connected:
@@ -335,8 +367,9 @@ def draft(
                 audience_id,
                 letter,
             )
-    state = "made" if result.created else "unchanged since the last draft; not made again"
-    click.echo(
-        f"draft {result.record.campaign_id} {state}: {letter.subject} "
-        f"(never sent: review and send it in Mailchimp)"
-    )
+    t = app.texts
+    made = (t.gettext("draft %(id)s made: %(subject)s (never sent: review and send it in "
+                      "Mailchimp)") if result.created
+            else t.gettext("draft %(id)s unchanged since the last draft; not made again: "
+                           "%(subject)s (never sent: review and send it in Mailchimp)"))
+    click.echo(made % {"id": result.record.campaign_id, "subject": letter.subject})

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
+from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import N_, cli_language, texts
 from sync.core.calendar import alliance_playbook
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
@@ -35,13 +36,15 @@ def _summary_line(outcome: SyncOutcome, language: str | None = None) -> str:
     mode = (t.gettext("full") if result.full else t.gettext("quiet: nothing new")
             if result.quiet else t.gettext("incremental"))
     new = len(result.created_items)
-    extras = [", digest posted" if outcome.digest_posted else "",
-              f", {plural(len(outcome.reminders), 'meeting reminder')}"
-              if outcome.reminders else "",
-              f", {plural(len(result.duplicates_removed), 'duplicate message')} removed"
-              if result.duplicates_removed else "",
-              f", copied cards made items of their own: {', '.join(result.card_copies)}"
-              if result.card_copies else ""]
+    reminders, duplicates = len(outcome.reminders), len(result.duplicates_removed)
+    extras = [t.gettext(", digest posted") if outcome.digest_posted else "",
+              t.ngettext(", %(n)d meeting reminder", ", %(n)d meeting reminders", reminders)
+              % {"n": reminders} if reminders else "",
+              t.ngettext(", %(n)d duplicate message removed",
+                         ", %(n)d duplicate messages removed", duplicates)
+              % {"n": duplicates} if duplicates else "",
+              t.gettext(", copied cards made items of their own: %(items)s")
+              % {"items": ", ".join(result.card_copies)} if result.card_copies else ""]
     counts = [t.ngettext("%(n)d change", "%(n)d changes", len(result.changes)),
               t.ngettext("%(n)d new item", "%(n)d new items", new),
               t.ngettext("%(n)d conflict", "%(n)d conflicts", len(result.conflicts)),
@@ -129,11 +132,16 @@ def _run_once(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) 
             click.echo(f"  {change_line(change, language)}")
         if outcome.audience is not None:
             pushed = outcome.audience
-            click.echo(f"  audience: {pushed.sent} people sent in {pushed.write_calls} write "
-                       f"calls; {len(pushed.failed)} refused")
+            click.echo("  " + texts(language).ngettext(
+                "audience: %(n)d person sent in %(calls)d write calls; %(refused)d refused",
+                "audience: %(n)d people sent in %(calls)d write calls; %(refused)d refused",
+                pushed.sent) % {"n": pushed.sent, "calls": pushed.write_calls,
+                                "refused": len(pushed.failed)})
         for conflict in outcome.result.conflicts:
             click.echo(f"  {conflict_line(conflict, language)}")
     if outcome.unresolved:
+        # Said in English here and translated where errors are printed (sync/cli/support/
+        # messages.py), like every error of ours.
         needs = "needs" if outcome.unresolved == 1 else "need"
         raise ConflictsUnresolved(f"{plural(outcome.unresolved, 'conflict')} {needs} a decision",
                                   hint="see `mcm-sync status`")
@@ -147,21 +155,30 @@ def _dry_run(app: AppContext, full: bool, sandbox: bool | None, as_json: bool) -
                    "new_items": result.created_items, "would_make": result.writes,
                    "conflicts": [c.__dict__ for c in result.conflicts]})
         return
-    click.echo(f"dry run: {plural(len(result.changes), 'change')}, "
-               f"{plural(len(result.created_items), 'new item')}, "
-               f"{plural(len(result.conflicts), 'conflict')}; nothing was written")
+    language = app.config.alliance.language
+    t = texts(language)
+    counts = [t.ngettext("%(n)d change", "%(n)d changes", len(result.changes)),
+              t.ngettext("%(n)d new item", "%(n)d new items", len(result.created_items)),
+              t.ngettext("%(n)d conflict", "%(n)d conflicts", len(result.conflicts))]
+    numbers = (len(result.changes), len(result.created_items), len(result.conflicts))
+    shown = ", ".join(text % {"n": n} for text, n in zip(counts, numbers, strict=True))
+    click.echo(t.gettext("dry run: %(counts)s; nothing was written") % {"counts": shown})
     for change in result.changes:
-        click.echo(f"  would set {change['item']} {change['field']}: {change['old']} -> "
-                   f"{change['new']} (from {PLACE.get(change['side'], change['side'])})")
+        click.echo("  " + t.gettext("would set %(item)s %(field)s: %(old)s -> %(new)s (from "
+                                    "%(where)s)")
+                   % {"item": change["item"], "field": change["field"], "old": change["old"],
+                      "new": change["new"],
+                      "where": t.gettext(PLACE.get(change["side"], change["side"]))})
     for new in result.created_items:
-        click.echo(f"  would add an item for the {new}")
+        click.echo("  " + t.gettext("would add an item for the %(new)s") % {"new": new})
     for what, count in result.writes.items():
-        click.echo(f"  would make {count} x {what}")
+        click.echo("  " + t.gettext("would make %(n)d x %(what)s") % {"n": count, "what": what})
     for conflict in result.conflicts:
-        click.echo(f"  would {conflict_line(conflict)}")
+        click.echo("  " + t.gettext("would %(conflict)s")
+                   % {"conflict": conflict_line(conflict, language)})
 
 
-@click.command("sync")
+@click.command("sync", cls=HelpCommand)
 @click.option("--full", is_flag=True, help="Compare every card and message (else incremental; "
               "a full reconciliation also runs when sync.full_reconcile_every has passed).")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
@@ -216,7 +233,7 @@ def sync_command(app: AppContext, full: bool, dry_run: bool, watch: bool, interv
         signal.signal(signal.SIGTERM, previous)
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--step", help="Only this step: its number, key or name (e.g. 3, research).")
 @click.option("--owner", help="Only items whose owner contains this text (e-mail or name).")
 @click.option("--overdue", is_flag=True, help="Only overdue items.")
@@ -332,7 +349,7 @@ def _anyone(text: str, config: Any, items: Any) -> bool:
     return bool(wanted) and any(wanted in name.casefold() for name in known)
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--item", "number", help="Only this item (e.g. FRL-12).")
 @click.option("--limit", default=200, show_default=True,
               type=click.IntRange(min=1, max=1_000_000),
@@ -341,6 +358,7 @@ def _anyone(text: str, config: Any, items: Any) -> bool:
 @pass_app
 def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
     """The audit trail: when, who, where from, old -> new."""
+    t = app.texts
     with app.alliance.store(required=True) as store:
         item_id = None
         if number:
@@ -360,12 +378,14 @@ def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
         old, new = ("-" if v is None else v for v in (e.old, e.new))
         added = e.old is None and e.field in ("comment", "created", "conflict")
         what = f"{new}" if added else f"{old} -> {new}"
+        where = t.gettext("%(who)s in %(where)s") % {
+            "who": e.actor or "?", "where": t.gettext(PLACE.get(e.source, e.source))}
         click.echo(f"{e.at[:19]}  {numbers.get(e.item_id or '', '-'):8} {e.field:8} {what}  "
-                   f"({e.actor or '?'} in {PLACE.get(e.source, e.source)})")
+                   f"({where})")
 
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.argument("number")
 @click.option("--take", required=True,
               help="The side whose value wins (trello, slack, hub) or the value itself.")
@@ -385,5 +405,7 @@ def resolve(app: AppContext, number: str, take: str, field: str | None, as_json:
     if as_json:
         echo_json(done.__dict__)
         return
-    click.echo(f"{done.number}: {done.field} = {done.value} (from {done.taken_from}); "
-               "run `mcm-sync sync` to apply it everywhere")
+    click.echo(app.texts.gettext("%(number)s: %(field)s = %(value)s (from %(side)s); run "
+                                 "`mcm-sync sync` to apply it everywhere")
+               % {"number": done.number, "field": done.field, "value": done.value,
+                  "side": done.taken_from})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 import os
 import signal
 import threading
@@ -13,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.app import echo_json
+from sync.cli.support.helptext import HelpGroup
+from sync.cli.support.i18n import N_, texts
 from sync.core.errors import EveryAllianceFailed, UserError
 from sync.fleet.worker import CycleReport, Worker, alliance_configs, shared_stores, status_rows
 from sync.reports.digest import parse_duration
@@ -54,7 +57,7 @@ def _database_url(database: str | None) -> str | None:
     return value
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=HelpGroup, invoke_without_command=True)
 @_alliances
 @_database
 @click.option("--once", is_flag=True, help="Run one cycle (every alliance that is due) and exit.")
@@ -85,7 +88,7 @@ def worker(ctx: click.Context, folder: Path | None, database: str | None, once: 
     def log_cycle(cycle: CycleReport) -> None:
         # A long-running worker's log: one line per cycle, with the time (cron has none).
         stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        click.echo(f"{stamp} {cycle.summary()}")
+        click.echo(f"{stamp} {cycle_line(cycle, texts())}")
 
     try:
         report = running.run(once=once, stop=stop, on_cycle=None if once else log_cycle)
@@ -97,13 +100,40 @@ def worker(ctx: click.Context, folder: Path | None, database: str | None, once: 
     if as_json:
         echo_json(report.as_dict())
     elif once:
-        click.echo(report.summary())
+        click.echo(cycle_line(report, texts()))
     if once and report.all_failed:
         # Isolation keeps one alliance's failure from the others; all of them failing is
         # the services or the setup, which the scheduler running --once must see.
         raise EveryAllianceFailed(
             f"every alliance failed ({len(report.outcomes)})",
             hint="see the errors above and `mcm-sync worker status`")
+
+
+# A cycle's outcomes as the coordinator reads them (``--json`` keeps the English words).
+OUTCOMES = {"ok": N_("ok"), "conflicts": N_("conflicts"), "failed": N_("failed"),
+            "busy": N_("busy")}
+
+
+def cycle_line(report: CycleReport, t: gettext.NullTranslations) -> str:
+    """:meth:`CycleReport.summary` in the coordinator's language (the same line in English)."""
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    parts = [", ".join(f"{n} {t.gettext(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome}"
+                       for outcome, n in sorted(counts.items()))
+             or t.gettext("nothing due")]
+    if report.skipped:
+        parts.append(t.gettext("%(n)d run by other workers") % {"n": len(report.skipped)})
+    failed = sorted(n for n, o in report.outcomes.items() if o == "failed")
+    if failed:
+        parts.append(t.gettext("failed: %(alliances)s") % {"alliances": "; ".join(
+            f"{n} ({report.errors[n]})" if report.errors.get(n) else n for n in failed)})
+    return t.gettext("worker cycle: %(parts)s") % {"parts": ", ".join(parts)}
+
+
+# `worker status`'s table as the coordinator reads it (``--json`` keeps the English keys).
+STATUS_COLUMNS = (N_("alliance"), N_("last run"), N_("outcome"), N_("next run"), N_("lag"),
+                  N_("events"), N_("last error"))
 
 
 def _when(value: object, now: dt.datetime) -> str:
@@ -138,7 +168,8 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
     if as_json:
         echo_json(rows)
         return
-    table = Table("alliance", "last run", "outcome", "next run", "lag", "events", "last error")
+    t = texts()  # many alliances: the variable or the locale chooses
+    table = Table(*(t.gettext(column) for column in STATUS_COLUMNS))
     for row in rows:
         lag = int(str(row["lag_seconds"]))
         table.add_row(str(row["alliance"]), _when(row["last_run"], now), str(row["outcome"]),
@@ -148,6 +179,8 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
     Console(width=160).print(table)
     outage = rows[0]["database_outage"] if rows else None
     if isinstance(outage, dict):
-        click.echo(f"last database outage: {_when(outage['began'], now)}, "
-                   f"{outage['seconds']:.0f}s (worker {outage['worker']}; runs redone: "
-                   f"{outage['interrupted'] or 'none'})")
+        click.echo(t.gettext("last database outage: %(when)s, %(seconds).0fs (worker "
+                             "%(worker)s; runs redone: %(redone)s)")
+                   % {"when": _when(outage["began"], now), "seconds": outage["seconds"],
+                      "worker": outage["worker"],
+                      "redone": outage["interrupted"] or t.gettext("none")})

@@ -50,7 +50,12 @@ def alliance_answer(config: Config, book: Playbook, store: StateStore, user_id: 
             if len(mine) > SHOWN:
                 more = text["answer_more"].format(count=format_number(len(mine) - SHOWN,
                                                                       language))
-                lines.append(f"{more} (`mcm-sync status --owner`)")
+                # The rest where a member can see it: the board (a member cannot run the
+                # coordinator's command line).
+                board = store.get_resource("trello", "board", "board")
+                if board is not None and board.url:
+                    more += " · " + text["answer_board"].format(url=board.url)
+                lines.append(more)
         else:
             lines.append(text["answer_none"])
     upcoming = [m for m in meeting_schedule(config, book, store)

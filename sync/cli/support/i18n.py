@@ -19,9 +19,6 @@ import os
 from functools import cache
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 DOMAIN = "mcm-sync"
 LOCALE_DIR = Path(__file__).parent / "locale"
 ENGLISH = "en"
@@ -54,6 +51,10 @@ def translations(language: str) -> gettext.NullTranslations:
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if language == ENGLISH or not path.exists():
         return gettext.NullTranslations()
+    # Babel only when a catalogue is read: English start-up (`--help`, cron) does without.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as source:
         catalog = read_po(source, locale=language, domain=DOMAIN)
     compiled = io.BytesIO()

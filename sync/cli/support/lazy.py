@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import click
 
+from sync.cli.support.helptext import HelpCommand, HelpGroup
+
 
 @dataclass(frozen=True)
 class LazyCommand:
@@ -40,8 +42,9 @@ def load_target(target: str) -> click.Command:
     return command
 
 
-class LazyGroup(click.Group):
-    """A group with eager commands (``add_command``) and lazy ones (``lazy_commands``)."""
+class LazyGroup(HelpGroup):
+    """A group with eager commands (``add_command``) and lazy ones (``lazy_commands``); its
+    help in the coordinator's language (:class:`HelpGroup`)."""
 
     def __init__(self, *args: object, lazy_commands: Mapping[str, LazyCommand] | None = None,
                  **kwargs: object) -> None:
@@ -88,7 +91,7 @@ class LazyGroup(click.Group):
             command = self.commands.get(name)
             if command is None:
                 # A stand-in that shortens the registry's text the way click shortens help.
-                command = click.Command(name, help=self.lazy_commands[name].short_help)
+                command = HelpCommand(name, help=self.lazy_commands[name].short_help)
             if not command.hidden:
                 rows.append((name, command))
         if not rows:
