@@ -188,10 +188,10 @@ def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
     from connectors.sandbox.core.errors import SandboxConfigError
     from connectors.sandbox.core.server import SandboxServer
 
+    config_file = app.config_path
+    has_config = bool(config_file and config_file.exists())
     if data_dir is None:
-        config_file = app.config_path
-        data_dir = (sandbox_data_dir(app.config) if config_file and config_file.exists()
-                    else Path(".mcm-sync/sandbox"))
+        data_dir = sandbox_data_dir(app.config) if has_config else Path(".mcm-sync/sandbox")
     try:
         server = SandboxServer(host=host, port=port, data_dir=data_dir,
                                rate_limits=rate_limits, allow_remote=allow_remote)
@@ -208,8 +208,7 @@ def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
         server.start()
         try:
             announce_sandbox(data_dir, server.url, rate_limits)
-            t = texts(app.config.alliance.language if config_file and config_file.exists()
-                      else None)
+            t = texts(app.config.alliance.language if has_config else None)
             click.echo(t.gettext("sandbox page: %(url)s") % {"url": f"{server.url}/"})
             for service, base in server.base_urls.items():
                 click.echo(f"{service:10} {base}")

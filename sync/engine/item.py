@@ -140,8 +140,8 @@ def decide_item(settings: Settings, view: StateView, snap: Snapshot, item: Item
     obs = without_fields(obs, waiting)
     open_one = view.pending.get(item.id)
     considered = obs
-    if open_one is not None:
-        earlier = pending.decision_of(open_one)
+    earlier = pending.decision_of(open_one) if open_one is not None else None
+    if open_one is not None and earlier is not None:
         base = dict(earlier.agreed)
         obs = pending.unseen(obs, open_one.get("seen", {}))
         waiting |= set(open_one.get("held", ()))
@@ -151,7 +151,7 @@ def decide_item(settings: Settings, view: StateView, snap: Snapshot, item: Item
         decision = hold_conflicts(decision, base)
         held |= {c.field for c in decision.conflicts}
     seen = pending.seen_by(considered)
-    if open_one is not None:
+    if open_one is not None and earlier is not None:
         decision = pending.then(earlier, decision)
         seen = pending.merged_seen(open_one.get("seen", {}), seen)
     return (decision, current, frozenset(held), file_obs, row_values,
