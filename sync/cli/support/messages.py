@@ -129,19 +129,29 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 
 @cache
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((template, _pattern(template)) for template in TEMPLATES)
+def _patterns(templates: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((template, _pattern(template)) for template in templates)
 
 
-def translate_text(text: str, t: gettext.NullTranslations) -> str:
-    """``text`` in the language of ``t`` if it is one of :data:`TEMPLATES`, else as it is."""
-    if not text or type(t) is gettext.NullTranslations:
-        return text
-    for template, pattern in _patterns():
+def match_template(text: str, templates: tuple[str, ...]) -> tuple[str, dict[str, str]] | None:
+    """The first of ``templates`` that ``text`` is made from, and the values put in it."""
+    for template, pattern in _patterns(templates):
         found = pattern.fullmatch(text)
         if found:
-            return t.gettext(template) % found.groupdict()
-    return text
+            return template, found.groupdict()
+    return None
+
+
+def translate_text(text: str, t: gettext.NullTranslations,
+                   templates: tuple[str, ...] = TEMPLATES) -> str:
+    """``text`` in the language of ``t`` if it is one of ``templates``, else as it is."""
+    if not text or type(t) is gettext.NullTranslations:
+        return text
+    found = match_template(text, templates)
+    if found is None:
+        return text
+    template, values = found
+    return t.gettext(template) % values
 
 
 def _with_hint(text: str, hint: str, t: gettext.NullTranslations) -> str:
