@@ -16,7 +16,7 @@ import gettext
 from dataclasses import replace
 
 from sync.cli.support.i18n import N_
-from sync.cli.support.messages import match_template, translate_text
+from sync.cli.support.messages import translate_nested, translate_text
 from sync.doctor.report import Check
 
 # The service column and the check names (sync/doctor/checks.py, live.py).
@@ -156,14 +156,7 @@ DETAILS: tuple[str, ...] = (
 
 def translate_detail(text: str, t: gettext.NullTranslations) -> str:
     """A finding or a fix in the language of ``t``; a value that is one of the texts too."""
-    if not text or type(t) is gettext.NullTranslations:
-        return text
-    found = match_template(text, DETAILS)
-    if found is None:
-        return text
-    template, values = found
-    inner = {name: translate_text(value, t, DETAILS) for name, value in values.items()}
-    return t.gettext(template) % inner
+    return translate_nested(text, t, DETAILS)
 
 
 def translate_check(check: Check, t: gettext.NullTranslations) -> Check:

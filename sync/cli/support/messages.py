@@ -154,6 +154,21 @@ def translate_text(text: str, t: gettext.NullTranslations,
     return t.gettext(template) % values
 
 
+def translate_nested(text: str, t: gettext.NullTranslations, templates: tuple[str, ...],
+                     depth: int = 2) -> str:
+    """:func:`translate_text`, and each value put in the template translated the same way
+    when it is one of ``templates`` too (a refusal inside ``Invalid value for ...``)."""
+    if not text or depth <= 0 or type(t) is gettext.NullTranslations:
+        return text
+    found = match_template(text, templates)
+    if found is None:
+        return text
+    template, values = found
+    inner = {name: translate_nested(value, t, templates, depth - 1)
+             for name, value in values.items()}
+    return t.gettext(template) % inner
+
+
 def _with_hint(text: str, hint: str, t: gettext.NullTranslations) -> str:
     if not hint:
         return text
