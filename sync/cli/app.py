@@ -143,9 +143,25 @@ def report_error(error: BaseException) -> None:
         click.echo(masking.mask(error_prefix(t) + line), err=True)
 
 
+def _localised(error: click.UsageError) -> click.UsageError:
+    """A usage error of click's in the coordinator's language (:mod:`sync.cli.support.usage`)."""
+    # Imported here: the translation tables (and the checks they name) only when one is shown.
+    from sync.cli.support.usage import localised
+
+    return localised(error, texts(alliance_language()))
+
+
 class McmGroup(LazyGroup):
     """The root group: commands imported when used (:class:`LazyGroup`), the project's
     exceptions mapped to messages and exit codes."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        """Parse the root's options; a usage error in the coordinator's language."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            raise _localised(error) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; turn our errors and unexpected ones into exit codes."""
@@ -154,6 +170,8 @@ class McmGroup(LazyGroup):
         except REPORTED as error:
             report_error(error)
             ctx.exit(int(exit_status(error)))
+        except click.UsageError as error:  # a subcommand's: in the coordinator's language
+            raise _localised(error) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:

@@ -8,6 +8,7 @@ import click
 
 from sync.cli.app import AppContext, echo_json, pass_app
 from sync.cli.services import _services_option
+from sync.cli.support.doctor_texts import translate_check
 from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import N_
 from sync.doctor.report import DoctorReport
@@ -18,14 +19,15 @@ MARKS = {"ok": N_("ok"), "warn": N_("WARN"), "fail": N_("FAIL")}
 
 def print_report(report: DoctorReport, t: gettext.NullTranslations) -> None:
     """The table: service, check, status, what was found; the fix under each warn/fail."""
-    width = max([len(c.name) for c in report.checks] + [5])
+    checks = [translate_check(check, t) for check in report.checks]
+    width = max([len(c.name) for c in checks] + [5])
     marks = {status: t.gettext(mark) for status, mark in MARKS.items()}
     service, check_, status = t.gettext("service"), t.gettext("check"), t.gettext("status")
-    first = max([len(service), 10])
+    first = max([len(c.service) for c in checks] + [len(service), 10])
     third = max([len(mark) for mark in marks.values()] + [len(status), 6])
     found = t.gettext("found")
     click.echo(f"{service:{first}} {check_:{width}} {status:{third}} {found}")
-    for check in report.checks:
+    for check in checks:
         click.echo(f"{check.service:{first}} {check.name:{width}} {marks[check.status]:{third}} "
                    f"{check.detail}")
         if check.fix and check.status != "ok":

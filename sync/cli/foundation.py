@@ -8,6 +8,7 @@ into messages and exit codes by :class:`sync.cli.app.McmGroup`.
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from sync.cli.app import AppContext, echo_json, output_file_or_folder, pass_app,
 from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.cli.support.params import COUNTRY, START_DATE, TIMEZONE, TextParam
+from sync.cli.support.usage import error_line
 from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError
@@ -43,9 +45,16 @@ def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Pr
     return list(loaded.rows), list(loaded.warnings)
 
 
-def _question(question: str, kind: click.ParamType[Any], default: Any = None) -> Any:
-    """Ask until the answer passes ``kind``'s check (click asks again after a refusal)."""
-    return click.prompt(question, default=default, type=kind)
+def _question(question: str, kind: click.ParamType[Any], default: Any,
+              asking: gettext.NullTranslations) -> Any:
+    """Ask until the answer passes ``kind``'s check; a refusal is said in the language of
+    ``asking`` (click's own prompt would say it in English) and the question asked again."""
+    while True:
+        answer = click.prompt(asking.gettext(question), default=default, value_proc=str)
+        try:
+            return kind.convert(answer, None, None)
+        except click.BadParameter as refused:
+            click.echo(error_line(refused.message, asking))
 
 
 @click.command(cls=HelpCommand)
@@ -117,7 +126,7 @@ def init(app: AppContext, /, force: bool, sandbox: bool, **answers: Any) -> None
         # The questions in the coordinator's language: once the alliance's language is
         # answered (or given), it chooses, unless MCM_SYNC_LANG says otherwise.
         asking = texts(answers.get("language"))
-        answers[key] = _question(asking.gettext(question), kind, default)
+        answers[key] = _question(question, kind, default, asking)
         asked = True
     text = new_config_text(sandbox=sandbox, **answers)
     # Validate before writing: never leave a config behind that `validate` would refuse.

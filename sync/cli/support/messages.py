@@ -129,19 +129,44 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 
 @cache
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((template, _pattern(template)) for template in TEMPLATES)
+def _patterns(templates: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((template, _pattern(template)) for template in templates)
 
 
-def translate_text(text: str, t: gettext.NullTranslations) -> str:
-    """``text`` in the language of ``t`` if it is one of :data:`TEMPLATES`, else as it is."""
-    if not text or type(t) is gettext.NullTranslations:
-        return text
-    for template, pattern in _patterns():
+def match_template(text: str, templates: tuple[str, ...]) -> tuple[str, dict[str, str]] | None:
+    """The first of ``templates`` that ``text`` is made from, and the values put in it."""
+    for template, pattern in _patterns(templates):
         found = pattern.fullmatch(text)
         if found:
-            return t.gettext(template) % found.groupdict()
-    return text
+            return template, found.groupdict()
+    return None
+
+
+def translate_text(text: str, t: gettext.NullTranslations,
+                   templates: tuple[str, ...] = TEMPLATES) -> str:
+    """``text`` in the language of ``t`` if it is one of ``templates``, else as it is."""
+    if not text or type(t) is gettext.NullTranslations:
+        return text
+    found = match_template(text, templates)
+    if found is None:
+        return text
+    template, values = found
+    return t.gettext(template) % values
+
+
+def translate_nested(text: str, t: gettext.NullTranslations, templates: tuple[str, ...],
+                     depth: int = 2) -> str:
+    """:func:`translate_text`, and each value put in the template translated the same way
+    when it is one of ``templates`` too (a refusal inside ``Invalid value for ...``)."""
+    if not text or depth <= 0 or type(t) is gettext.NullTranslations:
+        return text
+    found = match_template(text, templates)
+    if found is None:
+        return text
+    template, values = found
+    inner = {name: translate_nested(value, t, templates, depth - 1)
+             for name, value in values.items()}
+    return t.gettext(template) % inner
 
 
 def _with_hint(text: str, hint: str, t: gettext.NullTranslations) -> str:

@@ -5,6 +5,10 @@ reader of :mod:`playbooks.dates`, the countries of :mod:`sync.core.places`), so 
 prompt and a config key accept the same values and refuse the others with the same hint. A
 refused prompt answer is asked again (click does so for a ``ParamType`` failure): a typo
 never ends an ``init`` session.
+
+The refusals are written in English by the shared checks; :data:`REFUSALS` holds them as
+templates, translated where they are printed (``init``'s questions in
+:mod:`sync.cli.foundation`, a refused option in :mod:`sync.cli.support.usage`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,26 @@ import zoneinfo
 import click
 
 from playbooks.dates import DateError, read_date
+from sync.cli.support.i18n import N_
 from sync.core import checks
 from sync.core.places import country_problem
+
+# The refusals of the checks below, as they format them (sync/core/init_config.py, checks.py,
+# places.py; playbooks/dates.py), and the hints of the date reader.
+REFUSALS: tuple[str, ...] = (
+    N_("must be %(low)s to %(high)s characters"),
+    N_("must be 2-20 characters: lowercase letters, digits and '-', starting with a letter "
+       "(e.g. ros)"),
+    N_("%(text)s is not an e-mail address"),
+    N_("%(code)s is not an ISO 3166 country code (two letters, e.g. IE for Ireland, SE for "
+       "Sweden, NL for the Netherlands)"),
+    N_("%(value)s is not an IANA time zone (e.g. Europe/Amsterdam)"),
+    N_("%(date)s is not a plausible start date (between %(first)s and %(last)s)"),
+    N_("%(text)s is not a date: %(hint)s"),
+    N_("write dates as YYYY-MM-DD or day first, 5-7-2027 or 5.7.2027"),
+    N_("slashes are not read: 5/7/2027 is 5 July in Europe and 7 May in the United States; "
+       "write 5-7-2027 or 2027-07-05"),
+)
 
 
 class DateParam(click.ParamType):  # type: ignore[type-arg]  # generic only since click 8.5
