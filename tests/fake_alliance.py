@@ -150,6 +150,26 @@ class FakeAlliance:
             return state_summary(store, self.world)
 
 
+_SYNCED: list[FakeAlliance] = []
+
+
+def synced() -> FakeAlliance:
+    """The example alliance bootstrapped and synced once (made once per process): fork it."""
+    if not _SYNCED:
+        alliance = FakeAlliance(scratch_dir())
+        alliance.bootstrap()
+        alliance.sync()
+        _SYNCED.append(alliance)
+    return _SYNCED[0]
+
+
+def bot_comments(alliance: FakeAlliance, card_id: str) -> list[str]:
+    """Our comments on a card, oldest first."""
+    return [a["data"]["text"] for a in alliance.world.trello.actions
+            if a["type"] == "commentCard" and a["card_id"] == card_id
+            and a["member_id"] == alliance.world.bot.trello_id]
+
+
 def remote_inventory(world: FakeWorld) -> dict[str, Any]:
     """See :meth:`FakeAlliance.inventory`."""
     trello, slack, mailchimp = world.trello, world.slack, world.mailchimp

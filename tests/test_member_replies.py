@@ -21,36 +21,16 @@ from sync.engine.model import SyncContext
 from sync.engine.read import prepare
 from sync.serve.process import process
 from sync.state.events import EventQueue
-from tests.fake_alliance import FakeAlliance, scratch_dir
+from tests.fake_alliance import FakeAlliance, bot_comments, scratch_dir, synced
 from tests.sync_scenario import item_ids
 
 HANA = "hana.tesfaye@example.org"
 BRAM = "bram.visser@example.org"
-_SYNCED: list[FakeAlliance] = []
-
-
-def synced() -> FakeAlliance:
-    """The example alliance bootstrapped and synced once (made once per process)."""
-    if not _SYNCED:
-        alliance = FakeAlliance(scratch_dir())
-        alliance.bootstrap()
-        alliance.sync()
-        _SYNCED.append(alliance)
-    return _SYNCED[0]
-
-
 @pytest.fixture
 def alliance() -> Iterator[FakeAlliance]:
     made = synced().fork(scratch_dir())
     yield made
     shutil.rmtree(made.folder, ignore_errors=True)
-
-
-def bot_comments(alliance: FakeAlliance, card_id: str) -> list[str]:
-    """Our comments on a card, oldest first."""
-    return [a["data"]["text"] for a in alliance.world.trello.actions
-            if a["type"] == "commentCard" and a["card_id"] == card_id
-            and a["member_id"] == alliance.world.bot.trello_id]
 
 
 def serve_events(alliance: FakeAlliance, *events: tuple[str, str, str, dict]) -> None:

@@ -16,20 +16,8 @@ import pytest
 
 from connectors.identity import OUR_EVENT_TYPES, item_metadata, make_token, token_in_metadata
 from sync.core.errors import RemoteError
-from tests.fake_alliance import FakeAlliance, scratch_dir
+from tests.fake_alliance import FakeAlliance, bot_comments, scratch_dir, synced
 from tests.sync_scenario import STATUSES, item_ids
-
-_SYNCED: list[FakeAlliance] = []
-
-
-def synced() -> FakeAlliance:
-    """The example alliance bootstrapped and synced once (made once per process)."""
-    if not _SYNCED:
-        alliance = FakeAlliance(scratch_dir())
-        alliance.bootstrap()
-        alliance.sync()
-        _SYNCED.append(alliance)
-    return _SYNCED[0]
 
 
 @pytest.fixture
@@ -37,12 +25,6 @@ def alliance() -> Iterator[FakeAlliance]:
     made = synced().fork(scratch_dir())
     yield made
     shutil.rmtree(made.folder, ignore_errors=True)
-
-
-def _bot_comments(alliance: FakeAlliance, card_id: str) -> list[str]:
-    return [a["data"]["text"] for a in alliance.world.trello.actions
-            if a["type"] == "commentCard" and a["card_id"] == card_id
-            and a["member_id"] == alliance.world.bot.trello_id]
 
 
 def _thread(alliance: FakeAlliance, channel: str, ts: str) -> list[str]:
@@ -69,7 +51,7 @@ def test_a_failed_note_does_not_copy_the_reply_twice(alliance: FakeAlliance) -> 
     with pytest.raises(RemoteError):
         alliance.sync()
     alliance.sync()
-    comments = _bot_comments(alliance, card)
+    comments = bot_comments(alliance, card)
     assert len(comments) == 1 and "I will call them" in comments[0]
     notes = _thread(alliance, channel, ts)
     assert len(notes) == len(set(notes)) == 1, notes
