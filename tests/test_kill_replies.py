@@ -30,12 +30,10 @@ from connectors.sandbox.clients.testing import admin, member_token, slack_client
 from connectors.sandbox.core.server import SandboxServer
 from sync.cli.main import cli
 from sync.core.config import load_config
-from sync.fleet.ledger import SCHEMA as LEDGER_SCHEMA
-from sync.state.db import Database
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 from tests.conftest import ROOT
-from tests.fleet import make_fleet
+from tests.fleet import forget_runs, make_fleet
 from tests.test_sync_sandbox import ESRA, Synced
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -158,21 +156,10 @@ def fleet(pg_url: str, tmp_path: Path) -> Iterator[tuple[Path, SandboxServer]]:
         for args in (("bootstrap",), ("sync",)):
             result = CliRunner().invoke(cli, ["-c", str(configs / "a0001.yaml"), *args])
             assert result.exit_code == 0, result.output
-        _forget_earlier_runs(pg_url)
+        forget_runs(pg_url)
         yield configs, server
     finally:
         server.stop()
-
-
-def _forget_earlier_runs(pg_url: str) -> None:
-    """Other fleets of this session's server also name an alliance ``a0001``: the workers'
-    ledger must not hold their runs, or this one is not due and never runs."""
-    db = Database.postgresql(pg_url, LEDGER_SCHEMA)
-    try:
-        if db.execute("SELECT to_regclass('alliance_runs')").one()[0] is not None:
-            db.execute("DELETE FROM alliance_runs")
-    finally:
-        db.close()
 
 
 def test_a_worker_killed_mid_note_leaves_one_note_after_a_late_landing(

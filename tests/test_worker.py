@@ -28,11 +28,9 @@ from connectors.sandbox.clients.testing import admin, member_token, slack_client
 from connectors.sandbox.core.server import SandboxServer
 from sync.cli.main import cli
 from sync.core.config import load_config
-from sync.fleet.ledger import SCHEMA
-from sync.state.db import Database
 from sync.state.store import StateStore
 from tests.conftest import ROOT
-from tests.fleet import make_fleet
+from tests.fleet import forget_runs, make_fleet
 
 ESRA = "esra.yilmaz@example.org"
 GOOD = ["a0001", "a0002", "a0003"]
@@ -65,11 +63,7 @@ class Fleet:
 
     def reset(self) -> None:
         """Forget every run (each test starts with every alliance due) and every fault."""
-        db = Database.postgresql(self.url, SCHEMA)
-        try:
-            db.execute("DELETE FROM alliance_runs")
-        finally:
-            db.close()
+        forget_runs(self.url)
         admin(self.server, "DELETE", "/_sandbox/faults")
 
     def store(self, slug: str) -> StateStore:

@@ -46,6 +46,9 @@ RECONNECT_MAX = 4.0  # and the longest pause between tries (a restart takes seco
 log = logging.getLogger("mcm_sync.worker")
 Clock = Callable[[], dt.datetime]
 
+# A config that cannot be read (ours, or a value the config model refuses).
+_UNREADABLE: tuple[type[BaseException], ...] = (*REPORTED, ValueError)
+
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -82,9 +85,7 @@ def shared_stores(folder: Path) -> list[tuple[Path, Path]]:
     for path in alliance_configs(folder).values():
         try:
             identity = store_identity(load_config(path))
-        except REPORTED:
-            continue
-        except ValueError:
+        except _UNREADABLE:
             continue
         if identity in owner:
             pairs.append((owner[identity], path))
