@@ -90,27 +90,28 @@ def _section(problems: _Problems, block: dict[str, Any], at: str) -> None:
                 _text(problems, field, f"{at}/fields/{n}", most=MAX_FIELD_TEXT)
 
 
-def _context(problems: _Problems, block: dict[str, Any], at: str) -> None:
+def _elements(problems: _Problems, block: dict[str, Any], at: str,
+              most: int) -> list[Any]:
+    """A block's ``elements``: a non-empty array of at most ``most`` (else a problem, and
+    nothing to check further when it is not an array at all)."""
     elements = block.get("elements")
     if not isinstance(elements, list) or not elements:
         problems.add(f"{at}/elements", "must be a non-empty array")
-        return
-    if len(elements) > MAX_CONTEXT_ELEMENTS:
-        problems.add(f"{at}/elements", f"must contain at most {MAX_CONTEXT_ELEMENTS} items")
-    for n, element in enumerate(elements):
+        return []
+    if len(elements) > most:
+        problems.add(f"{at}/elements", f"must contain at most {most} items")
+    return elements
+
+
+def _context(problems: _Problems, block: dict[str, Any], at: str) -> None:
+    for n, element in enumerate(_elements(problems, block, at, MAX_CONTEXT_ELEMENTS)):
         if isinstance(element, dict) and element.get("type") == "image":
             continue
         _text(problems, element, f"{at}/elements/{n}", most=MAX_SECTION_TEXT)
 
 
 def _actions(problems: _Problems, block: dict[str, Any], at: str) -> None:
-    elements = block.get("elements")
-    if not isinstance(elements, list) or not elements:
-        problems.add(f"{at}/elements", "must be a non-empty array")
-        return
-    if len(elements) > MAX_ACTIONS_ELEMENTS:
-        problems.add(f"{at}/elements", f"must contain at most {MAX_ACTIONS_ELEMENTS} items")
-    for n, element in enumerate(elements):
+    for n, element in enumerate(_elements(problems, block, at, MAX_ACTIONS_ELEMENTS)):
         where = f"{at}/elements/{n}"
         if not isinstance(element, dict) or element.get("type") != "button":
             continue  # other interactive elements: not checked further
