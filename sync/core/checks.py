@@ -16,8 +16,10 @@ from typing import Literal
 
 from playbooks.dates import DateError, read_date
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# The one way a duration is written (config keys here, command options in
+# sync.reports.digest.parse_duration): a number and a unit.
+DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 DURATION_HINT = "write a number and a unit: 30s, 5m, 24h, 7d or 2w"
 
 # An alliance's work plan starts in a year people actually work in (the guide dates from 2021).
@@ -33,12 +35,12 @@ def duration(text: str, *, minimum: dt.timedelta = dt.timedelta(0),
              maximum: dt.timedelta = LONGEST) -> dt.timedelta:
     """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a positive timedelta up to ``maximum``;
     ValueError otherwise."""
-    match = _DURATION.match(str(text))
+    match = DURATION.match(str(text))
     if not match or len(match.group(1)) > 9:
         if match:
             raise ValueError(f"{text!r} is too long: at most {maximum.days} days")
         raise ValueError(f"{text!r} is not a duration ({DURATION_HINT})")
-    value = dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    value = dt.timedelta(**{DURATION_UNITS[match.group(2)]: int(match.group(1))})
     if value <= minimum:
         raise ValueError(f"{text!r} is too short: it must be more than {minimum}")
     if value > maximum:

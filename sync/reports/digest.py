@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 
 from playbooks.labels import format_date, format_number, format_percent
 from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
+from sync.core.checks import DURATION, DURATION_HINT, DURATION_UNITS
 from sync.core.errors import UserError
 from sync.plenary.meetings import ScheduledMeeting
 from sync.reports.progress import due_between, is_overdue, step_progress
 from sync.state.rows import Item
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
 
 def parse_duration(text: str, setting: str = "duration") -> dt.timedelta:
     """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a timedelta; a clear error otherwise."""
-    match = _DURATION.match(text)
+    match = DURATION.match(text)
     if not match:
         raise UserError(f"{setting}: '{text}' is not a duration",
-                        hint="write a number and a unit: 30s, 5m, 24h, 7d or 2w")
-    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+                        hint=DURATION_HINT)
+    return dt.timedelta(**{DURATION_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def digest_text(alliance: str, book: Playbook, items: Sequence[Item], today: dt.date,
