@@ -57,9 +57,9 @@ from sync.state import db as dbmod  # noqa: E402
 from sync.state.schema import TABLES  # noqa: E402
 from sync.state.store import StateStore  # noqa: E402
 from sync.state.transfer import copy_store  # noqa: E402
-from tests import pg_server  # noqa: E402
-from tests.alliance import example_config  # noqa: E402
-from tests.fleet import make_fleet  # noqa: E402
+from tests.support import pg_server  # noqa: E402
+from tests.support.alliance import example_config  # noqa: E402
+from tests.support.fleet import make_fleet  # noqa: E402
 
 ESRA = "esra.yilmaz@example.org"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}

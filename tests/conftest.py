@@ -1,21 +1,16 @@
-"""Shared fixtures: the repository root, the example config, a clean environment."""
+"""Shared fixtures: a clean environment, stores on both backends, the synced example alliance."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from sync.state.db import Database, schema_name
-from sync.state.store import StateStore
-from tests import pg_server
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_CONFIG = ROOT / "config.example.yaml"
+from tests.support import pg_server
+from tests.support.paths import EXAMPLE_CONFIG
+from tests.support.stores import BACKENDS, StoreTarget, unique_schema
+from tests.support.synced import Synced
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +45,6 @@ def example_config_text() -> str:
 
 # ---------------------------------------------------------------- state store backends
 
-BACKENDS = ("sqlite", "postgresql")
-
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
@@ -69,42 +62,30 @@ def pg_url() -> Iterator[str]:
         server.stop()
 
 
-def unique_schema() -> str:
-    """A fresh PostgreSQL schema name: every test gets a store of its own in one database."""
-    return f"t_{uuid.uuid4().hex[:16]}"
-
-
-@dataclass(frozen=True)
-class StoreTarget:
-    """Where a test's state store lives: a SQLite file, or a schema of the session's server."""
-
-    backend: str
-    location: str | Path
-    schema: str | None = None
-
-    def open(self, **options: Any) -> StateStore:
-        """Open the store (``StateStore.open`` options)."""
-        return StateStore.open(self.location, schema=self.schema, **options)
-
-    def lock(self, command: str = "mcm-sync") -> Any:
-        """The store's run lock, not yet taken."""
-        return StateStore.lock(self.location, command, schema=self.schema)
-
-    def database(self) -> Database:
-        """A bare connection, for the migration tests."""
-        if self.backend == "sqlite":
-            return Database.sqlite(Path(self.location))
-        return Database.postgresql(str(self.location), schema_name(self.schema or ""))
-
-    @property
-    def open_code(self) -> str:
-        """Python source of the arguments that open this store in a subprocess."""
-        return f"{str(self.location)!r}, schema={self.schema!r}"
-
-
 @pytest.fixture(params=BACKENDS)
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> StoreTarget:
     """A fresh state store location, on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         return StoreTarget("sqlite", tmp_path / "nested" / ".mcm-sync" / "state.db")
     return StoreTarget("postgresql", request.getfixturevalue("pg_url"), unique_schema())
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def synced_template(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One bootstrapped and synced alliance per test worker and backend; tests get a copy."""
+    folder = tmp_path_factory.mktemp("synced")
+    pg_url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    made = Synced(folder, pg_url=pg_url)
+    made.cli("bootstrap")
+    made.cli("sync")
+    made.close()
+    return folder
+
+
+@pytest.fixture
+def alliance(tmp_path: Path, synced_template: Path) -> Iterator[Synced]:
+    """A copy of the synced example alliance (a module may define its own ``alliance``)."""
+    made = Synced(tmp_path, copy_of=synced_template)
+    yield made
+    made.close()

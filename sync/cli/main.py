@@ -6,7 +6,7 @@ puts them together, so the CLI modules import each other in one direction only (
 that command runs or its own ``--help`` is asked for (:class:`sync.cli.support.lazy.LazyGroup`):
 ``mcm-sync --version`` and ``mcm-sync --help`` import none of them, ``mcm-sync sync`` only
 ``sync.cli.sync``. The short help is the one ``mcm-sync --help`` shows; it must be the
-command's own (the first sentence of its docstring), which ``tests/test_cli_lazy.py`` checks.
+command's own (the first sentence of its docstring), which ``tests/cli/test_cli_lazy.py`` checks.
 
 A new command: one line here (and its page under ``docs/commands/``).
 """

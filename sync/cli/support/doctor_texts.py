@@ -6,7 +6,7 @@ as :mod:`sync.cli.support.messages` does for errors: each text below is the Engl
 ``sync/doctor`` formats (``%(name)s`` where it puts a value). The values are put back as they
 were (names, ids, dates, the vendors' words), except a value that is itself one of these
 texts (a rate limit, a reason a secret is needed), which is translated too. A text that
-matches none stays English; ``tests/test_cli_language_doctor.py`` runs the doctor's checks
+matches none stays English; ``tests/cli/test_cli_language_doctor.py`` runs the doctor's checks
 and checks their Dutch, so a template that drifts from the doctor's wording is caught.
 """
 

@@ -7,7 +7,7 @@ and the messages and hints of the common user errors, each written below as the 
 template the engine formats (``%(name)s`` where it puts a value). A message that matches a
 template is translated with its values put back as they were: file names, key paths, values
 and the vendors' own text are never translated. A message that matches none stays English;
-``tests/test_cli_language.py`` raises each of these errors and checks its Dutch, so a
+``tests/cli/test_cli_language.py`` raises each of these errors and checks its Dutch, so a
 template that drifts from the engine's wording is caught.
 """
 

@@ -1,0 +1,1 @@
+"""Stakeholders, consent, the audience in Mailchimp, forget, newsletters."""

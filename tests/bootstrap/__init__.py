@@ -1,0 +1,1 @@
+"""Bootstrap end to end on the sandbox."""

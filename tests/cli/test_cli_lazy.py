@@ -1,0 +1,89 @@
+"""The root imports its commands only when they are used, and its registry tells the truth.
+
+``sync.cli.main.COMMANDS`` names every command by module and attribute with the short help
+``mcm-sync --help`` shows; here every entry resolves to a click command of that name, its
+short help is the command's own, and ``--version`` / ``--help`` in a fresh interpreter import
+no command module and none of the heavy libraries.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from sync.cli.main import COMMANDS, cli
+from sync.cli.support.lazy import LazyCommand, LazyGroup, load_target
+from tests.support.paths import ROOT
+
+# Libraries that neither --version nor --help needs (the issue's start-up profile).
+HEAVY = ("sqlalchemy", "pydantic", "docx", "icalendar", "werkzeug", "jinja2", "matplotlib",
+         "email_validator", "rich", "slack_sdk", "trello", "mailchimp_marketing", "requests")
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_registered_command_resolves_to_itself(name: str) -> None:
+    entry = COMMANDS[name]
+    command = load_target(entry.target)
+    assert isinstance(command, click.Command)
+    assert command.name == name, f"{entry.target} is the command {command.name!r}, not {name!r}"
+    own = command.get_short_help_str(limit=10_000)
+    assert entry.short_help == own, \
+        f"the registry's short help of `{name}` differs from its docstring's: {own!r}"
+    for sub_name, target in entry.attached.items():
+        assert load_target(target).name == sub_name
+
+
+def test_the_root_lists_every_registered_command() -> None:
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+    assert all(cli.get_command(ctx, name) is not None for name in COMMANDS)
+    sandbox = cli.get_command(ctx, "sandbox")
+    assert isinstance(sandbox, click.Group)
+    assert set(COMMANDS["sandbox"].attached) | {"serve"} == set(sandbox.commands)
+
+
+def test_the_lazy_help_is_what_click_writes_for_the_loaded_commands() -> None:
+    lazy = CliRunner().invoke(LazyGroup(name="mcm-sync", lazy_commands=COMMANDS), ["--help"])
+    eager = click.Group(name="mcm-sync", commands=LazyGroup(lazy_commands=COMMANDS).load_all())
+    loaded = CliRunner().invoke(eager, ["--help"])
+    assert lazy.exit_code == loaded.exit_code == 0
+    assert lazy.output == loaded.output
+    assert "sync " in lazy.output and "Keep every action item in step" in lazy.output
+
+
+def _imported_by(*args: str) -> dict[str, object]:
+    """The modules a fresh ``mcm-sync ARGS`` process has imported when it exits."""
+    script = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))\n"
+        "from sync.cli.main import main\n"
+        f"sys.argv = ['mcm-sync', *{list(args)!r}]\n"
+        "main()\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    modules = json.loads(done.stderr.strip().splitlines()[-1])
+    return {"modules": modules, "output": done.stdout}
+
+
+@pytest.mark.parametrize("args", [("--version",), ("--help",)], ids=" ".join)
+def test_version_and_help_import_no_command(args: tuple[str, ...]) -> None:
+    found = _imported_by(*args)
+    modules = found["modules"]
+    assert isinstance(modules, list)
+    commands = {entry.target.partition(":")[0] for entry in COMMANDS.values()}
+    assert sorted(commands & set(modules)) == []
+    assert sorted({m.partition(".")[0] for m in modules} & set(HEAVY)) == []
+    if args == ("--help",):
+        assert all(name in str(found["output"]) for name in COMMANDS)
+
+
+def test_a_lazy_group_refuses_a_target_that_is_not_a_command() -> None:
+    group = LazyGroup(lazy_commands={"x": LazyCommand("sync.cli.main:COMMANDS", "X.")})
+    with pytest.raises(TypeError, match="not a click command"):
+        group.get_command(click.Context(group), "x")

@@ -1,0 +1,1 @@
+"""The core: config, CSV cells, the secrets file, time zones."""

@@ -1,0 +1,1 @@
+"""``mcm-sync doctor`` and the checks before going live."""

@@ -1,0 +1,1 @@
+"""Workers for many alliances on one PostgreSQL."""

@@ -1,0 +1,1 @@
+"""The playbooks: the guide as data, action plans, dates, statuses, the calendar."""

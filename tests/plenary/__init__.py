@@ -1,0 +1,1 @@
+"""The plenary meetings: the series, venues, minutes, the one calendar."""

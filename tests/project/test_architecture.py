@@ -1,0 +1,191 @@
+"""Architecture rules that review would otherwise have to catch by eye.
+
+The house: ``playbooks/`` and ``connectors/`` are the ground floor and import nothing of
+``sync``; ``sync/`` is split into sub-packages by concept; only ``sync/cli/`` imports click;
+the engine's plan is pure (no connector, no state store); no module imports another that
+imports it back (outside the sandbox's emulators, which are one program).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import ROOT
+
+PACKAGES = ("sync", "connectors", "playbooks")
+# About a dozen modules directly in a folder; more means it wants a sub-package.
+MAX_MODULES_PER_FOLDER = 13
+
+
+def _python_files(*packages: str) -> list[Path]:
+    return [p for pkg in packages or PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imported_modules(path: Path) -> Iterator[str]:
+    """Every dotted name ``path`` imports (``from a.b import c`` gives a.b and a.b.c)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = _module_name(path) if path.name == "__init__.py" else \
+        _module_name(path).rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def _imports(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in _imported_modules(path)}
+
+
+def _graph(files: list[Path]) -> dict[str, set[str]]:
+    """Module -> the project modules it imports (packages' faces included)."""
+    modules = {_module_name(p): p for p in files}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        graph[name] = {m for m in _imported_modules(path) if m in modules and m != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_only_the_cli_package_imports_click() -> None:
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _python_files()
+        if "click" in _imports(p) and ROOT / "sync" / "cli" not in p.parents
+    ]
+    assert offenders == []
+
+
+def test_engine_never_imports_an_sdk() -> None:
+    """The app sees only the connector interfaces, never a vendor SDK type."""
+    sdks = {"trello", "slack_sdk", "mailchimp_marketing"}
+    offenders = [str(p.relative_to(ROOT)) for p in _python_files("sync") if _imports(p) & sdks]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("ground", ["playbooks", "connectors"])
+def test_the_ground_floor_imports_nothing_of_sync(ground: str) -> None:
+    offenders = [str(p.relative_to(ROOT)) for p in _python_files(ground) if "sync" in _imports(p)]
+    assert offenders == []
+
+
+def test_playbooks_and_connectors_do_not_lean_on_each_other() -> None:
+    """Both are ground floor: neither may need the other."""
+    offenders = [str(p.relative_to(ROOT)) for p in _python_files("playbooks")
+                 if "connectors" in _imports(p)]
+    offenders += [str(p.relative_to(ROOT)) for p in _python_files("connectors")
+                  if "playbooks" in _imports(p)]
+    assert offenders == []
+
+
+def test_no_import_cycles_outside_the_sandbox() -> None:
+    files = [p for p in _python_files() if "sandbox" not in p.relative_to(ROOT).parts]
+    assert _cycles(_graph(files)) == []
+
+
+def test_the_engine_plan_is_pure() -> None:
+    """Deciding imports no connector implementation and no state store: data in, plan out."""
+    plan_modules = [ROOT / "sync" / "engine" / name
+                    for name in ("plan.py", "item.py", "actions.py", "decide.py", "normalize.py",
+                                 "texts.py")]
+    for path in plan_modules:
+        imported = set(_imported_modules(path))
+        effectful = {m for m in imported
+                     if (m.startswith("connectors") and not m.startswith(
+                         ("connectors.base", "connectors.identity")))
+                     or m.startswith(("sync.state.store", "sync.engine.apply"))}
+        assert effectful == set(), path.name
+
+
+def test_no_folder_is_a_flat_room_of_many_modules() -> None:
+    crowded = {}
+    for package in PACKAGES:
+        for folder in [ROOT / package, *sorted((ROOT / package).rglob("*/"))]:
+            if not (folder / "__init__.py").exists():
+                continue
+            modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+            if len(modules) > MAX_MODULES_PER_FOLDER:
+                crowded[str(folder.relative_to(ROOT))] = len(modules)
+    assert crowded == {}
+
+
+def test_every_module_has_a_docstring() -> None:
+    missing = [
+        str(p.relative_to(ROOT))
+        for p in _python_files()
+        if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None
+    ]
+    assert missing == []
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_import_cycles_in_the_sandbox_either() -> None:
+    """The emulators are one program, but still a house of one-way imports."""
+    files = [p for p in _python_files("connectors")
+             if "sandbox" in p.relative_to(ROOT).parts]
+    assert _cycles(_graph(files)) == []

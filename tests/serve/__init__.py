@@ -1,0 +1,1 @@
+"""Real time: ``mcm-sync serve`` and its front for many alliances."""
