@@ -132,6 +132,11 @@ class TrelloAPI(Protocol):
         """The member whose token we use."""
         ...
 
+    def identity_key(self) -> str:
+        """A fingerprint of our token (a one-way digest, no call): the member recorded under
+        it holds for as long as the token is the same."""
+        ...
+
     def find_boards(self) -> list[TrelloBoard]:
         """Open boards of the token's member (one call, with descriptions)."""
         ...

@@ -14,7 +14,7 @@ from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
 from sync.core.config import Config
 from sync.core.mrkdwn import escape
-from sync.engine.read import forget_slack_identity
+from sync.engine.read import forget_slack_identity, forget_trello_identity
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
 from sync.plenary.meetings import meeting_schedule, post_meeting_reminders
 from sync.reports.digest import digest_due, digest_text, parse_duration
@@ -79,8 +79,9 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
         store.finish_run(run.id, "failed")
         if isinstance(failure, RemoteError):
             # A token revoked, replaced or moved to another workspace shows as a failed call:
-            # the next run asks Slack who we are instead of trusting the recorded identity.
+            # the next run asks Slack and Trello who we are instead of trusting the records.
             forget_slack_identity(store)
+            forget_trello_identity(store)
         raise
     if result.quiet and not posted and not reminders and not (audience and audience.write_calls):
         # A quiet run wrote nothing: it keeps no row (a worker makes one every few seconds

@@ -19,6 +19,7 @@ py-trello's object model, which costs a call per object: a whole board is one ca
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -137,6 +138,12 @@ class TrelloCore:
             "GET", "/members/me", wire.member, params={"fields": "username,fullName"}
         )
         return self._me
+
+    def identity_key(self) -> str:
+        """A fingerprint of our token: the first 16 hex digits of a SHA-256 of it (one-way, so
+        it may be kept where the token may not; enough to tell a changed token)."""
+        digest = hashlib.sha256(b"mcm-sync trello identity\0" + self._secrets[1].encode())
+        return digest.hexdigest()[:16]
 
     def token_info(self) -> dict[str, Any]:
         """Our token's own record: ``permissions`` (per model type, read/write) and

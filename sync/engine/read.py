@@ -16,7 +16,10 @@ never the token). A new token finds no record and asks again (the records of ear
 are dropped), and a run that fails on a remote call forgets it
 (:func:`forget_slack_identity`), so a revoked or replaced token, or an app reinstalled
 elsewhere, is asked about afresh. No new table: it is a resource row (``slack``,
-``identity``, <fingerprint>) whose remote id is ``"<user id> <bot id>"``.
+``identity``, <fingerprint>) whose remote id is ``"<user id> <bot id>"``. Our Trello member
+(``GET /members/me``) is kept the same way (:func:`trello_identity`): a resource row
+(``trello``, ``me``, <fingerprint of the Trello token>) whose remote id is the member's id; a
+store of before kept it under the key ``me`` whatever the token, and asks once more.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from sync.engine.model import (
 from sync.state.store import StateStore
 
 IDENTITY = "identity"  # the resource kind of the bot's recorded Slack identity
+ME = "me"  # the resource kind of our recorded Trello member, keyed by the token's fingerprint
 TRELLO_ACTION_TYPES = ("createCard", "updateCard", "deleteCard", "commentCard",
                        "addMemberToCard", "removeMemberFromCard", "moveCardToBoard")
 
@@ -68,16 +72,14 @@ def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: T
     """
     # Two queries for every id the run needs: a scheduled run repeats this every few seconds.
     found = {("trello", *k): v for k, v in
-             store.remote_ids("trello", ("board", "list", "me", "member")).items()}
+             store.remote_ids("trello", ("board", "list", ME, "member")).items()}
     slack_ids = store.remote_ids("slack", ("channel", IDENTITY))
     found |= {("slack", *k): v for k, v in slack_ids.items()}
     board_id = _resource(found, "trello", "board", "board")
     status_list: dict[str, str] = {status: _resource(found, "trello", "list", status)
                                    for status in STATUSES}
-    me_trello = found.get(("trello", "me", "me"))
-    if me_trello is None:
-        me_trello = trello.me().id
-        store.put_resource("trello", "me", "me", me_trello)
+    me_trello = trello_identity(trello, store, {key: v for (service, kind, key), v in found.items()
+                                                if (service, kind) == ("trello", ME)})
     members = {remote_id: key for (service, kind, key), remote_id in found.items()
                if (service, kind) == ("trello", "member")}
     settings = Settings(
@@ -122,6 +124,36 @@ def forget_slack_identity(store: StateStore) -> None:
     with store.transaction():
         for old in store.list_resources("slack", IDENTITY):
             store.delete_resource("slack", IDENTITY, old.logical_key)
+
+
+def trello_identity(trello: TrelloAPI, store: StateStore,
+                    recorded: Mapping[str, str] | None = None) -> str:
+    """The member id of ``trello``'s token: from the store when recorded for this token,
+    otherwise asked (``GET /members/me``) and recorded, the records of other tokens dropped.
+
+    ``recorded``: fingerprint -> member id of the ``me`` resources, when the caller has read
+    them already.
+    """
+    key = trello.identity_key()
+    if recorded is None:
+        found = store.get_resource("trello", ME, key)
+        known = found.remote_id if found else None
+    else:
+        known = recorded.get(key)
+    if known is not None:
+        return known
+    member_id = trello.me().id
+    with store.transaction():
+        forget_trello_identity(store)
+        store.put_resource("trello", ME, key, member_id)
+    return member_id
+
+
+def forget_trello_identity(store: StateStore) -> None:
+    """Drop every recorded Trello member of ours: the next run asks Trello again."""
+    with store.transaction():
+        for old in store.list_resources("trello", ME):
+            store.delete_resource("trello", ME, old.logical_key)
 
 
 def due_for_full(store: StateStore, every: dt.timedelta, now: dt.datetime) -> bool:

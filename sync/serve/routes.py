@@ -162,7 +162,8 @@ def read_route(name: str, config: Config, public_url: str,
         actions = store.get_resource("slack", "channel", "actions")
         channels = tuple(r.remote_id for r in store.list_resources("slack", "channel"))
         audience = store.get_resource("mailchimp", "audience", "audience")
-        me = store.get_resource("trello", "me", "me")
+        # Recorded under the Trello token's fingerprint by the sync (one row: others dropped).
+        me = next(iter(store.list_resources("trello", "me")), None)
     found = running_sandbox(sandbox_data_dir(config)) if config.sandbox else None
     sandbox_url = found.url.rstrip("/") if found else ""
     scope = Scope(board_id=board.remote_id,

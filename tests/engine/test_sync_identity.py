@@ -1,19 +1,33 @@
-"""The bot's Slack identity is kept in the state store: asked once per token, not per process.
+"""The bot's Slack identity and our Trello member are kept in the state store: asked once per
+token, not per process.
 
 A scheduled sync is a process of its own every few minutes; asking ``auth.test`` each time was
 a third of a quiet run's calls. These tests check that the identity is recorded and read back
 on both state backends, that a new token asks again (and drops the old record), and that a run
-failing on a remote call forgets it, so the next run asks Slack again.
+failing on a remote call forgets it, so the next run asks Slack again. Our Trello member
+(``GET /members/me``) likewise: a run with the same token does not ask, one whose token in the
+environment changed asks again.
 """
 
 from __future__ import annotations
 
-from sync.engine.read import IDENTITY, forget_slack_identity, slack_identity
+import pytest
+
+from sync.engine.read import (
+    IDENTITY,
+    ME,
+    forget_slack_identity,
+    forget_trello_identity,
+    slack_identity,
+    trello_identity,
+)
+from tests.support.doctoring import real_mode
 from tests.support.fakes import FakeWorld
 from tests.support.stores import StoreTarget
 from tests.support.synced import Synced, until_quiet
 
 AUTH_TEST = "POST /api/auth.test"
+MEMBERS_ME = "GET /1/members/me"
 
 
 def test_the_identity_is_asked_once_then_read_from_the_store(target: StoreTarget) -> None:
@@ -42,6 +56,27 @@ def test_a_new_token_asks_again_and_drops_the_old_record(target: StoreTarget) ->
         assert world.slack.identity_calls == 3
 
 
+def test_our_trello_member_is_asked_once_per_token(target: StoreTarget) -> None:
+    world = FakeWorld()
+    member = world.bot.trello_id
+    with target.open() as store:
+        assert trello_identity(world.trello, store) == member
+        assert trello_identity(world.trello, store) == member
+    with target.open() as store:  # another process, the same store and token
+        assert trello_identity(world.trello, store) == member
+    assert world.trello.me_calls == 1
+    with target.open() as store:
+        world.trello.token = "token-2"
+        assert trello_identity(world.trello, store) == member
+        assert world.trello.me_calls == 2
+        assert [r.logical_key for r in store.list_resources("trello", ME)] == \
+            [world.trello.identity_key()]  # the first token's record dropped
+        forget_trello_identity(store)
+        assert store.list_resources("trello", ME) == []
+        trello_identity(world.trello, store)
+        assert world.trello.me_calls == 3
+
+
 def auth_tests(alliance: Synced) -> int:
     """``auth.test`` calls the sandbox answered since the counters were reset."""
     routes = alliance.admin("GET", "/_sandbox/stats").get("slack", {})
@@ -68,3 +103,25 @@ def test_a_run_failing_on_a_remote_call_asks_again(alliance: Synced) -> None:
     alliance.reset_calls()
     alliance.json("sync")
     assert auth_tests(alliance) == 0
+
+
+def members_me(alliance: Synced) -> int:
+    """``GET /1/members/me`` calls the sandbox answered since the counters were reset."""
+    routes = alliance.admin("GET", "/_sandbox/stats").get("trello", {})
+    return sum(routes.get(MEMBERS_ME, {}).values())
+
+
+def test_a_changed_trello_token_asks_who_we_are_again(alliance: Synced,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    until_quiet(alliance)
+    real_mode(alliance, monkeypatch)  # the sandbox's own token, now from TRELLO_TOKEN
+    alliance.reset_calls()
+    alliance.json("sync")
+    assert members_me(alliance) == 0  # the same token as the runs before: recorded
+    other = alliance.server.app.people.credentials.member_tokens("anna.devries@example.org")
+    monkeypatch.setenv("TRELLO_TOKEN", other["trello"])
+    alliance.json("sync")
+    assert members_me(alliance) == 1
+    alliance.reset_calls()
+    alliance.json("sync")
+    assert members_me(alliance) == 0  # recorded for the new token

@@ -68,6 +68,8 @@ class FakeTrello:
         self.cards_by_id: dict[str, dict[str, Any]] = {}
         self.checklists: dict[str, dict[str, Any]] = {}
         self.actions: list[dict[str, Any]] = []
+        self.token = "token-1"  # a test sets another to change the bot's token
+        self.me_calls = 0
 
     # ------------------------------------------------------------------ helpers
 
@@ -124,8 +126,13 @@ class FakeTrello:
     # ------------------------------------------------------------------ reads
 
     def me(self) -> TrelloMember:
-        """The bot member (``GET /members/me``)."""
+        """The bot member (``GET /members/me``), counted."""
+        self.me_calls += 1
         return self._member(self.world.bot)
+
+    def identity_key(self) -> str:
+        """The fingerprint of the bot's token (``token``)."""
+        return f"fake:{self.token}"
 
     def find_boards(self) -> list[TrelloBoard]:
         """Open boards the bot is a member of, in creation order."""
