@@ -1,16 +1,9 @@
-"""The library face of mcm-sync: open an alliance from its config, then plan, bootstrap, sync.
+"""The alliance: its config, playbook and rows, its state store and its services.
 
-In the manner of sqlite-utils' ``Database``: one object that holds what a run needs and hands
-out the state store and the connected services. The CLI only parses, calls this and prints;
-scripts and tests use it the same way::
-
-    alliance = Alliance.open("mcm-sync.yaml")
-    alliance.validate()                     # every input checked, nothing remote yet
-    print(alliance.bootstrap().result.links)
-    print(alliance.sync().result.changes)
-
-Every input (config, playbook, action-plan file) is read and checked by :meth:`validate`
-before the first remote call of any operation, so a bad input never leaves half a bootstrap.
+:class:`Alliance` opens an alliance from its config and runs what touches the services:
+validate, plan, bootstrap, sync, a worker's turn, doctor, go-live. What the other commands do
+(stakeholders, meetings, the report, status, the audit log, resolve) is reached from it too,
+through the sibling modules of :mod:`sync.api` (imported when first used).
 
 One writer at a time: every operation that writes remotely or to the state store opens the
 store through :meth:`Alliance.writing` (or ``store(lock=True)``), which takes the alliance's
@@ -61,8 +54,12 @@ from sync.state.store import StateStore
 from sync.state.transfer import GoLive, backup_location, go_live, survey
 
 if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor nor serve
+    from sync.api.meetings import Meetings
+    from sync.api.stakeholders import Newsletters, Stakeholders
+    from sync.api.status import LogEntry, Status
     from sync.bootstrap.run import BootstrapResult
     from sync.doctor.report import DoctorReport
+    from sync.engine.conflicts import Resolution
     from sync.serve.process import Drained
 
 ProgressFn = Callable[[int, int, str], None]
@@ -119,6 +116,13 @@ class Alliance:
     def playbook(self) -> Playbook:
         """The guide's playbook in the alliance's language, fitted to its calendar."""
         return alliance_playbook(self.config)
+
+    def playbook_in(self, language: str | None) -> Playbook:
+        """The alliance's playbook in ``language`` (its own if None or the same): the words
+        (status names, step titles) the coordinator reads in another language."""
+        if language is None or language == self.playbook.language:
+            return self.playbook
+        return alliance_playbook(self.config, language)
 
     @cached_property
     def rows(self) -> list[ActionRow]:
@@ -395,3 +399,47 @@ class Alliance:
             ctx = prepare(self.config, self.playbook, self.rows,
                           connected.trello, connected.slack, store)  # type: ignore[arg-type]  # connect() made those asked for
             return preview(ctx, full=full)
+
+    # The other commands' work, by concept in the sibling modules (imported when first used).
+
+    @cached_property
+    def stakeholders(self) -> Stakeholders:
+        """The stakeholder database and its Mailchimp audience: import, list, export, push,
+        forget (:mod:`sync.api.stakeholders`)."""
+        from sync.api.stakeholders import Stakeholders
+
+        return Stakeholders(self)
+
+    @cached_property
+    def newsletter(self) -> Newsletters:
+        """Progress newsletters from the alliance's state: previews and Mailchimp drafts."""
+        from sync.api.stakeholders import Newsletters
+
+        return Newsletters(self)
+
+    @cached_property
+    def meetings(self) -> Meetings:
+        """The plenary meetings, their minutes, the report and the profile
+        (:mod:`sync.api.meetings`)."""
+        from sync.api.meetings import Meetings
+
+        return Meetings(self)
+
+    def status(self, *, step: str | None = None, owner: str | None = None,
+               overdue: bool = False, today: dt.date | None = None) -> Status:
+        """The action plan's state from the store (``mcm-sync status``; no remote call)."""
+        from sync.api.status import status
+
+        return status(self, step=step, owner=owner, overdue=overdue, today=today)
+
+    def log(self, *, number: str | None = None, limit: int = 200) -> list[LogEntry]:
+        """The audit trail (``mcm-sync log``): every item's, or item ``number``'s."""
+        from sync.api.status import log
+
+        return log(self, number=number, limit=limit)
+
+    def resolve(self, number: str, take: str, field: str | None = None) -> Resolution:
+        """Decide a waiting conflict of item ``number`` (``mcm-sync resolve``)."""
+        from sync.api.status import resolve
+
+        return resolve(self, number, take, field)
