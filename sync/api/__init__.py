@@ -20,9 +20,10 @@ The face by concept, one module each: :mod:`sync.api.alliance` (the :class:`Alli
 store, services, bootstrap, sync, doctor, go-live), :mod:`sync.api.stakeholders` (the
 database, push, forget, newsletters), :mod:`sync.api.meetings` (meetings, minutes, report),
 :mod:`sync.api.status` (status, log, resolve), :mod:`sync.api.documents` (validate's
-warnings, templates), :mod:`sync.api.config` (the config), :mod:`sync.api.runs` (a sync's
-result and its words), :mod:`sync.api.services` (the services, the sandbox, doctor's
-report), :mod:`sync.api.inputs` (checks of typed values).
+warnings, templates), :mod:`sync.api.golive` (the store moved to the real services),
+:mod:`sync.api.config` (the config), :mod:`sync.api.runs` (the runs' results and words),
+:mod:`sync.api.services` (the services, the sandbox, doctor's report), :mod:`sync.api.inputs`
+(checks of typed values).
 
 This package itself stays light (``mcm-sync --version`` imports it): :class:`Alliance` is
 imported on first use.
@@ -37,12 +38,13 @@ from sync.core.env_file import load_env_file
 from sync.state import SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from sync.api.alliance import Alliance, BootstrapRun, WorkOutcome
+    from sync.api.alliance import Alliance, WorkOutcome
+    from sync.api.runs import BootstrapRun
 
 __all__ = ["SCHEMA_VERSION", "Alliance", "BootstrapRun", "WorkOutcome", "load_env_file"]
 
 # Imported when first asked for: they bring SQLAlchemy, the engine and the playbook models.
-_LAZY = {"Alliance": "sync.api.alliance", "BootstrapRun": "sync.api.alliance",
+_LAZY = {"Alliance": "sync.api.alliance", "BootstrapRun": "sync.api.runs",
          "WorkOutcome": "sync.api.alliance"}
 
 

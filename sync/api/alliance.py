@@ -17,7 +17,7 @@ schema that does not exist yet is "no state yet".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from playbooks import load_action_plan
 from playbooks.model import ActionRow, Playbook
+from sync.api.runs import BootstrapRun, ProgressFn, alliance_rows
 from sync.audience.store import StakeholderStore
 from sync.bootstrap.desired import item_keys
 from sync.core.calendar import alliance_playbook
@@ -37,8 +37,7 @@ from sync.core.services import ALL_SERVICES, Connected, connect, sandbox_data_di
 from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
-from sync.state.binding import check_binding, check_owner
-from sync.state.db import schema_name
+from sync.state.binding import check_binding
 from sync.state.events import EventQueue
 from sync.state.presence import (
     ADOPT_HINT,
@@ -51,7 +50,6 @@ from sync.state.presence import (
     set_aside,
 )
 from sync.state.store import StateStore
-from sync.state.transfer import GoLive, backup_location, go_live, survey
 
 if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor nor serve
     from sync.api.meetings import Meetings
@@ -61,27 +59,7 @@ if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor
     from sync.doctor.report import DoctorReport
     from sync.engine.conflicts import Resolution
     from sync.serve.process import Drained
-
-ProgressFn = Callable[[int, int, str], None]
-
-
-def alliance_rows(config: Config, book: Playbook) -> list[ActionRow]:
-    """The rows of the config's ``action_plan`` file (none without one); InputError if bad."""
-    if not config.action_plan:
-        return []
-    return list(load_action_plan(config.resolve_path(config.action_plan), book,
-                                 config.people).rows)
-
-
-@dataclass(frozen=True)
-class BootstrapRun:
-    """A bootstrap's result and, on the sandbox, the address of its page."""
-
-    result: BootstrapResult
-    sandbox_url: str = ""
-    set_aside: Path | None = None
-    embedded_sandbox: bool = False  # the run's own sandbox, stopped with it
-
+    from sync.state.transfer import GoLive
 
 @dataclass
 class WorkOutcome:
@@ -240,27 +218,9 @@ class Alliance:
         Under the alliance's lock (unless ``dry_run``); a full copy of the store is made first.
         No remote call: ``doctor`` and ``bootstrap`` come next.
         """
-        config = self.config
-        if config.state_url:
-            check_state_schema(config.state_url, config.state_schema, required=True)
-        else:
-            check_state_file(config.state_path, required=True)
-        wanted = config.sandbox if sandbox is None else sandbox
-        sandbox_dir = None if config.state_url else sandbox_data_dir(config)
-        store = StateStore.open(config.state_location, lock=not dry_run, command=self.command,
-                                schema=config.state_schema)
-        try:
-            check_owner(store, slug=config.alliance.slug, prefix=config.alliance.item_prefix)
-            if dry_run:
-                return survey(store, sandbox=wanted, sandbox_dir=sandbox_dir)
-            store.bind_alliance(config.alliance.slug, config.alliance.name)
-            now = dt.datetime.now(dt.UTC)
-            backup = backup_location(store.path, config.state_location,
-                                     schema_name(config.state_schema), now)
-            return go_live(store, sandbox=wanted, backup=backup, now=now,
-                           sandbox_dir=sandbox_dir)
-        finally:
-            store.close()
+        from sync.api.golive import go_live
+
+        return go_live(self, dry_run=dry_run, sandbox=sandbox)
 
     def doctor(self, *, only: Sequence[str] = ALL_SERVICES,
                sandbox: bool | None = None) -> DoctorReport:

@@ -7,7 +7,7 @@ import random
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,10 +20,7 @@ from sync.cli.support.i18n import N_, cli_language, texts
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 
 if TYPE_CHECKING:
-    from sync.api.runs import SyncOutcome
-
-ProgressFn = Callable[[int, int, str], None]
-
+    from sync.api.runs import ProgressFn, SyncOutcome
 
 def _summary_line(outcome: SyncOutcome, language: str | None = None) -> str:
     result = outcome.result
