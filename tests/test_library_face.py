@@ -116,3 +116,21 @@ def test_importing_the_face_stays_light() -> None:
                           check=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"
     assert Alliance.__module__ == "sync.api.alliance"
+
+
+def test_meetings_and_the_report_through_the_library_are_the_clis(
+        sandboxed: SandboxAlliance, tmp_path: Path) -> None:
+    sandboxed.cli("bootstrap")
+    alliance = Alliance.open(sandboxed.config_path)
+    schedule = alliance.meetings.schedule(["2=2027-06-10"])
+    assert json.loads(json.dumps([m.as_dict() for m in schedule])) == \
+        sandboxed.json("meeting", "schedule")
+    assert schedule[1].date.isoformat() == "2027-06-10" and schedule[1].origin == "adjusted"
+    assert alliance.meetings.calendar(schedule).startswith(b"BEGIN:VCALENDAR")
+    from sync.api.meetings import render_report
+
+    report = alliance.meetings.report()
+    assert render_report(report, "csv") == sandboxed.cli("report", "--format", "csv").stdout
+    assert alliance.meetings.profile(report) == sandboxed.cli("profile").stdout
+    letter = alliance.newsletter.preview(tmp_path / "letter.html")
+    assert (tmp_path / "letter.html").read_text(encoding="utf-8") == letter.html
