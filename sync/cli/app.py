@@ -21,16 +21,15 @@ import click
 
 from connectors import masking
 from sync import __version__
+from sync.api import SCHEMA_VERSION, load_env_file
 from sync.cli.support.i18n import texts
 from sync.cli.support.lazy import LazyGroup
 from sync.cli.support.messages import error_lines_in, error_prefix, internal_error_line
-from sync.core.env_file import load_env_file
 from sync.core.errors import REPORTED, ExitStatus, UserError, exit_status
-from sync.state import SCHEMA_VERSION
 
 if TYPE_CHECKING:  # imported where used: a command that needs no alliance never pays for them
     from sync.api import Alliance
-    from sync.core.config import Config
+    from sync.api.config import Config
 
 
 class AppContext:
@@ -46,7 +45,7 @@ class AppContext:
     def config(self) -> Config:
         """The validated config; loading it raises ConfigError with every problem."""
         if self._config is None:
-            from sync.core.config import default_config_path, load_config
+            from sync.api.config import default_config_path, load_config
 
             self._config = load_config(self.config_path or default_config_path())
         return self._config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,7 +12,9 @@ from sync.cli.services import _services_option
 from sync.cli.support.doctor_texts import translate_check
 from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import N_
-from sync.doctor.report import DoctorReport
+
+if TYPE_CHECKING:
+    from sync.api.services import DoctorReport
 
 # The status column (``--json`` keeps ok/warn/fail).
 MARKS = {"ok": N_("ok"), "warn": N_("WARN"), "fail": N_("FAIL")}

@@ -1,7 +1,7 @@
 """CLI commands of the foundation: ``init``, ``validate``, ``playbook``, ``template``.
 
 Thin by design: each command parses its options, loads what it needs through the library
-(``sync.core.config``, ``playbooks``) and prints. Errors are raised as ``McmSyncError`` and turned
+(:mod:`sync.api`, ``playbooks``) and prints. Errors are raised as ``McmSyncError`` and turned
 into messages and exit codes by :class:`sync.cli.app.McmGroup`.
 """
 
@@ -16,33 +16,23 @@ from typing import Any
 import click
 from click.decorators import FC
 
-from playbooks import available_languages, load_action_plan, load_playbook
-from playbooks.loader import validate_all
-from playbooks.model import Playbook
+from playbooks import available_languages, load_playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
-from sync.audience.store import StakeholderStore
+from sync.api.config import (
+    ANSWER_CHECKS,
+    default_config_path,
+    new_config_text,
+    parse_config,
+    suggested_zone,
+    zone_for,
+)
+from sync.api.documents import render_template, templates, validation, word_document
 from sync.cli.app import AppContext, echo_json, output_file_or_folder, pass_app, write_output
 from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.cli.support.params import COUNTRY, START_DATE, TIMEZONE, TextParam
 from sync.cli.support.usage import error_line
-from sync.core.calendar import after_end, alliance_playbook
-from sync.core.config import Config, default_config_path, parse_config
-from sync.core.errors import Problem, UserError
-from sync.core.init_config import ANSWER_CHECKS, new_config_text, zone_for
-from sync.core.places import suggested_zone, zone_mismatch
-from sync.doctor.live import address_warnings
-from sync.documents.render import list_templates, render_template
-from sync.documents.word import markdown_to_docx
-from sync.plenary.meetings import meeting_schedule
-
-
-def _action_rows(config: Config, playbook: Playbook) -> tuple[list[Any], list[Problem]]:
-    """The alliance's own action-plan rows and their SMART warnings (none if no file)."""
-    if not config.action_plan:
-        return [], []
-    loaded = load_action_plan(config.resolve_path(config.action_plan), playbook, config.people)
-    return list(loaded.rows), list(loaded.warnings)
+from sync.core.errors import UserError
 
 
 def _question(question: str, kind: click.ParamType[Any], default: Any,
@@ -143,23 +133,9 @@ def init(app: AppContext, /, force: bool, sandbox: bool, **answers: Any) -> None
 def validate(app: AppContext, as_json: bool) -> None:
     """Check the config, the playbooks and the action-plan file; exit 2 on any error."""
     config = app.config
-    problems = validate_all()
-    if problems:
-        from sync.core.errors import PlaybookError
-
-        raise PlaybookError(problems)
-    playbook = app.alliance.playbook
-    rows, warnings = _action_rows(config, playbook)
     source = str(app.config_path or default_config_path())
-    items = []
-    if Path(config.state_path).exists():
-        with app.alliance.store() as store:
-            items = store.list_items()
-    warnings += after_end(config, playbook, rows, items, source=source)
-    warnings += address_warnings(config, source)
-    zone = zone_mismatch(config.alliance.country, config.alliance.timezone)
-    if zone:
-        warnings.append(Problem(source, "alliance.timezone", zone))
+    checked = validation(app.alliance, source)
+    playbook, rows, warnings = checked.playbook, checked.rows, checked.warnings
     if as_json:
         echo_json(
             {
@@ -275,7 +251,7 @@ def template() -> None:
 @pass_app
 def template_list(app: AppContext, language: str | None, as_json: bool) -> None:
     """List the templates that can be rendered."""
-    infos = list_templates(_language(app, language))
+    infos = templates(_language(app, language))
     if as_json:
         echo_json([{"name": i.name, "title": i.title, "format": i.format} for i in infos])
         return
@@ -310,29 +286,16 @@ def template_render(
     fmt: str,
 ) -> None:
     """Render template NAME filled with the alliance's data."""
-    config = app.config
-    lang = language or config.alliance.language
-    book = alliance_playbook(config, lang)
-    rows, _ = _action_rows(config, book)
-    items, people, dates = [], [], None
-    if Path(config.state_path).exists():
-        with app.alliance.store() as store:
-            # The meeting calendar (moves included) dates every template's plenaries.
-            dates = {m.key: m.date for m in meeting_schedule(config, book, store)}
-            if name in ("action_plan", "stakeholders"):
-                items = store.list_items()
-                people = [record.person for record in StakeholderStore(store).people()]
-    document = render_template(name, config, book, rows=rows, language=lang,
-                               meeting_number=meeting_number, items=items, stakeholders=people,
-                               meeting_dates=dates)
+    lang = language or app.config.alliance.language
+    document = render_template(app.alliance, name, language=lang,
+                               meeting_number=meeting_number)
     if fmt == "docx":
         if not document.media_type.startswith("text/markdown"):
             raise UserError(f"{name} is a {document.media_type.split(';')[0]} table, not a "
                             "document", hint="render it without --format docx")
         if output is None:
             raise UserError("a Word document is binary", hint="pass -o FILE.docx (or a folder)")
-        body = markdown_to_docx(document.text, title=document.text.partition("\n")[0]
-                                .lstrip("# "), language=lang)
+        body = word_document(document, lang)
         filename = document.filename.rsplit(".", 1)[0] + ".docx"
         write_output(body, output / filename if output.is_dir() else output, "document")
         return

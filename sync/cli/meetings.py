@@ -1,9 +1,8 @@
 """CLI commands of the plenary cycle and the published documents.
 
 ``meeting schedule`` and ``meeting agenda N``, ``minutes import FILE``, ``report`` and
-``profile``. The logic lives in :mod:`sync.plenary.meetings`, :mod:`sync.plenary.minutes`,
-:mod:`sync.reports.report`
-and :mod:`sync.plenary.agenda`; this module parses options, opens the state store and prints.
+``profile``. The logic is reached through the alliance's ``meetings`` (:mod:`sync.api.meetings`);
+this module parses options, calls it and prints.
 """
 
 from __future__ import annotations
@@ -17,24 +16,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from sync.api.meetings import FORMATS, chart_kind, render_chart, render_report
 from sync.cli.app import AppContext, echo_json, output_file, pass_app, write_output
 from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, cli_language
 from sync.cli.support.params import DATE
-from sync.core.calendar import alliance_playbook
-from sync.core.checks import chart_kind
-from sync.plenary.agenda import render_agenda, render_profile
-from sync.plenary.ics import schedule_ics
-from sync.plenary.meetings import apply_schedule, parse_adjustments
-from sync.plenary.minutes import import_minutes, load_minutes
-from sync.reports.report import (
-    FORMATS,
-    render_csv,
-    render_html,
-    render_markdown,
-    report_chart,
-    report_from_store,
-)
 
 
 def _write(text: str | bytes, output: Path | None, what: str) -> None:
@@ -79,20 +65,16 @@ def meeting_schedule_command(app: AppContext, dates: tuple[str, ...], ics: Path 
     posted by `mcm-sync sync`.
     """
     config = app.config
-    book = app.alliance.playbook
-    adjustments = parse_adjustments(dates, book, within=(config.alliance.start_date,
-                                                         config.alliance.end_date))
-    with app.alliance.writing(bind=True) as store:
-        schedule = apply_schedule(config, book, store, adjustments)
+    schedule = app.alliance.meetings.schedule(dates)
     if ics is not None:
-        _write(schedule_ics(config, schedule), ics, "calendar")
+        _write(app.alliance.meetings.calendar(schedule), ics, "calendar")
     if as_json:
         echo_json([m.as_dict() for m in schedule])
         return
     t = app.texts
     # Status names in the coordinator's language (the playbook of that language has them).
     language = cli_language(config.alliance.language)
-    words = book if language == book.language else alliance_playbook(config, language)
+    words = app.alliance.playbook_in(language)
     statuses = words.action_plan.statuses
     table = Table(title=t.gettext("Plenary meetings of %(alliance)s")
                   % {"alliance": config.alliance.name})
@@ -123,12 +105,7 @@ def meeting_agenda(app: AppContext, number: int, output: Path | None) -> None:
     The guide's agenda, then the previous meeting's minutes (as imported), the open actions
     and the action plan's progress per step for its review.
     """
-    config = app.config
-    book = app.alliance.playbook
-    rows = app.alliance.rows
-    with app.alliance.store(bind=True) as store:
-        text = render_agenda(config, book, rows, store, number)
-    _write(text, output, "agenda")
+    _write(app.alliance.meetings.agenda(number), output, "agenda")
 
 
 # --------------------------------------------------------------------------- minutes
@@ -152,9 +129,7 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
     who is not in the alliance or a date that does not parse stops the import (exit 2)
     before anything is written.
     """
-    config = app.config
-    book = app.alliance.playbook
-    checked = load_minutes(file, config, book)
+    checked = app.alliance.meetings.check_minutes(file)
     if dry_run:
         data: dict[str, Any] = {"meeting": checked.meeting.key, "dry_run": True,
                                 "actions": [{"title": a.title, "owner": ",".join(a.owners),
@@ -171,8 +146,7 @@ def minutes_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
                 % {"file": file, "number": checked.meeting.number,
                    "title": checked.meeting.title, "n": len(checked.actions)})
         return
-    with app.alliance.writing(bind=True) as store:
-        result = import_minutes(store, config, checked)
+    result = app.alliance.meetings.import_minutes(checked)
     if as_json:
         echo_json({"meeting": checked.meeting.key,
                    "created": [{"number": i.number, "key": i.key, "title": i.title,
@@ -234,28 +208,18 @@ def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path |
     In the alliance's language; HTML embeds the progress picture (completion per step, and
     actions planned and done over time).
     """
-    config = app.config
-    book = app.alliance.playbook
-    rows = app.alliance.rows
-    day = today or dt.date.today()
+    meetings = app.alliance.meetings
     started = time.perf_counter()
-    with app.alliance.store(bind=True) as store:
-        report = report_from_store(config, book, rows, store, day)
+    report = meetings.report(today)
     if profile:
-        _write(render_profile(config, book, report), output, "profile")
+        _write(meetings.profile(report), output, "profile")
         return
     if chart is not None:
-        _write(report_chart(report, chart_kind(chart.suffix)), chart, "picture")
-    if fmt == "html":
-        text = render_html(report, report_chart(report, "png"))
-    elif fmt == "csv":
-        text = render_csv(report)
-    else:
-        link = ""
-        if chart is not None:
-            link = chart.name if output and chart.parent == output.parent else str(chart)
-        text = render_markdown(report, chart_path=link)
-    _write(text, output, "report")
+        _write(render_chart(report, chart_kind(chart.suffix)), chart, "picture")
+    link = ""
+    if chart is not None:
+        link = chart.name if output and chart.parent == output.parent else str(chart)
+    _write(render_report(report, fmt, chart_link=link), output, "report")
     if app.verbose:
         click.echo(app.texts.gettext("report built in %(seconds).2f s")
                    % {"seconds": time.perf_counter() - started}, err=True)
@@ -267,9 +231,4 @@ def report_command(app: AppContext, fmt: str, output: Path | None, chart: Path |
 @pass_app
 def profile_command(app: AppContext, output: Path | None) -> None:
     """Render the alliance's short public profile (guide, step 2) from the config and state."""
-    config = app.config
-    book = app.alliance.playbook
-    rows = app.alliance.rows  # validated before the store is opened
-    with app.alliance.store(bind=True) as store:
-        report = report_from_store(config, book, rows, store, dt.date.today())
-    _write(render_profile(config, book, report), output, "profile")
+    _write(app.alliance.meetings.profile(), output, "profile")

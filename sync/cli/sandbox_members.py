@@ -16,18 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import playbooks
+from sync.api.services import sandbox_url
 from sync.cli.app import AppContext, pass_app
 from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import N_
-from sync.core.config import Config
 from sync.core.errors import UserError
-from sync.core.services import connect
-from sync.state.store import StateStore
+
+if TYPE_CHECKING:
+    from sync.api.config import Config
+    from sync.api.services import StateStore
 
 
 def _default_member(config: Config) -> str:
@@ -49,8 +51,8 @@ def _member(app: AppContext, email: str | None) -> Iterator[tuple[Any, StateStor
     if "@" not in who:
         raise UserError(f"--as {who!r} is not an e-mail address",
                         hint="e.g. --as someone@example.org (anyone may be played)")
-    with app.alliance.store() as store, connect(config, ()) as connected:
-        yield SandboxMember(connected.sandbox_url, who), store, config
+    with app.alliance.store() as store, sandbox_url(app.alliance) as url:
+        yield SandboxMember(url, who), store, config
 
 
 def _side(store: StateStore, number: str, side: str) -> str:
@@ -168,8 +170,8 @@ def _audience(app: AppContext) -> Iterator[tuple[str, str]]:
     if not config.sandbox:
         raise UserError("newsletter readers can only be played on the sandbox",
                         hint="set sandbox: true in the config")
-    with app.alliance.store() as store, connect(config, ()) as connected:
-        yield connected.sandbox_url, _resource(store, "mailchimp", "audience", "audience")
+    with app.alliance.store() as store, sandbox_url(app.alliance) as url:
+        yield url, _resource(store, "mailchimp", "audience", "audience")
 
 
 def _read(app: AppContext, email: str, action: str, done: str, values: dict[str, str],

@@ -6,21 +6,22 @@ import gettext
 import os
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from sync.api.inputs import checks, parse_duration
 from sync.cli.app import AppContext, pass_app
 from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import texts
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
-from sync.core import checks
-from sync.core.config import Config
 from sync.core.errors import UserError
-from sync.reports.digest import parse_duration
 from sync.serve.front import FrontService
 from sync.serve.hooks import SECRET_VARIABLES, Secrets, configured_secrets
 from sync.serve.server import ServeOptions, Service
+
+if TYPE_CHECKING:
+    from sync.api.config import Config
 
 ENDPOINTS = ("/healthz", "/hooks/trello", "/hooks/slack/events", "/hooks/slack/interactive",
              "/hooks/slack/commands")

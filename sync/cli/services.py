@@ -8,25 +8,21 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from sync.bootstrap.plan import Plan
-from sync.bootstrap.run import BootstrapResult
+from sync.api.services import ALL_SERVICES, SERVER_INFO, announce_sandbox, sandbox_data_dir
 from sync.cli.app import AppContext, echo_json, pass_app
 from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.cli.support.messages import translate_text
-from sync.core.errors import ConfigError, Problem, UserError
-from sync.core.services import (
-    ALL_SERVICES,
-    SERVER_INFO,
-    announce_sandbox,
-    sandbox_data_dir,
-)
+from sync.core.errors import UserError
+
+if TYPE_CHECKING:
+    from sync.api.services import BootstrapResult, Plan
 
 
 def _services_option(value: str | None) -> tuple[str, ...]:
@@ -185,24 +181,14 @@ def sandbox() -> None:
 def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
                   rate_limits: bool, allow_remote: bool) -> None:
     """Run the sandbox in the foreground until Ctrl-C (prints the three base URLs)."""
-    from connectors.sandbox.core.errors import SandboxConfigError
-    from connectors.sandbox.core.server import SandboxServer
+    from sync.api.services import start_sandbox
 
     config_file = app.config_path
     has_config = bool(config_file and config_file.exists())
     if data_dir is None:
         data_dir = sandbox_data_dir(app.config) if has_config else Path(".mcm-sync/sandbox")
-    try:
-        server = SandboxServer(host=host, port=port, data_dir=data_dir,
-                               rate_limits=rate_limits, allow_remote=allow_remote)
-    except SandboxConfigError as error:
-        raise ConfigError([Problem("sandbox", error.setting, error.message, error.hint)]) \
-            from error
-    except OSError as exc:  # the port is taken, the address is not this machine's...
-        reason = exc.strerror or str(exc)
-        raise UserError(f"sandbox serve: cannot listen on {host} port {port}: {reason}",
-                        hint="choose another --port (0: any free one) or --host "
-                        "(127.0.0.1, ::1)") from None
+    server = start_sandbox(host=host, port=port, data_dir=data_dir, rate_limits=rate_limits,
+                           allow_remote=allow_remote)
     info = data_dir / SERVER_INFO
     with _until_stopped() as stop:
         server.start()

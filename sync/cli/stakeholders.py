@@ -1,8 +1,7 @@
 """CLI commands of the stakeholder database: ``stakeholders``, ``forget``, ``newsletter``.
 
-Thin by design: parse, open the state store, call ``sync.audience.stakeholders`` /
-``sync.audience.apply``
-/ ``sync.audience.forget`` / ``sync.audience.newsletter``, print. Errors are raised as
+Thin by design: parse, call the alliance's ``stakeholders`` and ``newsletter``
+(:mod:`sync.api.stakeholders`), print. Errors are raised as
 ``McmSyncError`` and turned into messages and exit codes by :class:`sync.cli.app.McmGroup`.
 """
 
@@ -16,44 +15,15 @@ from typing import Any
 
 import click
 
-from sync.audience.apply import push
-from sync.audience.forget import forget as forget_person
-from sync.audience.forget import plan_forget
-from sync.audience.newsletter import build, create_draft
-from sync.audience.stakeholders import (
-    audience_state,
-    export_file,
-    export_text,
-    import_file,
-    summary,
-)
-from sync.audience.store import StakeholderStore
+from sync.api.stakeholders import audience_state, summary
 from sync.cli.app import AppContext, echo_json, pass_app
 from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.params import DATE
-from sync.core.config import Config
 from sync.core.errors import RemoteError, UserError
-from sync.core.services import connect
-from sync.state.store import StateStore
 
 _SANDBOX = click.option(
     "--sandbox/--no-sandbox", default=None, help="Override the config's sandbox switch."
 )
-
-
-def _audience_id(config: Config, store: StateStore) -> str:
-    found = store.get_resource("mailchimp", "audience", "audience")
-    audience_id = found.remote_id if found else config.mailchimp.audience_id
-    if not audience_id:
-        raise UserError(
-            "no Mailchimp audience yet",
-            hint="run `mcm-sync bootstrap` first (or set mailchimp.audience_id)",
-        )
-    return audience_id
-
-
-def _sector_titles(app: AppContext) -> dict[str, str]:
-    return dict(app.alliance.playbook.facts.sectors)
 
 
 @click.group(cls=HelpGroup)
@@ -73,16 +43,8 @@ def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: boo
 
     Blank cells keep what the database holds. Changing someone's consent needs --yes.
     """
-    titles = {title: key for key, title in _sector_titles(app).items()}
-    with app.alliance.store() if dry_run else app.alliance.writing() as store:
-        report = import_file(
-            StakeholderStore(store),
-            file,
-            skip_invalid=skip_invalid,
-            dry_run=dry_run,
-            sector_names=titles,
-            allow_consent_changes=yes,
-        )
+    report = app.alliance.stakeholders.import_file(file, skip_invalid=skip_invalid,
+                                                   dry_run=dry_run, allow_consent_changes=yes)
     t = app.texts
     for change in report.consent_changes:
         click.echo(t.gettext("consent: %(file)s: %(change)s") % {"file": file, "change": change},
@@ -124,8 +86,7 @@ def import_command(app: AppContext, file: Path, skip_invalid: bool, dry_run: boo
 @pass_app
 def list_command(app: AppContext, as_json: bool) -> None:
     """List the people with their newsletter state (unsubscribed and cleaned shown)."""
-    with app.alliance.store() as store:
-        records = StakeholderStore(store).people()
+    records = app.alliance.stakeholders.people()
     if as_json:
         echo_json([summary(r) for r in records])
         return
@@ -150,8 +111,7 @@ def list_command(app: AppContext, as_json: bool) -> None:
 @pass_app
 def show_command(app: AppContext, email: str) -> None:
     """Show everything stored about one person."""
-    with app.alliance.store() as store:
-        record = StakeholderStore(store).find_email(email)
+    record = app.alliance.stakeholders.find(email)
     if record is None:
         raise UserError(
             f"no stakeholder with address {email}",
@@ -173,12 +133,10 @@ def show_command(app: AppContext, email: str) -> None:
 @pass_app
 def export_command(app: AppContext, output: Path | None) -> None:
     """Write the database as CSV in the import format (it round-trips)."""
-    with app.alliance.store() as store:
-        people = StakeholderStore(store)
-        if output is None:
-            sys.stdout.write(export_text(people.people()))
-            return
-        count = export_file(people, output)
+    if output is None:
+        sys.stdout.write(app.alliance.stakeholders.export_text())
+        return
+    count = app.alliance.stakeholders.export_file(output)
     click.echo(app.texts.ngettext("wrote %(n)d stakeholder to %(path)s",
                                   "wrote %(n)d stakeholders to %(path)s", count)
                % {"n": count, "path": output})
@@ -213,19 +171,7 @@ def _print_push(result: Any, t: gettext.NullTranslations) -> None:
 @pass_app
 def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | None) -> None:
     """Bring the Mailchimp audience in step: consenting people, their fields and tags."""
-    config = app.config
-    opened = app.alliance.store if dry_run else app.alliance.writing
-    with opened() as store:  # no store yet: "no Mailchimp audience yet", run bootstrap
-        audience_id = _audience_id(config, store)
-        with connect(config, ("mailchimp",), sandbox=sandbox) as connected:
-            result = push(
-                store,
-                connected.mailchimp,  # type: ignore[arg-type]  # connect() made the one asked for
-                audience_id,
-                alliance_slug=config.alliance.slug,
-                sector_titles=_sector_titles(app),
-                dry_run=dry_run,
-            )
+    result = app.alliance.stakeholders.push(dry_run=dry_run, sandbox=sandbox)
     if as_json:
         echo_json(result.as_dict())
     else:
@@ -257,11 +203,8 @@ def _confirmed(question: str) -> bool:
 @pass_app
 def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool | None) -> None:
     """Erase a person (GDPR): Mailchimp delete-permanent, state, exports; keep a tombstone."""
-    config = app.config
-    members = {str(p.email).lower(): f"people[{i}]: {p.name}"
-               for i, p in enumerate(config.people)}
-    with app.alliance.store() as store:  # read and ask first: no lock held during the question
-        plan = plan_forget(store, email, members)
+    # Read and ask first: no lock held during the question.
+    plan = app.alliance.stakeholders.plan_forget(email)
     t = app.texts
     if plan.nothing_to_do:
         click.echo(t.gettext("%(email)s was already erased; nothing to do")
@@ -295,24 +238,12 @@ def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool 
             "not confirmed; nothing was erased",
             hint="pass --yes to erase without the question (needed without a terminal)",
         )
-    with app.alliance.writing() as store:
-        plan = plan_forget(store, email, members)  # again, under the lock: what is there now
-        if plan.nothing_to_do:
-            click.echo(t.gettext("%(email)s was erased meanwhile; nothing to do")
-                       % {"email": plan.email})
-            return
-        found = store.get_resource("mailchimp", "audience", "audience")
-        audience_id = found.remote_id if found else config.mailchimp.audience_id
-        if audience_id and not plan.already_erased:
-            with connect(config, ("mailchimp",), sandbox=sandbox) as connected:
-                result = forget_person(
-                    store,
-                    plan,
-                    connected.mailchimp,
-                    audience_id,
-                )
-        else:
-            result = forget_person(store, plan, None, "")
+    result = app.alliance.stakeholders.forget(email, sandbox=sandbox)
+    plan = result.plan  # planned again under the lock: what is there now
+    if plan.nothing_to_do:
+        click.echo(t.gettext("%(email)s was erased meanwhile; nothing to do")
+                   % {"email": plan.email})
+        return
     click.echo(t.gettext("erased: audit hash %(hash)s..., %(day)s; mailchimp: %(remote)s; "
                          "exports cleaned: %(n)d")
                % {"hash": plan.digest[:12], "day": result.erased_at[:10],
@@ -343,30 +274,15 @@ def draft(
     app: AppContext, since: dt.date | None, preview: Path | None, sandbox: bool | None
 ) -> None:
     """Make a Mailchimp campaign draft (or a local preview) of the progress newsletter."""
-    config = app.config
-    book = app.alliance.playbook
-    opened = app.alliance.store() if preview is not None else app.alliance.writing()
-    with opened as store:
-        letter = build(config, book, store, since=since,
-                       rows=app.alliance.rows)
-        if preview is not None:
-            preview.parent.mkdir(parents=True, exist_ok=True)
-            preview.write_text(letter.html, encoding="utf-8")
-            click.echo(app.texts.gettext(
-                "wrote %(path)s: %(subject)s (%(completed)d completed, %(upcoming)d coming up); "
-                "Mailchimp not touched")
-                % {"path": preview, "subject": letter.subject, "completed": letter.completed,
-                   "upcoming": letter.upcoming})
-            return
-        audience_id = _audience_id(config, store)
-        with connect(config, ("mailchimp",), sandbox=sandbox) as connected:
-            result = create_draft(
-                config,
-                store,
-                connected.mailchimp,  # type: ignore[arg-type]  # connect() made the one asked for
-                audience_id,
-                letter,
-            )
+    if preview is not None:
+        letter = app.alliance.newsletter.preview(preview, since=since)
+        click.echo(app.texts.gettext(
+            "wrote %(path)s: %(subject)s (%(completed)d completed, %(upcoming)d coming up); "
+            "Mailchimp not touched")
+            % {"path": preview, "subject": letter.subject, "completed": letter.completed,
+               "upcoming": letter.upcoming})
+        return
+    letter, result = app.alliance.newsletter.draft(since=since, sandbox=sandbox)
     t = app.texts
     made = (t.gettext("draft %(id)s made: %(subject)s (never sent: review and send it in "
                       "Mailchimp)") if result.created

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import random
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from sync.api.inputs import parse_duration
+from sync.api.runs import WHERE, Conflict, plural
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
 from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import N_, cli_language, texts
-from sync.core.calendar import alliance_playbook
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
-from sync.core.plural import plural
-from sync.engine.decide import Conflict
-from sync.engine.texts import WHERE
-from sync.reports.digest import parse_duration
 
 if TYPE_CHECKING:
-    from sync.runner import SyncOutcome
-
-ProgressFn = Callable[[int, int, str], None]
-
+    from sync.api.runs import ProgressFn, SyncOutcome
 
 def _summary_line(outcome: SyncOutcome, language: str | None = None) -> str:
     result = outcome.result
@@ -245,55 +238,18 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     from rich.console import Console
     from rich.table import Table
 
-    from sync.reports.progress import item_rows, step_key, step_progress
-
     config = app.config
-    book = app.alliance.playbook
-    wanted = step_key(book, step) if step is not None else None
-    today = dt.date.today()
-    with app.alliance.store(required=True) as store:
-        items = store.list_items()
-        names = {str(p.email): p.name for p in config.people}
-        rows = item_rows(items, today, step=wanted, owner=owner, overdue_only=overdue,
-                         names=names)
-        if owner is not None and not rows and not _anyone(owner, config, items):
-            raise UserError(f"--owner {owner}: no one in the config's people or among the "
-                            "items' owners matches it",
-                            hint="give part of a name or e-mail, e.g. --owner "
-                            f"{config.people[0].name.split()[0].lower()}")
-        conflicts = store.list_conflicts()
-        numbers = {i.id: i.number for i in items}
-        ignored = [a for a in store.list_audit()
-                   if a.field in ("reaction.ignored", "button.ignored")]
-        last_run = store.last_run("sync")
-        last_quiet = store.get_bookmark("sync", "last_quiet")
-        # Which schema the store is at (after any migration this open made): what a hosting
-        # team compares across workers and versions.
-        state = {"schema_version": store.schema_version,
-                 "backend": "postgresql" if config.state_url else "sqlite"}
-    progress = step_progress(items, book, app.alliance.rows)
-    last = {"run": last_run.finished_at or last_run.started_at if last_run else None,
-            "outcome": last_run.outcome if last_run else None, "quiet_check": last_quiet}
+    found = app.alliance.status(step=step, owner=owner, overdue=overdue)
     if as_json:
-        echo_json({"items": [r.as_dict() for r in rows],
-                   "progress": [{"step": p.key, "done": p.done, "total": p.total,
-                                 "percent": p.percent} for p in progress],
-                   "conflicts": [{"item": numbers.get(c.item_id, c.item_id), "field": c.field,
-                                  "values": c.side_values, "winner": c.winner,
-                                  "loser_value": c.loser_value, "at": c.created_at,
-                                  "waiting": c.resolved_at is None}
-                                 for c in conflicts],
-                   "ignored_reactions": [{"item": numbers.get(a.item_id or "", a.item_id),
-                                          "kind": a.field.split(".")[0],
-                                          "by": a.actor, "reaction": a.new, "at": a.at}
-                                         for a in ignored],
-                   "last_sync": last,
-                   "state": state})
+        echo_json(found.as_dict())
         return
+    rows, progress, conflicts, ignored = found.items, found.progress, found.conflicts, \
+        found.ignored
+    last, last_quiet = found.last_sync, found.last_sync["quiet_check"]
     language = cli_language(config.alliance.language)
     t = texts(config.alliance.language)
     # Status names and step titles in the coordinator's language (the playbook has them).
-    words = book if language == book.language else alliance_playbook(config, language)
+    words = app.alliance.playbook_in(language)
     statuses = words.action_plan.statuses
     steps = {s.key: s.title for s in words.steps}
     console = Console()
@@ -316,7 +272,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
         console.print(t.gettext("last sync %(at)s (%(outcome)s)")
                       % {"at": str(last["run"])[:16], "outcome": outcome} + quiet)
     for c in conflicts:
-        number = numbers.get(c.item_id, c.item_id)
+        number = found.number(c.item_id)
         if c.resolved_at is None:  # conflict_policy: ask
             shown = ", ".join(f"{side} {value!r}" for side, value in c.side_values.items())
             console.print("[bold yellow]" + t.gettext("conflict waiting") + "[/] "
@@ -331,7 +287,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
                          "kept": repr(c.side_values.get(c.winner)), "side": c.winner,
                          "lost": repr(c.loser_value), "at": c.created_at[:16]})
     for a in ignored:  # reactions and presses of people outside the alliance
-        number = numbers.get(a.item_id or "", a.item_id or "")
+        number = found.number(a.item_id)
         new = a.new if isinstance(a.new, dict) else {"emoji": a.new}
         if a.field == "button.ignored":
             console.print(f"[yellow]ignored button press[/] {number}: {new.get('status', '')} "
@@ -339,14 +295,6 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
             continue
         console.print(f"[yellow]ignored reaction[/] {number}: :{new.get('emoji', '')}: by "
                       f"{a.actor} — {a.at[:16]}")
-
-
-def _anyone(text: str, config: Any, items: Any) -> bool:
-    """True if ``text`` is part of someone's name or e-mail (people, or an item's owner)."""
-    wanted = text.strip().casefold()
-    known = [p.name for p in config.people] + [str(p.email) for p in config.people]
-    known += [i.owner or "" for i in items]
-    return bool(wanted) and any(wanted in name.casefold() for name in known)
 
 
 @click.command(cls=HelpCommand)
@@ -359,28 +307,18 @@ def _anyone(text: str, config: Any, items: Any) -> bool:
 def log(app: AppContext, number: str | None, limit: int, as_json: bool) -> None:
     """The audit trail: when, who, where from, old -> new."""
     t = app.texts
-    with app.alliance.store(required=True) as store:
-        item_id = None
-        if number:
-            # Numbers are upper case (FRL-6); `log --item frl-6` means the same item.
-            item = store.get_item_by_number(number.strip().upper())
-            if item is None:
-                raise UserError(f"no item {number}", hint="see `mcm-sync status` for the numbers")
-            item_id = item.id
-        entries = store.list_audit(item_id, limit=limit)
-        numbers = {i.id: i.number for i in store.list_items()}
+    entries = app.alliance.log(number=number, limit=limit)
     if as_json:
-        echo_json([{"at": e.at, "item": numbers.get(e.item_id or "", ""), "actor": e.actor,
-                    "source": e.source, "field": e.field, "old": e.old, "new": e.new}
-                   for e in entries])
+        echo_json([entry.as_dict() for entry in entries])
         return
-    for e in entries:
+    for entry in entries:
+        e = entry.entry
         old, new = ("-" if v is None else v for v in (e.old, e.new))
         added = e.old is None and e.field in ("comment", "created", "conflict")
         what = f"{new}" if added else f"{old} -> {new}"
         where = t.gettext("%(who)s in %(where)s") % {
             "who": e.actor or "?", "where": t.gettext(PLACE.get(e.source, e.source))}
-        click.echo(f"{e.at[:19]}  {numbers.get(e.item_id or '', '-'):8} {e.field:8} {what}  "
+        click.echo(f"{e.at[:19]}  {entry.item or '-':8} {e.field:8} {what}  "
                    f"({where})")
 
 
@@ -398,10 +336,7 @@ def resolve(app: AppContext, number: str, take: str, field: str | None, as_json:
     The chosen value becomes the agreed one; the next `mcm-sync sync` writes it to Trello and
     Slack. Example: mcm-sync resolve FRL-7 --take trello
     """
-    from sync.engine.conflicts import resolve as resolve_conflict
-
-    with app.alliance.writing(required=True) as store:
-        done = resolve_conflict(store, number, take, field)
+    done = app.alliance.resolve(number, take, field)
     if as_json:
         echo_json(done.__dict__)
         return

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import gettext
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from sync.cli.support.i18n import N_
 from sync.cli.support.messages import translate_nested, translate_text
-from sync.doctor.report import Check
+
+if TYPE_CHECKING:
+    from sync.api.services import Check
 
 # The service column and the check names (sync/doctor/checks.py, live.py).
 NAMES: tuple[str, ...] = (

@@ -19,9 +19,8 @@ import zoneinfo
 import click
 
 from playbooks.dates import DateError, read_date
+from sync.api.inputs import checks, country_problem
 from sync.cli.support.i18n import N_
-from sync.core import checks
-from sync.core.places import country_problem
 
 # The refusals of the checks below, as they format them (sync/core/init_config.py, checks.py,
 # places.py; playbooks/dates.py), and the hints of the date reader.

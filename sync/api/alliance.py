@@ -1,16 +1,9 @@
-"""The library face of mcm-sync: open an alliance from its config, then plan, bootstrap, sync.
+"""The alliance: its config, playbook and rows, its state store and its services.
 
-In the manner of sqlite-utils' ``Database``: one object that holds what a run needs and hands
-out the state store and the connected services. The CLI only parses, calls this and prints;
-scripts and tests use it the same way::
-
-    alliance = Alliance.open("mcm-sync.yaml")
-    alliance.validate()                     # every input checked, nothing remote yet
-    print(alliance.bootstrap().result.links)
-    print(alliance.sync().result.changes)
-
-Every input (config, playbook, action-plan file) is read and checked by :meth:`validate`
-before the first remote call of any operation, so a bad input never leaves half a bootstrap.
+:class:`Alliance` opens an alliance from its config and runs what touches the services:
+validate, plan, bootstrap, sync, a worker's turn, doctor, go-live. What the other commands do
+(stakeholders, meetings, the report, status, the audit log, resolve) is reached from it too,
+through the sibling modules of :mod:`sync.api` (imported when first used).
 
 One writer at a time: every operation that writes remotely or to the state store opens the
 store through :meth:`Alliance.writing` (or ``store(lock=True)``), which takes the alliance's
@@ -24,7 +17,7 @@ schema that does not exist yet is "no state yet".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from playbooks import load_action_plan
 from playbooks.model import ActionRow, Playbook
+from sync.api.runs import BootstrapRun, ProgressFn, alliance_rows
 from sync.audience.store import StakeholderStore
 from sync.bootstrap.desired import item_keys
 from sync.core.calendar import alliance_playbook
@@ -44,8 +37,7 @@ from sync.core.services import ALL_SERVICES, Connected, connect, sandbox_data_di
 from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
-from sync.state.binding import check_binding, check_owner
-from sync.state.db import schema_name
+from sync.state.binding import check_binding
 from sync.state.events import EventQueue
 from sync.state.presence import (
     ADOPT_HINT,
@@ -58,33 +50,16 @@ from sync.state.presence import (
     set_aside,
 )
 from sync.state.store import StateStore
-from sync.state.transfer import GoLive, backup_location, go_live, survey
 
 if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor nor serve
+    from sync.api.meetings import Meetings
+    from sync.api.stakeholders import Newsletters, Stakeholders
+    from sync.api.status import LogEntry, Status
     from sync.bootstrap.run import BootstrapResult
     from sync.doctor.report import DoctorReport
+    from sync.engine.conflicts import Resolution
     from sync.serve.process import Drained
-
-ProgressFn = Callable[[int, int, str], None]
-
-
-def alliance_rows(config: Config, book: Playbook) -> list[ActionRow]:
-    """The rows of the config's ``action_plan`` file (none without one); InputError if bad."""
-    if not config.action_plan:
-        return []
-    return list(load_action_plan(config.resolve_path(config.action_plan), book,
-                                 config.people).rows)
-
-
-@dataclass(frozen=True)
-class BootstrapRun:
-    """A bootstrap's result and, on the sandbox, the address of its page."""
-
-    result: BootstrapResult
-    sandbox_url: str = ""
-    set_aside: Path | None = None
-    embedded_sandbox: bool = False  # the run's own sandbox, stopped with it
-
+    from sync.state.transfer import GoLive
 
 @dataclass
 class WorkOutcome:
@@ -119,6 +94,13 @@ class Alliance:
     def playbook(self) -> Playbook:
         """The guide's playbook in the alliance's language, fitted to its calendar."""
         return alliance_playbook(self.config)
+
+    def playbook_in(self, language: str | None) -> Playbook:
+        """The alliance's playbook in ``language`` (its own if None or the same): the words
+        (status names, step titles) the coordinator reads in another language."""
+        if language is None or language == self.playbook.language:
+            return self.playbook
+        return alliance_playbook(self.config, language)
 
     @cached_property
     def rows(self) -> list[ActionRow]:
@@ -236,27 +218,9 @@ class Alliance:
         Under the alliance's lock (unless ``dry_run``); a full copy of the store is made first.
         No remote call: ``doctor`` and ``bootstrap`` come next.
         """
-        config = self.config
-        if config.state_url:
-            check_state_schema(config.state_url, config.state_schema, required=True)
-        else:
-            check_state_file(config.state_path, required=True)
-        wanted = config.sandbox if sandbox is None else sandbox
-        sandbox_dir = None if config.state_url else sandbox_data_dir(config)
-        store = StateStore.open(config.state_location, lock=not dry_run, command=self.command,
-                                schema=config.state_schema)
-        try:
-            check_owner(store, slug=config.alliance.slug, prefix=config.alliance.item_prefix)
-            if dry_run:
-                return survey(store, sandbox=wanted, sandbox_dir=sandbox_dir)
-            store.bind_alliance(config.alliance.slug, config.alliance.name)
-            now = dt.datetime.now(dt.UTC)
-            backup = backup_location(store.path, config.state_location,
-                                     schema_name(config.state_schema), now)
-            return go_live(store, sandbox=wanted, backup=backup, now=now,
-                           sandbox_dir=sandbox_dir)
-        finally:
-            store.close()
+        from sync.api.golive import go_live
+
+        return go_live(self, dry_run=dry_run, sandbox=sandbox)
 
     def doctor(self, *, only: Sequence[str] = ALL_SERVICES,
                sandbox: bool | None = None) -> DoctorReport:
@@ -395,3 +359,47 @@ class Alliance:
             ctx = prepare(self.config, self.playbook, self.rows,
                           connected.trello, connected.slack, store)  # type: ignore[arg-type]  # connect() made those asked for
             return preview(ctx, full=full)
+
+    # The other commands' work, by concept in the sibling modules (imported when first used).
+
+    @cached_property
+    def stakeholders(self) -> Stakeholders:
+        """The stakeholder database and its Mailchimp audience: import, list, export, push,
+        forget (:mod:`sync.api.stakeholders`)."""
+        from sync.api.stakeholders import Stakeholders
+
+        return Stakeholders(self)
+
+    @cached_property
+    def newsletter(self) -> Newsletters:
+        """Progress newsletters from the alliance's state: previews and Mailchimp drafts."""
+        from sync.api.stakeholders import Newsletters
+
+        return Newsletters(self)
+
+    @cached_property
+    def meetings(self) -> Meetings:
+        """The plenary meetings, their minutes, the report and the profile
+        (:mod:`sync.api.meetings`)."""
+        from sync.api.meetings import Meetings
+
+        return Meetings(self)
+
+    def status(self, *, step: str | None = None, owner: str | None = None,
+               overdue: bool = False, today: dt.date | None = None) -> Status:
+        """The action plan's state from the store (``mcm-sync status``; no remote call)."""
+        from sync.api.status import status
+
+        return status(self, step=step, owner=owner, overdue=overdue, today=today)
+
+    def log(self, *, number: str | None = None, limit: int = 200) -> list[LogEntry]:
+        """The audit trail (``mcm-sync log``): every item's, or item ``number``'s."""
+        from sync.api.status import log
+
+        return log(self, number=number, limit=limit)
+
+    def resolve(self, number: str, take: str, field: str | None = None) -> Resolution:
+        """Decide a waiting conflict of item ``number`` (``mcm-sync resolve``)."""
+        from sync.api.status import resolve
+
+        return resolve(self, number, take, field)

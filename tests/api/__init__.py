@@ -1,0 +1,1 @@
+"""The library face: what `sync.api` offers a program, the same as the command line does."""
