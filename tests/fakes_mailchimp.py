@@ -1,4 +1,4 @@
-"""The in-memory Mailchimp of :class:`tests.fakes.FakeWorld` (``MailchimpAPI``).
+"""The in-memory Mailchimp of :class:`tests.fakes.FakeWorld` (``AudienceService``).
 
 Behaves like ``connectors.mailchimp.connector`` on the sandbox: a new audience comes with
 Mailchimp's

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
+from connectors.roles import AudienceService, BoardService, ChatService
 from sync.bootstrap.plan import SERVICES, Plan
 
 
@@ -12,9 +12,9 @@ from sync.bootstrap.plan import SERVICES, Plan
 class Services:
     """The connectors of one run; a service left out (``--only``) is None."""
 
-    trello: TrelloAPI | None = None
-    slack: SlackAPI | None = None
-    mailchimp: MailchimpAPI | None = None
+    trello: BoardService | None = None
+    slack: ChatService | None = None
+    mailchimp: AudienceService | None = None
 
     def selected(self) -> tuple[str, ...]:
         """Names of the services present, in the fixed order."""

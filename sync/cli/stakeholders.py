@@ -220,7 +220,7 @@ def push_command(app: AppContext, dry_run: bool, as_json: bool, sandbox: bool | 
         with connect(config, ("mailchimp",), sandbox=sandbox) as connected:
             result = push(
                 store,
-                connected.mailchimp,  # type: ignore[arg-type]  # connect() made the one asked for
+                connected.need_audience(),
                 audience_id,
                 alliance_slug=config.alliance.slug,
                 sector_titles=_sector_titles(app),
@@ -308,7 +308,7 @@ def forget(app: AppContext, email: str, dry_run: bool, yes: bool, sandbox: bool 
                 result = forget_person(
                     store,
                     plan,
-                    connected.mailchimp,
+                    connected.audience,
                     audience_id,
                 )
         else:
@@ -363,7 +363,7 @@ def draft(
             result = create_draft(
                 config,
                 store,
-                connected.mailchimp,  # type: ignore[arg-type]  # connect() made the one asked for
+                connected.need_audience(),
                 audience_id,
                 letter,
             )

@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
 from connectors.rate_limits import MAILCHIMP_CONNECTIONS, TRELLO_PER_TOKEN
+from connectors.roles import AudienceService, BoardService, ChatService
 from connectors.slack.scopes import REQUIRED_BOT_SCOPES, SCOPE_PURPOSE, missing_scopes
 from sync.core.config import Config
 from sync.core.errors import AuthError, NotFoundError, RemoteError
@@ -24,7 +24,7 @@ GUIDE = "docs/going-live.md"
 EXPIRY_WARNING = dt.timedelta(days=30)
 
 
-class TrelloDoctor(TrelloAPI, Protocol):
+class TrelloDoctor(BoardService, Protocol):
     """The Trello connector with its token record (``GET /tokens/{token}``)."""
 
     calls: int
@@ -38,7 +38,7 @@ class TrelloDoctor(TrelloAPI, Protocol):
         ...
 
 
-class SlackDoctor(SlackAPI, Protocol):
+class SlackDoctor(ChatService, Protocol):
     """The Slack connector with the token's scopes (``x-oauth-scopes``)."""
 
     calls: int
@@ -48,7 +48,7 @@ class SlackDoctor(SlackAPI, Protocol):
         ...
 
 
-class MailchimpDoctor(MailchimpAPI, Protocol):
+class MailchimpDoctor(AudienceService, Protocol):
     """The Mailchimp connector with ping and account."""
 
     calls: int

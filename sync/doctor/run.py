@@ -18,13 +18,13 @@ def diagnose(config: Config, connected: Any, store: StateStore | None) -> Doctor
     ``store`` is the alliance's state store if it exists (ids bootstrap recorded).
     """
     report = DoctorReport()
-    if connected.trello is not None:
-        check_trello(config, connected.trello, store, report)
-    if connected.slack is not None:
-        check_slack(config, connected.slack, report)
+    if connected.board is not None:
+        check_trello(config, connected.board, store, report)
+    if connected.chat is not None:
+        check_slack(config, connected.chat, report)
     on_sandbox = bool(getattr(connected, "sandbox_url", ""))
-    if connected.mailchimp is not None:
-        check_mailchimp(config, connected.mailchimp, report)
+    if connected.audience is not None:
+        check_mailchimp(config, connected.audience, report)
         check_address(config, on_sandbox, report)
     check_real_time(config, on_sandbox, report)
     return report
