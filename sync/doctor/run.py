@@ -14,7 +14,9 @@ from sync.state.store import StateStore
 def diagnose(config: Config, connected: Any, store: StateStore | None) -> DoctorReport:
     """Check each connected service in turn; one refusing never stops the others.
 
-    ``connected`` has ``trello``, ``slack`` and ``mailchimp`` connectors (None: not checked);
+    ``connected`` (:class:`sync.core.services.Connected`) has ``board``, ``chat`` and ``audience``
+    connectors (None: not checked); the chat one gets Slack's checks (scopes included), the only
+    chat service there is;
     ``store`` is the alliance's state store if it exists (ids bootstrap recorded).
     """
     report = DoctorReport()
