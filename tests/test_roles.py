@@ -69,3 +69,15 @@ def test_no_module_of_sync_names_a_vendor_connector_outside_the_place_that_picks
                     and (node.module or "").startswith("connectors."):
                 offenders.append(f"{path.relative_to(ROOT)}: from {node.module}")
     assert offenders == []
+
+
+def test_the_doctor_gives_slacks_checks_only_to_slacks_connector():
+    """Another chat service (here the tests' in-memory one, which has no token scopes to
+    show) gets none of Slack's checks; the doctor still runs the rest."""
+    from sync.core.config import load_config
+    from sync.doctor.run import diagnose
+
+    other_chat = FakeWorld().slack
+    assert isinstance(other_chat, ChatService) and not hasattr(other_chat, "granted_scopes")
+    report = diagnose(load_config(ROOT / "config.example.yaml"), Connected(chat=other_chat), None)
+    assert report.checks and not any(check.service == "slack" for check in report.checks)

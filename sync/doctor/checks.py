@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connectors.rate_limits import MAILCHIMP_CONNECTIONS, TRELLO_PER_TOKEN
 from connectors.roles import AudienceService, BoardService, ChatService
@@ -24,6 +24,7 @@ GUIDE = "docs/going-live.md"
 EXPIRY_WARNING = dt.timedelta(days=30)
 
 
+@runtime_checkable
 class TrelloDoctor(BoardService, Protocol):
     """The Trello connector with its token record (``GET /tokens/{token}``)."""
 
@@ -38,6 +39,7 @@ class TrelloDoctor(BoardService, Protocol):
         ...
 
 
+@runtime_checkable
 class SlackDoctor(ChatService, Protocol):
     """The Slack connector with the token's scopes (``x-oauth-scopes``)."""
 
@@ -48,6 +50,7 @@ class SlackDoctor(ChatService, Protocol):
         ...
 
 
+@runtime_checkable
 class MailchimpDoctor(AudienceService, Protocol):
     """The Mailchimp connector with ping and account."""
 
