@@ -56,7 +56,7 @@ def remote_objects(alliance: BenchAlliance) -> dict[str, int]:
     audience_id = alliance.resource("mailchimp", "audience", "audience")
     channel_ids = [alliance.resource("slack", "channel", key) for key in ("general", "actions")]
     with connect(alliance.config) as connected:
-        trello, slack, mailchimp = connected.trello, connected.slack, connected.mailchimp
+        trello, slack, mailchimp = connected.board, connected.chat, connected.audience
         snap = trello.snapshot(board_id, include_closed_cards=False)  # type: ignore[union-attr]
         me, bot = slack.identity()  # type: ignore[union-attr]
         messages = sum(

@@ -96,7 +96,7 @@ def naive(alliance: BenchAlliance, rate_limits: bool) -> Run:
         messages = [side.remote_id for side in store.list_sides("slack")]
     started = time.perf_counter()
     with connect(alliance.config) as connected:
-        trello, slack = connected.trello, connected.slack
+        trello, slack = connected.board, connected.chat
         for card_id in cards:
             trello.cards([card_id])  # type: ignore[union-attr]
         for ts in messages:

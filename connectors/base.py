@@ -1,10 +1,10 @@
-"""The small interfaces the engine uses, one per service, and the plain data they exchange.
+"""The plain data the services exchange with the engine: boards, cards, messages, members.
 
-The engine (``sync/``) only ever sees these dataclasses and protocols, never an SDK type.
-Each vendor package (``connectors/trello/``, ``slack/``, ``mailchimp/``) implements one
-protocol on the vendor's SDK; tests may implement them in memory. Every method maps vendor
-errors into ``connectors.errors`` (AuthError, NotFoundError, RetriableRemoteError,
-FatalRemoteError) and is wrapped in the one retry policy of ``connectors.retry``.
+The engine (``sync/``) only ever sees these dataclasses and the role protocols of
+:mod:`connectors.roles` (board, chat, audience), never an SDK type. Each vendor package
+(``connectors/trello/``, ``slack/``, ``mailchimp/``) implements one protocol on the vendor's
+SDK; tests may implement them in memory. The chat-side data (:class:`ChatChannel`,
+:class:`ChatMessage`) is named by role: another chat service returns the same objects.
 
 Identity tokens: everything we create carries a short token (see ``connectors.identity``) so that a
 crashed run finds it again instead of creating a duplicate: boards and cards in a marker line
@@ -14,9 +14,9 @@ at the end of their description, Slack messages in their metadata, the audience 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 # --------------------------------------------------------------------------- Trello
 
@@ -125,94 +125,11 @@ class TrelloAction:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-class TrelloAPI(Protocol):
-    """What the engine needs from Trello."""
-
-    def me(self) -> TrelloMember:
-        """The member whose token we use."""
-        ...
-
-    def identity_key(self) -> str:
-        """A fingerprint of our token (a one-way digest, no call): the member recorded under
-        it holds for as long as the token is the same."""
-        ...
-
-    def find_boards(self) -> list[TrelloBoard]:
-        """Open boards of the token's member (one call, with descriptions)."""
-        ...
-
-    def create_board(self, name: str, desc: str, workspace_id: str = "") -> TrelloBoard:
-        """A new board without default lists or labels, in ``workspace_id`` if given (else
-        Trello's default workspace of the token's member)."""
-        ...
-
-    def snapshot(self, board_id: str, *, include_closed_cards: bool = True) -> BoardSnapshot:
-        """The board with lists, labels, cards, checklists and members, in one call."""
-        ...
-
-    def cards(self, card_ids: Sequence[str]) -> list[TrelloCard]:
-        """The current state of these cards (``/batch``, ten per call); missing ones left out."""
-        ...
-
-    def create_list(self, board_id: str, name: str, pos: str | float = "bottom") -> TrelloList:
-        """A new list on the board."""
-        ...
-
-    def create_label(self, board_id: str, name: str, color: str | None) -> TrelloLabel:
-        """A new label on the board."""
-        ...
-
-    def create_card(
-        self,
-        list_id: str,
-        name: str,
-        desc: str,
-        *,
-        due: dt.datetime | None = None,
-        label_ids: Sequence[str] = (),
-        member_ids: Sequence[str] = (),
-        pos: str | float = "bottom",
-    ) -> TrelloCard:
-        """A new card."""
-        ...
-
-    def update_card(self, card_id: str, **changes: Any) -> TrelloCard:
-        """Set fields absolutely: list_id, name, desc, closed, due, due_complete, member_ids,
-        label_ids (replace)."""
-        ...
-
-    def create_checklist(self, card_id: str, name: str, items: Sequence[str]) -> TrelloChecklist:
-        """A checklist with its items (one call for the list, one per item)."""
-        ...
-
-    def add_checkitem(self, checklist_id: str, name: str) -> TrelloCheckItem:
-        """Add one item to an existing checklist (to complete a half-made one)."""
-        ...
-
-    def add_comment(self, card_id: str, text: str) -> str:
-        """Comment on a card; returns the action id."""
-        ...
-
-    def card_comments(self, card_id: str) -> list[TrelloAction]:
-        """A card's comments (``commentCard`` actions), newest first, up to 1,000."""
-        ...
-
-    def invite_member(self, board_id: str, email: str, full_name: str) -> TrelloMember | None:
-        """Invite someone to the board by e-mail; the member if Trello reveals one."""
-        ...
-
-    def board_actions(
-        self, board_id: str, *, since: str | None = None, types: Sequence[str] = ()
-    ) -> list[TrelloAction]:
-        """Board actions after ``since`` (an action id), oldest first, all pages."""
-        ...
-
-
-# --------------------------------------------------------------------------- Slack
+# --------------------------------------------------------------------------- Chat (Slack)
 
 
 @dataclass(frozen=True)
-class SlackChannel:
+class ChatChannel:
     """A channel."""
 
     id: str
@@ -224,7 +141,7 @@ class SlackChannel:
 
 
 @dataclass(frozen=True)
-class SlackMessage:
+class ChatMessage:
     """A message with the parts the sync compares (reactions, thread, metadata)."""
 
     ts: str
@@ -239,99 +156,6 @@ class SlackMessage:
     edited_ts: str = ""
     # The ``action_id`` of every button in the message's blocks (in order).
     actions: tuple[str, ...] = ()
-
-
-class SlackAPI(Protocol):
-    """What the engine needs from Slack."""
-
-    def identity(self) -> tuple[str, str]:
-        """(user id, bot id) of our token (auth.test)."""
-        ...
-
-    def identity_key(self) -> str:
-        """A fingerprint of our token (a one-way digest, no call): the identity recorded
-        under it holds for as long as the token is the same."""
-        ...
-
-    def list_channels(self) -> list[SlackChannel]:
-        """Every public and private channel we can see, archived included (all pages)."""
-        ...
-
-    def create_channel(self, name: str) -> SlackChannel:
-        """A new channel; an existing name is adopted (returned), never an error."""
-        ...
-
-    def join(self, channel_id: str) -> None:
-        """Join a public channel (already a member is fine)."""
-        ...
-
-    def unarchive(self, channel_id: str) -> bool:
-        """Unarchive (already unarchived is fine); False when this token may not.
-
-        Slack bot tokens cannot unarchive (docs.slack.dev, conversations.unarchive): a
-        workspace admin or member must do it in Slack.
-        """
-        ...
-
-    def set_topic(self, channel_id: str, topic: str) -> None:
-        """Set the channel topic."""
-        ...
-
-    def set_purpose(self, channel_id: str, purpose: str) -> None:
-        """Set the channel purpose."""
-        ...
-
-    def lookup_user(self, email: str) -> str | None:
-        """The user id for an e-mail address, None if there is none."""
-        ...
-
-    def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
-        """Invite users (already in the channel is fine)."""
-        ...
-
-    def post_message(
-        self,
-        channel_id: str,
-        text: str,
-        *,
-        blocks: list[dict[str, Any]] | None = None,
-        metadata: dict[str, Any] | None = None,
-        thread_ts: str | None = None,
-    ) -> SlackMessage:
-        """Post a message (metadata: {"event_type", "event_payload"})."""
-        ...
-
-    def update_message(
-        self,
-        channel_id: str,
-        ts: str,
-        text: str,
-        *,
-        blocks: list[dict[str, Any]] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        """Replace a message's text (and blocks, metadata)."""
-        ...
-
-    def delete_message(self, channel_id: str, ts: str) -> None:
-        """Delete one of our messages (a second copy of an item's message)."""
-        ...
-
-    def pin(self, channel_id: str, ts: str) -> None:
-        """Pin a message (already pinned is fine)."""
-        ...
-
-    def history(self, channel_id: str, *, oldest: str | None = None) -> list[SlackMessage]:
-        """Top-level messages after ``oldest``, with reactions and metadata, all pages."""
-        ...
-
-    def message(self, channel_id: str, ts: str) -> SlackMessage | None:
-        """One top-level message by its ts, with reactions and metadata, or None."""
-        ...
-
-    def replies(self, channel_id: str, ts: str, *, oldest: str | None = None) -> list[SlackMessage]:
-        """Replies in a thread (without the parent), after ``oldest``."""
-        ...
 
 
 # --------------------------------------------------------------------------- Mailchimp
@@ -356,94 +180,6 @@ class MailchimpMember:
     merge_fields: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     last_changed: str = ""
-
-
-class MailchimpAPI(Protocol):
-    """What the engine needs from Mailchimp."""
-
-    def list_audiences(self) -> list[MailchimpAudience]:
-        """Every audience (all pages)."""
-        ...
-
-    def get_audience(self, audience_id: str) -> MailchimpAudience:
-        """One audience; NotFoundError if there is none."""
-        ...
-
-    def create_audience(self, spec: dict[str, Any]) -> MailchimpAudience:
-        """A new audience from the API's create body."""
-        ...
-
-    def merge_fields(self, audience_id: str) -> dict[str, str]:
-        """Existing merge fields: tag -> name."""
-        ...
-
-    def create_merge_field(self, audience_id: str, tag: str, name: str, kind: str) -> None:
-        """Add a merge field."""
-        ...
-
-    def tags(self, audience_id: str) -> set[str]:
-        """Names of the audience's tags (static segments)."""
-        ...
-
-    def create_tag(self, audience_id: str, name: str) -> None:
-        """Create a tag (an empty static segment)."""
-        ...
-
-    # ----------------------------------------------------------- stakeholder sync (issue 6)
-    # Added for the audience push, erasure and newsletter drafts. ``upsert_member`` and
-    # ``set_tags`` accept both the keyword form and the body/mapping form that
-    # ``sync.audience.apply`` sends (a ready member PUT body; tag name -> active).
-
-    def upsert_member(
-        self,
-        audience_id: str,
-        email: str,
-        body: Mapping[str, Any] | None = None,
-        *,
-        status_if_new: str | None = None,
-        status: str | None = None,
-        merge_fields: Mapping[str, Any] | None = None,
-        language: str = "",
-    ) -> MailchimpMember:
-        """Create or update one member (idempotent PUT by subscriber hash)."""
-        ...
-
-    def set_tags(
-        self,
-        audience_id: str,
-        email: str,
-        active: Sequence[str] | Mapping[str, bool] = (),
-        inactive: Sequence[str] = (),
-    ) -> None:
-        """Set tags active / inactive on one member (absolute, safe to repeat)."""
-        ...
-
-    def members(
-        self, audience_id: str, *, since_last_changed: str | None = None, since: str | None = None
-    ) -> list[MailchimpMember]:
-        """Every member (changed after ``since_last_changed``, ISO 8601), all pages."""
-        ...
-
-    def delete_permanent(self, audience_id: str, email: str) -> None:
-        """Erase a member for good (GDPR); NotFoundError if there is none."""
-        ...
-
-    def run_batch(self, operations: list[dict[str, Any]]) -> BatchResult:
-        """Run batch operations to the end; the outcome of every operation."""
-        ...
-
-    def create_campaign_draft(
-        self,
-        audience_id: str,
-        subject: str,
-        title: str,
-        from_name: str,
-        reply_to: str,
-        html: str,
-        segment_opts: dict[str, Any] | None = None,
-    ) -> str:
-        """A regular campaign draft with this HTML (never sent); returns its id."""
-        ...
 
 
 @dataclass(frozen=True)

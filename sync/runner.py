@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import MailchimpAPI, SlackAPI, SlackMessage, TrelloAPI
+from connectors.base import ChatMessage
 from connectors.errors import RemoteError
 from connectors.identity import OUR_EVENT_TYPES, make_token, note_metadata, token_in_metadata
+from connectors.roles import AudienceService, BoardService, ChatService
 from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
 from sync.core.config import Config
@@ -52,29 +53,29 @@ class SyncOutcome:
         }
 
 
-def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: TrelloAPI,
-              slack: SlackAPI, store: StateStore, *, full: bool = False,
+def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], board: BoardService,
+              chat: ChatService, store: StateStore, *, full: bool = False,
               now: dt.datetime | None = None,
-              mailchimp: MailchimpAPI | None = None,
+              audience: AudienceService | None = None,
               progress: Callable[[int, int, str], None] | None = None,
               inputs: str = "") -> SyncOutcome:
     """Run one sync; a failure leaves the run recorded as failed and the bookmarks unmoved.
 
-    With ``mailchimp``, the stakeholder database is also pushed to the audience (only the
+    With ``audience``, the stakeholder database is also pushed to the audience (only the
     people who changed; unsubscribes pulled back first), when there is one to push.
     ``inputs``: the digest of config, playbook and rows if the caller keeps one.
     """
     now = now or dt.datetime.now(dt.UTC)
     run = store.start_run("sync")
     try:
-        ctx = prepare(config, book, rows, trello, slack, store, now=now, inputs=inputs)
+        ctx = prepare(config, book, rows, board, chat, store, now=now, inputs=inputs)
         ctx.progress = progress
         full = full or due_for_full(store, parse_duration(config.sync.full_reconcile_every,
                                                           "sync.full_reconcile_every"), now)
         result = run_sync(ctx, full=full)
-        posted = _post_digest(config, book, rows, slack, store, now, run.id)
-        reminders = post_meeting_reminders(config, book, slack, store, now, run_id=run.id)
-        audience = _push_audience(config, book, mailchimp, store) if mailchimp else None
+        posted = _post_digest(config, book, rows, chat, store, now, run.id)
+        reminders = post_meeting_reminders(config, book, chat, store, now, run_id=run.id)
+        pushed = _push_audience(config, book, audience, store) if audience else None
     except BaseException as failure:
         store.finish_run(run.id, "failed")
         if isinstance(failure, RemoteError):
@@ -83,17 +84,17 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], trello:
             forget_slack_identity(store)
             forget_trello_identity(store)
         raise
-    if result.quiet and not posted and not reminders and not (audience and audience.write_calls):
+    if result.quiet and not posted and not reminders and not (pushed and pushed.write_calls):
         # A quiet run wrote nothing: it keeps no row (a worker makes one every few seconds
         # per alliance), only the time of the last quiet check.
         store.drop_quiet_run(run.id)
     else:
         store.finish_run(run.id, "ok")
     unresolved = len(store.list_conflicts(unresolved=True))
-    return SyncOutcome(result, posted, unresolved, audience, [r.key for r in reminders])
+    return SyncOutcome(result, posted, unresolved, pushed, [r.key for r in reminders])
 
 
-def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,
+def _push_audience(config: Config, book: Playbook, mailchimp: AudienceService,
                    store: StateStore) -> PushResult | None:
     """The stakeholder push of ``mcm-sync stakeholders push``, when there is anyone to push."""
     from sync.audience.apply import push
@@ -107,7 +108,7 @@ def _push_audience(config: Config, book: Playbook, mailchimp: MailchimpAPI,
                 sector_titles=dict(book.facts.sectors))
 
 
-def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slack: SlackAPI,
+def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slack: ChatService,
                  store: StateStore, now: dt.datetime, run_id: str) -> bool:
     """Post the digest when it is due, once: a run that died after posting adopts it.
 
@@ -134,7 +135,7 @@ def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slac
                               meeting_schedule(config, book, store)))
     token = make_token(config.alliance.slug, f"digest:{previous or 'first'}")
 
-    def find() -> SlackMessage | None:
+    def find() -> ChatMessage | None:
         return next((m for m in slack.history(general.remote_id)
                      if token_in_metadata(m.metadata, OUR_EVENT_TYPES) == token), None)
 
@@ -148,7 +149,7 @@ def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slac
     return True
 
 
-def last_digest_time(config: Config, book: Playbook, slack: SlackAPI, channel_id: str,
+def last_digest_time(config: Config, book: Playbook, slack: ChatService, channel_id: str,
                      since: dt.datetime) -> str | None:
     """When our newest digest in ``channel_id`` posted after ``since`` went out, or None.
 

@@ -1,4 +1,4 @@
-"""Mailchimp connector: :class:`connectors.base.MailchimpAPI` on ``mailchimp_marketing`` 3.0.80.
+"""Mailchimp connector: :class:`connectors.roles.AudienceService` on ``mailchimp_marketing`` 3.0.80.
 
 Every request goes through :meth:`MailchimpConnector._call`: it holds one of the connection
 slots of :class:`connectors.pacing.ConnectionGate` (Mailchimp allows 10 simultaneous
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from mailchimp_marketing import Client
@@ -424,3 +424,9 @@ class MailchimpConnector:
 
 
 __all__ = ["MailchimpConnector", "data_centre", "problem_text", "subscriber_hash"]
+
+
+if TYPE_CHECKING:  # the type checker holds that the connector is the audience service it stands for
+    from connectors.roles import AudienceService
+
+    _ROLE: type[AudienceService] = MailchimpConnector

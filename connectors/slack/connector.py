@@ -1,4 +1,4 @@
-"""Slack connector: :class:`connectors.base.SlackAPI` on slack_sdk's ``WebClient``.
+"""Slack connector: :class:`connectors.roles.ChatService` on slack_sdk's ``WebClient``.
 
 Every Web API call goes through one private method, :meth:`SlackConnector._call`, which
 paces it (:class:`connectors.pacing.SlackPacer`: method tiers, one post per second per
@@ -29,12 +29,12 @@ import hashlib
 import http.client
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from connectors.base import SlackChannel, SlackMessage
+from connectors.base import ChatChannel, ChatMessage
 from connectors.errors import FatalRemoteError, NotFoundError, RemoteError
 from connectors.identity import OUR_EVENT_TYPES, token_in_metadata
 from connectors.masking import remember_secret
@@ -191,7 +191,7 @@ class SlackConnector:
             return None
         return [s.strip() for s in headers["x-oauth-scopes"].split(",") if s.strip()]
 
-    def list_channels(self) -> list[SlackChannel]:
+    def list_channels(self) -> list[ChatChannel]:
         """Every public and private channel we can see, archived included (all pages)."""
         found = self._pages(
             "conversations.list",
@@ -201,11 +201,11 @@ class SlackConnector:
         )
         return [as_channel(c) for c in found]
 
-    def find_channel(self, name: str) -> SlackChannel | None:
+    def find_channel(self, name: str) -> ChatChannel | None:
         """The channel called ``name``, archived ones included (unlike Terraform's lookup)."""
         return next((c for c in self.list_channels() if c.name == name), None)
 
-    def create_channel(self, name: str) -> SlackChannel:
+    def create_channel(self, name: str) -> ChatChannel:
         """A new channel; an existing name (even an archived channel) is adopted, not an error.
 
         An adopted archived channel comes back with ``is_archived=True``: the caller decides
@@ -218,7 +218,7 @@ class SlackConnector:
             name=name,
             is_private=False,
         )
-        if isinstance(answer, SlackChannel):  # recovered after a lost answer
+        if isinstance(answer, ChatChannel):  # recovered after a lost answer
             return answer
         if answer.get("ok") is False:  # name_taken: adopt
             found = self.find_channel(name)
@@ -288,7 +288,7 @@ class SlackConnector:
         blocks: list[dict[str, Any]] | None = None,
         metadata: dict[str, Any] | None = None,
         thread_ts: str | None = None,
-    ) -> SlackMessage:
+    ) -> ChatMessage:
         """Post a message (metadata: {"event_type", "event_payload"}).
 
         If the answer is lost, a message carrying an identity token in its metadata is looked
@@ -308,7 +308,7 @@ class SlackConnector:
             metadata=metadata,
             thread_ts=thread_ts,
         )
-        if isinstance(answer, SlackMessage):
+        if isinstance(answer, ChatMessage):
             return answer
         message = dict(answer.get("message") or {})
         message.setdefault("ts", answer.get("ts"))
@@ -321,7 +321,7 @@ class SlackConnector:
 
     def _find_posted(
         self, channel_id: str, token: str, thread_ts: str | None
-    ) -> SlackMessage | None:
+    ) -> ChatMessage | None:
         """The recent message carrying ``token`` in its metadata (one page), if any."""
         if thread_ts:
             answer = self._call(
@@ -377,7 +377,7 @@ class SlackConnector:
             name=name,
         )
 
-    def history(self, channel_id: str, *, oldest: str | None = None) -> list[SlackMessage]:
+    def history(self, channel_id: str, *, oldest: str | None = None) -> list[ChatMessage]:
         """Top-level messages after ``oldest``, oldest first, with reactions and metadata."""
         raw = self._pages(
             "conversations.history",
@@ -391,7 +391,7 @@ class SlackConnector:
         top = [m for m in raw if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")]
         return sorted((as_message(m) for m in top), key=lambda m: ts_key(m.ts))
 
-    def message(self, channel_id: str, ts: str) -> SlackMessage | None:
+    def message(self, channel_id: str, ts: str) -> ChatMessage | None:
         """One top-level message by its ts, with reactions and metadata (one call), or None."""
         answer = self._call(
             "conversations.history",
@@ -405,7 +405,7 @@ class SlackConnector:
         found = [m for m in answer.get("messages") or [] if m.get("ts") == ts]
         return as_message(found[0]) if found else None
 
-    def replies(self, channel_id: str, ts: str, *, oldest: str | None = None) -> list[SlackMessage]:
+    def replies(self, channel_id: str, ts: str, *, oldest: str | None = None) -> list[ChatMessage]:
         """Replies in a thread (without the parent), after ``oldest``, oldest first."""
         raw = self._pages(
             "conversations.replies",
@@ -417,3 +417,9 @@ class SlackConnector:
         )
         found = [as_message(m) for m in raw if m.get("ts") != ts]
         return sorted(found, key=lambda m: ts_key(m.ts))
+
+
+if TYPE_CHECKING:  # the type checker holds that the connector is the chat service it stands for
+    from connectors.roles import ChatService
+
+    _ROLE: type[ChatService] = SlackConnector

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from connectors.base import SlackChannel, SlackMessage
+from connectors.base import ChatChannel, ChatMessage
 from connectors.errors import (
     AuthError,
     FatalRemoteError,
@@ -91,9 +91,9 @@ def ts_key(ts: str) -> tuple[int, int]:
     return int(seconds or 0), int(fraction or 0)
 
 
-def as_channel(raw: dict[str, Any]) -> SlackChannel:
-    """A channel object of the Web API as a :class:`SlackChannel`."""
-    return SlackChannel(
+def as_channel(raw: dict[str, Any]) -> ChatChannel:
+    """A channel object of the Web API as a :class:`ChatChannel`."""
+    return ChatChannel(
         id=str(raw["id"]),
         name=str(raw.get("name") or ""),
         is_archived=bool(raw.get("is_archived")),
@@ -103,14 +103,14 @@ def as_channel(raw: dict[str, Any]) -> SlackChannel:
     )
 
 
-def as_message(raw: dict[str, Any]) -> SlackMessage:
-    """A message of the Web API as a :class:`SlackMessage` (reactions: name -> user ids)."""
+def as_message(raw: dict[str, Any]) -> ChatMessage:
+    """A message of the Web API as a :class:`ChatMessage` (reactions: name -> user ids)."""
     reactions = {
         str(r.get("name")): tuple(str(u) for u in r.get("users") or ())
         for r in raw.get("reactions") or ()
     }
     metadata = raw.get("metadata")
-    return SlackMessage(
+    return ChatMessage(
         ts=str(raw.get("ts") or ""),
         text=str(raw.get("text") or ""),
         user=str(raw.get("user") or ""),

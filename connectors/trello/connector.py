@@ -1,4 +1,4 @@
-"""Trello connector: :class:`connectors.base.TrelloAPI` on py-trello's ``TrelloClient``.
+"""Trello connector: :class:`connectors.roles.BoardService` on py-trello's ``TrelloClient``.
 
 py-trello's object model costs a call per object (``Board.all_cards()`` then one call per
 checklist, ...), so every request goes through ``TrelloClient.fetch_json`` with ``fields=`` and
@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from connectors.base import (
     TrelloAction,
@@ -54,7 +54,7 @@ _UPDATE_KEYS = {
 
 
 class TrelloConnector(TrelloWebhooks):
-    """The engine's Trello (:class:`connectors.base.TrelloAPI`): boards, lists, labels, cards,
+    """The engine's Trello (:class:`connectors.roles.BoardService`): boards, lists, labels, cards,
     checklists, comments, invitations; reads and the call path come from TrelloCore."""
 
     # ------------------------------------------------------------------ boards
@@ -355,3 +355,9 @@ def _invitee(
     if len(named) == 1:
         return wire.member(named[0])
     return None
+
+
+if TYPE_CHECKING:  # the type checker holds that the connector is the board service it stands for
+    from connectors.roles import BoardService
+
+    _ROLE: type[BoardService] = TrelloConnector

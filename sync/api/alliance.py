@@ -277,8 +277,7 @@ class Alliance:
                     aside = set_aside(path)
             store = stack.enter_context(self.store(bind=not dry_run, sandbox=sandbox))
             connected = stack.enter_context(self.connect(only, sandbox=sandbox))
-            services = Services(connected.trello, connected.slack,
-                                connected.mailchimp)
+            services = Services(connected.board, connected.chat, connected.audience)
             result = run_bootstrap(self.config, self.playbook, self.rows, services, store,
                                    dry_run=dry_run, progress=progress)
             if aside is not None and store.get_bookmark("slack", "digest") is None:
@@ -320,8 +319,8 @@ class Alliance:
                    progress: ProgressFn | None = None) -> SyncOutcome:
         """The runner's sync with this alliance's inputs, store and connectors."""
         return sync_once(self.config, self.playbook, self.rows,
-                         connected.trello, connected.slack,  # type: ignore[arg-type]  # connect() made those asked for
-                         store, full=full, mailchimp=connected.mailchimp,
+                         connected.need_board(), connected.need_chat(),
+                         store, full=full, audience=connected.audience,
                          progress=progress, inputs=self.inputs)
 
     def work(self, *, scheduled: bool, sandbox: bool | None = None) -> WorkOutcome:
@@ -345,7 +344,7 @@ class Alliance:
                 drained = Drained()
                 if waiting:
                     ctx = prepare(self.config, self.playbook, self.rows,
-                                  connected.trello, connected.slack, store)  # type: ignore[arg-type]  # connect() made those asked for
+                                  connected.need_board(), connected.need_chat(), store)
                     drained = drain(ctx, queue)
                 if not scheduled:
                     return WorkOutcome(drained)
@@ -357,7 +356,7 @@ class Alliance:
         with self.store(required=True, sandbox=sandbox) as store, \
                 self.connect(self._bootstrapped(store)[:2], sandbox=sandbox) as connected:
             ctx = prepare(self.config, self.playbook, self.rows,
-                          connected.trello, connected.slack, store)  # type: ignore[arg-type]  # connect() made those asked for
+                          connected.need_board(), connected.need_chat(), store)
             return preview(ctx, full=full)
 
     # The other commands' work, by concept in the sibling modules (imported when first used).

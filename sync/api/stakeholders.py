@@ -115,7 +115,7 @@ class Stakeholders:
             audience = audience_id(self.alliance, store)
             with self.alliance.connect(("mailchimp",), sandbox=sandbox) as connected:
                 return push(store,
-                            connected.mailchimp,  # type: ignore[arg-type]  # connect() made the one asked for
+                            connected.need_audience(),
                             audience, alliance_slug=self.alliance.config.alliance.slug,
                             sector_titles=self.sector_titles(), dry_run=dry_run)
 
@@ -148,7 +148,7 @@ class Stakeholders:
             audience = found.remote_id if found else self.alliance.config.mailchimp.audience_id
             if audience and not plan.already_erased:
                 with self.alliance.connect(("mailchimp",), sandbox=sandbox) as connected:
-                    return forget_person(store, plan, connected.mailchimp, audience)
+                    return forget_person(store, plan, connected.audience, audience)
             return forget_person(store, plan, None, "")
 
 
@@ -186,5 +186,5 @@ class Newsletters:
             audience = audience_id(alliance, store)
             with alliance.connect(("mailchimp",), sandbox=sandbox) as connected:
                 return letter, create_draft(alliance.config, store,
-                                            connected.mailchimp,  # type: ignore[arg-type]  # connect() made the one asked for
+                                            connected.need_audience(),
                                             audience, letter)

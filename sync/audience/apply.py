@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from connectors.base import MailchimpAPI
+from connectors.roles import AudienceService
 from sync.audience.plan import MemberWrite, PushPlan, RemoteStatus, plan_push, pull_updates
 from sync.audience.store import COMPLIANCE, StakeholderStore
 from sync.core.errors import AuthError, FatalRemoteError
@@ -78,7 +78,7 @@ def problem_text(response: Any) -> str:
 
 
 def pull(
-    people: StakeholderStore, store: StateStore, mailchimp: MailchimpAPI, audience_id: str
+    people: StakeholderStore, store: StateStore, mailchimp: AudienceService, audience_id: str
 ) -> list[RemoteStatus]:
     """Read members changed since the last pull; note unsubscribes, cleans and re-subscribes."""
     scope = f"members:{audience_id}"
@@ -105,7 +105,7 @@ def tag_body(write: MemberWrite) -> dict[str, Any]:
 def _one_by_one(
     writes: Sequence[MemberWrite],
     people: StakeholderStore,
-    mailchimp: MailchimpAPI,
+    mailchimp: AudienceService,
     audience_id: str,
     result: PushResult,
 ) -> None:
@@ -133,7 +133,7 @@ def _outcome(raw: Any) -> tuple[str, int, Any]:
 
 
 def _run_batch(
-    mailchimp: MailchimpAPI, operations: list[dict[str, Any]], result: PushResult
+    mailchimp: AudienceService, operations: list[dict[str, Any]], result: PushResult
 ) -> dict[str, tuple[int, Any]]:
     outcomes: dict[str, tuple[int, Any]] = {}
     for start in range(0, len(operations), BATCH_OPERATIONS):
@@ -149,7 +149,7 @@ def _run_batch(
 def _batched(
     writes: Sequence[MemberWrite],
     people: StakeholderStore,
-    mailchimp: MailchimpAPI,
+    mailchimp: AudienceService,
     audience_id: str,
     result: PushResult,
 ) -> None:
@@ -201,7 +201,7 @@ def _refused(people: StakeholderStore, result: PushResult, write: MemberWrite, r
 
 def push(
     store: StateStore,
-    mailchimp: MailchimpAPI,
+    mailchimp: AudienceService,
     audience_id: str,
     *,
     alliance_slug: str,

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.base import MailchimpAPI
+from connectors.roles import AudienceService
 from sync.audience.store import StakeholderStore
 from sync.core import csv_cells
 from sync.core.errors import NotFoundError, UserError
@@ -188,7 +188,7 @@ def plan_forget(store: StateStore, email: str,
 def forget(
     store: StateStore,
     plan: ForgetPlan,
-    mailchimp: MailchimpAPI | None,
+    mailchimp: AudienceService | None,
     audience_id: str,
     *,
     actor: str = "",

@@ -26,8 +26,8 @@ from typing import Any
 import jinja2
 import yaml
 
-from connectors.base import MailchimpAPI
 from connectors.identity import make_token
+from connectors.roles import AudienceService
 from playbooks.labels import format_date, format_number, format_percent
 from playbooks.model import OPEN_STATUSES, ActionRow, Playbook
 from sync.audience.store import NewsletterRecord, StakeholderStore
@@ -282,7 +282,8 @@ class DraftResult:
 
 
 def create_draft(
-    config: Config, store: StateStore, mailchimp: MailchimpAPI, audience_id: str, letter: Newsletter
+    config: Config, store: StateStore, mailchimp: AudienceService, audience_id: str,
+    letter: Newsletter,
 ) -> DraftResult:
     """Make the campaign draft in Mailchimp (never sent) and record it; no call if unchanged."""
     people = StakeholderStore(store)

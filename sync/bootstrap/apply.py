@@ -11,8 +11,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI, TrelloCard, TrelloMember
+from connectors.base import TrelloCard, TrelloMember
 from connectors.identity import item_metadata, with_marker
+from connectors.roles import AudienceService, BoardService, ChatService
 from playbooks.model import Playbook
 from sync.bootstrap.desired import DesiredCard, DesiredState, welcome_text
 from sync.bootstrap.plan import Change, Observed, Plan, cards_by_token, missing_checklist_items
@@ -47,7 +48,7 @@ def _record_item(store: StateStore, card: DesiredCard, remote: TrelloCard, statu
 
 
 def apply_trello(config: Config, desired: DesiredState, observed: Observed, plan: Plan,
-                 trello: TrelloAPI, store: StateStore, journal: Journal, ctx: ApplyContext,
+                 trello: BoardService, store: StateStore, journal: Journal, ctx: ApplyContext,
                  result: BootstrapResult, tick: Tick) -> None:
     """Board, lists, labels, people, then cards with their checklists."""
     wanted = desired.board
@@ -112,7 +113,7 @@ def apply_trello(config: Config, desired: DesiredState, observed: Observed, plan
         _count(result, change, tick)
 
 
-def _create_card(card: DesiredCard, trello: TrelloAPI, journal: Journal,
+def _create_card(card: DesiredCard, trello: BoardService, journal: Journal,
                  ctx: ApplyContext, status: str) -> TrelloCard:
     import datetime as dt
 
@@ -134,7 +135,7 @@ def _create_card(card: DesiredCard, trello: TrelloAPI, journal: Journal,
 
 
 def _complete_checklist(card: DesiredCard, remote: TrelloCard, observed: Observed,
-                        trello: TrelloAPI, journal: Journal) -> None:
+                        trello: BoardService, journal: Journal) -> None:
     assert observed.board is not None
     checklist, missing = missing_checklist_items(remote, observed.board, card.checklist_name,
                                                  card.checklist)
@@ -149,7 +150,7 @@ def _complete_checklist(card: DesiredCard, remote: TrelloCard, observed: Observe
                        partial(trello.add_checkitem, checklist.id, name), lambda i: i.id)
 
 
-def _map_trello_people(config: Config, trello: TrelloAPI, store: StateStore, ctx: ApplyContext,
+def _map_trello_people(config: Config, trello: BoardService, store: StateStore, ctx: ApplyContext,
                        result: BootstrapResult) -> None:
     """Trello hides other members' e-mails: map people by recorded id, username, or invite."""
     snapshot_members: dict[str, TrelloMember] = {}
@@ -179,7 +180,7 @@ def _map_trello_people(config: Config, trello: TrelloAPI, store: StateStore, ctx
 
 
 def apply_slack(config: Config, book: Playbook, desired: DesiredState, observed: Observed,
-                plan: Plan, slack: SlackAPI, store: StateStore, journal: Journal,
+                plan: Plan, slack: ChatService, store: StateStore, journal: Journal,
                 ctx: ApplyContext, result: BootstrapResult, tick: Tick) -> None:
     """Channels (created, adopted or unarchived), topic and purpose, invites, welcome."""
 
@@ -264,7 +265,7 @@ def _recorded_url(store: StateStore, service: str, kind: str, key: str) -> str:
 
 
 def apply_mailchimp(desired: DesiredState, observed: Observed, plan: Plan,
-                    mailchimp: MailchimpAPI, store: StateStore, journal: Journal,
+                    mailchimp: AudienceService, store: StateStore, journal: Journal,
                     ctx: ApplyContext, result: BootstrapResult, tick: Tick) -> None:
     """The audience (created or adopted), its merge fields and tags."""
     wanted = desired.audience

@@ -18,8 +18,8 @@ from typing import Literal
 
 from connectors.base import (
     BoardSnapshot,
+    ChatChannel,
     MailchimpAudience,
-    SlackChannel,
     TrelloBoard,
     TrelloCard,
     TrelloChecklist,
@@ -60,7 +60,7 @@ class Observed:
 
     boards: tuple[TrelloBoard, ...] | None = None
     board: BoardSnapshot | None = None
-    channels: tuple[SlackChannel, ...] | None = None
+    channels: tuple[ChatChannel, ...] | None = None
     welcome_posted: bool = False
     welcome_unpinned: str = ""  # ts of a posted welcome message not recorded as pinned
     uninvited: tuple[str, ...] = ()

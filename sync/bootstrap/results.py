@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
+from connectors.roles import AudienceService, BoardService, ChatService
 from sync.bootstrap.plan import SERVICES, Plan
 
 
 @dataclass
 class Services:
-    """The connectors of one run; a service left out (``--only``) is None."""
+    """The connectors of one run, by role; a service left out (``--only``) is None."""
 
-    trello: TrelloAPI | None = None
-    slack: SlackAPI | None = None
-    mailchimp: MailchimpAPI | None = None
+    board: BoardService | None = None
+    chat: ChatService | None = None
+    audience: AudienceService | None = None
 
     def selected(self) -> tuple[str, ...]:
-        """Names of the services present, in the fixed order."""
-        return tuple(name for name in SERVICES if getattr(self, name) is not None)
+        """Names of the services present (the plan's and ``--only``'s), in the fixed order."""
+        present = {"trello": self.board, "slack": self.chat, "mailchimp": self.audience}
+        return tuple(name for name in SERVICES if present[name] is not None)
 
 
 @dataclass

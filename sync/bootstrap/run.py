@@ -74,14 +74,14 @@ def item_numbers(store: StateStore, config: Config, book: Playbook,
 def observe(services: Services, desired: DesiredState, store: StateStore) -> Observed:
     """Read what exists remotely for the selected services (read-only)."""
     observed: dict[str, Any] = {}
-    if services.trello is not None:
-        boards = tuple(services.trello.find_boards())
+    if services.board is not None:
+        boards = tuple(services.board.find_boards())
         observed["boards"] = boards
         board = find_board(boards, desired.board.token)
         if board is not None:
-            observed["board"] = services.trello.snapshot(board.id)
-    if services.slack is not None:
-        channels = tuple(services.slack.list_channels())
+            observed["board"] = services.board.snapshot(board.id)
+    if services.chat is not None:
+        channels = tuple(services.chat.list_channels())
         observed["channels"] = channels
         observed["uninvited"] = tuple(
             email for email in desired.invite_emails
@@ -89,21 +89,21 @@ def observe(services: Services, desired: DesiredState, store: StateStore) -> Obs
         )
         general = next((c for c in channels if c.name == desired.channels[0].name), None)
         if general is not None:
-            welcome = next((m for m in services.slack.history(general.id)
+            welcome = next((m for m in services.chat.history(general.id)
                             if token_in_metadata(m.metadata) == desired.welcome_token), None)
             observed["welcome_posted"] = welcome is not None
             # Recorded only once pinned: a run killed in between left it posted, not pinned.
             if welcome is not None and store.get_resource("slack", "message", "welcome") is None:
                 observed["welcome_unpinned"] = welcome.ts
-    if services.mailchimp is not None:
-        audiences = tuple(services.mailchimp.list_audiences())
+    if services.audience is not None:
+        audiences = tuple(services.audience.list_audiences())
         observed["audiences"] = audiences
         wanted = desired.audience
         found = next((a for a in audiences if a.id == wanted.adopt_id
                       or (not wanted.adopt_id and a.name == wanted.name)), None)
         if found is not None:
-            observed["merge_fields"] = frozenset(services.mailchimp.merge_fields(found.id))
-            observed["tags"] = frozenset(services.mailchimp.tags(found.id))
+            observed["merge_fields"] = frozenset(services.audience.merge_fields(found.id))
+            observed["tags"] = frozenset(services.audience.tags(found.id))
     return Observed(**observed)
 
 
@@ -123,14 +123,14 @@ def apply_plan(config: Config, book: Playbook, desired: DesiredState, observed: 
         if progress is not None:
             progress(min(done, total), total, describe(change))
 
-    if services.trello is not None:
-        apply_trello(config, desired, observed, plan, services.trello, store, journal, ctx,
+    if services.board is not None:
+        apply_trello(config, desired, observed, plan, services.board, store, journal, ctx,
                      result, tick)
-    if services.slack is not None:
-        apply_slack(config, book, desired, observed, plan, services.slack, store, journal, ctx,
+    if services.chat is not None:
+        apply_slack(config, book, desired, observed, plan, services.chat, store, journal, ctx,
                     result, tick)
-    if services.mailchimp is not None:
-        apply_mailchimp(desired, observed, plan, services.mailchimp, store, journal, ctx, result,
+    if services.audience is not None:
+        apply_mailchimp(desired, observed, plan, services.audience, store, journal, ctx, result,
                         tick)
     return result
 

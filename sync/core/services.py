@@ -25,7 +25,7 @@ from sync.core.errors import UserError
 if TYPE_CHECKING:  # the connectors are imported when connecting, not with the config
     from pydantic import SecretStr
 
-    from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
+    from connectors.roles import AudienceService, BoardService, ChatService
 
 ALL_SERVICES = ("trello", "slack", "mailchimp")
 SERVER_INFO = "server.json"
@@ -33,15 +33,37 @@ SERVER_INFO = "server.json"
 
 @dataclass
 class Connected:
-    """The connectors of one run and, in sandbox mode, where the sandbox page is."""
+    """The connectors of one run, by role, and, in sandbox mode, where the sandbox page is.
 
-    trello: TrelloAPI | None = None
-    slack: SlackAPI | None = None
-    mailchimp: MailchimpAPI | None = None
+    A role not asked of :func:`connect` is None; the ``need_*`` methods give a service the
+    caller asked for (a programming error, not the user's, if it is missing).
+    """
+
+    board: BoardService | None = None
+    chat: ChatService | None = None
+    audience: AudienceService | None = None
     sandbox_url: str = ""
     # The sandbox was started in this process for this run: it stops with it, so its page
     # is not worth printing (``mcm-sync sandbox serve`` keeps one running).
     embedded: bool = False
+
+    def need_board(self) -> BoardService:
+        """The board service; connect() was asked for it (``"trello"`` in ``services``)."""
+        if self.board is None:
+            raise RuntimeError("connect() was not asked for the board service")
+        return self.board
+
+    def need_chat(self) -> ChatService:
+        """The chat service; connect() was asked for it (``"slack"`` in ``services``)."""
+        if self.chat is None:
+            raise RuntimeError("connect() was not asked for the chat service")
+        return self.chat
+
+    def need_audience(self) -> AudienceService:
+        """The audience service; connect() was asked for it (``"mailchimp"`` in ``services``)."""
+        if self.audience is None:
+            raise RuntimeError("connect() was not asked for the audience service")
+        return self.audience
 
 
 def sandbox_data_dir(config: Config) -> Path:
@@ -144,36 +166,36 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             # Pace as for the real services only where the sandbox emulates their limits.
             sleep = time.sleep if found.rate_limits else _never_sleep
             if "trello" in services:
-                connected.trello = TrelloConnector(
+                connected.board = TrelloConnector(
                     issued["trello"]["api_key"], issued["trello"]["token"],
                     base_url=f"{base}/trello",
                     pacer=TrelloPacer(sleep=sleep))
             if "slack" in services:
-                connected.slack = SlackConnector(
+                connected.chat = SlackConnector(
                     issued["slack"]["bot_token"], base_url=f"{base}/slack/api/",
                     pacer=SlackPacer(sleep=sleep))
             if "mailchimp" in services:
                 from connectors.mailchimp.connector import MailchimpConnector
 
-                connected.mailchimp = MailchimpConnector(issued["mailchimp"]["api_key"],
+                connected.audience = MailchimpConnector(issued["mailchimp"]["api_key"],
                                                          server="us1",
                                                          base_url=f"{base}/mailchimp/3.0")
             yield connected
             return
         connected = Connected()
         if "trello" in services:
-            connected.trello = TrelloConnector(
+            connected.board = TrelloConnector(
                 _secret(config.trello.api_key, "trello.api_key", "TRELLO_API_KEY"),
                 _secret(config.trello.token, "trello.token", "TRELLO_TOKEN"),
                 base_url=config.trello.base_url)
         if "slack" in services:
-            connected.slack = SlackConnector(
+            connected.chat = SlackConnector(
                 _secret(config.slack.token, "slack.token", "SLACK_BOT_TOKEN"),
                 base_url=config.slack.base_url)
         if "mailchimp" in services:
             from connectors.mailchimp.connector import MailchimpConnector
 
-            connected.mailchimp = MailchimpConnector(
+            connected.audience = MailchimpConnector(
                 _secret(config.mailchimp.api_key, "mailchimp.api_key", "MAILCHIMP_API_KEY"),
                 server=config.mailchimp.server, base_url=config.mailchimp.base_url)
         yield connected

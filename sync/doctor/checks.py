@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from connectors.base import MailchimpAPI, SlackAPI, TrelloAPI
 from connectors.rate_limits import MAILCHIMP_CONNECTIONS, TRELLO_PER_TOKEN
+from connectors.roles import AudienceService, BoardService, ChatService
 from connectors.slack.scopes import REQUIRED_BOT_SCOPES, SCOPE_PURPOSE, missing_scopes
 from sync.core.config import Config
 from sync.core.errors import AuthError, NotFoundError, RemoteError
@@ -24,7 +24,8 @@ GUIDE = "docs/going-live.md"
 EXPIRY_WARNING = dt.timedelta(days=30)
 
 
-class TrelloDoctor(TrelloAPI, Protocol):
+@runtime_checkable
+class TrelloDoctor(BoardService, Protocol):
     """The Trello connector with its token record (``GET /tokens/{token}``)."""
 
     calls: int
@@ -38,7 +39,8 @@ class TrelloDoctor(TrelloAPI, Protocol):
         ...
 
 
-class SlackDoctor(SlackAPI, Protocol):
+@runtime_checkable
+class SlackDoctor(ChatService, Protocol):
     """The Slack connector with the token's scopes (``x-oauth-scopes``)."""
 
     calls: int
@@ -48,7 +50,8 @@ class SlackDoctor(SlackAPI, Protocol):
         ...
 
 
-class MailchimpDoctor(MailchimpAPI, Protocol):
+@runtime_checkable
+class MailchimpDoctor(AudienceService, Protocol):
     """The Mailchimp connector with ping and account."""
 
     calls: int

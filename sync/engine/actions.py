@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import SlackMessage, TrelloCard
+from connectors.base import ChatMessage, TrelloCard
 from sync.engine.decide import Conflict, Decision
 
 
@@ -138,7 +138,7 @@ class MessageToPost:
     number: str
     token: str
     text: str
-    adopt: SlackMessage | None = None
+    adopt: ChatMessage | None = None
     replaced_ts: str = ""  # the message that went missing, for the audit trail
     note: Append | None = None  # "new item added by ... in Trello" for a member's card
     status: str = "todo"
@@ -153,7 +153,7 @@ class SyncPlan:
     cards: list[CardToMake] = field(default_factory=list)
     items: list[ItemPlan] = field(default_factory=list)
     messages: list[MessageToPost] = field(default_factory=list)
-    duplicates: list[SlackMessage] = field(default_factory=list)
+    duplicates: list[ChatMessage] = field(default_factory=list)
     bookmark: str | None = None
 
     @property

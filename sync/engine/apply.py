@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.base import SlackMessage
+from connectors.base import ChatMessage
 from connectors.identity import item_metadata, make_token, note_metadata, token_in_metadata
 from sync.core.errors import NotFoundError
 from sync.engine.actions import (
@@ -50,7 +50,7 @@ def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
         ctx.tick(done, len(plan.messages), f"message {post.number}")
         _post_message(ctx, journal, post, result)
     for message in plan.duplicates:
-        ctx.slack.delete_message(ctx.settings.actions_channel, message.ts)
+        ctx.chat.delete_message(ctx.settings.actions_channel, message.ts)
         result.count("slack.delete_message")
         result.duplicates_removed.append(message.ts)
 
@@ -82,7 +82,7 @@ def _add_item(ctx: SyncContext, new: NewItem, result: SyncResult) -> None:
             line = new.created
             store.add_audit(item.id, line.actor, line.source, line.field, line.old, line.new)
     if new.card_id:
-        ctx.trello.update_card(new.card_id, name=new.card_name, desc=new.card_desc)
+        ctx.board.update_card(new.card_id, name=new.card_name, desc=new.card_desc)
         result.count("trello.update_card")
         store.put_side(item.id, "trello", new.card_id, dict(new.trello_base or {}),
                        fingerprint="")
@@ -98,7 +98,7 @@ def _make_card(ctx: SyncContext, journal: Journal, card: CardToMake, result: Syn
     if made is None:
         made = journal.create(
             "trello", "create_card", card.token,
-            lambda: ctx.trello.create_card(card.list_id, card.name, card.desc, due=card.due,
+            lambda: ctx.board.create_card(card.list_id, card.name, card.desc, due=card.due,
                                            label_ids=list(card.label_ids),
                                            member_ids=list(card.member_ids)),
             lambda created: created.id, item_id=item_id)
@@ -121,14 +121,14 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
                                       detail=plan.record),)
     if plan.card_changes:
         try:
-            ctx.trello.update_card(plan.card_id, **plan.card_changes)
+            ctx.board.update_card(plan.card_id, **plan.card_changes)
             result.count("trello.update_card")
         except NotFoundError:
             # Deleted in a way the board actions did not tell us (or since we read them):
             # same as a deletion we saw, never a run that fails forever.
             card_gone = True
     if plan.message_text is not None:
-        ctx.slack.update_message(settings.actions_channel, plan.message_ts, plan.message_text,
+        ctx.chat.update_message(settings.actions_channel, plan.message_ts, plan.message_text,
                                  blocks=item_blocks(plan.message_text, plan.number,
                                                     labels(settings), plan.card_id,
                                                     buttons=buttons_on(ctx.config)),
@@ -148,7 +148,7 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
             result.count("slack.thread_reply")
             appended.append(line)
     for ts in plan.repeated_notes:  # a second copy of a note of ours (it landed late)
-        ctx.slack.delete_message(settings.actions_channel, ts)
+        ctx.chat.delete_message(settings.actions_channel, ts)
         result.count("slack.delete_message")
     with store.transaction():
         _record(ctx, item_id, plan, result, card_gone, appended)
@@ -227,17 +227,17 @@ def _token(ctx: SyncContext, key: str) -> str:
 
 
 def _note(ctx: SyncContext, journal: Journal, item_id: str, thread_ts: str,
-          note: Append) -> SlackMessage | None:
+          note: Append) -> ChatMessage | None:
     """Post a thread note once (its token in the metadata finds it after a lost answer)."""
     channel = ctx.settings.actions_channel
 
-    def find() -> SlackMessage | None:
-        return next((m for m in ctx.slack.replies(channel, thread_ts)
+    def find() -> ChatMessage | None:
+        return next((m for m in ctx.chat.replies(channel, thread_ts)
                      if token_in_metadata(m.metadata, ("mcm_sync_note",)) == note.token), None)
 
     return journal.append(
         "slack", "post_note", note.token,
-        lambda: ctx.slack.post_message(channel, note.text, thread_ts=thread_ts,
+        lambda: ctx.chat.post_message(channel, note.text, thread_ts=thread_ts,
                                        metadata=note_metadata(note.token)),
         lambda posted: posted.ts, item_id=item_id, find=find)
 
@@ -253,7 +253,7 @@ def _comment(ctx: SyncContext, journal: Journal, item_id: str, card_id: str,
     """
     def find() -> str | None:
         me = ctx.settings.me_trello
-        ours = [a.id for a in ctx.trello.card_comments(card_id)
+        ours = [a.id for a in ctx.board.card_comments(card_id)
                 if a.member_id == me and str(a.data.get("text", "")) == append.text]
         claimed = ctx.store.claimed_remote_ids("trello", "add_comment", ours)
         # Oldest unclaimed first: copies are made in the order of the replies.
@@ -262,7 +262,7 @@ def _comment(ctx: SyncContext, journal: Journal, item_id: str, card_id: str,
 
     return journal.append(
         "trello", "add_comment", append.token,
-        lambda: ctx.trello.add_comment(card_id, append.text),
+        lambda: ctx.board.add_comment(card_id, append.text),
         lambda made: str(made), item_id=item_id, find=find)
 
 
@@ -278,7 +278,7 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
         card_id = str(card.remote_id) if card is not None else ""
         found = journal.create(
             "slack", "post_item", post.token,
-            lambda: ctx.slack.post_message(channel, post.text,
+            lambda: ctx.chat.post_message(channel, post.text,
                                            blocks=item_blocks(post.text, post.number,
                                                               labels(ctx.settings), card_id,
                                                               buttons=buttons_on(ctx.config)),

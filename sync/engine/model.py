@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from connectors.base import SlackAPI, SlackMessage, TrelloAPI, TrelloCard
+from connectors.base import ChatMessage, TrelloCard
+from connectors.roles import BoardService, ChatService
 from playbooks.model import ActionRow, Playbook
 from sync.core.config import Config
 from sync.engine.decide import Conflict
@@ -82,18 +83,18 @@ class Snapshot:
     new_card_ids: list[str]
     deleted_card_ids: set[str]
     comments: list[TrelloComment]
-    messages: dict[str, SlackMessage]
+    messages: dict[str, ChatMessage]
     last_action_id: str | None
     full: bool = False
     # Thread replies newer than each message's last seen reply, by item token.
-    replies: dict[str, list[SlackMessage]] = field(default_factory=dict)
+    replies: dict[str, list[ChatMessage]] = field(default_factory=dict)
     # Cards carrying our token, read when some item needs its card made (crash adoption).
     board_cards_by_token: dict[str, TrelloCard] = field(default_factory=dict)
     # Our thread notes read again as second copies (sync.engine.read.repeated_notes), by
     # item token: removed.
     repeated_notes: dict[str, list[str]] = field(default_factory=dict)
     # Further messages carrying an item's token (a post repeated after a lost answer).
-    duplicate_messages: dict[str, list[SlackMessage]] = field(default_factory=dict)
+    duplicate_messages: dict[str, list[ChatMessage]] = field(default_factory=dict)
     # Button presses on item messages (``mcm-sync serve``), by item token, in the order they
     # came: (status, user id, the press's delivery id); applied like the matching reaction.
     pressed: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
@@ -167,8 +168,8 @@ class SyncContext:
     """One run's services and store beside its settings; built by ``read.prepare``."""
 
     settings: Settings
-    trello: TrelloAPI
-    slack: SlackAPI
+    board: BoardService
+    chat: ChatService
     store: StateStore
     # Called with (done, total, what) as the run goes, for a progress display; never required.
     progress: Callable[[int, int, str], None] | None = None
@@ -197,7 +198,7 @@ def inputs_digest(config: Config, book: Playbook, rows: Sequence[ActionRow]) -> 
 
 
 def quiet_fingerprint(settings: Settings, revision: int, since: str | None,
-                      history: Sequence[SlackMessage]) -> str:
+                      history: Sequence[ChatMessage]) -> str:
     """What an incremental plan is a function of, when Trello reported no action since
     ``since``: the run's fixed facts, the state's revision and the actions channel as read.
 

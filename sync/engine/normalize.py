@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 
-from connectors.base import SlackMessage, TrelloCard
+from connectors.base import ChatMessage, TrelloCard
 from playbooks.model import CLOSED_STATUSES, OPEN_STATUSES, STATUSES
 
 _NUMBER_PREFIX = re.compile(r"^\s*[A-Z0-9]+-\d+\s*·\s*")
@@ -56,7 +56,7 @@ def card_values(card: TrelloCard, list_status: Mapping[str, str], member_emails:
     }
 
 
-def reaction_set(message: SlackMessage, ignore_users: Sequence[str] = ()) -> dict[str, list[str]]:
+def reaction_set(message: ChatMessage, ignore_users: Sequence[str] = ()) -> dict[str, list[str]]:
     """The message's reactions by people (our own bot's left out), sorted for comparing."""
     return {name: sorted(u for u in users if u not in ignore_users)
             for name, users in sorted(message.reactions.items())

@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import SlackMessage
+from connectors.base import ChatMessage
 from connectors.identity import make_token, token_in, with_marker
 from sync.bootstrap.desired import row_card
 from sync.core.mrkdwn import escape
@@ -191,7 +191,7 @@ def _messages_to_post(settings: Settings, view: StateView, snap: Snapshot,
     return posts
 
 
-def _duplicates(settings: Settings, view: StateView, snap: Snapshot) -> list[SlackMessage]:
+def _duplicates(settings: Settings, view: StateView, snap: Snapshot) -> list[ChatMessage]:
     """Second copies of our item messages (a post repeated after a lost answer): ours to remove.
 
     The copy an item's Slack side records is kept; every other one carrying the same token
@@ -199,7 +199,7 @@ def _duplicates(settings: Settings, view: StateView, snap: Snapshot) -> list[Sla
     """
     slug = settings.config.alliance.slug
     recorded = {make_token(slug, item.key): view.side(item.id, "slack") for item in view.items}
-    extra: list[SlackMessage] = []
+    extra: list[ChatMessage] = []
     for token, copies in snap.duplicate_messages.items():
         side = recorded.get(token)
         every = [snap.messages[token], *copies]

@@ -11,7 +11,7 @@ decides or writes remotely.
 
 The bot's Slack identity (``auth.test``) is kept in the state store between processes
 (:func:`slack_identity`): a token's identity never changes, so it is recorded once, under a
-fingerprint of the token (:meth:`connectors.base.SlackAPI.identity_key`, a one-way digest,
+fingerprint of the token (:meth:`connectors.roles.ChatService.identity_key`, a one-way digest,
 never the token). A new token finds no record and asks again (the records of earlier tokens
 are dropped), and a run that fails on a remote call forgets it
 (:func:`forget_slack_identity`), so a revoked or replaced token, or an app reinstalled
@@ -30,8 +30,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import SlackAPI, SlackMessage, TrelloAction, TrelloAPI, TrelloCard
+from connectors.base import ChatMessage, TrelloAction, TrelloCard
 from connectors.identity import NOTE_EVENT_TYPE, make_token, token_in, token_in_metadata
+from connectors.roles import BoardService, ChatService
 from playbooks.model import STATUSES, ActionRow, Playbook
 from sync.bootstrap.plan import cards_by_token
 from sync.core.config import Config
@@ -62,8 +63,8 @@ def _resource(found: Mapping[tuple[str, str, str], str], service: str, kind: str
     return remote_id
 
 
-def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: TrelloAPI,
-            slack: SlackAPI, store: StateStore, now: dt.datetime | None = None,
+def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], board: BoardService,
+            chat: ChatService, store: StateStore, now: dt.datetime | None = None,
             inputs: str = "") -> SyncContext:
     """Resolve the recorded board, lists, channel and people; fail early if bootstrap is due.
 
@@ -78,7 +79,7 @@ def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: T
     board_id = _resource(found, "trello", "board", "board")
     status_list: dict[str, str] = {status: _resource(found, "trello", "list", status)
                                    for status in STATUSES}
-    me_trello = trello_identity(trello, store, {key: v for (service, kind, key), v in found.items()
+    me_trello = trello_identity(board, store, {key: v for (service, kind, key), v in found.items()
                                                 if (service, kind) == ("trello", ME)})
     members = {remote_id: key for (service, kind, key), remote_id in found.items()
                if (service, kind) == ("trello", "member")}
@@ -87,15 +88,15 @@ def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], trello: T
         actions_channel=_resource(found, "slack", "channel", "actions"),
         list_status={v: k for k, v in status_list.items()}, status_list=status_list,
         member_emails=members, me_trello=me_trello,
-        me_slack=slack_identity(slack, store, {key: v for (kind, key), v in slack_ids.items()
+        me_slack=slack_identity(chat, store, {key: v for (kind, key), v in slack_ids.items()
                                                if kind == IDENTITY}),
         now=now or dt.datetime.now(dt.UTC),
         inputs=inputs or inputs_digest(config, book, rows),
     )
-    return SyncContext(settings=settings, trello=trello, slack=slack, store=store)
+    return SyncContext(settings=settings, board=board, chat=chat, store=store)
 
 
-def slack_identity(slack: SlackAPI, store: StateStore,
+def slack_identity(slack: ChatService, store: StateStore,
                    recorded: Mapping[str, str] | None = None) -> tuple[str, str]:
     """(user id, bot id) of ``slack``'s token: from the store when recorded for this token,
     otherwise asked (``auth.test``) and recorded.
@@ -126,7 +127,7 @@ def forget_slack_identity(store: StateStore) -> None:
             store.delete_resource("slack", IDENTITY, old.logical_key)
 
 
-def trello_identity(trello: TrelloAPI, store: StateStore,
+def trello_identity(trello: BoardService, store: StateStore,
                     recorded: Mapping[str, str] | None = None) -> str:
     """The member id of ``trello``'s token: from the store when recorded for this token,
     otherwise asked (``GET /members/me``) and recorded, the records of other tokens dropped.
@@ -142,7 +143,7 @@ def trello_identity(trello: TrelloAPI, store: StateStore,
         known = recorded.get(key)
     if known is not None:
         return known
-    member_id = trello.me().id
+    member_id: str = trello.me().id
     with store.transaction():
         forget_trello_identity(store)
         store.put_resource("trello", ME, key, member_id)
@@ -201,7 +202,7 @@ class RemoteChanges:
 
     since: str | None
     actions: list[TrelloAction]
-    history: list[SlackMessage]
+    history: list[ChatMessage]
 
 
 def read_changes(ctx: SyncContext, *, full: bool) -> RemoteChanges:
@@ -209,9 +210,9 @@ def read_changes(ctx: SyncContext, *, full: bool) -> RemoteChanges:
     the whole board instead) and the actions channel's history (paged)."""
     settings = ctx.settings
     since = None if full else ctx.store.get_bookmark("trello", "actions")
-    actions = ctx.trello.board_actions(settings.board_id, since=since, types=TRELLO_ACTION_TYPES) \
+    actions = ctx.board.board_actions(settings.board_id, since=since, types=TRELLO_ACTION_TYPES) \
         if since or not full else []
-    return RemoteChanges(since, actions, ctx.slack.history(settings.actions_channel))
+    return RemoteChanges(since, actions, ctx.chat.history(settings.actions_channel))
 
 
 def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: bool) -> Snapshot:
@@ -247,7 +248,7 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
     by_token = {}
     copies: dict[str, str] = {}
     if full:
-        board = ctx.trello.snapshot(settings.board_id)
+        board = ctx.board.snapshot(settings.board_id)
         cards = {card.id: card for card in board.cards}
         known = view.trello_card_ids()
         copies = card_copies(settings.config.alliance.slug, view, board.cards)
@@ -256,10 +257,10 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
         deleted |= known - set(cards)
         by_token = cards_by_token(board)
     else:
-        cards = {card.id: card for card in ctx.trello.cards(sorted(touched))} if touched else {}
+        cards = {card.id: card for card in ctx.board.cards(sorted(touched))} if touched else {}
         if _cards_to_make(ctx, view):
             # One board read, only when some card is to be made: adopt what a crash made.
-            by_token = cards_by_token(ctx.trello.snapshot(settings.board_id))
+            by_token = cards_by_token(ctx.board.snapshot(settings.board_id))
     messages, duplicates = _item_messages(ctx, view, changes.history)
     replies = _new_replies(ctx, view, messages)
     for token, repeated in duplicates.items():
@@ -268,7 +269,7 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
         for copy in repeated:
             if copy.reply_count:
                 replies.setdefault(token, []).extend(
-                    ctx.slack.replies(settings.actions_channel, copy.ts))
+                    ctx.chat.replies(settings.actions_channel, copy.ts))
     return Snapshot(cards, actors, new_ids, deleted, comments, messages,
                     actions[-1].id if actions else since, full=full,
                     replies=replies,
@@ -300,8 +301,8 @@ def card_copies(slug: str, view: StateView, cards: Sequence[TrelloCard]) -> dict
     return found
 
 
-def _item_messages(ctx: SyncContext, view: StateView, history: Sequence[SlackMessage]
-                   ) -> tuple[dict[str, SlackMessage], dict[str, list[SlackMessage]]]:
+def _item_messages(ctx: SyncContext, view: StateView, history: Sequence[ChatMessage]
+                   ) -> tuple[dict[str, ChatMessage], dict[str, list[ChatMessage]]]:
     """The item messages of the channel by token, and the further copies of each.
 
     A post repeated after a lost answer (a client timeout while the service was slow) leaves
@@ -312,13 +313,13 @@ def _item_messages(ctx: SyncContext, view: StateView, history: Sequence[SlackMes
     slug = ctx.settings.config.alliance.slug
     recorded = {make_token(slug, item.key): side.remote_id for item in view.items
                 if (side := view.side(item.id, "slack")) is not None}
-    every: dict[str, list[SlackMessage]] = {}
+    every: dict[str, list[ChatMessage]] = {}
     for message in history:
         token = token_in_metadata(message.metadata)
         if token:
             every.setdefault(token, []).append(message)
-    messages: dict[str, SlackMessage] = {}
-    duplicates: dict[str, list[SlackMessage]] = {}
+    messages: dict[str, ChatMessage] = {}
+    duplicates: dict[str, list[ChatMessage]] = {}
     for token, copies in every.items():
         keep = next((m for m in copies if m.ts == recorded.get(token)), copies[0])
         others = [m for m in copies if m is not keep]
@@ -343,10 +344,10 @@ def _cards_to_make(ctx: SyncContext, view: StateView) -> bool:
 
 
 def _new_replies(ctx: SyncContext, view: StateView,
-                 messages: dict[str, SlackMessage]) -> dict[str, list[SlackMessage]]:
+                 messages: dict[str, ChatMessage]) -> dict[str, list[ChatMessage]]:
     """Thread replies newer than each item message's last seen reply (one read per thread)."""
     slug = ctx.settings.config.alliance.slug
-    found: dict[str, list[SlackMessage]] = {}
+    found: dict[str, list[ChatMessage]] = {}
     for item in view.items:
         side = view.side(item.id, "slack")
         if side is None or view.side(item.id, "trello") is None:
@@ -356,12 +357,12 @@ def _new_replies(ctx: SyncContext, view: StateView,
         seen = side.base.get("latest_reply", "")
         if message is None or not message.latest_reply or message.latest_reply <= seen:
             continue
-        found[token] = ctx.slack.replies(ctx.settings.actions_channel, message.ts,
+        found[token] = ctx.chat.replies(ctx.settings.actions_channel, message.ts,
                                          oldest=seen or None)
     return found
 
 
-def repeated_notes(ctx: SyncContext, thread: Sequence[SlackMessage]) -> list[str]:
+def repeated_notes(ctx: SyncContext, thread: Sequence[ChatMessage]) -> list[str]:
     """Our thread notes in ``thread`` (replies as read) that repeat a note already made: the
     ts of each copy to remove.
 

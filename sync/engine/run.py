@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from connectors.base import SlackMessage
+from connectors.base import ChatMessage
 from sync.engine.actions import SyncPlan
 from sync.engine.apply import apply_plan
 from sync.engine.model import SyncContext, SyncResult, quiet_fingerprint
@@ -41,7 +41,7 @@ class RunPlan:
     # What the fingerprint is taken over besides the state's revision (to take it again
     # after a run that only moved reply marks).
     after: str | None = None
-    history: tuple[SlackMessage, ...] = ()
+    history: tuple[ChatMessage, ...] = ()
 
 
 def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import SlackAPI
+from connectors.roles import ChatService
 from playbooks.dates import DateError, read_date
 from playbooks.labels import fill, format_date, labels
 from playbooks.model import Playbook
@@ -218,7 +218,7 @@ def _local(now: dt.datetime, timezone: str) -> dt.datetime:
         return now  # an unknown zone in the config: UTC is close enough for a day's reminder
 
 
-def post_meeting_reminders(config: Config, book: Playbook, slack: SlackAPI, store: StateStore,
+def post_meeting_reminders(config: Config, book: Playbook, slack: ChatService, store: StateStore,
                            now: dt.datetime | None = None, run_id: str = "") -> list[Reminder]:
     """Post the plenary reminders that are due in the general channel; returns those posted.
 
@@ -265,7 +265,7 @@ def post_meeting_reminders(config: Config, book: Playbook, slack: SlackAPI, stor
     return posted
 
 
-def _posted_reminders(slack: SlackAPI, general: Any) -> dict[str, str]:
+def _posted_reminders(slack: ChatService, general: Any) -> dict[str, str]:
     """Reminders found in the general channel, by key (from their message metadata)."""
     found = {}
     for message in slack.history(general.remote_id):

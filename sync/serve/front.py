@@ -314,12 +314,12 @@ class FrontService(Listening):
         try:
             with connect(config, services, sandbox_url=route.sandbox_url or None) as connected, \
                     StateStore.open(config.state_location, schema=config.state_schema) as store:
-                what = ensure_trello_webhook(connected.trello, store, route.scope.board_id,
+                what = ensure_trello_webhook(connected.need_board(), store, route.scope.board_id,
                                              route.scope.trello_callback_url)
                 log.info("%s: trello webhook %s", route.name, what)
                 secret = route.secrets.mailchimp
-                if connected.mailchimp is not None and secret:
-                    ensure_mailchimp_webhook(connected.mailchimp, store, route.scope.audience_id,
+                if connected.audience is not None and secret:
+                    ensure_mailchimp_webhook(connected.audience, store, route.scope.audience_id,
                                              f"{self.public_url}{MAILCHIMP_PREFIX}{secret}")
             if route.sandbox_url and route.sandbox_url not in self._sandboxes:
                 register_sandbox_slack_app(route.sandbox_url, self.public_url)

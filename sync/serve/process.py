@@ -183,7 +183,7 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
     cards = {}
     actors = {}
     if found.read_card and trello_side is not None:
-        cards = {card.id: card for card in ctx.trello.cards([trello_side.remote_id])}
+        cards = {card.id: card for card in ctx.board.cards([trello_side.remote_id])}
         if trello_side.remote_id not in cards:
             return False  # gone: a deletion the sync handles
         if found.actor is not None:
@@ -191,12 +191,12 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult) -> bool:
     messages = {}
     replies = {}
     if slack_side is not None:
-        message = ctx.slack.message(settings.actions_channel, slack_side.remote_id)
+        message = ctx.chat.message(settings.actions_channel, slack_side.remote_id)
         if message is None:
             return False  # the item's message has gone: the sync posts it again
         messages[token] = message
         if found.read_replies and trello_side is not None:
-            replies[token] = ctx.slack.replies(settings.actions_channel, message.ts,
+            replies[token] = ctx.chat.replies(settings.actions_channel, message.ts,
                                                oldest=slack_side.base.get("latest_reply") or None)
     allowed = alliance_slack_ids(settings, view)
     found.press_refused = bool(found.pressed and allowed is not None

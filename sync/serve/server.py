@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sync.core.errors import StateError, UserError
 from sync.core.services import Connected, connect, sandbox_credentials
@@ -40,6 +40,9 @@ from sync.serve.socket_mode import connect_socket_mode
 from sync.serve.watch import EventWatch
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
+
+if TYPE_CHECKING:  # for the annotation only: a Service is handed the Alliance it serves
+    from sync.api import Alliance
 
 log = logging.getLogger("mcm_sync.serve")
 LOCK_WAIT = 0.2  # seconds between tries while a sync holds the alliance's lock
@@ -104,7 +107,7 @@ class Listening:
             if not self._stop.is_set():
                 raise
 
-    def _spawn(self, target: Any, name: str) -> None:
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -136,7 +139,7 @@ class Listening:
 class Service(Listening):
     """One running ``serve``: start(), then stop() (or use as a context manager)."""
 
-    def __init__(self, alliance: Any, options: ServeOptions) -> None:
+    def __init__(self, alliance: Alliance, options: ServeOptions) -> None:
         super().__init__()
         self.alliance = alliance
         self.options = options
@@ -165,8 +168,8 @@ class Service(Listening):
                                                       schema=self.config.state_schema))
             with alliance.store(bind=True) as store:
                 self.settings = prepare(self.config, alliance.playbook, alliance.rows,
-                                        self.connected.trello,  # type: ignore[arg-type]  # connect() made those asked for
-                                        self.connected.slack, store).settings  # type: ignore[arg-type]  # connect() made those asked for
+                                        self.connected.need_board(),
+                                        self.connected.need_chat(), store).settings
                 self._listen(options, lambda: self._hook_app(store), "serve-http")
                 if options.register:
                     self._register(store)
@@ -192,13 +195,13 @@ class Service(Listening):
         return HookApp(self.queue, secrets, scope, self._wake.set, command=self._command)
 
     def _register(self, store: StateStore) -> None:
-        what = ensure_trello_webhook(self.connected.trello, store, self.settings.board_id,
+        what = ensure_trello_webhook(self.connected.need_board(), store, self.settings.board_id,
                                      self.public_url + TRELLO_PATH)
         log.info("trello webhook %s", what)
         audience = self.app.scope.audience_id
         secret = self.app.secrets.mailchimp
-        if audience and secret and self.connected.mailchimp is not None:
-            what = ensure_mailchimp_webhook(self.connected.mailchimp, store, audience,
+        if audience and secret and self.connected.audience is not None:
+            what = ensure_mailchimp_webhook(self.connected.audience, store, audience,
                                             f"{self.public_url}{MAILCHIMP_PREFIX}{secret}")
             log.info("mailchimp webhook %s", what)
         if self.connected.sandbox_url:
@@ -235,8 +238,8 @@ class Service(Listening):
         with StateStore.open(self.config.state_location,
                              schema=self.config.state_schema) as store:
             self.ctx = SyncContext(settings=self.settings,
-                                   trello=self.connected.trello,  # type: ignore[arg-type]  # connect() made those asked for
-                                   slack=self.connected.slack, store=store)  # type: ignore[arg-type]  # connect() made those asked for
+                                   board=self.connected.need_board(),
+                                   chat=self.connected.need_chat(), store=store)
             while not self._stop.is_set():
                 due = every is not None and time.monotonic() - last_sync >= every
                 if due or self.queue.pending(1):  # the lock only when there is work
@@ -276,7 +279,7 @@ class Service(Listening):
         changes: list[dict[str, Any]] = []
         try:
             outcome = sync_once(self.config, self.alliance.playbook, self.alliance.rows,
-                                self.connected.trello, self.connected.slack,  # type: ignore[arg-type]  # connect() made those asked for
+                                self.connected.need_board(), self.connected.need_chat(),
                                 self.ctx.store)
             changes = outcome.result.changes
         except Exception as exc:
@@ -286,9 +289,8 @@ class Service(Listening):
 
     def _watch(self, changes: list[dict[str, Any]]) -> None:
         """After a backstop: Slack's events still arriving, Trello's webhook still active."""
-        slack: Any = self.connected.slack
         try:
-            channel = next((c for c in slack.list_channels()
+            channel = next((c for c in self.connected.need_chat().list_channels()
                             if c.id == self.settings.actions_channel), None)
             in_channel: bool | None = None if channel is None else bool(channel.is_member)
         except Exception as exc:  # the check is advice: a failure must not stop serving
@@ -300,7 +302,7 @@ class Service(Listening):
         if not self.options.register:
             return
         try:
-            what = ensure_trello_webhook(self.connected.trello, self.ctx.store,
+            what = ensure_trello_webhook(self.connected.need_board(), self.ctx.store,
                                          self.settings.board_id, self.public_url + TRELLO_PATH)
         except Exception as exc:
             log.warning("could not check the Trello webhook: %s", exc)

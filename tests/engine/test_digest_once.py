@@ -76,13 +76,13 @@ def test_a_rebuilt_state_does_not_post_a_meeting_reminder_again(tmp_path: Path) 
     try:
         made.cli("bootstrap", "--only", "trello,slack")
         with made.store() as store, connect(config, ("slack",)) as connected:
-            first = post_meeting_reminders(config, book, connected.slack, store, now)
+            first = post_meeting_reminders(config, book, connected.chat, store, now)
         assert [r.lead_days for r in first] == [7]
         config.state_path.unlink()
         made.cli("bootstrap", "--only", "trello,slack")
         with made.store() as store, connect(config, ("slack",)) as connected:
-            post_meeting_reminders(config, book, connected.slack, store, now)
-            again = post_meeting_reminders(config, book, connected.slack, store, now)
+            post_meeting_reminders(config, book, connected.chat, store, now)
+            again = post_meeting_reminders(config, book, connected.chat, store, now)
         assert again == []
         channel = made.resource("slack", "channel", "general")
         history = made.slack_member(ESRA).conversations_history(channel=channel)["messages"]

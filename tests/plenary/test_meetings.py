@@ -141,8 +141,8 @@ def test_schedule_and_reminders_on_the_sandbox(alliance: Alliance) -> None:
     config, book = alliance.config, load_playbook("en")
     now = dt.datetime(2027, 6, 4, 9, 0, tzinfo=dt.UTC)
     with alliance.store() as store, connect(config, ("slack",)) as connected:
-        posted = post_meeting_reminders(config, book, connected.slack, store, now)
-        again = post_meeting_reminders(config, book, connected.slack, store, now)
+        posted = post_meeting_reminders(config, book, connected.chat, store, now)
+        again = post_meeting_reminders(config, book, connected.chat, store, now)
     assert [(r.meeting_key, r.lead_days) for r in posted] == [("gap-workshop", 7)]
     assert again == []
     general = alliance.resource("slack", "channel", "general")
@@ -162,15 +162,15 @@ def test_reminder_posted_before_a_crash_is_adopted_not_repeated(alliance: Allian
     alliance.fault(service="slack", path="*chat.postMessage", mode="error", status=400, count=1)
     with alliance.store() as store, connect(config, ("slack",)) as connected, \
             pytest.raises(RemoteError):
-        post_meeting_reminders(config, book, connected.slack, store, now)
+        post_meeting_reminders(config, book, connected.chat, store, now)
     # Now it was posted but not recorded: same as a crash right after the call.
     with alliance.store() as store, connect(config, ("slack",)) as connected:
         general = store.get_resource("slack", "channel", "general")
-        connected.slack.post_message(
+        connected.chat.post_message(
             general.remote_id, "reminder sent by the run that died",
             metadata={"event_type": "mcm_sync_meeting_reminder",
                       "event_payload": {"key": "kickoff:2027-02-22:7d"}})
-        posted = post_meeting_reminders(config, book, connected.slack, store, now)
+        posted = post_meeting_reminders(config, book, connected.chat, store, now)
         assert [r.key for r in posted] == ["kickoff:2027-02-22:7d"]
     history = alliance.slack_member("bram.visser@example.org").conversations_history(
         channel=alliance.resource("slack", "channel", "general"))["messages"]

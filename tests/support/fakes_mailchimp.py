@@ -1,4 +1,4 @@
-"""The in-memory Mailchimp of :class:`tests.support.fakes.FakeWorld` (``MailchimpAPI``).
+"""The in-memory Mailchimp of the fake world (``AudienceService``).
 
 Behaves like ``connectors.mailchimp.connector`` on the sandbox: a new audience comes with
 Mailchimp's

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import SlackMessage
+from connectors.base import ChatMessage
 
 if TYPE_CHECKING:
     from tests.support.fakes import FakeWorld, Person
@@ -79,10 +79,10 @@ class MemberHandle:
         """Take a reaction back."""
         self.world.slack.unreact(self.person, channel_id, ts, name)
 
-    def reply(self, channel_id: str, ts: str, text: str) -> SlackMessage:
+    def reply(self, channel_id: str, ts: str, text: str) -> ChatMessage:
         """Reply in a message's thread."""
         return self.world.slack.post(self.person, channel_id, text, thread_ts=ts)
 
-    def post(self, channel_id: str, text: str) -> SlackMessage:
+    def post(self, channel_id: str, text: str) -> ChatMessage:
         """Post a top-level message."""
         return self.world.slack.post(self.person, channel_id, text)

@@ -1,4 +1,4 @@
-"""The in-memory Slack of the fake world (:class:`connectors.base.SlackAPI`).
+"""The in-memory Slack of the fake world (:class:`connectors.roles.ChatService`).
 
 Behaves like ``connectors.slack.connector`` on the sandbox: ``ts`` values grow ("seconds.micros");
 ``history`` gives top-level messages oldest first with their reactions (name -> users, in the
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import SlackChannel, SlackMessage
+from connectors.base import ChatChannel, ChatMessage
 from connectors.slack.shapes import button_actions
 from sync.core.errors import FatalRemoteError, NotFoundError
 
@@ -61,15 +61,15 @@ class FakeSlack:
         return found
 
     @staticmethod
-    def _as_channel(channel: dict[str, Any]) -> SlackChannel:
-        return SlackChannel(id=channel["id"], name=channel["name"],
+    def _as_channel(channel: dict[str, Any]) -> ChatChannel:
+        return ChatChannel(id=channel["id"], name=channel["name"],
                             is_archived=channel["archived"], topic=channel["topic"],
                             purpose=channel["purpose"])
 
     @staticmethod
-    def _as_message(doc: dict[str, Any]) -> SlackMessage:
+    def _as_message(doc: dict[str, Any]) -> ChatMessage:
         parent = not doc.get("thread_ts") and doc["reply_count"]
-        return SlackMessage(
+        return ChatMessage(
             ts=doc["ts"], text=doc["text"], user=doc["user"], bot_id=doc["bot_id"],
             thread_ts=doc.get("thread_ts") or (doc["ts"] if parent else ""),
             reply_count=doc["reply_count"], latest_reply=doc["latest_reply"],
@@ -88,13 +88,13 @@ class FakeSlack:
         """The fingerprint of the bot's token (``token``: a test sets another to change it)."""
         return f"fake:{self.token}"
 
-    def list_channels(self) -> list[SlackChannel]:
+    def list_channels(self) -> list[ChatChannel]:
         """Every channel, archived included, in creation order."""
         return [self._as_channel(c) for c in self.channels.values()]
 
-    def create_channel(self, name: str) -> SlackChannel:
+    def create_channel(self, name: str) -> ChatChannel:
         """A new channel; an existing name is adopted (``name_taken`` tolerated)."""
-        def apply() -> SlackChannel:
+        def apply() -> ChatChannel:
             found = next((c for c in self.channels.values() if c["name"] == name), None)
             if found is None:
                 found = {"id": "C" + self.world.object_id()[-10:].upper(), "name": name,
@@ -144,7 +144,7 @@ class FakeSlack:
 
     def post(self, actor: Person, channel_id: str, text: str, *,
              metadata: dict[str, Any] | None = None, thread_ts: str | None = None,
-             blocks: list[dict[str, Any]] | None = None) -> SlackMessage:
+             blocks: list[dict[str, Any]] | None = None) -> ChatMessage:
         """Post as ``actor`` (no write counted): the bot's and the members' path."""
         self._channel(channel_id)
         if not text.strip() and not blocks:
@@ -169,7 +169,7 @@ class FakeSlack:
     def post_message(self, channel_id: str, text: str, *,
                      blocks: list[dict[str, Any]] | None = None,
                      metadata: dict[str, Any] | None = None,
-                     thread_ts: str | None = None) -> SlackMessage:
+                     thread_ts: str | None = None) -> ChatMessage:
         """Post a message as the bot."""
         return self._write("post_message", lambda: self.post(
             self.world.bot, channel_id, text, metadata=metadata, thread_ts=thread_ts,
@@ -228,21 +228,21 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ reads
 
-    def history(self, channel_id: str, *, oldest: str | None = None) -> list[SlackMessage]:
+    def history(self, channel_id: str, *, oldest: str | None = None) -> list[ChatMessage]:
         """Top-level messages after ``oldest``, oldest first."""
         self._channel(channel_id)
         after = _ts_key(oldest) if oldest else (0, 0)
         return [self._as_message(m) for m in self.messages[channel_id]
                 if not m["thread_ts"] and _ts_key(m["ts"]) > after]
 
-    def message(self, channel_id: str, ts: str) -> SlackMessage | None:
+    def message(self, channel_id: str, ts: str) -> ChatMessage | None:
         """One top-level message by its ts (``conversations.history`` of one), or None."""
         found = next((m for m in self.messages.get(channel_id, [])
                       if m["ts"] == ts and not m["thread_ts"]), None)
         return self._as_message(found) if found is not None else None
 
     def replies(self, channel_id: str, ts: str, *, oldest: str | None = None
-                ) -> list[SlackMessage]:
+                ) -> list[ChatMessage]:
         """A thread's replies (without the parent) after ``oldest``, oldest first."""
         parent = self.doc(channel_id, ts)
         root = parent.get("thread_ts") or parent["ts"]

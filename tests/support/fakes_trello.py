@@ -1,4 +1,4 @@
-"""The in-memory Trello of the fake world (:class:`connectors.base.TrelloAPI`).
+"""The in-memory Trello of the fake world (:class:`connectors.roles.BoardService`).
 
 Behaves like ``connectors.trello.connector`` on the sandbox: a snapshot lists cards by list position
 then card position, closed cards included on request; ``cards()`` leaves deleted cards out;
