@@ -63,7 +63,7 @@ from sync.state.transfer import GoLive, backup_location, go_live, survey
 if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor nor serve
     from sync.bootstrap.run import BootstrapResult
     from sync.doctor.report import DoctorReport
-    from sync.serve.process import Drained
+    from sync.realtime.process import Drained
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -360,14 +360,16 @@ class Alliance:
                          store, full=full, mailchimp=connected.mailchimp,
                          progress=progress, inputs=self.inputs)
 
-    def work(self, *, scheduled: bool, sandbox: bool | None = None) -> WorkOutcome:
+    def work(self, *, scheduled: bool, sandbox: bool | None = None,
+             stopped: Callable[[], bool] = lambda: False) -> WorkOutcome:
         """A worker's turn at the alliance, under its lock: first the deliveries waiting in
-        its queue (stored by ``serve --alliances``; processed by the same code as ``serve``),
-        then, if ``scheduled``, the sync as :meth:`sync` runs it.
+        its queue (stored by ``serve`` or ``serve --alliances``), then, if ``scheduled``, the
+        sync as :meth:`sync` runs it. The turn ``serve`` and ``mcm-sync worker`` both take;
+        ``stopped``: a server stopping ends the drain between batches.
 
         With nothing waiting and nothing scheduled, no service is contacted.
         """
-        from sync.serve.process import Drained, drain
+        from sync.realtime.process import Drained, drain
 
         self.validate()
         with self.writing(required=True, sandbox=sandbox) as store:
@@ -382,7 +384,7 @@ class Alliance:
                 if waiting:
                     ctx = prepare(self.config, self.playbook, self.rows,
                                   connected.trello, connected.slack, store)  # type: ignore[arg-type]  # connect() made those asked for
-                    drained = drain(ctx, queue)
+                    drained = drain(ctx, queue, stopped)
                 if not scheduled:
                     return WorkOutcome(drained)
                 return WorkOutcome(drained, self._sync_once(store, connected))
