@@ -70,13 +70,20 @@ class Shown:
     item_id: str
     card_gone: bool
     decided: tuple[int, ...]
+    message_left: bool = False  # the message's update is left to apply_rest too
 
 
-def apply_visible(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> Shown:
+def apply_visible(ctx: SyncContext, plan: ItemPlan, result: SyncResult, *,
+                  message: bool = True) -> Shown:
     """The item's decision journalled, then the writes members see: the card's move or edit
-    and the message's update. Their thread notes and the bookkeeping follow in
-    :func:`apply_rest`, which must come next for this item (real time defers it so that no
-    item's visible change waits behind another item's notes).
+    and (unless ``message`` is False) the message's update. Their thread notes and the
+    bookkeeping follow in :func:`apply_rest`, which must come next for this item (real time
+    defers it so that no item's visible change waits behind another item's notes).
+
+    ``message=False``: a change made in Slack shows there already (the member's reaction or
+    press); what they wait for is the card. Its message's update (a ``chat.update``, paced
+    at Slack's tier 3) then goes with the notes, so a burst's card moves never wait behind
+    the pacing of message updates.
 
     Safe to interrupt in between: the decision stays open in the journal and the item's old
     base stays committed, so the next run carries the decision out (:mod:`sync.engine.pending`)
@@ -100,6 +107,12 @@ def apply_visible(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> Shown
             # Deleted in a way the board actions did not tell us (or since we read them):
             # same as a deletion we saw, never a run that fails forever.
             card_gone = True
+    if message:
+        _update_message(ctx, plan, result)
+    return Shown(plan, item_id, card_gone, decided, message_left=not message)
+
+
+def _update_message(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> None:
     if plan.message_text is not None:
         settings = ctx.settings
         ctx.slack.update_message(settings.actions_channel, plan.message_ts, plan.message_text,
@@ -108,7 +121,6 @@ def apply_visible(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> Shown
                                                     buttons=buttons_on(ctx.config)),
                                  metadata=item_metadata(_token(ctx, plan.key), plan.number))
         result.count("slack.update_message")
-    return Shown(plan, item_id, card_gone, decided)
 
 
 def apply_rest(ctx: SyncContext, shown: Shown, result: SyncResult) -> None:
@@ -172,6 +184,8 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
 def _apply_rest(ctx: SyncContext, journal: Journal, shown: Shown, result: SyncResult) -> None:
     store, settings = ctx.store, ctx.settings
     plan, item_id, card_gone = shown.plan, shown.item_id, shown.card_gone
+    if shown.message_left:
+        _update_message(ctx, plan, result)
     appended = []
     if not card_gone:
         for append, line in plan.comments:

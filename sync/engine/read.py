@@ -259,16 +259,49 @@ class ItemReads:
     pressed: tuple[tuple[str, str, str], ...] = ()  # button presses: status, user, delivery
 
 
-def read_item(ctx: SyncContext, view: StateView, item: Item, wanted: ItemReads
-              ) -> Snapshot | None:
+@dataclass(frozen=True)
+class Prefetched:
+    """Cards and item messages read once for a batch of items (by card id, by message ts):
+    a burst on many items costs one read of each kind instead of one per item."""
+
+    cards: Mapping[str, TrelloCard] | None = None
+    messages: Mapping[str, SlackMessage] | None = None
+
+
+def prefetch(ctx: SyncContext, card_ids: Sequence[str], message_ts: Sequence[str]
+             ) -> Prefetched:
+    """One read of the cards and one of the channel's messages since the oldest of
+    ``message_ts``, for a batch of more than one item (a single item reads its own)."""
+    cards = ({c.id: c for c in ctx.trello.cards(sorted(set(card_ids)))}
+             if len(set(card_ids)) > 1 else None)
+    messages = None
+    if len(set(message_ts)) > 1:
+        oldest = min(message_ts, key=ts_micros)
+        since = ts_micros(oldest) - 1  # Slack's ``oldest`` is exclusive
+        found = ctx.slack.history(ctx.settings.actions_channel,
+                                  oldest=f"{since // 1_000_000}.{since % 1_000_000:06d}")
+        messages = {m.ts: m for m in found}
+    return Prefetched(cards, messages)
+
+
+def ts_micros(ts: str) -> int:
+    """A Slack ts (``"1712345678.000100"``) as an exact integer of microseconds."""
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds) * 1_000_000 + int((fraction + "000000")[:6])
+
+
+def read_item(ctx: SyncContext, view: StateView, item: Item, wanted: ItemReads,
+              known: Prefetched | None = None) -> Snapshot | None:
     """The reads one item needs, as a :class:`Snapshot` of that item alone; None when an
     incremental sync must handle it instead (its card or its message has gone).
 
     Its card only when asked (one ``cards`` read), its message always (the plan compares
-    against it; one ``conversations.history`` call), its thread's new replies only when asked.
+    against it; one ``conversations.history`` call), its thread's new replies only when asked;
+    the card and the message come from ``known`` when the batch read them (:func:`prefetch`).
     The real-time path of ``serve`` and of the workers, which feeds
     :func:`sync.engine.item.plan_item` like :func:`read` feeds the whole sync's plan.
     """
+    known = known or Prefetched()
     settings = ctx.settings
     token = make_token(settings.config.alliance.slug, item.key)
     trello_side = view.side(item.id, "trello")
@@ -276,7 +309,11 @@ def read_item(ctx: SyncContext, view: StateView, item: Item, wanted: ItemReads
     cards: dict[str, TrelloCard] = {}
     actors: dict[str, tuple[str, str]] = {}
     if wanted.card and trello_side is not None:
-        cards = {card.id: card for card in ctx.trello.cards([trello_side.remote_id])}
+        if known.cards is not None:
+            found_card = known.cards.get(trello_side.remote_id)
+            cards = {found_card.id: found_card} if found_card is not None else {}
+        else:
+            cards = {card.id: card for card in ctx.trello.cards([trello_side.remote_id])}
         if trello_side.remote_id not in cards:
             return None  # gone: a deletion the sync handles
         if wanted.actor is not None:
@@ -284,7 +321,8 @@ def read_item(ctx: SyncContext, view: StateView, item: Item, wanted: ItemReads
     messages: dict[str, SlackMessage] = {}
     replies: dict[str, list[SlackMessage]] = {}
     if slack_side is not None:
-        message = ctx.slack.message(settings.actions_channel, slack_side.remote_id)
+        message = (known.messages.get(slack_side.remote_id) if known.messages is not None
+                   else ctx.slack.message(settings.actions_channel, slack_side.remote_id))
         if message is None:
             return None  # the item's message has gone: the sync posts it again
         messages[token] = message

@@ -25,14 +25,14 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.slack.respond import respond
 from sync.engine.apply import apply_item, apply_visible
 from sync.engine.item import alliance_slack_ids, plan_item
 from sync.engine.model import SyncContext, SyncResult, TrelloComment
-from sync.engine.read import ItemReads, read_item, state_view
+from sync.engine.read import ItemReads, Prefetched, prefetch, read_item, state_view
 from sync.engine.run import run_sync
 from sync.engine.texts import labels
 from sync.realtime.consent import file_consent
@@ -204,8 +204,9 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
                 found.press_url = str(payload.get("response_url") or "")
         found.events.append(event.id)
 
+    known = _prefetch(ctx, targets.values())
     for found in targets.values():
-        if _item(ctx, found, result, lane):
+        if _item(ctx, found, result, lane, known):
             out.items.append(found.item.number)
             (out.done if lane is None else out.deferred).extend(found.events)
             if found.press_refused and found.press_url:
@@ -224,8 +225,22 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
     return out
 
 
+def _prefetch(ctx: SyncContext, targets: Iterable[Target]) -> Prefetched:
+    """The batch's cards and item messages in one read each (when it has several items)."""
+    cards: list[str] = []
+    messages: list[str] = []
+    for found in targets:
+        trello_side = ctx.store.get_side(found.item.id, "trello")
+        slack_side = ctx.store.get_side(found.item.id, "slack")
+        if found.read_card and trello_side is not None:
+            cards.append(trello_side.remote_id)
+        if slack_side is not None:
+            messages.append(slack_side.remote_id)
+    return prefetch(ctx, cards, messages)
+
+
 def _item(ctx: SyncContext, found: Target, result: SyncResult,
-          lane: NotesLane | None) -> bool:
+          lane: NotesLane | None, known: Prefetched | None = None) -> bool:
     """Read, plan and apply one item (into the lane: its visible writes); False when an
     incremental sync must do it instead."""
     settings = ctx.settings
@@ -233,7 +248,7 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult,
     item = view.by_key.get(found.item.key, found.item)
     snap = read_item(ctx, view, item, ItemReads(
         card=found.read_card, replies=found.read_replies, actor=found.actor,
-        comments=tuple(found.comments), pressed=tuple(found.pressed)))
+        comments=tuple(found.comments), pressed=tuple(found.pressed)), known)
     if snap is None:
         return False
     allowed = alliance_slack_ids(settings, view)
@@ -243,7 +258,9 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult,
     if lane is None:
         apply_item(ctx, plan, result)
     else:
-        lane.add(Deferred(apply_visible(ctx, plan, result), found.events, result))
+        # A change made in Slack shows there already: the card first, the message later.
+        lane.add(Deferred(apply_visible(ctx, plan, result, message=found.read_card),
+                          found.events, result))
     return True
 
 
