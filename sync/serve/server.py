@@ -147,6 +147,7 @@ class Service(Listening):
         self.watch = EventWatch(alliance.config.slack.actions_channel
                                 or f"{alliance.config.alliance.slug}-actions")
         self.errors: list[str] = []
+        self._refused = ""  # the last reason the store was refused (its lock held...)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -252,7 +253,9 @@ class Service(Listening):
             outcome = self.alliance.work(scheduled=scheduled, sandbox=self.options.sandbox,
                                          stopped=self._stop.is_set)
         except StateError as exc:  # the lock is held (a sync from cron): try again soon
-            log.info("waiting for the alliance's lock: %s", exc)
+            # Said once per reason: a store that stays refused must show, not flood the log.
+            said, self._refused = self._refused == str(exc), str(exc)
+            (log.debug if said else log.info)("waiting for the alliance's store: %s", exc)
             time.sleep(LOCK_WAIT)
             self._wake.set()
             return False
