@@ -13,6 +13,7 @@ the writes that are still missing.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +122,15 @@ def _update_message(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> Non
                                                     buttons=buttons_on(ctx.config)),
                                  metadata=item_metadata(_token(ctx, plan.key), plan.number))
         result.count("slack.update_message")
+
+
+def apply_message(ctx: SyncContext, shown: Shown, result: SyncResult) -> Shown:
+    """The message's update :func:`apply_visible` left (``message=False``), made now: a
+    batch moves every card first and then updates the messages, so that a card's move never
+    waits behind the pacing of another item's message update."""
+    if shown.message_left:
+        _update_message(ctx, shown.plan, result)
+    return dataclasses.replace(shown, message_left=False)
 
 
 def apply_rest(ctx: SyncContext, shown: Shown, result: SyncResult) -> None:

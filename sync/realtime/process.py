@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.slack.respond import respond
-from sync.engine.apply import apply_item, apply_visible
+from sync.engine.apply import apply_item, apply_message, apply_visible
 from sync.engine.item import alliance_slack_ids, plan_item
 from sync.engine.model import StateView, SyncContext, SyncResult, TrelloComment
 from sync.engine.read import ItemReads, Prefetched, prefetch, read_item, state_view
@@ -65,6 +65,7 @@ class Target:
     press_refused: bool = False
     comments: list[TrelloComment] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
+    deferred: Deferred | None = None  # its rest, in the lane
 
 
 @dataclass
@@ -217,6 +218,12 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
                 _answer_refused_press(ctx, found)
         else:
             whole += found.events
+    # The cards first (above), then the messages of the changes made in Trello: Slack paces
+    # chat.update at its tier 3, Trello's writes cost little, and a reaction's card must not
+    # wait behind a move's message.
+    for found in targets.values():
+        if found.deferred is not None and found.read_card:
+            found.deferred.shown = apply_message(ctx, found.deferred.shown, result)
     if whole:
         # Once for the whole batch: the board's actions since the bookmark, every message.
         # The lane's bookkeeping first: the sync plans from the committed state.
@@ -262,9 +269,11 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult, lane: NotesLane |
     if lane is None:
         apply_item(ctx, plan, result)
     else:
-        # A change made in Slack shows there already: the card first, the message later.
-        lane.add(Deferred(apply_visible(ctx, plan, result, message=found.read_card),
-                          found.events, result))
+        # The message after every card of the batch (a change made in Trello) or with the
+        # notes (a change made in Slack: it shows there already).
+        found.deferred = Deferred(apply_visible(ctx, plan, result, message=False),
+                                  found.events, result)
+        lane.add(found.deferred)
     return True
 
 
