@@ -209,7 +209,8 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
     # With the lane, no item's bookkeeping is written during the batch (only its decision,
     # which the view does not need again): one view of the state serves every item of it.
     # Reading it per item cost a burst of 100 changes most of its wait.
-    view = state_view(store, ctx.settings.config.alliance.item_prefix) if lane else None
+    view = (state_view(store, ctx.settings.config.alliance.item_prefix)
+            if lane is not None and targets else None)
     for found in targets.values():
         if _item(ctx, found, result, lane, known, view):
             out.items.append(found.item.number)
