@@ -3,8 +3,10 @@
     python bench/bench_burst.py                 # 200 actions: 80 replies, 60 reactions, 60 moves
     python bench/bench_burst.py --actions 1000  # the issue's burst (400 / 300 / 300)
 
-The example alliance (45 items) on a loopback sandbox without rate limits; ``mcm-sync serve``
-runs as a process of its own and receives the sandbox's deliveries. Members act through the
+The example alliance (45 items) on a loopback sandbox without rate limits, ``mcm-sync sandbox
+serve`` and ``mcm-sync serve`` each a process of their own (serve receives the sandbox's
+deliveries). Its latencies under a burst are ``bench/bench_serve.py``'s; this one counts
+copies. Members act through the
 vendors' SDKs as fast as they can, on random items of a small set (so replies, reactions and
 moves meet on the same item while serve writes it): every reply has a unique text. Then the
 queue is drained, one ``mcm-sync sync`` runs (what a backstop does), and the cards are read:
@@ -65,7 +67,7 @@ def main() -> None:
     kinds += ["move"] * (args.actions - len(kinds))
     rng.shuffle(kinds)
     with tempfile.TemporaryDirectory() as folder:
-        alliance = BenchAlliance(Path(folder))
+        alliance = BenchAlliance(Path(folder), processes=True)
         try:
             print("setup: bootstrap and first sync ...", flush=True)
             alliance.cli("bootstrap")

@@ -17,7 +17,7 @@ schema that does not exist yet is "no state yet".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor
     from sync.bootstrap.run import BootstrapResult
     from sync.doctor.report import DoctorReport
     from sync.engine.conflicts import Resolution
-    from sync.serve.process import Drained
+    from sync.realtime.process import Drained
     from sync.state.transfer import GoLive
 
 @dataclass
@@ -323,14 +323,16 @@ class Alliance:
                          store, full=full, audience=connected.audience,
                          progress=progress, inputs=self.inputs)
 
-    def work(self, *, scheduled: bool, sandbox: bool | None = None) -> WorkOutcome:
+    def work(self, *, scheduled: bool, sandbox: bool | None = None,
+             stopped: Callable[[], bool] = lambda: False) -> WorkOutcome:
         """A worker's turn at the alliance, under its lock: first the deliveries waiting in
-        its queue (stored by ``serve --alliances``; processed by the same code as ``serve``),
-        then, if ``scheduled``, the sync as :meth:`sync` runs it.
+        its queue (stored by ``serve`` or ``serve --alliances``), then, if ``scheduled``, the
+        sync as :meth:`sync` runs it. The turn ``serve`` and ``mcm-sync worker`` both take;
+        ``stopped``: a server stopping ends the drain between batches.
 
         With nothing waiting and nothing scheduled, no service is contacted.
         """
-        from sync.serve.process import Drained, drain
+        from sync.realtime.process import Drained, drain
 
         self.validate()
         with self.writing(required=True, sandbox=sandbox) as store:
@@ -345,7 +347,7 @@ class Alliance:
                 if waiting:
                     ctx = prepare(self.config, self.playbook, self.rows,
                                   connected.need_board(), connected.need_chat(), store)
-                    drained = drain(ctx, queue)
+                    drained = drain(ctx, queue, stopped)
                 if not scheduled:
                     return WorkOutcome(drained)
                 return WorkOutcome(drained, self._sync_once(store, connected))

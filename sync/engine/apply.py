@@ -13,6 +13,8 @@ the writes that are still missing.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import ChatMessage
@@ -58,6 +60,83 @@ def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
 def apply_item(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> None:
     """Carry out one item's plan alone (the real-time path of ``mcm-sync serve``)."""
     _apply_item(ctx, Journal(ctx.store, result.run_id), plan, result)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An item whose visible writes are made (:func:`apply_visible`) and whose notes,
+    comments and bookkeeping are still to come (:func:`apply_rest`)."""
+
+    plan: ItemPlan
+    item_id: str
+    card_gone: bool
+    decided: tuple[int, ...]
+    message_left: bool = False  # the message's update is left to apply_rest too
+
+
+def apply_visible(ctx: SyncContext, plan: ItemPlan, result: SyncResult, *,
+                  message: bool = True) -> Shown:
+    """The item's decision journalled, then the writes members see: the card's move or edit
+    and (unless ``message`` is False) the message's update. Their thread notes and the
+    bookkeeping follow in :func:`apply_rest`, which must come next for this item (real time
+    defers it so that no item's visible change waits behind another item's notes).
+
+    ``message=False``: a change made in Slack shows there already (the member's reaction or
+    press); what they wait for is the card. Its message's update (a ``chat.update``, paced
+    at Slack's tier 3) then goes with the notes, so a burst's card moves never wait behind
+    the pacing of message updates.
+
+    Safe to interrupt in between: the decision stays open in the journal and the item's old
+    base stays committed, so the next run carries the decision out (:mod:`sync.engine.pending`)
+    and makes only the writes still missing, as after a crash inside :func:`apply_item`.
+    """
+    store = ctx.store
+    item_id = _item_id(ctx, plan.key)
+    decided: tuple[int, ...] = ()
+    if plan.record is not None:
+        # Written ahead: a run that dies before the bookkeeping leaves this decision
+        # open, and the next run carries it out as it was (sync.engine.pending).
+        decided = (store.journal_open(result.run_id, "hub", DECISION,
+                                      _token(ctx, f"decision:{plan.key}"), item_id=item_id,
+                                      detail=plan.record),)
+    card_gone = False
+    if plan.card_changes:
+        try:
+            ctx.board.update_card(plan.card_id, **plan.card_changes)
+            result.count("trello.update_card")
+        except NotFoundError:
+            # Deleted in a way the board actions did not tell us (or since we read them):
+            # same as a deletion we saw, never a run that fails forever.
+            card_gone = True
+    if message:
+        _update_message(ctx, plan, result)
+    return Shown(plan, item_id, card_gone, decided, message_left=not message)
+
+
+def _update_message(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> None:
+    if plan.message_text is not None:
+        settings = ctx.settings
+        ctx.chat.update_message(settings.actions_channel, plan.message_ts, plan.message_text,
+                                 blocks=item_blocks(plan.message_text, plan.number,
+                                                    labels(settings), plan.card_id,
+                                                    buttons=buttons_on(ctx.config)),
+                                 metadata=item_metadata(_token(ctx, plan.key), plan.number))
+        result.count("slack.update_message")
+
+
+def apply_message(ctx: SyncContext, shown: Shown, result: SyncResult) -> Shown:
+    """The message's update :func:`apply_visible` left (``message=False``), made now: a
+    batch moves every card first and then updates the messages, so that a card's move never
+    waits behind the pacing of another item's message update."""
+    if shown.message_left:
+        _update_message(ctx, shown.plan, result)
+    return dataclasses.replace(shown, message_left=False)
+
+
+def apply_rest(ctx: SyncContext, shown: Shown, result: SyncResult) -> None:
+    """After :func:`apply_visible`: the comments and thread notes (journalled appends), then
+    the item's bookkeeping in one transaction."""
+    _apply_rest(ctx, Journal(ctx.store, result.run_id), shown, result)
 
 
 def _item_id(ctx: SyncContext, key: str) -> str:
@@ -109,31 +188,14 @@ def _make_card(ctx: SyncContext, journal: Journal, card: CardToMake, result: Syn
 
 def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: SyncResult) -> None:
     """One item: its remote writes, then its bookkeeping in one transaction."""
+    _apply_rest(ctx, journal, apply_visible(ctx, plan, result), result)
+
+
+def _apply_rest(ctx: SyncContext, journal: Journal, shown: Shown, result: SyncResult) -> None:
     store, settings = ctx.store, ctx.settings
-    item_id = _item_id(ctx, plan.key)
-    card_gone = False
-    decided: tuple[int, ...] = ()
-    if plan.record is not None:
-        # Written ahead: a run that dies before the bookkeeping below leaves this decision
-        # open, and the next run carries it out as it was (sync.engine.pending).
-        decided = (store.journal_open(result.run_id, "hub", DECISION,
-                                      _token(ctx, f"decision:{plan.key}"), item_id=item_id,
-                                      detail=plan.record),)
-    if plan.card_changes:
-        try:
-            ctx.board.update_card(plan.card_id, **plan.card_changes)
-            result.count("trello.update_card")
-        except NotFoundError:
-            # Deleted in a way the board actions did not tell us (or since we read them):
-            # same as a deletion we saw, never a run that fails forever.
-            card_gone = True
-    if plan.message_text is not None:
-        ctx.chat.update_message(settings.actions_channel, plan.message_ts, plan.message_text,
-                                 blocks=item_blocks(plan.message_text, plan.number,
-                                                    labels(settings), plan.card_id,
-                                                    buttons=buttons_on(ctx.config)),
-                                 metadata=item_metadata(_token(ctx, plan.key), plan.number))
-        result.count("slack.update_message")
+    plan, item_id, card_gone = shown.plan, shown.item_id, shown.card_gone
+    if shown.message_left:
+        _update_message(ctx, plan, result)
     appended = []
     if not card_gone:
         for append, line in plan.comments:
@@ -152,7 +214,7 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
         result.count("slack.delete_message")
     with store.transaction():
         _record(ctx, item_id, plan, result, card_gone, appended)
-        for intent in (*plan.settles, *decided):
+        for intent in (*plan.settles, *shown.decided):
             store.journal_close(intent, "done")
 
 

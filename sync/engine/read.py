@@ -6,8 +6,9 @@ reads what changed remotely first: Trello's board actions since the bookmark and
 channel's history (paged), which is all a quiet run reads; :func:`read` then reads the rest:
 the cards the actions touched (or the whole board on a full reconciliation), the thread
 replies newer than each message's last seen reply, and, only when some item needs its card
-made, the board's cards by token so that a card a crashed run made is adopted. Nothing here
-decides or writes remotely.
+made, the board's cards by token so that a card a crashed run made is adopted;
+:func:`read_item` reads one item alone (the real-time path). Nothing here decides or writes
+remotely.
 
 The bot's Slack identity (``auth.test``) is kept in the state store between processes
 (:func:`slack_identity`): a token's identity never changes, so it is recorded once, under a
@@ -46,6 +47,7 @@ from sync.engine.model import (
     TrelloComment,
     inputs_digest,
 )
+from sync.state.rows import Item
 from sync.state.store import StateStore
 
 IDENTITY = "identity"  # the resource kind of the bot's recorded Slack identity
@@ -277,6 +279,95 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
                                     if (found := repeated_notes(ctx, thread))},
                     board_cards_by_token=by_token,
                     duplicate_messages=duplicates, copies=copies)
+
+
+@dataclass(frozen=True)
+class ItemReads:
+    """What a queued delivery asks to read for one item (the real-time path)."""
+
+    card: bool = False  # Trello told us about its card
+    replies: bool = False  # Slack told us about a reply in its thread
+    actor: tuple[str, str] | None = None  # who changed the card, and when (Trello's action)
+    comments: tuple[TrelloComment, ...] = ()
+    pressed: tuple[tuple[str, str, str], ...] = ()  # button presses: status, user, delivery
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """Cards and item messages read once for a batch of items (by card id, by message ts):
+    a burst on many items costs one read of each kind instead of one per item."""
+
+    cards: Mapping[str, TrelloCard] | None = None
+    messages: Mapping[str, ChatMessage] | None = None
+
+
+def prefetch(ctx: SyncContext, card_ids: Sequence[str], message_ts: Sequence[str]
+             ) -> Prefetched:
+    """One read of the cards and one of the channel's messages since the oldest of
+    ``message_ts``, for a batch of more than one item (a single item reads its own)."""
+    cards = ({c.id: c for c in ctx.board.cards(sorted(set(card_ids)))}
+             if len(set(card_ids)) > 1 else None)
+    messages = None
+    if len(set(message_ts)) > 1:
+        oldest = min(message_ts, key=ts_micros)
+        since = ts_micros(oldest) - 1  # Slack's ``oldest`` is exclusive
+        found = ctx.chat.history(ctx.settings.actions_channel,
+                                  oldest=f"{since // 1_000_000}.{since % 1_000_000:06d}")
+        messages = {m.ts: m for m in found}
+    return Prefetched(cards, messages)
+
+
+def ts_micros(ts: str) -> int:
+    """A Slack ts (``"1712345678.000100"``) as an exact integer of microseconds."""
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds) * 1_000_000 + int((fraction + "000000")[:6])
+
+
+def read_item(ctx: SyncContext, view: StateView, item: Item, wanted: ItemReads,
+              known: Prefetched | None = None) -> Snapshot | None:
+    """The reads one item needs, as a :class:`Snapshot` of that item alone; None when an
+    incremental sync must handle it instead (its card or its message has gone).
+
+    Its card only when asked (one ``cards`` read), its message always (the plan compares
+    against it; one ``conversations.history`` call), its thread's new replies only when asked;
+    the card and the message come from ``known`` when the batch read them (:func:`prefetch`).
+    The real-time path of ``serve`` and of the workers, which feeds
+    :func:`sync.engine.item.plan_item` like :func:`read` feeds the whole sync's plan.
+    """
+    known = known or Prefetched()
+    settings = ctx.settings
+    token = make_token(settings.config.alliance.slug, item.key)
+    trello_side = view.side(item.id, "trello")
+    slack_side = view.side(item.id, "slack")
+    cards: dict[str, TrelloCard] = {}
+    actors: dict[str, tuple[str, str]] = {}
+    if wanted.card and trello_side is not None:
+        if known.cards is not None:
+            found_card = known.cards.get(trello_side.remote_id)
+            cards = {found_card.id: found_card} if found_card is not None else {}
+        else:
+            cards = {card.id: card for card in ctx.board.cards([trello_side.remote_id])}
+        if trello_side.remote_id not in cards:
+            return None  # gone: a deletion the sync handles
+        if wanted.actor is not None:
+            actors[trello_side.remote_id] = wanted.actor
+    messages: dict[str, ChatMessage] = {}
+    replies: dict[str, list[ChatMessage]] = {}
+    if slack_side is not None:
+        message = (known.messages.get(slack_side.remote_id) if known.messages is not None
+                   else ctx.chat.message(settings.actions_channel, slack_side.remote_id))
+        if message is None:
+            return None  # the item's message has gone: the sync posts it again
+        messages[token] = message
+        if wanted.replies and trello_side is not None:
+            replies[token] = ctx.chat.replies(settings.actions_channel, message.ts,
+                                               oldest=slack_side.base.get("latest_reply") or None)
+    repeated = repeated_notes(ctx, replies.get(token, []))
+    return Snapshot(cards=cards, card_actors=actors, new_card_ids=[], deleted_card_ids=set(),
+                    comments=list(wanted.comments), messages=messages, last_action_id=None,
+                    replies=replies,
+                    pressed={token: list(wanted.pressed)} if wanted.pressed else {},
+                    repeated_notes={token: repeated} if repeated else {})
 
 
 def card_copies(slug: str, view: StateView, cards: Sequence[TrelloCard]) -> dict[str, str]:

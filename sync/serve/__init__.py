@@ -1,9 +1,9 @@
 """``mcm-sync serve``: real time through the vendors' webhooks and events.
 
 :mod:`sync.serve.hooks` (the HTTP endpoints: verify, queue, acknowledge),
-:mod:`sync.serve.verify` (signatures), :mod:`sync.serve.process` (a batch of deliveries as
-the engine's plan per item), :mod:`sync.serve.server` (waitress, the worker, the backstop
-sync), :mod:`sync.serve.register` (webhooks and the sandbox's Slack app),
+:mod:`sync.serve.verify` (signatures), :mod:`sync.serve.server` (waitress, and the worker
+thread whose turns are :meth:`sync.api.Alliance.work`: the drain of :mod:`sync.realtime` and
+the backstop sync), :mod:`sync.serve.register` (webhooks and the sandbox's Slack app),
 :mod:`sync.serve.socket_mode` (Slack without a public URL), :mod:`sync.serve.answers`
 (``/alliance``). The durable queue is :mod:`sync.state.events`.
 

@@ -57,6 +57,8 @@ SLACK_EVENTS = ("reaction_added", "reaction_removed", "message")
 TRELLO_ACTIONS = ("createCard", "updateCard", "deleteCard", "commentCard", "addMemberToCard",
                   "removeMemberFromCard", "moveCardToBoard", "moveCardFromBoard", "copyCard",
                   "convertToCardFromCheckItem")
+# Fields of a card whose change alone is dropped (we sync no position).
+POSITION_FIELDS = frozenset({"pos"})
 MAILCHIMP_TYPES = ("unsubscribe", "cleaned", "upemail", "profile", "subscribe")
 
 
@@ -200,6 +202,9 @@ class HookApp:
         if (not card_id or member == self.scope.me_trello or not action.get("id")
                 or action.get("type") not in TRELLO_ACTIONS):
             return Response("", 200)  # not about what we sync, or our own write coming back
+        if position_only(str(action.get("type") or ""), details):
+            log.debug("trello: a card's position changed, nothing we sync: dropped")
+            return Response("", 200)
         creator = action["memberCreator"] if isinstance(action.get("memberCreator"),
                                                         dict) else {}
         return self._store("trello", str(action["id"]), str(action.get("type") or ""), card_id,
@@ -364,6 +369,20 @@ class HookApp:
                            {"email": email, "new_email": form.get("data[new_email]", ""),
                             "fired_at": form.get("fired_at", ""),
                             "reason": form.get("data[reason]", ""), "merges": merges})
+
+
+def position_only(action_type: str, details: Mapping[str, Any]) -> bool:
+    """Whether a Trello action only moved a card up or down within its list.
+
+    An ``updateCard`` action's ``data.old`` holds the previous value of each field it changed;
+    Trello records a move to another list as the list change followed by a position change
+    (a second delivery a few ms later), and a drag within a list as a position change alone.
+    We sync no position, so such a delivery is acknowledged and dropped: no queue row, no
+    read, no write.
+    """
+    old = details.get("old")
+    return action_type == "updateCard" and isinstance(old, dict) and bool(old) \
+        and set(old) <= POSITION_FIELDS
 
 
 def read_body(request: Request) -> bytes:

@@ -6,10 +6,12 @@ our identities), waitress on ``host:port`` with :class:`sync.serve.hooks.HookApp
 thread, and then the registrations that need a listening server (the board's Trello webhook,
 the sandbox Slack app's URLs). The worker first processes whatever a previous server left
 pending (a kill between acknowledgement and processing loses nothing), then waits: woken by
-each new delivery it drains the queue in batches (:func:`sync.serve.process.process`), and
-every ``reconcile_every`` it runs the ordinary sync (full when due), the backstop for
-deliveries that never arrive. Each batch takes the alliance's lock, so a ``mcm-sync sync``
-from cron and the server never write at the same time (the later one waits or is refused).
+each new delivery it drains the queue, and every ``reconcile_every`` it runs the ordinary sync
+(full when due), the backstop for deliveries that never arrive: both are one
+:meth:`sync.api.Alliance.work`, the turn a ``mcm-sync worker`` takes, so the two modes run the
+same drain (:func:`sync.realtime.process.drain`) and the same sync, stakeholder push,
+reminders and digest. Each turn takes the alliance's lock, so a ``mcm-sync sync`` from cron
+and the server never write at the same time (the later one waits or is refused).
 """
 
 from __future__ import annotations
@@ -19,18 +21,15 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 from sync.core.errors import StateError, UserError
 from sync.core.services import Connected, connect, sandbox_credentials
-from sync.engine.model import SyncContext
 from sync.engine.read import prepare
-from sync.runner import sync_once
 from sync.serve.answers import alliance_answer
 from sync.serve.guard import FrontLimits, create_server
 from sync.serve.hooks import MAILCHIMP_PREFIX, TRELLO_PATH, HookApp, Scope, Secrets
-from sync.serve.process import drain
 from sync.serve.register import (
     ensure_mailchimp_webhook,
     ensure_trello_webhook,
@@ -151,6 +150,7 @@ class Service(Listening):
         self.watch = EventWatch(alliance.config.slack.actions_channel
                                 or f"{alliance.config.alliance.slug}-actions")
         self.errors: list[str] = []
+        self._refused = ""  # the last reason the store was refused (its lock held...)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -158,6 +158,9 @@ class Service(Listening):
         """Open everything, listen, register, start the worker; returns self."""
         alliance, options = self.alliance, self.options
         alliance.validate()
+        # Every turn of the worker (Alliance.work) reuses the same SDK clients and pacers.
+        alliance.keep_connections = True
+        self._stack.callback(alliance.close)
         try:
             use_sandbox = self.config.sandbox if options.sandbox is None else options.sandbox
             services = ("trello", "slack") + (
@@ -232,60 +235,46 @@ class Service(Listening):
     # ------------------------------------------------------------------ the worker
 
     def _work(self) -> None:
-        """Drain the queue when woken; the backstop sync when it is due (own store handle)."""
+        """Drain the queue when woken, the backstop sync when it is due: both through
+        :meth:`sync.api.Alliance.work`, the very turn a ``mcm-sync worker`` takes (its lock,
+        its drain, the sync with the stakeholder push, reminders and digest)."""
         every = self.options.reconcile_every
         last_sync = time.monotonic()
-        with StateStore.open(self.config.state_location,
-                             schema=self.config.state_schema) as store:
-            self.ctx = SyncContext(settings=self.settings,
-                                   board=self.connected.need_board(),
-                                   chat=self.connected.need_chat(), store=store)
-            while not self._stop.is_set():
-                due = every is not None and time.monotonic() - last_sync >= every
-                if due or self.queue.pending(1):  # the lock only when there is work
-                    with self._locked() as ok:
-                        if ok:
-                            self._drain()
-                            if due:
-                                self._backstop()
-                                last_sync = time.monotonic()
-                left = 1.0 if every is None else every - (time.monotonic() - last_sync)
-                self._wake.wait(timeout=min(max(0.05, left), 30.0))
-                self._wake.clear()
+        while not self._stop.is_set():
+            due = every is not None and time.monotonic() - last_sync >= every
+            # The lock only when there is work.
+            if (due or self.queue.pending(1)) and self._turn(scheduled=due) and due:
+                last_sync = time.monotonic()
+            left = 1.0 if every is None else every - (time.monotonic() - last_sync)
+            self._wake.wait(timeout=min(max(0.05, left), 30.0))
+            self._wake.clear()
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[bool]:
-        """The alliance's lock for one batch (False if a sync holds it: try again soon)."""
-        lock = StateStore.lock(self.config.state_location, schema=self.config.state_schema)
+    def _turn(self, *, scheduled: bool) -> bool:
+        """One :meth:`Alliance.work`; False if a sync holds the alliance's lock (try again
+        soon). A failure is logged and counted, never the end of serving."""
         try:
-            lock.acquire()
-        except StateError:
+            outcome = self.alliance.work(scheduled=scheduled, sandbox=self.options.sandbox,
+                                         stopped=self._stop.is_set)
+        except StateError as exc:  # the lock is held (a sync from cron): try again soon
+            # Said once per reason: a store that stays refused must show, not flood the log.
+            said, self._refused = self._refused == str(exc), str(exc)
+            (log.debug if said else log.info)("waiting for the alliance's store: %s", exc)
             time.sleep(LOCK_WAIT)
             self._wake.set()
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            lock.release()
-
-    def _drain(self) -> None:
-        done = drain(self.ctx, self.queue, self._stop.is_set)
-        self.processed += done.processed
-        self.batches += done.batches
-        self.errors += done.errors
-
-    def _backstop(self) -> None:
-        changes: list[dict[str, Any]] = []
-        try:
-            outcome = sync_once(self.config, self.alliance.playbook, self.alliance.rows,
-                                self.connected.need_board(), self.connected.need_chat(),
-                                self.ctx.store)
-            changes = outcome.result.changes
+            return False
         except Exception as exc:
             log.warning("the scheduled sync failed: %s", exc)
             self.errors.append(str(exc))
-        self._watch(changes)
+            if scheduled:  # a failing sync is when the watch matters most (bot removed...)
+                self._watch([])
+            return True
+        drained = outcome.drained
+        self.processed += drained.processed
+        self.batches += drained.batches
+        self.errors += drained.errors
+        if scheduled:
+            self._watch(outcome.sync.result.changes if outcome.sync is not None else [])
+        return True
 
     def _watch(self, changes: list[dict[str, Any]]) -> None:
         """After a backstop: Slack's events still arriving, Trello's webhook still active."""
@@ -302,8 +291,11 @@ class Service(Listening):
         if not self.options.register:
             return
         try:
-            what = ensure_trello_webhook(self.connected.need_board(), self.ctx.store,
-                                         self.settings.board_id, self.public_url + TRELLO_PATH)
+            with StateStore.open(self.config.state_location,
+                                 schema=self.config.state_schema) as store:
+                what = ensure_trello_webhook(self.connected.need_board(), store,
+                                             self.settings.board_id,
+                                             self.public_url + TRELLO_PATH)
         except Exception as exc:
             log.warning("could not check the Trello webhook: %s", exc)
             return

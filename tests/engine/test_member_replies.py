@@ -19,7 +19,7 @@ import pytest
 from sync.core.errors import RemoteError
 from sync.engine.model import SyncContext
 from sync.engine.read import prepare
-from sync.serve.process import process
+from sync.realtime.process import process
 from sync.state.events import EventQueue
 from tests.support.fake_alliance import FakeAlliance, bot_comments, scratch_dir, synced
 from tests.support.sync_scenario import item_ids

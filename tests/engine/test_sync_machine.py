@@ -32,7 +32,7 @@ from connectors.identity import OUR_EVENT_TYPES, token_in, token_in_metadata
 from sync.core.errors import RemoteError
 from sync.engine.normalize import card_values
 from sync.engine.read import prepare
-from sync.serve.process import process
+from sync.realtime.process import process
 from sync.state.events import EventQueue
 from tests.support.fake_alliance import FakeAlliance, scratch_dir
 from tests.support.sync_scenario import STATUSES, item_ids

@@ -1,0 +1,292 @@
+"""Turn queued deliveries into the engine's plan for each item they touch, and apply it.
+
+A batch of pending events is grouped by item (a burst of moves, reactions and presses on one
+item becomes one read and one plan: coalescing). Per item, only that item is read
+(:func:`sync.engine.read.read_item`): its card (when Trello told us about it), its message
+(always: the plan compares against it) and its thread's new replies (when Slack told us about
+a reply). The snapshot goes through :func:`sync.engine.item.plan_item`, the very decisions
+``mcm-sync sync`` makes, and is applied with the same journal and tokens, so a delivery
+processed twice, or processed and then seen again by the scheduled sync, writes nothing twice.
+
+:func:`drain` waits :data:`SETTLE_SECONDS` after the newest delivery before reading a batch,
+so the deliveries of one change (Trello sends one action per field of one ``PUT``, a few ms
+apart) are one batch; it makes every item's visible writes first and leaves the thread notes
+to the lane (:mod:`sync.realtime.lane`), one item's notes between batches.
+
+What one item's plan cannot do, an incremental sync does: a card a member added, deleted or
+moved in from another board, a card or message we do not know (yet), or an item message that
+has gone. Mailchimp posts go to the stakeholder database (:mod:`sync.realtime.consent`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from connectors.slack.respond import respond
+from sync.engine.apply import apply_item, apply_message, apply_visible
+from sync.engine.item import alliance_slack_ids, plan_item
+from sync.engine.model import StateView, SyncContext, SyncResult, TrelloComment
+from sync.engine.read import ItemReads, Prefetched, prefetch, read_item, state_view
+from sync.engine.run import run_sync
+from sync.engine.texts import labels
+from sync.realtime.consent import file_consent
+from sync.realtime.lane import Deferred, NotesLane
+from sync.state.events import EventQueue, QueuedEvent
+from sync.state.rows import Item
+
+log = logging.getLogger("mcm_sync.serve")
+
+# Trello actions one item's plan cannot handle: an incremental sync does.
+WHOLE_SYNC_ACTIONS = ("createCard", "deleteCard", "moveCardToBoard", "moveCardFromBoard",
+                      "copyCard", "convertToCardFromCheckItem")
+# How long after the newest delivery a batch is read. Trello records one action per field of
+# a PUT and delivers each (2-7 ms apart, measured): 25 ms gathers them into one batch, so one
+# card read and one plan, and costs a change 25 ms against the second or more its visible
+# write takes under Slack's limits. A constant: nothing a coordinator should have to tune.
+SETTLE_SECONDS = 0.025
+
+
+@dataclass
+class Target:
+    """One item's coalesced deliveries: what to read for it, and what was pressed."""
+
+    item: Item
+    read_card: bool = False
+    read_replies: bool = False
+    actor: tuple[str, str] | None = None
+    pressed: list[tuple[str, str, str]] = field(default_factory=list)
+    press_url: str = ""  # the press's response_url: a refusal is answered there, privately
+    press_refused: bool = False
+    comments: list[TrelloComment] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
+    deferred: Deferred | None = None  # its rest, in the lane
+
+
+@dataclass
+class Processed:
+    """What a batch did: events done, ignored, deferred to the lane or left waiting for a
+    busy item; the items planned, whether a sync ran."""
+
+    done: list[int] = field(default_factory=list)
+    ignored: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    synced: bool = False
+    result: SyncResult | None = None
+
+
+@dataclass
+class Drained:
+    """What draining a queue did: events processed, batches, the failures (one line each)."""
+
+    processed: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _settle(events: Sequence[QueuedEvent], seconds: float) -> None:
+    """Sleep until ``seconds`` after the newest of ``events`` was received."""
+    if seconds <= 0 or not events:
+        return
+    try:
+        newest = max(dt.datetime.fromisoformat(e.received_at) for e in events)
+    except ValueError:
+        return
+    age = (dt.datetime.now(dt.UTC) - newest).total_seconds()
+    if 0 <= age < seconds:
+        time.sleep(seconds - age)
+
+
+def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lambda: False,
+          *, settle: float = SETTLE_SECONDS) -> Drained:
+    """Process the queue's pending deliveries until none is left (or ``stopped``).
+
+    The caller holds the alliance's lock. Each turn reads the deliveries that came (after
+    ``settle``: see :data:`SETTLE_SECONDS`), makes their items' visible writes, then carries
+    out one item's notes from the lane (:mod:`sync.realtime.lane`); the drain ends when the
+    queue and the lane are empty. A turn whose remote calls fail is counted
+    (:meth:`EventQueue.retry_later`) and the drain ends there: its deliveries stay pending
+    for the next drain, and after :data:`sync.state.events.MAX_ATTEMPTS` are left to the
+    full reconciliation. Used by :meth:`sync.api.Alliance.work` (``serve`` and the workers).
+    """
+    out = Drained()
+    lane = NotesLane()
+    while not stopped():
+        in_lane = lane.event_ids
+        events = [e for e in queue.pending() if e.id not in in_lane]
+        if not events and not lane:
+            break
+        if events:
+            _settle(events, settle)
+            events = [e for e in queue.pending() if e.id not in in_lane]
+        ctx.settings = dataclasses.replace(ctx.settings, now=dt.datetime.now(dt.UTC))
+        failing: list[int] = [e.id for e in events]
+        try:
+            done = process(ctx, events, uuid.uuid4().hex, lane) if events else Processed()
+            queue.finish(done.done, "done")
+            queue.finish(done.ignored, "ignored")
+            if events and len(done.waiting) < len(events):
+                out.batches += 1
+            out.processed += len(done.done) + len(done.ignored)
+            failing = []
+            step = lane.waiting[0] if lane else None
+            if step is not None:
+                failing = step.events
+                lane.step(ctx)
+                queue.finish(step.events, "done")
+                out.processed += len(step.events)
+                failing = []
+        except Exception as exc:  # a remote failure: counted, retried, then left to sync
+            log.warning("processing %d events failed: %s", len(failing), exc)
+            out.errors.append(str(exc))
+            queue.retry_later(failing, str(exc))
+            break
+    return out
+
+
+def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
+            lane: NotesLane | None = None) -> Processed:
+    """Process one batch (see the module docstring); raises if a remote call fails.
+
+    Without a ``lane`` every item is applied whole, its notes included. With one, only the
+    visible writes are made; each item's rest joins the lane, its deliveries in
+    :attr:`Processed.deferred` (pending until the lane has done it), and deliveries for an
+    item already busy in the lane are left waiting (:attr:`Processed.waiting`).
+    """
+    out = Processed()
+    result = SyncResult(run_id=run_id)
+    out.result = result
+    store = ctx.store
+    targets: dict[str, Target] = {}
+    whole: list[int] = []
+
+    def target(item_id: str) -> Target:
+        if item_id not in targets:
+            targets[item_id] = Target(store.get_item(item_id))
+        return targets[item_id]
+
+    for event in events:
+        payload = event.payload
+        if event.source == "mailchimp":
+            (out.done if file_consent(store, event) else out.ignored).append(event.id)
+            continue
+        side = store.find_side(event.source, event.subject)
+        if side is not None and lane is not None and lane.busy(side.item_id):
+            out.waiting.append(event.id)  # after that item's notes: order kept per item
+            continue
+        if event.source == "trello":
+            if side is None or event.kind in WHOLE_SYNC_ACTIONS:
+                whole.append(event.id)
+                continue
+            found = target(side.item_id)
+            found.read_card = True
+            found.actor = (str(payload.get("member") or ""), str(payload.get("date") or ""))
+            if event.kind == "commentCard":
+                found.comments.append(TrelloComment(
+                    str(payload["action_id"]), event.subject, str(payload.get("member") or "?"),
+                    str(payload.get("text") or "")))
+        else:
+            if side is None:
+                out.ignored.append(event.id)  # not an item message
+                continue
+            found = target(side.item_id)
+            if event.kind == "reply":
+                found.read_replies = True
+            elif event.kind == "button":
+                found.pressed.append((str(payload["status"]), str(payload.get("user") or ""),
+                                      event.dedup_key))
+                found.press_url = str(payload.get("response_url") or "")
+        found.events.append(event.id)
+
+    known = _prefetch(ctx, targets.values())
+    # With the lane, no item's bookkeeping is written during the batch (only its decision,
+    # which the view does not need again): one view of the state serves every item of it.
+    # Reading it per item cost a burst of 100 changes most of its wait.
+    view = (state_view(store, ctx.settings.config.alliance.item_prefix)
+            if lane is not None and targets else None)
+    for found in targets.values():
+        if _item(ctx, found, result, lane, known, view):
+            out.items.append(found.item.number)
+            (out.done if lane is None else out.deferred).extend(found.events)
+            if found.press_refused and found.press_url:
+                _answer_refused_press(ctx, found)
+        else:
+            whole += found.events
+    # The cards first (above), then the messages of the changes made in Trello: Slack paces
+    # chat.update at its tier 3, Trello's writes cost little, and a reaction's card must not
+    # wait behind a move's message.
+    for found in targets.values():
+        if found.deferred is not None and found.read_card:
+            found.deferred.shown = apply_message(ctx, found.deferred.shown, result)
+    if whole:
+        # Once for the whole batch: the board's actions since the bookmark, every message.
+        # The lane's bookkeeping first: the sync plans from the committed state.
+        if lane is not None:
+            out.done += lane.flush(ctx)
+            out.deferred = [e for e in out.deferred if e not in out.done]
+        out.result = run_sync(ctx)
+        out.synced = True
+        out.done += whole
+    return out
+
+
+def _prefetch(ctx: SyncContext, targets: Iterable[Target]) -> Prefetched:
+    """The batch's cards and item messages in one read each (when it has several items)."""
+    cards: list[str] = []
+    messages: list[str] = []
+    for found in targets:
+        trello_side = ctx.store.get_side(found.item.id, "trello")
+        slack_side = ctx.store.get_side(found.item.id, "slack")
+        if found.read_card and trello_side is not None:
+            cards.append(trello_side.remote_id)
+        if slack_side is not None:
+            messages.append(slack_side.remote_id)
+    return prefetch(ctx, cards, messages)
+
+
+def _item(ctx: SyncContext, found: Target, result: SyncResult, lane: NotesLane | None,
+          known: Prefetched | None = None, view: StateView | None = None) -> bool:
+    """Read, plan and apply one item (into the lane: its visible writes); False when an
+    incremental sync must do it instead."""
+    settings = ctx.settings
+    view = view or state_view(ctx.store, settings.config.alliance.item_prefix)
+    item = view.by_key.get(found.item.key, found.item)
+    snap = read_item(ctx, view, item, ItemReads(
+        card=found.read_card, replies=found.read_replies, actor=found.actor,
+        comments=tuple(found.comments), pressed=tuple(found.pressed)), known)
+    if snap is None:
+        return False
+    allowed = alliance_slack_ids(settings, view)
+    found.press_refused = bool(found.pressed and allowed is not None
+                               and any(press[1] not in allowed for press in found.pressed))
+    plan = plan_item(settings, view, snap, item)
+    if lane is None:
+        apply_item(ctx, plan, result)
+    else:
+        # The message after every card of the batch (a change made in Trello) or with the
+        # notes (a change made in Slack: it shows there already).
+        found.deferred = Deferred(apply_visible(ctx, plan, result, message=False),
+                                  found.events, result)
+        lane.add(found.deferred)
+    return True
+
+
+def _answer_refused_press(ctx: SyncContext, found: Target) -> None:
+    """Tell the person whose press counted for nothing, privately (Slack expects an answer
+    to an interaction through its ``response_url``); a failure is only logged."""
+    if not found.pressed:
+        return
+    text = labels(ctx.settings)
+    status = found.pressed[-1][0]  # the latest press is the one the person sees answered
+    new = text.get(f"status:{status}", status)
+    try:
+        respond(found.press_url, text["stranger_press_answer"].format(new=new))
+    except Exception as exc:
+        log.info("the answer to a refused press could not be posted: %s", exc)

@@ -1,0 +1,84 @@
+"""The notes' lane of the real-time drain (issue 24), on the fakes: a drain stopped with an
+item's notes still in the lane loses nothing and writes nothing twice.
+
+The lane lives in memory; what makes it safe is that the item's deliveries stay pending and
+its decision stays open in the journal until its notes and bookkeeping are done.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from sync.engine.model import SyncContext
+from sync.engine.read import prepare
+from sync.realtime.process import drain
+from sync.state.events import EventQueue
+from tests.support.fake_alliance import FakeAlliance, scratch_dir, synced
+from tests.support.sync_scenario import item_ids
+
+BRAM = "bram.visser@example.org"
+
+
+@pytest.fixture
+def alliance() -> Iterator[FakeAlliance]:
+    made = synced().fork(scratch_dir())
+    yield made
+    shutil.rmtree(made.folder, ignore_errors=True)
+
+
+def _moved(alliance: FakeAlliance, queue: EventQueue, number: str, status: str) -> None:
+    """Bram drags the item's card; Trello's delivery is queued."""
+    card, _ = item_ids(alliance)[number]
+    alliance.world.as_member(BRAM).move_card(card, alliance.resource("trello", "list", status))
+    action = uuid.uuid4().hex
+    queue.put("trello", action, "updateCard", card,
+              {"action_id": action, "type": "updateCard", "card_id": card,
+               "member_id": "bram", "member": "Bram Visser", "date": "", "text": ""})
+
+
+def _notes(alliance: FakeAlliance, number: str) -> list[str]:
+    _, ts = item_ids(alliance)[number]
+    channel = alliance.resource("slack", "channel", "actions")
+    return [m.text for m in alliance.world.slack.replies(channel, ts)]
+
+
+def _message(alliance: FakeAlliance, number: str) -> str:
+    _, ts = item_ids(alliance)[number]
+    found = alliance.world.slack.message(alliance.resource("slack", "channel", "actions"), ts)
+    return found.text if found else ""
+
+
+def test_a_drain_stopped_with_notes_in_the_lane_loses_none_and_repeats_none(
+        alliance: FakeAlliance) -> None:
+    with alliance.store() as store:
+        queue = EventQueue.over(store)
+        _moved(alliance, queue, "FRL-3", "doing")
+        _moved(alliance, queue, "FRL-4", "blocked")
+        turns = iter([False, True])  # one turn: both visible writes, one item's notes
+
+        def stopped() -> bool:
+            return next(turns, True)
+
+        def context() -> SyncContext:
+            return prepare(alliance.config, alliance.book, alliance.rows,
+                           alliance.world.trello, alliance.world.slack, store, now=alliance.now)
+
+        drain(context(), queue, stopped, settle=0)
+        left = queue.pending()
+        # Both messages show the move; the second item's note and bookkeeping were not done.
+        assert [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")] == [1, 0]
+        assert "Blocked" in _message(alliance, "FRL-4")
+        assert len(left) == 1 and store.get_item_by_number("FRL-4").status == "todo"
+        assert store.open_intents("hub")  # its decision, open in the journal
+        drain(context(), queue, settle=0)
+        assert queue.pending() == [] and not store.open_intents("hub")
+        assert store.get_item_by_number("FRL-4").status == "blocked"
+        audit = [e for e in store.list_audit(store.get_item_by_number("FRL-4").id)
+                 if e.field == "status"]
+    assert [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")] == [1, 1]
+    assert len(audit) == 1, audit  # decided once, recorded once
+    assert alliance.sync().result.changes == []  # nothing left for the next sync
