@@ -306,7 +306,7 @@ def main() -> None:
         configs = clone_fleet(scratch / "fleet", template, args.n, server.url)
         print(f"{args.n} alliances set up in {time.perf_counter() - start:.0f} s")
         for tree in trees:  # warm-up: every store brought to quiet runs
-            one_cycle(tree, configs, 2, args.n)
+            one_cycle(tree, configs, 1, args.n)  # one first: it creates its tables
         for workers in map(int, args.workers.split(",")):
             for tree in trees:
                 print(f"  {tree.label:6} {workers} worker(s), one cycle:",

@@ -123,8 +123,6 @@ def cycle_line(report: CycleReport, t: gettext.NullTranslations) -> str:
     parts = [", ".join(f"{n} {t.gettext(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome}"
                        for outcome, n in sorted(counts.items()))
              or t.gettext("nothing due")]
-    if report.skipped:
-        parts.append(t.gettext("%(n)d run by other workers") % {"n": len(report.skipped)})
     failed = sorted(n for n, o in report.outcomes.items() if o == "failed")
     if failed:
         parts.append(t.gettext("failed: %(alliances)s") % {"alliances": "; ".join(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import os
 import socket
 import threading
@@ -29,7 +30,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import psycopg
+import psycopg_pool
+from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Job
 
 from connectors.errors import AuthError
@@ -51,6 +56,13 @@ from sync.fleet.jobs import (
     retry_stalled,
 )
 from sync.state.db import Database, is_url, schema_name
+
+RECONNECT_FIRST = 0.5  # seconds before the first try to reach a database that went away
+RECONNECT_MAX = 4.0  # and the longest pause between tries (a restart takes seconds)
+# What the engine raises when the database goes away under it.
+DATABASE_DOWN = (ConnectorException, psycopg.OperationalError, psycopg_pool.PoolTimeout,
+                 OSError)
+log = logging.getLogger("mcm_sync.worker")
 
 # A config that cannot be read (ours, or a value the config model refuses).
 _UNREADABLE: tuple[type[BaseException], ...] = (*REPORTED, ValueError)
@@ -118,13 +130,11 @@ class CycleReport:
     """What a worker ran: alliances by outcome, and the failed ones' errors."""
 
     outcomes: dict[str, str] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # failed alliance -> its error line
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        return {"outcomes": self.outcomes, "skipped": sorted(self.skipped),
-                "errors": self.errors}
+        return {"outcomes": self.outcomes, "errors": self.errors}
 
     @property
     def all_failed(self) -> bool:
@@ -305,6 +315,25 @@ class Worker:
                       on_cycle: Callable[[CycleReport], None] | None) -> None:
         assert self.url is not None
         app = engine_app(self.url, interval=self.interval)
+        pause = RECONNECT_FIRST
+        while True:
+            try:
+                await self._engine_session(app, once, stop, on_cycle)
+                return
+            except DATABASE_DOWN as exc:
+                # A PostgreSQL restart: the engine's worker ended; start it again once the
+                # database answers (a job cut short is retried by the stalled-job check).
+                log.warning("worker %s: the database is unavailable (%s); starting again in"
+                            " %.1f s (SIGTERM still stops)", self.name,
+                            str(exc).strip().splitlines()[0] if str(exc).strip() else
+                            type(exc).__name__, pause)
+                if stop.wait(pause):
+                    return
+                pause = min(pause * 2, RECONNECT_MAX)
+
+    async def _engine_session(self, app: Any, once: bool, stop: threading.Event,
+                              on_cycle: Callable[[CycleReport], None] | None) -> None:
+        """One life of the engine's worker in this process (see :meth:`_engine`)."""
         async with app.open_async():
             if once:  # the dispatcher's work, now: stalled jobs retried, due runs deferred
                 await retry_stalled(app)
