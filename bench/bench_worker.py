@@ -174,7 +174,7 @@ class Tree:
 
     def status(self, configs: Path) -> list[dict[str, object]]:
         """``worker status --json`` of this tree."""
-        out = subprocess.run([*self.command(configs)[:5], "status", "--alliances",
+        out = subprocess.run([*self.command(configs)[:4], "status", "--alliances",
                               str(configs), "--database", self.pg_url, "--json"],
                              env=self.env, cwd=self.root, capture_output=True, text=True,
                              check=True, timeout=120).stdout
@@ -289,7 +289,7 @@ def main() -> None:
     parser.add_argument("--old", type=Path, required=True,
                         help="a checkout of the ledger's code (git worktree add --detach)")
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--workers", default="1,2", help="worker counts ('' for none)")
     parser.add_argument("--kill", type=int, default=12)
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="mcm-bench-worker-"))
@@ -305,9 +305,10 @@ def main() -> None:
         start = time.perf_counter()
         configs = clone_fleet(scratch / "fleet", template, args.n, server.url)
         print(f"{args.n} alliances set up in {time.perf_counter() - start:.0f} s")
-        for tree in trees:  # warm-up: every store brought to quiet runs
+        counts = [int(w) for w in args.workers.split(",") if w]  # "": the kill test only
+        for tree in trees if counts else ():  # warm-up: every store brought to quiet runs
             one_cycle(tree, configs, 1, args.n)  # one first: it creates its tables
-        for workers in map(int, args.workers.split(",")):
+        for workers in counts:
             for tree in trees:
                 print(f"  {tree.label:6} {workers} worker(s), one cycle:",
                       one_cycle(tree, configs, workers, args.n))

@@ -38,6 +38,7 @@ from sync.fleet.jobs import (
     AllianceRetry,
     Busy,
     Deliveries,
+    Interrupted,
     Refused,
     RunFailed,
     due_alliances,
@@ -314,6 +315,7 @@ def test_the_engine_retries_refused_credentials_and_a_held_lock_not_other_failur
     assert len(waits) == 3 and waits == sorted(waits)  # backs off, then gives up
     assert retry.get_retry_decision(exception=Busy("held"), job=Job(9)) is not None  # type: ignore[arg-type]  # only .attempts is read
     assert retry.get_retry_decision(exception=RunFailed("bug"), job=Job(0)) is None  # type: ignore[arg-type]  # only .attempts is read
+    assert retry.get_retry_decision(exception=Interrupted("db"), job=Job(3)) is not None  # type: ignore[arg-type]  # only .attempts is read
 
 
 def test_the_dispatcher_defers_what_is_due_and_nothing_waiting_or_running() -> None:

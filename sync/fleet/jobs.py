@@ -55,6 +55,7 @@ STALLED_AFTER = 10.0
 BUSY_RETRY = 5  # seconds: the alliance's own lock was held by a person's run
 MAX_BACKOFF = 8  # refused credentials wait at most 8 intervals between tries
 MAX_REFUSED_TRIES = 4  # then the job fails; the next scheduled run starts afresh
+MAX_INTERRUPTED_TRIES = 20  # runs cut by a database outage, retried every BUSY_RETRY s
 
 log = logging.getLogger("mcm_sync.worker")
 
@@ -116,6 +117,11 @@ class RunFailed(Exception):
     """An alliance's run failed (recorded; the next scheduled run tries again)."""
 
 
+class Interrupted(RunFailed):
+    """The database went away under an alliance's run (retried soon; the journal makes
+    the rerun write nothing twice)."""
+
+
 class AllianceRetry(BaseRetryStrategy):
     """The engine's retries of an alliance's run (see the module docstring)."""
 
@@ -125,7 +131,8 @@ class AllianceRetry(BaseRetryStrategy):
     def get_retry_decision(self, *, exception: BaseException,
                            job: Job) -> RetryDecision | None:
         """When to run the failed job again, or None (it fails)."""
-        if isinstance(exception, Busy):
+        if isinstance(exception, Busy) or (isinstance(exception, Interrupted)
+                                           and job.attempts < MAX_INTERRUPTED_TRIES):
             return RetryDecision(retry_in={"seconds": BUSY_RETRY})
         if isinstance(exception, Refused) and job.attempts + 1 < MAX_REFUSED_TRIES:
             backoff = min(2 ** job.attempts, MAX_BACKOFF)

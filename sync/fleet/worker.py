@@ -40,13 +40,14 @@ from procrastinate.jobs import Job
 from connectors.errors import AuthError
 from sync.api import Alliance
 from sync.core.config import Config, load_config
-from sync.core.errors import REPORTED, StateError, error_lines
+from sync.core.errors import REPORTED, DatabaseUnavailable, StateError, error_lines
 from sync.fleet.jobs import (
     HEARTBEAT,
     MAX_BACKOFF,
     STALLED_AFTER,
     TICK,
     Busy,
+    Interrupted,
     Refused,
     RunFailed,
     defer_due,
@@ -55,7 +56,7 @@ from sync.fleet.jobs import (
     record_outcome,
     retry_stalled,
 )
-from sync.state.db import Database, is_url, schema_name
+from sync.state.db import Database, database_unavailable, is_url, schema_name
 
 RECONNECT_FIRST = 0.5  # seconds before the first try to reach a database that went away
 RECONNECT_MAX = 4.0  # and the longest pause between tries (a restart takes seconds)
@@ -63,6 +64,26 @@ RECONNECT_MAX = 4.0  # and the longest pause between tries (a restart takes seco
 DATABASE_DOWN = (ConnectorException, psycopg.OperationalError, psycopg_pool.PoolTimeout,
                  OSError)
 log = logging.getLogger("mcm_sync.worker")
+
+
+class _OneLine(logging.Filter):
+    """The engine's log records without their tracebacks: a worker's log says what happened
+    in one line (a lost LISTEN session during a database restart is expected, and handled)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+_ONE_LINE = _OneLine()
+
+
+def _one_line_logs(worker_name: str) -> None:
+    """Filters are not inherited by child loggers: put ours on each the engine logs with."""
+    for name in ("procrastinate", "procrastinate.worker", f"procrastinate.worker.{worker_name}",
+                 "procrastinate.utils", "procrastinate.manager", "procrastinate.periodic",
+                 "procrastinate.psycopg_connector", "procrastinate.sync_psycopg_connector"):
+        logging.getLogger(name).addFilter(_ONE_LINE)
 
 # A config that cannot be read (ours, or a value the config model refuses).
 _UNREADABLE: tuple[type[BaseException], ...] = (*REPORTED, ValueError)
@@ -241,6 +262,10 @@ class Worker:
         except Exception as exc:  # isolation: one alliance's failure stops no other
             if isinstance(exc, StateError) and "holds the lock" in str(exc):
                 raise Busy(one_line(exc)) from exc
+            if isinstance(exc, DatabaseUnavailable) or database_unavailable(exc):
+                detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+                raise Interrupted("the database went away under the run (retried): "
+                                  + (detail[0] if detail else type(exc).__name__)) from exc
             self.forget(name)  # read its config (and secret files) afresh next time
             raise (Refused if _refused(exc) else RunFailed)(one_line(exc)) from exc
         if work.drained.errors:
@@ -314,22 +339,30 @@ class Worker:
     async def _engine(self, once: bool, stop: threading.Event,
                       on_cycle: Callable[[CycleReport], None] | None) -> None:
         assert self.url is not None
+        _one_line_logs(self.name)
         app = engine_app(self.url, interval=self.interval)
         pause = RECONNECT_FIRST
         while True:
+            began = time.monotonic()
             try:
                 await self._engine_session(app, once, stop, on_cycle)
-                return
+                if once or stop.is_set():
+                    return
+                # The engine's worker stopped by itself: a side task (its LISTEN session,
+                # its heartbeat) met the database going away. Start it again.
+                why = "the engine's worker stopped"
             except DATABASE_DOWN as exc:
                 # A PostgreSQL restart: the engine's worker ended; start it again once the
                 # database answers (a job cut short is retried by the stalled-job check).
-                log.warning("worker %s: the database is unavailable (%s); starting again in"
-                            " %.1f s (SIGTERM still stops)", self.name,
-                            str(exc).strip().splitlines()[0] if str(exc).strip() else
-                            type(exc).__name__, pause)
-                if stop.wait(pause):
-                    return
-                pause = min(pause * 2, RECONNECT_MAX)
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else \
+                    type(exc).__name__
+            if time.monotonic() - began > 60:
+                pause = RECONNECT_FIRST  # a new outage, not the same one going on
+            log.warning("worker %s: %s (the database is unavailable?); starting again in"
+                        " %.1f s (SIGTERM still stops)", self.name, why, pause)
+            if stop.wait(pause):
+                return
+            pause = min(pause * 2, RECONNECT_MAX)
 
     async def _engine_session(self, app: Any, once: bool, stop: threading.Event,
                               on_cycle: Callable[[CycleReport], None] | None) -> None:
