@@ -302,6 +302,25 @@ def test_one_run_per_alliance_and_a_delivery_during_a_run_is_drained_after_it(
     assert all(len([r for r in runs if r[2]]) == 1 for runs in spans.values()), spans
 
 
+def test_a_coordinators_own_sync_is_turned_away_while_a_worker_runs_the_alliance(
+        fleet: Fleet) -> None:
+    fleet.reset()
+    config = str(fleet.configs / "a0002.yaml")
+    fleet.run("-c", config, "sandbox", "move", "A0002-2", "doing", "--as", ESRA)
+    admin(fleet.server, "POST", "/_sandbox/faults",  # a0002's run takes a while
+          {"service": "slack", "method": "POST", "path": "*chat.*", "mode": "delay",
+           "seconds": 2.0, "count": 2})
+    worker = fleet.start("--concurrency", "4")
+    try:
+        _wait(lambda: fleet.status()["a0002"]["outcome"] == "running", 60, "a0002 started")
+        refused = fleet.run("-c", config, "sync", expect=2)  # the alliance's run lock
+        assert "holds the lock" in refused.output and "mcm-sync worker" in refused.output
+        _wait(lambda: fleet.status()["a0002"]["outcome"] == "ok", 60, "a0002 finished")
+    finally:
+        _stop(worker)
+    assert json.loads(fleet.run("-c", config, "sync", "--json").stdout)["writes"] == {}
+
+
 def test_the_engine_retries_refused_credentials_and_a_held_lock_not_other_failures() -> None:
     retry = AllianceRetry(dt.timedelta(minutes=5))
 
