@@ -32,13 +32,15 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 import procrastinate
+import sqlalchemy as sa
 from procrastinate import exceptions as engine_errors
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.schema import SchemaManager
 
-from sync.state.db import Database, postgres_url
+from sync.core.errors import DatabaseUnavailable
+from sync.state.db import Database, database_unavailable, masked, postgres_url
 from sync.state.schema import migrate
 
 SCHEMA = "mcm_jobs"
@@ -82,7 +84,15 @@ MIGRATIONS: tuple[tuple[Any, ...], ...] = (
 def open_jobs_db(url: str) -> Database:
     """A connection in the engine's schema, migrated to the current version (idempotent:
     the store migrations' version table and advisory lock; workers may start together)."""
-    db = Database.postgresql(url, SCHEMA)
+    try:
+        db = Database.postgresql(url, SCHEMA)
+    except sa.exc.DBAPIError as exc:
+        if not database_unavailable(exc):
+            raise
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise DatabaseUnavailable(
+            f"the database {masked(url)} is unavailable: "
+            f"{detail[0] if detail else type(exc).__name__}") from exc
     try:
         migrate(db, migrations=MIGRATIONS, where=f"job engine {db.where}")
     except BaseException:
