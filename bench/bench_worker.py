@@ -1,27 +1,23 @@
-"""Many alliances on workers: cost of a no-op alliance sync, cycle times, kills. Prints figures.
+"""Workers for many alliances: today's ledger and the job engine side by side. Prints figures.
 
-    python bench/bench_worker.py                # 1,000 alliances, SQLite and PostgreSQL
-    python bench/bench_worker.py --n 200 --workers 1,2 --backends postgresql
-    python bench/bench_worker.py --n 200 --parts cycle,process   # the CPU figures only
+    python bench/bench_worker.py --old /work/wt/jobs-old          # 1,000 alliances
+    python bench/bench_worker.py --old /work/wt/jobs-old --n 200 --workers 1,2 --kill 12
 
-What it does (nothing is asserted; a private PostgreSQL server and a sandbox process on
-127.0.0.1 without rate limits):
+``--old`` is a checkout of the code before the engine (``git worktree add --detach DIR
+main``): its worker (a ledger table, advisory locks, NOTIFY) runs from there, the engine's
+(procrastinate) from this tree, both as real ``mcm-sync worker`` processes on the same
+fleet, the same sandbox process and one private PostgreSQL server (nothing is asserted).
 
-1. bootstraps one example alliance on the sandbox and clones its state N times (a SQLite file
-   copy, or a PostgreSQL schema filled by ``INSERT ... SELECT``): N alliances of the example's
-   size (45 items) whose syncs are no-ops reading the same board and channel. The sandbox runs
-   in its own process, so the worker's CPU is the worker's alone;
-2. one worker, in this process: a warm-up cycle, then a measured cycle at --concurrency 1
-   (CPU seconds and database round trips per alliance, wall time) and one at 4;
-   then the real thing: a long-running ``mcm-sync worker`` process (``--interval 30s``,
-   ``--concurrency 4``) left to run every alliance once (its connections made), then its CPU
-   read from the OS (``/proc/<pid>/stat``: user + system) over its next pass, divided by the
-   runs the ledger counted meanwhile: the figure the 5 ms goal is about;
-3. PostgreSQL: 1, 2 and 4 worker processes (``mcm-sync worker --once``) share one cycle:
-   wall time and the ratio to one worker, and that no alliance ran twice;
-4. --kill K distinct alliances, each with a member's card move, Slack writes slowed; two
-   workers run them and one is killed with SIGKILL mid-cycle; the other takes its alliances
-   over; duplicates are counted (thread notes per moved item, messages per token).
+1. bootstraps one example alliance on the sandbox and clones its state N times (a PostgreSQL
+   schema each, filled by ``INSERT ... SELECT``): N alliances whose syncs are quiet runs;
+2. per implementation, a warm-up cycle, then one cycle (``mcm-sync worker --once``) shared by
+   1 and 2 worker processes: wall time, CPU per alliance (user + system of the worker
+   processes, from the OS), database transactions per alliance (``pg_stat_database``; in
+   autocommit one statement is one transaction: the round trips), alliances run twice;
+3. ``--kill K``: K alliances with a member's card move each, Slack writes slowed; two
+   long-running workers, one killed with SIGKILL while it runs an alliance; the time until
+   every alliance has synced (``worker status``), the alliances finished, duplicates (our
+   identity tokens seen twice in the channels).
 """
 
 from __future__ import annotations
@@ -29,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -50,9 +47,7 @@ from connectors.sandbox.clients.testing import admin  # noqa: E402
 from sync.cli.main import cli  # noqa: E402
 from sync.core.config import load_config  # noqa: E402
 from sync.core.services import announce_sandbox, sandbox_data_dir  # noqa: E402
-from sync.fleet.ledger import SCHEMA, Ledger  # noqa: E402
-from sync.fleet.worker import Worker  # noqa: E402
-from sync.reports.digest import parse_duration  # noqa: E402
+from sync.fleet.jobs import forget_jobs  # noqa: E402
 from sync.state import db as dbmod  # noqa: E402
 from sync.state.schema import TABLES  # noqa: E402
 from sync.state.store import StateStore  # noqa: E402
@@ -63,8 +58,6 @@ from tests.support.fleet import make_fleet  # noqa: E402
 
 ESRA = "esra.yilmaz@example.org"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-GOAL_CPU_MS = 5.0  # per quiet alliance run, the issue's goal (one core: 1,000 every 5 s)
-PARTS = ("cycle", "process", "workers", "kill")
 
 
 class Sandbox:
@@ -155,194 +148,135 @@ def slack_token(email: str) -> str:
     return str(admin(SANDBOX, "POST", "/_sandbox/members/tokens", {"email": email})["slack"])
 
 
-def count_round_trips() -> list[int]:
-    """Count every statement sent to a state or ledger database from now on."""
-    counter = [0]
-    original = dbmod.Database._run
+class Tree:
+    """One implementation: its source tree (run from there) and how to reset its schedule."""
 
-    def counting(self: dbmod.Database, text: str, values: object = None) -> dbmod.Result:
-        counter[0] += 1
-        return original(self, text, values)
+    def __init__(self, label: str, root: Path, pg_url: str) -> None:
+        self.label, self.root, self.pg_url = label, root, pg_url
+        self.env = {**os.environ, "PYTHONPATH": str(root)}
 
-    dbmod.Database._run = counting  # type: ignore[method-assign]
-    return counter
+    def command(self, configs: Path, *args: str) -> list[str]:
+        """``mcm-sync worker`` of this tree on ``configs``."""
+        return [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(configs),
+                "--database", self.pg_url, *args]
 
-
-def reset_ledger(configs: Path, pg_url: str | None) -> None:
-    """Every alliance due again."""
-    ledger = Ledger(pg_url, configs)
-    ledger.reset()
-    ledger.close()
-
-
-def one_worker(configs: Path, pg_url: str | None, n: int, counter: list[int],
-               measure: bool = True) -> dict[str, float]:
-    """Two warm-up cycles (configs, playbooks and action plans parsed, connections made; the
-    first run reads the template's own writes coming back, the second records the empty plan's
-    fingerprint), then (``measure``) a measured cycle of quiet runs at concurrency 1 and one
-    at 4."""
-    figures: dict[str, float] = {}
-    reset_ledger(configs, pg_url)
-    worker = Worker(configs, database=pg_url, interval=parse_duration("1h", "interval"))
-    cycles = ((1, "warm"), (1, "warm"), (1, "c1"), (4, "c4")) if measure else ((4, "warm"),) * 2
-    for concurrency, label in cycles:
-        worker.ledger.reset()
-        worker.concurrency = concurrency
-        trips, cpu, wall = counter[0], time.process_time(), time.perf_counter()
-        report = worker.cycle()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        trips = counter[0] - trips
-        bad = {k: v for k, v in report.outcomes.items() if v != "ok"}
-        if bad or len(report.outcomes) != n:
-            raise RuntimeError(f"cycle {label}: {len(report.outcomes)} run, not ok: {bad}")
-        if label != "warm":
-            figures[f"{label}_wall"] = wall
-            figures[f"{label}_cpu_ms"] = cpu / n * 1000
-            figures[f"{label}_trips"] = trips / n
-    worker.close()
-    return figures
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used, as the OS counts them."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def ledger_runs(configs: Path, pg_url: str | None) -> tuple[int, int]:
-    """Runs the ledger counted over every alliance, and how many failed."""
-    ledger = Ledger(pg_url, configs)
-    try:
-        entries = ledger.entries().values()
-    finally:
-        ledger.close()
-    return sum(e.runs for e in entries), sum(1 for e in entries if e.failures)
-
-
-def long_running_worker(configs: Path, pg_url: str | None, n: int,
-                        timeout: float = 1800) -> dict[str, float]:
-    """A real ``mcm-sync worker`` process: CPU per quiet alliance over its second pass."""
-    reset_ledger(configs, pg_url)
-    command = [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(configs),
-               "--interval", "30s", "--concurrency", "4"]
-    if pg_url:
-        command += ["--database", pg_url]
-    proc = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    deadline = time.monotonic() + timeout
-
-    def wait_for(runs: int) -> tuple[float, int, float]:
-        while True:
-            done, failed = ledger_runs(configs, pg_url)
-            if failed or proc.poll() is not None:
-                raise RuntimeError(f"the worker failed ({failed} alliances failed)")
-            if done >= runs:
-                return process_cpu(proc.pid), done, time.perf_counter()
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the worker made {done} of {runs} runs in {timeout} s")
-            time.sleep(0.25)
-
-    try:
-        first = wait_for(n)  # every alliance once: configs parsed, connections made
-        start = wait_for(n + max(1, n // 20))  # the second pass under way
-        end = wait_for(2 * n)
-    finally:
-        proc.send_signal(signal.SIGTERM)
+    def reset(self) -> None:
+        """Every alliance due again."""
+        if self.label == "engine":
+            forget_jobs(self.pg_url)
+            return
+        db = dbmod.Database.postgresql(self.pg_url, "mcm_worker")
         try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    runs = end[1] - start[1]
-    return {"cpu_ms": (end[0] - start[0]) / runs * 1000, "runs": runs,
-            "first_pass_cpu_ms": first[0] / n * 1000, "wall_per_run_ms":
-            (end[2] - start[2]) / runs * 1000}
+            if db.execute("SELECT to_regclass('alliance_runs')").one()[0] is not None:
+                db.execute("DELETE FROM alliance_runs")
+        finally:
+            db.close()
+
+    def status(self, configs: Path) -> list[dict[str, object]]:
+        """``worker status --json`` of this tree."""
+        out = subprocess.run([*self.command(configs)[:4], "status", "--alliances",
+                              str(configs), "--database", self.pg_url, "--json"],
+                             env=self.env, cwd=self.root, capture_output=True, text=True,
+                             check=True, timeout=120).stdout
+        return list(json.loads(out))
 
 
-def worker_processes(configs: Path, pg_url: str, workers: int, n: int) -> float:
-    """Wall time of one cycle shared by ``workers`` processes; checks none ran twice."""
-    reset_ledger(configs, pg_url)
-    start = time.perf_counter()
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(configs),
-         "--database", pg_url, "--once", "--json", "--interval", "1h", "--concurrency", "2"],
-        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(workers)]
+def transactions(pg_url: str) -> int:
+    """Transactions the server counted in the database so far (commits and rollbacks)."""
+    db = dbmod.Database.postgresql(pg_url, "public")
+    try:
+        row = db.execute("SELECT xact_commit + xact_rollback AS n FROM pg_stat_database"
+                         " WHERE datname = current_database()").one()
+        return int(row["n"])
+    finally:
+        db.close()
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def one_cycle(tree: Tree, configs: Path, workers: int, n: int) -> dict[str, float]:
+    """One cycle shared by ``workers`` ``--once`` processes of ``tree``."""
+    tree.reset()
+    time.sleep(1.0)  # pg_stat_database is updated by the server at most every 0.5 s
+    trips, cpu, start = transactions(tree.pg_url), children_cpu(), time.perf_counter()
+    procs = [subprocess.Popen(tree.command(configs, "--once", "--json", "--interval", "1h",
+                                           "--concurrency", "2"),
+                              env=tree.env, cwd=tree.root, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(workers)]
     seen: Counter[str] = Counter()
+    bad: dict[str, str] = {}
     for proc in procs:
         out, err = proc.communicate(timeout=3600)
         if proc.returncode:
-            raise RuntimeError(err)
-        seen.update(list(json.loads(out)["outcomes"]))
+            raise RuntimeError(f"{tree.label}: {err[-2000:]}")
+        outcomes = json.loads(out)["outcomes"]
+        seen.update(list(outcomes))
+        bad.update({k: v for k, v in outcomes.items() if v != "ok"})
     wall = time.perf_counter() - start
-    twice = [k for k, v in seen.items() if v > 1]
-    print(f"  {workers} worker(s): {wall:.1f} s, {len(seen)} alliances, run twice: {len(twice)}")
-    return wall
+    cpu = children_cpu() - cpu
+    time.sleep(1.0)
+    trips = transactions(tree.pg_url) - trips
+    return {"wall_s": round(wall, 1), "cpu_ms_per_alliance": round(cpu / n * 1000, 1),
+            "transactions_per_alliance": round(trips / n, 1), "ran": len(seen),
+            "run_twice": sum(1 for v in seen.values() if v > 1), "not_ok": len(bad)}
 
 
-def kill_test(folder: Path, pg_url: str, k: int) -> dict[str, int]:
-    """K alliances with a member's change; two workers, one killed mid-cycle; duplicates."""
-    configs = make_fleet(folder, k, _Url(SANDBOX.url), pg_url)  # type: ignore[arg-type]
+def kill_test(tree: Tree, configs: Path, k: int, status: str) -> dict[str, object]:
+    """K alliances with a member's move; two workers, one killed mid-cycle; duplicates."""
     for path in sorted(configs.glob("*.yaml")):
-        run_cli("-c", str(path), "bootstrap")
-        run_cli("-c", str(path), "sync")
-        number = f"{path.stem.upper()}-1"
-        run_cli("-c", str(path), "sandbox", "move", number, "doing", "--as", ESRA)
+        run_cli("-c", str(path), "sandbox", "move", f"{path.stem.upper()}-1", status,
+                "--as", ESRA)
     admin(SANDBOX, "POST", "/_sandbox/faults", {"service": "slack", "method": "POST",
                                                 "path": "*chat.*", "mode": "delay",
                                                 "seconds": 0.3})
-    reset_ledger(configs, pg_url)
-    command = [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(configs),
-               "--database", pg_url, "--interval", "1h", "--concurrency", "2"]
-    victim = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    survivor = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-    db = dbmod.Database.postgresql(pg_url, SCHEMA)
-    mine = f"%:{victim.pid}"
+    tree.reset()
+    command = tree.command(configs, "--interval", "1h", "--concurrency", "2")
+    victim, survivor = (subprocess.Popen(command, env=tree.env, cwd=tree.root,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                        for _ in range(2))
     deadline = time.monotonic() + 120
-    while not db.execute("SELECT 1 FROM alliance_runs WHERE worker LIKE ? AND outcome ="
-                         " 'running'", (mine,)).fetchall():
+    while not any(r["outcome"] == "running" for r in tree.status(configs)):
         if time.monotonic() > deadline:
-            raise RuntimeError("the victim never started an alliance")
-        time.sleep(0.05)
-    time.sleep(0.2)  # inside a slowed Slack write
+            raise RuntimeError("no worker ever started an alliance")
+        time.sleep(0.1)
+    time.sleep(0.5)  # both workers inside slowed Slack writes
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     killed_at = time.perf_counter()
-    running_at_kill = len(db.execute("SELECT 1 FROM alliance_runs WHERE worker LIKE ? AND"
-                                     " outcome = 'running'", (mine,)).fetchall())
     deadline = time.monotonic() + 300
     while True:
-        rows = db.execute("SELECT name, outcome FROM alliance_runs").fetchall()
+        rows = tree.status(configs)
         done = sum(1 for r in rows if r["outcome"] == "ok")
         if done == k or time.monotonic() > deadline:
             break
-        time.sleep(0.2)
-    taken_over_after = time.perf_counter() - killed_at
-    db.close()
+        time.sleep(0.5)
+    all_done = time.perf_counter() - killed_at
     survivor.send_signal(signal.SIGTERM)
     survivor.wait(timeout=60)
     admin(SANDBOX, "DELETE", "/_sandbox/faults")
-    duplicates = notes = 0
+    duplicates = 0
     for path in sorted(configs.glob("*.yaml")):
         config = load_config(path)
         with StateStore.open(config.state_location, schema=config.state_schema) as store:
             channel = store.get_resource("slack", "channel", "actions")
-            item = store.get_item_by_number(f"{path.stem.upper()}-1")
-            side = store.get_side(item.id, "slack") if item else None
+        assert channel is not None
         slack = WebClient(token=slack_token(ESRA), base_url=f"{SANDBOX.url}/slack/api/")
         slack.proxy = None
         history = slack.conversations_history(channel=channel.remote_id, limit=1000,
                                               include_all_metadata=True)["messages"]
-        tokens = Counter(token_in_metadata(m.get("metadata")) for m in history)
+        messages = list(history)
+        for message in history:
+            if message.get("reply_count"):
+                messages += slack.conversations_replies(channel=channel.remote_id,
+                                                        ts=message["ts"])["messages"][1:]
+        tokens = Counter(token_in_metadata(m.get("metadata")) for m in messages)
         duplicates += sum(v - 1 for t, v in tokens.items() if t and v > 1)
-        replies = slack.conversations_replies(channel=channel.remote_id, ts=side.remote_id)
-        moved = [m for m in replies["messages"][1:] if "In progress" in m.get("text", "")]
-        notes += len(moved)
-        duplicates += max(0, len(moved) - 1)
-    return {"alliances": k, "ok": done, "running_when_killed": running_at_kill,
-            "all_done_after_kill_s": round(taken_over_after, 1),
-            "thread_notes": notes, "duplicates": duplicates}
+    return {"alliances": k, "finished": done, "all_done_after_kill_s": round(all_done, 1),
+            "duplicates": duplicates}
 
 
 SANDBOX: Sandbox
@@ -352,55 +286,41 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     global SANDBOX
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", type=Path, required=True,
+                        help="a checkout of the ledger's code (git worktree add --detach)")
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--workers", default="1,2", help="worker counts ('' for none)")
     parser.add_argument("--kill", type=int, default=12)
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help=f"what to measure, of {','.join(PARTS)}")
     args = parser.parse_args()
-    parts = set(args.parts.split(","))
     scratch = Path(tempfile.mkdtemp(prefix="mcm-bench-worker-"))
     server = pg_server.start(max_connections=300)
     SANDBOX = Sandbox(scratch / "sandbox" / "data")
+    trees = [Tree("ledger", args.old.resolve(), server.url), Tree("engine", ROOT, server.url)]
     try:
         template_dir = scratch / "template"
         template_dir.mkdir()
         template = make_fleet(template_dir, 1, _Url(SANDBOX.url), None) / "a0001.yaml"  # type: ignore[arg-type]
         run_cli("-c", str(template), "bootstrap")
         run_cli("-c", str(template), "sync")
-        counter = count_round_trips()
-        for backend in args.backends.split(","):
-            pg_url = server.url if backend == "postgresql" else None
-            start = time.perf_counter()
-            configs = clone_fleet(scratch / backend, template, args.n, pg_url)
-            print(f"{backend}: {args.n} alliances set up in {time.perf_counter() - start:.0f} s")
-            # The warm-up cycles bring every store to quiet runs (for the process too).
-            figures = one_worker(configs, pg_url, args.n, counter, measure="cycle" in parts)
-            if "cycle" in parts:
-                print(f"  Worker.cycle() in this process, 1 thread: {figures['c1_wall']:.1f} s "
-                      f"per cycle, {figures['c1_cpu_ms']:.1f} ms CPU and "
-                      f"{figures['c1_trips']:.0f} database round trips per no-op alliance sync")
-                print(f"  Worker.cycle() in this process, 4 threads: {figures['c4_wall']:.1f} s "
-                      f"per cycle, {figures['c4_cpu_ms']:.1f} ms CPU per alliance")
-            if "process" in parts:
-                real = long_running_worker(configs, pg_url, args.n)
-                verdict = "met" if real["cpu_ms"] < GOAL_CPU_MS else "MISSED"
-                print(f"  mcm-sync worker process (long-running, 4 threads): "
-                      f"{real['cpu_ms']:.1f} ms CPU per quiet alliance (OS, over "
-                      f"{real['runs']:.0f} runs; goal < {GOAL_CPU_MS:.0f} ms: {verdict}; "
-                      f"floor: the in-process cycle above), {real['wall_per_run_ms']:.1f} ms "
-                      f"wall per run; its first pass (connecting) "
-                      f"{real['first_pass_cpu_ms']:.1f} ms CPU per alliance")
-            if pg_url and "workers" in parts:
-                walls = {w: worker_processes(configs, pg_url, w, args.n)
-                         for w in map(int, args.workers.split(","))}
-                first = walls[min(walls)]
-                print("  cycle time ratio (1 worker / w workers): " + ", ".join(
-                    f"{w}: {first / wall:.2f}" for w, wall in walls.items()))
-        if args.kill and "postgresql" in args.backends and "kill" in parts:
-            print("  kill -9 of one of two workers mid-cycle:",
-                  kill_test(scratch / "kill", server.url, args.kill))
+        start = time.perf_counter()
+        configs = clone_fleet(scratch / "fleet", template, args.n, server.url)
+        print(f"{args.n} alliances set up in {time.perf_counter() - start:.0f} s")
+        counts = [int(w) for w in args.workers.split(",") if w]  # "": the kill test only
+        for tree in trees if counts else ():  # warm-up: every store brought to quiet runs
+            one_cycle(tree, configs, 1, args.n)  # one first: it creates its tables
+        for workers in counts:
+            for tree in trees:
+                print(f"  {tree.label:6} {workers} worker(s), one cycle:",
+                      one_cycle(tree, configs, workers, args.n))
+        if args.kill:
+            kill_configs = make_fleet(scratch / "kill", args.kill, _Url(SANDBOX.url),  # type: ignore[arg-type]
+                                      server.url, own_schemas=True)
+            for path in sorted(kill_configs.glob("*.yaml")):
+                run_cli("-c", str(path), "bootstrap")
+                run_cli("-c", str(path), "sync")
+            for tree, status in zip(trees, ("doing", "done"), strict=True):
+                print(f"  {tree.label:6} kill -9 of one of two workers mid-cycle:",
+                      kill_test(tree, kill_configs, args.kill, status))
     finally:
         SANDBOX.stop()
         server.stop()

@@ -88,7 +88,8 @@ def _secrets(config: Config, use_sandbox: bool, socket_mode: bool) -> Secrets | 
               default=None, help="Serve every alliance of this folder (one config per "
               "alliance): route, store and wake the workers; `mcm-sync worker` processes.")
 @click.option("--database", default=None, help="With --alliances: the workers' PostgreSQL "
-              f"ledger, to wake them (default ${DATABASE_ENV}; else the folder's SQLite one).")
+              f"job engine, to defer each delivery's drain (default ${DATABASE_ENV}; without "
+              "it, a lone worker looks at the queues).")
 @pass_app
 def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_every: str,
           no_register: bool, socket_mode: bool, sandbox: bool | None, folder: Path | None,

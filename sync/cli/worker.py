@@ -17,7 +17,8 @@ from sync.cli.app import echo_json
 from sync.cli.support.helptext import HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.core.errors import EveryAllianceFailed, UserError
-from sync.fleet.worker import CycleReport, Worker, alliance_configs, shared_stores, status_rows
+from sync.fleet.status import status_rows
+from sync.fleet.worker import CycleReport, Worker, alliance_configs, shared_stores
 from sync.reports.digest import parse_duration
 
 DATABASE_ENV = "MCM_SYNC_DATABASE_URL"
@@ -27,8 +28,8 @@ _alliances = click.option(
     envvar="MCM_SYNC_ALLIANCES", help="Folder with one config (*.yaml) per alliance.")
 _database = click.option(
     "--database", default=None,
-    help=f"PostgreSQL URL of the workers' shared ledger and locks (default ${DATABASE_ENV}; "
-    "without it, a single worker keeps its ledger in the folder). A password only as ${VAR}.")
+    help=f"PostgreSQL URL of the workers' job engine (default ${DATABASE_ENV}; without it, "
+    "a single worker runs the folder in-process). A password only as ${VAR}.")
 
 
 def _folder(folder: Path | None, *, one_store_each: bool = True) -> Path:
@@ -122,8 +123,6 @@ def cycle_line(report: CycleReport, t: gettext.NullTranslations) -> str:
     parts = [", ".join(f"{n} {t.gettext(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome}"
                        for outcome, n in sorted(counts.items()))
              or t.gettext("nothing due")]
-    if report.skipped:
-        parts.append(t.gettext("%(n)d run by other workers") % {"n": len(report.skipped)})
     failed = sorted(n for n, o in report.outcomes.items() if o == "failed")
     if failed:
         parts.append(t.gettext("failed: %(alliances)s") % {"alliances": "; ".join(
@@ -177,10 +176,3 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
                       _waiting(row["events_waiting_since"], now),
                       str(row["last_error"]) or "-")
     Console(width=160).print(table)
-    outage = rows[0]["database_outage"] if rows else None
-    if isinstance(outage, dict):
-        click.echo(t.gettext("last database outage: %(when)s, %(seconds).0fs (worker "
-                             "%(worker)s; runs redone: %(redone)s)")
-                   % {"when": _when(outage["began"], now), "seconds": outage["seconds"],
-                      "worker": outage["worker"],
-                      "redone": outage["interrupted"] or t.gettext("none")})

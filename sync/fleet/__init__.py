@@ -1,9 +1,10 @@
-"""Many alliances, one service: the worker that runs every alliance's schedule, and its ledger.
+"""Many alliances, one service: the workers that run every alliance's schedule.
 
 ``mcm-sync worker --alliances DIR`` loads one config per alliance from DIR and keeps each in
 step (the sync, with its full reconciliations, digests and meeting reminders, is
-``Alliance.sync``); several workers share one PostgreSQL database, each alliance synced by one
-worker at a time (``sync.fleet.ledger``: advisory locks and a table of runs, no lock file).
-The workers also process what ``serve --alliances`` stored in each alliance's queue, woken by
-``NOTIFY`` on PostgreSQL (``sync.fleet.wake``).
+``Alliance.work``). Several workers share one PostgreSQL database through a job engine,
+procrastinate (:mod:`sync.fleet.jobs`): one job per alliance run, one run per alliance at a
+time, deliveries from ``serve --alliances`` deferred as drains, retries and stalled jobs the
+engine's. Alone on SQLite a worker runs the same task function in-process
+(:mod:`sync.fleet.worker`); :mod:`sync.fleet.status` is ``worker status``.
 """

@@ -4,10 +4,12 @@ The front verifies, routes, stores and wakes; it never processes. Each delivery 
 its alliance (:mod:`sync.serve.routes`), verified with that alliance's own secrets and handled
 by the same :class:`sync.serve.hooks.HookApp` as ``serve -c`` (filters, dedup keys, refusals),
 written to *that* alliance's durable queue (its state store's ``events`` table) and committed
-before the answer; then the alliance's flag is raised in the workers' ledger and, on
-PostgreSQL, ``NOTIFY mcm_sync_events`` wakes a worker (:meth:`Ledger.events_arrived`). The
-workers drain the queue under the alliance's scheduling lock (:mod:`sync.fleet.worker`): one
-writer per alliance, whichever machine it runs on.
+before the answer; then, on PostgreSQL, a drain job of the alliance is deferred in the job
+engine (:class:`sync.fleet.jobs.Deliveries`), whose ``NOTIFY`` wakes a worker at once. The
+engine runs one job per alliance at a time (its ``lock``), whichever machine it runs on.
+
+The front keeps no state beyond caches (the routing table, parsed playbooks): everything it
+writes goes to the database, so several fronts can serve one folder behind a proxy.
 
 What matches no alliance: a Trello delivery for an unknown name or board is answered 410 (Trello
 then deletes that webhook), as ``serve -c`` answers a board that is not its own; a Slack
@@ -38,7 +40,7 @@ from werkzeug.wrappers import Request, Response
 from sync.api import Alliance
 from sync.core.errors import DatabaseUnavailable
 from sync.core.services import connect
-from sync.fleet.ledger import Ledger
+from sync.fleet.jobs import Deliveries
 from sync.serve.answers import alliance_answer
 from sync.serve.hooks import (
     MAILCHIMP_PREFIX,
@@ -100,9 +102,9 @@ class AllianceQueue:
 class FrontApp:
     """The WSGI app of the front: route, then hand to the alliance's :class:`HookApp`."""
 
-    def __init__(self, router: Router, ledger: Ledger) -> None:
+    def __init__(self, router: Router, deliveries: Deliveries) -> None:
         self.router = router
-        self.ledger = ledger
+        self.deliveries = deliveries
         self._alliances: dict[str, tuple[int, Alliance]] = {}  # for /alliance (playbooks)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -133,7 +135,7 @@ class FrontApp:
         scope = route.scope if trello_callback_url is None else dataclasses.replace(
             route.scope, trello_callback_url=trello_callback_url)
         return HookApp(AllianceQueue(route), route.secrets, scope,  # type: ignore[arg-type]  # AllianceQueue has the put() deliveries use; /healthz (counts()) is the front's
-                       lambda: self.ledger.events_arrived(route.name),
+                       lambda: self.deliveries.arrived(route.name),
                        command=lambda form: self._command(route, form))
 
     def _route(self, find: Callable[[RoutingTable], Route | None]) -> Route | None:
@@ -257,12 +259,12 @@ class FrontService(Listening):
         """Listen, read the folder, register every routed alliance; returns self."""
         options = self.options
         try:
-            self.ledger = Ledger(self.database, self.folder)
+            self.deliveries = Deliveries(self.database)
 
             def make_app() -> FrontApp:
                 self.router = Router(self.folder, self.public_url, fallback=options.secrets,
                                      every=self.refresh_every, on_new=self._found)
-                return FrontApp(self.router, self.ledger)
+                return FrontApp(self.router, self.deliveries)
 
             self._listen(options, make_app, "front-http")
             self.router.refresh()
@@ -330,12 +332,11 @@ class FrontService(Listening):
             self.errors.append(f"{route.name}: {exc}")
 
     def stop(self) -> None:
-        """Stop listening; close the ledger."""
+        """Stop listening; close the engine's pool."""
         self._stop.set()
         self._refresh_now.set()
         self._close_listener()
-        ledger = getattr(self, "ledger", None)
-        if ledger is not None:
-            ledger.close()
-            self.ledger = None  # type: ignore[assignment]  # closed: no Ledger any more
+        deliveries = getattr(self, "deliveries", None)
+        if deliveries is not None:
+            deliveries.close()
 

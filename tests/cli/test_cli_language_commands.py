@@ -151,11 +151,10 @@ def test_the_worker_s_cycle_line_in_dutch_and_as_the_engine_says_it_in_english()
     from sync.cli.worker import cycle_line
     from sync.fleet.worker import CycleReport
 
-    report = CycleReport(outcomes={"a": "ok", "b": "failed", "c": "ok"}, skipped=["d"],
+    report = CycleReport(outcomes={"a": "ok", "b": "failed", "c": "ok"},
                          errors={"b": "trello: refused"})
     assert cycle_line(report, translations("en")) == report.summary()
     assert cycle_line(report, translations("nl")) == (
-        "workerronde: 1 mislukt, 2 ok, 1 door andere workers uitgevoerd, mislukt: b "
-        "(trello: refused)")
+        "workerronde: 1 mislukt, 2 ok, mislukt: b (trello: refused)")
     assert cycle_line(CycleReport(), translations("en")) == CycleReport().summary()
     assert cycle_line(CycleReport(), translations("nl")) == "workerronde: niets aan de beurt"

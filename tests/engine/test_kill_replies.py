@@ -30,6 +30,7 @@ from connectors.sandbox.clients.testing import admin, member_token, slack_client
 from connectors.sandbox.core.server import SandboxServer
 from sync.cli.main import cli
 from sync.core.config import load_config
+from sync.fleet.jobs import STALLED_AFTER
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 from tests.support.fleet import forget_runs, make_fleet
@@ -191,7 +192,7 @@ def test_a_worker_killed_mid_note_leaves_one_note_after_a_late_landing(
     # while that worker gives the dead one's write time to land before looking for it.
     admin(server, "POST", "/_sandbox/faults", {"service": "slack", "method": "POST",
                                                "path": "*chat.postMessage*", "mode": "delay",
-                                               "seconds": 5.0, "count": 1})
+                                               "seconds": STALLED_AFTER + 5.0, "count": 1})
     worker = [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(configs),
               "--database", pg_url, "--concurrency", "1"]
     errors = (configs / "doomed.stderr").open("w+", encoding="utf-8")
@@ -212,6 +213,8 @@ def test_a_worker_killed_mid_note_leaves_one_note_after_a_late_landing(
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=10)
         errors.close()
+    # The engine hands the dead worker's job on once its heartbeat is stale.
+    time.sleep(STALLED_AFTER + 0.5)
     taker = subprocess.run([*worker, "--once", "--json"], env=ENV, cwd=ROOT,
                            capture_output=True, text=True, timeout=120, check=False)
     assert taker.returncode == 0, taker.stderr

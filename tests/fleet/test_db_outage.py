@@ -5,8 +5,7 @@ private PostgreSQL server is stopped as an administrator's restart does (``pg_ct
 fast``) while a worker process is in the middle of a run (a thread note on its way to a slowed
 Slack) and started again seconds later. Both processes live on; the run cut short is redone
 without a second note (the journal); a member's card move during the outage is answered 503
-(the vendors retry) and, sent again once the database is back, is processed; ``worker
-status`` shows the outage.
+(the vendors retry) and, sent again once the database is back, is processed.
 """
 
 from __future__ import annotations
@@ -214,11 +213,8 @@ def test_workers_and_the_front_ride_out_a_database_restart(
         assert answers[-1] == 200, answers
         stored = time.monotonic() - resumed
 
-        recorded = _wait_for(lambda: outage.status()["a0001"]["database_outage"], 60,
-                             "the worker's record of the outage")
-        reconnected = time.monotonic() - resumed
         _wait_for(lambda: outage.item("a0001", "A0001-3")[0] == "doing", 60,
-                  "the move made during the outage")
+                  "the move made during the outage; worker: " + outage.log("worker")[-3000:])
         _wait_for(lambda: outage.item("a0002", "A0002-5")[0] == "doing", 60,
                   "the run cut short, redone")
         status = outage.status()
@@ -232,15 +228,9 @@ def test_workers_and_the_front_ride_out_a_database_restart(
             assert outage.processes[name].poll() is None, outage.log(name)
             assert "Traceback" not in outage.log(name) and "internal error" not in \
                 outage.log(name), outage.log(name)
-        assert recorded["seconds"] >= OUTAGE - 1
-        table = outage.run("worker", "status", "--alliances", str(outage.configs),
-                           "--database", url).stdout
-        assert "last database outage:" in table
         print(f"\ndatabase down {resumed - halted:.1f}"
               f" s; redelivery stored {stored:.1f} s after the restart ({len(answers)} tries);"
-              f" worker's outage recorded {reconnected:.1f} s after it ({recorded['seconds']}"
-              f" s down as it saw it, redone: {recorded['interrupted'] or 'none'}); "
-              f"workers alive: 1/1, front alive; status rows: {sorted(status)}")
+              f" workers alive: 1/1, front alive; status rows: {sorted(status)}")
     finally:
         outage.close()
 

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 

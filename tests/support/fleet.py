@@ -13,8 +13,7 @@ from pathlib import Path
 from connectors.sandbox.core.server import SandboxServer
 from sync.core.config import load_config
 from sync.core.services import announce_sandbox, sandbox_data_dir
-from sync.fleet.ledger import SCHEMA as LEDGER_SCHEMA
-from sync.state.db import Database
+from sync.fleet.jobs import forget_jobs
 from tests.support.alliance import example_config
 
 
@@ -48,14 +47,9 @@ def make_fleet(folder: Path, n: int, server: SandboxServer, pg_url: str | None, 
 
 
 def forget_runs(pg_url: str) -> None:
-    """Empty the workers' ledger on ``pg_url`` (if there is one yet): every alliance is due.
+    """Empty the job engine's tables on ``pg_url`` (created if missing): every alliance is due.
 
     Fleets of one test session share its server and name their alliances alike (``a0001``):
     a run another test recorded would make this one's alliance not due.
     """
-    db = Database.postgresql(pg_url, LEDGER_SCHEMA)
-    try:
-        if db.execute("SELECT to_regclass('alliance_runs')").one()[0] is not None:
-            db.execute("DELETE FROM alliance_runs")
-    finally:
-        db.close()
+    forget_jobs(pg_url)
