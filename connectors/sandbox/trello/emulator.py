@@ -181,8 +181,8 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
         if per_key is not None:
             self._key_limit = _limiter(per_key, self.clock)
             # 429s per key, to lock a key out after too many (see KEY_REFUSALS_BEFORE_LOCKOUT).
-            self._key_refusals = WindowLimiter(KEY_REFUSALS_BEFORE_LOCKOUT, per_key.seconds,
-                                               self.clock)
+            self._key_refusals = WindowLimiter(KEY_REFUSALS_BEFORE_LOCKOUT + 1,
+                                               per_key.seconds, self.clock)
 
     def limits(self) -> dict[str, list[float]]:
         """The figures enforced: ``{"per_token": [calls, seconds], "per_key": [...]}``."""
@@ -223,7 +223,9 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
         """100 requests / 10 s per token, 300 / 10 s per key, 100 / 900 s on /1/members/."""
         key, _ = self.credentials(request)
         if self._key_refusals.remaining(key) <= 0:
-            return self._refused(key, "API_KEY_LIMIT_EXCEEDED")  # locked out for the window
+            # Locked out until the refusals leave the window (these answers are not counted,
+            # or a client that keeps trying would never get back in).
+            return self._limited("API_KEY_LIMIT_EXCEEDED")
         if self._token_limit.hit(identity.credential_key) is not None:
             return self._refused(key, "API_TOKEN_LIMIT_EXCEEDED")
         if self._key_limit.hit(key) is not None:
