@@ -21,6 +21,9 @@ Two operations, both safe for threads:
   callers in arrival order and spends no calls on polling.
 - :meth:`RateLimits.lease`: hold one of ``slots`` simultaneous connections of a bucket
   (Mailchimp), released when the block ends, also on an error.
+- :meth:`RateLimits.learn` / :meth:`RateLimits.learned`: the limit a vendor's answer stated
+  for a bucket, so that a new connector (a worker's next alliance) on the same key paces at
+  it from its first call (in the process: a new process starts from the published figures).
 """
 
 from __future__ import annotations
@@ -64,6 +67,15 @@ class RateLimits(Protocol):
         """Hold one of ``slots`` simultaneous connections of ``bucket`` for a block."""
         ...
 
+    def learn(self, bucket: str, limit: Limit) -> None:
+        """Remember the limit the vendor stated for ``bucket`` (Trello's quota headers), so
+        every pacer on it paces at that from its first call on, not only the one told."""
+        ...
+
+    def learned(self, bucket: str) -> Limit | None:
+        """The limit last stated for ``bucket`` in this process, if any."""
+        ...
+
 
 def earliest_start(slots: Sequence[float], limit: Limit, start: float) -> float:
     """The first moment at or after ``start`` when one more call keeps every window of
@@ -86,6 +98,7 @@ class LocalLimits:
         self._slots: dict[str, list[float]] = {}
         self._holds: dict[str, float] = {}
         self._leases: dict[str, threading.BoundedSemaphore] = {}
+        self._stated: dict[str, Limit] = {}
 
     def reserve(self, buckets: Sequence[tuple[str, Limit]], delay: float = 0.0) -> float:
         """Book one call in every bucket (see :class:`RateLimits`)."""
@@ -116,6 +129,16 @@ class LocalLimits:
             semaphore = self._leases.setdefault(bucket, threading.BoundedSemaphore(slots))
         with semaphore:
             yield
+
+    def learn(self, bucket: str, limit: Limit) -> None:
+        """Remember the limit stated for ``bucket``."""
+        with self._lock:
+            self._stated[bucket] = limit
+
+    def learned(self, bucket: str) -> Limit | None:
+        """The limit last stated for ``bucket``, if any."""
+        with self._lock:
+            return self._stated.get(bucket)
 
     def booked(self, bucket: str) -> int:
         """How many bookings of ``bucket`` are still remembered (tests)."""

@@ -232,6 +232,10 @@ class TrelloPacer:
     def acquire(self, path: str = "") -> float:
         """Wait for a slot for one request to ``path`` (e.g. ``/1/members/me/boards``)."""
         if self._shared is not None:
+            for name, bucket in self.buckets.items():
+                stated = self._shared.learned(bucket)
+                if stated is not None and name in self.shared_limits:
+                    self.shared_limits[name] = stated
             wanted = [(self.buckets[name], limit) for name, limit in self.shared_limits.items()]
             if self._members_route(path):
                 wanted.append((self.buckets["members"], TRELLO_MEMBERS_LIMIT))
@@ -268,10 +272,14 @@ class TrelloPacer:
             # bootstrap stays near its floor); the key's less 10 %: many workers' calls are
             # in flight on it at once, so more of them can land in one of Trello's windows.
             stated = Limit(most, window)
-            self.shared_limits[name] = (
-                Limit(max(1, most - TRELLO_QUOTA_RESERVE), window) if name == "token"
-                else Limit(max(1, with_headroom(stated).calls), window))
-            if remaining <= 0 and self._shared is not None:
+            paced = (Limit(max(1, most - TRELLO_QUOTA_RESERVE), window) if name == "token"
+                     else Limit(max(1, with_headroom(stated).calls), window))
+            self.shared_limits[name] = paced
+            if self._shared is None:
+                continue
+            if self._shared.learned(self.buckets[name]) != paced:
+                self._shared.learn(self.buckets[name], paced)  # for the key's other tokens
+            if remaining <= 0:
                 self._shared.pause(self.buckets[name], window / 10)
 
     def observe(self, headers: Mapping[str, str]) -> None:

@@ -208,3 +208,32 @@ def test_the_backend_follows_the_state_store(pg_url: str) -> None:
     assert limits_for(None) is limits_for("")
     made: Any = limits_for(pg_url)
     assert isinstance(made, PostgresLimits) and made is limits_for(pg_url)
+
+
+def test_a_new_connector_on_the_key_paces_at_the_quota_another_was_told() -> None:
+    # A worker's next alliance on the key must not start from the published 300 when
+    # Trello's answers have said otherwise: its first call would overrun.
+    limits = LocalLimits()
+    told = TrelloPacer(limits=limits, api_key="key", token="token-1", sleep=lambda _: None)
+    told.observe({"x-rate-limit-api-key-max": "20", "x-rate-limit-api-key-interval-ms": "10000",
+                  "x-rate-limit-api-key-remaining": "19"})
+    newcomer = TrelloPacer(limits=limits, api_key="key", token="token-2", sleep=lambda _: None)
+    newcomer.acquire("/1/boards/b")
+    assert newcomer.shared_limits["key"] == Limit(18, 10.0)
+    other_key = TrelloPacer(limits=limits, api_key="other", token="t", sleep=lambda _: None)
+    other_key.acquire("/1/boards/b")
+    assert other_key.shared_limits["key"] == Limit(270, 10.0)
+
+
+def test_a_stated_quota_reaches_the_other_workers(pg_url: str) -> None:
+    told, other = PostgresLimits(pg_url), PostgresLimits(pg_url)
+    try:
+        bucket = bucket_name("trello-key", "a key of this test")
+        assert other.learned(bucket) is None
+        told.learn(bucket, Limit(18, 10.0))
+        fresh = PostgresLimits(pg_url)  # a worker started after the quota was stated
+        assert fresh.learned(bucket) == Limit(18, 10.0)
+        fresh.close()
+    finally:
+        told.close()
+        other.close()

@@ -9,6 +9,9 @@ needs, so they are not part of the store's migrations.
 - ``slots (bucket, at)``: the booked moments of each bucket (seconds of the database's
   clock, so workers on machines whose clocks differ still agree);
 - ``holds (bucket, until)``: a bucket the vendor said is spent, held back until then;
+- ``stated (bucket, calls, seconds)``: the limit the vendor's answers stated for a bucket
+  (Trello's quota headers), so that a worker's first call on a key paces at it too (read
+  once per bucket and process, then kept);
 - ``mcm_limits.reserve(buckets, calls, seconds, delay)``: one call booked in every bucket at
   the earliest moment that keeps each within its limit (the same rule as the in-process
   :func:`connectors.limits.earliest_start`), returning the wait: ONE round trip per request.
@@ -47,6 +50,7 @@ from connectors.rate_limits import Limit
 log = logging.getLogger(__name__)
 
 SCHEMA = "mcm_limits"
+ASK_AGAIN = 1.0  # seconds before a bucket's stated limit is looked up again, if none was
 LEASE_POLL = 0.02  # seconds between tries when every connection of a bucket is leased
 _SETUP_LOCK = 0x6D636D6C  # advisory lock id of the schema's creation ("mcml")
 
@@ -56,6 +60,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.slots (bucket TEXT NOT NULL, at DOUBLE PRECI
 CREATE INDEX IF NOT EXISTS slots_bucket_at ON {SCHEMA}.slots (bucket, at DESC);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.holds (
     bucket TEXT PRIMARY KEY, until DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.stated (
+    bucket TEXT PRIMARY KEY, calls INT NOT NULL, seconds DOUBLE PRECISION NOT NULL);
 CREATE OR REPLACE FUNCTION {SCHEMA}.reserve(
     buckets TEXT[], calls INT[], seconds DOUBLE PRECISION[], delay DOUBLE PRECISION)
 RETURNS DOUBLE PRECISION LANGUAGE plpgsql AS $$
@@ -90,6 +96,9 @@ RESERVE = f"SELECT {SCHEMA}.reserve(%s::text[], %s::int[], %s::float8[], %s::flo
 PAUSE = (f"INSERT INTO {SCHEMA}.holds (bucket, until) "
          "VALUES (%s, extract(epoch FROM clock_timestamp()) + %s) "
          "ON CONFLICT (bucket) DO UPDATE SET until = greatest(holds.until, excluded.until)")
+LEARN = (f"INSERT INTO {SCHEMA}.stated (bucket, calls, seconds) VALUES (%s, %s, %s) "
+         "ON CONFLICT (bucket) DO UPDATE SET calls = excluded.calls, seconds = excluded.seconds")
+LEARNED = f"SELECT calls, seconds FROM {SCHEMA}.stated WHERE bucket = %s"
 TRY_LEASE = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
 END_LEASE = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
 
@@ -108,7 +117,10 @@ class PostgresLimits:
         self._conn: psycopg.Connection[Any] | None = None
         self._idle: list[psycopg.Connection[Any]] = []  # lease connections not in use
         self._busy: set[psycopg.Connection[Any]] = set()  # lease connections holding one
-        self._fallback = LocalLimits()
+        self._fallback = LocalLimits()  # also this process's copy of the stated limits
+        # When a bucket's stated limit was last looked up and not found: asked again after
+        # ASK_AGAIN, since another worker may learn it any moment (the cycle's start).
+        self._asked: dict[str, float] = {}
         self._warned = False
         self.round_trips = 0
 
@@ -207,6 +219,37 @@ class PostgresLimits:
             return
         with self._lock:
             self._idle.append(conn)
+
+    def learn(self, bucket: str, limit: Limit) -> None:
+        """Remember a stated limit for every worker (and in this process)."""
+        self._fallback.learn(bucket, limit)
+        with self._lock:
+            try:
+                self._booking().execute(LEARN, (bucket, limit.calls, limit.seconds))
+                self.round_trips += 1
+            except psycopg.Error as error:
+                self._degraded(error)
+
+    def learned(self, bucket: str) -> Limit | None:
+        """The limit last stated for ``bucket``: this process's, else the database's (read
+        until found, at most every ASK_AGAIN; then this worker's own answers keep it)."""
+        known = self._fallback.learned(bucket)
+        if known is not None or time.monotonic() - self._asked.get(bucket, -ASK_AGAIN) \
+                < ASK_AGAIN:
+            return known
+        with self._lock:
+            try:
+                row = self._booking().execute(LEARNED, (bucket,)).fetchone()
+                self.round_trips += 1
+            except psycopg.Error as error:
+                self._degraded(error)
+                return None
+        if row is None:
+            self._asked[bucket] = time.monotonic()
+            return None
+        stated = Limit(int(row[0]), float(row[1]))
+        self._fallback.learn(bucket, stated)
+        return stated
 
     def close(self) -> None:
         """Close every connection; the leases held on them end with them."""
