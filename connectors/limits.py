@@ -140,6 +140,12 @@ class LocalLimits:
         with self._lock:
             return self._stated.get(bucket)
 
+    def in_window(self, bucket: str, seconds: float) -> int:
+        """How many of ``bucket``'s bookings started in the last ``seconds`` (up to now)."""
+        with self._lock:
+            now = self._clock()
+            return sum(1 for at in self._slots.get(bucket, ()) if now - seconds < at <= now)
+
     def booked(self, bucket: str) -> int:
         """How many bookings of ``bucket`` are still remembered (tests)."""
         with self._lock:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 
-from connectors.limits import RateLimits, bucket_name
+from connectors.limits import LocalLimits, RateLimits, bucket_name
 from connectors.rate_limits import (
     MAILCHIMP_CONNECTIONS,
     SLACK_POST_METHOD,
@@ -258,7 +258,9 @@ class TrelloPacer:
     def _observe_shared(self, headers: Mapping[str, str]) -> None:
         """:meth:`observe` with a shared backend: the key's and the token's stated quotas
         (less a margin) are what the buckets are paced at; a spent one holds its bucket back for
-        a tenth of its window. Calls beyond ours are expected here (the other workers')."""
+        a tenth of its window. Calls beyond ours are expected in a backend that spans the
+        workers; in one process (:class:`LocalLimits`) many more on the token than its
+        bookings hold it back for a window, as :meth:`observe` does alone."""
         for name in ("key", "token"):
             try:
                 most = int(headers[f"x-rate-limit-api-{name}-max"])
@@ -279,7 +281,13 @@ class TrelloPacer:
                 continue
             if self._shared.learned(self.buckets[name]) != paced:
                 self._shared.learn(self.buckets[name], paced)  # for the key's other tokens
-            if remaining <= 0:
+            if name == "token" and isinstance(self._shared, LocalLimits) and (
+                    most - remaining - self._shared.in_window(self.buckets[name], window)
+                    > most // 10):
+                # Counted in this process only, and Trello counts many more calls on the
+                # token (a coordinator's command beside a cron run): as when pacing alone.
+                self._shared.pause(self.buckets[name], window)
+            elif remaining <= 0:
                 self._shared.pause(self.buckets[name], window / 10)
 
     def observe(self, headers: Mapping[str, str]) -> None:
