@@ -152,10 +152,11 @@ def main() -> None:
               f"{args.token_limit}/{TRELLO_PER_KEY.seconds:.0f} s)")
         booked = with_headroom(Limit(args.key_limit, TRELLO_PER_KEY.seconds))
         # The template's bootstrap and sync were paced in this process, not in the workers'
-        # database: their calls leave the sandbox's window of the key before the cycle.
-        time.sleep(TRELLO_PER_KEY.seconds)
+        # database: their calls leave the sandbox's windows (Slack's minute the longest)
+        # before the cycle, which would otherwise meet calls it cannot know of.
+        time.sleep(SLACK_WINDOW)
         for number in range(1, args.cycles + 1):
-            if number > 1:
+            if number > 1:  # Slack's window empties between cycles (see the docstring)
                 time.sleep(SLACK_WINDOW)
             admin(sandbox, "POST", "/_sandbox/stats/reset")  # type: ignore[arg-type]
             wall, ran = cycle(configs, server.url, args.workers, args.concurrency)
