@@ -232,9 +232,9 @@ class TrelloPacer:
     def acquire(self, path: str = "") -> float:
         """Wait for a slot for one request to ``path`` (e.g. ``/1/members/me/boards``)."""
         if self._shared is not None:
-            for name, bucket in self.buckets.items():
-                stated = self._shared.learned(bucket)
-                if stated is not None and name in self.shared_limits:
+            for name in self.shared_limits:  # what Trello told any pacer on these buckets
+                stated = self._shared.learned(self.buckets[name])
+                if stated is not None:
                     self.shared_limits[name] = stated
             wanted = [(self.buckets[name], limit) for name, limit in self.shared_limits.items()]
             if self._members_route(path):
