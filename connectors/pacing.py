@@ -12,6 +12,12 @@
   then on at what they state, less a reserve of 2 calls (:meth:`TrelloPacer.observe`).
 - :class:`ConnectionGate`: Mailchimp allows 10 simultaneous connections; we use at most 8.
 
+Each pacer can instead book its calls in a shared :class:`connectors.limits.RateLimits`
+backend (``limits=``), in buckets named as the vendors count (Trello: the API key *and* the
+token; Slack: the app's token and the method; Mailchimp: the API key), so that every
+connector of a process, or every worker of a deployment, stays under one vendor limit
+together. Without one, each pacer counts alone (one alliance, one command).
+
 Clock and sleep are injectable so tests run on a fake clock. The vendors' figures are in
 ``connectors.rate_limits`` (the same table the sandbox enforces); Slack's tiers are floors
 ("20+ per minute"), so pacing at the floor is safe.
@@ -23,15 +29,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 
+from connectors.limits import LocalLimits, RateLimits, bucket_name
 from connectors.rate_limits import (
     MAILCHIMP_CONNECTIONS,
     SLACK_POST_METHOD,
     SLACK_POST_PER_CHANNEL,
     SLACK_TIERS,
     TRELLO_MEMBERS_ROUTES,
+    TRELLO_PER_KEY,
     TRELLO_PER_TOKEN,
     Limit,
     slack_tier,
@@ -54,6 +62,8 @@ def with_headroom(limit: Limit) -> Limit:
 
 TRELLO_TOKEN_LIMIT = with_headroom(TRELLO_PER_TOKEN)  # vendor: 100 per 10 s per token -> 90
 TRELLO_MEMBERS_LIMIT = with_headroom(TRELLO_MEMBERS_ROUTES)  # vendor: 100 per 900 s -> 90
+# Shared by every token of the key (every alliance of a hosted service): 300 per 10 s -> 270.
+TRELLO_KEY_LIMIT = with_headroom(TRELLO_PER_KEY)
 MAILCHIMP_MAX_CONNECTIONS = MAILCHIMP_CONNECTIONS - 2  # vendor: 10 simultaneous -> 8
 # Calls kept back from the quota Trello's headers state: our clock starts a call's window when
 # it is sent, Trello's when it arrives, and a few milliseconds of jitter can put one more call
@@ -141,9 +151,17 @@ class Pacer:
 
 
 class SlackPacer:
-    """Slack Web API pacing: per-method tiers, and one post per second per channel."""
+    """Slack Web API pacing: per-method tiers, and one post per second per channel.
 
-    def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+    With ``limits`` (a shared backend) the calls are booked there, per app installation
+    (``token``: one bot token is one app in one workspace) and method, or channel for posts.
+    """
+
+    def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
+                 limits: RateLimits | None = None, token: str = "") -> None:
+        self._shared = limits
+        self._shared_sleep = sleep
+        self._token = token
         self._tiers = {
             tier: Pacer.of(with_margin(limit), clock=clock, sleep=sleep)
             for tier, limit in SLACK_TIERS.items()
@@ -157,44 +175,131 @@ class SlackPacer:
             return SLACK_POST_PER_CHANNEL
         return SLACK_TIERS[slack_tier(method)]
 
+    def bucket(self, method: str, channel: str | None = None) -> str:
+        """The shared bucket of one call: the app installation's method (or post channel)."""
+        if method == SLACK_POST_METHOD:
+            return bucket_name("slack-post", self._token, channel or "")
+        return bucket_name("slack", self._token, method)
+
     def acquire(self, method: str, channel: str | None = None) -> float:
         """Wait for a slot for one call of ``method`` (``channel`` for chat.postMessage)."""
+        if self._shared is not None:
+            limit = with_margin(self.limit_of(method))
+            wait = self._shared.reserve([(self.bucket(method, channel), limit)])
+            if wait > 0:
+                self._shared_sleep(wait)
+            return wait
         if method == SLACK_POST_METHOD:
             return self._posts.acquire(channel or "")
         return self._tiers[slack_tier(method)].acquire(method)
 
     def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
         """Hold ``method`` back after Slack answered 429 with ``Retry-After: seconds``."""
-        if method == SLACK_POST_METHOD:
+        if self._shared is not None:
+            self._shared.pause(self.bucket(method, channel), seconds)
+        elif method == SLACK_POST_METHOD:
             self._posts.pause(channel or "", seconds)
         else:
             self._tiers[slack_tier(method)].pause(method, seconds)
 
 
 class TrelloPacer:
-    """Trello pacing: the per-token window, and the stricter one of ``/1/members/`` routes."""
+    """Trello pacing: the per-token window, and the stricter one of ``/1/members/`` routes.
 
-    def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+    With ``limits`` (a shared backend) every request is booked there in the API key's bucket
+    *and* the token's at once (Trello counts both: 300 per key across its tokens, 100 per
+    token), at ``per_key`` and ``per_token``; the quotas Trello's headers state replace those
+    figures (see :meth:`_observe_shared`). Without, the token is paced here alone.
+    """
+
+    def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
+                 limits: RateLimits | None = None, api_key: str = "", token: str = "",
+                 per_key: Limit = TRELLO_KEY_LIMIT, per_token: Limit = TRELLO_TOKEN_LIMIT
+                 ) -> None:
         self._token = Pacer.of(TRELLO_TOKEN_LIMIT, clock=clock, sleep=sleep)
         self._members = Pacer.of(TRELLO_MEMBERS_LIMIT, clock=clock, sleep=sleep)
+        self._shared = limits
+        self._shared_sleep = sleep
+        self.buckets = {"key": bucket_name("trello-key", api_key),
+                        "token": bucket_name("trello-token", token),
+                        "members": bucket_name("trello-members", token)}
+        self.shared_limits = {"key": per_key, "token": per_token}
+
+    @staticmethod
+    def _members_route(path: str) -> bool:
+        return path.lstrip("/").removeprefix("1/").startswith("members/")
 
     def acquire(self, path: str = "") -> float:
         """Wait for a slot for one request to ``path`` (e.g. ``/1/members/me/boards``)."""
+        if self._shared is not None:
+            for name in self.shared_limits:  # what Trello told any pacer on these buckets
+                stated = self._shared.learned(self.buckets[name])
+                if stated is not None:
+                    self.shared_limits[name] = stated
+            wanted = [(self.buckets[name], limit) for name, limit in self.shared_limits.items()]
+            if self._members_route(path):
+                wanted.append((self.buckets["members"], TRELLO_MEMBERS_LIMIT))
+            wait = self._shared.reserve(wanted)
+            if wait > 0:
+                self._shared_sleep(wait)
+            return wait
         waited = 0.0
-        if path.lstrip("/").removeprefix("1/").startswith("members/"):
+        if self._members_route(path):
             waited += self._members.acquire()
         return waited + self._token.acquire()
 
     def pause(self, seconds: float) -> None:
         """Hold every request back after a 429 (Trello sends no Retry-After)."""
-        self._token.pause("", seconds)
+        if self._shared is not None:
+            self._shared.pause(self.buckets["token"], seconds)
+        else:
+            self._token.pause("", seconds)
+
+    def _observe_shared(self, headers: Mapping[str, str]) -> None:
+        """:meth:`observe` with a shared backend: the key's and the token's stated quotas
+        (less a margin) are what the buckets are paced at; a spent one holds its bucket back for
+        a tenth of its window. Calls beyond ours are expected in a backend that spans the
+        workers; in one process (:class:`LocalLimits`) many more on the token than its
+        bookings hold it back for a window, as :meth:`observe` does alone."""
+        for name in ("key", "token"):
+            try:
+                most = int(headers[f"x-rate-limit-api-{name}-max"])
+                window = int(headers[f"x-rate-limit-api-{name}-interval-ms"]) / 1000
+                remaining = int(headers[f"x-rate-limit-api-{name}-remaining"])
+            except (KeyError, ValueError):
+                continue
+            if most < 1 or window <= 0:
+                continue
+            # The token's quota less the reserve, as when pacing alone (one alliance's
+            # bootstrap stays near its floor); the key's less 10 %: many workers' calls are
+            # in flight on it at once, so more of them can land in one of Trello's windows.
+            stated = Limit(most, window)
+            paced = (Limit(max(1, most - TRELLO_QUOTA_RESERVE), window) if name == "token"
+                     else Limit(max(1, with_headroom(stated).calls), window))
+            self.shared_limits[name] = paced
+            if self._shared is None:
+                continue
+            if self._shared.learned(self.buckets[name]) != paced:
+                self._shared.learn(self.buckets[name], paced)  # for the key's other tokens
+            if name == "token" and isinstance(self._shared, LocalLimits) and (
+                    most - remaining - self._shared.in_window(self.buckets[name], window)
+                    > most // 10):
+                # Counted in this process only, and Trello counts many more calls on the
+                # token (a coordinator's command beside a cron run): as when pacing alone.
+                self._shared.pause(self.buckets[name], window)
+            elif remaining <= 0:
+                self._shared.pause(self.buckets[name], window / 10)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """An answer's ``x-rate-limit-api-token-*`` headers (lower-case names): pace the
         token's window at the quota they state, less :data:`TRELLO_QUOTA_RESERVE`. When they count
         many more calls in the window than we made (a tenth of the quota: another process on
         the same token), hold back for one window; when they say the quota is spent, for a
-        tenth of one. Headers missing or malformed change nothing."""
+        tenth of one. Headers missing or malformed change nothing. With a shared backend, see
+        :meth:`_observe_shared`."""
+        if self._shared is not None:
+            self._observe_shared(headers)
+            return
         try:
             most = int(headers["x-rate-limit-api-token-max"])
             window = int(headers["x-rate-limit-api-token-interval-ms"]) / 1000
@@ -218,12 +323,20 @@ class TrelloPacer:
 
 
 class ConnectionGate:
-    """A bounded number of simultaneous requests (Mailchimp: 10; we default to 8)."""
+    """A bounded number of simultaneous requests (Mailchimp: 10; we default to 8).
 
-    def __init__(self, max_connections: int = MAILCHIMP_MAX_CONNECTIONS) -> None:
+    With ``limits`` (a shared backend) the connections are leased there, per API key, so
+    every connector on the key (every worker) holds at most ``max_connections`` together.
+    """
+
+    def __init__(self, max_connections: int = MAILCHIMP_MAX_CONNECTIONS, *,
+                 limits: RateLimits | None = None, api_key: str = "") -> None:
         if max_connections < 1:
             raise ValueError("a gate needs max_connections >= 1")
         self.max_connections = max_connections
+        self._shared = limits
+        self.bucket = bucket_name("mailchimp", api_key)
+        self._held = threading.local()  # this thread's shared leases, innermost last
         self._semaphore = threading.BoundedSemaphore(max_connections)
         self._count_lock = threading.Lock()
         self.active = 0
@@ -235,8 +348,22 @@ class ConnectionGate:
         with self:
             yield
 
+    def _stack(self) -> list[AbstractContextManager[None]]:
+        stack: list[AbstractContextManager[None]] | None = getattr(self._held, "leases", None)
+        if stack is None:
+            stack = self._held.leases = []
+        return stack
+
     def __enter__(self) -> ConnectionGate:
         self._semaphore.acquire()
+        if self._shared is not None:
+            lease = self._shared.lease(self.bucket, self.max_connections)
+            try:
+                lease.__enter__()
+            except BaseException:
+                self._semaphore.release()
+                raise
+            self._stack().append(lease)
         with self._count_lock:
             self.active += 1
             self.peak = max(self.peak, self.active)
@@ -250,4 +377,10 @@ class ConnectionGate:
     ) -> None:
         with self._count_lock:
             self.active -= 1
-        self._semaphore.release()
+        stack = self._stack()
+        lease = stack.pop() if stack else None
+        try:
+            if lease is not None:
+                lease.__exit__(exc_type, exc, tb)
+        finally:
+            self._semaphore.release()

@@ -144,9 +144,10 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
     """
     # Imported here, and Mailchimp's only when it is asked for (a sync without an audience to
     # push never is): the SDKs are a good part of a run's start-up.
-    from connectors.pacing import SlackPacer, TrelloPacer
+    from connectors.pacing import ConnectionGate, SlackPacer, TrelloPacer
     from connectors.slack.connector import SlackConnector
     from connectors.trello.connector import TrelloConnector
+    from sync.limits import shared_limits
 
     use_sandbox = config.sandbox if sandbox is None else sandbox
     server = None
@@ -163,41 +164,49 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             base = found.url.rstrip("/")
             issued = sandbox_credentials(base)
             connected = Connected(sandbox_url=base, embedded=server is not None)
-            # Pace as for the real services only where the sandbox emulates their limits.
+            # Pace as for the real services only where the sandbox emulates their limits (and
+            # then across the deployment, as the vendors count).
             sleep = time.sleep if found.rate_limits else _never_sleep
+            limits = shared_limits(config) if found.rate_limits else None
             if "trello" in services:
+                key, token = issued["trello"]["api_key"], issued["trello"]["token"]
                 connected.board = TrelloConnector(
-                    issued["trello"]["api_key"], issued["trello"]["token"],
-                    base_url=f"{base}/trello",
-                    pacer=TrelloPacer(sleep=sleep))
+                    key, token, base_url=f"{base}/trello",
+                    pacer=TrelloPacer(sleep=sleep, limits=limits, api_key=key, token=token))
             if "slack" in services:
+                bot = issued["slack"]["bot_token"]
                 connected.chat = SlackConnector(
-                    issued["slack"]["bot_token"], base_url=f"{base}/slack/api/",
-                    pacer=SlackPacer(sleep=sleep))
+                    bot, base_url=f"{base}/slack/api/",
+                    pacer=SlackPacer(sleep=sleep, limits=limits, token=bot))
             if "mailchimp" in services:
                 from connectors.mailchimp.connector import MailchimpConnector
 
-                connected.audience = MailchimpConnector(issued["mailchimp"]["api_key"],
-                                                         server="us1",
-                                                         base_url=f"{base}/mailchimp/3.0")
+                api_key = issued["mailchimp"]["api_key"]
+                connected.audience = MailchimpConnector(
+                    api_key, server="us1", base_url=f"{base}/mailchimp/3.0",
+                    pacer=ConnectionGate(limits=limits, api_key=api_key) if limits else None)
             yield connected
             return
         connected = Connected()
+        limits = shared_limits(config)
         if "trello" in services:
+            key = _secret(config.trello.api_key, "trello.api_key", "TRELLO_API_KEY")
+            token = _secret(config.trello.token, "trello.token", "TRELLO_TOKEN")
             connected.board = TrelloConnector(
-                _secret(config.trello.api_key, "trello.api_key", "TRELLO_API_KEY"),
-                _secret(config.trello.token, "trello.token", "TRELLO_TOKEN"),
-                base_url=config.trello.base_url)
+                key, token, base_url=config.trello.base_url,
+                pacer=TrelloPacer(limits=limits, api_key=key, token=token))
         if "slack" in services:
+            bot = _secret(config.slack.token, "slack.token", "SLACK_BOT_TOKEN")
             connected.chat = SlackConnector(
-                _secret(config.slack.token, "slack.token", "SLACK_BOT_TOKEN"),
-                base_url=config.slack.base_url)
+                bot, base_url=config.slack.base_url,
+                pacer=SlackPacer(limits=limits, token=bot))
         if "mailchimp" in services:
             from connectors.mailchimp.connector import MailchimpConnector
 
+            api_key = _secret(config.mailchimp.api_key, "mailchimp.api_key", "MAILCHIMP_API_KEY")
             connected.audience = MailchimpConnector(
-                _secret(config.mailchimp.api_key, "mailchimp.api_key", "MAILCHIMP_API_KEY"),
-                server=config.mailchimp.server, base_url=config.mailchimp.base_url)
+                api_key, server=config.mailchimp.server, base_url=config.mailchimp.base_url,
+                pacer=ConnectionGate(limits=limits, api_key=api_key))
         yield connected
     finally:
         if server is not None:

@@ -4,8 +4,10 @@
   ``POST /_sandbox/stats/reset`` zeroes it.
 - ``POST /_sandbox/faults`` arms a fault ``{"service", "method", "path", "mode", "status",
   "seconds", "count", "skip"}``; ``GET`` lists them; ``DELETE`` disarms all.
-- ``GET/POST /_sandbox/settings`` -> ``{"rate_limits": bool, "slack_bot_scopes": [...]}``
-  (either key may be posted alone: the bot's scopes are what the Slack app was installed with).
+- ``GET/POST /_sandbox/settings`` -> ``{"rate_limits": bool, "slack_bot_scopes": [...],
+  "trello_per_token": [calls, seconds], "trello_per_key": [calls, seconds], ...}`` (any key
+  may be posted alone: the bot's scopes are what the Slack app was installed with, Trello's
+  figures what its emulator enforces instead of 100 and 300 per 10 s).
 - ``GET /_sandbox/credentials`` (loopback callers only) -> the coordinator's issued credentials
   ``{"trello": {"api_key", "token", "app_secret"}, "slack": {"bot_token", "signing_secret"},
   "mailchimp": {"api_key"}}``.
@@ -24,9 +26,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 from werkzeug.wrappers import Request, Response
 
+from connectors.rate_limits import Limit
 from connectors.sandbox.core.controls import CallStats, Fault, FaultRegistry, Settings
 from connectors.sandbox.core.network import is_loopback
 from connectors.sandbox.core.service import json_response
@@ -66,6 +69,9 @@ class SettingsSpec(BaseModel):
     rate_limits: bool | None = None
     slack_bot_scopes: list[str] | None = None
     mailchimp_batch_seconds: float | None = Field(default=None, ge=0)
+    # Trello's limits as [calls, seconds] (tests and benchmarks use small windows).
+    trello_per_token: tuple[PositiveInt, PositiveFloat] | None = None
+    trello_per_key: tuple[PositiveInt, PositiveFloat] | None = None
 
 
 def _body(request: Request) -> Any:
@@ -120,6 +126,8 @@ class AdminAPI:
                     for service in self.services:
                         if service.name == "mailchimp":
                             service.batch_seconds = spec_s.mailchimp_batch_seconds  # type: ignore[attr-defined]  # the Mailchimp emulator's
+                if spec_s.trello_per_token or spec_s.trello_per_key:
+                    self._set_trello_limits(spec_s)
                 return json_response(self._settings())
             if route[1] in ("/_sandbox/credentials", "/_sandbox/members/tokens") and not (
                 is_loopback(str(request.remote_addr or ""))
@@ -155,8 +163,19 @@ class AdminAPI:
                 return answer
         return json_response({"error": f"no admin route {request.method} {request.path}"}, 404)
 
+    def _set_trello_limits(self, spec: SettingsSpec) -> None:
+        def limit(pair: tuple[int, float] | None) -> Limit | None:
+            return Limit(pair[0], pair[1]) if pair else None
+
+        for service in self.services:
+            if service.name == "trello":
+                service.set_limits(limit(spec.trello_per_token), limit(spec.trello_per_key))  # type: ignore[attr-defined]  # the Trello emulator's
+
     def _settings(self) -> dict[str, Any]:
         batch = [getattr(s, "batch_seconds", None) for s in self.services if s.name == "mailchimp"]
+        trello = [s.limits() for s in self.services if s.name == "trello"]  # type: ignore[attr-defined]  # the Trello emulator's
         return {"rate_limits": self.settings.rate_limits,
                 "slack_bot_scopes": self.people.credentials.slack_bot_scopes(),
-                "mailchimp_batch_seconds": batch[0] if batch else None}
+                "mailchimp_batch_seconds": batch[0] if batch else None,
+                **({"trello_" + name: figures for name, figures in trello[0].items()}
+                   if trello else {})}

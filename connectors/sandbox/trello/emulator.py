@@ -47,6 +47,9 @@ from connectors.sandbox.trello.model import SERVICE
 from connectors.sandbox.trello.webhooks import FAILURES, WebhooksMixin
 
 MAX_BATCH = 10
+# "If the amount of 429 errors per API key exceeds 200, Trello will return 429 for the
+# remainder of the API key requests for the remainder of the 10s window" (rate-limits guide).
+KEY_REFUSALS_BEFORE_LOCKOUT = 200
 _OAUTH_PAIR = re.compile(r'(\w+)="([^"]*)"')
 _TOKEN_PATH = re.compile(r"^/1/tokens/([^/]+)/")
 
@@ -166,10 +169,26 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._token_limit = _limiter(TRELLO_PER_TOKEN, self.clock)
-        self._key_limit = _limiter(TRELLO_PER_KEY, self.clock)
         self._members_limit = _limiter(TRELLO_MEMBERS_ROUTES, self.clock)
+        self.set_limits(TRELLO_PER_TOKEN, TRELLO_PER_KEY)
         self._pending = threading.local()
+
+    def set_limits(self, per_token: Limit | None = None, per_key: Limit | None = None) -> None:
+        """Enforce other figures than Trello's 100 per token and 300 per key per 10 s (tests
+        and benchmarks use small windows; ``POST /_sandbox/settings``); counts start afresh."""
+        if per_token is not None:
+            self._token_limit = _limiter(per_token, self.clock)
+        if per_key is not None:
+            self._key_limit = _limiter(per_key, self.clock)
+            # 429s per key, to lock a key out after too many (see KEY_REFUSALS_BEFORE_LOCKOUT).
+            self._key_refusals = WindowLimiter(KEY_REFUSALS_BEFORE_LOCKOUT + 1,
+                                               per_key.seconds, self.clock)
+
+    def limits(self) -> dict[str, list[float]]:
+        """The figures enforced: ``{"per_token": [calls, seconds], "per_key": [...]}``."""
+        return {name: [limiter.limit, limiter.window]
+                for name, limiter in (("per_token", self._token_limit),
+                                      ("per_key", self._key_limit))}
 
     # -- authentication and limits --------------------------------------------------------
 
@@ -203,14 +222,23 @@ class TrelloEmulator(MembersMixin, BoardsMixin, CardsMixin, ItemsMixin, FieldsMi
     def check_rate_limit(self, request: Request, identity: Identity) -> Response | None:
         """100 requests / 10 s per token, 300 / 10 s per key, 100 / 900 s on /1/members/."""
         key, _ = self.credentials(request)
-        if self._token_limit.hit(identity.credential_key) is not None:
-            return self._limited("API_TOKEN_LIMIT_EXCEEDED")
-        if self._key_limit.hit(key) is not None:
+        if self._key_refusals.remaining(key) <= 0:
+            # Locked out until the refusals leave the window (these answers are not counted,
+            # or a client that keeps trying would never get back in).
             return self._limited("API_KEY_LIMIT_EXCEEDED")
+        if self._token_limit.hit(identity.credential_key) is not None:
+            return self._refused(key, "API_TOKEN_LIMIT_EXCEEDED")
+        if self._key_limit.hit(key) is not None:
+            return self._refused(key, "API_KEY_LIMIT_EXCEEDED")
         rel = request.path[len(self.mount) :]
         if rel.startswith("/1/members/") and self._members_limit.hit(identity.credential_key):
-            return self._limited("API_TOKEN_LIMIT_EXCEEDED")
+            return self._refused(key, "API_TOKEN_LIMIT_EXCEEDED")
         return None
+
+    def _refused(self, key: str, code: str) -> Response:
+        """Trello's 429, counted against the key (too many lock it out for the window)."""
+        self._key_refusals.hit(key)
+        return self._limited(code)
 
     def _limited(self, code: str) -> Response:
         return json_response({"error": code, "message": "Rate limit exceeded"}, 429)

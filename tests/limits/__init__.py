@@ -1,0 +1,1 @@
+"""Vendor limits held across every worker of a deployment (PostgreSQL or in-process)."""
