@@ -180,10 +180,14 @@ def sandbox() -> None:
               help="Data folder (default: the config's, else .mcm-sync/sandbox).")
 @click.option("--rate-limits/--no-rate-limits", default=True, show_default=True,
               help="Emulate the vendors' rate limits.")
+@click.option("--slack-app", "slack_app", type=click.Choice(["internal", "distributed"]),
+              default="internal", show_default=True,
+              help="The Slack app's class: distributed = outside the Marketplace (history "
+                   "and replies at 1 call a minute, 15 messages a page).")
 @click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
 @pass_app
 def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
-                  rate_limits: bool, allow_remote: bool) -> None:
+                  rate_limits: bool, slack_app: str, allow_remote: bool) -> None:
     """Run the sandbox in the foreground until Ctrl-C (prints the three base URLs)."""
     from connectors.sandbox.core.errors import SandboxConfigError
     from connectors.sandbox.core.server import SandboxServer
@@ -195,6 +199,7 @@ def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
     try:
         server = SandboxServer(host=host, port=port, data_dir=data_dir,
                                rate_limits=rate_limits, allow_remote=allow_remote)
+        server.app.service("slack").limits.set_app_class(slack_app)  # type: ignore[attr-defined]  # the Slack emulator's
     except SandboxConfigError as error:
         raise ConfigError([Problem("sandbox", error.setting, error.message, error.hint)]) \
             from error
