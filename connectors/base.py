@@ -236,6 +236,18 @@ class SlackMessage:
     actions: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a channel's history read back from ``before`` (exclusive), newest first
+    as Slack pages it: its top-level messages (oldest first), whether older ones remain, and
+    the oldest ts the page held (thread broadcasts included): the page covers every message
+    from ``lowest`` up to ``before``, and when nothing older remains, the channel's start."""
+
+    messages: list[SlackMessage]
+    has_more: bool
+    lowest: str = ""
+
+
 class SlackAPI(Protocol):
     """What the engine needs from Slack."""
 
@@ -318,6 +330,11 @@ class SlackAPI(Protocol):
 
     def history(self, channel_id: str, *, oldest: str | None = None) -> list[SlackMessage]:
         """Top-level messages after ``oldest``, with reactions and metadata, all pages."""
+        ...
+
+    def history_page(self, channel_id: str, *, before: str | None = None) -> HistoryPage:
+        """One page (one call) of top-level messages older than ``before`` (None: the
+        newest), as large a page as the app's class allows."""
         ...
 
     def message(self, channel_id: str, ts: str) -> SlackMessage | None:

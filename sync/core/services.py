@@ -100,6 +100,18 @@ def sandbox_credentials(url: str) -> dict[str, dict[str, str]]:
     return issued
 
 
+def _sandbox_slack_window(url: str) -> float:
+    """The seconds of a distributed Slack app's one history call on this sandbox (Slack's 60
+    unless a test shortened it, ``/_sandbox/settings``), so the client paces as it limits."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"{url.rstrip('/')}/_sandbox/settings", timeout=5) as answer:
+            window = json.loads(answer.read()).get("slack_app_window")
+    except (OSError, ValueError, AttributeError):
+        window = None
+    return float(window) if isinstance(window, int | float) and window > 0 else 60.0
+
+
 def _never_sleep(seconds: float) -> None:
     """Pacing off: a sandbox without rate limits has no window to stay under."""
 
@@ -151,7 +163,9 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             if "slack" in services:
                 connected.slack = SlackConnector(
                     issued["slack"]["bot_token"], base_url=f"{base}/slack/api/",
-                    pacer=SlackPacer(sleep=sleep))
+                    pacer=SlackPacer(sleep=sleep), pacer_sleep=sleep,
+                    app_class=config.slack.app_distribution,
+                    distributed_window=_sandbox_slack_window(base))
             if "mailchimp" in services:
                 from connectors.mailchimp.connector import MailchimpConnector
 
@@ -169,7 +183,7 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
         if "slack" in services:
             connected.slack = SlackConnector(
                 _secret(config.slack.token, "slack.token", "SLACK_BOT_TOKEN"),
-                base_url=config.slack.base_url)
+                base_url=config.slack.base_url, app_class=config.slack.app_distribution)
         if "mailchimp" in services:
             from connectors.mailchimp.connector import MailchimpConnector
 
