@@ -8,6 +8,7 @@ paces at the window the sandbox states. The runs are CLI runs on the alliance's 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,3 +179,26 @@ def test_a_deleted_message_is_posted_again_when_its_page_is_read(
 def test_the_summary_line_says_the_reconciliation_continues(distributed: Distributed) -> None:
     output = distributed.cli("sync").output
     assert "Slack: reconciliation page" in output
+
+
+def _app_class_line(alliance: Distributed) -> dict[str, Any]:
+    report = json.loads(alliance.cli("doctor", "--json", expect=None).stdout)
+    return next(c for c in report["checks"] if (c["service"], c["name"]) == ("slack",
+                                                                            "app class"))
+
+
+def test_doctor_says_the_class_and_sees_a_capped_page(distributed: Distributed) -> None:
+    alliance = distributed
+    line = _app_class_line(alliance)
+    assert line["status"] == "ok" and line["detail"].startswith("distributed outside")
+    config = alliance.config_path.read_text(encoding="utf-8")
+    alliance.config_path.write_text(config.replace("app_distribution: distributed",
+                                                   "app_distribution: internal"),
+                                    encoding="utf-8")
+    try:
+        time.sleep(WINDOW * 1.5)
+        line = _app_class_line(alliance)
+    finally:
+        alliance.config_path.write_text(config, encoding="utf-8")
+    assert line["status"] == "warn" and line["detail"].startswith("Slack answered 15 messages")
+    assert line["fix"] == "set slack.app_distribution: distributed (see docs/hosting.md)"
