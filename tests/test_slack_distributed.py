@@ -202,3 +202,35 @@ def test_doctor_says_the_class_and_sees_a_capped_page(distributed: Distributed) 
         alliance.config_path.write_text(config, encoding="utf-8")
     assert line["status"] == "warn" and line["detail"].startswith("Slack answered 15 messages")
     assert line["fix"] == "set slack.app_distribution: distributed (see docs/hosting.md)"
+
+
+def test_with_serve_a_reaction_on_an_old_message_reaches_the_card_by_event(
+        distributed: Distributed) -> None:
+    from sync.api import Alliance as Library
+    from sync.serve.server import ServeOptions, Service
+
+    alliance = distributed
+    old = alliance.channel_messages()[1]  # the second oldest: the pass's last page
+    with alliance.store() as store:
+        item = next(i for i in store.list_items()
+                    if (side := store.get_side(i.id, "slack")) and side.remote_id == old["ts"])
+        card_id = store.get_side(item.id, "trello").remote_id  # type: ignore[union-attr]
+    alliance.reset_calls()
+    service = Service(Library(alliance.config),
+                      ServeOptions(port=0, reconcile_every=None)).start()
+    try:
+        alliance.slack_member(FARAH).reactions_add(
+            channel=alliance.resource("slack", "channel", "actions"), timestamp=old["ts"],
+            name="no_entry")
+        deadline = time.monotonic() + 20
+        blocked = alliance.resource("trello", "list", "blocked")
+        while alliance.trello_member(FARAH).fetch_json(f"/cards/{card_id}")["idList"] != blocked:
+            assert time.monotonic() < deadline, "the reaction did not reach the card"
+            time.sleep(0.05)
+    finally:
+        service.stop()
+    stats = alliance.admin("GET", "/_sandbox/stats")["slack"]
+    # The event's message read by reactions.get (Tier 3), not by the one history call a minute.
+    assert "POST /api/reactions.get" in stats
+    assert "POST /api/conversations.history" not in stats
+    assert alliance.throttled() == 0

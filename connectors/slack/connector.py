@@ -436,7 +436,20 @@ class SlackConnector:
         return HistoryPage(_top_level(raw), bool(answer.get("has_more")), lowest)
 
     def message(self, channel_id: str, ts: str) -> SlackMessage | None:
-        """One top-level message by its ts, with reactions and metadata (one call), or None."""
+        """One top-level message by its ts, with reactions and metadata (one call), or None.
+
+        A distributed app reads it with ``reactions.get`` (Tier 3; its history is one call a
+        minute): the message with every reaction, as ``serve`` needs it for each event. Its
+        answer carries no metadata; the caller knows the message by its ts already."""
+        if self.distributed:
+            try:
+                got = self._call("reactions.get", channel=channel_id, timestamp=ts, full=True)
+            except NotFoundError:
+                return None
+            raw = dict(got.get("message") or {})
+            if raw.get("ts") != ts or (raw.get("thread_ts") and raw.get("thread_ts") != ts):
+                return None
+            return as_message(raw)
         answer = self._call(
             "conversations.history",
             channel=channel_id,
