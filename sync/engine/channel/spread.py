@@ -42,16 +42,19 @@ def ts_order(ts: str) -> tuple[int, int]:
 @dataclass(frozen=True)
 class Stretch:
     """A stretch of the channel read whole: every message with ``low`` < ts < ``high``
-    (``low`` "": from the channel's first message; ``high`` "": up to the newest)."""
+    (``low`` "": from the channel's first message; ``high`` "": up to the newest;
+    ``from_low``: the message at ``low`` was read too)."""
 
     low: str = ""
     high: str = ""
+    from_low: bool = False
 
     def holds(self, ts: str) -> bool:
         """Whether a message ``ts`` lies inside."""
         key = ts_order(ts)
-        return (not self.low or key > ts_order(self.low)) and \
-            (not self.high or key < ts_order(self.high))
+        above = not self.low or key > ts_order(self.low) or (
+            self.from_low and key == ts_order(self.low))
+        return above and (not self.high or key < ts_order(self.high))
 
 
 def covers(stretches: Sequence[Stretch], ts: str) -> bool:
@@ -85,11 +88,11 @@ class Sweep:
 
     def stretches(self, page: HistoryPage) -> tuple[Stretch, ...]:
         """What a page read from here covers: from its oldest message (or, the last page,
-        the channel's start) up to ``before``. The oldest message itself was read, so the
-        open bound loses nothing; an empty page that says there is more covers nothing."""
+        the channel's start) up to ``before`` (read by the page before); an empty page that
+        says there is more covers nothing."""
         if not page.has_more:
             return (Stretch("", self.before),)
-        return (Stretch(page.lowest, self.before),) if page.lowest else ()
+        return (Stretch(page.lowest, self.before, from_low=True),) if page.lowest else ()
 
     def after(self, page: HistoryPage) -> Sweep:
         """The sweep once ``page`` (read from here) is taken: on to older messages, or, after
