@@ -59,7 +59,8 @@ PAGE = 200  # Slack advises at most 200 per page for cursor-paged methods
 # conversations.history takes up to 999 per page (its reference: "Maximum of 999"; Slack's
 # pagination guide advises 200 for methods in general). A scheduled sync reads the actions
 # channel whole every run, so its pages are as large as the method allows: 3 calls at 2,000
-# items instead of 10, against the method's 50 a minute (Tier 3).
+# items instead of 10, against the method's 50 a minute (Tier 3). A distributed app (outside
+# the Marketplace) gets 15 a page at one call a minute: its sync reads a page per run.
 HISTORY_PAGE = 999
 RECOVER_WINDOW = 200  # recent messages searched for a post whose answer was lost
 APP_CLASSES = ("internal", "distributed")
