@@ -50,9 +50,9 @@ def distributed_alliance(folder: Path, window: float) -> BenchAlliance:
     """The 200-item alliance as processes, its config and its sandbox's app distributed."""
     bench = BenchAlliance(folder, extra_rows=ITEMS - PLAYBOOK_ITEMS, processes=True)
     text = bench.config_path.read_text(encoding="utf-8")
-    bench.config_path.write_text(text.replace(
-        "  reactions_from: alliance", "  reactions_from: alliance\n  app_distribution: distributed"),
-        encoding="utf-8")
+    key = "  reactions_from: alliance"
+    bench.config_path.write_text(text.replace(key, f"{key}\n  app_distribution: distributed"),
+                                 encoding="utf-8")
     bench.config = load_config(bench.config_path)
     bench.admin("POST", "/_sandbox/settings", {"slack_app": "distributed",
                                                "slack_app_window": window})
@@ -162,8 +162,9 @@ def main() -> None:
         finally:
             service.stop()
         routes = bench.stats()
+        history_calls = route_count(routes, "slack", "conversations.history")
         print(f"by event (serve): a reaction on an old message reached its card in "
-              f"{seconds:.2f} s; history calls {route_count(routes, 'slack', 'conversations.history')}, "
+              f"{seconds:.2f} s; history calls {history_calls}, "
               f"reactions.get {route_count(routes, 'slack', 'reactions.get')}, "
               f"429s {sum(c.get('429', 0) for r in routes.values() for c in r.values())}")
 
