@@ -3,8 +3,14 @@ Marketplace: conversations.history and .replies at 1 call a minute, ``limit`` ca
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -88,3 +94,27 @@ def test_window_is_settable_for_tests_and_shown_on_the_page(sandbox_rl: SandboxS
     assert "Slack app: distributed" in html and "1 call per 2 s" in html
     with pytest.raises(urllib.error.HTTPError):
         admin(sandbox_rl, "POST", "/_sandbox/settings", {"slack_app": "marketplace"})
+
+
+def test_sandbox_serve_starts_a_distributed_app(tmp_path: Path) -> None:
+    mcm_sync = Path(sys.executable).parent / "mcm-sync"
+    if not mcm_sync.exists():
+        pytest.skip("the mcm-sync console script is not installed")
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    process = subprocess.Popen(
+        [str(mcm_sync), "sandbox", "serve", "--port", "0", "--data", str(data),
+         "--slack-app", "distributed"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.split("sandbox page: ", 1)[1].strip().rstrip("/")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"{url}/_sandbox/settings", timeout=5) as answer:
+            assert json.loads(answer.read())["slack_app"] == "distributed"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
