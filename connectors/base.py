@@ -158,6 +158,18 @@ class ChatMessage:
     actions: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a channel's history read back from ``before`` (exclusive), newest first
+    as Slack pages it: its top-level messages (oldest first), whether older ones remain, and
+    the oldest ts the page held (thread broadcasts included): the page covers every message
+    from ``lowest`` up to ``before``, and when nothing older remains, the channel's start."""
+
+    messages: list[ChatMessage]
+    has_more: bool
+    lowest: str = ""
+
+
 # --------------------------------------------------------------------------- Mailchimp
 
 

@@ -71,6 +71,14 @@ SLACK_METHOD_TIERS: dict[str, int] = {
     "users.list": 2,
     "users.lookupByEmail": 3,
 }
+# Slack apps commercially distributed outside the Marketplace (changelog of 29 May 2025, in
+# force for existing installations since 2 September 2025): conversations.history and
+# conversations.replies at Tier 1 ("1 request per minute") per app, workspace and method, and
+# "the maximum and default for the limit parameter has been reduced to 15 objects" (a larger
+# limit is answered with 15 and a cursor, not refused).
+SLACK_DISTRIBUTED_METHODS = ("conversations.history", "conversations.replies")
+SLACK_DISTRIBUTED_LIMIT = Limit(1, 60.0)
+SLACK_DISTRIBUTED_PAGE = 15
 SLACK_DEFAULT_TIER = 2  # an unlisted method: the tier "most methods" have
 SLACK_POST_METHOD = "chat.postMessage"
 SLACK_POST_PER_CHANNEL = Limit(1, 1.0)  # "about one message per second per channel"

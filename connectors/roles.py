@@ -26,6 +26,7 @@ from connectors.base import (
     BoardSnapshot,
     ChatChannel,
     ChatMessage,
+    HistoryPage,
     MailchimpAudience,
     MailchimpMember,
     TrelloAction,
@@ -208,6 +209,11 @@ class ChatService(Protocol):
 
     def history(self, channel_id: str, *, oldest: str | None = None) -> list[ChatMessage]:
         """Top-level messages after ``oldest``, with reactions and metadata, all pages."""
+        ...
+
+    def history_page(self, channel_id: str, *, before: str | None = None) -> HistoryPage:
+        """One page (one call) of top-level messages older than ``before`` (None: the
+        newest), as large a page as the app's class allows."""
         ...
 
     def message(self, channel_id: str, ts: str) -> ChatMessage | None:

@@ -49,7 +49,7 @@ class SyncOutcome:
             "audience": self.audience.as_dict() if self.audience else None,
             "meeting_reminders": self.reminders,
             "duplicates_removed": r.duplicates_removed, "quiet": r.quiet,
-            "card_copies": r.card_copies,
+            "card_copies": r.card_copies, "slack_read": r.slack_read,
         }
 
 

@@ -34,11 +34,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from connectors.base import ChatChannel, ChatMessage
+from connectors.base import ChatChannel, ChatMessage, HistoryPage
 from connectors.errors import FatalRemoteError, NotFoundError, RemoteError
 from connectors.identity import OUR_EVENT_TYPES, token_in_metadata
 from connectors.masking import remember_secret
-from connectors.pacing import SlackPacer
+from connectors.pacing import Pacer, SlackPacer, with_margin
+from connectors.rate_limits import (
+    SLACK_DISTRIBUTED_LIMIT,
+    SLACK_DISTRIBUTED_METHODS,
+    SLACK_DISTRIBUTED_PAGE,
+    Limit,
+)
 from connectors.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_for_connection, redact
 from connectors.slack.shapes import (
     CREATES,
@@ -53,9 +59,11 @@ PAGE = 200  # Slack advises at most 200 per page for cursor-paged methods
 # conversations.history takes up to 999 per page (its reference: "Maximum of 999"; Slack's
 # pagination guide advises 200 for methods in general). A scheduled sync reads the actions
 # channel whole every run, so its pages are as large as the method allows: 3 calls at 2,000
-# items instead of 10, against the method's 50 a minute (Tier 3).
+# items instead of 10, against the method's 50 a minute (Tier 3). A distributed app (outside
+# the Marketplace) gets 15 a page at one call a minute: its sync reads a page per run.
 HISTORY_PAGE = 999
 RECOVER_WINDOW = 200  # recent messages searched for a post whose answer was lost
+APP_CLASSES = ("internal", "distributed")
 # conversations.unarchive with a bot token: Slack's user_is_bot (or a token-type refusal).
 BOT_CANNOT_UNARCHIVE = ("user_is_bot", "not_allowed_token_type")
 
@@ -74,7 +82,14 @@ class SlackConnector:
         policy: RetryPolicy | None = None,
         pacer: SlackPacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        app_class: str = "internal",
+        distributed_window: float = SLACK_DISTRIBUTED_LIMIT.seconds,
+        pacer_sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``app_class``: ``distributed`` for an app commercially distributed outside the
+        Marketplace: its history and replies reads come 15 a page, paced at one call per
+        ``distributed_window`` seconds per method (Slack's 60; a test sandbox's may be
+        shorter), with ``pacer_sleep`` (the one of ``pacer``)."""
         # retry_handlers=[]: see the module docstring (one retry layer, never a blind re-post).
         kwargs: dict[str, Any] = {"token": token, "retry_handlers": []}
         if base_url:
@@ -87,6 +102,16 @@ class SlackConnector:
         self._pacer = pacer or SlackPacer(sleep=sleep)
         self._identity: tuple[str, str] | None = None
         self.calls = 0
+        if app_class not in APP_CLASSES:
+            raise ValueError(f"unknown Slack app class {app_class!r}")
+        self.app_class = app_class
+        self.distributed = app_class == "distributed"
+        # A distributed app's one call a minute of history and of replies, each.
+        self._slow = Pacer.of(with_margin(Limit(SLACK_DISTRIBUTED_LIMIT.calls,
+                                                distributed_window)), sleep=pacer_sleep)
+        self.history_page_size = SLACK_DISTRIBUTED_PAGE if self.distributed else HISTORY_PAGE
+        self.replies_page_size = SLACK_DISTRIBUTED_PAGE if self.distributed else PAGE
+        self.recover_window = SLACK_DISTRIBUTED_PAGE if self.distributed else RECOVER_WINDOW
 
     # ------------------------------------------------------------------ the one call path
 
@@ -110,8 +135,13 @@ class SlackConnector:
         if channel is not None:
             params["channel"] = channel  # also the pacing key of chat.postMessage
 
+        slow = self.distributed and method in SLACK_DISTRIBUTED_METHODS
+
         def once() -> Response:
-            self._pacer.acquire(method, channel)
+            if slow:
+                self._slow.acquire(method)
+            else:
+                self._pacer.acquire(method, channel)
             self.calls += 1
             try:
                 return dict(sdk_method(**params).data)
@@ -140,7 +170,10 @@ class SlackConnector:
         error = slack_error(method, status, data, headers, clean=self._clean)
         after = getattr(error, "retry_after", None)
         if after is not None:
-            self._pacer.pause(method, after, channel)
+            if self.distributed and method in SLACK_DISTRIBUTED_METHODS:
+                self._slow.pause(method, after)
+            else:
+                self._pacer.pause(method, after, channel)
         return error
 
     def _clean(self, text: str) -> str:
@@ -328,14 +361,14 @@ class SlackConnector:
                 "conversations.replies",
                 channel=channel_id,
                 ts=thread_ts,
-                limit=RECOVER_WINDOW,
+                limit=self.recover_window,
                 include_all_metadata=True,
             )
         else:
             answer = self._call(
                 "conversations.history",
                 channel=channel_id,
-                limit=RECOVER_WINDOW,
+                limit=self.recover_window,
                 include_all_metadata=True,
             )
         for raw in answer.get("messages") or []:
@@ -382,17 +415,42 @@ class SlackConnector:
         raw = self._pages(
             "conversations.history",
             "messages",
-            page=HISTORY_PAGE,
+            page=self.history_page_size,
             channel=channel_id,
             oldest=oldest,
             include_all_metadata=True,
         )
-        # Thread replies broadcast to the channel show up here too: they are not top-level.
-        top = [m for m in raw if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")]
-        return sorted((as_message(m) for m in top), key=lambda m: ts_key(m.ts))
+        return _top_level(raw)
+
+    def history_page(self, channel_id: str, *, before: str | None = None) -> HistoryPage:
+        """One call: the newest page of top-level messages older than ``before`` (None: the
+        newest of all), ``history_page_size`` of them, oldest first."""
+        answer = self._call(
+            "conversations.history",
+            channel=channel_id,
+            latest=before,
+            limit=self.history_page_size,
+            include_all_metadata=True,
+        )
+        raw = list(answer.get("messages") or [])
+        lowest = min((str(m.get("ts") or "") for m in raw), key=ts_key, default="")
+        return HistoryPage(_top_level(raw), bool(answer.get("has_more")), lowest)
 
     def message(self, channel_id: str, ts: str) -> ChatMessage | None:
-        """One top-level message by its ts, with reactions and metadata (one call), or None."""
+        """One top-level message by its ts, with reactions and metadata (one call), or None.
+
+        A distributed app reads it with ``reactions.get`` (Tier 3; its history is one call a
+        minute): the message with every reaction, as ``serve`` needs it for each event. Its
+        answer carries no metadata; the caller knows the message by its ts already."""
+        if self.distributed:
+            try:
+                got = self._call("reactions.get", channel=channel_id, timestamp=ts, full=True)
+            except NotFoundError:
+                return None
+            raw = dict(got.get("message") or {})
+            if raw.get("ts") != ts or (raw.get("thread_ts") and raw.get("thread_ts") != ts):
+                return None
+            return as_message(raw)
         answer = self._call(
             "conversations.history",
             channel=channel_id,
@@ -410,6 +468,7 @@ class SlackConnector:
         raw = self._pages(
             "conversations.replies",
             "messages",
+            page=self.replies_page_size,
             channel=channel_id,
             ts=ts,
             oldest=oldest,
@@ -417,6 +476,13 @@ class SlackConnector:
         )
         found = [as_message(m) for m in raw if m.get("ts") != ts]
         return sorted(found, key=lambda m: ts_key(m.ts))
+
+
+def _top_level(raw: Sequence[dict[str, Any]]) -> list[ChatMessage]:
+    """The top-level messages of a history answer, oldest first (thread replies broadcast to
+    the channel show up in it too: they are not top-level)."""
+    top = [m for m in raw if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")]
+    return sorted((as_message(m) for m in top), key=lambda m: ts_key(m.ts))
 
 
 if TYPE_CHECKING:  # the type checker holds that the connector is the chat service it stands for

@@ -31,15 +31,18 @@ __all__ = ["ALL_SERVICES", "SERVER_INFO", "announce_sandbox", "sandbox_data_dir"
 
 
 def start_sandbox(*, host: str, port: int, data_dir: Path, rate_limits: bool,
-                  allow_remote: bool) -> SandboxServer:
+                  allow_remote: bool, slack_app: str = "internal") -> SandboxServer:
     """The sandbox's server on ``host:port`` (not started yet), keeping its data in
-    ``data_dir``; a refused setting is a ConfigError, a port that cannot be had a UserError."""
+    ``data_dir``, its Slack app of class ``slack_app`` (internal or distributed); a refused
+    setting is a ConfigError, a port that cannot be had a UserError."""
     from connectors.sandbox.core.errors import SandboxConfigError
     from connectors.sandbox.core.server import SandboxServer
 
     try:
-        return SandboxServer(host=host, port=port, data_dir=data_dir,
-                             rate_limits=rate_limits, allow_remote=allow_remote)
+        server = SandboxServer(host=host, port=port, data_dir=data_dir,
+                               rate_limits=rate_limits, allow_remote=allow_remote)
+        server.app.service("slack").limits.set_app_class(slack_app)  # type: ignore[attr-defined]  # the Slack emulator's
+        return server
     except SandboxConfigError as error:
         raise ConfigError([Problem("sandbox", error.setting, error.message, error.hint)]) \
             from error

@@ -176,10 +176,14 @@ def sandbox() -> None:
               help="Data folder (default: the config's, else .mcm-sync/sandbox).")
 @click.option("--rate-limits/--no-rate-limits", default=True, show_default=True,
               help="Emulate the vendors' rate limits.")
+@click.option("--slack-app", "slack_app", type=click.Choice(["internal", "distributed"]),
+              default="internal", show_default=True,
+              help="The Slack app's class: distributed = outside the Marketplace (history "
+                   "and replies at 1 call a minute, 15 messages a page).")
 @click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
 @pass_app
 def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
-                  rate_limits: bool, allow_remote: bool) -> None:
+                  rate_limits: bool, slack_app: str, allow_remote: bool) -> None:
     """Run the sandbox in the foreground until Ctrl-C (prints the three base URLs)."""
     from sync.api.services import start_sandbox
 
@@ -188,7 +192,7 @@ def sandbox_serve(app: AppContext, host: str, port: int, data_dir: Path | None,
     if data_dir is None:
         data_dir = sandbox_data_dir(app.config) if has_config else Path(".mcm-sync/sandbox")
     server = start_sandbox(host=host, port=port, data_dir=data_dir, rate_limits=rate_limits,
-                           allow_remote=allow_remote)
+                           allow_remote=allow_remote, slack_app=slack_app)
     info = data_dir / SERVER_INFO
     with _until_stopped() as stop:
         server.start()

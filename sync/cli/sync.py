@@ -22,6 +22,25 @@ from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 if TYPE_CHECKING:
     from sync.api.runs import ProgressFn, SyncOutcome
 
+def _channel_read(read: dict[str, Any] | None, t: Any) -> str:
+    """What a distributed Slack app's run read of the actions channel, and what waits."""
+    if not read:
+        return ""
+    if read["read"] == "incremental":
+        said = t.gettext(", Slack: new messages read (the reconciliation continues next run)")
+    elif read["reconciliation_finished"]:
+        said = t.gettext(", Slack: reconciliation page %(page)d read, a pass finished") \
+            % {"page": read["page"]}
+    else:
+        said = t.gettext(", Slack: reconciliation page %(page)d read (continues next run)") \
+            % {"page": read["page"]}
+    if read["threads_deferred"]:
+        said += t.ngettext(", %(n)d thread left for a later run",
+                           ", %(n)d threads left for a later run", read["threads_deferred"]) \
+            % {"n": read["threads_deferred"]}
+    return str(said)
+
+
 def _summary_line(outcome: SyncOutcome, language: str | None = None) -> str:
     result = outcome.result
     writes = sum(result.writes.values())
@@ -37,7 +56,8 @@ def _summary_line(outcome: SyncOutcome, language: str | None = None) -> str:
                          ", %(n)d duplicate messages removed", duplicates)
               % {"n": duplicates} if duplicates else "",
               t.gettext(", copied cards made items of their own: %(items)s")
-              % {"items": ", ".join(result.card_copies)} if result.card_copies else ""]
+              % {"items": ", ".join(result.card_copies)} if result.card_copies else "",
+              _channel_read(result.slack_read, t)]
     counts = [t.ngettext("%(n)d change", "%(n)d changes", len(result.changes)),
               t.ngettext("%(n)d new item", "%(n)d new items", new),
               t.ngettext("%(n)d conflict", "%(n)d conflicts", len(result.conflicts)),

@@ -172,6 +172,9 @@ class SlackSettings(_Strict):
     actions_channel: str = ""
     # Whose reactions change an item: the config's people (default) or anyone in the channel.
     reactions_from: Literal["alliance", "anyone"] = "alliance"
+    # The Slack app's class: "distributed" for one app installed in many workspaces and not
+    # approved for the Slack Marketplace (history and replies at 1 call a minute, 15 a page).
+    app_distribution: Literal["internal", "distributed"] = "internal"
     reactions: dict[str, Status] = {
         "white_check_mark": "done",
         "heavy_check_mark": "done",

@@ -122,6 +122,18 @@ def sandbox_credentials(url: str) -> dict[str, dict[str, str]]:
     return issued
 
 
+def _sandbox_slack_window(url: str) -> float:
+    """The seconds of a distributed Slack app's one history call on this sandbox (Slack's 60
+    unless a test shortened it, ``/_sandbox/settings``), so the client paces as it limits."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"{url.rstrip('/')}/_sandbox/settings", timeout=5) as answer:
+            window = json.loads(answer.read()).get("slack_app_window")
+    except (OSError, ValueError, AttributeError):
+        window = None
+    return float(window) if isinstance(window, int | float) and window > 0 else 60.0
+
+
 def _never_sleep(seconds: float) -> None:
     """Pacing off: a sandbox without rate limits has no window to stay under."""
 
@@ -177,7 +189,9 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
                 bot = issued["slack"]["bot_token"]
                 connected.chat = SlackConnector(
                     bot, base_url=f"{base}/slack/api/",
-                    pacer=SlackPacer(sleep=sleep, limits=limits, token=bot))
+                    pacer=SlackPacer(sleep=sleep, limits=limits, token=bot), pacer_sleep=sleep,
+                    app_class=config.slack.app_distribution,
+                    distributed_window=_sandbox_slack_window(base))
             if "mailchimp" in services:
                 from connectors.mailchimp.connector import MailchimpConnector
 
@@ -199,7 +213,8 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             bot = _secret(config.slack.token, "slack.token", "SLACK_BOT_TOKEN")
             connected.chat = SlackConnector(
                 bot, base_url=config.slack.base_url,
-                pacer=SlackPacer(limits=limits, token=bot))
+                pacer=SlackPacer(limits=limits, token=bot),
+                app_class=config.slack.app_distribution)
         if "mailchimp" in services:
             from connectors.mailchimp.connector import MailchimpConnector
 

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from connectors.rate_limits import MAILCHIMP_CONNECTIONS, TRELLO_PER_TOKEN
+from connectors.rate_limits import MAILCHIMP_CONNECTIONS, SLACK_DISTRIBUTED_PAGE, TRELLO_PER_TOKEN
 from connectors.roles import AudienceService, BoardService, ChatService
 from connectors.slack.scopes import REQUIRED_BOT_SCOPES, SCOPE_PURPOSE, missing_scopes
 from sync.core.config import Config
@@ -230,8 +230,11 @@ def check_slack(config: Config, slack: SlackDoctor, report: DoctorReport) -> Non
     report.add("slack", "credentials", "ok" if bot_id else "warn", f"a {kind}",
                "" if bot_id else fix_auth)
     _guarded(report, "slack", "scopes", fix_auth, lambda: _slack_scopes(slack, report))
+    actions: list[str] = []
     _guarded(report, "slack", "channels", "run `mcm-sync bootstrap`",
-             lambda: _slack_channels(config, slack, report))
+             lambda: actions.extend(_slack_channels(config, slack, report)))
+    _guarded(report, "slack", "app class", "",
+             lambda: _slack_app_class(config, slack, actions, report))
     _guarded(report, "slack", "people", "", lambda: _slack_people(config, slack, report))
     _rate_line(report, "slack", slack.calls,
                "per-method tiers and about one message per second per channel; mcm-sync paces "
@@ -254,7 +257,8 @@ def _slack_scopes(slack: SlackDoctor, report: DoctorReport) -> None:
     report.add("slack", "scopes", "ok", f"all {len(REQUIRED_BOT_SCOPES)} scopes mcm-sync uses")
 
 
-def _slack_channels(config: Config, slack: SlackDoctor, report: DoctorReport) -> None:
+def _slack_channels(config: Config, slack: SlackDoctor, report: DoctorReport) -> list[str]:
+    """One line per channel; the actions channel's id when the bot can read it."""
     slug = config.alliance.slug
     wanted = (config.slack.general_channel or f"{slug}-alliance",
               config.slack.actions_channel or f"{slug}-actions")
@@ -280,6 +284,33 @@ def _slack_channels(config: Config, slack: SlackDoctor, report: DoctorReport) ->
                        f"type /invite @mcm-sync in #{name} (bootstrap joins public channels)")
         else:
             report.add("slack", label, "ok", "exists, the bot is in it")
+    actions = found.get(wanted[1])
+    return [actions.id] if actions is not None and actions.is_member else []
+
+
+def _slack_app_class(config: Config, slack: SlackDoctor, actions: list[str],
+                     report: DoctorReport) -> None:
+    """Which class the Slack app is in (``slack.app_distribution``) and what it means; one
+    page of the actions channel read shows whether Slack caps its pages at 15 (an app
+    distributed outside the Marketplace) when the config says internal."""
+    if config.slack.app_distribution == "distributed":
+        report.add("slack", "app class", "ok",
+                   # Slack's figures (connectors.rate_limits.SLACK_DISTRIBUTED_*).
+                   "distributed outside the Slack Marketplace (slack.app_distribution): Slack "
+                   "allows history and replies 1 call a minute, 15 messages a page; each sync "
+                   "reads one page, so a reaction on an old message reaches its card after a "
+                   "pass over the channel (at once with `mcm-sync serve`)")
+        return
+    page = slack.history_page(actions[0]) if actions else None
+    if page is not None and page.has_more and len(page.messages) <= SLACK_DISTRIBUTED_PAGE:
+        report.add("slack", "app class", "warn",
+                   f"Slack answered {len(page.messages)} messages a page where more were "
+                   "asked: the app looks distributed outside the Slack Marketplace",
+                   "set slack.app_distribution: distributed (see docs/hosting.md)")
+        return
+    report.add("slack", "app class", "ok",
+               "internal (slack.app_distribution): history and replies at their tiers, the "
+               "actions channel read whole at each sync")
 
 
 def _slack_people(config: Config, slack: SlackDoctor, report: DoctorReport) -> None:

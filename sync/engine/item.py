@@ -84,6 +84,17 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
         # A reaction carries no time: the best one we have is when a sync first saw it.
         result.append(Observation("slack", {"status": changed_status}, actor=user,
                                   at=iso_z(settings.now) if user else ""))
+    elif slack_side is not None and make_token(settings.config.alliance.slug,
+                                               item.key) in snap.unread:
+        # Not read this run (a distributed app reads a stretch of the channel per run): no
+        # news from Slack, and the message is as we last wrote it, so a change made elsewhere
+        # still updates it and is said in its thread.
+        base = slack_side.base
+        current["slack"] = {"status": base.get("status", item.status),
+                            "reactions": base.get("reactions", {}),
+                            "text": base.get("text", ""), "ts": slack_side.remote_id,
+                            "strangers": [], "buttons": buttons_on(settings.config),
+                            "outsider_presses": []}
     return result, current
 
 

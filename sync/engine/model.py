@@ -58,6 +58,10 @@ class SyncResult:
     card_copies: list[str] = field(default_factory=list)
     # Nothing changed since the last empty plan: the state was not read, nothing planned.
     quiet: bool = False
+    # A distributed Slack app's channel read (sync.engine.channel.spread.ChannelRead.as_dict):
+    # what was read, how far the reconciliation got, what waits for a later run. None: the
+    # whole channel was read (an internal app).
+    slack_read: dict[str, Any] | None = None
 
     def count(self, what: str, n: int = 1) -> None:
         """Count ``n`` writes of kind ``what``."""
@@ -101,6 +105,9 @@ class Snapshot:
     # Cards carrying the marker line of an item whose own card is another one (a copy), by
     # card id: the number of that item (found by a full reconciliation).
     copies: dict[str, str] = field(default_factory=dict)
+    # Item tokens whose recorded message this run did not read (a distributed Slack app reads
+    # a stretch of the channel per run): not gone, not changed (sync.engine.channel.spread).
+    unread: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

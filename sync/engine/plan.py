@@ -164,15 +164,16 @@ def _messages_to_post(settings: Settings, view: StateView, snap: Snapshot,
     """Every item gets its one message in the actions channel (adopted by token if it exists).
 
     An item whose message has gone (deleted in Slack, or hidden by a plan's history limit:
-    the whole channel is read each run) gets it posted again with the agreed values.
+    the whole channel is read each run) gets it posted again with the agreed values; one whose
+    message this run did not read (``snap.unread``) is left alone.
     """
     slug = settings.config.alliance.slug
     posts = []
     for item in view.items:
         token = make_token(slug, item.key)
         side = view.side(item.id, "slack")
-        if side is not None and token in snap.messages:
-            continue
+        if side is not None and (token in snap.messages or token in snap.unread):
+            continue  # read, or not read this run (a distributed app's stretch): not gone
         values = agreed.get(item.key) or item_values(item)
         found = snap.messages.get(token)
         note = None

@@ -10,6 +10,11 @@ made, the board's cards by token so that a card a crashed run made is adopted;
 :func:`read_item` reads one item alone (the real-time path). Nothing here decides or writes
 remotely.
 
+A distributed Slack app (``slack.app_distribution: distributed``, held to one history call a
+minute) does not read the channel whole: a run reads what :mod:`sync.engine.channel.spread`
+says (the messages since the newest recorded one when it may post, else one page of the
+reconciliation) and the items whose messages it did not read are *unread*, not gone.
+
 The bot's Slack identity (``auth.test``) is kept in the state store between processes
 (:func:`slack_identity`): a token's identity never changes, so it is recorded once, under a
 fingerprint of the token (:meth:`connectors.roles.ChatService.identity_key`, a one-way digest,
@@ -38,6 +43,15 @@ from playbooks.model import STATUSES, ActionRow, Playbook
 from sync.bootstrap.plan import cards_by_token
 from sync.core.config import Config
 from sync.core.errors import UserError
+from sync.engine.channel.spread import (
+    SWEEP,
+    THREADS_PER_RUN,
+    ChannelRead,
+    Stretch,
+    Sweep,
+    newest_recorded,
+    unread_tokens,
+)
 from sync.engine.model import (
     DECISION,
     Settings,
@@ -205,16 +219,46 @@ class RemoteChanges:
     since: str | None
     actions: list[TrelloAction]
     history: list[ChatMessage]
+    # A distributed Slack app's read of a stretch of the channel (None: all of it was read).
+    channel: ChannelRead | None = None
 
 
 def read_changes(ctx: SyncContext, *, full: bool) -> RemoteChanges:
     """Trello's board actions since the bookmark (none on a full reconciliation, which reads
-    the whole board instead) and the actions channel's history (paged)."""
+    the whole board instead) and the actions channel's history: all of it (paged), or for a
+    distributed Slack app the one read :func:`spread_read` chooses."""
     settings = ctx.settings
     since = None if full else ctx.store.get_bookmark("trello", "actions")
     actions = ctx.board.board_actions(settings.board_id, since=since, types=TRELLO_ACTION_TYPES) \
         if since or not full else []
+    if settings.config.slack.app_distribution == "distributed":
+        history, channel = spread_read(ctx)
+        return RemoteChanges(since, actions, history, channel)
     return RemoteChanges(since, actions, ctx.chat.history(settings.actions_channel))
+
+
+def spread_read(ctx: SyncContext) -> tuple[list[ChatMessage], ChannelRead]:
+    """A distributed app's one history read of this run (:mod:`sync.engine.channel.spread`):
+    every message newer than the newest recorded item message when the run may post one (a
+    crashed run's post is adopted, not repeated), otherwise the reconciliation's next page."""
+    settings, store = ctx.settings, ctx.store
+    channel = settings.actions_channel
+    items = store.list_items()
+    recorded = {side.item_id: side.remote_id for side in store.all_sides()
+                if side.side == "slack"}
+    keys = {item.key for item in items}
+    may_post = any(item.id not in recorded for item in items) or any(
+        f"action:{row.key}" not in keys for row in settings.rows)
+    if may_post:
+        oldest = newest_recorded(list(recorded.values()))
+        history = ctx.chat.history(channel, oldest=oldest)
+        return history, ChannelRead("incremental", (Stretch(oldest or "", ""),))
+    sweep = Sweep.load(store.get_bookmark(*SWEEP))
+    page = ctx.chat.history_page(channel, before=sweep.before or None)
+    following = sweep.after(page)
+    return page.messages, ChannelRead("reconciliation", sweep.stretches(page), following,
+                                      page=sweep.page + 1,
+                                      finished_pass=following.passes > sweep.passes)
 
 
 def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: bool) -> Snapshot:
@@ -264,7 +308,12 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
             # One board read, only when some card is to be made: adopt what a crash made.
             by_token = cards_by_token(ctx.board.snapshot(settings.board_id))
     messages, duplicates = _item_messages(ctx, view, changes.history)
-    replies = _new_replies(ctx, view, messages)
+    channel = changes.channel
+    unread: frozenset[str] = frozenset()
+    if channel is not None:
+        unread = unread_tokens(settings.config.alliance.slug, view, messages, channel.stretches)
+        channel.unread = len(unread)
+    replies = _new_replies(ctx, view, messages, channel)
     for token, repeated in duplicates.items():
         # Members may have replied under a second copy too: those replies are copied as well
         # (each once, by its own token) before the copy is removed.
@@ -278,7 +327,7 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
                     repeated_notes={token: found for token, thread in replies.items()
                                     if (found := repeated_notes(ctx, thread))},
                     board_cards_by_token=by_token,
-                    duplicate_messages=duplicates, copies=copies)
+                    duplicate_messages=duplicates, copies=copies, unread=unread)
 
 
 @dataclass(frozen=True)
@@ -434,9 +483,13 @@ def _cards_to_make(ctx: SyncContext, view: StateView) -> bool:
     return any(view.item_by_key(f"action:{row.key}") is None for row in ctx.settings.rows)
 
 
-def _new_replies(ctx: SyncContext, view: StateView,
-                 messages: dict[str, ChatMessage]) -> dict[str, list[ChatMessage]]:
-    """Thread replies newer than each item message's last seen reply (one read per thread)."""
+def _new_replies(ctx: SyncContext, view: StateView, messages: dict[str, ChatMessage],
+                 channel: ChannelRead | None = None) -> dict[str, list[ChatMessage]]:
+    """Thread replies newer than each item message's last seen reply (one read per thread).
+
+    A distributed app reads ``THREADS_PER_RUN`` threads a run (replies: one call a minute);
+    the others keep their mark, counted in ``channel.threads_deferred``, and are read when a
+    later run reads their message again (by event at once with ``serve``)."""
     slug = ctx.settings.config.alliance.slug
     found: dict[str, list[ChatMessage]] = {}
     for item in view.items:
@@ -447,6 +500,9 @@ def _new_replies(ctx: SyncContext, view: StateView,
         message = messages.get(token)
         seen = side.base.get("latest_reply", "")
         if message is None or not message.latest_reply or message.latest_reply <= seen:
+            continue
+        if channel is not None and len(found) >= THREADS_PER_RUN:
+            channel.threads_deferred += 1
             continue
         found[token] = ctx.chat.replies(ctx.settings.actions_channel, message.ts,
                                          oldest=seen or None)

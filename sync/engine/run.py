@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from connectors.base import ChatMessage
 from sync.engine.actions import SyncPlan
 from sync.engine.apply import apply_plan
+from sync.engine.channel.spread import SWEEP, ChannelRead
 from sync.engine.model import SyncContext, SyncResult, quiet_fingerprint
 from sync.engine.plan import plan_sync
 from sync.engine.read import due_for_full, prepare, read, read_changes, state_view
@@ -42,6 +43,8 @@ class RunPlan:
     # after a run that only moved reply marks).
     after: str | None = None
     history: tuple[ChatMessage, ...] = ()
+    # A distributed Slack app's read of a stretch of the channel (None: all of it).
+    channel: ChannelRead | None = None
 
 
 def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
@@ -65,13 +68,14 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
         after = changes.actions[-1].id if changes.actions else changes.since
         fingerprint = quiet_fingerprint(settings, revision, after, changes.history)
         if not changes.actions and fingerprint == store.get_bookmark(*QUIET):
-            return RunPlan(SyncPlan(full=False, bookmark=changes.since), fingerprint, True)
+            return RunPlan(SyncPlan(full=False, bookmark=changes.since), fingerprint, True,
+                           channel=changes.channel)
     view = state_view(store, settings.config.alliance.item_prefix)
     snap = read(ctx, view, changes, full=full)
     if fingerprint is None:
-        return RunPlan(plan_sync(settings, view, snap))
+        return RunPlan(plan_sync(settings, view, snap), channel=changes.channel)
     return RunPlan(plan_sync(settings, view, snap), fingerprint, after=after,
-                   history=tuple(changes.history))
+                   history=tuple(changes.history), channel=changes.channel)
 
 
 def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
@@ -80,6 +84,7 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     planned = plan_run(ctx, full=full)
     result.quiet = planned.quiet
     if planned.quiet:
+        _keep_channel_read(ctx, planned, result)  # a quiet page read is a page taken
         return result
     plan = planned.plan
     apply_plan(ctx, plan, result)
@@ -98,7 +103,19 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
                                   planned.history)
     if quiet or ctx.store.get_bookmark(*QUIET):
         ctx.store.set_bookmark(*QUIET, quiet)
+    _keep_channel_read(ctx, planned, result)
     return result
+
+
+def _keep_channel_read(ctx: SyncContext, planned: RunPlan, result: SyncResult) -> None:
+    """A distributed app's run: where the reconciliation goes on next run (kept only by a run
+    that got this far), and what this run read, in its result."""
+    channel = planned.channel
+    if channel is None:
+        return
+    if channel.sweep is not None:
+        ctx.store.set_bookmark(*SWEEP, channel.sweep.dump())
+    result.slack_read = channel.as_dict()
 
 
 def preview(ctx: SyncContext, *, full: bool = False) -> SyncResult:

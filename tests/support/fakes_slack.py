@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import ChatChannel, ChatMessage
+from connectors.base import ChatChannel, ChatMessage, HistoryPage
 from connectors.slack.shapes import button_actions
 from sync.core.errors import FatalRemoteError, NotFoundError
 
@@ -36,6 +36,7 @@ class FakeSlack:
         self.identity_calls = 0
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> all, in ts order
+        self.page = 15  # a history page (a distributed app's largest)
 
     # ------------------------------------------------------------------ helpers
 
@@ -234,6 +235,16 @@ class FakeSlack:
         after = _ts_key(oldest) if oldest else (0, 0)
         return [self._as_message(m) for m in self.messages[channel_id]
                 if not m["thread_ts"] and _ts_key(m["ts"]) > after]
+
+    def history_page(self, channel_id: str, *, before: str | None = None) -> HistoryPage:
+        """One page of top-level messages older than ``before`` (``page`` of them)."""
+        self._channel(channel_id)
+        below = _ts_key(before) if before else None
+        older = [m for m in self.messages[channel_id]
+                 if below is None or _ts_key(m["ts"]) < below]
+        chunk = older[-self.page:]
+        top = [self._as_message(m) for m in chunk if not m["thread_ts"]]
+        return HistoryPage(top, len(older) > len(chunk), chunk[0]["ts"] if chunk else "")
 
     def message(self, channel_id: str, ts: str) -> ChatMessage | None:
         """One top-level message by its ts (``conversations.history`` of one), or None."""

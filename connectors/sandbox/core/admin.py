@@ -5,9 +5,12 @@
 - ``POST /_sandbox/faults`` arms a fault ``{"service", "method", "path", "mode", "status",
   "seconds", "count", "skip"}``; ``GET`` lists them; ``DELETE`` disarms all.
 - ``GET/POST /_sandbox/settings`` -> ``{"rate_limits": bool, "slack_bot_scopes": [...],
-  "trello_per_token": [calls, seconds], "trello_per_key": [calls, seconds], ...}`` (any key
-  may be posted alone: the bot's scopes are what the Slack app was installed with, Trello's
-  figures what its emulator enforces instead of 100 and 300 per 10 s).
+  "trello_per_token": [calls, seconds], "trello_per_key": [calls, seconds],
+  "slack_app": "internal"|"distributed", "slack_app_window": s}`` (any key may be posted
+  alone: the bot's scopes are what the Slack app was installed with, Trello's figures what
+  its emulator enforces instead of 100 and 300 per 10 s; ``slack_app`` the app's class,
+  ``slack_app_window`` the seconds of a distributed app's one history and one replies
+  call, Slack's 60 unless a test shortens it).
 - ``GET /_sandbox/credentials`` (loopback callers only) -> the coordinator's issued credentials
   ``{"trello": {"api_key", "token", "app_secret"}, "slack": {"bot_token", "signing_secret"},
   "mailchimp": {"api_key"}}``.
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 from werkzeug.wrappers import Request, Response
@@ -72,6 +75,8 @@ class SettingsSpec(BaseModel):
     # Trello's limits as [calls, seconds] (tests and benchmarks use small windows).
     trello_per_token: tuple[PositiveInt, PositiveFloat] | None = None
     trello_per_key: tuple[PositiveInt, PositiveFloat] | None = None
+    slack_app: Literal["internal", "distributed"] | None = None
+    slack_app_window: float | None = Field(default=None, gt=0)
 
 
 def _body(request: Request) -> Any:
@@ -128,6 +133,12 @@ class AdminAPI:
                             service.batch_seconds = spec_s.mailchimp_batch_seconds  # type: ignore[attr-defined]  # the Mailchimp emulator's
                 if spec_s.trello_per_token or spec_s.trello_per_key:
                     self._set_trello_limits(spec_s)
+                if spec_s.slack_app is not None or spec_s.slack_app_window is not None:
+                    for service in self.services:
+                        if service.name == "slack":
+                            limits = service.limits  # type: ignore[attr-defined]  # the Slack emulator's
+                            limits.set_app_class(spec_s.slack_app or limits.app_class,
+                                                 spec_s.slack_app_window)
                 return json_response(self._settings())
             if route[1] in ("/_sandbox/credentials", "/_sandbox/members/tokens") and not (
                 is_loopback(str(request.remote_addr or ""))
@@ -174,8 +185,12 @@ class AdminAPI:
     def _settings(self) -> dict[str, Any]:
         batch = [getattr(s, "batch_seconds", None) for s in self.services if s.name == "mailchimp"]
         trello = [s.limits() for s in self.services if s.name == "trello"]  # type: ignore[attr-defined]  # the Trello emulator's
+        slack = [getattr(s, "limits", None) for s in self.services if s.name == "slack"]
+        limits = slack[0] if slack else None
         return {"rate_limits": self.settings.rate_limits,
                 "slack_bot_scopes": self.people.credentials.slack_bot_scopes(),
                 "mailchimp_batch_seconds": batch[0] if batch else None,
+                "slack_app": getattr(limits, "app_class", None),
+                "slack_app_window": getattr(limits, "distributed_window", None),
                 **({"trello_" + name: figures for name, figures in trello[0].items()}
                    if trello else {})}

@@ -15,6 +15,11 @@ method pages of docs.slack.dev):
   (the bot token and a member's user token our app was given, ``slack_app``, share one
   allowance; a member's own client's token, ``slack``, is another app's) and about one post
   per second per channel, answered with HTTP 429, ``Retry-After`` and ``ratelimited``.
+- **App class** (``limits.set_app_class``, ``/_sandbox/settings`` ``slack_app``): an
+  ``internal`` app has the tiers; a ``distributed`` one (commercially distributed, not
+  Marketplace-approved) gets ``conversations.history`` and ``conversations.replies`` at 1 per
+  minute, and their ``limit`` silently capped at 15 (the default 15 too): a larger page is
+  answered with 15 messages, ``has_more`` and a cursor, as Slack answers (:func:`capped_page`).
 - Methods: see :data:`METHODS`; the handlers live in ``channels`` and ``messages``,
   the object shapes in ``model``, the storage rules in ``workspace`` (all in this package).
 """
@@ -30,6 +35,7 @@ from typing import Any
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from connectors.rate_limits import SLACK_DISTRIBUTED_METHODS, SLACK_DISTRIBUTED_PAGE
 from connectors.sandbox.core.people import People
 from connectors.sandbox.core.service import (
     AuthFailure,
@@ -196,6 +202,19 @@ METHODS: dict[str, Handler] = {
 }
 
 
+def capped_page(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` of a distributed app's history or replies read with ``limit`` at most 15
+    (absent, 0 or larger: 15; "the maximum and default for the limit parameter has been
+    reduced to 15 objects"). A limit that is not a number is left for the method to refuse."""
+    raw = params.get("limit")
+    try:
+        asked = int(str(raw).strip()) if raw not in (None, "") else 0
+    except ValueError:
+        return params
+    page = asked if 0 < asked <= SLACK_DISTRIBUTED_PAGE else SLACK_DISTRIBUTED_PAGE
+    return {**params, "limit": page}
+
+
 def rate_bucket(person: Person, *, through_app: bool = False) -> str:
     """Whose allowance a call counts against: Slack's limits are per app, workspace and
     method, so every token of our app shares one (the bot's, and a member's user token the
@@ -266,6 +285,8 @@ class SlackEmulator(ServiceEmulator):
         params = self.request_params(request)
         params.pop("token", None)
         headers: dict[str, str] = {}
+        if self.limits.distributed and endpoint in SLACK_DISTRIBUTED_METHODS:
+            params = capped_page(params)
         before = self._before(endpoint, params)
         try:
             if identity.person.get("is_bot"):
@@ -386,7 +407,17 @@ class SlackEmulator(ServiceEmulator):
             for f in failures[-20:])
         failed = (f"<h3>Slack app: failed deliveries ({len(failures)})</h3><ul>{shown}</ul>"
                   if failures else "")
-        return render_slack_page(self.workspace) + failed
+        return self._app_class_line() + render_slack_page(self.workspace) + failed
+
+    def _app_class_line(self) -> str:
+        """What the page says of the app's class (what it means for history reads)."""
+        if not self.limits.distributed:
+            return ("<p class=\"slack-app\">Slack app: internal (conversations.history and "
+                    ".replies at their tiers)</p>")
+        return ("<p class=\"slack-app\">Slack app: distributed, not Marketplace-approved: "
+                "conversations.history and .replies at 1 call per "
+                f"{self.limits.distributed_window:g} s each, limit at most "
+                f"{SLACK_DISTRIBUTED_PAGE}</p>")
 
     def _error_body(self, code: str) -> Response:
         """An auth error: HTTP 200 with ``ok: false`` (Slack never answers 401)."""

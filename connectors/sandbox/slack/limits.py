@@ -10,6 +10,13 @@ HTTP 429, ``Retry-After`` in whole seconds (rounded up, so a client that waits t
 gets through) and
 ``{"ok": false, "error": "ratelimited"}``.
 
+The app can be *internal* (the tiers above) or *distributed*: a commercially distributed app
+not approved for the Slack Marketplace, whose ``conversations.history`` and
+``conversations.replies`` are held to ``SLACK_DISTRIBUTED_LIMIT`` (1 per minute) per app,
+workspace and method (:meth:`SlackLimits.set_app_class`; the window can be shortened for
+tests, Slack's 60 s by default). Their ``limit`` cap of 15 is the emulator's
+(``emulator.capped_page``): it is a method's answer, not a rate limit.
+
 The clock is injected (the emulator's); tests build a :class:`SlackLimits` with a short
 window to see a 429 quickly.
 """
@@ -21,6 +28,8 @@ from collections.abc import Callable
 
 from connectors.rate_limits import (
     SLACK_DEFAULT_TIER,
+    SLACK_DISTRIBUTED_LIMIT,
+    SLACK_DISTRIBUTED_METHODS,
     SLACK_METHOD_TIERS,
     SLACK_POST_BURST,
     SLACK_POST_METHOD,
@@ -31,6 +40,7 @@ from connectors.sandbox.core.ratelimit import WindowLimiter
 
 POST_METHOD = SLACK_POST_METHOD
 DEFAULT_LIMIT = SLACK_TIERS[SLACK_DEFAULT_TIER].calls
+APP_CLASSES = ("internal", "distributed")
 
 
 class SlackLimits:
@@ -55,6 +65,29 @@ class SlackLimits:
         )
         self._tiers = WindowLimiter(DEFAULT_LIMIT, window, clock)
         self._posts = WindowLimiter(posts.calls, posts.seconds, clock)
+        self._clock = clock
+        self.app_class = "internal"
+        self.distributed_window = SLACK_DISTRIBUTED_LIMIT.seconds
+        self._distributed = WindowLimiter(SLACK_DISTRIBUTED_LIMIT.calls,
+                                          self.distributed_window, clock)
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the app is a distributed, non-Marketplace one (history and replies held)."""
+        return self.app_class == "distributed"
+
+    def set_app_class(self, app_class: str, window: float | None = None) -> None:
+        """Make the app ``internal`` or ``distributed``; ``window``: the seconds in which a
+        distributed app gets its one history (and one replies) call (default: Slack's 60)."""
+        if app_class not in APP_CLASSES:
+            raise ValueError(f"unknown Slack app class {app_class!r}")
+        self.app_class = app_class
+        if window is not None:
+            if window <= 0:
+                raise ValueError("the window must be positive")
+            self.distributed_window = window
+            self._distributed = WindowLimiter(SLACK_DISTRIBUTED_LIMIT.calls, window,
+                                              self._clock)
 
     def hit(self, method: str, bucket: str, channel: str = "") -> int | None:
         """Count one call; None if allowed, else the ``Retry-After`` seconds (at least 1).
@@ -63,6 +96,8 @@ class SlackLimits:
         """
         if method == POST_METHOD:
             wait = self._posts.hit((bucket, channel))
+        elif self.distributed and method in SLACK_DISTRIBUTED_METHODS:
+            wait = self._distributed.hit((bucket, method))
         else:
             limit = self.per_window.get(method, DEFAULT_LIMIT)
             wait = self._tiers.hit((bucket, method), limit)
@@ -72,3 +107,4 @@ class SlackLimits:
         """Forget every counted call."""
         self._tiers.reset()
         self._posts.reset()
+        self._distributed.reset()

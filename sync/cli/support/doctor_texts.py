@@ -41,6 +41,7 @@ NAMES: tuple[str, ...] = (
     N_("postal address"),
     N_("mode"),
     N_("serve's secrets"),
+    N_("app class"),
 )
 
 # What was found and what to do about it, as the checks format them.
@@ -50,6 +51,16 @@ DETAILS: tuple[str, ...] = (
     N_("could not check: %(error)s"),
     N_("check the network and base_url, then run doctor again"),
     N_("%(calls)s calls for these checks; %(limit)s"),
+    # the Slack app's class
+    N_("distributed outside the Slack Marketplace (slack.app_distribution): Slack allows "
+       "history and replies 1 call a minute, 15 messages a page; each sync reads one page, so "
+       "a reaction on an old message reaches its card after a pass over the channel (at once "
+       "with `mcm-sync serve`)"),
+    N_("Slack answered %(n)s messages a page where more were asked: the app looks distributed "
+       "outside the Slack Marketplace"),
+    N_("set slack.app_distribution: distributed (see docs/hosting.md)"),
+    N_("internal (slack.app_distribution): history and replies at their tiers, the actions "
+       "channel read whole at each sync"),
     # Trello
     N_("create a new token (Trello key and token in %(guide)s) and set TRELLO_API_KEY and "
        "TRELLO_TOKEN where mcm-sync reads them"),

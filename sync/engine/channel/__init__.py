@@ -1,0 +1,1 @@
+"""How the sync reads the actions channel when Slack holds the app to few history calls."""
