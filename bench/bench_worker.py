@@ -48,11 +48,11 @@ from slack_sdk import WebClient  # noqa: E402
 from connectors.identity import token_in_metadata  # noqa: E402
 from connectors.sandbox.clients.testing import admin  # noqa: E402
 from sync.cli.main import cli  # noqa: E402
+from sync.core.checks import parse_duration  # noqa: E402
 from sync.core.config import load_config  # noqa: E402
 from sync.core.services import announce_sandbox, sandbox_data_dir  # noqa: E402
 from sync.fleet.ledger import SCHEMA, Ledger  # noqa: E402
 from sync.fleet.worker import Worker  # noqa: E402
-from sync.reports.digest import parse_duration  # noqa: E402
 from sync.state import db as dbmod  # noqa: E402
 from sync.state.schema import TABLES  # noqa: E402
 from sync.state.store import StateStore  # noqa: E402

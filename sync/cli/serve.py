@@ -15,9 +15,9 @@ from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import texts
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
 from sync.core import checks
+from sync.core.checks import parse_duration
 from sync.core.config import Config
 from sync.core.errors import UserError
-from sync.reports.digest import parse_duration
 from sync.serve.front import FrontService
 from sync.serve.hooks import SECRET_VARIABLES, Secrets, configured_secrets
 from sync.serve.server import ServeOptions, Service

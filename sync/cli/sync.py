@@ -17,11 +17,11 @@ from sync.cli.app import AppContext, echo_json, pass_app, report_error
 from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import N_, cli_language, texts
 from sync.core.calendar import alliance_playbook
+from sync.core.checks import parse_duration
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 from sync.core.plural import plural
 from sync.engine.decide import Conflict
 from sync.engine.texts import WHERE
-from sync.reports.digest import parse_duration
 
 if TYPE_CHECKING:
     from sync.runner import SyncOutcome

@@ -16,9 +16,9 @@ from rich.table import Table
 from sync.cli.app import echo_json
 from sync.cli.support.helptext import HelpGroup
 from sync.cli.support.i18n import N_, texts
+from sync.core.checks import parse_duration
 from sync.core.errors import EveryAllianceFailed, UserError
 from sync.fleet.worker import CycleReport, Worker, alliance_configs, shared_stores, status_rows
-from sync.reports.digest import parse_duration
 
 DATABASE_ENV = "MCM_SYNC_DATABASE_URL"
 
