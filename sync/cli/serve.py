@@ -18,8 +18,8 @@ from sync.core import checks
 from sync.core.checks import parse_duration
 from sync.core.config import Config
 from sync.core.errors import UserError
+from sync.core.services import SECRET_VARIABLES, Secrets, configured_secrets
 from sync.serve.front import FrontService
-from sync.serve.hooks import SECRET_VARIABLES, Secrets, configured_secrets
 from sync.serve.server import ServeOptions, Service
 
 ENDPOINTS = ("/healthz", "/hooks/trello", "/hooks/slack/events", "/hooks/slack/interactive",

@@ -5,12 +5,17 @@ loopback port, with its data in ``<state folder>/sandbox`` so that what bootstra
 there tomorrow, and the connectors are pointed at it with the credentials that sandbox
 issued (``GET /_sandbox/credentials``, loopback only): it refuses any other, as the vendors
 do. Otherwise the config's secrets and optional ``base_url`` settings are used.
+
+The secrets that prove a webhook delivery genuine (:class:`Secrets`: the config's, else the
+environment's) are read here too, so that ``serve`` verifies with them and ``doctor`` checks
+them from one place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -98,6 +103,37 @@ def sandbox_credentials(url: str) -> dict[str, dict[str, str]]:
     remember_secret(*(value for service in issued.values() if isinstance(service, dict)
                       for value in service.values() if isinstance(value, str)))
     return issued
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What proves a delivery genuine: Trello's app secret, Slack's signing secret, and the
+    secret in the Mailchimp webhook URL."""
+
+    trello: str
+    slack: str
+    mailchimp: str
+
+    def __post_init__(self) -> None:
+        remember_secret(self.trello, self.slack, self.mailchimp)  # never in a log line
+
+
+# Where serve reads each secret when the config names none (doctor names them too).
+SECRET_VARIABLES = {"trello": "TRELLO_APP_SECRET", "slack": "SLACK_SIGNING_SECRET",
+                    "mailchimp": "MAILCHIMP_WEBHOOK_SECRET"}
+
+
+def configured_secrets(config: Config, fallback: Secrets | None = None) -> Secrets:
+    """The real services' secrets: the config's (``trello.app_secret``...), else
+    ``fallback``, else the environment's (:data:`SECRET_VARIABLES`); "" where none is set."""
+    base = fallback or Secrets(*(os.environ.get(v, "") for v in SECRET_VARIABLES.values()))
+
+    def own(value: SecretStr | None, default: str) -> str:
+        return value.get_secret_value() if value is not None else default
+
+    return Secrets(own(config.trello.app_secret, base.trello),
+                   own(config.slack.signing_secret, base.slack),
+                   own(config.mailchimp.webhook_secret, base.mailchimp))
 
 
 def _never_sleep(seconds: float) -> None:

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, Self
 
 from sync.core.errors import StateError, UserError
-from sync.core.services import Connected, connect, sandbox_credentials
+from sync.core.services import Connected, Secrets, connect, sandbox_credentials
 from sync.engine.model import SyncContext
 from sync.engine.read import prepare
 from sync.runner import sync_once
 from sync.serve.answers import alliance_answer
 from sync.serve.guard import FrontLimits, create_server
-from sync.serve.hooks import MAILCHIMP_PREFIX, TRELLO_PATH, HookApp, Scope, Secrets
+from sync.serve.hooks import MAILCHIMP_PREFIX, TRELLO_PATH, HookApp, Scope
 from sync.serve.process import drain
 from sync.serve.register import (
     ensure_mailchimp_webhook,
