@@ -20,13 +20,13 @@ from playbooks import available_languages, load_action_plan, load_playbook
 from playbooks.loader import validate_all
 from playbooks.model import Playbook
 from playbooks.present import playbook_as_dict, playbook_as_markdown, playbook_as_text
+from sync.actionplan.calendar import after_end, alliance_playbook
 from sync.audience.store import StakeholderStore
 from sync.cli.app import AppContext, echo_json, output_file_or_folder, pass_app, write_output
 from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.cli.support.params import COUNTRY, START_DATE, TIMEZONE, TextParam
 from sync.cli.support.usage import error_line
-from sync.core.calendar import after_end, alliance_playbook
 from sync.core.config import Config, default_config_path, parse_config
 from sync.core.errors import Problem, UserError
 from sync.core.init_config import ANSWER_CHECKS, new_config_text, zone_for

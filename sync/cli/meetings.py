@@ -17,11 +17,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from sync.actionplan.calendar import alliance_playbook
 from sync.cli.app import AppContext, echo_json, output_file, pass_app, write_output
 from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, cli_language
 from sync.cli.support.params import DATE
-from sync.core.calendar import alliance_playbook
 from sync.core.checks import chart_kind
 from sync.plenary.agenda import render_agenda, render_profile
 from sync.plenary.ics import schedule_ics

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sync.actionplan.calendar import alliance_playbook
 from sync.cli.app import AppContext, echo_json, pass_app, report_error
 from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import N_, cli_language, texts
-from sync.core.calendar import alliance_playbook
 from sync.core.checks import parse_duration
 from sync.core.errors import REPORTED, ConflictsUnresolved, UserError
 from sync.core.plural import plural
@@ -245,7 +245,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     from rich.console import Console
     from rich.table import Table
 
-    from sync.reports.progress import item_rows, step_key, step_progress
+    from sync.actionplan.progress import item_rows, step_key, step_progress
 
     config = app.config
     book = app.alliance.playbook

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from playbooks.labels import format_date, format_number, format_percent
 from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
+from sync.actionplan.progress import due_between, is_overdue, step_progress
 from sync.plenary.meetings import ScheduledMeeting
-from sync.reports.progress import due_between, is_overdue, step_progress
 from sync.state.rows import Item
 
 
