@@ -15,7 +15,7 @@ from sync.actionplan.progress import step_progress
 from sync.audience.newsletter import build
 from sync.cli.main import cli
 from sync.core.config import load_config
-from sync.plenary.agenda import render_agenda
+from sync.reports.agenda import render_agenda
 from sync.reports.digest import digest_text
 from sync.reports.report import report_from_store
 from sync.state.store import StateStore

@@ -3,7 +3,7 @@
 ``meeting schedule`` and ``meeting agenda N``, ``minutes import FILE``, ``report`` and
 ``profile``. The logic lives in :mod:`sync.plenary.meetings`, :mod:`sync.plenary.minutes`,
 :mod:`sync.reports.report`
-and :mod:`sync.plenary.agenda`; this module parses options, opens the state store and prints.
+and :mod:`sync.reports.agenda`; this module parses options, opens the state store and prints.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from sync.cli.support.helptext import HelpCommand, HelpGroup
 from sync.cli.support.i18n import N_, cli_language
 from sync.cli.support.params import DATE
 from sync.core.checks import chart_kind
-from sync.plenary.agenda import render_agenda, render_profile
 from sync.plenary.ics import schedule_ics
 from sync.plenary.meetings import apply_schedule, parse_adjustments
 from sync.plenary.minutes import import_minutes, load_minutes
+from sync.reports.agenda import render_agenda, render_profile
 from sync.reports.report import (
     FORMATS,
     render_csv,
