@@ -13,12 +13,13 @@ from connectors.identity import OUR_EVENT_TYPES, make_token, note_metadata, toke
 from connectors.roles import AudienceService, BoardService, ChatService
 from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
+from sync.core.checks import parse_duration
 from sync.core.config import Config
 from sync.core.mrkdwn import escape
 from sync.engine.read import forget_slack_identity, forget_trello_identity
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
 from sync.plenary.meetings import meeting_schedule, post_meeting_reminders
-from sync.reports.digest import digest_due, digest_text, parse_duration
+from sync.reports.digest import digest_due, digest_text
 from sync.state.journal import Journal
 from sync.state.store import StateStore
 

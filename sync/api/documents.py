@@ -48,7 +48,7 @@ def validation(alliance: OpenAlliance, source: str) -> Validation:
     """Check the playbooks, the config and the action-plan file (``source`` names the
     config in warnings); PlaybookError or InputError on an error, the warnings returned."""
     from playbooks.loader import validate_all
-    from sync.core.calendar import after_end
+    from sync.actionplan.calendar import after_end
     from sync.core.errors import PlaybookError
     from sync.core.places import zone_mismatch
     from sync.doctor.live import address_warnings

@@ -17,6 +17,6 @@ __all__ = ["checks", "country_problem", "parse_duration"]
 def parse_duration(text: str, setting: str = "duration") -> dt.timedelta:
     """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a timedelta; a UserError naming
     ``setting`` otherwise (imported when asked: the durations' module is not light)."""
-    from sync.reports.digest import parse_duration as parse
+    from sync.core.checks import parse_duration as parse
 
     return parse(text, setting)

@@ -60,7 +60,7 @@ class Meetings:
     def agenda(self, number: int) -> str:
         """The agenda of plenary ``number`` (Markdown), filled in from the state: the guide's
         agenda, the previous meeting's minutes, the open actions and the progress per step."""
-        from sync.plenary.agenda import render_agenda
+        from sync.reports.agenda import render_agenda
 
         alliance = self.alliance
         book, rows = alliance.playbook, alliance.rows
@@ -95,7 +95,7 @@ class Meetings:
 
     def profile(self, report: Report | None = None) -> str:
         """The alliance's short public profile (guide, step 2), from ``report`` or today's."""
-        from sync.plenary.agenda import render_profile
+        from sync.reports.agenda import render_profile
 
         alliance = self.alliance
         return render_profile(alliance.config, alliance.playbook, report or self.report())

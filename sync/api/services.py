@@ -2,9 +2,11 @@
 
 :data:`ALL_SERVICES` names the three (Trello, Slack, Mailchimp); :func:`start_sandbox`
 starts the emulators as ``mcm-sync sandbox serve`` runs them and :func:`announce_sandbox`
-tells the alliance's runs where they listen; :func:`sandbox_url` is the address of the
-alliance's sandbox (a running one, else one embedded for the block). What bootstrap plans and
-doctor reports are :class:`Plan`, :class:`BootstrapResult`, :class:`DoctorReport`.
+tells the alliance's runs where they listen; the secrets that prove a delivery genuine
+(:class:`Secrets`, :func:`configured_secrets`) are serve's and doctor's; :func:`sandbox_url`
+is the address of the alliance's sandbox (a running one, else one embedded for the block).
+What bootstrap plans and doctor reports are :class:`Plan`, :class:`BootstrapResult` and
+:class:`DoctorReport`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sync.core.errors import ConfigError, Problem, UserError
-from sync.core.services import ALL_SERVICES, SERVER_INFO, announce_sandbox, sandbox_data_dir
+from sync.core.services import (
+    ALL_SERVICES,
+    SECRET_VARIABLES,
+    SERVER_INFO,
+    Secrets,
+    announce_sandbox,
+    configured_secrets,
+    sandbox_data_dir,
+)
 
 if TYPE_CHECKING:
     from connectors.sandbox.core.server import SandboxServer
@@ -26,8 +36,8 @@ if TYPE_CHECKING:
     from sync.doctor.report import DoctorReport as DoctorReport
     from sync.state.store import StateStore as StateStore
 
-__all__ = ["ALL_SERVICES", "SERVER_INFO", "announce_sandbox", "sandbox_data_dir",
-           "sandbox_url", "start_sandbox"]
+__all__ = ["ALL_SERVICES", "SECRET_VARIABLES", "SERVER_INFO", "Secrets", "announce_sandbox",
+           "configured_secrets", "sandbox_data_dir", "sandbox_url", "start_sandbox"]
 
 
 def start_sandbox(*, host: str, port: int, data_dir: Path, rate_limits: bool,

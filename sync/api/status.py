@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from sync.core.errors import UserError
 
 if TYPE_CHECKING:
+    from sync.actionplan.progress import ItemRow, StepProgress
     from sync.api.opened import OpenAlliance
     from sync.core.config import Config
     from sync.engine.conflicts import Resolution
-    from sync.reports.progress import ItemRow, StepProgress
     from sync.state.rows import AuditEntry, ConflictRecord, Item
 
 
@@ -66,7 +66,7 @@ def status(alliance: OpenAlliance, *, step: str | None = None, owner: str | None
     ``step`` (its number, key or name), ``owner`` (part of a name or e-mail) and ``overdue``
     filter the rows; an owner that matches no one is a UserError rather than an empty table.
     """
-    from sync.reports.progress import item_rows, step_key, step_progress
+    from sync.actionplan.progress import item_rows, step_key, step_progress
 
     config = alliance.config
     book = alliance.playbook

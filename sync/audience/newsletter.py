@@ -30,11 +30,11 @@ from connectors.identity import make_token
 from connectors.roles import AudienceService
 from playbooks.labels import format_date, format_number, format_percent
 from playbooks.model import OPEN_STATUSES, ActionRow, Playbook
+from sync.actionplan.progress import step_progress
 from sync.audience.store import NewsletterRecord, StakeholderStore
 from sync.core.config import Config
 from sync.core.errors import PlaybookError, Problem, UserError
 from sync.plenary.meetings import ScheduledMeeting, meeting_schedule
-from sync.reports.progress import step_progress
 from sync.state.journal import Journal
 from sync.state.rows import AuditEntry, Item
 from sync.state.store import StateStore
@@ -177,7 +177,7 @@ def render_newsletter(
     """The newsletter for this state, period and language (pure: no I/O but templates).
 
     ``rows`` are the alliance's own action-plan rows: the progress is
-    :func:`~sync.reports.progress.step_progress`'s, as everywhere. ``schedule`` is the
+    :func:`~sync.actionplan.progress.step_progress`'s, as everywhere. ``schedule`` is the
     meeting calendar (moves included) the next plenary comes from; without it, the items'.
     """
     text = labels(book.language)

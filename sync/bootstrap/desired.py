@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from connectors.identity import make_token
 from playbooks.messages import messages
 from playbooks.model import STATUSES, ActionRow, Playbook, Status
-from sync.core.calendar import planned_meeting_date
+from sync.actionplan.calendar import planned_meeting_date
 from sync.core.config import Config
 
 STEP_COLOURS = ("green", "yellow", "orange", "red", "purple", "blue")

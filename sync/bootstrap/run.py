@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from connectors.identity import item_metadata, token_in_metadata
 from playbooks.model import ActionRow, Playbook
+from sync.actionplan.calendar import meeting_calendar
 from sync.bootstrap.apply import apply_mailchimp, apply_slack, apply_trello
 from sync.bootstrap.desired import (
     DesiredState,
@@ -23,7 +24,6 @@ from sync.bootstrap.desired import (
 )
 from sync.bootstrap.plan import Change, Observed, Plan, find_board, plan_bootstrap
 from sync.bootstrap.results import ApplyContext, BootstrapResult, Services
-from sync.core.calendar import meeting_calendar
 from sync.core.config import Config
 from sync.plenary.meetings import stored_adjustments
 from sync.state.journal import Journal

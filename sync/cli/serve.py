@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sync.api.inputs import checks, parse_duration
+from sync.api.services import SECRET_VARIABLES, Secrets, configured_secrets
 from sync.cli.app import AppContext, pass_app
 from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import texts
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
 from sync.core.errors import UserError
 from sync.serve.front import FrontService
-from sync.serve.hooks import SECRET_VARIABLES, Secrets, configured_secrets
 from sync.serve.server import ServeOptions, Service
 
 if TYPE_CHECKING:

@@ -13,13 +13,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from sync.api.inputs import parse_duration
 from sync.cli.app import echo_json
 from sync.cli.support.helptext import HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.core.errors import EveryAllianceFailed, UserError
 from sync.fleet.status import status_rows
 from sync.fleet.worker import CycleReport, Worker, alliance_configs, shared_stores
-from sync.reports.digest import parse_duration
 
 DATABASE_ENV = "MCM_SYNC_DATABASE_URL"
 

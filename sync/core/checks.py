@@ -15,9 +15,10 @@ import zoneinfo
 from typing import Literal
 
 from playbooks.dates import DateError, read_date
+from sync.core.errors import UserError
 
-# The one way a duration is written (config keys here, command options in
-# sync.reports.digest.parse_duration): a number and a unit.
+# The one way a duration is written (config keys: duration(); command options and the
+# runner: parse_duration()): a number and a unit.
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 DURATION_HINT = "write a number and a unit: 30s, 5m, 24h, 7d or 2w"
@@ -46,6 +47,16 @@ def duration(text: str, *, minimum: dt.timedelta = dt.timedelta(0),
     if value > maximum:
         raise ValueError(f"{text!r} is too long: at most {maximum.days} days")
     return value
+
+
+def parse_duration(text: str, setting: str = "duration") -> dt.timedelta:
+    """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a timedelta; else a UserError (exit 2) naming
+    ``setting`` (a command option or config key read after parsing, so no ValueError here)."""
+    match = DURATION.match(text)
+    if not match:
+        raise UserError(f"{setting}: '{text}' is not a duration",
+                        hint=DURATION_HINT)
+    return dt.timedelta(**{DURATION_UNITS[match.group(2)]: int(match.group(1))})
 
 
 # Slack's rule for channel names: lowercase letters, digits, '-' and '_', at most 80.

@@ -5,12 +5,17 @@ loopback port, with its data in ``<state folder>/sandbox`` so that what bootstra
 there tomorrow, and the connectors are pointed at it with the credentials that sandbox
 issued (``GET /_sandbox/credentials``, loopback only): it refuses any other, as the vendors
 do. Otherwise the config's secrets and optional ``base_url`` settings are used.
+
+The secrets that prove a webhook delivery genuine (:class:`Secrets`: the config's, else the
+environment's) are read here too, so that ``serve`` verifies with them and ``doctor`` checks
+them from one place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -132,6 +137,35 @@ def _sandbox_slack_window(url: str) -> float:
     except (OSError, ValueError, AttributeError):
         window = None
     return float(window) if isinstance(window, int | float) and window > 0 else 60.0
+@dataclass(frozen=True)
+class Secrets:
+    """What proves a delivery genuine: Trello's app secret, Slack's signing secret, and the
+    secret in the Mailchimp webhook URL."""
+
+    trello: str
+    slack: str
+    mailchimp: str
+
+    def __post_init__(self) -> None:
+        remember_secret(self.trello, self.slack, self.mailchimp)  # never in a log line
+
+
+# Where serve reads each secret when the config names none (doctor names them too).
+SECRET_VARIABLES = {"trello": "TRELLO_APP_SECRET", "slack": "SLACK_SIGNING_SECRET",
+                    "mailchimp": "MAILCHIMP_WEBHOOK_SECRET"}
+
+
+def configured_secrets(config: Config, fallback: Secrets | None = None) -> Secrets:
+    """The real services' secrets: the config's (``trello.app_secret``...), else
+    ``fallback``, else the environment's (:data:`SECRET_VARIABLES`); "" where none is set."""
+    base = fallback or Secrets(*(os.environ.get(v, "") for v in SECRET_VARIABLES.values()))
+
+    def own(value: SecretStr | None, default: str) -> str:
+        return value.get_secret_value() if value is not None else default
+
+    return Secrets(own(config.trello.app_secret, base.trello),
+                   own(config.slack.signing_secret, base.slack),
+                   own(config.mailchimp.webhook_secret, base.mailchimp))
 
 
 def _never_sleep(seconds: float) -> None:
@@ -159,7 +193,7 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
     from connectors.pacing import ConnectionGate, SlackPacer, TrelloPacer
     from connectors.slack.connector import SlackConnector
     from connectors.trello.connector import TrelloConnector
-    from sync.limits import shared_limits
+    from sync.limits import limits_for
 
     use_sandbox = config.sandbox if sandbox is None else sandbox
     server = None
@@ -179,7 +213,7 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             # Pace as for the real services only where the sandbox emulates their limits (and
             # then across the deployment, as the vendors count).
             sleep = time.sleep if found.rate_limits else _never_sleep
-            limits = shared_limits(config) if found.rate_limits else None
+            limits = limits_for(config.state_url) if found.rate_limits else None
             if "trello" in services:
                 key, token = issued["trello"]["api_key"], issued["trello"]["token"]
                 connected.board = TrelloConnector(
@@ -202,7 +236,7 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             yield connected
             return
         connected = Connected()
-        limits = shared_limits(config)
+        limits = limits_for(config.state_url)
         if "trello" in services:
             key = _secret(config.trello.api_key, "trello.api_key", "TRELLO_API_KEY")
             token = _secret(config.trello.token, "trello.token", "TRELLO_TOKEN")

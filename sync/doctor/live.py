@@ -15,8 +15,8 @@ import re
 
 from sync.core.config import Config, MailchimpContact
 from sync.core.errors import Problem
+from sync.core.services import SECRET_VARIABLES, configured_secrets
 from sync.doctor.report import DoctorReport, Status
-from sync.serve.hooks import SECRET_VARIABLES, configured_secrets
 
 GUIDE = "docs/going-live.md"
 # What `mcm-sync init` writes where it cannot know the answer: a text in parentheses.

@@ -15,7 +15,7 @@ from typing import Any
 
 from playbooks.labels import fill, format_amount, format_date, labels
 from playbooks.model import ActionRow, Meeting, Playbook, Step
-from sync.core.calendar import planned_meeting_date
+from sync.actionplan.calendar import planned_meeting_date
 from sync.core.config import Config, Person
 from sync.documents.ladder import engagement_levels
 
@@ -105,7 +105,7 @@ def sector_groups(people: Sequence[PersonView], book: Playbook) -> list[SectorGr
 def meeting_views(config: Config, book: Playbook,
                   dates: Mapping[str, dt.date] | None = None) -> list[MeetingView]:
     """The plenary series with its dates: ``dates`` (meeting key -> date, the meeting
-    calendar of :func:`sync.core.calendar.meeting_calendar`), else the plan's.
+    calendar of :func:`sync.actionplan.calendar.meeting_calendar`), else the plan's.
     """
     titles = {step.key: step.title for step in book.steps}
     views = []

@@ -3,7 +3,7 @@
 ``template render action_plan`` and the published report must show one action plan: once the
 sync has made an item for a playbook task or a plan row, the row shows the item's number
 (``FRL-3``), status and due date instead of the plan's ``1.1`` / "To do", and each step carries
-the shared progress figures of :func:`sync.reports.progress.step_progress`.
+the shared progress figures of :func:`sync.actionplan.progress.step_progress`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from playbooks.labels import fill, format_date, labels
 from playbooks.model import ActionRow, Playbook
+from sync.actionplan.progress import step_progress
 from sync.documents.context import PlanGroup
-from sync.reports.progress import step_progress
 from sync.state.rows import Item
 
 

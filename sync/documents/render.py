@@ -24,9 +24,9 @@ import jinja2
 from playbooks.labels import LABELS_FOLDER, cell, fill, format_date, inert, labels
 from playbooks.loader import load_playbook
 from playbooks.model import ActionRow, Playbook
+from sync.actionplan.calendar import alliance_playbook
 from sync.audience.model import TEMPLATE_COLUMNS, Stakeholder
 from sync.core import csv_cells
-from sync.core.calendar import alliance_playbook
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.documents.context import action_plan_table, base_context

@@ -13,10 +13,10 @@ from typing import Any
 from playbooks.labels import format_date
 from playbooks.labels import labels as playbook_labels
 from playbooks.messages import messages
+from sync.actionplan.progress import owner_names
 from sync.core.mrkdwn import escape
 from sync.engine.model import Settings, StateView
 from sync.engine.normalize import render_item_message
-from sync.reports.progress import owner_names
 
 # Where a change came from, as members call it (notes) and as the coordinator does (summary).
 WHERE = {"trello": "Trello", "slack": "Slack", "hub": "the action plan", "file": "the action plan",

@@ -1,1 +1,1 @@
-"""The plenary cycle: meeting dates and reminders, agendas, minutes."""
+"""The plenary cycle: meeting dates and reminders, minutes (agendas are in reports)."""

@@ -22,7 +22,7 @@ from connectors.roles import ChatService
 from playbooks.dates import DateError, read_date
 from playbooks.labels import fill, format_date, labels
 from playbooks.model import Playbook
-from sync.core.calendar import meeting_calendar
+from sync.actionplan.calendar import meeting_calendar
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.core.mrkdwn import escape

@@ -1,1 +1,1 @@
-"""What the alliance reads about itself: progress, the digest, the action-plan report, its chart."""
+"""What the alliance reads about itself: the digest, the report and its chart, the agenda."""

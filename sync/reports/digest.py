@@ -8,20 +8,9 @@ from collections.abc import Sequence
 from playbooks.labels import format_date, format_number, format_percent
 from playbooks.messages import messages
 from playbooks.model import ActionRow, Playbook
-from sync.core.checks import DURATION, DURATION_HINT, DURATION_UNITS
-from sync.core.errors import UserError
+from sync.actionplan.progress import due_between, is_overdue, step_progress
 from sync.plenary.meetings import ScheduledMeeting
-from sync.reports.progress import due_between, is_overdue, step_progress
 from sync.state.rows import Item
-
-
-def parse_duration(text: str, setting: str = "duration") -> dt.timedelta:
-    """``30s``, ``5m``, ``24h``, ``7d``, ``2w`` as a timedelta; a clear error otherwise."""
-    match = DURATION.match(text)
-    if not match:
-        raise UserError(f"{setting}: '{text}' is not a duration",
-                        hint=DURATION_HINT)
-    return dt.timedelta(**{DURATION_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def digest_text(alliance: str, book: Playbook, items: Sequence[Item], today: dt.date,

@@ -21,13 +21,13 @@ from typing import Any, Literal
 
 from playbooks.labels import fill, format_amount, format_date, labels
 from playbooks.model import ActionRow, Playbook
+from sync.actionplan.progress import StepProgress, step_progress
 from sync.core.config import Config
 from sync.core.csv_cells import writer as safe_csv_writer
 from sync.documents.context import plan_groups
 from sync.documents.render import environment
 from sync.plenary.meetings import ScheduledMeeting, meeting_schedule
 from sync.reports.chart import ChartFormat, StepBar, progress_chart
-from sync.reports.progress import StepProgress, step_progress
 from sync.state.rows import AuditEntry, Item
 from sync.state.store import StateStore
 
@@ -51,7 +51,7 @@ class ReportRow:
 class ReportGroup:
     """The rows of one step (or of the last group, actions of no known step).
 
-    Its figures are :func:`sync.reports.progress.step_progress`'s, the one count every output
+    Its figures are :func:`sync.actionplan.progress.step_progress`'s, the one count every output
     shows.
     """
 

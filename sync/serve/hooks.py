@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,9 +34,9 @@ from typing import Any
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
-from connectors.masking import mask, remember_secret
+from connectors.masking import mask
 from connectors.slack.respond import respond as respond_privately
-from sync.core.config import Config
+from sync.core.services import Secrets
 from sync.engine.buttons import pressed_status
 from sync.serve.guard import MAX_JSON_DEPTH, json_too_deep
 from sync.serve.verify import mailchimp_problem, slack_problem, trello_problem
@@ -60,37 +59,6 @@ TRELLO_ACTIONS = ("createCard", "updateCard", "deleteCard", "commentCard", "addM
 # Fields of a card whose change alone is dropped (we sync no position).
 POSITION_FIELDS = frozenset({"pos"})
 MAILCHIMP_TYPES = ("unsubscribe", "cleaned", "upemail", "profile", "subscribe")
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """What proves a delivery genuine: Trello's app secret, Slack's signing secret, and the
-    secret in the Mailchimp webhook URL."""
-
-    trello: str
-    slack: str
-    mailchimp: str
-
-    def __post_init__(self) -> None:
-        remember_secret(self.trello, self.slack, self.mailchimp)  # never in a log line
-
-
-# Where serve reads each secret when the config names none.
-SECRET_VARIABLES = {"trello": "TRELLO_APP_SECRET", "slack": "SLACK_SIGNING_SECRET",
-                    "mailchimp": "MAILCHIMP_WEBHOOK_SECRET"}
-
-
-def configured_secrets(config: Config, fallback: Secrets | None = None) -> Secrets:
-    """The real services' secrets: the config's (``trello.app_secret``...), else
-    ``fallback``, else the environment's (:data:`SECRET_VARIABLES`); "" where none is set."""
-    base = fallback or Secrets(*(os.environ.get(v, "") for v in SECRET_VARIABLES.values()))
-
-    def own(value: Any, default: str) -> str:
-        return value.get_secret_value() if value is not None else default
-
-    return Secrets(own(config.trello.app_secret, base.trello),
-                   own(config.slack.signing_secret, base.slack),
-                   own(config.mailchimp.webhook_secret, base.mailchimp))
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from sync.core.config import Config, load_config
-from sync.core.services import running_sandbox, sandbox_credentials, sandbox_data_dir
+from sync.core.services import (
+    Secrets,
+    configured_secrets,
+    running_sandbox,
+    sandbox_credentials,
+    sandbox_data_dir,
+)
 from sync.fleet.worker import alliance_configs
-from sync.serve.hooks import TRELLO_PATH, Scope, Secrets, configured_secrets
+from sync.serve.hooks import TRELLO_PATH, Scope
 from sync.state.presence import check_state_file, check_state_schema
 from sync.state.store import StateStore
 

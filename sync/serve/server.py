@@ -25,11 +25,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 from sync.core.errors import StateError, UserError
-from sync.core.services import Connected, connect, sandbox_credentials
+from sync.core.services import Connected, Secrets, connect, sandbox_credentials
 from sync.engine.read import prepare
 from sync.serve.answers import alliance_answer
 from sync.serve.guard import FrontLimits, create_server
-from sync.serve.hooks import MAILCHIMP_PREFIX, TRELLO_PATH, HookApp, Scope, Secrets
+from sync.serve.hooks import MAILCHIMP_PREFIX, TRELLO_PATH, HookApp, Scope
 from sync.serve.register import (
     ensure_mailchimp_webhook,
     ensure_trello_webhook,

@@ -12,9 +12,9 @@ import pytest
 
 from playbooks.labels import format_date, format_number, format_percent
 from playbooks.messages import messages
+from sync.actionplan.calendar import alliance_playbook
 from sync.audience.newsletter import render_newsletter
 from sync.audience.stakeholders import parse_csv
-from sync.core.calendar import alliance_playbook
 from sync.core.config import Config, load_config
 from sync.documents.render import render_template
 from sync.reports.digest import digest_text

@@ -93,7 +93,7 @@ exec(compile(source.replace(five, five[:-1] + ', "waiting"]'), sys.argv[1], "exe
 from sync.cli.sandbox_members import STATUSES as cli_choice
 from sync.core.config import SlackSettings, TrelloSettings
 from sync.engine import normalize, read
-from sync.reports import progress
+from sync.actionplan import progress
 from sync.serve import answers
 from tests.support import sync_scenario
 
@@ -105,7 +105,7 @@ print(json.dumps({
     "engine.read": list(read.STATUSES),
     "engine.normalize priority": list(normalize._REACTION_PRIORITY),
     "engine.normalize known": normalize.valid_status("waiting"),
-    "reports.progress open": list(progress.OPEN_STATUSES),
+    "actionplan.progress open": list(progress.OPEN_STATUSES),
     "serve.answers open": list(answers.OPEN),
     "cli sandbox move": list(cli_choice.choices),
     "tests.support.sync_scenario": list(sync_scenario.STATUSES),
@@ -123,7 +123,7 @@ def test_a_sixth_status_in_the_model_reaches_every_derived_place() -> None:
     assert seen["open"] == ["todo", "doing", "blocked", "waiting"]
     for place in ("engine.read", "cli sandbox move", "tests.support.sync_scenario"):
         assert seen[place] == six, place
-    for place in ("reports.progress open", "serve.answers open"):
+    for place in ("actionplan.progress open", "serve.answers open"):
         assert "waiting" in seen[place], place
     # The model's order is the board's: a new last open status is the furthest along of them.
     assert seen["engine.normalize priority"] == ["done", "cancelled", "waiting", "blocked",

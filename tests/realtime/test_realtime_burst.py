@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from connectors.sandbox.clients.testing import trello_client
-from sync.serve.hooks import HookApp, Scope, Secrets, position_only
+from sync.core.services import Secrets
+from sync.serve.hooks import HookApp, Scope, position_only
 from sync.state.events import EventQueue
 from tests.support.serving import idle, pending, start, status_shown, wait_for
 from tests.support.synced import ESRA, Synced

@@ -11,12 +11,12 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from playbooks import load_action_plan, load_playbook
+from sync.actionplan.progress import step_progress
 from sync.audience.newsletter import build
 from sync.cli.main import cli
 from sync.core.config import load_config
-from sync.plenary.agenda import render_agenda
+from sync.reports.agenda import render_agenda
 from sync.reports.digest import digest_text
-from sync.reports.progress import step_progress
 from sync.reports.report import report_from_store
 from sync.state.store import StateStore
 from tests.support.alliance import example_config

@@ -29,10 +29,11 @@ from connectors.sandbox.clients.testing import member_token, slack_client
 from connectors.sandbox.core.server import SandboxServer
 from sync.cli.main import cli
 from sync.core.config import load_config
+from sync.core.services import Secrets
 from sync.fleet.jobs import DRAIN_PRIORITY, Deliveries, forget_jobs, open_jobs_db
 from sync.fleet.worker import Worker
 from sync.serve.front import NOT_HERE, FrontApp, FrontService
-from sync.serve.hooks import Scope, Secrets
+from sync.serve.hooks import Scope
 from sync.serve.routes import Route, Router, RoutingTable, event_channel, interaction_channel
 from sync.serve.server import ServeOptions
 from sync.serve.verify import slack_signature

@@ -12,8 +12,9 @@ import pytest
 
 from connectors.errors import FatalRemoteError
 from connectors.slack.respond import respond
+from sync.core.services import Secrets
 from sync.serve import hooks
-from sync.serve.hooks import HookApp, Secrets
+from sync.serve.hooks import HookApp
 from sync.serve.server import Service
 from sync.state.events import EventQueue
 from tests.support.serving import SCOPE, start, wait_for

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.serve.hooks import HookApp, Secrets
+from sync.core.services import Secrets
+from sync.serve.hooks import HookApp
 from sync.serve.socket_mode import handle_envelope
 from sync.serve.verify import (
     mailchimp_problem,
