@@ -302,6 +302,12 @@ def test_one_run_per_alliance_and_a_delivery_during_a_run_is_drained_after_it(
     assert all(len([r for r in runs if r[2]]) == 1 for runs in spans.values()), spans
 
 
+def _slack_writes(fleet: Fleet) -> int:
+    """``chat.*`` calls the sandbox received since its stats were reset."""
+    routes = admin(fleet.server, "GET", "/_sandbox/stats").get("slack", {})
+    return sum(sum(counts.values()) for route, counts in routes.items() if "chat." in route)
+
+
 def test_a_coordinators_own_sync_is_turned_away_while_a_worker_runs_the_alliance(
         fleet: Fleet) -> None:
     fleet.reset()
@@ -310,9 +316,13 @@ def test_a_coordinators_own_sync_is_turned_away_while_a_worker_runs_the_alliance
     admin(fleet.server, "POST", "/_sandbox/faults",  # a0002's run takes a while
           {"service": "slack", "method": "POST", "path": "*chat.*", "mode": "delay",
            "seconds": 2.0, "count": 2})
+    admin(fleet.server, "POST", "/_sandbox/stats/reset", {})
     worker = fleet.start("--concurrency", "4")
     try:
         _wait(lambda: fleet.status()["a0002"]["outcome"] == "running", 60, "a0002 started")
+        # The job is "running" a moment before its run holds the alliance's lock; its first
+        # (delayed) Slack write is made under the lock.
+        _wait(lambda: _slack_writes(fleet) > 0, 60, "a0002 writing")
         refused = fleet.run("-c", config, "sync", expect=2)  # the alliance's run lock
         assert "holds the lock" in refused.output and "mcm-sync worker" in refused.output
         _wait(lambda: fleet.status()["a0002"]["outcome"] == "ok", 60, "a0002 finished")

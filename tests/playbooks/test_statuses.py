@@ -70,7 +70,7 @@ def test_no_module_but_the_model_spells_the_statuses_out() -> None:
 
 
 def test_the_reaction_order_oracle_covers_every_status() -> None:
-    tree = ast.parse((ROOT / "tests" / "test_sync_machine.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / ORACLE_FILE).read_text(encoding="utf-8"))
     priority = next(ast.literal_eval(node.value) for node in ast.walk(tree)
                     if isinstance(node, ast.Assign)
                     and any(isinstance(t, ast.Name) and t.id == "PRIORITY" for t in node.targets))
