@@ -9,10 +9,11 @@ through the face only::
 
     running = hosting.worker(Path("alliances"), interval=dt.timedelta(minutes=5))
     report = running.run(once=True)         # one cycle: every alliance that is due
+    running.close()
     rows = hosting.worker_status(Path("alliances"), None, now)   # `worker status --json`
 
-    with hosting.serve(Alliance.open(), hosting.ServeOptions(port=0)).start() as service:
-        ...                                  # `mcm-sync serve -c`
+    with hosting.serve(Alliance.open(), hosting.ServeOptions(port=0)) as service:
+        print(service.url)                  # `mcm-sync serve -c`, until the block ends
 
 The services (and their libraries: waitress, procrastinate, psycopg) are imported when first
 used, so ``mcm-sync slack manifest`` stays light and ``import sync.api`` lighter still.
