@@ -38,14 +38,15 @@ from sync.core.env_file import load_env_file
 from sync.state import SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from sync.api.alliance import Alliance, WorkOutcome
+    from sync.api.alliance import Alliance
     from sync.api.runs import BootstrapRun
+    from sync.realtime.hosted import WorkOutcome
 
 __all__ = ["SCHEMA_VERSION", "Alliance", "BootstrapRun", "WorkOutcome", "load_env_file"]
 
 # Imported when first asked for: they bring SQLAlchemy, the engine and the playbook models.
 _LAZY = {"Alliance": "sync.api.alliance", "BootstrapRun": "sync.api.runs",
-         "WorkOutcome": "sync.api.alliance"}
+         "WorkOutcome": "sync.realtime.hosted"}
 
 
 def __getattr__(name: str) -> Any:

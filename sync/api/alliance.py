@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +35,7 @@ from sync.core.errors import StateError, UserError
 from sync.core.services import ALL_SERVICES, Connected, connect, sandbox_data_dir
 from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
+from sync.realtime.hosted import WorkOutcome
 from sync.runner import SyncOutcome, sync_once
 from sync.state.binding import check_binding
 from sync.state.events import EventQueue
@@ -58,16 +58,7 @@ if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor
     from sync.bootstrap.run import BootstrapResult
     from sync.doctor.report import DoctorReport
     from sync.engine.conflicts import Resolution
-    from sync.realtime.process import Drained
     from sync.state.transfer import GoLive
-
-@dataclass
-class WorkOutcome:
-    """What :meth:`Alliance.work` did: the queue's deliveries, and the sync if one ran."""
-
-    drained: Drained
-    sync: SyncOutcome | None = None
-
 
 class Alliance:
     """One alliance: its config, playbook and action-plan rows, its state and its services."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sync.api import hosting
 from sync.api.inputs import checks, parse_duration
 from sync.api.services import SECRET_VARIABLES, Secrets, configured_secrets
 from sync.cli.app import AppContext, pass_app
@@ -17,8 +18,6 @@ from sync.cli.support.helptext import HelpCommand
 from sync.cli.support.i18n import texts
 from sync.cli.worker import DATABASE_ENV, _database_url, _folder
 from sync.core.errors import UserError
-from sync.serve.front import FrontService
-from sync.serve.server import ServeOptions, Service
 
 if TYPE_CHECKING:
     from sync.api.config import Config
@@ -133,21 +132,21 @@ def serve(app: AppContext, host: str, port: int, public_url: str, reconcile_ever
         raise UserError("--socket-mode needs SLACK_APP_TOKEN (an app-level xapp- token)",
                         hint="create it on the Slack app's Basic Information page, scope "
                         "connections:write")
-    options = ServeOptions(host=host, port=port, public_url=public_url,
-                           secrets=_secrets(app.config, use_sandbox, socket_mode),
-                           reconcile_every=every,
-                           register=not no_register, sandbox=sandbox,
-                           socket_mode_token=app_token)
-    _run(Service(app.alliance, options), ENDPOINTS, t)
+    options = hosting.ServeOptions(host=host, port=port, public_url=public_url,
+                                   secrets=_secrets(app.config, use_sandbox, socket_mode),
+                                   reconcile_every=every,
+                                   register=not no_register, sandbox=sandbox,
+                                   socket_mode_token=app_token)
+    _run(hosting.serve(app.alliance, options), ENDPOINTS, t)
 
 
 def _serve_folder(folder: Path, database: str | None, *, host: str, port: int,
                   public_url: str, register: bool) -> None:
     """``serve --alliances``: the front; the environment's secrets are only a fallback."""
     found = {name: os.environ.get(variable, "") for name, variable in SECRET_VARIABLES.items()}
-    options = ServeOptions(host=host, port=port, public_url=public_url,
-                           secrets=Secrets(**found), register=register)
-    front = FrontService(folder, options, database=database)
+    options = hosting.ServeOptions(host=host, port=port, public_url=public_url,
+                                   secrets=Secrets(**found), register=register)
+    front = hosting.front(folder, options, database=database)
     t = texts()  # many alliances: the variable or the locale chooses
     _run(front, ("/healthz", "/hooks/trello/<alliance>", *ENDPOINTS[2:]), t)
     served = len(front.router.table.routes)

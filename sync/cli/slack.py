@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from sync.api.hosting import slack_manifest
 from sync.cli.support.helptext import HelpGroup
 from sync.cli.support.i18n import texts
 from sync.core.errors import UserError
-from sync.serve.manifest import manifest_text
 
 
 @click.group("slack", cls=HelpGroup)
@@ -35,7 +35,7 @@ def manifest(public_url: str, socket_mode: bool, output: Path | None) -> None:
         raise UserError("--public-url and --socket-mode exclude each other",
                         hint="Socket Mode needs no public URL: drop --public-url")
     mode = "socket_mode" if socket_mode else "serve" if public_url else "none"
-    text = manifest_text(mode, public_url) if public_url else manifest_text(mode)
+    text = slack_manifest(mode, public_url or None)
     if output is None:
         click.echo(text, nl=False)
         return

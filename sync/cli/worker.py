@@ -8,18 +8,21 @@ import os
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from sync.api import hosting
 from sync.api.inputs import parse_duration
 from sync.cli.app import echo_json
 from sync.cli.support.helptext import HelpGroup
 from sync.cli.support.i18n import N_, texts
 from sync.core.errors import EveryAllianceFailed, UserError
-from sync.fleet.status import status_rows
-from sync.fleet.worker import CycleReport, Worker, alliance_configs, shared_stores
+
+if TYPE_CHECKING:
+    from sync.api.hosting import CycleReport
 
 DATABASE_ENV = "MCM_SYNC_DATABASE_URL"
 
@@ -39,10 +42,10 @@ def _folder(folder: Path | None, *, one_store_each: bool = True) -> Path:
     if not folder.is_dir():
         raise UserError(f"--alliances {folder}: no such folder",
                         hint="give the folder that holds one config (*.yaml) per alliance")
-    if not alliance_configs(folder):
+    if not hosting.alliance_configs(folder):
         raise UserError(f"--alliances {folder}: no alliance config (*.yaml) in it",
                         hint="put one mcm-sync config per alliance in the folder")
-    shared = shared_stores(folder) if one_store_each else []
+    shared = hosting.shared_stores(folder) if one_store_each else []
     if shared:
         first, second = shared[0]
         raise UserError(f"--alliances {folder}: {first.name} and {second.name} name one state "
@@ -81,8 +84,8 @@ def worker(ctx: click.Context, folder: Path | None, database: str | None, once: 
     period = parse_duration(interval, "--interval")
     if not 30 <= period.total_seconds() <= 86400:
         raise UserError(f"--interval {interval} is out of range", hint="use 30s..24h")
-    running = Worker(_folder(folder), database=_database_url(database), interval=period,
-                     concurrency=concurrency)
+    running = hosting.worker(_folder(folder), database=_database_url(database),
+                             interval=period, concurrency=concurrency)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
@@ -163,7 +166,8 @@ def worker_status(ctx: click.Context, folder: Path | None, database: str | None,
     given = ctx.obj or {}
     folder = _folder(folder or given.get("folder"), one_store_each=False)
     now = dt.datetime.now(dt.UTC)
-    rows = status_rows(folder, _database_url(database or given.get("database")), now)
+    rows = hosting.worker_status(folder, _database_url(database or given.get("database")),
+                                 now)
     if as_json:
         echo_json(rows)
         return

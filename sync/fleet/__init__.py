@@ -1,8 +1,9 @@
 """Many alliances, one service: the workers that run every alliance's schedule.
 
 ``mcm-sync worker --alliances DIR`` loads one config per alliance from DIR and keeps each in
-step (the sync, with its full reconciliations, digests and meeting reminders, is
-``Alliance.work``). Several workers share one PostgreSQL database through a job engine,
+step (the sync, with its full reconciliations, digests and meeting reminders, is the
+``work()`` of each alliance, made by the factory :mod:`sync.api.hosting` hands in). Several
+workers share one PostgreSQL database through a job engine,
 procrastinate (:mod:`sync.fleet.jobs`): one job per alliance run, one run per alliance at a
 time, deliveries from ``serve --alliances`` deferred as drains, retries and stalled jobs the
 engine's. Alone on SQLite a worker runs the same task function in-process

@@ -7,7 +7,9 @@ engine retries what failed and what a killed worker left running. Alone on SQLit
 machine, no PostgreSQL: the embedded default) the worker loops in-process over the folder
 and calls the same task function, :meth:`Worker.run_alliance`.
 
-A run is ``Alliance.work``: first the deliveries waiting in the alliance's queue, then, for a
+A run is the alliance's ``work`` (:class:`sync.realtime.hosted.HostedAlliance`; the library
+face, :mod:`sync.api.hosting`, hands in ``sync.api.Alliance`` as the factory): first the
+deliveries waiting in the alliance's queue, then, for a
 scheduled run, the sync (full reconciliations, digests, meeting reminders), journalled, under
 the alliance's own run lock (so a person's ``mcm-sync sync`` beside the workers is turned away,
 and a worker finding that lock held tries again in a few seconds).
@@ -38,7 +40,6 @@ from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Job
 
 from connectors.errors import AuthError
-from sync.api import Alliance
 from sync.core.config import Config, load_config
 from sync.core.errors import REPORTED, DatabaseUnavailable, StateError, error_lines
 from sync.fleet.jobs import (
@@ -56,6 +57,7 @@ from sync.fleet.jobs import (
     record_outcome,
     retry_stalled,
 )
+from sync.realtime.hosted import AllianceFactory, HostedAlliance
 from sync.state.db import Database, database_unavailable, is_url, schema_name
 
 RECONNECT_FIRST = 0.5  # seconds before the first try to reach a database that went away
@@ -89,7 +91,7 @@ def _one_line_logs(worker_name: str) -> None:
 _UNREADABLE: tuple[type[BaseException], ...] = (*REPORTED, ValueError)
 
 
-def _stamp(alliance: Alliance, config_path: Path) -> tuple[int, ...]:
+def _stamp(alliance: HostedAlliance, config_path: Path) -> tuple[int, ...]:
     """The modification times of an alliance's config and action-plan files."""
     paths = [config_path]
     if alliance.config.action_plan:
@@ -179,16 +181,19 @@ class CycleReport:
 class Worker:
     """One worker process: its folder of alliances, the engine (PostgreSQL) or its own loop."""
 
-    def __init__(self, folder: Path, *, database: str | None = None,
+    def __init__(self, folder: Path, alliance_factory: AllianceFactory, *,
+                 database: str | None = None,
                  interval: dt.timedelta = dt.timedelta(minutes=5), concurrency: int = 4,
                  name: str | None = None) -> None:
         self.folder = folder
+        # What makes each alliance's runs (the library face hands in sync.api.Alliance).
+        self.alliance_factory = alliance_factory
         self.interval = interval
         self.concurrency = max(1, concurrency)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.url = database if database and is_url(database) else None
         # Parsed configs, playbooks and action plans, kept while their files are unchanged.
-        self._alliances: dict[str, tuple[tuple[int, ...], Alliance]] = {}
+        self._alliances: dict[str, tuple[tuple[int, ...], HostedAlliance]] = {}
         self._mutex = threading.Lock()
         self._listing: tuple[float, dict[str, Path]] = (0.0, {})
         self._report = CycleReport()  # everything this worker ran
@@ -214,14 +219,15 @@ class Worker:
             self._listing = (time.monotonic(), listing)
         return listing
 
-    def alliance(self, name: str, config_path: Path) -> Alliance:
+    def alliance(self, name: str, config_path: Path) -> HostedAlliance:
         """The alliance of ``config_path``, parsed again only when its files changed."""
         with self._mutex:
             cached = self._alliances.get(name)
         if cached is not None and cached[0] == _stamp(cached[1], config_path):
             return cached[1]
-        alliance = Alliance(load_config(config_path), command=f"mcm-sync worker ({name})",
-                            keep_connections=True)
+        alliance = self.alliance_factory(load_config(config_path),
+                                         command=f"mcm-sync worker ({name})",
+                                         keep_connections=True)
         alliance.validate()  # parse the playbook and the action plan once, now
         with self._mutex:
             self._alliances[name] = (_stamp(alliance, config_path), alliance)

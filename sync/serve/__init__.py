@@ -2,7 +2,9 @@
 
 :mod:`sync.serve.hooks` (the HTTP endpoints: verify, queue, acknowledge),
 :mod:`sync.serve.verify` (signatures), :mod:`sync.serve.server` (waitress, and the worker
-thread whose turns are :meth:`sync.api.Alliance.work`: the drain of :mod:`sync.realtime` and
+thread whose turns are the ``work()`` of the alliance it is handed (a
+:class:`sync.realtime.hosted.HostedAlliance`; :mod:`sync.api.hosting` hands in
+``sync.api.Alliance``): the drain of :mod:`sync.realtime` and
 the backstop sync), :mod:`sync.serve.register` (webhooks and the sandbox's Slack app),
 :mod:`sync.serve.socket_mode` (Slack without a public URL), :mod:`sync.serve.answers`
 (``/alliance``). The durable queue is :mod:`sync.state.events`.

@@ -37,10 +37,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from sync.api import Alliance
 from sync.core.errors import DatabaseUnavailable
 from sync.core.services import connect
 from sync.fleet.jobs import Deliveries
+from sync.realtime.hosted import AllianceFactory, HostedAlliance
 from sync.serve.answers import alliance_answer
 from sync.serve.hooks import (
     MAILCHIMP_PREFIX,
@@ -102,10 +102,13 @@ class AllianceQueue:
 class FrontApp:
     """The WSGI app of the front: route, then hand to the alliance's :class:`HookApp`."""
 
-    def __init__(self, router: Router, deliveries: Deliveries) -> None:
+    def __init__(self, router: Router, deliveries: Deliveries,
+                 alliance_factory: AllianceFactory) -> None:
         self.router = router
         self.deliveries = deliveries
-        self._alliances: dict[str, tuple[int, Alliance]] = {}  # for /alliance (playbooks)
+        # Makes the alliance whose playbook /alliance answers from (the face: sync.api.Alliance).
+        self.alliance_factory = alliance_factory
+        self._alliances: dict[str, tuple[int, HostedAlliance]] = {}  # for /alliance (playbooks)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """The WSGI entry point (refusals logged as by ``serve -c``)."""
@@ -232,7 +235,8 @@ class FrontApp:
         """``/alliance`` for the alliance of the channel it was typed in."""
         cached = self._alliances.get(route.name)
         if cached is None or cached[0] != id(route.config):
-            cached = self._alliances[route.name] = (id(route.config), Alliance(route.config))
+            cached = self._alliances[route.name] = (id(route.config),
+                                                    self.alliance_factory(route.config))
         config = route.config
         with StateStore.open(config.state_location, schema=config.state_schema) as store:
             return alliance_answer(config, cached[1].playbook, store,
@@ -242,10 +246,11 @@ class FrontApp:
 class FrontService(Listening):
     """One running ``serve --alliances``: start(), then stop() (or a context manager)."""
 
-    def __init__(self, folder: Path, options: ServeOptions, *,
-                 database: str | None = None, refresh_every: float = 30.0) -> None:
+    def __init__(self, folder: Path, options: ServeOptions, alliance_factory: AllianceFactory,
+                 *, database: str | None = None, refresh_every: float = 30.0) -> None:
         super().__init__()
         self.folder = folder
+        self.alliance_factory = alliance_factory
         self.options = options
         self.database = database
         self.refresh_every = refresh_every
@@ -264,7 +269,7 @@ class FrontService(Listening):
             def make_app() -> FrontApp:
                 self.router = Router(self.folder, self.public_url, fallback=options.secrets,
                                      every=self.refresh_every, on_new=self._found)
-                return FrontApp(self.router, self.deliveries)
+                return FrontApp(self.router, self.deliveries, self.alliance_factory)
 
             self._listen(options, make_app, "front-http")
             self.router.refresh()

@@ -40,8 +40,8 @@ from sync.serve.watch import EventWatch
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 
-if TYPE_CHECKING:  # for the annotation only: a Service is handed the Alliance it serves
-    from sync.api import Alliance
+if TYPE_CHECKING:  # for the annotation only: a Service is handed the alliance it serves
+    from sync.realtime.hosted import HostedAlliance
 
 log = logging.getLogger("mcm_sync.serve")
 LOCK_WAIT = 0.2  # seconds between tries while a sync holds the alliance's lock
@@ -138,7 +138,7 @@ class Listening:
 class Service(Listening):
     """One running ``serve``: start(), then stop() (or use as a context manager)."""
 
-    def __init__(self, alliance: Alliance, options: ServeOptions) -> None:
+    def __init__(self, alliance: HostedAlliance, options: ServeOptions) -> None:
         super().__init__()
         self.alliance = alliance
         self.options = options
@@ -250,7 +250,7 @@ class Service(Listening):
             self._wake.clear()
 
     def _turn(self, *, scheduled: bool) -> bool:
-        """One :meth:`Alliance.work`; False if a sync holds the alliance's lock (try again
+        """One :meth:`HostedAlliance.work`; False if a sync holds the alliance's lock (try again
         soon). A failure is logged and counted, never the end of serving."""
         try:
             outcome = self.alliance.work(scheduled=scheduled, sandbox=self.options.sandbox,

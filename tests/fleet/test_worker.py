@@ -29,6 +29,7 @@ from click.testing import CliRunner
 
 from connectors.sandbox.clients.testing import admin, member_token, slack_client
 from connectors.sandbox.core.server import SandboxServer
+from sync.api import hosting
 from sync.cli.main import cli
 from sync.core.config import load_config
 from sync.fleet.jobs import (
@@ -383,7 +384,7 @@ def test_a_lone_worker_runs_the_folder_in_process(tmp_path: Path) -> None:
 def test_a_long_running_worker_logs_one_line_per_cycle(tmp_path: Path) -> None:
     import threading
 
-    from sync.fleet.worker import CycleReport, Worker
+    from sync.fleet.worker import CycleReport
 
     (tmp_path / "broken.yaml").write_text("alliance: {}\n")
     (tmp_path / "other.yaml").write_text("alliance: {}\n")
@@ -394,7 +395,7 @@ def test_a_long_running_worker_logs_one_line_per_cycle(tmp_path: Path) -> None:
         lines.append(cycle.summary())
         stop.set()
 
-    worker = Worker(tmp_path)
+    worker = hosting.worker(tmp_path)
     try:
         worker.run(stop=stop, tick=0.05, on_cycle=heard)
     finally:

@@ -42,10 +42,10 @@ FLOORS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("reports",), "the digest, the report, its chart and the agenda, rendered by documents"),
     (("engine",), "the two-way sync: reads, a pure plan, its apply; uses bootstrap's cards"),
     (("doctor", "runner"), "side by side, neither needs the other: checks, one scheduled run"),
-    (("realtime",), "one real-time path: the queue's drain on the engine, below the face"),
-    (("api",), "the library face, Alliance: every use of the rooms below"),
-    (("fleet",), "many alliances' workers, each through the face"),
-    (("serve",), "the webhook endpoints and the front, handing work to the face and fleet"),
+    (("realtime",), "one real-time path: the queue's drain, a worker's turn and its types"),
+    (("fleet",), "many alliances' workers, each made by the alliance factory handed in"),
+    (("serve",), "the webhook endpoints and the front, alliances from the factory handed in"),
+    (("api",), "the library face, Alliance and hosting: every use of the rooms below"),
     (("cli",), "click: parse, call, print"),
 )
 # Rooms of one floor that may import each other, with the reason: (importer, imported) -> why.
@@ -306,18 +306,6 @@ def test_no_import_cycles_in_the_sandbox_either() -> None:
 # codes), the version, and itself. Everything else is reached through ``sync.api``.
 CLI_MAY_IMPORT = ("sync.api", "sync.core.errors", "sync.cli")
 
-# Temporary: imports of commands whose face is being made elsewhere, one entry per module
-# (the lead empties this at merge). worker.py is rewritten on procrastinate by another helper
-# (it moves to sync.api with that rewrite); serve.py and slack.py reach the serve room, which
-# sits above sync.api in the floor plan, so their face cannot live in sync.api without an
-# import running back up: where it goes is decided with the floor plan.
-CLI_IMPORTS_BEING_MOVED = {
-    "sync/cli/worker.py": {"sync.fleet.worker", "sync.fleet.status"},
-    "sync/cli/serve.py": {"sync.serve.front", "sync.serve.server"},
-    "sync/cli/slack.py": {"sync.serve.manifest"},
-}
-
-
 def _cli_offences(path: Path) -> list[str]:
     """``file:line: module`` for each import of ``sync`` that the command line may not make."""
     offences = []
@@ -343,22 +331,9 @@ def _cli_offences(path: Path) -> list[str]:
 def test_the_cli_imports_only_the_library_face() -> None:
     """``sync/cli/**`` imports of ``sync`` only ``sync.api``, ``sync.core.errors``,
     ``sync.__version__`` and ``sync.cli``: the command line parses, calls the face, prints."""
-    offenders = []
-    still_moving: dict[str, set[str]] = {}
-    for path in _python_files("sync"):
-        if ROOT / "sync" / "cli" not in path.parents:
-            continue
-        name = str(path.relative_to(ROOT))
-        moving = CLI_IMPORTS_BEING_MOVED.get(name, set())
-        for offence in _cli_offences(path):
-            module = offence.rpartition(": ")[2]
-            if module in moving:
-                still_moving.setdefault(name, set()).add(module)
-            else:
-                offenders.append(offence)
+    offenders = [offence for path in _python_files("sync")
+                 if ROOT / "sync" / "cli" in path.parents for offence in _cli_offences(path)]
     assert offenders == []
-    # An entry that is no longer imported goes from the list, so the list only shrinks.
-    assert still_moving == CLI_IMPORTS_BEING_MOVED
 
 
 def test_the_cli_import_check_finds_an_offence(tmp_path: Path) -> None:

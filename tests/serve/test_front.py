@@ -27,12 +27,13 @@ from werkzeug.test import Client
 
 from connectors.sandbox.clients.testing import member_token, slack_client
 from connectors.sandbox.core.server import SandboxServer
+from sync.api import Alliance, hosting
 from sync.cli.main import cli
 from sync.core.config import load_config
 from sync.core.services import Secrets
 from sync.fleet.jobs import DRAIN_PRIORITY, Deliveries, forget_jobs, open_jobs_db
 from sync.fleet.worker import Worker
-from sync.serve.front import NOT_HERE, FrontApp, FrontService
+from sync.serve.front import NOT_HERE, FrontApp
 from sync.serve.hooks import Scope
 from sync.serve.routes import Route, Router, RoutingTable, event_channel, interaction_channel
 from sync.serve.server import ServeOptions
@@ -71,7 +72,7 @@ def front(tmp_path: Path) -> Iterator[tuple[Client, dict[str, Route]]]:
     (tmp_path / "configs").mkdir()
     router = Router(tmp_path / "configs", FRONT)
     router.table = RoutingTable.of(routes.values())
-    yield Client(FrontApp(router, Deliveries(None))), routes
+    yield Client(FrontApp(router, Deliveries(None), Alliance)), routes
 
 
 def test_the_routing_table_finds_each_alliance_by_its_ids(tmp_path: Path) -> None:
@@ -198,7 +199,7 @@ class Fleet:
         return load_config(self.configs / f"{name}.yaml")
 
     def worker(self) -> Worker:
-        return Worker(self.configs, database=self.database)
+        return hosting.worker(self.configs, database=self.database)
 
     def queued(self, name: str) -> list[Any]:
         config = self.config(name)
@@ -242,7 +243,7 @@ def test_a_move_in_one_alliance_is_routed_to_its_queue_and_processed_by_a_worker
         tmp_path: Path) -> None:
     fleet = Fleet(tmp_path, None)
     worker = fleet.worker()
-    front = FrontService(fleet.configs, ServeOptions(port=0), database=None)
+    front = hosting.front(fleet.configs, ServeOptions(port=0), database=None)
     try:
         assert set(worker.cycle().outcomes.values()) == {"ok"}  # the first syncs
         front.start()
@@ -271,7 +272,7 @@ def test_on_postgresql_the_engine_wakes_a_worker_for_a_delivery(tmp_path: Path,
     fleet = Fleet(tmp_path, pg_url)
     forget_jobs(pg_url)
     first, second = fleet.worker(), fleet.worker()
-    front = FrontService(fleet.configs, ServeOptions(port=0), database=pg_url)
+    front = hosting.front(fleet.configs, ServeOptions(port=0), database=pg_url)
     stop = threading.Event()
     threads = [threading.Thread(target=w.run, kwargs={"stop": stop}) for w in (first, second)]
     try:
@@ -314,7 +315,7 @@ def test_two_fronts_on_one_database_defer_one_drain_however_many_deliveries(
         router = Router(tmp_path / "configs", FRONT)
         router.table = RoutingTable.of(routes.values())
         fronts.append(Deliveries(pg_url))
-        clients.append(Client(FrontApp(router, fronts[-1])))
+        clients.append(Client(FrontApp(router, fronts[-1], Alliance)))
     events = "/hooks/slack/events"
     try:
         for n, client in enumerate(clients * 2):  # Ev0..Ev3, alternately through each front

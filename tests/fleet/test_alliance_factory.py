@@ -1,0 +1,105 @@
+"""The workers run whatever alliance the factory they are handed makes (sync.fleet imports
+nothing of the library face): the factory is called with the config, the worker's command and
+kept connections, its alliance parsed once while its files are unchanged and closed when
+forgotten; a turn's outcome is read from the alliance's ``work()``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.core.config import Config
+from sync.fleet.jobs import RunFailed
+from sync.fleet.worker import Worker
+from sync.realtime.hosted import WorkOutcome
+from sync.realtime.process import Drained
+from tests.support.alliance import example_config
+
+
+class Recorded:
+    """A :class:`~sync.realtime.hosted.HostedAlliance` that records what the worker asks."""
+
+    def __init__(self, config: Config, command: str = "", *,
+                 keep_connections: bool = False) -> None:
+        self.config = config
+        self.command = command
+        self.keep_connections = keep_connections
+        self.turns: list[bool] = []
+        self.validated = self.closed = 0
+        self.drained = Drained()
+
+    @property
+    def playbook(self) -> Any:
+        """Not read by a worker."""
+        raise AssertionError("a worker's turn needs no playbook of its own")
+
+    @property
+    def rows(self) -> list[Any]:
+        """Not read by a worker."""
+        raise AssertionError("a worker's turn needs no rows of its own")
+
+    def validate(self) -> None:
+        """Counted: the worker checks the inputs once per parse."""
+        self.validated += 1
+
+    @contextmanager
+    def store(self, *, bind: bool = False) -> Iterator[Any]:
+        """Not opened by a worker (work() does)."""
+        raise AssertionError("the worker opens no store itself")
+        yield
+
+    def work(self, *, scheduled: bool, sandbox: bool | None = None,
+             stopped: Callable[[], bool] = lambda: False) -> WorkOutcome:
+        """One turn: recorded, with the deliveries set by the test."""
+        self.turns.append(scheduled)
+        return WorkOutcome(self.drained)
+
+    def close(self) -> None:
+        """Counted: a forgotten alliance's connections are closed."""
+        self.closed += 1
+
+
+@pytest.fixture
+def made(tmp_path: Path) -> tuple[Worker, list[Recorded]]:
+    folder = tmp_path / "alliances"
+    folder.mkdir()
+    example_config(tmp_path).rename(folder / "north.yaml")
+    alliances: list[Recorded] = []
+
+    def factory(config: Config, command: str = "mcm-sync", *,
+                keep_connections: bool = False) -> Recorded:
+        alliances.append(Recorded(config, command, keep_connections=keep_connections))
+        return alliances[-1]
+
+    return Worker(folder, factory), alliances
+
+
+def test_the_worker_runs_the_alliance_its_factory_makes(
+        made: tuple[Worker, list[Recorded]]) -> None:
+    worker, alliances = made
+    assert worker.run_alliance("north", scheduled=False) == "idle"
+    alliances[0].drained = Drained(processed=3, batches=1)
+    assert worker.run_alliance("north", scheduled=True) == "events"
+    assert len(alliances) == 1  # parsed once while its files are unchanged
+    north = alliances[0]
+    assert north.turns == [False, True] and north.validated == 1
+    assert north.command == "mcm-sync worker (north)" and north.keep_connections
+    assert north.config.alliance.slug
+
+
+def test_a_failed_turn_forgets_the_alliance_and_closes_it(
+        made: tuple[Worker, list[Recorded]]) -> None:
+    worker, alliances = made
+    worker.run_alliance("north", scheduled=False)
+    alliances[0].drained = Drained(processed=1, batches=1, errors=["trello: 503"])
+    with pytest.raises(RunFailed, match="trello: 503"):
+        worker.run_alliance("north", scheduled=False)
+    assert alliances[0].closed == 1
+    worker.run_alliance("north", scheduled=False)
+    assert len(alliances) == 2  # made afresh after the failure
+    worker.close()
+    assert alliances[1].closed == 1
