@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,27 +120,18 @@ def slack_identity(slack: ChatService, store: StateStore,
     ``recorded``: fingerprint -> remote id of the ``identity`` resources, when the caller has
     read them already (a scheduled run reads every id it needs in one query).
     """
-    key = slack.identity_key()
-    if recorded is None:
-        found = store.get_resource("slack", IDENTITY, key)
-        known = found.remote_id if found else None
-    else:
-        known = recorded.get(key)
-    if known is not None:
-        user, _, bot = known.partition(" ")
-        return user, bot
-    user, bot = slack.identity()
-    with store.transaction():
-        forget_slack_identity(store)
-        store.put_resource("slack", IDENTITY, key, f"{user} {bot}")
+    def ask() -> str:
+        user, bot = slack.identity()
+        return f"{user} {bot}"
+
+    user, _, bot = _our_identity(store, "slack", IDENTITY, slack.identity_key(), ask,
+                                 recorded).partition(" ")
     return user, bot
 
 
 def forget_slack_identity(store: StateStore) -> None:
     """Drop every recorded identity: the next run asks Slack again."""
-    with store.transaction():
-        for old in store.list_resources("slack", IDENTITY):
-            store.delete_resource("slack", IDENTITY, old.logical_key)
+    _forget_identity(store, "slack", IDENTITY)
 
 
 def trello_identity(trello: BoardService, store: StateStore,
@@ -151,26 +142,40 @@ def trello_identity(trello: BoardService, store: StateStore,
     ``recorded``: fingerprint -> member id of the ``me`` resources, when the caller has read
     them already.
     """
-    key = trello.identity_key()
+    def ask() -> str:
+        member_id: str = trello.me().id
+        return member_id
+
+    return _our_identity(store, "trello", ME, trello.identity_key(), ask, recorded)
+
+
+def forget_trello_identity(store: StateStore) -> None:
+    """Drop every recorded Trello member of ours: the next run asks Trello again."""
+    _forget_identity(store, "trello", ME)
+
+
+def _our_identity(store: StateStore, service: str, kind: str, key: str,
+                  ask: Callable[[], str], recorded: Mapping[str, str] | None) -> str:
+    """Who our token is on ``service``: recorded under the token's fingerprint ``key``, else
+    asked once and recorded, the records of other tokens dropped (a new token asks again)."""
     if recorded is None:
-        found = store.get_resource("trello", ME, key)
+        found = store.get_resource(service, kind, key)
         known = found.remote_id if found else None
     else:
         known = recorded.get(key)
     if known is not None:
         return known
-    member_id: str = trello.me().id
+    answer = ask()
     with store.transaction():
-        forget_trello_identity(store)
-        store.put_resource("trello", ME, key, member_id)
-    return member_id
+        _forget_identity(store, service, kind)
+        store.put_resource(service, kind, key, answer)
+    return answer
 
 
-def forget_trello_identity(store: StateStore) -> None:
-    """Drop every recorded Trello member of ours: the next run asks Trello again."""
+def _forget_identity(store: StateStore, service: str, kind: str) -> None:
     with store.transaction():
-        for old in store.list_resources("trello", ME):
-            store.delete_resource("trello", ME, old.logical_key)
+        for old in store.list_resources(service, kind):
+            store.delete_resource(service, kind, old.logical_key)
 
 
 def due_for_full(store: StateStore, every: dt.timedelta, now: dt.datetime) -> bool:
