@@ -18,18 +18,20 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.masking import remember_secret
+from connectors.rate_limits import SLACK_DISTRIBUTED_LIMIT
 from sync.core.config import Config
 from sync.core.errors import UserError
 
 if TYPE_CHECKING:  # the connectors are imported when connecting, not with the config
     from pydantic import SecretStr
 
+    from connectors.limits import RateLimits
     from connectors.roles import AudienceService, BoardService, ChatService
 
 ALL_SERVICES = ("trello", "slack", "mailchimp")
@@ -180,6 +182,51 @@ def _secret(value: SecretStr | None, setting: str, variable: str) -> str:
     return value.get_secret_value()
 
 
+# Where each credential of the real services is read when the config names none, and its
+# name among the sandbox's issued credentials.
+_VARIABLES = {"trello.api_key": "TRELLO_API_KEY", "trello.token": "TRELLO_TOKEN",
+              "slack.token": "SLACK_BOT_TOKEN", "mailchimp.api_key": "MAILCHIMP_API_KEY"}
+_ISSUED = {"trello.api_key": "api_key", "trello.token": "token", "slack.token": "bot_token",
+           "mailchimp.api_key": "api_key"}
+
+
+def _add_connectors(connected: Connected, services: Sequence[str],
+                    credential: Callable[[str], str], *,
+                    base_urls: tuple[str | None, str | None, str | None],
+                    mailchimp_server: str, slack_app: str, sleep: Callable[[float], None],
+                    limits: RateLimits | None, slack_window: Callable[[], float]) -> None:
+    """Make the connectors of ``services`` on ``connected``, the sandbox's and the real
+    services' alike: ``credential(setting)`` gives a secret and ``slack_window()`` a distributed
+    Slack app's window (each asked only for a service asked for), ``limits`` the deployment's
+    shared pacing (None: no pacing across processes)."""
+    # Imported here, and Mailchimp's only when it is asked for (a sync without an audience to
+    # push never is): the SDKs are a good part of a run's start-up.
+    from connectors.pacing import ConnectionGate, SlackPacer, TrelloPacer
+    from connectors.slack.connector import SlackConnector
+    from connectors.trello.connector import TrelloConnector
+
+    trello_url, slack_url, mailchimp_url = base_urls
+    if "trello" in services:
+        key, token = credential("trello.api_key"), credential("trello.token")
+        connected.board = TrelloConnector(
+            key, token, base_url=trello_url,
+            pacer=TrelloPacer(sleep=sleep, limits=limits, api_key=key, token=token))
+    if "slack" in services:
+        bot = credential("slack.token")
+        connected.chat = SlackConnector(
+            bot, base_url=slack_url,
+            pacer=SlackPacer(sleep=sleep, limits=limits, token=bot), pacer_sleep=sleep,
+            app_class=slack_app, distributed_window=slack_window())
+    if "mailchimp" in services:
+        from connectors.mailchimp.connector import MailchimpConnector
+
+        api_key = credential("mailchimp.api_key")
+        connected.audience = MailchimpConnector(
+            api_key, server=mailchimp_server, base_url=mailchimp_url,
+            # Without shared limits (a sandbox that emulates none) nothing gates connections.
+            pacer=ConnectionGate(limits=limits, api_key=api_key) if limits else None)
+
+
 @contextlib.contextmanager
 def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             sandbox: bool | None = None, sandbox_url: str | None = None) -> Iterator[Connected]:
@@ -188,11 +235,6 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
     ``sandbox_url`` points at an already running sandbox (``mcm-sync sandbox serve``) instead
     of starting one in-process.
     """
-    # Imported here, and Mailchimp's only when it is asked for (a sync without an audience to
-    # push never is): the SDKs are a good part of a run's start-up.
-    from connectors.pacing import ConnectionGate, SlackPacer, TrelloPacer
-    from connectors.slack.connector import SlackConnector
-    from connectors.trello.connector import TrelloConnector
     from sync.limits import limits_for
 
     use_sandbox = config.sandbox if sandbox is None else sandbox
@@ -214,48 +256,26 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             # then across the deployment, as the vendors count).
             sleep = time.sleep if found.rate_limits else _never_sleep
             limits = limits_for(config.state_url) if found.rate_limits else None
-            if "trello" in services:
-                key, token = issued["trello"]["api_key"], issued["trello"]["token"]
-                connected.board = TrelloConnector(
-                    key, token, base_url=f"{base}/trello",
-                    pacer=TrelloPacer(sleep=sleep, limits=limits, api_key=key, token=token))
-            if "slack" in services:
-                bot = issued["slack"]["bot_token"]
-                connected.chat = SlackConnector(
-                    bot, base_url=f"{base}/slack/api/",
-                    pacer=SlackPacer(sleep=sleep, limits=limits, token=bot), pacer_sleep=sleep,
-                    app_class=config.slack.app_distribution,
-                    distributed_window=_sandbox_slack_window(base))
-            if "mailchimp" in services:
-                from connectors.mailchimp.connector import MailchimpConnector
-
-                api_key = issued["mailchimp"]["api_key"]
-                connected.audience = MailchimpConnector(
-                    api_key, server="us1", base_url=f"{base}/mailchimp/3.0",
-                    pacer=ConnectionGate(limits=limits, api_key=api_key) if limits else None)
+            _add_connectors(
+                connected, services,
+                lambda setting: issued[setting.partition(".")[0]][_ISSUED[setting]],
+                base_urls=(f"{base}/trello", f"{base}/slack/api/", f"{base}/mailchimp/3.0"),
+                mailchimp_server="us1", slack_app=config.slack.app_distribution,
+                sleep=sleep, limits=limits, slack_window=lambda: _sandbox_slack_window(base))
             yield connected
             return
         connected = Connected()
-        limits = limits_for(config.state_url)
-        if "trello" in services:
-            key = _secret(config.trello.api_key, "trello.api_key", "TRELLO_API_KEY")
-            token = _secret(config.trello.token, "trello.token", "TRELLO_TOKEN")
-            connected.board = TrelloConnector(
-                key, token, base_url=config.trello.base_url,
-                pacer=TrelloPacer(limits=limits, api_key=key, token=token))
-        if "slack" in services:
-            bot = _secret(config.slack.token, "slack.token", "SLACK_BOT_TOKEN")
-            connected.chat = SlackConnector(
-                bot, base_url=config.slack.base_url,
-                pacer=SlackPacer(limits=limits, token=bot),
-                app_class=config.slack.app_distribution)
-        if "mailchimp" in services:
-            from connectors.mailchimp.connector import MailchimpConnector
 
-            api_key = _secret(config.mailchimp.api_key, "mailchimp.api_key", "MAILCHIMP_API_KEY")
-            connected.audience = MailchimpConnector(
-                api_key, server=config.mailchimp.server, base_url=config.mailchimp.base_url,
-                pacer=ConnectionGate(limits=limits, api_key=api_key))
+        def configured(setting: str) -> str:
+            service, _, key = setting.partition(".")
+            return _secret(getattr(getattr(config, service), key), setting, _VARIABLES[setting])
+
+        _add_connectors(
+            connected, services, configured,
+            base_urls=(config.trello.base_url, config.slack.base_url, config.mailchimp.base_url),
+            mailchimp_server=config.mailchimp.server, slack_app=config.slack.app_distribution,
+            sleep=time.sleep, limits=limits_for(config.state_url),
+            slack_window=lambda: SLACK_DISTRIBUTED_LIMIT.seconds)
         yield connected
     finally:
         if server is not None:
