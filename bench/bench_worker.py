@@ -1,12 +1,14 @@
-"""Workers for many alliances: today's ledger and the job engine side by side. Prints figures.
+"""Workers for many alliances: the ledger's worker (before the job engine) and the engine's
+side by side. Prints figures.
 
-    python bench/bench_worker.py --old /work/wt/jobs-old          # 1,000 alliances
-    python bench/bench_worker.py --old /work/wt/jobs-old --n 200 --workers 1,2 --kill 12
+    git worktree add --detach ../ledger-worker c5d06fd   # the last commit with the ledger
+    python bench/bench_worker.py --old ../ledger-worker          # 1,000 alliances
+    python bench/bench_worker.py --old ../ledger-worker --n 200 --workers 1,2 --kill 12
 
-``--old`` is a checkout of the code before the engine (``git worktree add --detach DIR
-main``): its worker (a ledger table, advisory locks, NOTIFY) runs from there, the engine's
-(procrastinate) from this tree, both as real ``mcm-sync worker`` processes on the same
-fleet, the same sandbox process and one private PostgreSQL server (nothing is asserted).
+``--old`` is a checkout of the code before the engine (as above): its worker (a ledger
+table, advisory locks, NOTIFY) runs from there, the engine's (procrastinate) from this tree,
+both as real ``mcm-sync worker`` processes on the same fleet, the same sandbox process and
+one private PostgreSQL server (nothing is asserted).
 
 1. bootstraps one example alliance on the sandbox and clones its state N times (a PostgreSQL
    schema each, filled by ``INSERT ... SELECT``): N alliances whose syncs are quiet runs;
