@@ -51,7 +51,7 @@ from sync.core.config import load_config  # noqa: E402
 from sync.core.services import announce_sandbox, sandbox_data_dir  # noqa: E402
 from sync.fleet.jobs import forget_jobs  # noqa: E402
 from sync.state import db as dbmod  # noqa: E402
-from sync.state.schema import TABLES  # noqa: E402
+from sync.state.schema.tables import TABLES  # noqa: E402
 from sync.state.store import StateStore  # noqa: E402
 from sync.state.transfer import copy_store  # noqa: E402
 from tests.support import pg_server  # noqa: E402

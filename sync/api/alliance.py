@@ -23,8 +23,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from playbooks.model import ActionRow, Playbook
 from sync.actionplan.calendar import alliance_playbook
 from sync.api.runs import BootstrapRun, ProgressFn, alliance_rows
@@ -38,6 +36,7 @@ from sync.engine.run import SyncResult, prepare, preview
 from sync.realtime.hosted import WorkOutcome
 from sync.runner import SyncOutcome, sync_once
 from sync.state.binding import check_binding
+from sync.state.db import DatabaseError
 from sync.state.events import EventQueue
 from sync.state.presence import (
     ADOPT_HINT,
@@ -144,7 +143,7 @@ class Alliance:
         try:
             self.check_binding(store, write=lock or bind, sandbox=sandbox)
             yield store
-        except sa.exc.DatabaseError as exc:
+        except DatabaseError as exc:
             # Only if the state file is the damaged one.
             found = damage(self.config.state_path) if not url and damaged_database(exc) else ""
             if not found:

@@ -32,7 +32,6 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 import procrastinate
-import sqlalchemy as sa
 from procrastinate import exceptions as engine_errors
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Job
@@ -40,7 +39,7 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.schema import SchemaManager
 
 from sync.core.errors import DatabaseUnavailable
-from sync.state.db import Database, database_unavailable, masked, postgres_url
+from sync.state.db import Database, DatabaseError, database_unavailable, masked, postgres_url
 from sync.state.schema import migrate
 
 SCHEMA = "mcm_jobs"
@@ -86,7 +85,7 @@ def open_jobs_db(url: str) -> Database:
     the store migrations' version table and advisory lock; workers may start together)."""
     try:
         db = Database.postgresql(url, SCHEMA)
-    except sa.exc.DBAPIError as exc:
+    except DatabaseError as exc:
         if not database_unavailable(exc):
             raise
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()

@@ -1,16 +1,22 @@
 """The state store's database connection: SQLite (embedded default) or PostgreSQL, one API.
 
-Both go through SQLAlchemy Core (the PostgreSQL driver is psycopg 3), so the store's queries
-are the same text on both: portable SQL (``INSERT ... ON CONFLICT``, ``RETURNING``,
-``COALESCE``), bound by SQLAlchemy's ``text()``. :meth:`Database.execute` takes the qmark
-parameters the store has always used (``?`` and numbered ``?1``) and binds them by name, so
-no caller formats values into SQL and no caller knows the dialect.
+The store's queries are the same text on both: portable SQL (``INSERT ... ON CONFLICT``,
+``RETURNING``, ``COALESCE``) with the qmark parameters the store has always used (``?`` and
+numbered ``?1``; ``:name`` with a mapping). :meth:`Database.execute` binds them on the
+driver's cursor, so no caller formats values into SQL and no caller knows the dialect.
 
-Transactions are explicit, as they were with the bare ``sqlite3`` module: the connection is
-in autocommit mode and :meth:`Database.begin` emits ``BEGIN`` (``BEGIN IMMEDIATE`` on SQLite,
-so a writer takes the write lock up front), nested blocks are ``SAVEPOINT``\\ s. Everything
-that differs between the two databases is in this module's :class:`Dialect` table and in
-:mod:`sync.state.schema` (where the schema version is kept); nothing else forks.
+SQLite runs on the standard library's ``sqlite3``, directly: a scheduled ``mcm-sync sync``
+that finds its store at the current schema imports no SQLAlchemy at all (a fifth of its
+start-up). PostgreSQL goes through SQLAlchemy Core (the driver is psycopg 3): its pooled
+engines, and its compiler turning the qmark SQL into psycopg's style. Both run every statement
+on the driver's raw cursor, and both raise one vocabulary of errors, this module's
+:class:`DatabaseError` and its subclasses, with the driver's own exception as ``orig``.
+
+Transactions are explicit: the connection is in autocommit mode and :meth:`Database.begin`
+emits ``BEGIN`` (``BEGIN IMMEDIATE`` on SQLite, so a writer takes the write lock up front),
+nested blocks are ``SAVEPOINT``\\ s. Everything that differs between the two databases is in
+this module's :class:`Dialect` table and in :mod:`sync.state.schema` (where the schema version
+is kept); nothing else forks.
 
 On PostgreSQL each alliance lives in its own schema (``search_path``) of a shared database,
 so one server holds many alliances and a store never sees another's rows.
@@ -19,20 +25,70 @@ so one server holds many alliances and a store never sees another's rows.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
+import sqlite3
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
+from sync.state.statements import for_postgres, for_sqlite, ordered
+
+if TYPE_CHECKING:  # imported where used: only PostgreSQL and the migrations need it
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Connection, Engine
 
 BUSY_TIMEOUT_MS = 5000
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class DatabaseError(Exception):
+    """A statement or a connection of the state database failed, on either database.
+
+    ``orig`` is what the driver raised (a ``sqlite3.Error`` or a ``psycopg.Error``);
+    ``connection_invalidated`` says the connection was found dropped (PostgreSQL).
+    """
+
+    def __init__(self, orig: BaseException, statement: str | None = None, *,
+                 connection_invalidated: bool = False) -> None:
+        self.orig = orig
+        self.statement = statement
+        self.connection_invalidated = connection_invalidated
+        kind = type(orig)
+        message = f"({kind.__module__}.{kind.__qualname__}) {orig}"
+        # The statement, never its values: they may be a person's address or name.
+        super().__init__(f"{message}\n[SQL: {statement}]" if statement else message)
+
+
+class IntegrityError(DatabaseError):
+    """A constraint refused a write (a unique key, a foreign key, a CHECK)."""
+
+
+class OperationalError(DatabaseError):
+    """The database could not run the statement: locked or busy, a file it cannot open or
+    switch to WAL, a server it cannot reach or that dropped the connection."""
+
+
+def driver_error(error: BaseException, statement: str | None = None, *,
+                 connection_invalidated: bool = False) -> DatabaseError:
+    """The store's error for what a PEP 249 driver (``sqlite3``, ``psycopg``) raised."""
+    driver = sys.modules.get(type(error).__module__.split(".")[0])
+    kind: type[DatabaseError] = DatabaseError
+    if driver is not None and isinstance(error, getattr(driver, "IntegrityError", ())):
+        kind = IntegrityError
+    elif driver is not None and isinstance(error, getattr(driver, "OperationalError", ())):
+        kind = OperationalError
+    return kind(error, statement, connection_invalidated=connection_invalidated)
+
+
+def from_sqlalchemy(error: sa.exc.DBAPIError) -> DatabaseError:
+    """The store's error for one of SQLAlchemy's (a PostgreSQL connection taken from the pool,
+    the run lock's statements)."""
+    return driver_error(error.orig or error, error.statement,
+                        connection_invalidated=error.connection_invalidated)
 
 
 @dataclass(frozen=True)
@@ -61,6 +117,8 @@ def is_url(location: str | Path) -> bool:
 
 def postgres_url(url: str) -> sa.URL:
     """The SQLAlchemy URL of a ``postgresql://`` address, on the psycopg 3 driver."""
+    import sqlalchemy as sa
+
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported state database {parsed.drivername!r} (use postgresql://)")
@@ -74,18 +132,20 @@ def database_unavailable(error: BaseException) -> bool:
     Such errors pass: a worker waits and reconnects, ``serve --alliances`` answers 503. A
     SQLite error never is one (a locked or damaged file is not an outage).
     """
-    import psycopg
-
+    # Not imported here: a process that never loaded psycopg holds none of its errors.
+    psycopg = sys.modules.get("psycopg")
+    lost: tuple[type[BaseException], ...] = (
+        (psycopg.OperationalError, psycopg.InterfaceError) if psycopg is not None else ())
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, psycopg.OperationalError | psycopg.InterfaceError):
+        if isinstance(current, lost):
             return True
-        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+        # Ours (DatabaseError) and SQLAlchemy's (a connection the pool found dropped).
+        if getattr(current, "connection_invalidated", False) is True:
             return True
-        orig = getattr(current, "orig", None)
-        if isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
+        if isinstance(getattr(current, "orig", None), lost):
             return True
         current = current.__cause__ or current.__context__
     return False
@@ -93,6 +153,8 @@ def database_unavailable(error: BaseException) -> bool:
 
 def masked(url: str) -> str:
     """A database URL fit for messages and logs: the password replaced by ``***``."""
+    import sqlalchemy as sa
+
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
@@ -122,6 +184,8 @@ def postgres_engine(url: str) -> Engine:
     with _ENGINES_LOCK:
         engine = _ENGINES.get(url)
         if engine is None:
+            import sqlalchemy as sa
+
             engine = sa.create_engine(
                 postgres_url(url),
                 isolation_level="AUTOCOMMIT",
@@ -143,31 +207,28 @@ def postgres_engine(url: str) -> Engine:
         return engine
 
 
-def _sqlite_engine(path: Path, *, threads: bool = False) -> Engine:
-    # No pool: a file set aside or copied by the tests must never be held open by a pool.
-    engine = sa.create_engine(
-        f"sqlite:///{path}",
-        poolclass=NullPool,
-        isolation_level="AUTOCOMMIT",
-        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": not threads},
-    )
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cursor = dbapi_conn.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            # FULL: a committed journal intent survives a crash or a power loss.
-            cursor.execute("PRAGMA synchronous = FULL")
-        finally:
-            cursor.close()
-        if str(mode).lower() != "wal":
-            raise sa.exc.OperationalError("PRAGMA journal_mode", {}, Exception(
-                f"cannot switch SQLite to WAL mode ({mode})"))
-
-    return engine
+def _sqlite_connect(path: Path, *, threads: bool) -> sqlite3.Connection:
+    """A connection of its own (no pool: a file set aside or copied by the tests must never
+    be held open by one), in autocommit mode, with the store's PRAGMAs."""
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
+                               check_same_thread=not threads, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise driver_error(exc) from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        # FULL: a committed journal intent survives a crash or a power loss.
+        conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise driver_error(exc) from exc
+    if str(mode).lower() != "wal":
+        conn.close()
+        raise OperationalError(sqlite3.OperationalError(
+            f"cannot switch SQLite to WAL mode ({mode})"), "PRAGMA journal_mode = WAL")
+    return conn
 
 
 class Record:
@@ -232,58 +293,18 @@ class Result:
         return iter(self.fetchall())
 
 
-def _named(sql: str) -> str:
-    """``sql`` with its qmark parameters renamed ``:p1, :p2...`` (``?3`` -> ``:p3``).
-
-    String literals are left alone; a plain ``?`` takes the next position, as in ``sqlite3``.
-    """
-    out: list[str] = []
-    position = 0
-    for index, part in enumerate(re.split(r"('(?:[^']|'')*')", sql)):
-        if index % 2:  # a quoted literal
-            out.append(part)
-            continue
-
-        def _name(match: re.Match[str]) -> str:
-            nonlocal position
-            if match.group(1):
-                return f":p{int(match.group(1))}"
-            position += 1
-            return f":p{position}"
-
-        # ``:`` is SQLAlchemy's bind marker: escape any literal one (e.g. in ``::`` casts).
-        out.append(re.sub(r"\?(\d*)", _name, part.replace(":", r"\:")))
-    return "".join(out)
-
-
-# One dialect object per database kind, the first one seen: every engine of a kind compiles a
-# statement to the same text, and keying the cache by engine would compile each statement
-# again for every store a worker opens (a SQLite store gets its own engine each time).
-_DIALECT_OF_KIND: dict[str, sa.Dialect] = {}
-
-
-@functools.lru_cache(maxsize=2048)
-def _compiled(sql: str, kind: str, named: bool) -> tuple[str, tuple[str, ...] | None]:
-    """SQLAlchemy's compilation of ``sql`` for the dialect ``kind``: the driver's SQL text and,
-    for a positional driver (sqlite3), the order of the parameter names (None for psycopg's
-    named style). Cached: each statement of the store is compiled once per process."""
-    compiled = sa.text(sql if named else _named(sql)).compile(dialect=_DIALECT_OF_KIND[kind])
-    order = compiled.positiontup
-    return str(compiled), tuple(order) if order is not None else None
-
 
 class Database:
     """One open connection to the state database, with explicit transactions."""
 
-    def __init__(self, conn: Connection, dialect: Dialect, where: str,
-                 schema: str | None = None) -> None:
-        self._conn = conn
+    def __init__(self, raw: Any, dialect: Dialect, where: str, schema: str | None = None,
+                 *, pooled: Connection | None = None) -> None:
+        self._dbapi: Any = raw  # the driver's connection: every statement runs on it
+        self._pooled = pooled  # PostgreSQL: SQLAlchemy's pooled connection around it
         self.dialect = dialect
         self.where = where  # for messages: the file, or the URL without its password
         self.schema = schema  # PostgreSQL: the alliance's schema; None on SQLite
-        self._dialect = conn.dialect
-        _DIALECT_OF_KIND.setdefault(conn.dialect.name, conn.dialect)
-        self._dbapi: Any = conn.connection.dbapi_connection
+        self._driver: ModuleType = sys.modules[type(raw).__module__.split(".")[0]]
 
     @classmethod
     def sqlite(cls, path: Path, *, threads: bool = False) -> Database:
@@ -292,14 +313,19 @@ class Database:
         ``threads``: the caller shares the connection between threads (under its own mutex).
         """
         path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(_sqlite_engine(path, threads=threads).connect(), DIALECTS["sqlite"],
-                   str(path))
+        return cls(_sqlite_connect(path, threads=threads), DIALECTS["sqlite"], str(path))
 
     @classmethod
     def postgresql(cls, url: str, schema: str) -> Database:
         """Connect to the PostgreSQL database at ``url``, in ``schema`` (created if missing)."""
-        conn = postgres_engine(url).connect()
-        db = cls(conn, DIALECTS["postgresql"], f"{masked(url)} (schema {schema})", schema)
+        import sqlalchemy as sa
+
+        try:
+            conn = postgres_engine(url).connect()
+        except sa.exc.DBAPIError as exc:
+            raise from_sqlalchemy(exc) from exc
+        db = cls(conn.connection.dbapi_connection, DIALECTS["postgresql"],
+                 f"{masked(url)} (schema {schema})", schema, pooled=conn)
         try:
             if (url, schema) not in KNOWN_SCHEMAS:
                 db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
@@ -312,25 +338,34 @@ class Database:
 
     @property
     def connection(self) -> Connection:
-        """The SQLAlchemy connection (for migrations and inspection)."""
-        return self._conn
+        """The SQLAlchemy connection of a PostgreSQL store (the job engine's schema)."""
+        if self._pooled is None:
+            raise TypeError("a SQLite store has no SQLAlchemy connection")
+        return self._pooled
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Result:
         """Run one statement with qmark (``?``/``?N``) or named (``:name``, a mapping) values.
 
-        SQLAlchemy compiles the statement for the dialect once (cached); it then runs on the
-        driver's cursor, which keeps a no-op sync's hundred small queries cheap. Driver errors
-        come out as SQLAlchemy's (``sqlalchemy.exc.IntegrityError``...), the same on both.
+        The statement is read once (cached, :mod:`sync.state.statements`) and then runs on
+        the driver's cursor, which keeps a no-op sync's hundred small queries cheap. A failure
+        is a :class:`DatabaseError` (:class:`IntegrityError`...), the same on both databases.
         """
         named = isinstance(params, Mapping)
-        text, order = _compiled(sql, self._dialect.name, named)
-        if named:
-            values: Any = dict(params)
-        else:
-            values = {f"p{i}": value for i, value in enumerate(params, 1)}
+        if self._pooled is None:
+            text, refs, count = for_sqlite(sql, named)
+            if refs is None and len(params) == count:
+                return self._run(text, params)
+            return self._run(text, ordered(sql, refs or tuple(range(1, count + 1)), params))
+        postgres, order = for_postgres(sql, named, self._pooled.dialect)
+        values: Any = dict(params) if isinstance(params, Mapping) else {
+            f"p{i}": value for i, value in enumerate(params, 1)}
         if order is not None:
             values = tuple(values[name] for name in order)
-        return self._run(text, values)
+        return self._run(postgres, values)
+
+    def execute_raw(self, sql: str) -> None:
+        """Run a statement exactly as written, without parameters (DDL, a trigger's body)."""
+        self._run(sql)
 
     def _run(self, text: str, values: Any = None) -> Result:
         cursor = self._dbapi.cursor()
@@ -340,10 +375,8 @@ class Database:
             else:
                 cursor.execute(text, values)
             return Result(cursor)
-        except self._dialect.loaded_dbapi.Error as exc:
-            raise sa.exc.DBAPIError.instance(
-                text, values, exc, self._dialect.loaded_dbapi.Error, dialect=self._dialect
-            ) from exc
+        except self._driver.Error as exc:
+            raise driver_error(exc, text) from exc
         finally:
             cursor.close()
 
@@ -377,7 +410,10 @@ class Database:
         One the server dropped (a restart) is discarded instead: rolling it back would fail
         (and the pool would log the failure with a traceback).
         """
+        if self._pooled is None:
+            self._dbapi.close()
+            return
         if getattr(self._dbapi, "closed", False) or getattr(self._dbapi, "broken", False):
             with contextlib.suppress(Exception):
-                self._conn.invalidate()
-        self._conn.close()
+                self._pooled.invalidate()
+        self._pooled.close()

@@ -24,11 +24,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from sync.core.errors import StateError
-from sync.state.db import postgres_engine
+from sync.state.db import from_sqlalchemy, postgres_engine
+
+if TYPE_CHECKING:  # imported where used: only PostgreSQL's lock needs it
+    import sqlalchemy as sa
 
 # The first key of our two-key advisory locks: "mcm" in ASCII, so that other applications'
 # advisory locks on the same database never collide with ours.
@@ -155,10 +157,18 @@ class AdvisoryLock:
         return self._conn is not None
 
     def try_acquire(self) -> bool:
-        """Take the lock if it is free; False if another session holds it."""
+        """Take the lock if it is free; False if another session holds it.
+
+        A database that fails is a :class:`sync.state.db.DatabaseError`, as in the store.
+        """
+        import sqlalchemy as sa  # PostgreSQL only
+
         if self._conn is not None:
             return True
-        conn = postgres_engine(self.url).connect()
+        try:
+            conn = postgres_engine(self.url).connect()
+        except sa.exc.DBAPIError as exc:
+            raise from_sqlalchemy(exc) from exc
         try:
             since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             command = " ".join(self.command.split())
@@ -169,6 +179,9 @@ class AdvisoryLock:
                 sa.text("SELECT pg_try_advisory_lock(:ns, hashtext(:schema))"),
                 {"ns": LOCK_NAMESPACE, "schema": self.schema},
             ).scalar()
+        except sa.exc.DBAPIError as exc:
+            conn.close()
+            raise from_sqlalchemy(exc) from exc
         except BaseException:
             conn.close()
             raise
@@ -190,16 +203,21 @@ class AdvisoryLock:
 
     def holder(self) -> Holder:
         """Who holds the lock now, as its session's ``application_name`` says."""
-        with postgres_engine(self.url).connect() as conn:
-            name = conn.execute(
-                sa.text(
-                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
-                    " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
-                    " AND l.classid = :ns AND l.objid = hashtext(:schema)::oid"
-                    " AND l.objsubid = 2 LIMIT 1"
-                ),
-                {"ns": LOCK_NAMESPACE, "schema": self.schema},
-            ).scalar()
+        import sqlalchemy as sa
+
+        try:
+            with postgres_engine(self.url).connect() as conn:
+                name = conn.execute(
+                    sa.text(
+                        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
+                        " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+                        " AND l.classid = :ns AND l.objid = hashtext(:schema)::oid"
+                        " AND l.objsubid = 2 LIMIT 1"
+                    ),
+                    {"ns": LOCK_NAMESPACE, "schema": self.schema},
+                ).scalar()
+        except sa.exc.DBAPIError as exc:
+            raise from_sqlalchemy(exc) from exc
         pid, since, command = ([*str(name or "").split("|", 2), "", ""])[:3]
         return Holder(int(pid) if pid.isdigit() else None, since, command)
 
@@ -207,6 +225,8 @@ class AdvisoryLock:
         """Give the lock up (idempotent); its connection goes back to the pool."""
         if self._conn is None:
             return
+        import sqlalchemy as sa
+
         conn, self._conn = self._conn, None
         try:
             conn.execute(sa.text("SELECT pg_advisory_unlock(:ns, hashtext(:schema))"),

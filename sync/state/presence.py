@@ -15,8 +15,6 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from sync.core.errors import DatabaseUnavailable, StateError
 from sync.state.db import (
     KNOWN_SCHEMAS,
@@ -144,6 +142,8 @@ def schema_exists(url: str, schema: str) -> bool:
     name = schema_name(schema)
     if (url, name) in KNOWN_SCHEMAS:
         return True  # seen to exist by this process (a worker asks every run)
+    import sqlalchemy as sa  # PostgreSQL only
+
     try:
         with postgres_engine(url).connect() as conn:
             found = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),

@@ -3,9 +3,10 @@
 It records the alliance, every remote resource we made or adopted (kind, logical key, remote
 id), every action item with each side's agreed base value and seen fingerprint, a journal of
 intents written *before* each remote write, read bookmarks, conflicts, the audit trail and
-runs. The schema and its migrations live in ``sync.state.schema``; the connection (SQLite or
-PostgreSQL through SQLAlchemy, the same queries on both) in ``sync.state.db``; the rows are the
-frozen dataclasses of ``sync.state.rows``; the one-run-at-a-time lock is ``sync.state.lock``.
+runs. The schema and its migrations live in ``sync.state.schema``; the connection (SQLite on
+``sqlite3``, PostgreSQL through SQLAlchemy, the same queries on both) in ``sync.state.db``;
+the rows are the frozen dataclasses of ``sync.state.rows``; the one-run-at-a-time lock is
+``sync.state.lock``.
 
 SQLite (the embedded default, ``state.path``) runs in WAL mode with foreign keys on,
 ``synchronous=FULL`` (a committed journal intent survives a crash or power loss) and a busy
@@ -25,11 +26,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import sqlalchemy as sa
-
 from sync.core.errors import DatabaseUnavailable, StateError
 from sync.state.base import dumps, where
-from sync.state.db import Database, database_unavailable, is_url, masked, schema_name
+from sync.state.db import (
+    Database,
+    DatabaseError,
+    database_unavailable,
+    is_url,
+    masked,
+    schema_name,
+)
 from sync.state.items import ItemsMixin
 from sync.state.lock import AdvisoryLock, StateLock
 from sync.state.records import RecordsMixin
@@ -120,7 +126,7 @@ class StateStore(ItemsMixin, RecordsMixin):
                 db = _open(lambda: Database.sqlite(Path(path)), where)
             try:
                 migrate(db, where=f"state store {where}")
-            except sa.exc.DBAPIError as exc:
+            except DatabaseError as exc:
                 db.close()
                 raise _unusable(where, exc) from exc
             except BaseException:
@@ -422,7 +428,7 @@ class StateStore(ItemsMixin, RecordsMixin):
 def _open(connect: Callable[[], Database], where: Path | str) -> Database:
     try:
         return connect()
-    except (OSError, sa.exc.DBAPIError) as exc:
+    except (OSError, DatabaseError) as exc:
         raise _unusable(where, exc) from exc
 
 

@@ -35,7 +35,7 @@ from typing import Any
 from sync.core.errors import StateError
 from sync.state.binding import mode_of, recorded_mode
 from sync.state.db import is_url, masked, schema_name
-from sync.state.schema import TABLES
+from sync.state.schema.tables import TABLES
 from sync.state.store import StateStore
 
 

@@ -16,18 +16,18 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from sync.core.errors import StateError
+from sync.state.db import DatabaseError, IntegrityError
 from sync.state.lock import lock_path
 from sync.state.schema import (
-    MIGRATIONS,
     SCHEMA_VERSION,
     column_names,
     migrate,
     record_version,
     schema_version,
 )
+from sync.state.schema.tables import MIGRATIONS
 from sync.state.store import StateStore
 from tests.support.paths import ROOT
 from tests.support.stores import StoreTarget
@@ -76,7 +76,7 @@ def test_sqlite_open_creates_parent_dirs_and_uses_wal(db: Path) -> None:
 
 
 def test_foreign_keys_are_enforced(store: StateStore) -> None:
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(IntegrityError):
         store.put_side("no-such-item", "trello", "c1", {})
     assert store.all_sides() == []  # and the store is usable after the refusal
 
@@ -107,7 +107,7 @@ def test_migration_from_version_1_keeps_data_and_continues_numbers(target: Store
 def test_failed_migration_leaves_the_store_untouched(target: StoreTarget) -> None:
     conn = target.database()
     broken = (*MIGRATIONS, ("CREATE TABLE extra (x INTEGER)", "THIS IS NOT SQL"))
-    with pytest.raises(sa.exc.DBAPIError):
+    with pytest.raises(DatabaseError):
         migrate(conn, target=len(broken), migrations=broken)
     assert schema_version(conn) == 0
     assert column_names(conn) == {}
@@ -235,9 +235,9 @@ def test_ensure_item_is_idempotent_and_update_bumps_revision(store: StateStore) 
 
 
 def test_schema_check_constraints_reject_bad_values(store: StateStore) -> None:
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(IntegrityError):
         _item(store, "x", "FRL-1", kind="epic")
-    with pytest.raises(sa.exc.IntegrityError):  # numbers are unique
+    with pytest.raises(IntegrityError):  # numbers are unique
         _item(store, "a", "FRL-2")
         _item(store, "b", "FRL-2")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.state.schema import TABLES
+from sync.state.schema.tables import TABLES
 from tests.support.alliance import Alliance
 
 ESRA = "esra.yilmaz@example.org"

@@ -1,17 +1,16 @@
-"""The state store's schema, as an ordered list of migrations, for SQLite and PostgreSQL.
+"""The state store's tables and migrations: SQLAlchemy Core, imported only to migrate.
 
 The tables are SQLAlchemy Core ``Table`` definitions, so one definition compiles to each
-database's DDL (``INTEGER PRIMARY KEY AUTOINCREMENT`` on SQLite, ``SERIAL`` on PostgreSQL).
-Migration *n* (1-based) takes a store from schema version ``n - 1`` to ``n``; a step is a
-sequence of DDL elements, portable SQL strings, or functions of the open :class:`Database`
-(data migrations). :func:`migrate` applies the missing steps in one transaction (both
-databases have transactional DDL), so a store is either fully at the new version or untouched.
-Never edit a released step: append a new one, and add a test that upgrades from the previous
-version.
+database's DDL (``INTEGER PRIMARY KEY AUTOINCREMENT`` on SQLite, ``SERIAL`` on PostgreSQL):
+:func:`ddl` compiles a step for the open store's database. Migration *n* (1-based) takes a
+store from schema version ``n - 1`` to ``n``; a step is a DDL element, a portable SQL string,
+or a function of the open :class:`Database` (data migrations); :func:`sync.state.schema.migrate`
+applies them. Never edit a released step: append a new one, and add a test that upgrades
+from the previous version.
 
-Where the version is kept is the one difference: SQLite's ``PRAGMA user_version`` (0 for a new
-file, as since version 1), PostgreSQL's one-row ``schema_version`` table in the alliance's
-schema.
+This module is the only one of the store that needs SQLAlchemy on SQLite, and a store at the
+current schema never loads it: a scheduled sync starts without it. Copying a store
+(:data:`TABLES`) and searching every cell (:func:`text_columns`) load it too.
 
 Nothing secret is stored here: ``identity_token`` is the short hash we embed in the objects we
 create to find them again (see ``connectors.identity``), not a credential.
@@ -19,13 +18,13 @@ create to find them again (see ``connectors.identity``), not a credential.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.schema import CreateIndex, CreateTable, ExecutableDDLElement
 
-from sync.core.errors import StateError
 from sync.state import SCHEMA_VERSION
 from sync.state.db import Database
 
@@ -266,18 +265,18 @@ def _revision_triggers(db: Database) -> None:
     if db.dialect.name == "sqlite":
         for table in WATCHED:
             for event in ("INSERT", "UPDATE", "DELETE"):
-                db.connection.exec_driver_sql(
+                db.execute_raw(
                     f"CREATE TRIGGER {table}_{event.lower()}_revision AFTER {event} ON {table}"
                     " BEGIN UPDATE state_revision SET value = value + 1 WHERE id = 1; END")
         return
     schema = f'"{db.schema}".' if db.schema else ""
     # The schema is written into the function: it runs whatever the caller's search_path.
-    db.connection.exec_driver_sql(
+    db.execute_raw(
         f"CREATE FUNCTION {schema}bump_state_revision() RETURNS trigger LANGUAGE plpgsql AS"
         f" $$ BEGIN UPDATE {schema}state_revision SET value = value + 1 WHERE id = 1;"
         " RETURN NULL; END $$")
     for table in WATCHED:
-        db.connection.exec_driver_sql(
+        db.execute_raw(
             f"CREATE TRIGGER {table}_revision AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE"
             f" ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}bump_state_revision()")
 
@@ -310,86 +309,20 @@ if len(MIGRATIONS) != SCHEMA_VERSION:  # a new migration raises sync.state.SCHEM
 TABLES: tuple[sa.Table, ...] = tuple(_meta.sorted_tables)
 
 
-def schema_version(db: Database) -> int:
-    """The schema version recorded in the database (0 for a new file or schema)."""
-    if db.dialect.name == "sqlite":
-        return int(db.execute("PRAGMA user_version").one()[0])
-    exists = db.execute("SELECT to_regclass('schema_version')").fetchone()
-    if exists is None or exists[0] is None:
-        return 0
-    row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    return int(row[0] or 0) if row else 0
+def ddl(step: ExecutableDDLElement, db: Database) -> str:
+    """The DDL text of ``step`` on the database of ``db``."""
+    dialect = db.connection.dialect if db.dialect.name == "postgresql" else _sqlite_dialect()
+    return str(step.compile(dialect=dialect))
 
 
-def record_version(db: Database, version: int) -> None:
-    """Write the schema version (inside the migration's transaction)."""
-    if db.dialect.name == "sqlite":
-        # The database header's user_version commits or rolls back with the transaction.
-        db.execute(f"PRAGMA user_version = {int(version)}")
-    else:
-        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        db.execute("DELETE FROM schema_version")
-        db.execute("INSERT INTO schema_version (version) VALUES (?)", (int(version),))
+@functools.cache
+def _sqlite_dialect() -> sa.Dialect:
+    return SQLiteDialect_pysqlite()
 
 
-def _run(db: Database, step: Step) -> None:
-    if callable(step) and not isinstance(step, sa.schema.ExecutableDDLElement):
-        step(db)
-    elif isinstance(step, str):
-        db.connection.exec_driver_sql(step)
-    else:
-        db.connection.execute(step)
-
-
-def migrate(
-    db: Database,
-    *,
-    target: int | None = None,
-    migrations: Sequence[Sequence[Step | Callable[[Database], None]]] = MIGRATIONS,
-    where: str = "state store",
-) -> int:
-    """Bring the database to schema ``target`` (default: the last of ``migrations``) in one
-    transaction; returns the old version.
-
-    A failure leaves the database untouched. Refuses a database newer than this code knows
-    (an older mcm-sync must not write to it).
-    """
-    target = len(migrations) if target is None else target
-    current = schema_version(db)
-    if current > len(migrations):
-        raise StateError(
-            f"{where} has schema version {current}, but this mcm-sync only knows up to "
-            f"version {len(migrations)}",
-            hint="upgrade mcm-sync (the store was written by a newer version); "
-            "do not delete the store, it holds the ids of everything created",
-        )
-    if current >= target:
-        return current
-    db.begin()
-    try:
-        if db.dialect.migration_lock:
-            db.execute(db.dialect.migration_lock)
-        current = schema_version(db)  # another process may have migrated meanwhile
-        if current < target:
-            for step in migrations[current:target]:
-                for statement in step:
-                    _run(db, statement)
-            record_version(db, target)
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
-    return current
-
-
-def column_names(db: Database) -> dict[str, list[str]]:
-    """Every table's column names (for the test that no credential column exists)."""
-    inspector = sa.inspect(db.connection)
-    tables = [t for t in inspector.get_table_names(schema=db.schema) if not t.startswith("sqlite_")]
-    return {
-        t: [column["name"] for column in inspector.get_columns(t, schema=db.schema)]
-        for t in tables
-    }
+def is_ddl(step: Any) -> bool:
+    """Whether a migration step is a DDL element (compiled by :func:`ddl`)."""
+    return isinstance(step, ExecutableDDLElement)
 
 
 def text_columns(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, tuple[str, ...]]]:
