@@ -368,7 +368,10 @@ class Database:
         self._run(sql)
 
     def _run(self, text: str, values: Any = None) -> Result:
-        cursor = self._dbapi.cursor()
+        try:
+            cursor = self._dbapi.cursor()  # sqlite3 checks the thread here
+        except self._driver.Error as exc:
+            raise driver_error(exc, text) from exc
         try:
             if values is None:
                 cursor.execute(text)
