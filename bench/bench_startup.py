@@ -7,6 +7,12 @@ Real processes only, as cron starts them (``.venv/bin/mcm-sync``), each timed fr
 exit (wall) and by the OS (user + system CPU of the child, ``getrusage``), median of --runs:
 
 1. ``python -c pass`` in the same environment: the floor (the interpreter and ``site``);
+   and the **SDK floor**: the interpreter importing what a sync cannot do without (the
+   vendors' SDKs py-trello with requests and slack_sdk's web client, tenacity, PyYAML, click,
+   sqlite3), alone and with pydantic (the config and the playbook are validated by its
+   models at every run): what no lazy import of ours can take off a sync. The SDK floors are
+   measured in turns with the quiet sync (3.), so that load on a shared machine weighs on
+   both alike;
 2. ``mcm-sync --version`` and ``mcm-sync --help``: goal under 0.15 s;
 3. a quiet ``mcm-sync sync`` of the example alliance (45 items), against a sandbox running as
    its own process (``mcm-sync sandbox serve``, the vendors' rate limits on): goal under
@@ -17,12 +23,15 @@ exit (wall) and by the OS (user + system CPU of the child, ``getrusage``), media
 The project's modules are compiled first (``compileall``), as ``pip install`` does for a
 wheel by default, and the runs drop ``PYTHONDONTWRITEBYTECODE`` from the environment.
 ``--importtime`` prints the slowest imports of each command (``python -X importtime``,
-cumulative microseconds): the profile that says what to import lazily next.
+cumulative milliseconds) and the self time of each top-level package: the profile that says
+what to import lazily next. ``-X importtime`` itself slows every import, so its figures add
+up to more than the wall times above.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import compileall
 import json
 import os
@@ -41,6 +50,10 @@ MCM = str(BIN / "mcm-sync")
 EXAMPLE_CONFIG = ROOT / "config.example.yaml"
 EXAMPLE_PLAN = ROOT / "playbooks/examples/frl-action-plan.yaml"
 GOALS = {"version": 0.15, "help": 0.15, "sync": 0.30}
+# What a quiet sync imports and cannot do without (``import pydantic`` alone is lazy: its
+# BaseModel is what the models need).
+SDK_FLOOR = "import requests, trello, slack_sdk.web, tenacity, yaml, click, sqlite3"
+SDK_FLOOR_PYDANTIC = f"{SDK_FLOOR}; from pydantic import BaseModel"
 PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
 
@@ -75,16 +88,40 @@ def medians(command: list[str], env: dict[str, str], runs: int) -> tuple[float, 
             statistics.median(s[1] for s in samples))
 
 
-def importtime(command: list[str], env: dict[str, str], top: int) -> list[tuple[int, str]]:
-    """The slowest imports of ``command`` (cumulative us), from ``python -X importtime``."""
+def interleaved(commands: dict[str, list[str]], env: dict[str, str],
+                runs: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of each command, run in turns (one of each per round,
+    after one unmeasured round): on a shared machine a burst of load then weighs on every
+    figure alike, so their differences hold."""
+    for command in commands.values():
+        timed(command, env)
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            samples[name].append(timed(command, env)[:2])
+    return {name: (statistics.median(s[0] for s in got), statistics.median(s[1] for s in got))
+            for name, got in samples.items()}
+
+
+def importtime(command: list[str], env: dict[str, str],
+               top: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The slowest imports of ``command`` from ``python -X importtime`` (cumulative us, the
+    tree's indentation kept), and the self time (us) of each top-level package, summed.
+
+    ``-X importtime`` prints no line for a module imported through ``importlib.import_module``
+    (the lazy command group's ``sync.cli.sync``, ``sync.api``'s ``Alliance``): their own
+    time is missing and the modules they import are printed at the top of the tree.
+    """
     done = subprocess.run([sys.executable, "-X", "importtime", *command], env=env,
                           capture_output=True, text=True, check=False)
-    rows = []
+    rows, packages = [], collections.Counter[str]()
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-            _, cumulative, name = line.split("|")
+            own, cumulative, name = line.removeprefix("import time:").split("|")
             rows.append((int(cumulative), name.rstrip()))
-    return sorted(rows, reverse=True)[:top]
+            packages[name.strip().partition(".")[0]] += int(own)
+    return (sorted(rows, reverse=True)[:top],
+            [(micros, package) for package, micros in packages.most_common(top)])
 
 
 def write_config(folder: Path) -> Path:
@@ -167,18 +204,32 @@ def main() -> None:
             timed([MCM, "-c", str(config), *setup], env)
         sync = [MCM, "-c", str(config), "sync"]
         sandbox.admin("POST", "/_sandbox/stats/reset")
-        wall, cpu = medians(sync, env, args.runs)
+        # The quiet sync and the SDK floors in turns: their differences are the figures.
+        turns = interleaved({"sync": sync, "sdk": [sys.executable, "-c", SDK_FLOOR],
+                             "sdk_pydantic": [sys.executable, "-c", SDK_FLOOR_PYDANTIC]},
+                            env, args.runs)
+        (wall, cpu), sdk, sdk_pydantic = turns["sync"], turns["sdk"], turns["sdk_pydantic"]
         calls, throttled = sandbox.calls()
+        print(line("SDK floor (SDKs, yaml, click)", *sdk, None, floor))
+        print(line("SDK floor + pydantic", *sdk_pydantic, None, floor))
         print(line("mcm-sync sync (45 items, quiet)", wall, cpu, GOALS["sync"], floor)
               + f"  {calls / (args.runs + 1):.0f} API calls per run, {throttled} x 429")
+        room = GOALS["sync"] - sdk_pydantic[0]
+        print(f"{'':34} {wall - sdk[0]:5.3f} s above the SDK floor, {wall - sdk_pydantic[0]:5.3f}"
+              f" s above the SDK floor + pydantic; the goal leaves {room:+.3f} s above the "
+              f"latter{' (the libraries alone miss it)' if room < 0 else ''}")
         print(line("the same without .pyc files", *medians(sync, cold, args.runs), None, floor))
         print(line("mcm-sync --version without .pyc", *medians(commands["version"], cold,
                                                                args.runs), None, floor))
         if args.importtime:
             for name, command in {**commands, "sync": sync}.items():
+                slowest, packages = importtime(command, env, args.top)
                 print(f"\nslowest imports of mcm-sync {name} (cumulative ms):")
-                for micros, module in importtime(command, env, args.top):
+                for micros, module in slowest:
                     print(f"  {micros / 1000:7.1f}  {module}")
+                print(f"\nself time by top-level package, mcm-sync {name} (ms, summed):")
+                for own, package in packages:
+                    print(f"  {own / 1000:7.1f}  {package}")
     finally:
         sandbox.stop()
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from babel.numbers import NumberFormatError, get_group_symbol, parse_decimal
-
 from playbooks.dates import parse_date
 from playbooks.labels import LOCALES
 
@@ -33,6 +31,10 @@ def parse_amount(raw: object, language: str) -> Decimal:
         raise AmountError(f"'{raw}' is not an amount in euros")
     if isinstance(raw, int | float | Decimal):
         return Decimal(str(raw))
+    # Imported here: only an amount typed as text needs Babel's number parser (and its locale
+    # data); a sync that reads the action plan's numbers never does.
+    from babel.numbers import NumberFormatError, get_group_symbol, parse_decimal
+
     locale = LOCALES.get(language, "en_GB")
     text = _CURRENCY.sub("", str(raw)).strip()
     text = _SPACES.sub(get_group_symbol(locale), text).strip(get_group_symbol(locale))

@@ -17,8 +17,6 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from babel import dates as babel_dates
-from babel import numbers as babel_numbers
 
 from playbooks.errors import PlaybookError, Problem
 
@@ -141,6 +139,8 @@ def format_date(date: dt.date, language: str) -> str:
     Babel writes it from the Unicode CLDR's long date of the language's locale; the label
     catalogue adds what CLDR leaves out (French writes the first of the month ``1er``).
     """
+    from babel import dates as babel_dates  # where dates are written for people (not a sync)
+
     locale = LOCALES.get(language, "en_GB")
     first = labels(language)["date"]["first_day"]
     if date.day == 1 and first != "1":
@@ -150,11 +150,15 @@ def format_date(date: dt.date, language: str) -> str:
 
 def format_number(value: float | int | Decimal, language: str) -> str:
     """A number as the language writes it (Babel): ``1,234`` in English, ``1 234`` in Swedish."""
+    from babel import numbers as babel_numbers  # imported where numbers are written
+
     return babel_numbers.format_decimal(value, locale=LOCALES.get(language, "en_GB"))
 
 
 def format_percent(percent: float | int, language: str) -> str:
     """A whole percentage as the language writes it (Babel): ``45%``, ``45 %`` in French."""
+    from babel import numbers as babel_numbers
+
     return babel_numbers.format_percent(percent / 100, locale=LOCALES.get(language, "en_GB"))
 
 

@@ -33,11 +33,9 @@ from sync.core.errors import StateError, UserError
 from sync.core.services import ALL_SERVICES, Connected, connect, sandbox_data_dir
 from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
-from sync.realtime.hosted import WorkOutcome
 from sync.runner import SyncOutcome, sync_once
 from sync.state.binding import check_binding
 from sync.state.db import DatabaseError
-from sync.state.events import EventQueue
 from sync.state.presence import (
     ADOPT_HINT,
     check_integrity,
@@ -57,6 +55,7 @@ if TYPE_CHECKING:  # imported where used: a sync needs neither bootstrap, doctor
     from sync.bootstrap.run import BootstrapResult
     from sync.doctor.report import DoctorReport
     from sync.engine.conflicts import Resolution
+    from sync.realtime.hosted import WorkOutcome
     from sync.state.transfer import GoLive
 
 class Alliance:
@@ -322,7 +321,9 @@ class Alliance:
 
         With nothing waiting and nothing scheduled, no service is contacted.
         """
+        from sync.realtime.hosted import WorkOutcome
         from sync.realtime.process import Drained, drain
+        from sync.state.events import EventQueue
 
         self.validate()
         with self.writing(required=True, sandbox=sandbox) as store:

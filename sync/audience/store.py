@@ -17,12 +17,16 @@ import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sync.audience.left import LeftAddresses
-from sync.audience.model import Stakeholder
 from sync.state.base import dumps
 from sync.state.db import Record
 from sync.state.store import StateStore
+
+if TYPE_CHECKING:  # the people's model is built where people are read: a sync asks only
+    # whether there are any (has_people), and the pydantic model is not free to build
+    from sync.audience.model import Stakeholder
 
 SALT_SETTING = "erasure_salt"
 
@@ -103,6 +107,8 @@ class StakeholderStore:
     # ------------------------------------------------------------------ people
 
     def _record(self, row: Record) -> StakeholderRecord:
+        from sync.audience.model import Stakeholder
+
         get = row.__getitem__
         return StakeholderRecord(
             key=get("key"),
@@ -198,6 +204,8 @@ class StakeholderStore:
         record = self.get(key)
         if record is None:
             return None
+        from sync.audience.model import Stakeholder
+
         moved = record.person.model_copy(update={"email": new_email.strip()})
         moved = Stakeholder.model_validate(moved.model_dump())
         if moved.key != key and self.get(moved.key) is not None:
@@ -223,6 +231,8 @@ class StakeholderStore:
         record = self.get(key)
         if record is None:
             return False
+        from sync.audience.model import Stakeholder
+
         person = Stakeholder.model_validate({**record.person.model_dump(), **changes})
         if person == record.person:
             return False

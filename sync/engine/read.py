@@ -40,7 +40,6 @@ from connectors.base import ChatMessage, TrelloAction, TrelloCard
 from connectors.identity import NOTE_EVENT_TYPE, make_token, token_in, token_in_metadata
 from connectors.roles import BoardService, ChatService
 from playbooks.model import STATUSES, ActionRow, Playbook
-from sync.bootstrap.plan import cards_by_token
 from sync.core.config import Config
 from sync.core.errors import UserError
 from sync.engine.channel.spread import (
@@ -298,6 +297,10 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
             new_ids.append(action.card_id)
     by_token = {}
     copies: dict[str, str] = {}
+    # Imported here: only a full read, or one with a card to make, indexes the board's cards
+    # by token (a quiet sync never does).
+    from sync.bootstrap.plan import cards_by_token
+
     if full:
         board = ctx.board.snapshot(settings.board_id)
         cards = {card.id: card for card in board.cards}

@@ -3,7 +3,8 @@
 ``sync.cli.main.COMMANDS`` names every command by module and attribute with the short help
 ``mcm-sync --help`` shows; here every entry resolves to a click command of that name, its
 short help is the command's own, and ``--version`` / ``--help`` in a fresh interpreter import
-no command module and none of the heavy libraries.
+no command module and none of the heavy libraries. A quiet ``mcm-sync sync`` process (the
+cron run) imports none of what only other commands, or a sync with something to do, need.
 """
 
 from __future__ import annotations
@@ -19,10 +20,23 @@ from click.testing import CliRunner
 from sync.cli.main import COMMANDS, cli
 from sync.cli.support.lazy import LazyCommand, LazyGroup, load_target
 from tests.support.paths import ROOT
+from tests.support.synced import Synced, until_quiet
 
 # Libraries that neither --version nor --help needs (the issue's start-up profile).
 HEAVY = ("sqlalchemy", "pydantic", "docx", "icalendar", "werkzeug", "jinja2", "matplotlib",
          "email_validator", "rich", "slack_sdk", "trello", "mailchimp_marketing", "requests")
+
+# What a quiet sync process does not need (issue 24's start-up profile), imported where used:
+# the documents' and reports' libraries, rich (a progress bar is for a terminal), the
+# Mailchimp SDK (only for an audience with people to push), Babel's date and number modules
+# (dates and amounts written or typed for people; the config's country check needs only
+# babel.core), and our modules for other commands or for a sync with something to do.
+NOT_IN_A_QUIET_SYNC = (
+    "docx", "icalendar", "werkzeug", "jinja2", "matplotlib", "rich", "mailchimp_marketing",
+    "babel.dates", "babel.numbers",
+    "sync.audience.model", "sync.bootstrap.plan", "sync.bootstrap.run", "sync.doctor",
+    "sync.documents", "sync.fleet", "sync.serve", "sync.realtime.hosted",
+    "sync.realtime.process", "sync.state.events")
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -57,7 +71,8 @@ def test_the_lazy_help_is_what_click_writes_for_the_loaded_commands() -> None:
 
 
 def _imported_by(*args: str) -> dict[str, object]:
-    """The modules a fresh ``mcm-sync ARGS`` process has imported when it exits."""
+    """The modules a fresh ``mcm-sync ARGS`` process has imported when it exits, and its
+    standard output."""
     script = (
         "import atexit, json, sys\n"
         "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))\n"
@@ -81,6 +96,20 @@ def test_version_and_help_import_no_command(args: tuple[str, ...]) -> None:
     assert sorted({m.partition(".")[0] for m in modules} & set(HEAVY)) == []
     if args == ("--help",):
         assert all(name in str(found["output"]) for name in COMMANDS)
+
+
+@pytest.mark.parametrize("synced_template", ["sqlite"], indirect=True)
+def test_a_quiet_sync_process_imports_only_what_it_runs(alliance: Synced) -> None:
+    until_quiet(alliance)
+    found = _imported_by("-c", str(alliance.config_path), "sync")
+    assert "sync (quiet: nothing new) done" in str(found["output"])
+    modules = found["modules"]
+    assert isinstance(modules, list)
+    # The process did run a sync: the command, the engine and the connectors are there.
+    assert {"sync.cli.sync", "sync.engine.run", "connectors.trello.connector"} <= set(modules)
+    # A package is in sys.modules whenever any module of it is.
+    imported = sorted(set(NOT_IN_A_QUIET_SYNC) & set(modules))
+    assert imported == [], f"a quiet sync imported {imported}"
 
 
 def test_a_lazy_group_refuses_a_target_that_is_not_a_command() -> None:
