@@ -1,25 +1,37 @@
-"""Workers for many alliances: the ledger's worker (before the job engine) and the engine's
-side by side. Prints figures.
+"""Workers for many alliances: a long-running ``mcm-sync worker`` per backend, its CPU per
+quiet alliance beside issue 24's goal (and, with --old, the ledger's worker beside the
+engine's). Prints figures.
 
+    python bench/bench_worker.py                       # 1,000 alliances, PostgreSQL and SQLite
+    python bench/bench_worker.py --n 200 --backends sqlite --profile /tmp/prof
     git worktree add --detach ../ledger-worker c5d06fd   # the last commit with the ledger
-    python bench/bench_worker.py --old ../ledger-worker          # 1,000 alliances
-    python bench/bench_worker.py --old ../ledger-worker --n 200 --workers 1,2 --kill 12
+    python bench/bench_worker.py --old ../ledger-worker --backends '' --n 200 --kill 12
 
-``--old`` is a checkout of the code before the engine (as above): its worker (a ledger
-table, advisory locks, NOTIFY) runs from there, the engine's (procrastinate) from this tree,
-both as real ``mcm-sync worker`` processes on the same fleet, the same sandbox process and
-one private PostgreSQL server (nothing is asserted).
+Everything runs as real processes: one sandbox process (no rate limits), one private
+PostgreSQL server (nothing is asserted).
 
 1. bootstraps one example alliance on the sandbox and clones its state N times (a PostgreSQL
-   schema each, filled by ``INSERT ... SELECT``): N alliances whose syncs are quiet runs;
-2. per implementation, a warm-up cycle, then one cycle (``mcm-sync worker --once``) shared by
-   1 and 2 worker processes: wall time, CPU per alliance (user + system of the worker
-   processes, from the OS), database transactions per alliance (``pg_stat_database``; in
-   autocommit one statement is one transaction: the round trips), alliances run twice;
-3. ``--kill K``: K alliances with a member's card move each, Slack writes slowed; two
-   long-running workers, one killed with SIGKILL while it runs an alliance; the time until
-   every alliance has synced (``worker status``), the alliances finished, duplicates (our
-   identity tokens seen twice in the channels).
+   schema each, filled by ``INSERT ... SELECT``, or a copy of the SQLite file each): N
+   alliances whose syncs are quiet runs;
+2. per backend (``--backends``), a long-running ``mcm-sync worker --interval 30s
+   --concurrency 2`` (on PostgreSQL with ``--database``: the job engine; on SQLite the lone
+   worker): once its first cycle has run every alliance (configs parsed, connections made),
+   its CPU (user + system of every thread, from ``/proc/<pid>/stat``) is read, and again when
+   its second cycle has run every alliance once more; the difference divided by the runs in
+   between is the **CPU per quiet alliance**, printed beside the 5 ms goal. The window holds
+   everything the process did meanwhile (the dispatcher's ticks, heartbeats, the lone
+   worker's looks for deliveries). Runs are counted from the job history (``job_outcomes``)
+   on PostgreSQL and from the worker's one line per pass on SQLite; database transactions
+   per run from ``pg_stat_database`` (in autocommit one statement is one transaction: the
+   round trips). ``--profile DIR``: py-spy samples that window (``--gil``: the threads
+   holding the GIL, where the CPU goes) into ``DIR/<backend>.txt`` (collapsed stacks);
+3. ``--old DIR`` (a checkout of the code before the engine): its worker (a ledger table,
+   advisory locks, NOTIFY) and the engine's, both ``mcm-sync worker --once --concurrency 2``
+   on the same fleet: wall time, CPU per alliance (start-up included), transactions per
+   alliance, alliances run twice; then ``--kill K``: K alliances with a member's card move
+   each, Slack writes slowed; two long-running workers, one killed with SIGKILL while it
+   runs an alliance; the time until every alliance has synced (``worker status``), the
+   alliances finished, duplicates (our identity tokens seen twice in the channels).
 """
 
 from __future__ import annotations
