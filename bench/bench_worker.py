@@ -1,25 +1,37 @@
-"""Workers for many alliances: the ledger's worker (before the job engine) and the engine's
-side by side. Prints figures.
+"""Workers for many alliances: a long-running ``mcm-sync worker`` per backend, its CPU per
+quiet alliance beside issue 24's goal (and, with --old, the ledger's worker beside the
+engine's). Prints figures.
 
+    python bench/bench_worker.py                       # 1,000 alliances, PostgreSQL and SQLite
+    python bench/bench_worker.py --n 200 --backends sqlite --profile /tmp/prof
     git worktree add --detach ../ledger-worker c5d06fd   # the last commit with the ledger
-    python bench/bench_worker.py --old ../ledger-worker          # 1,000 alliances
-    python bench/bench_worker.py --old ../ledger-worker --n 200 --workers 1,2 --kill 12
+    python bench/bench_worker.py --old ../ledger-worker --backends '' --n 200 --kill 12
 
-``--old`` is a checkout of the code before the engine (as above): its worker (a ledger
-table, advisory locks, NOTIFY) runs from there, the engine's (procrastinate) from this tree,
-both as real ``mcm-sync worker`` processes on the same fleet, the same sandbox process and
-one private PostgreSQL server (nothing is asserted).
+Everything runs as real processes: one sandbox process (no rate limits), one private
+PostgreSQL server (nothing is asserted).
 
 1. bootstraps one example alliance on the sandbox and clones its state N times (a PostgreSQL
-   schema each, filled by ``INSERT ... SELECT``): N alliances whose syncs are quiet runs;
-2. per implementation, a warm-up cycle, then one cycle (``mcm-sync worker --once``) shared by
-   1 and 2 worker processes: wall time, CPU per alliance (user + system of the worker
-   processes, from the OS), database transactions per alliance (``pg_stat_database``; in
-   autocommit one statement is one transaction: the round trips), alliances run twice;
-3. ``--kill K``: K alliances with a member's card move each, Slack writes slowed; two
-   long-running workers, one killed with SIGKILL while it runs an alliance; the time until
-   every alliance has synced (``worker status``), the alliances finished, duplicates (our
-   identity tokens seen twice in the channels).
+   schema each, filled by ``INSERT ... SELECT``, or a copy of the SQLite file each): N
+   alliances whose syncs are quiet runs;
+2. per backend (``--backends``), a long-running ``mcm-sync worker --interval 30s
+   --concurrency 2`` (on PostgreSQL with ``--database``: the job engine; on SQLite the lone
+   worker): once its first cycle has run every alliance (configs parsed, connections made),
+   its CPU (user + system of every thread, from ``/proc/<pid>/stat``) is read, and again when
+   its second cycle has run every alliance once more; the difference divided by the runs in
+   between is the **CPU per quiet alliance**, printed beside the 5 ms goal. The window holds
+   everything the process did meanwhile (the dispatcher's ticks, heartbeats, the lone
+   worker's looks for deliveries). Runs are counted from the job history (``job_outcomes``)
+   on PostgreSQL and from the worker's one line per pass on SQLite; database transactions
+   per run from ``pg_stat_database`` (in autocommit one statement is one transaction: the
+   round trips). ``--profile DIR``: py-spy samples that window (``--gil``: the threads
+   holding the GIL, where the CPU goes) into ``DIR/<backend>.txt`` (collapsed stacks);
+3. ``--old DIR`` (a checkout of the code before the engine): its worker (a ledger table,
+   advisory locks, NOTIFY) and the engine's, both ``mcm-sync worker --once --concurrency 2``
+   on the same fleet: wall time, CPU per alliance (start-up included), transactions per
+   alliance, alliances run twice; then ``--kill K``: K alliances with a member's card move
+   each, Slack writes slowed; two long-running workers, one killed with SIGKILL while it
+   runs an alliance; the time until every alliance has synced (``worker status``), the
+   alliances finished, duplicates (our identity tokens seen twice in the channels).
 """
 
 from __future__ import annotations
@@ -27,12 +39,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -60,6 +74,7 @@ from tests.support.fleet import make_fleet  # noqa: E402
 
 ESRA = "esra.yilmaz@example.org"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+GOAL_MS = 5.0  # issue 24: CPU per quiet alliance of a long-running worker, 1,000 alliances
 
 
 class Sandbox:
@@ -281,6 +296,113 @@ def kill_test(tree: Tree, configs: Path, k: int, status: str) -> dict[str, objec
             "duplicates": duplicates}
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, every thread) a running process has used, from the OS."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class RunCounter:
+    """Scheduled runs a long-running worker finished so far, and how many were not "ok".
+
+    On PostgreSQL the job history counts them (``job_outcomes``); a lone worker on SQLite
+    keeps none, so its log is read: one line per pass, ``worker cycle: 200 ok, ...``.
+    """
+
+    def __init__(self, proc: subprocess.Popen[str], pg_url: str | None) -> None:
+        self.pg_url, self.runs, self.not_ok = pg_url, 0, 0
+        self.polls = 0  # statements of ours the server counts as transactions too
+        self.db = dbmod.Database.postgresql(pg_url, "mcm_jobs") if pg_url else None
+        if pg_url is None:
+            threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            counts = {word: int(n) for n, word in
+                      re.findall(r"(\d+) (\w+)", line.partition("worker cycle:")[2])}
+            self.runs += sum(counts.values())
+            self.not_ok += sum(v for k, v in counts.items() if k != "ok")
+
+    def poll(self) -> tuple[int, int]:
+        """(runs finished, runs not ok) so far."""
+        if self.db is None:
+            return self.runs, self.not_ok
+        self.polls += 1
+        row = self.db.execute("SELECT count(*) AS runs, count(*) FILTER (WHERE outcome <> 'ok')"
+                              " AS not_ok FROM job_outcomes WHERE scheduled").one()
+        return int(row["runs"]), int(row["not_ok"])
+
+    def close(self) -> None:
+        """Close the job history's connection."""
+        if self.db is not None:
+            self.db.close()
+
+
+def long_running(configs: Path, n: int, pg_url: str | None, *, interval: str,
+                 concurrency: int, profile: Path | None = None,
+                 timeout: float = 3000) -> dict[str, float]:
+    """A real long-running ``mcm-sync worker`` (no ``--once``): its CPU from the OS per
+    quiet alliance run over its second cycle, after a first one parsed every config and
+    connected every alliance. ``profile``: py-spy samples the measured cycle into it."""
+    if pg_url:
+        forget_jobs(pg_url)
+    command = [sys.executable, "-m", "sync.cli.main", "worker", "--alliances", str(configs),
+               "--interval", interval, "--concurrency", str(concurrency)]
+    if pg_url:
+        command += ["--database", pg_url]
+    log = configs.parent / "worker.log"
+    with log.open("w") as errors:
+        proc = subprocess.Popen(command, env=ENV, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=errors, text=True)
+    if pg_url:  # the log is not read: drain it so the worker never blocks on a full pipe
+        threading.Thread(target=lambda: proc.stdout and proc.stdout.read(), daemon=True).start()
+    counter = RunCounter(proc, pg_url)
+    deadline = time.monotonic() + timeout
+
+    def wait_for(runs: int) -> tuple[float, float, int, int]:
+        """(CPU s, wall s, runs, round trips) once ``runs`` scheduled runs have finished."""
+        while True:
+            done, not_ok = counter.poll()
+            if proc.poll() is not None:
+                raise RuntimeError(f"the worker stopped: {log.read_text()[-2000:]}")
+            if done >= runs:
+                return (process_cpu(proc.pid), time.perf_counter(), done,
+                        transactions(pg_url) - counter.polls - 2 if pg_url else 0)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the worker made {done} of {runs} runs in {timeout} s")
+            time.sleep(0.25)
+
+    spy = None
+    try:
+        first = wait_for(n)  # every alliance once: configs parsed, connections made
+        if profile is not None:
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                 str(proc.pid), "--format", "raw", "--gil", "--rate", "200", "--output",
+                 str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = wait_for(2 * n)
+        not_ok = counter.poll()[1]
+    finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+        counter.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    runs = end[2] - first[2]
+    result = {"cpu_ms_per_quiet_alliance": round((end[0] - first[0]) / runs * 1000, 2),
+              "goal_ms": GOAL_MS, "runs": runs, "not_ok": not_ok,
+              "cycle_s": round(end[1] - first[1], 1),
+              "first_cycle_cpu_ms_per_alliance": round(first[0] / n * 1000, 1)}
+    if pg_url:
+        result["round_trips_per_alliance"] = round((end[3] - first[3]) / runs, 1)
+    return result
+
+
 SANDBOX: Sandbox
 
 
@@ -288,45 +410,77 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     global SANDBOX
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", type=Path, required=True,
-                        help="a checkout of the ledger's code (git worktree add --detach)")
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--workers", default="1,2", help="worker counts ('' for none)")
-    parser.add_argument("--kill", type=int, default=12)
+    parser.add_argument("--backends", default="postgresql,sqlite",
+                        help="where the stores (and the job engine) are, for the long-running"
+                        " worker ('' for none)")
+    parser.add_argument("--interval", default="30s", help="the long-running worker's --interval")
+    parser.add_argument("--concurrency", type=int, default=2,
+                        help="the long-running worker's --concurrency")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="a folder: py-spy samples each measured cycle into it (raw;"
+                        " the threads holding the GIL: where the CPU goes)")
+    parser.add_argument("--old", type=Path, default=None,
+                        help="a checkout of the ledger's code (git worktree add --detach):"
+                        " the --once cycles and the kill test side by side")
+    parser.add_argument("--workers", default="1,2", help="with --old: worker counts ('' none)")
+    parser.add_argument("--kill", type=int, default=12, help="with --old: the kill test")
     args = parser.parse_args()
+    backends = [b for b in args.backends.split(",") if b]
     scratch = Path(tempfile.mkdtemp(prefix="mcm-bench-worker-"))
     server = pg_server.start(max_connections=300)
     SANDBOX = Sandbox(scratch / "sandbox" / "data")
-    trees = [Tree("ledger", args.old.resolve(), server.url), Tree("engine", ROOT, server.url)]
     try:
         template_dir = scratch / "template"
         template_dir.mkdir()
         template = make_fleet(template_dir, 1, _Url(SANDBOX.url), None) / "a0001.yaml"  # type: ignore[arg-type]
         run_cli("-c", str(template), "bootstrap")
         run_cli("-c", str(template), "sync")
-        start = time.perf_counter()
-        configs = clone_fleet(scratch / "fleet", template, args.n, server.url)
-        print(f"{args.n} alliances set up in {time.perf_counter() - start:.0f} s")
-        counts = [int(w) for w in args.workers.split(",") if w]  # "": the kill test only
-        for tree in trees if counts else ():  # warm-up: every store brought to quiet runs
-            one_cycle(tree, configs, 1, args.n)  # one first: it creates its tables
-        for workers in counts:
-            for tree in trees:
-                print(f"  {tree.label:6} {workers} worker(s), one cycle:",
-                      one_cycle(tree, configs, workers, args.n))
-        if args.kill:
-            kill_configs = make_fleet(scratch / "kill", args.kill, _Url(SANDBOX.url),  # type: ignore[arg-type]
-                                      server.url, own_schemas=True)
-            for path in sorted(kill_configs.glob("*.yaml")):
-                run_cli("-c", str(path), "bootstrap")
-                run_cli("-c", str(path), "sync")
-            for tree, status in zip(trees, ("doing", "done"), strict=True):
-                print(f"  {tree.label:6} kill -9 of one of two workers mid-cycle:",
-                      kill_test(tree, kill_configs, args.kill, status))
+        for backend in backends:
+            pg_url = server.url if backend == "postgresql" else None
+            start = time.perf_counter()
+            configs = clone_fleet(scratch / f"fleet-{backend}", template, args.n, pg_url)
+            print(f"{args.n} alliances on {backend} set up in {time.perf_counter() - start:.0f} s")
+            if args.profile is not None:
+                args.profile.mkdir(parents=True, exist_ok=True)
+            figures = long_running(configs, args.n, pg_url, interval=args.interval,
+                                   concurrency=args.concurrency,
+                                   profile=args.profile / f"{backend}.txt" if args.profile
+                                   else None)
+            verdict = "met" if figures["cpu_ms_per_quiet_alliance"] < GOAL_MS else "NOT met"
+            print(f"  {backend:10} long-running worker (--interval {args.interval},"
+                  f" --concurrency {args.concurrency}): {figures['cpu_ms_per_quiet_alliance']}"
+                  f" ms CPU per quiet alliance, goal < {GOAL_MS} ms: {verdict}; {figures}")
+        if args.old is not None:
+            side_by_side(args, template, scratch, server.url)
     finally:
         SANDBOX.stop()
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def side_by_side(args: argparse.Namespace, template: Path, scratch: Path, pg_url: str) -> None:
+    """The ledger's worker (``--old``) and the engine's: ``--once`` cycles, the kill test."""
+    trees = [Tree("ledger", args.old.resolve(), pg_url), Tree("engine", ROOT, pg_url)]
+    configs = clone_fleet(scratch / "fleet-old", template, args.n, pg_url) \
+        if not (scratch / "fleet-postgresql" / "configs").is_dir() \
+        else scratch / "fleet-postgresql" / "configs"
+    counts = [int(w) for w in args.workers.split(",") if w]  # "": the kill test only
+    for tree in trees if counts else ():  # warm-up: every store brought to quiet runs
+        one_cycle(tree, configs, 1, args.n)  # one first: it creates its tables
+    for workers in counts:
+        for tree in trees:
+            print(f"  {tree.label:6} {workers} worker(s), one cycle:",
+                  one_cycle(tree, configs, workers, args.n))
+    if args.kill:
+        kill_configs = make_fleet(scratch / "kill", args.kill, _Url(SANDBOX.url),  # type: ignore[arg-type]
+                                  pg_url, own_schemas=True)
+        for path in sorted(kill_configs.glob("*.yaml")):
+            run_cli("-c", str(path), "bootstrap")
+            run_cli("-c", str(path), "sync")
+        for tree, status in zip(trees, ("doing", "done"), strict=True):
+            print(f"  {tree.label:6} kill -9 of one of two workers mid-cycle:",
+                  kill_test(tree, kill_configs, args.kill, status))
 
 
 if __name__ == "__main__":

@@ -91,12 +91,65 @@ def _one_line_logs(worker_name: str) -> None:
 _UNREADABLE: tuple[type[BaseException], ...] = (*REPORTED, ValueError)
 
 
-def _stamp(alliance: HostedAlliance, config_path: Path) -> tuple[int, ...]:
-    """The modification times of an alliance's config and action-plan files."""
-    paths = [config_path]
-    if alliance.config.action_plan:
-        paths.append(alliance.config.resolve_path(alliance.config.action_plan))
-    return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
+def files_stamp(paths: tuple[Path, ...]) -> tuple[int, ...]:
+    """The modification times and sizes of ``paths`` (a missing file has its own mark)."""
+    stamp: list[int] = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            stamp += (0, -1)
+            continue
+        stamp += (info.st_mtime_ns, info.st_size)
+    return tuple(stamp)
+
+
+# A store's files are trusted to show a later write only once they have been left alone this
+# long: a file system stamps modification times from a coarse clock (a few ms; 2 s on FAT),
+# so a write in the same tick as the one before it could leave the time as it was.
+SETTLED_NS = 2_000_000_000
+
+
+def store_stamp(files: tuple[Path, ...]) -> tuple[int, ...] | None:
+    """What any write to a SQLite store changes, given its file and its write-ahead log:
+    their inodes, sizes and modification times. None when it cannot tell: files modified
+    within :data:`SETTLED_NS` (a write in the same clock tick might not show)."""
+    stamp: list[int] = []
+    settled = time.time_ns() - SETTLED_NS
+    for path in files:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            stamp += (0, 0, 0)
+            continue
+        if info.st_mtime_ns > settled:
+            return None
+        stamp += (info.st_ino, info.st_size, info.st_mtime_ns)
+    return tuple(stamp)
+
+
+@dataclass
+class _Parsed:
+    """An alliance as parsed from its files, kept while they are unchanged."""
+
+    alliance: HostedAlliance
+    inputs: tuple[Path, ...]  # its config and action-plan files
+    stamp: tuple[int, ...]  # theirs when parsed
+    store: tuple[Path, ...]  # its SQLite file and write-ahead log (none on PostgreSQL)
+
+    @classmethod
+    def of(cls, alliance: HostedAlliance, config_path: Path) -> _Parsed:
+        """The files to watch of a freshly parsed alliance (resolved once: not cheap)."""
+        config = alliance.config
+        inputs = (config_path, *([config.resolve_path(config.action_plan)]
+                                 if config.action_plan else []))
+        state = config.state_path
+        store = () if config.state_url else (state, state.with_name(f"{state.name}-wal"))
+        return cls(alliance, inputs, files_stamp(inputs), store)
+
+    def unchanged(self, config_path: Path) -> bool:
+        """Whether the config (still at ``config_path``) and action plan are as parsed."""
+        return self.inputs[0] == config_path and files_stamp(self.inputs) == self.stamp
 
 
 def alliance_configs(folder: Path) -> dict[str, Path]:
@@ -193,7 +246,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.url = database if database and is_url(database) else None
         # Parsed configs, playbooks and action plans, kept while their files are unchanged.
-        self._alliances: dict[str, tuple[tuple[int, ...], HostedAlliance]] = {}
+        self._alliances: dict[str, _Parsed] = {}
         self._mutex = threading.Lock()
         self._listing: tuple[float, dict[str, Path]] = (0.0, {})
         self._report = CycleReport()  # everything this worker ran
@@ -205,6 +258,10 @@ class Worker:
         # Alone on SQLite: per alliance, when its scheduled run is due next (in memory).
         self._next_due: dict[str, float] = {}
         self._failures: dict[str, int] = {}
+        # Alone on SQLite: per alliance, its store's stamp before its last look that found
+        # nothing waiting; while the stamp holds, nothing was written since, so no delivery
+        # can be waiting and the next look is skipped (a look opens, locks and reads the store).
+        self._quiet_stores: dict[str, tuple[int, ...]] = {}
 
     # -- the alliances -------------------------------------------------------------------
     def configs(self) -> dict[str, Path]:
@@ -223,16 +280,16 @@ class Worker:
         """The alliance of ``config_path``, parsed again only when its files changed."""
         with self._mutex:
             cached = self._alliances.get(name)
-        if cached is not None and cached[0] == _stamp(cached[1], config_path):
-            return cached[1]
+        if cached is not None and cached.unchanged(config_path):
+            return cached.alliance
         alliance = self.alliance_factory(load_config(config_path),
                                          command=f"mcm-sync worker ({name})",
                                          keep_connections=True)
         alliance.validate()  # parse the playbook and the action plan once, now
         with self._mutex:
-            self._alliances[name] = (_stamp(alliance, config_path), alliance)
+            self._alliances[name] = _Parsed.of(alliance, config_path)
         if cached is not None:
-            cached[1].close()  # its files changed: its connections go with it
+            cached.alliance.close()  # its files changed: its connections go with it
         return alliance
 
     def forget(self, name: str) -> None:
@@ -240,14 +297,14 @@ class Worker:
         with self._mutex:
             cached = self._alliances.pop(name, None)
         if cached is not None:
-            cached[1].close()
+            cached.alliance.close()
 
     def close(self) -> None:
         """Close the alliances' kept connections and the job history's connection."""
         with self._mutex:
             kept, self._alliances = self._alliances, {}
-        for _, alliance in kept.values():
-            alliance.close()
+        for parsed in kept.values():
+            parsed.alliance.close()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -415,8 +472,23 @@ class Worker:
             self._pass = None
         return this
 
+    def _stamp_now(self, name: str) -> tuple[int, ...] | None:
+        """The store stamp of a parsed alliance whose files are unchanged (else None: a store
+        on PostgreSQL, or one not parsed yet)."""
+        with self._mutex:
+            cached = self._alliances.get(name)
+        path = self.configs().get(name)
+        if cached is None or not cached.store or path is None or not cached.unchanged(path):
+            return None
+        return store_stamp(cached.store)
+
     def _alone_one(self, name: str, scheduled: bool) -> None:
         wait = self.interval.total_seconds()
+        # Taken before the look (any write after it changes it); a sync always runs.
+        stamp = None if scheduled else self._stamp_now(name)
+        if stamp is not None and self._quiet_stores.get(name) == stamp:
+            return  # nothing written to the store since a look found nothing waiting
+        self._quiet_stores.pop(name, None)
         try:
             outcome = self.run_alliance(name, scheduled)
         except Busy:
@@ -431,6 +503,8 @@ class Worker:
             self._next_due[name] = time.monotonic() + wait
             return
         self._failures.pop(name, None)
+        if outcome == "idle" and stamp is not None:
+            self._quiet_stores[name] = stamp
         if outcome != "idle":
             self._heard(name, outcome)
         if scheduled:

@@ -108,6 +108,11 @@ def check_binding(store: StateStore, *, slug: str, name: str, prefix: str, sandb
     ``write``: the command writes, so an unbound store is bound now (slug, name and mode).
     """
     wanted = mode_of(sandbox)
+    found = store.get_alliance()
+    if found is not None and (found.slug, found.name, found.mode) == (slug, name, wanted):
+        # Bound to this alliance and these services already (every run of a worker after
+        # its first): nothing below could refuse it or write (one query, not seven).
+        return
     check_owner(store, slug=slug, prefix=prefix)
     recorded = recorded_mode(store, sandbox_dir)
     if recorded and recorded != wanted:

@@ -5,6 +5,8 @@ forgotten; a turn's outcome is read from the alliance's ``work()``."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,7 @@ from sync.fleet.jobs import RunFailed
 from sync.fleet.worker import Worker
 from sync.realtime.hosted import WorkOutcome
 from sync.realtime.process import Drained
+from sync.state.events import EventQueue
 from tests.support.alliance import example_config
 
 
@@ -103,3 +106,38 @@ def test_a_failed_turn_forgets_the_alliance_and_closes_it(
     assert len(alliances) == 2  # made afresh after the failure
     worker.close()
     assert alliances[1].closed == 1
+
+
+def _settle(state: Path) -> None:
+    """Back-date a store's files, as if last written a minute ago."""
+    old = time.time() - 60
+    for name in (state.name, f"{state.name}-wal", f"{state.name}-shm"):
+        if state.with_name(name).exists():
+            os.utime(state.with_name(name), (old, old))
+
+
+def test_a_lone_worker_looks_again_only_at_a_store_written_since_its_last_look(
+        made: tuple[Worker, list[Recorded]]) -> None:
+    worker, alliances = made
+    worker.cycle()  # the first pass: the alliance is due
+    north = alliances[0]
+    state = north.config.state_path
+    EventQueue(state).close()  # a real SQLite store, as serve makes it
+    _settle(state)
+    worker.cycle()
+    worker.cycle()
+    assert north.turns == [True, False]  # the second look skipped: nothing was written
+    with EventQueue(state) as queue:  # a delivery, as serve --alliances stores it
+        assert queue.put("trello", "action-1", "updateCard", "FRL-1", {"id": "action-1"})
+    worker.cycle()
+    assert north.turns == [True, False, False]  # written since the look: looked again
+    worker.cycle()  # files written under SETTLED_NS ago are not trusted: looked again
+    assert north.turns == [True, False, False, False]
+    _settle(state)
+    worker.cycle()
+    worker.cycle()
+    assert north.turns == [True, False, False, False, False]
+    config = worker.configs()["north"]
+    config.write_text(config.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    worker.cycle()  # a changed config: parsed again and looked at
+    assert len(alliances) == 2 and alliances[1].turns == [False]
