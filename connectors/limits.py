@@ -115,6 +115,17 @@ class LocalLimits:
                 bisect.insort(slots, start)
             return start - now
 
+    def ready_in(self, buckets: Sequence[tuple[str, Limit]]) -> float:
+        """How long until one call in every bucket could start, without booking it: the
+        wait :meth:`reserve` would return now (for a caller that has other work meanwhile)."""
+        with self._lock:
+            now = self._clock()
+            start = now
+            for bucket, limit in buckets:
+                start = max(start, self._holds.get(bucket, start))
+                start = earliest_start(self._slots.get(bucket, ()), limit, start)
+            return start - now
+
     def pause(self, bucket: str, seconds: float) -> None:
         """Book nothing in ``bucket`` for ``seconds``."""
         with self._lock:
