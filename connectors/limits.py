@@ -59,6 +59,11 @@ class RateLimits(Protocol):
         seconds to wait until the booked moment."""
         ...
 
+    def ready_in(self, buckets: Sequence[tuple[str, Limit]]) -> float:
+        """How long until one call in every bucket could start, booking nothing (the wait
+        :meth:`reserve` would return now)."""
+        ...
+
     def pause(self, bucket: str, seconds: float) -> None:
         """Book nothing in ``bucket`` for ``seconds`` (the vendor said it is spent)."""
         ...

@@ -208,6 +208,16 @@ class SlackPacer:
             return self._posts.acquire(channel or "")
         return self._tiers[slack_tier(method)].acquire(method)
 
+    def ready_in(self, method: str, channel: str | None = None) -> float:
+        """How long until one call of ``method`` (``channel`` for chat.postMessage) could go,
+        booking nothing: what :meth:`acquire` would wait now (a 429's hold included)."""
+        if self._shared is not None:
+            limit = with_margin(self.limit_of(method))
+            return self._shared.ready_in([(self.bucket(method, channel), limit)])
+        if method == SLACK_POST_METHOD:
+            return self._posts.ready_in(channel or "")
+        return self._tiers[slack_tier(method)].ready_in(method)
+
     def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
         """Hold ``method`` back after Slack answered 429 with ``Retry-After: seconds``."""
         if self._shared is not None:

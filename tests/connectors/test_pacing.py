@@ -300,3 +300,19 @@ def test_shared_limits_answer_when_a_call_could_go_without_booking() -> None:
     limits.pause("token", 8.0)
     assert limits.ready_in(wanted) == pytest.approx(8.0)
     assert limits.reserve(wanted) == pytest.approx(8.0)
+
+
+def test_slack_says_when_a_post_or_a_tiered_call_could_go() -> None:
+    from connectors.limits import LocalLimits
+
+    fake = FakeTime()
+    for slack in (SlackPacer(clock=fake.clock, sleep=fake.sleep),
+                  SlackPacer(clock=fake.clock, sleep=fake.sleep,
+                             limits=LocalLimits(clock=fake.clock), token="xoxb-1")):
+        fake.now += 1000.0
+        slack.acquire("chat.postMessage", "C1")
+        assert slack.ready_in("chat.postMessage", "C1") == pytest.approx(1.1)
+        assert slack.ready_in("chat.postMessage", "C2") == 0.0
+        slack.pause("chat.update", 30.0)
+        assert slack.ready_in("chat.update") == pytest.approx(30.0)
+        assert fake.sleeps == []
