@@ -59,6 +59,11 @@ class RateLimits(Protocol):
         seconds to wait until the booked moment."""
         ...
 
+    def ready_in(self, buckets: Sequence[tuple[str, Limit]]) -> float:
+        """How long until one call in every bucket could start, booking nothing (the wait
+        :meth:`reserve` would return now)."""
+        ...
+
     def pause(self, bucket: str, seconds: float) -> None:
         """Book nothing in ``bucket`` for ``seconds`` (the vendor said it is spent)."""
         ...
@@ -113,6 +118,17 @@ class LocalLimits:
                 # Bookings older than a window no longer constrain anything from now on.
                 del slots[:bisect.bisect_right(slots, now - limit.seconds)]
                 bisect.insort(slots, start)
+            return start - now
+
+    def ready_in(self, buckets: Sequence[tuple[str, Limit]]) -> float:
+        """How long until one call in every bucket could start, without booking it: the
+        wait :meth:`reserve` would return now (for a caller that has other work meanwhile)."""
+        with self._lock:
+            now = self._clock()
+            start = now
+            for bucket, limit in buckets:
+                start = max(start, self._holds.get(bucket, start))
+                start = earliest_start(self._slots.get(bucket, ()), limit, start)
             return start - now
 
     def pause(self, bucket: str, seconds: float) -> None:

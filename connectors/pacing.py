@@ -119,6 +119,21 @@ class Pacer:
             self.waited += wait
             return wait
 
+    def ready_in(self, key: str = "") -> float:
+        """How long until a call for ``key`` could start, without booking it or waiting.
+
+        The question a caller with other work asks before it commits to a call (the
+        real-time drain, which must not sleep in a pacer while deliveries wait): the earliest
+        slot :meth:`reserve` would book now, less now (0.0: the call can go at once).
+        """
+        with self._lock:
+            now = self._clock()
+            slots = self._slots.get(key)
+            start = max(now, self._not_before.get(key, now))
+            if slots is not None and len(slots) == self.max_calls:
+                start = max(start, slots[0] + self.per_seconds)
+            return start - now
+
     def acquire(self, key: str = "") -> float:
         """Block until a call for ``key`` is allowed; returns the seconds waited."""
         wait = self.reserve(key)
@@ -192,6 +207,16 @@ class SlackPacer:
         if method == SLACK_POST_METHOD:
             return self._posts.acquire(channel or "")
         return self._tiers[slack_tier(method)].acquire(method)
+
+    def ready_in(self, method: str, channel: str | None = None) -> float:
+        """How long until one call of ``method`` (``channel`` for chat.postMessage) could go,
+        booking nothing: what :meth:`acquire` would wait now (a 429's hold included)."""
+        if self._shared is not None:
+            limit = with_margin(self.limit_of(method))
+            return self._shared.ready_in([(self.bucket(method, channel), limit)])
+        if method == SLACK_POST_METHOD:
+            return self._posts.ready_in(channel or "")
+        return self._tiers[slack_tier(method)].ready_in(method)
 
     def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
         """Hold ``method`` back after Slack answered 429 with ``Retry-After: seconds``."""

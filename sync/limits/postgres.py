@@ -99,6 +99,9 @@ PAUSE = (f"INSERT INTO {SCHEMA}.holds (bucket, until) "
 LEARN = (f"INSERT INTO {SCHEMA}.stated (bucket, calls, seconds) VALUES (%s, %s, %s) "
          "ON CONFLICT (bucket) DO UPDATE SET calls = excluded.calls, seconds = excluded.seconds")
 LEARNED = f"SELECT calls, seconds FROM {SCHEMA}.stated WHERE bucket = %s"
+NOW = "SELECT extract(epoch FROM clock_timestamp())"
+HELD = f"SELECT until FROM {SCHEMA}.holds WHERE bucket = %s"
+NTH_LATEST = f"SELECT at FROM {SCHEMA}.slots WHERE bucket = %s ORDER BY at DESC OFFSET %s LIMIT 1"
 TRY_LEASE = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
 END_LEASE = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
 
@@ -159,6 +162,28 @@ class PostgresLimits:
             except psycopg.Error as error:
                 self._degraded(error)
         return self._fallback.reserve(buckets, delay)
+
+    def ready_in(self, buckets: Sequence[tuple[str, Limit]]) -> float:
+        """How long until one call in every bucket could start, booking nothing: the rule of
+        ``reserve`` (holds, and the ``calls``-th latest booking a window back), read only."""
+        with self._lock:
+            try:
+                conn = self._booking()
+                row = conn.execute(NOW).fetchone()
+                now = float(row[0]) if row else 0.0
+                start = now
+                for bucket, limit in buckets:
+                    held = conn.execute(HELD, (bucket,)).fetchone()
+                    if held is not None:
+                        start = max(start, float(held[0]))
+                    nth = conn.execute(NTH_LATEST, (bucket, limit.calls - 1)).fetchone()
+                    if nth is not None:
+                        start = max(start, float(nth[0]) + limit.seconds)
+                self.round_trips += 1 + 2 * len(buckets)
+                return max(0.0, start - now)
+            except psycopg.Error as error:
+                self._degraded(error)
+        return self._fallback.ready_in(buckets)
 
     def pause(self, bucket: str, seconds: float) -> None:
         """Book nothing in ``bucket`` for ``seconds``, in every worker."""

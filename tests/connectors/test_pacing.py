@@ -269,3 +269,50 @@ def test_trello_waits_a_little_when_the_quota_is_spent() -> None:
         trello.acquire("/1/cards")
     trello.observe(quota(remaining=0))  # Trello counts 100, five more than our 95
     assert trello.acquire("/1/cards") == pytest.approx(1.0)  # a tenth of the window
+
+
+def test_ready_in_says_when_a_call_could_go_and_books_nothing() -> None:
+    fake = FakeTime()
+    pacer = Pacer(2, 10.0, clock=fake.clock, sleep=fake.sleep)
+    assert pacer.ready_in("k") == 0.0
+    pacer.acquire("k")
+    fake.now = 1.0
+    pacer.acquire("k")
+    assert pacer.ready_in("k") == pytest.approx(9.0)  # the call at 0 leaves at 10
+    assert pacer.ready_in("k") == pytest.approx(9.0)  # asking twice books nothing
+    assert pacer.ready_in("other") == 0.0
+    pacer.pause("other", 4.0)
+    assert pacer.ready_in("other") == pytest.approx(4.0)  # a 429's Retry-After counts
+    assert pacer.calls == 2 and fake.sleeps == []
+    assert pacer.acquire("k") == pytest.approx(9.0)  # what it said is what a call waits
+
+
+def test_shared_limits_answer_when_a_call_could_go_without_booking() -> None:
+    from connectors.limits import LocalLimits
+
+    fake = FakeTime()
+    limits = LocalLimits(clock=fake.clock)
+    wanted = [("key", Limit(1, 5.0)), ("token", Limit(2, 10.0))]
+    assert limits.ready_in(wanted) == 0.0
+    limits.reserve(wanted)
+    assert limits.ready_in(wanted) == pytest.approx(5.0)  # the key's one call a 5 s
+    assert limits.booked("key") == 1
+    limits.pause("token", 8.0)
+    assert limits.ready_in(wanted) == pytest.approx(8.0)
+    assert limits.reserve(wanted) == pytest.approx(8.0)
+
+
+def test_slack_says_when_a_post_or_a_tiered_call_could_go() -> None:
+    from connectors.limits import LocalLimits
+
+    fake = FakeTime()
+    for slack in (SlackPacer(clock=fake.clock, sleep=fake.sleep),
+                  SlackPacer(clock=fake.clock, sleep=fake.sleep,
+                             limits=LocalLimits(clock=fake.clock), token="xoxb-1")):
+        fake.now += 1000.0
+        slack.acquire("chat.postMessage", "C1")
+        assert slack.ready_in("chat.postMessage", "C1") == pytest.approx(1.1)
+        assert slack.ready_in("chat.postMessage", "C2") == 0.0
+        slack.pause("chat.update", 30.0)
+        assert slack.ready_in("chat.update") == pytest.approx(30.0)
+        assert fake.sleeps == []

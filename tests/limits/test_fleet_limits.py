@@ -255,3 +255,23 @@ def test_in_one_process_another_process_on_the_token_still_holds_it_back() -> No
                    "x-rate-limit-api-token-interval-ms": "10000",
                    "x-rate-limit-api-token-remaining": "99"})
     assert quiet.acquire("/1/boards/b") == 0.0
+
+
+def test_postgresql_answers_when_a_call_could_go_without_booking(pg_url: str) -> None:
+    limits = PostgresLimits(pg_url)
+    try:
+        wanted = [(bucket_name("slack", uuid_token(), "chat.update"), Limit(1, 30.0))]
+        assert limits.ready_in(wanted) == 0.0
+        limits.reserve(wanted)
+        assert 25.0 < limits.ready_in(wanted) <= 30.0
+        assert 25.0 < limits.ready_in(wanted) <= 30.0  # asking books nothing
+        assert 25.0 < limits.reserve(wanted) <= 30.0  # the peeks took no slot before it
+    finally:
+        limits.close()
+
+
+def uuid_token() -> str:
+    """A token no other test's bucket shares."""
+    import uuid
+
+    return uuid.uuid4().hex
