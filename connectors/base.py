@@ -22,7 +22,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class TrelloBoard:
+class Board:
     """A board: id, name, description (with our marker), URL."""
 
     id: str
@@ -33,7 +33,7 @@ class TrelloBoard:
 
 
 @dataclass(frozen=True)
-class TrelloList:
+class BoardList:
     """A list (column) of a board."""
 
     id: str
@@ -43,7 +43,7 @@ class TrelloList:
 
 
 @dataclass(frozen=True)
-class TrelloLabel:
+class BoardLabel:
     """A label of a board."""
 
     id: str
@@ -52,7 +52,7 @@ class TrelloLabel:
 
 
 @dataclass(frozen=True)
-class TrelloCheckItem:
+class CheckItem:
     """An item of a checklist."""
 
     id: str
@@ -62,17 +62,17 @@ class TrelloCheckItem:
 
 
 @dataclass(frozen=True)
-class TrelloChecklist:
+class Checklist:
     """A checklist on a card."""
 
     id: str
     card_id: str
     name: str
-    items: tuple[TrelloCheckItem, ...] = ()
+    items: tuple[CheckItem, ...] = ()
 
 
 @dataclass(frozen=True)
-class TrelloCard:
+class BoardCard:
     """A card, with the fields the sync compares."""
 
     id: str
@@ -90,7 +90,7 @@ class TrelloCard:
 
 
 @dataclass(frozen=True)
-class TrelloMember:
+class BoardMember:
     """A Trello member as far as Trello reveals it (no e-mail for others)."""
 
     id: str
@@ -104,16 +104,16 @@ class TrelloMember:
 class BoardSnapshot:
     """Everything on a board, read in one call (nested resources)."""
 
-    board: TrelloBoard
-    lists: tuple[TrelloList, ...]
-    labels: tuple[TrelloLabel, ...]
-    cards: tuple[TrelloCard, ...]
-    checklists: tuple[TrelloChecklist, ...]
-    members: tuple[TrelloMember, ...]
+    board: Board
+    lists: tuple[BoardList, ...]
+    labels: tuple[BoardLabel, ...]
+    cards: tuple[BoardCard, ...]
+    checklists: tuple[Checklist, ...]
+    members: tuple[BoardMember, ...]
 
 
 @dataclass(frozen=True)
-class TrelloAction:
+class BoardAction:
     """One board action (newest first in the API), flattened to what the sync needs."""
 
     id: str
@@ -174,7 +174,7 @@ class HistoryPage:
 
 
 @dataclass(frozen=True)
-class MailchimpAudience:
+class Audience:
     """An audience (list)."""
 
     id: str
@@ -183,7 +183,7 @@ class MailchimpAudience:
 
 
 @dataclass(frozen=True)
-class MailchimpMember:
+class AudienceMember:
     """An audience member as Mailchimp reports it."""
 
     email: str

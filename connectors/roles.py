@@ -22,21 +22,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from connectors.base import (
+    Audience,
+    AudienceMember,
     BatchResult,
+    Board,
+    BoardAction,
+    BoardCard,
+    BoardLabel,
+    BoardList,
+    BoardMember,
     BoardSnapshot,
     ChatChannel,
     ChatMessage,
+    CheckItem,
+    Checklist,
     HistoryPage,
-    MailchimpAudience,
-    MailchimpMember,
-    TrelloAction,
-    TrelloBoard,
-    TrelloCard,
-    TrelloCheckItem,
-    TrelloChecklist,
-    TrelloLabel,
-    TrelloList,
-    TrelloMember,
 )
 
 
@@ -45,7 +45,7 @@ class BoardService(Protocol):
     """The board side: boards, lists, labels, cards, checklists, comments, members and the
     board's activity (what webhooks announce). Trello implements it."""
 
-    def me(self) -> TrelloMember:
+    def me(self) -> BoardMember:
         """The member whose token we use."""
         ...
 
@@ -54,11 +54,11 @@ class BoardService(Protocol):
         it holds for as long as the token is the same."""
         ...
 
-    def find_boards(self) -> list[TrelloBoard]:
+    def find_boards(self) -> list[Board]:
         """Open boards of the token's member (one call, with descriptions)."""
         ...
 
-    def create_board(self, name: str, desc: str, workspace_id: str = "") -> TrelloBoard:
+    def create_board(self, name: str, desc: str, workspace_id: str = "") -> Board:
         """A new board without default lists or labels, in ``workspace_id`` if given (else
         Trello's default workspace of the token's member)."""
         ...
@@ -67,15 +67,15 @@ class BoardService(Protocol):
         """The board with lists, labels, cards, checklists and members, in one call."""
         ...
 
-    def cards(self, card_ids: Sequence[str]) -> list[TrelloCard]:
+    def cards(self, card_ids: Sequence[str]) -> list[BoardCard]:
         """The current state of these cards (``/batch``, ten per call); missing ones left out."""
         ...
 
-    def create_list(self, board_id: str, name: str, pos: str | float = "bottom") -> TrelloList:
+    def create_list(self, board_id: str, name: str, pos: str | float = "bottom") -> BoardList:
         """A new list on the board."""
         ...
 
-    def create_label(self, board_id: str, name: str, color: str | None) -> TrelloLabel:
+    def create_label(self, board_id: str, name: str, color: str | None) -> BoardLabel:
         """A new label on the board."""
         ...
 
@@ -89,20 +89,20 @@ class BoardService(Protocol):
         label_ids: Sequence[str] = (),
         member_ids: Sequence[str] = (),
         pos: str | float = "bottom",
-    ) -> TrelloCard:
+    ) -> BoardCard:
         """A new card."""
         ...
 
-    def update_card(self, card_id: str, **changes: Any) -> TrelloCard:
+    def update_card(self, card_id: str, **changes: Any) -> BoardCard:
         """Set fields absolutely: list_id, name, desc, closed, due, due_complete, member_ids,
         label_ids (replace)."""
         ...
 
-    def create_checklist(self, card_id: str, name: str, items: Sequence[str]) -> TrelloChecklist:
+    def create_checklist(self, card_id: str, name: str, items: Sequence[str]) -> Checklist:
         """A checklist with its items (one call for the list, one per item)."""
         ...
 
-    def add_checkitem(self, checklist_id: str, name: str) -> TrelloCheckItem:
+    def add_checkitem(self, checklist_id: str, name: str) -> CheckItem:
         """Add one item to an existing checklist (to complete a half-made one)."""
         ...
 
@@ -110,17 +110,17 @@ class BoardService(Protocol):
         """Comment on a card; returns the action id."""
         ...
 
-    def card_comments(self, card_id: str) -> list[TrelloAction]:
+    def card_comments(self, card_id: str) -> list[BoardAction]:
         """A card's comments (``commentCard`` actions), newest first, up to 1,000."""
         ...
 
-    def invite_member(self, board_id: str, email: str, full_name: str) -> TrelloMember | None:
+    def invite_member(self, board_id: str, email: str, full_name: str) -> BoardMember | None:
         """Invite someone to the board by e-mail; the member if Trello reveals one."""
         ...
 
     def board_actions(
         self, board_id: str, *, since: str | None = None, types: Sequence[str] = ()
-    ) -> list[TrelloAction]:
+    ) -> list[BoardAction]:
         """Board actions after ``since`` (an action id), oldest first, all pages."""
         ...
 
@@ -230,15 +230,15 @@ class AudienceService(Protocol):
     """The audience side: audiences, merge fields, tags, members and campaign drafts.
     Mailchimp implements it."""
 
-    def list_audiences(self) -> list[MailchimpAudience]:
+    def list_audiences(self) -> list[Audience]:
         """Every audience (all pages)."""
         ...
 
-    def get_audience(self, audience_id: str) -> MailchimpAudience:
+    def get_audience(self, audience_id: str) -> Audience:
         """One audience; NotFoundError if there is none."""
         ...
 
-    def create_audience(self, spec: dict[str, Any]) -> MailchimpAudience:
+    def create_audience(self, spec: dict[str, Any]) -> Audience:
         """A new audience from the API's create body."""
         ...
 
@@ -273,7 +273,7 @@ class AudienceService(Protocol):
         status: str | None = None,
         merge_fields: Mapping[str, Any] | None = None,
         language: str = "",
-    ) -> MailchimpMember:
+    ) -> AudienceMember:
         """Create or update one member (idempotent PUT by subscriber hash)."""
         ...
 
@@ -289,7 +289,7 @@ class AudienceService(Protocol):
 
     def members(
         self, audience_id: str, *, since_last_changed: str | None = None, since: str | None = None
-    ) -> list[MailchimpMember]:
+    ) -> list[AudienceMember]:
         """Every member (changed after ``since_last_changed``, ISO 8601), all pages."""
         ...
 

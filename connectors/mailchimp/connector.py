@@ -34,7 +34,7 @@ import requests
 from mailchimp_marketing import Client
 from mailchimp_marketing.api_client import ApiClientError
 
-from connectors.base import BatchResult, MailchimpAudience, MailchimpMember
+from connectors.base import Audience, AudienceMember, BatchResult
 from connectors.errors import ConnectorSettingError, RemoteError
 from connectors.mailchimp.batch import BatchRunner
 from connectors.mailchimp.shapes import (
@@ -173,7 +173,7 @@ class MailchimpConnector:
 
     # ------------------------------------------------------------------ audiences
 
-    def list_audiences(self) -> list[MailchimpAudience]:
+    def list_audiences(self) -> list[Audience]:
         """Every audience (all pages)."""
         lists = self._client.lists
         raw = self._paged(
@@ -187,7 +187,7 @@ class MailchimpConnector:
         )
         return [as_audience(a) for a in raw]
 
-    def find_audience(self, name: str) -> MailchimpAudience | None:
+    def find_audience(self, name: str) -> Audience | None:
         """The audience called ``name``, if any."""
         return next((a for a in self.list_audiences() if a.name == name), None)
 
@@ -199,12 +199,12 @@ class MailchimpConnector:
         keep = ("account_id", "account_name", "email", "role", "pricing_plan_type")
         return {key: root.get(key) for key in keep if isinstance(root, dict)}
 
-    def get_audience(self, audience_id: str) -> MailchimpAudience:
+    def get_audience(self, audience_id: str) -> Audience:
         """One audience; NotFoundError if there is none."""
         raw = self._call("get audience", lambda: self._client.lists.get_list(audience_id))
         return as_audience(raw)
 
-    def create_audience(self, spec: dict[str, Any]) -> MailchimpAudience:
+    def create_audience(self, spec: dict[str, Any]) -> Audience:
         """A new audience from the API's create body (looked up by name after a lost answer)."""
         raw = self._call(
             "create audience",
@@ -212,7 +212,7 @@ class MailchimpConnector:
             create=True,
             recover=lambda: self.find_audience(str(spec.get("name", ""))),
         )
-        return raw if isinstance(raw, MailchimpAudience) else as_audience(raw)
+        return raw if isinstance(raw, Audience) else as_audience(raw)
 
     def merge_fields(self, audience_id: str) -> dict[str, str]:
         """Existing merge fields: tag -> name."""
@@ -273,7 +273,7 @@ class MailchimpConnector:
         status: str | None = None,
         merge_fields: Mapping[str, Any] | None = None,
         language: str = "",
-    ) -> MailchimpMember:
+    ) -> AudienceMember:
         """Create or update one member: the idempotent PUT by subscriber hash.
 
         Either a ready PUT ``body`` (as ``sync.audience.plan`` builds it) or the keywords. A
@@ -325,7 +325,7 @@ class MailchimpConnector:
 
     def members(
         self, audience_id: str, *, since_last_changed: str | None = None, since: str | None = None
-    ) -> list[MailchimpMember]:
+    ) -> list[AudienceMember]:
         """Every member, or those changed after ``since_last_changed`` (ISO 8601), all pages.
 
         ``since`` is the same filter under the name ``sync.audience.apply`` uses.

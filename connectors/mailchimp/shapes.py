@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import MailchimpAudience, MailchimpMember
+from connectors.base import Audience, AudienceMember
 
 
 def subscriber_hash(email: str) -> str:
@@ -37,20 +37,20 @@ def problem_text(text: Any) -> str:
     return " - ".join(p for p in parts if p)
 
 
-def as_audience(raw: Mapping[str, Any]) -> MailchimpAudience:
-    """An audience (list) of the API as a :class:`MailchimpAudience`."""
+def as_audience(raw: Mapping[str, Any]) -> Audience:
+    """An audience (list) of the API as a :class:`Audience`."""
     stats = raw.get("stats") or {}
-    return MailchimpAudience(
+    return Audience(
         id=str(raw["id"]),
         name=str(raw.get("name") or ""),
         member_count=int(stats.get("member_count") or 0),
     )
 
 
-def as_member(raw: Mapping[str, Any]) -> MailchimpMember:
-    """A member of the API as a :class:`MailchimpMember` (tags by name)."""
+def as_member(raw: Mapping[str, Any]) -> AudienceMember:
+    """A member of the API as a :class:`AudienceMember` (tags by name)."""
     email = str(raw.get("email_address") or "")
-    return MailchimpMember(
+    return AudienceMember(
         email=email,
         subscriber_hash=str(raw.get("id") or subscriber_hash(email)),
         status=str(raw.get("status") or ""),

@@ -22,14 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from connectors.base import (
-    TrelloAction,
-    TrelloBoard,
-    TrelloCard,
-    TrelloCheckItem,
-    TrelloChecklist,
-    TrelloLabel,
-    TrelloList,
-    TrelloMember,
+    Board,
+    BoardAction,
+    BoardCard,
+    BoardLabel,
+    BoardList,
+    BoardMember,
+    CheckItem,
+    Checklist,
 )
 from connectors.identity import token_in
 from connectors.trello import wire
@@ -59,7 +59,7 @@ class TrelloConnector(TrelloWebhooks):
 
     # ------------------------------------------------------------------ boards
 
-    def create_board(self, name: str, desc: str, workspace_id: str = "") -> TrelloBoard:
+    def create_board(self, name: str, desc: str, workspace_id: str = "") -> Board:
         """A new board without default lists or labels (one call).
 
         After a lost answer the board is looked up by the identity token in ``desc``; a
@@ -68,7 +68,7 @@ class TrelloConnector(TrelloWebhooks):
         """
         token = token_in(desc)
 
-        def find_board() -> TrelloBoard | None:
+        def find_board() -> Board | None:
             return next((b for b in self.find_boards() if token_in(b.desc) == token), None)
 
         return self._call(
@@ -80,10 +80,10 @@ class TrelloConnector(TrelloWebhooks):
             recover=find_board if token else None,
         )
 
-    def create_list(self, board_id: str, name: str, pos: str | float = "bottom") -> TrelloList:
+    def create_list(self, board_id: str, name: str, pos: str | float = "bottom") -> BoardList:
         """A new list on the board (one call); a lost answer: the newest open list of that name."""
 
-        def recover() -> TrelloList | None:
+        def recover() -> BoardList | None:
             lists = self._call(
                 "GET",
                 f"/boards/{board_id}/lists",
@@ -100,10 +100,10 @@ class TrelloConnector(TrelloWebhooks):
             recover=recover,
         )
 
-    def create_label(self, board_id: str, name: str, color: str | None) -> TrelloLabel:
+    def create_label(self, board_id: str, name: str, color: str | None) -> BoardLabel:
         """A new label on the board (one call); a lost answer: the newest label of that name."""
 
-        def recover() -> TrelloLabel | None:
+        def recover() -> BoardLabel | None:
             labels = self._call(
                 "GET",
                 f"/boards/{board_id}/labels",
@@ -132,7 +132,7 @@ class TrelloConnector(TrelloWebhooks):
         label_ids: Sequence[str] = (),
         member_ids: Sequence[str] = (),
         pos: str | float = "bottom",
-    ) -> TrelloCard:
+    ) -> BoardCard:
         """A new card (one call).
 
         After a lost answer the card is looked up in its list by the identity token in
@@ -147,7 +147,7 @@ class TrelloConnector(TrelloWebhooks):
             body["idMembers"] = wire.id_list(member_ids)
         token = token_in(desc)
 
-        def find_card() -> TrelloCard | None:
+        def find_card() -> BoardCard | None:
             cards = self._call(
                 "GET",
                 f"/lists/{list_id}/cards",
@@ -160,7 +160,7 @@ class TrelloConnector(TrelloWebhooks):
             "POST", "/cards", wire.card, body=body, recover=find_card if token else None
         )
 
-    def update_card(self, card_id: str, **changes: Any) -> TrelloCard:
+    def update_card(self, card_id: str, **changes: Any) -> BoardCard:
         """Set fields absolutely in one ``PUT``: list_id, name, desc, closed, due (datetime,
         date, ISO text or None to clear), due_complete, member_ids, label_ids (replace), pos.
 
@@ -182,7 +182,7 @@ class TrelloConnector(TrelloWebhooks):
 
     # ------------------------------------------------------------------ checklists
 
-    def create_checklist(self, card_id: str, name: str, items: Sequence[str]) -> TrelloChecklist:
+    def create_checklist(self, card_id: str, name: str, items: Sequence[str]) -> Checklist:
         """A checklist with its items: one call for the checklist, one per item.
 
         A lost checklist answer: the newest checklist of that name on the card. A lost item
@@ -190,7 +190,7 @@ class TrelloConnector(TrelloWebhooks):
         names in one checklist are safe).
         """
 
-        def recover_checklist() -> TrelloChecklist | None:
+        def recover_checklist() -> Checklist | None:
             found = self._call(
                 "GET",
                 f"/cards/{card_id}/checklists",
@@ -209,15 +209,15 @@ class TrelloConnector(TrelloWebhooks):
         added = list(made.items)  # a recovered checklist may already hold some items
         for index in range(len(added), len(items)):
             added.append(self._add_item(made.id, items[index], index=index))
-        return TrelloChecklist(id=made.id, card_id=card_id, name=made.name, items=tuple(added))
+        return Checklist(id=made.id, card_id=card_id, name=made.name, items=tuple(added))
 
-    def add_checkitem(self, checklist_id: str, name: str) -> TrelloCheckItem:
+    def add_checkitem(self, checklist_id: str, name: str) -> CheckItem:
         """Add one item at the bottom of a checklist (one call); a lost answer: the item of
         that name, if there is one."""
         return self._add_item(checklist_id, name, index=None)
 
-    def _add_item(self, checklist_id: str, name: str, *, index: int | None) -> TrelloCheckItem:
-        def recover() -> TrelloCheckItem | None:
+    def _add_item(self, checklist_id: str, name: str, *, index: int | None) -> CheckItem:
+        def recover() -> CheckItem | None:
             present = self._call(
                 "GET",
                 f"/checklists/{checklist_id}/checkItems",
@@ -273,7 +273,7 @@ class TrelloConnector(TrelloWebhooks):
             recover=recover,
         )
 
-    def card_comments(self, card_id: str) -> list[TrelloAction]:
+    def card_comments(self, card_id: str) -> list[BoardAction]:
         """A card's comments, newest first (one call, Trello's limit of 1,000 actions)."""
         return self._call(
             "GET",
@@ -282,7 +282,7 @@ class TrelloConnector(TrelloWebhooks):
             params={"filter": "commentCard", "limit": 1000},
         )
 
-    def invite_member(self, board_id: str, email: str, full_name: str) -> TrelloMember | None:
+    def invite_member(self, board_id: str, email: str, full_name: str) -> BoardMember | None:
         """Invite someone to the board by e-mail; the member if it can be told apart.
 
         ``PUT /boards/{id}/members`` answers with the board's members. Trello reveals no
@@ -341,7 +341,7 @@ def _invitee(
     after: Sequence[Mapping[str, Any]],
     email: str,
     full_name: str,
-) -> TrelloMember | None:
+) -> BoardMember | None:
     """The invited member among ``after`` (see :meth:`TrelloConnector.invite_member`)."""
     wanted = email.strip().lower()
     by_email = [m for m in after if str(m.get("email") or "").strip().lower() == wanted]

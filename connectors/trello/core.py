@@ -28,7 +28,7 @@ import requests
 from trello import TrelloClient
 from trello.exceptions import ResourceUnavailable
 
-from connectors.base import BoardSnapshot, TrelloAction, TrelloBoard, TrelloCard, TrelloMember
+from connectors.base import Board, BoardAction, BoardCard, BoardMember, BoardSnapshot
 from connectors.errors import RetriableRemoteError
 from connectors.masking import remember_secret
 from connectors.pacing import TrelloPacer
@@ -70,7 +70,7 @@ class TrelloCore:
         remember_secret(api_key, token)  # masked in every log line and error from now on
         self._retrier = Retrier(SERVICE, policy or DEFAULT_POLICY, sleep=sleep)
         self._pacer = pacer or TrelloPacer(sleep=sleep)
-        self._me: TrelloMember | None = None
+        self._me: BoardMember | None = None
         self._board_members: dict[str, tuple[float, tuple[dict[str, Any], ...]]] = {}
         self.calls = 0
         self.actions_page = ACTIONS_PAGE  # actions per page; tests lower it to exercise paging
@@ -132,7 +132,7 @@ class TrelloCore:
 
     # ------------------------------------------------------------------ member, boards
 
-    def me(self) -> TrelloMember:
+    def me(self) -> BoardMember:
         """The member whose token we use (``GET /members/me``, one call)."""
         self._me = self._call(
             "GET", "/members/me", wire.member, params={"fields": "username,fullName"}
@@ -168,7 +168,7 @@ class TrelloCore:
     def _my_id(self) -> str:
         return (self._me or self.me()).id
 
-    def find_boards(self) -> list[TrelloBoard]:
+    def find_boards(self) -> list[Board]:
         """Open boards of the token's member, with descriptions (one call)."""
         return self._call(
             "GET",
@@ -208,13 +208,13 @@ class TrelloCore:
 
     # ------------------------------------------------------------------ cards (read)
 
-    def cards(self, card_ids: Sequence[str]) -> list[TrelloCard]:
+    def cards(self, card_ids: Sequence[str]) -> list[BoardCard]:
         """The current state of these cards (``/batch``, ten per call); missing ones left out.
 
         Each batch part answers ``{"<status>": body}``. A 404/400 part is a deleted card (left
         out); a 429/5xx part makes the whole batch retriable; any other refusal is raised.
         """
-        found: list[TrelloCard] = []
+        found: list[BoardCard] = []
         unique = list(dict.fromkeys(card_ids))
         for start in range(0, len(unique), BATCH_SIZE):
             chunk = unique[start : start + BATCH_SIZE]
@@ -223,8 +223,8 @@ class TrelloCore:
             found.extend(self._call("GET", "/batch", self._batch_cards, params={"urls": urls}))
         return found
 
-    def _batch_cards(self, parts: Any) -> list[TrelloCard]:
-        result: list[TrelloCard] = []
+    def _batch_cards(self, parts: Any) -> list[BoardCard]:
+        result: list[BoardCard] = []
         for part in parts or ():
             if not isinstance(part, Mapping) or not part:
                 continue
@@ -245,7 +245,7 @@ class TrelloCore:
 
     def board_actions(
         self, board_id: str, *, since: str | None = None, types: Sequence[str] = ()
-    ) -> list[TrelloAction]:
+    ) -> list[BoardAction]:
         """Board actions after ``since`` (an action id), oldest first, all pages.
 
         Trello lists newest first, at most 1000 per call; older pages are read with
@@ -275,7 +275,7 @@ class TrelloCore:
                 break
             before = str(page[-1]["id"])
         seen: set[str] = {since} if since else set()
-        result: list[TrelloAction] = []
+        result: list[BoardAction] = []
         for raw in reversed(newest_first):
             if raw["id"] not in seen:
                 seen.add(raw["id"])

@@ -16,14 +16,14 @@ import requests
 from trello.exceptions import ResourceUnavailable
 
 from connectors.base import (
-    TrelloAction,
-    TrelloBoard,
-    TrelloCard,
-    TrelloCheckItem,
-    TrelloChecklist,
-    TrelloLabel,
-    TrelloList,
-    TrelloMember,
+    Board,
+    BoardAction,
+    BoardCard,
+    BoardLabel,
+    BoardList,
+    BoardMember,
+    CheckItem,
+    Checklist,
 )
 from connectors.errors import AuthError, RemoteError, RetriableRemoteError
 from connectors.retry import error_for_status, redact
@@ -127,9 +127,9 @@ def _float(value: Any) -> float:
         return 0.0
 
 
-def board(data: Mapping[str, Any]) -> TrelloBoard:
+def board(data: Mapping[str, Any]) -> Board:
     """A board from its JSON."""
-    return TrelloBoard(
+    return Board(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
         desc=str(data.get("desc") or ""),
@@ -138,9 +138,9 @@ def board(data: Mapping[str, Any]) -> TrelloBoard:
     )
 
 
-def trello_list(data: Mapping[str, Any]) -> TrelloList:
+def trello_list(data: Mapping[str, Any]) -> BoardList:
     """A list from its JSON."""
-    return TrelloList(
+    return BoardList(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
         closed=bool(data.get("closed", False)),
@@ -148,16 +148,16 @@ def trello_list(data: Mapping[str, Any]) -> TrelloList:
     )
 
 
-def label(data: Mapping[str, Any]) -> TrelloLabel:
+def label(data: Mapping[str, Any]) -> BoardLabel:
     """A label from its JSON (``color`` null: a colourless label)."""
-    return TrelloLabel(
+    return BoardLabel(
         id=str(data["id"]), name=str(data.get("name") or ""), color=data.get("color")
     )
 
 
-def card(data: Mapping[str, Any]) -> TrelloCard:
+def card(data: Mapping[str, Any]) -> BoardCard:
     """A card from its JSON."""
-    return TrelloCard(
+    return BoardCard(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
         desc=str(data.get("desc") or ""),
@@ -173,9 +173,9 @@ def card(data: Mapping[str, Any]) -> TrelloCard:
     )
 
 
-def check_item(data: Mapping[str, Any]) -> TrelloCheckItem:
+def check_item(data: Mapping[str, Any]) -> CheckItem:
     """A check item from its JSON (``state``: complete | incomplete)."""
-    return TrelloCheckItem(
+    return CheckItem(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
         complete=data.get("state") == "complete",
@@ -183,10 +183,10 @@ def check_item(data: Mapping[str, Any]) -> TrelloCheckItem:
     )
 
 
-def checklist(data: Mapping[str, Any]) -> TrelloChecklist:
+def checklist(data: Mapping[str, Any]) -> Checklist:
     """A checklist with its items in position order."""
     items = sorted((check_item(i) for i in data.get("checkItems") or ()), key=lambda i: i.pos)
-    return TrelloChecklist(
+    return Checklist(
         id=str(data["id"]),
         card_id=str(data.get("idCard") or ""),
         name=str(data.get("name") or ""),
@@ -194,9 +194,9 @@ def checklist(data: Mapping[str, Any]) -> TrelloChecklist:
     )
 
 
-def member(data: Mapping[str, Any]) -> TrelloMember:
+def member(data: Mapping[str, Any]) -> BoardMember:
     """A member from its JSON (Trello reveals no e-mail of others)."""
-    return TrelloMember(
+    return BoardMember(
         id=str(data["id"]),
         username=str(data.get("username") or ""),
         full_name=str(data.get("fullName") or ""),
@@ -204,11 +204,11 @@ def member(data: Mapping[str, Any]) -> TrelloMember:
     )
 
 
-def action(data: Mapping[str, Any]) -> TrelloAction:
+def action(data: Mapping[str, Any]) -> BoardAction:
     """A board action, flattened: who (the member creator), when, which card."""
     creator = data.get("memberCreator") or {}
     payload = dict(data.get("data") or {})
-    return TrelloAction(
+    return BoardAction(
         id=str(data["id"]),
         type=str(data.get("type") or ""),
         date=str(data.get("date") or ""),

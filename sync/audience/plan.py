@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import MailchimpMember
+from connectors.base import AudienceMember
 from sync.audience.model import Stakeholder
 from sync.audience.store import StakeholderRecord
 from sync.bootstrap.desired import INFLUENCE_TAGS
@@ -218,7 +218,7 @@ class RemoteStatus:
 
 
 def pull_updates(
-    records: Sequence[StakeholderRecord], members: Iterable[MailchimpMember]
+    records: Sequence[StakeholderRecord], members: Iterable[AudienceMember]
 ) -> list[RemoteStatus]:
     """The people whose Mailchimp status differs from what the store last noted."""
     by_key = {r.key: r for r in records}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from connectors.base import TrelloCard, TrelloMember
+from connectors.base import BoardCard, BoardMember
 from connectors.identity import item_metadata, with_marker
 from connectors.roles import AudienceService, BoardService, ChatService
 from playbooks.model import Playbook
@@ -35,7 +35,7 @@ def _count(result: BootstrapResult, change: Change, tick: Tick) -> None:
     tick(change)
 
 
-def _record_item(store: StateStore, card: DesiredCard, remote: TrelloCard, status: str) -> None:
+def _record_item(store: StateStore, card: DesiredCard, remote: BoardCard, status: str) -> None:
     """Record the item and its Trello side; the agreed base is what the card was made with."""
     item = store.ensure_item(
         key=card.key, number=card.number, kind=card.kind, title=card.title, step=card.step,
@@ -114,7 +114,7 @@ def apply_trello(config: Config, desired: DesiredState, observed: Observed, plan
 
 
 def _create_card(card: DesiredCard, trello: BoardService, journal: Journal,
-                 ctx: ApplyContext, status: str) -> TrelloCard:
+                 ctx: ApplyContext, status: str) -> BoardCard:
     import datetime as dt
 
     due = dt.datetime.combine(card.due, dt.time(12, 0), tzinfo=dt.UTC) if card.due else None
@@ -134,7 +134,7 @@ def _create_card(card: DesiredCard, trello: BoardService, journal: Journal,
     return remote
 
 
-def _complete_checklist(card: DesiredCard, remote: TrelloCard, observed: Observed,
+def _complete_checklist(card: DesiredCard, remote: BoardCard, observed: Observed,
                         trello: BoardService, journal: Journal) -> None:
     assert observed.board is not None
     checklist, missing = missing_checklist_items(remote, observed.board, card.checklist_name,
@@ -153,7 +153,7 @@ def _complete_checklist(card: DesiredCard, remote: TrelloCard, observed: Observe
 def _map_trello_people(config: Config, trello: BoardService, store: StateStore, ctx: ApplyContext,
                        result: BootstrapResult) -> None:
     """Trello hides other members' e-mails: map people by recorded id, username, or invite."""
-    snapshot_members: dict[str, TrelloMember] = {}
+    snapshot_members: dict[str, BoardMember] = {}
     for person in config.people:
         email = str(person.email)
         known = store.get_resource("trello", "member", email)

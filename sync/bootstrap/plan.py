@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from connectors.base import (
+    Audience,
+    Board,
+    BoardCard,
     BoardSnapshot,
     ChatChannel,
-    MailchimpAudience,
-    TrelloBoard,
-    TrelloCard,
-    TrelloChecklist,
+    Checklist,
 )
 from connectors.identity import token_in
 from sync.bootstrap.desired import DesiredState
@@ -58,13 +58,13 @@ class Change:
 class Observed:
     """What exists remotely (read-only), per service; ``None`` where a service is not read."""
 
-    boards: tuple[TrelloBoard, ...] | None = None
+    boards: tuple[Board, ...] | None = None
     board: BoardSnapshot | None = None
     channels: tuple[ChatChannel, ...] | None = None
     welcome_posted: bool = False
     welcome_unpinned: str = ""  # ts of a posted welcome message not recorded as pinned
     uninvited: tuple[str, ...] = ()
-    audiences: tuple[MailchimpAudience, ...] | None = None
+    audiences: tuple[Audience, ...] | None = None
     merge_fields: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
 
@@ -88,14 +88,14 @@ class Plan:
         return [c for c in self.changes if c.action in ("create", "complete", "update")]
 
 
-def find_board(boards: Sequence[TrelloBoard], token: str) -> TrelloBoard | None:
+def find_board(boards: Sequence[Board], token: str) -> Board | None:
     """Our board among the member's boards, by the token in its description."""
     return next((b for b in boards if token_in(b.desc) == token and not b.closed), None)
 
 
-def cards_by_token(snapshot: BoardSnapshot) -> dict[str, TrelloCard]:
+def cards_by_token(snapshot: BoardSnapshot) -> dict[str, BoardCard]:
     """Cards carrying one of our tokens; the oldest wins if a duplicate ever slipped in."""
-    found: dict[str, TrelloCard] = {}
+    found: dict[str, BoardCard] = {}
     for card in snapshot.cards:
         token = token_in(card.desc)
         if token and token not in found:
@@ -104,8 +104,8 @@ def cards_by_token(snapshot: BoardSnapshot) -> dict[str, TrelloCard]:
 
 
 def missing_checklist_items(
-    card: TrelloCard, snapshot: BoardSnapshot, name: str, items: Sequence[str]
-) -> tuple[TrelloChecklist | None, list[str]]:
+    card: BoardCard, snapshot: BoardSnapshot, name: str, items: Sequence[str]
+) -> tuple[Checklist | None, list[str]]:
     """The card's checklist called ``name`` (if any) and the items it still lacks."""
     checklist = next(
         (c for c in snapshot.checklists if c.card_id == card.id and c.name == name), None

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import ChatMessage, TrelloCard
+from connectors.base import BoardCard, ChatMessage
 from sync.engine.decide import Conflict, Decision
 
 
@@ -72,7 +72,7 @@ class CardToMake:
     label_ids: tuple[str, ...]
     member_ids: tuple[str, ...]
     base: Mapping[str, Any]
-    adopt: TrelloCard | None = None
+    adopt: BoardCard | None = None
 
 
 @dataclass

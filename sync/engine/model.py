@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from connectors.base import ChatMessage, TrelloCard
+from connectors.base import BoardCard, ChatMessage
 from connectors.roles import BoardService, ChatService
 from playbooks.model import ActionRow, Playbook
 from sync.core.config import Config
@@ -82,7 +82,7 @@ class TrelloComment:
 class Snapshot:
     """What this run read: cards, who touched them, comments, and the actions channel."""
 
-    cards: dict[str, TrelloCard]
+    cards: dict[str, BoardCard]
     card_actors: dict[str, tuple[str, str]]
     new_card_ids: list[str]
     deleted_card_ids: set[str]
@@ -93,7 +93,7 @@ class Snapshot:
     # Thread replies newer than each message's last seen reply, by item token.
     replies: dict[str, list[ChatMessage]] = field(default_factory=dict)
     # Cards carrying our token, read when some item needs its card made (crash adoption).
-    board_cards_by_token: dict[str, TrelloCard] = field(default_factory=dict)
+    board_cards_by_token: dict[str, BoardCard] = field(default_factory=dict)
     # Our thread notes read again as second copies (sync.engine.read.repeated_notes), by
     # item token: removed.
     repeated_notes: dict[str, list[str]] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 
-from connectors.base import ChatMessage, TrelloCard
+from connectors.base import BoardCard, ChatMessage
 from playbooks.model import CLOSED_STATUSES, OPEN_STATUSES, STATUSES
 
 _NUMBER_PREFIX = re.compile(r"^\s*[A-Z0-9]+-\d+\s*·\s*")
@@ -24,7 +24,7 @@ def card_title(name: str) -> str:
     return _NUMBER_PREFIX.sub("", name).strip()
 
 
-def card_status(card: TrelloCard, list_status: Mapping[str, str], previous: str) -> str:
+def card_status(card: BoardCard, list_status: Mapping[str, str], previous: str) -> str:
     """The status a card shows: archived is cancelled; else its list's status.
 
     ``previous`` is the status last agreed for the card. A card in a list that is not one of
@@ -43,7 +43,7 @@ def card_status(card: TrelloCard, list_status: Mapping[str, str], previous: str)
     return status
 
 
-def card_values(card: TrelloCard, list_status: Mapping[str, str], member_emails: Mapping[str, str],
+def card_values(card: BoardCard, list_status: Mapping[str, str], member_emails: Mapping[str, str],
                 previous_status: str) -> dict[str, object]:
     """The fields a card carries: status, due (ISO date), title, owners (sorted e-mails)."""
     owners = sorted(member_emails.get(member_id, f"trello:{member_id}")

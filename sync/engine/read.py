@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import ChatMessage, TrelloAction, TrelloCard
+from connectors.base import BoardAction, BoardCard, ChatMessage
 from connectors.identity import NOTE_EVENT_TYPE, make_token, token_in, token_in_metadata
 from connectors.roles import BoardService, ChatService
 from playbooks.model import STATUSES, ActionRow, Playbook
@@ -221,7 +221,7 @@ class RemoteChanges:
     """The run's first two reads: board actions since the bookmark, the actions channel."""
 
     since: str | None
-    actions: list[TrelloAction]
+    actions: list[BoardAction]
     history: list[ChatMessage]
     # A distributed Slack app's read of a stretch of the channel (None: all of it was read).
     channel: ChannelRead | None = None
@@ -354,7 +354,7 @@ class Prefetched:
     """Cards and item messages read once for a batch of items (by card id, by message ts):
     a burst on many items costs one read of each kind instead of one per item."""
 
-    cards: Mapping[str, TrelloCard] | None = None
+    cards: Mapping[str, BoardCard] | None = None
     messages: Mapping[str, ChatMessage] | None = None
 
 
@@ -396,7 +396,7 @@ def read_item(ctx: SyncContext, view: StateView, item: Item, wanted: ItemReads,
     token = make_token(settings.config.alliance.slug, item.key)
     trello_side = view.side(item.id, "trello")
     slack_side = view.side(item.id, "slack")
-    cards: dict[str, TrelloCard] = {}
+    cards: dict[str, BoardCard] = {}
     actors: dict[str, tuple[str, str]] = {}
     if wanted.card and trello_side is not None:
         if known.cards is not None:
@@ -427,7 +427,7 @@ def read_item(ctx: SyncContext, view: StateView, item: Item, wanted: ItemReads,
                     repeated_notes={token: repeated} if repeated else {})
 
 
-def card_copies(slug: str, view: StateView, cards: Sequence[TrelloCard]) -> dict[str, str]:
+def card_copies(slug: str, view: StateView, cards: Sequence[BoardCard]) -> dict[str, str]:
     """Open cards no item knows that carry the marker of an item whose own card is another
     card of the board (Trello's "Copy card" copies the description, our marker included):
     card id -> that item's number. Pure.

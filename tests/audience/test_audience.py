@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import MailchimpMember
+from connectors.base import AudienceMember
 from sync.audience.apply import push
 from sync.audience.forget import AUDIT_FIELD, forget, plan_forget
 from sync.audience.model import Stakeholder
@@ -69,9 +69,9 @@ class MemoryAudience:
         member["tags"] |= {name for name, on in tags.items() if on}
         member["tags"] -= {name for name, on in tags.items() if not on}
 
-    def members(self, audience_id: str, *, since: str | None = None) -> list[MailchimpMember]:
+    def members(self, audience_id: str, *, since: str | None = None) -> list[AudienceMember]:
         return [
-            MailchimpMember(
+            AudienceMember(
                 m["email"],
                 key,
                 m["status"],
@@ -243,9 +243,9 @@ def test_a_field_change_changes_the_fingerprint() -> None:
 
 def test_pull_notes_only_status_changes_of_known_people() -> None:
     members = [
-        MailchimpMember("Carla@example.org", "h", "unsubscribed", last_changed="t1"),
-        MailchimpMember("stranger@example.org", "h2", "unsubscribed", last_changed="t2"),
-        MailchimpMember("bob@example.org", "h3", "subscribed", last_changed="t3"),
+        AudienceMember("Carla@example.org", "h", "unsubscribed", last_changed="t1"),
+        AudienceMember("stranger@example.org", "h2", "unsubscribed", last_changed="t2"),
+        AudienceMember("bob@example.org", "h3", "subscribed", last_changed="t3"),
     ]
     updates = pull_updates(
         [record(), record(email="bob@example.org", remote_status="subscribed")], members

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import (
+    Audience,
+    AudienceMember,
     BatchOperationResult,
     BatchResult,
-    MailchimpAudience,
-    MailchimpMember,
 )
 from sync.core.errors import FatalRemoteError, NotFoundError
 
@@ -52,29 +52,29 @@ class FakeMailchimp:
         return found
 
     @staticmethod
-    def _as_audience(audience: dict[str, Any]) -> MailchimpAudience:
-        return MailchimpAudience(audience["id"], audience["name"], len(audience["members"]))
+    def _as_audience(audience: dict[str, Any]) -> Audience:
+        return Audience(audience["id"], audience["name"], len(audience["members"]))
 
     @staticmethod
-    def _as_member(member: dict[str, Any]) -> MailchimpMember:
-        return MailchimpMember(email=member["email"], subscriber_hash=member["hash"],
+    def _as_member(member: dict[str, Any]) -> AudienceMember:
+        return AudienceMember(email=member["email"], subscriber_hash=member["hash"],
                                status=member["status"], merge_fields=dict(member["merge_fields"]),
                                tags=tuple(sorted(member["tags"])),
                                last_changed=member["last_changed"])
 
     # ------------------------------------------------------------------ audiences
 
-    def list_audiences(self) -> list[MailchimpAudience]:
+    def list_audiences(self) -> list[Audience]:
         """Every audience, in creation order."""
         return [self._as_audience(a) for a in self.audiences.values()]
 
-    def get_audience(self, audience_id: str) -> MailchimpAudience:
+    def get_audience(self, audience_id: str) -> Audience:
         """One audience; NotFoundError if there is none."""
         return self._as_audience(self._audience(audience_id))
 
-    def create_audience(self, spec: dict[str, Any]) -> MailchimpAudience:
+    def create_audience(self, spec: dict[str, Any]) -> Audience:
         """A new audience with the default merge fields."""
-        def apply() -> MailchimpAudience:
+        def apply() -> Audience:
             for key in ("name", "contact", "permission_reminder", "campaign_defaults"):
                 if not spec.get(key):
                     raise FatalRemoteError(SERVICE, f"create audience: {key} is required")
@@ -132,7 +132,7 @@ class FakeMailchimp:
     def upsert_member(self, audience_id: str, email: str, body: Mapping[str, Any] | None = None,
                       *, status_if_new: str | None = None, status: str | None = None,
                       merge_fields: Mapping[str, Any] | None = None,
-                      language: str = "") -> MailchimpMember:
+                      language: str = "") -> AudienceMember:
         """Create or update one member (idempotent PUT by subscriber hash)."""
         payload: dict[str, Any] = dict(body or {})
         for key, value in (("status_if_new", status_if_new), ("status", status),
@@ -162,7 +162,7 @@ class FakeMailchimp:
         member["last_changed"] = self.world.iso_now()
 
     def members(self, audience_id: str, *, since_last_changed: str | None = None,
-                since: str | None = None) -> list[MailchimpMember]:
+                since: str | None = None) -> list[AudienceMember]:
         """Every member (changed after ``since_last_changed``)."""
         after = since_last_changed or since or ""
         return [self._as_member(m) for m in self._audience(audience_id)["members"].values()

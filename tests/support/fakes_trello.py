@@ -15,15 +15,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import (
+    Board,
+    BoardAction,
+    BoardCard,
+    BoardLabel,
+    BoardList,
+    BoardMember,
     BoardSnapshot,
-    TrelloAction,
-    TrelloBoard,
-    TrelloCard,
-    TrelloCheckItem,
-    TrelloChecklist,
-    TrelloLabel,
-    TrelloList,
-    TrelloMember,
+    CheckItem,
+    Checklist,
 )
 from sync.core.errors import FatalRemoteError, NotFoundError
 
@@ -106,26 +106,26 @@ class FakeTrello:
         return {"id": card["id"], "name": card["name"], "idShort": card["short"]}
 
     @staticmethod
-    def _as_card(card: dict[str, Any]) -> TrelloCard:
-        return TrelloCard(
+    def _as_card(card: dict[str, Any]) -> BoardCard:
+        return BoardCard(
             id=card["id"], name=card["name"], desc=card["desc"], list_id=card["list_id"],
             closed=card["closed"], due=card["due"], due_complete=card["due_complete"],
             member_ids=tuple(card["member_ids"]), label_ids=tuple(card["label_ids"]),
             url=card["url"], last_activity=card["last_activity"], pos=card["pos"])
 
     @staticmethod
-    def _as_checklist(checklist: dict[str, Any]) -> TrelloChecklist:
+    def _as_checklist(checklist: dict[str, Any]) -> Checklist:
         items = sorted(checklist["items"], key=lambda i: i.pos)
-        return TrelloChecklist(id=checklist["id"], card_id=checklist["card_id"],
+        return Checklist(id=checklist["id"], card_id=checklist["card_id"],
                                name=checklist["name"], items=tuple(items))
 
-    def _member(self, person: Person) -> TrelloMember:
-        return TrelloMember(id=person.trello_id, username=person.trello_username,
+    def _member(self, person: Person) -> BoardMember:
+        return BoardMember(id=person.trello_id, username=person.trello_username,
                             full_name=person.name)
 
     # ------------------------------------------------------------------ reads
 
-    def me(self) -> TrelloMember:
+    def me(self) -> BoardMember:
         """The bot member (``GET /members/me``), counted."""
         self.me_calls += 1
         return self._member(self.world.bot)
@@ -134,15 +134,15 @@ class FakeTrello:
         """The fingerprint of the bot's token (``token``)."""
         return f"fake:{self.token}"
 
-    def find_boards(self) -> list[TrelloBoard]:
+    def find_boards(self) -> list[Board]:
         """Open boards the bot is a member of, in creation order."""
         bot = self.world.bot.trello_id
         return [self._as_board(b) for b in self.boards.values()
                 if bot in b["members"] and not b["closed"]]
 
     @staticmethod
-    def _as_board(board: dict[str, Any]) -> TrelloBoard:
-        return TrelloBoard(id=board["id"], name=board["name"], desc=board["desc"],
+    def _as_board(board: dict[str, Any]) -> Board:
+        return Board(id=board["id"], name=board["name"], desc=board["desc"],
                            url=board["url"], closed=board["closed"])
 
     def snapshot(self, board_id: str, *, include_closed_cards: bool = True) -> BoardSnapshot:
@@ -162,8 +162,8 @@ class FakeTrello:
         people = [self.world.by_trello_id(m) for m in board["members"]]
         return BoardSnapshot(
             board=self._as_board(board),
-            lists=tuple(TrelloList(x["id"], x["name"], x["closed"], x["pos"]) for x in lists),
-            labels=tuple(TrelloLabel(x["id"], x["name"], x["color"])
+            lists=tuple(BoardList(x["id"], x["name"], x["closed"], x["pos"]) for x in lists),
+            labels=tuple(BoardLabel(x["id"], x["name"], x["color"])
                          for x in self.labels.values() if x["board_id"] == board_id),
             cards=tuple(self._as_card(c) for c in cards),
             checklists=tuple(self._as_checklist(c) for c in self.checklists.values()
@@ -171,24 +171,24 @@ class FakeTrello:
             members=tuple(self._member(p) for p in people if p is not None),
         )
 
-    def cards(self, card_ids: Sequence[str]) -> list[TrelloCard]:
+    def cards(self, card_ids: Sequence[str]) -> list[BoardCard]:
         """These cards as they are now (``/batch``); deleted ones left out."""
         unique = list(dict.fromkeys(card_ids))
         return [self._as_card(self.cards_by_id[c]) for c in unique if c in self.cards_by_id]
 
     def board_actions(self, board_id: str, *, since: str | None = None,
-                      types: Sequence[str] = ()) -> list[TrelloAction]:
+                      types: Sequence[str] = ()) -> list[BoardAction]:
         """Board actions after ``since``, oldest first."""
-        return [TrelloAction(id=a["id"], type=a["type"], date=a["date"],
+        return [BoardAction(id=a["id"], type=a["type"], date=a["date"],
                              member_id=a["member_id"], member_name=a["member_name"],
                              card_id=a["card_id"], data=dict(a["data"]))
                 for a in self.actions
                 if a["board_id"] == board_id and (not since or a["id"] > since)
                 and (not types or a["type"] in types)]
 
-    def card_comments(self, card_id: str) -> list[TrelloAction]:
+    def card_comments(self, card_id: str) -> list[BoardAction]:
         """A card's comments, newest first (``GET /cards/{id}/actions?filter=commentCard``)."""
-        return [TrelloAction(id=a["id"], type=a["type"], date=a["date"],
+        return [BoardAction(id=a["id"], type=a["type"], date=a["date"],
                              member_id=a["member_id"], member_name=a["member_name"],
                              card_id=a["card_id"], data=dict(a["data"]))
                 for a in reversed(self.actions)
@@ -196,9 +196,9 @@ class FakeTrello:
 
     # ------------------------------------------------------------------ creates
 
-    def create_board(self, name: str, desc: str, workspace_id: str = "") -> TrelloBoard:
+    def create_board(self, name: str, desc: str, workspace_id: str = "") -> Board:
         """A new board (no default lists or labels), the bot its admin."""
-        def apply() -> TrelloBoard:
+        def apply() -> Board:
             board_id = self.world.object_id()
             self.boards[board_id] = {
                 "id": board_id, "name": name, "desc": desc, "closed": False,
@@ -208,23 +208,23 @@ class FakeTrello:
             return self._as_board(self.boards[board_id])
         return self._write("create_board", apply)
 
-    def create_list(self, board_id: str, name: str, pos: str | float = "bottom") -> TrelloList:
+    def create_list(self, board_id: str, name: str, pos: str | float = "bottom") -> BoardList:
         """A new list at the right of the board."""
-        def apply() -> TrelloList:
+        def apply() -> BoardList:
             siblings = [x["pos"] for x in self.lists.values() if x["board_id"] == board_id]
             lst = {"id": self.world.object_id(), "board_id": board_id, "name": name,
                    "closed": False, "pos": (max(siblings) if siblings else 0.0) + POS_STEP}
             self.lists[lst["id"]] = lst
-            return TrelloList(lst["id"], name, False, lst["pos"])
+            return BoardList(lst["id"], name, False, lst["pos"])
         return self._write("create_list", apply)
 
-    def create_label(self, board_id: str, name: str, color: str | None) -> TrelloLabel:
+    def create_label(self, board_id: str, name: str, color: str | None) -> BoardLabel:
         """A new label on the board."""
-        def apply() -> TrelloLabel:
+        def apply() -> BoardLabel:
             label = {"id": self.world.object_id(), "board_id": board_id, "name": name,
                      "color": color}
             self.labels[label["id"]] = label
-            return TrelloLabel(label["id"], name, color)
+            return BoardLabel(label["id"], name, color)
         return self._write("create_label", apply)
 
     def new_card(self, actor: Person, list_id: str, name: str, desc: str, *,
@@ -256,13 +256,13 @@ class FakeTrello:
 
     def create_card(self, list_id: str, name: str, desc: str, *, due: dt.datetime | None = None,
                     label_ids: Sequence[str] = (), member_ids: Sequence[str] = (),
-                    pos: str | float = "bottom") -> TrelloCard:
+                    pos: str | float = "bottom") -> BoardCard:
         """A new card at the bottom of its list."""
         return self._write("create_card", lambda: self._as_card(self.new_card(
             self.world.bot, list_id, name, desc, due=due, label_ids=label_ids,
             member_ids=member_ids)))
 
-    def create_checklist(self, card_id: str, name: str, items: Sequence[str]) -> TrelloChecklist:
+    def create_checklist(self, card_id: str, name: str, items: Sequence[str]) -> Checklist:
         """A checklist, then its items: one write each, as the connector makes them."""
         def make() -> dict[str, Any]:
             card = self._card(card_id)
@@ -278,14 +278,14 @@ class FakeTrello:
             self.add_checkitem(checklist["id"], item)
         return self._as_checklist(checklist)
 
-    def add_checkitem(self, checklist_id: str, name: str) -> TrelloCheckItem:
+    def add_checkitem(self, checklist_id: str, name: str) -> CheckItem:
         """One item at the bottom of a checklist."""
-        def apply() -> TrelloCheckItem:
+        def apply() -> CheckItem:
             checklist = self.checklists.get(checklist_id)
             if checklist is None:
                 raise NotFoundError(SERVICE, "not found (HTTP 404): checklist")
             pos = max((i.pos for i in checklist["items"]), default=0.0) + POS_STEP
-            item = TrelloCheckItem(self.world.object_id(), name, False, pos)
+            item = CheckItem(self.world.object_id(), name, False, pos)
             checklist["items"].append(item)
             return item
         return self._write("add_checkitem", apply)
@@ -302,9 +302,9 @@ class FakeTrello:
                      {"text": text, "card": self._ref(card)}, card_id)
         return str(self.actions[-1]["id"])
 
-    def invite_member(self, board_id: str, email: str, full_name: str) -> TrelloMember | None:
+    def invite_member(self, board_id: str, email: str, full_name: str) -> BoardMember | None:
         """Invite by e-mail: the person joins the board at once (the sandbox's way)."""
-        def apply() -> TrelloMember:
+        def apply() -> BoardMember:
             person = self.world.person(email, full_name)
             members = self.boards[board_id]["members"]
             if person.trello_id not in members:
@@ -314,7 +314,7 @@ class FakeTrello:
 
     # ------------------------------------------------------------------ updates
 
-    def update_card(self, card_id: str, **changes: Any) -> TrelloCard:
+    def update_card(self, card_id: str, **changes: Any) -> BoardCard:
         """Set fields absolutely (the connector's keys); one action per changed field."""
         known = {k for k, _ in _FIELDS} | {"member_ids", "label_ids"}
         unknown = set(changes) - known
