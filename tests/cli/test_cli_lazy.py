@@ -9,17 +9,13 @@ cron run) imports none of what only other commands, or a sync with something to 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import click
 import pytest
 from click.testing import CliRunner
 
 from sync.cli.main import COMMANDS, cli
 from sync.cli.support.lazy import LazyCommand, LazyGroup, load_target
-from tests.support.paths import ROOT
+from tests.support.processes import cli_process
 from tests.support.synced import Synced, until_quiet
 
 # Libraries that neither --version nor --help needs (the issue's start-up profile).
@@ -70,41 +66,23 @@ def test_the_lazy_help_is_what_click_writes_for_the_loaded_commands() -> None:
     assert "sync " in lazy.output and "Keep every action item in step" in lazy.output
 
 
-def _imported_by(*args: str) -> dict[str, object]:
-    """The modules a fresh ``mcm-sync ARGS`` process has imported when it exits, and its
-    standard output."""
-    script = (
-        "import atexit, json, sys\n"
-        "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))\n"
-        "from sync.cli.main import main\n"
-        f"sys.argv = ['mcm-sync', *{list(args)!r}]\n"
-        "main()\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    modules = json.loads(done.stderr.strip().splitlines()[-1])
-    return {"modules": modules, "output": done.stdout}
-
-
 @pytest.mark.parametrize("args", [("--version",), ("--help",)], ids=" ".join)
 def test_version_and_help_import_no_command(args: tuple[str, ...]) -> None:
-    found = _imported_by(*args)
-    modules = found["modules"]
-    assert isinstance(modules, list)
+    found = cli_process(*args)
+    modules = found.modules
     commands = {entry.target.partition(":")[0] for entry in COMMANDS.values()}
     assert sorted(commands & set(modules)) == []
     assert sorted({m.partition(".")[0] for m in modules} & set(HEAVY)) == []
     if args == ("--help",):
-        assert all(name in str(found["output"]) for name in COMMANDS)
+        assert all(name in found.output for name in COMMANDS)
 
 
 @pytest.mark.parametrize("synced_template", ["sqlite"], indirect=True)
 def test_a_quiet_sync_process_imports_only_what_it_runs(alliance: Synced) -> None:
     until_quiet(alliance)
-    found = _imported_by("-c", str(alliance.config_path), "sync")
-    assert "sync (quiet: nothing new) done" in str(found["output"])
-    modules = found["modules"]
-    assert isinstance(modules, list)
+    found = cli_process("-c", str(alliance.config_path), "sync")
+    assert "sync (quiet: nothing new) done" in found.output
+    modules = found.modules
     # The process did run a sync: the command, the engine and the connectors are there.
     assert {"sync.cli.sync", "sync.engine.run", "connectors.trello.connector"} <= set(modules)
     # A package is in sys.modules whenever any module of it is.

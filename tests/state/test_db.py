@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from sync.state.db import Database, DatabaseError, IntegrityError, OperationalEr
 from sync.state.schema import column_names
 from sync.state.statements import parameters
 from sync.state.store import StateStore
-from tests.support.paths import ROOT
+from tests.support.processes import cli_process
 from tests.support.stores import StoreTarget, unique_schema
 from tests.support.synced import Synced, until_quiet
 
@@ -164,25 +162,12 @@ def test_sqlite_and_postgresql_stores_have_one_schema(tmp_path: Path, pg_url: st
     assert "items" in schemas[0][0] and "items_order" in schemas[0][1]
 
 
-def _sync_in_a_process(config: Path) -> tuple[dict[str, Any], list[str]]:
-    """``mcm-sync -c CONFIG sync --json`` as cron runs it: its result and the modules it had
-    loaded when it exited."""
-    script = ("import atexit, json, sys\n"
-              "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))\n"
-              "from sync.cli.main import main\n"
-              f"sys.argv = ['mcm-sync', '-c', {str(config)!r}, 'sync', '--json']\n"
-              "main()\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout), json.loads(done.stderr.strip().splitlines()[-1])
-
-
 def test_a_quiet_sync_on_sqlite_never_loads_sqlalchemy(alliance: Synced) -> None:
     """The start-up budget of a scheduled sync: SQLAlchemy was a fifth of it. On PostgreSQL
     the same run goes through SQLAlchemy's pool, and still finds nothing to do."""
     until_quiet(alliance)
-    result, modules = _sync_in_a_process(alliance.config_path)
+    found = cli_process("-c", str(alliance.config_path), "sync", "--json")
+    result, modules = json.loads(found.output), found.modules
     assert result["quiet"] is True and result["changes"] == []
     loaded = {name.partition(".")[0] for name in modules}
     if alliance.config.state_url:
