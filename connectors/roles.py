@@ -2,12 +2,13 @@
 
 The engine (``sync/``) types its connectors with these protocols, never with a vendor's
 class, so that a second chat service (or board, or audience service) is one more
-implementation of a protocol here and one line where ``sync.core.services.connect`` picks it,
-not an edit across the engine. Today Trello is the board service
-(``connectors.trello.connector.TrelloConnector``), Slack the chat service
-(``connectors.slack.connector.SlackConnector``) and Mailchimp the audience service
-(``connectors.mailchimp.connector.MailchimpConnector``); each module states so to the type
-checker. Tests implement them in memory (``tests/fakes_*.py``).
+implementation of a protocol here and one entry in the registry of ``sync.core.services``,
+not an edit across the engine. Each names itself (``service_name``): the engine's logic
+speaks of the roles, what it stores and reports is under the service's own name. Today
+Trello is the board service (``connectors.trello.connector.TrelloConnector``), Slack the
+chat service (``connectors.slack.connector.SlackConnector``) and Mailchimp the audience
+service (``connectors.mailchimp.connector.MailchimpConnector``); each module states so to
+the type checker. Tests implement them in memory (``tests/fakes_*.py``).
 
 The protocols exchange the plain dataclasses of :mod:`connectors.base`. Every method maps
 the vendor's errors into ``connectors.errors`` and is wrapped in the one retry policy of
@@ -44,6 +45,13 @@ from connectors.base import (
 class BoardService(Protocol):
     """The board side: boards, lists, labels, cards, checklists, comments, members and the
     board's activity (what webhooks announce). Trello implements it."""
+
+    @property
+    def service_name(self) -> str:
+        """The service's own name (``"trello"``): what the engine stores and reports this side
+        under (state rows, journal, conflicts, ``--json``), and its key in the registry of
+        ``sync.core.services``; the engine itself speaks of the board role."""
+        ...
 
     def me(self) -> BoardMember:
         """The member whose token we use."""
@@ -129,6 +137,13 @@ class BoardService(Protocol):
 class ChatService(Protocol):
     """The chat side: identity, channels, posting and updating messages, thread replies,
     reactions (on the messages read back) and history. Slack implements it."""
+
+    @property
+    def service_name(self) -> str:
+        """The service's own name (``"slack"``): what the engine stores and reports this side
+        under (state rows, journal, conflicts, ``--json``), and its key in the registry of
+        ``sync.core.services``; the engine itself speaks of the chat role."""
+        ...
 
     def identity(self) -> tuple[str, str]:
         """(user id, bot id) of our token (auth.test)."""
@@ -229,6 +244,13 @@ class ChatService(Protocol):
 class AudienceService(Protocol):
     """The audience side: audiences, merge fields, tags, members and campaign drafts.
     Mailchimp implements it."""
+
+    @property
+    def service_name(self) -> str:
+        """The service's own name (``"mailchimp"``): what the engine stores and reports this side
+        under (state rows, journal, conflicts, ``--json``), and its key in the registry of
+        ``sync.core.services``; the engine itself speaks of the audience role."""
+        ...
 
     def list_audiences(self) -> list[Audience]:
         """Every audience (all pages)."""

@@ -16,7 +16,7 @@ from playbooks.model import ActionRow, Playbook
 from sync.core.checks import parse_duration
 from sync.core.config import Config
 from sync.core.mrkdwn import escape
-from sync.engine.read import forget_slack_identity, forget_trello_identity
+from sync.engine.read import forget_board_identity, forget_chat_identity
 from sync.engine.run import SyncResult, due_for_full, prepare, run_sync
 from sync.plenary.meetings import meeting_schedule, post_meeting_reminders
 from sync.reports.digest import digest_due, digest_text
@@ -72,7 +72,8 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], board: 
         ctx = prepare(config, book, rows, board, chat, store, now=now, inputs=inputs)
         ctx.progress = progress
         full = full or due_for_full(store, parse_duration(config.sync.full_reconcile_every,
-                                                          "sync.full_reconcile_every"), now)
+                                                          "sync.full_reconcile_every"), now,
+                                    ctx.names)
         result = run_sync(ctx, full=full)
         posted = _post_digest(config, book, rows, chat, store, now, run.id)
         reminders = post_meeting_reminders(config, book, chat, store, now, run_id=run.id)
@@ -81,9 +82,9 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], board: 
         store.finish_run(run.id, "failed")
         if isinstance(failure, RemoteError):
             # A token revoked, replaced or moved to another workspace shows as a failed call:
-            # the next run asks Slack and Trello who we are instead of trusting the records.
-            forget_slack_identity(store)
-            forget_trello_identity(store)
+            # the next run asks the services who we are instead of trusting the records.
+            forget_chat_identity(store, chat)
+            forget_board_identity(store, board)
         raise
     if result.quiet and not posted and not reminders and not (pushed and pushed.write_calls):
         # A quiet run wrote nothing: it keeps no row (a worker makes one every few seconds
@@ -109,7 +110,7 @@ def _push_audience(config: Config, book: Playbook, mailchimp: AudienceService,
                 sector_titles=dict(book.facts.sectors))
 
 
-def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slack: ChatService,
+def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], chat: ChatService,
                  store: StateStore, now: dt.datetime, run_id: str) -> bool:
     """Post the digest when it is due, once: a run that died after posting adopts it.
 
@@ -118,18 +119,18 @@ def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slac
     the token in its metadata) instead of posting a second one.
     """
     every = parse_duration(config.sync.digest_every, "sync.digest_every")
-    previous = store.get_bookmark("slack", "digest")
+    previous = store.get_bookmark(chat.service_name, "digest")
     if not digest_due(previous, every, now):
         return False
-    general = store.get_resource("slack", "channel", "general")
+    general = store.get_resource(chat.service_name, "channel", "general")
     if general is None:
         return False
     if previous is None:
         # No bookmark: the first digest ever, or a state store rebuilt by bootstrap after it
         # was lost. Our last digest in the channel says which (and when the next is due).
-        previous = last_digest_time(config, book, slack, general.remote_id, now - every)
+        previous = last_digest_time(config, book, chat, general.remote_id, now - every)
         if previous is not None:
-            store.set_bookmark("slack", "digest", previous)
+            store.set_bookmark(chat.service_name, "digest", previous)
             if not digest_due(previous, every, now):
                 return False
     text = escape(digest_text(config.alliance.name, book, store.list_items(), now.date(), rows,
@@ -137,16 +138,16 @@ def _post_digest(config: Config, book: Playbook, rows: Sequence[ActionRow], slac
     token = make_token(config.alliance.slug, f"digest:{previous or 'first'}")
 
     def find() -> ChatMessage | None:
-        return next((m for m in slack.history(general.remote_id)
+        return next((m for m in chat.history(general.remote_id)
                      if token_in_metadata(m.metadata, OUR_EVENT_TYPES) == token), None)
 
     Journal(store, run_id).append(
-        "slack", "post_digest", token,
-        lambda: slack.post_message(general.remote_id, text,
+        chat.service_name, "post_digest", token,
+        lambda: chat.post_message(general.remote_id, text,
                                    metadata=note_metadata(token, kind=DIGEST,
                                                           at=now.isoformat())),
         lambda posted: posted.ts, find=find)
-    store.set_bookmark("slack", "digest", now.isoformat())
+    store.set_bookmark(chat.service_name, "digest", now.isoformat())
     return True
 
 

@@ -79,6 +79,8 @@ _FOUND = object()  # what a recover returns for a create that returns nothing
 class MailchimpConnector:
     """The engine's Mailchimp: the alliance's audience, its members, batches and drafts."""
 
+    service_name = "mailchimp"  # stored and reported under this name (connectors.roles)
+
     def __init__(
         self,
         api_key: str,

@@ -74,6 +74,8 @@ Response = dict[str, Any]
 class SlackConnector:
     """The engine's Slack: channels, members, item messages with metadata, reactions."""
 
+    service_name = "slack"  # stored and reported under this name (connectors.roles)
+
     def __init__(
         self,
         token: str,

@@ -57,6 +57,8 @@ class TrelloConnector(TrelloWebhooks):
     """The engine's Trello (:class:`connectors.roles.BoardService`): boards, lists, labels, cards,
     checklists, comments, invitations; reads and the call path come from TrelloCore."""
 
+    service_name = "trello"  # stored and reported under this name (connectors.roles)
+
     # ------------------------------------------------------------------ boards
 
     def create_board(self, name: str, desc: str, workspace_id: str = "") -> Board:

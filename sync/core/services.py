@@ -6,6 +6,12 @@ there tomorrow, and the connectors are pointed at it with the credentials that s
 issued (``GET /_sandbox/credentials``, loopback only): it refuses any other, as the vendors
 do. Otherwise the config's secrets and optional ``base_url`` settings are used.
 
+Which connector a service name gives is the registry's (:data:`SERVICES`, a
+:class:`ServiceRegistry`): board, chat and audience services, each keyed by its name (the
+connector's ``service_name``), with what people call it and a factory that makes its
+connector from a :class:`Wiring`. Trello, Slack and Mailchimp are registered; a second chat
+service would be one more entry (and its connector module), not an edit of :func:`connect`.
+
 The secrets that prove a webhook delivery genuine (:class:`Secrets`: the config's, else the
 environment's) are read here too, so that ``serve`` verifies with them and ``doctor`` checks
 them from one place.
@@ -18,10 +24,10 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from connectors.masking import remember_secret
 from connectors.rate_limits import SLACK_DISTRIBUTED_LIMIT
@@ -34,7 +40,6 @@ if TYPE_CHECKING:  # the connectors are imported when connecting, not with the c
     from connectors.limits import RateLimits
     from connectors.roles import AudienceService, BoardService, ChatService
 
-ALL_SERVICES = ("trello", "slack", "mailchimp")
 SERVER_INFO = "server.json"
 
 
@@ -55,19 +60,19 @@ class Connected:
     embedded: bool = False
 
     def need_board(self) -> BoardService:
-        """The board service; connect() was asked for it (``"trello"`` in ``services``)."""
+        """The board service; connect() was asked for it (its name in ``services``)."""
         if self.board is None:
             raise RuntimeError("connect() was not asked for the board service")
         return self.board
 
     def need_chat(self) -> ChatService:
-        """The chat service; connect() was asked for it (``"slack"`` in ``services``)."""
+        """The chat service; connect() was asked for it (its name in ``services``)."""
         if self.chat is None:
             raise RuntimeError("connect() was not asked for the chat service")
         return self.chat
 
     def need_audience(self) -> AudienceService:
-        """The audience service; connect() was asked for it (``"mailchimp"`` in ``services``)."""
+        """The audience service; connect() was asked for it (its name in ``services``)."""
         if self.audience is None:
             raise RuntimeError("connect() was not asked for the audience service")
         return self.audience
@@ -182,61 +187,157 @@ def _secret(value: SecretStr | None, setting: str, variable: str) -> str:
     return value.get_secret_value()
 
 
-# Where each credential of the real services is read when the config names none, and its
-# name among the sandbox's issued credentials.
-_VARIABLES = {"trello.api_key": "TRELLO_API_KEY", "trello.token": "TRELLO_TOKEN",
-              "slack.token": "SLACK_BOT_TOKEN", "mailchimp.api_key": "MAILCHIMP_API_KEY"}
-_ISSUED = {"trello.api_key": "api_key", "trello.token": "token", "slack.token": "bot_token",
-           "mailchimp.api_key": "api_key"}
+# ---------------------------------------------------------------------- the registry
 
 
-def _add_connectors(connected: Connected, services: Sequence[str],
-                    credential: Callable[[str], str], *,
-                    base_urls: tuple[str | None, str | None, str | None],
-                    mailchimp_server: str, slack_app: str, sleep: Callable[[float], None],
-                    limits: RateLimits | None, slack_window: Callable[[], float]) -> None:
-    """Make the connectors of ``services`` on ``connected``, the sandbox's and the real
-    services' alike: ``credential(setting)`` gives a secret and ``slack_window()`` a distributed
-    Slack app's window (each asked only for a service asked for), ``limits`` the deployment's
-    shared pacing (None: no pacing across processes)."""
-    # Imported here, and Mailchimp's only when it is asked for (a sync without an audience to
-    # push never is): the SDKs are a good part of a run's start-up.
-    from connectors.pacing import ConnectionGate, SlackPacer, TrelloPacer
-    from connectors.slack.connector import SlackConnector
+@dataclass(frozen=True)
+class Wiring:
+    """What a service's factory makes its connector with, on the sandbox or the real service:
+    the config, the sandbox's address and issued credentials (``sandbox_url`` "" for the real
+    services), and the deployment's pacing (``limits`` None: no pacing across processes)."""
+
+    config: Config
+    sleep: Callable[[float], None]
+    limits: RateLimits | None
+    sandbox_url: str = ""
+    issued: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def url(self, sandbox_path: str, configured: str | None) -> str | None:
+        """The service's base URL: its path on the sandbox, else the config's (None: the
+        SDK's own)."""
+        return f"{self.sandbox_url}{sandbox_path}" if self.sandbox_url else configured
+
+    def secret(self, service: str, issued_as: str, configured: SecretStr | None, setting: str,
+               variable: str) -> str:
+        """A credential: the one the sandbox issued (``issued_as`` among ``service``'s), else
+        the config's ``setting`` (read from ``variable`` when the config names none)."""
+        if self.sandbox_url:
+            return self.issued[service][issued_as]
+        return _secret(configured, setting, variable)
+
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Registered(Generic[S]):
+    """One service mcm-sync can connect to: its name (its connector's ``service_name``, the
+    key under which it is stored and reported), what people call it, and how its connector is
+    made (imported when it is asked for: the SDKs are a good part of a run's start-up)."""
+
+    name: str
+    title: str
+    make: Callable[[Wiring], S]
+
+
+@dataclass
+class ServiceRegistry:
+    """The services by role, each keyed by name: where :func:`connect` finds a service, so a
+    second chat (or board, or audience) service is registered here, not chosen by ``if``s
+    across the code."""
+
+    board: dict[str, Registered[BoardService]] = field(default_factory=dict)
+    chat: dict[str, Registered[ChatService]] = field(default_factory=dict)
+    audience: dict[str, Registered[AudienceService]] = field(default_factory=dict)
+
+    def names(self) -> tuple[str, ...]:
+        """Every registered service's name, board services first, then chat, then audience."""
+        return (*self.board, *self.chat, *self.audience)
+
+    def role_of(self, name: str) -> str:
+        """``board``, ``chat`` or ``audience``: the role of the service called ``name``."""
+        for role, found in (("board", self.board), ("chat", self.chat),
+                            ("audience", self.audience)):
+            if name in found:
+                return role
+        raise UserError(f"unknown service {name!r}",
+                        hint=f"the services are: {', '.join(self.names())}")
+
+    def titles(self, roles: Sequence[str] = ("board", "chat", "audience")) -> dict[str, str]:
+        """What people call each service of ``roles``, by name (``{"trello": "Trello"}``)."""
+        by_role: dict[str, Mapping[str, Registered[Any]]] = {
+            "board": self.board, "chat": self.chat, "audience": self.audience}
+        return {name: entry.title for role in roles for name, entry in by_role[role].items()}
+
+    def add_connectors(self, connected: Connected, services: Sequence[str],
+                       wiring: Wiring) -> None:
+        """Make the connectors of ``services`` (names) on ``connected``, each in its role; one
+        service per role."""
+        for name in services:
+            role = self.role_of(name)
+            if getattr(connected, role) is not None:
+                raise UserError(f"two {role} services asked for at once ({name} is one)",
+                                hint=f"choose one {role} service")
+            if role == "board":
+                connected.board = self.board[name].make(wiring)
+            elif role == "chat":
+                connected.chat = self.chat[name].make(wiring)
+            else:
+                connected.audience = self.audience[name].make(wiring)
+
+
+def _trello(wiring: Wiring) -> BoardService:
+    from connectors.pacing import TrelloPacer
     from connectors.trello.connector import TrelloConnector
 
-    trello_url, slack_url, mailchimp_url = base_urls
-    if "trello" in services:
-        key, token = credential("trello.api_key"), credential("trello.token")
-        connected.board = TrelloConnector(
-            key, token, base_url=trello_url,
-            pacer=TrelloPacer(sleep=sleep, limits=limits, api_key=key, token=token))
-    if "slack" in services:
-        bot = credential("slack.token")
-        connected.chat = SlackConnector(
-            bot, base_url=slack_url,
-            pacer=SlackPacer(sleep=sleep, limits=limits, token=bot), pacer_sleep=sleep,
-            app_class=slack_app, distributed_window=slack_window())
-    if "mailchimp" in services:
-        from connectors.mailchimp.connector import MailchimpConnector
+    settings = wiring.config.trello
+    key = wiring.secret("trello", "api_key", settings.api_key, "trello.api_key",
+                        "TRELLO_API_KEY")
+    token = wiring.secret("trello", "token", settings.token, "trello.token", "TRELLO_TOKEN")
+    return TrelloConnector(
+        key, token, base_url=wiring.url("/trello", settings.base_url),
+        pacer=TrelloPacer(sleep=wiring.sleep, limits=wiring.limits, api_key=key, token=token))
 
-        api_key = credential("mailchimp.api_key")
-        connected.audience = MailchimpConnector(
-            api_key, server=mailchimp_server, base_url=mailchimp_url,
-            # Without shared limits (a sandbox that emulates none) nothing gates connections.
-            pacer=ConnectionGate(limits=limits, api_key=api_key) if limits else None)
+
+def _slack(wiring: Wiring) -> ChatService:
+    from connectors.pacing import SlackPacer
+    from connectors.slack.connector import SlackConnector
+
+    settings = wiring.config.slack
+    bot = wiring.secret("slack", "bot_token", settings.token, "slack.token", "SLACK_BOT_TOKEN")
+    # A distributed app's window: the sandbox's (a test may shorten it), else Slack's.
+    window = (_sandbox_slack_window(wiring.sandbox_url) if wiring.sandbox_url
+              else SLACK_DISTRIBUTED_LIMIT.seconds)
+    return SlackConnector(
+        bot, base_url=wiring.url("/slack/api/", settings.base_url),
+        pacer=SlackPacer(sleep=wiring.sleep, limits=wiring.limits, token=bot),
+        pacer_sleep=wiring.sleep, app_class=settings.app_distribution,
+        distributed_window=window)
+
+
+def _mailchimp(wiring: Wiring) -> AudienceService:
+    from connectors.mailchimp.connector import MailchimpConnector
+    from connectors.pacing import ConnectionGate
+
+    settings = wiring.config.mailchimp
+    api_key = wiring.secret("mailchimp", "api_key", settings.api_key, "mailchimp.api_key",
+                            "MAILCHIMP_API_KEY")
+    return MailchimpConnector(
+        api_key, server="us1" if wiring.sandbox_url else settings.server,
+        base_url=wiring.url("/mailchimp/3.0", settings.base_url),
+        # Without shared limits (a sandbox that emulates none) nothing gates connections.
+        pacer=ConnectionGate(limits=wiring.limits, api_key=api_key) if wiring.limits else None)
+
+
+SERVICES = ServiceRegistry()
+SERVICES.board["trello"] = Registered("trello", "Trello", _trello)
+SERVICES.chat["slack"] = Registered("slack", "Slack", _slack)
+SERVICES.audience["mailchimp"] = Registered("mailchimp", "Mailchimp", _mailchimp)
+ALL_SERVICES = SERVICES.names()
 
 
 @contextlib.contextmanager
-def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
+def connect(config: Config, services: Sequence[str] | None = None, *,
             sandbox: bool | None = None, sandbox_url: str | None = None) -> Iterator[Connected]:
-    """Yield the connectors for ``services``; stops an embedded sandbox afterwards.
+    """Yield the connectors for ``services`` (registered names; None: every registered
+    service), each in its role; stops an embedded sandbox afterwards.
 
     ``sandbox_url`` points at an already running sandbox (``mcm-sync sandbox serve``) instead
     of starting one in-process.
     """
     from sync.limits import limits_for
 
+    services = ALL_SERVICES if services is None else services
     use_sandbox = config.sandbox if sandbox is None else sandbox
     server = None
     try:
@@ -256,26 +357,13 @@ def connect(config: Config, services: Sequence[str] = ALL_SERVICES, *,
             # then across the deployment, as the vendors count).
             sleep = time.sleep if found.rate_limits else _never_sleep
             limits = limits_for(config.state_url) if found.rate_limits else None
-            _add_connectors(
-                connected, services,
-                lambda setting: issued[setting.partition(".")[0]][_ISSUED[setting]],
-                base_urls=(f"{base}/trello", f"{base}/slack/api/", f"{base}/mailchimp/3.0"),
-                mailchimp_server="us1", slack_app=config.slack.app_distribution,
-                sleep=sleep, limits=limits, slack_window=lambda: _sandbox_slack_window(base))
+            SERVICES.add_connectors(connected, services,
+                                    Wiring(config, sleep, limits, sandbox_url=base, issued=issued))
             yield connected
             return
         connected = Connected()
-
-        def configured(setting: str) -> str:
-            service, _, key = setting.partition(".")
-            return _secret(getattr(getattr(config, service), key), setting, _VARIABLES[setting])
-
-        _add_connectors(
-            connected, services, configured,
-            base_urls=(config.trello.base_url, config.slack.base_url, config.mailchimp.base_url),
-            mailchimp_server=config.mailchimp.server, slack_app=config.slack.app_distribution,
-            sleep=time.sleep, limits=limits_for(config.state_url),
-            slack_window=lambda: SLACK_DISTRIBUTED_LIMIT.seconds)
+        SERVICES.add_connectors(connected, services,
+                                Wiring(config, time.sleep, limits_for(config.state_url)))
         yield connected
     finally:
         if server is not None:

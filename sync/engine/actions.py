@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import BoardCard, ChatMessage
-from sync.engine.decide import Conflict, Decision
+from sync.engine.decide import Conflict, Decision, SideNames
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,8 @@ class ItemPlan:
 
     key: str
     number: str
-    decision: Decision
+    decision: Decision  # its sides by role (board, chat, hub)
+    names: SideNames  # what they are stored and reported under
     held: frozenset[str] = frozenset()
     audit: list[AuditLine] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -117,8 +118,15 @@ class ItemPlan:
                     or self.comments or self.said_once or self.repeated_notes)
 
     def conflict(self, conflict: Conflict) -> Conflict:
-        """``conflict`` of this item as the summary shows it: its number, waiting or settled."""
-        return dataclasses.replace(conflict, item=self.number, waiting=not self.resolve_conflicts)
+        """``conflict`` of this item as it is recorded and shown: its number, waiting or
+        settled, its sides under their services' names (``trello``, not ``board``)."""
+        return dataclasses.replace(conflict, item=self.number, waiting=not self.resolve_conflicts,
+                                   winner_side=self.names.stored(conflict.winner_side),
+                                   loser_side=self.names.stored(conflict.loser_side))
+
+    def conflicts(self) -> list[Conflict]:
+        """Every conflict of this item as it is recorded and shown (:meth:`conflict`)."""
+        return [self.conflict(c) for c in self.decision.conflicts]
 
     @property
     def is_noop(self) -> bool:
@@ -176,4 +184,4 @@ class SyncPlan:
 
     def conflicts(self) -> list[Conflict]:
         """Every conflict, item by item, with its item's number and whether it waits."""
-        return [item.conflict(c) for item in self.items for c in item.decision.conflicts]
+        return [c for item in self.items for c in item.conflicts()]

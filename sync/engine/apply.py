@@ -53,7 +53,7 @@ def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
         _post_message(ctx, journal, post, result)
     for message in plan.duplicates:
         ctx.chat.delete_message(ctx.settings.actions_channel, message.ts)
-        result.count("slack.delete_message")
+        result.count(f"{ctx.names.chat}.delete_message")
         result.duplicates_removed.append(message.ts)
 
 
@@ -103,7 +103,7 @@ def apply_visible(ctx: SyncContext, plan: ItemPlan, result: SyncResult, *,
     if plan.card_changes:
         try:
             ctx.board.update_card(plan.card_id, **plan.card_changes)
-            result.count("trello.update_card")
+            result.count(f"{ctx.names.board}.update_card")
         except NotFoundError:
             # Deleted in a way the board actions did not tell us (or since we read them):
             # same as a deletion we saw, never a run that fails forever.
@@ -121,7 +121,7 @@ def _update_message(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> Non
                                                     labels(settings), plan.card_id,
                                                     buttons=buttons_on(ctx.config)),
                                  metadata=item_metadata(_token(ctx, plan.key), plan.number))
-        result.count("slack.update_message")
+        result.count(f"{ctx.names.chat}.update_message")
 
 
 def apply_message(ctx: SyncContext, shown: Shown, result: SyncResult) -> Shown:
@@ -162,8 +162,8 @@ def _add_item(ctx: SyncContext, new: NewItem, result: SyncResult) -> None:
             store.add_audit(item.id, line.actor, line.source, line.field, line.old, line.new)
     if new.card_id:
         ctx.board.update_card(new.card_id, name=new.card_name, desc=new.card_desc)
-        result.count("trello.update_card")
-        store.put_side(item.id, "trello", new.card_id, dict(new.trello_base or {}),
+        result.count(f"{ctx.names.board}.update_card")
+        store.put_side(item.id, ctx.names.board, new.card_id, dict(new.trello_base or {}),
                        fingerprint="")
         result.created_items.append(item.number)
         if new.copy_of:
@@ -176,13 +176,13 @@ def _make_card(ctx: SyncContext, journal: Journal, card: CardToMake, result: Syn
     made = card.adopt
     if made is None:
         made = journal.create(
-            "trello", "create_card", card.token,
+            ctx.names.board, "create_card", card.token,
             lambda: ctx.board.create_card(card.list_id, card.name, card.desc, due=card.due,
                                            label_ids=list(card.label_ids),
                                            member_ids=list(card.member_ids)),
             lambda created: created.id, item_id=item_id)
-        result.count("trello.create_card")
-    ctx.store.put_side(item_id, "trello", made.id, dict(card.base), fingerprint="")
+        result.count(f"{ctx.names.board}.create_card")
+    ctx.store.put_side(item_id, ctx.names.board, made.id, dict(card.base), fingerprint="")
     result.created_items.append(card.number)
 
 
@@ -204,14 +204,14 @@ def _apply_rest(ctx: SyncContext, journal: Journal, shown: Shown, result: SyncRe
             appended.append(line)
     for note in plan.notes:
         if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
-            result.count("slack.thread_reply")
+            result.count(f"{ctx.names.chat}.thread_reply")
     for note, line in plan.said_once:
         if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
-            result.count("slack.thread_reply")
+            result.count(f"{ctx.names.chat}.thread_reply")
             appended.append(line)
     for ts in plan.repeated_notes:  # a second copy of a note of ours (it landed late)
         ctx.chat.delete_message(settings.actions_channel, ts)
-        result.count("slack.delete_message")
+        result.count(f"{ctx.names.chat}.delete_message")
     with store.transaction():
         _record(ctx, item_id, plan, result, card_gone, appended)
         for intent in (*plan.settles, *shown.decided):
@@ -231,7 +231,7 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
     if plan.decision.changes:
         store.update_item(item_id, status=agreed["status"], due=agreed.get("due"),
                           title=agreed["title"], owner=agreed.get("owners") or "")
-    for conflict in plan.decision.conflicts:
+    for conflict in plan.conflicts():  # as recorded: the sides under their services' names
         values: dict[str, Any] = {conflict.winner_side: conflict.winner_value,
                                   conflict.loser_side: conflict.loser_value}
         record = store.record_conflict(item_id, conflict.field, values,
@@ -248,22 +248,22 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
         store.add_audit(item_id, conflict.loser_actor, conflict.loser_side, "conflict", None,
                         conflict_entry(shown))
         result.conflicts.append(shown)
-    trello_side = store.get_side(item_id, "trello")
+    trello_side = store.get_side(item_id, ctx.names.board)
     if trello_side is not None and (plan.mark_card_deleted or card_gone):
-        store.put_side(item_id, "trello", trello_side.remote_id,
+        store.put_side(item_id, ctx.names.board, trello_side.remote_id,
                        {**trello_side.base, "deleted": True}, fingerprint="")
     elif trello_side is not None and plan.trello_base is not None:
-        store.put_side(item_id, "trello", trello_side.remote_id, plan.trello_base,
+        store.put_side(item_id, ctx.names.board, trello_side.remote_id, plan.trello_base,
                        fingerprint="")
     for line in appended:
         store.add_audit(item_id, line.actor, line.source, line.field, line.old, line.new)
-    side = store.get_side(item_id, "slack") if plan.slack_base is not None else None
+    side = store.get_side(item_id, ctx.names.chat) if plan.slack_base is not None else None
     if side is not None and plan.slack_base is not None:
         base = dict(plan.slack_base)
         if card_gone:  # the replies were not copied: read them again once the card is back
             base["latest_reply"] = side.base.get("latest_reply", "")
         if base != side.base:
-            store.put_side(item_id, "slack", side.remote_id, base, fingerprint="")
+            store.put_side(item_id, ctx.names.chat, side.remote_id, base, fingerprint="")
     if plan.file_side is not None:
         row_key, values = plan.file_side
         store.put_side(item_id, "file", row_key, values, fingerprint="")
@@ -298,7 +298,7 @@ def _note(ctx: SyncContext, journal: Journal, item_id: str, thread_ts: str,
                      if token_in_metadata(m.metadata, ("mcm_sync_note",)) == note.token), None)
 
     return journal.append(
-        "slack", "post_note", note.token,
+        ctx.names.chat, "post_note", note.token,
         lambda: ctx.chat.post_message(channel, note.text, thread_ts=thread_ts,
                                        metadata=note_metadata(note.token)),
         lambda posted: posted.ts, item_id=item_id, find=find)
@@ -317,13 +317,13 @@ def _comment(ctx: SyncContext, journal: Journal, item_id: str, card_id: str,
         me = ctx.settings.me_trello
         ours = [a.id for a in ctx.board.card_comments(card_id)
                 if a.member_id == me and str(a.data.get("text", "")) == append.text]
-        claimed = ctx.store.claimed_remote_ids("trello", "add_comment", ours)
+        claimed = ctx.store.claimed_remote_ids(ctx.names.board, "add_comment", ours)
         # Oldest unclaimed first: copies are made in the order of the replies.
         return next((action_id for action_id in reversed(ours) if action_id not in claimed),
                     None)
 
     return journal.append(
-        "trello", "add_comment", append.token,
+        ctx.names.board, "add_comment", append.token,
         lambda: ctx.board.add_comment(card_id, append.text),
         lambda made: str(made), item_id=item_id, find=find)
 
@@ -336,23 +336,24 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
     channel = ctx.settings.actions_channel
     found = post.adopt
     if found is None:
-        card = store.get_side(item_id, "trello")
+        card = store.get_side(item_id, ctx.names.board)
         card_id = str(card.remote_id) if card is not None else ""
         found = journal.create(
-            "slack", "post_item", post.token,
+            ctx.names.chat, "post_item", post.token,
             lambda: ctx.chat.post_message(channel, post.text,
                                            blocks=item_blocks(post.text, post.number,
                                                               labels(ctx.settings), card_id,
                                                               buttons=buttons_on(ctx.config)),
                                            metadata=item_metadata(post.token, post.number)),
             lambda message: message.ts, item_id=item_id)
-        result.count("slack.post_message")
+        result.count(f"{ctx.names.chat}.post_message")
     if post.note is not None and _note(ctx, journal, item_id, found.ts, post.note) is not None:
-        result.count("slack.thread_reply")
+        result.count(f"{ctx.names.chat}.thread_reply")
     with store.transaction():
         if post.replaced_ts:
-            store.add_audit(item_id, "mcm-sync", "slack", "message", post.replaced_ts, found.ts)
+            store.add_audit(item_id, "mcm-sync", ctx.names.chat, "message", post.replaced_ts,
+                            found.ts)
         # Reactions start empty even on an adopted message: any there are unprocessed requests.
-        store.put_side(item_id, "slack", found.ts,
+        store.put_side(item_id, ctx.names.chat, found.ts,
                        {"status": post.status, "text": found.text or post.text,
                         "reactions": {}, "latest_reply": found.latest_reply}, fingerprint="")

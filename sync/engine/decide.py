@@ -1,8 +1,9 @@
 """Who wins: the three-way, per-field decision of the sync, as a pure function.
 
-For one item, every side (the hub — the coordinator's state and action-plan file —, Trello,
-Slack) reports the current value of the fields it carries. The *base* is the value all sides
-agreed at the last sync. Per field (vdirsyncer's rule, by value and not by activity):
+For one item, every side (the hub — the coordinator's state and action-plan file —, the
+board and the chat service) reports the current value of the fields it carries. The *base*
+is the value all sides agreed at the last sync. Per field (vdirsyncer's rule, by value and
+not by activity):
 
 - no side differs from the base: nothing to do;
 - the sides that changed all changed to the same value: that is the new agreed value;
@@ -11,19 +12,63 @@ agreed at the last sync. Per field (vdirsyncer's rule, by value and not by activ
   always wins). The losing values are returned as :class:`Conflict` records, never dropped.
 
 The result also says which sides must be written so that all of them show the agreed value.
+
+The engine names its sides by role (:data:`Side`: ``hub``, ``board``, ``chat``): the logic is
+the same whichever service plays a role. What a side is stored and reported under is the
+service's own name (``trello``, ``slack``: its connector's ``service_name``), and
+:class:`SideNames` is the one place that translates between the two, at the engine's edges
+(reading the state, writing it, reporting).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-Side = Literal["hub", "trello", "slack"]
-Policy = Literal["newest", "trello", "slack", "coordinator", "ask"]
+if TYPE_CHECKING:
+    from connectors.roles import BoardService, ChatService
+
+Side = Literal["hub", "board", "chat"]
+# Who wins a conflict: the newest change, or always one side ("coordinator": the hub). The
+# config's ``conflict_policy`` names services; SideNames.policy maps it onto these.
+Policy = Literal["newest", "coordinator", "hub", "board", "chat"]
 # When times are unknown or equal, the coordinator's deliberate edit outranks a member's,
 # and a card (richer, edited on purpose) outranks a reaction.
-SIDE_ORDER: tuple[Side, ...] = ("hub", "trello", "slack")
+SIDE_ORDER: tuple[Side, ...] = ("hub", "board", "chat")
+
+
+@dataclass(frozen=True)
+class SideNames:
+    """The names the engine's sides are stored and reported under: ``hub`` for the hub, the
+    board and chat services' own names for theirs (``SideNames.of(board, chat)`` takes them
+    from the connectors). The engine's one translation between roles and stored names:
+    :meth:`stored` on the way out (state rows, journal, conflicts, audit, ``--json``),
+    :meth:`role` on the way in (the state view), :meth:`policy` for the config's policy."""
+
+    board: str
+    chat: str
+
+    @classmethod
+    def of(cls, board: BoardService, chat: ChatService) -> SideNames:
+        """The names of the run's board and chat connectors (their ``service_name``)."""
+        return cls(board=board.service_name, chat=chat.service_name)
+
+    def stored(self, side: str) -> str:
+        """The name a side (a role) is stored and reported under; any other name as it is."""
+        return {"board": self.board, "chat": self.chat}.get(side, side)
+
+    def role(self, name: str) -> str:
+        """The role of a stored side name (``trello`` -> ``board``); any other name as it is
+        (``hub``, and ``file``: the action-plan row the hub's side records)."""
+        return {self.board: "board", self.chat: "chat"}.get(name, name)
+
+    def policy(self, configured: str) -> Policy:
+        """The config's ``conflict_policy`` (which names services) as the engine's: a
+        service's name becomes its role, ``ask`` decides as ``newest`` (then holds)."""
+        found = self.role(configured)
+        return "board" if found == "board" else "chat" if found == "chat" \
+            else "coordinator" if found == "coordinator" else "newest"
 
 
 @dataclass(frozen=True)
@@ -38,12 +83,16 @@ class Observation:
 
 @dataclass(frozen=True)
 class Conflict:
-    """A field two sides changed to different values since the last sync."""
+    """A field two sides changed to different values since the last sync.
+
+    Its sides are roles as :func:`decide` gives them, and the services' names once the plan
+    records and reports it (:meth:`sync.engine.actions.ItemPlan.conflict`): what the state
+    store, the audit trail and ``--json`` have always held."""
 
     field: str
-    winner_side: Side
+    winner_side: str
     winner_value: Any
-    loser_side: Side
+    loser_side: str
     loser_value: Any
     loser_actor: str = ""
     # Filled in by the plan (decide is per item and knows neither): the item's number, and
@@ -79,15 +128,18 @@ class Decision:
 
 
 def _winner(changed: Sequence[Observation], policy: Policy) -> Observation:
-    preferred: dict[Policy, Side] = {"trello": "trello", "slack": "slack", "coordinator": "hub"}
-    if policy in preferred:
+    # The named side wins (the coordinator is the hub); decide compares sides by label only,
+    # so it holds for any labels the caller gives its observations.
+    preferred = "hub" if policy == "coordinator" else policy
+    if policy != "newest":
         for obs in changed:
-            if obs.side == preferred[policy]:
+            if obs.side == preferred:
                 return obs
     rank = {side: i for i, side in enumerate(SIDE_ORDER)}
     # Newest first where times are known (ISO strings compare in time order); a change with
     # a known time beats one without; then the fixed side order.
-    return sorted(changed, key=lambda o: (o.at == "", _neg(o.at), rank[o.side]))[0]
+    return sorted(changed, key=lambda o: (o.at == "", _neg(o.at),
+                                          rank.get(o.side, len(rank))))[0]
 
 
 def _neg(text: str) -> tuple[int, ...]:

@@ -41,33 +41,33 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
     agreed = item_values(item)
     result: list[Observation] = []
     current: dict[str, Any] = {}
-    trello_side = view.side(item.id, "trello")
-    if (trello_side is not None and trello_side.remote_id in snap.deleted_card_ids
-            and not trello_side.base.get("deleted")):
+    board_side = view.side(item.id, "board")
+    if (board_side is not None and board_side.remote_id in snap.deleted_card_ids
+            and not board_side.base.get("deleted")):
         # A member deleted the card (not archived): the item is cancelled, and its card is
         # not made again (the member meant it gone).
-        actor, at = snap.card_actors.get(trello_side.remote_id, ("", ""))
-        current["trello"] = {"deleted": True}
-        result.append(Observation("trello", {**agreed, "status": "cancelled"}, actor=actor,
+        actor, at = snap.card_actors.get(board_side.remote_id, ("", ""))
+        current["board"] = {"deleted": True}
+        result.append(Observation("board", {**agreed, "status": "cancelled"}, actor=actor,
                                   at=at))
-    elif trello_side is not None and trello_side.remote_id in snap.cards:
-        card = snap.cards[trello_side.remote_id]
+    elif board_side is not None and board_side.remote_id in snap.cards:
+        card = snap.cards[board_side.remote_id]
         values = card_values(card, settings.list_status, settings.member_emails, item.status)
-        base = {**agreed, **trello_side.base}
+        base = {**agreed, **board_side.base}
         changed = {k: v for k, v in values.items() if v != base.get(k)}
         # The raw mark too, so a card reopened by a drag also loses its "complete" mark.
-        current["trello"] = {**values, "complete": card.due_complete}
+        current["board"] = {**values, "complete": card.due_complete}
         actor, at = snap.card_actors.get(card.id, ("", ""))
-        result.append(Observation("trello", {**agreed, **changed}, actor=actor, at=at))
-    slack_side = view.side(item.id, "slack")
+        result.append(Observation("board", {**agreed, **changed}, actor=actor, at=at))
+    chat_side = view.side(item.id, "chat")
     message = snap.messages.get(make_token(settings.config.alliance.slug, item.key))
-    if slack_side is not None and message is not None:
+    if chat_side is not None and message is not None:
         reactions = reaction_set(message, ignore_users=settings.me_slack)
-        seen = slack_side.base.get("reactions", {})
+        seen = chat_side.base.get("reactions", {})
         counted, strangers = split_reactions(reactions, seen, settings.config.slack.reactions,
                                              alliance_slack_ids(settings, view))
         status, user = slack_status(counted, seen, settings.config.slack.reactions,
-                                    slack_side.base.get("status", item.status))
+                                    chat_side.base.get("status", item.status))
         allowed = alliance_slack_ids(settings, view)
         outsiders = []
         for press in snap.pressed.get(make_token(settings.config.alliance.slug, item.key), ()):
@@ -75,24 +75,24 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
                 status, user = press[:2]  # a button press counts like the matching reaction
             else:
                 outsiders.append(press)  # noted and audited like an outsider's reaction
-        current["slack"] = {"status": status, "reactions": reactions, "text": message.text,
+        current["chat"] = {"status": status, "reactions": reactions, "text": message.text,
                             "ts": message.ts, "strangers": strangers,
                             "buttons": shows_buttons(message.actions),
                             "outsider_presses": outsiders}
-        changed_status = status if status != slack_side.base.get("status", item.status) \
+        changed_status = status if status != chat_side.base.get("status", item.status) \
             else item.status
         # A reaction carries no time: the best one we have is when a sync first saw it.
-        result.append(Observation("slack", {"status": changed_status}, actor=user,
+        result.append(Observation("chat", {"status": changed_status}, actor=user,
                                   at=iso_z(settings.now) if user else ""))
-    elif slack_side is not None and make_token(settings.config.alliance.slug,
+    elif chat_side is not None and make_token(settings.config.alliance.slug,
                                                item.key) in snap.unread:
         # Not read this run (a distributed app reads a stretch of the channel per run): no
         # news from Slack, and the message is as we last wrote it, so a change made elsewhere
         # still updates it and is said in its thread.
-        base = slack_side.base
-        current["slack"] = {"status": base.get("status", item.status),
+        base = chat_side.base
+        current["chat"] = {"status": base.get("status", item.status),
                             "reactions": base.get("reactions", {}),
-                            "text": base.get("text", ""), "ts": slack_side.remote_id,
+                            "text": base.get("text", ""), "ts": chat_side.remote_id,
                             "strangers": [], "buttons": buttons_on(settings.config),
                             "outsider_presses": []}
     return result, current
@@ -156,7 +156,7 @@ def decide_item(settings: Settings, view: StateView, snap: Snapshot, item: Item
         base = dict(earlier.agreed)
         obs = pending.unseen(obs, open_one.get("seen", {}))
         waiting |= set(open_one.get("held", ()))
-    decision = decide(base, obs, "newest" if policy == "ask" else policy)
+    decision = decide(base, obs, settings.names.policy(policy))
     held = set(waiting)
     if policy == "ask":
         decision = hold_conflicts(decision, base)
@@ -166,7 +166,7 @@ def decide_item(settings: Settings, view: StateView, snap: Snapshot, item: Item
         decision = pending.then(earlier, decision)
         seen = pending.merged_seen(open_one.get("seen", {}), seen)
     return (decision, current, frozenset(held), file_obs, row_values,
-            pending.record(decision, sorted(held), seen))
+            pending.record(decision, sorted(held), seen, settings.names))
 
 
 def _card_changes(settings: Settings, number: str, agreed: Mapping[str, Any],
@@ -195,17 +195,19 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     decision, current, held, file_obs, row_values, record = decide_item(settings, view, snap,
                                                                          item)
     agreed = decision.agreed
-    plan = ItemPlan(key=item.key, number=item.number, decision=decision, held=held,
+    names = settings.names
+    plan = ItemPlan(key=item.key, number=item.number, decision=decision, names=names, held=held,
                     resolve_conflicts=policy != "ask",
                     record=record if decision.changes or decision.conflicts else None,
                     settles=tuple(view.pending.get(item.id, {}).get("intent_ids", ())))
     for change in decision.changes:
         # People by name (a Slack user id means nothing to the coordinator reading the log).
         actor = display_name(settings, view, change.actor) if change.actor else ""
-        plan.audit.append(AuditLine(actor or WHERE[change.side], change.side, change.field,
+        side = names.stored(change.side)
+        plan.audit.append(AuditLine(actor or WHERE[side], side, change.field,
                                     change.old, change.new))
         plan.changes.append({"item": item.number, "field": change.field, "old": change.old,
-                             "new": change.new, "side": change.side, "actor": actor})
+                             "new": change.new, "side": side, "actor": actor})
     if row_values is not None and (view.side(item.id, "file") is None
                                    or (file_obs is not None and not held)):
         # Remember the row as read: the same edit is not taken again (else a member's later
@@ -214,49 +216,50 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
         assert row is not None
         plan.file_side = (row.key, row_values)
 
-    trello_side = view.side(item.id, "trello")
-    if trello_side is not None and (trello_side.base.get("deleted")
-                                    or (current.get("trello") or {}).get("deleted")):
-        plan.mark_card_deleted = not trello_side.base.get("deleted")
-        trello_side = None  # gone from the board: nothing to write there any more
-    if trello_side is not None:
-        card_now = current.get("trello") or {**agreed, **trello_side.base}
+    board_side = view.side(item.id, "board")
+    if board_side is not None and (board_side.base.get("deleted")
+                                    or (current.get("board") or {}).get("deleted")):
+        plan.mark_card_deleted = not board_side.base.get("deleted")
+        board_side = None  # gone from the board: nothing to write there any more
+    if board_side is not None:
+        card_now = current.get("board") or {**agreed, **board_side.base}
         wanted = {**agreed, **{f: card_now.get(f) for f in held if f in card_now}}
-        plan.card_id = trello_side.remote_id
+        plan.card_id = board_side.remote_id
         plan.card_changes = _card_changes(settings, item.number, wanted, card_now)
-        new_base = {k: trello_side.base.get(k, agreed.get(k)) if k in held else agreed.get(k)
+        new_base = {k: board_side.base.get(k, agreed.get(k)) if k in held else agreed.get(k)
                     for k in FIELDS}
         # Written only when it changed: a sync with nothing to do writes nothing locally either.
-        if new_base != trello_side.base:
+        if new_base != board_side.base:
             plan.trello_base = new_base
 
-    slack_side = view.side(item.id, "slack")
-    now = current.get("slack")
-    if slack_side is None or now is None:
+    chat_side = view.side(item.id, "chat")
+    now = current.get("chat")
+    if chat_side is None or now is None:
         # No message, or it was deleted: the message step posts it again.
         return plan
     message_text = item_text(settings, item.number, item.step, agreed)
-    plan.message_ts = slack_side.remote_id
+    plan.message_ts = chat_side.remote_id
     # The buttons follow real_time too: on only where a press is received (engine.buttons).
     if now["text"] != message_text or now["buttons"] != buttons_on(settings.config):
         plan.message_text = message_text
     # Who changed what where, then any conflict (the losing value is shown, never dropped).
     position = view.audit_counts.get(item.id, 0)
-    notes = [change_note(text, c.field, c.new, display_name(settings, view, c.actor), c.side)
-             for c in decision.changes]
+    notes = [change_note(text, c.field, c.new, display_name(settings, view, c.actor),
+                         names.stored(c.side)) for c in decision.changes]
     note_key = "conflict_waiting" if policy == "ask" else "conflict_note"
     notes += [text[note_key].format(
         number=item.number, field=text.get(f"field_{c.field}", c.field),
         winner_value=shown(text, c.field, c.winner_value),
-        winner_side=place(text, c.winner_side), loser_value=shown(text, c.field, c.loser_value),
-        loser_side=place(text, c.loser_side),
+        winner_side=place(text, names.stored(c.winner_side)),
+        loser_value=shown(text, c.field, c.loser_value),
+        loser_side=place(text, names.stored(c.loser_side)),
         loser=display_name(settings, view, c.loser_actor) if c.loser_actor
         else text["unknown_person"]) for c in decision.conflicts]
     # Status reactions of people outside the alliance: audited, and said in the thread.
     for emoji, user in now.get("strangers", []):
         who = text["outsider"].format(user=user)
         new = settings.config.slack.reactions.get(emoji, "")
-        plan.audit.append(AuditLine(who, "slack", "reaction.ignored", None,
+        plan.audit.append(AuditLine(who, names.chat, "reaction.ignored", None,
                                     {"emoji": emoji, "status": new}))
         notes.append(text["stranger_reaction"].format(
             emoji=emoji, new=text.get(f"status:{new}", new), who=who))
@@ -270,23 +273,23 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
         plan.said_once.append((
             Append(make_token(slug, f"press:{item.key}:{press_id}"),
                    text["stranger_press"].format(new=text.get(f"status:{new}", new), who=who)),
-            AuditLine(who, "slack", "button.ignored", None, {"status": new})))
-    if trello_side is not None:
-        copied = [c for c in snap.comments if c.card_id == trello_side.remote_id]
-        plan.notes += [Append(make_token(slug, f"trello-comment:{c.action_id}"),
-                              escape(text["comment_from"].format(who=c.who, where="Trello",
-                                                                 text=c.text)))
+            AuditLine(who, names.chat, "button.ignored", None, {"status": new})))
+    if board_side is not None:
+        copied = [c for c in snap.comments if c.card_id == board_side.remote_id]
+        plan.notes += [Append(make_token(slug, f"{names.board}-comment:{c.action_id}"),
+                              escape(text["comment_from"].format(
+                                  who=c.who, where=place(text, names.board), text=c.text)))
                        for c in copied]
         # In the audit trail too, as a Slack reply copied to the card is.
-        plan.audit += [AuditLine(c.who, "trello", "comment", None, c.text) for c in copied]
+        plan.audit += [AuditLine(c.who, names.board, "comment", None, c.text) for c in copied]
     # The "latest reply seen" mark moves only past replies this run read (ours included):
     # never past one because a note of ours came later (a member's reply posted while we
     # wrote would be skipped for good), so a thread we wrote in is read once more next run.
-    seen = slack_side.base.get("latest_reply", "")
+    seen = chat_side.base.get("latest_reply", "")
     newest = seen
     token = make_token(slug, item.key)
     message = snap.messages.get(token)
-    if trello_side is not None and message is not None:
+    if board_side is not None and message is not None:
         for reply in snap.replies.get(token, ()):
             newest = max(newest, reply.ts)
             # A reply under a second copy of the message (removed by this run) is copied
@@ -298,19 +301,19 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
             who = display_name(settings, view, reply.user)
             plan.comments.append((
                 Append(make_token(slug, f"comment:{item.key}:{reply.ts}"),
-                       slack_to_trello(text["comment_from"].format(who=who, where="Slack",
-                                                                   text=reply.text))),
-                AuditLine(who, "slack", "comment", None, reply.text)))
+                       slack_to_trello(text["comment_from"].format(
+                           who=who, where=place(text, names.chat), text=reply.text))),
+                AuditLine(who, names.chat, "comment", None, reply.text)))
     plan.seen_reply = newest
     plan.repeated_notes = list(snap.repeated_notes.get(token, ()))
-    base = dict(slack_side.base)
+    base = dict(chat_side.base)
     base.update(status=agreed["status"], text=message_text,
                 latest_reply=max(base.get("latest_reply", ""), newest),
                 reactions=now["reactions"])
     # Written only when it changed: nothing to do, no write.
-    if base != slack_side.base:
+    if base != chat_side.base:
         plan.slack_base = base
-        plan.marks_only = {**base, "latest_reply": ""} == {**slack_side.base, "latest_reply": ""} \
+        plan.marks_only = {**base, "latest_reply": ""} == {**chat_side.base, "latest_reply": ""} \
             and not (plan.writes_remotely or plan.audit or plan.decision.changes
                      or plan.decision.conflicts or plan.mark_card_deleted
                      or plan.trello_base is not None or plan.file_side is not None

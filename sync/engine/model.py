@@ -2,7 +2,8 @@
 
 Three kinds of value flow through one run (pip-tools' ``diff()``/``sync()`` shape):
 
-- :class:`Snapshot`: what the run read from Trello and Slack (:mod:`sync.engine.read`);
+- :class:`Snapshot`: what the run read from the board and the chat service
+  (:mod:`sync.engine.read`);
 - :class:`StateView`: the state store's items, sides and bookkeeping, read once as plain data;
 - :class:`Settings`: the alliance's config, playbook, rows and the resolved remote ids.
 
@@ -24,7 +25,7 @@ from connectors.base import BoardCard, ChatMessage
 from connectors.roles import BoardService, ChatService
 from playbooks.model import ActionRow, Playbook
 from sync.core.config import Config
-from sync.engine.decide import Conflict
+from sync.engine.decide import Conflict, SideNames
 from sync.state.rows import Item, ItemSide
 from sync.state.store import StateStore
 
@@ -124,6 +125,8 @@ class Settings:
     member_emails: Mapping[str, str]
     me_trello: str
     me_slack: tuple[str, str]
+    # What the board and chat sides are stored and reported under (their services' names).
+    names: SideNames
     now: dt.datetime
     # A digest of config, playbook and rows (``sync.engine.run.inputs_digest``): what the
     # quiet check compares instead of the objects themselves.
@@ -141,7 +144,11 @@ class Settings:
 
 @dataclass(frozen=True)
 class StateView:
-    """The state store as plain data, read once per run before planning."""
+    """The state store as plain data, read once per run before planning.
+
+    ``sides`` is keyed by (item id, role): ``board``, ``chat``, or ``file`` (the hub's record
+    of the item's action-plan row); each :class:`ItemSide` keeps the name it is stored under.
+    """
 
     items: tuple[Item, ...]
     by_key: Mapping[str, Item]
@@ -157,17 +164,17 @@ class StateView:
     # half-made writes show.
     pending: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def side(self, item_id: str, name: str) -> ItemSide | None:
-        """One side's record of an item, or None."""
-        return self.sides.get((item_id, name))
+    def side(self, item_id: str, role: str) -> ItemSide | None:
+        """One side's record of an item (``board``, ``chat`` or ``file``), or None."""
+        return self.sides.get((item_id, role))
 
     def item_by_key(self, key: str) -> Item | None:
         """The item with ``key``, or None."""
         return self.by_key.get(key)
 
-    def trello_card_ids(self) -> set[str]:
-        """Every card id an item's Trello side holds."""
-        return {s.remote_id for (_, name), s in self.sides.items() if name == "trello"}
+    def board_card_ids(self) -> set[str]:
+        """Every card id an item's board side holds."""
+        return {s.remote_id for (_, role), s in self.sides.items() if role == "board"}
 
 
 @dataclass
@@ -185,6 +192,11 @@ class SyncContext:
     def config(self) -> Config:
         """The alliance's config."""
         return self.settings.config
+
+    @property
+    def names(self) -> SideNames:
+        """What the board and chat sides are stored and reported under."""
+        return self.settings.names
 
     def tick(self, done: int, total: int, what: str) -> None:
         """Report progress, if anyone listens."""

@@ -7,27 +7,50 @@ again from what the sides show then: its own half-made writes would look like a 
 change, and a conflict's loser (say a Trello move that a later ⛔ outvoted, already rewritten
 on the card) would vanish without a trace. So it takes the open decision as it was, and
 decides only what is new since: the values a side shows that the open decision had not seen.
+
+The journal holds the sides under their stored names (``trello``, ``slack``: what a run of
+before wrote too); :func:`record` writes them so and :func:`in_roles` reads them back as the
+engine's roles, both through :class:`sync.engine.decide.SideNames`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sync.engine.decide import Change, Conflict, Decision, Observation
+from sync.engine.decide import Change, Conflict, Decision, Observation, SideNames
 
 
 def record(decision: Decision, held: Sequence[str],
-           seen: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The journal detail of a decision (JSON-ready)."""
-    return {
+           seen: Mapping[str, Mapping[str, Any]], names: SideNames) -> dict[str, Any]:
+    """The journal detail of a decision (JSON-ready), its sides under their stored names."""
+    return _renamed({
         "agreed": dict(decision.agreed),
         "changes": [dataclasses.asdict(c) for c in decision.changes],
         "conflicts": [dataclasses.asdict(c) for c in decision.conflicts],
         "held": sorted(held),
         "seen": {side: dict(values) for side, values in seen.items()},
-    }
+    }, names.stored)
+
+
+def in_roles(detail: Mapping[str, Any], names: SideNames) -> dict[str, Any]:
+    """A journal detail of :func:`record` with its sides named by role again."""
+    return _renamed(detail, names.role)
+
+
+def _renamed(detail: Mapping[str, Any], rename: Callable[[str], str]) -> dict[str, Any]:
+    """``detail`` with every side name in it (the changes', conflicts' and seen sides) renamed."""
+    renamed = dict(detail)
+    if "changes" in detail:
+        renamed["changes"] = [{**c, "side": rename(c["side"])} for c in detail["changes"]]
+    if "conflicts" in detail:
+        renamed["conflicts"] = [{**c, "winner_side": rename(c["winner_side"]),
+                                 "loser_side": rename(c["loser_side"])}
+                                for c in detail["conflicts"]]
+    if "seen" in detail:
+        renamed["seen"] = {rename(side): dict(values) for side, values in detail["seen"].items()}
+    return renamed
 
 
 def decision_of(detail: Mapping[str, Any]) -> Decision:

@@ -34,7 +34,7 @@ from sync.engine.actions import (
 from sync.engine.item import item_values, plan_item
 from sync.engine.model import Settings, Snapshot, StateView
 from sync.engine.normalize import card_values
-from sync.engine.texts import item_text, labels
+from sync.engine.texts import item_text, labels, place
 from sync.state.rows import Item, ItemSide
 
 
@@ -43,9 +43,9 @@ def plan_sync(settings: Settings, view: StateView, snap: Snapshot) -> SyncPlan:
     plan = SyncPlan(full=snap.full, bookmark=snap.last_action_id)
     plan.new_items = _new_member_items(settings, view, snap)
     plan.new_items += _new_row_items(settings, view, len(plan.new_items))
-    view = _with_items(view, plan.new_items)
+    view = _with_items(settings, view, plan.new_items)
     plan.cards = _cards_to_make(settings, view, snap)
-    view = _with_card_sides(view, plan.cards)
+    view = _with_card_sides(settings, view, plan.cards)
     text = labels(settings)
     plan.items = [plan_item(settings, view, snap, item, text) for item in view.items]
     agreed = {p.key: p.decision.agreed for p in plan.items}
@@ -61,24 +61,24 @@ def plan_sync(settings: Settings, view: StateView, snap: Snapshot) -> SyncPlan:
 def _new_member_items(settings: Settings, view: StateView, snap: Snapshot) -> list[NewItem]:
     """Cards a member added become items, numbered and tokened (a crash's item is reused)."""
     found: list[NewItem] = []
-    known = view.trello_card_ids()
+    known = view.board_card_ids()
     prefix = settings.config.alliance.item_prefix
     for card_id in dict.fromkeys(snap.new_card_ids):
         card = snap.cards.get(card_id)
         copy_of = snap.copies.get(card_id, "")
         if card is None or (token_in(card.desc) and not copy_of) or card_id in known:
             continue
-        key = f"trello:{card_id}"
+        key = f"{settings.names.board}:{card_id}"
         values = card_values(card, settings.list_status, settings.member_emails, "todo")
         made = view.item_by_key(key)
         number = made.number if made else f"{prefix}-{view.next_number + len(found)}"
         token = make_token(settings.config.alliance.slug, key)
         found.append(NewItem(
             key=key, number=number, kind="member", title=str(values["title"]),
-            status=str(values["status"]), source="trello", step="",
+            status=str(values["status"]), source=settings.names.board, step="",
             owner=str(values["owners"]), due=values["due"],  # type: ignore[arg-type]  # card_values: an ISO date or None
-            created=AuditLine(snap.card_actors.get(card_id, ("", ""))[0], "trello", "created",
-                              None, values["title"]),
+            created=AuditLine(snap.card_actors.get(card_id, ("", ""))[0], settings.names.board,
+                              "created", None, values["title"]),
             card_id=card_id, card_name=f"{number} · {values['title']}",
             card_desc=with_marker(card.desc, token, number), trello_base=values,
             copy_of=copy_of))
@@ -103,7 +103,7 @@ def _new_row_items(settings: Settings, view: StateView, taken: int) -> list[NewI
     return found
 
 
-def _with_items(view: StateView, new: list[NewItem]) -> StateView:
+def _with_items(settings: Settings, view: StateView, new: list[NewItem]) -> StateView:
     """The view as it will be once the new items exist (ids are placeholders: ``new:<key>``)."""
     added = [Item(id=f"new:{n.key}", number=n.number, key=n.key, kind=n.kind, title=n.title,
                   step=n.step, owner=n.owner, due=n.due, status=n.status, revision=1,
@@ -113,8 +113,8 @@ def _with_items(view: StateView, new: list[NewItem]) -> StateView:
     for n in new:
         if n.trello_base is not None:
             item = view.item_by_key(n.key) or next(a for a in added if a.key == n.key)
-            sides[(item.id, "trello")] = ItemSide(item.id, "trello", n.card_id,
-                                                  dict(n.trello_base), "", "")
+            sides[(item.id, "board")] = ItemSide(item.id, settings.names.board, n.card_id,
+                                                 dict(n.trello_base), "", "")
     items = (*view.items, *added)
     first = {**view.first_actors, **{f"new:{n.key}": n.created.actor for n in new}}
     return dataclasses.replace(view, items=items, by_key={i.key: i for i in items},
@@ -122,12 +122,12 @@ def _with_items(view: StateView, new: list[NewItem]) -> StateView:
 
 
 def _cards_to_make(settings: Settings, view: StateView, snap: Snapshot) -> list[CardToMake]:
-    """Every item without a Trello side gets its card, or adopts the one a crash left."""
+    """Every item without a board side gets its card, or adopts the one a crash left."""
     config = settings.config
     member_ids = {email: member_id for member_id, email in settings.member_emails.items()}
     cards = []
     for item in view.items:
-        if view.side(item.id, "trello") is not None:
+        if view.side(item.id, "board") is not None:
             continue
         token = make_token(config.alliance.slug, item.key)
         row = settings.row_of(item.key)
@@ -145,13 +145,14 @@ def _cards_to_make(settings: Settings, view: StateView, snap: Snapshot) -> list[
     return cards
 
 
-def _with_card_sides(view: StateView, cards: list[CardToMake]) -> StateView:
+def _with_card_sides(settings: Settings, view: StateView, cards: list[CardToMake]) -> StateView:
     """The view once the cards exist: each new card's side holds the item's values."""
     sides = dict(view.sides)
     for card in cards:
         item = view.item_by_key(card.key)
         assert item is not None
-        sides[(item.id, "trello")] = ItemSide(item.id, "trello", "", dict(card.base), "", "")
+        sides[(item.id, "board")] = ItemSide(item.id, settings.names.board, "", dict(card.base),
+                                             "", "")
     return dataclasses.replace(view, sides=sides)
 
 
@@ -171,7 +172,7 @@ def _messages_to_post(settings: Settings, view: StateView, snap: Snapshot,
     posts = []
     for item in view.items:
         token = make_token(slug, item.key)
-        side = view.side(item.id, "slack")
+        side = view.side(item.id, "chat")
         if side is not None and (token in snap.messages or token in snap.unread):
             continue  # read, or not read this run (a distributed app's stretch): not gone
         values = agreed.get(item.key) or item_values(item)
@@ -180,9 +181,10 @@ def _messages_to_post(settings: Settings, view: StateView, snap: Snapshot,
         if item.kind == "member" and (found is None or side is None):
             # Said once, in the thread of the item's first message (or of its new one).
             who = view.first_actors.get(item.id, "") or "?"
+            where = place(text, settings.names.board)
             note = Append(make_token(slug, f"new-item-note:{item.key}"),
                           escape(text["new_item_note"].format(number=item.number, who=who,
-                                                              where="Trello",
+                                                              where=where,
                                                               title=values["title"])))
         posts.append(MessageToPost(
             key=item.key, number=item.number, token=token,
@@ -199,7 +201,7 @@ def _duplicates(settings: Settings, view: StateView, snap: Snapshot) -> list[Cha
     and posted by us goes.
     """
     slug = settings.config.alliance.slug
-    recorded = {make_token(slug, item.key): view.side(item.id, "slack") for item in view.items}
+    recorded = {make_token(slug, item.key): view.side(item.id, "chat") for item in view.items}
     extra: list[ChatMessage] = []
     for token, copies in snap.duplicate_messages.items():
         side = recorded.get(token)

@@ -1,4 +1,4 @@
-"""``mcm-sync sync``: keep every item's status in step between the hub, Trello and Slack.
+"""``mcm-sync sync``: keep every item's status in step between the hub, the board and the chat.
 
 One run is read -> plan -> apply (pip-tools' ``diff()``/``sync()``): :mod:`sync.engine.read`
 reads the state view and what changed remotely, :func:`sync.engine.plan.plan_sync` decides
@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from connectors.base import ChatMessage
 from sync.engine.actions import SyncPlan
 from sync.engine.apply import apply_plan
-from sync.engine.channel.spread import SWEEP, ChannelRead
+from sync.engine.channel.spread import ChannelRead, sweep_bookmark
 from sync.engine.model import SyncContext, SyncResult, quiet_fingerprint
 from sync.engine.plan import plan_sync
 from sync.engine.read import due_for_full, prepare, read, read_changes, state_view
+from sync.engine.texts import WHERE
 
 __all__ = ["SyncResult", "due_for_full", "plan_run", "prepare", "preview", "run_sync"]
 
@@ -32,7 +33,7 @@ QUIET = ("sync", "quiet")  # the bookmark: the fingerprint of the last plan foun
 
 @dataclass
 class RunPlan:
-    """A run's plan and, for an incremental run that read no Trello action but our own
+    """A run's plan and, for an incremental run that read no board action but our own
     echoes, the fingerprint of its inputs (recorded when the plan turns out empty); ``quiet``:
     planning was skipped."""
 
@@ -50,7 +51,7 @@ class RunPlan:
 def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
     """Read the state and both services, and plan the run (nothing written anywhere).
 
-    The remote changes are read first. An incremental run with no Trello action since the
+    The remote changes are read first. An incremental run with no board action since the
     bookmark whose fingerprint (state revision, facts, channel as read) is the one recorded
     after the last empty plan is *quiet*: the plan is empty without reading the state or
     planning, which is most scheduled runs of most alliances.
@@ -70,7 +71,7 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
         if not changes.actions and fingerprint == store.get_bookmark(*QUIET):
             return RunPlan(SyncPlan(full=False, bookmark=changes.since), fingerprint, True,
                            channel=changes.channel)
-    view = state_view(store, settings.config.alliance.item_prefix)
+    view = state_view(store, settings.config.alliance.item_prefix, ctx.names)
     snap = read(ctx, view, changes, full=full)
     if fingerprint is None:
         return RunPlan(plan_sync(settings, view, snap), channel=changes.channel)
@@ -90,9 +91,9 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     apply_plan(ctx, plan, result)
     # Cursors last: only a run that got here without an exception moves them.
     if plan.bookmark:
-        ctx.store.set_bookmark("trello", "actions", plan.bookmark)
+        ctx.store.set_bookmark(ctx.names.board, "actions", plan.bookmark)
     if full:
-        ctx.store.set_bookmark("trello", "full", ctx.settings.now.isoformat())
+        ctx.store.set_bookmark(ctx.names.board, "full", ctx.settings.now.isoformat())
     # An empty plan's fingerprint lets the next run with the same inputs skip planning; any
     # other plan clears it (what it wrote changes the inputs anyway).
     quiet = (planned.fingerprint or "") if plan.is_empty else ""
@@ -114,7 +115,7 @@ def _keep_channel_read(ctx: SyncContext, planned: RunPlan, result: SyncResult) -
     if channel is None:
         return
     if channel.sweep is not None:
-        ctx.store.set_bookmark(*SWEEP, channel.sweep.dump())
+        ctx.store.set_bookmark(*sweep_bookmark(ctx.names), channel.sweep.dump())
     result.slack_read = channel.as_dict()
 
 
@@ -122,27 +123,30 @@ def preview(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     """What a sync would do (``sync --dry-run``): the same reads and plan, no writes.
 
     ``created_items`` lists what would become new items (cards members added, new action-plan
-    rows); ``writes`` counts the cards and messages that would be made.
+    rows); ``writes`` counts the cards and messages that would be made, under the services'
+    names (``trello.create_card``) as a run counts them.
     """
     plan = plan_run(ctx, full=full).plan
     result = SyncResult(run_id="dry-run", full=full)
+    board, chat = ctx.names.board, ctx.names.chat
     for new in plan.new_items:
-        result.created_items.append(f"card {new.title!r} (Trello)" if new.card_id
+        result.created_items.append(f"card {new.title!r} ({WHERE.get(board, board)})"
+                                    if new.card_id
                                     else f"row {new.key.removeprefix('action:')!r} (action plan)")
     result.changes = plan.changes()
     result.conflicts = plan.conflicts()
     made_cards = sum(1 for card in plan.cards if card.adopt is None)
     if made_cards:
-        result.count("trello.create_card", made_cards)
+        result.count(f"{board}.create_card", made_cards)
     posts = sum(1 for post in plan.messages if post.adopt is None)
     if posts:
-        result.count("slack.post_message", posts)
-    for kind, count in (("trello.update_card", sum(1 for p in plan.items if p.card_changes)),
-                        ("slack.update_message",
+        result.count(f"{chat}.post_message", posts)
+    for kind, count in ((f"{board}.update_card", sum(1 for p in plan.items if p.card_changes)),
+                        (f"{chat}.update_message",
                          sum(1 for p in plan.items if p.message_text is not None)),
-                        ("slack.thread_reply", sum(len(p.notes) for p in plan.items)),
-                        ("trello.add_comment", sum(len(p.comments) for p in plan.items)),
-                        ("slack.delete_message", len(plan.duplicates)
+                        (f"{chat}.thread_reply", sum(len(p.notes) for p in plan.items)),
+                        (f"{board}.add_comment", sum(len(p.comments) for p in plan.items)),
+                        (f"{chat}.delete_message", len(plan.duplicates)
                          + sum(len(p.repeated_notes) for p in plan.items))):
         if count:
             result.count(kind, count)

@@ -15,12 +15,14 @@ from playbooks.labels import labels as playbook_labels
 from playbooks.messages import messages
 from sync.actionplan.progress import owner_names
 from sync.core.mrkdwn import escape
+from sync.core.services import SERVICES
 from sync.engine.model import Settings, StateView
 from sync.engine.normalize import render_item_message
 
-# Where a change came from, as members call it (notes) and as the coordinator does (summary).
-WHERE = {"trello": "Trello", "slack": "Slack", "hub": "the action plan", "file": "the action plan",
-         "cli": "mcm-sync", "minutes": "the minutes"}
+# Where a change came from, as members call it (notes) and as the coordinator does (summary):
+# the board and chat services by what people call them (their registry entry), and our own.
+WHERE = {**SERVICES.titles(("board", "chat")), "hub": "the action plan",
+         "file": "the action plan", "cli": "mcm-sync", "minutes": "the minutes"}
 
 
 def labels(settings: Settings) -> dict[str, str]:

@@ -209,7 +209,7 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
     # With the lane, no item's bookkeeping is written during the batch (only its decision,
     # which the view does not need again): one view of the state serves every item of it.
     # Reading it per item cost a burst of 100 changes most of its wait.
-    view = (state_view(store, ctx.settings.config.alliance.item_prefix)
+    view = (state_view(store, ctx.settings.config.alliance.item_prefix, ctx.names)
             if lane is not None and targets else None)
     for found in targets.values():
         if _item(ctx, found, result, lane, known, view):
@@ -242,8 +242,8 @@ def _prefetch(ctx: SyncContext, targets: Iterable[Target]) -> Prefetched:
     cards: list[str] = []
     messages: list[str] = []
     for found in targets:
-        trello_side = ctx.store.get_side(found.item.id, "trello")
-        slack_side = ctx.store.get_side(found.item.id, "slack")
+        trello_side = ctx.store.get_side(found.item.id, ctx.names.board)
+        slack_side = ctx.store.get_side(found.item.id, ctx.names.chat)
         if found.read_card and trello_side is not None:
             cards.append(trello_side.remote_id)
         if slack_side is not None:
@@ -256,7 +256,7 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult, lane: NotesLane |
     """Read, plan and apply one item (into the lane: its visible writes); False when an
     incremental sync must do it instead."""
     settings = ctx.settings
-    view = view or state_view(ctx.store, settings.config.alliance.item_prefix)
+    view = view or state_view(ctx.store, settings.config.alliance.item_prefix, ctx.names)
     item = view.by_key.get(found.item.key, found.item)
     snap = read_item(ctx, view, item, ItemReads(
         card=found.read_card, replies=found.read_replies, actor=found.actor,

@@ -16,10 +16,10 @@ import pytest
 from sync.engine.read import (
     IDENTITY,
     ME,
-    forget_slack_identity,
-    forget_trello_identity,
-    slack_identity,
-    trello_identity,
+    board_identity,
+    chat_identity,
+    forget_board_identity,
+    forget_chat_identity,
 )
 from tests.support.doctoring import real_mode
 from tests.support.fakes import FakeWorld
@@ -34,25 +34,25 @@ def test_the_identity_is_asked_once_then_read_from_the_store(target: StoreTarget
     world = FakeWorld()
     expected = (world.bot.slack_id, world.bot.slack_bot_id)
     with target.open() as store:
-        assert slack_identity(world.slack, store) == expected
-        assert slack_identity(world.slack, store) == expected
+        assert chat_identity(world.slack, store) == expected
+        assert chat_identity(world.slack, store) == expected
     with target.open() as store:  # another process, the same store
-        assert slack_identity(world.slack, store) == expected
+        assert chat_identity(world.slack, store) == expected
     assert world.slack.identity_calls == 1
 
 
 def test_a_new_token_asks_again_and_drops_the_old_record(target: StoreTarget) -> None:
     world = FakeWorld()
     with target.open() as store:
-        slack_identity(world.slack, store)
+        chat_identity(world.slack, store)
         world.slack.token = "token-2"
-        slack_identity(world.slack, store)
+        chat_identity(world.slack, store)
         assert world.slack.identity_calls == 2
         assert [r.logical_key for r in store.list_resources("slack", IDENTITY)] == \
             [world.slack.identity_key()]
-        forget_slack_identity(store)
+        forget_chat_identity(store, world.slack)
         assert store.list_resources("slack", IDENTITY) == []
-        slack_identity(world.slack, store)
+        chat_identity(world.slack, store)
         assert world.slack.identity_calls == 3
 
 
@@ -60,20 +60,20 @@ def test_our_trello_member_is_asked_once_per_token(target: StoreTarget) -> None:
     world = FakeWorld()
     member = world.bot.trello_id
     with target.open() as store:
-        assert trello_identity(world.trello, store) == member
-        assert trello_identity(world.trello, store) == member
+        assert board_identity(world.trello, store) == member
+        assert board_identity(world.trello, store) == member
     with target.open() as store:  # another process, the same store and token
-        assert trello_identity(world.trello, store) == member
+        assert board_identity(world.trello, store) == member
     assert world.trello.me_calls == 1
     with target.open() as store:
         world.trello.token = "token-2"
-        assert trello_identity(world.trello, store) == member
+        assert board_identity(world.trello, store) == member
         assert world.trello.me_calls == 2
         assert [r.logical_key for r in store.list_resources("trello", ME)] == \
             [world.trello.identity_key()]  # the first token's record dropped
-        forget_trello_identity(store)
+        forget_board_identity(store, world.trello)
         assert store.list_resources("trello", ME) == []
-        trello_identity(world.trello, store)
+        board_identity(world.trello, store)
         assert world.trello.me_calls == 3
 
 

@@ -37,6 +37,8 @@ def subscriber_hash(email: str) -> str:
 class FakeMailchimp:
     """Audiences with merge fields, tags, members, batches and campaign drafts in memory."""
 
+    service_name = "mailchimp"  # stored and reported under this name (connectors.roles)
+
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
         self.audiences: dict[str, dict[str, Any]] = {}

@@ -30,6 +30,8 @@ def _ts_key(ts: str) -> tuple[int, int]:
 class FakeSlack:
     """Channels, messages, threads and reactions in memory."""
 
+    service_name = "slack"  # stored and reported under this name (connectors.roles)
+
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
         self.token = "token-1"

@@ -60,6 +60,8 @@ def _wire(value: Any) -> Any:
 class FakeTrello:
     """Boards, lists, labels, cards, checklists, comments and board actions in memory."""
 
+    service_name = "trello"  # stored and reported under this name (connectors.roles)
+
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
         self.boards: dict[str, dict[str, Any]] = {}

@@ -27,10 +27,16 @@ from dataclasses import dataclass, field
 
 from connectors.base import ChatMessage, HistoryPage
 from connectors.identity import make_token
+from sync.engine.decide import SideNames
 from sync.engine.model import StateView
 
-SWEEP = ("slack", "sweep")  # the bookmark: where the reconciliation's next page starts
+THE_SWEEP = "sweep"  # the bookmark's scope: where the reconciliation's next page starts
 THREADS_PER_RUN = 1  # conversations.replies: one call a minute as well
+
+
+def sweep_bookmark(names: SideNames) -> tuple[str, str]:
+    """The reconciliation's bookmark: under the chat service's name (``slack``, ``sweep``)."""
+    return names.chat, THE_SWEEP
 
 
 def ts_order(ts: str) -> tuple[int, int]:
@@ -138,7 +144,7 @@ def unread_tokens(slug: str, view: StateView, messages: Mapping[str, ChatMessage
     stretch read, and so neither gone nor changed as far as this run knows."""
     unread = set()
     for item in view.items:
-        side = view.side(item.id, "slack")
+        side = view.side(item.id, "chat")
         token = make_token(slug, item.key)
         if side is not None and token not in messages and not covers(stretches, side.remote_id):
             unread.add(token)
