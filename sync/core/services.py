@@ -240,9 +240,10 @@ class ServiceRegistry:
     chat: dict[str, Registered[ChatService]] = field(default_factory=dict)
     audience: dict[str, Registered[AudienceService]] = field(default_factory=dict)
 
-    def names(self) -> tuple[str, ...]:
-        """Every registered service's name, board services first, then chat, then audience."""
-        return (*self.board, *self.chat, *self.audience)
+    def names(self, roles: Sequence[str] = ("board", "chat", "audience")) -> tuple[str, ...]:
+        """The registered services' names of ``roles`` (board services first, then chat,
+        then audience)."""
+        return tuple(self.titles(roles))
 
     def role_of(self, name: str) -> str:
         """``board``, ``chat`` or ``audience``: the role of the service called ``name``."""

@@ -314,7 +314,7 @@ def _comment(ctx: SyncContext, journal: Journal, item_id: str, card_id: str,
     most once). Found on every path alike: the sync's, ``serve``'s, a worker's.
     """
     def find() -> str | None:
-        me = ctx.settings.me_trello
+        me = ctx.settings.me_board
         ours = [a.id for a in ctx.board.card_comments(card_id)
                 if a.member_id == me and str(a.data.get("text", "")) == append.text]
         claimed = ctx.store.claimed_remote_ids(ctx.names.board, "add_comment", ours)

@@ -13,11 +13,13 @@ from typing import Any
 
 from playbooks.model import STATUSES
 from sync.core.errors import UserError
+from sync.core.services import SERVICES
 from sync.state.store import StateStore
 
 # Field names in the sync's values and the item's columns.
 ITEM_COLUMN = {"status": "status", "due": "due", "title": "title", "owners": "owner"}
-SIDES = ("hub", "trello", "slack")
+# What ``take`` may name: the hub and the board and chat services (as a conflict records them).
+SIDES = ("hub", *SERVICES.names(("board", "chat")))
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ def _choose(field: str, side_values: dict[str, Any], take: str) -> tuple[Any, st
 def resolve(store: StateStore, number: str, take: str, field: str | None = None) -> Resolution:
     """Settle the open conflict(s) of one item's field with the value of ``take``.
 
-    ``take`` is a side (``trello``, ``slack``, ``hub``) or a value typed by the coordinator.
+    ``take`` is a side as the conflict records it (``trello``, ``slack``, ``hub``) or a
+    value typed by the coordinator.
     """
     item = store.get_item_by_number(number)
     if item is None:

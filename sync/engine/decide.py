@@ -24,10 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from connectors.roles import BoardService, ChatService
+from typing import Any, Literal
 
 Side = Literal["hub", "board", "chat"]
 # Who wins a conflict: the newest change, or always one side ("coordinator": the hub). The
@@ -41,18 +38,13 @@ SIDE_ORDER: tuple[Side, ...] = ("hub", "board", "chat")
 @dataclass(frozen=True)
 class SideNames:
     """The names the engine's sides are stored and reported under: ``hub`` for the hub, the
-    board and chat services' own names for theirs (``SideNames.of(board, chat)`` takes them
-    from the connectors). The engine's one translation between roles and stored names:
+    board and chat services' own names for theirs (their connectors' ``service_name``, taken
+    by :func:`sync.engine.reading.context.prepare`). The engine's one translation between roles and stored names:
     :meth:`stored` on the way out (state rows, journal, conflicts, audit, ``--json``),
     :meth:`role` on the way in (the state view), :meth:`policy` for the config's policy."""
 
     board: str
     chat: str
-
-    @classmethod
-    def of(cls, board: BoardService, chat: ChatService) -> SideNames:
-        """The names of the run's board and chat connectors (their ``service_name``)."""
-        return cls(board=board.service_name, chat=chat.service_name)
 
     def stored(self, side: str) -> str:
         """The name a side (a role) is stored and reported under; any other name as it is."""

@@ -62,13 +62,13 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
     chat_side = view.side(item.id, "chat")
     message = snap.messages.get(make_token(settings.config.alliance.slug, item.key))
     if chat_side is not None and message is not None:
-        reactions = reaction_set(message, ignore_users=settings.me_slack)
+        reactions = reaction_set(message, ignore_users=settings.me_chat)
         seen = chat_side.base.get("reactions", {})
         counted, strangers = split_reactions(reactions, seen, settings.config.slack.reactions,
-                                             alliance_slack_ids(settings, view))
+                                             alliance_chat_ids(settings, view))
         status, user = slack_status(counted, seen, settings.config.slack.reactions,
                                     chat_side.base.get("status", item.status))
-        allowed = alliance_slack_ids(settings, view)
+        allowed = alliance_chat_ids(settings, view)
         outsiders = []
         for press in snap.pressed.get(make_token(settings.config.alliance.slug, item.key), ()):
             if allowed is None or press[1] in allowed:
@@ -98,12 +98,12 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
     return result, current
 
 
-def alliance_slack_ids(settings: Settings, view: StateView) -> set[str] | None:
+def alliance_chat_ids(settings: Settings, view: StateView) -> set[str] | None:
     """The Slack user ids of the config's people (``None`` when anyone's reactions count)."""
     if settings.config.slack.reactions_from == "anyone":
         return None
     emails = {str(p.email).lower() for p in settings.config.people}
-    return {user for user, email in view.slack_users.items() if email.lower() in emails}
+    return {user for user, email in view.chat_users.items() if email.lower() in emails}
 
 
 def _row_values(settings: Settings, key: str) -> dict[str, Any] | None:
@@ -296,7 +296,7 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
             # whatever the mark: the mark is the kept thread's.
             under_copy = bool(reply.thread_ts) and reply.thread_ts != message.ts
             if (reply.ts <= seen and not under_copy) or reply.ts == message.ts \
-                    or reply.user in settings.me_slack or reply.bot_id:
+                    or reply.user in settings.me_chat or reply.bot_id:
                 continue
             who = display_name(settings, view, reply.user)
             plan.comments.append((

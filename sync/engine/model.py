@@ -70,7 +70,7 @@ class SyncResult:
 
 
 @dataclass(frozen=True)
-class TrelloComment:
+class BoardComment:
     """A comment a member wrote on a card (from the board actions)."""
 
     action_id: str
@@ -87,7 +87,7 @@ class Snapshot:
     card_actors: dict[str, tuple[str, str]]
     new_card_ids: list[str]
     deleted_card_ids: set[str]
-    comments: list[TrelloComment]
+    comments: list[BoardComment]
     messages: dict[str, ChatMessage]
     last_action_id: str | None
     full: bool = False
@@ -123,8 +123,8 @@ class Settings:
     list_status: Mapping[str, str]
     status_list: Mapping[str, str]
     member_emails: Mapping[str, str]
-    me_trello: str
-    me_slack: tuple[str, str]
+    me_board: str
+    me_chat: tuple[str, str]
     # What the board and chat sides are stored and reported under (their services' names).
     names: SideNames
     now: dt.datetime
@@ -154,7 +154,7 @@ class StateView:
     by_key: Mapping[str, Item]
     sides: Mapping[tuple[str, str], ItemSide]
     waiting: Mapping[str, frozenset[str]]
-    slack_users: Mapping[str, str]
+    chat_users: Mapping[str, str]
     label_ids: Mapping[str, str]
     next_number: int
     audit_counts: Mapping[str, int]
@@ -228,5 +228,5 @@ def quiet_fingerprint(settings: Settings, revision: int, since: str | None,
     """
     facts = (settings.inputs, settings.board_id, settings.actions_channel,
              sorted(settings.status_list.items()), sorted(settings.member_emails.items()),
-             settings.me_trello, settings.me_slack, revision, since, tuple(history))
+             settings.me_board, settings.me_chat, revision, since, tuple(history))
     return hashlib.sha256(repr(facts).encode()).hexdigest()

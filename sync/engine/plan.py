@@ -208,5 +208,5 @@ def _duplicates(settings: Settings, view: StateView, snap: Snapshot) -> list[Cha
         every = [snap.messages[token], *copies]
         keep = next((m for m in every if side is not None and m.ts == side.remote_id), every[0])
         extra += [m for m in every if m is not keep
-                  and (m.user in settings.me_slack or m.bot_id in settings.me_slack)]
+                  and (m.user in settings.me_chat or m.bot_id in settings.me_chat)]
     return extra

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from connectors.base import BoardCard, ChatMessage
 from connectors.identity import make_token
 from playbooks.model import STATUSES
-from sync.engine.model import Snapshot, StateView, SyncContext, TrelloComment
+from sync.engine.model import BoardComment, Snapshot, StateView, SyncContext
 from sync.engine.reading.changes import (
     TRELLO_ACTION_TYPES,
     RemoteChanges,
@@ -51,7 +51,7 @@ class ItemReads:
     card: bool = False  # the board service told us about its card
     replies: bool = False  # the chat service told us about a reply in its thread
     actor: tuple[str, str] | None = None  # who changed the card, and when (the board action)
-    comments: tuple[TrelloComment, ...] = ()
+    comments: tuple[BoardComment, ...] = ()
     pressed: tuple[tuple[str, str, str], ...] = ()  # button presses: status, user, delivery
 
 

@@ -64,7 +64,7 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
     # Our own writes coming back are skipped by ``read`` (our comments included): the run
     # plans exactly what a run reading nothing after the last of them would, so its empty
     # plan's fingerprint is recorded for that bookmark and the very next run can be quiet.
-    echoes = all(a.member_id == settings.me_trello for a in changes.actions)
+    echoes = all(a.member_id == settings.me_board for a in changes.actions)
     if not full and echoes:
         after = changes.actions[-1].id if changes.actions else changes.since
         fingerprint = quiet_fingerprint(settings, revision, after, changes.history)

@@ -80,7 +80,7 @@ def shown(text: Mapping[str, str], field: str, value: Any) -> str:
 
 def display_name(settings: Settings, view: StateView, actor: str) -> str:
     """A person's name for a Slack user id or a Trello name; the raw value otherwise."""
-    email = view.slack_users.get(actor)
+    email = view.chat_users.get(actor)
     if email is not None:
         person = next((p for p in settings.config.people
                        if str(p.email).lower() == email.lower()), None)

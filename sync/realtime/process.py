@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 from connectors.slack.respond import respond
 from sync.engine.apply import apply_item, apply_message, apply_visible
-from sync.engine.item import alliance_slack_ids, plan_item
-from sync.engine.model import StateView, SyncContext, SyncResult, TrelloComment
+from sync.engine.item import alliance_chat_ids, plan_item
+from sync.engine.model import BoardComment, StateView, SyncContext, SyncResult
 from sync.engine.read import ItemReads, Prefetched, prefetch, read_item, state_view
 from sync.engine.run import run_sync
 from sync.engine.texts import labels
@@ -63,7 +63,7 @@ class Target:
     pressed: list[tuple[str, str, str]] = field(default_factory=list)
     press_url: str = ""  # the press's response_url: a refusal is answered there, privately
     press_refused: bool = False
-    comments: list[TrelloComment] = field(default_factory=list)
+    comments: list[BoardComment] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
     deferred: Deferred | None = None  # its rest, in the lane
 
@@ -189,7 +189,7 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
             found.read_card = True
             found.actor = (str(payload.get("member") or ""), str(payload.get("date") or ""))
             if event.kind == "commentCard":
-                found.comments.append(TrelloComment(
+                found.comments.append(BoardComment(
                     str(payload["action_id"]), event.subject, str(payload.get("member") or "?"),
                     str(payload.get("text") or "")))
         else:
@@ -263,7 +263,7 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult, lane: NotesLane |
         comments=tuple(found.comments), pressed=tuple(found.pressed)), known)
     if snap is None:
         return False
-    allowed = alliance_slack_ids(settings, view)
+    allowed = alliance_chat_ids(settings, view)
     found.press_refused = bool(found.pressed and allowed is not None
                                and any(press[1] not in allowed for press in found.pressed))
     plan = plan_item(settings, view, snap, item)

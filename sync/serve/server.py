@@ -193,7 +193,7 @@ class Service(Listening):
                       actions_channel=settings.actions_channel,
                       audience_id=audience.remote_id if audience else
                       (self.config.mailchimp.audience_id or ""),
-                      me_trello=settings.me_trello, me_slack=settings.me_slack)
+                      me_trello=settings.me_board, me_slack=settings.me_chat)
         secrets = self.options.secrets or sandbox_secrets(self.connected.sandbox_url)
         return HookApp(self.queue, secrets, scope, self._wake.set, command=self._command)
 

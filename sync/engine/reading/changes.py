@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from connectors.base import BoardAction, BoardCard, ChatMessage
 from connectors.identity import make_token, token_in
 from sync.engine.channel.spread import ChannelRead, unread_tokens
-from sync.engine.model import Snapshot, StateView, SyncContext, TrelloComment
+from sync.engine.model import BoardComment, Snapshot, StateView, SyncContext
 from sync.engine.reading.messages import item_messages, new_replies, repeated_notes, spread_read
 
 # The board actions a run reads (Trello's action types, the vocabulary of BoardAction.type).
@@ -59,9 +59,9 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
     actors: dict[str, tuple[str, str]] = {}
     new_ids: list[str] = []
     deleted: set[str] = set()
-    comments: list[TrelloComment] = []
+    comments: list[BoardComment] = []
     for action in actions:
-        if action.member_id == settings.me_trello:
+        if action.member_id == settings.me_board:
             # Our own writes coming back: never a member's change (a copy a failed run made
             # is found on its card by the journal's adoption, sync.engine.apply._comment).
             continue
@@ -72,7 +72,7 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
             actors[action.card_id] = (action.member_name, action.date)
             continue
         if action.type == "commentCard":
-            comments.append(TrelloComment(action.id, action.card_id, action.member_name,
+            comments.append(BoardComment(action.id, action.card_id, action.member_name,
                                           str(action.data.get("text", ""))))
             continue
         touched.add(action.card_id)

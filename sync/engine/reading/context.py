@@ -40,7 +40,7 @@ def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], board: Bo
     ``inputs``: the digest of config, playbook and rows when the caller keeps one (a worker
     computes it once per alliance); computed here otherwise.
     """
-    names = SideNames.of(board, chat)
+    names = SideNames(board=board.service_name, chat=chat.service_name)
     # Two queries for every id the run needs: a scheduled run repeats this every few seconds.
     board_ids = store.remote_ids(names.board, ("board", "list", ME, "member"))
     chat_ids = store.remote_ids(names.chat, ("channel", IDENTITY))
@@ -55,8 +55,8 @@ def prepare(config: Config, book: Playbook, rows: Sequence[ActionRow], board: Bo
         config=config, book=book, rows=tuple(rows), board_id=board_id,
         actions_channel=_resource(chat_ids, names.chat, "channel", "actions"),
         list_status={v: k for k, v in status_list.items()}, status_list=status_list,
-        member_emails=members, me_trello=me_board,
-        me_slack=chat_identity(chat, store, {key: v for (kind, key), v in chat_ids.items()
+        member_emails=members, me_board=me_board,
+        me_chat=chat_identity(chat, store, {key: v for (kind, key), v in chat_ids.items()
                                              if kind == IDENTITY}),
         names=names,
         now=now or dt.datetime.now(dt.UTC),
@@ -87,7 +87,7 @@ def state_view(store: StateStore, prefix: str, names: SideNames) -> StateView:
         by_key={item.key: item for item in items},
         sides={(s.item_id, names.role(s.side)): s for s in store.all_sides()},
         waiting={k: frozenset(v) for k, v in waiting.items()},
-        slack_users={r.remote_id: r.logical_key
+        chat_users={r.remote_id: r.logical_key
                      for r in store.list_resources(names.chat, "user")},
         label_ids={r.logical_key: r.remote_id for r in store.list_resources(names.board, "label")},
         next_number=store.peek_item_number(prefix),

@@ -119,7 +119,7 @@ def repeated_notes(ctx: SyncContext, thread: Sequence[ChatMessage]) -> list[str]
     and posted it again. The journal names the copy that counts (the done intent's remote
     id); any other copy with the same token, and a second copy read in the same thread, go.
     """
-    me = ctx.settings.me_slack
+    me = ctx.settings.me_chat
     first: dict[str, str] = {}
     extra: list[str] = []
     for reply in thread:
