@@ -40,8 +40,9 @@ class SideNames:
     """The names the engine's sides are stored and reported under: ``hub`` for the hub, the
     board and chat services' own names for theirs (their connectors' ``service_name``, taken
     by :func:`sync.engine.reading.context.prepare`). The engine's one translation between
-    roles and stored names: :meth:`stored` on the way out (state rows, journal, conflicts, audit, ``--json``),
-    :meth:`role` on the way in (the state view), :meth:`policy` for the config's policy."""
+    roles and stored names: :meth:`stored` on the way out (state rows, journal, conflicts,
+    audit, ``--json``), :meth:`role` on the way in (the state view), :meth:`policy` for the
+    config's policy."""
 
     board: str
     chat: str
