@@ -30,7 +30,7 @@ from sync.audience.store import StakeholderStore
 from sync.bootstrap.desired import item_keys
 from sync.core.config import Config, default_config_path, load_config
 from sync.core.errors import StateError, UserError
-from sync.core.services import ALL_SERVICES, Connected, connect, sandbox_data_dir
+from sync.core.services import ALL_SERVICES, SERVICES, Connected, connect, sandbox_data_dir
 from sync.engine.model import inputs_digest
 from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
@@ -269,20 +269,22 @@ class Alliance:
             services = Services(connected.board, connected.chat, connected.audience)
             result = run_bootstrap(self.config, self.playbook, self.rows, services, store,
                                    dry_run=dry_run, progress=progress)
-            if aside is not None and store.get_bookmark("slack", "digest") is None:
+            chat = connected.chat.service_name if connected.chat is not None else ""
+            if aside is not None and chat and store.get_bookmark(chat, "digest") is None:
                 # The lost state knew when the last digest went out; the rebuilt one starts
                 # the period now rather than posting a digest again at the next sync.
-                store.set_bookmark("slack", "digest", dt.datetime.now(dt.UTC).isoformat())
+                store.set_bookmark(chat, "digest", dt.datetime.now(dt.UTC).isoformat())
             # An in-process sandbox is gone when the command ends: no page to point at.
             page = "" if connected.embedded else connected.sandbox_url
             return BootstrapRun(result, page, aside, embedded_sandbox=connected.embedded)
 
     def sync_services(self, store: StateStore) -> tuple[str, ...]:
-        """Trello and Slack always; Mailchimp when an audience exists and has people to get."""
+        """The board and chat services always; the audience service (Mailchimp) when an
+        audience exists and has people to get."""
         audience = store.get_resource("mailchimp", "audience", "audience")
         if (audience or self.config.mailchimp.audience_id) and StakeholderStore(store).has_people():
-            return ("trello", "slack", "mailchimp")
-        return ("trello", "slack")
+            return SERVICES.names()
+        return SERVICES.names(("board", "chat"))
 
     def _bootstrapped(self, store: StateStore) -> tuple[str, ...]:
         """:meth:`sync_services`, once the store knows the board; StateError before any call.

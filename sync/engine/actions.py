@@ -52,7 +52,7 @@ class NewItem:
     card_id: str = ""  # a member's card: named and tokened, its values the Trello base
     card_name: str = ""
     card_desc: str = ""
-    trello_base: Mapping[str, Any] | None = None
+    board_base: Mapping[str, Any] | None = None
     # A copy of an item's card (a member's "Copy card" keeps our marker line): the number of
     # the item it was copied from. It becomes an item of its own, and the run says so.
     copy_of: str = ""
@@ -90,7 +90,7 @@ class ItemPlan:
     card_id: str = ""
     card_changes: dict[str, Any] = field(default_factory=dict)
     mark_card_deleted: bool = False
-    trello_base: dict[str, Any] | None = None
+    board_base: dict[str, Any] | None = None
     message_ts: str = ""
     message_text: str | None = None
     notes: list[Append] = field(default_factory=list)
@@ -100,7 +100,7 @@ class ItemPlan:
     said_once: list[tuple[Append, AuditLine]] = field(default_factory=list)
     # Second copies of our notes in the item's thread (a post that landed late): removed.
     repeated_notes: list[str] = field(default_factory=list)
-    slack_base: dict[str, Any] | None = None
+    chat_base: dict[str, Any] | None = None
     seen_reply: str = ""
     file_side: tuple[str, dict[str, Any]] | None = None
     # The decision journalled before the remote writes (None: nothing decided), and the
@@ -133,8 +133,8 @@ class ItemPlan:
         """True when the item needs no write at all, remote or local (most items, most runs)."""
         return not (self.writes_remotely or self.audit or self.changes
                     or self.decision.changes or self.decision.conflicts
-                    or self.mark_card_deleted or self.trello_base is not None
-                    or self.slack_base is not None or self.file_side is not None
+                    or self.mark_card_deleted or self.board_base is not None
+                    or self.chat_base is not None or self.file_side is not None
                     or self.record is not None or bool(self.settles))
 
 

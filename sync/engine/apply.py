@@ -163,7 +163,7 @@ def _add_item(ctx: SyncContext, new: NewItem, result: SyncResult) -> None:
     if new.card_id:
         ctx.board.update_card(new.card_id, name=new.card_name, desc=new.card_desc)
         result.count(f"{ctx.names.board}.update_card")
-        store.put_side(item.id, ctx.names.board, new.card_id, dict(new.trello_base or {}),
+        store.put_side(item.id, ctx.names.board, new.card_id, dict(new.board_base or {}),
                        fingerprint="")
         result.created_items.append(item.number)
         if new.copy_of:
@@ -252,14 +252,14 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
     if trello_side is not None and (plan.mark_card_deleted or card_gone):
         store.put_side(item_id, ctx.names.board, trello_side.remote_id,
                        {**trello_side.base, "deleted": True}, fingerprint="")
-    elif trello_side is not None and plan.trello_base is not None:
-        store.put_side(item_id, ctx.names.board, trello_side.remote_id, plan.trello_base,
+    elif trello_side is not None and plan.board_base is not None:
+        store.put_side(item_id, ctx.names.board, trello_side.remote_id, plan.board_base,
                        fingerprint="")
     for line in appended:
         store.add_audit(item_id, line.actor, line.source, line.field, line.old, line.new)
-    side = store.get_side(item_id, ctx.names.chat) if plan.slack_base is not None else None
-    if side is not None and plan.slack_base is not None:
-        base = dict(plan.slack_base)
+    side = store.get_side(item_id, ctx.names.chat) if plan.chat_base is not None else None
+    if side is not None and plan.chat_base is not None:
+        base = dict(plan.chat_base)
         if card_gone:  # the replies were not copied: read them again once the card is back
             base["latest_reply"] = side.base.get("latest_reply", "")
         if base != side.base:

@@ -230,7 +230,7 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
                     for k in FIELDS}
         # Written only when it changed: a sync with nothing to do writes nothing locally either.
         if new_base != board_side.base:
-            plan.trello_base = new_base
+            plan.board_base = new_base
 
     chat_side = view.side(item.id, "chat")
     now = current.get("chat")
@@ -312,11 +312,11 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
                 reactions=now["reactions"])
     # Written only when it changed: nothing to do, no write.
     if base != chat_side.base:
-        plan.slack_base = base
+        plan.chat_base = base
         plan.marks_only = {**base, "latest_reply": ""} == {**chat_side.base, "latest_reply": ""} \
             and not (plan.writes_remotely or plan.audit or plan.decision.changes
                      or plan.decision.conflicts or plan.mark_card_deleted
-                     or plan.trello_base is not None or plan.file_side is not None
+                     or plan.board_base is not None or plan.file_side is not None
                      or plan.record is not None or plan.settles)
     return plan
 

@@ -80,7 +80,7 @@ def _new_member_items(settings: Settings, view: StateView, snap: Snapshot) -> li
             created=AuditLine(snap.card_actors.get(card_id, ("", ""))[0], settings.names.board,
                               "created", None, values["title"]),
             card_id=card_id, card_name=f"{number} · {values['title']}",
-            card_desc=with_marker(card.desc, token, number), trello_base=values,
+            card_desc=with_marker(card.desc, token, number), board_base=values,
             copy_of=copy_of))
     return found
 
@@ -111,10 +111,10 @@ def _with_items(settings: Settings, view: StateView, new: list[NewItem]) -> Stat
              for n in new if view.item_by_key(n.key) is None]
     sides = dict(view.sides)
     for n in new:
-        if n.trello_base is not None:
+        if n.board_base is not None:
             item = view.item_by_key(n.key) or next(a for a in added if a.key == n.key)
             sides[(item.id, "board")] = ItemSide(item.id, settings.names.board, n.card_id,
-                                                 dict(n.trello_base), "", "")
+                                                 dict(n.board_base), "", "")
     items = (*view.items, *added)
     first = {**view.first_actors, **{f"new:{n.key}": n.created.actor for n in new}}
     return dataclasses.replace(view, items=items, by_key={i.key: i for i in items},
