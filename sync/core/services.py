@@ -23,18 +23,18 @@ import contextlib
 import json
 import os
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from connectors.masking import remember_secret
-from connectors.rate_limits import SLACK_DISTRIBUTED_LIMIT
 from sync.core.config import Config
 from sync.core.errors import UserError
 
 if TYPE_CHECKING:  # the connectors are imported when connecting, not with the config
+    from urllib.request import OpenerDirector
+
     from pydantic import SecretStr
 
     from connectors.limits import RateLimits
@@ -78,6 +78,15 @@ class Connected:
         return self.audience
 
 
+def _loopback_opener() -> OpenerDirector:
+    """An opener without proxies: the sandbox is on loopback, and proxies from the environment
+    would intercept. (urllib is imported here, not with the config, which the engine's texts
+    import for the registry.)"""
+    import urllib.request
+
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def sandbox_data_dir(config: Config) -> Path:
     """Where the embedded sandbox keeps its data: beside the state store."""
     return config.state_path.parent / "sandbox"
@@ -110,7 +119,7 @@ def running_sandbox(data_dir: Path) -> RunningSandbox | None:
         info = json.loads(info_file.read_text(encoding="utf-8"))
         url = str(info["url"])
         # No proxy: the sandbox is on loopback, and proxies from the environment would intercept.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        opener = _loopback_opener()
         with opener.open(f"{url}/_sandbox/health", timeout=1) as answer:
             if answer.status != 200:
                 return None
@@ -121,7 +130,7 @@ def running_sandbox(data_dir: Path) -> RunningSandbox | None:
 
 def sandbox_credentials(url: str) -> dict[str, dict[str, str]]:
     """The coordinator's credentials a running sandbox issued (``GET /_sandbox/credentials``)."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = _loopback_opener()
     try:
         with opener.open(f"{url.rstrip('/')}/_sandbox/credentials", timeout=5) as answer:
             issued = dict(json.loads(answer.read()))
@@ -137,7 +146,7 @@ def sandbox_credentials(url: str) -> dict[str, dict[str, str]]:
 def _sandbox_slack_window(url: str) -> float:
     """The seconds of a distributed Slack app's one history call on this sandbox (Slack's 60
     unless a test shortened it, ``/_sandbox/settings``), so the client paces as it limits."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = _loopback_opener()
     try:
         with opener.open(f"{url.rstrip('/')}/_sandbox/settings", timeout=5) as answer:
             window = json.loads(answer.read()).get("slack_app_window")
@@ -292,6 +301,7 @@ def _trello(wiring: Wiring) -> BoardService:
 
 def _slack(wiring: Wiring) -> ChatService:
     from connectors.pacing import SlackPacer
+    from connectors.rate_limits import SLACK_DISTRIBUTED_LIMIT
     from connectors.slack.connector import SlackConnector
 
     settings = wiring.config.slack

@@ -231,12 +231,11 @@ def post_meeting_reminders(config: Config, book: Playbook, slack: ChatService, s
     store rebuilt after it was lost, the next run finds the message and adopts it instead of
     posting again. Connector errors propagate.
     """
-    chat = slack.service_name  # what the chat service's records are under
-    general = store.get_resource(chat, "channel", "general")
+    general = store.get_resource("slack", "channel", "general")
     if general is None:
         return []
     local = _local(now or dt.datetime.now(dt.UTC), config.alliance.timezone)
-    sent = {r.logical_key for r in store.list_resources(chat, REMINDER_KIND)}
+    sent = {r.logical_key for r in store.list_resources("slack", REMINDER_KIND)}
     posted = []
     already: dict[str, str] | None = None
     for reminder in reminders_due(meeting_schedule(config, book, store), local, sent):
@@ -248,7 +247,7 @@ def post_meeting_reminders(config: Config, book: Playbook, slack: ChatService, s
         ts = already.get(reminder.key)
         if ts is None:
             ts = Journal(store, run_id or "reminders").create(
-                chat, "post_reminder", token,
+                "slack", "post_reminder", token,
                 lambda reminder=reminder: slack.post_message(  # type: ignore[misc]  # the default binds this turn's reminder; mypy infers no lambda with defaults
                     general.remote_id,
                     escape(reminder_text(reminder, book.language)),
@@ -258,7 +257,7 @@ def post_meeting_reminders(config: Config, book: Playbook, slack: ChatService, s
                                                 "key": reminder.key}},
                 ).ts,
                 lambda posted_ts: posted_ts)
-        store.put_resource(chat, REMINDER_KIND, reminder.key, ts,
+        store.put_resource("slack", REMINDER_KIND, reminder.key, ts,
                            data={"meeting": reminder.meeting_key,
                                  "date": reminder.date.isoformat(),
                                  "lead_days": reminder.lead_days})
