@@ -76,30 +76,30 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
             else:
                 outsiders.append(press)  # noted and audited like an outsider's reaction
         current["chat"] = {"status": status, "reactions": reactions, "text": message.text,
-                            "ts": message.ts, "strangers": strangers,
-                            "buttons": shows_buttons(message.actions),
-                            "outsider_presses": outsiders}
+                           "ts": message.ts, "strangers": strangers,
+                           "buttons": shows_buttons(message.actions),
+                           "outsider_presses": outsiders}
         changed_status = status if status != chat_side.base.get("status", item.status) \
             else item.status
         # A reaction carries no time: the best one we have is when a sync first saw it.
         result.append(Observation("chat", {"status": changed_status}, actor=user,
                                   at=iso_z(settings.now) if user else ""))
     elif chat_side is not None and make_token(settings.config.alliance.slug,
-                                               item.key) in snap.unread:
+                                              item.key) in snap.unread:
         # Not read this run (a distributed app reads a stretch of the channel per run): no
         # news from Slack, and the message is as we last wrote it, so a change made elsewhere
         # still updates it and is said in its thread.
         base = chat_side.base
         current["chat"] = {"status": base.get("status", item.status),
-                            "reactions": base.get("reactions", {}),
-                            "text": base.get("text", ""), "ts": chat_side.remote_id,
-                            "strangers": [], "buttons": buttons_on(settings.config),
-                            "outsider_presses": []}
+                           "reactions": base.get("reactions", {}),
+                           "text": base.get("text", ""), "ts": chat_side.remote_id,
+                           "strangers": [], "buttons": buttons_on(settings.config),
+                           "outsider_presses": []}
     return result, current
 
 
 def alliance_chat_ids(settings: Settings, view: StateView) -> set[str] | None:
-    """The Slack user ids of the config's people (``None`` when anyone's reactions count)."""
+    """The chat user ids of the config's people (``None`` when anyone's reactions count)."""
     if settings.config.slack.reactions_from == "anyone":
         return None
     emails = {str(p.email).lower() for p in settings.config.people}
@@ -218,7 +218,7 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
 
     board_side = view.side(item.id, "board")
     if board_side is not None and (board_side.base.get("deleted")
-                                    or (current.get("board") or {}).get("deleted")):
+                                   or (current.get("board") or {}).get("deleted")):
         plan.mark_card_deleted = not board_side.base.get("deleted")
         board_side = None  # gone from the board: nothing to write there any more
     if board_side is not None:
