@@ -269,8 +269,11 @@ class Alliance:
             services = Services(connected.board, connected.chat, connected.audience)
             result = run_bootstrap(self.config, self.playbook, self.rows, services, store,
                                    dry_run=dry_run, progress=progress)
-            chat = connected.chat.service_name if connected.chat is not None else ""
-            if aside is not None and chat and store.get_bookmark(chat, "digest") is None:
+            # The digest's bookmark is the chat service's (the registered one when this
+            # bootstrap left the chat out: ``--only trello``).
+            chat = (connected.chat.service_name if connected.chat is not None
+                    else SERVICES.names(("chat",))[0])
+            if aside is not None and store.get_bookmark(chat, "digest") is None:
                 # The lost state knew when the last digest went out; the rebuilt one starts
                 # the period now rather than posting a digest again at the next sync.
                 store.set_bookmark(chat, "digest", dt.datetime.now(dt.UTC).isoformat())
