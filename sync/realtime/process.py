@@ -10,8 +10,10 @@ processed twice, or processed and then seen again by the scheduled sync, writes 
 
 :func:`drain` waits :data:`SETTLE_SECONDS` after the newest delivery before reading a batch,
 so the deliveries of one change (Trello sends one action per field of one ``PUT``, a few ms
-apart) are one batch; it makes every item's visible writes first and leaves the thread notes
-to the lane (:mod:`sync.realtime.lane`), one item's notes between batches.
+apart) are one batch; it makes every item's card write first and leaves the message updates
+and thread notes to the lane (:mod:`sync.realtime.lane`), one write between batches, made
+only when Slack's pacing lets it go at once: the drain never sleeps for Slack while
+deliveries wait, it waits for the earlier of the next delivery and Slack being ready.
 
 What one item's plan cannot do, an incremental sync does: a card a member added, deleted or
 moved in from another board, a card or message we do not know (yet), or an item message that
@@ -29,14 +31,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.slack.respond import respond
-from sync.engine.apply import apply_item, apply_message, apply_visible
+from sync.engine.apply import apply_item, apply_visible
 from sync.engine.item import alliance_slack_ids, plan_item
 from sync.engine.model import StateView, SyncContext, SyncResult, TrelloComment
 from sync.engine.read import ItemReads, Prefetched, prefetch, read_item, state_view
 from sync.engine.run import run_sync
 from sync.engine.texts import labels
 from sync.realtime.consent import file_consent
-from sync.realtime.lane import Deferred, NotesLane
+from sync.realtime.lane import Deferred, NotesLane, Step
 from sync.state.events import EventQueue, QueuedEvent
 from sync.state.rows import Item
 
@@ -50,6 +52,10 @@ WHOLE_SYNC_ACTIONS = ("createCard", "deleteCard", "moveCardToBoard", "moveCardFr
 # card read and one plan, and costs a change 25 ms against the second or more its visible
 # write takes under Slack's limits. A constant: nothing a coordinator should have to tune.
 SETTLE_SECONDS = 0.025
+# How often a drain whose lane waits for Slack looks for new deliveries (they are stored by
+# another thread or process: the queue is the one place to see them). A reaction waits at
+# most this long before its batch is read; the look is one indexed query.
+LOOK_SECONDS = 0.05
 
 
 @dataclass
@@ -105,13 +111,17 @@ def _settle(events: Sequence[QueuedEvent], seconds: float) -> None:
 
 
 def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lambda: False,
-          *, settle: float = SETTLE_SECONDS) -> Drained:
+          *, settle: float = SETTLE_SECONDS,
+          sleep: Callable[[float], None] = time.sleep) -> Drained:
     """Process the queue's pending deliveries until none is left (or ``stopped``).
 
     The caller holds the alliance's lock. Each turn reads the deliveries that came (after
-    ``settle``: see :data:`SETTLE_SECONDS`), makes their items' visible writes, then carries
-    out one item's notes from the lane (:mod:`sync.realtime.lane`); the drain ends when the
-    queue and the lane are empty. A turn whose remote calls fail is counted
+    ``settle``: see :data:`SETTLE_SECONDS`), makes their items' card writes, then makes one
+    write of the lane (:mod:`sync.realtime.lane`) that Slack's pacing lets go at once. When
+    nothing came and nothing in the lane can go yet, it sleeps until the lane's next write
+    could go, looking for new deliveries every :data:`LOOK_SECONDS` meanwhile: never in a
+    pacer or a ``Retry-After`` while deliveries wait. The drain ends when the queue and the
+    lane are empty. A turn whose remote calls fail is counted
     (:meth:`EventQueue.retry_later`) and the drain ends there: its deliveries stay pending
     for the next drain, and after :data:`sync.state.events.MAX_ATTEMPTS` are left to the
     full reconciliation. Used by :meth:`sync.api.Alliance.work` (``serve`` and the workers).
@@ -128,6 +138,7 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
             events = [e for e in queue.pending() if e.id not in in_lane]
         ctx.settings = dataclasses.replace(ctx.settings, now=dt.datetime.now(dt.UTC))
         failing: list[int] = [e.id for e in events]
+        step: Step | None = None
         try:
             done = process(ctx, events, uuid.uuid4().hex, lane) if events else Processed()
             queue.finish(done.done, "done")
@@ -136,18 +147,22 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
                 out.batches += 1
             out.processed += len(done.done) + len(done.ignored)
             failing = []
-            step = lane.waiting[0] if lane else None
-            if step is not None:
-                failing = step.events
-                lane.step(ctx)
-                queue.finish(step.events, "done")
-                out.processed += len(step.events)
-                failing = []
+            step = lane.step(ctx) if lane else None
+            if step is not None and step.done is not None:
+                queue.finish(step.done.events, "done")
+                out.processed += len(step.done.events)
         except Exception as exc:  # a remote failure: counted, retried, then left to sync
+            if lane.failed is not None:
+                failing = list(dict.fromkeys([*failing, *lane.failed.events]))
             log.warning("processing %d events failed: %s", len(failing), exc)
             out.errors.append(str(exc))
             queue.retry_later(failing, str(exc))
             break
+        if not events and step is not None and not (step.made or step.done) \
+                and not stopped():
+            # Slack is not ready for any of the lane's writes: until it is, or a delivery
+            # comes (looked for every LOOK_SECONDS).
+            sleep(min(max(step.wait, 0.001), LOOK_SECONDS))
     return out
 
 
@@ -219,12 +234,9 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
                 _answer_refused_press(ctx, found)
         else:
             whole += found.events
-    # The cards first (above), then the messages of the changes made in Trello: Slack paces
-    # chat.update at its tier 3, Trello's writes cost little, and a reaction's card must not
-    # wait behind a move's message.
-    for found in targets.values():
-        if found.deferred is not None and found.read_card:
-            found.deferred.shown = apply_message(ctx, found.deferred.shown, result)
+    # The messages' updates are the lane's (its first write per item; a change made on the
+    # board first of all): Slack paces chat.update at its tier 3, Trello's writes cost
+    # little, and a reaction's card must not wait behind a move's message.
     if whole:
         # Once for the whole batch: the board's actions since the bookmark, every message.
         # The lane's bookkeeping first: the sync plans from the committed state.
@@ -270,10 +282,11 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult, lane: NotesLane |
     if lane is None:
         apply_item(ctx, plan, result)
     else:
-        # The message after every card of the batch (a change made in Trello) or with the
-        # notes (a change made in Slack: it shows there already).
+        # The message's update in the lane: urgent for a change made on the board (the
+        # member looks at the message), with the notes for one made in Slack (it shows
+        # there already).
         found.deferred = Deferred(apply_visible(ctx, plan, result, message=False),
-                                  found.events, result)
+                                  found.events, result, urgent=found.read_card)
         lane.add(found.deferred)
     return True
 

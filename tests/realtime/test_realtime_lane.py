@@ -58,7 +58,9 @@ def test_a_drain_stopped_with_notes_in_the_lane_loses_none_and_repeats_none(
         queue = EventQueue.over(store)
         _moved(alliance, queue, "FRL-3", "doing")
         _moved(alliance, queue, "FRL-4", "blocked")
-        turns = iter([False, True])  # one turn: both visible writes, one item's notes
+        # Three turns: both cards and the first message's update, the second message's
+        # update (a board change's message goes before any note), the first item's note.
+        turns = iter([False, False, False, True])
 
         def stopped() -> bool:
             return next(turns, True)
