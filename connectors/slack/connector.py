@@ -176,7 +176,8 @@ class SlackConnector:
         """How long until one call of ``method`` (``channel``: the post's) could go under our
         pacing, a 429's hold included; books nothing and calls nothing (0.0: at once)."""
         if self.distributed and method in SLACK_DISTRIBUTED_METHODS:
-            return self._slow.ready_in(method)
+            return self._slow.ready_in(method) if self._pacer.windows \
+                else self._slow.held_for(method)
         return self._pacer.ready_in(method, channel)
 
     def _error(

@@ -215,7 +215,8 @@ def _add_connectors(connected: Connected, services: Sequence[str],
         bot = credential("slack.token")
         connected.chat = SlackConnector(
             bot, base_url=slack_url,
-            pacer=SlackPacer(sleep=sleep, limits=limits, token=bot), pacer_sleep=sleep,
+            pacer=SlackPacer(sleep=sleep, limits=limits, token=bot,
+                             windows=sleep is not _never_sleep), pacer_sleep=sleep,
             app_class=slack_app, distributed_window=slack_window())
     if "mailchimp" in services:
         from connectors.mailchimp.connector import MailchimpConnector

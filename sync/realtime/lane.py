@@ -29,6 +29,7 @@ the open decision out; the journal's tokens keep every note and comment single).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -112,13 +113,18 @@ class NotesLane:
         for deferred in sorted(self.waiting, key=lambda d: not d.urgent):
             if deferred.steps is None and not self._start(ctx, deferred):
                 return Step(done=deferred)
-            wait = max((_ready_in(ctx, call, known) for call in deferred.calls), default=0.0)
+            calls = deferred.calls
+            wait = max((_ready_in(ctx, call, known) for call in calls), default=0.0)
             if wait > 0:
                 soonest = min(soonest, wait)
                 continue
             try:
                 with without_waiting():
                     finished = not self._advance(deferred)
+                if any(call.method == "chat.update" for call in calls):
+                    # The message's update is made: a rest started again after a refusal
+                    # does not make it again.
+                    deferred.shown = dataclasses.replace(deferred.shown, message_left=False)
             except RetriableRemoteError as exc:
                 if exc.retry_after is None or deferred.refusals >= MAX_REFUSALS:
                     self._fail(deferred)
@@ -159,7 +165,7 @@ class NotesLane:
             deferred.steps, deferred.calls = None, ()
             return False
         if not start:
-            deferred.urgent = False  # its message is updated: the rest is notes
+            deferred.urgent = False  # its first write made: the rest is notes
         return True
 
     def _fail(self, deferred: Deferred) -> None:
