@@ -16,8 +16,9 @@ item changed on the board first: the member is looking at that message). When no
 the step says how long until one can, and the drain serves new deliveries meanwhile. The
 write itself runs under :func:`connectors.retry.without_waiting`: a 429 is given back with its
 ``Retry-After`` (which holds the pacer) instead of being slept through, and the item's rest
-starts again from its beginning when Slack is ready (its writes are absolute or journalled,
-so nothing is made twice).
+starts again when Slack is ready (a 5xx or a dropped connection: after the retry policy's
+backoff), without the writes already made (the message's update is marked made, the notes
+are journalled: nothing is made twice).
 
 Order per item is kept by construction: an item with work in the lane is *busy*, and its
 later deliveries wait in the queue until its rest is done (they are then read and planned
@@ -31,18 +32,23 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from connectors.retry import without_waiting
+from connectors.retry import DEFAULT_POLICY, without_waiting
 from sync.core.errors import RetriableRemoteError
 from sync.engine.apply import Call, RestSteps, Shown, rest_steps
 from sync.engine.model import SyncContext, SyncResult
 
-# Refusals (429s, or the pacing's own) one item's rest may meet before its failure goes the
-# drain's way (counted, its deliveries retried at the next drain): a Slack that keeps
-# refusing must show, not keep an item in the lane for ever.
+# Refusals (429s, the pacing's own) and transient failures (5xx, a dropped connection) one
+# item's rest may meet before its failure goes the drain's way (counted, its deliveries
+# retried at the next drain): a service that keeps refusing must show, not keep an item in
+# the lane for ever.
 MAX_REFUSALS = 20
+_JITTER = random.Random()
 
 
 @dataclass
@@ -60,6 +66,7 @@ class Deferred:
     steps: RestSteps | None = None
     calls: tuple[Call, ...] = ()
     refusals: int = 0
+    not_before: float = 0.0  # after a transient failure: the lane's clock's time to retry
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class NotesLane:
 
     waiting: deque[Deferred] = field(default_factory=deque)
     failed: Deferred | None = None  # the item whose write raised in the last step
+    clock: Callable[[], float] = time.monotonic
 
     def __bool__(self) -> bool:
         return bool(self.waiting)
@@ -102,15 +110,20 @@ class NotesLane:
         """Make one write of the lane that can go now, never waiting for a service.
 
         The items are looked at urgent first, then oldest first; the pacing is asked once
-        per method and channel. A write whose call fails leaves the lane with its item
-        (``failed``; the exception goes on: its deliveries are retried, its decision is
-        open), unless the service refused it for now (a 429, the pacing): then the item
-        stays and its rest starts again when the service is ready.
+        per method and channel. A write that fails for now (a 429 or the pacing: until the
+        service is ready; a 5xx or a dropped connection: after the retry policy's backoff)
+        keeps its item, whose rest starts again then; after :data:`MAX_REFUSALS`, or on
+        any other failure, the item leaves the lane (``failed``; the exception goes on: its
+        deliveries are retried, its decision is open).
         """
         self.failed = None
         known: dict[tuple[str, str, str | None], float] = {}
         soonest = math.inf
+        now = self.clock()
         for deferred in sorted(self.waiting, key=lambda d: not d.urgent):
+            if deferred.not_before > now:
+                soonest = min(soonest, deferred.not_before - now)
+                continue
             if deferred.steps is None and not self._start(ctx, deferred):
                 return Step(done=deferred)
             calls = deferred.calls
@@ -126,13 +139,18 @@ class NotesLane:
                     # does not make it again.
                     deferred.shown = dataclasses.replace(deferred.shown, message_left=False)
             except RetriableRemoteError as exc:
-                if exc.retry_after is None or deferred.refusals >= MAX_REFUSALS:
+                if deferred.refusals >= MAX_REFUSALS:
                     self._fail(deferred)
                     raise
                 deferred.refusals += 1
                 deferred.steps, deferred.calls = None, ()  # started again when ready
-                known.clear()  # the refusal holds the pacing: ask again
-                soonest = min(soonest, exc.retry_after)
+                if exc.retry_after is None:  # transient: the retry policy's backoff, here
+                    wait = DEFAULT_POLICY.backoff(deferred.refusals, _JITTER)
+                    deferred.not_before = self.clock() + wait
+                else:  # a refusal: it holds the pacing, which is asked again
+                    wait = exc.retry_after
+                    known.clear()
+                soonest = min(soonest, wait)
                 continue
             except Exception:
                 self._fail(deferred)

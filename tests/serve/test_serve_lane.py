@@ -54,3 +54,32 @@ def test_a_reaction_reaches_its_card_while_another_items_note_waits_out_a_429(
             (intent.state, bool(intent.detail.get("refused"))))
     assert sorted(states.values()) == [[("done", False)], [("failed", True), ("done", False)]]
     assert alliance.item("FRL-3").status == "doing" and alliance.item("FRL-4").status == "done"
+
+
+def test_a_note_whose_answer_was_lost_is_looked_for_then_posted_once_after_a_backoff(
+        alliance: Synced) -> None:
+    """A 5xx on the note (it may have been posted): the lane does not retry in place; the
+    item's rest starts again after the policy's backoff, looks for the note by its token and
+    posts it once, while another item's reaction reaches its card meanwhile."""
+    service = start(alliance)
+    try:
+        alliance.fault(service="slack", method="POST", path="*chat.postMessage",
+                       mode="error", status=503, count=1)
+        alliance.move("FRL-3", "doing")
+        wait_for(lambda: not alliance.admin("GET", "/_sandbox/faults"))
+        alliance.react("FRL-4", "white_check_mark")
+        reacted = time.monotonic()
+        wait_for(lambda: in_list(alliance, "FRL-4", "done"))
+        assert time.monotonic() - reacted < 1.5
+        wait_for(lambda: alliance.message("FRL-3")["thread"])
+        wait_for(lambda: alliance.message("FRL-4")["thread"])
+        idle(alliance, service)
+    finally:
+        service.stop()
+    assert len(alliance.message("FRL-3")["thread"]) == 1
+    with alliance.store() as store:
+        assert store.open_intents() == []
+        posts = [(i.identity_token, i.state, bool(i.detail.get("refused")))
+                 for i in store.intents() if i.operation == "post_note"]
+    assert sorted(state for _, state, _ in posts) == ["done", "done", "failed"]
+    assert not any(refused for *_, refused in posts)
