@@ -11,12 +11,16 @@ costs calls nor meets rate limits):
 - a Trello move -> the item's Slack message shows the new status;
 - a reaction, a button press -> the card is in the status's list.
 
-Two parts:
+Three parts:
 
 - **paced**: ``--actions`` of each kind, one at a time, ``--gap`` seconds apart (a brisk
   human pace);
 - **burst**: ``--burst`` changes on as many different items (40 % moves, 30 % reactions,
-  30 % presses, shuffled) made back to back as fast as the members' SDKs go.
+  30 % presses, shuffled) made back to back as fast as the members' SDKs go;
+- **after a busy minute**: ``--busy`` changes made back to back (not measured), then
+  ``--busy-seconds`` (60) after their start, while serve's notes lane is still backed up
+  and Slack's windows for ``chat.update`` and the channel's posts are spent, a second burst
+  of ``--burst`` changes, measured as the first (``--only-busy``: this part alone).
 
 For each it prints p50/p95/max per kind and the API calls our side made per event (the
 sandbox's request counters, less the members' own calls), beside issue 24's goals: at most 4
@@ -24,8 +28,8 @@ calls per Trello move; in a burst of 100, reactions and presses on the card with
 2 s, and moves on the message with p95 under the floor of Slack's ``chat.update`` tier for
 the burst's message updates.
 
-``python bench/bench_serve.py [--actions 30] [--gap 1.2] [--burst 100]`` (about 6 minutes
-at the defaults, most of it setting up 200 items).
+``python bench/bench_serve.py [--actions 30] [--gap 1.2] [--burst 100] [--busy 100]
+[--only-busy]`` (about 15 minutes at the defaults, 8 with ``--only-busy``).
 """
 
 from __future__ import annotations

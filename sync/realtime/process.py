@@ -56,6 +56,12 @@ SETTLE_SECONDS = 0.025
 # another thread or process: the queue is the one place to see them). A reaction waits at
 # most this long before its batch is read; the look is one indexed query.
 LOOK_SECONDS = 0.05
+# A batch is read when Slack lets its read of the channel go: while the read would wait in
+# the pacer, the deliveries that keep coming join the batch (one read for all of them, not a
+# wait per batch). Longer waits than this (a distributed app's history, one call a minute:
+# its items read their messages otherwise) are not held for.
+READ_HOLD_SECONDS = 5.0
+READ_METHOD = "conversations.history"
 
 
 @dataclass
@@ -117,10 +123,12 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
 
     The caller holds the alliance's lock. Each turn reads the deliveries that came (after
     ``settle``: see :data:`SETTLE_SECONDS`), makes their items' card writes, then makes one
-    write of the lane (:mod:`sync.realtime.lane`) that Slack's pacing lets go at once. When
-    nothing came and nothing in the lane can go yet, it sleeps until the lane's next write
-    could go, looking for new deliveries every :data:`LOOK_SECONDS` meanwhile: never in a
-    pacer or a ``Retry-After`` while deliveries wait. The drain ends when the queue and the
+    write of the lane (:mod:`sync.realtime.lane`) that Slack's pacing lets go at once. A
+    batch whose read of the channel Slack would hold back waits, gathering the deliveries
+    that come meanwhile (:data:`READ_HOLD_SECONDS`). When nothing can go yet, it sleeps until
+    the read or the lane's next write could go, looking for new deliveries every
+    :data:`LOOK_SECONDS` meanwhile: never in a pacer or a ``Retry-After`` while deliveries
+    wait. The drain ends when the queue and the
     lane are empty. A turn whose remote calls fail is counted
     (:meth:`EventQueue.retry_later`) and the drain ends there: its deliveries stay pending
     for the next drain, and after :data:`sync.state.events.MAX_ATTEMPTS` are left to the
@@ -137,13 +145,15 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
             _settle(events, settle)
             events = [e for e in queue.pending() if e.id not in in_lane]
         ctx.settings = dataclasses.replace(ctx.settings, now=dt.datetime.now(dt.UTC))
-        failing: list[int] = [e.id for e in events]
+        held = _read_wait(ctx, events)
+        batch = events if held <= 0 else []
+        failing: list[int] = [e.id for e in batch]
         step: Step | None = None
         try:
-            done = process(ctx, events, uuid.uuid4().hex, lane) if events else Processed()
+            done = process(ctx, batch, uuid.uuid4().hex, lane) if batch else Processed()
             queue.finish(done.done, "done")
             queue.finish(done.ignored, "ignored")
-            if events and len(done.waiting) < len(events):
+            if batch and len(done.waiting) < len(batch):
                 out.batches += 1
             out.processed += len(done.done) + len(done.ignored)
             failing = []
@@ -158,12 +168,22 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
             out.errors.append(str(exc))
             queue.retry_later(failing, str(exc))
             break
-        if not events and step is not None and not (step.made or step.done) \
-                and not stopped():
-            # Slack is not ready for any of the lane's writes: until it is, or a delivery
-            # comes (looked for every LOOK_SECONDS).
-            sleep(min(max(step.wait, 0.001), LOOK_SECONDS))
+        if batch or (step is not None and (step.made or step.done)) or stopped():
+            continue
+        # Slack is not ready for the batch's read nor for any of the lane's writes: until
+        # one is, or a delivery comes (looked for every LOOK_SECONDS).
+        waits = [w for w in (held, step.wait if step is not None else 0.0) if w > 0]
+        sleep(min(max(min(waits, default=LOOK_SECONDS), 0.001), LOOK_SECONDS))
     return out
+
+
+def _read_wait(ctx: SyncContext, events: Sequence[QueuedEvent]) -> float:
+    """How long the batch's read of the channel would wait in Slack's pacer (0.0: it can go,
+    or the batch needs none, or the wait is one not to hold for)."""
+    if not any(e.source in ("trello", "slack") for e in events):
+        return 0.0
+    wait = ctx.chat.ready_in(READ_METHOD, ctx.settings.actions_channel)
+    return wait if wait <= READ_HOLD_SECONDS else 0.0
 
 
 def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,

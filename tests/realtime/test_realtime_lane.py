@@ -118,3 +118,34 @@ def test_a_lane_held_by_slacks_pacing_sleeps_only_to_look_for_deliveries(
     assert "Blocked" in str(seen["message"]) and seen["notes"] == [0, 0]
     assert len(sleeps) == 20 and max(sleeps) <= LOOK_SECONDS  # never the 30 s hold
     assert [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")] == [1, 1]
+
+
+def test_deliveries_that_come_while_the_channels_read_is_held_join_one_batch(
+        alliance: FakeAlliance) -> None:
+    """Slack would hold the batch's read of the channel back (its window spent): the drain
+    does not sleep inside the read for one delivery and then again for the next; it waits,
+    gathers what comes meanwhile, and reads them all at once when the read can go."""
+    from sync.realtime.process import LOOK_SECONDS
+
+    slack = alliance.world.slack
+    slack.holds["conversations.history"] = 1.0
+    sleeps: list[float] = []
+    with alliance.store() as store:
+        queue = EventQueue.over(store)
+        _moved(alliance, queue, "FRL-3", "doing")
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            if len(sleeps) == 1:
+                _moved(alliance, queue, "FRL-4", "blocked")
+            if len(sleeps) == 5:
+                assert "Blocked" not in _message(alliance, "FRL-4")  # nothing read yet
+                slack.holds.clear()
+
+        ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
+                      slack, store, now=alliance.now)
+        drained = drain(ctx, queue, settle=0, sleep=sleep)
+        assert drained.errors == [] and queue.pending() == []
+    assert drained.batches == 1 and len(sleeps) == 5 and max(sleeps) <= LOOK_SECONDS
+    assert "Blocked" in _message(alliance, "FRL-4") and "In progress" in _message(
+        alliance, "FRL-3")
