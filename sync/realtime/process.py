@@ -128,11 +128,11 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
     that come meanwhile (:data:`READ_HOLD_SECONDS`). When nothing can go yet, it sleeps until
     the read or the lane's next write could go, looking for new deliveries every
     :data:`LOOK_SECONDS` meanwhile: never in a pacer or a ``Retry-After`` while deliveries
-    wait. The drain ends when the queue and the
-    lane are empty. A turn whose remote calls fail is counted
-    (:meth:`EventQueue.retry_later`) and the drain ends there: its deliveries stay pending
-    for the next drain, and after :data:`sync.state.events.MAX_ATTEMPTS` are left to the
-    full reconciliation. Used by :meth:`sync.api.Alliance.work` (``serve`` and the workers).
+    wait. The drain ends when the queue and the lane are empty. A turn whose remote calls
+    fail is counted (:meth:`EventQueue.retry_later`) and the drain ends there: its
+    deliveries stay pending for the next drain, and after
+    :data:`sync.state.events.MAX_ATTEMPTS` are left to the full reconciliation. Used by
+    :meth:`sync.api.Alliance.work` (``serve`` and the workers).
     """
     out = Drained()
     lane = NotesLane()
