@@ -51,7 +51,7 @@ MAX_REFUSALS = 20
 _JITTER = random.Random()
 
 
-@dataclass
+@dataclass(eq=False)  # one item's rest is itself: the lane finds and removes it by identity
 class Deferred:
     """One item's rest: its plan as shown, the deliveries it settles, the run it belongs to.
 
