@@ -11,12 +11,16 @@ costs calls nor meets rate limits):
 - a Trello move -> the item's Slack message shows the new status;
 - a reaction, a button press -> the card is in the status's list.
 
-Two parts:
+Three parts:
 
 - **paced**: ``--actions`` of each kind, one at a time, ``--gap`` seconds apart (a brisk
   human pace);
 - **burst**: ``--burst`` changes on as many different items (40 % moves, 30 % reactions,
-  30 % presses, shuffled) made back to back as fast as the members' SDKs go.
+  30 % presses, shuffled) made back to back as fast as the members' SDKs go;
+- **after a busy minute**: ``--busy`` changes made back to back (not measured), then
+  ``--busy-seconds`` (60) after their start, while serve's notes lane is still backed up
+  and Slack's windows for ``chat.update`` and the channel's posts are spent, a second burst
+  of ``--burst`` changes, measured as the first (``--only-busy``: this part alone).
 
 For each it prints p50/p95/max per kind and the API calls our side made per event (the
 sandbox's request counters, less the members' own calls), beside issue 24's goals: at most 4
@@ -24,8 +28,8 @@ calls per Trello move; in a burst of 100, reactions and presses on the card with
 2 s, and moves on the message with p95 under the floor of Slack's ``chat.update`` tier for
 the burst's message updates.
 
-``python bench/bench_serve.py [--actions 30] [--gap 1.2] [--burst 100]`` (about 6 minutes
-at the defaults, most of it setting up 200 items).
+``python bench/bench_serve.py [--actions 30] [--gap 1.2] [--burst 100] [--busy 100]
+[--only-busy]`` (about 15 minutes at the defaults, 8 with ``--only-busy``).
 """
 
 from __future__ import annotations
@@ -227,19 +231,44 @@ def paced(bench: Bench, kind: str, n: int, gap: float) -> dict[str, Any]:
     return row
 
 
-def burst(bench: Bench, n: int, seed: int) -> dict[str, Any]:
-    """``n`` changes on ``n`` different items, back to back."""
-    rng = random.Random(seed)
+def _changes(bench: Bench, n: int, rng: random.Random
+             ) -> tuple[list[str], list[tuple[str, float, Callable[[], bool]]]]:
+    """``n`` changes on ``n`` different items (40 % moves, 30 % reactions, 30 % presses,
+    shuffled), made back to back; each with when it was made and its check."""
     kinds = ["move"] * (n * 4 // 10) + ["reaction"] * (n * 3 // 10)
     kinds += ["button"] * (n - len(kinds))
     rng.shuffle(kinds)
-    settle()
-    bench.alliance.reset_stats()
     waiting: list[tuple[str, float, Callable[[], bool]]] = []
-    first = time.perf_counter()
     for kind in kinds:
         check = bench.act(kind, *bench.next_item())
         waiting.append((kind, time.perf_counter(), check))
+    return kinds, waiting
+
+
+def burst(bench: Bench, n: int, seed: int, *, busy: int = 0,
+          busy_seconds: float = 60.0) -> dict[str, Any]:
+    """``n`` changes on ``n`` different items, back to back.
+
+    ``busy``: first a burst of that many changes, not measured, and the measured burst
+    ``busy_seconds`` after its start: the notes' lane is backed up then and Slack's windows
+    for ``chat.update`` and the channel's posts are spent (after a busy minute). The floor
+    for the moves is then that of every ``chat.update`` since the busy burst began, less the
+    time that had passed when the measured burst began.
+    """
+    rng = random.Random(seed)
+    settle()
+    bench.alliance.reset_stats()
+    offset = 0.0
+    if busy:
+        began = time.perf_counter()
+        _changes(bench, busy, rng)
+        time.sleep(max(0.0, busy_seconds - (time.perf_counter() - began)))
+        offset = time.perf_counter() - began
+        lane = _pending(bench)
+        print(f"busy: {busy} changes, then {offset:.1f} s later the measured burst "
+              f"({lane} deliveries still pending then)", flush=True)
+    first = time.perf_counter()
+    kinds, waiting = _changes(bench, n, rng)
     made = time.perf_counter()
     took: dict[str, list[float]] = {k: [] for k in MEMBER_CALLS}
     deadline = time.monotonic() + 600
@@ -258,11 +287,15 @@ def burst(bench: Bench, n: int, seed: int) -> dict[str, Any]:
     drained = bench.drained()  # the notes' lane too: its deliveries are pending until done
     settle()
     routes = bench.alliance.stats()
-    ours = sum(per_service(routes).values()) - sum(MEMBER_CALLS[k] for k in kinds)
+    made_calls = sum(MEMBER_CALLS[k] for k in kinds) * (2 if busy else 1)
+    changes = n + busy
+    ours = sum(per_service(routes).values()) - made_calls
     updates = route_count(routes, "slack", "chat.update")
-    floor = window_floor(updates, SLACK_TIER_PER_MIN[CHAT_UPDATE_TIER], 60.0)
-    print(f"burst of {n} ({kinds.count('move')} moves, {kinds.count('reaction')} reactions, "
-          f"{kinds.count('button')} presses) made in {made - first:.1f} s; "
+    floor = max(0.0, window_floor(updates, SLACK_TIER_PER_MIN[CHAT_UPDATE_TIER], 60.0)
+                - offset)
+    name = f"after busy {busy}" if busy else "burst"
+    print(f"{name}: burst of {n} ({kinds.count('move')} moves, {kinds.count('reaction')} "
+          f"reactions, {kinds.count('button')} presses) made in {made - first:.1f} s; "
           f"never shown: {len(waiting)}; serve done (notes too) {drained - first:.1f} s after "
           f"the first", flush=True)
     rows = {}
@@ -270,15 +303,24 @@ def burst(bench: Bench, n: int, seed: int) -> dict[str, Any]:
         p50, p95, most = summary(seconds)
         if kind == "move":
             goal = f"goal p95 < chat.update floor {floor:.1f} s ({updates} updates at " \
-                   f"{SLACK_TIER_PER_MIN[CHAT_UPDATE_TIER]}/min)"
+                   f"{SLACK_TIER_PER_MIN[CHAT_UPDATE_TIER]}/min"
+            goal += f", {offset:.0f} s after the first)" if busy else ")"
         else:
             goal = f"goal p95 < {GOAL_SLACK_SIDE_P95:.0f} s"
-        print(f"burst {kind:9} n={len(seconds)} p50 {p50:.2f}s p95 {p95:.2f}s max "
+        print(f"{name} {kind:9} n={len(seconds)} p50 {p50:.2f}s p95 {p95:.2f}s max "
               f"{most:.2f}s  {goal}: {'met' if _met(kind, p95, floor) else 'NOT met'}",
               flush=True)
         rows[kind] = (p50, p95, most)
-    print(f"burst calls/event {ours / n:.1f}; slack {_slack_methods(routes)}", flush=True)
-    return {"rows": rows, "calls_per_event": ours / n, "floor": floor, "updates": updates}
+    print(f"{name} calls/event {ours / changes:.1f}; slack {_slack_methods(routes)}",
+          flush=True)
+    return {"rows": rows, "calls_per_event": ours / changes, "floor": floor,
+            "updates": updates}
+
+
+def _pending(bench: Bench) -> int:
+    """Deliveries serve has not finished (its lane's included)."""
+    with EventQueue(bench.alliance.config.state_location) as queue:
+        return len(queue.pending())
 
 
 def _met(kind: str, p95: float, floor: float) -> bool:
@@ -297,14 +339,22 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=1.2)
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--seed", type=int, default=24)
+    parser.add_argument("--busy", type=int, default=100,
+                        help="the changes of the busy minute before a second burst (0: none)")
+    parser.add_argument("--busy-seconds", type=float, default=60.0)
+    parser.add_argument("--only-busy", action="store_true",
+                        help="skip the paced part and the fresh burst")
     args = parser.parse_args()
     no_proxies()
     with tempfile.TemporaryDirectory() as folder:
         bench = Bench(Path(folder))
         try:
             rows = [paced(bench, kind, args.actions, args.gap) for kind in MEMBER_CALLS] \
-                if args.actions else []
-            found = burst(bench, args.burst, args.seed) if args.burst else None
+                if args.actions and not args.only_busy else []
+            found = burst(bench, args.burst, args.seed) \
+                if args.burst and not args.only_busy else None
+            after = burst(bench, args.burst, args.seed + 1, busy=args.busy,
+                          busy_seconds=args.busy_seconds) if args.burst and args.busy else None
         finally:
             bench.close()
     print("\n| | p50 | p95 | max | our calls per event |\n|---|---|---|---|---|")
@@ -315,6 +365,10 @@ def main() -> None:
         for kind, (p50, p95, most) in found["rows"].items():
             print(f"| burst of {args.burst}: {kind} | {p50:.2f} s | {p95:.2f} s | {most:.2f} s "
                   f"| {found['calls_per_event']:.1f} (all kinds) |")
+    if after is not None:
+        for kind, (p50, p95, most) in after["rows"].items():
+            print(f"| burst of {args.burst} after a busy minute: {kind} | {p50:.2f} s | "
+                  f"{p95:.2f} s | {most:.2f} s | {after['calls_per_event']:.1f} (all kinds) |")
 
 
 if __name__ == "__main__":

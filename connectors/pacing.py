@@ -134,6 +134,12 @@ class Pacer:
                 start = max(start, slots[0] + self.per_seconds)
             return start - now
 
+    def held_for(self, key: str = "") -> float:
+        """How long ``key`` is held back by :meth:`pause` (a 429), its window aside."""
+        with self._lock:
+            now = self._clock()
+            return max(0.0, self._not_before.get(key, now) - now)
+
     def acquire(self, key: str = "") -> float:
         """Block until a call for ``key`` is allowed; returns the seconds waited."""
         wait = self.reserve(key)
@@ -170,10 +176,15 @@ class SlackPacer:
 
     With ``limits`` (a shared backend) the calls are booked there, per app installation
     (``token``: one bot token is one app in one workspace) and method, or channel for posts.
+    ``windows=False``: pacing is off (a sandbox that emulates no limits; ``sleep`` then
+    never sleeps), so :meth:`ready_in` answers only a 429's hold, which the retry layer
+    honours whatever the pacing.
     """
 
     def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
-                 limits: RateLimits | None = None, token: str = "") -> None:
+                 limits: RateLimits | None = None, token: str = "",
+                 windows: bool = True) -> None:
+        self.windows = windows
         self._shared = limits
         self._shared_sleep = sleep
         self._token = token
@@ -211,6 +222,8 @@ class SlackPacer:
     def ready_in(self, method: str, channel: str | None = None) -> float:
         """How long until one call of ``method`` (``channel`` for chat.postMessage) could go,
         booking nothing: what :meth:`acquire` would wait now (a 429's hold included)."""
+        if not self.windows:
+            return self._pacer_of(method).held_for(self._key_of(method, channel))
         if self._shared is not None:
             limit = with_margin(self.limit_of(method))
             return self._shared.ready_in([(self.bucket(method, channel), limit)])
@@ -218,9 +231,16 @@ class SlackPacer:
             return self._posts.ready_in(channel or "")
         return self._tiers[slack_tier(method)].ready_in(method)
 
+    def _pacer_of(self, method: str) -> Pacer:
+        return self._posts if method == SLACK_POST_METHOD else self._tiers[slack_tier(method)]
+
+    @staticmethod
+    def _key_of(method: str, channel: str | None) -> str:
+        return (channel or "") if method == SLACK_POST_METHOD else method
+
     def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
         """Hold ``method`` back after Slack answered 429 with ``Retry-After: seconds``."""
-        if self._shared is not None:
+        if self._shared is not None and self.windows:
             self._shared.pause(self.bucket(method, channel), seconds)
         elif method == SLACK_POST_METHOD:
             self._posts.pause(channel or "", seconds)

@@ -15,6 +15,12 @@ write repeated. Fatal errors (auth, not found, bad request) are raised at once.
 
 Sleep, clock and randomness are injectable so tests never sleep. Each retry is logged at INFO
 with secrets redacted.
+
+Inside :func:`without_waiting` (a thread's scope: the real-time drain's notes lane) nothing is
+waited for: a retriable failure is given back at once, its ``retry_after`` (Slack's
+``Retry-After``) on it, for a caller that has other work to do meanwhile (new deliveries) and
+comes back when the service is ready. A scheduled sync or a bootstrap, outside the scope,
+waits as above.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ import email.utils
 import functools
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -62,6 +70,26 @@ class RetryPolicy:
 
 
 DEFAULT_POLICY = RetryPolicy()
+
+_scope = threading.local()
+
+
+@contextmanager
+def without_waiting() -> Iterator[None]:
+    """Within (this thread): retriable failures are given back at once, never waited for;
+    a connector's pacing refuses a call it would have to wait for (see the module docstring)."""
+    before = waiting_allowed()
+    _scope.impatient = True
+    try:
+        yield
+    finally:
+        _scope.impatient = not before
+
+
+def waiting_allowed() -> bool:
+    """False inside :func:`without_waiting` (in this thread)."""
+    return not getattr(_scope, "impatient", False)
+
 
 def redact(text: str) -> str:
     """``text`` with anything that looks like a credential replaced by ``***``
@@ -116,6 +144,9 @@ class Retrier:
 
         def retriable(exc: BaseException) -> bool:
             if not isinstance(exc, RetriableRemoteError):
+                return False
+            if not waiting_allowed():
+                log.info("%s: %s; given back, not waited for", label, redact(str(exc)))
                 return False
             if exc.outcome_unknown and recover is None:
                 log.info("%s: outcome unknown and no way to look it up; not retried", label)
@@ -274,4 +305,6 @@ __all__ = [
     "error_for_status",
     "parse_retry_after",
     "redact",
+    "waiting_allowed",
+    "without_waiting",
 ]

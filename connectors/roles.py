@@ -154,6 +154,12 @@ class ChatService(Protocol):
         under it holds for as long as the token is the same."""
         ...
 
+    def ready_in(self, method: str, channel: str | None = None) -> float:
+        """Seconds until one call of the service's ``method`` (``channel``: where a post
+        goes) could be made without waiting for the service's limits (no call, nothing
+        booked; 0.0: at once). The real-time lane asks before each write."""
+        ...
+
     def list_channels(self) -> list[ChatChannel]:
         """Every public and private channel we can see, archived included (all pages)."""
         ...

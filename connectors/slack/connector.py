@@ -35,7 +35,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from connectors.base import ChatChannel, ChatMessage, HistoryPage
-from connectors.errors import FatalRemoteError, NotFoundError, RemoteError
+from connectors.errors import FatalRemoteError, NotFoundError, RemoteError, RetriableRemoteError
 from connectors.identity import OUR_EVENT_TYPES, token_in_metadata
 from connectors.masking import remember_secret
 from connectors.pacing import Pacer, SlackPacer, with_margin
@@ -45,7 +45,14 @@ from connectors.rate_limits import (
     SLACK_DISTRIBUTED_PAGE,
     Limit,
 )
-from connectors.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_for_connection, redact
+from connectors.retry import (
+    DEFAULT_POLICY,
+    Retrier,
+    RetryPolicy,
+    error_for_connection,
+    redact,
+    waiting_allowed,
+)
 from connectors.slack.shapes import (
     CREATES,
     SERVICE,
@@ -140,6 +147,13 @@ class SlackConnector:
         slow = self.distributed and method in SLACK_DISTRIBUTED_METHODS
 
         def once() -> Response:
+            if not waiting_allowed():
+                # Asked not to wait (connectors.retry.without_waiting): a call the pacing
+                # would hold back is refused here, unsent, with how long until it could go.
+                wait = self.ready_in(method, channel)
+                if wait > 0:
+                    raise RetriableRemoteError(SERVICE, f"{method}: paced, ready in {wait:.2f} s",
+                                               retry_after=wait)
             if slow:
                 self._slow.acquire(method)
             else:
@@ -159,6 +173,14 @@ class SlackConnector:
                 raise error_for_connection(SERVICE, exc, write=method in CREATES) from None
 
         return self._retrier.call(once, operation=method, recover=recover)
+
+    def ready_in(self, method: str, channel: str | None = None) -> float:
+        """How long until one call of ``method`` (``channel``: the post's) could go under our
+        pacing, a 429's hold included; books nothing and calls nothing (0.0: at once)."""
+        if self.distributed and method in SLACK_DISTRIBUTED_METHODS:
+            return self._slow.ready_in(method) if self._pacer.windows \
+                else self._slow.held_for(method)
+        return self._pacer.ready_in(method, channel)
 
     def _error(
         self,

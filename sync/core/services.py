@@ -311,7 +311,8 @@ def _slack(wiring: Wiring) -> ChatService:
               else SLACK_DISTRIBUTED_LIMIT.seconds)
     return SlackConnector(
         bot, base_url=wiring.url("/slack/api/", settings.base_url),
-        pacer=SlackPacer(sleep=wiring.sleep, limits=wiring.limits, token=bot),
+        pacer=SlackPacer(sleep=wiring.sleep, limits=wiring.limits, token=bot,
+                         windows=wiring.sleep is not _never_sleep),
         pacer_sleep=wiring.sleep, app_class=settings.app_distribution,
         distributed_window=window)
 

@@ -13,7 +13,7 @@ the writes that are still missing.
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,10 +81,10 @@ def apply_visible(ctx: SyncContext, plan: ItemPlan, result: SyncResult, *,
     bookkeeping follow in :func:`apply_rest`, which must come next for this item (real time
     defers it so that no item's visible change waits behind another item's notes).
 
-    ``message=False``: a change made in Slack shows there already (the member's reaction or
-    press); what they wait for is the card. Its message's update (a ``chat.update``, paced
-    at Slack's tier 3) then goes with the notes, so a burst's card moves never wait behind
-    the pacing of message updates.
+    ``message=False``: the message's update (a ``chat.update``, paced at Slack's tier 3) is
+    the rest's first write (:func:`rest_steps`), so a burst's card writes never wait behind
+    the pacing of message updates; real time makes the update of a change made on the board
+    before any note (the member is looking at that message).
 
     Safe to interrupt in between: the decision stays open in the journal and the item's old
     base stays committed, so the next run carries the decision out (:mod:`sync.engine.pending`)
@@ -124,19 +124,39 @@ def _update_message(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> Non
         result.count(f"{ctx.names.chat}.update_message")
 
 
-def apply_message(ctx: SyncContext, shown: Shown, result: SyncResult) -> Shown:
-    """The message's update :func:`apply_visible` left (``message=False``), made now: a
-    batch moves every card first and then updates the messages, so that a card's move never
-    waits behind the pacing of another item's message update."""
-    if shown.message_left:
-        _update_message(ctx, shown.plan, result)
-    return dataclasses.replace(shown, message_left=False)
+@dataclass(frozen=True)
+class Call:
+    """A remote call an item's rest is about to make: the service's role (``board`` or
+    ``chat``), its method (Slack's Web API name; Trello's operation) and the channel."""
+
+    role: str
+    method: str
+    channel: str | None = None
+
+
+# An item's rest, one write at a time: each value is the calls of the next write, yielded
+# before they are made (see rest_steps).
+RestSteps = Generator[tuple[Call, ...], None, None]
 
 
 def apply_rest(ctx: SyncContext, shown: Shown, result: SyncResult) -> None:
     """After :func:`apply_visible`: the comments and thread notes (journalled appends), then
     the item's bookkeeping in one transaction."""
-    _apply_rest(ctx, Journal(ctx.store, result.run_id), shown, result)
+    for _ in rest_steps(ctx, shown, result):
+        pass
+
+
+def rest_steps(ctx: SyncContext, shown: Shown, result: SyncResult) -> RestSteps:
+    """:func:`apply_rest` one write at a time: before each write (the message's update, a
+    comment, a note, a repeated note's removal) it yields the remote calls that write will
+    make, and makes them when it is resumed; the bookkeeping comes after the last. A caller
+    with other work (the real-time lane) asks the services' pacing about those calls first
+    and resumes only when they can go, instead of sleeping inside the call while new
+    deliveries wait. Given up half-way (not resumed, or a call failed), the rest is simply
+    started again later: the update is absolute, the appends journalled (made ones are not
+    made again), and the bookkeeping was not written.
+    """
+    return _rest_steps(ctx, Journal(ctx.store, result.run_id), shown, result)
 
 
 def _item_id(ctx: SyncContext, key: str) -> str:
@@ -188,28 +208,49 @@ def _make_card(ctx: SyncContext, journal: Journal, card: CardToMake, result: Syn
 
 def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: SyncResult) -> None:
     """One item: its remote writes, then its bookkeeping in one transaction."""
-    _apply_rest(ctx, journal, apply_visible(ctx, plan, result), result)
+    for _ in _rest_steps(ctx, journal, apply_visible(ctx, plan, result), result):
+        pass
 
 
-def _apply_rest(ctx: SyncContext, journal: Journal, shown: Shown, result: SyncResult) -> None:
+def _append_calls(journal: Journal, token: str, make: Call, look: Call) -> tuple[Call, ...]:
+    """The calls a journalled append will make: none (made before), the look for an earlier
+    attempt's copy and the write, or the write."""
+    to_do = journal.to_do(token)
+    return () if to_do == "nothing" else (look, make) if to_do == "look" else (make,)
+
+
+def _rest_steps(ctx: SyncContext, journal: Journal, shown: Shown,
+                result: SyncResult) -> RestSteps:
     store, settings = ctx.store, ctx.settings
     plan, item_id, card_gone = shown.plan, shown.item_id, shown.card_gone
-    if shown.message_left:
+    channel = settings.actions_channel
+    post = Call("chat", "chat.postMessage", channel)
+    look = Call("chat", "conversations.replies", channel)
+    if shown.message_left and plan.message_text is not None:
+        yield (Call("chat", "chat.update", channel),)
         _update_message(ctx, plan, result)
     appended = []
     if not card_gone:
         for append, line in plan.comments:
+            if calls := _append_calls(journal, append.token, Call("board", "add_comment"),
+                                      Call("board", "card_comments")):
+                yield calls
             if _comment(ctx, journal, item_id, plan.card_id, append) is not None:
                 result.comments += 1
             appended.append(line)
     for note in plan.notes:
+        if calls := _append_calls(journal, note.token, post, look):
+            yield calls
         if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
             result.count(f"{ctx.names.chat}.thread_reply")
     for note, line in plan.said_once:
+        if calls := _append_calls(journal, note.token, post, look):
+            yield calls
         if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
             result.count(f"{ctx.names.chat}.thread_reply")
             appended.append(line)
     for ts in plan.repeated_notes:  # a second copy of a note of ours (it landed late)
+        yield (Call("chat", "chat.delete", channel),)
         ctx.chat.delete_message(settings.actions_channel, ts)
         result.count(f"{ctx.names.chat}.delete_message")
     with store.transaction():

@@ -10,8 +10,10 @@ processed twice, or processed and then seen again by the scheduled sync, writes 
 
 :func:`drain` waits :data:`SETTLE_SECONDS` after the newest delivery before reading a batch,
 so the deliveries of one change (Trello sends one action per field of one ``PUT``, a few ms
-apart) are one batch; it makes every item's visible writes first and leaves the thread notes
-to the lane (:mod:`sync.realtime.lane`), one item's notes between batches.
+apart) are one batch; it makes every item's card write first and leaves the message updates
+and thread notes to the lane (:mod:`sync.realtime.lane`), one write between batches, made
+only when Slack's pacing lets it go at once: the drain never sleeps for Slack while
+deliveries wait, it waits for the earlier of the next delivery and Slack being ready.
 
 What one item's plan cannot do, an incremental sync does: a card a member added, deleted or
 moved in from another board, a card or message we do not know (yet), or an item message that
@@ -29,14 +31,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.slack.respond import respond
-from sync.engine.apply import apply_item, apply_message, apply_visible
+from sync.engine.apply import apply_item, apply_visible
 from sync.engine.item import alliance_chat_ids, plan_item
 from sync.engine.model import BoardComment, StateView, SyncContext, SyncResult
 from sync.engine.read import ItemReads, Prefetched, prefetch, read_item, state_view
 from sync.engine.run import run_sync
 from sync.engine.texts import labels
 from sync.realtime.consent import file_consent
-from sync.realtime.lane import Deferred, NotesLane
+from sync.realtime.lane import Deferred, NotesLane, Step
 from sync.state.events import EventQueue, QueuedEvent
 from sync.state.rows import Item
 
@@ -50,6 +52,16 @@ WHOLE_SYNC_ACTIONS = ("createCard", "deleteCard", "moveCardToBoard", "moveCardFr
 # card read and one plan, and costs a change 25 ms against the second or more its visible
 # write takes under Slack's limits. A constant: nothing a coordinator should have to tune.
 SETTLE_SECONDS = 0.025
+# How often a drain whose lane waits for Slack looks for new deliveries (they are stored by
+# another thread or process: the queue is the one place to see them). A reaction waits at
+# most this long before its batch is read; the look is one indexed query.
+LOOK_SECONDS = 0.05
+# A batch is read when Slack lets its read of the channel go: while the read would wait in
+# the pacer, the deliveries that keep coming join the batch (one read for all of them, not a
+# wait per batch). Longer waits than this (a distributed app's history, one call a minute:
+# its items read their messages otherwise) are not held for.
+READ_HOLD_SECONDS = 5.0
+READ_METHOD = "conversations.history"
 
 
 @dataclass
@@ -105,16 +117,22 @@ def _settle(events: Sequence[QueuedEvent], seconds: float) -> None:
 
 
 def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lambda: False,
-          *, settle: float = SETTLE_SECONDS) -> Drained:
+          *, settle: float = SETTLE_SECONDS,
+          sleep: Callable[[float], None] = time.sleep) -> Drained:
     """Process the queue's pending deliveries until none is left (or ``stopped``).
 
     The caller holds the alliance's lock. Each turn reads the deliveries that came (after
-    ``settle``: see :data:`SETTLE_SECONDS`), makes their items' visible writes, then carries
-    out one item's notes from the lane (:mod:`sync.realtime.lane`); the drain ends when the
-    queue and the lane are empty. A turn whose remote calls fail is counted
-    (:meth:`EventQueue.retry_later`) and the drain ends there: its deliveries stay pending
-    for the next drain, and after :data:`sync.state.events.MAX_ATTEMPTS` are left to the
-    full reconciliation. Used by :meth:`sync.api.Alliance.work` (``serve`` and the workers).
+    ``settle``: see :data:`SETTLE_SECONDS`), makes their items' card writes, then makes one
+    write of the lane (:mod:`sync.realtime.lane`) that Slack's pacing lets go at once. A
+    batch whose read of the channel Slack would hold back waits, gathering the deliveries
+    that come meanwhile (:data:`READ_HOLD_SECONDS`). When nothing can go yet, it sleeps until
+    the read or the lane's next write could go, looking for new deliveries every
+    :data:`LOOK_SECONDS` meanwhile: never in a pacer or a ``Retry-After`` while deliveries
+    wait. The drain ends when the queue and the lane are empty. A turn whose remote calls
+    fail is counted (:meth:`EventQueue.retry_later`) and the drain ends there: its
+    deliveries stay pending for the next drain, and after
+    :data:`sync.state.events.MAX_ATTEMPTS` are left to the full reconciliation. Used by
+    :meth:`sync.api.Alliance.work` (``serve`` and the workers).
     """
     out = Drained()
     lane = NotesLane()
@@ -127,28 +145,45 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
             _settle(events, settle)
             events = [e for e in queue.pending() if e.id not in in_lane]
         ctx.settings = dataclasses.replace(ctx.settings, now=dt.datetime.now(dt.UTC))
-        failing: list[int] = [e.id for e in events]
+        held = _read_wait(ctx, events)
+        batch = events if held <= 0 else []
+        failing: list[int] = [e.id for e in batch]
+        step: Step | None = None
         try:
-            done = process(ctx, events, uuid.uuid4().hex, lane) if events else Processed()
+            done = process(ctx, batch, uuid.uuid4().hex, lane) if batch else Processed()
             queue.finish(done.done, "done")
             queue.finish(done.ignored, "ignored")
-            if events and len(done.waiting) < len(events):
+            if batch and len(done.waiting) < len(batch):
                 out.batches += 1
             out.processed += len(done.done) + len(done.ignored)
             failing = []
-            step = lane.waiting[0] if lane else None
-            if step is not None:
-                failing = step.events
-                lane.step(ctx)
-                queue.finish(step.events, "done")
-                out.processed += len(step.events)
-                failing = []
+            step = lane.step(ctx) if lane else None
+            if step is not None and step.done is not None:
+                queue.finish(step.done.events, "done")
+                out.processed += len(step.done.events)
         except Exception as exc:  # a remote failure: counted, retried, then left to sync
+            if lane.failed is not None:
+                failing = list(dict.fromkeys([*failing, *lane.failed.events]))
             log.warning("processing %d events failed: %s", len(failing), exc)
             out.errors.append(str(exc))
             queue.retry_later(failing, str(exc))
             break
+        if batch or (step is not None and (step.made or step.done)) or stopped():
+            continue
+        # Slack is not ready for the batch's read nor for any of the lane's writes: until
+        # one is, or a delivery comes (looked for every LOOK_SECONDS).
+        waits = [w for w in (held, step.wait if step is not None else 0.0) if w > 0]
+        sleep(min(max(min(waits, default=LOOK_SECONDS), 0.001), LOOK_SECONDS))
     return out
+
+
+def _read_wait(ctx: SyncContext, events: Sequence[QueuedEvent]) -> float:
+    """How long the batch's read of the channel would wait in Slack's pacer (0.0: it can go,
+    or the batch needs none, or the wait is one not to hold for)."""
+    if not any(e.source in ("trello", "slack") for e in events):
+        return 0.0
+    wait = ctx.chat.ready_in(READ_METHOD, ctx.settings.actions_channel)
+    return wait if wait <= READ_HOLD_SECONDS else 0.0
 
 
 def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
@@ -219,12 +254,9 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
                 _answer_refused_press(ctx, found)
         else:
             whole += found.events
-    # The cards first (above), then the messages of the changes made in Trello: Slack paces
-    # chat.update at its tier 3, Trello's writes cost little, and a reaction's card must not
-    # wait behind a move's message.
-    for found in targets.values():
-        if found.deferred is not None and found.read_card:
-            found.deferred.shown = apply_message(ctx, found.deferred.shown, result)
+    # The messages' updates are the lane's (its first write per item; a change made on the
+    # board first of all): Slack paces chat.update at its tier 3, Trello's writes cost
+    # little, and a reaction's card must not wait behind a move's message.
     if whole:
         # Once for the whole batch: the board's actions since the bookmark, every message.
         # The lane's bookkeeping first: the sync plans from the committed state.
@@ -270,10 +302,11 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult, lane: NotesLane |
     if lane is None:
         apply_item(ctx, plan, result)
     else:
-        # The message after every card of the batch (a change made in Trello) or with the
-        # notes (a change made in Slack: it shows there already).
+        # The message's update in the lane: urgent for a change made on the board (the
+        # member looks at the message), with the notes for one made in Slack (it shows
+        # there already).
         found.deferred = Deferred(apply_visible(ctx, plan, result, message=False),
-                                  found.events, result)
+                                  found.events, result, urgent=found.read_card)
         lane.add(found.deferred)
     return True
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sync.state.rows import Intent
 from sync.state.store import StateStore
 
 T = TypeVar("T")
@@ -43,6 +44,21 @@ def _no_remote_id(result: object) -> str | None:
     return None
 
 
+def _refused(exc: BaseException) -> bool:
+    """Whether ``exc`` says the call was refused before it could take effect: a 429 (or our
+    own pacing's refusal) carries a ``retry_after`` and a known outcome."""
+    return (getattr(exc, "retry_after", None) is not None
+            and getattr(exc, "outcome_unknown", True) is False)
+
+
+def _may_exist(earlier: list[Intent]) -> bool:
+    """Whether an earlier attempt may have made the object: an intent left open, or one that
+    failed in a way that can have taken effect (not a refusal)."""
+    return any(intent.state == "open"
+               or (intent.state != "done" and not intent.detail.get("refused"))
+               for intent in earlier)
+
+
 class Journal:
     """Journals each remote call of one run before it is made, and closes it after."""
 
@@ -63,15 +79,26 @@ class Journal:
                                          item_id=item_id, detail=detail)
         try:
             result = call()
-        except BaseException:
+        except BaseException as exc:
             # Closed "failed", not left open: the next run observes and adopts it by its
-            # token if the call did take effect.
-            self.store.journal_close(intent, "failed")
+            # token if the call did take effect. A refusal (a 429) cannot have: marked so,
+            # the next attempt makes it without first looking for it.
+            self.store.journal_close(intent, "failed",
+                                     detail={"refused": True} if _refused(exc) else None)
             if on_failure is not None:
                 on_failure()
             raise
         self.store.journal_close(intent, "done", remote_id(result))
         return result
+
+    def to_do(self, token: str) -> str:
+        """What :meth:`append` would do for ``token`` now, asked before it is done (the
+        real-time lane checks the service's pacing for those calls): ``"nothing"`` (made
+        before), ``"look"`` (look for it, then make it if it is not found) or ``"make"``."""
+        earlier = self.store.intents(identity_token=token)
+        if any(intent.state == "done" for intent in earlier):
+            return "nothing"
+        return "look" if _may_exist(earlier) else "make"
 
     def append(self, service: str, operation: str, token: str, call: Callable[[], T],
                remote_id: Callable[[T], str | None] = _no_remote_id, *,
@@ -84,6 +111,7 @@ class Journal:
         first and it is adopted if found (an intent left open by a run that was killed is
         given :data:`IN_FLIGHT_SECONDS` from its opening to land first). Only then is the call
         made, journalled as ever; the dead run's open intents are then closed ``abandoned``.
+        Intents closed ``failed`` by a refusal (a 429: nothing was made) are not looked for.
         """
         earlier = self.store.intents(identity_token=token)
         if any(intent.state == "done" for intent in earlier):
@@ -91,7 +119,7 @@ class Journal:
         left_open = [intent for intent in earlier if intent.state == "open"]
         if left_open and find is not None:
             _wait_for_in_flight(left_open[-1].created_at)
-        found = find() if earlier and find is not None else None
+        found = find() if _may_exist(earlier) and find is not None else None
         if found is not None:
             intent = self.store.journal_open(self.run_id, service, operation, token,
                                              item_id=item_id, detail={"adopted": True})

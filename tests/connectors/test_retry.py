@@ -16,6 +16,7 @@ from connectors.retry import (
     error_for_status,
     parse_retry_after,
     redact,
+    without_waiting,
 )
 from sync.core.errors import (
     AuthError,
@@ -273,3 +274,27 @@ def test_redact_masks_credentials() -> None:
     for secret in ("k123", "t456", "xoxb-1-2-abc", "0123456789abcdef0123456789abcdef", "xoxp"):
         assert secret not in text
     assert "key=***" in text and "token=***" in text
+
+
+@pytest.mark.parametrize("retry_after", [None, 12.0])
+def test_without_waiting_a_retriable_failure_is_given_back_at_once(
+        retry_after: float | None) -> None:
+    """The real-time lane's scope: one attempt, no sleep, the error (and its Retry-After)
+    as it came; outside the scope the same failure is retried after a wait."""
+    sleeps: list[float] = []
+    attempts: list[int] = []
+
+    def refused() -> str:
+        attempts.append(1)
+        if len(attempts) > 1:  # the second attempt goes through
+            return "made"
+        raise RetriableRemoteError("slack", "HTTP 429", retry_after=retry_after)
+
+    retrier = Retrier("slack", sleep=sleeps.append, rng=random.Random(1))
+    with without_waiting(), pytest.raises(RetriableRemoteError) as given:
+        retrier.call(refused, operation="chat.postMessage")
+    assert attempts == [1] and sleeps == [] and given.value.retry_after == retry_after
+    attempts.clear()
+    assert retrier.call(refused, operation="chat.postMessage") == "made"
+    assert len(attempts) == 2 and len(sleeps) == 1
+    assert sleeps[0] == retry_after if retry_after is not None else sleeps[0] >= 1.0

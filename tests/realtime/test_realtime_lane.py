@@ -58,7 +58,9 @@ def test_a_drain_stopped_with_notes_in_the_lane_loses_none_and_repeats_none(
         queue = EventQueue.over(store)
         _moved(alliance, queue, "FRL-3", "doing")
         _moved(alliance, queue, "FRL-4", "blocked")
-        turns = iter([False, True])  # one turn: both visible writes, one item's notes
+        # Three turns: both cards and the first message's update, the second message's
+        # update (a board change's message goes before any note), the first item's note.
+        turns = iter([False, False, False, True])
 
         def stopped() -> bool:
             return next(turns, True)
@@ -82,3 +84,68 @@ def test_a_drain_stopped_with_notes_in_the_lane_loses_none_and_repeats_none(
     assert [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")] == [1, 1]
     assert len(audit) == 1, audit  # decided once, recorded once
     assert alliance.sync().result.changes == []  # nothing left for the next sync
+
+
+def test_a_lane_held_by_slacks_pacing_sleeps_only_to_look_for_deliveries(
+        alliance: FakeAlliance) -> None:
+    """The channel's posts are held (a spent window, a 429's hold): the drain neither
+    sleeps for them nor stops; a move of another item that comes meanwhile shows on its
+    message at once, and the held notes are posted once Slack is ready, once each."""
+    from sync.realtime.process import LOOK_SECONDS
+
+    slack = alliance.world.slack
+    slack.holds["chat.postMessage"] = 30.0
+    sleeps: list[float] = []
+    seen: dict[str, object] = {}
+    with alliance.store() as store:
+        queue = EventQueue.over(store)
+        _moved(alliance, queue, "FRL-3", "doing")
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            if len(sleeps) == 1:  # while the notes wait: a member moves another card
+                _moved(alliance, queue, "FRL-4", "blocked")
+            if len(sleeps) == 20:  # a second later on the drain's clock: Slack is ready
+                seen["message"] = _message(alliance, "FRL-4")
+                seen["notes"] = [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")]
+                slack.holds.clear()
+
+        ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
+                      slack, store, now=alliance.now)
+        drained = drain(ctx, queue, settle=0, sleep=sleep)
+        assert drained.errors == [] and queue.pending() == []
+        assert not store.open_intents("hub") and not store.open_intents("slack")
+    assert "Blocked" in str(seen["message"]) and seen["notes"] == [0, 0]
+    assert len(sleeps) == 20 and max(sleeps) <= LOOK_SECONDS  # never the 30 s hold
+    assert [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")] == [1, 1]
+
+
+def test_deliveries_that_come_while_the_channels_read_is_held_join_one_batch(
+        alliance: FakeAlliance) -> None:
+    """Slack would hold the batch's read of the channel back (its window spent): the drain
+    does not sleep inside the read for one delivery and then again for the next; it waits,
+    gathers what comes meanwhile, and reads them all at once when the read can go."""
+    from sync.realtime.process import LOOK_SECONDS
+
+    slack = alliance.world.slack
+    slack.holds["conversations.history"] = 1.0
+    sleeps: list[float] = []
+    with alliance.store() as store:
+        queue = EventQueue.over(store)
+        _moved(alliance, queue, "FRL-3", "doing")
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            if len(sleeps) == 1:
+                _moved(alliance, queue, "FRL-4", "blocked")
+            if len(sleeps) == 5:
+                assert "Blocked" not in _message(alliance, "FRL-4")  # nothing read yet
+                slack.holds.clear()
+
+        ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
+                      slack, store, now=alliance.now)
+        drained = drain(ctx, queue, settle=0, sleep=sleep)
+        assert drained.errors == [] and queue.pending() == []
+    assert drained.batches == 1 and len(sleeps) == 5 and max(sleeps) <= LOOK_SECONDS
+    assert "Blocked" in _message(alliance, "FRL-4") and "In progress" in _message(
+        alliance, "FRL-3")

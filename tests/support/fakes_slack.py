@@ -39,6 +39,7 @@ class FakeSlack:
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> all, in ts order
         self.page = 15  # a history page (a distributed app's largest)
+        self.holds: dict[str, float] = {}  # method -> seconds until it could go (a test's)
 
     # ------------------------------------------------------------------ helpers
 
@@ -90,6 +91,10 @@ class FakeSlack:
     def identity_key(self) -> str:
         """The fingerprint of the bot's token (``token``: a test sets another to change it)."""
         return f"fake:{self.token}"
+
+    def ready_in(self, method: str, channel: str | None = None) -> float:
+        """No pacing in memory: 0.0, unless a test holds ``method`` back (``holds``)."""
+        return self.holds.get(method, 0.0)
 
     def list_channels(self) -> list[ChatChannel]:
         """Every channel, archived included, in creation order."""

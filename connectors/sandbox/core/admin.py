@@ -3,7 +3,9 @@
 - ``GET /_sandbox/stats`` -> ``{service: {"METHOD path": {"status": n}}}``;
   ``POST /_sandbox/stats/reset`` zeroes it.
 - ``POST /_sandbox/faults`` arms a fault ``{"service", "method", "path", "mode", "status",
-  "seconds", "count", "skip"}``; ``GET`` lists them; ``DELETE`` disarms all.
+  "seconds", "count", "skip"}`` (``seconds``: a ``delay``'s length, or the ``Retry-After`` a
+  ``ratelimit`` fault's 429 carries where the vendor sends one: Slack); ``GET`` lists them;
+  ``DELETE`` disarms all.
 - ``GET/POST /_sandbox/settings`` -> ``{"rate_limits": bool, "slack_bot_scopes": [...],
   "trello_per_token": [calls, seconds], "trello_per_key": [calls, seconds],
   "slack_app": "internal"|"distributed", "slack_app_window": s}`` (any key may be posted

@@ -177,7 +177,7 @@ class SandboxApp:
         fault = self.fault_registry.take(service.name, method, (rel, key.split(" ", 1)[1]))
         if fault is not None and fault.mode in ("error", "ratelimit"):
             response = (
-                service.ratelimited_response()
+                service.ratelimited_fault(fault.seconds)
                 if fault.mode == "ratelimit"
                 else service.error_response(fault.status, "sandbox: injected fault")
             )

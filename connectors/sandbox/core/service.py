@@ -161,6 +161,11 @@ class ServiceEmulator:
         """The vendor's 429 response (used by rate limits and the ``ratelimit`` fault)."""
         return self.error_response(429, "rate limit exceeded")
 
+    def ratelimited_fault(self, seconds: float) -> Response:
+        """The ``ratelimit`` fault's answer: the vendor's 429. ``seconds`` is the wait a test
+        chose; only a vendor that sends ``Retry-After`` says it (the others ignore it)."""
+        return self.ratelimited_response()
+
     def not_found_response(self, request: Request, relative_path: str) -> Response:
         """The answer to a path no route matches."""
         return self.error_response(404, f"Cannot {request.method} {relative_path}")

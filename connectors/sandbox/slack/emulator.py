@@ -27,6 +27,7 @@ method pages of docs.slack.dev):
 from __future__ import annotations
 
 import html
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -392,6 +393,11 @@ class SlackEmulator(ServiceEmulator):
         return json_response(
             {"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(retry_after)}
         )
+
+    def ratelimited_fault(self, seconds: float) -> Response:
+        """The ``ratelimit`` fault: Slack's 429 with ``Retry-After`` the test's ``seconds`` in
+        whole seconds, as Slack sends it (rounded up; 1 when none was chosen)."""
+        return self.ratelimited_response(max(1, math.ceil(seconds)))
 
     def not_found_response(self, request: Request, relative_path: str) -> Response:
         """An unknown method: HTTP 404 ``unknown_method`` naming it, as Slack answers."""
