@@ -1,0 +1,1 @@
+"""Tests of ``sync/actionplan``: the alliance's playbook on its calendar, kept between runs."""
