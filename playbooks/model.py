@@ -30,7 +30,7 @@ Role = Literal[
 
 class _Model(BaseModel):
     # defer_build: a model's validator is built when it first validates. A scheduled run
-    # reads the fitted playbook back without validating it (sync.actionplan.stored) and
+    # reads the fitted playbook back without validating it (sync.core.kept.playbook) and
     # validates only the action-plan rows, so it builds ActionRow's validator alone.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 

@@ -14,15 +14,10 @@ from dataclasses import dataclass
 
 from playbooks.calendar import dated_after_end, fit_playbook
 from playbooks.model import ActionRow, Meeting, Playbook
-from sync.actionplan.stored import (
-    cache_folder,
-    playbook_key,
-    playbook_sources,
-    read_playbook,
-    write_playbook,
-)
 from sync.core.config import Config
 from sync.core.errors import Problem
+from sync.core.kept import kept_folder
+from sync.core.kept.playbook import playbook_key, playbook_sources, read_playbook, write_playbook
 from sync.state.rows import Item
 
 
@@ -30,12 +25,12 @@ def alliance_playbook(config: Config, language: str | None = None) -> Playbook:
     """The playbook in ``language`` (default the alliance's), fitted to the alliance's calendar.
 
     Kept between runs beside the state store under a digest of what it is made from
-    (:mod:`sync.actionplan.stored`): a scheduled run reads it back instead of building it.
+    (:mod:`sync.core.kept.playbook`): a scheduled run reads it back instead of building it.
     """
     alliance = config.alliance
     language = language or alliance.language
     calendar = (alliance.start_date, alliance.end_date, alliance.plenaries)
-    folder = cache_folder(config)
+    folder = kept_folder(config)
     key = playbook_key(language, *calendar, playbook_sources(language)) if folder else None
     if folder is not None and key is not None:
         kept = read_playbook(folder, language, key)

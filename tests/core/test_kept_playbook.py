@@ -1,5 +1,5 @@
 """The fitted playbook kept beside the state store is the built one, and is rebuilt whenever
-anything it is made from changes (:mod:`sync.actionplan.stored`).
+anything it is made from changes (:mod:`sync.core.kept.playbook`).
 
 Read back, it equals (and prints as) the playbook built from the package's files, so the
 quiet check's digest of the inputs is the same either way. Another calendar in the config,
@@ -19,8 +19,9 @@ from playbooks.calendar import fit_playbook
 from playbooks.loader import load_playbook
 from playbooks.model import Playbook
 from sync.actionplan.calendar import alliance_playbook
-from sync.actionplan.stored import cache_folder, playbook_key, playbook_sources
 from sync.core.config import Config, load_config
+from sync.core.kept import kept_folder
+from sync.core.kept.playbook import playbook_key, playbook_sources
 from tests.support.alliance import example_config
 
 
@@ -42,7 +43,7 @@ def _built(config: Config, language: str | None = None) -> Playbook:
 
 
 def _kept_files(config: Config) -> list[Path]:
-    folder = cache_folder(config)
+    folder = kept_folder(config)
     assert folder is not None
     return sorted(folder.glob("playbook-*.pickle"))
 

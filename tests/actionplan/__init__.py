@@ -1,1 +1,0 @@
-"""Tests of ``sync/actionplan``: the alliance's playbook on its calendar, kept between runs."""
