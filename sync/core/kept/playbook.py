@@ -30,6 +30,7 @@ state anyway.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import pickle
 import sys
@@ -69,11 +70,18 @@ def playbook_key(language: str, start: dt.date, end: dt.date, plenaries: int,
         digest.update(part.encode() + b"\0")
     for source in sources:
         try:
-            digest.update(source.read_bytes())
+            found = source.stat()
+            digest.update(_file_digest(source, found.st_size, found.st_mtime_ns))
         except OSError:
             return None
-        digest.update(b"\0")
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest(path: Path, size: int, mtime_ns: int) -> bytes:
+    """A source file's digest, read once per process while its size and time stay the same
+    (a worker opens a thousand alliances; an edited file has another time)."""
+    return hashlib.sha256(path.read_bytes()).digest()
 
 
 def _name(language: str, key: str) -> str:
