@@ -22,10 +22,13 @@ exit (wall) and by the OS (user + system CPU of the child, ``getrusage``), media
 
 The project's modules are compiled first (``compileall``), as ``pip install`` does for a
 wheel by default, and the runs drop ``PYTHONDONTWRITEBYTECODE`` from the environment.
-``--importtime`` prints the slowest imports of each command (``python -X importtime``,
-cumulative milliseconds) and the self time of each top-level package: the profile that says
-what to import lazily next. ``-X importtime`` itself slows every import, so its figures add
-up to more than the wall times above.
+``--before DIR`` adds the quiet sync of another source tree of the project (its ``sync``,
+``connectors`` and ``playbooks`` first on ``PYTHONPATH``, e.g. ``git archive`` of an earlier
+commit unpacked into DIR), run in the same turns as the rest: a before/after that a burst of
+load on a shared machine does not tilt. ``--importtime`` prints the slowest imports of each
+command (``python -X importtime``, cumulative milliseconds) and the self time of each top-
+level package: the profile that says what to import lazily next. ``-X importtime`` itself
+slows every import, so its figures add up to more than the wall times above.
 """
 
 from __future__ import annotations
@@ -88,17 +91,18 @@ def medians(command: list[str], env: dict[str, str], runs: int) -> tuple[float, 
             statistics.median(s[1] for s in samples))
 
 
-def interleaved(commands: dict[str, list[str]], env: dict[str, str],
-                runs: int) -> dict[str, tuple[float, float]]:
+def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int,
+                envs: dict[str, dict[str, str]] | None = None) -> dict[str, tuple[float, float]]:
     """Median wall and CPU seconds of each command, run in turns (one of each per round,
     after one unmeasured round): on a shared machine a burst of load then weighs on every
-    figure alike, so their differences hold."""
-    for command in commands.values():
-        timed(command, env)
+    figure alike, so their differences hold. ``envs``: another environment for some."""
+    envs = envs or {}
+    for name, command in commands.items():
+        timed(command, envs.get(name, env))
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, command in commands.items():
-            samples[name].append(timed(command, env)[:2])
+            samples[name].append(timed(command, envs.get(name, env))[:2])
     return {name: (statistics.median(s[0] for s in got), statistics.median(s[1] for s in got))
             for name, got in samples.items()}
 
@@ -184,9 +188,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11, help="processes per figure (median)")
     parser.add_argument("--importtime", action="store_true", help="print the slowest imports")
     parser.add_argument("--top", type=int, default=25, help="imports printed per command")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a source tree of an earlier version: its quiet sync in the turns")
     args = parser.parse_args()
-    for package in ("sync", "connectors", "playbooks"):  # what pip does for a wheel
-        compileall.compile_dir(ROOT / package, quiet=1)
+    trees = [ROOT, *([args.before] if args.before else [])]
+    for tree in trees:
+        for package in ("sync", "connectors", "playbooks"):  # what pip does for a wheel
+            compileall.compile_dir(tree / package, quiet=1)
     env, cold = environment(pyc=True), environment(pyc=False)
     folder = Path(tempfile.mkdtemp(prefix="mcm-bench-startup-"))
     config = write_config(folder)
@@ -205,15 +213,22 @@ def main() -> None:
         sync = [MCM, "-c", str(config), "sync"]
         sandbox.admin("POST", "/_sandbox/stats/reset")
         # The quiet sync and the SDK floors in turns: their differences are the figures.
-        turns = interleaved({"sync": sync, "sdk": [sys.executable, "-c", SDK_FLOOR],
-                             "sdk_pydantic": [sys.executable, "-c", SDK_FLOOR_PYDANTIC]},
-                            env, args.runs)
+        commands_in_turns = {"sync": sync, "sdk": [sys.executable, "-c", SDK_FLOOR],
+                             "sdk_pydantic": [sys.executable, "-c", SDK_FLOOR_PYDANTIC]}
+        envs = {}
+        if args.before:  # the same command, the earlier tree's modules found first
+            commands_in_turns["before"] = sync
+            envs["before"] = {**env, "PYTHONPATH": str(args.before.resolve())}
+        turns = interleaved(commands_in_turns, env, args.runs, envs)
         (wall, cpu), sdk, sdk_pydantic = turns["sync"], turns["sdk"], turns["sdk_pydantic"]
         calls, throttled = sandbox.calls()
         print(line("SDK floor (SDKs, yaml, click)", *sdk, None, floor))
         print(line("SDK floor + pydantic", *sdk_pydantic, None, floor))
+        runs = (args.runs + 1) * (2 if args.before else 1)
+        if args.before:
+            print(line("before: the same, earlier tree", *turns["before"], GOALS["sync"], floor))
         print(line("mcm-sync sync (45 items, quiet)", wall, cpu, GOALS["sync"], floor)
-              + f"  {calls / (args.runs + 1):.0f} API calls per run, {throttled} x 429")
+              + f"  {calls / runs:.0f} API calls per run, {throttled} x 429")
         room = GOALS["sync"] - sdk_pydantic[0]
         print(f"{'':34} {wall - sdk[0]:5.3f} s above the SDK floor, {wall - sdk_pydantic[0]:5.3f}"
               f" s above the SDK floor + pydantic; the goal leaves {room:+.3f} s above the "
