@@ -26,8 +26,9 @@ wheel by default, and the runs drop ``PYTHONDONTWRITEBYTECODE`` from the environ
 ``connectors`` and ``playbooks`` first on ``PYTHONPATH``, e.g. ``git archive`` of an earlier
 commit unpacked into DIR), run in the same turns as the rest: a before/after that a burst of
 load on a shared machine does not tilt. ``--importtime`` prints the slowest imports of each
-command (``python -X importtime``, cumulative milliseconds) and the self time of each top-
-level package: the profile that says what to import lazily next. ``-X importtime`` itself
+command (``python -X importtime``, cumulative milliseconds, median of ``--repeats``
+processes) and the self time of each top-level package, with ``--before`` the earlier tree's
+beside them: the profile that says what to import lazily next. ``-X importtime`` itself
 slows every import, so its figures add up to more than the wall times above.
 """
 
@@ -108,24 +109,51 @@ def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int,
 
 
 def importtime(command: list[str], env: dict[str, str],
-               top: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """The slowest imports of ``command`` from ``python -X importtime`` (cumulative us, the
-    tree's indentation kept), and the self time (us) of each top-level package, summed.
+               repeats: int) -> tuple[dict[str, float], dict[str, float]]:
+    """The imports of ``command`` from ``python -X importtime``, median of ``repeats``
+    processes: cumulative ms by module (the tree's indentation kept in the name), and self ms
+    by top-level package, summed (a module missing from a run counts 0 there).
 
     ``-X importtime`` prints no line for a module imported through ``importlib.import_module``
     (the lazy command group's ``sync.cli.sync``, ``sync.api``'s ``Alliance``): their own
     time is missing and the modules they import are printed at the top of the tree.
     """
-    done = subprocess.run([sys.executable, "-X", "importtime", *command], env=env,
-                          capture_output=True, text=True, check=False)
-    rows, packages = [], collections.Counter[str]()
-    for line in done.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-            own, cumulative, name = line.removeprefix("import time:").split("|")
-            rows.append((int(cumulative), name.rstrip()))
-            packages[name.strip().partition(".")[0]] += int(own)
-    return (sorted(rows, reverse=True)[:top],
-            [(micros, package) for package, micros in packages.most_common(top)])
+    rows: dict[str, list[int]] = collections.defaultdict(list)
+    packages: dict[str, list[int]] = collections.defaultdict(list)
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, "-X", "importtime", *command], env=env,
+                              capture_output=True, text=True, check=False)
+        own_by_package = collections.Counter[str]()
+        for line in done.stderr.splitlines():
+            if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+                own, cumulative, name = line.removeprefix("import time:").split("|")
+                rows[name.rstrip()].append(int(cumulative))
+                own_by_package[name.strip().partition(".")[0]] += int(own)
+        for package, micros in own_by_package.items():
+            packages[package].append(micros)
+
+    def median(values: list[int]) -> float:
+        return statistics.median(values + [0] * (repeats - len(values))) / 1000
+
+    return ({name: median(v) for name, v in rows.items()},
+            {name: median(v) for name, v in packages.items()})
+
+
+def print_importtime(title: str, now: dict[str, float], before: dict[str, float] | None,
+                     top: int) -> None:
+    """The ``top`` slowest of ``now`` (ms), with the earlier tree's figure beside each."""
+    print(f"\n{title} (ms, median{'; before -> now' if before is not None else ''}):")
+    # By module name: a module may sit at another depth of the tree in the other run.
+    earlier = {name.strip(): figure for name, figure in sorted((before or {}).items(),
+                                                              key=lambda item: item[1])}
+    for name, figure in sorted(now.items(), key=lambda item: -item[1])[:top]:
+        shown = f"{earlier.get(name.strip(), 0.0):7.1f} -> " if before is not None else ""
+        print(f"  {shown}{figure:7.1f}  {name}")
+    if before is not None:  # what the earlier tree spent on what is no longer imported
+        present = {name.strip() for name in now}
+        gone = sorted(((v, k) for k, v in earlier.items() if k not in present), reverse=True)
+        for figure, name in gone[:5]:
+            print(f"  {figure:7.1f} ->    (not imported)  {name}")
 
 
 def write_config(folder: Path) -> Path:
@@ -188,6 +216,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11, help="processes per figure (median)")
     parser.add_argument("--importtime", action="store_true", help="print the slowest imports")
     parser.add_argument("--top", type=int, default=25, help="imports printed per command")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="processes per --importtime profile (median)")
     parser.add_argument("--before", type=Path, default=None,
                         help="a source tree of an earlier version: its quiet sync in the turns")
     args = parser.parse_args()
@@ -238,13 +268,13 @@ def main() -> None:
                                                                args.runs), None, floor))
         if args.importtime:
             for name, command in {**commands, "sync": sync}.items():
-                slowest, packages = importtime(command, env, args.top)
-                print(f"\nslowest imports of mcm-sync {name} (cumulative ms):")
-                for micros, module in slowest:
-                    print(f"  {micros / 1000:7.1f}  {module}")
-                print(f"\nself time by top-level package, mcm-sync {name} (ms, summed):")
-                for own, package in packages:
-                    print(f"  {own / 1000:7.1f}  {package}")
+                rows, packages = importtime(command, env, args.repeats)
+                earlier = (importtime(command, envs["before"], args.repeats)
+                           if name == "sync" and args.before else (None, None))
+                print_importtime(f"slowest imports of mcm-sync {name}, cumulative", rows,
+                                 earlier[0], args.top)
+                print_importtime(f"self time by top-level package, mcm-sync {name}", packages,
+                                 earlier[1], args.top)
     finally:
         sandbox.stop()
 
