@@ -28,8 +28,9 @@ commit unpacked into DIR), run in the same turns as the rest: a before/after tha
 load on a shared machine does not tilt. ``--importtime`` prints the slowest imports of each
 command (``python -X importtime``, cumulative milliseconds, median of ``--repeats``
 processes) and the self time of each top-level package, with ``--before`` the earlier tree's
-beside them: the profile that says what to import lazily next. ``-X importtime`` itself
-slows every import, so its figures add up to more than the wall times above.
+beside them (in turns too): the profile that says what to import lazily next.
+``-X importtime`` itself slows every import, so its figures add up to more than the wall
+times above.
 """
 
 from __future__ import annotations
@@ -108,35 +109,38 @@ def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int,
             for name, got in samples.items()}
 
 
-def importtime(command: list[str], env: dict[str, str],
-               repeats: int) -> tuple[dict[str, float], dict[str, float]]:
-    """The imports of ``command`` from ``python -X importtime``, median of ``repeats``
-    processes: cumulative ms by module (the tree's indentation kept in the name), and self ms
-    by top-level package, summed (a module missing from a run counts 0 there).
+def importtime(command: list[str], envs: list[dict[str, str]],
+               repeats: int) -> list[tuple[dict[str, float], dict[str, float]]]:
+    """The imports of ``command`` from ``python -X importtime`` in each of ``envs`` (in
+    turns), median of ``repeats`` processes each: cumulative ms by module (the tree's
+    indentation kept in the name), and self ms by top-level package, summed (a module missing
+    from a run counts 0 there).
 
     ``-X importtime`` prints no line for a module imported through ``importlib.import_module``
     (the lazy command group's ``sync.cli.sync``, ``sync.api``'s ``Alliance``): their own
     time is missing and the modules they import are printed at the top of the tree.
     """
-    rows: dict[str, list[int]] = collections.defaultdict(list)
-    packages: dict[str, list[int]] = collections.defaultdict(list)
+    rows = [collections.defaultdict[str, list[int]](list) for _ in envs]
+    packages = [collections.defaultdict[str, list[int]](list) for _ in envs]
     for _ in range(repeats):
-        done = subprocess.run([sys.executable, "-X", "importtime", *command], env=env,
-                              capture_output=True, text=True, check=False)
-        own_by_package = collections.Counter[str]()
-        for line in done.stderr.splitlines():
-            if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-                own, cumulative, name = line.removeprefix("import time:").split("|")
-                rows[name.rstrip()].append(int(cumulative))
-                own_by_package[name.strip().partition(".")[0]] += int(own)
-        for package, micros in own_by_package.items():
-            packages[package].append(micros)
+        for env, by_module, by_package in zip(envs, rows, packages, strict=True):
+            done = subprocess.run([sys.executable, "-X", "importtime", *command], env=env,
+                                  capture_output=True, text=True, check=False)
+            own_by_package = collections.Counter[str]()
+            for line in done.stderr.splitlines():
+                if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+                    own, cumulative, name = line.removeprefix("import time:").split("|")
+                    by_module[name.rstrip()].append(int(cumulative))
+                    own_by_package[name.strip().partition(".")[0]] += int(own)
+            for package, micros in own_by_package.items():
+                by_package[package].append(micros)
 
     def median(values: list[int]) -> float:
         return statistics.median(values + [0] * (repeats - len(values))) / 1000
 
-    return ({name: median(v) for name, v in rows.items()},
-            {name: median(v) for name, v in packages.items()})
+    return [({name: median(v) for name, v in by_module.items()},
+             {name: median(v) for name, v in by_package.items()})
+            for by_module, by_package in zip(rows, packages, strict=True)]
 
 
 def print_importtime(title: str, now: dict[str, float], before: dict[str, float] | None,
@@ -268,13 +272,15 @@ def main() -> None:
                                                                args.runs), None, floor))
         if args.importtime:
             for name, command in {**commands, "sync": sync}.items():
-                rows, packages = importtime(command, env, args.repeats)
-                earlier = (importtime(command, envs["before"], args.repeats)
-                           if name == "sync" and args.before else (None, None))
+                both = name == "sync" and args.before
+                found = importtime(command, [env, envs["before"]] if both else [env],
+                                   args.repeats)
+                (rows, packages), (earlier_rows, earlier_packages) = \
+                    found[0], found[1] if both else (None, None)
                 print_importtime(f"slowest imports of mcm-sync {name}, cumulative", rows,
-                                 earlier[0], args.top)
+                                 earlier_rows, args.top)
                 print_importtime(f"self time by top-level package, mcm-sync {name}", packages,
-                                 earlier[1], args.top)
+                                 earlier_packages, args.top)
     finally:
         sandbox.stop()
 
