@@ -45,6 +45,15 @@ def alliance_playbook(config: Config, language: str | None = None) -> Playbook:
     return book
 
 
+def item_keys(playbook: Playbook, rows: Sequence[ActionRow]) -> list[str]:
+    """The logical keys of every item, in the order they are numbered (bootstrap numbers
+    them; every run counts them against ``sync.max_items``)."""
+    keys = [f"task:{task.id}" for task in playbook.all_tasks()]
+    keys += [f"meeting:{meeting.key}" for meeting in playbook.meetings.meetings]
+    keys += [f"action:{row.key}" for row in rows]
+    return keys
+
+
 @dataclass(frozen=True)
 class MeetingDate:
     """When a plenary takes place, when the plan put it, and which of the two rules said so."""
