@@ -22,10 +22,15 @@ exit (wall) and by the OS (user + system CPU of the child, ``getrusage``), media
 
 The project's modules are compiled first (``compileall``), as ``pip install`` does for a
 wheel by default, and the runs drop ``PYTHONDONTWRITEBYTECODE`` from the environment.
-``--importtime`` prints the slowest imports of each command (``python -X importtime``,
-cumulative milliseconds) and the self time of each top-level package: the profile that says
-what to import lazily next. ``-X importtime`` itself slows every import, so its figures add
-up to more than the wall times above.
+``--before DIR`` adds the quiet sync of another source tree of the project (its ``sync``,
+``connectors`` and ``playbooks`` first on ``PYTHONPATH``, e.g. ``git archive`` of an earlier
+commit unpacked into DIR), run in the same turns as the rest: a before/after that a burst of
+load on a shared machine does not tilt. ``--importtime`` prints the slowest imports of each
+command (``python -X importtime``, cumulative milliseconds, median of ``--repeats``
+processes) and the self time of each top-level package, with ``--before`` the earlier tree's
+beside them (in turns too): the profile that says what to import lazily next.
+``-X importtime`` itself slows every import, so its figures add up to more than the wall
+times above.
 """
 
 from __future__ import annotations
@@ -88,40 +93,71 @@ def medians(command: list[str], env: dict[str, str], runs: int) -> tuple[float, 
             statistics.median(s[1] for s in samples))
 
 
-def interleaved(commands: dict[str, list[str]], env: dict[str, str],
-                runs: int) -> dict[str, tuple[float, float]]:
+def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int,
+                envs: dict[str, dict[str, str]] | None = None) -> dict[str, tuple[float, float]]:
     """Median wall and CPU seconds of each command, run in turns (one of each per round,
     after one unmeasured round): on a shared machine a burst of load then weighs on every
-    figure alike, so their differences hold."""
-    for command in commands.values():
-        timed(command, env)
+    figure alike, so their differences hold. ``envs``: another environment for some."""
+    envs = envs or {}
+    for name, command in commands.items():
+        timed(command, envs.get(name, env))
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, command in commands.items():
-            samples[name].append(timed(command, env)[:2])
+            samples[name].append(timed(command, envs.get(name, env))[:2])
     return {name: (statistics.median(s[0] for s in got), statistics.median(s[1] for s in got))
             for name, got in samples.items()}
 
 
-def importtime(command: list[str], env: dict[str, str],
-               top: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """The slowest imports of ``command`` from ``python -X importtime`` (cumulative us, the
-    tree's indentation kept), and the self time (us) of each top-level package, summed.
+def importtime(command: list[str], envs: list[dict[str, str]],
+               repeats: int) -> list[tuple[dict[str, float], dict[str, float]]]:
+    """The imports of ``command`` from ``python -X importtime`` in each of ``envs`` (in
+    turns), median of ``repeats`` processes each: cumulative ms by module (the tree's
+    indentation kept in the name), and self ms by top-level package, summed (a module missing
+    from a run counts 0 there).
 
     ``-X importtime`` prints no line for a module imported through ``importlib.import_module``
     (the lazy command group's ``sync.cli.sync``, ``sync.api``'s ``Alliance``): their own
     time is missing and the modules they import are printed at the top of the tree.
     """
-    done = subprocess.run([sys.executable, "-X", "importtime", *command], env=env,
-                          capture_output=True, text=True, check=False)
-    rows, packages = [], collections.Counter[str]()
-    for line in done.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-            own, cumulative, name = line.removeprefix("import time:").split("|")
-            rows.append((int(cumulative), name.rstrip()))
-            packages[name.strip().partition(".")[0]] += int(own)
-    return (sorted(rows, reverse=True)[:top],
-            [(micros, package) for package, micros in packages.most_common(top)])
+    rows = [collections.defaultdict[str, list[int]](list) for _ in envs]
+    packages = [collections.defaultdict[str, list[int]](list) for _ in envs]
+    for _ in range(repeats):
+        for env, by_module, by_package in zip(envs, rows, packages, strict=True):
+            done = subprocess.run([sys.executable, "-X", "importtime", *command], env=env,
+                                  capture_output=True, text=True, check=False)
+            own_by_package = collections.Counter[str]()
+            for line in done.stderr.splitlines():
+                if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+                    own, cumulative, name = line.removeprefix("import time:").split("|")
+                    by_module[name.rstrip()].append(int(cumulative))
+                    own_by_package[name.strip().partition(".")[0]] += int(own)
+            for package, micros in own_by_package.items():
+                by_package[package].append(micros)
+
+    def median(values: list[int]) -> float:
+        return statistics.median(values + [0] * (repeats - len(values))) / 1000
+
+    return [({name: median(v) for name, v in by_module.items()},
+             {name: median(v) for name, v in by_package.items()})
+            for by_module, by_package in zip(rows, packages, strict=True)]
+
+
+def print_importtime(title: str, now: dict[str, float], before: dict[str, float] | None,
+                     top: int) -> None:
+    """The ``top`` slowest of ``now`` (ms), with the earlier tree's figure beside each."""
+    print(f"\n{title} (ms, median{'; before -> now' if before is not None else ''}):")
+    # By module name: a module may sit at another depth of the tree in the other run.
+    earlier = {name.strip(): figure for name, figure in sorted((before or {}).items(),
+                                                              key=lambda item: item[1])}
+    for name, figure in sorted(now.items(), key=lambda item: -item[1])[:top]:
+        shown = f"{earlier.get(name.strip(), 0.0):7.1f} -> " if before is not None else ""
+        print(f"  {shown}{figure:7.1f}  {name}")
+    if before is not None:  # what the earlier tree spent on what is no longer imported
+        present = {name.strip() for name in now}
+        gone = sorted(((v, k) for k, v in earlier.items() if k not in present), reverse=True)
+        for figure, name in gone[:5]:
+            print(f"  {figure:7.1f} ->    (not imported)  {name}")
 
 
 def write_config(folder: Path) -> Path:
@@ -184,9 +220,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11, help="processes per figure (median)")
     parser.add_argument("--importtime", action="store_true", help="print the slowest imports")
     parser.add_argument("--top", type=int, default=25, help="imports printed per command")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="processes per --importtime profile (median)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a source tree of an earlier version: its quiet sync in the turns")
     args = parser.parse_args()
-    for package in ("sync", "connectors", "playbooks"):  # what pip does for a wheel
-        compileall.compile_dir(ROOT / package, quiet=1)
+    trees = [ROOT, *([args.before] if args.before else [])]
+    for tree in trees:
+        for package in ("sync", "connectors", "playbooks"):  # what pip does for a wheel
+            compileall.compile_dir(tree / package, quiet=1)
     env, cold = environment(pyc=True), environment(pyc=False)
     folder = Path(tempfile.mkdtemp(prefix="mcm-bench-startup-"))
     config = write_config(folder)
@@ -205,15 +247,22 @@ def main() -> None:
         sync = [MCM, "-c", str(config), "sync"]
         sandbox.admin("POST", "/_sandbox/stats/reset")
         # The quiet sync and the SDK floors in turns: their differences are the figures.
-        turns = interleaved({"sync": sync, "sdk": [sys.executable, "-c", SDK_FLOOR],
-                             "sdk_pydantic": [sys.executable, "-c", SDK_FLOOR_PYDANTIC]},
-                            env, args.runs)
+        commands_in_turns = {"sync": sync, "sdk": [sys.executable, "-c", SDK_FLOOR],
+                             "sdk_pydantic": [sys.executable, "-c", SDK_FLOOR_PYDANTIC]}
+        envs = {}
+        if args.before:  # the same command, the earlier tree's modules found first
+            commands_in_turns["before"] = sync
+            envs["before"] = {**env, "PYTHONPATH": str(args.before.resolve())}
+        turns = interleaved(commands_in_turns, env, args.runs, envs)
         (wall, cpu), sdk, sdk_pydantic = turns["sync"], turns["sdk"], turns["sdk_pydantic"]
         calls, throttled = sandbox.calls()
         print(line("SDK floor (SDKs, yaml, click)", *sdk, None, floor))
         print(line("SDK floor + pydantic", *sdk_pydantic, None, floor))
+        runs = (args.runs + 1) * (2 if args.before else 1)
+        if args.before:
+            print(line("before: the same, earlier tree", *turns["before"], GOALS["sync"], floor))
         print(line("mcm-sync sync (45 items, quiet)", wall, cpu, GOALS["sync"], floor)
-              + f"  {calls / (args.runs + 1):.0f} API calls per run, {throttled} x 429")
+              + f"  {calls / runs:.0f} API calls per run, {throttled} x 429")
         room = GOALS["sync"] - sdk_pydantic[0]
         print(f"{'':34} {wall - sdk[0]:5.3f} s above the SDK floor, {wall - sdk_pydantic[0]:5.3f}"
               f" s above the SDK floor + pydantic; the goal leaves {room:+.3f} s above the "
@@ -223,13 +272,15 @@ def main() -> None:
                                                                args.runs), None, floor))
         if args.importtime:
             for name, command in {**commands, "sync": sync}.items():
-                slowest, packages = importtime(command, env, args.top)
-                print(f"\nslowest imports of mcm-sync {name} (cumulative ms):")
-                for micros, module in slowest:
-                    print(f"  {micros / 1000:7.1f}  {module}")
-                print(f"\nself time by top-level package, mcm-sync {name} (ms, summed):")
-                for own, package in packages:
-                    print(f"  {own / 1000:7.1f}  {package}")
+                both = name == "sync" and args.before
+                found = importtime(command, [env, envs["before"]] if both else [env],
+                                   args.repeats)
+                (rows, packages), (earlier_rows, earlier_packages) = \
+                    found[0], found[1] if both else (None, None)
+                print_importtime(f"slowest imports of mcm-sync {name}, cumulative", rows,
+                                 earlier_rows, args.top)
+                print_importtime(f"self time by top-level package, mcm-sync {name}", packages,
+                                 earlier_packages, args.top)
     finally:
         sandbox.stop()
 

@@ -29,7 +29,10 @@ Role = Literal[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built when it first validates. A scheduled run
+    # reads the fitted playbook back without validating it (sync.core.kept.playbook) and
+    # validates only the action-plan rows, so it builds ActionRow's validator alone.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Timing(_Model):

@@ -13,18 +13,45 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from playbooks.calendar import dated_after_end, fit_playbook
-from playbooks.loader import load_playbook
 from playbooks.model import ActionRow, Meeting, Playbook
 from sync.core.config import Config
 from sync.core.errors import Problem
+from sync.core.kept import kept_folder
+from sync.core.kept.playbook import playbook_key, playbook_sources, read_playbook, write_playbook
 from sync.state.rows import Item
 
 
 def alliance_playbook(config: Config, language: str | None = None) -> Playbook:
-    """The playbook in ``language`` (default the alliance's), fitted to the alliance's calendar."""
+    """The playbook in ``language`` (default the alliance's), fitted to the alliance's calendar.
+
+    Kept between runs beside the state store under a digest of what it is made from
+    (:mod:`sync.core.kept.playbook`): a scheduled run reads it back instead of building it.
+    """
     alliance = config.alliance
-    book = load_playbook(language or alliance.language)
-    return fit_playbook(book, alliance.start_date, alliance.end_date, alliance.plenaries)
+    language = language or alliance.language
+    calendar = (alliance.start_date, alliance.end_date, alliance.plenaries)
+    folder = kept_folder(config)
+    key = playbook_key(language, *calendar, playbook_sources(language)) if folder else None
+    if folder is not None and key is not None:
+        kept = read_playbook(folder, language, key)
+        if kept is not None:
+            return kept
+    # Imported here: the loader, its schemas and checks only when the playbook is built.
+    from playbooks.loader import load_playbook
+
+    book = fit_playbook(load_playbook(language), *calendar)
+    if folder is not None and key is not None:
+        write_playbook(folder, key, book)
+    return book
+
+
+def item_keys(playbook: Playbook, rows: Sequence[ActionRow]) -> list[str]:
+    """The logical keys of every item, in the order they are numbered (bootstrap numbers
+    them; every run counts them against ``sync.max_items``)."""
+    keys = [f"task:{task.id}" for task in playbook.all_tasks()]
+    keys += [f"meeting:{meeting.key}" for meeting in playbook.meetings.meetings]
+    keys += [f"action:{row.key}" for row in rows]
+    return keys
 
 
 @dataclass(frozen=True)

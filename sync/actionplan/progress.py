@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from playbooks.labels import labels
-from playbooks.loader import load_playbook
 from playbooks.model import OPEN_STATUSES, ActionRow, Playbook
 from sync.core.errors import UserError
 from sync.state.rows import Item
@@ -72,6 +71,8 @@ def step_key(book: Playbook, value: str) -> str:
     """
     def plain(text: str) -> str:
         return " ".join(text.replace("_", " ").replace("-", " ").casefold().split())
+
+    from playbooks.loader import load_playbook  # the loader and its schemas only for --step
 
     english = {s.key: s.title for s in load_playbook("en").steps}
     for step in book.steps:

@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playbooks.model import ActionRow, Playbook
-from sync.actionplan.calendar import alliance_playbook
+from sync.actionplan.calendar import alliance_playbook, item_keys
 from sync.api.runs import BootstrapRun, ProgressFn, alliance_rows
 from sync.audience.store import StakeholderStore
-from sync.bootstrap.desired import item_keys
 from sync.core.config import Config, default_config_path, load_config
 from sync.core.errors import StateError, UserError
 from sync.core.services import ALL_SERVICES, SERVICES, Connected, connect, sandbox_data_dir

@@ -122,14 +122,6 @@ def slack_channel_name(text: str) -> str:
     return name[:80] or "alliance"
 
 
-def item_keys(playbook: Playbook, rows: Sequence[ActionRow]) -> list[str]:
-    """The logical keys of every item, in the order they are numbered."""
-    keys = [f"task:{task.id}" for task in playbook.all_tasks()]
-    keys += [f"meeting:{meeting.key}" for meeting in playbook.meetings.meetings]
-    keys += [f"action:{row.key}" for row in rows]
-    return keys
-
-
 def assign_numbers(
     keys: Sequence[str], existing: Mapping[str, str], prefix: str, next_number: int
 ) -> dict[str, str]:

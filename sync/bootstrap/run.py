@@ -15,13 +15,9 @@ from typing import Any, TypeVar
 
 from connectors.identity import item_metadata, token_in_metadata
 from playbooks.model import ActionRow, Playbook
-from sync.actionplan.calendar import meeting_calendar
+from sync.actionplan.calendar import item_keys, meeting_calendar
 from sync.bootstrap.apply import apply_mailchimp, apply_slack, apply_trello
-from sync.bootstrap.desired import (
-    DesiredState,
-    desired_state,
-    item_keys,
-)
+from sync.bootstrap.desired import DesiredState, desired_state
 from sync.bootstrap.plan import Change, Observed, Plan, find_board, plan_bootstrap
 from sync.bootstrap.results import ApplyContext, BootstrapResult, Services
 from sync.core.config import Config

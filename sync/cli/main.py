@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from sync.cli.app import cli
 from sync.cli.support.lazy import LazyCommand
+from sync.cli.support.startup import hold_collector
 
 # The members' actions on the sandbox, attached to `mcm-sync sandbox` beside its `serve`.
 SANDBOX_MEMBERS = {
@@ -110,7 +111,9 @@ for name, entry in COMMANDS.items():
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the command, with start-up's garbage collection held back
+    (:mod:`sync.cli.support.startup`)."""
+    hold_collector()
     cli(prog_name="mcm-sync")
 
 

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     SecretStr,
     ValidationError,
@@ -34,6 +34,8 @@ from playbooks.model import Status
 from playbooks.yaml_text import load_yaml
 from sync.core import checks
 from sync.core.errors import ConfigError, Problem
+from sync.core.kept import kept_folder
+from sync.core.kept.addresses import all_known, checked, deferred, keep_valid, valid_address
 from sync.core.meeting_settings import MeetingSettings, Venue
 from sync.core.places import DEFAULT_TIMEZONE, country_problem, suggested_zone
 from sync.core.state_url import resolve_state_url
@@ -45,6 +47,9 @@ ROLES = ("coordinator", "chair", "secretariat", "communications", "evaluator", "
 
 _SECRET_REF = re.compile(r"^\$\{(?:(?P<env>[A-Za-z_][A-Za-z0-9_]*)|file:(?P<file>[^}]+))\}$")
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+# An e-mail address, checked as pydantic's EmailStr checks it (the same errors, the same
+# normalised value), unless known to be valid from an earlier run (sync.core.kept.addresses).
+Address = Annotated[str, AfterValidator(valid_address)]
 
 
 class _Strict(BaseModel):
@@ -122,7 +127,7 @@ class Person(_Strict):
     """A representative in the alliance."""
 
     name: str = Field(min_length=2)
-    email: EmailStr
+    email: Address
     organisation: str = Field(min_length=2)
     _one_script = field_validator("email")(checks.one_script)
     role: Literal["coordinator", "chair", "secretariat", "communications", "evaluator", "member"]
@@ -218,7 +223,7 @@ class MailchimpSettings(_Strict):
     audience_name: str = ""
     contact: MailchimpContact | None = None
     from_name: str = ""
-    from_email: EmailStr | None = None
+    from_email: Address | None = None
     permission_reminder: str = ""
 
     _url = field_validator("base_url")(checks.optional_http_url)
@@ -490,14 +495,36 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
     sandbox = raw.get("sandbox", False) is not False
     problems = _resolve_secrets(raw, source, sandbox)
     problems += resolve_state_url(raw, source)
-    try:
-        config = Config.model_validate({**raw, "source_path": path})
-    except ValidationError as exc:
-        problems.extend(problems_from_validation(exc, source))
-        config = None
+    data = {**raw, "source_path": path}
+    config = None if problems else _with_known_addresses(data)
+    if config is None:  # every address checked: today's errors and normalised values
+        with checked() as seen:
+            try:
+                config = Config.model_validate(data)
+            except ValidationError as exc:
+                problems.extend(problems_from_validation(exc, source))
+                config = None
+        folder = kept_folder(config) if config is not None and not problems else None
+        if folder is not None:
+            keep_valid(folder, seen)
     if problems or config is None:
         raise ConfigError(problems)
     _remember_secrets(config)
+    return config
+
+
+def _with_known_addresses(data: dict[str, Any]) -> Config | None:
+    """The config validated with its addresses taken as they are, if it is valid so and every
+    address is known to be valid from an earlier run; otherwise None (validate again, checking
+    them: :mod:`sync.core.kept.addresses`)."""
+    with deferred() as seen:
+        try:
+            config = Config.model_validate(data)
+        except ValidationError:
+            return None
+    folder = kept_folder(config)
+    if folder is None or not all_known(folder, [address for address, _ in seen]):
+        return None
     return config
 
 

@@ -18,10 +18,8 @@ from dataclasses import dataclass
 
 from connectors.base import ChatMessage
 from sync.engine.actions import SyncPlan
-from sync.engine.apply import apply_plan
 from sync.engine.channel.spread import ChannelRead, sweep_bookmark
 from sync.engine.model import SyncContext, SyncResult, quiet_fingerprint
-from sync.engine.plan import plan_sync
 from sync.engine.read import due_for_full, prepare, read, read_changes, state_view
 from sync.engine.texts import WHERE
 
@@ -71,6 +69,9 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
         if not changes.actions and fingerprint == store.get_bookmark(*QUIET):
             return RunPlan(SyncPlan(full=False, bookmark=changes.since), fingerprint, True,
                            channel=changes.channel)
+    # Imported here: a quiet run, most scheduled runs, neither plans nor applies.
+    from sync.engine.plan import plan_sync
+
     view = state_view(store, settings.config.alliance.item_prefix, ctx.names)
     snap = read(ctx, view, changes, full=full)
     if fingerprint is None:
@@ -87,6 +88,8 @@ def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
     if planned.quiet:
         _keep_channel_read(ctx, planned, result)  # a quiet page read is a page taken
         return result
+    from sync.engine.apply import apply_plan
+
     plan = planned.plan
     apply_plan(ctx, plan, result)
     # Cursors last: only a run that got here without an exception moves them.

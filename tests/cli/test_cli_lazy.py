@@ -26,11 +26,16 @@ HEAVY = ("sqlalchemy", "pydantic", "docx", "icalendar", "werkzeug", "jinja2", "m
 # the documents' and reports' libraries, rich (a progress bar is for a terminal), the
 # Mailchimp SDK (only for an audience with people to push), Babel's date and number modules
 # (dates and amounts written or typed for people; the config's country check needs only
-# babel.core), and our modules for other commands or for a sync with something to do.
+# babel.core), the playbook's loader with its schemas and checks (the fitted playbook is read
+# back from beside the state store: sync.core.kept.playbook), email_validator (the config's
+# addresses are kept as valid: sync.core.kept.addresses), and our modules for other commands
+# or for a sync with something to do (bootstrap's; the engine's plan and its apply).
 NOT_IN_A_QUIET_SYNC = (
     "docx", "icalendar", "werkzeug", "jinja2", "matplotlib", "rich", "mailchimp_marketing",
-    "babel.dates", "babel.numbers",
-    "sync.audience.model", "sync.bootstrap.plan", "sync.bootstrap.run", "sync.doctor",
+    "babel.dates", "babel.numbers", "playbooks.loader", "playbooks.spec", "playbooks.checks",
+    "email_validator",
+    "sync.audience.model", "sync.bootstrap", "sync.engine.plan", "sync.engine.apply",
+    "sync.engine.item", "sync.doctor",
     "sync.documents", "sync.fleet", "sync.serve", "sync.realtime.hosted",
     "sync.realtime.process", "sync.state.events")
 

@@ -1,0 +1,107 @@
+"""The alliance's fitted playbook kept between runs, so that a scheduled run need not build it.
+
+Every command works with the guide's playbook in the alliance's language, fitted to its
+calendar (:func:`sync.actionplan.calendar.alliance_playbook`). Building it parses two YAML
+files of the package, checks them against their schemas (:mod:`playbooks.spec`) and against
+each other, and builds some twenty pydantic models: 40-70 ms of every cron run, for a result
+that only changes when the package or the alliance's calendar does.
+
+So the fitted playbook is kept beside the state store (:mod:`sync.core.kept`:
+``cache/playbook-<language>-<key>.pickle``), under a key that is a digest of everything it is
+made from:
+
+- the bytes of the packaged files read (``structure.yaml``, ``text/<language>.yaml``) and of
+  the modules that turn them into the playbook (the models, the loader, its schemas and
+  checks, the calendar fitting): an edited file, in a source tree too, is a new key;
+- the language and the calendar taken from the config (start, end, number of plenaries):
+  another config is another key;
+- mcm-sync's, Python's and pydantic's versions, and this module's format.
+
+A run with the key's file reads it back (``pickle``: the very objects, no validation, so
+pydantic builds none of the playbook's models); without it, the playbook is built and checked
+as before, then written. The playbook holds no secret and nothing of the alliance but its
+calendar. A file that cannot be read back is ignored and written anew; where nothing can be
+written (no state folder yet, a read-only disk, a PostgreSQL store) the playbook is simply
+built every time. ``pickle`` runs what a file says:
+the file lives beside the state store, and whoever can write there can change the alliance's
+state anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import pickle
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import VERSION as PYDANTIC_VERSION
+
+import playbooks
+import sync
+from sync.core.kept import write_kept
+
+if TYPE_CHECKING:
+    from playbooks.model import Playbook
+
+FORMAT = "mcm-sync fitted playbook 1"
+# The modules of the playbooks package that shape a fitted playbook (an edit is a new key).
+CODE = ("model.py", "loader.py", "spec.py", "checks.py", "calendar.py", "yaml_text.py",
+        "errors.py")
+
+
+def playbook_sources(language: str, package: Path | None = None) -> list[Path]:
+    """The files a fitted playbook in ``language`` is made from (``package``: the playbooks
+    package's folder)."""
+    folder = package or Path(playbooks.__file__).parent
+    return [folder / "data" / "structure.yaml", folder / "data" / "text" / f"{language}.yaml",
+            *(folder / name for name in CODE)]
+
+
+def playbook_key(language: str, start: dt.date, end: dt.date, plenaries: int,
+                 sources: list[Path]) -> str | None:
+    """The digest a fitted playbook is kept under; None when a source cannot be read (a
+    language without a text file: the loader says what is wrong)."""
+    digest = hashlib.sha256()
+    for part in (FORMAT, sync.__version__, sys.version, PYDANTIC_VERSION, language,
+                 start.isoformat(), end.isoformat(), str(plenaries)):
+        digest.update(part.encode() + b"\0")
+    for source in sources:
+        try:
+            found = source.stat()
+            digest.update(_file_digest(source, found.st_size, found.st_mtime_ns))
+        except OSError:
+            return None
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest(path: Path, size: int, mtime_ns: int) -> bytes:
+    """A source file's digest, read once per process while its size and time stay the same
+    (a worker opens a thousand alliances; an edited file has another time)."""
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+def _name(language: str, key: str) -> str:
+    return f"playbook-{language}-{key}.pickle"
+
+
+def read_playbook(folder: Path, language: str, key: str) -> Playbook | None:
+    """The playbook kept under ``key`` in ``folder``, or None (none kept, or unreadable)."""
+    from playbooks.model import Playbook
+
+    try:
+        found = pickle.loads((folder / _name(language, key)).read_bytes())
+    except Exception:  # none kept, or a damaged or foreign file: built anew
+        return None
+    return found if isinstance(found, Playbook) and found.language == language else None
+
+
+def write_playbook(folder: Path, key: str, book: Playbook) -> None:
+    """Keep ``book`` under ``key``, replacing earlier files of its language; nothing where
+    the state folder does not exist or cannot be written."""
+    write_kept(folder, _name(book.language, key),
+               pickle.dumps(book, protocol=pickle.HIGHEST_PROTOCOL),
+               replaces=f"playbook-{book.language}-*.pickle")
