@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import sync.limits
 from tests.support.alliance import Alliance
 
 
@@ -19,6 +20,10 @@ def real_mode(made: Alliance, monkeypatch: pytest.MonkeyPatch, **wrong: str) -> 
     }
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
+    # The real services' pacing books every call in this process's limits, one bucket per
+    # token, and every test here uses the sandbox's one token: fresh limits for each test, as a
+    # new process has (else a file of doctor runs waits out Slack's 50 user look-ups a minute).
+    monkeypatch.setattr(sync.limits, "_made", {})
     base = made.server.url
     text = made.config_path.read_text(encoding="utf-8").replace("sandbox: true", "sandbox: false")
     text = text.replace("  # base_url: http://127.0.0.1:8765/trello", f"  base_url: {base}/trello")
