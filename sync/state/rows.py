@@ -15,7 +15,12 @@ from sync.state.db import Record
 IntentState = Literal["open", "done", "failed", "abandoned"]
 INTENT_STATES: frozenset[str] = frozenset({"open", "done", "failed", "abandoned"})
 ItemKind = Literal["task", "action", "meeting", "member"]
-Side = Literal["trello", "slack", "file"]  # "file": the action-plan row's last read
+# Where an item side's view comes from, as the store names it: a remote service's name (its
+# connector's ``service_name``: "trello", "slack", or any registered board or chat service's),
+# or "file" (the action-plan row's last read). The store holds any name that matches its rule
+# (``sync.state.schema.tables.name_rule``: 1-32 of a-z, 0-9 and _), not a list of vendors; the
+# engine names sides by role (``sync.engine.decide.Side``) and maps them to these names.
+Side = str
 
 
 def _json(text: str | None) -> Any:
@@ -110,7 +115,7 @@ class ItemSide:
     """One side's view of an item: its remote id, the agreed base value, the seen fingerprint."""
 
     item_id: str
-    side: str
+    side: Side
     remote_id: str
     base: dict[str, Any]
     fingerprint: str
@@ -167,7 +172,7 @@ class Intent:
 class Bookmark:
     """How far the incremental reads of one side and scope got (last action id, last ts)."""
 
-    side: str
+    side: Side
     scope: str
     cursor: str
     updated_at: str

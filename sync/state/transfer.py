@@ -11,11 +11,11 @@ What belongs to the alliance is kept: the action items with their state (status,
 date, title, numbers), the stakeholders and their consent, the imported minutes and the
 meeting dates (the ``hub`` resources), the decisions (conflicts and their resolutions), the
 audit trail, the erasure tombstones and the export list. What belonged to the sandbox is set
-aside: every Trello, Slack and Mailchimp id (board, lists, labels, cards, channels, messages,
-people, audience, webhooks), the journal of intents, the event queue, the read bookmarks, the
-runs and the newsletter drafts (campaigns of the sandbox's audience). Stakeholders are marked
-"not pushed" so the real audience gets them; an unsubscribe is kept (a person who said no
-stays out).
+aside: every id of the board, chat and audience services (Trello's board, lists, labels and
+cards, Slack's channels, messages and people, Mailchimp's audience and webhooks), the journal
+of intents, the event queue, the read bookmarks, the runs and the newsletter drafts (campaigns
+of the sandbox's audience). Stakeholders are marked "not pushed" so the real audience gets
+them; an unsubscribe is kept (a person who said no stays out).
 
 A full copy of the store is made first (a SQLite file beside it, or a PostgreSQL schema beside
 the alliance's), then everything is set aside in one transaction and the store is bound to the
@@ -28,6 +28,7 @@ same move works the other way (a live store taken back to a sandbox).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,10 @@ def copy_store(source: StateStore, target: StateStore) -> dict[str, int]:
 
 # ---------------------------------------------------------------- go-live
 
-REMOTE_SERVICES = ("trello", "slack", "mailchimp")
+# The store names no vendor: the caller passes the remote services as data (name -> role:
+# ``board``, ``chat`` or ``audience``, the registry's ``sync.core.services.SERVICES``), and an
+# item's side is shown by what it is on its service's role.
+SIDE_NOUNS = {"board": "card", "chat": "message"}
 # Whole tables that only hold what the sandbox (or the services left behind) did.
 SET_ASIDE_TABLES = ("journal", "events", "bookmarks", "runs", "newsletters")
 # Kept whole: what belongs to the alliance (shown by name; ``counters`` and ``settings``,
@@ -101,16 +105,19 @@ def _count(store: StateStore, sql: str, params: tuple[Any, ...] = ()) -> int:
     return int(row[0]) if row else 0
 
 
-def survey(store: StateStore, *, sandbox: bool, sandbox_dir: Path | None = None) -> GoLive:
+def survey(store: StateStore, *, sandbox: bool, services: Mapping[str, str],
+           sandbox_dir: Path | None = None) -> GoLive:
     """What a go-live to ``sandbox``'s kind of services would keep and set aside (reads only).
 
+    ``services``: the remote services by name, each with its role (``{"trello": "board"}``).
     Nothing to do when the store's remote ids already are of that kind, or when it holds none
     (it is then only bound to the new kind).
     """
     to_mode = mode_of(sandbox)
     recorded = recorded_mode(store, sandbox_dir)
     outcome = GoLive(from_mode=recorded or "none", to_mode=to_mode)
-    marks = ", ".join("?" * len(REMOTE_SERVICES))
+    names = tuple(services)
+    marks = ", ".join("?" * len(names))
     for table, shown in KEPT_TABLES.items():
         outcome.kept[shown] = _count(store, f"SELECT COUNT(*) FROM {table}")
     for kind, shown in KEPT_RECORDS.items():
@@ -118,11 +125,11 @@ def survey(store: StateStore, *, sandbox: bool, sandbox_dir: Path | None = None)
             store, "SELECT COUNT(*) FROM resources WHERE service = 'hub' AND kind = ?", (kind,))
     for row in store._all(f"SELECT service, kind, COUNT(*) AS n FROM resources WHERE service IN"
                           f" ({marks}) GROUP BY service, kind ORDER BY service, kind",
-                          REMOTE_SERVICES):
+                          names):
         outcome.set_aside[f"{row['service']} {row['kind']} ids"] = int(row["n"])
     for row in store._all("SELECT side, COUNT(*) AS n FROM item_sides WHERE side <> 'file'"
                           " GROUP BY side ORDER BY side"):
-        noun = "card" if row["side"] == "trello" else "message"
+        noun = SIDE_NOUNS.get(services.get(row["side"], ""), "item")
         outcome.set_aside[f"{row['side']} {noun} ids"] = int(row["n"])
     for table in SET_ASIDE_TABLES:
         outcome.set_aside[table] = _count(store, f"SELECT COUNT(*) FROM {table}")
@@ -147,10 +154,12 @@ def backup_location(store_path: Path | str, location: Path | str, schema: str | 
 
 
 def go_live(store: StateStore, *, sandbox: bool, backup: tuple[Path | str, str | None, str],
-            now: dt.datetime, sandbox_dir: Path | None = None) -> GoLive:
-    """Copy the store to ``backup``, then set the old services' ids aside and bind the store
-    to ``sandbox``'s kind of services, in one transaction. The caller holds the run lock."""
-    outcome = survey(store, sandbox=sandbox, sandbox_dir=sandbox_dir)
+            now: dt.datetime, services: Mapping[str, str],
+            sandbox_dir: Path | None = None) -> GoLive:
+    """Copy the store to ``backup``, then set the ids of ``services`` (as in :func:`survey`)
+    aside and bind the store to ``sandbox``'s kind of services, in one transaction. The caller
+    holds the run lock."""
+    outcome = survey(store, sandbox=sandbox, services=services, sandbox_dir=sandbox_dir)
     outcome.dry_run = False
     if outcome.nothing_to_do:
         bound = store.get_alliance()
@@ -163,10 +172,11 @@ def go_live(store: StateStore, *, sandbox: bool, backup: tuple[Path | str, str |
     with StateStore.open(location, schema=schema) as copy:
         copy_store(store, copy)
     outcome.backup = shown
-    marks = ", ".join("?" * len(REMOTE_SERVICES))
+    names = tuple(services)
+    marks = ", ".join("?" * len(names))
     db = store._conn
     with store.transaction():
-        db.execute(f"DELETE FROM resources WHERE service IN ({marks})", REMOTE_SERVICES)
+        db.execute(f"DELETE FROM resources WHERE service IN ({marks})", names)
         db.execute("DELETE FROM item_sides WHERE side <> 'file'")
         for table in SET_ASIDE_TABLES:
             db.execute(f"DELETE FROM {table}")

@@ -167,11 +167,12 @@ def test_go_live_on_either_database_keeps_a_copy_and_moves_in_one_step(
         store.put_side(item.id, "file", "", {"status": "done"})
         store.journal_open("run", "trello", "create_card", "tok")
         store.set_bookmark("slack", "digest", "2027-01-01")
-        assert survey(store, sandbox=False).set_aside["trello card ids"] == 1
+        services = {"trello": "board", "slack": "chat", "mailchimp": "audience"}
+        assert survey(store, sandbox=False, services=services).set_aside["trello card ids"] == 1
         now = dt.datetime(2027, 3, 1, 10, 15, tzinfo=dt.UTC)
         where = store._schema if target.backend == "postgresql" else None
         backup = backup_location(store.path, target.location, where, now)
-        moved = go_live(store, sandbox=False, backup=backup, now=now)
+        moved = go_live(store, sandbox=False, backup=backup, now=now, services=services)
         assert (moved.from_mode, moved.to_mode, moved.kept["minutes"]) == ("sandbox", "live", 1)
         assert store.get_alliance().mode == "live"
         assert store.get_resource("trello", "board", "board") is None
@@ -184,3 +185,35 @@ def test_go_live_on_either_database_keeps_a_copy_and_moves_in_one_step(
     with StateStore.open(location, schema=schema) as copy:
         assert copy.get_resource("trello", "board", "board").remote_id == "b-trial"
         assert copy.get_alliance().mode == "sandbox"
+
+
+def test_go_live_sets_aside_the_ids_of_the_services_it_is_given_by_role(
+        target: StoreTarget) -> None:
+    """The store names no vendor: a chat service called ``teams`` (schema 8 holds any name)
+    is set aside and shown by its role, and a name it is not given is left alone."""
+    import datetime as dt
+
+    from sync.state.transfer import backup_location, go_live, survey
+
+    services = {"planka": "board", "teams": "chat"}
+    with target.open() as store:
+        store.bind_alliance("frl", "FRL", "sandbox")
+        item = store.ensure_item(key="task:1", number="FRL-1", kind="task", title="Map",
+                                 status="todo", source="teams")
+        store.put_resource("planka", "board", "board", "p-trial")
+        store.put_resource("teams", "channel", "general", "c-trial")
+        store.put_resource("trello", "board", "board", "b-other")
+        store.put_side(item.id, "planka", "card-1", {"status": "todo"})
+        store.put_side(item.id, "teams", "msg-1", {"status": "todo"})
+        found = survey(store, sandbox=False, services=services).set_aside
+        assert (found["planka card ids"], found["teams message ids"]) == (1, 1)
+        assert (found["planka board ids"], found["teams channel ids"]) == (1, 1)
+        assert "trello board ids" not in found
+        now = dt.datetime(2027, 3, 1, 10, 15, tzinfo=dt.UTC)
+        where = store._schema if target.backend == "postgresql" else None
+        go_live(store, sandbox=False, now=now, services=services,
+                backup=backup_location(store.path, target.location, where, now))
+        assert store.get_resource("teams", "channel", "general") is None
+        assert store.get_resource("trello", "board", "board") is not None  # not given
+        assert store.get_side(item.id, "teams") is None
+        assert store.get_item_by_number("FRL-1").source == "teams"

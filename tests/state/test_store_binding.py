@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sync.cli.main import cli
 from sync.core.config import load_config
 from sync.state.binding import LIVE, SANDBOX
-from sync.state.schema import migrate, schema_version
+from sync.state.schema import SCHEMA_VERSION, migrate, schema_version
 from sync.state.store import StateStore
 from tests.support.alliance import Alliance
 from tests.support.stores import StoreTarget
@@ -157,14 +157,14 @@ def test_migration_to_version_7_keeps_the_alliance_and_leaves_its_mode_to_infer(
                  " VALUES ('trello', 'board', 'board', 'b1', 't')")
     conn.close()
     with target.open() as store:
-        assert store.schema_version == 7
+        assert store.schema_version == SCHEMA_VERSION  # 7 and every later one
         found = store.get_alliance()
         assert (found.slug, found.name, found.mode, found.went_live_at) == ("frl", "FRL", "", "")
         from sync.state.binding import check_binding, recorded_mode
         assert recorded_mode(store, None) == ""  # no sandbox folder beside it: not known
         check_binding(store, slug="frl", name="FRL", prefix="FRL", sandbox=False, write=True)
         assert store.get_alliance().mode == LIVE
-        assert schema_version(store._conn) == 7
+        assert schema_version(store._conn) == SCHEMA_VERSION
 
 
 def test_a_version_6_trial_store_is_known_by_the_sandbox_folder_beside_it(

@@ -90,21 +90,41 @@ def migrate(
         from sync.state.schema.tables import MIGRATIONS
 
         migrations = MIGRATIONS
-    db.begin()
+    sqlite = db.dialect.name == "sqlite"
+    keys_on = sqlite and bool(db.execute("PRAGMA foreign_keys").one()[0])
+    if keys_on:
+        # A step may make a table again (SQLite cannot alter a CHECK): with foreign keys on,
+        # dropping the old table would delete its children's rows. The pragma only takes effect
+        # outside a transaction; the keys are checked before the commit instead.
+        db.execute("PRAGMA foreign_keys = OFF")
     try:
-        if db.dialect.migration_lock:
-            db.execute(db.dialect.migration_lock)
-        current = schema_version(db)  # another process may have migrated meanwhile
-        if current < target:
-            for step in migrations[current:target]:
-                for statement in step:
-                    _run(db, statement)
-            record_version(db, target)
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
+        db.begin()
+        try:
+            if db.dialect.migration_lock:
+                db.execute(db.dialect.migration_lock)
+            current = schema_version(db)  # another process may have migrated meanwhile
+            if current < target:
+                for step in migrations[current:target]:
+                    for statement in step:
+                        _run(db, statement)
+                if sqlite:
+                    _check_foreign_keys(db, where)
+                record_version(db, target)
+        except BaseException:
+            db.rollback()
+            raise
+        db.commit()
+    finally:
+        if keys_on:
+            db.execute("PRAGMA foreign_keys = ON")
     return current
+
+
+def _check_foreign_keys(db: Database, where: str) -> None:
+    broken = db.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise StateError(f"{where}: the migration would break {len(broken)} reference(s), first"
+                         f" in table {broken[0][0]}", hint="nothing was changed; report this")
 
 
 def column_names(db: Database) -> dict[str, list[str]]:

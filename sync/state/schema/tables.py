@@ -27,6 +27,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable, ExecutableDDLElement
 
 from sync.state import SCHEMA_VERSION
 from sync.state.db import Database
+from sync.state.schema.names import replace_vendor_checks
 
 Step = Any  # a DDL element, a portable SQL string, or a function of the Database
 _meta = sa.MetaData()
@@ -42,6 +43,16 @@ def _serial() -> sa.Column[Any]:
 
 
 _AUTOINCREMENT: dict[str, Any] = {"sqlite_autoincrement": True}  # ids are never reused, as before
+
+# The vendor lists versions 1, 2 and 5 wrote into CHECK constraints (released: never edited).
+# Version 8 replaces each by a rule any service name satisfies (``names.name_rule``); the
+# tables below declare them as the versions that create the tables made them.
+VENDOR_CHECKS: dict[tuple[str, str], str] = {
+    ("items", "source"): "source IN ('playbook', 'file', 'trello', 'slack', 'cli')",
+    ("item_sides", "side"): "side IN ('trello', 'slack', 'file')",
+    ("audit", "source"): "source IN ('trello', 'slack', 'cli', 'file', 'playbook', 'hub')",
+    ("events", "source"): "source IN ('trello', 'slack', 'mailchimp')",
+}
 
 # Version 1: what bootstrap needs (alliance, remote resources, items and their sides, the
 # intent journal, read cursors).
@@ -75,7 +86,7 @@ items = sa.Table(
     sa.Column("revision", sa.Integer, nullable=False, server_default=sa.text("1")),
     _text("created_at"), _text("updated_at"), _text("source"),
     sa.CheckConstraint("kind IN ('task', 'action', 'meeting', 'member')"),
-    sa.CheckConstraint("source IN ('playbook', 'file', 'trello', 'slack', 'cli')"),
+    sa.CheckConstraint(VENDOR_CHECKS["items", "source"]),
 )
 item_sides = sa.Table(
     "item_sides", _meta,
@@ -84,7 +95,7 @@ item_sides = sa.Table(
     _text("side"), _text("remote_id"), _text("base", default="'{}'"),
     _text("fingerprint", default="''"), _text("updated_at"),
     sa.PrimaryKeyConstraint("item_id", "side"),
-    sa.CheckConstraint("side IN ('trello', 'slack', 'file')"),
+    sa.CheckConstraint(VENDOR_CHECKS["item_sides", "side"]),
 )
 journal = sa.Table(
     "journal", _meta,
@@ -128,7 +139,7 @@ audit = sa.Table(
     sa.Column("item_id", sa.Text, sa.ForeignKey("items.id", ondelete="SET NULL")),
     _text("actor", default="''"), _text("source"), _text("field"),
     _text("old", default="'null'"), _text("new", default="'null'"),
-    sa.CheckConstraint("source IN ('trello', 'slack', 'cli', 'file', 'playbook', 'hub')"),
+    sa.CheckConstraint(VENDOR_CHECKS["audit", "source"]),
     **_AUTOINCREMENT,
 )
 runs = sa.Table(
@@ -231,7 +242,7 @@ events = sa.Table(
     _text("state", default="'pending'"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
     _text("processed_at", nullable=True), _text("note", default="''"),
-    sa.CheckConstraint("source IN ('trello', 'slack', 'mailchimp')"),
+    sa.CheckConstraint(VENDOR_CHECKS["events", "source"]),
     sa.CheckConstraint("state IN ('pending', 'done', 'ignored', 'failed')"),
     sa.UniqueConstraint("source", "dedup_key"),
     **_AUTOINCREMENT,
@@ -302,7 +313,16 @@ _V7: tuple[Step, ...] = (
     "ALTER TABLE alliance ADD COLUMN went_live_at TEXT NOT NULL DEFAULT ''",
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+
+# Version 8 (issue 20): any service name (or fixed value) instead of the vendor lists, so a
+# second board or chat service needs no migration (:mod:`sync.state.schema.names`).
+def _rule_for_names(db: Database) -> None:
+    replace_vendor_checks(db, VENDOR_CHECKS)
+
+
+_V8: tuple[Step, ...] = (_rule_for_names,)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 if len(MIGRATIONS) != SCHEMA_VERSION:  # a new migration raises sync.state.SCHEMA_VERSION too
     raise RuntimeError(f"{len(MIGRATIONS)} migrations for schema version {SCHEMA_VERSION}")
 # Every table, parents before children (for copying a store: ``sync.state.transfer``).
