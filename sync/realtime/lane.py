@@ -191,20 +191,6 @@ class NotesLane:
         if deferred in self.waiting:
             self.waiting.remove(deferred)
 
-    def flush(self, ctx: SyncContext) -> list[int]:
-        """Every item's rest, waiting for the services as a sync does (before a whole sync,
-        which must see the bookkeeping done); the deliveries settled."""
-        settled: list[int] = []
-        while self.waiting:
-            deferred = self.waiting.popleft()
-            self.failed = deferred
-            steps = deferred.steps or rest_steps(ctx, deferred.shown, deferred.result)
-            for _ in steps:
-                pass
-            self.failed = None
-            settled += deferred.events
-        return settled
-
 
 def _ready_in(ctx: SyncContext, call: Call, known: dict[tuple[str, str, str | None], float]
               ) -> float:
