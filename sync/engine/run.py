@@ -82,7 +82,7 @@ def plan_run(ctx: SyncContext, *, full: bool = False,
     snap = read(ctx, view, changes, full=full)
     plan = plan_sync(settings, view, snap, leave)
     if leave:
-        plan.bookmark = _held_bookmark(view, changes, leave, plan.bookmark)
+        plan.bookmark = _held_bookmark(view, changes, leave, plan.bookmark, settings.me_board)
     if fingerprint is None:
         return RunPlan(plan, channel=changes.channel)
     return RunPlan(plan, fingerprint, after=after, history=tuple(changes.history),
@@ -90,13 +90,14 @@ def plan_run(ctx: SyncContext, *, full: bool = False,
 
 
 def _held_bookmark(view: StateView, changes: RemoteChanges, leave: frozenset[str],
-                   bookmark: str | None) -> str | None:
+                   bookmark: str | None, me: str) -> str | None:
     """The bookmark a run that left ``leave`` alone may move to: just before the first board
-    action on a left item's card (the action before it, or where the run started)."""
+    action of a member (``me``'s own writes coming back are no change) on a left item's card
+    (the action before it, or where the run started)."""
     cards = {side.remote_id for item_id in leave
              if (side := view.side(item_id, "board")) is not None}
     for index, action in enumerate(changes.actions):
-        if action.card_id in cards:
+        if action.card_id in cards and action.member_id != me:
             return changes.actions[index - 1].id if index else changes.since
     return bookmark
 
