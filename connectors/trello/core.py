@@ -48,6 +48,10 @@ BATCH_SIZE = 10  # Trello's maximum number of routes in one ``/batch``
 T = TypeVar("T")
 
 
+# The operations whose requests go to Trello's stricter ``/1/members/`` routes.
+_MEMBERS_PATHS = {"me": "/members/me", "find_boards": "/members/me/boards"}
+
+
 class TrelloCore:
     """Construction, the one call path, and the reads of :class:`TrelloConnector`."""
 
@@ -129,6 +133,12 @@ class TrelloCore:
             return parse(answer)
 
         return self._retrier.call(once, operation=operation, recover=recover if write else None)
+
+    def ready_in(self, method: str) -> float:
+        """How long until one call of ``method`` (an operation of the board interface:
+        ``add_comment``) could go under our pacing, a 429's hold included; books nothing and
+        calls nothing (0.0: at once)."""
+        return self._pacer.ready_in(_MEMBERS_PATHS.get(method, ""))
 
     # ------------------------------------------------------------------ member, boards
 

@@ -201,3 +201,48 @@ def test_a_whole_sync_leaves_the_items_in_the_lane_to_it_and_does_not_wait_for_t
     assert [len(lines) for lines in audits.values()] == [1, 1], audits
     assert sorted(i.state for i in decisions) == ["done", "done"]
     assert alliance.sync().result.changes == []  # the held actions read again: nothing new
+
+
+def test_a_reply_held_by_trellos_pacing_waits_in_the_lane_not_in_the_pacer(
+        alliance: FakeAlliance) -> None:
+    """A Slack reply to copy to the card while Trello's pacing holds comments back: the lane
+    asks the board service too, so the drain neither sleeps in Trello's pacer nor stops; a
+    move of another item that comes meanwhile shows at once, and the reply is copied once
+    Trello is ready, once."""
+    from sync.realtime.process import LOOK_SECONDS
+
+    trello = alliance.world.trello
+    trello.holds["add_comment"] = 30.0
+    card, ts = item_ids(alliance)["FRL-3"]
+    channel = alliance.resource("slack", "channel", "actions")
+    sleeps: list[float] = []
+    seen: dict[str, object] = {}
+
+    def copied() -> list[str]:
+        return [str(a.data.get("text", "")) for a in trello.card_comments(card)]
+
+    with alliance.store() as store:
+        queue = EventQueue.over(store)
+        posted = alliance.world.as_member(BRAM).reply(channel, ts, "The venue is booked")
+        queue.put("slack", uuid.uuid4().hex, "reply", ts,
+                  {"ts": posted.ts, "user": alliance.world.person(BRAM).slack_id})
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            if len(sleeps) == 1:  # while the comment waits: a member moves another card
+                _moved(alliance, queue, "FRL-4", "blocked")
+            if len(sleeps) == 20:  # a second later on the drain's clock: Trello is ready
+                seen["message"] = _message(alliance, "FRL-4")
+                seen["copied"] = copied()
+                trello.holds.clear()
+
+        ctx = prepare(alliance.config, alliance.book, alliance.rows, trello,
+                      alliance.world.slack, store, now=alliance.now)
+        drained = drain(ctx, queue, settle=0, sleep=sleep)
+        assert drained.errors == [] and queue.pending() == []
+        assert not store.open_intents()
+    assert "Blocked" in str(seen["message"]) and seen["copied"] == []
+    assert len(sleeps) == 20 and max(sleeps) <= LOOK_SECONDS  # never the 30 s hold
+    assert [text for text in copied() if "The venue is booked" in text] != []
+    assert len(copied()) == 1
+    assert alliance.sync().result.changes == []
