@@ -431,3 +431,18 @@ def test_ready_in_asks_the_pacer_for_the_operations_route_and_calls_nothing() ->
     pacer.pause(4.0)  # a 429 holds every request back
     assert trello.ready_in("add_comment") == pytest.approx(4.0)
     assert trello.calls == 0
+
+
+def test_inside_without_waiting_a_request_the_pacing_holds_is_refused_unsent() -> None:
+    from connectors.retry import without_waiting
+
+    now = [1000.0]
+    sleeps = Sleeps()
+    pacer = TrelloPacer(clock=lambda: now[0], sleep=sleeps)
+    trello = TrelloConnector(KEY, TOKEN, base_url="http://127.0.0.1:9/trello", pacer=pacer,
+                             sleep=sleeps)
+    pacer.pause(4.0)
+    with without_waiting(), pytest.raises(RetriableRemoteError) as caught:
+        trello.add_comment("c1", "Hello")
+    assert caught.value.retry_after == pytest.approx(4.0) and "paced" in str(caught.value)
+    assert trello.calls == 0 and sleeps == []
