@@ -293,6 +293,21 @@ class TrelloPacer:
             waited += self._members.acquire()
         return waited + self._token.acquire()
 
+    def ready_in(self, path: str = "") -> float:
+        """How long until one request to ``path`` could start, booking nothing and waiting
+        for nothing (the wait :meth:`acquire` would have now, a 429's hold included; 0.0: at
+        once): what a caller with other work (the real-time lane) asks first."""
+        if self._shared is not None:
+            wanted = [(self.buckets[name], self._shared.learned(self.buckets[name]) or limit)
+                      for name, limit in self.shared_limits.items()]
+            if self._members_route(path):
+                wanted.append((self.buckets["members"], TRELLO_MEMBERS_LIMIT))
+            return self._shared.ready_in(wanted)
+        wait = self._token.ready_in()
+        if self._members_route(path):
+            wait = max(wait, self._members.ready_in())
+        return wait
+
     def pause(self, seconds: float) -> None:
         """Hold every request back after a 429 (Trello sends no Retry-After)."""
         if self._shared is not None:

@@ -57,6 +57,13 @@ class BoardService(Protocol):
         """The member whose token we use."""
         ...
 
+    def ready_in(self, method: str) -> float:
+        """Seconds until one call of ``method`` (an operation of this interface:
+        ``add_comment``, ``card_comments``) could be made without waiting for the service's
+        limits (no call, nothing booked; 0.0: at once). The real-time lane asks before each
+        write."""
+        ...
+
     def identity_key(self) -> str:
         """A fingerprint of our token (a one-way digest, no call): the member recorded under
         it holds for as long as the token is the same."""

@@ -38,6 +38,7 @@ from connectors.retry import (
     RetryPolicy,
     error_for_connection,
     error_for_status,
+    waiting_allowed,
 )
 from connectors.trello import wire
 
@@ -46,6 +47,10 @@ ACTIONS_PAGE = 1000  # Trello's maximum ``limit`` for board actions
 BATCH_SIZE = 10  # Trello's maximum number of routes in one ``/batch``
 
 T = TypeVar("T")
+
+
+# The operations whose requests go to Trello's stricter ``/1/members/`` routes.
+_MEMBERS_PATHS = {"me": "/members/me", "find_boards": "/members/me/boards"}
 
 
 class TrelloCore:
@@ -99,6 +104,13 @@ class TrelloCore:
                 operation = operation.replace(secret, "{token}")
 
         def once() -> T:
+            if not waiting_allowed():
+                # Asked not to wait (connectors.retry.without_waiting): a request the pacing
+                # would hold back is refused here, unsent, with how long until it could go.
+                wait = self._pacer.ready_in(path)
+                if wait > 0:
+                    raise RetriableRemoteError(SERVICE, f"{operation}: paced, ready in "
+                                               f"{wait:.2f} s", retry_after=wait)
             self._pacer.acquire(path)
             self.calls += 1
             try:
@@ -129,6 +141,12 @@ class TrelloCore:
             return parse(answer)
 
         return self._retrier.call(once, operation=operation, recover=recover if write else None)
+
+    def ready_in(self, method: str) -> float:
+        """How long until one call of ``method`` (an operation of the board interface:
+        ``add_comment``) could go under our pacing, a 429's hold included; books nothing and
+        calls nothing (0.0: at once)."""
+        return self._pacer.ready_in(_MEMBERS_PATHS.get(method, ""))
 
     # ------------------------------------------------------------------ member, boards
 

@@ -38,20 +38,28 @@ from sync.engine.texts import item_text, labels, place
 from sync.state.rows import Item, ItemSide
 
 
-def plan_sync(settings: Settings, view: StateView, snap: Snapshot) -> SyncPlan:
-    """Every decision of one run (see the module docstring); pure."""
+def plan_sync(settings: Settings, view: StateView, snap: Snapshot,
+              leave: frozenset[str] = frozenset()) -> SyncPlan:
+    """Every decision of one run (see the module docstring); pure.
+
+    ``leave``: ids of items another writer is carrying a decision out for (the real-time
+    lane: its writes made in part, its bookkeeping to come): the run plans nothing for them
+    (no card, no message, no update, no note), so nothing is done twice and their journal
+    intents are closed by that writer alone. Their board actions are read again next run
+    (:func:`sync.engine.run.plan_run` holds the bookmark before the first of them)."""
     plan = SyncPlan(full=snap.full, bookmark=snap.last_action_id)
     plan.new_items = _new_member_items(settings, view, snap)
     plan.new_items += _new_row_items(settings, view, len(plan.new_items))
     view = _with_items(settings, view, plan.new_items)
-    plan.cards = _cards_to_make(settings, view, snap)
+    plan.cards = _cards_to_make(settings, view, snap, leave)
     view = _with_card_sides(settings, view, plan.cards)
     text = labels(settings)
-    plan.items = [plan_item(settings, view, snap, item, text) for item in view.items]
+    plan.items = [plan_item(settings, view, snap, item, text) for item in view.items
+                  if item.id not in leave]
     agreed = {p.key: p.decision.agreed for p in plan.items}
-    plan.messages = _messages_to_post(settings, view, snap, agreed, text)
+    plan.messages = _messages_to_post(settings, view, snap, agreed, text, leave)
     # Every run, not only a full one: a ✅ on a copy counts (sync.engine.read), then it goes.
-    plan.duplicates = _duplicates(settings, view, snap)
+    plan.duplicates = _duplicates(settings, view, snap, leave)
     return plan
 
 
@@ -121,13 +129,14 @@ def _with_items(settings: Settings, view: StateView, new: list[NewItem]) -> Stat
                                sides=sides, first_actors=first)
 
 
-def _cards_to_make(settings: Settings, view: StateView, snap: Snapshot) -> list[CardToMake]:
+def _cards_to_make(settings: Settings, view: StateView, snap: Snapshot,
+                   leave: frozenset[str]) -> list[CardToMake]:
     """Every item without a board side gets its card, or adopts the one a crash left."""
     config = settings.config
     member_ids = {email: member_id for member_id, email in settings.member_emails.items()}
     cards = []
     for item in view.items:
-        if view.side(item.id, "board") is not None:
+        if item.id in leave or view.side(item.id, "board") is not None:
             continue
         token = make_token(config.alliance.slug, item.key)
         row = settings.row_of(item.key)
@@ -160,8 +169,8 @@ def _with_card_sides(settings: Settings, view: StateView, cards: list[CardToMake
 
 
 def _messages_to_post(settings: Settings, view: StateView, snap: Snapshot,
-                      agreed: Mapping[str, Mapping[str, Any]], text: Mapping[str, str]
-                      ) -> list[MessageToPost]:
+                      agreed: Mapping[str, Mapping[str, Any]], text: Mapping[str, str],
+                      leave: frozenset[str]) -> list[MessageToPost]:
     """Every item gets its one message in the actions channel (adopted by token if it exists).
 
     An item whose message has gone (deleted in Slack, or hidden by a plan's history limit:
@@ -171,6 +180,8 @@ def _messages_to_post(settings: Settings, view: StateView, snap: Snapshot,
     slug = settings.config.alliance.slug
     posts = []
     for item in view.items:
+        if item.id in leave:
+            continue
         token = make_token(slug, item.key)
         side = view.side(item.id, "chat")
         if side is not None and (token in snap.messages or token in snap.unread):
@@ -194,7 +205,8 @@ def _messages_to_post(settings: Settings, view: StateView, snap: Snapshot,
     return posts
 
 
-def _duplicates(settings: Settings, view: StateView, snap: Snapshot) -> list[ChatMessage]:
+def _duplicates(settings: Settings, view: StateView, snap: Snapshot,
+                leave: frozenset[str]) -> list[ChatMessage]:
     """Second copies of our item messages (a post repeated after a lost answer): ours to remove.
 
     The copy an item's Slack side records is kept; every other one carrying the same token
@@ -202,8 +214,13 @@ def _duplicates(settings: Settings, view: StateView, snap: Snapshot) -> list[Cha
     """
     slug = settings.config.alliance.slug
     recorded = {make_token(slug, item.key): view.side(item.id, "chat") for item in view.items}
+    # A left item's copies wait for a run that plans it: the replies under them are copied
+    # to the card by its plan first.
+    left = {make_token(slug, item.key) for item in view.items if item.id in leave}
     extra: list[ChatMessage] = []
     for token, copies in snap.duplicate_messages.items():
+        if token in left:
+            continue
         side = recorded.get(token)
         every = [snap.messages[token], *copies]
         keep = next((m for m in every if side is not None and m.ts == side.remote_id), every[0])

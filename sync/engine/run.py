@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from connectors.base import ChatMessage
 from sync.engine.actions import SyncPlan
 from sync.engine.channel.spread import ChannelRead, sweep_bookmark
-from sync.engine.model import SyncContext, SyncResult, quiet_fingerprint
-from sync.engine.read import due_for_full, prepare, read, read_changes, state_view
+from sync.engine.model import StateView, SyncContext, SyncResult, quiet_fingerprint
+from sync.engine.read import RemoteChanges, due_for_full, prepare, read, read_changes, state_view
 from sync.engine.texts import WHERE
 
 __all__ = ["SyncResult", "due_for_full", "plan_run", "prepare", "preview", "run_sync"]
@@ -46,13 +46,19 @@ class RunPlan:
     channel: ChannelRead | None = None
 
 
-def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
+def plan_run(ctx: SyncContext, *, full: bool = False,
+             leave: frozenset[str] = frozenset()) -> RunPlan:
     """Read the state and both services, and plan the run (nothing written anywhere).
 
     The remote changes are read first. An incremental run with no board action since the
     bookmark whose fingerprint (state revision, facts, channel as read) is the one recorded
     after the last empty plan is *quiet*: the plan is empty without reading the state or
     planning, which is most scheduled runs of most alliances.
+
+    ``leave``: items the run plans nothing for (:func:`sync.engine.plan.plan_sync`); the
+    bookmark stays before the first board action on one of their cards, so the next run
+    reads those actions again (reads are at-least-once: what was done is not done again),
+    and an empty plan's fingerprint is not kept (the run did not plan everything).
     """
     settings, store = ctx.settings, ctx.store
     revision = store.revision()  # before the reads: a write after it makes the next run plan
@@ -63,7 +69,7 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
     # plans exactly what a run reading nothing after the last of them would, so its empty
     # plan's fingerprint is recorded for that bookmark and the very next run can be quiet.
     echoes = all(a.member_id == settings.me_board for a in changes.actions)
-    if not full and echoes:
+    if not full and echoes and not leave:
         after = changes.actions[-1].id if changes.actions else changes.since
         fingerprint = quiet_fingerprint(settings, revision, after, changes.history)
         if not changes.actions and fingerprint == store.get_bookmark(*QUIET):
@@ -74,16 +80,34 @@ def plan_run(ctx: SyncContext, *, full: bool = False) -> RunPlan:
 
     view = state_view(store, settings.config.alliance.item_prefix, ctx.names)
     snap = read(ctx, view, changes, full=full)
+    plan = plan_sync(settings, view, snap, leave)
+    if leave:
+        plan.bookmark = _held_bookmark(view, changes, leave, plan.bookmark, settings.me_board)
     if fingerprint is None:
-        return RunPlan(plan_sync(settings, view, snap), channel=changes.channel)
-    return RunPlan(plan_sync(settings, view, snap), fingerprint, after=after,
-                   history=tuple(changes.history), channel=changes.channel)
+        return RunPlan(plan, channel=changes.channel)
+    return RunPlan(plan, fingerprint, after=after, history=tuple(changes.history),
+                   channel=changes.channel)
 
 
-def run_sync(ctx: SyncContext, *, full: bool = False) -> SyncResult:
-    """One sync: read, plan, apply, then move the bookmarks."""
+def _held_bookmark(view: StateView, changes: RemoteChanges, leave: frozenset[str],
+                   bookmark: str | None, me: str) -> str | None:
+    """The bookmark a run that left ``leave`` alone may move to: just before the first board
+    action of a member (``me``'s own writes coming back are no change) on a left item's card
+    (the action before it, or where the run started)."""
+    cards = {side.remote_id for item_id in leave
+             if (side := view.side(item_id, "board")) is not None}
+    for index, action in enumerate(changes.actions):
+        if action.card_id in cards and action.member_id != me:
+            return changes.actions[index - 1].id if index else changes.since
+    return bookmark
+
+
+def run_sync(ctx: SyncContext, *, full: bool = False,
+             leave: frozenset[str] = frozenset()) -> SyncResult:
+    """One sync: read, plan, apply, then move the bookmarks. ``leave``: items another
+    writer is carrying a decision out for, left alone (:func:`plan_run`)."""
     result = SyncResult(run_id=uuid.uuid4().hex, full=full)
-    planned = plan_run(ctx, full=full)
+    planned = plan_run(ctx, full=full, leave=leave)
     result.quiet = planned.quiet
     if planned.quiet:
         _keep_channel_read(ctx, planned, result)  # a quiet page read is a page taken

@@ -8,10 +8,11 @@ channel) are paced by Slack. Done item by item, a burst of changes waits behind 
 item's notes. So the drain makes each item's card write at once
 (:func:`sync.engine.apply.apply_visible`) and hands the rest to this lane.
 
-The lane never waits for Slack: each item's rest is a generator that names the calls of its
-next write before making them (:func:`sync.engine.apply.rest_steps`). A step asks the chat
-service how long until those calls could go (``ready_in``: the pacer's answer, a 429's hold
-included) and makes the first write that can go now, of any item (a message update whose
+The lane never waits for Slack (nor Trello): each item's rest is a generator that names the
+calls of its next write before making them (:func:`sync.engine.apply.rest_steps`). A step asks
+the service of each call (the chat's for a note, the board's for a reply copied to the card)
+how long until it could go (``ready_in``: the pacer's answer, a 429's hold included) and makes
+the first write that can go now, of any item (a message update whose
 item changed on the board first: the member is looking at that message). When none can go,
 the step says how long until one can, and the drain serves new deliveries meanwhile. The
 write itself runs under :func:`connectors.retry.without_waiting`: a 429 is given back with its
@@ -191,28 +192,14 @@ class NotesLane:
         if deferred in self.waiting:
             self.waiting.remove(deferred)
 
-    def flush(self, ctx: SyncContext) -> list[int]:
-        """Every item's rest, waiting for the services as a sync does (before a whole sync,
-        which must see the bookkeeping done); the deliveries settled."""
-        settled: list[int] = []
-        while self.waiting:
-            deferred = self.waiting.popleft()
-            self.failed = deferred
-            steps = deferred.steps or rest_steps(ctx, deferred.shown, deferred.result)
-            for _ in steps:
-                pass
-            self.failed = None
-            settled += deferred.events
-        return settled
-
 
 def _ready_in(ctx: SyncContext, call: Call, known: dict[tuple[str, str, str | None], float]
               ) -> float:
-    """Seconds until ``call`` could go (the chat's pacing; the board's calls are paced inside
-    its connector, far from its limits in real time), asked once per method and channel."""
-    if call.role != "chat":
-        return 0.0
+    """Seconds until ``call`` could go under its service's pacing (the chat's: a note; the
+    board's: a reply copied to the card as a comment), asked once per service, method and
+    channel."""
     key = (call.role, call.method, call.channel)
     if key not in known:
-        known[key] = ctx.chat.ready_in(call.method, call.channel)
+        known[key] = (ctx.board.ready_in(call.method) if call.role == "board"
+                      else ctx.chat.ready_in(call.method, call.channel))
     return known[key]

@@ -259,11 +259,13 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
     # little, and a reaction's card must not wait behind a move's message.
     if whole:
         # Once for the whole batch: the board's actions since the bookmark, every message.
-        # The lane's bookkeeping first: the sync plans from the committed state.
-        if lane is not None:
-            out.done += lane.flush(ctx)
-            out.deferred = [e for e in out.deferred if e not in out.done]
-        out.result = run_sync(ctx)
+        # Items with a rest in the lane (this batch's included) are left to it, not waited
+        # for: the sync plans nothing for them (their decisions are open, their bookkeeping
+        # is the lane's to write, their journal intents the lane's to close) and reads their
+        # board actions again next run (see sync.engine.run.plan_run).
+        leave = frozenset(d.shown.item_id for d in lane.waiting) if lane is not None \
+            else frozenset()
+        out.result = run_sync(ctx, leave=leave)
         out.synced = True
         out.done += whole
     return out

@@ -415,3 +415,34 @@ def test_pacing_follows_the_quota_trellos_headers_state(sandbox: Any) -> None:
     assert sum(sleeps) < 1.0  # 98 calls in the first window: no wait (at 90, the 91st waits)
     trello.token_info()
     assert sum(sleeps) > 9.0  # the 99th waits for the first to leave Trello's window
+
+
+def test_ready_in_asks_the_pacer_for_the_operations_route_and_calls_nothing() -> None:
+    now = [1000.0]
+    pacer = TrelloPacer(clock=lambda: now[0], sleep=Sleeps())
+    trello = TrelloConnector(KEY, TOKEN, base_url="http://127.0.0.1:9/trello", pacer=pacer,
+                             sleep=Sleeps())
+    assert trello.ready_in("add_comment") == 0.0
+    for _ in range(90):
+        pacer.acquire("/1/members/me/boards")
+    now[0] += 20.0  # the token's window has passed, the members routes' has not
+    assert trello.ready_in("add_comment") == trello.ready_in("card_comments") == 0.0
+    assert trello.ready_in("find_boards") == pytest.approx(880.0)
+    pacer.pause(4.0)  # a 429 holds every request back
+    assert trello.ready_in("add_comment") == pytest.approx(4.0)
+    assert trello.calls == 0
+
+
+def test_inside_without_waiting_a_request_the_pacing_holds_is_refused_unsent() -> None:
+    from connectors.retry import without_waiting
+
+    now = [1000.0]
+    sleeps = Sleeps()
+    pacer = TrelloPacer(clock=lambda: now[0], sleep=sleeps)
+    trello = TrelloConnector(KEY, TOKEN, base_url="http://127.0.0.1:9/trello", pacer=pacer,
+                             sleep=sleeps)
+    pacer.pause(4.0)
+    with without_waiting(), pytest.raises(RetriableRemoteError) as caught:
+        trello.add_comment("c1", "Hello")
+    assert caught.value.retry_after == pytest.approx(4.0) and "paced" in str(caught.value)
+    assert trello.calls == 0 and sleeps == []

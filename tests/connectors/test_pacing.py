@@ -316,3 +316,26 @@ def test_slack_says_when_a_post_or_a_tiered_call_could_go() -> None:
         slack.pause("chat.update", 30.0)
         assert slack.ready_in("chat.update") == pytest.approx(30.0)
         assert fake.sleeps == []
+
+
+def test_trello_says_when_a_request_could_go_and_books_nothing() -> None:
+    from connectors.limits import LocalLimits
+
+    fake = FakeTime()
+    for trello in (TrelloPacer(clock=fake.clock, sleep=fake.sleep),
+                   TrelloPacer(clock=fake.clock, sleep=fake.sleep,
+                               limits=LocalLimits(clock=fake.clock), api_key="k", token="t")):
+        fake.now += 1000.0
+        assert trello.ready_in("/1/cards/c1/actions/comments") == 0.0
+        for _ in range(TRELLO_TOKEN_LIMIT.calls):
+            trello.acquire("/1/members/me/boards")
+        assert trello.ready_in("/1/cards/c1") == pytest.approx(10.0)  # the token's window
+        assert trello.ready_in("/1/cards/c1") == pytest.approx(10.0)  # asking books nothing
+        fake.now += 20.0  # the token window has passed, the members one has not
+        assert trello.ready_in("/1/cards/c1") == 0.0
+        assert trello.ready_in("/1/members/me") == pytest.approx(880.0)
+        trello.pause(6.0)  # a 429 (Trello sends no Retry-After)
+        assert trello.ready_in("/1/cards/c1") == pytest.approx(6.0)
+        assert trello.acquire("/1/cards/c1") == pytest.approx(6.0)  # what it said is waited
+        fake.now += 1000.0
+    assert fake.sleeps == [pytest.approx(6.0), pytest.approx(6.0)]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sync.engine.model import SyncContext
+from sync.engine.model import DECISION, SyncContext
 from sync.engine.read import prepare
 from sync.realtime.process import drain
 from sync.state.events import EventQueue
@@ -149,3 +149,100 @@ def test_deliveries_that_come_while_the_channels_read_is_held_join_one_batch(
     assert drained.batches == 1 and len(sleeps) == 5 and max(sleeps) <= LOOK_SECONDS
     assert "Blocked" in _message(alliance, "FRL-4") and "In progress" in _message(
         alliance, "FRL-3")
+
+
+def test_a_whole_sync_leaves_the_items_in_the_lane_to_it_and_does_not_wait_for_them(
+        alliance: FakeAlliance) -> None:
+    """A member adds a card (a delivery only a whole sync handles) while FRL-3's note is held
+    by Slack's pacing: the sync runs at once and leaves FRL-3 (and FRL-4, moved in the same
+    batch) to the lane instead of posting their notes first; the new card becomes an item,
+    FRL-4's move shows on its message, and the held notes are posted once Slack is ready,
+    once each, every decision closed once and recorded once."""
+    slack = alliance.world.slack
+    slack.holds["chat.postMessage"] = 30.0
+    sleeps: list[float] = []
+    seen: dict[str, object] = {}
+    with alliance.store() as store:
+        queue = EventQueue.over(store)
+        items_before = len(store.list_items())
+        _moved(alliance, queue, "FRL-3", "doing")
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            if len(sleeps) == 1:  # while FRL-3's note waits: a new card and another move
+                card = alliance.world.as_member(BRAM).add_card(
+                    alliance.resource("trello", "list", "todo"), "Translate the flyer")
+                action = uuid.uuid4().hex
+                queue.put("trello", action, "createCard", card,
+                          {"action_id": action, "type": "createCard", "card_id": card,
+                           "member_id": "bram", "member": "Bram Visser", "date": "",
+                           "text": ""})
+                _moved(alliance, queue, "FRL-4", "blocked")
+            if len(sleeps) == 20:  # a second later on the drain's clock: Slack is ready
+                seen["items"] = len(store.list_items())
+                seen["message"] = _message(alliance, "FRL-4")
+                seen["notes"] = [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")]
+                slack.holds.clear()
+
+        ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
+                      slack, store, now=alliance.now)
+        drained = drain(ctx, queue, settle=0, sleep=sleep)
+        assert drained.errors == [] and queue.pending() == []
+        assert not store.open_intents("hub") and not store.open_intents("slack")
+        statuses = {n: store.get_item_by_number(n).status for n in ("FRL-3", "FRL-4")}
+        audits = {n: [e for e in store.list_audit(store.get_item_by_number(n).id)
+                      if e.field == "status"] for n in ("FRL-3", "FRL-4")}
+        decisions = [i for i in store.intents() if i.operation == DECISION]
+    assert seen["items"] == items_before + 1  # the sync ran while the notes were held
+    assert "Blocked" in str(seen["message"]) and seen["notes"] == [0, 0]
+    assert len(sleeps) == 20
+    assert [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")] == [1, 1]
+    assert statuses == {"FRL-3": "doing", "FRL-4": "blocked"}
+    assert [len(lines) for lines in audits.values()] == [1, 1], audits
+    assert sorted(i.state for i in decisions) == ["done", "done"]
+    assert alliance.sync().result.changes == []  # the held actions read again: nothing new
+
+
+def test_a_reply_held_by_trellos_pacing_waits_in_the_lane_not_in_the_pacer(
+        alliance: FakeAlliance) -> None:
+    """A Slack reply to copy to the card while Trello's pacing holds comments back: the lane
+    asks the board service too, so the drain neither sleeps in Trello's pacer nor stops; a
+    move of another item that comes meanwhile shows at once, and the reply is copied once
+    Trello is ready, once."""
+    from sync.realtime.process import LOOK_SECONDS
+
+    trello = alliance.world.trello
+    trello.holds["add_comment"] = 30.0
+    card, ts = item_ids(alliance)["FRL-3"]
+    channel = alliance.resource("slack", "channel", "actions")
+    sleeps: list[float] = []
+    seen: dict[str, object] = {}
+
+    def copied() -> list[str]:
+        return [str(a.data.get("text", "")) for a in trello.card_comments(card)]
+
+    with alliance.store() as store:
+        queue = EventQueue.over(store)
+        posted = alliance.world.as_member(BRAM).reply(channel, ts, "The venue is booked")
+        queue.put("slack", uuid.uuid4().hex, "reply", ts,
+                  {"ts": posted.ts, "user": alliance.world.person(BRAM).slack_id})
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            if len(sleeps) == 1:  # while the comment waits: a member moves another card
+                _moved(alliance, queue, "FRL-4", "blocked")
+            if len(sleeps) == 20:  # a second later on the drain's clock: Trello is ready
+                seen["message"] = _message(alliance, "FRL-4")
+                seen["copied"] = copied()
+                trello.holds.clear()
+
+        ctx = prepare(alliance.config, alliance.book, alliance.rows, trello,
+                      alliance.world.slack, store, now=alliance.now)
+        drained = drain(ctx, queue, settle=0, sleep=sleep)
+        assert drained.errors == [] and queue.pending() == []
+        assert not store.open_intents()
+    assert "Blocked" in str(seen["message"]) and seen["copied"] == []
+    assert len(sleeps) == 20 and max(sleeps) <= LOOK_SECONDS  # never the 30 s hold
+    assert [text for text in copied() if "The venue is booked" in text] != []
+    assert len(copied()) == 1
+    assert alliance.sync().result.changes == []

@@ -9,9 +9,10 @@ fault with a chosen Retry-After, as Slack sends it).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from tests.support.serving import idle, in_list, start, status_shown, wait_for
-from tests.support.synced import Synced
+from tests.support.synced import FARAH, Synced
 
 RETRY_AFTER = 3  # seconds: long enough that a drain sleeping in it would show
 
@@ -83,3 +84,49 @@ def test_a_note_whose_answer_was_lost_is_looked_for_then_posted_once_after_a_bac
                  for i in store.intents() if i.operation == "post_note"]
     assert sorted(state for _, state, _ in posts) == ["done", "done", "failed"]
     assert not any(refused for *_, refused in posts)
+
+
+def _thread(alliance: Synced, ts: str) -> list[dict[str, Any]]:
+    channel = alliance.resource("slack", "channel", "actions")
+    found = alliance.slack_member(FARAH).conversations_replies(channel=channel, ts=ts)
+    return list(found["messages"][1:])
+
+
+def test_a_card_added_during_a_burst_becomes_an_item_before_the_lanes_notes_are_done(
+        alliance: Synced) -> None:
+    """Six moves fill the lane with notes that Slack's pacing lets out about one a second in
+    the channel; a card a member adds meanwhile (a whole sync) gets its item and message
+    before the last of those notes, instead of after all of them: the sync leaves the
+    lane's items to it. Every note is posted once, every decision closed once."""
+    moved = ["FRL-3", "FRL-4", "FRL-5", "FRL-6", "FRL-7", "FRL-8"]
+    service = start(alliance)
+    try:
+        for number in moved:
+            alliance.move(number, "doing")
+        wait_for(lambda: all(status_shown(alliance, n, "In progress") for n in moved))
+        alliance.trello_member(FARAH).fetch_json(
+            "/cards", http_method="POST",
+            query_params={"idList": alliance.resource("trello", "list", "todo"),
+                          "name": "Rent a hall"})
+
+        def added() -> Any:
+            with alliance.store() as store:
+                return next((i for i in store.list_items() if i.title == "Rent a hall"
+                             and store.get_side(i.id, "slack") is not None), None)
+
+        new = wait_for(added)
+        ts = {n: alliance.side(n, "slack") for n in moved}
+        notes = wait_for(lambda: all(_thread(alliance, t) for t in ts.values())
+                         and {n: _thread(alliance, t) for n, t in ts.items()}, timeout=30)
+        idle(alliance, service)
+    finally:
+        service.stop()
+    posted = alliance.side(new.number, "slack")
+    assert [len(thread) for thread in notes.values()] == [1] * len(moved)
+    last_note = max(float(thread[0]["ts"]) for thread in notes.values())
+    assert float(posted) < last_note, (posted, last_note)
+    with alliance.store() as store:
+        assert store.open_intents() == []
+        decisions = [i.state for i in store.intents() if i.operation == "item_decision"]
+        assert all(store.get_item_by_number(n).status == "doing" for n in moved)
+    assert decisions.count("done") == len(decisions) >= len(moved)

@@ -72,6 +72,11 @@ class FakeTrello:
         self.actions: list[dict[str, Any]] = []
         self.token = "token-1"  # a test sets another to change the bot's token
         self.me_calls = 0
+        self.holds: dict[str, float] = {}  # operation -> seconds until it could go (a test's)
+
+    def ready_in(self, method: str) -> float:
+        """No pacing in memory: 0.0, unless a test holds ``method`` back (``holds``)."""
+        return self.holds.get(method, 0.0)
 
     # ------------------------------------------------------------------ helpers
 
