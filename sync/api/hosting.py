@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sync.api.alliance import Alliance
-    from sync.fleet.worker import CycleReport, Worker
+    from sync.fleet.outcomes import CycleReport
+    from sync.fleet.worker import Worker
     from sync.serve.front import FrontService
     from sync.serve.server import ServeOptions, Service
 
@@ -36,7 +37,7 @@ __all__ = ["CycleReport", "FrontService", "ServeOptions", "Service", "Worker", "
            "front", "serve", "shared_stores", "slack_manifest", "worker", "worker_status"]
 
 # The services' types, imported when first asked for (``hosting.ServeOptions(...)``).
-_LAZY = {"CycleReport": "sync.fleet.worker", "Worker": "sync.fleet.worker",
+_LAZY = {"CycleReport": "sync.fleet.outcomes", "Worker": "sync.fleet.worker",
          "FrontService": "sync.serve.front", "ServeOptions": "sync.serve.server",
          "Service": "sync.serve.server"}
 
@@ -69,14 +70,14 @@ def worker_status(folder: Path, database: str | None, now: dt.datetime) -> list[
 
 def alliance_configs(folder: Path) -> dict[str, Path]:
     """The alliances of ``folder``: config name (file name without ``.yaml``) -> path."""
-    from sync.fleet.worker import alliance_configs as configs
+    from sync.fleet.folder import alliance_configs as configs
 
     return configs(folder)
 
 
 def shared_stores(folder: Path) -> list[tuple[Path, Path]]:
     """Pairs of the folder's configs that name one state store (each needs its own)."""
-    from sync.fleet.worker import shared_stores as shared
+    from sync.fleet.folder import shared_stores as shared
 
     return shared(folder)
 
