@@ -407,6 +407,13 @@ class Database:
         """Undo a nested block's writes."""
         self._run(f"ROLLBACK TO SAVEPOINT {name}")
 
+    def discard(self) -> None:
+        """End a PostgreSQL connection's session for good instead of pooling it again (one
+        that may still hold a session lock, or that failed); :meth:`close` still closes."""
+        if self._pooled is not None:
+            with contextlib.suppress(Exception):
+                self._pooled.invalidate()
+
     def close(self) -> None:
         """Close the connection (a pooled PostgreSQL one goes back to its pool, rolled back).
 
