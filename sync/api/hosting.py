@@ -51,14 +51,17 @@ def __getattr__(name: str) -> Any:
 
 # -- the workers ---------------------------------------------------------------------------
 def worker(folder: Path, *, database: str | None = None,
-           interval: dt.timedelta = dt.timedelta(minutes=5), concurrency: int = 4) -> Worker:
+           interval: dt.timedelta = dt.timedelta(minutes=5), concurrency: int = 4,
+           keep_history: dt.timedelta | None = None) -> Worker:
     """A worker for every alliance of ``folder`` (one config each), each run an
-    :class:`~sync.api.Alliance`; on PostgreSQL (``database``) one of many sharing the folder."""
+    :class:`~sync.api.Alliance`; on PostgreSQL (``database``) one of many sharing the folder,
+    the job history keeping finished runs ``keep_history`` (default 6 hours)."""
     from sync.api.alliance import Alliance
+    from sync.fleet.jobs import KEEP_HISTORY
     from sync.fleet.worker import Worker
 
     return Worker(folder, Alliance, database=database, interval=interval,
-                  concurrency=concurrency)
+                  concurrency=concurrency, keep_history=keep_history or KEEP_HISTORY)
 
 
 def worker_status(folder: Path, database: str | None, now: dt.datetime) -> list[dict[str, object]]:

@@ -43,6 +43,7 @@ from sync.core.errors import DatabaseUnavailable, StateError
 from sync.fleet.folder import ParsedAlliance, alliance_configs, store_stamp
 from sync.fleet.jobs import (
     HEARTBEAT,
+    KEEP_HISTORY,
     MAX_BACKOFF,
     STALLED_AFTER,
     TICK,
@@ -94,11 +95,13 @@ class Worker:
     def __init__(self, folder: Path, alliance_factory: AllianceFactory, *,
                  database: str | None = None,
                  interval: dt.timedelta = dt.timedelta(minutes=5), concurrency: int = 4,
-                 name: str | None = None) -> None:
+                 name: str | None = None, keep_history: dt.timedelta = KEEP_HISTORY) -> None:
         self.folder = folder
         # What makes each alliance's runs (the library face hands in sync.api.Alliance).
         self.alliance_factory = alliance_factory
         self.interval = interval
+        # How long the engine's job history keeps finished runs (PostgreSQL; see jobs.py).
+        self.keep_history = keep_history
         self.concurrency = max(1, concurrency)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.url = database if database and is_url(database) else None
@@ -260,7 +263,7 @@ class Worker:
                       on_cycle: Callable[[CycleReport], None] | None) -> None:
         assert self.url is not None
         _one_line_logs(self.name)
-        app = engine_app(self.url, interval=self.interval)
+        app = engine_app(self.url, interval=self.interval, keep_history=self.keep_history)
         pause = RECONNECT_FIRST
         while True:
             began = time.monotonic()
