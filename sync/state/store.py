@@ -90,11 +90,13 @@ class StateStore(ItemsMixin, RecordsMixin):
         self._location = location if location is not None else path
         self._schema = schema
         # While this store holds the run lock no other run writes the alliance's state: its
-        # bookmarks and resources are read once (one query each; a quiet run asks for them a
-        # dozen times) and kept in step by this store's own writes. A rolled-back
+        # bookmarks and which resources exist (their remote ids) are read once, one query
+        # each (a quiet run asked for them a dozen times), and kept in step by this store's
+        # own writes; a resource's whole row is read when first asked for. A rolled-back
         # transaction, or a write past these methods (:meth:`forget_reads`), drops them.
         self._bookmarks: dict[tuple[str, str], str] | None = None
-        self._resources: dict[tuple[str, str, str], Resource] | None = None
+        self._resource_ids: dict[tuple[str, str, str], str] | None = None
+        self._resource_rows: dict[tuple[str, str, str], Resource] = {}
 
     @property
     def dialect(self) -> str:
@@ -238,16 +240,16 @@ class StateStore(ItemsMixin, RecordsMixin):
     def forget_reads(self) -> None:
         """Drop the kept bookmarks and resources: read again at the next use (after a write
         to their tables that did not go through :meth:`put_resource` and its siblings)."""
-        self._bookmarks = self._resources = None
+        self._bookmarks = self._resource_ids = None
+        self._resource_rows = {}
 
-    def _kept_resources(self) -> dict[tuple[str, str, str], Resource] | None:
-        """Every resource by (service, kind, key), read once while the lock is held; None
-        when this store does not keep them."""
-        if self._resources is None and self.keeps_reads():
-            self._resources = {(r.service, r.kind, r.logical_key): r for r in (
-                Resource.from_row(row) for row in self._all(
-                    "SELECT * FROM resources ORDER BY service, kind, logical_key"))}
-        return self._resources
+    def _kept_ids(self) -> dict[tuple[str, str, str], str] | None:
+        """The remote id of every resource by (service, kind, key), read once while the lock
+        is held (without their data: an alliance has one per item); None when not kept."""
+        if self._resource_ids is None and self.keeps_reads():
+            self._resource_ids = {(str(r[0]), str(r[1]), str(r[2])): str(r[3]) for r in self._all(
+                "SELECT service, kind, logical_key, remote_id FROM resources")}
+        return self._resource_ids
 
     @property
     def in_transaction(self) -> bool:
@@ -307,10 +309,16 @@ class StateStore(ItemsMixin, RecordsMixin):
 
     def get_resource(self, service: str, kind: str, logical_key: str) -> Resource | None:
         """The recorded remote object of ``(service, kind, logical_key)``, or None."""
-        kept = self._kept_resources()
-        if kept is not None:
-            return kept.get((service, kind, logical_key))
-        return self._read_resource(service, kind, logical_key)
+        ids = self._kept_ids()
+        if ids is None:
+            return self._read_resource(service, kind, logical_key)
+        key = (service, kind, logical_key)
+        if key not in ids:
+            return None
+        found = self._resource_rows.get(key) or self._read_resource(*key)
+        if found is not None:
+            self._resource_rows[key] = found
+        return found
 
     def _read_resource(self, service: str, kind: str, logical_key: str) -> Resource | None:
         row = self._one(
@@ -352,19 +360,17 @@ class StateStore(ItemsMixin, RecordsMixin):
             )
         found = self._read_resource(service, kind, logical_key)
         assert found is not None
-        if self._resources is not None:
-            if (service, kind, logical_key) in self._resources:
-                self._resources[(service, kind, logical_key)] = found  # its place kept
-            else:
-                self._resources = None  # read again, in the database's key order
+        if self._resource_ids is not None:
+            self._resource_ids[(service, kind, logical_key)] = found.remote_id
+            self._resource_rows[(service, kind, logical_key)] = found
         return found
 
     def list_resources(self, service: str | None = None, kind: str | None = None) -> list[Resource]:
         """Recorded remote objects, optionally of one service and kind, in key order."""
-        kept = self._kept_resources()
-        if kept is not None:
-            return [found for key, found in kept.items() if (service is None or key[0] == service)
-                    and (kind is None or key[1] == kind)]
+        ids = self._kept_ids()
+        if ids is not None and service is not None and kind is not None and not any(
+                key[0] == service and key[1] == kind for key in ids):
+            return []  # none recorded (reminders sent, meetings moved: mostly none)
         clause, values = where(service=service, kind=kind)
         rows = self._all(f"SELECT * FROM resources{clause} ORDER BY service, kind, logical_key",
                          values)
@@ -373,9 +379,9 @@ class StateStore(ItemsMixin, RecordsMixin):
     def remote_ids(self, service: str, kinds: Sequence[str]) -> dict[tuple[str, str], str]:
         """The remote ids of one service's resources of ``kinds``: (kind, key) -> id, in one
         query and without decoding their data (what a scheduled run needs, every run)."""
-        kept = self._kept_resources()
-        if kept is not None:
-            return {(r.kind, r.logical_key): r.remote_id for (s, k, _), r in kept.items()
+        ids = self._kept_ids()
+        if ids is not None:
+            return {(k, key): remote_id for (s, k, key), remote_id in ids.items()
                     if s == service and k in kinds}
         marks = ", ".join("?" * len(kinds))
         rows = self._all(f"SELECT kind, logical_key, remote_id FROM resources WHERE service = ?"
@@ -389,8 +395,9 @@ class StateStore(ItemsMixin, RecordsMixin):
                 "DELETE FROM resources WHERE service = ? AND kind = ? AND logical_key = ?",
                 (service, kind, logical_key),
             )
-        if self._resources is not None:
-            self._resources.pop((service, kind, logical_key), None)
+        if self._resource_ids is not None:
+            self._resource_ids.pop((service, kind, logical_key), None)
+        self._resource_rows.pop((service, kind, logical_key), None)
         return cur.rowcount > 0
 
     # ------------------------------------------------------------------ journal
