@@ -289,6 +289,12 @@ class Result:
         rows, self._next = self._rows[self._next:], len(self._rows)
         return [Record(self._columns, row) for row in rows]
 
+    def tuples(self) -> list[tuple[Any, ...]]:
+        """Every remaining row as the driver's plain tuple, by position (no :class:`Record`
+        each: what a read of many small rows, kept in a dict at once, needs)."""
+        rows, self._next = self._rows[self._next:], len(self._rows)
+        return [tuple(row) for row in rows]
+
     def __iter__(self) -> Iterator[Record]:
         return iter(self.fetchall())
 

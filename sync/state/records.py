@@ -22,8 +22,8 @@ class RecordsMixin(StoreBase):
     def get_bookmark(self, side: str, scope: str) -> str | None:
         """The cursor of one side's incremental read (last action id, last ts), or None."""
         if self._bookmarks is None and self.keeps_reads():
-            self._bookmarks = {(str(r["side"]), str(r["scope"])): str(r["cursor"]) for r in
-                               self._all("SELECT side, scope, cursor FROM bookmarks")}
+            self._bookmarks = {(side, scope): cursor for side, scope, cursor in self._conn.execute(
+                "SELECT side, scope, cursor FROM bookmarks").tuples()}
         if self._bookmarks is not None:
             return self._bookmarks.get((side, scope))
         row = self._conn.execute(

@@ -247,8 +247,9 @@ class StateStore(ItemsMixin, RecordsMixin):
         """The remote id of every resource by (service, kind, key), read once while the lock
         is held (without their data: an alliance has one per item); None when not kept."""
         if self._resource_ids is None and self.keeps_reads():
-            self._resource_ids = {(str(r[0]), str(r[1]), str(r[2])): str(r[3]) for r in self._all(
-                "SELECT service, kind, logical_key, remote_id FROM resources")}
+            self._resource_ids = {(service, kind, key): remote_id for service, kind, key, remote_id
+                                  in self._conn.execute("SELECT service, kind, logical_key,"
+                                                        " remote_id FROM resources").tuples()}
         return self._resource_ids
 
     @property
