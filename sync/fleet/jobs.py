@@ -35,13 +35,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import time
-import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
 
 import procrastinate
-import psycopg_pool
 from procrastinate import builtin_tasks
 from procrastinate import exceptions as engine_errors
 from procrastinate.job_context import JobContext
@@ -50,6 +47,7 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.schema import SchemaManager
 
 from sync.core.errors import DatabaseUnavailable
+from sync.fleet.pool import engine_pool
 from sync.state.db import Database, DatabaseError, database_unavailable, masked, postgres_url
 from sync.state.schema import migrate
 
@@ -130,30 +128,6 @@ def _pool_kwargs(application: str) -> dict[str, Any]:
             "connect_timeout": 10}
 
 
-# A pooled connection of the engine handed back this recently is handed out again without
-# the pool's check (an empty query, a round trip): a worker takes one to fetch each job, to
-# finish it and for each heartbeat, a few milliseconds apart. One the server dropped meanwhile
-# fails its statement, and the worker starts its engine again as after any outage.
-CHECK_AFTER_IDLE = 2.0  # seconds
-_returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-
-
-async def _mark_returned(conn: Any) -> None:
-    _returned[conn] = time.monotonic()
-
-
-async def _check_if_idle(conn: Any) -> None:
-    returned = _returned.get(conn)
-    if returned is None or time.monotonic() - returned > CHECK_AFTER_IDLE:
-        await psycopg_pool.AsyncConnectionPool.check_connection(conn)
-
-
-def _engine_pool(**pool_args: Any) -> psycopg_pool.AsyncConnectionPool:
-    """The engine's pool (procrastinate's own, with the check skipped as said above)."""
-    return psycopg_pool.AsyncConnectionPool(
-        **{**pool_args, "check": _check_if_idle, "reset": _mark_returned})
-
-
 class Refused(Exception):
     """An alliance's run failed because a service refused its credentials (backs off)."""
 
@@ -226,7 +200,7 @@ def engine_app(url: str, *, interval: dt.timedelta = dt.timedelta(minutes=5),
     kwargs = _pool_kwargs(application)
     connector: Any = (procrastinate.SyncPsycopgConnector(conninfo=conninfo(url), kwargs=kwargs)
                       if sync else procrastinate.PsycopgConnector(
-                          conninfo=conninfo(url), kwargs=kwargs, pool_factory=_engine_pool))
+                          conninfo=conninfo(url), kwargs=kwargs, pool_factory=engine_pool))
     app = procrastinate.App(connector=connector)
 
     def alliance_run(context: JobContext, alliance: str, scheduled: bool) -> str:
