@@ -71,6 +71,7 @@ class Alliance:
         self.keep_connections = keep_connections
         # Past the bound on the number of items (``sync.max_items``): --allow-large.
         self.allow_large = False
+        self._validated = False  # validate() passed (its inputs are cached properties)
         self._kept: dict[tuple[tuple[str, ...], bool | None], tuple[ExitStack, Connected]] = {}
 
     @classmethod
@@ -108,6 +109,8 @@ class Alliance:
         is a card and a message, and a file of thousands of rows is more likely a mistake
         than an alliance.
         """
+        if self._validated:
+            return  # config, playbook and rows are read once per object (a worker's lives on)
         _ = self.playbook, self.rows
         count = len(item_keys(self.playbook, self.rows))
         limit = self.config.sync.max_items
@@ -118,6 +121,7 @@ class Alliance:
                 f"and a message each), over sync.max_items ({limit:,})",
                 hint="check the file; if the alliance really has that many, raise "
                 "sync.max_items in the config or pass --allow-large")
+        self._validated = True
 
     @contextmanager
     def store(self, *, lock: bool = False, bind: bool = False, required: bool = False,

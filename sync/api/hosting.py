@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sync.api.alliance import Alliance
-    from sync.fleet.worker import CycleReport, Worker
+    from sync.fleet.outcomes import CycleReport
+    from sync.fleet.worker import Worker
     from sync.serve.front import FrontService
     from sync.serve.server import ServeOptions, Service
 
@@ -36,7 +37,7 @@ __all__ = ["CycleReport", "FrontService", "ServeOptions", "Service", "Worker", "
            "front", "serve", "shared_stores", "slack_manifest", "worker", "worker_status"]
 
 # The services' types, imported when first asked for (``hosting.ServeOptions(...)``).
-_LAZY = {"CycleReport": "sync.fleet.worker", "Worker": "sync.fleet.worker",
+_LAZY = {"CycleReport": "sync.fleet.outcomes", "Worker": "sync.fleet.worker",
          "FrontService": "sync.serve.front", "ServeOptions": "sync.serve.server",
          "Service": "sync.serve.server"}
 
@@ -50,14 +51,17 @@ def __getattr__(name: str) -> Any:
 
 # -- the workers ---------------------------------------------------------------------------
 def worker(folder: Path, *, database: str | None = None,
-           interval: dt.timedelta = dt.timedelta(minutes=5), concurrency: int = 4) -> Worker:
+           interval: dt.timedelta = dt.timedelta(minutes=5), concurrency: int = 4,
+           keep_history: dt.timedelta | None = None) -> Worker:
     """A worker for every alliance of ``folder`` (one config each), each run an
-    :class:`~sync.api.Alliance`; on PostgreSQL (``database``) one of many sharing the folder."""
+    :class:`~sync.api.Alliance`; on PostgreSQL (``database``) one of many sharing the folder,
+    the job history keeping finished runs ``keep_history`` (default 6 hours)."""
     from sync.api.alliance import Alliance
+    from sync.fleet.jobs import KEEP_HISTORY
     from sync.fleet.worker import Worker
 
     return Worker(folder, Alliance, database=database, interval=interval,
-                  concurrency=concurrency)
+                  concurrency=concurrency, keep_history=keep_history or KEEP_HISTORY)
 
 
 def worker_status(folder: Path, database: str | None, now: dt.datetime) -> list[dict[str, object]]:
@@ -69,14 +73,14 @@ def worker_status(folder: Path, database: str | None, now: dt.datetime) -> list[
 
 def alliance_configs(folder: Path) -> dict[str, Path]:
     """The alliances of ``folder``: config name (file name without ``.yaml``) -> path."""
-    from sync.fleet.worker import alliance_configs as configs
+    from sync.fleet.folder import alliance_configs as configs
 
     return configs(folder)
 
 
 def shared_stores(folder: Path) -> list[tuple[Path, Path]]:
     """Pairs of the folder's configs that name one state store (each needs its own)."""
-    from sync.fleet.worker import shared_stores as shared
+    from sync.fleet.folder import shared_stores as shared
 
     return shared(folder)
 

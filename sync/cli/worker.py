@@ -69,10 +69,13 @@ def _database_url(database: str | None) -> str | None:
               help="How often each alliance is synced: 30s..24h.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32),
               help="Alliances run at the same time by this worker.")
+@click.option("--keep-history", default="6h", show_default=True,
+              help="With --database: how long finished runs stay in the job history "
+              "(1h..90d; never under two intervals).")
 @click.option("--json", "as_json", is_flag=True, help="With --once: the cycle as JSON.")
 @click.pass_context
 def worker(ctx: click.Context, folder: Path | None, database: str | None, once: bool,
-           interval: str, concurrency: int, as_json: bool) -> None:
+           interval: str, concurrency: int, keep_history: str, as_json: bool) -> None:
     """Keep every alliance of a folder in step: sync (with full reconciliations), digests,
     meeting reminders. Start several workers on one PostgreSQL database (--database) to share
     the alliances: each is synced by one worker at a time, and a worker that dies has its
@@ -84,8 +87,11 @@ def worker(ctx: click.Context, folder: Path | None, database: str | None, once: 
     period = parse_duration(interval, "--interval")
     if not 30 <= period.total_seconds() <= 86400:
         raise UserError(f"--interval {interval} is out of range", hint="use 30s..24h")
+    keep = parse_duration(keep_history, "--keep-history")
+    if not 3600 <= keep.total_seconds() <= 90 * 86400:
+        raise UserError(f"--keep-history {keep_history} is out of range", hint="use 1h..90d")
     running = hosting.worker(_folder(folder), database=_database_url(database),
-                             interval=period, concurrency=concurrency)
+                             interval=period, concurrency=concurrency, keep_history=keep)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
 

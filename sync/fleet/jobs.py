@@ -13,6 +13,12 @@ unique per timestamp). It retries the jobs of workers whose heartbeat stopped (a
 and defers a scheduled run for each alliance whose last one was deferred an interval ago and
 which has no job waiting or running.
 
+The job history is pruned by a second periodic task, :data:`PRUNE_TASK`, every hour: the
+engine's own ``remove_old_jobs`` (finished jobs of every task, and their events, once
+finished longer than the worker's ``keep_history`` ago) and the ``job_outcomes`` rows of the
+jobs it removed. Whatever is asked, more than two intervals are kept: the dispatcher reads
+when each alliance's last scheduled run was deferred from the jobs.
+
 Retries are the engine's (:class:`AllianceRetry`): refused credentials back off (an interval,
 doubling, at most :data:`MAX_BACKOFF` of them); a run turned away because a person's
 ``mcm-sync sync`` holds the alliance's lock is tried again in a few seconds; any other failure
@@ -28,10 +34,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Iterable
 from typing import Any, Protocol
 
 import procrastinate
+from procrastinate import builtin_tasks
 from procrastinate import exceptions as engine_errors
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Job
@@ -39,12 +47,16 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.schema import SchemaManager
 
 from sync.core.errors import DatabaseUnavailable
+from sync.fleet.pool import engine_pool
 from sync.state.db import Database, DatabaseError, database_unavailable, masked, postgres_url
 from sync.state.schema import migrate
 
 SCHEMA = "mcm_jobs"
 RUN_TASK = "mcm_sync.alliance_run"
 DISPATCH_TASK = "mcm_sync.dispatch"
+PRUNE_TASK = "mcm_sync.prune"
+PRUNE_CRON = "17 * * * *"  # hourly (the engine defers it once per hour across every worker)
+KEEP_HISTORY = dt.timedelta(hours=6)  # finished jobs kept by default (see keep_hours)
 DRAIN_PRIORITY = 10  # a member waits for a drain; a schedule can wait a moment
 SCHEDULED_PRIORITY = 0
 TICK = 5  # seconds between two dispatches (the engine's cron, with seconds)
@@ -165,13 +177,30 @@ class Runner(Protocol):
         :class:`RunFailed`."""
 
 
+def keep_hours(keep: dt.timedelta, interval: dt.timedelta) -> int:
+    """The whole hours finished jobs are kept: ``keep`` rounded up, at least one, and more
+    than two intervals (the dispatcher tells a due alliance by its last scheduled job)."""
+    wanted = math.ceil(keep.total_seconds() / 3600)
+    return max(1, wanted, math.ceil(2 * interval.total_seconds() / 3600) + 1)
+
+
+# The outcomes of jobs the engine removed (a retried job keeps its id and its row).
+_PRUNE_OUTCOMES = """
+DELETE FROM job_outcomes o
+ WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = o.job_id)
+"""
+
+
 def engine_app(url: str, *, interval: dt.timedelta = dt.timedelta(minutes=5),
-               sync: bool = False, application: str = "mcm-sync worker") -> procrastinate.App:
+               sync: bool = False, application: str = "mcm-sync worker",
+               keep_history: dt.timedelta = KEEP_HISTORY) -> procrastinate.App:
     """The procrastinate app of the workers' database (``sync``: to defer from plain
-    threads, as the front does), with our tasks registered."""
+    threads, as the front does), with our tasks registered; finished jobs are kept
+    ``keep_history`` (at least :func:`keep_hours`)."""
     kwargs = _pool_kwargs(application)
-    connector: Any = (procrastinate.SyncPsycopgConnector if sync
-                      else procrastinate.PsycopgConnector)(conninfo=conninfo(url), kwargs=kwargs)
+    connector: Any = (procrastinate.SyncPsycopgConnector(conninfo=conninfo(url), kwargs=kwargs)
+                      if sync else procrastinate.PsycopgConnector(
+                          conninfo=conninfo(url), kwargs=kwargs, pool_factory=engine_pool))
     app = procrastinate.App(connector=connector)
 
     def alliance_run(context: JobContext, alliance: str, scheduled: bool) -> str:
@@ -184,9 +213,20 @@ def engine_app(url: str, *, interval: dt.timedelta = dt.timedelta(minutes=5),
         await retry_stalled(context.app)
         return await defer_due(context.app, runner.configs(), runner.interval)
 
+    async def prune(context: JobContext, timestamp: int) -> int:
+        """The job history past its keeping time removed; how many outcomes went with it."""
+        await builtin_tasks.remove_old_jobs(
+            context, max_hours=keep_hours(keep_history, interval), remove_failed=True,
+            remove_cancelled=True, remove_aborted=True)
+        removed = await context.app.connector.execute_query_one_async(
+            f"WITH gone AS ({_PRUNE_OUTCOMES} RETURNING 1) SELECT count(*) AS n FROM gone")
+        return int(removed["n"])
+
     app.task(name=RUN_TASK, pass_context=True, retry=AllianceRetry(interval))(alliance_run)
     app.periodic(cron=f"* * * * * */{TICK}", periodic_id="dispatch")(
         app.task(name=DISPATCH_TASK, pass_context=True)(dispatch))
+    app.periodic(cron=PRUNE_CRON, periodic_id="prune")(
+        app.task(name=PRUNE_TASK, pass_context=True, queueing_lock=PRUNE_TASK)(prune))
     return app
 
 

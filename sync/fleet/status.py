@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from sync.core.config import load_config
+from sync.fleet.folder import UNREADABLE, alliance_configs
 from sync.fleet.jobs import job_history
-from sync.fleet.worker import _UNREADABLE, alliance_configs, is_engine_database, one_line
+from sync.fleet.outcomes import one_line
+from sync.fleet.worker import is_engine_database
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 
@@ -81,7 +83,7 @@ def _alone_row(name: str, path: Path) -> dict[str, object]:
     """A lone worker's alliance, from its config and its state store."""
     try:
         config = load_config(path)
-    except _UNREADABLE as exc:
+    except UNREADABLE as exc:
         return _row(name, outcome="failed", last_error=one_line(exc), next_run="-")
     if not config.state_url and not config.state_path.exists():
         return _row(name, next_run="-")

@@ -24,13 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,12 @@ import psycopg_pool
 from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Job
 
-from connectors.errors import AuthError
-from sync.core.config import Config, load_config
-from sync.core.errors import REPORTED, DatabaseUnavailable, StateError, error_lines
+from sync.core.config import load_config
+from sync.core.errors import DatabaseUnavailable, StateError
+from sync.fleet.folder import ParsedAlliance, alliance_configs, store_stamp
 from sync.fleet.jobs import (
     HEARTBEAT,
+    KEEP_HISTORY,
     MAX_BACKOFF,
     STALLED_AFTER,
     TICK,
@@ -57,11 +58,13 @@ from sync.fleet.jobs import (
     record_outcome,
     retry_stalled,
 )
+from sync.fleet.outcomes import CycleReport, one_line, refused
 from sync.realtime.hosted import AllianceFactory, HostedAlliance
-from sync.state.db import Database, database_unavailable, is_url, schema_name
+from sync.state.db import Database, database_unavailable, is_url
 
 RECONNECT_FIRST = 0.5  # seconds before the first try to reach a database that went away
 RECONNECT_MAX = 4.0  # and the longest pause between tries (a restart takes seconds)
+FREEZE_AFTER = 3.0  # seconds without parsing an alliance before the heap is frozen
 # What the engine raises when the database goes away under it.
 DATABASE_DOWN = (ConnectorException, psycopg.OperationalError, psycopg_pool.PoolTimeout,
                  OSError)
@@ -87,149 +90,6 @@ def _one_line_logs(worker_name: str) -> None:
                  "procrastinate.psycopg_connector", "procrastinate.sync_psycopg_connector"):
         logging.getLogger(name).addFilter(_ONE_LINE)
 
-# A config that cannot be read (ours, or a value the config model refuses).
-_UNREADABLE: tuple[type[BaseException], ...] = (*REPORTED, ValueError)
-
-
-def files_stamp(paths: tuple[Path, ...]) -> tuple[int, ...]:
-    """The modification times and sizes of ``paths`` (a missing file has its own mark)."""
-    stamp: list[int] = []
-    for path in paths:
-        try:
-            info = os.stat(path)
-        except FileNotFoundError:
-            stamp += (0, -1)
-            continue
-        stamp += (info.st_mtime_ns, info.st_size)
-    return tuple(stamp)
-
-
-# A store's files are trusted to show a later write only once they have been left alone this
-# long: a file system stamps modification times from a coarse clock (a few ms; 2 s on FAT),
-# so a write in the same tick as the one before it could leave the time as it was.
-SETTLED_NS = 2_000_000_000
-
-
-def store_stamp(files: tuple[Path, ...]) -> tuple[int, ...] | None:
-    """What any write to a SQLite store changes, given its file and its write-ahead log:
-    their inodes, sizes and modification times. None when it cannot tell: files modified
-    within :data:`SETTLED_NS` (a write in the same clock tick might not show)."""
-    stamp: list[int] = []
-    settled = time.time_ns() - SETTLED_NS
-    for path in files:
-        try:
-            info = os.stat(path)
-        except FileNotFoundError:
-            stamp += (0, 0, 0)
-            continue
-        if info.st_mtime_ns > settled:
-            return None
-        stamp += (info.st_ino, info.st_size, info.st_mtime_ns)
-    return tuple(stamp)
-
-
-@dataclass
-class _Parsed:
-    """An alliance as parsed from its files, kept while they are unchanged."""
-
-    alliance: HostedAlliance
-    inputs: tuple[Path, ...]  # its config and action-plan files
-    stamp: tuple[int, ...]  # theirs when parsed
-    store: tuple[Path, ...]  # its SQLite file and write-ahead log (none on PostgreSQL)
-
-    @classmethod
-    def of(cls, alliance: HostedAlliance, config_path: Path) -> _Parsed:
-        """The files to watch of a freshly parsed alliance (resolved once: not cheap)."""
-        config = alliance.config
-        inputs = (config_path, *([config.resolve_path(config.action_plan)]
-                                 if config.action_plan else []))
-        state = config.state_path
-        store = () if config.state_url else (state, state.with_name(f"{state.name}-wal"))
-        return cls(alliance, inputs, files_stamp(inputs), store)
-
-    def unchanged(self, config_path: Path) -> bool:
-        """Whether the config (still at ``config_path``) and action plan are as parsed."""
-        return self.inputs[0] == config_path and files_stamp(self.inputs) == self.stamp
-
-
-def alliance_configs(folder: Path) -> dict[str, Path]:
-    """The alliances of ``folder``: config name (file name without ``.yaml``) -> path."""
-    found = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
-    return {path.stem: path for path in found if not path.name.startswith(".")}
-
-
-def store_identity(config: Config) -> str:
-    """What names an alliance's state store: its resolved file, or its database and schema."""
-    if config.state_url:
-        return f"{config.state_url} schema {schema_name(config.state_schema)}"
-    return str(config.state_path.resolve())
-
-
-def shared_stores(folder: Path) -> list[tuple[Path, Path]]:
-    """Pairs of configs of ``folder`` that name one state store (each pair once, in order).
-
-    A config that cannot be read is left out: the worker records its error when it runs it.
-    """
-    owner: dict[str, Path] = {}
-    pairs: list[tuple[Path, Path]] = []
-    for path in alliance_configs(folder).values():
-        try:
-            identity = store_identity(load_config(path))
-        except _UNREADABLE:
-            continue
-        if identity in owner:
-            pairs.append((owner[identity], path))
-        else:
-            owner[identity] = path
-    return pairs
-
-
-def one_line(error: BaseException) -> str:
-    """An error as the job history keeps it: our one-line message (hint included), or its type."""
-    if isinstance(error, REPORTED):
-        return " / ".join(error_lines(error))[:500]
-    return f"internal error: {type(error).__name__}: {error}"[:500]
-
-
-def _refused(error: BaseException | None) -> bool:
-    """Whether a service refused the alliance's credentials (anywhere in the cause chain)."""
-    seen = 0
-    while error is not None and seen < 10:
-        if isinstance(error, AuthError):
-            return True
-        error, seen = error.__cause__ or error.__context__, seen + 1
-    return False
-
-
-@dataclass
-class CycleReport:
-    """What a worker ran: alliances by outcome, and the failed ones' errors."""
-
-    outcomes: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)  # failed alliance -> its error line
-
-    def as_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        return {"outcomes": self.outcomes, "errors": self.errors}
-
-    @property
-    def all_failed(self) -> bool:
-        """True when alliances ran and every one of them failed."""
-        return bool(self.outcomes) and all(o == "failed" for o in self.outcomes.values())
-
-    def summary(self) -> str:
-        """One line: how many alliances ended how, and the failed ones."""
-        counts: dict[str, int] = {}
-        for outcome in self.outcomes.values():
-            counts[outcome] = counts.get(outcome, 0) + 1
-        parts = [", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-                 or "nothing due"]
-        failed = sorted(n for n, o in self.outcomes.items() if o == "failed")
-        if failed:
-            parts.append("failed: " + "; ".join(
-                f"{n} ({self.errors[n]})" if self.errors.get(n) else n for n in failed))
-        return "worker cycle: " + ", ".join(parts)
-
 
 class Worker:
     """One worker process: its folder of alliances, the engine (PostgreSQL) or its own loop."""
@@ -237,16 +97,19 @@ class Worker:
     def __init__(self, folder: Path, alliance_factory: AllianceFactory, *,
                  database: str | None = None,
                  interval: dt.timedelta = dt.timedelta(minutes=5), concurrency: int = 4,
-                 name: str | None = None) -> None:
+                 name: str | None = None, keep_history: dt.timedelta = KEEP_HISTORY) -> None:
         self.folder = folder
         # What makes each alliance's runs (the library face hands in sync.api.Alliance).
         self.alliance_factory = alliance_factory
         self.interval = interval
+        # How long the engine's job history keeps finished runs (PostgreSQL; see jobs.py).
+        self.keep_history = keep_history
         self.concurrency = max(1, concurrency)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.url = database if database and is_url(database) else None
         # Parsed configs, playbooks and action plans, kept while their files are unchanged.
-        self._alliances: dict[str, _Parsed] = {}
+        self._alliances: dict[str, ParsedAlliance] = {}
+        self._parsed_since_freeze, self._last_parse = False, 0.0  # see _freeze_parsed
         self._mutex = threading.Lock()
         self._listing: tuple[float, dict[str, Path]] = (0.0, {})
         self._report = CycleReport()  # everything this worker ran
@@ -287,7 +150,8 @@ class Worker:
                                          keep_connections=True)
         alliance.validate()  # parse the playbook and the action plan once, now
         with self._mutex:
-            self._alliances[name] = _Parsed.of(alliance, config_path)
+            self._alliances[name] = ParsedAlliance.of(alliance, config_path)
+            self._parsed_since_freeze, self._last_parse = True, time.monotonic()
         if cached is not None:
             cached.alliance.close()  # its files changed: its connections go with it
         return alliance
@@ -330,7 +194,7 @@ class Worker:
                 raise Interrupted("the database went away under the run (retried): "
                                   + (detail[0] if detail else type(exc).__name__)) from exc
             self.forget(name)  # read its config (and secret files) afresh next time
-            raise (Refused if _refused(exc) else RunFailed)(one_line(exc)) from exc
+            raise (Refused if refused(exc) else RunFailed)(one_line(exc)) from exc
         if work.drained.errors:
             self.forget(name)  # a remote failure: reconnect next time
             raise RunFailed(work.drained.errors[-1][:500])
@@ -399,11 +263,27 @@ class Worker:
         if on_cycle is not None:
             on_cycle(cycle)
 
+    def _freeze_parsed(self) -> None:
+        """Once no alliance has been parsed for :data:`FREEZE_AFTER` s and none runs: the heap
+        the parsed alliances make moved out of the collector's sight (``gc.freeze``). A
+        thousand of them are some 400,000 objects that live as long as the process, and each
+        full collection walked them all (about 0.3 s, every few hundred runs: a millisecond
+        per run). Unfrozen and collected first, so an alliance replaced since (its files
+        changed) is freed, not kept frozen; one full collection per batch of parsing."""
+        with self._mutex:
+            if not self._parsed_since_freeze or self._running or \
+                    time.monotonic() - self._last_parse < FREEZE_AFTER:
+                return
+            self._parsed_since_freeze = False
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
     async def _engine(self, once: bool, stop: threading.Event,
                       on_cycle: Callable[[CycleReport], None] | None) -> None:
         assert self.url is not None
         _one_line_logs(self.name)
-        app = engine_app(self.url, interval=self.interval)
+        app = engine_app(self.url, interval=self.interval, keep_history=self.keep_history)
         pause = RECONNECT_FIRST
         while True:
             began = time.monotonic()
@@ -442,6 +322,7 @@ class Worker:
             while not worker.done():
                 await asyncio.wait({worker}, timeout=0.25)
                 self._flush(on_cycle)
+                self._freeze_parsed()
                 if stop.is_set():
                     worker.cancel()  # the engine's graceful stop: running jobs finish
                     break
@@ -455,6 +336,7 @@ class Worker:
         while not stop.is_set():
             self.cycle(stop)
             self._flush(on_cycle)
+            self._freeze_parsed()
             if once or stop.wait(tick):
                 return
 

@@ -33,7 +33,7 @@ from sync.core.services import (
     sandbox_credentials,
     sandbox_data_dir,
 )
-from sync.fleet.worker import alliance_configs
+from sync.fleet.folder import alliance_configs
 from sync.serve.hooks import TRELLO_PATH, Scope
 from sync.state.presence import check_state_file, check_state_schema
 from sync.state.store import StateStore

@@ -70,6 +70,12 @@ class StoreBase:
     """The connection, clock and transactions the mixins use; implemented by ``StateStore``."""
 
     _conn: Database
+    # The bookmarks kept while the run lock is held (see ``StateStore.keeps_reads``).
+    _bookmarks: dict[tuple[str, str], str] | None
+
+    def keeps_reads(self) -> bool:
+        """Whether reads are kept for the store's life (see ``StateStore.keeps_reads``)."""
+        raise NotImplementedError
 
     def _now(self) -> str:
         raise NotImplementedError

@@ -289,6 +289,12 @@ class Result:
         rows, self._next = self._rows[self._next:], len(self._rows)
         return [Record(self._columns, row) for row in rows]
 
+    def tuples(self) -> list[tuple[Any, ...]]:
+        """Every remaining row as the driver's plain tuple, by position (no :class:`Record`
+        each: what a read of many small rows, kept in a dict at once, needs)."""
+        rows, self._next = self._rows[self._next:], len(self._rows)
+        return [tuple(row) for row in rows]
+
     def __iter__(self) -> Iterator[Record]:
         return iter(self.fetchall())
 
@@ -406,6 +412,13 @@ class Database:
     def rollback_to(self, name: str) -> None:
         """Undo a nested block's writes."""
         self._run(f"ROLLBACK TO SAVEPOINT {name}")
+
+    def discard(self) -> None:
+        """End a PostgreSQL connection's session for good instead of pooling it again (one
+        that may still hold a session lock, or that failed); :meth:`close` still closes."""
+        if self._pooled is not None:
+            with contextlib.suppress(Exception):
+                self._pooled.invalidate()
 
     def close(self) -> None:
         """Close the connection (a pooled PostgreSQL one goes back to its pool, rolled back).

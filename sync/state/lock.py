@@ -9,7 +9,9 @@ ends, however it ends, so a crash never leaves a stale lock behind; what is writ
 file (``pid``, ``since``, ``command``, one per line) is only there for the message.
 
 PostgreSQL stores (:class:`AdvisoryLock`): a session-level ``pg_try_advisory_lock`` on the hash
-of the alliance's schema, held on a connection of its own. No file: several worker machines
+of the alliance's schema, held on a connection of its own, or (a store opened with its lock,
+:meth:`AdvisoryLock.on`) on the store's own connection, released before that connection goes
+back to the pool: one connection, one statement each way, per run. No file: several worker machines
 share one database, and the server releases the lock when the session ends, however it ends
 (a ``kill -9`` of the worker included). The holder (pid, since, command) is read from the
 holding session's ``application_name``.
@@ -27,10 +29,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from sync.core.errors import StateError
-from sync.state.db import from_sqlalchemy, postgres_engine
+from sync.state.db import DatabaseError, from_sqlalchemy, postgres_engine
 
 if TYPE_CHECKING:  # imported where used: only PostgreSQL's lock needs it
     import sqlalchemy as sa
+
+    from sync.state.db import Database
 
 # The first key of our two-key advisory locks: "mcm" in ASCII, so that other applications'
 # advisory locks on the same database never collide with ours.
@@ -150,11 +154,34 @@ class AdvisoryLock:
         self.schema = schema
         self.command = command
         self._conn: sa.Connection | None = None
+        # A store's own connection the lock is taken on (see :meth:`on`), and whether held.
+        self._session: Database | None = None
+        self._session_held = False
+
+    @classmethod
+    def on(cls, session: Database, url: str, schema: str,
+           command: str = "mcm-sync") -> AdvisoryLock:
+        """The lock taken on ``session``, a store's own connection (not a pooled one of its
+        own): the store releases it before closing that connection."""
+        lock = cls(url, schema, command)
+        lock._session = session
+        return lock
+
+    @property
+    def on_session(self) -> bool:
+        """Whether the lock is taken on a store's own connection (:meth:`on`)."""
+        return self._session is not None
 
     @property
     def held(self) -> bool:
         """Whether this object currently holds the lock."""
-        return self._conn is not None
+        return self._conn is not None or self._session_held
+
+    def _holder_name(self) -> str:
+        """What the holding session's ``application_name`` says: pid, since, command."""
+        since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        command = " ".join(self.command.split())
+        return f"{os.getpid()}|{since}|{command}"[:63]
 
     def try_acquire(self) -> bool:
         """Take the lock if it is free; False if another session holds it.
@@ -163,18 +190,23 @@ class AdvisoryLock:
         """
         import sqlalchemy as sa  # PostgreSQL only
 
-        if self._conn is not None:
+        if self.held:
             return True
+        if self._session is not None:
+            # One statement: the lock, and the holder's name only once it is ours.
+            got = self._session.execute(
+                "SELECT CASE WHEN pg_try_advisory_lock(?, hashtext(?))"
+                " THEN set_config('application_name', ?, false) END",
+                (LOCK_NAMESPACE, self.schema, self._holder_name())).one()[0]
+            self._session_held = got is not None
+            return self._session_held
         try:
             conn = postgres_engine(self.url).connect()
         except sa.exc.DBAPIError as exc:
             raise from_sqlalchemy(exc) from exc
         try:
-            since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-            command = " ".join(self.command.split())
-            name = f"{os.getpid()}|{since}|{command}"[:63]
             conn.execute(sa.text("SELECT set_config('application_name', :name, false)"),
-                         {"name": name})
+                         {"name": self._holder_name()})
             got = conn.execute(
                 sa.text("SELECT pg_try_advisory_lock(:ns, hashtext(:schema))"),
                 {"ns": LOCK_NAMESPACE, "schema": self.schema},
@@ -222,7 +254,22 @@ class AdvisoryLock:
         return Holder(int(pid) if pid.isdigit() else None, since, command)
 
     def release(self) -> None:
-        """Give the lock up (idempotent); its connection goes back to the pool."""
+        """Give the lock up (idempotent); its connection goes back to the pool (one taken on
+        a store's connection: that connection stays open, for the store to close)."""
+        if self._session is not None:
+            if not self._session_held:
+                return
+            self._session_held = False
+            try:
+                self._session.execute(
+                    "SELECT pg_advisory_unlock(?, hashtext(?)),"
+                    " set_config('application_name', 'mcm-sync', false)",
+                    (LOCK_NAMESPACE, self.schema))
+            except DatabaseError:
+                # The session is gone or unusable: ending it for good releases the lock
+                # just as well, and the pool gets no connection back that might hold it.
+                self._session.discard()
+            return
         if self._conn is None:
             return
         import sqlalchemy as sa

@@ -21,6 +21,11 @@ class RecordsMixin(StoreBase):
 
     def get_bookmark(self, side: str, scope: str) -> str | None:
         """The cursor of one side's incremental read (last action id, last ts), or None."""
+        if self._bookmarks is None and self.keeps_reads():
+            self._bookmarks = {(side, scope): cursor for side, scope, cursor in self._conn.execute(
+                "SELECT side, scope, cursor FROM bookmarks").tuples()}
+        if self._bookmarks is not None:
+            return self._bookmarks.get((side, scope))
         row = self._conn.execute(
             "SELECT cursor FROM bookmarks WHERE side = ? AND scope = ?", (side, scope)
         ).fetchone()
@@ -35,12 +40,18 @@ class RecordsMixin(StoreBase):
     def set_bookmark(self, side: str, scope: str, cursor: str) -> None:
         """Move a cursor; call this last, once every action of the run has succeeded."""
         with self.transaction():
-            self._conn.execute(
-                "INSERT INTO bookmarks (side, scope, cursor, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (side, scope) DO UPDATE SET cursor = excluded.cursor,"
-                " updated_at = excluded.updated_at",
-                (side, scope, cursor, self._now()),
-            )
+            self._put_bookmark(side, scope, cursor)
+
+    def _put_bookmark(self, side: str, scope: str, cursor: str) -> None:
+        """The one statement of :meth:`set_bookmark`, in the caller's transaction as it is."""
+        self._conn.execute(
+            "INSERT INTO bookmarks (side, scope, cursor, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (side, scope) DO UPDATE SET cursor = excluded.cursor,"
+            " updated_at = excluded.updated_at",
+            (side, scope, cursor, self._now()),
+        )
+        if self._bookmarks is not None:
+            self._bookmarks[(side, scope)] = cursor
 
     def list_bookmarks(self) -> list[Bookmark]:
         """Every cursor, for ``status`` and debugging."""
@@ -164,12 +175,13 @@ class RecordsMixin(StoreBase):
     def start_run(self, command: str) -> Run:
         """Record the start of a command run; its id also tags the run's journal entries."""
         run_id, started = uuid.uuid4().hex, self._now()
-        with self.transaction():
-            self._conn.execute(
-                "INSERT INTO runs (id, command, started_at, seq) VALUES (?, ?, ?,"
-                " (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs))",
-                (run_id, command, started),
-            )
+        # One statement: atomic on its own (no BEGIN and COMMIT around it, two round trips
+        # per scheduled run); inside a caller's transaction it is part of that one.
+        self._conn.execute(
+            "INSERT INTO runs (id, command, started_at, seq) VALUES (?, ?, ?,"
+            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs))",
+            (run_id, command, started),
+        )
         return Run(run_id, command, started, None, None)
 
     def finish_run(self, run_id: str, outcome: str) -> Run:
@@ -188,7 +200,7 @@ class RecordsMixin(StoreBase):
         ended (the bookmark ``("sync", "last_quiet")``, shown by ``mcm-sync status``)."""
         with self.transaction():
             self._conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-            self.set_bookmark("sync", "last_quiet", self._now())
+            self._put_bookmark("sync", "last_quiet", self._now())
 
     def get_run(self, run_id: str) -> Run:
         """One run (``KeyError`` if unknown)."""

@@ -89,6 +89,14 @@ class StateStore(ItemsMixin, RecordsMixin):
         self._depth = 0
         self._location = location if location is not None else path
         self._schema = schema
+        # While this store holds the run lock no other run writes the alliance's state: its
+        # bookmarks and which resources exist (their remote ids) are read once, one query
+        # each (a quiet run asked for them a dozen times), and kept in step by this store's
+        # own writes; a resource's whole row is read when first asked for. A rolled-back
+        # transaction, or a write past these methods (:meth:`forget_reads`), drops them.
+        self._bookmarks: dict[tuple[str, str], str] | None = None
+        self._resource_ids: dict[tuple[str, str, str], str] | None = None
+        self._resource_rows: dict[tuple[str, str, str], Resource] = {}
 
     @property
     def dialect(self) -> str:
@@ -111,13 +119,16 @@ class StateStore(ItemsMixin, RecordsMixin):
 
         ``path`` is a SQLite file, or a ``postgresql://`` URL; on PostgreSQL ``schema`` names
         the alliance's schema (``mcm_<slug>``, created if missing). With ``lock=True`` the
-        alliance's run lock is taken first (``command`` is recorded with the pid and the time)
-        and released by :meth:`close`; a held lock raises :class:`StateError` naming the
-        holder: pid, command, since when.
+        alliance's run lock is taken first (``command`` is recorded with the pid and the time;
+        on PostgreSQL on the store's own connection) and released by :meth:`close`; a held
+        lock raises :class:`StateError` naming the holder: pid, command, since when.
         """
-        held = run_lock(path, command, schema=schema).acquire() if lock else None
+        url = is_url(str(path))
+        # SQLite: the file lock first. PostgreSQL: the advisory lock on the store's own
+        # connection, once it is open (no second connection per run), before the migration.
+        held = run_lock(path, command, schema=schema).acquire() if lock and not url else None
         try:
-            if is_url(str(path)):
+            if url:
                 name = schema_name(schema or DEFAULT_SCHEMA)
                 where: Path | str = f"{masked(str(path))} (schema {name})"
                 db = _open(lambda: Database.postgresql(str(path), name), where)
@@ -125,12 +136,18 @@ class StateStore(ItemsMixin, RecordsMixin):
                 where, name = Path(path), None
                 db = _open(lambda: Database.sqlite(Path(path)), where)
             try:
+                if lock and url:
+                    assert name is not None
+                    held = AdvisoryLock.on(db, str(path), name, command).acquire()
                 migrate(db, where=f"state store {where}")
-            except DatabaseError as exc:
+            except BaseException as exc:
+                if isinstance(held, AdvisoryLock) and held.on_session:
+                    taken = held
+                    held = None
+                    taken.release()  # before its connection goes back to the pool
                 db.close()
-                raise _unusable(where, exc) from exc
-            except BaseException:
-                db.close()
+                if isinstance(exc, DatabaseError):
+                    raise _unusable(where, exc) from exc
                 raise
         except BaseException:
             if held is not None:
@@ -151,7 +168,14 @@ class StateStore(ItemsMixin, RecordsMixin):
         self._lock.acquire()
 
     def close(self) -> None:
-        """Close the connection and release the run lock if this store holds it."""
+        """Close the connection and release the run lock if this store holds it (a lock held
+        on the connection itself first, before the connection goes back to its pool)."""
+        if isinstance(self._lock, AdvisoryLock) and self._lock.on_session:
+            try:
+                self._lock.release()
+            finally:
+                self._conn.close()
+            return
         try:
             self._conn.close()
         finally:
@@ -184,6 +208,7 @@ class StateStore(ItemsMixin, RecordsMixin):
             try:
                 yield
             except BaseException:
+                self.forget_reads()
                 self._conn.rollback_to(name)
                 self._conn.release(name)
                 raise
@@ -198,10 +223,34 @@ class StateStore(ItemsMixin, RecordsMixin):
             yield
         except BaseException:
             self._depth = 0
+            self.forget_reads()
             self._conn.rollback()
             raise
         self._depth = 0
-        self._conn.commit()
+        try:
+            self._conn.commit()
+        except BaseException:
+            self.forget_reads()  # what the transaction wrote may not be there
+            raise
+
+    def keeps_reads(self) -> bool:
+        """Whether the bookmarks and resources are read once and kept (the run lock held)."""
+        return self._lock is not None and self._lock.held
+
+    def forget_reads(self) -> None:
+        """Drop the kept bookmarks and resources: read again at the next use (after a write
+        to their tables that did not go through :meth:`put_resource` and its siblings)."""
+        self._bookmarks = self._resource_ids = None
+        self._resource_rows = {}
+
+    def _kept_ids(self) -> dict[tuple[str, str, str], str] | None:
+        """The remote id of every resource by (service, kind, key), read once while the lock
+        is held (without their data: an alliance has one per item); None when not kept."""
+        if self._resource_ids is None and self.keeps_reads():
+            self._resource_ids = {(service, kind, key): remote_id for service, kind, key, remote_id
+                                  in self._conn.execute("SELECT service, kind, logical_key,"
+                                                        " remote_id FROM resources").tuples()}
+        return self._resource_ids
 
     @property
     def in_transaction(self) -> bool:
@@ -261,6 +310,18 @@ class StateStore(ItemsMixin, RecordsMixin):
 
     def get_resource(self, service: str, kind: str, logical_key: str) -> Resource | None:
         """The recorded remote object of ``(service, kind, logical_key)``, or None."""
+        ids = self._kept_ids()
+        if ids is None:
+            return self._read_resource(service, kind, logical_key)
+        key = (service, kind, logical_key)
+        if key not in ids:
+            return None
+        found = self._resource_rows.get(key) or self._read_resource(*key)
+        if found is not None:
+            self._resource_rows[key] = found
+        return found
+
+    def _read_resource(self, service: str, kind: str, logical_key: str) -> Resource | None:
         row = self._one(
             "SELECT * FROM resources WHERE service = ? AND kind = ? AND logical_key = ?",
             (service, kind, logical_key),
@@ -298,12 +359,19 @@ class StateStore(ItemsMixin, RecordsMixin):
                     self._now(),
                 ),
             )
-        found = self.get_resource(service, kind, logical_key)
+        found = self._read_resource(service, kind, logical_key)
         assert found is not None
+        if self._resource_ids is not None:
+            self._resource_ids[(service, kind, logical_key)] = found.remote_id
+            self._resource_rows[(service, kind, logical_key)] = found
         return found
 
     def list_resources(self, service: str | None = None, kind: str | None = None) -> list[Resource]:
         """Recorded remote objects, optionally of one service and kind, in key order."""
+        ids = self._kept_ids()
+        if ids is not None and service is not None and kind is not None and not any(
+                key[0] == service and key[1] == kind for key in ids):
+            return []  # none recorded (reminders sent, meetings moved: mostly none)
         clause, values = where(service=service, kind=kind)
         rows = self._all(f"SELECT * FROM resources{clause} ORDER BY service, kind, logical_key",
                          values)
@@ -312,6 +380,10 @@ class StateStore(ItemsMixin, RecordsMixin):
     def remote_ids(self, service: str, kinds: Sequence[str]) -> dict[tuple[str, str], str]:
         """The remote ids of one service's resources of ``kinds``: (kind, key) -> id, in one
         query and without decoding their data (what a scheduled run needs, every run)."""
+        ids = self._kept_ids()
+        if ids is not None:
+            return {(k, key): remote_id for (s, k, key), remote_id in ids.items()
+                    if s == service and k in kinds}
         marks = ", ".join("?" * len(kinds))
         rows = self._all(f"SELECT kind, logical_key, remote_id FROM resources WHERE service = ?"
                          f" AND kind IN ({marks})", (service, *kinds))
@@ -324,6 +396,9 @@ class StateStore(ItemsMixin, RecordsMixin):
                 "DELETE FROM resources WHERE service = ? AND kind = ? AND logical_key = ?",
                 (service, kind, logical_key),
             )
+        if self._resource_ids is not None:
+            self._resource_ids.pop((service, kind, logical_key), None)
+        self._resource_rows.pop((service, kind, logical_key), None)
         return cur.rowcount > 0
 
     # ------------------------------------------------------------------ journal

@@ -180,6 +180,7 @@ def go_live(store: StateStore, *, sandbox: bool, backup: tuple[Path | str, str |
         db.execute("DELETE FROM item_sides WHERE side <> 'file'")
         for table in SET_ASIDE_TABLES:
             db.execute(f"DELETE FROM {table}")
+        store.forget_reads()  # resources and bookmarks written past the store's methods
         # Pushed again to the real audience; an unsubscribe stays (the person said no).
         db.execute("UPDATE stakeholders SET pushed_fingerprint = '', pushed_status = '',"
                    " last_error = '', remote_status = CASE WHEN remote_status = 'unsubscribed'"

@@ -149,7 +149,7 @@ def test_the_slack_manifest_line_in_dutch(tmp_path: Path,
 
 def test_the_worker_s_cycle_line_in_dutch_and_as_the_engine_says_it_in_english() -> None:
     from sync.cli.worker import cycle_line
-    from sync.fleet.worker import CycleReport
+    from sync.fleet.outcomes import CycleReport
 
     report = CycleReport(outcomes={"a": "ok", "b": "failed", "c": "ok"},
                          errors={"b": "trello: refused"})

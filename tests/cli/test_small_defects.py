@@ -99,3 +99,14 @@ def test_counted_nouns_agree(tmp_path: Path) -> None:
     counted = re.findall(r"(\d+) (warnings?|tasks?|action-plan rows?)\b", out)
     assert len(counted) == 3
     assert all((number == "1") == (not noun.endswith("s")) for number, noun in counted)
+
+
+def test_worker_keep_history_out_of_range_is_refused_before_anything_runs(
+        tmp_path: Path) -> None:
+    for value, expect in (("30m", "--keep-history 30m is out of range"),
+                          ("100d", "--keep-history 100d is out of range"),
+                          ("soon", "--keep-history: 'soon' is not a duration")):
+        result = CliRunner().invoke(cli, ["worker", "--alliances", str(tmp_path),
+                                          "--keep-history", value])
+        assert result.exit_code == 2, result.output
+        assert expect in result.output

@@ -141,3 +141,33 @@ def test_a_lone_worker_looks_again_only_at_a_store_written_since_its_last_look(
     config.write_text(config.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
     worker.cycle()  # a changed config: parsed again and looked at
     assert len(alliances) == 2 and alliances[1].turns == [False]
+
+
+def test_the_parsed_alliances_are_frozen_once_idle_and_a_replaced_one_freed(
+        made: tuple[Worker, list[Recorded]], monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import weakref
+
+    from sync.fleet import worker as worker_module
+
+    worker, alliances = made
+    monkeypatch.setattr(worker_module, "FREEZE_AFTER", 0.0)
+    try:
+        gc.unfreeze()
+        worker.run_alliance("north", scheduled=True)
+        worker._freeze_parsed()
+        assert gc.get_freeze_count() > 0  # out of the full collections' sight
+        gc.unfreeze()
+        worker._freeze_parsed()
+        assert gc.get_freeze_count() == 0  # nothing parsed since: nothing done
+        first = weakref.ref(alliances[0])
+        alliances[0].cycle = alliances[0]  # type: ignore[attr-defined]  # a cycle only the collector frees
+        path = worker.configs()["north"]
+        path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        worker.run_alliance("north", scheduled=True)  # its config changed: parsed again
+        assert len(alliances) == 2
+        del alliances[0]
+        worker._freeze_parsed()
+        assert first() is None and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

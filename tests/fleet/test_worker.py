@@ -384,7 +384,7 @@ def test_a_lone_worker_runs_the_folder_in_process(tmp_path: Path) -> None:
 def test_a_long_running_worker_logs_one_line_per_cycle(tmp_path: Path) -> None:
     import threading
 
-    from sync.fleet.worker import CycleReport
+    from sync.fleet.outcomes import CycleReport
 
     (tmp_path / "broken.yaml").write_text("alliance: {}\n")
     (tmp_path / "other.yaml").write_text("alliance: {}\n")

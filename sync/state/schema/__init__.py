@@ -19,7 +19,7 @@ from typing import Any
 
 from sync.core.errors import StateError
 from sync.state import SCHEMA_VERSION
-from sync.state.db import Database
+from sync.state.db import Database, DatabaseError
 
 __all__ = ["SCHEMA_VERSION", "column_names", "migrate", "record_version", "schema_version",
            "text_columns"]
@@ -36,6 +36,30 @@ def schema_version(db: Database) -> int:
         return 0
     row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
     return int(row[0] or 0) if row else 0
+
+
+# PostgreSQL stores (database and schema) this process has seen with their version table: a
+# worker opens each alliance's store every few minutes, and the next open asks for the
+# version in one round trip instead of two (whether the table exists, then the version). The
+# version itself is read at every open: a newer mcm-sync may have migrated the store since.
+_VERSIONED: set[str] = set()
+
+
+def _version_at_open(db: Database) -> int:
+    """:func:`schema_version` before the migration's transaction, the table's existence not
+    asked again on PostgreSQL once seen (a schema dropped since is asked about afresh)."""
+    if db.dialect.name == "sqlite":
+        return schema_version(db)
+    if db.where in _VERSIONED:
+        try:
+            row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            return int(row[0] or 0) if row else 0
+        except DatabaseError:  # autocommit: the failed statement spoils no transaction
+            _VERSIONED.discard(db.where)
+    version = schema_version(db)
+    if version:
+        _VERSIONED.add(db.where)
+    return version
 
 
 def record_version(db: Database, version: int) -> None:
@@ -76,7 +100,7 @@ def migrate(
     """
     known = SCHEMA_VERSION if migrations is None else len(migrations)
     target = known if target is None else target
-    current = schema_version(db)
+    current = _version_at_open(db)
     if current > known:
         raise StateError(
             f"{where} has schema version {current}, but this mcm-sync only knows up to "
