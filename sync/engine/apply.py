@@ -395,6 +395,10 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
             store.add_audit(item_id, "mcm-sync", ctx.names.chat, "message", post.replaced_ts,
                             found.ts)
         # Reactions start empty even on an adopted message: any there are unprocessed requests.
+        # No reply read yet either: an adopted message (a dying run's post) may already have
+        # members' replies in its thread, and marking them seen (the thread's latest reply)
+        # would drop them for good. The next run reads the whole thread; copies are journalled
+        # by the reply's ts, so one made before is adopted, not repeated.
         store.put_side(item_id, ctx.names.chat, found.ts,
                        {"status": post.status, "text": found.text or post.text,
-                        "reactions": {}, "latest_reply": found.latest_reply}, fingerprint="")
+                        "reactions": {}, "latest_reply": ""}, fingerprint="")

@@ -86,12 +86,14 @@ def slack_status(current: Mapping[str, Sequence[str]], seen: Mapping[str, Sequen
 
     Only reactions added since the last sync count (a reaction left in place from earlier
     does not keep overriding later changes made in Trello). Removing a reaction changes
-    nothing: it is not a request for any particular status.
+    nothing: it is not a request for any particular status. Nor is a new reaction asking for
+    the status the message already shows: among several new ones it must not outrank the
+    one that asks for a change (that member's request would be dropped unrecorded).
     """
     added: list[tuple[str, str]] = []
     for name, users in current.items():
         new_users = [u for u in users if u not in seen.get(name, ())]
-        if new_users and name in emoji_map:
+        if new_users and name in emoji_map and emoji_map[name] != base_status:
             added.append((emoji_map[name], new_users[0]))
     if not added:
         return base_status, ""

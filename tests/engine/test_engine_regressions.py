@@ -13,7 +13,7 @@ import pytest
 
 from connectors.identity import token_in
 from sync.core.errors import FatalRemoteError, RemoteError
-from tests.support.fake_alliance import FakeAlliance, scratch_dir
+from tests.support.fake_alliance import FakeAlliance, scratch_dir, synced
 from tests.support.stores import BACKENDS
 from tests.support.sync_scenario import STATUSES, item_ids, member_changes
 
@@ -157,3 +157,29 @@ def test_sync_reports_progress_per_item_and_message(tmp_path: Path) -> None:
     assert [done for done, _total, _what in items] == list(range(1, 46))
     assert {total for _done, total, _what in seen} == {45}
     assert len(messages) == 45 and messages[0][2] == "message FRL-1"
+
+
+def test_a_reaction_made_while_the_run_writes_does_not_hide_a_later_one() -> None:
+    """Bram moves FRL-13 to Done; while the run posts its "moved" note he reacts ✅ (the
+    run read the message before: it never sees that reaction), then ⏳ (doing). The next
+    run takes both as new: ✅ asks for the status FRL-13 already has, so it is no request and
+    must not outrank ⏳ by priority (the doing request was lost, unrecorded)."""
+    alliance = synced().fork(scratch_dir())
+    try:
+        world = alliance.world
+        channel = alliance.resource("slack", "channel", "actions")
+        card, ts = item_ids(alliance)["FRL-13"]
+        bram = world.as_member("bram.visser@example.org")
+        bram.move_card(card, alliance.resource("trello", "list", "done"))
+        world.when_writing("slack.post_message",
+                           lambda _: bram.react(channel, ts, "white_check_mark"))
+        alliance.sync()
+        world.forget_hooks()
+        bram.react(channel, ts, "hourglass_flowing_sand")
+        alliance.sync()
+        with alliance.store() as store:
+            item = next(i for i in store.list_items() if i.number == "FRL-13")
+            lost = [c for c in store.list_conflicts(item_id=item.id) if c.loser_value == "doing"]
+        assert item.status == "doing" or lost, item.status
+    finally:
+        shutil.rmtree(alliance.folder, ignore_errors=True)

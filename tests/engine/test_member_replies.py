@@ -208,3 +208,40 @@ def test_a_second_copy_of_an_item_message_is_merged_and_removed_by_the_next_run(
     writes = world.writes
     alliance.sync(full=True)
     assert world.writes == writes
+
+
+@pytest.mark.parametrize("fault", ["answer lost", "died at the next write"])
+def test_a_reply_under_a_message_a_dying_run_posted_reaches_the_card(
+        alliance: FakeAlliance, fault: str) -> None:
+    """Bram adds a card; the run posts its item's message and dies before recording it (the
+    post's answer lost, or the run killed at its next write, the "new item" note). Hana
+    replies in that message's thread. The next run adopts the message by its token: adopting
+    it must not mark her reply as read (the thread's latest reply), or it is never copied."""
+    world = alliance.world
+    channel = alliance.resource("slack", "channel", "actions")
+    world.as_member(BRAM).add_card(alliance.resource("trello", "list", "todo"), "Call the mayor")
+    probe = alliance.fork(scratch_dir())  # where in the run the item's message is posted
+    start = probe.world.writes
+    probe.sync()
+    post = probe.world.log[start:].index("slack.post_message")
+    shutil.rmtree(probe.folder, ignore_errors=True)
+    if fault == "answer lost":
+        world.drop_after(post)
+    else:
+        world.crash_after(post + 1)
+    with pytest.raises(RemoteError):
+        alliance.sync()
+    world.crash_after(None)
+    number = max(item_ids(alliance), key=lambda n: int(n.split("-")[1]))
+    card, recorded = item_ids(alliance)[number]
+    assert not recorded  # the dying run never recorded its message
+    message = next(m for m in world.slack.messages[channel]
+                   if not m["thread_ts"] and m["text"].startswith(f"*{number}*"))
+    world.as_member(HANA).reply(channel, message["ts"], "I know the mayor")
+    alliance.sync()
+    alliance.sync()
+    copies = [c for c in bot_comments(alliance, card) if "I know the mayor" in c]
+    assert len(copies) == 1, bot_comments(alliance, card)
+    writes = world.writes
+    alliance.sync(full=True)
+    assert world.writes == writes  # nothing left over, nothing copied twice

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from connectors.identity import OUR_EVENT_TYPES, token_in, token_in_metadata
+from connectors.identity import OUR_EVENT_TYPES, make_token, token_in, token_in_metadata
 from sync.core.errors import RemoteError
 from sync.engine.normalize import card_values
 from sync.engine.read import prepare
@@ -100,6 +100,16 @@ class SyncMachine(RuleBasedStateMachine):
         card = self.world.trello.cards_by_id.get(self.ids.get(number, ("", ""))[0])
         return card if card is not None and not card["closed"] else None
 
+    def _message(self, number: str) -> dict[str, Any] | None:
+        """The item's message as the members see it in Slack: the one the store records, or
+        one a dying run posted and never recorded (found by its token); None if it has none
+        yet (then there is no thread to reply in, nothing to react to)."""
+        token = make_token(self.alliance.config.alliance.slug, self.base[number]["key"])
+        ts = self.ids.get(number, ("", ""))[1]
+        top = [m for m in self.world.slack.messages[self.channel] if not m["thread_ts"]]
+        return next((m for m in top if ts and m["ts"] == ts), None) or next(
+            (m for m in top if token_in_metadata(m["metadata"]) == token), None)
+
     def _delivered(self, source: str, kind: str, subject: str, who: str) -> None:
         self.deliveries.append((source, kind, subject, {"member": self.world.person(who).name}))
 
@@ -163,9 +173,9 @@ class SyncMachine(RuleBasedStateMachine):
           who=st.sampled_from(PEOPLE))
     def react(self, number: str, emoji: str, who: str) -> None:
         """A member reacts to an item's message with a status emoji."""
-        message = self.world.slack.doc(self.channel, self.ids[number][1])
+        message = self._message(number)
         user = self.world.person(who).slack_id
-        if user in message["reactions"].get(emoji, []):
+        if message is None or user in message["reactions"].get(emoji, []):
             return
         self.world.as_member(who).react(self.channel, message["ts"], emoji)
         self.requests.setdefault(number, []).append(self.emoji[emoji])
@@ -175,11 +185,14 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(number=NUMBERS, who=st.sampled_from(PEOPLE))
     def reply(self, number: str, who: str) -> None:
         """A member replies in an item's thread (to be copied to the card)."""
+        message = self._message(number)
+        if message is None:
+            return
         self.texts += 1
         text = f"note {self.texts} from {who.split('@')[0]}"
-        posted = self.world.as_member(who).reply(self.channel, self.ids[number][1], text)
+        posted = self.world.as_member(who).reply(self.channel, message["ts"], text)
         self.replies.append((number, text))
-        self.deliveries.append(("slack", "reply", self.ids[number][1],
+        self.deliveries.append(("slack", "reply", message["ts"],
                                 {"ts": posted.ts, "user": self.world.person(who).slack_id}))
 
     @rule(number=NUMBERS, who=st.sampled_from(PEOPLE))
@@ -250,7 +263,7 @@ class SyncMachine(RuleBasedStateMachine):
 
         def member(target: str) -> None:
             nonlocal number
-            if same:
+            if same and target:  # a top-level post's target is "": no item to match
                 number = next((n for n, ids in self.ids.items() if target in ids), number)
             if act == "react":
                 self.react(number, "white_check_mark", who)
@@ -401,3 +414,22 @@ SyncMachine.TestCase.settings = settings(
     max_examples=1000 if _THOROUGH else 25, stateful_step_count=12, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 TestSyncMachine = SyncMachine.TestCase
+
+
+def test_a_reply_on_an_item_without_a_message_yet_is_no_reply() -> None:
+    """The thorough profile's example, replayed: a member's card, a run dying at its first
+    write (the item is recorded, its message not posted), then a run during which a member
+    "replies" on that item. Its thread does not exist yet: the reply used to go to the
+    channel's top level (a thread ts of ""), which no sync can copy to a card."""
+    machine = SyncMachine()
+    try:
+        machine.rename_card(number="FRL-44", title="Call the mayor", who=PEOPLE[0])
+        machine.add_card(status="todo", title="Call the mayor", who=PEOPLE[0])
+        machine.sync_with_fault(drop=False, k=0)
+        machine.act_during_a_run(act="reply", move=None, nth=2, number="FRL-13", same=True,
+                                 serve=False, who=PEOPLE[0], write="slack.post_message")
+        top = [m for m in machine.world.slack.messages[machine.channel] if not m["thread_ts"]]
+        assert not any(m["text"].startswith("note ") for m in top)
+        machine.sync()
+    finally:
+        machine.teardown()
