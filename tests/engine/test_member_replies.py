@@ -21,16 +21,15 @@ from sync.engine.model import SyncContext
 from sync.engine.read import prepare
 from sync.realtime.process import process
 from sync.state.events import EventQueue
-from tests.support.fake_alliance import FakeAlliance, bot_comments, scratch_dir, synced
+from tests.support.fake_alliance import FakeAlliance, bot_comments, scratch_dir, synced_copy
 from tests.support.sync_scenario import item_ids
 
 HANA = "hana.tesfaye@example.org"
 BRAM = "bram.visser@example.org"
 @pytest.fixture
 def alliance() -> Iterator[FakeAlliance]:
-    made = synced().fork(scratch_dir())
-    yield made
-    shutil.rmtree(made.folder, ignore_errors=True)
+    with synced_copy() as made:
+        yield made
 
 
 def serve_events(alliance: FakeAlliance, *events: tuple[str, str, str, dict]) -> None:

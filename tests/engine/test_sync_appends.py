@@ -16,15 +16,14 @@ import pytest
 
 from connectors.identity import OUR_EVENT_TYPES, item_metadata, make_token, token_in_metadata
 from sync.core.errors import RemoteError
-from tests.support.fake_alliance import FakeAlliance, bot_comments, scratch_dir, synced
+from tests.support.fake_alliance import FakeAlliance, bot_comments, scratch_dir, synced_copy
 from tests.support.sync_scenario import STATUSES, item_ids
 
 
 @pytest.fixture
 def alliance() -> Iterator[FakeAlliance]:
-    made = synced().fork(scratch_dir())
-    yield made
-    shutil.rmtree(made.folder, ignore_errors=True)
+    with synced_copy() as made:
+        yield made
 
 
 def _thread(alliance: FakeAlliance, channel: str, ts: str) -> list[str]:

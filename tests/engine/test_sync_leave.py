@@ -6,14 +6,13 @@ run reads those actions again.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from sync.engine.read import prepare
 from sync.engine.run import run_sync
-from tests.support.fake_alliance import FakeAlliance, scratch_dir, synced
+from tests.support.fake_alliance import FakeAlliance, synced_copy
 from tests.support.sync_scenario import item_ids
 
 BRAM = "bram.visser@example.org"
@@ -21,9 +20,8 @@ BRAM = "bram.visser@example.org"
 
 @pytest.fixture
 def alliance() -> Iterator[FakeAlliance]:
-    made = synced().fork(scratch_dir())
-    yield made
-    shutil.rmtree(made.folder, ignore_errors=True)
+    with synced_copy() as made:
+        yield made
 
 
 def _move(alliance: FakeAlliance, number: str, status: str) -> None:

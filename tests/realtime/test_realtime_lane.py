@@ -7,7 +7,6 @@ its decision stays open in the journal until its notes and bookkeeping are done.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -17,7 +16,7 @@ from sync.engine.model import DECISION, SyncContext
 from sync.engine.read import prepare
 from sync.realtime.process import drain
 from sync.state.events import EventQueue
-from tests.support.fake_alliance import FakeAlliance, scratch_dir, synced
+from tests.support.fake_alliance import FakeAlliance, synced_copy
 from tests.support.sync_scenario import item_ids
 
 BRAM = "bram.visser@example.org"
@@ -25,9 +24,8 @@ BRAM = "bram.visser@example.org"
 
 @pytest.fixture
 def alliance() -> Iterator[FakeAlliance]:
-    made = synced().fork(scratch_dir())
-    yield made
-    shutil.rmtree(made.folder, ignore_errors=True)
+    with synced_copy() as made:
+        yield made
 
 
 def _moved(alliance: FakeAlliance, queue: EventQueue, number: str, status: str) -> None:

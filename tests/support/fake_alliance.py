@@ -15,11 +15,13 @@ rows into a new schema).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,17 @@ def synced() -> FakeAlliance:
         alliance.sync()
         _SYNCED.append(alliance)
     return _SYNCED[0]
+
+
+@contextlib.contextmanager
+def synced_copy() -> Iterator[FakeAlliance]:
+    """A fork of :func:`synced` in a scratch folder of its own, removed afterwards (what a
+    test that changes the alliance starts from)."""
+    made = synced().fork(scratch_dir())
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made.folder, ignore_errors=True)
 
 
 def bot_comments(alliance: FakeAlliance, card_id: str) -> list[str]:
