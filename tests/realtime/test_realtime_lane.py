@@ -8,14 +8,15 @@ its decision stays open in the journal until its notes and bookkeeping are done.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from sync.engine.model import DECISION, SyncContext
 from sync.engine.read import prepare
-from sync.realtime.process import drain
+from sync.realtime.process import Drained, drain
 from sync.state.events import EventQueue
+from sync.state.store import StateStore
 from tests.support.fake_alliance import FakeAlliance, synced_copy
 from tests.support.sync_scenario import item_ids
 
@@ -26,6 +27,17 @@ BRAM = "bram.visser@example.org"
 def alliance() -> Iterator[FakeAlliance]:
     with synced_copy() as made:
         yield made
+
+
+def _drained(alliance: FakeAlliance, store: StateStore, queue: EventQueue,
+             sleep: Callable[[float], None]) -> Drained:
+    """The queue drained on the alliance's fakes (held as the test set them), the drain's
+    sleeps going to ``sleep`` (the test's clock): every delivery taken, none failed."""
+    ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
+                  alliance.world.slack, store, now=alliance.now)
+    drained = drain(ctx, queue, settle=0, sleep=sleep)
+    assert drained.errors == [] and queue.pending() == []
+    return drained
 
 
 def _moved(alliance: FakeAlliance, queue: EventQueue, number: str, status: str) -> None:
@@ -108,10 +120,7 @@ def test_a_lane_held_by_slacks_pacing_sleeps_only_to_look_for_deliveries(
                 seen["notes"] = [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")]
                 slack.holds.clear()
 
-        ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
-                      slack, store, now=alliance.now)
-        drained = drain(ctx, queue, settle=0, sleep=sleep)
-        assert drained.errors == [] and queue.pending() == []
+        _drained(alliance, store, queue, sleep)
         assert not store.open_intents("hub") and not store.open_intents("slack")
     assert "Blocked" in str(seen["message"]) and seen["notes"] == [0, 0]
     assert len(sleeps) == 20 and max(sleeps) <= LOOK_SECONDS  # never the 30 s hold
@@ -140,10 +149,7 @@ def test_deliveries_that_come_while_the_channels_read_is_held_join_one_batch(
                 assert "Blocked" not in _message(alliance, "FRL-4")  # nothing read yet
                 slack.holds.clear()
 
-        ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
-                      slack, store, now=alliance.now)
-        drained = drain(ctx, queue, settle=0, sleep=sleep)
-        assert drained.errors == [] and queue.pending() == []
+        drained = _drained(alliance, store, queue, sleep)
     assert drained.batches == 1 and len(sleeps) == 5 and max(sleeps) <= LOOK_SECONDS
     assert "Blocked" in _message(alliance, "FRL-4") and "In progress" in _message(
         alliance, "FRL-3")
@@ -182,10 +188,7 @@ def test_a_whole_sync_leaves_the_items_in_the_lane_to_it_and_does_not_wait_for_t
                 seen["notes"] = [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")]
                 slack.holds.clear()
 
-        ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
-                      slack, store, now=alliance.now)
-        drained = drain(ctx, queue, settle=0, sleep=sleep)
-        assert drained.errors == [] and queue.pending() == []
+        _drained(alliance, store, queue, sleep)
         assert not store.open_intents("hub") and not store.open_intents("slack")
         statuses = {n: store.get_item_by_number(n).status for n in ("FRL-3", "FRL-4")}
         audits = {n: [e for e in store.list_audit(store.get_item_by_number(n).id)
@@ -234,10 +237,7 @@ def test_a_reply_held_by_trellos_pacing_waits_in_the_lane_not_in_the_pacer(
                 seen["copied"] = copied()
                 trello.holds.clear()
 
-        ctx = prepare(alliance.config, alliance.book, alliance.rows, trello,
-                      alliance.world.slack, store, now=alliance.now)
-        drained = drain(ctx, queue, settle=0, sleep=sleep)
-        assert drained.errors == [] and queue.pending() == []
+        _drained(alliance, store, queue, sleep)
         assert not store.open_intents()
     assert "Blocked" in str(seen["message"]) and seen["copied"] == []
     assert len(sleeps) == 20 and max(sleeps) <= LOOK_SECONDS  # never the 30 s hold
