@@ -91,6 +91,18 @@ def waiting_allowed() -> bool:
     return not getattr(_scope, "impatient", False)
 
 
+def refuse_if_held(service: str, operation: str, ready_in: Callable[[], float]) -> None:
+    """Inside :func:`without_waiting`: raise a retriable error, the call unsent, when the
+    connector's pacing would hold it back (``ready_in()`` > 0), its wait as ``retry_after``;
+    outside the scope nothing is asked (the call waits in its pacer as usual)."""
+    if waiting_allowed():
+        return
+    wait = ready_in()
+    if wait > 0:
+        raise RetriableRemoteError(service, f"{operation}: paced, ready in {wait:.2f} s",
+                                   retry_after=wait)
+
+
 def redact(text: str) -> str:
     """``text`` with anything that looks like a credential replaced by ``***``
     (:func:`connectors.masking.mask`: the remembered secrets and the shapes of credentials)."""
@@ -305,6 +317,7 @@ __all__ = [
     "error_for_status",
     "parse_retry_after",
     "redact",
+    "refuse_if_held",
     "waiting_allowed",
     "without_waiting",
 ]

@@ -35,7 +35,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from connectors.base import ChatChannel, ChatMessage, HistoryPage
-from connectors.errors import FatalRemoteError, NotFoundError, RemoteError, RetriableRemoteError
+from connectors.errors import FatalRemoteError, NotFoundError, RemoteError
 from connectors.identity import OUR_EVENT_TYPES, token_in_metadata
 from connectors.masking import remember_secret
 from connectors.pacing import Pacer, SlackPacer, with_margin
@@ -51,7 +51,7 @@ from connectors.retry import (
     RetryPolicy,
     error_for_connection,
     redact,
-    waiting_allowed,
+    refuse_if_held,
 )
 from connectors.slack.shapes import (
     CREATES,
@@ -147,13 +147,9 @@ class SlackConnector:
         slow = self.distributed and method in SLACK_DISTRIBUTED_METHODS
 
         def once() -> Response:
-            if not waiting_allowed():
-                # Asked not to wait (connectors.retry.without_waiting): a call the pacing
-                # would hold back is refused here, unsent, with how long until it could go.
-                wait = self.ready_in(method, channel)
-                if wait > 0:
-                    raise RetriableRemoteError(SERVICE, f"{method}: paced, ready in {wait:.2f} s",
-                                               retry_after=wait)
+            # Asked not to wait (connectors.retry.without_waiting), a call the pacing would
+            # hold back is refused here, unsent, with how long until it could go.
+            refuse_if_held(SERVICE, method, lambda: self.ready_in(method, channel))
             if slow:
                 self._slow.acquire(method)
             else:

@@ -38,7 +38,7 @@ from connectors.retry import (
     RetryPolicy,
     error_for_connection,
     error_for_status,
-    waiting_allowed,
+    refuse_if_held,
 )
 from connectors.trello import wire
 
@@ -104,13 +104,9 @@ class TrelloCore:
                 operation = operation.replace(secret, "{token}")
 
         def once() -> T:
-            if not waiting_allowed():
-                # Asked not to wait (connectors.retry.without_waiting): a request the pacing
-                # would hold back is refused here, unsent, with how long until it could go.
-                wait = self._pacer.ready_in(path)
-                if wait > 0:
-                    raise RetriableRemoteError(SERVICE, f"{operation}: paced, ready in "
-                                               f"{wait:.2f} s", retry_after=wait)
+            # Asked not to wait (connectors.retry.without_waiting), a request the pacing
+            # would hold back is refused here, unsent, with how long until it could go.
+            refuse_if_held(SERVICE, operation, lambda: self._pacer.ready_in(path))
             self._pacer.acquire(path)
             self.calls += 1
             try:
