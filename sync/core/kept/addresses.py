@@ -56,20 +56,21 @@ def valid_address(value: str) -> str:
 @contextmanager
 def deferred() -> Iterator[list[tuple[str, str | None]]]:
     """Within: addresses are not checked, only noted (the list yielded)."""
-    seen: list[tuple[str, str | None]] = []
-    tokens = _seen.set(seen), _deferring.set(True)
-    try:
+    with _noting(deferring=True) as seen:
         yield seen
-    finally:
-        _seen.reset(tokens[0])
-        _deferring.reset(tokens[1])
 
 
 @contextmanager
 def checked() -> Iterator[list[tuple[str, str | None]]]:
     """Within: every address is checked, and noted with what the checker made of it."""
+    with _noting(deferring=False) as seen:
+        yield seen
+
+
+@contextmanager
+def _noting(*, deferring: bool) -> Iterator[list[tuple[str, str | None]]]:
     seen: list[tuple[str, str | None]] = []
-    tokens = _seen.set(seen), _deferring.set(False)
+    tokens = _seen.set(seen), _deferring.set(deferring)
     try:
         yield seen
     finally:
