@@ -180,7 +180,7 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
 def _read_wait(ctx: SyncContext, events: Sequence[QueuedEvent]) -> float:
     """How long the batch's read of the channel would wait in Slack's pacer (0.0: it can go,
     or the batch needs none, or the wait is one not to hold for)."""
-    if not any(e.source in ("trello", "slack") for e in events):
+    if not any(e.source in (ctx.names.board, ctx.names.chat) for e in events):
         return 0.0
     wait = ctx.chat.ready_in(READ_METHOD, ctx.settings.actions_channel)
     return wait if wait <= READ_HOLD_SECONDS else 0.0
