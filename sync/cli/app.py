@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connectors import masking
-from sync import __version__
 from sync.api import SCHEMA_VERSION, load_env_file
 from sync.cli.support.i18n import texts
 from sync.cli.support.lazy import LazyGroup
@@ -73,6 +72,22 @@ def _command_name() -> str:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+def _show_version(ctx: click.Context, _option: click.Parameter, asked: bool) -> None:
+    """``--version``: the package's version and the state store's schema, then exit.
+
+    The version is read from the installed metadata only when asked (:mod:`sync`): a cron run
+    never pays for :mod:`importlib.metadata`. The state store's schema is beside it: a store
+    written by a newer mcm-sync is refused, so both numbers matter when reporting or upgrading.
+    """
+    if not asked or ctx.resilient_parsing:
+        return
+    import sync
+
+    click.echo(f"mcm-sync, version {sync.__version__} (state store schema {SCHEMA_VERSION})",
+               color=ctx.color)
+    ctx.exit()
 
 
 def _check_output(value: Path | None, *, folder_ok: bool) -> Path | None:
@@ -206,12 +221,9 @@ class McmGroup(LazyGroup):
     "default $MCM_SYNC_ENV_FILE). Variables already set win.",
 )
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs).")
-@click.version_option(
-    __version__, prog_name="mcm-sync",
-    # The state store's schema beside the package's version: a store written by a newer
-    # mcm-sync is refused, so both numbers matter when reporting or upgrading.
-    message=f"%(prog)s, version %(version)s (state store schema {SCHEMA_VERSION})",
-)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_version,
+              help="Show the version and exit.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, env_file: Path | None,
         verbose: int) -> None:

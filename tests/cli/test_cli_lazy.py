@@ -29,13 +29,14 @@ HEAVY = ("sqlalchemy", "pydantic", "docx", "icalendar", "werkzeug", "jinja2", "m
 # babel.core), the playbook's loader with its schemas and checks (the fitted playbook is read
 # back from beside the state store: sync.core.kept.playbook), email_validator (the config's
 # addresses are kept as valid: sync.core.kept.addresses), and our modules for other commands
-# or for a sync with something to do (bootstrap's; the engine's plan and its apply).
+# or for a sync with something to do (bootstrap's; the engine's plan and its apply, init's
+# questions: sync.core.init_config).
 NOT_IN_A_QUIET_SYNC = (
     "docx", "icalendar", "werkzeug", "jinja2", "matplotlib", "rich", "mailchimp_marketing",
     "babel.dates", "babel.numbers", "playbooks.loader", "playbooks.spec", "playbooks.checks",
     "email_validator",
     "sync.audience.model", "sync.bootstrap", "sync.engine.plan", "sync.engine.apply",
-    "sync.engine.item", "sync.doctor",
+    "sync.engine.item", "sync.doctor", "sync.core.init_config",
     "sync.documents", "sync.fleet", "sync.serve", "sync.realtime.hosted",
     "sync.realtime.process", "sync.state.events")
 
@@ -80,6 +81,8 @@ def test_version_and_help_import_no_command(args: tuple[str, ...]) -> None:
     assert sorted({m.partition(".")[0] for m in modules} & set(HEAVY)) == []
     if args == ("--help",):
         assert all(name in found.output for name in COMMANDS)
+        # The version is read from the installed metadata only when shown (sync.__version__).
+        assert "importlib.metadata" not in modules
 
 
 @pytest.mark.parametrize("synced_template", ["sqlite"], indirect=True)

@@ -82,7 +82,7 @@ def test_another_language_is_kept_beside_the_alliance_own(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("edited", ["data/text/en.yaml", "data/structure.yaml", "loader.py",
-                                    "model.py", "calendar.py"])
+                                    "model.py", "calendar.py", "labels.py", "dates.py"])
 def test_an_edited_source_file_is_a_new_key(tmp_path: Path, edited: str) -> None:
     package = tmp_path / "playbooks"
     original = playbook_sources("en")

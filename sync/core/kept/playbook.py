@@ -11,11 +11,14 @@ So the fitted playbook is kept beside the state store (:mod:`sync.core.kept`:
 made from:
 
 - the bytes of the packaged files read (``structure.yaml``, ``text/<language>.yaml``) and of
-  the modules that turn them into the playbook (the models, the loader, its schemas and
-  checks, the calendar fitting): an edited file, in a source tree too, is a new key;
+  every module of the ``playbooks`` package, which defines the playbook's models and builds
+  and fits them (the loader, its schemas and checks, the calendar fitting): an edited file,
+  in a source tree too, or an upgrade that changes any of them is a new key;
 - the language and the calendar taken from the config (start, end, number of plenaries):
   another config is another key;
-- mcm-sync's, Python's and pydantic's versions, and this module's format.
+- Python's and pydantic's versions, and this module's format. Not mcm-sync's own version: the
+  package's code is in the key already, and reading the version costs a cron run
+  :mod:`importlib.metadata` (some 30 ms) for nothing.
 
 A run with the key's file reads it back (``pickle``: the very objects, no validation, so
 pydantic builds none of the playbook's models); without it, the playbook is built and checked
@@ -40,24 +43,21 @@ from typing import TYPE_CHECKING
 from pydantic import VERSION as PYDANTIC_VERSION
 
 import playbooks
-import sync
 from sync.core.kept import write_kept
 
 if TYPE_CHECKING:
     from playbooks.model import Playbook
 
-FORMAT = "mcm-sync fitted playbook 1"
-# The modules of the playbooks package that shape a fitted playbook (an edit is a new key).
-CODE = ("model.py", "loader.py", "spec.py", "checks.py", "calendar.py", "yaml_text.py",
-        "errors.py")
+FORMAT = "mcm-sync fitted playbook 2"
 
 
 def playbook_sources(language: str, package: Path | None = None) -> list[Path]:
     """The files a fitted playbook in ``language`` is made from (``package``: the playbooks
     package's folder)."""
     folder = package or Path(playbooks.__file__).parent
+    # Every module of the package (an edit of any is a new key), in a stable order.
     return [folder / "data" / "structure.yaml", folder / "data" / "text" / f"{language}.yaml",
-            *(folder / name for name in CODE)]
+            *sorted(folder.glob("*.py"))]
 
 
 def playbook_key(language: str, start: dt.date, end: dt.date, plenaries: int,
@@ -65,7 +65,7 @@ def playbook_key(language: str, start: dt.date, end: dt.date, plenaries: int,
     """The digest a fitted playbook is kept under; None when a source cannot be read (a
     language without a text file: the loader says what is wrong)."""
     digest = hashlib.sha256()
-    for part in (FORMAT, sync.__version__, sys.version, PYDANTIC_VERSION, language,
+    for part in (FORMAT, sys.version, PYDANTIC_VERSION, language,
                  start.isoformat(), end.isoformat(), str(plenaries)):
         digest.update(part.encode() + b"\0")
     for source in sources:
