@@ -83,9 +83,9 @@ def _show_version(ctx: click.Context, _option: click.Parameter, asked: bool) -> 
     """
     if not asked or ctx.resilient_parsing:
         return
-    import sync
+    from sync import __version__
 
-    click.echo(f"mcm-sync, version {sync.__version__} (state store schema {SCHEMA_VERSION})",
+    click.echo(f"mcm-sync, version {__version__} (state store schema {SCHEMA_VERSION})",
                color=ctx.color)
     ctx.exit()
 
