@@ -31,7 +31,7 @@ def alliance_playbook(config: Config, language: str | None = None) -> Playbook:
     language = language or alliance.language
     calendar = (alliance.start_date, alliance.end_date, alliance.plenaries)
     folder = kept_folder(config)
-    key = playbook_key(language, *calendar, playbook_sources(language)) if folder else None
+    key = fitted_playbook_key(config, language) if folder else None
     if folder is not None and key is not None:
         kept = read_playbook(folder, language, key)
         if kept is not None:
@@ -43,6 +43,15 @@ def alliance_playbook(config: Config, language: str | None = None) -> Playbook:
     if folder is not None and key is not None:
         write_playbook(folder, key, book)
     return book
+
+
+def fitted_playbook_key(config: Config, language: str | None = None) -> str | None:
+    """The key :func:`alliance_playbook` keeps the playbook in ``language`` (default the
+    alliance's) under (:func:`sync.core.kept.playbook.playbook_key`)."""
+    alliance = config.alliance
+    language = language or alliance.language
+    return playbook_key(language, alliance.start_date, alliance.end_date, alliance.plenaries,
+                        playbook_sources(language))
 
 
 def item_keys(playbook: Playbook, rows: Sequence[ActionRow]) -> list[str]:

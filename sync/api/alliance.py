@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playbooks.model import ActionRow, Playbook
-from sync.actionplan.calendar import alliance_playbook, item_keys
+from sync.actionplan.calendar import alliance_playbook, fitted_playbook_key, item_keys
 from sync.api.runs import BootstrapRun, ProgressFn, alliance_rows
 from sync.audience.store import StakeholderStore
 from sync.core.config import Config, default_config_path, load_config
@@ -93,8 +93,9 @@ class Alliance:
 
     @cached_property
     def rows(self) -> list[ActionRow]:
-        """The alliance's own action-plan rows (InputError naming file and row if bad)."""
-        return alliance_rows(self.config, self.playbook)
+        """The alliance's own action-plan rows (InputError naming file and row if bad), kept
+        beside the state store under the key of its fitted playbook (:attr:`playbook`)."""
+        return alliance_rows(self.config, self.playbook, fitted_playbook_key(self.config))
 
     @cached_property
     def inputs(self) -> str:

@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 
 import yaml
@@ -36,6 +36,15 @@ from sync.core import checks
 from sync.core.errors import ConfigError, Problem
 from sync.core.kept import kept_folder
 from sync.core.kept.addresses import all_known, checked, deferred, keep_valid, valid_address
+from sync.core.kept.config import (
+    References,
+    config_folder,
+    config_key,
+    read_config,
+    with_secrets,
+    without_secrets,
+    write_config,
+)
 from sync.core.meeting_settings import MeetingSettings, Venue
 from sync.core.places import DEFAULT_TIMEZONE, country_problem, suggested_zone
 from sync.core.state_url import resolve_state_url
@@ -55,7 +64,7 @@ Address = Annotated[str, AfterValidator(valid_address)]
 class _Strict(BaseModel):
     """Base model: unknown keys are errors, values are not coerced from the wrong type."""
 
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, defer_build=True)
 
 
 class Alliance(_Strict):
@@ -239,7 +248,8 @@ class StateSettings(_Strict):
     url: SecretStr | None = None
     schema_name: str = Field("", alias="schema", pattern=r"^([a-z_][a-z0-9_-]{0,58})?$")
 
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, populate_by_name=True,
+                              defer_build=True)
 
 
 class SyncSettings(_Strict):
@@ -277,12 +287,12 @@ class Config(_Strict):
     # serve` behind a public URL) or "socket_mode" (`serve --socket-mode`). The doctor checks
     # the secrets serve needs when it is not "none".
     real_time: Literal["none", "serve", "socket_mode"] = "none"
-    state: StateSettings = StateSettings()
-    sync: SyncSettings = SyncSettings()
-    trello: TrelloSettings = TrelloSettings()
-    slack: SlackSettings = SlackSettings()
-    mailchimp: MailchimpSettings = MailchimpSettings()
-    meetings: MeetingSettings = MeetingSettings()
+    state: StateSettings = Field(default_factory=StateSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    trello: TrelloSettings = Field(default_factory=TrelloSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    mailchimp: MailchimpSettings = Field(default_factory=MailchimpSettings)
+    meetings: MeetingSettings = Field(default_factory=MeetingSettings)
 
     def meeting_venue(self, number: int) -> Venue:
         """Where and when plenary ``number`` takes place (``meetings:``; hosts take turns)."""
@@ -480,7 +490,15 @@ def problems_from_validation(error: ValidationError, source: str) -> list[Proble
 
 
 def parse_config(text: str, source: str = "<config>", path: Path | None = None) -> Config:
-    """Parse and validate config text; raise :class:`ConfigError` listing every problem."""
+    """Parse and validate config text; raise :class:`ConfigError` listing every problem.
+
+    With the file's ``path``, a config validated by an earlier run is read back without its
+    secrets, and they are resolved again (:mod:`sync.core.kept.config`)."""
+    key = config_key(text, path) if path is not None else None
+    kept = _kept_config(path, key, source) if path is not None and key is not None else None
+    if kept is not None:
+        _remember_secrets(kept)
+        return kept
     try:
         raw = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -493,6 +511,7 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
                                    "start from config.example.yaml")])
     # A quoted 'false' is refused by the model; until then, unset secrets are not blamed.
     sandbox = raw.get("sandbox", False) is not False
+    references = _references(raw)  # before they are replaced by the secrets
     problems = _resolve_secrets(raw, source, sandbox)
     problems += resolve_state_url(raw, source)
     data = {**raw, "source_path": path}
@@ -510,7 +529,42 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
     if problems or config is None:
         raise ConfigError(problems)
     _remember_secrets(config)
+    if path is not None and key is not None:
+        _keep_config(config, path, key, references)
     return config
+
+
+def _references(raw: dict[str, Any]) -> References:
+    """The secret fields' references as the file writes them (``${VAR}``): no secret."""
+    return {(section, key): block[key] for section, key in SECRET_KEYS
+            if isinstance(block := raw.get(section), dict) and isinstance(block.get(key), str)
+            and block[key]}
+
+
+def _kept_config(path: Path, key: str, source: str) -> Config | None:
+    """The config kept under ``key`` with its secrets resolved again, or None (none kept, or
+    a secret's reference does not resolve now: validated anew, which says what is wrong)."""
+    found = read_config(config_folder(path), key, Config)
+    if found is None:
+        return None
+    config, references = found
+    raw: dict[str, Any] = {}
+    for (section, name), reference in references.items():
+        raw.setdefault(section, {})[name] = reference
+    if _resolve_secrets(raw, source, config.sandbox):
+        return None
+    return cast(Config, with_secrets(config, raw))
+
+
+def _keep_config(config: Config, path: Path, key: str, references: References) -> None:
+    """Keep the validated ``config`` without its secrets, where the next run looks (only for
+    a SQLite store in the default state folder beside the config: see the module)."""
+    folder = kept_folder(config)
+    if folder is None or config.state.url is not None:
+        return
+    if folder.resolve() != config_folder(path).resolve():
+        return  # a state.path elsewhere: the next run could not find it before reading
+    write_config(folder, key, without_secrets(config, SECRET_KEYS), references)
 
 
 def _with_known_addresses(data: dict[str, Any]) -> Config | None:

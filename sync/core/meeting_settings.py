@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 class Host(BaseModel):
     """An organisation that hosts plenary meetings, and where."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     organisation: str = Field(min_length=2)
     place: str = ""
@@ -36,7 +36,7 @@ class Venue:
 class MeetingSettings(BaseModel):
     """The plenaries' start time, length and hosts (the guide rotates hosts among members)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     start_time: dt.time = dt.time(14, 0)
     duration_minutes: int = Field(default=150, ge=30, le=600)

@@ -1,8 +1,9 @@
 """What a run keeps beside the state store so that the next run need not work it out again.
 
-Two things, each under a digest of everything it is made from, so that a changed input is a
-new key and never a stale answer: the alliance's fitted playbook (:mod:`.playbook`) and the
-config's e-mail addresses already found valid (:mod:`.addresses`). Both live in the folder
+Three things, each under a digest of everything it is made from, so that a changed input is a
+new key and never a stale answer: the alliance's fitted playbook (:mod:`.playbook`), the
+config's e-mail addresses already found valid (:mod:`.addresses`) and the validated config
+itself without its secrets (:mod:`.config`). Both live in the folder
 ``cache/`` beside the SQLite state store, written atomically and readable by their owner only;
 neither holds a secret. Where there is no such folder (no state folder yet: nothing is made
 before bootstrap; a PostgreSQL store) nothing is kept and everything is worked out every run.
@@ -10,6 +11,8 @@ before bootstrap; a PostgreSQL store) nothing is kept and everything is worked o
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -34,6 +37,27 @@ def kept_folder(config: _StateOfTheConfig) -> Path | None:
     if config.state_url:
         return None
     return config.state_path.parent / FOLDER
+
+
+def files_digest(paths: list[Path]) -> bytes | None:
+    """One digest of the bytes of ``paths`` (in that order, each with its name); None when one
+    cannot be read."""
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            found = path.stat()
+            digest.update(path.name.encode() + b"\0"
+                          + _file_digest(path, found.st_size, found.st_mtime_ns))
+        except OSError:
+            return None
+    return digest.digest()
+
+
+@functools.lru_cache(maxsize=256)
+def _file_digest(path: Path, size: int, mtime_ns: int) -> bytes:
+    """A file's digest, read once per process while its size and time stay the same (a
+    worker opens a thousand alliances; an edited file has another time)."""
+    return hashlib.sha256(path.read_bytes()).digest()
 
 
 def write_kept(folder: Path, name: str, data: bytes, *, replaces: str = "") -> bool:

@@ -33,7 +33,6 @@ state anyway.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import pickle
 import sys
@@ -43,7 +42,7 @@ from typing import TYPE_CHECKING
 from pydantic import VERSION as PYDANTIC_VERSION
 
 import playbooks
-from sync.core.kept import write_kept
+from sync.core.kept import files_digest, write_kept
 
 if TYPE_CHECKING:
     from playbooks.model import Playbook
@@ -68,20 +67,11 @@ def playbook_key(language: str, start: dt.date, end: dt.date, plenaries: int,
     for part in (FORMAT, sys.version, PYDANTIC_VERSION, language,
                  start.isoformat(), end.isoformat(), str(plenaries)):
         digest.update(part.encode() + b"\0")
-    for source in sources:
-        try:
-            found = source.stat()
-            digest.update(_file_digest(source, found.st_size, found.st_mtime_ns))
-        except OSError:
-            return None
+    code = files_digest(sources)
+    if code is None:
+        return None
+    digest.update(code)
     return digest.hexdigest()
-
-
-@functools.lru_cache(maxsize=64)
-def _file_digest(path: Path, size: int, mtime_ns: int) -> bytes:
-    """A source file's digest, read once per process while its size and time stay the same
-    (a worker opens a thousand alliances; an edited file has another time)."""
-    return hashlib.sha256(path.read_bytes()).digest()
 
 
 def _name(language: str, key: str) -> str:
