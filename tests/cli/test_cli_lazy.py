@@ -30,8 +30,12 @@ HEAVY = ("sqlalchemy", "pydantic", "docx", "icalendar", "werkzeug", "jinja2", "m
 # back from beside the state store: sync.core.kept.playbook), email_validator (the config's
 # addresses are kept as valid: sync.core.kept.addresses), and our modules for other commands
 # or for a sync with something to do (bootstrap's; the engine's plan and its apply, init's
-# questions: sync.core.init_config).
+# questions: sync.core.init_config). And no pydantic model is built: the config and the
+# action-plan rows are kept validated beside the state store (sync.core.kept.config, .rows),
+# so pydantic never builds a validator, which is when it imports its plugin loader (and with
+# it looks up every installed distribution's entry points).
 NOT_IN_A_QUIET_SYNC = (
+    "pydantic.plugin._loader",
     "docx", "icalendar", "werkzeug", "jinja2", "matplotlib", "rich", "mailchimp_marketing",
     "babel.dates", "babel.numbers", "playbooks.loader", "playbooks.spec", "playbooks.checks",
     "email_validator",
