@@ -9,10 +9,12 @@ exit (wall) and by the OS (user + system CPU of the child, ``getrusage``), media
 1. ``python -c pass`` in the same environment: the floor (the interpreter and ``site``);
    and the **SDK floor**: the interpreter importing what a sync cannot do without (the
    vendors' SDKs py-trello with requests and slack_sdk's web client, tenacity, PyYAML, click,
-   sqlite3), alone and with pydantic (the config and the playbook are validated by its
-   models at every run): what no lazy import of ours can take off a sync. The SDK floors are
-   measured in turns with the quiet sync (3.), so that load on a shared machine weighs on
-   both alike;
+   sqlite3; the collector held back, as the console script holds it), alone and with
+   pydantic (its ``BaseModel``, which the config's, the playbook's and the rows' models are
+   made of): what no lazy import of ours can take off a sync; and the same with
+   every module a quiet sync imports, ours too, imported and nothing run (the quiet sync
+   minus this is the run itself). The floors are measured in turns with the quiet sync (3.),
+   so that load on a shared machine weighs on all alike;
 2. ``mcm-sync --version`` and ``mcm-sync --help``: goal under 0.15 s;
 3. a quiet ``mcm-sync sync`` of the example alliance (45 items), against a sandbox running as
    its own process (``mcm-sync sandbox serve``, the vendors' rate limits on): goal under
@@ -25,7 +27,9 @@ wheel by default, and the runs drop ``PYTHONDONTWRITEBYTECODE`` from the environ
 ``--before DIR`` adds the quiet sync of another source tree of the project (its ``sync``,
 ``connectors`` and ``playbooks`` first on ``PYTHONPATH``, e.g. ``git archive`` of an earlier
 commit unpacked into DIR), run in the same turns as the rest: a before/after that a burst of
-load on a shared machine does not tilt. ``--importtime`` prints the slowest imports of each
+load on a shared machine does not tilt. The earlier tree syncs a copy of the alliance's folder
+(the same sandbox, the same state, its own ``cache/``): two versions' kept results would
+replace each other's at every turn. ``--importtime`` prints the slowest imports of each
 command (``python -X importtime``, cumulative milliseconds, median of ``--repeats``
 processes) and the self time of each top-level package, with ``--before`` the earlier tree's
 beside them (in turns too): the profile that says what to import lazily next.
@@ -41,6 +45,7 @@ import compileall
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -57,8 +62,15 @@ EXAMPLE_PLAN = ROOT / "playbooks/examples/frl-action-plan.yaml"
 GOALS = {"version": 0.15, "help": 0.15, "sync": 0.30}
 # What a quiet sync imports and cannot do without (``import pydantic`` alone is lazy: its
 # BaseModel is what the models need).
-SDK_FLOOR = "import requests, trello, slack_sdk.web, tenacity, yaml, click, sqlite3"
+# The collector held back as the console script holds it in every run (sync.cli.support.startup).
+SDK_FLOOR = ("import gc; gc.disable(); "
+             "import requests, trello, slack_sdk.web, tenacity, yaml, click, sqlite3")
 SDK_FLOOR_PYDANTIC = f"{SDK_FLOOR}; from pydantic import BaseModel"
+# Everything a quiet sync imports, ours with the libraries, imported and nothing run: the
+# quiet sync minus this is what its run costs (config, state store, the two reads, the check).
+QUIET_IMPORTS = (f"{SDK_FLOOR_PYDANTIC}; import sync.cli.main, sync.cli.sync, sync.api.alliance, "
+                 "sync.api.config, sync.runner, sync.limits, sync.state.store, "
+                 "connectors.trello.connector, connectors.slack.connector")
 PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
 
@@ -109,12 +121,12 @@ def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int,
             for name, got in samples.items()}
 
 
-def importtime(command: list[str], envs: list[dict[str, str]],
-               repeats: int) -> list[tuple[dict[str, float], dict[str, float]]]:
+def importtime(command: list[str], envs: list[dict[str, str]], repeats: int,
+               second: list[str] | None = None) -> list[tuple[dict[str, float], dict[str, float]]]:
     """The imports of ``command`` from ``python -X importtime`` in each of ``envs`` (in
     turns), median of ``repeats`` processes each: cumulative ms by module (the tree's
     indentation kept in the name), and self ms by top-level package, summed (a module missing
-    from a run counts 0 there).
+    from a run counts 0 there). ``second``: the command in the second environment, if another.
 
     ``-X importtime`` prints no line for a module imported through ``importlib.import_module``
     (the lazy command group's ``sync.cli.sync``, ``sync.api``'s ``Alliance``): their own
@@ -123,8 +135,10 @@ def importtime(command: list[str], envs: list[dict[str, str]],
     rows = [collections.defaultdict[str, list[int]](list) for _ in envs]
     packages = [collections.defaultdict[str, list[int]](list) for _ in envs]
     for _ in range(repeats):
-        for env, by_module, by_package in zip(envs, rows, packages, strict=True):
-            done = subprocess.run([sys.executable, "-X", "importtime", *command], env=env,
+        for index, (env, by_module, by_package) in enumerate(zip(envs, rows, packages,
+                                                                  strict=True)):
+            run = second if index and second else command
+            done = subprocess.run([sys.executable, "-X", "importtime", *run], env=env,
                                   capture_output=True, text=True, check=False)
             own_by_package = collections.Counter[str]()
             for line in done.stderr.splitlines():
@@ -169,6 +183,16 @@ def write_config(folder: Path) -> Path:
     path = folder / "mcm-sync.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def copy_alliance(config: Path, folder: Path) -> Path:
+    """The alliance of ``config`` copied into ``folder``, for the earlier tree: the same
+    sandbox and the same state, and a folder of kept results of its own (two versions' kept
+    files would replace each other's at every turn, and both would pay for it)."""
+    copied = write_config(folder)
+    shutil.copytree(config.parent / ".mcm-sync", folder / ".mcm-sync",
+                    ignore=shutil.ignore_patterns("cache"))
+    return copied
 
 
 class SandboxProcess:
@@ -248,16 +272,22 @@ def main() -> None:
         sandbox.admin("POST", "/_sandbox/stats/reset")
         # The quiet sync and the SDK floors in turns: their differences are the figures.
         commands_in_turns = {"sync": sync, "sdk": [sys.executable, "-c", SDK_FLOOR],
-                             "sdk_pydantic": [sys.executable, "-c", SDK_FLOOR_PYDANTIC]}
+                             "sdk_pydantic": [sys.executable, "-c", SDK_FLOOR_PYDANTIC],
+                             "imports": [sys.executable, "-c", QUIET_IMPORTS]}
         envs = {}
+        before_sync = sync
         if args.before:  # the same command, the earlier tree's modules found first
-            commands_in_turns["before"] = sync
+            before_config = copy_alliance(config, Path(tempfile.mkdtemp(
+                prefix="mcm-bench-startup-before-")))
+            before_sync = [MCM, "-c", str(before_config), "sync"]
+            commands_in_turns["before"] = before_sync
             envs["before"] = {**env, "PYTHONPATH": str(args.before.resolve())}
         turns = interleaved(commands_in_turns, env, args.runs, envs)
         (wall, cpu), sdk, sdk_pydantic = turns["sync"], turns["sdk"], turns["sdk_pydantic"]
         calls, throttled = sandbox.calls()
         print(line("SDK floor (SDKs, yaml, click)", *sdk, None, floor))
         print(line("SDK floor + pydantic", *sdk_pydantic, None, floor))
+        print(line("+ our modules (imported, not run)", *turns["imports"], None, floor))
         runs = (args.runs + 1) * (2 if args.before else 1)
         if args.before:
             print(line("before: the same, earlier tree", *turns["before"], GOALS["sync"], floor))
@@ -267,6 +297,11 @@ def main() -> None:
         print(f"{'':34} {wall - sdk[0]:5.3f} s above the SDK floor, {wall - sdk_pydantic[0]:5.3f}"
               f" s above the SDK floor + pydantic; the goal leaves {room:+.3f} s above the "
               f"latter{' (the libraries alone miss it)' if room < 0 else ''}")
+        imports = turns["imports"]
+        print(f"{'':34} of which our imports {imports[0] - sdk_pydantic[0]:5.3f} s wall / "
+              f"{imports[1] - sdk_pydantic[1]:5.3f} s CPU, the run itself (config, state "
+              f"store, the two reads, the quiet check, exit) {wall - imports[0]:5.3f} s wall / "
+              f"{cpu - imports[1]:5.3f} s CPU")
         print(line("the same without .pyc files", *medians(sync, cold, args.runs), None, floor))
         print(line("mcm-sync --version without .pyc", *medians(commands["version"], cold,
                                                                args.runs), None, floor))
@@ -274,7 +309,7 @@ def main() -> None:
             for name, command in {**commands, "sync": sync}.items():
                 both = name == "sync" and args.before
                 found = importtime(command, [env, envs["before"]] if both else [env],
-                                   args.repeats)
+                                   args.repeats, before_sync if both else None)
                 (rows, packages), (earlier_rows, earlier_packages) = \
                     found[0], found[1] if both else (None, None)
                 print_importtime(f"slowest imports of mcm-sync {name}, cumulative", rows,
