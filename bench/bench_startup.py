@@ -44,6 +44,7 @@ import collections
 import compileall
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -119,6 +120,39 @@ def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int,
             samples[name].append(timed(command, envs.get(name, env))[:2])
     return {name: (statistics.median(s[0] for s in got), statistics.median(s[1] for s in got))
             for name, got in samples.items()}
+
+
+def instructions(command: list[str], env: dict[str, str]) -> int | None:
+    """Instructions one process of ``command`` executes (valgrind's callgrind: its total), or
+    None without valgrind: a count that load on a shared machine does not move. Under valgrind
+    a quiet sync outlasts the second the console script holds the collector back for, so it
+    collects at the end (both trees alike)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run([valgrind, "--tool=callgrind", f"--callgrind-out-file={out}/cg",
+                               *command], env=env, capture_output=True, text=True, check=False)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    return int(found.group(1)) if found and done.returncode == 0 else None
+
+
+def print_instructions(commands: dict[str, tuple[str, list[str], dict[str, str]]]) -> None:
+    """One callgrind count per command (name: (label, command, env)), and our part's split."""
+    counted = {name: instructions(command, env) for name, (_, command, env) in commands.items()}
+    counts = {name: count for name, count in counted.items() if count is not None}
+    if len(counts) < len(counted):
+        print("\ninstructions: valgrind not found (or a run failed), not counted")
+        return
+    print("\ninstructions executed (valgrind --tool=callgrind, one process each, G = 10^9):")
+    for name, (label, _, _) in commands.items():
+        print(f"  {label:44} {counts[name] / 1e9:6.3f} G")
+    floor = counts["sdk_pydantic"]
+    for tree, title in (("", "this tree"), ("before_", "earlier tree")):
+        if f"{tree}sync" in counts:
+            sync, imports = counts[f"{tree}sync"], counts[f"{tree}imports"]
+            print(f"  {title:12}: our imports {(imports - floor) / 1e9:5.3f} G, the run itself "
+                  f"{(sync - imports) / 1e9:5.3f} G above the SDK floor + pydantic")
 
 
 def importtime(command: list[str], envs: list[dict[str, str]], repeats: int,
@@ -246,6 +280,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25, help="imports printed per command")
     parser.add_argument("--repeats", type=int, default=5,
                         help="processes per --importtime profile (median)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the instructions of each floor and quiet sync (valgrind)")
     parser.add_argument("--before", type=Path, default=None,
                         help="a source tree of an earlier version: its quiet sync in the turns")
     args = parser.parse_args()
@@ -305,6 +341,21 @@ def main() -> None:
         print(line("the same without .pyc files", *medians(sync, cold, args.runs), None, floor))
         print(line("mcm-sync --version without .pyc", *medians(commands["version"], cold,
                                                                args.runs), None, floor))
+        if args.instructions:
+            python = [sys.executable]
+            counted = {"pass": ("python -c pass", [*python, "-c", "pass"], env),
+                       "sdk": ("SDK floor", [*python, "-c", SDK_FLOOR], env),
+                       "sdk_pydantic": ("SDK floor + pydantic", [*python, "-c", SDK_FLOOR_PYDANTIC],
+                                        env),
+                       "imports": ("+ our modules (imported, not run)",
+                                   [*python, "-c", QUIET_IMPORTS], env),
+                       "sync": ("mcm-sync sync (45 items, quiet)", [*python, *sync], env)}
+            if args.before:
+                counted["before_imports"] = ("before: + our modules (imported, not run)",
+                                             [*python, "-c", QUIET_IMPORTS], envs["before"])
+                counted["before_sync"] = ("before: mcm-sync sync (45 items, quiet)",
+                                          [*python, *before_sync], envs["before"])
+            print_instructions(counted)
         if args.importtime:
             for name, command in {**commands, "sync": sync}.items():
                 both = name == "sync" and args.before
