@@ -7,11 +7,14 @@ between two of its writes (a reply, a comment or a reaction made just before a g
 of the run reaches the service), and ``serve``'s path runs too: the deliveries the vendors
 would have sent for the members' actions, processed by serve's own code (one item read,
 planned and applied at a time), clean or with a fault. Every run is a fresh process (the
-state store reopened, new engine objects), the remote data is kept. Invariants: at most one
+state store reopened, new engine objects), the remote data is kept. Several members (or one,
+twice) may react differently on one message before a run sees it. Invariants: at most one
 card and one message per item, no note and no copied reply or comment twice; after a clean
-sync every member edit is the agreed value or recorded as a conflict's loser and every reply
-and comment made before it is copied; after two clean syncs Trello, the state store and the
-Slack message agree; a further sync writes nothing.
+sync every member edit and every member's reaction is the agreed value or recorded as a
+conflict's loser (a reaction with the member who made it) and every reply and comment made
+before it is copied; after two clean syncs Trello, the state store and the Slack message
+agree; a further sync writes nothing. What the members asked, and those checks, are the
+machine's model in ``tests/support/sync_machine.py``.
 """
 
 from __future__ import annotations
@@ -34,29 +37,21 @@ from sync.engine.normalize import card_values
 from sync.engine.read import prepare
 from sync.realtime.process import process
 from sync.state.events import EventQueue
-from tests.support.fake_alliance import FakeAlliance, scratch_dir
+from tests.support.fake_alliance import scratch_dir
+from tests.support.sync_machine import (
+    DATES,
+    EMOJI,
+    NUMBERS,
+    PEOPLE,
+    TITLES,
+    WRITES,
+    Ledger,
+    StatusRequest,
+    agreed_values,
+    check_agreement,
+    template,
+)
 from tests.support.sync_scenario import STATUSES, item_ids
-
-PEOPLE = ("bram.visser@example.org", "carla.mulder@example.org", "esra.yilmaz@example.org")
-NUMBERS = st.integers(min_value=1, max_value=45).map(lambda n: f"FRL-{n}")
-DATES = st.dates(min_value=dt.date(2027, 1, 1), max_value=dt.date(2028, 12, 31))
-TITLES = st.sampled_from(["Call the mayor", "Book the hall", "Print the flyers", "Ask DBieb"])
-# The writes of a run a member may act just before (the interleavings of issue 25).
-WRITES = ("slack.post_message", "slack.update_message", "trello.update_card",
-          "trello.add_comment")
-# The engine's rule for several new reactions at once: the most decisive one counts.
-PRIORITY = ("done", "cancelled", "blocked", "doing", "todo")
-_TEMPLATE: list[FakeAlliance] = []
-
-
-def template() -> FakeAlliance:
-    """The example alliance bootstrapped and synced once (made once per process)."""
-    if not _TEMPLATE:
-        alliance = FakeAlliance(scratch_dir())
-        alliance.bootstrap()
-        alliance.sync()
-        _TEMPLATE.append(alliance)
-    return _TEMPLATE[0]
 
 
 class SyncMachine(RuleBasedStateMachine):
@@ -71,16 +66,11 @@ class SyncMachine(RuleBasedStateMachine):
         self.emoji = dict(self.alliance.config.slack.reactions)
         self.ids = item_ids(self.alliance)
         self.rows = {row.number: f"action:{row.key}" for row in self.alliance.rows}
-        # Edits not yet settled: (number, field, side) -> (value, agreed value when made);
-        # Slack reactions not yet settled: number -> the statuses asked for.
-        self.edits: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-        self.requests: dict[str, list[str]] = {}
-        self.replies: list[tuple[str, str]] = []
-        self.comments: list[tuple[str, str]] = []
-        self.texts = 0  # numbers every reply and comment, so no two texts are the same
+        # What members and the coordinator asked for, not yet settled (the model).
+        self.ledger = Ledger()
         # What the vendors would deliver to serve for the members' actions, not yet processed.
         self.deliveries: list[tuple[str, str, str, dict[str, Any]]] = []
-        self.base = self._agreed()
+        self.base = agreed_values(self.alliance)
 
     def teardown(self) -> None:
         """Settle, check agreement, and remove the scratch folder."""
@@ -90,11 +80,6 @@ class SyncMachine(RuleBasedStateMachine):
             shutil.rmtree(self.alliance.folder, ignore_errors=True)
 
     # ------------------------------------------------------------------ helpers
-
-    def _agreed(self) -> dict[str, dict[str, Any]]:
-        with self.alliance.store() as store:
-            return {i.number: {"status": i.status, "due": i.due, "title": i.title, "key": i.key}
-                    for i in store.list_items()}
 
     def _card(self, number: str) -> dict[str, Any] | None:
         card = self.world.trello.cards_by_id.get(self.ids.get(number, ("", ""))[0])
@@ -114,8 +99,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.deliveries.append((source, kind, subject, {"member": self.world.person(who).name}))
 
     def _edit(self, number: str, field: str, side: str, value: Any) -> None:
-        before = self.edits.get((number, field, side), (None, self.base[number][field]))[1]
-        self.edits[(number, field, side)] = (value, before)
+        self.ledger.edit(number, field, side, value, self.base[number][field])
 
     # ------------------------------------------------------------------ members in Trello
 
@@ -168,17 +152,16 @@ class SyncMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ members in Slack
 
-    @rule(number=NUMBERS, emoji=st.sampled_from(sorted(
-        {"white_check_mark", "hourglass_flowing_sand", "no_entry", "x"})),
-          who=st.sampled_from(PEOPLE))
+    @rule(number=NUMBERS, emoji=EMOJI, who=st.sampled_from(PEOPLE))
     def react(self, number: str, emoji: str, who: str) -> None:
-        """A member reacts to an item's message with a status emoji."""
+        """A member reacts to an item's message with a status emoji (others, or they, may
+        react differently on it before the next run: each reaction is a request)."""
         message = self._message(number)
         user = self.world.person(who).slack_id
         if message is None or user in message["reactions"].get(emoji, []):
             return
         self.world.as_member(who).react(self.channel, message["ts"], emoji)
-        self.requests.setdefault(number, []).append(self.emoji[emoji])
+        self.ledger.requests.append(StatusRequest(number, self.emoji[emoji], user))
         self.deliveries.append(("slack", "reaction_added", message["ts"],
                                 {"user": user, "reaction": emoji}))
 
@@ -188,10 +171,9 @@ class SyncMachine(RuleBasedStateMachine):
         message = self._message(number)
         if message is None:
             return
-        self.texts += 1
-        text = f"note {self.texts} from {who.split('@')[0]}"
+        text = self.ledger.text("note", who)
         posted = self.world.as_member(who).reply(self.channel, message["ts"], text)
-        self.replies.append((number, text))
+        self.ledger.replies.append((number, text))
         self.deliveries.append(("slack", "reply", message["ts"],
                                 {"ts": posted.ts, "user": self.world.person(who).slack_id}))
 
@@ -200,10 +182,9 @@ class SyncMachine(RuleBasedStateMachine):
         """A member comments on an item's card (to be copied to its thread)."""
         card = self._card(number)
         if card is not None:
-            self.texts += 1
-            text = f"card note {self.texts} from {who.split('@')[0]}"
+            text = self.ledger.text("card note", who)
             action_id = self.world.as_member(who).comment(card["id"], text)
-            self.comments.append((number, text))
+            self.ledger.comments.append((number, text))
             self.deliveries.append(("trello", "commentCard", card["id"], {
                 "action_id": action_id, "member": self.world.person(who).name, "text": text}))
 
@@ -250,14 +231,14 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(act=st.sampled_from(("reply", "comment", "react")), number=NUMBERS,
           same=st.booleans(), who=st.sampled_from(PEOPLE), write=st.sampled_from(WRITES),
           nth=st.integers(min_value=1, max_value=3), serve=st.booleans(),
-          move=st.none() | st.sampled_from(("doing", "blocked", "done")))
+          move=st.none() | st.sampled_from(("doing", "blocked", "done")), emoji=EMOJI)
     def act_during_a_run(self, act: str, number: str, same: bool, who: str, write: str,
-                         nth: int, serve: bool, move: str | None) -> None:
-        """A member replies, comments or reacts while a sync (or serve) writes: just before
-        the run's ``nth`` write of a kind reaches the service, on the very item that write is
-        about (``same``) or on another. ``move``: someone moved the item's card first, so
-        the run has that item's status change to write. The run need not see the member's
-        act; the next clean sync must (checked there)."""
+                         nth: int, serve: bool, move: str | None, emoji: str) -> None:
+        """A member replies, comments or reacts (with ``emoji``) while a sync (or serve)
+        writes: just before the run's ``nth`` write of a kind reaches the service, on the
+        very item that write is about (``same``) or on another. ``move``: someone moved the
+        item's card first, so the run has that item's status change to write. The run need
+        not see the member's act; the next clean sync must (checked there)."""
         if move is not None:
             self.move_card(number, move, PEOPLE[0])
 
@@ -266,7 +247,7 @@ class SyncMachine(RuleBasedStateMachine):
             if same and target:  # a top-level post's target is "": no item to match
                 number = next((n for n, ids in self.ids.items() if target in ids), number)
             if act == "react":
-                self.react(number, "white_check_mark", who)
+                self.react(number, emoji, who)
             else:
                 getattr(self, act)(number, who)
 
@@ -315,62 +296,16 @@ class SyncMachine(RuleBasedStateMachine):
         """Two clean syncs: all sides agree; a third writes nothing."""
         self.sync()
         self.sync()
-        self._check_agreement()
+        check_agreement(self.alliance, self.lists)
         writes = self.world.writes
         self.alliance.sync()
         assert self.world.writes == writes, Counter(self.world.log[writes:])
 
     def _check_edits(self, *, strict: bool = True) -> None:
-        """Each edit since the last check is agreed or a recorded loser (``strict``: all of
-        them must be; else those that are, the items a dying run got through, are settled).
-        An edit back to the value agreed when it was made is no change at all."""
-        agreed = self._agreed()
-        with self.alliance.store() as store:
-            lost = {(c.item_id, c.field, str(c.loser_value)) for c in store.list_conflicts()}
-            # Applied from its side and changed again later (a run that died after deciding
-            # it, then a newer edit): in the audit trail, so not lost either.
-            applied = {(e.item_id, e.field, str(e.new), e.source) for e in store.list_audit()}
-            ids = {i.number: i.id for i in store.list_items()}
-        edits = dict(self.edits)
-        for number, statuses in self.requests.items():
-            edits[(number, "status", "slack")] = (min(statuses, key=PRIORITY.index),
-                                                  self.base[number]["status"])
-        for (number, field, side), (value, before) in edits.items():
-            if value in (before, agreed[number][field]) or (
-                    (ids[number], field, str(value)) in lost) or (
-                    (ids[number], field, str(value), side) in applied):
-                self.edits.pop((number, field, side), None)
-                if side == "slack":
-                    self.requests.pop(number, None)
-                continue
-            assert not strict, (f"{side} edit of {number}.{field} to {value!r} lost: agreed "
-                                f"{agreed[number][field]!r}")
-        self.base = agreed
+        """Each edit and request since the last check is agreed or a recorded loser
+        (``strict``: all of them must be, and every reply and comment copied)."""
+        self.base = self.ledger.check(self.alliance, self.base, strict=strict)
         self.ids = item_ids(self.alliance)
-        if strict:
-            comments = {a["data"].get("text", "") for a in self.world.trello.actions
-                        if a["type"] == "commentCard"}
-            for number, text in self.replies:
-                assert any(text in c for c in comments), f"reply {text!r} on {number} not copied"
-            self.replies.clear()
-            notes = [m["text"] for m in self.world.slack.messages[self.channel]
-                     if m["thread_ts"] and m["user"] == self.world.bot.slack_id]
-            for number, text in self.comments:
-                assert sum(text in note for note in notes) == 1, f"comment {text!r} on {number}"
-            self.comments.clear()
-
-    def _check_agreement(self) -> None:
-        labels = self.alliance.book.action_plan.statuses
-        list_status = {v: k for k, v in self.lists.items()}
-        with self.alliance.store() as store:
-            for item in store.list_items():
-                card_id, ts = self.ids[item.number]
-                card = self.world.trello._as_card(self.world.trello.cards_by_id[card_id])
-                values = card_values(card, list_status, {}, item.status)
-                assert (values["status"], values["due"], values["title"]) == (
-                    item.status, item.due, item.title), item.number
-                text = self.world.slack.doc(self.channel, ts)["text"]
-                assert text.endswith(f"*{labels[item.status]}*"), (item.number, text)
 
     # ------------------------------------------------------------------ always
 
@@ -427,9 +362,26 @@ def test_a_reply_on_an_item_without_a_message_yet_is_no_reply() -> None:
         machine.add_card(status="todo", title="Call the mayor", who=PEOPLE[0])
         machine.sync_with_fault(drop=False, k=0)
         machine.act_during_a_run(act="reply", move=None, nth=2, number="FRL-13", same=True,
-                                 serve=False, who=PEOPLE[0], write="slack.post_message")
+                                 serve=False, who=PEOPLE[0], write="slack.post_message",
+                                 emoji="white_check_mark")
         top = [m for m in machine.world.slack.messages[machine.channel] if not m["thread_ts"]]
         assert not any(m["text"].startswith("note ") for m in top)
         machine.sync()
+    finally:
+        machine.teardown()
+
+
+def test_two_members_reacting_differently_before_a_run_are_each_settled() -> None:
+    """The machine's model of two members reacting in one run (✅ and ⛔ on a "doing" item):
+    its check holds each reaction applied or recorded with its member (the engine used to
+    apply the more decisive one and drop the other unrecorded)."""
+    machine = SyncMachine()
+    try:
+        machine.move_card(number="FRL-9", status="doing", who=PEOPLE[0])
+        machine.sync()
+        machine.react(number="FRL-9", emoji="white_check_mark", who=PEOPLE[0])
+        machine.react(number="FRL-9", emoji="no_entry", who=PEOPLE[1])
+        machine.sync()
+        assert machine.ledger.requests == []
     finally:
         machine.teardown()
