@@ -209,7 +209,9 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     plan = ItemPlan(key=item.key, number=item.number, decision=decision, names=names, held=held,
                     resolve_conflicts=policy != "ask",
                     record=record if decision.changes or decision.conflicts else None,
-                    settles=tuple(view.pending.get(item.id, {}).get("intent_ids", ())))
+                    settles=tuple(view.pending.get(item.id, {}).get("intent_ids", ())),
+                    people={c.loser_actor: display_name(settings, view, c.loser_actor)
+                            for c in decision.conflicts if c.loser_actor})
     for change in decision.changes:
         # People by name (a Slack user id means nothing to the coordinator reading the log).
         actor = display_name(settings, view, change.actor) if change.actor else ""

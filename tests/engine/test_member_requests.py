@@ -97,6 +97,10 @@ def _outcome(alliance: FakeAlliance, number: str) -> tuple[str, list[tuple[Any, 
     return item.status, conflicts, actors
 
 
+def _name(alliance: FakeAlliance, email: str) -> str:
+    return next(str(p.name) for p in alliance.config.people if str(p.email) == email)
+
+
 def _thread(alliance: FakeAlliance, ts: str) -> list[str]:
     channel = alliance.resource("slack", "channel", "actions")
     return [m["text"] for m in alliance.world.slack.messages[channel] if m["thread_ts"] == ts]
@@ -105,7 +109,8 @@ def _thread(alliance: FakeAlliance, ts: str) -> list[str]:
 def test_two_members_reacting_differently_in_one_run_record_the_outranked_one(
         alliance: FakeAlliance) -> None:
     """✅ by Bram and ⛔ by Carla on a "doing" item: done wins (the more decisive), and
-    Carla's blocked is a conflict's loser: stored, audited with her id, named in the thread."""
+    Carla's blocked is a conflict's loser: stored, audited and in the result with her
+    name, named in the thread."""
     _, ts = _doing(alliance, "FRL-9")
     _react(alliance, ts, "white_check_mark", BRAM)
     _react(alliance, ts, "no_entry", CARLA)
@@ -113,9 +118,9 @@ def test_two_members_reacting_differently_in_one_run_record_the_outranked_one(
     status, conflicts, actors = _outcome(alliance, "FRL-9")
     assert status == "done"
     assert conflicts == [("status", "slack", "done", "blocked")]
-    assert actors == [alliance.world.person(CARLA).slack_id]
+    assert actors == [_name(alliance, CARLA)]
     assert [(c.item, c.loser_side, c.loser_value, c.loser_actor) for c in result.conflicts] == [
-        ("FRL-9", "slack", "blocked", alliance.world.person(CARLA).slack_id)]
+        ("FRL-9", "slack", "blocked", _name(alliance, CARLA))]
     assert any("Conflict" in line and "Carla Mulder" in line for line in _thread(alliance, ts))
     assert alliance.sync().result.conflicts == []  # recorded once
 
@@ -149,7 +154,7 @@ def test_a_press_wins_over_a_reaction_of_the_same_run_which_is_recorded(
     _press(alliance, ts, ("done", BRAM))
     status, conflicts, actors = _outcome(alliance, "FRL-12")
     assert (status, conflicts) == ("done", [("status", "slack", "done", "blocked")])
-    assert actors == [alliance.world.person(CARLA).slack_id]
+    assert actors == [_name(alliance, CARLA)]
 
 
 def test_a_press_for_the_shown_status_does_not_hide_a_reaction(alliance: FakeAlliance) -> None:
@@ -168,7 +173,7 @@ def test_two_members_pressing_in_one_batch_record_the_earlier(alliance: FakeAlli
     _press(alliance, ts, ("blocked", CARLA), ("done", BRAM))
     status, conflicts, actors = _outcome(alliance, "FRL-15")
     assert (status, conflicts) == ("done", [("status", "slack", "done", "blocked")])
-    assert actors == [alliance.world.person(CARLA).slack_id]
+    assert actors == [_name(alliance, CARLA)]
 
 
 def test_one_member_pressing_twice_changed_their_mind(alliance: FakeAlliance) -> None:
@@ -202,7 +207,7 @@ def test_a_move_and_two_reactions_record_both_losers(alliance: FakeAlliance) -> 
     status, conflicts, actors = _outcome(alliance, "FRL-18")
     assert status == "done"
     assert sorted(conflicts) == [("status", "slack", "done", "blocked")] * 2
-    assert len(actors) == 2 and alliance.world.person(CARLA).slack_id in actors
+    assert len(actors) == 2 and _name(alliance, CARLA) in actors
 
 
 @pytest.mark.parametrize("second", [BRAM, CARLA])

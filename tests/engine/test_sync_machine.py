@@ -49,6 +49,7 @@ from tests.support.sync_machine import (
     StatusRequest,
     agreed_values,
     check_agreement,
+    member_name,
     template,
 )
 from tests.support.sync_scenario import STATUSES, item_ids
@@ -161,7 +162,8 @@ class SyncMachine(RuleBasedStateMachine):
         if message is None or user in message["reactions"].get(emoji, []):
             return
         self.world.as_member(who).react(self.channel, message["ts"], emoji)
-        self.ledger.requests.append(StatusRequest(number, self.emoji[emoji], user))
+        self.ledger.requests.append(StatusRequest(number, self.emoji[emoji],
+                                                  member_name(self.alliance, who)))
         self.deliveries.append(("slack", "reaction_added", message["ts"],
                                 {"user": user, "reaction": emoji}))
 

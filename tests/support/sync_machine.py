@@ -50,11 +50,17 @@ def agreed_values(alliance: FakeAlliance) -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class StatusRequest:
-    """A member's status reaction on an item's message: the status and their Slack id."""
+    """A member's status reaction on an item's message: the status, and the member by the
+    name the coordinator reads (the config's)."""
 
     number: str
     status: str
-    user: str
+    member: str
+
+
+def member_name(alliance: FakeAlliance, email: str) -> str:
+    """A member's name in the config (what the audit trail and ``--json`` show)."""
+    return next(str(p.name) for p in alliance.config.people if str(p.email) == email)
 
 
 @dataclass
@@ -93,7 +99,7 @@ class Ledger:
         # Applied from its side and changed again later (a run that died after deciding it,
         # then a newer edit): in the audit trail, so not lost either.
         applied = {(e.item_id, e.field, str(e.new), e.source) for e in audit}
-        # A losing request is audited with the member who asked it.
+        # A losing request is audited with the member who asked it, by name.
         lost_by = {(e.item_id, e.actor, str(e.new)) for e in audit if e.field == "conflict"}
         for (number, name, side), (value, before) in dict(self.edits).items():
             if value in (before, agreed[number][name]) or (
@@ -108,11 +114,11 @@ class Ledger:
             entry = f"status {status} (slack) "
             if status in (base[request.number]["status"], agreed[request.number]["status"]) or (
                     (item_id, "status", status, "slack") in applied) or any(
-                    (item_id, request.user) == (i, actor) and text.startswith(entry)
+                    (item_id, request.member) == (i, actor) and text.startswith(entry)
                     for i, actor, text in lost_by):
                 self.requests.remove(request)
                 continue
-            assert not strict, (f"{request.user}'s reaction asking {request.number} to be "
+            assert not strict, (f"{request.member}'s reaction asking {request.number} to be "
                                 f"{status!r} lost: agreed {agreed[request.number]['status']!r}")
         if strict:
             self._check_copies(alliance)
