@@ -10,17 +10,17 @@ mover made seeing the first (Trello's card activity keeps both).
 
 from __future__ import annotations
 
-import uuid
+import contextlib
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from sync.core.errors import RemoteError
 from sync.engine.normalize import status_requests
-from sync.engine.read import prepare
-from sync.realtime.process import process
-from sync.state.events import EventQueue
-from tests.support.fake_alliance import FakeAlliance, synced_copy
+from tests.support.fake_alliance import FakeAlliance, scratch_dir, synced_copy
+from tests.support.sync_machine import serve_deliveries
 from tests.support.sync_scenario import item_ids
 
 BRAM = "bram.visser@example.org"
@@ -71,17 +71,10 @@ def _react(alliance: FakeAlliance, ts: str, emoji: str, who: str) -> None:
 def _press(alliance: FakeAlliance, ts: str, *presses: tuple[str, str]) -> None:
     """Members press status buttons on the message; ``serve`` processes them as one batch."""
     channel = alliance.resource("slack", "channel", "actions")
-    with alliance.store() as store:
-        queue = EventQueue.over(store)
-        for status, who in presses:
-            user = alliance.world.person(who).slack_id
-            queue.put("slack", uuid.uuid4().hex, "button", ts,
-                      {"channel": channel, "ts": ts, "user": user, "status": status})
-        ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
-                      alliance.world.slack, store, now=alliance.now)
-        pending = queue.pending()
-        done = process(ctx, pending, uuid.uuid4().hex)
-        queue.finish(done.done, "done")
+    serve_deliveries(alliance, [
+        ("slack", "button", ts, {"channel": channel, "ts": ts, "status": status,
+                                 "user": alliance.world.person(who).slack_id})
+        for status, who in presses])
 
 
 def _outcome(alliance: FakeAlliance, number: str) -> tuple[str, list[tuple[Any, ...]], list[str]]:
@@ -223,3 +216,33 @@ def test_a_card_moved_twice_between_runs_takes_the_last_move(alliance: FakeAllia
     changes = alliance.sync().result.changes
     assert _outcome(alliance, "FRL-19")[:2] == ("done", [])
     assert [(c["field"], c["new"], c["side"]) for c in changes] == [("status", "done", "trello")]
+
+
+def test_two_members_reactions_survive_a_crash_at_every_write(alliance: FakeAlliance) -> None:
+    """A run dying at any of its writes (before or after it takes effect), then a clean one:
+    the same outcome as one clean run, Carla's request recorded exactly once."""
+    _, ts = _doing(alliance, "FRL-20")
+    _react(alliance, ts, "white_check_mark", BRAM)
+    _react(alliance, ts, "no_entry", CARLA)
+    reference = alliance.fork(scratch_dir())
+    try:
+        before = reference.world.writes
+        reference.sync()
+        writes = reference.world.writes - before
+        expected = _outcome(reference, "FRL-20")
+        assert expected[1] == [("status", "slack", "done", "blocked")]
+    finally:
+        shutil.rmtree(reference.folder, ignore_errors=True)
+    assert writes > 1
+    for k in range(writes):
+        for drop in (False, True):
+            run = alliance.fork(scratch_dir())
+            try:
+                (run.world.drop_after if drop else run.world.crash_after)(k)
+                with contextlib.suppress(RemoteError):
+                    run.sync()
+                run.world.crash_after(None)
+                run.sync()
+                assert _outcome(run, "FRL-20") == expected, (k, drop)
+            finally:
+                shutil.rmtree(run.folder, ignore_errors=True)

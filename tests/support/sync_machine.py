@@ -5,18 +5,25 @@ it against the state store after a run: every member edit and every member's sta
 is the agreed value or recorded as a conflict's loser (a request with the member who made
 it), every reply and comment made before a clean sync is copied once; after two clean syncs
 Trello, the state store and the Slack message agree. Also here: the example alliance the
-machine starts from, and the strategies its rules draw from.
+machine starts from, the strategies its rules draw from, and ``serve``'s path for its
+deliveries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
 
+from sync.core.errors import RemoteError
 from sync.engine.normalize import card_values
+from sync.engine.read import prepare
+from sync.realtime.process import process
+from sync.state.events import EventQueue
 from tests.support.fake_alliance import FakeAlliance, scratch_dir
 from tests.support.sync_scenario import item_ids
 
@@ -46,6 +53,28 @@ def agreed_values(alliance: FakeAlliance) -> dict[str, dict[str, Any]]:
     with alliance.store() as store:
         return {i.number: {"status": i.status, "due": i.due, "title": i.title, "key": i.key}
                 for i in store.list_items()}
+
+
+def serve_deliveries(alliance: FakeAlliance,
+                     events: Sequence[tuple[str, str, str, dict[str, Any]]]) -> None:
+    """Deliveries (source, kind, subject, payload) processed as ``serve`` does, in one batch,
+    a minute on (a fresh process: the store reopened); raises what a remote call raised,
+    the batch's events then left to be retried."""
+    alliance.now += dt.timedelta(minutes=1)
+    with alliance.store() as store:
+        queue = EventQueue.over(store)
+        for source, kind, subject, payload in events:
+            queue.put(source, uuid.uuid4().hex, kind, subject, payload)
+        ctx = prepare(alliance.config, alliance.book, alliance.rows, alliance.world.trello,
+                      alliance.world.slack, store, now=alliance.now)
+        pending = queue.pending()
+        try:
+            done = process(ctx, pending, uuid.uuid4().hex)
+        except RemoteError:
+            queue.retry_later([e.id for e in pending], "failed")
+            raise
+        queue.finish(done.done, "done")
+        queue.finish(done.ignored, "ignored")
 
 
 @dataclass(frozen=True)
