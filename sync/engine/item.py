@@ -86,11 +86,13 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
                            "ts": message.ts, "strangers": strangers,
                            "buttons": shows_buttons(message.actions),
                            "outsider_presses": outsiders}
-        changed_status = status if status != chat_side.base.get("status", item.status) \
-            else item.status
+        # No request is no value at all, not the item's stored status: an open decision a
+        # dead run left is decided on from its own agreed values, and the item's older
+        # status would read as a change back (a press, seen only by the batch that died,
+        # was reverted on the next run with the card left showing it).
         # A reaction carries no time: the best one we have is when a sync first saw it.
         # Everyone else's request that the first outranked: a loser unless agreed, by name.
-        result.append(Observation("chat", {"status": changed_status}, actor=user,
+        result.append(Observation("chat", {"status": status} if requests else {}, actor=user,
                                   at=iso_z(settings.now) if user else "",
                                   outranked=tuple(Request("status", asked, who)
                                                   for asked, who in requests[1:])))

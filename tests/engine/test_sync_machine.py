@@ -33,6 +33,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from connectors.identity import OUR_EVENT_TYPES, make_token, token_in, token_in_metadata
 from sync.core.errors import RemoteError
+from sync.engine.buttons import BUTTONS
 from sync.engine.normalize import card_values
 from tests.support.fake_alliance import scratch_dir
 from tests.support.sync_machine import (
@@ -69,6 +70,8 @@ class SyncMachine(RuleBasedStateMachine):
         self.ledger = Ledger()
         # What the vendors would deliver to serve for the members' actions, not yet processed.
         self.deliveries: list[tuple[str, str, str, dict[str, Any]]] = []
+        # Button presses delivered but not served yet: a press exists only as its delivery.
+        self.presses: list[StatusRequest] = []
         self.base = agreed_values(self.alliance)
 
     def teardown(self) -> None:
@@ -173,6 +176,18 @@ class SyncMachine(RuleBasedStateMachine):
         for emoji, who in reactions:
             self.react(number, emoji, who)
 
+    @rule(number=NUMBERS, status=st.sampled_from(BUTTONS), who=st.sampled_from(PEOPLE))
+    def press(self, number: str, status: str, who: str) -> None:
+        """A member presses a status button on an item's recorded message (Slack delivers
+        the press to ``serve`` only; it is a request once a batch serves it)."""
+        message = self._message(number)
+        if message is None or message["ts"] != self.ids.get(number, ("", ""))[1]:
+            return
+        self.deliveries.append(("slack", "button", message["ts"], {
+            "channel": self.channel, "ts": message["ts"], "status": status,
+            "user": self.world.person(who).slack_id}))
+        self.presses.append(StatusRequest(number, status, member_name(self.alliance, who)))
+
     @rule(number=NUMBERS, who=st.sampled_from(PEOPLE))
     def reply(self, number: str, who: str) -> None:
         """A member replies in an item's thread (to be copied to the card)."""
@@ -268,9 +283,16 @@ class SyncMachine(RuleBasedStateMachine):
         self._check_edits(strict=False)
 
     def _serve(self) -> None:
-        """The queued deliveries processed as ``serve`` does; raises what a call raised."""
+        """The queued deliveries processed as ``serve`` does; raises what a call raised.
+
+        The presses of a batch served are requests, but a member's press followed by a later
+        one of theirs on the same item is history (they changed their mind). A failed batch's
+        presses are left to the queue's retries, which this model does not follow."""
         events, self.deliveries = self.deliveries, []
+        presses, self.presses = self.presses, []
         serve_deliveries(self.alliance, events)
+        last = {(p.number, p.member): p for p in presses}
+        self.ledger.requests += list(last.values())
 
     @rule(k=st.none() | st.integers(min_value=0, max_value=12), drop=st.booleans())
     def serve(self, k: int | None, drop: bool) -> None:
