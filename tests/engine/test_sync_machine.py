@@ -1,6 +1,7 @@
 """A hypothesis state machine over the sync (issue 5), on the in-memory fakes.
 
-Members move, archive, re-date, rename and add cards in Trello, react and reply in Slack; the
+Members move, archive, re-date, rename and add cards in Trello, react, press buttons
+(``serve`` only) and reply in Slack; the
 coordinator edits action-plan rows; syncs run clean, die at a random write (before it takes
 effect), or lose the answer of a write that took effect. Members also act *during* a run,
 between two of its writes (a reply, a comment or a reaction made just before a given write
@@ -10,8 +11,8 @@ planned and applied at a time), clean or with a fault. Every run is a fresh proc
 state store reopened, new engine objects), the remote data is kept. Several members (or one,
 twice) may react differently on one message before a run sees it. Invariants: at most one
 card and one message per item, no note and no copied reply or comment twice; after a clean
-sync every member edit and every member's reaction is the agreed value or recorded as a
-conflict's loser (a reaction with the member who made it) and every reply and comment made
+sync every member edit and every member's reaction or served press is the agreed value or
+recorded as a conflict's loser (with the member who asked) and every reply and comment made
 before it is copied; after two clean syncs Trello, the state store and the Slack message
 agree; a further sync writes nothing. What the members asked, and those checks, are the
 machine's model in ``tests/support/sync_machine.py``.
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from connectors.identity import OUR_EVENT_TYPES, make_token, token_in, token_in_metadata
+from connectors.identity import make_token, token_in_metadata
 from sync.core.errors import RemoteError
 from sync.engine.buttons import BUTTONS
 from sync.engine.normalize import card_values
@@ -47,6 +48,8 @@ from tests.support.sync_machine import (
     StatusRequest,
     agreed_values,
     check_agreement,
+    check_nothing_twice,
+    check_one_card_and_message,
     member_name,
     serve_deliveries,
     template,
@@ -331,33 +334,12 @@ class SyncMachine(RuleBasedStateMachine):
     @invariant()
     def one_card_and_one_message_per_item(self) -> None:
         """Never two cards, nor two messages, for one item."""
-        cards = Counter(token_in(c["desc"]) for c in self.world.trello.cards_by_id.values())
-        cards.pop(None, None)
-        assert all(n == 1 for n in cards.values()), cards.most_common(3)
-        messages = Counter(token_in_metadata(m["metadata"])
-                           for m in self.world.slack.messages[self.channel]
-                           if not m["thread_ts"])
-        messages.pop(None, None)
-        assert all(n == 1 for n in messages.values()), messages.most_common(3)
+        check_one_card_and_message(self.world, self.channel)
 
     @invariant()
     def nothing_we_post_twice(self) -> None:
         """No thread note (by its token) and no copied reply or comment appears twice."""
-        bot = self.world.bot
-        notes = Counter(token_in_metadata(m["metadata"], OUR_EVENT_TYPES)
-                        for m in self.world.slack.messages[self.channel]
-                        if m["thread_ts"] and m["user"] == bot.slack_id)
-        notes.pop(None, None)
-        assert all(n == 1 for n in notes.values()), notes.most_common(3)
-        copies = Counter(
-            text for m in self.world.slack.messages[self.channel]
-            if m["thread_ts"] and m["user"] == bot.slack_id
-            for text in [m["text"]] if "card note " in text)
-        assert all(n == 1 for n in copies.values()), copies.most_common(3)
-        comments = Counter((a["card_id"], a["data"].get("text", ""))
-                           for a in self.world.trello.actions
-                           if a["type"] == "commentCard" and a["member_id"] == bot.trello_id)
-        assert all(n == 1 for n in comments.values()), comments.most_common(3)
+        check_nothing_twice(self.world, self.channel)
 
 
 # The small profile runs in the suite; the thorough one (>= 1000 examples) is run by hand

@@ -4,27 +4,30 @@ The machine's rules act on the fakes; this ledger keeps what each act asked for 
 it against the state store after a run: every member edit and every member's status request
 is the agreed value or recorded as a conflict's loser (a request with the member who made
 it), every reply and comment made before a clean sync is copied once; after two clean syncs
-Trello, the state store and the Slack message agree. Also here: the example alliance the
-machine starts from, the strategies its rules draw from, and ``serve``'s path for its
-deliveries.
+Trello, the state store and the Slack message agree; never two cards, messages, notes or
+copies of one thing. Also here: the example alliance the machine starts from, the
+strategies its rules draw from, and ``serve``'s path for its deliveries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
 
+from connectors.identity import OUR_EVENT_TYPES, token_in, token_in_metadata
 from sync.core.errors import RemoteError
 from sync.engine.normalize import card_values
 from sync.engine.read import prepare
 from sync.realtime.process import process
 from sync.state.events import EventQueue
 from tests.support.fake_alliance import FakeAlliance, scratch_dir
+from tests.support.fakes import FakeWorld
 from tests.support.sync_scenario import item_ids
 
 PEOPLE = ("bram.visser@example.org", "carla.mulder@example.org", "esra.yilmaz@example.org")
@@ -185,3 +188,29 @@ def check_agreement(alliance: FakeAlliance, lists: dict[str, str]) -> None:
                 item.status, item.due, item.title), item.number
             text = world.slack.doc(channel, ts)["text"]
             assert text.endswith(f"*{labels[item.status]}*"), (item.number, text)
+
+
+def check_one_card_and_message(world: FakeWorld, channel: str) -> None:
+    """Never two cards, nor two messages, for one item (by their identity tokens)."""
+    cards = Counter(token_in(c["desc"]) for c in world.trello.cards_by_id.values())
+    cards.pop(None, None)
+    assert all(n == 1 for n in cards.values()), cards.most_common(3)
+    messages = Counter(token_in_metadata(m["metadata"]) for m in world.slack.messages[channel]
+                       if not m["thread_ts"])
+    messages.pop(None, None)
+    assert all(n == 1 for n in messages.values()), messages.most_common(3)
+
+
+def check_nothing_twice(world: FakeWorld, channel: str) -> None:
+    """No thread note of ours (by its token) and no copied reply or comment appears twice."""
+    bot = world.bot
+    ours = [m for m in world.slack.messages[channel]
+            if m["thread_ts"] and m["user"] == bot.slack_id]
+    notes = Counter(token_in_metadata(m["metadata"], OUR_EVENT_TYPES) for m in ours)
+    notes.pop(None, None)
+    assert all(n == 1 for n in notes.values()), notes.most_common(3)
+    copies = Counter(m["text"] for m in ours if "card note " in m["text"])
+    assert all(n == 1 for n in copies.values()), copies.most_common(3)
+    comments = Counter((a["card_id"], a["data"].get("text", "")) for a in world.trello.actions
+                       if a["type"] == "commentCard" and a["member_id"] == bot.trello_id)
+    assert all(n == 1 for n in comments.values()), comments.most_common(3)
