@@ -48,7 +48,8 @@ class Status:
                               "percent": p.percent} for p in self.progress],
                 "conflicts": [{"item": self.numbers.get(c.item_id, c.item_id), "field": c.field,
                                "values": c.side_values, "winner": c.winner,
-                               "loser_value": c.loser_value, "at": c.created_at,
+                               "loser_side": c.loser_side, "loser_value": c.loser_value,
+                               "at": c.created_at,
                                "waiting": c.resolved_at is None}
                               for c in self.conflicts],
                 "ignored_reactions": [{"item": self.numbers.get(a.item_id or "", a.item_id),

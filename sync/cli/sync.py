@@ -294,7 +294,7 @@ def status(app: AppContext, step: str | None, owner: str | None, overdue: bool,
     for c in conflicts:
         number = found.number(c.item_id)
         if c.resolved_at is None:  # conflict_policy: ask
-            shown = ", ".join(f"{side} {value!r}" for side, value in c.side_values.items())
+            shown = ", ".join(f"{side} {value!r}" for side, value in c.offered())
             console.print("[bold yellow]" + t.gettext("conflict waiting") + "[/] "
                           + t.gettext("%(number)s %(field)s: %(values)s — decide with "
                                       "`mcm-sync resolve %(number)s --take SIDE`")

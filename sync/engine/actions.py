@@ -84,6 +84,9 @@ class ItemPlan:
     decision: Decision  # its sides by role (board, chat, hub)
     names: SideNames  # what they are stored and reported under
     held: frozenset[str] = frozenset()
+    # Who lost a conflict, by name: the decision's actor (a Slack user id) -> the person's
+    # name, for the audit trail and --json (the coordinator reads names, not ids).
+    people: Mapping[str, str] = field(default_factory=dict)
     audit: list[AuditLine] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     resolve_conflicts: bool = True
@@ -119,10 +122,13 @@ class ItemPlan:
 
     def conflict(self, conflict: Conflict) -> Conflict:
         """``conflict`` of this item as it is recorded and shown: its number, waiting or
-        settled, its sides under their services' names (``trello``, not ``board``)."""
+        settled, its sides under their services' names (``trello``, not ``board``), its
+        loser by name."""
         return dataclasses.replace(conflict, item=self.number, waiting=not self.resolve_conflicts,
                                    winner_side=self.names.stored(conflict.winner_side),
-                                   loser_side=self.names.stored(conflict.loser_side))
+                                   loser_side=self.names.stored(conflict.loser_side),
+                                   loser_actor=self.people.get(conflict.loser_actor,
+                                                               conflict.loser_actor))
 
     def conflicts(self) -> list[Conflict]:
         """Every conflict of this item as it is recorded and shown (:meth:`conflict`)."""

@@ -273,8 +273,7 @@ def _record(ctx: SyncContext, item_id: str, plan: ItemPlan, result: SyncResult,
         store.update_item(item_id, status=agreed["status"], due=agreed.get("due"),
                           title=agreed["title"], owner=agreed.get("owners") or "")
     for conflict in plan.conflicts():  # as recorded: the sides under their services' names
-        values: dict[str, Any] = {conflict.winner_side: conflict.winner_value,
-                                  conflict.loser_side: conflict.loser_value}
+        values: dict[str, Any] = conflict.side_values()  # one side's two requests: the winner's
         record = store.record_conflict(item_id, conflict.field, values,
                                        winner=conflict.winner_side,
                                        loser_value=conflict.loser_value,

@@ -33,7 +33,14 @@ class Resolution:
     conflicts: int
 
 
-def _choose(field: str, side_values: dict[str, Any], take: str) -> tuple[Any, str]:
+def _choose(field: str, side_values: dict[str, Any], take: str,
+            offered: dict[str, list[Any]]) -> tuple[Any, str]:
+    if len(offered.get(take, ())) > 1:
+        # Two people asked that side for different values (two members' reactions): the
+        # side names no one value, the coordinator types the one they mean.
+        values = " or ".join(repr(v) for v in offered[take])
+        raise UserError(f"{take} asked for {values}",
+                        hint=f"type the value: --take {offered[take][-1]}")
     if take in side_values:
         return side_values[take], take
     if take in SIDES:
@@ -50,7 +57,8 @@ def resolve(store: StateStore, number: str, take: str, field: str | None = None)
     """Settle the open conflict(s) of one item's field with the value of ``take``.
 
     ``take`` is a side as the conflict records it (``trello``, ``slack``, ``hub``) or a
-    value typed by the coordinator.
+    value typed by the coordinator: the only way when two people asked one side for
+    different values (two members' reactions in one run).
     """
     item = store.get_item_by_number(number)
     if item is None:
@@ -70,9 +78,13 @@ def resolve(store: StateStore, number: str, take: str, field: str | None = None)
         raise UserError(f"{number} has no conflict on {field}",
                         hint=f"its open conflicts are on: {', '.join(fields)}")
     side_values: dict[str, Any] = {}
+    offered: dict[str, list[Any]] = {}
     for record in records:
         side_values.update(record.side_values)
-    value, source = _choose(field, side_values, take)
+        for side, shown in record.offered():
+            if shown not in offered.setdefault(side, []):
+                offered[side].append(shown)
+    value, source = _choose(field, side_values, take, offered)
     with store.transaction():
         old = getattr(item, ITEM_COLUMN[field])
         store.update_item(item.id, **{ITEM_COLUMN[field]: value})

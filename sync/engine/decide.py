@@ -11,6 +11,11 @@ not by activity):
   the change with the latest known time, else the fixed side order; or one named side
   always wins). The losing values are returned as :class:`Conflict` records, never dropped.
 
+One side may carry several people's requests for a field at once (two members react ✅ and
+⛔ on one message in one run): the side's own rule ranks them, its observation shows the
+first, and the others are its :attr:`Observation.outranked` requests. Each of those asking
+for another value than the agreed one is a conflict's loser too, with the person who asked.
+
 The result also says which sides must be written so that all of them show the agreed value.
 
 The engine names its sides by role (:data:`Side`: ``hub``, ``board``, ``chat``): the logic is
@@ -65,13 +70,25 @@ class SideNames:
 
 
 @dataclass(frozen=True)
+class Request:
+    """A value one person asked for on a side, which that side's own rule ranked below
+    another request (so it is not the side's value): recorded as a loser unless agreed."""
+
+    field: str
+    value: Any
+    actor: str
+
+
+@dataclass(frozen=True)
 class Observation:
-    """What one side shows now: the fields it carries, who changed it and when (if known)."""
+    """What one side shows now: the fields it carries, who changed it and when (if known),
+    and the other people's requests on this side that its value outranked."""
 
     side: Side
     values: Mapping[str, Any]
     actor: str = ""
     at: str = ""
+    outranked: tuple[Request, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,17 @@ class Conflict:
     # whether the conflict waits for a decision (policy "ask": nothing was applied).
     item: str = ""
     waiting: bool = False
+
+    def side_values(self) -> dict[str, Any]:
+        """Each side's value as the state store keeps it (``side -> value``). When both
+        values came from one side (two members' requests in Slack), that side shows the
+        winner's value and the loser's is the conflict's ``loser_value`` alone."""
+        return {self.loser_side: self.loser_value, self.winner_side: self.winner_value}
+
+    def same_loser(self, other: Conflict) -> bool:
+        """True when ``other`` records the same losing request (field, side, value, person)."""
+        return (self.field, self.loser_side, self.loser_value, self.loser_actor) == (
+            other.field, other.loser_side, other.loser_value, other.loser_actor)
 
 
 @dataclass(frozen=True)
@@ -148,20 +176,29 @@ def decide(
     fields = list(base)
     for obs in observations:
         fields += [f for f in obs.values if f not in fields]
+        fields += [r.field for r in obs.outranked if r.field not in fields]
     for name in fields:
         old = base.get(name)
         changed = [o for o in observations if name in o.values and o.values[name] != old]
-        if not changed:
-            continue
-        winner = _winner(changed, policy)
-        new = winner.values[name]
-        agreed[name] = new
-        decision.changes.append(Change(name, old, new, winner.side, winner.actor))
-        for obs in changed:
-            if obs.values[name] != new:
-                decision.conflicts.append(
-                    Conflict(name, winner.side, new, obs.side, obs.values[name], obs.actor)
-                )
+        new, winner_side = old, None
+        if changed:
+            winner = _winner(changed, policy)
+            new, winner_side = winner.values[name], winner.side
+            agreed[name] = new
+            decision.changes.append(Change(name, old, new, winner.side, winner.actor))
+            for obs in changed:
+                if obs.values[name] != new:
+                    decision.conflicts.append(
+                        Conflict(name, winner.side, new, obs.side, obs.values[name], obs.actor)
+                    )
+        for obs in observations:
+            for request in obs.outranked:
+                if request.field == name and request.value != new:
+                    # Nothing changed the field (a request left after the side's first was
+                    # already decided): the value kept is the one its own side shows.
+                    decision.conflicts.append(Conflict(
+                        name, winner_side or obs.side, new, obs.side, request.value,
+                        request.actor))
     for obs in observations:
         stale = {f: agreed[f] for f in obs.values if f in agreed and obs.values[f] != agreed[f]}
         if stale:
@@ -194,4 +231,5 @@ def without_fields(observations: Sequence[Observation], fields: set[str]) -> lis
     if not fields:
         return list(observations)
     return [Observation(o.side, {k: v for k, v in o.values.items() if k not in fields},
-                        o.actor, o.at) for o in observations]
+                        o.actor, o.at, tuple(r for r in o.outranked if r.field not in fields))
+            for o in observations]

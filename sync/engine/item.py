@@ -15,9 +15,16 @@ from sync.core.mrkdwn import escape, slack_to_trello
 from sync.engine import pending
 from sync.engine.actions import Append, AuditLine, ItemPlan
 from sync.engine.buttons import buttons_on, shows_buttons
-from sync.engine.decide import Decision, Observation, decide, hold_conflicts, without_fields
+from sync.engine.decide import (
+    Decision,
+    Observation,
+    Request,
+    decide,
+    hold_conflicts,
+    without_fields,
+)
 from sync.engine.model import FIELDS, Settings, Snapshot, StateView, iso_z
-from sync.engine.normalize import card_values, reaction_set, slack_status, split_reactions
+from sync.engine.normalize import card_values, reaction_set, split_reactions, status_requests
 from sync.engine.texts import (
     WHERE,
     change_note,
@@ -66,24 +73,29 @@ def _observations(settings: Settings, view: StateView, snap: Snapshot, item: Ite
         seen = chat_side.base.get("reactions", {})
         counted, strangers = split_reactions(reactions, seen, settings.config.slack.reactions,
                                              alliance_chat_ids(settings, view))
-        status, user = slack_status(counted, seen, settings.config.slack.reactions,
-                                    chat_side.base.get("status", item.status))
         allowed = alliance_chat_ids(settings, view)
-        outsiders = []
-        for press in snap.pressed.get(make_token(settings.config.alliance.slug, item.key), ()):
-            if allowed is None or press[1] in allowed:
-                status, user = press[:2]  # a button press counts like the matching reaction
-            else:
-                outsiders.append(press)  # noted and audited like an outsider's reaction
+        presses = snap.pressed.get(make_token(settings.config.alliance.slug, item.key), ())
+        # A button press counts like the matching reaction; an outsider's is noted and
+        # audited like their reaction.
+        outsiders = [p for p in presses if allowed is not None and p[1] not in allowed]
+        shown_status = chat_side.base.get("status", item.status)
+        requests = status_requests(counted, seen, settings.config.slack.reactions,
+                                   shown_status, [p[:2] for p in presses if p not in outsiders])
+        status, user = requests[0] if requests else (shown_status, "")
         current["chat"] = {"status": status, "reactions": reactions, "text": message.text,
                            "ts": message.ts, "strangers": strangers,
                            "buttons": shows_buttons(message.actions),
                            "outsider_presses": outsiders}
-        changed_status = status if status != chat_side.base.get("status", item.status) \
-            else item.status
+        # No request is no value at all, not the item's stored status: an open decision a
+        # dead run left is decided on from its own agreed values, and the item's older
+        # status would read as a change back (a press, seen only by the batch that died,
+        # was reverted on the next run with the card left showing it).
         # A reaction carries no time: the best one we have is when a sync first saw it.
-        result.append(Observation("chat", {"status": changed_status}, actor=user,
-                                  at=iso_z(settings.now) if user else ""))
+        # Everyone else's request that the first outranked: a loser unless agreed, by name.
+        result.append(Observation("chat", {"status": status} if requests else {}, actor=user,
+                                  at=iso_z(settings.now) if user else "",
+                                  outranked=tuple(Request("status", asked, who)
+                                                  for asked, who in requests[1:])))
     elif chat_side is not None and make_token(settings.config.alliance.slug,
                                               item.key) in snap.unread:
         # Not read this run (a distributed app reads a stretch of the channel per run): no
@@ -199,7 +211,9 @@ def plan_item(settings: Settings, view: StateView, snap: Snapshot, item: Item,
     plan = ItemPlan(key=item.key, number=item.number, decision=decision, names=names, held=held,
                     resolve_conflicts=policy != "ask",
                     record=record if decision.changes or decision.conflicts else None,
-                    settles=tuple(view.pending.get(item.id, {}).get("intent_ids", ())))
+                    settles=tuple(view.pending.get(item.id, {}).get("intent_ids", ())),
+                    people={c.loser_actor: display_name(settings, view, c.loser_actor)
+                            for c in decision.conflicts if c.loser_actor})
     for change in decision.changes:
         # People by name (a Slack user id means nothing to the coordinator reading the log).
         actor = display_name(settings, view, change.actor) if change.actor else ""

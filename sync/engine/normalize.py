@@ -80,25 +80,37 @@ def split_reactions(current: Mapping[str, Sequence[str]], seen: Mapping[str, Seq
     return {name: users for name, users in counted.items() if users}, strangers
 
 
-def slack_status(current: Mapping[str, Sequence[str]], seen: Mapping[str, Sequence[str]],
-                 emoji_map: Mapping[str, str], base_status: str) -> tuple[str, str]:
-    """The status the message's reactions ask for, and who asked (a user id, or "").
+def status_requests(current: Mapping[str, Sequence[str]], seen: Mapping[str, Sequence[str]],
+                    emoji_map: Mapping[str, str], base_status: str,
+                    presses: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """Every status the message's people asked for since the last sync, as (status, user id),
+    the one that counts first.
 
-    Only reactions added since the last sync count (a reaction left in place from earlier
-    does not keep overriding later changes made in Trello). Removing a reaction changes
-    nothing: it is not a request for any particular status. Nor is a new reaction asking for
-    the status the message already shows: among several new ones it must not outrank the
-    one that asks for a change (that member's request would be dropped unrecorded).
+    A request is a status reaction added since the last sync (one left in place from earlier
+    does not keep overriding later changes made in Trello; removing one asks for nothing) or
+    a button press (``presses``: (status, user) in the order delivered). Neither asks for the
+    status the message already shows (``base_status``): among several it must not outrank
+    one that asks for a change. The last press counts first (the freshest act, and the one
+    its presser sees answered), then earlier presses, then the reactions, the most decisive
+    first (reactions carry no time to order them by). A member's press followed by a later
+    press of theirs is history, not a request: they changed their mind. Every request after
+    the first is an outranked one: a conflict's loser unless it asks for the agreed status
+    (:func:`sync.engine.decide.decide`), never dropped.
     """
-    added: list[tuple[str, str]] = []
-    for name, users in current.items():
-        new_users = [u for u in users if u not in seen.get(name, ())]
-        if new_users and name in emoji_map and emoji_map[name] != base_status:
-            added.append((emoji_map[name], new_users[0]))
-    if not added:
-        return base_status, ""
-    added.sort(key=lambda pair: _REACTION_PRIORITY.index(pair[0]))
-    return added[0]
+    wanted: list[tuple[str, str]] = []
+    pressed_later: set[str] = set()
+    for status, user in reversed(presses):
+        if user not in pressed_later and status != base_status:
+            wanted.append((status, user))
+        pressed_later.add(user)
+    reacted = [(emoji_map[name], user) for name, users in current.items() if name in emoji_map
+               for user in users if user not in seen.get(name, ())
+               and emoji_map[name] != base_status]
+    reacted.sort(key=lambda pair: _REACTION_PRIORITY.index(pair[0]))
+    for pair in reacted:  # one request per person and status (two emoji may mean one)
+        if pair not in wanted:
+            wanted.append(pair)
+    return wanted
 
 
 def render_item_message(template: str, labels: Mapping[str, str], *, number: str, title: str,

@@ -67,20 +67,25 @@ def seen_by(observations: Sequence[Observation]) -> dict[str, dict[str, Any]]:
 
 def unseen(observations: Sequence[Observation],
            seen: Mapping[str, Mapping[str, Any]]) -> list[Observation]:
-    """Only the values each side shows that the open decision had not seen."""
+    """Only the values each side shows that the open decision had not seen.
+
+    A side's outranked requests stay (a third member's reaction since must be recorded too):
+    those the open decision recorded already are left out by :func:`then`."""
     fresh = []
     for obs in observations:
         before = seen.get(obs.side, {})
         values = {k: v for k, v in obs.values.items() if k not in before or before[k] != v}
-        if values:
-            fresh.append(Observation(obs.side, values, obs.actor, obs.at))
+        if values or obs.outranked:
+            fresh.append(Observation(obs.side, values, obs.actor, obs.at, obs.outranked))
     return fresh
 
 
 def then(earlier: Decision, later: Decision) -> Decision:
-    """The open decision followed by what was decided since (over its agreed values)."""
+    """The open decision followed by what was decided since (over its agreed values); a
+    losing request the open decision recorded already is not recorded twice."""
+    again = [c for c in later.conflicts if not any(c.same_loser(e) for e in earlier.conflicts)]
     return Decision(agreed=dict(later.agreed), changes=[*earlier.changes, *later.changes],
-                    conflicts=[*earlier.conflicts, *later.conflicts])
+                    conflicts=[*earlier.conflicts, *again])
 
 
 def merged_seen(earlier: Mapping[str, Mapping[str, Any]],

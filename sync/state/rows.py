@@ -180,7 +180,9 @@ class Bookmark:
 
 @dataclass(frozen=True)
 class ConflictRecord:
-    """Two sides changed one field to different values; the policy chose ``winner``."""
+    """Two sides changed one field to different values; the policy chose ``winner``. Or two
+    people asked one side for different values (two members' reactions in one run): then
+    ``side_values`` holds that side's winning value and ``loser_value`` the other."""
 
     id: int
     item_id: str
@@ -192,6 +194,18 @@ class ConflictRecord:
     created_at: str
     resolved_at: str | None
     announced: bool
+
+    @property
+    def loser_side(self) -> str:
+        """The side the losing value came from (the winner's own when it gave both)."""
+        return next((side for side in self.side_values if side != self.winner), self.winner)
+
+    def offered(self) -> list[tuple[str, Any]]:
+        """Every (side, value) the conflict is between, the losing one included."""
+        found = list(self.side_values.items())
+        if self.loser_side == self.winner:
+            found.append((self.winner, self.loser_value))
+        return found
 
     @classmethod
     def from_row(cls, row: Record) -> ConflictRecord:

@@ -83,3 +83,43 @@ def test_a_meeting_move_is_the_coordinator_s(alliance: Synced) -> None:
     log = alliance.cli("log", "--item", number).stdout
     assert "2027-06-07 -> 2027-07-08  (Anna de Vries (example) in mcm-sync)" in log
     assert "the action plan" not in log
+
+
+def test_two_members_reacting_differently_are_a_conflict_in_every_view(
+        alliance: Synced) -> None:
+    """Farah reacts ✅ and Esra ⛔ on FRL-13 in one run: done (the more decisive) is kept,
+    and Esra's blocked is a conflict's loser with her name: in ``sync --json``, ``status``
+    (and its ``--json``) and the log, like a board-against-chat conflict."""
+    alliance.react("FRL-13", "white_check_mark")
+    alliance.react("FRL-13", "no_entry", who=ESRA)
+    result = alliance.json("sync")
+    assert [(c["item"], c["winner_side"], c["winner_value"], c["loser_side"],
+             c["loser_value"], c["loser_actor"]) for c in result["conflicts"]] == [
+        ("FRL-13", "slack", "done", "slack", "blocked", "Esra Yilmaz (example)")]
+    assert alliance.item("FRL-13").status == "done"
+    status = alliance.cli("status").output
+    assert "FRL-13 status: kept 'done' (slack), not applied 'blocked'" in status
+    [shown] = alliance.json("status")["conflicts"]
+    assert (shown["values"], shown["winner"], shown["loser_side"], shown["loser_value"]) == (
+        {"slack": "done"}, "slack", "slack", "blocked")
+    log = alliance.cli("log", "--item", "FRL-13").stdout
+    assert ("status blocked (slack) not applied; kept done (slack)  "
+            "(Esra Yilmaz (example) in Slack)") in log
+
+
+def test_two_members_reactions_waiting_are_decided_by_value(alliance: Synced) -> None:
+    """Under ``ask`` both reactions wait; ``--take slack`` names no one value (Slack asked
+    for two), so the coordinator types the one meant."""
+    _policy(alliance, "ask")
+    alliance.react("FRL-14", "white_check_mark")
+    alliance.react("FRL-14", "no_entry", who=ESRA)
+    alliance.cli("sync", expect=3)
+    assert alliance.item("FRL-14").status == "todo"
+    status = alliance.cli("status").output
+    assert "FRL-14 status: slack 'done', slack 'blocked'" in status
+    both = alliance.cli("resolve", "FRL-14", "--take", "slack", expect=2)
+    assert "slack asked for 'done' or 'blocked'" in both.stderr and "--take blocked" in both.stderr
+    alliance.cli("resolve", "FRL-14", "--take", "blocked")
+    assert alliance.json("sync")["unresolved_conflicts"] == 0
+    assert alliance.item("FRL-14").status == "blocked"
+    assert alliance.card("FRL-14")["idList"] == alliance.resource("trello", "list", "blocked")

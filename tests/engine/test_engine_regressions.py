@@ -15,6 +15,7 @@ from connectors.identity import token_in
 from sync.core.errors import FatalRemoteError, RemoteError
 from tests.support.fake_alliance import FakeAlliance, scratch_dir, synced
 from tests.support.stores import BACKENDS
+from tests.support.sync_machine import serve_deliveries
 from tests.support.sync_scenario import STATUSES, item_ids, member_changes
 
 
@@ -181,5 +182,40 @@ def test_a_reaction_made_while_the_run_writes_does_not_hide_a_later_one() -> Non
             item = next(i for i in store.list_items() if i.number == "FRL-13")
             lost = [c for c in store.list_conflicts(item_id=item.id) if c.loser_value == "doing"]
         assert item.status == "doing" or lost, item.status
+    finally:
+        shutil.rmtree(alliance.folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_a_press_whose_batch_died_at_its_card_write_is_kept(drop: bool) -> None:
+    """The thorough profile's example, once the machine pressed buttons: Carla presses
+    "Doing" on FRL-11; serve's batch decides it, then dies at the card's update (``drop``:
+    after it took effect, the answer lost). The next sync carried out the open decision but
+    took the message's "no request" (it never sees a press) as the item's older status, so
+    it reverted the press: the item stayed "todo", the card showed "doing", and no later
+    sync put them together."""
+    alliance = synced().fork(scratch_dir())
+    try:
+        _, ts = item_ids(alliance)["FRL-11"]
+        channel = alliance.resource("slack", "channel", "actions")
+        carla = alliance.world.person("carla.mulder@example.org").slack_id
+        (alliance.world.drop_after if drop else alliance.world.crash_after)(0)
+        with pytest.raises(RemoteError):
+            serve_deliveries(alliance, [("slack", "button", ts, {
+                "channel": channel, "ts": ts, "user": carla, "status": "doing"})])
+        alliance.world.crash_after(None)
+        alliance.sync()
+        card, _ = item_ids(alliance)["FRL-11"]
+        assert alliance.world.trello.cards_by_id[card]["list_id"] == alliance.resource(
+            "trello", "list", "doing")
+        with alliance.store() as store:
+            item = store.get_item_by_number("FRL-11")
+            assert item is not None and item.status == "doing"
+            assert [a.actor for a in store.list_audit(item_id=item.id)
+                    if a.field == "status"] == ["Carla Mulder (example)"]
+        writes = alliance.world.writes
+        alliance.sync()
+        alliance.sync()
+        assert alliance.world.writes - writes <= 1  # at most our note read back, then quiet
     finally:
         shutil.rmtree(alliance.folder, ignore_errors=True)

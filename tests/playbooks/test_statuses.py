@@ -22,19 +22,6 @@ MODEL = ROOT / "playbooks" / "model.py"
 FIVE = ("todo", "doing", "blocked", "done", "cancelled")
 
 
-# The one copy kept on purpose: the machine test's oracle for the reaction order, spelled out
-# so that it does not share the engine's rule; tied to the model below.
-ORACLE_FILE, ORACLE_NAME = "tests/engine/test_sync_machine.py", "PRIORITY"
-
-
-def _oracle_lines() -> dict[str, list[int]]:
-    """Where the oracle is (found by its name, so edits above it do not move the goalpost)."""
-    tree = ast.parse((ROOT / ORACLE_FILE).read_text(encoding="utf-8"))
-    return {ORACLE_FILE: [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                          and any(isinstance(t, ast.Name) and t.id == ORACLE_NAME
-                                  for t in node.targets)]}
-
-
 def _spelled_out(tree: ast.AST) -> list[int]:
     """Lines of sequences (or ``Literal[...]``) naming all the statuses or all the open ones."""
     lines = []
@@ -65,16 +52,7 @@ def test_no_module_but_the_model_spells_the_statuses_out() -> None:
             lines = _spelled_out(ast.parse(path.read_text(encoding="utf-8")))
             if lines:
                 found[str(path.relative_to(ROOT))] = lines
-    assert found == _oracle_lines(), \
-        "derive these from playbooks.model (STATUSES, OPEN_STATUSES...)"
-
-
-def test_the_reaction_order_oracle_covers_every_status() -> None:
-    tree = ast.parse((ROOT / ORACLE_FILE).read_text(encoding="utf-8"))
-    priority = next(ast.literal_eval(node.value) for node in ast.walk(tree)
-                    if isinstance(node, ast.Assign)
-                    and any(isinstance(t, ast.Name) and t.id == "PRIORITY" for t in node.targets))
-    assert sorted(priority) == sorted(STATUSES)
+    assert found == {}, "derive these from playbooks.model (STATUSES, OPEN_STATUSES...)"
 
 
 # Run in a fresh interpreter: the model, with a sixth status written into its Literal, is
