@@ -29,13 +29,13 @@ import re
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from sync.state.statements import for_postgres, for_sqlite, ordered
+from sync.state.statements import for_postgres, for_sqlite, ordered, written_table
 
 if TYPE_CHECKING:  # imported where used: only PostgreSQL and the migrations need it
     import sqlalchemy as sa
@@ -311,6 +311,9 @@ class Database:
         self.where = where  # for messages: the file, or the URL without its password
         self.schema = schema  # PostgreSQL: the alliance's schema; None on SQLite
         self._driver: ModuleType = sys.modules[type(raw).__module__.split(".")[0]]
+        # Told the table of every write this connection runs (``*``: any), once it ran: the
+        # store's kept reads (``sync.state.kept``) drop what it made stale.
+        self.on_write: Callable[[str], None] | None = None
 
     @classmethod
     def sqlite(cls, path: Path, *, threads: bool = False) -> Database:
@@ -360,18 +363,28 @@ class Database:
         if self._pooled is None:
             text, refs, count = for_sqlite(sql, named)
             if refs is None and len(params) == count:
-                return self._run(text, params)
-            return self._run(text, ordered(sql, refs or tuple(range(1, count + 1)), params))
-        postgres, order = for_postgres(sql, named, self._pooled.dialect)
-        values: Any = dict(params) if isinstance(params, Mapping) else {
-            f"p{i}": value for i, value in enumerate(params, 1)}
-        if order is not None:
-            values = tuple(values[name] for name in order)
-        return self._run(postgres, values)
+                result = self._run(text, params)
+            else:
+                result = self._run(text, ordered(sql, refs or tuple(range(1, count + 1)),
+                                                 params))
+        else:
+            postgres, order = for_postgres(sql, named, self._pooled.dialect)
+            values: Any = dict(params) if isinstance(params, Mapping) else {
+                f"p{i}": value for i, value in enumerate(params, 1)}
+            if order is not None:
+                values = tuple(values[name] for name in order)
+            result = self._run(postgres, values)
+        if self.on_write is not None:
+            table = written_table(sql)
+            if table is not None:
+                self.on_write(table)
+        return result
 
     def execute_raw(self, sql: str) -> None:
         """Run a statement exactly as written, without parameters (DDL, a trigger's body)."""
         self._run(sql)
+        if self.on_write is not None:
+            self.on_write("*")
 
     def _run(self, text: str, values: Any = None) -> Result:
         try:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sync.core.errors import DatabaseUnavailable, StateError
 from sync.state.base import dumps, where
@@ -37,20 +37,19 @@ from sync.state.db import (
     schema_name,
 )
 from sync.state.items import ItemsMixin
+from sync.state.kept.reads import KeptReads
+from sync.state.kept.resources import ResourcesMixin
 from sync.state.lock import AdvisoryLock, StateLock
 from sync.state.records import RecordsMixin
-from sync.state.rows import (
-    INTENT_STATES,
-    Alliance,
-    Intent,
-    Resource,
-)
+from sync.state.rows import INTENT_STATES, Alliance, Intent
 from sync.state.schema import migrate, schema_version
+from sync.state.schema.stamp import STAMP_QUERY
 
 Clock = Callable[[], dt.datetime]
 Location = str | os.PathLike[str]
 RunLock = StateLock | AdvisoryLock
 DEFAULT_SCHEMA = "mcm_default"
+T = TypeVar("T")
 
 
 def _utc_now() -> dt.datetime:
@@ -68,7 +67,7 @@ def run_lock(location: Location, command: str = "mcm-sync", *,
     return StateLock(location, command)
 
 
-class StateStore(ItemsMixin, RecordsMixin):
+class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin):
     """An open state store. Use :meth:`open`; one thread, one connection."""
 
     def __init__(
@@ -80,6 +79,7 @@ class StateStore(ItemsMixin, RecordsMixin):
         lock: RunLock | None = None,
         location: Location | None = None,
         schema: str | None = None,
+        kept: KeptReads | None = None,
     ) -> None:
         self._conn = conn
         # For messages: the file, or the database URL (password masked) and schema.
@@ -89,14 +89,10 @@ class StateStore(ItemsMixin, RecordsMixin):
         self._depth = 0
         self._location = location if location is not None else path
         self._schema = schema
-        # While this store holds the run lock no other run writes the alliance's state: its
-        # bookmarks and which resources exist (their remote ids) are read once, one query
-        # each (a quiet run asked for them a dozen times), and kept in step by this store's
-        # own writes; a resource's whole row is read when first asked for. A rolled-back
-        # transaction, or a write past these methods (:meth:`forget_reads`), drops them.
-        self._bookmarks: dict[tuple[str, str], str] | None = None
-        self._resource_ids: dict[tuple[str, str, str], str] | None = None
-        self._resource_rows: dict[tuple[str, str, str], Resource] = {}
+        # What this store keeps of its reads while it holds the run lock (a long-running
+        # worker hands in the alliance's, kept from its last run: ``sync.state.kept``).
+        self._reads = kept if kept is not None else KeptReads()
+        conn.on_write = self._reads.wrote
 
     @property
     def dialect(self) -> str:
@@ -114,6 +110,7 @@ class StateStore(ItemsMixin, RecordsMixin):
         clock: Clock | None = None,
         command: str = "mcm-sync",
         schema: str | None = None,
+        kept: KeptReads | None = None,
     ) -> StateStore:
         """Open (creating and migrating as needed) the store at ``path``.
 
@@ -122,6 +119,10 @@ class StateStore(ItemsMixin, RecordsMixin):
         alliance's run lock is taken first (``command`` is recorded with the pid and the time;
         on PostgreSQL on the store's own connection) and released by :meth:`close`; a held
         lock raises :class:`StateError` naming the holder: pid, command, since when.
+
+        ``kept`` (with ``lock``): what a run of this store in this process kept of its reads,
+        used if the store's write stamp is still the one they were kept at (then neither the
+        schema version nor anything kept is read again), else forgotten.
         """
         url = is_url(str(path))
         # SQLite: the file lock first. PostgreSQL: the advisory lock on the store's own
@@ -139,7 +140,13 @@ class StateStore(ItemsMixin, RecordsMixin):
                 if lock and url:
                     assert name is not None
                     held = AdvisoryLock.on(db, str(path), name, command).acquire()
-                migrate(db, where=f"state store {where}")
+                kept = kept if lock else None
+                if not (kept is not None and kept.stamp is not None
+                        and kept.at(_write_stamp(db))):
+                    # (A migration moves the stamp: a store kept at it is at this version.)
+                    migrate(db, where=f"state store {where}")
+                    if kept is not None:
+                        kept.at(_write_stamp(db))
             except BaseException as exc:
                 if isinstance(held, AdvisoryLock) and held.on_session:
                     taken = held
@@ -153,7 +160,8 @@ class StateStore(ItemsMixin, RecordsMixin):
             if held is not None:
                 held.release()
             raise
-        return cls(db, where, clock=clock or _utc_now, lock=held, location=path, schema=name)
+        return cls(db, where, clock=clock or _utc_now, lock=held, location=path, schema=name,
+                   kept=kept)
 
     @staticmethod
     def lock(path: Location, command: str = "mcm-sync", *,
@@ -237,20 +245,22 @@ class StateStore(ItemsMixin, RecordsMixin):
         """Whether the bookmarks and resources are read once and kept (the run lock held)."""
         return self._lock is not None and self._lock.held
 
-    def forget_reads(self) -> None:
-        """Drop the kept bookmarks and resources: read again at the next use (after a write
-        to their tables that did not go through :meth:`put_resource` and its siblings)."""
-        self._bookmarks = self._resource_ids = None
-        self._resource_rows = {}
+    @property
+    def _kept(self) -> KeptReads | None:
+        """The kept reads while the run lock is held, else None (every read asks)."""
+        return self._reads if self.keeps_reads() else None
 
-    def _kept_ids(self) -> dict[tuple[str, str, str], str] | None:
-        """The remote id of every resource by (service, kind, key), read once while the lock
-        is held (without their data: an alliance has one per item); None when not kept."""
-        if self._resource_ids is None and self.keeps_reads():
-            self._resource_ids = {(service, kind, key): remote_id for service, kind, key, remote_id
-                                  in self._conn.execute("SELECT service, kind, logical_key,"
-                                                        " remote_id FROM resources").tuples()}
-        return self._resource_ids
+    def forget_reads(self) -> None:
+        """Drop the kept reads: read again at the next use (after a write to their tables
+        that did not go through :meth:`put_resource` and its siblings)."""
+        self._reads.clear()
+
+    def kept_value(self, key: Hashable, tables: frozenset[str], load: Callable[[], T]) -> T:
+        """``load()``'s answer, kept while the run lock is held until this store writes one
+        of ``tables`` (or, handed to the next run, until anyone writes the store). The answer
+        must not be changed by the caller (a tuple, a frozen row)."""
+        kept = self._kept
+        return load() if kept is None else kept.value(key, tables, load)
 
     @property
     def in_transaction(self) -> bool:
@@ -299,107 +309,15 @@ class StateStore(ItemsMixin, RecordsMixin):
                                (mode, went_live_at))
 
     def get_alliance(self) -> Alliance | None:
-        """The alliance this store belongs to, if recorded."""
+        """The alliance this store belongs to, if recorded (kept: every run checks it)."""
+        return self.kept_value("alliance", frozenset({"alliance"}), self._read_alliance)
+
+    def _read_alliance(self) -> Alliance | None:
         row = self._one("SELECT slug, name, created_at, mode, went_live_at FROM alliance LIMIT 1")
         if row is None:
             return None
         return Alliance(row["slug"], row["name"], row["created_at"], row["mode"],
                         row["went_live_at"])
-
-    # ------------------------------------------------------------------ resources
-
-    def get_resource(self, service: str, kind: str, logical_key: str) -> Resource | None:
-        """The recorded remote object of ``(service, kind, logical_key)``, or None."""
-        ids = self._kept_ids()
-        if ids is None:
-            return self._read_resource(service, kind, logical_key)
-        key = (service, kind, logical_key)
-        if key not in ids:
-            return None
-        found = self._resource_rows.get(key) or self._read_resource(*key)
-        if found is not None:
-            self._resource_rows[key] = found
-        return found
-
-    def _read_resource(self, service: str, kind: str, logical_key: str) -> Resource | None:
-        row = self._one(
-            "SELECT * FROM resources WHERE service = ? AND kind = ? AND logical_key = ?",
-            (service, kind, logical_key),
-        )
-        return Resource.from_row(row) if row else None
-
-    def put_resource(
-        self,
-        service: str,
-        kind: str,
-        logical_key: str,
-        remote_id: str,
-        *,
-        url: str = "",
-        identity_token: str = "",
-        data: dict[str, Any] | None = None,
-    ) -> Resource:
-        """Record (insert or replace) a remote object; ``data`` must hold no secret."""
-        with self.transaction():
-            self._conn.execute(
-                "INSERT INTO resources (service, kind, logical_key, remote_id, url,"
-                " identity_token, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (service, kind, logical_key) DO UPDATE SET"
-                " remote_id = excluded.remote_id, url = excluded.url,"
-                " identity_token = excluded.identity_token, data = excluded.data,"
-                " updated_at = excluded.updated_at",
-                (
-                    service,
-                    kind,
-                    logical_key,
-                    remote_id,
-                    url,
-                    identity_token,
-                    dumps(data or {}, guard="resource data"),
-                    self._now(),
-                ),
-            )
-        found = self._read_resource(service, kind, logical_key)
-        assert found is not None
-        if self._resource_ids is not None:
-            self._resource_ids[(service, kind, logical_key)] = found.remote_id
-            self._resource_rows[(service, kind, logical_key)] = found
-        return found
-
-    def list_resources(self, service: str | None = None, kind: str | None = None) -> list[Resource]:
-        """Recorded remote objects, optionally of one service and kind, in key order."""
-        ids = self._kept_ids()
-        if ids is not None and service is not None and kind is not None and not any(
-                key[0] == service and key[1] == kind for key in ids):
-            return []  # none recorded (reminders sent, meetings moved: mostly none)
-        clause, values = where(service=service, kind=kind)
-        rows = self._all(f"SELECT * FROM resources{clause} ORDER BY service, kind, logical_key",
-                         values)
-        return [Resource.from_row(r) for r in rows]
-
-    def remote_ids(self, service: str, kinds: Sequence[str]) -> dict[tuple[str, str], str]:
-        """The remote ids of one service's resources of ``kinds``: (kind, key) -> id, in one
-        query and without decoding their data (what a scheduled run needs, every run)."""
-        ids = self._kept_ids()
-        if ids is not None:
-            return {(k, key): remote_id for (s, k, key), remote_id in ids.items()
-                    if s == service and k in kinds}
-        marks = ", ".join("?" * len(kinds))
-        rows = self._all(f"SELECT kind, logical_key, remote_id FROM resources WHERE service = ?"
-                         f" AND kind IN ({marks})", (service, *kinds))
-        return {(r["kind"], r["logical_key"]): str(r["remote_id"]) for r in rows}
-
-    def delete_resource(self, service: str, kind: str, logical_key: str) -> bool:
-        """Forget a remote object (e.g. found deleted remotely); True if it was recorded."""
-        with self.transaction():
-            cur = self._conn.execute(
-                "DELETE FROM resources WHERE service = ? AND kind = ? AND logical_key = ?",
-                (service, kind, logical_key),
-            )
-        if self._resource_ids is not None:
-            self._resource_ids.pop((service, kind, logical_key), None)
-        self._resource_rows.pop((service, kind, logical_key), None)
-        return cur.rowcount > 0
 
     # ------------------------------------------------------------------ journal
 
@@ -498,6 +416,16 @@ class StateStore(ItemsMixin, RecordsMixin):
         clause, values = where(run_id=run_id, identity_token=identity_token)
         rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
         return [Intent.from_row(r) for r in rows]
+
+
+def _write_stamp(db: Database) -> int | None:
+    """The store's write stamp (:mod:`sync.state.schema.stamp`), None where it has none (an
+    older schema, about to be migrated)."""
+    try:
+        row = db.execute(STAMP_QUERY).fetchone()
+    except DatabaseError:  # autocommit: the failed statement spoils no transaction
+        return None
+    return int(row[0]) if row else None
 
 
 def _open(connect: Callable[[], Database], where: Path | str) -> Database:
