@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sync.state.db import Database, Record
+from sync.state.rows import Run
 
 if TYPE_CHECKING:
     from sync.state.kept.reads import KeptReads
@@ -75,6 +76,8 @@ class StoreBase:
     """The connection, clock and transactions the mixins use; implemented by ``StateStore``."""
 
     _conn: Database
+    # A run started with ``deferred=True`` whose row is not written yet (``RecordsMixin``).
+    _deferred_run: Run | None
 
     @property
     def _kept(self) -> KeptReads | None:

@@ -314,6 +314,8 @@ class Database:
         # Told the table of every write this connection runs (``*``: any), once it ran: the
         # store's kept reads (``sync.state.kept``) drop what it made stale.
         self.on_write: Callable[[str], None] | None = None
+        # Called before every write and every BEGIN (the store writes a deferred run's row).
+        self.before_write: Callable[[], None] | None = None
 
     @classmethod
     def sqlite(cls, path: Path, *, threads: bool = False) -> Database:
@@ -359,6 +361,9 @@ class Database:
         the driver's cursor, which keeps a no-op sync's hundred small queries cheap. A failure
         is a :class:`DatabaseError` (:class:`IntegrityError`...), the same on both databases.
         """
+        table = written_table(sql) if self.on_write or self.before_write else None
+        if table is not None and self.before_write is not None:
+            self.before_write()
         named = isinstance(params, Mapping)
         if self._pooled is None:
             text, refs, count = for_sqlite(sql, named)
@@ -374,14 +379,14 @@ class Database:
             if order is not None:
                 values = tuple(values[name] for name in order)
             result = self._run(postgres, values)
-        if self.on_write is not None:
-            table = written_table(sql)
-            if table is not None:
-                self.on_write(table)
+        if table is not None and self.on_write is not None:
+            self.on_write(table)
         return result
 
     def execute_raw(self, sql: str) -> None:
         """Run a statement exactly as written, without parameters (DDL, a trigger's body)."""
+        if self.before_write is not None:
+            self.before_write()
         self._run(sql)
         if self.on_write is not None:
             self.on_write("*")
@@ -404,6 +409,8 @@ class Database:
 
     def begin(self) -> None:
         """Start a transaction (the connection is otherwise in autocommit mode)."""
+        if self.before_write is not None:
+            self.before_write()
         self._run(self.dialect.begin)
 
     def commit(self) -> None:

@@ -191,17 +191,35 @@ class RecordsMixin(StoreBase):
 
     # ------------------------------------------------------------------ runs
 
-    def start_run(self, command: str) -> Run:
-        """Record the start of a command run; its id also tags the run's journal entries."""
-        run_id, started = uuid.uuid4().hex, self._now()
+    def start_run(self, command: str, *, deferred: bool = False) -> Run:
+        """Record the start of a command run; its id also tags the run's journal entries.
+
+        ``deferred``: the run's row is written just before the store's next write, whatever it
+        is (the run's first), so a run that writes nothing but its quiet check
+        (:meth:`drop_quiet_run`) never writes it: a worker's quiet run is one statement, not
+        five (a row inserted, then deleted again in a transaction of its own).
+        """
+        run = Run(uuid.uuid4().hex, command, self._now(), None, None)
+        if deferred:
+            self._deferred_run = run
+        else:
+            self._insert_run(run)
+        return run
+
+    def _insert_run(self, run: Run) -> None:
         # One statement: atomic on its own (no BEGIN and COMMIT around it, two round trips
         # per scheduled run); inside a caller's transaction it is part of that one.
         self._conn.execute(
             "INSERT INTO runs (id, command, started_at, seq) VALUES (?, ?, ?,"
             " (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs))",
-            (run_id, command, started),
+            (run.id, run.command, run.started_at),
         )
-        return Run(run_id, command, started, None, None)
+
+    def _write_deferred_run(self) -> None:
+        """Before any write (the connection's ``before_write``): a deferred run's row first."""
+        run, self._deferred_run = self._deferred_run, None
+        if run is not None:
+            self._insert_run(run)
 
     def finish_run(self, run_id: str, outcome: str) -> Run:
         """Record how a run ended (``ok``, ``conflicts``, ``remote-error``...)."""
@@ -217,6 +235,10 @@ class RecordsMixin(StoreBase):
     def drop_quiet_run(self, run_id: str) -> None:
         """Forget a run that found nothing to do and wrote nothing, keeping only when it
         ended (the bookmark ``("sync", "last_quiet")``, shown by ``mcm-sync status``)."""
+        if self._deferred_run is not None and self._deferred_run.id == run_id:
+            self._deferred_run = None  # never written: only the time, in one statement
+            self._put_bookmark("sync", "last_quiet", self._now())
+            return
         with self.transaction():
             self._conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
             self._put_bookmark("sync", "last_quiet", self._now())

@@ -93,6 +93,8 @@ class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin):
         # worker hands in the alliance's, kept from its last run: ``sync.state.kept``).
         self._reads = kept if kept is not None else KeptReads()
         conn.on_write = self._reads.wrote
+        self._deferred_run = None
+        conn.before_write = self._write_deferred_run
 
     @property
     def dialect(self) -> str:

@@ -167,3 +167,29 @@ def test_every_table_but_the_runs_moves_the_stamp(target: StoreTarget) -> None:
     assert set(STAMPED) <= tables
     assert tables - set(STAMPED) <= {"runs", "state_revision", "store_stamp", "schema_version",
                                      "sqlite_sequence"}
+
+
+def test_a_deferred_run_is_written_with_its_first_write_and_a_quiet_one_never(
+        target: StoreTarget) -> None:
+    _setup(target)
+    with target.open(lock=True) as store:
+        quiet = store.start_run("sync", deferred=True)
+        assert store.last_run("sync") is None  # reading writes nothing
+        store.get_bookmark("trello", "actions")
+        store.drop_quiet_run(quiet.id)
+        assert store.last_run("sync") is None
+        assert store.get_bookmark("sync", "last_quiet") is not None
+        busy = store.start_run("sync", deferred=True)
+        with pytest.raises(RuntimeError), store.transaction():
+            store.set_bookmark("trello", "actions", "A2")
+            raise RuntimeError("the run's write failed")
+        # Its row went in before the transaction, and stays when that rolls back.
+        found = store.last_run("sync")
+        assert found is not None and found.id == busy.id and found.finished_at is None
+        store.finish_run(busy.id, "failed")
+        failed = store.start_run("sync", deferred=True)
+        assert store.finish_run(failed.id, "failed").outcome == "failed"  # written to finish
+        store.drop_quiet_run(busy.id)  # a written run's row is deleted, as before
+        with pytest.raises(KeyError):
+            store.get_run(busy.id)
+        assert store.get_run(failed.id).outcome == "failed"
