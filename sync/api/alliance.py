@@ -216,6 +216,8 @@ class Alliance:
         kept, self._kept = self._kept, {}
         for stack, _ in kept.values():
             stack.close()
+        if self._kept_reads is not None:
+            self._kept_reads.drop()  # and its store's connection
 
     def go_live(self, *, dry_run: bool = False, sandbox: bool | None = None) -> GoLive:
         """Move the state store to the services the config points at (``mcm-sync go-live``):

@@ -92,6 +92,7 @@ class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin):
         # What this store keeps of its reads while it holds the run lock (a long-running
         # worker hands in the alliance's, kept from its last run: ``sync.state.kept``).
         self._reads = kept if kept is not None else KeptReads()
+        self._handed = kept is not None  # a worker's: its SQLite connection is kept too
         conn.on_write = self._reads.wrote
         self._deferred_run = None
         conn.before_write = self._write_deferred_run
@@ -137,7 +138,11 @@ class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin):
                 db = _open(lambda: Database.postgresql(str(path), name), where)
             else:
                 where, name = Path(path), None
-                db = _open(lambda: Database.sqlite(Path(path)), where)
+                # A worker's run: the connection its last run of the store kept open, if any
+                # (one thread at a time uses it, under the run lock: ``threads``).
+                reused = kept.connection.take(where) if kept is not None and lock else None
+                db = reused or _open(lambda: Database.sqlite(Path(path), threads=kept is not None),
+                                     where)
             try:
                 if lock and url:
                     assert name is not None
@@ -187,10 +192,20 @@ class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin):
                 self._conn.close()
             return
         try:
-            self._conn.close()
+            if not self._keep_connection():
+                self._conn.close()
         finally:
             if self._lock is not None:
                 self._lock.release()
+
+    def _keep_connection(self) -> bool:
+        """A worker's SQLite connection, left open for the alliance's next run (before the
+        lock goes: it is handed out only under the lock) while its reads are kept."""
+        kept = self._reads
+        if not (self._handed and self.dialect == "sqlite" and self._depth == 0
+                and kept.stamp is not None and self.keeps_reads()):
+            return False
+        return kept.connection.give_back(self._conn, Path(self._location))
 
     def __enter__(self) -> StateStore:
         return self

@@ -8,6 +8,7 @@ backends."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,27 @@ def test_a_deferred_run_is_written_with_its_first_write_and_a_quiet_one_never(
         with pytest.raises(KeyError):
             store.get_run(busy.id)
         assert store.get_run(failed.id).outcome == "failed"
+
+
+def test_a_workers_sqlite_connection_is_kept_only_for_the_file_it_opened(
+        tmp_path: Path) -> None:
+    target = StoreTarget("sqlite", tmp_path / "state.db")
+    _setup(target)
+    kept = KeptReads()
+    first = _quiet_run(target, kept)
+    second = _quiet_run(target, kept)
+    assert second._conn is first._conn  # kept open between the runs
+    # The store set aside and another made in its place (bootstrap --adopt): a fresh
+    # connection, reading the new file.
+    (tmp_path / "state.db").rename(tmp_path / "state.db.broken")
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"state.db{suffix}").unlink(missing_ok=True)
+    with target.open() as replacement:
+        replacement.bind_alliance("frl", "Friesland", "sandbox")
+        replacement.set_bookmark("trello", "actions", "NEW")
+    with target.open(lock=True, kept=kept) as store:
+        assert store._conn is not first._conn
+        assert store.get_bookmark("trello", "actions") == "NEW"
+    kept.drop()  # a failed run: closed, and the next run opens afresh
+    assert _quiet_run(target, kept)._conn is not store._conn
+    kept.drop()

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+from sync.state.kept.connection import KeptConnection
 from sync.state.rows import Resource
 from sync.state.schema.stamp import UNSTAMPED_BOOKMARK
 
@@ -39,6 +40,8 @@ class KeptReads:
         self.resource_rows: dict[ResourceKey, Resource] = {}
         # Other answers by key, with the tables a write to which makes them stale.
         self._values: dict[Hashable, tuple[frozenset[str], Any]] = {}
+        # A SQLite store's connection, kept open between runs (``sync.state.kept.connection``).
+        self.connection = KeptConnection()
 
     def clear(self) -> None:
         """Forget everything (the next reads ask the store again)."""
@@ -47,10 +50,11 @@ class KeptReads:
         self._values = {}
 
     def drop(self) -> None:
-        """Forget everything and the stamp too (after a failed run: the next one checks the
-        store's schema again as well)."""
+        """Forget everything and the stamp too, and close a kept connection (after a failed
+        run: the next one opens and checks the store afresh)."""
         self.clear()
         self.stamp = None
+        self.connection.close()
 
     def at(self, stamp: int | None) -> bool:
         """Make these the reads of a store whose write stamp is ``stamp`` now: kept if it is
