@@ -29,6 +29,7 @@ import re
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,13 +199,41 @@ def postgres_engine(url: str) -> Engine:
                 # alliances' schemas carries all of them and gets slower at every DDL
                 # (measured: bench_worker's set-up went quadratic). Fresh ones every 10 min.
                 pool_recycle=600,
-                # A connection the server dropped (a PostgreSQL restart) is found out when it
-                # is taken from the pool, not by the statement that needed it.
-                pool_pre_ping=True,
                 connect_args={"application_name": "mcm-sync", "connect_timeout": 10},
             )
+            # A connection the server dropped (a PostgreSQL restart) is found out when it is
+            # taken from the pool, not by the statement that needed it: the pool's own
+            # pre-ping, skipped for one handed back a moment ago (_ping_if_idle).
+            sa.event.listen(engine, "checkin", _mark_returned)
+            sa.event.listen(engine, "checkout", _ping_if_idle)
             _ENGINES[url] = engine
         return engine
+
+
+# A pooled connection handed back this recently is handed out again without the ping (an
+# empty query, a round trip): a worker opens an alliance's store every few milliseconds. One
+# the server dropped meanwhile fails its statement, and the run is retried as after any outage
+# (as the job engine's pool does: ``sync.fleet.pool``).
+PING_AFTER_IDLE = 2.0  # seconds
+
+
+def _mark_returned(dbapi_connection: Any, record: Any) -> None:
+    record.info["returned"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """The pool's check out (a SQLAlchemy ``checkout`` event): a connection idle for more
+    than :data:`PING_AFTER_IDLE` s is pinged; a dead one is replaced by a fresh one (the
+    pool's documented way: ``DisconnectionError``)."""
+    returned = record.info.get("returned")
+    if returned is not None and time.monotonic() - returned <= PING_AFTER_IDLE:
+        return
+    try:
+        dbapi_connection.execute("SELECT 1")
+    except Exception as exc:
+        import sqlalchemy as sa
+
+        raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_connect(path: Path, *, threads: bool) -> sqlite3.Connection:
@@ -331,21 +360,27 @@ class Database:
         """Connect to the PostgreSQL database at ``url``, in ``schema`` (created if missing)."""
         import sqlalchemy as sa
 
-        try:
-            conn = postgres_engine(url).connect()
-        except sa.exc.DBAPIError as exc:
-            raise from_sqlalchemy(exc) from exc
-        db = cls(conn.connection.dbapi_connection, DIALECTS["postgresql"],
-                 f"{masked(url)} (schema {schema})", schema, pooled=conn)
-        try:
-            if (url, schema) not in KNOWN_SCHEMAS:
-                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            db.execute(f'SET search_path TO "{schema}"')
-        except BaseException:
-            conn.close()
-            raise
-        KNOWN_SCHEMAS.add((url, schema))
-        return db
+        for attempt in (1, 2):
+            try:
+                conn = postgres_engine(url).connect()
+            except sa.exc.DBAPIError as exc:
+                raise from_sqlalchemy(exc) from exc
+            db = cls(conn.connection.dbapi_connection, DIALECTS["postgresql"],
+                     f"{masked(url)} (schema {schema})", schema, pooled=conn)
+            try:
+                if (url, schema) not in KNOWN_SCHEMAS:
+                    db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                db.execute(f'SET search_path TO "{schema}"')
+            except BaseException as exc:
+                db.close()  # one the server dropped is discarded, not rolled back
+                # Handed out unpinged a moment after its last use (PING_AFTER_IDLE), it was
+                # dropped meanwhile (a restart): once more, on a fresh connection.
+                if attempt == 1 and isinstance(exc, DatabaseError) and database_unavailable(exc):
+                    continue
+                raise
+            KNOWN_SCHEMAS.add((url, schema))
+            return db
+        raise AssertionError("unreachable")  # the second attempt returned or raised
 
     @property
     def connection(self) -> Connection:
