@@ -76,6 +76,7 @@ class StoreBase:
     """The connection, clock and transactions the mixins use; implemented by ``StateStore``."""
 
     _conn: Database
+    _depth: int  # how many transaction blocks are open (0: none)
     # A run started with ``deferred=True`` whose row is not written yet (``RecordsMixin``).
     _deferred_run: Run | None
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sync.core.errors import DatabaseUnavailable, StateError
-from sync.state.base import dumps, where
 from sync.state.db import (
     Database,
     DatabaseError,
@@ -37,11 +36,12 @@ from sync.state.db import (
     schema_name,
 )
 from sync.state.items import ItemsMixin
+from sync.state.journal import JournalMixin
 from sync.state.kept.reads import KeptReads
 from sync.state.kept.resources import ResourcesMixin
 from sync.state.lock import AdvisoryLock, StateLock
 from sync.state.records import RecordsMixin
-from sync.state.rows import INTENT_STATES, Alliance, Intent
+from sync.state.rows import Alliance
 from sync.state.schema import migrate, schema_version
 from sync.state.schema.stamp import STAMP_QUERY
 
@@ -67,7 +67,7 @@ def run_lock(location: Location, command: str = "mcm-sync", *,
     return StateLock(location, command)
 
 
-class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin):
+class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin, JournalMixin):
     """An open state store. Use :meth:`open`; one thread, one connection."""
 
     def __init__(
@@ -335,104 +335,6 @@ class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin):
             return None
         return Alliance(row["slug"], row["name"], row["created_at"], row["mode"],
                         row["went_live_at"])
-
-    # ------------------------------------------------------------------ journal
-
-    def journal_open(
-        self,
-        run_id: str,
-        service: str,
-        operation: str,
-        identity_token: str,
-        *,
-        item_id: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> int:
-        """Write an intent before a remote call and commit it at once; returns its id.
-
-        Refused inside :meth:`transaction`: the intent must be on disk before the call, not
-        when an enclosing block happens to commit.
-        """
-        if self._depth:
-            raise RuntimeError(
-                "journal_open() inside a transaction: the intent must be "
-                "committed before the remote call"
-            )
-        with self.transaction():
-            row = self._conn.execute(
-                "INSERT INTO journal (run_id, item_id, service, operation, identity_token,"
-                " state, detail, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
-                (
-                    run_id,
-                    item_id,
-                    service,
-                    operation,
-                    identity_token,
-                    dumps(detail or {}, guard="journal detail"),
-                    self._now(),
-                ),
-            ).fetchone()
-        assert row is not None
-        return int(row[0])
-
-    def journal_close(
-        self,
-        intent_id: int,
-        state: str,
-        remote_id: str | None = None,
-        *,
-        detail: dict[str, Any] | None = None,
-    ) -> Intent:
-        """Close an open intent as done, failed or abandoned (with the remote id if known)."""
-        if state not in INTENT_STATES - {"open"}:
-            raise ValueError(f"cannot close an intent as {state!r}")
-        with self.transaction():
-            intent = self.get_intent(intent_id)
-            if intent.state != "open":
-                raise ValueError(f"intent {intent_id} is already {intent.state}")
-            merged = {**intent.detail, **(detail or {})}
-            self._conn.execute(
-                "UPDATE journal SET state = ?, remote_id = COALESCE(?, remote_id), detail = ?,"
-                " closed_at = ? WHERE id = ?",
-                (state, remote_id, dumps(merged, guard="journal detail"), self._now(), intent_id),
-            )
-        return self.get_intent(intent_id)
-
-    def get_intent(self, intent_id: int) -> Intent:
-        """One journal entry (``KeyError`` if unknown)."""
-        row = self._one("SELECT * FROM journal WHERE id = ?", (intent_id,))
-        if row is None:
-            raise KeyError(intent_id)
-        return Intent.from_row(row)
-
-    def open_intents(self, service: str | None = None) -> list[Intent]:
-        """Intents left open by a run that died mid-call: resolve them by token first."""
-        clause, values = where(state="open", service=service)
-        rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
-        return [Intent.from_row(r) for r in rows]
-
-    def claimed_remote_ids(
-        self, service: str, operation: str, remote_ids: Sequence[str]
-    ) -> set[str]:
-        """Those of ``remote_ids`` that a closed ``done`` intent of ``operation`` made or adopted:
-        an append found remotely by its text is adopted only if no other token owns it."""
-        if not remote_ids:
-            return set()
-        marks = ", ".join("?" for _ in remote_ids)
-        rows = self._all(
-            "SELECT remote_id FROM journal WHERE state = 'done' AND service = ? AND"
-            f" operation = ? AND remote_id IN ({marks})",
-            (service, operation, *remote_ids),
-        )
-        return {str(r["remote_id"]) for r in rows}
-
-    def intents(
-        self, *, run_id: str | None = None, identity_token: str | None = None
-    ) -> list[Intent]:
-        """Journal entries of one run and/or one identity token, oldest first."""
-        clause, values = where(run_id=run_id, identity_token=identity_token)
-        rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
-        return [Intent.from_row(r) for r in rows]
 
 
 def _write_stamp(db: Database) -> int | None:
