@@ -67,7 +67,8 @@ def sync_once(config: Config, book: Playbook, rows: Sequence[ActionRow], board: 
     ``inputs``: the digest of config, playbook and rows if the caller keeps one.
     """
     now = now or dt.datetime.now(dt.UTC)
-    run = store.start_run("sync")
+    # Its row is written with the run's first write: a quiet run writes one statement.
+    run = store.start_run("sync", deferred=True)
     try:
         ctx = prepare(config, book, rows, board, chat, store, now=now, inputs=inputs)
         ctx.progress = progress

@@ -35,6 +35,7 @@ from sync.engine.run import SyncResult, prepare, preview
 from sync.runner import SyncOutcome, sync_once
 from sync.state.binding import check_binding
 from sync.state.db import DatabaseError
+from sync.state.kept.reads import KeptReads
 from sync.state.presence import (
     ADOPT_HINT,
     check_integrity,
@@ -73,6 +74,9 @@ class Alliance:
         self.allow_large = False
         self._validated = False  # validate() passed (its inputs are cached properties)
         self._kept: dict[tuple[tuple[str, ...], bool | None], tuple[ExitStack, Connected]] = {}
+        # A worker's next run of the alliance starts from what its last one read of the state
+        # store, while nobody wrote the store since (``sync.state.kept``).
+        self._kept_reads = KeptReads() if keep_connections else None
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Alliance:
@@ -141,12 +145,22 @@ class Alliance:
         else:
             check_state_file(self.config.state_path, required=required)
             check_integrity(self.config.state_path)
-        store = StateStore.open(self.config.state_location, lock=lock, command=self.command,
-                                schema=self.config.state_schema)
+        kept = self._kept_reads if lock else None
+        try:
+            store = StateStore.open(self.config.state_location, lock=lock, command=self.command,
+                                    schema=self.config.state_schema, kept=kept)
+        except BaseException:
+            if kept is not None:
+                kept.drop()
+            raise
         try:
             self.check_binding(store, write=lock or bind, sandbox=sandbox)
             yield store
-        except DatabaseError as exc:
+        except BaseException as exc:
+            if kept is not None:
+                kept.drop()  # a failed run: the next one reads everything afresh
+            if not isinstance(exc, DatabaseError):
+                raise
             # Only if the state file is the damaged one.
             found = damage(self.config.state_path) if not url and damaged_database(exc) else ""
             if not found:
@@ -203,6 +217,8 @@ class Alliance:
         kept, self._kept = self._kept, {}
         for stack, _ in kept.values():
             stack.close()
+        if self._kept_reads is not None:
+            self._kept_reads.drop()  # and its store's connection
 
     def go_live(self, *, dry_run: bool = False, sandbox: bool | None = None) -> GoLive:
         """Move the state store to the services the config points at (``mcm-sync go-live``):

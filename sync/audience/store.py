@@ -128,7 +128,8 @@ class StakeholderStore:
 
     def has_people(self) -> bool:
         """Whether the database holds anyone (one cheap query; a sync asks every run)."""
-        return self._conn.execute("SELECT 1 FROM stakeholders LIMIT 1").fetchone() is not None
+        return self._store.kept_value("has people", frozenset({"stakeholders"}), lambda: (
+            self._conn.execute("SELECT 1 FROM stakeholders LIMIT 1").fetchone() is not None))
 
     def get(self, key: str) -> StakeholderRecord | None:
         """The person with this key (the lowercased address for people with one)."""

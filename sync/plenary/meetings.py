@@ -131,8 +131,25 @@ def stored_adjustments(store: StateStore) -> dict[str, dt.date]:
             for r in store.list_resources("hub", ADJUSTMENT_KIND)}
 
 
+# What the schedule is read from in the store: the meeting items and the adjustments.
+_SCHEDULE_TABLES = frozenset({"items", "resources"})
+
+
 def meeting_schedule(config: Config, book: Playbook, store: StateStore) -> list[ScheduledMeeting]:
-    """The plenary series with each meeting's date (adjusted, else its item's, else planned)."""
+    """The plenary series with each meeting's date (adjusted, else its item's, else planned).
+
+    Kept by a store that keeps its reads (``sync.state.kept``) while it writes no item or
+    resource: every scheduled sync asks for it, and a worker's next run of a quiet alliance
+    finds it as the last one left it (for the same config and playbook objects)."""
+    config_and_book, schedule = store.kept_value(
+        "meeting schedule", _SCHEDULE_TABLES,
+        lambda: ((config, book), tuple(_schedule(config, book, store))))
+    if config_and_book[0] is not config or config_and_book[1] is not book:
+        return _schedule(config, book, store)  # another alliance object's inputs
+    return list(schedule)
+
+
+def _schedule(config: Config, book: Playbook, store: StateStore) -> list[ScheduledMeeting]:
     # One query for the series (each scheduled sync asks for the schedule).
     listed = store.list_items(kind="meeting")
     items = {item.key: item for item in listed}

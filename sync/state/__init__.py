@@ -2,4 +2,4 @@
 
 # The schema's version, here rather than in ``schema`` so that ``mcm-sync --version`` can say it
 # without importing SQLAlchemy; ``schema`` checks that its migrations reach exactly this one.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9

@@ -10,11 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sync.state.db import Database, Record
+from sync.state.rows import Run
+
+if TYPE_CHECKING:
+    from sync.state.kept.reads import KeptReads
+
+T = TypeVar("T")
 
 # Keys that would hold a credential if someone put one into a JSON column by mistake.
 _SECRET_KEY = re.compile(
@@ -70,11 +76,21 @@ class StoreBase:
     """The connection, clock and transactions the mixins use; implemented by ``StateStore``."""
 
     _conn: Database
-    # The bookmarks kept while the run lock is held (see ``StateStore.keeps_reads``).
-    _bookmarks: dict[tuple[str, str], str] | None
+    _depth: int  # how many transaction blocks are open (0: none)
+    # A run started with ``deferred=True`` whose row is not written yet (``RecordsMixin``).
+    _deferred_run: Run | None
+
+    @property
+    def _kept(self) -> KeptReads | None:
+        """The reads kept while the run lock is held, else None (``sync.state.kept``)."""
+        raise NotImplementedError
 
     def keeps_reads(self) -> bool:
         """Whether reads are kept for the store's life (see ``StateStore.keeps_reads``)."""
+        raise NotImplementedError
+
+    def kept_value(self, key: Hashable, tables: frozenset[str], load: Callable[[], T]) -> T:
+        """An answer kept until a write to ``tables`` (see ``StateStore.kept_value``)."""
         raise NotImplementedError
 
     def _now(self) -> str:

@@ -29,13 +29,14 @@ import re
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from sync.state.statements import for_postgres, for_sqlite, ordered
+from sync.state.statements import for_postgres, for_sqlite, ordered, written_table
 
 if TYPE_CHECKING:  # imported where used: only PostgreSQL and the migrations need it
     import sqlalchemy as sa
@@ -198,13 +199,41 @@ def postgres_engine(url: str) -> Engine:
                 # alliances' schemas carries all of them and gets slower at every DDL
                 # (measured: bench_worker's set-up went quadratic). Fresh ones every 10 min.
                 pool_recycle=600,
-                # A connection the server dropped (a PostgreSQL restart) is found out when it
-                # is taken from the pool, not by the statement that needed it.
-                pool_pre_ping=True,
                 connect_args={"application_name": "mcm-sync", "connect_timeout": 10},
             )
+            # A connection the server dropped (a PostgreSQL restart) is found out when it is
+            # taken from the pool, not by the statement that needed it: the pool's own
+            # pre-ping, skipped for one handed back a moment ago (_ping_if_idle).
+            sa.event.listen(engine, "checkin", _mark_returned)
+            sa.event.listen(engine, "checkout", _ping_if_idle)
             _ENGINES[url] = engine
         return engine
+
+
+# A pooled connection handed back this recently is handed out again without the ping (an
+# empty query, a round trip): a worker opens an alliance's store every few milliseconds. One
+# the server dropped meanwhile fails its statement, and the run is retried as after any outage
+# (as the job engine's pool does: ``sync.fleet.pool``).
+PING_AFTER_IDLE = 2.0  # seconds
+
+
+def _mark_returned(dbapi_connection: Any, record: Any) -> None:
+    record.info["returned"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """The pool's check out (a SQLAlchemy ``checkout`` event): a connection idle for more
+    than :data:`PING_AFTER_IDLE` s is pinged; a dead one is replaced by a fresh one (the
+    pool's documented way: ``DisconnectionError``)."""
+    returned = record.info.get("returned")
+    if returned is not None and time.monotonic() - returned <= PING_AFTER_IDLE:
+        return
+    try:
+        dbapi_connection.execute("SELECT 1")
+    except Exception as exc:
+        import sqlalchemy as sa
+
+        raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_connect(path: Path, *, threads: bool) -> sqlite3.Connection:
@@ -311,6 +340,11 @@ class Database:
         self.where = where  # for messages: the file, or the URL without its password
         self.schema = schema  # PostgreSQL: the alliance's schema; None on SQLite
         self._driver: ModuleType = sys.modules[type(raw).__module__.split(".")[0]]
+        # Told the table of every write this connection runs (``*``: any), once it ran: the
+        # store's kept reads (``sync.state.kept``) drop what it made stale.
+        self.on_write: Callable[[str], None] | None = None
+        # Called before every write and every BEGIN (the store writes a deferred run's row).
+        self.before_write: Callable[[], None] | None = None
 
     @classmethod
     def sqlite(cls, path: Path, *, threads: bool = False) -> Database:
@@ -326,21 +360,27 @@ class Database:
         """Connect to the PostgreSQL database at ``url``, in ``schema`` (created if missing)."""
         import sqlalchemy as sa
 
-        try:
-            conn = postgres_engine(url).connect()
-        except sa.exc.DBAPIError as exc:
-            raise from_sqlalchemy(exc) from exc
-        db = cls(conn.connection.dbapi_connection, DIALECTS["postgresql"],
-                 f"{masked(url)} (schema {schema})", schema, pooled=conn)
-        try:
-            if (url, schema) not in KNOWN_SCHEMAS:
-                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            db.execute(f'SET search_path TO "{schema}"')
-        except BaseException:
-            conn.close()
-            raise
-        KNOWN_SCHEMAS.add((url, schema))
-        return db
+        for attempt in (1, 2):
+            try:
+                conn = postgres_engine(url).connect()
+            except sa.exc.DBAPIError as exc:
+                raise from_sqlalchemy(exc) from exc
+            db = cls(conn.connection.dbapi_connection, DIALECTS["postgresql"],
+                     f"{masked(url)} (schema {schema})", schema, pooled=conn)
+            try:
+                if (url, schema) not in KNOWN_SCHEMAS:
+                    db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                db.execute(f'SET search_path TO "{schema}"')
+            except BaseException as exc:
+                db.close()  # one the server dropped is discarded, not rolled back
+                # Handed out unpinged a moment after its last use (PING_AFTER_IDLE), it was
+                # dropped meanwhile (a restart): once more, on a fresh connection.
+                if attempt == 1 and isinstance(exc, DatabaseError) and database_unavailable(exc):
+                    continue
+                raise
+            KNOWN_SCHEMAS.add((url, schema))
+            return db
+        raise AssertionError("unreachable")  # the second attempt returned or raised
 
     @property
     def connection(self) -> Connection:
@@ -356,22 +396,35 @@ class Database:
         the driver's cursor, which keeps a no-op sync's hundred small queries cheap. A failure
         is a :class:`DatabaseError` (:class:`IntegrityError`...), the same on both databases.
         """
+        table = written_table(sql) if self.on_write or self.before_write else None
+        if table is not None and self.before_write is not None:
+            self.before_write()
         named = isinstance(params, Mapping)
         if self._pooled is None:
             text, refs, count = for_sqlite(sql, named)
             if refs is None and len(params) == count:
-                return self._run(text, params)
-            return self._run(text, ordered(sql, refs or tuple(range(1, count + 1)), params))
-        postgres, order = for_postgres(sql, named, self._pooled.dialect)
-        values: Any = dict(params) if isinstance(params, Mapping) else {
-            f"p{i}": value for i, value in enumerate(params, 1)}
-        if order is not None:
-            values = tuple(values[name] for name in order)
-        return self._run(postgres, values)
+                result = self._run(text, params)
+            else:
+                result = self._run(text, ordered(sql, refs or tuple(range(1, count + 1)),
+                                                 params))
+        else:
+            postgres, order = for_postgres(sql, named, self._pooled.dialect)
+            values: Any = dict(params) if isinstance(params, Mapping) else {
+                f"p{i}": value for i, value in enumerate(params, 1)}
+            if order is not None:
+                values = tuple(values[name] for name in order)
+            result = self._run(postgres, values)
+        if table is not None and self.on_write is not None:
+            self.on_write(table)
+        return result
 
     def execute_raw(self, sql: str) -> None:
         """Run a statement exactly as written, without parameters (DDL, a trigger's body)."""
+        if self.before_write is not None:
+            self.before_write()
         self._run(sql)
+        if self.on_write is not None:
+            self.on_write("*")
 
     def _run(self, text: str, values: Any = None) -> Result:
         try:
@@ -391,6 +444,8 @@ class Database:
 
     def begin(self) -> None:
         """Start a transaction (the connection is otherwise in autocommit mode)."""
+        if self.before_write is not None:
+            self.before_write()
         self._run(self.dialect.begin)
 
     def commit(self) -> None:

@@ -70,6 +70,7 @@ class EventQueue:
         else:  # shared by the HTTP threads, one at a time (the mutex)
             self._db = Database.sqlite(Path(self.path), threads=True)
         self._mutex = threading.Lock()
+        self._store: StateStore | None = None  # see over()
 
     @classmethod
     def over(cls, store: StateStore) -> EventQueue:
@@ -80,6 +81,7 @@ class EventQueue:
         queue._db = store._conn
         queue._mutex = threading.Lock()
         queue._owned = False
+        queue._store = store
         return queue
 
     def close(self) -> None:
@@ -110,7 +112,14 @@ class EventQueue:
             return cursor.rowcount == 1
 
     def pending(self, limit: int = 500) -> list[QueuedEvent]:
-        """The oldest deliveries not processed yet."""
+        """The oldest deliveries not processed yet (over a store: kept while it writes no
+        delivery, and handed to the next run while nobody does: ``sync.state.kept``)."""
+        if self._store is not None:
+            return list(self._store.kept_value(("pending events", limit), frozenset({"events"}),
+                                               lambda: tuple(self._pending(limit))))
+        return self._pending(limit)
+
+    def _pending(self, limit: int) -> list[QueuedEvent]:
         with self._mutex:
             rows = self._db.execute(
                 "SELECT * FROM events WHERE state = 'pending' ORDER BY id LIMIT ?",

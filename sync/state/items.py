@@ -127,6 +127,12 @@ class ItemsMixin(StoreBase):
 
     def list_items(self, *, kind: str | None = None, status: str | None = None) -> list[Item]:
         """Items, optionally of one kind and status, oldest first."""
+        if kind is not None and status is None:  # the meetings, asked for every run
+            return list(self.kept_value(("items", kind), frozenset({"items"}),
+                                        lambda: tuple(self._items(kind, None))))
+        return self._items(kind, status)
+
+    def _items(self, kind: str | None, status: str | None) -> list[Item]:
         clause, values = where(kind=kind, status=status)
         rows = self._all(f"SELECT * FROM items{clause} ORDER BY created_at, seq", values)
         return [Item.from_row(r) for r in rows]

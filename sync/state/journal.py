@@ -7,18 +7,19 @@ run sees it (:meth:`sync.state.store.StateStore.intents`) and looks the object u
 before making it again, so nothing is made twice (the mbsync/vdirsyncer discipline).
 
 Every create site of the app goes through here: bootstrap, new items' cards, item messages,
-meeting reminders, newsletter drafts, and erasures.
+meeting reminders, newsletter drafts, and erasures. The journal's rows themselves are written
+and read by :class:`JournalMixin`, a part of the store (``StateStore`` is made of it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sync.state.rows import Intent
-from sync.state.store import StateStore
+from sync.state.base import StoreBase, dumps, where
+from sync.state.rows import INTENT_STATES, Intent
 
 T = TypeVar("T")
 
@@ -62,7 +63,7 @@ def _may_exist(earlier: list[Intent]) -> bool:
 class Journal:
     """Journals each remote call of one run before it is made, and closes it after."""
 
-    def __init__(self, store: StateStore, run_id: str) -> None:
+    def __init__(self, store: JournalMixin, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
 
@@ -130,3 +131,104 @@ class Journal:
             if earlier_intent.state == "open":  # a dead run's, settled now (adopted or anew)
                 self.store.journal_close(earlier_intent.id, "abandoned")
         return found
+
+
+class JournalMixin(StoreBase):
+    """The journal's rows in the store (intents opened, closed, looked up); mixed into
+    ``StateStore``."""
+
+    def journal_open(
+        self,
+        run_id: str,
+        service: str,
+        operation: str,
+        identity_token: str,
+        *,
+        item_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Write an intent before a remote call and commit it at once; returns its id.
+
+        Refused inside :meth:`transaction`: the intent must be on disk before the call, not
+        when an enclosing block happens to commit.
+        """
+        if self._depth:
+            raise RuntimeError(
+                "journal_open() inside a transaction: the intent must be "
+                "committed before the remote call"
+            )
+        with self.transaction():
+            row = self._conn.execute(
+                "INSERT INTO journal (run_id, item_id, service, operation, identity_token,"
+                " state, detail, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
+                (
+                    run_id,
+                    item_id,
+                    service,
+                    operation,
+                    identity_token,
+                    dumps(detail or {}, guard="journal detail"),
+                    self._now(),
+                ),
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def journal_close(
+        self,
+        intent_id: int,
+        state: str,
+        remote_id: str | None = None,
+        *,
+        detail: dict[str, Any] | None = None,
+    ) -> Intent:
+        """Close an open intent as done, failed or abandoned (with the remote id if known)."""
+        if state not in INTENT_STATES - {"open"}:
+            raise ValueError(f"cannot close an intent as {state!r}")
+        with self.transaction():
+            intent = self.get_intent(intent_id)
+            if intent.state != "open":
+                raise ValueError(f"intent {intent_id} is already {intent.state}")
+            merged = {**intent.detail, **(detail or {})}
+            self._conn.execute(
+                "UPDATE journal SET state = ?, remote_id = COALESCE(?, remote_id), detail = ?,"
+                " closed_at = ? WHERE id = ?",
+                (state, remote_id, dumps(merged, guard="journal detail"), self._now(), intent_id),
+            )
+        return self.get_intent(intent_id)
+
+    def get_intent(self, intent_id: int) -> Intent:
+        """One journal entry (``KeyError`` if unknown)."""
+        row = self._one("SELECT * FROM journal WHERE id = ?", (intent_id,))
+        if row is None:
+            raise KeyError(intent_id)
+        return Intent.from_row(row)
+
+    def open_intents(self, service: str | None = None) -> list[Intent]:
+        """Intents left open by a run that died mid-call: resolve them by token first."""
+        clause, values = where(state="open", service=service)
+        rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
+        return [Intent.from_row(r) for r in rows]
+
+    def claimed_remote_ids(
+        self, service: str, operation: str, remote_ids: Sequence[str]
+    ) -> set[str]:
+        """Those of ``remote_ids`` that a closed ``done`` intent of ``operation`` made or adopted:
+        an append found remotely by its text is adopted only if no other token owns it."""
+        if not remote_ids:
+            return set()
+        marks = ", ".join("?" for _ in remote_ids)
+        rows = self._all(
+            "SELECT remote_id FROM journal WHERE state = 'done' AND service = ? AND"
+            f" operation = ? AND remote_id IN ({marks})",
+            (service, operation, *remote_ids),
+        )
+        return {str(r["remote_id"]) for r in rows}
+
+    def intents(
+        self, *, run_id: str | None = None, identity_token: str | None = None
+    ) -> list[Intent]:
+        """Journal entries of one run and/or one identity token, oldest first."""
+        clause, values = where(run_id=run_id, identity_token=identity_token)
+        rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
+        return [Intent.from_row(r) for r in rows]

@@ -13,6 +13,12 @@ from typing import Any
 from sync.state.base import StoreBase, dumps, where
 from sync.state.rows import AuditEntry, Bookmark, ConflictRecord, Run
 
+# What the revision's triggers watch (``sync.state.schema.tables.WATCHED``), and its own row.
+REVISION_TABLES = frozenset({"items", "item_sides", "resources", "journal", "conflicts", "audit",
+                             "counters", "state_revision"})
+# Conflicts go with their item (a foreign key's cascade).
+CONFLICT_TABLES = frozenset({"conflicts", "items"})
+
 
 class RecordsMixin(StoreBase):
     """Bookmarks, conflicts, audit and runs; mixed into ``StateStore``."""
@@ -21,11 +27,13 @@ class RecordsMixin(StoreBase):
 
     def get_bookmark(self, side: str, scope: str) -> str | None:
         """The cursor of one side's incremental read (last action id, last ts), or None."""
-        if self._bookmarks is None and self.keeps_reads():
-            self._bookmarks = {(side, scope): cursor for side, scope, cursor in self._conn.execute(
-                "SELECT side, scope, cursor FROM bookmarks").tuples()}
-        if self._bookmarks is not None:
-            return self._bookmarks.get((side, scope))
+        kept = self._kept
+        if kept is not None and kept.keeps_bookmark(side, scope):
+            if kept.bookmarks is None:
+                kept.bookmarks = {(side, scope): cursor for side, scope, cursor in
+                                  self._conn.execute("SELECT side, scope, cursor FROM bookmarks"
+                                                     ).tuples()}
+            return kept.bookmarks.get((side, scope))
         row = self._conn.execute(
             "SELECT cursor FROM bookmarks WHERE side = ? AND scope = ?", (side, scope)
         ).fetchone()
@@ -34,6 +42,9 @@ class RecordsMixin(StoreBase):
     def revision(self) -> int:
         """The state's revision: it moves on every write to what a sync plans from (schema
         version 6's triggers), so an unchanged number means an unchanged plan input."""
+        return self.kept_value("revision", REVISION_TABLES, self._read_revision)
+
+    def _read_revision(self) -> int:
         row = self._conn.execute("SELECT value FROM state_revision WHERE id = 1").fetchone()
         return int(row["value"]) if row else 0
 
@@ -50,8 +61,9 @@ class RecordsMixin(StoreBase):
             " updated_at = excluded.updated_at",
             (side, scope, cursor, self._now()),
         )
-        if self._bookmarks is not None:
-            self._bookmarks[(side, scope)] = cursor
+        kept = self._kept
+        if kept is not None and kept.bookmarks is not None:
+            kept.bookmarks[(side, scope)] = cursor
 
     def list_bookmarks(self) -> list[Bookmark]:
         """Every cursor, for ``status`` and debugging."""
@@ -97,6 +109,13 @@ class RecordsMixin(StoreBase):
         self, *, item_id: str | None = None, unresolved: bool = False, unannounced: bool = False
     ) -> list[ConflictRecord]:
         """Conflicts, oldest first; filtered to one item, the unresolved or the unannounced."""
+        if unresolved and item_id is None and not unannounced:  # what every run counts
+            return list(self.kept_value("unresolved conflicts", CONFLICT_TABLES, lambda: tuple(
+                self._conflicts(None, unresolved=True, unannounced=False))))
+        return self._conflicts(item_id, unresolved=unresolved, unannounced=unannounced)
+
+    def _conflicts(self, item_id: str | None, *, unresolved: bool,
+                   unannounced: bool) -> list[ConflictRecord]:
         clause, values = where(item_id=item_id, announced=0 if unannounced else None)
         if unresolved:
             clause += (" AND" if clause else " WHERE") + " resolved_at IS NULL"
@@ -172,17 +191,35 @@ class RecordsMixin(StoreBase):
 
     # ------------------------------------------------------------------ runs
 
-    def start_run(self, command: str) -> Run:
-        """Record the start of a command run; its id also tags the run's journal entries."""
-        run_id, started = uuid.uuid4().hex, self._now()
+    def start_run(self, command: str, *, deferred: bool = False) -> Run:
+        """Record the start of a command run; its id also tags the run's journal entries.
+
+        ``deferred``: the run's row is written just before the store's next write, whatever it
+        is (the run's first), so a run that writes nothing but its quiet check
+        (:meth:`drop_quiet_run`) never writes it: a worker's quiet run is one statement, not
+        five (a row inserted, then deleted again in a transaction of its own).
+        """
+        run = Run(uuid.uuid4().hex, command, self._now(), None, None)
+        if deferred:
+            self._deferred_run = run
+        else:
+            self._insert_run(run)
+        return run
+
+    def _insert_run(self, run: Run) -> None:
         # One statement: atomic on its own (no BEGIN and COMMIT around it, two round trips
         # per scheduled run); inside a caller's transaction it is part of that one.
         self._conn.execute(
             "INSERT INTO runs (id, command, started_at, seq) VALUES (?, ?, ?,"
             " (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs))",
-            (run_id, command, started),
+            (run.id, run.command, run.started_at),
         )
-        return Run(run_id, command, started, None, None)
+
+    def _write_deferred_run(self) -> None:
+        """Before any write (the connection's ``before_write``): a deferred run's row first."""
+        run, self._deferred_run = self._deferred_run, None
+        if run is not None:
+            self._insert_run(run)
 
     def finish_run(self, run_id: str, outcome: str) -> Run:
         """Record how a run ended (``ok``, ``conflicts``, ``remote-error``...)."""
@@ -198,6 +235,10 @@ class RecordsMixin(StoreBase):
     def drop_quiet_run(self, run_id: str) -> None:
         """Forget a run that found nothing to do and wrote nothing, keeping only when it
         ended (the bookmark ``("sync", "last_quiet")``, shown by ``mcm-sync status``)."""
+        if self._deferred_run is not None and self._deferred_run.id == run_id:
+            self._deferred_run = None  # never written: only the time, in one statement
+            self._put_bookmark("sync", "last_quiet", self._now())
+            return
         with self.transaction():
             self._conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
             self._put_bookmark("sync", "last_quiet", self._now())

@@ -17,6 +17,22 @@ from typing import Any
 _PARAMETER = re.compile(r"'(?:[^']|'')*'|\?(\d*)|(?<![:\w\\]):(\w+)(?!:)")
 
 Refs = tuple[int | str, ...]
+# A statement that writes one table, and the statements that write none.
+_WRITES = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)",
+                     re.IGNORECASE)
+_READS = re.compile(r"\s*(?:SELECT|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SHOW|SET\s|"
+                    r"PRAGMA\s+\w+\s*(?:\(|$))", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=2048)
+def written_table(sql: str) -> str | None:
+    """The table a statement writes (``*``: any, or it cannot tell: DDL, a ``WITH ... DELETE``,
+    a PRAGMA that sets), or None for one that writes no table (a query, a transaction's
+    bounds). What tells the store's kept reads which of them went stale."""
+    found = _WRITES.match(sql)
+    if found:
+        return found.group(1).lower()
+    return None if _READS.match(sql) else "*"
 
 
 @functools.lru_cache(maxsize=2048)

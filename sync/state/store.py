@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TypeVar
 
 from sync.core.errors import DatabaseUnavailable, StateError
-from sync.state.base import dumps, where
 from sync.state.db import (
     Database,
     DatabaseError,
@@ -37,20 +36,20 @@ from sync.state.db import (
     schema_name,
 )
 from sync.state.items import ItemsMixin
+from sync.state.journal import JournalMixin
+from sync.state.kept.reads import KeptReads
+from sync.state.kept.resources import ResourcesMixin
 from sync.state.lock import AdvisoryLock, StateLock
 from sync.state.records import RecordsMixin
-from sync.state.rows import (
-    INTENT_STATES,
-    Alliance,
-    Intent,
-    Resource,
-)
+from sync.state.rows import Alliance
 from sync.state.schema import migrate, schema_version
+from sync.state.schema.stamp import STAMP_QUERY
 
 Clock = Callable[[], dt.datetime]
 Location = str | os.PathLike[str]
 RunLock = StateLock | AdvisoryLock
 DEFAULT_SCHEMA = "mcm_default"
+T = TypeVar("T")
 
 
 def _utc_now() -> dt.datetime:
@@ -68,7 +67,7 @@ def run_lock(location: Location, command: str = "mcm-sync", *,
     return StateLock(location, command)
 
 
-class StateStore(ItemsMixin, RecordsMixin):
+class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin, JournalMixin):
     """An open state store. Use :meth:`open`; one thread, one connection."""
 
     def __init__(
@@ -80,6 +79,7 @@ class StateStore(ItemsMixin, RecordsMixin):
         lock: RunLock | None = None,
         location: Location | None = None,
         schema: str | None = None,
+        kept: KeptReads | None = None,
     ) -> None:
         self._conn = conn
         # For messages: the file, or the database URL (password masked) and schema.
@@ -89,14 +89,13 @@ class StateStore(ItemsMixin, RecordsMixin):
         self._depth = 0
         self._location = location if location is not None else path
         self._schema = schema
-        # While this store holds the run lock no other run writes the alliance's state: its
-        # bookmarks and which resources exist (their remote ids) are read once, one query
-        # each (a quiet run asked for them a dozen times), and kept in step by this store's
-        # own writes; a resource's whole row is read when first asked for. A rolled-back
-        # transaction, or a write past these methods (:meth:`forget_reads`), drops them.
-        self._bookmarks: dict[tuple[str, str], str] | None = None
-        self._resource_ids: dict[tuple[str, str, str], str] | None = None
-        self._resource_rows: dict[tuple[str, str, str], Resource] = {}
+        # What this store keeps of its reads while it holds the run lock (a long-running
+        # worker hands in the alliance's, kept from its last run: ``sync.state.kept``).
+        self._reads = kept if kept is not None else KeptReads()
+        self._handed = kept is not None  # a worker's: its SQLite connection is kept too
+        conn.on_write = self._reads.wrote
+        self._deferred_run = None
+        conn.before_write = self._write_deferred_run
 
     @property
     def dialect(self) -> str:
@@ -114,6 +113,7 @@ class StateStore(ItemsMixin, RecordsMixin):
         clock: Clock | None = None,
         command: str = "mcm-sync",
         schema: str | None = None,
+        kept: KeptReads | None = None,
     ) -> StateStore:
         """Open (creating and migrating as needed) the store at ``path``.
 
@@ -122,6 +122,10 @@ class StateStore(ItemsMixin, RecordsMixin):
         alliance's run lock is taken first (``command`` is recorded with the pid and the time;
         on PostgreSQL on the store's own connection) and released by :meth:`close`; a held
         lock raises :class:`StateError` naming the holder: pid, command, since when.
+
+        ``kept`` (with ``lock``): what a run of this store in this process kept of its reads,
+        used if the store's write stamp is still the one they were kept at (then neither the
+        schema version nor anything kept is read again), else forgotten.
         """
         url = is_url(str(path))
         # SQLite: the file lock first. PostgreSQL: the advisory lock on the store's own
@@ -134,12 +138,22 @@ class StateStore(ItemsMixin, RecordsMixin):
                 db = _open(lambda: Database.postgresql(str(path), name), where)
             else:
                 where, name = Path(path), None
-                db = _open(lambda: Database.sqlite(Path(path)), where)
+                # A worker's run: the connection its last run of the store kept open, if any
+                # (one thread at a time uses it, under the run lock: ``threads``).
+                reused = kept.connection.take(where) if kept is not None and lock else None
+                db = reused or _open(lambda: Database.sqlite(Path(path), threads=kept is not None),
+                                     where)
             try:
                 if lock and url:
                     assert name is not None
                     held = AdvisoryLock.on(db, str(path), name, command).acquire()
-                migrate(db, where=f"state store {where}")
+                kept = kept if lock else None
+                if not (kept is not None and kept.stamp is not None
+                        and kept.at(_write_stamp(db))):
+                    # (A migration moves the stamp: a store kept at it is at this version.)
+                    migrate(db, where=f"state store {where}")
+                    if kept is not None:
+                        kept.at(_write_stamp(db))
             except BaseException as exc:
                 if isinstance(held, AdvisoryLock) and held.on_session:
                     taken = held
@@ -153,7 +167,8 @@ class StateStore(ItemsMixin, RecordsMixin):
             if held is not None:
                 held.release()
             raise
-        return cls(db, where, clock=clock or _utc_now, lock=held, location=path, schema=name)
+        return cls(db, where, clock=clock or _utc_now, lock=held, location=path, schema=name,
+                   kept=kept)
 
     @staticmethod
     def lock(path: Location, command: str = "mcm-sync", *,
@@ -177,10 +192,20 @@ class StateStore(ItemsMixin, RecordsMixin):
                 self._conn.close()
             return
         try:
-            self._conn.close()
+            if not self._keep_connection():
+                self._conn.close()
         finally:
             if self._lock is not None:
                 self._lock.release()
+
+    def _keep_connection(self) -> bool:
+        """A worker's SQLite connection, left open for the alliance's next run (before the
+        lock goes: it is handed out only under the lock) while its reads are kept."""
+        kept = self._reads
+        if not (self._handed and self.dialect == "sqlite" and self._depth == 0
+                and kept.stamp is not None and self.keeps_reads()):
+            return False
+        return kept.connection.give_back(self._conn, Path(self._location))
 
     def __enter__(self) -> StateStore:
         return self
@@ -237,20 +262,22 @@ class StateStore(ItemsMixin, RecordsMixin):
         """Whether the bookmarks and resources are read once and kept (the run lock held)."""
         return self._lock is not None and self._lock.held
 
-    def forget_reads(self) -> None:
-        """Drop the kept bookmarks and resources: read again at the next use (after a write
-        to their tables that did not go through :meth:`put_resource` and its siblings)."""
-        self._bookmarks = self._resource_ids = None
-        self._resource_rows = {}
+    @property
+    def _kept(self) -> KeptReads | None:
+        """The kept reads while the run lock is held, else None (every read asks)."""
+        return self._reads if self.keeps_reads() else None
 
-    def _kept_ids(self) -> dict[tuple[str, str, str], str] | None:
-        """The remote id of every resource by (service, kind, key), read once while the lock
-        is held (without their data: an alliance has one per item); None when not kept."""
-        if self._resource_ids is None and self.keeps_reads():
-            self._resource_ids = {(service, kind, key): remote_id for service, kind, key, remote_id
-                                  in self._conn.execute("SELECT service, kind, logical_key,"
-                                                        " remote_id FROM resources").tuples()}
-        return self._resource_ids
+    def forget_reads(self) -> None:
+        """Drop the kept reads: read again at the next use (after a write to their tables
+        that did not go through :meth:`put_resource` and its siblings)."""
+        self._reads.clear()
+
+    def kept_value(self, key: Hashable, tables: frozenset[str], load: Callable[[], T]) -> T:
+        """``load()``'s answer, kept while the run lock is held until this store writes one
+        of ``tables`` (or, handed to the next run, until anyone writes the store). The answer
+        must not be changed by the caller (a tuple, a frozen row)."""
+        kept = self._kept
+        return load() if kept is None else kept.value(key, tables, load)
 
     @property
     def in_transaction(self) -> bool:
@@ -299,205 +326,25 @@ class StateStore(ItemsMixin, RecordsMixin):
                                (mode, went_live_at))
 
     def get_alliance(self) -> Alliance | None:
-        """The alliance this store belongs to, if recorded."""
+        """The alliance this store belongs to, if recorded (kept: every run checks it)."""
+        return self.kept_value("alliance", frozenset({"alliance"}), self._read_alliance)
+
+    def _read_alliance(self) -> Alliance | None:
         row = self._one("SELECT slug, name, created_at, mode, went_live_at FROM alliance LIMIT 1")
         if row is None:
             return None
         return Alliance(row["slug"], row["name"], row["created_at"], row["mode"],
                         row["went_live_at"])
 
-    # ------------------------------------------------------------------ resources
 
-    def get_resource(self, service: str, kind: str, logical_key: str) -> Resource | None:
-        """The recorded remote object of ``(service, kind, logical_key)``, or None."""
-        ids = self._kept_ids()
-        if ids is None:
-            return self._read_resource(service, kind, logical_key)
-        key = (service, kind, logical_key)
-        if key not in ids:
-            return None
-        found = self._resource_rows.get(key) or self._read_resource(*key)
-        if found is not None:
-            self._resource_rows[key] = found
-        return found
-
-    def _read_resource(self, service: str, kind: str, logical_key: str) -> Resource | None:
-        row = self._one(
-            "SELECT * FROM resources WHERE service = ? AND kind = ? AND logical_key = ?",
-            (service, kind, logical_key),
-        )
-        return Resource.from_row(row) if row else None
-
-    def put_resource(
-        self,
-        service: str,
-        kind: str,
-        logical_key: str,
-        remote_id: str,
-        *,
-        url: str = "",
-        identity_token: str = "",
-        data: dict[str, Any] | None = None,
-    ) -> Resource:
-        """Record (insert or replace) a remote object; ``data`` must hold no secret."""
-        with self.transaction():
-            self._conn.execute(
-                "INSERT INTO resources (service, kind, logical_key, remote_id, url,"
-                " identity_token, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (service, kind, logical_key) DO UPDATE SET"
-                " remote_id = excluded.remote_id, url = excluded.url,"
-                " identity_token = excluded.identity_token, data = excluded.data,"
-                " updated_at = excluded.updated_at",
-                (
-                    service,
-                    kind,
-                    logical_key,
-                    remote_id,
-                    url,
-                    identity_token,
-                    dumps(data or {}, guard="resource data"),
-                    self._now(),
-                ),
-            )
-        found = self._read_resource(service, kind, logical_key)
-        assert found is not None
-        if self._resource_ids is not None:
-            self._resource_ids[(service, kind, logical_key)] = found.remote_id
-            self._resource_rows[(service, kind, logical_key)] = found
-        return found
-
-    def list_resources(self, service: str | None = None, kind: str | None = None) -> list[Resource]:
-        """Recorded remote objects, optionally of one service and kind, in key order."""
-        ids = self._kept_ids()
-        if ids is not None and service is not None and kind is not None and not any(
-                key[0] == service and key[1] == kind for key in ids):
-            return []  # none recorded (reminders sent, meetings moved: mostly none)
-        clause, values = where(service=service, kind=kind)
-        rows = self._all(f"SELECT * FROM resources{clause} ORDER BY service, kind, logical_key",
-                         values)
-        return [Resource.from_row(r) for r in rows]
-
-    def remote_ids(self, service: str, kinds: Sequence[str]) -> dict[tuple[str, str], str]:
-        """The remote ids of one service's resources of ``kinds``: (kind, key) -> id, in one
-        query and without decoding their data (what a scheduled run needs, every run)."""
-        ids = self._kept_ids()
-        if ids is not None:
-            return {(k, key): remote_id for (s, k, key), remote_id in ids.items()
-                    if s == service and k in kinds}
-        marks = ", ".join("?" * len(kinds))
-        rows = self._all(f"SELECT kind, logical_key, remote_id FROM resources WHERE service = ?"
-                         f" AND kind IN ({marks})", (service, *kinds))
-        return {(r["kind"], r["logical_key"]): str(r["remote_id"]) for r in rows}
-
-    def delete_resource(self, service: str, kind: str, logical_key: str) -> bool:
-        """Forget a remote object (e.g. found deleted remotely); True if it was recorded."""
-        with self.transaction():
-            cur = self._conn.execute(
-                "DELETE FROM resources WHERE service = ? AND kind = ? AND logical_key = ?",
-                (service, kind, logical_key),
-            )
-        if self._resource_ids is not None:
-            self._resource_ids.pop((service, kind, logical_key), None)
-        self._resource_rows.pop((service, kind, logical_key), None)
-        return cur.rowcount > 0
-
-    # ------------------------------------------------------------------ journal
-
-    def journal_open(
-        self,
-        run_id: str,
-        service: str,
-        operation: str,
-        identity_token: str,
-        *,
-        item_id: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> int:
-        """Write an intent before a remote call and commit it at once; returns its id.
-
-        Refused inside :meth:`transaction`: the intent must be on disk before the call, not
-        when an enclosing block happens to commit.
-        """
-        if self._depth:
-            raise RuntimeError(
-                "journal_open() inside a transaction: the intent must be "
-                "committed before the remote call"
-            )
-        with self.transaction():
-            row = self._conn.execute(
-                "INSERT INTO journal (run_id, item_id, service, operation, identity_token,"
-                " state, detail, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
-                (
-                    run_id,
-                    item_id,
-                    service,
-                    operation,
-                    identity_token,
-                    dumps(detail or {}, guard="journal detail"),
-                    self._now(),
-                ),
-            ).fetchone()
-        assert row is not None
-        return int(row[0])
-
-    def journal_close(
-        self,
-        intent_id: int,
-        state: str,
-        remote_id: str | None = None,
-        *,
-        detail: dict[str, Any] | None = None,
-    ) -> Intent:
-        """Close an open intent as done, failed or abandoned (with the remote id if known)."""
-        if state not in INTENT_STATES - {"open"}:
-            raise ValueError(f"cannot close an intent as {state!r}")
-        with self.transaction():
-            intent = self.get_intent(intent_id)
-            if intent.state != "open":
-                raise ValueError(f"intent {intent_id} is already {intent.state}")
-            merged = {**intent.detail, **(detail or {})}
-            self._conn.execute(
-                "UPDATE journal SET state = ?, remote_id = COALESCE(?, remote_id), detail = ?,"
-                " closed_at = ? WHERE id = ?",
-                (state, remote_id, dumps(merged, guard="journal detail"), self._now(), intent_id),
-            )
-        return self.get_intent(intent_id)
-
-    def get_intent(self, intent_id: int) -> Intent:
-        """One journal entry (``KeyError`` if unknown)."""
-        row = self._one("SELECT * FROM journal WHERE id = ?", (intent_id,))
-        if row is None:
-            raise KeyError(intent_id)
-        return Intent.from_row(row)
-
-    def open_intents(self, service: str | None = None) -> list[Intent]:
-        """Intents left open by a run that died mid-call: resolve them by token first."""
-        clause, values = where(state="open", service=service)
-        rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
-        return [Intent.from_row(r) for r in rows]
-
-    def claimed_remote_ids(
-        self, service: str, operation: str, remote_ids: Sequence[str]
-    ) -> set[str]:
-        """Those of ``remote_ids`` that a closed ``done`` intent of ``operation`` made or adopted:
-        an append found remotely by its text is adopted only if no other token owns it."""
-        if not remote_ids:
-            return set()
-        marks = ", ".join("?" for _ in remote_ids)
-        rows = self._all(
-            "SELECT remote_id FROM journal WHERE state = 'done' AND service = ? AND"
-            f" operation = ? AND remote_id IN ({marks})",
-            (service, operation, *remote_ids),
-        )
-        return {str(r["remote_id"]) for r in rows}
-
-    def intents(
-        self, *, run_id: str | None = None, identity_token: str | None = None
-    ) -> list[Intent]:
-        """Journal entries of one run and/or one identity token, oldest first."""
-        clause, values = where(run_id=run_id, identity_token=identity_token)
-        rows = self._all(f"SELECT * FROM journal{clause} ORDER BY id", values)
-        return [Intent.from_row(r) for r in rows]
+def _write_stamp(db: Database) -> int | None:
+    """The store's write stamp (:mod:`sync.state.schema.stamp`), None where it has none (an
+    older schema, about to be migrated)."""
+    try:
+        row = db.execute(STAMP_QUERY).fetchone()
+    except DatabaseError:  # autocommit: the failed statement spoils no transaction
+        return None
+    return int(row[0]) if row else None
 
 
 def _open(connect: Callable[[], Database], where: Path | str) -> Database:

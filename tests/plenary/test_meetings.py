@@ -80,6 +80,27 @@ def test_schedule_from_plan_item_and_adjustment(tmp_path: Path, config: Config) 
         assert meeting_schedule(config, BOOK, store)[1].date == dt.date(2027, 6, 10)
 
 
+def test_a_workers_kept_schedule_follows_every_write(tmp_path: Path, config: Config) -> None:
+    """Kept from run to run of a worker (``sync.state.kept``), the schedule still shows the
+    run's own item writes at once and another process's adjustment at the next run."""
+    from sync.state.kept.reads import KeptReads
+
+    kept = KeptReads()
+    with StateStore.open(tmp_path / "s.db", lock=True, kept=kept) as store:
+        assert meeting_schedule(config, BOOK, store)[0].origin == "plan"
+        store.ensure_item(key="meeting:kickoff", number="FRL-35", kind="meeting",
+                          title="Kick-off", status="todo", source="playbook", due="2027-02-24")
+        assert meeting_schedule(config, BOOK, store)[0].date == dt.date(2027, 2, 24)
+    with StateStore.open(tmp_path / "s.db", lock=True, kept=kept) as store:
+        assert meeting_schedule(config, BOOK, store)[0].date == dt.date(2027, 2, 24)
+    with StateStore.open(tmp_path / "s.db") as other:  # `mcm-sync meeting schedule`
+        apply_schedule(config, BOOK, other, {"kickoff": dt.date(2027, 3, 1)})
+    with StateStore.open(tmp_path / "s.db", lock=True, kept=kept) as store:
+        first = meeting_schedule(config, BOOK, store)[0]
+        assert (first.date, first.origin) == (dt.date(2027, 3, 1), "adjusted")
+    kept.drop()
+
+
 # --------------------------------------------------------------------------- reminders
 
 

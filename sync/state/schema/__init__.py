@@ -25,6 +25,7 @@ __all__ = ["SCHEMA_VERSION", "column_names", "migrate", "record_version", "schem
            "text_columns"]
 
 Step = Any  # a DDL element, a portable SQL string, or a function of the Database
+STAMPED_SINCE = 9  # the schema version that made the store's write stamp
 
 
 def schema_version(db: Database) -> int:
@@ -134,6 +135,11 @@ def migrate(
                 if sqlite:
                     _check_foreign_keys(db, where)
                 record_version(db, target)
+                if target >= STAMPED_SINCE:
+                    # No trigger sees DDL: a worker's kept reads must not outlive a migration.
+                    from sync.state.schema.stamp import move_stamp
+
+                    move_stamp(db)
         except BaseException:
             db.rollback()
             raise

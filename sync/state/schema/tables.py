@@ -28,6 +28,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable, ExecutableDDLElement
 from sync.state import SCHEMA_VERSION
 from sync.state.db import Database
 from sync.state.schema.names import replace_vendor_checks
+from sync.state.schema.stamp import V9 as _V9
 
 Step = Any  # a DDL element, a portable SQL string, or a function of the Database
 _meta = sa.MetaData()
@@ -322,7 +323,8 @@ def _rule_for_names(db: Database) -> None:
 
 _V8: tuple[Step, ...] = (_rule_for_names,)
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+# Version 9 (issue 24): the store's write stamp (:mod:`sync.state.schema.stamp`).
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 if len(MIGRATIONS) != SCHEMA_VERSION:  # a new migration raises sync.state.SCHEMA_VERSION too
     raise RuntimeError(f"{len(MIGRATIONS)} migrations for schema version {SCHEMA_VERSION}")
 # Every table, parents before children (for copying a store: ``sync.state.transfer``).
