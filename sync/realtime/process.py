@@ -207,6 +207,15 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
             targets[item_id] = Target(store.get_item(item_id))
         return targets[item_id]
 
+    if any(event.kind == "button" and store.find_side(event.source, event.subject) is None
+           for event in events if event.source != "mailchimp"):
+        # A press on a message the store does not know: one a dying run posted and never
+        # recorded, maybe. Slack keeps a press nowhere a later read finds it, so ignoring it
+        # loses it: an incremental sync first adopts that message by its token (as the next
+        # run would), then the press is its item's like any other. None left: not ours.
+        out.result = run_sync(ctx, leave=frozenset(
+            d.shown.item_id for d in lane.waiting) if lane is not None else frozenset())
+        out.synced = True
     for event in events:
         payload = event.payload
         if event.source == "mailchimp":
