@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 import yaml
@@ -149,6 +149,29 @@ class Person(_Strict):
     slack_id: str = ""
 
 
+# How a service's calls are paced: "vendor" at the vendor's published limits (always, on the
+# real service), "none" not at all (a test server or a sandbox without rate limits).
+Pacing = Literal["vendor", "none"]
+
+
+class _PacedService(Protocol):
+    pacing: str
+    base_url: str | None
+
+
+_Paced = TypeVar("_Paced", bound=_PacedService)
+
+
+def _unpaced_only(settings: _Paced) -> _Paced:
+    """``pacing: none`` only with a ``base_url``: the vendors' own APIs answer an unpaced run
+    with 429s (and, for Trello, a suspended token), so they are always paced."""
+    if settings.pacing == "none" and not settings.base_url:
+        raise ValueError("pacing: none is only for a base_url that limits nothing (a test "
+                         "server, a sandbox without rate limits): set base_url, or leave "
+                         "pacing out")
+    return settings
+
+
 class TrelloSettings(_Strict):
     """Trello: key and token (secrets), optional base URL, board and list names."""
 
@@ -160,9 +183,12 @@ class TrelloSettings(_Strict):
     board_name: str = ""
     workspace_id: str = ""
     status_lists: dict[Status, str] = {}
+    # "none": no client-side pacing, for a ``base_url`` that limits nothing (see _unpaced_only).
+    pacing: Pacing = "vendor"
 
     _url = field_validator("base_url")(checks.optional_http_url)
     _id = field_validator("workspace_id", mode="before")(checks.id_text)
+    _unpaced = model_validator(mode="after")(_unpaced_only)
 
     @field_validator("status_lists")
     @classmethod
@@ -198,8 +224,12 @@ class SlackSettings(_Strict):
         "x": "cancelled",
     }
 
+    # "none": no client-side pacing, for a ``base_url`` that limits nothing (see _unpaced_only).
+    pacing: Pacing = "vendor"
+
     _url = field_validator("base_url")(checks.optional_http_url)
     _channels = field_validator("general_channel", "actions_channel")(checks.channel_name)
+    _unpaced = model_validator(mode="after")(_unpaced_only)
 
     @model_validator(mode="after")
     def _two_channels(self) -> SlackSettings:

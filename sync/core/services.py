@@ -224,6 +224,15 @@ class Wiring:
             return self.issued[service][issued_as]
         return _secret(configured, setting, variable)
 
+    def pacing(self, setting: str) -> tuple[Callable[[float], None], RateLimits | None]:
+        """The sleep and shared limits a service's pacer uses: the run's, unless the service's
+        ``pacing`` setting is ``none`` (a ``base_url`` that limits nothing: a test server, a
+        sandbox without rate limits), when nothing is paced. The sandbox mode decides by
+        what the sandbox emulates, whatever the setting."""
+        if setting == "none" and not self.sandbox_url:
+            return _never_sleep, None
+        return self.sleep, self.limits
+
 
 S = TypeVar("S")
 
@@ -294,9 +303,10 @@ def _trello(wiring: Wiring) -> BoardService:
     key = wiring.secret("trello", "api_key", settings.api_key, "trello.api_key",
                         "TRELLO_API_KEY")
     token = wiring.secret("trello", "token", settings.token, "trello.token", "TRELLO_TOKEN")
+    sleep, limits = wiring.pacing(settings.pacing)
     return TrelloConnector(
         key, token, base_url=wiring.url("/trello", settings.base_url),
-        pacer=TrelloPacer(sleep=wiring.sleep, limits=wiring.limits, api_key=key, token=token))
+        pacer=TrelloPacer(sleep=sleep, limits=limits, api_key=key, token=token))
 
 
 def _slack(wiring: Wiring) -> ChatService:
@@ -309,11 +319,12 @@ def _slack(wiring: Wiring) -> ChatService:
     # A distributed app's window: the sandbox's (a test may shorten it), else Slack's.
     window = (_sandbox_slack_window(wiring.sandbox_url) if wiring.sandbox_url
               else SLACK_DISTRIBUTED_LIMIT.seconds)
+    sleep, limits = wiring.pacing(settings.pacing)
     return SlackConnector(
         bot, base_url=wiring.url("/slack/api/", settings.base_url),
-        pacer=SlackPacer(sleep=wiring.sleep, limits=wiring.limits, token=bot,
-                         windows=wiring.sleep is not _never_sleep),
-        pacer_sleep=wiring.sleep, app_class=settings.app_distribution,
+        pacer=SlackPacer(sleep=sleep, limits=limits, token=bot,
+                         windows=sleep is not _never_sleep),
+        pacer_sleep=sleep, app_class=settings.app_distribution,
         distributed_window=window)
 
 

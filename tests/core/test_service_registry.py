@@ -4,10 +4,11 @@ in its role, so a second chat service is one more entry, not an ``if`` across th
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from connectors.roles import ChatService
-from sync.core.config import load_config
-from sync.core.errors import UserError
+from sync.core.config import Config, load_config, parse_config
+from sync.core.errors import ConfigError, UserError
 from sync.core.services import (
     ALL_SERVICES,
     SERVICES,
@@ -70,3 +71,42 @@ def test_one_service_per_role_and_no_unknown_service() -> None:
     with pytest.raises(UserError, match="unknown service 'teams'") as raised:
         registry.add_connectors(Connected(), ("teams",), wiring)
     assert raised.value.hint == "the services are: trello, slack, otherchat, mailchimp"
+
+
+def _paced_config(pacing: str, base_url: str | None) -> Config:
+    text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    for service, path in (("trello", "/trello"), ("slack", "/slack/api/")):
+        data[service]["pacing"] = pacing
+        if base_url:
+            data[service]["base_url"] = f"{base_url}{path}"
+    return parse_config(yaml.safe_dump(data), "alliance.yaml")
+
+
+def _waits_of(config: Config) -> list[float]:
+    """What the real services' connectors of ``config`` sleep for two posts to one channel
+    and 91 Trello requests (one over Trello's paced window)."""
+    slept: list[float] = []
+    wiring = Wiring(config, sleep=slept.append, limits=None)
+    slack = SERVICES.chat["slack"].make(wiring)
+    trello = SERVICES.board["trello"].make(wiring)
+    for _ in range(2):
+        slack._pacer.acquire("chat.postMessage", "C1")  # the pacer the factory gave it
+    for _ in range(91):
+        trello._pacer.acquire("/1/cards")  # the pacer the factory gave it
+    return slept
+
+
+def test_the_real_services_are_paced_unless_a_base_url_is_set_to_pacing_none(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pacing: none`` (a test server, a sandbox without limits behind ``base_url``) spaces
+    no call; the default paces at the vendors' limits; the vendors' own APIs are always paced."""
+    for name in ("TRELLO_API_KEY", "TRELLO_TOKEN", "SLACK_BOT_TOKEN", "MAILCHIMP_API_KEY"):
+        monkeypatch.setenv(name, "x-test-value")
+    local = "http://127.0.0.1:9"
+    assert len(_waits_of(_paced_config("vendor", local))) == 2  # a post, a Trello window
+    assert _waits_of(_paced_config("none", local)) == []
+    with pytest.raises(ConfigError) as refused:
+        _paced_config("none", None)
+    assert any("trello: pacing: none is only for a base_url" in line
+               for line in refused.value.lines()), refused.value.lines()
