@@ -13,9 +13,10 @@ the writes that are still missing.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import dataclasses
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from connectors.base import ChatMessage
 from connectors.identity import item_metadata, make_token, note_metadata, token_in_metadata
@@ -37,8 +38,16 @@ from sync.state.journal import Journal
 from sync.state.store import StateStore
 
 
-def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
-    """Carry out ``plan`` in order: new items, cards, each item, messages, duplicates."""
+def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult,
+               later: Callable[[Rest], None] | None = None) -> None:
+    """Carry out ``plan`` in order: new items, cards, each item, messages, duplicates.
+
+    ``later`` (the real-time lane's): a new message's thread note and its bookkeeping are
+    handed to it as a :class:`Rest` instead of being made here, so a sync a delivery
+    triggered makes only what members see (the card, the message) and waits for no note's
+    slot in Slack's pacing. Until that rest is done the item's message is not recorded, as
+    after a crash between the post and the note: a run meanwhile (or after a crash) adopts
+    the message by its token and posts the note, once (its token)."""
     journal = Journal(ctx.store, result.run_id)
     for new in plan.new_items:
         _add_item(ctx, new, result)
@@ -50,7 +59,7 @@ def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
             _apply_item(ctx, journal, item_plan, result)
     for done, post in enumerate(plan.messages, 1):
         ctx.tick(done, len(plan.messages), f"message {post.number}")
-        _post_message(ctx, journal, post, result)
+        _post_message(ctx, journal, post, result, later)
     for message in plan.duplicates:
         ctx.chat.delete_message(ctx.settings.actions_channel, message.ts)
         result.count(f"{ctx.names.chat}.delete_message")
@@ -127,7 +136,8 @@ def _update_message(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> Non
 @dataclass(frozen=True)
 class Call:
     """A remote call an item's rest is about to make: the service's role (``board`` or
-    ``chat``), its method (Slack's Web API name; Trello's operation) and the channel."""
+    ``chat``), its method (the service's own name of it: Slack's Web API method, Trello's
+    operation) and the channel."""
 
     role: str
     method: str
@@ -137,6 +147,21 @@ class Call:
 # An item's rest, one write at a time: each value is the calls of the next write, yielded
 # before they are made (see rest_steps).
 RestSteps = Generator[tuple[Call, ...], None, None]
+
+
+class Rest(Protocol):
+    """What is left of one item after its visible writes, made one write at a time by a
+    caller that asks the services' pacing first (the real-time lane)."""
+
+    @property
+    def item_id(self) -> str:
+        """The item it belongs to (busy until the rest is done)."""
+        ...
+
+    def steps(self, ctx: SyncContext) -> RestSteps:
+        """The rest from where it stands (see :func:`rest_steps`); started again after a
+        refusal, it makes none of the writes already made."""
+        ...
 
 
 def apply_rest(ctx: SyncContext, shown: Shown, result: SyncResult) -> None:
@@ -157,6 +182,60 @@ def rest_steps(ctx: SyncContext, shown: Shown, result: SyncResult) -> RestSteps:
     made again), and the bookkeeping was not written.
     """
     return _rest_steps(ctx, Journal(ctx.store, result.run_id), shown, result)
+
+
+@dataclass
+class ItemRest:
+    """An item's :class:`Rest` after :func:`apply_visible`: its message's update (when left
+    to the rest), comments, notes and bookkeeping (:func:`rest_steps`). The update, once
+    made, is marked so: a rest started again after a refusal does not make it again."""
+
+    shown: Shown
+    result: SyncResult
+
+    @property
+    def item_id(self) -> str:
+        """The item it belongs to."""
+        return self.shown.item_id
+
+    def steps(self, ctx: SyncContext) -> RestSteps:
+        """The rest from where it stands (see :func:`rest_steps`)."""
+        return _rest_steps(ctx, Journal(ctx.store, self.result.run_id), self.shown,
+                           self.result, updated=self._updated)
+
+    def _updated(self) -> None:
+        self.shown = dataclasses.replace(self.shown, message_left=False)
+
+
+@dataclass
+class NoteRest:
+    """A new item message's :class:`Rest` (:func:`apply_plan`'s ``later``): its "new item"
+    note, then the message recorded as the item's (the bookkeeping that follows the note in
+    a sync that makes it whole, so a crash in between leaves the same state)."""
+
+    post: MessageToPost
+    message: ChatMessage
+    result: SyncResult
+    item: str
+
+    @property
+    def item_id(self) -> str:
+        """The item it belongs to."""
+        return self.item
+
+    def steps(self, ctx: SyncContext) -> RestSteps:
+        """The note's calls (none if it was made before), the note, the bookkeeping."""
+        journal = Journal(ctx.store, self.result.run_id)
+        channel = ctx.settings.actions_channel
+        note = self.post.note
+        if note is not None:
+            if calls := _append_calls(journal, note.token,
+                                      Call("chat", "chat.postMessage", channel),
+                                      Call("chat", "conversations.replies", channel)):
+                yield calls
+            if _note(ctx, journal, self.item, self.message.ts, note) is not None:
+                self.result.count(f"{ctx.names.chat}.thread_reply")
+        _message_recorded(ctx, self.item, self.post, self.message)
 
 
 def _item_id(ctx: SyncContext, key: str) -> str:
@@ -219,8 +298,8 @@ def _append_calls(journal: Journal, token: str, make: Call, look: Call) -> tuple
     return () if to_do == "nothing" else (look, make) if to_do == "look" else (make,)
 
 
-def _rest_steps(ctx: SyncContext, journal: Journal, shown: Shown,
-                result: SyncResult) -> RestSteps:
+def _rest_steps(ctx: SyncContext, journal: Journal, shown: Shown, result: SyncResult,
+                updated: Callable[[], None] = lambda: None) -> RestSteps:
     store, settings = ctx.store, ctx.settings
     plan, item_id, card_gone = shown.plan, shown.item_id, shown.card_gone
     channel = settings.actions_channel
@@ -229,6 +308,7 @@ def _rest_steps(ctx: SyncContext, journal: Journal, shown: Shown,
     if shown.message_left and plan.message_text is not None:
         yield (Call("chat", "chat.update", channel),)
         _update_message(ctx, plan, result)
+        updated()
     appended = []
     if not card_gone:
         for append, line in plan.comments:
@@ -370,8 +450,9 @@ def _comment(ctx: SyncContext, journal: Journal, item_id: str, card_id: str,
 
 
 def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
-                  result: SyncResult) -> None:
-    """Post an item's message (journalled with its token), or adopt the one found."""
+                  result: SyncResult, later: Callable[[Rest], None] | None = None) -> None:
+    """Post an item's message (journalled with its token), or adopt the one found; then its
+    note and its bookkeeping (handed to ``later`` when there is a note and a ``later``)."""
     store = ctx.store
     item_id = _item_id(ctx, post.key)
     channel = ctx.settings.actions_channel
@@ -388,8 +469,18 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
                                            metadata=item_metadata(post.token, post.number)),
             lambda message: message.ts, item_id=item_id)
         result.count(f"{ctx.names.chat}.post_message")
+    if post.note is not None and later is not None:
+        later(NoteRest(post, found, result, item_id))
+        return
     if post.note is not None and _note(ctx, journal, item_id, found.ts, post.note) is not None:
         result.count(f"{ctx.names.chat}.thread_reply")
+    _message_recorded(ctx, item_id, post, found)
+
+
+def _message_recorded(ctx: SyncContext, item_id: str, post: MessageToPost,
+                      found: ChatMessage) -> None:
+    """The posted (or adopted) message recorded as the item's, in one transaction."""
+    store = ctx.store
     with store.transaction():
         if post.replaced_ts:
             store.add_audit(item_id, "mcm-sync", ctx.names.chat, "message", post.replaced_ts,
