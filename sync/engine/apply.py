@@ -14,15 +14,14 @@ the writes that are still missing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from connectors.base import ChatMessage
-from connectors.identity import item_metadata, make_token, note_metadata, token_in_metadata
+from connectors.identity import item_metadata, make_token
 from sync.core.errors import NotFoundError
 from sync.engine.actions import (
-    Append,
     AuditLine,
     CardToMake,
     ItemPlan,
@@ -34,6 +33,14 @@ from sync.engine.buttons import buttons_on, item_blocks
 from sync.engine.decide import Conflict
 from sync.engine.model import DECISION, SyncContext, SyncResult
 from sync.engine.texts import labels
+from sync.engine.writes.appends import (
+    Call,
+    Rest,
+    RestSteps,
+    add_comment,
+    append_calls,
+    post_note,
+)
 from sync.state.journal import Journal
 from sync.state.store import StateStore
 
@@ -133,37 +140,6 @@ def _update_message(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> Non
         result.count(f"{ctx.names.chat}.update_message")
 
 
-@dataclass(frozen=True)
-class Call:
-    """A remote call an item's rest is about to make: the service's role (``board`` or
-    ``chat``), its method (the service's own name of it: Slack's Web API method, Trello's
-    operation) and the channel."""
-
-    role: str
-    method: str
-    channel: str | None = None
-
-
-# An item's rest, one write at a time: each value is the calls of the next write, yielded
-# before they are made (see rest_steps).
-RestSteps = Generator[tuple[Call, ...], None, None]
-
-
-class Rest(Protocol):
-    """What is left of one item after its visible writes, made one write at a time by a
-    caller that asks the services' pacing first (the real-time lane)."""
-
-    @property
-    def item_id(self) -> str:
-        """The item it belongs to (busy until the rest is done)."""
-        ...
-
-    def steps(self, ctx: SyncContext) -> RestSteps:
-        """The rest from where it stands (see :func:`rest_steps`); started again after a
-        refusal, it makes none of the writes already made."""
-        ...
-
-
 def apply_rest(ctx: SyncContext, shown: Shown, result: SyncResult) -> None:
     """After :func:`apply_visible`: the comments and thread notes (journalled appends), then
     the item's bookkeeping in one transaction."""
@@ -229,11 +205,11 @@ class NoteRest:
         channel = ctx.settings.actions_channel
         note = self.post.note
         if note is not None:
-            if calls := _append_calls(journal, note.token,
+            if calls := append_calls(journal, note.token,
                                       Call("chat", "chat.postMessage", channel),
                                       Call("chat", "conversations.replies", channel)):
                 yield calls
-            if _note(ctx, journal, self.item, self.message.ts, note) is not None:
+            if post_note(ctx, journal, self.item, self.message.ts, note) is not None:
                 self.result.count(f"{ctx.names.chat}.thread_reply")
         _message_recorded(ctx, self.item, self.post, self.message)
 
@@ -291,13 +267,6 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
         pass
 
 
-def _append_calls(journal: Journal, token: str, make: Call, look: Call) -> tuple[Call, ...]:
-    """The calls a journalled append will make: none (made before), the look for an earlier
-    attempt's copy and the write, or the write."""
-    to_do = journal.to_do(token)
-    return () if to_do == "nothing" else (look, make) if to_do == "look" else (make,)
-
-
 def _rest_steps(ctx: SyncContext, journal: Journal, shown: Shown, result: SyncResult,
                 updated: Callable[[], None] = lambda: None) -> RestSteps:
     store, settings = ctx.store, ctx.settings
@@ -312,21 +281,21 @@ def _rest_steps(ctx: SyncContext, journal: Journal, shown: Shown, result: SyncRe
     appended = []
     if not card_gone:
         for append, line in plan.comments:
-            if calls := _append_calls(journal, append.token, Call("board", "add_comment"),
+            if calls := append_calls(journal, append.token, Call("board", "add_comment"),
                                       Call("board", "card_comments")):
                 yield calls
-            if _comment(ctx, journal, item_id, plan.card_id, append) is not None:
+            if add_comment(ctx, journal, item_id, plan.card_id, append) is not None:
                 result.comments += 1
             appended.append(line)
     for note in plan.notes:
-        if calls := _append_calls(journal, note.token, post, look):
+        if calls := append_calls(journal, note.token, post, look):
             yield calls
-        if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
+        if post_note(ctx, journal, item_id, plan.message_ts, note) is not None:
             result.count(f"{ctx.names.chat}.thread_reply")
     for note, line in plan.said_once:
-        if calls := _append_calls(journal, note.token, post, look):
+        if calls := append_calls(journal, note.token, post, look):
             yield calls
-        if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
+        if post_note(ctx, journal, item_id, plan.message_ts, note) is not None:
             result.count(f"{ctx.names.chat}.thread_reply")
             appended.append(line)
     for ts in plan.repeated_notes:  # a second copy of a note of ours (it landed late)
@@ -409,46 +378,6 @@ def _token(ctx: SyncContext, key: str) -> str:
     return make_token(ctx.config.alliance.slug, key)
 
 
-def _note(ctx: SyncContext, journal: Journal, item_id: str, thread_ts: str,
-          note: Append) -> ChatMessage | None:
-    """Post a thread note once (its token in the metadata finds it after a lost answer)."""
-    channel = ctx.settings.actions_channel
-
-    def find() -> ChatMessage | None:
-        return next((m for m in ctx.chat.replies(channel, thread_ts)
-                     if token_in_metadata(m.metadata, ("mcm_sync_note",)) == note.token), None)
-
-    return journal.append(
-        ctx.names.chat, "post_note", note.token,
-        lambda: ctx.chat.post_message(channel, note.text, thread_ts=thread_ts,
-                                       metadata=note_metadata(note.token)),
-        lambda posted: posted.ts, item_id=item_id, find=find)
-
-
-def _comment(ctx: SyncContext, journal: Journal, item_id: str, card_id: str,
-             append: Append) -> str | None:
-    """Copy a Slack reply to the card once, journalled like every append.
-
-    A comment carries no metadata, so after a crash or a lost answer the copy is looked for on
-    the card itself (its comments, read only then): our comment with this very text that no
-    other copy's intent owns is this one's (two equal replies are two copies, each adopted at
-    most once). Found on every path alike: the sync's, ``serve``'s, a worker's.
-    """
-    def find() -> str | None:
-        me = ctx.settings.me_board
-        ours = [a.id for a in ctx.board.card_comments(card_id)
-                if a.member_id == me and str(a.data.get("text", "")) == append.text]
-        claimed = ctx.store.claimed_remote_ids(ctx.names.board, "add_comment", ours)
-        # Oldest unclaimed first: copies are made in the order of the replies.
-        return next((action_id for action_id in reversed(ours) if action_id not in claimed),
-                    None)
-
-    return journal.append(
-        ctx.names.board, "add_comment", append.token,
-        lambda: ctx.board.add_comment(card_id, append.text),
-        lambda made: str(made), item_id=item_id, find=find)
-
-
 def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
                   result: SyncResult, later: Callable[[Rest], None] | None = None) -> None:
     """Post an item's message (journalled with its token), or adopt the one found; then its
@@ -472,7 +401,7 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
     if post.note is not None and later is not None:
         later(NoteRest(post, found, result, item_id))
         return
-    if post.note is not None and _note(ctx, journal, item_id, found.ts, post.note) is not None:
+    if post.note is not None and post_note(ctx, journal, item_id, found.ts, post.note) is not None:
         result.count(f"{ctx.names.chat}.thread_reply")
     _message_recorded(ctx, item_id, post, found)
 

@@ -26,7 +26,7 @@ from sync.engine.read import RemoteChanges, due_for_full, prepare, read, read_ch
 from sync.engine.texts import WHERE
 
 if TYPE_CHECKING:  # the apply layer is imported only by a run that plans
-    from sync.engine.apply import Rest
+    from sync.engine.writes.appends import Rest
 
 __all__ = ["SyncResult", "due_for_full", "plan_run", "prepare", "preview", "run_sync"]
 

@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 
 from connectors.retry import DEFAULT_POLICY, without_waiting
 from sync.core.errors import RetriableRemoteError
-from sync.engine.apply import Call, Rest, RestSteps
 from sync.engine.model import SyncContext
+from sync.engine.writes.appends import Call, Rest, RestSteps
 
 # Refusals (429s, the pacing's own) and transient failures (5xx, a dropped connection) one
 # item's rest may meet before its failure goes the drain's way (counted, its deliveries

@@ -33,12 +33,13 @@ from dataclasses import dataclass, field
 from connectors.retry import without_waiting
 from connectors.slack.respond import respond
 from sync.core.errors import RetriableRemoteError
-from sync.engine.apply import ItemRest, Rest, apply_item, apply_visible
+from sync.engine.apply import ItemRest, apply_item, apply_visible
 from sync.engine.item import alliance_chat_ids, plan_item
 from sync.engine.model import BoardComment, StateView, SyncContext, SyncResult
 from sync.engine.read import ItemReads, Prefetched, prefetch, read_item, state_view
 from sync.engine.run import run_sync
 from sync.engine.texts import labels
+from sync.engine.writes.appends import Rest
 from sync.realtime.consent import file_consent
 from sync.realtime.lane import MAX_REFUSALS, Deferred, NotesLane, Step, wait_after
 from sync.state.events import EventQueue, QueuedEvent
