@@ -126,7 +126,7 @@ class NotesLane:
             if deferred.steps is None and not self._start(ctx, deferred):
                 return Step(done=deferred)
             calls = deferred.calls
-            wait = max((_ready_in(ctx, call, known) for call in calls), default=0.0)
+            wait = max((ready_in(ctx, call, known) for call in calls), default=0.0)
             if wait > 0:
                 soonest = min(soonest, wait)
                 continue
@@ -195,11 +195,12 @@ def wait_after(exc: RetriableRemoteError, refusals: int) -> float:
     return DEFAULT_POLICY.backoff(refusals, _JITTER)
 
 
-def _ready_in(ctx: SyncContext, call: Call, known: dict[tuple[str, str, str | None], float]
-              ) -> float:
-    """Seconds until ``call`` could go under its service's pacing (the chat's: a note; the
-    board's: a reply copied to the card as a comment), asked once per service, method and
-    channel."""
+def ready_in(ctx: SyncContext, call: Call,
+             known: dict[tuple[str, str, str | None], float] | None = None) -> float:
+    """Seconds until ``call`` could go under its service's pacing (the chat's: a note, the
+    channel's read; the board's: a reply copied to the card as a comment), asked once per
+    service, method and channel of ``known`` (the answers of one step)."""
+    known = {} if known is None else known
     key = (call.role, call.method, call.channel)
     if key not in known:
         known[key] = (ctx.board.ready_in(call.method) if call.role == "board"

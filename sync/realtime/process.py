@@ -36,12 +36,19 @@ from sync.core.errors import RetriableRemoteError
 from sync.engine.apply import ItemRest, apply_item, apply_visible
 from sync.engine.item import alliance_chat_ids, plan_item
 from sync.engine.model import BoardComment, StateView, SyncContext, SyncResult
-from sync.engine.read import ItemReads, Prefetched, prefetch, read_item, state_view
+from sync.engine.read import (
+    ItemReads,
+    Prefetched,
+    prefetch,
+    prefetch_call,
+    read_item,
+    state_view,
+)
 from sync.engine.run import run_sync
 from sync.engine.texts import labels
 from sync.engine.writes.appends import Rest
 from sync.realtime.consent import file_consent
-from sync.realtime.lane import MAX_REFUSALS, Deferred, NotesLane, Step, wait_after
+from sync.realtime.lane import MAX_REFUSALS, Deferred, NotesLane, Step, ready_in, wait_after
 from sync.state.events import EventQueue, QueuedEvent
 from sync.state.rows import Item
 
@@ -64,7 +71,6 @@ LOOK_SECONDS = 0.05
 # wait per batch). Longer waits than this (a distributed app's history, one call a minute:
 # its items read their messages otherwise) are not held for.
 READ_HOLD_SECONDS = 5.0
-READ_METHOD = "conversations.history"
 # A sync a delivery triggered (a new card) waits in the pacing for a call held this long at
 # most (a post's slot in the channel: about a second); a longer hold, or a 429, is given
 # back and the sync's deliveries are read again when the service is ready, other items
@@ -222,7 +228,7 @@ def _read_wait(ctx: SyncContext, events: Sequence[QueuedEvent]) -> float:
     or the batch needs none, or the wait is one not to hold for)."""
     if not any(e.source in (ctx.names.board, ctx.names.chat) for e in events):
         return 0.0
-    wait = ctx.chat.ready_in(READ_METHOD, ctx.settings.actions_channel)
+    wait = ready_in(ctx, prefetch_call(ctx))
     return wait if wait <= READ_HOLD_SECONDS else 0.0
 
 
@@ -256,7 +262,7 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
         if side is not None and lane is not None and lane.busy(side.item_id):
             out.waiting.append(event.id)  # after that item's notes: order kept per item
             continue
-        if event.source == "trello":
+        if event.source == ctx.names.board:
             if side is None or event.kind in WHOLE_SYNC_ACTIONS:
                 whole.append(event.id)
                 continue
