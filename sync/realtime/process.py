@@ -205,11 +205,12 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
             queue.retry_later(failing, str(exc))
             break
         made = step is not None and (step.made or step.done)
-        if (batch and len(done.held) < len(batch)) or made or stopped():
+        if (batch and len(done.held) + len(done.waiting) < len(batch)) or made or stopped():
             continue
-        # Slack is not ready for the batch's read nor for any of the lane's writes, and no
-        # held delivery is due: until one is, or a delivery comes (looked for every
-        # LOOK_SECONDS).
+        # Slack is not ready for the batch's read nor for any of the lane's writes, no held
+        # delivery is due, and the batch's deliveries (if any) wait for their busy items:
+        # until one can go, or a delivery comes (looked for every LOOK_SECONDS), instead of
+        # reading the same waiting deliveries again at once.
         now = clock()
         waits = [w for w in (read_held, step.wait if step is not None else 0.0,
                              *(until - now for until in held.values())) if w > 0]
