@@ -98,15 +98,14 @@ class Target:
 class Processed:
     """What a batch did: events done, ignored, deferred to the lane, left waiting for a busy
     item, or held (a read or write the service's pacing or a 429 refused, or a transient
-    failure: read again ``hold`` seconds later, see :func:`drain`); the items planned,
+    failure: each read again so many seconds later, see :func:`drain`); the items planned,
     whether a sync ran."""
 
     done: list[int] = field(default_factory=list)
     ignored: list[int] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)
     waiting: list[int] = field(default_factory=list)
-    held: list[int] = field(default_factory=list)
-    hold: float = 0.0
+    held: dict[int, float] = field(default_factory=dict)
     items: list[str] = field(default_factory=list)
     synced: bool = False
     result: SyncResult | None = None
@@ -186,9 +185,9 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
                 out.batches += 1
             out.processed += len(done.done) + len(done.ignored)
             failing = []
-            for event in done.held:
+            for event, wait in done.held.items():
                 refusals[event] = refusals.get(event, 0) + 1
-                held[event] = clock() + done.hold
+                held[event] = clock() + wait
             if worn := [event for event in done.held if refusals[event] > MAX_REFUSALS]:
                 failing = worn
                 raise RetriableRemoteError("serve", f"{len(worn)} deliveries refused "
@@ -351,9 +350,8 @@ def _held(out: Processed, exc: RetriableRemoteError, events: Sequence[int]) -> N
     """Hold ``events`` until the refused or failed call could be tried again."""
     if not events:
         return
-    wait = exc.retry_after if exc.retry_after is not None else wait_after(exc, 1)
-    out.hold = min(out.hold, wait) if out.held else wait
-    out.held.extend(events)
+    wait = wait_after(exc, 1)
+    out.held.update(dict.fromkeys(events, wait))
     log.info("%d deliveries held for %.2f s: %s", len(events), wait, exc)
 
 
