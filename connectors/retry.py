@@ -75,15 +75,16 @@ _scope = threading.local()
 
 
 @contextmanager
-def without_waiting() -> Iterator[None]:
+def without_waiting(tolerate: float = 0.0) -> Iterator[None]:
     """Within (this thread): retriable failures are given back at once, never waited for;
-    a connector's pacing refuses a call it would have to wait for (see the module docstring)."""
-    before = waiting_allowed()
-    _scope.impatient = True
+    a connector's pacing refuses a call it would have to wait for more than ``tolerate``
+    seconds (see the module docstring; a sync a delivery triggered waits for a post's slot)."""
+    before = waiting_allowed(), getattr(_scope, "tolerate", 0.0)
+    _scope.impatient, _scope.tolerate = True, tolerate
     try:
         yield
     finally:
-        _scope.impatient = not before
+        _scope.impatient, _scope.tolerate = not before[0], before[1]
 
 
 def waiting_allowed() -> bool:
@@ -93,12 +94,13 @@ def waiting_allowed() -> bool:
 
 def refuse_if_held(service: str, operation: str, ready_in: Callable[[], float]) -> None:
     """Inside :func:`without_waiting`: raise a retriable error, the call unsent, when the
-    connector's pacing would hold it back (``ready_in()`` > 0), its wait as ``retry_after``;
-    outside the scope nothing is asked (the call waits in its pacer as usual)."""
+    connector's pacing would hold it back (``ready_in()`` > 0, or more than the scope's
+    ``tolerate``), its wait as ``retry_after``; outside the scope nothing is asked (the call
+    waits in its pacer as usual)."""
     if waiting_allowed():
         return
     wait = ready_in()
-    if wait > 0:
+    if wait > getattr(_scope, "tolerate", 0.0):
         raise RetriableRemoteError(service, f"{operation}: paced, ready in {wait:.2f} s",
                                    retry_after=wait)
 

@@ -13,15 +13,15 @@ the writes that are still missing.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import ChatMessage
-from connectors.identity import item_metadata, make_token, note_metadata, token_in_metadata
+from connectors.identity import item_metadata, make_token
 from sync.core.errors import NotFoundError
 from sync.engine.actions import (
-    Append,
     AuditLine,
     CardToMake,
     ItemPlan,
@@ -33,12 +33,28 @@ from sync.engine.buttons import buttons_on, item_blocks
 from sync.engine.decide import Conflict
 from sync.engine.model import DECISION, SyncContext, SyncResult
 from sync.engine.texts import labels
+from sync.engine.writes.appends import (
+    Call,
+    Rest,
+    RestSteps,
+    add_comment,
+    append_calls,
+    post_note,
+)
 from sync.state.journal import Journal
 from sync.state.store import StateStore
 
 
-def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
-    """Carry out ``plan`` in order: new items, cards, each item, messages, duplicates."""
+def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult,
+               later: Callable[[Rest], None] | None = None) -> None:
+    """Carry out ``plan`` in order: new items, cards, each item, messages, duplicates.
+
+    ``later`` (the real-time lane's): a new message's thread note and its bookkeeping are
+    handed to it as a :class:`Rest` instead of being made here, so a sync a delivery
+    triggered makes only what members see (the card, the message) and waits for no note's
+    slot in Slack's pacing. Until that rest is done the item's message is not recorded, as
+    after a crash between the post and the note: a run meanwhile (or after a crash) adopts
+    the message by its token and posts the note, once (its token)."""
     journal = Journal(ctx.store, result.run_id)
     for new in plan.new_items:
         _add_item(ctx, new, result)
@@ -50,7 +66,7 @@ def apply_plan(ctx: SyncContext, plan: SyncPlan, result: SyncResult) -> None:
             _apply_item(ctx, journal, item_plan, result)
     for done, post in enumerate(plan.messages, 1):
         ctx.tick(done, len(plan.messages), f"message {post.number}")
-        _post_message(ctx, journal, post, result)
+        _post_message(ctx, journal, post, result, later)
     for message in plan.duplicates:
         ctx.chat.delete_message(ctx.settings.actions_channel, message.ts)
         result.count(f"{ctx.names.chat}.delete_message")
@@ -124,21 +140,6 @@ def _update_message(ctx: SyncContext, plan: ItemPlan, result: SyncResult) -> Non
         result.count(f"{ctx.names.chat}.update_message")
 
 
-@dataclass(frozen=True)
-class Call:
-    """A remote call an item's rest is about to make: the service's role (``board`` or
-    ``chat``), its method (Slack's Web API name; Trello's operation) and the channel."""
-
-    role: str
-    method: str
-    channel: str | None = None
-
-
-# An item's rest, one write at a time: each value is the calls of the next write, yielded
-# before they are made (see rest_steps).
-RestSteps = Generator[tuple[Call, ...], None, None]
-
-
 def apply_rest(ctx: SyncContext, shown: Shown, result: SyncResult) -> None:
     """After :func:`apply_visible`: the comments and thread notes (journalled appends), then
     the item's bookkeeping in one transaction."""
@@ -157,6 +158,60 @@ def rest_steps(ctx: SyncContext, shown: Shown, result: SyncResult) -> RestSteps:
     made again), and the bookkeeping was not written.
     """
     return _rest_steps(ctx, Journal(ctx.store, result.run_id), shown, result)
+
+
+@dataclass
+class ItemRest:
+    """An item's :class:`Rest` after :func:`apply_visible`: its message's update (when left
+    to the rest), comments, notes and bookkeeping (:func:`rest_steps`). The update, once
+    made, is marked so: a rest started again after a refusal does not make it again."""
+
+    shown: Shown
+    result: SyncResult
+
+    @property
+    def item_id(self) -> str:
+        """The item it belongs to."""
+        return self.shown.item_id
+
+    def steps(self, ctx: SyncContext) -> RestSteps:
+        """The rest from where it stands (see :func:`rest_steps`)."""
+        return _rest_steps(ctx, Journal(ctx.store, self.result.run_id), self.shown,
+                           self.result, updated=self._updated)
+
+    def _updated(self) -> None:
+        self.shown = dataclasses.replace(self.shown, message_left=False)
+
+
+@dataclass
+class NoteRest:
+    """A new item message's :class:`Rest` (:func:`apply_plan`'s ``later``): its "new item"
+    note, then the message recorded as the item's (the bookkeeping that follows the note in
+    a sync that makes it whole, so a crash in between leaves the same state)."""
+
+    post: MessageToPost
+    message: ChatMessage
+    result: SyncResult
+    item: str
+
+    @property
+    def item_id(self) -> str:
+        """The item it belongs to."""
+        return self.item
+
+    def steps(self, ctx: SyncContext) -> RestSteps:
+        """The note's calls (none if it was made before), the note, the bookkeeping."""
+        journal = Journal(ctx.store, self.result.run_id)
+        channel = ctx.settings.actions_channel
+        note = self.post.note
+        if note is not None:
+            if calls := append_calls(journal, note.token,
+                                      Call("chat", "chat.postMessage", channel),
+                                      Call("chat", "conversations.replies", channel)):
+                yield calls
+            if post_note(ctx, journal, self.item, self.message.ts, note) is not None:
+                self.result.count(f"{ctx.names.chat}.thread_reply")
+        _message_recorded(ctx, self.item, self.post, self.message)
 
 
 def _item_id(ctx: SyncContext, key: str) -> str:
@@ -212,15 +267,8 @@ def _apply_item(ctx: SyncContext, journal: Journal, plan: ItemPlan, result: Sync
         pass
 
 
-def _append_calls(journal: Journal, token: str, make: Call, look: Call) -> tuple[Call, ...]:
-    """The calls a journalled append will make: none (made before), the look for an earlier
-    attempt's copy and the write, or the write."""
-    to_do = journal.to_do(token)
-    return () if to_do == "nothing" else (look, make) if to_do == "look" else (make,)
-
-
-def _rest_steps(ctx: SyncContext, journal: Journal, shown: Shown,
-                result: SyncResult) -> RestSteps:
+def _rest_steps(ctx: SyncContext, journal: Journal, shown: Shown, result: SyncResult,
+                updated: Callable[[], None] = lambda: None) -> RestSteps:
     store, settings = ctx.store, ctx.settings
     plan, item_id, card_gone = shown.plan, shown.item_id, shown.card_gone
     channel = settings.actions_channel
@@ -229,24 +277,25 @@ def _rest_steps(ctx: SyncContext, journal: Journal, shown: Shown,
     if shown.message_left and plan.message_text is not None:
         yield (Call("chat", "chat.update", channel),)
         _update_message(ctx, plan, result)
+        updated()
     appended = []
     if not card_gone:
         for append, line in plan.comments:
-            if calls := _append_calls(journal, append.token, Call("board", "add_comment"),
+            if calls := append_calls(journal, append.token, Call("board", "add_comment"),
                                       Call("board", "card_comments")):
                 yield calls
-            if _comment(ctx, journal, item_id, plan.card_id, append) is not None:
+            if add_comment(ctx, journal, item_id, plan.card_id, append) is not None:
                 result.comments += 1
             appended.append(line)
     for note in plan.notes:
-        if calls := _append_calls(journal, note.token, post, look):
+        if calls := append_calls(journal, note.token, post, look):
             yield calls
-        if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
+        if post_note(ctx, journal, item_id, plan.message_ts, note) is not None:
             result.count(f"{ctx.names.chat}.thread_reply")
     for note, line in plan.said_once:
-        if calls := _append_calls(journal, note.token, post, look):
+        if calls := append_calls(journal, note.token, post, look):
             yield calls
-        if _note(ctx, journal, item_id, plan.message_ts, note) is not None:
+        if post_note(ctx, journal, item_id, plan.message_ts, note) is not None:
             result.count(f"{ctx.names.chat}.thread_reply")
             appended.append(line)
     for ts in plan.repeated_notes:  # a second copy of a note of ours (it landed late)
@@ -328,49 +377,10 @@ def _token(ctx: SyncContext, key: str) -> str:
     return make_token(ctx.config.alliance.slug, key)
 
 
-def _note(ctx: SyncContext, journal: Journal, item_id: str, thread_ts: str,
-          note: Append) -> ChatMessage | None:
-    """Post a thread note once (its token in the metadata finds it after a lost answer)."""
-    channel = ctx.settings.actions_channel
-
-    def find() -> ChatMessage | None:
-        return next((m for m in ctx.chat.replies(channel, thread_ts)
-                     if token_in_metadata(m.metadata, ("mcm_sync_note",)) == note.token), None)
-
-    return journal.append(
-        ctx.names.chat, "post_note", note.token,
-        lambda: ctx.chat.post_message(channel, note.text, thread_ts=thread_ts,
-                                       metadata=note_metadata(note.token)),
-        lambda posted: posted.ts, item_id=item_id, find=find)
-
-
-def _comment(ctx: SyncContext, journal: Journal, item_id: str, card_id: str,
-             append: Append) -> str | None:
-    """Copy a Slack reply to the card once, journalled like every append.
-
-    A comment carries no metadata, so after a crash or a lost answer the copy is looked for on
-    the card itself (its comments, read only then): our comment with this very text that no
-    other copy's intent owns is this one's (two equal replies are two copies, each adopted at
-    most once). Found on every path alike: the sync's, ``serve``'s, a worker's.
-    """
-    def find() -> str | None:
-        me = ctx.settings.me_board
-        ours = [a.id for a in ctx.board.card_comments(card_id)
-                if a.member_id == me and str(a.data.get("text", "")) == append.text]
-        claimed = ctx.store.claimed_remote_ids(ctx.names.board, "add_comment", ours)
-        # Oldest unclaimed first: copies are made in the order of the replies.
-        return next((action_id for action_id in reversed(ours) if action_id not in claimed),
-                    None)
-
-    return journal.append(
-        ctx.names.board, "add_comment", append.token,
-        lambda: ctx.board.add_comment(card_id, append.text),
-        lambda made: str(made), item_id=item_id, find=find)
-
-
 def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
-                  result: SyncResult) -> None:
-    """Post an item's message (journalled with its token), or adopt the one found."""
+                  result: SyncResult, later: Callable[[Rest], None] | None = None) -> None:
+    """Post an item's message (journalled with its token), or adopt the one found; then its
+    note and its bookkeeping (handed to ``later`` when there is a note and a ``later``)."""
     store = ctx.store
     item_id = _item_id(ctx, post.key)
     channel = ctx.settings.actions_channel
@@ -387,8 +397,18 @@ def _post_message(ctx: SyncContext, journal: Journal, post: MessageToPost,
                                            metadata=item_metadata(post.token, post.number)),
             lambda message: message.ts, item_id=item_id)
         result.count(f"{ctx.names.chat}.post_message")
-    if post.note is not None and _note(ctx, journal, item_id, found.ts, post.note) is not None:
+    if post.note is not None and later is not None:
+        later(NoteRest(post, found, result, item_id))
+        return
+    if post.note is not None and post_note(ctx, journal, item_id, found.ts, post.note) is not None:
         result.count(f"{ctx.names.chat}.thread_reply")
+    _message_recorded(ctx, item_id, post, found)
+
+
+def _message_recorded(ctx: SyncContext, item_id: str, post: MessageToPost,
+                      found: ChatMessage) -> None:
+    """The posted (or adopted) message recorded as the item's, in one transaction."""
+    store = ctx.store
     with store.transaction():
         if post.replaced_ts:
             store.add_audit(item_id, "mcm-sync", ctx.names.chat, "message", post.replaced_ts,

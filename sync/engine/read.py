@@ -35,6 +35,7 @@ from sync.engine.reading.identity import (
     forget_chat_identity,
 )
 from sync.engine.reading.messages import repeated_notes, spread_read
+from sync.engine.writes.appends import Call
 from sync.state.rows import Item
 
 __all__ = ["IDENTITY", "ME", "STATUSES", "TRELLO_ACTION_TYPES", "ItemReads", "Prefetched",
@@ -62,6 +63,12 @@ class Prefetched:
 
     cards: Mapping[str, BoardCard] | None = None
     messages: Mapping[str, ChatMessage] | None = None
+
+
+def prefetch_call(ctx: SyncContext) -> Call:
+    """The call a batch's read of the channel makes (:func:`prefetch`, and an item's own
+    read of its message): the chat's history, for a caller that asks its pacing first."""
+    return Call("chat", "conversations.history", ctx.settings.actions_channel)
 
 
 def prefetch(ctx: SyncContext, card_ids: Sequence[str], message_ts: Sequence[str]

@@ -14,7 +14,9 @@ second implementation of the decisions.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from connectors.base import ChatMessage
 from sync.engine.actions import SyncPlan
@@ -22,6 +24,9 @@ from sync.engine.channel.spread import ChannelRead, sweep_bookmark
 from sync.engine.model import StateView, SyncContext, SyncResult, quiet_fingerprint
 from sync.engine.read import RemoteChanges, due_for_full, prepare, read, read_changes, state_view
 from sync.engine.texts import WHERE
+
+if TYPE_CHECKING:  # the apply layer is imported only by a run that plans
+    from sync.engine.writes.appends import Rest
 
 __all__ = ["SyncResult", "due_for_full", "plan_run", "prepare", "preview", "run_sync"]
 
@@ -103,9 +108,11 @@ def _held_bookmark(view: StateView, changes: RemoteChanges, leave: frozenset[str
 
 
 def run_sync(ctx: SyncContext, *, full: bool = False,
-             leave: frozenset[str] = frozenset()) -> SyncResult:
+             leave: frozenset[str] = frozenset(),
+             later: Callable[[Rest], None] | None = None) -> SyncResult:
     """One sync: read, plan, apply, then move the bookmarks. ``leave``: items another
-    writer is carrying a decision out for, left alone (:func:`plan_run`)."""
+    writer is carrying a decision out for, left alone (:func:`plan_run`); ``later``: takes
+    what of a new item can wait, its note (:func:`sync.engine.apply.apply_plan`)."""
     result = SyncResult(run_id=uuid.uuid4().hex, full=full)
     planned = plan_run(ctx, full=full, leave=leave)
     result.quiet = planned.quiet
@@ -115,7 +122,7 @@ def run_sync(ctx: SyncContext, *, full: bool = False,
     from sync.engine.apply import apply_plan
 
     plan = planned.plan
-    apply_plan(ctx, plan, result)
+    apply_plan(ctx, plan, result, later)
     # Cursors last: only a run that got here without an exception moves them.
     if plan.bookmark:
         ctx.store.set_bookmark(ctx.names.board, "actions", plan.bookmark)

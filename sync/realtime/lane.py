@@ -31,7 +31,6 @@ the open decision out; the journal's tokens keep every note and comment single).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import random
 import time
@@ -41,8 +40,8 @@ from dataclasses import dataclass, field
 
 from connectors.retry import DEFAULT_POLICY, without_waiting
 from sync.core.errors import RetriableRemoteError
-from sync.engine.apply import Call, RestSteps, Shown, rest_steps
-from sync.engine.model import SyncContext, SyncResult
+from sync.engine.model import SyncContext
+from sync.engine.writes.appends import Call, Rest, RestSteps
 
 # Refusals (429s, the pacing's own) and transient failures (5xx, a dropped connection) one
 # item's rest may meet before its failure goes the drain's way (counted, its deliveries
@@ -54,15 +53,14 @@ _JITTER = random.Random()
 
 @dataclass(eq=False)  # one item's rest is itself: the lane finds and removes it by identity
 class Deferred:
-    """One item's rest: its plan as shown, the deliveries it settles, the run it belongs to.
+    """One item's rest (:class:`sync.engine.apply.Rest`) and the deliveries it settles.
 
     ``urgent``: its next write is the message update of a change made on the board (what the
     member who made it waits to see); ``steps`` and ``calls``: its rest under way, and the
     calls of its next write (asked of the pacing before they are made)."""
 
-    shown: Shown
+    rest: Rest
     events: list[int]
-    result: SyncResult
     urgent: bool = False
     steps: RestSteps | None = None
     calls: tuple[Call, ...] = ()
@@ -100,7 +98,7 @@ class NotesLane:
 
     def busy(self, item_id: str) -> bool:
         """Whether ``item_id`` has work in the lane (its new deliveries wait for it)."""
-        return any(d.shown.item_id == item_id for d in self.waiting)
+        return any(d.rest.item_id == item_id for d in self.waiting)
 
     @property
     def event_ids(self) -> set[int]:
@@ -128,28 +126,23 @@ class NotesLane:
             if deferred.steps is None and not self._start(ctx, deferred):
                 return Step(done=deferred)
             calls = deferred.calls
-            wait = max((_ready_in(ctx, call, known) for call in calls), default=0.0)
+            wait = max((ready_in(ctx, call, known) for call in calls), default=0.0)
             if wait > 0:
                 soonest = min(soonest, wait)
                 continue
             try:
                 with without_waiting():
                     finished = not self._advance(deferred)
-                if any(call.method == "chat.update" for call in calls):
-                    # The message's update is made: a rest started again after a refusal
-                    # does not make it again.
-                    deferred.shown = dataclasses.replace(deferred.shown, message_left=False)
             except RetriableRemoteError as exc:
                 if deferred.refusals >= MAX_REFUSALS:
                     self._fail(deferred)
                     raise
                 deferred.refusals += 1
                 deferred.steps, deferred.calls = None, ()  # started again when ready
+                wait = wait_after(exc, deferred.refusals)
                 if exc.retry_after is None:  # transient: the retry policy's backoff, here
-                    wait = DEFAULT_POLICY.backoff(deferred.refusals, _JITTER)
                     deferred.not_before = self.clock() + wait
                 else:  # a refusal: it holds the pacing, which is asked again
-                    wait = exc.retry_after
                     known.clear()
                 soonest = min(soonest, wait)
                 continue
@@ -165,7 +158,7 @@ class NotesLane:
     def _start(self, ctx: SyncContext, deferred: Deferred) -> bool:
         """Start an item's rest up to its first write; False if it had none (done: its
         bookkeeping is written, it leaves the lane)."""
-        deferred.steps = rest_steps(ctx, deferred.shown, deferred.result)
+        deferred.steps = deferred.rest.steps(ctx)
         try:
             return self._advance(deferred, start=True)
         except Exception:
@@ -193,11 +186,21 @@ class NotesLane:
             self.waiting.remove(deferred)
 
 
-def _ready_in(ctx: SyncContext, call: Call, known: dict[tuple[str, str, str | None], float]
-              ) -> float:
-    """Seconds until ``call`` could go under its service's pacing (the chat's: a note; the
-    board's: a reply copied to the card as a comment), asked once per service, method and
-    channel."""
+def wait_after(exc: RetriableRemoteError, refusals: int) -> float:
+    """Seconds until a call refused (its pacing's hold, a 429's ``Retry-After``) or failed
+    for now (a 5xx, a dropped connection: the retry policy's backoff after ``refusals``
+    attempts) is tried again."""
+    if exc.retry_after is not None:
+        return exc.retry_after
+    return DEFAULT_POLICY.backoff(refusals, _JITTER)
+
+
+def ready_in(ctx: SyncContext, call: Call,
+             known: dict[tuple[str, str, str | None], float] | None = None) -> float:
+    """Seconds until ``call`` could go under its service's pacing (the chat's: a note, the
+    channel's read; the board's: a reply copied to the card as a comment), asked once per
+    service, method and channel of ``known`` (the answers of one step)."""
+    known = {} if known is None else known
     key = (call.role, call.method, call.channel)
     if key not in known:
         known[key] = (ctx.board.ready_in(call.method) if call.role == "board"

@@ -30,15 +30,25 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from connectors.retry import without_waiting
 from connectors.slack.respond import respond
-from sync.engine.apply import apply_item, apply_visible
+from sync.core.errors import RetriableRemoteError
+from sync.engine.apply import ItemRest, apply_item, apply_visible
 from sync.engine.item import alliance_chat_ids, plan_item
 from sync.engine.model import BoardComment, StateView, SyncContext, SyncResult
-from sync.engine.read import ItemReads, Prefetched, prefetch, read_item, state_view
+from sync.engine.read import (
+    ItemReads,
+    Prefetched,
+    prefetch,
+    prefetch_call,
+    read_item,
+    state_view,
+)
 from sync.engine.run import run_sync
 from sync.engine.texts import labels
+from sync.engine.writes.appends import Rest
 from sync.realtime.consent import file_consent
-from sync.realtime.lane import Deferred, NotesLane, Step
+from sync.realtime.lane import MAX_REFUSALS, Deferred, NotesLane, Step, ready_in, wait_after
 from sync.state.events import EventQueue, QueuedEvent
 from sync.state.rows import Item
 
@@ -61,7 +71,11 @@ LOOK_SECONDS = 0.05
 # wait per batch). Longer waits than this (a distributed app's history, one call a minute:
 # its items read their messages otherwise) are not held for.
 READ_HOLD_SECONDS = 5.0
-READ_METHOD = "conversations.history"
+# A sync a delivery triggered (a new card) waits in the pacing for a call held this long at
+# most (a post's slot in the channel: about a second); a longer hold, or a 429, is given
+# back and the sync's deliveries are read again when the service is ready, other items
+# served meanwhile.
+SYNC_PACE_SECONDS = 1.5
 
 
 @dataclass
@@ -82,13 +96,16 @@ class Target:
 
 @dataclass
 class Processed:
-    """What a batch did: events done, ignored, deferred to the lane or left waiting for a
-    busy item; the items planned, whether a sync ran."""
+    """What a batch did: events done, ignored, deferred to the lane, left waiting for a busy
+    item, or held (a read or write the service's pacing or a 429 refused, or a transient
+    failure: each read again so many seconds later, see :func:`drain`); the items planned,
+    whether a sync ran."""
 
     done: list[int] = field(default_factory=list)
     ignored: list[int] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)
     waiting: list[int] = field(default_factory=list)
+    held: dict[int, float] = field(default_factory=dict)
     items: list[str] = field(default_factory=list)
     synced: bool = False
     result: SyncResult | None = None
@@ -118,45 +135,63 @@ def _settle(events: Sequence[QueuedEvent], seconds: float) -> None:
 
 def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lambda: False,
           *, settle: float = SETTLE_SECONDS,
-          sleep: Callable[[float], None] = time.sleep) -> Drained:
+          sleep: Callable[[float], None] = time.sleep,
+          clock: Callable[[], float] = time.monotonic) -> Drained:
     """Process the queue's pending deliveries until none is left (or ``stopped``).
 
     The caller holds the alliance's lock. Each turn reads the deliveries that came (after
     ``settle``: see :data:`SETTLE_SECONDS`), makes their items' card writes, then makes one
     write of the lane (:mod:`sync.realtime.lane`) that Slack's pacing lets go at once. A
     batch whose read of the channel Slack would hold back waits, gathering the deliveries
-    that come meanwhile (:data:`READ_HOLD_SECONDS`). When nothing can go yet, it sleeps until
-    the read or the lane's next write could go, looking for new deliveries every
-    :data:`LOOK_SECONDS` meanwhile: never in a pacer or a ``Retry-After`` while deliveries
-    wait. The drain ends when the queue and the lane are empty. A turn whose remote calls
-    fail is counted (:meth:`EventQueue.retry_later`) and the drain ends there: its
-    deliveries stay pending for the next drain, and after
-    :data:`sync.state.events.MAX_ATTEMPTS` are left to the full reconciliation. Used by
-    :meth:`sync.api.Alliance.work` (``serve`` and the workers).
+    that come meanwhile (:data:`READ_HOLD_SECONDS`). The batch's reads and card writes run
+    under :func:`connectors.retry.without_waiting` too: an item whose read or write the
+    pacing or a 429 refuses (or that meets a 5xx) is held, its deliveries read again when
+    the service is ready (after the retry policy's backoff), on ``clock``, while the other
+    items are served. When nothing can go yet, it sleeps until the read, a held delivery or
+    the lane's next write could go, looking for new deliveries every :data:`LOOK_SECONDS`
+    meanwhile: never in a pacer or a ``Retry-After`` while deliveries wait. The drain ends
+    when the queue and the lane are empty. A turn whose remote calls fail otherwise (or a
+    delivery refused :data:`sync.realtime.lane.MAX_REFUSALS` times) is counted
+    (:meth:`EventQueue.retry_later`) and the drain ends there: its deliveries stay pending
+    for the next drain, and after :data:`sync.state.events.MAX_ATTEMPTS` are left to the
+    full reconciliation. Used by :meth:`sync.api.Alliance.work` (``serve`` and the workers).
     """
     out = Drained()
-    lane = NotesLane()
+    lane = NotesLane(clock=clock)
+    held: dict[int, float] = {}  # a held delivery -> when (on ``clock``) to read it again
+    refusals: dict[int, int] = {}
     while not stopped():
         in_lane = lane.event_ids
-        events = [e for e in queue.pending() if e.id not in in_lane]
-        if not events and not lane:
+        pending = queue.pending()
+        ids = {e.id for e in pending}
+        held = {event: until for event, until in held.items() if event in ids}
+        events = _ready(pending, in_lane, held, clock())
+        if not events and not lane and not held:
             break
         if events:
             _settle(events, settle)
-            events = [e for e in queue.pending() if e.id not in in_lane]
+            events = _ready(queue.pending(), in_lane, held, clock())
         ctx.settings = dataclasses.replace(ctx.settings, now=dt.datetime.now(dt.UTC))
-        held = _read_wait(ctx, events)
-        batch = events if held <= 0 else []
+        read_held = _read_wait(ctx, events)
+        batch = events if read_held <= 0 else []
         failing: list[int] = [e.id for e in batch]
         step: Step | None = None
         try:
-            done = process(ctx, batch, uuid.uuid4().hex, lane) if batch else Processed()
+            with without_waiting():
+                done = process(ctx, batch, uuid.uuid4().hex, lane) if batch else Processed()
             queue.finish(done.done, "done")
             queue.finish(done.ignored, "ignored")
-            if batch and len(done.waiting) < len(batch):
+            if batch and len(done.waiting) + len(done.held) < len(batch):
                 out.batches += 1
             out.processed += len(done.done) + len(done.ignored)
             failing = []
+            for event, wait in done.held.items():
+                refusals[event] = refusals.get(event, 0) + 1
+                held[event] = clock() + wait
+            if worn := [event for event in done.held if refusals[event] > MAX_REFUSALS]:
+                failing = worn
+                raise RetriableRemoteError("serve", f"{len(worn)} deliveries refused "
+                                                    f"{MAX_REFUSALS} times")
             step = lane.step(ctx) if lane else None
             if step is not None and step.done is not None:
                 queue.finish(step.done.events, "done")
@@ -168,13 +203,24 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
             out.errors.append(str(exc))
             queue.retry_later(failing, str(exc))
             break
-        if batch or (step is not None and (step.made or step.done)) or stopped():
+        made = step is not None and (step.made or step.done)
+        if (batch and len(done.held) + len(done.waiting) < len(batch)) or made or stopped():
             continue
-        # Slack is not ready for the batch's read nor for any of the lane's writes: until
-        # one is, or a delivery comes (looked for every LOOK_SECONDS).
-        waits = [w for w in (held, step.wait if step is not None else 0.0) if w > 0]
+        # Slack is not ready for the batch's read nor for any of the lane's writes, no held
+        # delivery is due, and the batch's deliveries (if any) wait for their busy items:
+        # until one can go, or a delivery comes (looked for every LOOK_SECONDS), instead of
+        # reading the same waiting deliveries again at once.
+        now = clock()
+        waits = [w for w in (read_held, step.wait if step is not None else 0.0,
+                             *(until - now for until in held.values())) if w > 0]
         sleep(min(max(min(waits, default=LOOK_SECONDS), 0.001), LOOK_SECONDS))
     return out
+
+
+def _ready(pending: Sequence[QueuedEvent], in_lane: set[int], held: dict[int, float],
+           now: float) -> list[QueuedEvent]:
+    """The pending deliveries to read now: neither their item's rest in the lane nor held."""
+    return [e for e in pending if e.id not in in_lane and held.get(e.id, now) <= now]
 
 
 def _read_wait(ctx: SyncContext, events: Sequence[QueuedEvent]) -> float:
@@ -182,7 +228,7 @@ def _read_wait(ctx: SyncContext, events: Sequence[QueuedEvent]) -> float:
     or the batch needs none, or the wait is one not to hold for)."""
     if not any(e.source in (ctx.names.board, ctx.names.chat) for e in events):
         return 0.0
-    wait = ctx.chat.ready_in(READ_METHOD, ctx.settings.actions_channel)
+    wait = ready_in(ctx, prefetch_call(ctx))
     return wait if wait <= READ_HOLD_SECONDS else 0.0
 
 
@@ -225,7 +271,7 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
         if side is not None and lane is not None and lane.busy(side.item_id):
             out.waiting.append(event.id)  # after that item's notes: order kept per item
             continue
-        if event.source == "trello":
+        if event.source == ctx.names.board:
             if side is None or event.kind in WHOLE_SYNC_ACTIONS:
                 whole.append(event.id)
                 continue
@@ -249,14 +295,28 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
                 found.press_url = str(payload.get("response_url") or "")
         found.events.append(event.id)
 
-    known = _prefetch(ctx, targets.values())
+    try:
+        known = _prefetch(ctx, targets.values())
+    except RetriableRemoteError as exc:  # refused or failed for now: the batch's items wait
+        if lane is None:
+            raise
+        _held(out, exc, [event for found in targets.values() for event in found.events])
+        targets.clear()
+        known = None
     # With the lane, no item's bookkeeping is written during the batch (only its decision,
     # which the view does not need again): one view of the state serves every item of it.
     # Reading it per item cost a burst of 100 changes most of its wait.
     view = (state_view(store, ctx.settings.config.alliance.item_prefix, ctx.names)
             if lane is not None and targets else None)
     for found in targets.values():
-        if _item(ctx, found, result, lane, known, view):
+        try:
+            planned = _item(ctx, found, result, lane, known, view)
+        except RetriableRemoteError as exc:
+            if lane is None:
+                raise
+            _held(out, exc, found.events)  # the others are served meanwhile
+            continue
+        if planned:
             out.items.append(found.item.number)
             (out.done if lane is None else out.deferred).extend(found.events)
             if found.press_refused and found.press_url:
@@ -271,13 +331,37 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
         # Items with a rest in the lane (this batch's included) are left to it, not waited
         # for: the sync plans nothing for them (their decisions are open, their bookkeeping
         # is the lane's to write, their journal intents the lane's to close) and reads their
-        # board actions again next run (see sync.engine.run.plan_run).
-        leave = frozenset(d.shown.item_id for d in lane.waiting) if lane is not None \
-            else frozenset()
-        out.result = run_sync(ctx, leave=leave)
+        # board actions again next run (see sync.engine.run.plan_run). A new item's note is
+        # handed to the lane too (``later``): the sync makes only what members see.
+        if lane is None:
+            out.result = run_sync(ctx)
+        else:
+            leave = frozenset(d.rest.item_id for d in lane.waiting)
+
+            def later(rest: Rest) -> None:
+                lane.add(Deferred(rest, []))
+
+            try:
+                # A post's slot is waited for (about a second); a longer hold or a 429 is
+                # given back: the sync's deliveries are held, the run is repeated then
+                # (its journalled writes are adopted, not made again).
+                with without_waiting(tolerate=SYNC_PACE_SECONDS):
+                    out.result = run_sync(ctx, leave=leave, later=later)
+            except RetriableRemoteError as exc:
+                _held(out, exc, whole)
+                return out
         out.synced = True
         out.done += whole
     return out
+
+
+def _held(out: Processed, exc: RetriableRemoteError, events: Sequence[int]) -> None:
+    """Hold ``events`` until the refused or failed call could be tried again."""
+    if not events:
+        return
+    wait = wait_after(exc, 1)
+    out.held.update(dict.fromkeys(events, wait))
+    log.info("%d deliveries held for %.2f s: %s", len(events), wait, exc)
 
 
 def _prefetch(ctx: SyncContext, targets: Iterable[Target]) -> Prefetched:
@@ -312,13 +396,16 @@ def _item(ctx: SyncContext, found: Target, result: SyncResult, lane: NotesLane |
     plan = plan_item(settings, view, snap, item)
     if lane is None:
         apply_item(ctx, plan, result)
-    else:
-        # The message's update in the lane: urgent for a change made on the board (the
-        # member looks at the message), with the notes for one made in Slack (it shows
-        # there already).
-        found.deferred = Deferred(apply_visible(ctx, plan, result, message=False),
-                                  found.events, result, urgent=found.read_card)
-        lane.add(found.deferred)
+        return True
+    wait = ctx.board.ready_in("update_card") if plan.card_changes else 0.0
+    if wait > 0:  # asked first: a refusal would leave the decision open (it is journalled)
+        raise RetriableRemoteError(ctx.names.board, f"update_card: paced, ready in {wait:.2f} s",
+                                   retry_after=wait)
+    # The message's update in the lane: urgent for a change made on the board (the member
+    # looks at the message), with the notes for one made in Slack (it shows there already).
+    found.deferred = Deferred(ItemRest(apply_visible(ctx, plan, result, message=False), result),
+                              found.events, urgent=found.read_card)
+    lane.add(found.deferred)
     return True
 
 

@@ -16,6 +16,7 @@ from connectors.retry import (
     error_for_status,
     parse_retry_after,
     redact,
+    refuse_if_held,
     without_waiting,
 )
 from sync.core.errors import (
@@ -298,3 +299,29 @@ def test_without_waiting_a_retriable_failure_is_given_back_at_once(
     assert retrier.call(refused, operation="chat.postMessage") == "made"
     assert len(attempts) == 2 and len(sleeps) == 1
     assert sleeps[0] == retry_after if retry_after is not None else sleeps[0] >= 1.0
+
+
+def test_a_tolerant_scope_refuses_only_what_the_pacing_holds_longer_and_is_restored() -> None:
+    """``without_waiting(tolerate=...)`` (a sync a delivery triggered): a call its pacing holds
+    for up to ``tolerate`` seconds goes (and waits in its pacer); a longer hold is refused,
+    unsent, with its wait; leaving the scope restores the one around it."""
+    asked: list[float] = []
+
+    def held(seconds: float) -> Callable[[], float]:
+        def ready_in() -> float:
+            asked.append(seconds)
+            return seconds
+        return ready_in
+
+    refuse_if_held("slack", "chat.postMessage", held(5.0))  # outside: nothing asked
+    assert asked == []
+    with without_waiting():
+        with without_waiting(tolerate=1.5):
+            refuse_if_held("slack", "chat.postMessage", held(1.0))  # goes: a post's slot
+            with pytest.raises(RetriableRemoteError) as refused:
+                refuse_if_held("slack", "chat.postMessage", held(2.0))
+            assert refused.value.retry_after == 2.0
+        with pytest.raises(RetriableRemoteError):  # the outer scope tolerates nothing
+            refuse_if_held("slack", "chat.postMessage", held(1.0))
+    refuse_if_held("slack", "chat.postMessage", held(5.0))
+    assert asked == [1.0, 2.0, 1.0]

@@ -63,7 +63,8 @@ def read(ctx: SyncContext, view: StateView, changes: RemoteChanges, *, full: boo
     for action in actions:
         if action.member_id == settings.me_board:
             # Our own writes coming back: never a member's change (a copy a failed run made
-            # is found on its card by the journal's adoption, sync.engine.apply._comment).
+            # is found on its card by the journal's adoption:
+            # sync.engine.writes.appends.add_comment).
             continue
         if not action.card_id:
             continue
