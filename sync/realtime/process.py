@@ -259,8 +259,15 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
         # recorded, maybe. Slack keeps a press nowhere a later read finds it, so ignoring it
         # loses it: an incremental sync first adopts that message by its token (as the next
         # run would), then the press is its item's like any other. None left: not ours.
-        out.result = run_sync(ctx, leave=frozenset(
-            d.shown.item_id for d in lane.waiting) if lane is not None else frozenset())
+        # Its new items are applied whole (their notes not handed to the lane): a message is
+        # recorded as its item's once its note is posted, and the press must find it.
+        try:
+            out.result = _whole_sync(ctx, lane, notes_to_lane=False)
+        except RetriableRemoteError as exc:
+            if lane is None:
+                raise
+            _held(out, exc, [event.id for event in events])
+            return out
         out.synced = True
     for event in events:
         payload = event.payload
@@ -333,26 +340,36 @@ def process(ctx: SyncContext, events: Sequence[QueuedEvent], run_id: str,
         # is the lane's to write, their journal intents the lane's to close) and reads their
         # board actions again next run (see sync.engine.run.plan_run). A new item's note is
         # handed to the lane too (``later``): the sync makes only what members see.
-        if lane is None:
-            out.result = run_sync(ctx)
-        else:
-            leave = frozenset(d.rest.item_id for d in lane.waiting)
-
-            def later(rest: Rest) -> None:
-                lane.add(Deferred(rest, []))
-
-            try:
-                # A post's slot is waited for (about a second); a longer hold or a 429 is
-                # given back: the sync's deliveries are held, the run is repeated then
-                # (its journalled writes are adopted, not made again).
-                with without_waiting(tolerate=SYNC_PACE_SECONDS):
-                    out.result = run_sync(ctx, leave=leave, later=later)
-            except RetriableRemoteError as exc:
-                _held(out, exc, whole)
-                return out
+        try:
+            out.result = _whole_sync(ctx, lane)
+        except RetriableRemoteError as exc:
+            if lane is None:
+                raise
+            _held(out, exc, whole)
+            return out
         out.synced = True
         out.done += whole
     return out
+
+
+def _whole_sync(ctx: SyncContext, lane: NotesLane | None, *,
+                notes_to_lane: bool = True) -> SyncResult:
+    """An incremental sync from within a batch; with the lane, it leaves the lane's items to
+    it and (``notes_to_lane``) hands a new item's note to it: the sync makes only what
+    members see.
+
+    A post's slot is waited for (about a second); a longer hold or a 429 is raised as a
+    :class:`RetriableRemoteError`: the caller holds the sync's deliveries and the run is
+    repeated then (its journalled writes are adopted, not made again)."""
+    if lane is None:
+        return run_sync(ctx)
+    leave = frozenset(d.rest.item_id for d in lane.waiting)
+
+    def later(rest: Rest) -> None:
+        lane.add(Deferred(rest, []))
+
+    with without_waiting(tolerate=SYNC_PACE_SECONDS):
+        return run_sync(ctx, leave=leave, later=later if notes_to_lane else None)
 
 
 def _held(out: Processed, exc: RetriableRemoteError, events: Sequence[int]) -> None:
