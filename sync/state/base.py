@@ -89,7 +89,8 @@ class StoreBase:
         """Whether reads are kept for the store's life (see ``StateStore.keeps_reads``)."""
         raise NotImplementedError
 
-    def kept_value(self, key: Hashable, tables: frozenset[str], load: Callable[[], T]) -> T:
+    def kept_value(self, key: Hashable, tables: frozenset[str], load: Callable[[], T], *,
+                   once: bool = False) -> T:
         """An answer kept until a write to ``tables`` (see ``StateStore.kept_value``)."""
         raise NotImplementedError
 

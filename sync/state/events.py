@@ -112,11 +112,13 @@ class EventQueue:
             return cursor.rowcount == 1
 
     def pending(self, limit: int = 500) -> list[QueuedEvent]:
-        """The oldest deliveries not processed yet (over a store: kept while it writes no
-        delivery, and handed to the next run while nobody does: ``sync.state.kept``)."""
+        """The oldest deliveries not processed yet. Over a store, the answer is handed from
+        one run to the next while nobody writes the store (``sync.state.kept``), but read
+        afresh within a run: deliveries are stored without the run lock (``serve``'s front,
+        a webhook), so a queue found empty a moment ago may not be empty now."""
         if self._store is not None:
             return list(self._store.kept_value(("pending events", limit), frozenset({"events"}),
-                                               lambda: tuple(self._pending(limit))))
+                                               lambda: tuple(self._pending(limit)), once=True))
         return self._pending(limit)
 
     def _pending(self, limit: int) -> list[QueuedEvent]:

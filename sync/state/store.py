@@ -272,12 +272,15 @@ class StateStore(ItemsMixin, RecordsMixin, ResourcesMixin, JournalMixin):
         that did not go through :meth:`put_resource` and its siblings)."""
         self._reads.clear()
 
-    def kept_value(self, key: Hashable, tables: frozenset[str], load: Callable[[], T]) -> T:
+    def kept_value(self, key: Hashable, tables: frozenset[str], load: Callable[[], T], *,
+                   once: bool = False) -> T:
         """``load()``'s answer, kept while the run lock is held until this store writes one
         of ``tables`` (or, handed to the next run, until anyone writes the store). The answer
-        must not be changed by the caller (a tuple, a frozen row)."""
+        must not be changed by the caller (a tuple, a frozen row). ``once``: what others
+        write without the run lock, kept only from one run's start to the next's
+        (:meth:`sync.state.kept.reads.KeptReads.value`)."""
         kept = self._kept
-        return load() if kept is None else kept.value(key, tables, load)
+        return load() if kept is None else kept.value(key, tables, load, once=once)
 
     @property
     def in_transaction(self) -> bool:

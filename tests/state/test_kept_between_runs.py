@@ -89,6 +89,26 @@ def test_another_process_writing_the_store_is_seen_by_the_next_run(
             assert store.list_items(kind="action") == fresh.list_items(kind="action")
 
 
+def test_a_delivery_stored_during_a_run_is_seen_by_that_run(target: StoreTarget) -> None:
+    """Deliveries are stored without the run lock (serve's front, a webhook's thread): a run
+    that found the queue empty (or was handed an empty queue by the last run) still sees one
+    stored a moment later. Kept within the run, serve's drain saw it only after its next own
+    write to the queue: a reaction waited out another item's 429."""
+    _setup(target)
+    kept = KeptReads()
+    _quiet_run(target, kept)  # hands "the queue is empty" to the next run
+    with target.open(lock=True, kept=kept) as store:
+        queue = EventQueue.over(store)
+        assert queue.pending(5) == []  # the kept answer: nobody wrote since
+        with target.open() as front:
+            assert EventQueue.over(front).put("slack", "ev-1", "reaction", "1.0", {})
+        assert [e.dedup_key for e in queue.pending(5)] == ["ev-1"]
+        assert [e.dedup_key for e in queue.pending(5)] == ["ev-1"]
+        with target.open() as front:
+            assert EventQueue.over(front).put("slack", "ev-2", "reaction", "2.0", {})
+        assert [e.dedup_key for e in queue.pending(5)] == ["ev-1", "ev-2"]
+
+
 def test_another_quiet_check_moves_no_stamp_and_its_time_is_read_afresh(
         target: StoreTarget) -> None:
     _setup(target)

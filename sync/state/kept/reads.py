@@ -40,6 +40,9 @@ class KeptReads:
         self.resource_rows: dict[ResourceKey, Resource] = {}
         # Other answers by key, with the tables a write to which makes them stale.
         self._values: dict[Hashable, tuple[frozenset[str], Any]] = {}
+        # Answers others write without the run lock (deliveries): handed out once per run, from
+        # the stamp checked at its start, then read afresh (see :meth:`value`'s ``once``).
+        self._handed: set[Hashable] = set()
         # A SQLite store's connection, kept open between runs (``sync.state.kept.connection``).
         self.connection = KeptConnection()
 
@@ -48,6 +51,7 @@ class KeptReads:
         self.bookmarks = self.resource_ids = None
         self.resource_rows = {}
         self._values = {}
+        self._handed = set()
 
     def drop(self) -> None:
         """Forget everything and the stamp too, and close a kept connection (after a failed
@@ -60,16 +64,27 @@ class KeptReads:
         """Make these the reads of a store whose write stamp is ``stamp`` now: kept if it is
         the one they were kept at, else forgotten. Whether they were kept."""
         if stamp is not None and stamp == self.stamp:
+            self._handed = set()
             return True
         self.clear()
         self.stamp = stamp
         return False
 
-    def value(self, key: Hashable, tables: frozenset[str], load: Callable[[], T]) -> T:
-        """The kept answer of ``key``, or ``load()``'s, kept until a write to ``tables``."""
+    def value(self, key: Hashable, tables: frozenset[str], load: Callable[[], T], *,
+              once: bool = False) -> T:
+        """The kept answer of ``key``, or ``load()``'s, kept until a write to ``tables``.
+
+        ``once``: an answer others change without the run lock (``serve``'s front storing a
+        delivery while a run goes on). The kept answer is handed out at most once per run,
+        right after the stamp said nobody wrote since; later asks in the run read afresh (and
+        the last answer is what the next run may start from)."""
         found = self._values.get(key)
-        if found is not None:
+        if found is not None and not (once and key in self._handed):
+            if once:
+                self._handed.add(key)
             return found[1]  # type: ignore[no-any-return]  # stored by this method as a T
+        if once:
+            self._handed.add(key)
         answer = load()
         self._values[key] = (tables, answer)
         return answer
