@@ -165,7 +165,7 @@ def test_two_worker_processes_split_the_alliances(fleet: Fleet) -> None:
     reports = []
     for process in workers:
         out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
+        assert process.returncode == 0, (out, err)
         reports.append(json.loads(out)["outcomes"])
     first, second = (set(report) for report in reports)
     assert not first & second, reports  # no alliance ran twice
