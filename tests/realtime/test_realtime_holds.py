@@ -17,7 +17,7 @@ from sync.realtime.process import LOOK_SECONDS, Drained, drain
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 from tests.support.fake_alliance import FakeAlliance, synced_copy
-from tests.support.sync_scenario import item_ids
+from tests.support.sync_scenario import item_ids, queue_card_move
 
 BRAM = "bram.visser@example.org"
 
@@ -51,16 +51,6 @@ def _drained(alliance: FakeAlliance, store: StateStore, queue: EventQueue,
 
 def _channel(alliance: FakeAlliance) -> str:
     return alliance.resource("slack", "channel", "actions")
-
-
-def _moved(alliance: FakeAlliance, queue: EventQueue, number: str, status: str) -> None:
-    """Bram drags the item's card; Trello's delivery is queued."""
-    card, _ = item_ids(alliance)[number]
-    alliance.world.as_member(BRAM).move_card(card, alliance.resource("trello", "list", status))
-    action = uuid.uuid4().hex
-    queue.put("trello", action, "updateCard", card,
-              {"action_id": action, "type": "updateCard", "card_id": card,
-               "member_id": "bram", "member": "Bram Visser", "date": "", "text": ""})
 
 
 def _reacted(alliance: FakeAlliance, queue: EventQueue, number: str, emoji: str) -> None:
@@ -106,7 +96,7 @@ def test_a_card_write_held_by_trellos_pacing_waits_on_the_drains_clock_not_in_th
             sleeps.append(seconds)
             clock.now += seconds
             if len(sleeps) == 1:  # while FRL-3's card write waits: a member moves another
-                _moved(alliance, queue, "FRL-4", "blocked")
+                queue_card_move(alliance, queue, "FRL-4", "blocked")
             if len(sleeps) == 20:  # a second later on the drain's clock: Trello is ready
                 seen["message"] = _message(alliance, "FRL-4")
                 seen["list"] = _list_of(alliance, "FRL-3")

@@ -18,7 +18,7 @@ from sync.realtime.process import Drained, drain
 from sync.state.events import EventQueue
 from sync.state.store import StateStore
 from tests.support.fake_alliance import FakeAlliance, synced_copy
-from tests.support.sync_scenario import item_ids
+from tests.support.sync_scenario import item_ids, queue_card_move
 
 BRAM = "bram.visser@example.org"
 
@@ -40,16 +40,6 @@ def _drained(alliance: FakeAlliance, store: StateStore, queue: EventQueue,
     return drained
 
 
-def _moved(alliance: FakeAlliance, queue: EventQueue, number: str, status: str) -> None:
-    """Bram drags the item's card; Trello's delivery is queued."""
-    card, _ = item_ids(alliance)[number]
-    alliance.world.as_member(BRAM).move_card(card, alliance.resource("trello", "list", status))
-    action = uuid.uuid4().hex
-    queue.put("trello", action, "updateCard", card,
-              {"action_id": action, "type": "updateCard", "card_id": card,
-               "member_id": "bram", "member": "Bram Visser", "date": "", "text": ""})
-
-
 def _notes(alliance: FakeAlliance, number: str) -> list[str]:
     _, ts = item_ids(alliance)[number]
     channel = alliance.resource("slack", "channel", "actions")
@@ -66,8 +56,8 @@ def test_a_drain_stopped_with_notes_in_the_lane_loses_none_and_repeats_none(
         alliance: FakeAlliance) -> None:
     with alliance.store() as store:
         queue = EventQueue.over(store)
-        _moved(alliance, queue, "FRL-3", "doing")
-        _moved(alliance, queue, "FRL-4", "blocked")
+        queue_card_move(alliance, queue, "FRL-3", "doing")
+        queue_card_move(alliance, queue, "FRL-4", "blocked")
         # Three turns: both cards and the first message's update, the second message's
         # update (a board change's message goes before any note), the first item's note.
         turns = iter([False, False, False, True])
@@ -109,12 +99,12 @@ def test_a_lane_held_by_slacks_pacing_sleeps_only_to_look_for_deliveries(
     seen: dict[str, object] = {}
     with alliance.store() as store:
         queue = EventQueue.over(store)
-        _moved(alliance, queue, "FRL-3", "doing")
+        queue_card_move(alliance, queue, "FRL-3", "doing")
 
         def sleep(seconds: float) -> None:
             sleeps.append(seconds)
             if len(sleeps) == 1:  # while the notes wait: a member moves another card
-                _moved(alliance, queue, "FRL-4", "blocked")
+                queue_card_move(alliance, queue, "FRL-4", "blocked")
             if len(sleeps) == 20:  # a second later on the drain's clock: Slack is ready
                 seen["message"] = _message(alliance, "FRL-4")
                 seen["notes"] = [len(_notes(alliance, n)) for n in ("FRL-3", "FRL-4")]
@@ -139,12 +129,12 @@ def test_deliveries_that_come_while_the_channels_read_is_held_join_one_batch(
     sleeps: list[float] = []
     with alliance.store() as store:
         queue = EventQueue.over(store)
-        _moved(alliance, queue, "FRL-3", "doing")
+        queue_card_move(alliance, queue, "FRL-3", "doing")
 
         def sleep(seconds: float) -> None:
             sleeps.append(seconds)
             if len(sleeps) == 1:
-                _moved(alliance, queue, "FRL-4", "blocked")
+                queue_card_move(alliance, queue, "FRL-4", "blocked")
             if len(sleeps) == 5:
                 assert "Blocked" not in _message(alliance, "FRL-4")  # nothing read yet
                 slack.holds.clear()
@@ -169,7 +159,7 @@ def test_a_whole_sync_leaves_the_items_in_the_lane_to_it_and_does_not_wait_for_t
     with alliance.store() as store:
         queue = EventQueue.over(store)
         items_before = len(store.list_items())
-        _moved(alliance, queue, "FRL-3", "doing")
+        queue_card_move(alliance, queue, "FRL-3", "doing")
 
         def sleep(seconds: float) -> None:
             sleeps.append(seconds)
@@ -181,7 +171,7 @@ def test_a_whole_sync_leaves_the_items_in_the_lane_to_it_and_does_not_wait_for_t
                           {"action_id": action, "type": "createCard", "card_id": card,
                            "member_id": "bram", "member": "Bram Visser", "date": "",
                            "text": ""})
-                _moved(alliance, queue, "FRL-4", "blocked")
+                queue_card_move(alliance, queue, "FRL-4", "blocked")
             if len(sleeps) == 20:  # a second later on the drain's clock: Slack is ready
                 seen["items"] = len(store.list_items())
                 seen["message"] = _message(alliance, "FRL-4")
@@ -231,7 +221,7 @@ def test_a_reply_held_by_trellos_pacing_waits_in_the_lane_not_in_the_pacer(
         def sleep(seconds: float) -> None:
             sleeps.append(seconds)
             if len(sleeps) == 1:  # while the comment waits: a member moves another card
-                _moved(alliance, queue, "FRL-4", "blocked")
+                queue_card_move(alliance, queue, "FRL-4", "blocked")
             if len(sleeps) == 20:  # a second later on the drain's clock: Trello is ready
                 seen["message"] = _message(alliance, "FRL-4")
                 seen["copied"] = copied()

@@ -7,9 +7,13 @@ sync handles, plus one conflict (a card moved to Done while someone reacts "bloc
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from playbooks.model import STATUSES
+from sync.state.events import EventQueue
 from tests.support.fake_alliance import FakeAlliance
+
+BRAM = "bram.visser@example.org"
 
 
 def item_ids(alliance: FakeAlliance) -> dict[str, tuple[str, str]]:
@@ -46,3 +50,14 @@ def member_changes(alliance: FakeAlliance) -> None:
     world.as_member("jamila.osman@example.org").react(actions, ids["FRL-8"][1], "no_entry")
     alliance.edit_row("2", status="blocked")
     alliance.edit_row("3", due="2027-09-30")
+
+
+def queue_card_move(alliance: FakeAlliance, queue: EventQueue, number: str, status: str) -> None:
+    """Bram drags the item's card to ``status``'s list; Trello's delivery is queued (as
+    ``serve``'s webhook would store it)."""
+    card, _ = item_ids(alliance)[number]
+    alliance.world.as_member(BRAM).move_card(card, alliance.resource("trello", "list", status))
+    action = uuid.uuid4().hex
+    queue.put("trello", action, "updateCard", card,
+              {"action_id": action, "type": "updateCard", "card_id": card,
+               "member_id": "bram", "member": "Bram Visser", "date": "", "text": ""})
