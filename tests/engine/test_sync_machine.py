@@ -36,7 +36,7 @@ from connectors.identity import make_token, token_in_metadata
 from sync.core.errors import RemoteError
 from sync.engine.buttons import BUTTONS
 from sync.engine.normalize import card_values
-from tests.support.fake_alliance import scratch_dir
+from tests.support.fake_alliance import scratch_dir, synced
 from tests.support.sync_machine import (
     DATES,
     EMOJI,
@@ -52,7 +52,6 @@ from tests.support.sync_machine import (
     check_one_card_and_message,
     member_name,
     serve_deliveries,
-    template,
 )
 from tests.support.sync_scenario import STATUSES, item_ids
 
@@ -62,7 +61,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.alliance = template().fork(scratch_dir())
+        self.alliance = synced().fork(scratch_dir())
         self.world = self.alliance.world
         self.lists = {s: self.alliance.resource("trello", "list", s) for s in STATUSES}
         self.channel = self.alliance.resource("slack", "channel", "actions")

@@ -26,7 +26,7 @@ from sync.engine.normalize import card_values
 from sync.engine.read import prepare
 from sync.realtime.process import process
 from sync.state.events import EventQueue
-from tests.support.fake_alliance import FakeAlliance, scratch_dir
+from tests.support.fake_alliance import FakeAlliance
 from tests.support.fakes import FakeWorld
 from tests.support.sync_scenario import item_ids
 
@@ -38,17 +38,6 @@ EMOJI = st.sampled_from(sorted({"white_check_mark", "hourglass_flowing_sand", "n
 # The writes of a run a member may act just before (the interleavings of issue 25).
 WRITES = ("slack.post_message", "slack.update_message", "trello.update_card",
           "trello.add_comment")
-_TEMPLATE: list[FakeAlliance] = []
-
-
-def template() -> FakeAlliance:
-    """The example alliance bootstrapped and synced once (made once per process)."""
-    if not _TEMPLATE:
-        alliance = FakeAlliance(scratch_dir())
-        alliance.bootstrap()
-        alliance.sync()
-        _TEMPLATE.append(alliance)
-    return _TEMPLATE[0]
 
 
 def agreed_values(alliance: FakeAlliance) -> dict[str, dict[str, Any]]:
