@@ -1,12 +1,13 @@
 """What a run keeps beside the state store so that the next run need not work it out again.
 
-Three things, each under a digest of everything it is made from, so that a changed input is a
-new key and never a stale answer: the alliance's fitted playbook (:mod:`.playbook`), the
-config's e-mail addresses already found valid (:mod:`.addresses`) and the validated config
-itself without its secrets (:mod:`.config`). Both live in the folder
-``cache/`` beside the SQLite state store, written atomically and readable by their owner only;
-neither holds a secret. Where there is no such folder (no state folder yet: nothing is made
-before bootstrap; a PostgreSQL store) nothing is kept and everything is worked out every run.
+Four things, each under a digest of everything it is made from (:func:`kept_key`), so that a
+changed input is a new key and never a stale answer: the alliance's fitted playbook
+(:mod:`.playbook`), the config's e-mail addresses already found valid (:mod:`.addresses`), the
+validated config itself without its secrets (:mod:`.config`) and the action plan's validated
+rows (:mod:`.rows`). They live in the folder ``cache/`` beside the SQLite state store, written
+atomically and readable by their owner only; none holds a secret. Where there is no such
+folder (no state folder yet: nothing is made before bootstrap; a PostgreSQL store) nothing is
+kept and everything is worked out every run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import pickle
+import sys
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -58,6 +61,37 @@ def _file_digest(path: Path, size: int, mtime_ns: int) -> bytes:
     """A file's digest, read once per process while its size and time stay the same (a
     worker opens a thousand alliances; an edited file has another time)."""
     return hashlib.sha256(path.read_bytes()).digest()
+
+
+def kept_key(*parts: str | bytes, code: bytes = b"") -> str:
+    """The digest a kept result is kept under: its ``parts`` (its format, then what it is
+    made from) after the Python and pydantic versions that made it, and ``code`` (the
+    :func:`files_digest` of the modules and files it is made of). Each part is ended, so
+    no two different lists of parts give the same digest."""
+    from pydantic.version import VERSION as PYDANTIC_VERSION
+
+    digest = hashlib.sha256(code)
+    for part in (sys.version, PYDANTIC_VERSION, *parts):
+        data = part if isinstance(part, bytes) else part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+def read_pickled(path: Path) -> object | None:
+    """What the kept file at ``path`` holds, or None (none kept, or a damaged or foreign
+    file: the caller checks what it got, and works it out anew without one)."""
+    try:
+        found: object = pickle.loads(path.read_bytes())
+    except Exception:  # any failure to read back is "none kept"
+        return None
+    return found
+
+
+def write_pickled(folder: Path, name: str, value: object, *, replaces: str) -> bool:
+    """Keep ``value`` as ``folder/name`` (:func:`write_kept`), replacing the files matching
+    ``replaces``."""
+    return write_kept(folder, name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+                      replaces=replaces)
 
 
 def write_kept(folder: Path, name: str, data: bytes, *, replaces: str = "") -> bool:

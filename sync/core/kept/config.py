@@ -32,16 +32,11 @@ its owner only, and whoever can write there can change the alliance's state anyw
 
 from __future__ import annotations
 
-import hashlib
-import pickle
-import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import VERSION as PYDANTIC_VERSION
-
 import playbooks
-from sync.core.kept import FOLDER, files_digest, write_kept
+from sync.core.kept import FOLDER, files_digest, kept_key, read_pickled, write_pickled
 
 FORMAT = "mcm-sync kept config 1"
 # Where the state store is when the config does not say (StateSettings.path's folder).
@@ -68,12 +63,7 @@ def config_key(text: str, path: Path, sources: list[Path] | None = None) -> str 
     """The digest a config's text at ``path`` is kept under; None when a source cannot be
     read (the config is then validated, as without a kept one)."""
     code = files_digest(config_sources() if sources is None else sources)
-    if code is None:
-        return None
-    digest = hashlib.sha256(code)
-    for part in (FORMAT, sys.version, PYDANTIC_VERSION, str(path), text):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    return digest.hexdigest()
+    return None if code is None else kept_key(FORMAT, str(path), text, code=code)
 
 
 def _name(key: str) -> str:
@@ -83,10 +73,7 @@ def _name(key: str) -> str:
 def read_config(folder: Path, key: str, kind: type) -> tuple[Any, References] | None:
     """The config (of class ``kind``, secrets None) and its secrets' references kept under
     ``key`` in ``folder``, or None (none kept, or unreadable)."""
-    try:
-        found = pickle.loads((folder / _name(key)).read_bytes())
-    except Exception:  # none kept, or a damaged or foreign file: validated anew
-        return None
+    found = read_pickled(folder / _name(key))
     if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], kind)
             and isinstance(found[1], dict)
             and all(isinstance(k, tuple) and isinstance(v, str) for k, v in found[1].items())):
@@ -97,9 +84,7 @@ def read_config(folder: Path, key: str, kind: type) -> tuple[Any, References] | 
 def write_config(folder: Path, key: str, config: Any, references: References) -> bool:
     """Keep ``config`` (its secrets already None) and its secrets' ``references`` under
     ``key``, replacing earlier kept configs; False where nothing can be written."""
-    return write_kept(folder, _name(key),
-                      pickle.dumps((config, references), protocol=pickle.HIGHEST_PROTOCOL),
-                      replaces="config-*.pickle")
+    return write_pickled(folder, _name(key), (config, references), replaces="config-*.pickle")
 
 
 def without_secrets(config: Any, keys: set[tuple[str, str]]) -> Any:

@@ -33,16 +33,11 @@ state anyway.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import pickle
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import VERSION as PYDANTIC_VERSION
-
 import playbooks
-from sync.core.kept import files_digest, write_kept
+from sync.core.kept import files_digest, kept_key, read_pickled, write_pickled
 
 if TYPE_CHECKING:
     from playbooks.model import Playbook
@@ -63,15 +58,11 @@ def playbook_key(language: str, start: dt.date, end: dt.date, plenaries: int,
                  sources: list[Path]) -> str | None:
     """The digest a fitted playbook is kept under; None when a source cannot be read (a
     language without a text file: the loader says what is wrong)."""
-    digest = hashlib.sha256()
-    for part in (FORMAT, sys.version, PYDANTIC_VERSION, language,
-                 start.isoformat(), end.isoformat(), str(plenaries)):
-        digest.update(part.encode() + b"\0")
     code = files_digest(sources)
     if code is None:
         return None
-    digest.update(code)
-    return digest.hexdigest()
+    return kept_key(FORMAT, language, start.isoformat(), end.isoformat(), str(plenaries),
+                    code=code)
 
 
 def _name(language: str, key: str) -> str:
@@ -82,16 +73,12 @@ def read_playbook(folder: Path, language: str, key: str) -> Playbook | None:
     """The playbook kept under ``key`` in ``folder``, or None (none kept, or unreadable)."""
     from playbooks.model import Playbook
 
-    try:
-        found = pickle.loads((folder / _name(language, key)).read_bytes())
-    except Exception:  # none kept, or a damaged or foreign file: built anew
-        return None
+    found = read_pickled(folder / _name(language, key))
     return found if isinstance(found, Playbook) and found.language == language else None
 
 
 def write_playbook(folder: Path, key: str, book: Playbook) -> None:
     """Keep ``book`` under ``key``, replacing earlier files of its language; nothing where
     the state folder does not exist or cannot be written."""
-    write_kept(folder, _name(book.language, key),
-               pickle.dumps(book, protocol=pickle.HIGHEST_PROTOCOL),
-               replaces=f"playbook-{book.language}-*.pickle")
+    write_pickled(folder, _name(book.language, key), book,
+                  replaces=f"playbook-{book.language}-*.pickle")

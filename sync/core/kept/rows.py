@@ -25,15 +25,10 @@ change the alliance's state anyway.
 
 from __future__ import annotations
 
-import hashlib
-import pickle
-import sys
 from pathlib import Path
 
-from pydantic import VERSION as PYDANTIC_VERSION
-
 from playbooks.model import ActionRow
-from sync.core.kept import write_kept
+from sync.core.kept import kept_key, read_pickled, write_pickled
 
 FORMAT = "mcm-sync kept rows 1"
 
@@ -45,11 +40,7 @@ def rows_key(plan: Path, playbook_key: str) -> str | None:
         data = plan.read_bytes()
     except OSError:
         return None
-    digest = hashlib.sha256()
-    for part in (FORMAT, sys.version, PYDANTIC_VERSION, playbook_key, str(plan.resolve())):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    digest.update(data)
-    return digest.hexdigest()
+    return kept_key(FORMAT, playbook_key, str(plan.resolve()), data)
 
 
 def _name(key: str) -> str:
@@ -58,10 +49,7 @@ def _name(key: str) -> str:
 
 def read_rows(folder: Path, key: str) -> list[ActionRow] | None:
     """The rows kept under ``key`` in ``folder``, or None (none kept, or unreadable)."""
-    try:
-        found = pickle.loads((folder / _name(key)).read_bytes())
-    except Exception:  # none kept, or a damaged or foreign file: validated anew
-        return None
+    found = read_pickled(folder / _name(key))
     if not isinstance(found, list) or not all(isinstance(row, ActionRow) for row in found):
         return None
     return found
@@ -70,5 +58,4 @@ def read_rows(folder: Path, key: str) -> list[ActionRow] | None:
 def write_rows(folder: Path, key: str, rows: list[ActionRow]) -> bool:
     """Keep ``rows`` under ``key``, replacing earlier kept rows; False where nothing can be
     written."""
-    return write_kept(folder, _name(key), pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL),
-                      replaces="rows-*.pickle")
+    return write_pickled(folder, _name(key), rows, replaces="rows-*.pickle")
