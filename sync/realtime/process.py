@@ -176,12 +176,14 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
         batch = events if read_held <= 0 else []
         failing: list[int] = [e.id for e in batch]
         step: Step | None = None
+        served = False  # some of the batch's deliveries were served, not all waiting or held
         try:
             with without_waiting():
                 done = process(ctx, batch, uuid.uuid4().hex, lane) if batch else Processed()
             queue.finish(done.done, "done")
             queue.finish(done.ignored, "ignored")
-            if batch and len(done.waiting) + len(done.held) < len(batch):
+            served = bool(batch) and len(done.waiting) + len(done.held) < len(batch)
+            if served:
                 out.batches += 1
             out.processed += len(done.done) + len(done.ignored)
             failing = []
@@ -204,7 +206,7 @@ def drain(ctx: SyncContext, queue: EventQueue, stopped: Callable[[], bool] = lam
             queue.retry_later(failing, str(exc))
             break
         made = step is not None and (step.made or step.done)
-        if (batch and len(done.held) + len(done.waiting) < len(batch)) or made or stopped():
+        if served or made or stopped():
             continue
         # Slack is not ready for the batch's read nor for any of the lane's writes, no held
         # delivery is due, and the batch's deliveries (if any) wait for their busy items:
